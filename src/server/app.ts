@@ -1,0 +1,72 @@
+import cookie from '@fastify/cookie';
+import formbody from '@fastify/formbody';
+import helmet from '@fastify/helmet';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import Fastify, { type FastifyServerOptions } from 'fastify';
+import type { Register } from './context.js';
+import { installErrorHandler } from './http/error-handler.js';
+import type { App } from './http/types.js';
+import { newId } from './lib/ids.js';
+import { registerV1 } from './routes/index.js';
+import { registerPages } from './pages/index.js';
+import { createServices, type Services } from './services/index.js';
+
+export const BODY_LIMIT = 256 * 1024;
+
+/**
+ * Builds the register's HTTP app. It does not listen: `start.ts` does that, and tests
+ * call `app.inject()` on it directly.
+ */
+export async function buildApp(reg: Register, logger: FastifyServerOptions['logger'] = false): Promise<{ app: App; svc: Services }> {
+  const app = Fastify({
+    logger,
+    genReqId: () => newId('tid'),
+    bodyLimit: BODY_LIMIT,
+    onProtoPoisoning: 'error',
+    onConstructorPoisoning: 'error',
+    routerOptions: { ignoreTrailingSlash: true, maxParamLength: 200 },
+    ajv: { customOptions: { allErrors: true, removeAdditional: false } },
+  }).withTypeProvider<TypeBoxTypeProvider>();
+
+  installErrorHandler(app, reg.clock);
+  const svc = createServices(reg);
+
+  await app.register(helmet, {
+    // Pages set their own CSP (see pages/); the JSON API needs none beyond no framing.
+    contentSecurityPolicy: false,
+    frameguard: { action: 'deny' },
+    hsts: reg.config.mode === 'production',
+  });
+  await app.register(cookie, { secret: reg.keys.signingKey.toString('base64') });
+  await app.register(formbody, { bodyLimit: 16 * 1024 });
+
+  await app.register(swagger, {
+    openapi: {
+      info: {
+        title: 'Data Access Register API',
+        version: '1.0.0',
+        description: 'Which organisations hold lawful access to a UK smart meter point, under which UK GDPR basis. Errors use the envelope {response, errors[{error-code, message}]}.',
+      },
+      servers: [{ url: reg.origin }],
+      components: {
+        securitySchemes: {
+          basic: { type: 'http', scheme: 'basic' },
+          bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' },
+        },
+      },
+    },
+  });
+
+  await app.register(
+    async (v1) => {
+      registerV1(v1 as App, { reg, svc });
+      v1.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+    },
+    { prefix: '/v1' },
+  );
+  await app.register(swaggerUi, { routePrefix: '/docs', staticCSP: true, uiConfig: { docExpansion: 'list', deepLinking: true } });
+  await registerPages(app, { reg, svc });
+  return { app, svc };
+}

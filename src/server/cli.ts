@@ -1,0 +1,70 @@
+/**
+ * The headless register: `npm run register -- [--port 5001] [--data ./data] [--seed demo] …`.
+ * Runs under plain Node (no Electron). Exits non-zero with a clear message on any start-up failure.
+ */
+import { parseArgs, usage, UsageError } from './config.js';
+import { createRegister, StartupError, type RunningRegister } from './start.js';
+
+async function main(): Promise<void> {
+  let config;
+  try {
+    config = parseArgs(process.argv.slice(2));
+  } catch (err) {
+    if (err instanceof UsageError) {
+      process.stderr.write(`register: ${err.message}\n\n${usage()}\n`);
+      process.exit(2);
+    }
+    throw err;
+  }
+  if (config === 'help') {
+    process.stdout.write(`${usage()}\n`);
+    return;
+  }
+
+  const started = Date.now();
+  let running: RunningRegister;
+  try {
+    running = await createRegister(config, config.logLevel === 'silent' ? false : { level: config.logLevel });
+    const url = await running.listen();
+    const ms = Date.now() - started;
+    const lines = [
+      '',
+      `DAR register (${config.mode}) listening on ${url}   [started in ${ms} ms]`,
+      `  API        ${url}/v1        (OpenAPI: ${url}/v1/openapi.json, docs: ${url}/docs)`,
+      `  Console    ${url}/console/`,
+      `  Data       ${config.dataDir ?? '(in memory)'}`,
+      `  E-mail     ${config.smtpUrl ? `captured in the outbox and sent via ${new URL(config.smtpUrl).host}` : 'captured in the outbox (GET /v1/admin/outbox)'}`,
+    ];
+    if (running.demo) {
+      lines.push('', `Demo data loaded. Customer meter point ${running.demo.mpxn}. Demo credentials (demo values only):`);
+      for (const a of running.demo.accounts) lines.push(`  ${a.accountId.padEnd(18)} ${a.role.padEnd(14)} ${a.secret}`);
+    }
+    process.stdout.write(`${lines.join('\n')}\n\n`);
+  } catch (err) {
+    if (err instanceof StartupError) {
+      process.stderr.write(`register: ${err.message}\n`);
+      process.exit(1);
+    }
+    process.stderr.write(`register: failed to start: ${(err as Error).stack ?? err}\n`);
+    process.exit(1);
+  }
+
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    process.stdout.write(`\nregister: ${signal} received, shutting down…\n`);
+    const timer = setTimeout(() => {
+      process.stderr.write('register: shutdown took too long; exiting\n');
+      process.exit(1);
+    }, 10_000);
+    timer.unref();
+    await running.close();
+    process.stdout.write('register: stopped cleanly\n');
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+  process.on('SIGINT', () => void stop('SIGINT'));
+}
+
+void main();

@@ -1,0 +1,157 @@
+import { resolve } from 'node:path';
+
+export type Mode = 'sandbox' | 'production';
+
+/** Everything a register needs to start. Built from CLI flags, env vars or by the Electron shell. */
+export interface RegisterConfig {
+  port: number;
+  host: string;
+  /** Data directory (SQLite file + key file). null = in-memory database and throwaway keys (tests). */
+  dataDir: string | null;
+  mode: Mode;
+  seed: 'demo' | null;
+  /** Public origin customers see (magic links, passkey pages). Sandbox: http://localhost:<port>. */
+  origin: string | null;
+  rpId: string | null;
+  rpName: string;
+  /** smtp://host:port to also deliver e-mail over SMTP; null = capture in the outbox only. */
+  smtpUrl: string | null;
+  mailFrom: string;
+  migrationsFolder: string;
+  /** Folder holding the built console (served at /console) when present. */
+  consoleDir: string | null;
+  logLevel: string;
+  /** Background workers (mail retry, webhook delivery, sweeper). Tests may turn them off. */
+  workers: boolean;
+}
+
+export const PROJECT_ROOT = resolve(import.meta.dirname, '..', '..');
+
+export function defaultConfig(overrides: Partial<RegisterConfig> = {}): RegisterConfig {
+  return {
+    port: 5001,
+    host: '127.0.0.1',
+    dataDir: resolve('data'),
+    mode: 'sandbox',
+    seed: null,
+    origin: null,
+    rpId: null,
+    rpName: 'Data Access Register',
+    smtpUrl: process.env.DAR_SMTP_URL ?? null,
+    mailFrom: process.env.DAR_MAIL_FROM ?? 'Data Access Register <no-reply@dar.localhost>',
+    migrationsFolder: resolve(PROJECT_ROOT, 'drizzle'),
+    consoleDir: resolve(PROJECT_ROOT, 'out', 'renderer'),
+    logLevel: 'info',
+    workers: true,
+    ...overrides,
+  };
+}
+
+export class UsageError extends Error {}
+
+const USAGE = `Usage: npm run register -- [options]
+
+  --port <n>              TCP port (default 5001; 0 = any free port)
+  --host <addr>           interface to listen on (default 127.0.0.1)
+  --data <dir>            data directory for the SQLite file and key file (default ./data)
+  --seed demo             load the demo data set (idempotent)
+  --mode sandbox|production
+                          sandbox (default): local developer register
+                          production: https-only callbacks, secure cookies, --origin required
+  --origin <url>          public origin for customer pages (default http://localhost:<port>)
+  --rp-id <host>          WebAuthn relying-party id (default: the origin's host name)
+  --rp-name <name>        WebAuthn relying-party name
+  --smtp <url>            also deliver e-mail over SMTP, e.g. smtp://127.0.0.1:2525
+  --mail-from <address>   From: header for e-mail
+  --log-level <level>     fatal|error|warn|info|debug|trace|silent (default info)
+  --help                  show this help`;
+
+export function usage(): string {
+  return USAGE;
+}
+
+/** Parses `--flag value` / `--flag=value` arguments. Throws UsageError on anything unknown. */
+export function parseArgs(argv: string[], env: NodeJS.ProcessEnv = process.env): RegisterConfig | 'help' {
+  const config = defaultConfig();
+  if (env.DAR_DATA_DIR) config.dataDir = resolve(env.DAR_DATA_DIR);
+  const args = [...argv];
+  while (args.length > 0) {
+    let flag = args.shift()!;
+    let value: string | undefined;
+    if (flag === '--help' || flag === '-h') return 'help';
+    const eq = flag.indexOf('=');
+    if (flag.startsWith('--') && eq > 0) {
+      value = flag.slice(eq + 1);
+      flag = flag.slice(0, eq);
+    }
+    const take = (): string => {
+      const v = value ?? args.shift();
+      if (v === undefined || v === '') throw new UsageError(`${flag} needs a value`);
+      return v;
+    };
+    switch (flag) {
+      case '--port': {
+        const v = take();
+        const n = Number(v);
+        if (!/^\d+$/.test(v) || n > 65535) throw new UsageError(`--port must be a number from 0 to 65535, got "${v}"`);
+        config.port = n;
+        break;
+      }
+      case '--host':
+        config.host = take();
+        break;
+      case '--data':
+        config.dataDir = resolve(take());
+        break;
+      case '--seed': {
+        const v = take();
+        if (v !== 'demo') throw new UsageError(`--seed accepts only "demo", got "${v}"`);
+        config.seed = 'demo';
+        break;
+      }
+      case '--mode': {
+        const v = take();
+        if (v !== 'sandbox' && v !== 'production') throw new UsageError(`--mode must be sandbox or production, got "${v}"`);
+        config.mode = v;
+        break;
+      }
+      case '--origin': {
+        const v = take();
+        let url: URL;
+        try {
+          url = new URL(v);
+        } catch {
+          throw new UsageError(`--origin must be a URL, got "${v}"`);
+        }
+        if (url.pathname !== '/' || url.search || url.hash) throw new UsageError('--origin must be an origin only, e.g. https://id.example.org');
+        config.origin = url.origin;
+        break;
+      }
+      case '--rp-id':
+        config.rpId = take();
+        break;
+      case '--rp-name':
+        config.rpName = take();
+        break;
+      case '--smtp': {
+        const v = take();
+        if (!/^smtps?:\/\//.test(v)) throw new UsageError(`--smtp must be an smtp:// or smtps:// URL, got "${v}"`);
+        config.smtpUrl = v;
+        break;
+      }
+      case '--mail-from':
+        config.mailFrom = take();
+        break;
+      case '--log-level':
+        config.logLevel = take();
+        break;
+      default:
+        throw new UsageError(`unknown option "${flag}"`);
+    }
+  }
+  if (config.mode === 'production') {
+    if (!config.origin) throw new UsageError('--mode production needs --origin https://… (the public origin customers see)');
+    if (!config.origin.startsWith('https://')) throw new UsageError('--mode production needs an https:// --origin');
+  }
+  return config;
+}

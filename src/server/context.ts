@@ -1,0 +1,23 @@
+import type Database from 'better-sqlite3';
+import type { RegisterConfig } from './config.js';
+import type { Db } from './db/open.js';
+import type { Clock } from './lib/clock.js';
+import type { RegisterKeys } from './lib/keys.js';
+import type { AuditLog } from './services/audit.js';
+
+/**
+ * Everything a request handler or worker needs, created once at start-up and passed in.
+ * There are no module-level singletons: two registers can run in one process (tests).
+ */
+export interface Register {
+  config: RegisterConfig;
+  /** The origin customers see (magic links, passkey pages), e.g. http://localhost:5001. */
+  origin: string;
+  sqlite: Database.Database;
+  db: Db;
+  keys: RegisterKeys;
+  clock: Clock;
+  audit: AuditLog;
+  /** Runs `fn` in one IMMEDIATE transaction: the state change and its audit/outbox rows commit together. */
+  tx<T>(fn: () => T): T;
+}

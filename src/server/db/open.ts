@@ -1,0 +1,31 @@
+import Database from 'better-sqlite3';
+import { drizzle, type BetterSQLite3Database } from 'drizzle-orm/better-sqlite3';
+import { migrate } from 'drizzle-orm/better-sqlite3/migrator';
+import * as schema from './schema.js';
+
+export type Db = BetterSQLite3Database<typeof schema>;
+
+export interface OpenedDatabase {
+  /** The raw better-sqlite3 handle: transactions, pragmas, integrity checks. */
+  sqlite: Database.Database;
+  /** The drizzle handle every service uses. */
+  db: Db;
+}
+
+/**
+ * Opens (or creates) the register's database and brings its schema up to date.
+ * `file` may be ':memory:' for fast tests. The handle is created once by the caller
+ * and passed down; there is no global connection.
+ */
+export function openDatabase(file: string, migrationsFolder: string): OpenedDatabase {
+  const sqlite = new Database(file);
+  // WAL lets readers proceed during writes; FULL makes every acknowledged commit durable
+  // across power loss, which is what "nothing acknowledged is ever lost" requires.
+  sqlite.pragma('journal_mode = WAL');
+  sqlite.pragma('synchronous = FULL');
+  sqlite.pragma('foreign_keys = ON');
+  sqlite.pragma('busy_timeout = 5000');
+  const db = drizzle(sqlite, { schema });
+  migrate(db, { migrationsFolder });
+  return { sqlite, db };
+}

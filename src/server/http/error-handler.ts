@@ -1,0 +1,120 @@
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { ApiError, type ErrorCode, type ErrorEntry } from '../lib/errors.js';
+import { envelope } from './envelope.js';
+import type { Clock } from '../lib/clock.js';
+
+interface AjvError {
+  instancePath?: string;
+  keyword: string;
+  message?: string;
+  params?: Record<string, unknown>;
+}
+
+/** `/a/b/1/c` → `a.b[1].c` (the field-path style the contract uses). */
+export function fieldPath(instancePath: string, extra?: string): string {
+  const parts = instancePath.split('/').slice(1).map((p) => p.replace(/~1/g, '/').replace(/~0/g, '~'));
+  if (extra !== undefined) parts.push(extra);
+  let out = '';
+  for (const part of parts) {
+    if (/^\d+$/.test(part)) out += `[${part}]`;
+    else out += out ? `.${part}` : part;
+  }
+  return out;
+}
+
+const CONTEXT_LABEL: Record<string, string> = {
+  body: 'body',
+  querystring: 'query parameter',
+  params: 'path parameter',
+  headers: 'header',
+};
+
+function describe(e: AjvError, context: string): string | null {
+  const params = e.params ?? {};
+  const where = (extra?: string) => {
+    const path = fieldPath(e.instancePath ?? '', extra);
+    return path ? `${CONTEXT_LABEL[context] ?? context} field "${path}"` : `${CONTEXT_LABEL[context] ?? context}`;
+  };
+  switch (e.keyword) {
+    case 'required':
+      return `${where(String(params.missingProperty))} is required`;
+    case 'additionalProperties':
+      return `${where(String(params.additionalProperty))} is not a recognised field`;
+    case 'enum':
+      return `${where()} must be one of: ${(params.allowedValues as unknown[]).join(', ')}`;
+    case 'const':
+      return `${where()} must be ${JSON.stringify(params.allowedValue)}`;
+    case 'pattern':
+      return `${where()} has an invalid format (expected ${params.pattern})`;
+    case 'format':
+      return `${where()} must be a valid ${params.format}`;
+    case 'type':
+      return `${where()} must be ${params.type}`;
+    case 'maxLength':
+    case 'minLength':
+    case 'maxItems':
+    case 'minItems':
+    case 'maximum':
+    case 'minimum':
+    case 'uniqueItems':
+      return `${where()} ${e.message}`;
+    case 'anyOf':
+    case 'oneOf':
+    case 'if':
+      // Branch errors are reported individually; the summary adds nothing.
+      return null;
+    default:
+      return `${where()} ${e.message ?? 'is invalid'}`;
+  }
+}
+
+/** Turns any thrown error into the contract's error envelope, and never leaks a stack. */
+export function installErrorHandler(app: FastifyInstance, clock: Clock): void {
+  const send = (req: FastifyRequest, reply: FastifyReply, status: number, entries: ErrorEntry[]) =>
+    reply.status(status).type('application/json; charset=utf-8').send({ response: envelope(req, clock.now()), errors: entries });
+
+  app.setErrorHandler((err: FastifyError | ApiError, req, reply) => {
+    if (err instanceof ApiError) {
+      for (const [k, v] of Object.entries(err.headers)) reply.header(k, v);
+      return send(req, reply, err.statusCode, err.entries);
+    }
+    const fe = err as FastifyError & { validationContext?: string };
+    if (fe.validation) {
+      const seen = new Set<string>();
+      const entries: ErrorEntry[] = [];
+      for (const v of fe.validation as AjvError[]) {
+        const message = describe(v, fe.validationContext ?? 'body');
+        if (message && !seen.has(message)) {
+          seen.add(message);
+          entries.push({ 'error-code': 'VAL001', message });
+        }
+      }
+      if (entries.length === 0) entries.push({ 'error-code': 'VAL001', message: `invalid ${fe.validationContext ?? 'request'}` });
+      return send(req, reply, 400, entries);
+    }
+    const status = fe.statusCode ?? 500;
+    if (status === 429) return send(req, reply, 429, [{ 'error-code': 'RATE001', message: 'Too many requests; try again later' }]);
+    if (status >= 400 && status < 500) {
+      const code: ErrorCode = status === 401 ? 'AUTH001' : status === 404 ? 'NOT001' : 'VAL001';
+      const message =
+        fe.code === 'FST_ERR_CTP_BODY_TOO_LARGE'
+          ? 'Request body is too large'
+          : fe.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE'
+            ? 'Content-Type must be application/json'
+            : fe.code === 'FST_ERR_CTP_EMPTY_JSON_BODY'
+              ? 'Request body is empty but Content-Type is application/json'
+              : fe.code === 'FST_ERR_CTP_INVALID_JSON_BODY' || err.name === 'SyntaxError'
+                ? 'Request body is not valid JSON'
+                : /prototype/i.test(fe.message)
+                  ? 'Request body contains a forbidden key (__proto__ or constructor.prototype)'
+                  : fe.message.replace(/\n[\s\S]*$/, '');
+      return send(req, reply, status, [{ 'error-code': code, message }]);
+    }
+    req.log.error({ err }, 'unexpected error');
+    return send(req, reply, 500, [{ 'error-code': 'SRV001', message: 'Unexpected error; the register logged it' }]);
+  });
+
+  app.setNotFoundHandler((req, reply) =>
+    send(req, reply, 404, [{ 'error-code': 'NOT001', message: `No route ${req.method} ${envelope(req, clock.now()).resource}` }]),
+  );
+}

@@ -1,0 +1,22 @@
+import fastifyStatic from '@fastify/static';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import type { App, Deps } from '../http/types.js';
+
+/**
+ * HTML served by the register itself: the operator console (/console), and the
+ * customer-facing pages (magic-link landing, passkey ceremonies, portal, sandbox return).
+ */
+export async function registerPages(app: App, deps: Deps): Promise<void> {
+  const { reg } = deps;
+  const consoleDir = reg.config.consoleDir;
+  app.get('/', { schema: { hide: true } }, async (_req, reply) => reply.redirect('/console/'));
+  if (consoleDir && existsSync(join(consoleDir, 'index.html'))) {
+    await app.register(fastifyStatic, { root: consoleDir, prefix: '/console/', decorateReply: false, index: 'index.html', wildcard: true });
+    app.get('/console', { schema: { hide: true } }, async (_req, reply) => reply.redirect('/console/'));
+  } else {
+    app.get('/console', { schema: { hide: true } }, async (_req, reply) =>
+      reply.status(503).type('text/plain; charset=utf-8').send('The operator console has not been built. Run `npm run build`, then restart the register.'),
+    );
+  }
+}

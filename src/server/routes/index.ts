@@ -1,0 +1,43 @@
+import type { App, Deps, RouteModule } from '../http/types.js';
+import accessRecords from './v1/access-records.js';
+import adminAccounts from './v1/admin/accounts.js';
+import adminAudit from './v1/admin/audit.js';
+import adminDiscovered from './v1/admin/discovered-access.js';
+import adminIdentityRecords from './v1/admin/identity-records.js';
+import adminRecords from './v1/admin/records.js';
+import adminSandbox from './v1/admin/sandbox.js';
+import adminSettings from './v1/admin/settings.js';
+import adminStats from './v1/admin/stats.js';
+import auth from './v1/auth.js';
+import cotEvents from './v1/cot-events.js';
+import dataUsers from './v1/data-users.js';
+import discoveredAccess from './v1/discovered-access.js';
+import identityRecords from './v1/identity-records.js';
+import meterPoints from './v1/meter-points.js';
+import records from './v1/records.js';
+import self from './v1/self.js';
+
+/** Every /v1 route module. Files mirror the URL they serve. */
+const v1: RouteModule[] = [
+  auth,
+  self,
+  identityRecords,
+  accessRecords,
+  meterPoints,
+  records,
+  dataUsers,
+  discoveredAccess,
+  cotEvents,
+  adminAccounts,
+  adminRecords,
+  adminIdentityRecords,
+  adminDiscovered,
+  adminSandbox,
+  adminAudit,
+  adminStats,
+  adminSettings,
+];
+
+export function registerV1(app: App, deps: Deps): void {
+  for (const mod of v1) mod(app, deps);
+}

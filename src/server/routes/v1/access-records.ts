@@ -1,0 +1,107 @@
+import { Type } from 'typebox';
+import { bearer } from '../../http/auth.js';
+import { envelope } from '../../http/envelope.js';
+import type { RouteModule } from '../../http/types.js';
+import { apiTime } from '../../lib/clock.js';
+import { forbidden, notFound } from '../../lib/errors.js';
+import { AccessRecordInput, AccessRecordOutput, CONSENT_BASES, REVOKE_REASONS } from '../../schemas/access-record.js';
+import { Id, Nullable, Ok } from '../../schemas/common.js';
+
+const AkParams = Type.Object({ ak: Id('ak') });
+const AccessToken = Type.Object({ key: Type.String(), expiry: Nullable(Type.String()) });
+
+/** /v1/access-records — create, replace, revoke, verify (contract §5). */
+const accessRecords: RouteModule = (app, { reg, svc }) => {
+  const dataUser = bearer(reg, svc.accounts, ['data_user']);
+  const common = { tags: ['access-records'], security: [{ bearer: [] }] };
+
+  app.post(
+    '/access-records',
+    {
+      preHandler: dataUser,
+      schema: {
+        ...common,
+        summary: 'Register an access record (identity-record-ref, or reidentification-token for a customer re-identified from another Data User)',
+        body: AccessRecordInput,
+        response: { 201: Ok({ 'access-token': AccessToken }) },
+      },
+    },
+    async (req, reply) => {
+      const row = svc.records.create(req.account, req.body, {
+        resolveToken: (tokenRef) => svc.identities.find(svc.tokens.consume(req.account.accountId, tokenRef, 'access-record').ir)!,
+      });
+      reply.status(201).header('Location', `/v1/access-records/${row.ak}`);
+      return { response: envelope(req, reg.clock.now()), 'access-token': { key: row.ak, expiry: row.expiry } };
+    },
+  );
+
+  app.put(
+    '/access-records/:ak',
+    {
+      preHandler: dataUser,
+      schema: {
+        ...common,
+        summary: 'Replace one of your ACTIVE access records (ak, duid, created-at preserved)',
+        params: AkParams,
+        body: AccessRecordInput,
+        response: { 200: Ok({ 'access-token': AccessToken }) },
+      },
+    },
+    async (req) => {
+      const row = svc.records.replace(req.account, req.params.ak, req.body);
+      return { response: envelope(req, reg.clock.now()), 'access-token': { key: row.ak, expiry: row.expiry } };
+    },
+  );
+
+  app.delete(
+    '/access-records/:ak',
+    {
+      preHandler: bearer(reg, svc.accounts, ['data_user', 'portal']),
+      schema: {
+        ...common,
+        summary: "Revoke an ACTIVE record (owner; or a portal with the customer's re-identification token)",
+        params: AkParams,
+        querystring: Type.Object(
+          { reason: Type.Enum([...REVOKE_REASONS]), 'reidentification-token': Type.Optional(Id('mlr')) },
+          { additionalProperties: false },
+        ),
+        response: { 200: Ok({ ak: Type.String(), 'revoked-at': Type.String() }) },
+      },
+    },
+    async (req) => {
+      const account = req.account;
+      const { reason } = req.query;
+      const row = svc.records.revoke(account.accountId, req.params.ak, reason, (r) => {
+        if (account.role === 'data_user') {
+          if (r.duid !== account.duid) throw notFound(`Access record ${req.params.ak}`);
+          return;
+        }
+        // Portal: on the customer's behalf only, with the token that opened this meter point.
+        const tokenRef = req.query['reidentification-token'];
+        if (!tokenRef) throw forbidden('A portal must pass the reidentification-token that opened this meter point');
+        if (reason !== 'customer-request') throw forbidden('A portal may only withdraw with reason=customer-request');
+        svc.tokens.checkWithdrawal(account.accountId, tokenRef, r.mpxn);
+        if (!CONSENT_BASES.includes(r.legalBasis ?? '')) throw forbidden('A portal may only withdraw consent-based records (uk-consent, uk-explicit-consent)');
+      });
+      return { response: envelope(req, reg.clock.now()), ak: row.ak, 'revoked-at': apiTime(row.revokedAt)! };
+    },
+  );
+
+  app.get(
+    '/access-records/:ak',
+    {
+      schema: {
+        tags: ['access-records'],
+        summary: 'Verify an access key (unauthenticated, for Data Providers). No PII.',
+        params: AkParams,
+        response: { 200: Ok({ 'access-record': AccessRecordOutput }) },
+      },
+    },
+    async (req) => {
+      const row = svc.records.find(req.params.ak);
+      if (!row) throw notFound(`Access record ${req.params.ak}`);
+      return { response: envelope(req, reg.clock.now()), 'access-record': svc.records.toApi(row) };
+    },
+  );
+};
+export default accessRecords;

@@ -1,0 +1,88 @@
+import { Type } from 'typebox';
+import { bearer } from '../../../http/auth.js';
+import { envelope } from '../../../http/envelope.js';
+import type { RouteModule } from '../../../http/types.js';
+import { Account, CreateAccountBody, UpdateAccountBody } from '../../../schemas/account.js';
+import { NextCursor, Ok, PagingQuery, ROLES } from '../../../schemas/common.js';
+import { toAccount } from '../../../services/accounts.js';
+
+const AccountIdParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 64 }) });
+
+/** /v1/admin/accounts — account management for SEC administrators (contract §10). */
+const adminAccounts: RouteModule = (app, { reg, svc }) => {
+  const admin = bearer(reg, svc.accounts, ['admin']);
+  const common = { tags: ['admin'], security: [{ bearer: [] }] };
+
+  app.get(
+    '/admin/accounts',
+    {
+      preHandler: admin,
+      schema: {
+        ...common,
+        summary: 'List accounts (filter by role, status; q matches account-id, duid, organisation reference or display-name prefix)',
+        querystring: Type.Object(
+          {
+            role: Type.Optional(Type.Enum([...ROLES])),
+            status: Type.Optional(Type.Enum(['active', 'suspended', 'terminated'])),
+            q: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
+            ...PagingQuery,
+          },
+          { additionalProperties: false },
+        ),
+        response: { 200: Ok({ accounts: Type.Array(Account), total: Type.Integer(), 'next-cursor': NextCursor }) },
+      },
+    },
+    async (req) => {
+      const { rows, total, nextCursor } = svc.accounts.list({ ...req.query, limit: req.query.limit ?? 200, cursor: req.query.cursor ? Number(req.query.cursor) : undefined });
+      return { response: envelope(req, reg.clock.now()), accounts: rows.map(toAccount), total, 'next-cursor': nextCursor };
+    },
+  );
+
+  app.post(
+    '/admin/accounts',
+    {
+      preHandler: admin,
+      schema: {
+        ...common,
+        summary: 'Create an account (secret-key generated and returned once when absent)',
+        body: CreateAccountBody,
+        response: { 201: Ok({ account: Account, 'secret-key': Type.String() }) },
+      },
+    },
+    async (req, reply) => {
+      const { account, secret } = await svc.accounts.create(req.account.accountId, req.body);
+      reply.status(201).header('Location', `/v1/admin/accounts/${account.accountId}`);
+      return { response: envelope(req, reg.clock.now()), account: toAccount(account), 'secret-key': secret };
+    },
+  );
+
+  app.get(
+    '/admin/accounts/:id',
+    { preHandler: admin, schema: { ...common, summary: 'One account', params: AccountIdParams, response: { 200: Ok({ account: Account }) } } },
+    async (req) => ({ response: envelope(req, reg.clock.now()), account: toAccount(svc.accounts.get(req.params.id)) }),
+  );
+
+  app.patch(
+    '/admin/accounts/:id',
+    { preHandler: admin, schema: { ...common, summary: 'Edit an account', params: AccountIdParams, body: UpdateAccountBody, response: { 200: Ok({ account: Account }) } } },
+    async (req) => ({ response: envelope(req, reg.clock.now()), account: toAccount(svc.accounts.update(req.account.accountId, req.params.id, req.body)) }),
+  );
+
+  for (const action of ['suspend', 'reactivate', 'terminate'] as const) {
+    app.post(
+      `/admin/accounts/:id/${action}`,
+      { preHandler: admin, schema: { ...common, summary: `${action[0].toUpperCase()}${action.slice(1)} an account`, params: AccountIdParams, response: { 200: Ok({ account: Account }) } } },
+      async (req) => ({ response: envelope(req, reg.clock.now()), account: toAccount(svc.accounts.setStatus(req.account.accountId, req.params.id, action)) }),
+    );
+  }
+
+  app.post(
+    '/admin/accounts/:id/rotate-secret',
+    { preHandler: admin, schema: { ...common, summary: "Issue a new secret for an account (returned once)", params: AccountIdParams, response: { 200: Ok({ 'secret-key': Type.String() }) } } },
+    async (req) => {
+      svc.accounts.get(req.params.id);
+      return { response: envelope(req, reg.clock.now()), 'secret-key': await svc.accounts.rotateSecret(req.account.accountId, req.params.id) };
+    },
+  );
+};
+export default adminAccounts;

@@ -1,0 +1,67 @@
+import { Type } from 'typebox';
+import { bearer } from '../../../http/auth.js';
+import { envelope } from '../../../http/envelope.js';
+import type { RouteModule } from '../../../http/types.js';
+import { apiTime } from '../../../lib/clock.js';
+import { NextCursor, Nullable, Ok, PagingQuery } from '../../../schemas/common.js';
+import { DiscoveredAccess } from '../../../schemas/access-record.js';
+import { and, desc, eq, isNotNull, isNull, lt, or, sql, type SQL } from 'drizzle-orm';
+import { accessRecords } from '../../../db/schema.js';
+import { prefixMatch } from '../../../lib/sql.js';
+
+const AdminDiscovered = Type.Object({
+  ak: Type.String(),
+  state: Type.String(),
+  ...DiscoveredAccess.properties,
+  'superseded-at': Nullable(Type.String()),
+  'created-at': Type.String(),
+});
+
+/** GET /v1/admin/discovered-access — what the DCC saw, and what superseded it. */
+const adminDiscovered: RouteModule = (app, { reg, svc }) => {
+  app.get(
+    '/admin/discovered-access',
+    {
+      preHandler: bearer(reg, svc.accounts, ['admin']),
+      schema: {
+        tags: ['admin'],
+        security: [{ bearer: [] }],
+        summary: 'DISCOVERED access (q matches MPxN, organisation reference or name prefix; superseded=true|false)',
+        querystring: Type.Object(
+          { q: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })), superseded: Type.Optional(Type.Boolean()), ...PagingQuery },
+          { additionalProperties: false },
+        ),
+        response: { 200: Ok({ records: Type.Array(AdminDiscovered), total: Type.Integer(), 'next-cursor': NextCursor }) },
+      },
+    },
+    async (req) => {
+      const q = req.query;
+      const limit = q.limit ?? 200;
+      const filters: SQL[] = [eq(accessRecords.kind, 'discovered')];
+      if (q.superseded === true) filters.push(isNotNull(accessRecords.supersededBy));
+      if (q.superseded === false) filters.push(isNull(accessRecords.supersededBy));
+      if (q.q) {
+        const term = q.q.trim();
+        filters.push(or(eq(accessRecords.mpxn, term.toUpperCase()), eq(accessRecords.organisationReference, term.toUpperCase()), eq(accessRecords.ak, term), prefixMatch(accessRecords.organisationName, term))!);
+      }
+      const where = and(...filters);
+      const total = reg.db.select({ n: sql<number>`count(*)` }).from(accessRecords).where(where).get()!.n;
+      const page = reg.db
+        .select()
+        .from(accessRecords)
+        .where(q.cursor ? and(where, lt(accessRecords.seq, Number(q.cursor))) : where)
+        .orderBy(desc(accessRecords.seq))
+        .limit(limit + 1)
+        .all();
+      const more = page.length > limit;
+      const rows = more ? page.slice(0, limit) : page;
+      return {
+        response: envelope(req, reg.clock.now()),
+        records: rows.map((r) => ({ ak: r.ak, state: r.state, ...svc.records.discovered(r)!, 'superseded-at': apiTime(r.supersededAt), 'created-at': apiTime(r.createdAt)! })),
+        total,
+        'next-cursor': more ? String(rows[rows.length - 1].seq) : null,
+      };
+    },
+  );
+};
+export default adminDiscovered;

@@ -1,0 +1,122 @@
+import { Type } from 'typebox';
+import { bearer } from '../../http/auth.js';
+import { envelope } from '../../http/envelope.js';
+import type { RouteModule } from '../../http/types.js';
+import { ApiError, invalid } from '../../lib/errors.js';
+import { Email, Id, Mpxn, Nullable, Ok } from '../../schemas/common.js';
+import { CreateIdentityRecordBody, IdentityRecord, IrParams, PasskeyRedirect } from '../../schemas/identity-record.js';
+
+/** /v1/identity-records — the person-property relationship (contract §3). */
+const identityRecords: RouteModule = (app, { reg, svc }) => {
+  const dataUser = bearer(reg, svc.accounts, ['data_user']);
+  const common = { tags: ['identity-records'], security: [{ bearer: [] }] };
+
+  app.post(
+    '/identity-records',
+    {
+      preHandler: dataUser,
+      schema: {
+        ...common,
+        summary: 'Create an identity record (optionally start passkey registration)',
+        body: CreateIdentityRecordBody,
+        response: { 201: Ok({ ir: Type.String(), 'passkey-registration-redirect': Nullable(PasskeyRedirect) }) },
+      },
+    },
+    async (req, reply) => {
+      const body = req.body;
+      const wantsPasskey = body['initiate-passkey-registration'] === true;
+      const returnUrl = body['passkey-return-url'] ?? null;
+      if (wantsPasskey) {
+        if (!returnUrl) throw invalid('passkey-return-url is required when initiate-passkey-registration is true');
+        if (!req.account.returnUrls.includes(returnUrl)) throw invalid('passkey-return-url must exactly match one of your pre-registered return URLs');
+        if (!svc.reidentification) throw new ApiError(501, 'SRV001', 'Passkey registration is not available on this register');
+      }
+      const { row, passkey } = reg.tx(() => {
+        const row = svc.identities.create(req.account.accountId, req.account.duid, body);
+        const passkey = wantsPasskey ? svc.reidentification!.startForRecord(req.account, row, 'passkey-register', { returnUrl }).passkey : null;
+        return { row, passkey };
+      });
+      reply.status(201).header('Location', `/v1/identity-records/${row.ir}`);
+      return { response: envelope(req, reg.clock.now()), ir: row.ir, 'passkey-registration-redirect': passkey };
+    },
+  );
+
+  app.get(
+    '/identity-records',
+    {
+      preHandler: dataUser,
+      schema: {
+        ...common,
+        summary: 'Find your identity records by MPxN and/or e-mail (both = AND)',
+        querystring: Type.Object({ mpxn: Type.Optional(Mpxn), email: Type.Optional(Email) }, { additionalProperties: false }),
+        response: { 200: Ok({ 'identity-records': Type.Array(IdentityRecord) }) },
+      },
+    },
+    async (req) => {
+      if (!req.query.mpxn && !req.query.email) throw invalid('Give at least one of the query parameters mpxn or email');
+      const { rows } = svc.identities.search(req.account.duid, req.query);
+      return { response: envelope(req, reg.clock.now()), 'identity-records': rows.map((r) => svc.identities.toApi(r)) };
+    },
+  );
+
+  app.get(
+    '/identity-records/exists',
+    {
+      preHandler: bearer(reg, svc.accounts, ['data_user', 'portal']),
+      schema: {
+        tags: ['re-identification'],
+        security: [{ bearer: [] }],
+        summary: 'Does an identity record exist for this MPxN (any Data User)? Never returns an ir or PII',
+        querystring: Type.Object({ mpxn: Mpxn }, { additionalProperties: false }),
+        response: { 200: Ok({ mpxn: Type.String(), exists: Type.Boolean(), 'available-methods': Type.Array(Type.String()) }) },
+      },
+    },
+    async (req) => {
+      const { exists, methods } = svc.identities.availableMethods(req.query.mpxn);
+      return { response: envelope(req, reg.clock.now()), mpxn: req.query.mpxn, exists, 'available-methods': methods };
+    },
+  );
+
+  app.get(
+    '/identity-records/:ir',
+    { preHandler: dataUser, schema: { ...common, summary: 'One of your identity records', params: IrParams, response: { 200: Ok({ 'identity-record': IdentityRecord }) } } },
+    async (req) => ({ response: envelope(req, reg.clock.now()), 'identity-record': svc.identities.toApi(svc.identities.getOwned(req.account.duid, req.params.ir)) }),
+  );
+
+  app.delete(
+    '/identity-records/:ir',
+    {
+      preHandler: dataUser,
+      schema: {
+        ...common,
+        summary: 'Anonymise (GDPR Art. 17): destroys PII, keeps ir and links; 409 while an ACTIVE record is linked',
+        params: IrParams,
+        response: { 200: Ok({ ir: Type.String(), 'anonymised-at': Type.String() }) },
+      },
+    },
+    async (req) => {
+      const row = svc.identities.getOwned(req.account.duid, req.params.ir);
+      const at = svc.identities.anonymise(req.account.accountId, row);
+      return { response: envelope(req, reg.clock.now()), ir: row.ir, 'anonymised-at': `${at.slice(0, 19)}Z` };
+    },
+  );
+
+  app.delete(
+    '/identity-records/:ir/credentials/:credentialId',
+    {
+      preHandler: dataUser,
+      schema: {
+        ...common,
+        summary: 'Remove a passkey credential from your identity record',
+        params: Type.Object({ ir: Id('ir'), credentialId: Id('cred') }),
+        response: { 204: Type.Null() },
+      },
+    },
+    async (req, reply) => {
+      svc.identities.getOwned(req.account.duid, req.params.ir);
+      svc.identities.removeCredential(req.account.accountId, req.params.ir, req.params.credentialId);
+      return reply.status(204).send(null);
+    },
+  );
+};
+export default identityRecords;

@@ -1,0 +1,55 @@
+import { Type } from 'typebox';
+import { bearer } from '../../http/auth.js';
+import { envelope } from '../../http/envelope.js';
+import type { RouteModule } from '../../http/types.js';
+import { forbidden } from '../../lib/errors.js';
+import { AccessRecordSummary, LEGAL_BASES, STATES } from '../../schemas/access-record.js';
+import { Id, Mpxn, Ok } from '../../schemas/common.js';
+
+/** GET /v1/meter-points/{mpxn}/access-records (contract §5, §7). */
+const meterPoints: RouteModule = (app, { reg, svc }) => {
+  app.get(
+    '/meter-points/:mpxn/access-records',
+    {
+      preHandler: bearer(reg, svc.accounts, ['data_user', 'portal']),
+      schema: {
+        tags: ['access-records'],
+        security: [{ bearer: [] }],
+        summary: 'Every record and DISCOVERED access on a meter point (data_user with a record there; portal with a confirmed token for this MPxN, consumed)',
+        params: Type.Object({ mpxn: Mpxn }),
+        querystring: Type.Object(
+          {
+            state: Type.Optional(Type.Enum([...STATES])),
+            'legal-basis': Type.Optional(Type.Enum([...LEGAL_BASES])),
+            'reidentification-token': Type.Optional(Id('mlr')),
+          },
+          { additionalProperties: false },
+        ),
+        response: { 200: Ok({ mpxn: Type.String(), 'access-records': Type.Array(AccessRecordSummary) }) },
+      },
+    },
+    async (req) => {
+      const { mpxn } = req.params;
+      const account = req.account;
+      if (account.role === 'portal') {
+        const tokenRef = req.query['reidentification-token'];
+        if (!tokenRef) throw forbidden('A portal needs a confirmed reidentification-token for this meter point');
+        // 403 for every token problem here: the portal may not see this meter point.
+        reg.tx(() => {
+          try {
+            svc.tokens.consume(account.accountId, tokenRef, 'meter-point', { mpxn, withdrawWindow: true });
+          } catch (err) {
+            const e = err as { entries?: { message: string }[] };
+            throw forbidden(e.entries?.[0]?.message ?? 'reidentification-token is not valid for this meter point');
+          }
+        });
+      } else if (!svc.records.callerHasRecordOn(account.duid, mpxn)) {
+        throw forbidden('You hold no access record on this meter point');
+      }
+      const nowIso = reg.clock.iso();
+      const rows = svc.records.forMeterPoint(mpxn, { state: req.query.state, legalBasis: req.query['legal-basis'] });
+      return { response: envelope(req, reg.clock.now()), mpxn, 'access-records': rows.map((r) => svc.records.summary(r, nowIso)) };
+    },
+  );
+};
+export default meterPoints;

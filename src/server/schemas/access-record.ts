@@ -1,0 +1,191 @@
+import { Type, type Static } from 'typebox';
+import { DataTypes, DateOnly, DateTime, DURATION_PATTERN, HttpUrl, Id, Nullable, Text, UKAddress } from './common.js';
+
+export const LEGAL_BASES = [
+  'uk-consent',
+  'uk-explicit-consent',
+  'uk-legitimate-interests',
+  'uk-public-task',
+  'uk-legal-obligation',
+  'uk-contract',
+] as const;
+export type LegalBasis = (typeof LEGAL_BASES)[number];
+export const CONSENT_BASES: readonly string[] = ['uk-consent', 'uk-explicit-consent'];
+
+export const STATES = ['ACTIVE', 'EXPIRED', 'REVOKED', 'DISCOVERED'] as const;
+export const REVOKE_REASONS = [
+  'customer-request',
+  'contract-ended',
+  'lia-lapsed',
+  'statutory-authority-lapsed',
+  'data-no-longer-required',
+  'other',
+] as const;
+
+const strict = { additionalProperties: false } as const;
+
+export const Controller = Type.Object(
+  {
+    name: Text(200),
+    role: Type.Enum(['sole', 'lead', 'joint', 'member']),
+    'contact-url': HttpUrl,
+    address: Type.Optional(Nullable(UKAddress)),
+    'privacy-rights-url': Type.Optional(Nullable(HttpUrl)),
+    'lia-reference': Type.Optional(Nullable(Text(200))),
+    'statutory-reference': Type.Optional(Nullable(Text(200))),
+    'storage-conditions': Type.Optional(
+      Nullable(
+        Type.Object(
+          {
+            location: Text(200),
+            'retention-period': Type.String({ pattern: DURATION_PATTERN, maxLength: 40 }),
+          },
+          strict,
+        ),
+      ),
+    ),
+  },
+  strict,
+);
+
+const ControllerArrangement = Type.Object(
+  {
+    'arrangement-type': Type.Enum(['sole', 'joint', 'group']),
+    'art26-reference': Type.Optional(Nullable(Text(200))),
+    controllers: Type.Array(Controller, { minItems: 1, maxItems: 50 }),
+  },
+  strict,
+);
+
+const SharedNotice = Type.Object(
+  { 'terms-url': HttpUrl, 'notice-version': Text(50), 'notice-language': Type.Optional(Nullable(Text(35))) },
+  strict,
+);
+const ControllerNotice = Type.Object(
+  {
+    'controller-name': Text(200),
+    'terms-url': HttpUrl,
+    'notice-version': Text(50),
+    'notice-language': Type.Optional(Nullable(Text(35))),
+  },
+  strict,
+);
+const Notice = Nullable(
+  Type.Object(
+    {
+      'shared-notice': Type.Optional(Nullable(SharedNotice)),
+      notices: Type.Optional(Nullable(Type.Array(ControllerNotice, { maxItems: 50 }))),
+    },
+    strict,
+  ),
+);
+
+const Recipient = Type.Object({ name: Text(200), role: Text(100), 'privacy-url': Type.Optional(Nullable(HttpUrl)) }, strict);
+
+const Processing = Type.Object(
+  {
+    'legal-basis': Type.Enum([...LEGAL_BASES]),
+    purpose: Text(500),
+    'data-types': DataTypes,
+    jurisdiction: Type.Optional(Type.Literal('GB')),
+    'data-source': Type.Optional(Nullable(Text(200))),
+    recipients: Type.Optional(Nullable(Type.Array(Recipient, { maxItems: 50 }))),
+  },
+  strict,
+);
+
+const Consent = Type.Object(
+  { 'consent-type': Type.Enum(['expressed-consent', 'explicit-consent']), method: Type.Optional(Nullable(Text(100))) },
+  strict,
+);
+
+const Expiry = Nullable(Type.Union([DateTime, DateOnly]));
+
+/** The body of POST and PUT /access-records. Register-set fields are accepted and ignored. */
+export const AccessRecordInput = Type.Object(
+  {
+    'record-metadata': Type.Object(
+      {
+        'schema-version': Text(20),
+        'record-identifier': Type.Optional(Nullable(Type.String({ maxLength: 40 }))),
+        'created-at': Type.Optional(Nullable(Type.String({ maxLength: 40 }))),
+        'controller-arrangement': ControllerArrangement,
+        'identity-record-ref': Type.Optional(Nullable(Id('ir'))),
+      },
+      strict,
+    ),
+    notice: Type.Optional(Notice),
+    processing: Processing,
+    'access-event': Type.Object(
+      {
+        state: Type.Enum(['ACTIVE', 'EXPIRED', 'REVOKED']),
+        'registered-at': DateTime,
+        expiry: Expiry,
+        'controller-reference': Type.Optional(Nullable(Text(200))),
+        consent: Type.Optional(Nullable(Consent)),
+        'revoked-at': Type.Optional(Nullable(Type.String({ maxLength: 40 }))),
+      },
+      strict,
+    ),
+    'reidentification-token': Type.Optional(Nullable(Id('mlr'))),
+  },
+  strict,
+);
+export type AccessRecordInput = Static<typeof AccessRecordInput>;
+
+/** The record as the register returns it (GET /access-records/{ak}): no PII. */
+export const AccessRecordOutput = Type.Object({
+  'record-metadata': Type.Object({
+    'schema-version': Type.String(),
+    'record-identifier': Type.String(),
+    'created-at': Type.String(),
+    'controller-arrangement': Nullable(ControllerArrangement),
+    'identity-record-ref': Nullable(Type.String()),
+  }),
+  notice: Notice,
+  processing: Nullable(
+    Type.Object({
+      'legal-basis': Type.String(),
+      purpose: Type.String(),
+      'data-types': Type.Array(Type.String()),
+      jurisdiction: Type.String(),
+      'data-source': Type.Optional(Nullable(Type.String())),
+      recipients: Type.Optional(Nullable(Type.Array(Recipient))),
+    }),
+  ),
+  'access-event': Type.Object({
+    state: Type.String(),
+    'registered-at': Nullable(Type.String()),
+    expiry: Nullable(Type.String()),
+    'controller-reference': Type.Optional(Nullable(Type.String())),
+    consent: Nullable(Consent),
+    'revoked-at': Nullable(Type.String()),
+  }),
+  'discovered-access': Type.Optional(Nullable(Type.Any())),
+});
+
+export const DiscoveredAccess = Type.Object({
+  mpxn: Type.String(),
+  'organisation-name': Type.String(),
+  'organisation-reference': Type.String(),
+  'first-seen': Type.String(),
+  'last-seen': Nullable(Type.String()),
+  'data-types-observed': Type.Array(Type.String()),
+  'source-reference': Type.String(),
+  'superseded-by': Nullable(Type.String()),
+});
+
+export const AccessRecordSummary = Type.Object({
+  ak: Type.String(),
+  'lead-controller-name': Nullable(Type.String()),
+  'arrangement-type': Nullable(Type.String()),
+  'controller-count': Type.Integer(),
+  'record-metadata': Nullable(AccessRecordOutput.properties['record-metadata']),
+  'legal-basis': Nullable(Type.String()),
+  purpose: Nullable(Type.String()),
+  'data-types': Type.Array(Type.String()),
+  state: Type.String(),
+  expiry: Nullable(Type.String()),
+  'discovered-access': Nullable(DiscoveredAccess),
+});
+

@@ -1,0 +1,21 @@
+import { Type } from 'typebox';
+import { DataTypes, DateOnly, DateTime, Mpxn, Nullable, Text } from './common.js';
+import { ORG_REF_PATTERN } from './account.js';
+
+export const DiscoveredAccessBody = Type.Object(
+  {
+    mpxn: Mpxn,
+    'organisation-name': Text(200),
+    'organisation-reference': Type.String({ pattern: ORG_REF_PATTERN }),
+    'first-seen': Type.Union([DateTime, DateOnly]),
+    'last-seen': Type.Optional(Nullable(Type.Union([DateTime, DateOnly]))),
+    'data-types-observed': DataTypes,
+    'source-reference': Text(200),
+  },
+  { additionalProperties: false },
+);
+
+export const CotEventBody = Type.Object(
+  { mpxn: Mpxn, 'effective-date': DateOnly, 'source-reference': Text(200) },
+  { additionalProperties: false },
+);

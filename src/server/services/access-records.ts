@@ -1,0 +1,384 @@
+import { and, desc, eq, gt, isNull, lt, lte, or, sql, type SQL } from 'drizzle-orm';
+import type { Register } from '../context.js';
+import { accessRecords } from '../db/schema.js';
+import { apiTime } from '../lib/clock.js';
+import { ApiError, conflict, invalid, notFound } from '../lib/errors.js';
+import { newId } from '../lib/ids.js';
+import { prefixMatch } from '../lib/sql.js';
+import { CONSENT_BASES, type AccessRecordInput } from '../schemas/access-record.js';
+import type { AccountRow } from './accounts.js';
+import type { EventPublisher } from './events.js';
+import type { IdentityRecords, IdentityRow } from './identity-records.js';
+
+export type AccessRow = typeof accessRecords.$inferSelect;
+
+/** What the register keeps of a submitted record: the sections minus register-set fields. */
+interface StoredBody {
+  'record-metadata': { 'schema-version': string; 'controller-arrangement': AccessRecordInput['record-metadata']['controller-arrangement'] };
+  notice: AccessRecordInput['notice'] | null;
+  processing: Omit<AccessRecordInput['processing'], 'jurisdiction'>;
+  'access-event': { 'registered-at': string; expiry: string | null; 'controller-reference'?: string | null; consent: NonNullable<AccessRecordInput['access-event']['consent']> | null };
+}
+
+export type RevokeReason = 'customer-request' | 'contract-ended' | 'lia-lapsed' | 'statutory-authority-lapsed' | 'data-no-longer-required' | 'other';
+
+/**
+ * A date-only expiry means "valid through that day" (UTC); a date-time is taken as given.
+ * Returns a full ISO timestamp for comparisons.
+ */
+export function normaliseExpiry(expiry: string | null | undefined): string | null {
+  if (!expiry) return null;
+  if (/^\d{4}-\d{2}-\d{2}$/.test(expiry)) return `${expiry}T23:59:59.999Z`;
+  return new Date(expiry).toISOString();
+}
+
+/**
+ * The business rules JSON Schema cannot express (contract §5). Returns every problem,
+ * each naming its field path.
+ */
+export function ruleProblems(body: AccessRecordInput): string[] {
+  const problems: string[] = [];
+  const arr = body['record-metadata']['controller-arrangement'];
+  const base = 'record-metadata.controller-arrangement';
+  const controllers = arr.controllers;
+  const type = arr['arrangement-type'];
+  const art26 = arr['art26-reference'];
+  const roleAt = (i: number, expected: string) =>
+    problems.push(`${base}.controllers[${i}].role must be "${expected}" in a ${type} arrangement (got "${controllers[i].role}")`);
+
+  if (type === 'sole') {
+    if (controllers.length !== 1) problems.push(`${base}.controllers must have exactly one controller in a sole arrangement (got ${controllers.length})`);
+    controllers.forEach((c, i) => c.role !== 'sole' && roleAt(i, 'sole'));
+  } else {
+    const other = type === 'joint' ? 'joint' : 'member';
+    if (type === 'joint' && controllers.length < 2) problems.push(`${base}.controllers must have at least two controllers in a joint arrangement (got ${controllers.length})`);
+    const leads = controllers.filter((c) => c.role === 'lead').length;
+    if (leads !== 1) problems.push(`${base}.controllers must have exactly one controller with role "lead" in a ${type} arrangement (got ${leads})`);
+    controllers.forEach((c, i) => c.role !== 'lead' && c.role !== other && roleAt(i, leads === 0 && i === 0 ? 'lead' : other));
+  }
+  if (type === 'joint' && !art26) problems.push(`${base}.art26-reference is required for a joint arrangement (UK GDPR Art. 26 arrangement)`);
+  if (type !== 'joint' && art26) problems.push(`${base}.art26-reference must be null or absent for a ${type} arrangement`);
+
+  const basis = body.processing['legal-basis'];
+  const isConsent = CONSENT_BASES.includes(basis);
+  const notice = body.notice ?? null;
+  if (isConsent) {
+    const shared = notice?.['shared-notice'] ?? null;
+    const notices = notice?.notices ?? null;
+    if (!notice || (!shared && !notices)) problems.push(`notice is required for ${basis}: give exactly one of notice.shared-notice or notice.notices`);
+    else if (shared && notices) problems.push('notice must have exactly one of shared-notice or notices, not both');
+    else if (notices && notices.length < 2) problems.push(`notice.notices must list at least two controller notices (got ${notices.length}); use notice.shared-notice for one`);
+    if (!body['access-event'].consent) problems.push(`access-event.consent is required for ${basis}`);
+  } else {
+    if (notice !== null) problems.push(`notice must be null for the non-consent basis ${basis}`);
+    if (body['access-event'].consent) problems.push(`access-event.consent must be null for the non-consent basis ${basis}`);
+  }
+  const consentType = body['access-event'].consent?.['consent-type'];
+  if (basis === 'uk-explicit-consent' && consentType && consentType !== 'explicit-consent')
+    problems.push('access-event.consent.consent-type must be "explicit-consent" for uk-explicit-consent');
+
+  const expiry = body['access-event'].expiry;
+  if (expiry && normaliseExpiry(expiry)! < new Date(body['access-event']['registered-at']).toISOString())
+    problems.push('access-event.expiry must not be before access-event.registered-at');
+  return problems;
+}
+
+function leadOf(arr: AccessRecordInput['record-metadata']['controller-arrangement']): string {
+  return (arr.controllers.find((c) => c.role === 'sole' || c.role === 'lead') ?? arr.controllers[0]).name;
+}
+
+export class AccessRecords {
+  private readonly byAk;
+  private readonly ownsOnMpxn;
+
+  constructor(
+    private readonly reg: Register,
+    private readonly identities: IdentityRecords,
+    private readonly events: EventPublisher,
+  ) {
+    this.byAk = reg.db.select().from(accessRecords).where(eq(accessRecords.ak, sql.placeholder('ak'))).prepare();
+    this.ownsOnMpxn = reg.db
+      .select({ seq: accessRecords.seq })
+      .from(accessRecords)
+      .where(and(eq(accessRecords.mpxn, sql.placeholder('mpxn')), eq(accessRecords.duid, sql.placeholder('duid'))))
+      .limit(1)
+      .prepare();
+  }
+
+  find(ak: string): AccessRow | undefined {
+    return this.byAk.get({ ak });
+  }
+
+  /** The state a reader sees: an ACTIVE record past its expiry is EXPIRED even before a sweep. */
+  effectiveState(row: Pick<AccessRow, 'state' | 'expiresAt'>, nowIso = this.reg.clock.iso()): string {
+    return row.state === 'ACTIVE' && row.expiresAt !== null && row.expiresAt <= nowIso ? 'EXPIRED' : row.state;
+  }
+
+  /** SQL for "effective state = s" (see effectiveState). */
+  stateFilter(state: string, nowIso: string): SQL {
+    if (state === 'ACTIVE') return and(eq(accessRecords.state, 'ACTIVE'), or(isNull(accessRecords.expiresAt), gt(accessRecords.expiresAt, nowIso)))!;
+    if (state === 'EXPIRED') return or(eq(accessRecords.state, 'EXPIRED'), and(eq(accessRecords.state, 'ACTIVE'), lte(accessRecords.expiresAt, nowIso)))!;
+    return eq(accessRecords.state, state);
+  }
+
+  /** Validates, resolves the identity record, inserts, supersedes matching DISCOVERED access. */
+  create(account: AccountRow, body: AccessRecordInput, link: { resolveToken: (tokenRef: string) => IdentityRow } | { identity: IdentityRow }): AccessRow {
+    const problems = ruleProblems(body);
+    const token = body['reidentification-token'] ?? null;
+    const irRef = body['record-metadata']['identity-record-ref'] ?? null;
+    if ('resolveToken' in link) {
+      if (token && irRef) problems.push('record-metadata.identity-record-ref must be omitted when reidentification-token is given');
+      if (!token && !irRef) problems.push('record-metadata.identity-record-ref is required (or give reidentification-token for a customer re-identified from another Data User)');
+    }
+    if (problems.length) throw ApiError.validation(problems);
+
+    return this.reg.tx(() => {
+      let identity: IdentityRow;
+      if ('identity' in link) {
+        identity = link.identity;
+      } else if (token) {
+        const resolveToken = link.resolveToken;
+        identity = resolveToken(token);
+      } else {
+        const found = this.identities.find(irRef!);
+        // Another Data User's ir is reported exactly like an unknown one.
+        if (!found || found.duid !== account.duid) throw invalid(`record-metadata.identity-record-ref ${irRef} is not one of your identity records`);
+        identity = found;
+      }
+      if (identity.anonymisedAt || !identity.mpxn) throw conflict(`The identity record was anonymised on ${apiTime(identity.anonymisedAt)}; it cannot be linked`);
+
+      const ak = newId('ak');
+      const now = this.reg.clock.iso();
+      this.reg.db.insert(accessRecords).values(this.columns(account.duid, identity, ak, body, now)).run();
+      this.reg.audit.append({
+        actor: account.accountId,
+        eventType: 'access-record.created',
+        ak,
+        ir: identity.ir,
+        detail: { 'legal-basis': body.processing['legal-basis'], state: body['access-event'].state, via: token ? 'reidentification-token' : 'identity-record-ref' },
+      });
+      this.supersedeDiscovered(account, identity.mpxn, ak, now);
+      return this.find(ak)!;
+    });
+  }
+
+  private columns(duid: string, identity: IdentityRow, ak: string, body: AccessRecordInput, now: string) {
+    const arr = body['record-metadata']['controller-arrangement'];
+    const ev = body['access-event'];
+    const stored: StoredBody = {
+      'record-metadata': { 'schema-version': body['record-metadata']['schema-version'], 'controller-arrangement': { ...arr, 'art26-reference': arr['art26-reference'] ?? null } },
+      notice: body.notice ?? null,
+      processing: (({ jurisdiction: _j, ...rest }) => rest)(body.processing),
+      'access-event': {
+        'registered-at': ev['registered-at'],
+        expiry: ev.expiry ?? null,
+        ...(ev['controller-reference'] !== undefined ? { 'controller-reference': ev['controller-reference'] } : {}),
+        consent: ev.consent ?? null,
+      },
+    };
+    return {
+      ak,
+      kind: 'record',
+      duid,
+      ir: identity.ir,
+      mpxn: identity.mpxn!,
+      state: ev.state,
+      legalBasis: body.processing['legal-basis'],
+      arrangementType: arr['arrangement-type'],
+      leadControllerName: leadOf(arr),
+      controllerCount: arr.controllers.length,
+      purpose: body.processing.purpose,
+      dataTypes: body.processing['data-types'],
+      expiry: ev.expiry ?? null,
+      expiresAt: normaliseExpiry(ev.expiry),
+      registeredAt: ev['registered-at'],
+      body: stored as unknown as Record<string, unknown>,
+      createdAt: now,
+      updatedAt: now,
+      revokedAt: ev.state === 'REVOKED' ? now : null,
+      revokeReason: ev.state === 'REVOKED' ? 'other' : null,
+      expiredAt: ev.state === 'EXPIRED' ? now : null,
+    };
+  }
+
+  private supersedeDiscovered(account: AccountRow, mpxn: string, ak: string, now: string): void {
+    if (!account.organisationReference) return;
+    const matches = this.reg.db
+      .select({ ak: accessRecords.ak })
+      .from(accessRecords)
+      .where(
+        and(
+          eq(accessRecords.mpxn, mpxn),
+          eq(accessRecords.organisationReference, account.organisationReference),
+          eq(accessRecords.kind, 'discovered'),
+          isNull(accessRecords.supersededBy),
+        ),
+      )
+      .all();
+    for (const m of matches) {
+      this.reg.db.update(accessRecords).set({ supersededBy: ak, supersededAt: now, updatedAt: now }).where(eq(accessRecords.ak, m.ak)).run();
+      this.reg.audit.append({ actor: account.accountId, eventType: 'discovered-access.superseded', ak: m.ak, detail: { 'superseded-by': ak, 'organisation-reference': account.organisationReference } });
+    }
+  }
+
+  /** The caller's own record, or 404 (another Data User's is reported as unknown). */
+  getOwned(duid: string, ak: string): AccessRow {
+    const row = this.find(ak);
+    if (!row || row.kind !== 'record' || row.duid !== duid) throw notFound(`Access record ${ak}`);
+    return row;
+  }
+
+  replace(account: AccountRow, ak: string, body: AccessRecordInput): AccessRow {
+    const problems = ruleProblems(body);
+    if (body['reidentification-token']) problems.push('reidentification-token is only accepted when creating a record');
+    if (body['access-event'].state !== 'ACTIVE') problems.push('access-event.state must be ACTIVE in a replacement; use DELETE /v1/access-records/{ak} to revoke');
+    if (problems.length) throw ApiError.validation(problems);
+    return this.reg.tx(() => {
+      const row = this.getOwned(account.duid, ak);
+      const state = this.effectiveState(row);
+      if (state !== 'ACTIVE') throw conflict(`Access record ${ak} is ${state}; only ACTIVE records can be replaced`);
+      const irRef = body['record-metadata']['identity-record-ref'];
+      if (irRef && irRef !== row.ir) throw invalid('record-metadata.identity-record-ref cannot change in a replacement');
+      const identity = this.identities.find(row.ir!)!;
+      const now = this.reg.clock.iso();
+      const cols = this.columns(row.duid!, { ...identity, mpxn: row.mpxn }, ak, body, now);
+      const { createdAt: _c, ak: _ak, kind: _k, duid: _d, ir: _i, mpxn: _m, ...changes } = cols;
+      this.reg.db.update(accessRecords).set(changes).where(eq(accessRecords.seq, row.seq)).run();
+      this.reg.audit.append({ actor: account.accountId, eventType: 'access-record.replaced', ak, ir: row.ir });
+      return this.find(ak)!;
+    });
+  }
+
+  /**
+   * ACTIVE → REVOKED, with the consent.withdrawal event queued in the same transaction.
+   * `check` runs inside the transaction before anything changes (ownership, portal rules).
+   */
+  revoke(actor: string, ak: string, reason: RevokeReason, check: (row: AccessRow) => void): AccessRow {
+    return this.reg.tx(() => {
+      const row = this.find(ak);
+      if (!row || row.kind !== 'record') throw notFound(`Access record ${ak}`);
+      check(row);
+      const state = this.effectiveState(row);
+      if (state !== 'ACTIVE') throw conflict(`Access record ${ak} is already ${state}`);
+      const now = this.reg.clock.iso();
+      this.reg.db.update(accessRecords).set({ state: 'REVOKED', revokedAt: now, revokeReason: reason, revokedBy: actor, updatedAt: now }).where(eq(accessRecords.seq, row.seq)).run();
+      this.reg.audit.append({ actor, eventType: 'access-record.revoked', ak, ir: row.ir, detail: { reason } });
+      this.events.publish(row.duid!, 'consent.withdrawal', { ak, mpxn: row.mpxn, duid: row.duid, 'revoked-at': apiTime(now), reason }, ak);
+      return this.find(ak)!;
+    });
+  }
+
+  /** The full record as GET /access-records/{ak} returns it: register-set fields, no PII. */
+  toApi(row: AccessRow, nowIso = this.reg.clock.iso()) {
+    const state = this.effectiveState(row, nowIso);
+    if (row.kind === 'discovered') {
+      return {
+        'record-metadata': { 'schema-version': '1.0', 'record-identifier': row.ak, 'created-at': apiTime(row.createdAt)!, 'controller-arrangement': null, 'identity-record-ref': null },
+        notice: null,
+        processing: null,
+        'access-event': { state, 'registered-at': null, expiry: null, consent: null, 'revoked-at': null },
+        'discovered-access': this.discovered(row),
+      };
+    }
+    const body = row.body as unknown as StoredBody;
+    return {
+      'record-metadata': {
+        ...body['record-metadata'],
+        'record-identifier': row.ak,
+        'created-at': apiTime(row.createdAt)!,
+        // The ir is never disclosed through the public verification endpoint: for a record
+        // linked by re-identification it belongs to another Data User (contract §4).
+        'identity-record-ref': null,
+      },
+      notice: body.notice ?? null,
+      processing: { ...body.processing, jurisdiction: 'GB' },
+      'access-event': { ...body['access-event'], state, 'revoked-at': apiTime(row.revokedAt) },
+    };
+  }
+
+  discovered(row: AccessRow) {
+    if (row.kind !== 'discovered') return null;
+    return {
+      mpxn: row.mpxn,
+      'organisation-name': row.organisationName!,
+      'organisation-reference': row.organisationReference!,
+      'first-seen': row.firstSeen!,
+      'last-seen': row.lastSeen,
+      'data-types-observed': row.dataTypes,
+      'source-reference': row.sourceReference!,
+      'superseded-by': row.supersededBy,
+    };
+  }
+
+  /** AccessRecordSummary (contract §5). */
+  summary(row: AccessRow, nowIso = this.reg.clock.iso()) {
+    const full = this.toApi(row, nowIso);
+    return {
+      ak: row.ak,
+      'lead-controller-name': row.kind === 'discovered' ? null : row.leadControllerName,
+      'arrangement-type': row.arrangementType,
+      'controller-count': row.controllerCount ?? 0,
+      'record-metadata': row.kind === 'discovered' ? null : full['record-metadata'],
+      'legal-basis': row.legalBasis,
+      purpose: row.purpose,
+      'data-types': row.dataTypes,
+      state: full['access-event'].state,
+      expiry: row.expiry,
+      'discovered-access': this.discovered(row),
+    };
+  }
+
+  /** Records linked to an identity record (admin detail). */
+  forIdentity(ir: string): AccessRow[] {
+    return this.reg.db.select().from(accessRecords).where(eq(accessRecords.ir, ir)).orderBy(desc(accessRecords.seq)).limit(1000).all();
+  }
+
+  callerHasRecordOn(duid: string, mpxn: string): boolean {
+    return this.ownsOnMpxn.get({ mpxn, duid }) !== undefined;
+  }
+
+  /** Every record and DISCOVERED access on a meter point, newest first. */
+  forMeterPoint(mpxn: string, f: { state?: string; legalBasis?: string }): AccessRow[] {
+    const nowIso = this.reg.clock.iso();
+    const filters: SQL[] = [eq(accessRecords.mpxn, mpxn)];
+    if (f.state) filters.push(this.stateFilter(f.state, nowIso));
+    if (f.legalBasis) filters.push(eq(accessRecords.legalBasis, f.legalBasis));
+    return this.reg.db.select().from(accessRecords).where(and(...filters)).orderBy(desc(accessRecords.seq)).limit(5000).all();
+  }
+
+  /** Paged search: a Data User's own records, or (admin) everything matching q. */
+  search(f: { duid?: string; q?: string; mpxn?: string; state?: string; legalBasis?: string; kind?: string; limit: number; cursor?: number }) {
+    const nowIso = this.reg.clock.iso();
+    const filters: SQL[] = [];
+    if (f.duid) filters.push(eq(accessRecords.duid, f.duid));
+    if (f.kind) filters.push(eq(accessRecords.kind, f.kind));
+    if (f.mpxn) filters.push(eq(accessRecords.mpxn, f.mpxn));
+    if (f.state) filters.push(this.stateFilter(f.state, nowIso));
+    if (f.legalBasis) filters.push(eq(accessRecords.legalBasis, f.legalBasis));
+    if (f.q) {
+      const term = f.q.trim();
+      filters.push(
+        or(
+          eq(accessRecords.ak, term),
+          eq(accessRecords.mpxn, term.toUpperCase()),
+          eq(accessRecords.duid, term),
+          eq(accessRecords.organisationReference, term.toUpperCase()),
+          prefixMatch(accessRecords.leadControllerName, term),
+          prefixMatch(accessRecords.organisationName, term),
+        )!,
+      );
+    }
+    const where = filters.length ? and(...filters) : undefined;
+    const total = this.reg.db.select({ n: sql<number>`count(*)` }).from(accessRecords).where(where).get()!.n;
+    const page = this.reg.db
+      .select()
+      .from(accessRecords)
+      .where(f.cursor ? and(where, lt(accessRecords.seq, f.cursor)) : where)
+      .orderBy(desc(accessRecords.seq))
+      .limit(f.limit + 1)
+      .all();
+    const more = page.length > f.limit;
+    const rows = more ? page.slice(0, f.limit) : page;
+    return { rows, total, nextCursor: more ? String(rows[rows.length - 1].seq) : null };
+  }
+}

@@ -1,0 +1,165 @@
+import { and, desc, eq, lt, or, sql, type SQL } from 'drizzle-orm';
+import { prefixMatch } from '../lib/sql.js';
+import type { Register } from '../context.js';
+import { accounts } from '../db/schema.js';
+import { apiTime } from '../lib/clock.js';
+import { hashSecret, verifySecret, DUMMY_SECRET_HASH } from '../lib/crypto.js';
+import { conflict, notFound, ApiError } from '../lib/errors.js';
+import { newId, newSecret } from '../lib/ids.js';
+import type { Account, CreateAccountBody, UpdateAccountBody } from '../schemas/account.js';
+import type { Role } from '../schemas/common.js';
+
+export type AccountRow = typeof accounts.$inferSelect;
+
+export function toAccount(row: AccountRow): Account {
+  return {
+    'account-id': row.accountId,
+    duid: row.duid,
+    'display-name': row.displayName,
+    role: row.role,
+    status: row.status,
+    'contact-url': row.contactUrl,
+    'registered-at': apiTime(row.registeredAt)!,
+    'suspended-at': apiTime(row.suspendedAt),
+    'terminated-at': apiTime(row.terminatedAt),
+    'data-types-supported': row.dataTypesSupported,
+    'organisation-reference': row.organisationReference,
+    'return-urls': row.returnUrls,
+  };
+}
+
+/** Account management, authentication and status transitions. */
+export class Accounts {
+  private readonly byId;
+  private readonly byDuid;
+
+  constructor(private readonly reg: Register) {
+    this.byId = reg.db.select().from(accounts).where(eq(accounts.accountId, sql.placeholder('id'))).prepare();
+    this.byDuid = reg.db.select().from(accounts).where(eq(accounts.duid, sql.placeholder('duid'))).prepare();
+  }
+
+  find(accountId: string): AccountRow | undefined {
+    return this.byId.get({ id: accountId });
+  }
+
+  findByDuid(duid: string): AccountRow | undefined {
+    return this.byDuid.get({ duid });
+  }
+
+  get(accountId: string): AccountRow {
+    const row = this.find(accountId);
+    if (!row) throw notFound(`Account "${accountId}"`);
+    return row;
+  }
+
+  /** Checks Basic credentials. Same cost and same answer for unknown account and wrong secret. */
+  async authenticate(accountId: string, secret: string): Promise<AccountRow | null> {
+    const row = this.find(accountId);
+    const ok = await verifySecret(secret, row?.secretHash ?? DUMMY_SECRET_HASH);
+    return row && ok ? row : null;
+  }
+
+  async create(actor: string, body: CreateAccountBody): Promise<{ account: AccountRow; secret: string }> {
+    const secret = body['secret-key'] ?? newSecret(32);
+    const secretHash = await hashSecret(secret);
+    const now = this.reg.clock.iso();
+    const duid = body.duid ?? newId('duid');
+    return this.reg.tx(() => {
+      if (this.find(body['account-id'])) throw conflict(`Account "${body['account-id']}" already exists`);
+      if (this.findByDuid(duid)) throw conflict(`duid "${duid}" is already assigned to another account`);
+      const row = {
+        accountId: body['account-id'],
+        secretHash,
+        duid,
+        displayName: body['display-name'],
+        role: body.role,
+        status: 'active',
+        contactUrl: body['contact-url'] ?? null,
+        organisationReference: body['organisation-reference'] ?? null,
+        dataTypesSupported: body['data-types'] ?? [],
+        returnUrls: body['return-urls'] ?? [],
+        registeredAt: now,
+        updatedAt: now,
+      };
+      this.reg.db.insert(accounts).values(row).run();
+      this.reg.audit.append({ actor, eventType: 'account.created', subject: row.accountId, detail: { role: row.role, duid } });
+      return { account: this.get(row.accountId), secret };
+    });
+  }
+
+  update(actor: string, accountId: string, body: UpdateAccountBody): AccountRow {
+    return this.reg.tx(() => {
+      const row = this.get(accountId);
+      const changes: Partial<AccountRow> = { updatedAt: this.reg.clock.iso() };
+      if (body['display-name'] !== undefined) changes.displayName = body['display-name'];
+      if (body['contact-url'] !== undefined) changes.contactUrl = body['contact-url'];
+      if (body['data-types'] !== undefined) changes.dataTypesSupported = body['data-types'];
+      if (body['organisation-reference'] !== undefined) changes.organisationReference = body['organisation-reference'];
+      if (body['return-urls'] !== undefined) changes.returnUrls = body['return-urls'];
+      this.reg.db.update(accounts).set(changes).where(eq(accounts.seq, row.seq)).run();
+      this.reg.audit.append({ actor, eventType: 'account.updated', subject: accountId, detail: { fields: Object.keys(body) } });
+      return this.get(accountId);
+    });
+  }
+
+  /** suspend / reactivate / terminate. Termination is final. */
+  setStatus(actor: string, accountId: string, action: 'suspend' | 'reactivate' | 'terminate'): AccountRow {
+    return this.reg.tx(() => {
+      const row = this.get(accountId);
+      const now = this.reg.clock.iso();
+      if (row.status === 'terminated') throw conflict(`Account "${accountId}" is terminated; that is final`);
+      if (action === 'suspend' && row.status === 'suspended') throw conflict(`Account "${accountId}" is already suspended`);
+      if (action === 'reactivate' && row.status === 'active') throw conflict(`Account "${accountId}" is already active`);
+      if (actor === accountId && action !== 'reactivate') throw conflict('An administrator cannot suspend or terminate their own account');
+      const changes: Partial<AccountRow> =
+        action === 'suspend'
+          ? { status: 'suspended', suspendedAt: now }
+          : action === 'reactivate'
+            ? { status: 'active', reactivatedAt: now, suspendedAt: null }
+            : { status: 'terminated', terminatedAt: now };
+      this.reg.db.update(accounts).set({ ...changes, updatedAt: now }).where(eq(accounts.seq, row.seq)).run();
+      this.reg.audit.append({ actor, eventType: `account.${action === 'suspend' ? 'suspended' : action === 'reactivate' ? 'reactivated' : 'terminated'}`, subject: accountId });
+      return this.get(accountId);
+    });
+  }
+
+  /** Issues a new secret; the old one stops working at once. Returned once, never stored in clear. */
+  async rotateSecret(actor: string, accountId: string): Promise<string> {
+    const secret = newSecret(32);
+    const secretHash = await hashSecret(secret);
+    this.reg.tx(() => {
+      const row = this.get(accountId);
+      const now = this.reg.clock.iso();
+      this.reg.db.update(accounts).set({ secretHash, secretRotatedAt: now, updatedAt: now }).where(eq(accounts.seq, row.seq)).run();
+      this.reg.audit.append({ actor, eventType: 'account.secret-rotated', subject: accountId });
+    });
+    return secret;
+  }
+
+  list(q: { role?: string; status?: string; q?: string; limit: number; cursor?: number }): { rows: AccountRow[]; total: number; nextCursor: string | null } {
+    const filters: SQL[] = [];
+    if (q.role) filters.push(eq(accounts.role, q.role));
+    if (q.status) filters.push(eq(accounts.status, q.status));
+    if (q.q) {
+      const term = q.q.trim();
+      // Prefix matches use the indexes; accounts are few, so this stays cheap.
+      filters.push(or(eq(accounts.accountId, term), eq(accounts.duid, term), eq(accounts.organisationReference, term.toUpperCase()), prefixMatch(accounts.displayName, term), prefixMatch(accounts.accountId, term))!);
+    }
+    const where = filters.length ? and(...filters) : undefined;
+    const total = this.reg.db.select({ n: sql<number>`count(*)` }).from(accounts).where(where).get()!.n;
+    const page = this.reg.db
+      .select()
+      .from(accounts)
+      .where(q.cursor ? and(where, lt(accounts.seq, q.cursor)) : where)
+      .orderBy(desc(accounts.seq))
+      .limit(q.limit + 1)
+      .all();
+    const more = page.length > q.limit;
+    const rows = more ? page.slice(0, q.limit) : page;
+    return { rows, total, nextCursor: more ? String(rows[rows.length - 1].seq) : null };
+  }
+
+  requireRole(row: AccountRow, role: Role): void {
+    if (row.role !== role) throw new ApiError(404, 'NOT001', `${role} "${row.accountId}" not found`);
+  }
+}

@@ -1,0 +1,112 @@
+import { and, eq, sql } from 'drizzle-orm';
+import type { Register } from '../context.js';
+import { accessRecords, cotEvents } from '../db/schema.js';
+import { newId } from '../lib/ids.js';
+import type { AccessRecords } from './access-records.js';
+import type { EventPublisher } from './events.js';
+
+export interface DiscoveredInput {
+  mpxn: string;
+  'organisation-name': string;
+  'organisation-reference': string;
+  'first-seen': string;
+  'last-seen'?: string | null;
+  'data-types-observed': string[];
+  'source-reference': string;
+}
+
+export interface CotInput {
+  mpxn: string;
+  'effective-date': string;
+  'source-reference': string;
+}
+
+/** What the DCC reports: DISCOVERED access and changes of tenancy (contract §8). */
+export class Dcc {
+  constructor(
+    private readonly reg: Register,
+    private readonly records: AccessRecords,
+    private readonly events: EventPublisher,
+  ) {}
+
+  /** Idempotent on (mpxn, organisation-reference): a repeat updates last-seen and data types. */
+  recordDiscovered(actor: string, input: DiscoveredInput): { ak: string; created: boolean } {
+    return this.reg.tx(() => {
+      const now = this.reg.clock.iso();
+      const existing = this.reg.db
+        .select()
+        .from(accessRecords)
+        .where(and(eq(accessRecords.mpxn, input.mpxn), eq(accessRecords.organisationReference, input['organisation-reference']), eq(accessRecords.kind, 'discovered')))
+        .orderBy(sql`${accessRecords.seq} desc`)
+        .limit(1)
+        .get();
+      if (existing && existing.state === 'DISCOVERED') {
+        const types = [...new Set([...existing.dataTypes, ...input['data-types-observed']])];
+        const lastSeen = input['last-seen'] ?? input['first-seen'];
+        const newest = existing.lastSeen && existing.lastSeen > lastSeen ? existing.lastSeen : lastSeen;
+        this.reg.db
+          .update(accessRecords)
+          .set({ lastSeen: newest, dataTypes: types, organisationName: input['organisation-name'], sourceReference: input['source-reference'], updatedAt: now })
+          .where(eq(accessRecords.seq, existing.seq))
+          .run();
+        this.reg.audit.append({ actor, eventType: 'discovered-access.seen-again', ak: existing.ak, detail: { 'last-seen': newest, 'source-reference': input['source-reference'] } });
+        return { ak: existing.ak, created: false };
+      }
+      const ak = newId('ak');
+      this.reg.db
+        .insert(accessRecords)
+        .values({
+          ak,
+          kind: 'discovered',
+          mpxn: input.mpxn,
+          state: 'DISCOVERED',
+          dataTypes: input['data-types-observed'],
+          organisationName: input['organisation-name'],
+          organisationReference: input['organisation-reference'],
+          firstSeen: input['first-seen'],
+          lastSeen: input['last-seen'] ?? input['first-seen'],
+          sourceReference: input['source-reference'],
+          controllerCount: 0,
+          createdAt: now,
+          updatedAt: now,
+        })
+        .run();
+      this.reg.audit.append({ actor, eventType: 'discovered-access.recorded', ak, detail: { mpxn: input.mpxn, 'organisation-reference': input['organisation-reference'] } });
+      return { ak, created: true };
+    });
+  }
+
+  /**
+   * Records a change of tenancy and queues one tenancy.change per affected Data User,
+   * listing only that Data User's ACTIVE keys. Never revokes anything. Idempotent on the triple.
+   */
+  changeOfTenancy(actor: string, input: CotInput): { created: boolean; affected: number; notified: string[] } {
+    return this.reg.tx(() => {
+      const existing = this.reg.db
+        .select()
+        .from(cotEvents)
+        .where(and(eq(cotEvents.mpxn, input.mpxn), eq(cotEvents.effectiveDate, input['effective-date']), eq(cotEvents.sourceReference, input['source-reference'])))
+        .get();
+      if (existing) return { created: false, affected: existing.activeRecordsAffected, notified: existing.dataUsersNotified };
+
+      const active = this.records.forMeterPoint(input.mpxn, { state: 'ACTIVE' }).filter((r) => r.kind === 'record');
+      const byDuid = new Map<string, string[]>();
+      for (const r of active) byDuid.set(r.duid!, [...(byDuid.get(r.duid!) ?? []), r.ak]);
+      const notified = [...byDuid.keys()].sort();
+      for (const duid of notified) {
+        this.events.publish(duid, 'tenancy.change', {
+          mpxn: input.mpxn,
+          'effective-date': input['effective-date'],
+          'source-reference': input['source-reference'],
+          'affected-aks': byDuid.get(duid)!,
+        });
+      }
+      this.reg.db
+        .insert(cotEvents)
+        .values({ ...{ mpxn: input.mpxn, effectiveDate: input['effective-date'], sourceReference: input['source-reference'] }, activeRecordsAffected: active.length, dataUsersNotified: notified, createdBy: actor, createdAt: this.reg.clock.iso() })
+        .run();
+      this.reg.audit.append({ actor, eventType: 'cot.recorded', detail: { mpxn: input.mpxn, 'effective-date': input['effective-date'], 'active-records-affected': active.length, 'data-users-notified': notified } });
+      return { created: true, affected: active.length, notified };
+    });
+  }
+}

@@ -1,0 +1,211 @@
+import { and, desc, eq, inArray, isNull, lt, sql, type SQL } from 'drizzle-orm';
+import type { Register } from '../context.js';
+import { accessRecords, identityRecords, passkeyCredentials } from '../db/schema.js';
+import { apiTime } from '../lib/clock.js';
+import { encrypt, decrypt, hmacHex } from '../lib/crypto.js';
+import { conflict, notFound } from '../lib/errors.js';
+import { newId, newSecret } from '../lib/ids.js';
+import type { CreateIdentityRecordBody, IdentityRecord } from '../schemas/identity-record.js';
+
+export type IdentityRow = typeof identityRecords.$inferSelect;
+export type CredentialRow = typeof passkeyCredentials.$inferSelect;
+
+export function normaliseEmail(email: string): string {
+  return email.trim().toLowerCase();
+}
+
+/** `customer@example.com` → `c*****r@example.com` (what a caller may be shown). */
+export function maskEmail(email: string): string {
+  const at = email.lastIndexOf('@');
+  const local = email.slice(0, at);
+  const domain = email.slice(at + 1);
+  const masked = local.length <= 2 ? `${local[0] ?? ''}*` : `${local[0]}${'*'.repeat(Math.max(3, local.length - 2))}${local[local.length - 1]}`;
+  return `${masked}@${domain}`;
+}
+
+export class IdentityRecords {
+  private readonly byIr;
+  private readonly activeCredentials;
+
+  constructor(private readonly reg: Register) {
+    this.byIr = reg.db.select().from(identityRecords).where(eq(identityRecords.ir, sql.placeholder('ir'))).prepare();
+    this.activeCredentials = reg.db
+      .select()
+      .from(passkeyCredentials)
+      .where(and(eq(passkeyCredentials.ir, sql.placeholder('ir')), isNull(passkeyCredentials.removedAt)))
+      .orderBy(passkeyCredentials.seq)
+      .prepare();
+  }
+
+  emailHash(email: string): string {
+    return hmacHex(this.reg.keys.emailHmacKey, normaliseEmail(email));
+  }
+
+  find(ir: string): IdentityRow | undefined {
+    return this.byIr.get({ ir });
+  }
+
+  /** The caller's own record, or 404 without revealing whether another Data User's exists. */
+  getOwned(duid: string, ir: string): IdentityRow {
+    const row = this.find(ir);
+    if (!row || row.duid !== duid) throw notFound(`Identity record ${ir}`);
+    return row;
+  }
+
+  credentials(ir: string): CredentialRow[] {
+    return this.activeCredentials.all({ ir });
+  }
+
+  /** The stored address, decrypted, for sending a magic link. Never returned by the API. */
+  email(row: IdentityRow): string | null {
+    return row.emailEnc ? decrypt(this.reg.keys.encryptionKey, row.emailEnc) : null;
+  }
+
+  toApi(row: IdentityRow): IdentityRecord {
+    return {
+      ir: row.ir,
+      'created-at': apiTime(row.createdAt)!,
+      'pii-principal': row.mpxn
+        ? { mpxn: row.mpxn, 'move-in-date': row.moveInDate, address: (row.address as NonNullable<IdentityRecord['pii-principal']>['address']) ?? null }
+        : null,
+      'expressed-by': row.expressedBy,
+      'principal-verification': (row.principalVerification as IdentityRecord['principal-verification']) ?? null,
+      'has-email': row.emailHash !== null,
+      credentials: this.credentials(row.ir).map((c) => ({ 'credential-id': c.credentialId, 'registered-at': apiTime(c.registeredAt)!, transports: c.transports })),
+      'anonymised-at': apiTime(row.anonymisedAt),
+    };
+  }
+
+  create(actor: string, duid: string, body: CreateIdentityRecordBody): IdentityRow {
+    const ir = newId('ir');
+    const now = this.reg.clock.iso();
+    const email = body.email ? normaliseEmail(body.email) : null;
+    const pii = body['pii-principal'];
+    this.reg.db
+      .insert(identityRecords)
+      .values({
+        ir,
+        duid,
+        mpxn: pii.mpxn,
+        moveInDate: pii['move-in-date'],
+        address: (pii.address as Record<string, string> | null | undefined) ?? null,
+        expressedBy: body['expressed-by'],
+        principalVerification: (body['principal-verification'] as Record<string, unknown> | null | undefined) ?? null,
+        emailHash: email ? this.emailHash(email) : null,
+        emailEnc: email ? encrypt(this.reg.keys.encryptionKey, email) : null,
+        webauthnUserId: newSecret(16),
+        createdAt: now,
+      })
+      .run();
+    this.reg.audit.append({ actor, eventType: 'identity-record.created', ir, detail: { 'has-email': email !== null } });
+    return this.find(ir)!;
+  }
+
+  /** The caller's records matching mpxn and/or email (AND). */
+  search(duid: string | null, q: { mpxn?: string; email?: string }, limit = 500, cursor?: number): { rows: IdentityRow[]; total: number; nextCursor: string | null } {
+    const filters: SQL[] = [];
+    if (duid) filters.push(eq(identityRecords.duid, duid));
+    if (q.mpxn) filters.push(eq(identityRecords.mpxn, q.mpxn));
+    if (q.email) filters.push(eq(identityRecords.emailHash, this.emailHash(q.email)));
+    const total = this.reg.db.select({ n: sql<number>`count(*)` }).from(identityRecords).where(and(...filters)).get()!.n;
+    const page = this.reg.db
+      .select()
+      .from(identityRecords)
+      .where(and(...filters, ...(cursor ? [lt(identityRecords.seq, cursor)] : [])))
+      .orderBy(desc(identityRecords.seq))
+      .limit(limit + 1)
+      .all();
+    const more = page.length > limit;
+    const rows = more ? page.slice(0, limit) : page;
+    return { rows, total, nextCursor: more ? String(rows[rows.length - 1].seq) : null };
+  }
+
+  /** The newest non-anonymised record for an MPxN, across all Data Users (cross-DU flows). */
+  newestForMpxn(mpxn: string): IdentityRow | undefined {
+    return this.reg.db
+      .select()
+      .from(identityRecords)
+      .where(and(eq(identityRecords.mpxn, mpxn), isNull(identityRecords.anonymisedAt)))
+      .orderBy(desc(identityRecords.seq))
+      .limit(1)
+      .get();
+  }
+
+  /** available-methods for an MPxN: passkey-assert if any credential, magic-link if an e-mail, passkey-register always. */
+  availableMethods(mpxn: string): { exists: boolean; methods: string[] } {
+    const rows = this.reg.db
+      .select({ ir: identityRecords.ir, emailHash: identityRecords.emailHash })
+      .from(identityRecords)
+      .where(and(eq(identityRecords.mpxn, mpxn), isNull(identityRecords.anonymisedAt)))
+      .orderBy(desc(identityRecords.seq))
+      .limit(1)
+      .all();
+    if (rows.length === 0) return { exists: false, methods: [] };
+    const newest = rows[0];
+    const methods: string[] = [];
+    if (this.credentials(newest.ir).length > 0) methods.push('passkey-assert');
+    if (newest.emailHash) methods.push('magic-link');
+    methods.push('passkey-register');
+    return { exists: true, methods };
+  }
+
+  /** GDPR Art. 17: destroys PII, keeps ir and links. Refused while an ACTIVE record is linked. */
+  anonymise(actor: string, row: IdentityRow): string {
+    return this.reg.tx(() => {
+      const fresh = this.find(row.ir)!;
+      if (fresh.anonymisedAt) throw conflict(`Identity record ${row.ir} is already anonymised`);
+      const nowIso = this.reg.clock.iso();
+      const linkedActive = this.reg.db
+        .select({ ak: accessRecords.ak, expiresAt: accessRecords.expiresAt })
+        .from(accessRecords)
+        .where(and(eq(accessRecords.ir, row.ir), eq(accessRecords.state, 'ACTIVE')))
+        .all()
+        .filter((r) => !r.expiresAt || r.expiresAt > nowIso);
+      if (linkedActive.length > 0) {
+        throw conflict(
+          `Identity record ${row.ir} has ${linkedActive.length} linked ACTIVE access record(s) (${linkedActive
+            .slice(0, 5)
+            .map((r) => r.ak)
+            .join(', ')}${linkedActive.length > 5 ? ', …' : ''}); revoke them or let them expire before anonymising`,
+        );
+      }
+      this.reg.db
+        .update(identityRecords)
+        .set({ mpxn: null, moveInDate: null, address: null, principalVerification: null, emailHash: null, emailEnc: null, anonymisedAt: nowIso })
+        .where(eq(identityRecords.ir, row.ir))
+        .run();
+      this.reg.db
+        .update(passkeyCredentials)
+        .set({ removedAt: nowIso, publicKey: Buffer.alloc(0) })
+        .where(and(eq(passkeyCredentials.ir, row.ir), isNull(passkeyCredentials.removedAt)))
+        .run();
+      this.reg.audit.append({ actor, eventType: 'identity-record.anonymised', ir: row.ir });
+      return nowIso;
+    });
+  }
+
+  removeCredential(actor: string, ir: string, credentialId: string): void {
+    this.reg.tx(() => {
+      const cred = this.reg.db
+        .select()
+        .from(passkeyCredentials)
+        .where(and(eq(passkeyCredentials.credentialId, credentialId), eq(passkeyCredentials.ir, ir), isNull(passkeyCredentials.removedAt)))
+        .get();
+      if (!cred) throw notFound(`Credential ${credentialId}`);
+      this.reg.db.update(passkeyCredentials).set({ removedAt: this.reg.clock.iso() }).where(eq(passkeyCredentials.seq, cred.seq)).run();
+      this.reg.audit.append({ actor, eventType: 'identity-record.credential-removed', ir, subject: credentialId });
+    });
+  }
+
+  /** Linked access-record counts, for admin listings. */
+  linkedCounts(irs: string[]): Map<string, number> {
+    if (irs.length === 0) return new Map();
+    const rows = this.reg.db
+      .select({ ir: accessRecords.ir, n: sql<number>`count(*)` })
+      .from(accessRecords)
+      .where(inArray(accessRecords.ir, irs))
+      .groupBy(accessRecords.ir)
+      .all();
+    return new Map(rows.map((r) => [r.ir!, r.n]));
+  }
+}

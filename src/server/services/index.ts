@@ -1,0 +1,49 @@
+import type { Register } from '../context.js';
+import { AccessRecords } from './access-records.js';
+import { Accounts } from './accounts.js';
+import { Dcc } from './dcc.js';
+import { EventPublisher } from './events.js';
+import { IdentityRecords } from './identity-records.js';
+import { ReidTokens } from './reid-tokens.js';
+import type { AccountRow } from './accounts.js';
+import type { IdentityRow } from './identity-records.js';
+
+export interface ReIdentifyResult {
+  method: string;
+  'magic-link': { 'dispatched-to': string; 'expires-at': string; 'token-ref': string; 'redirect-url': string | null } | null;
+  passkey: { 'redirect-url': string; 'token-ref': string; 'expires-at': string; 'return-url': string | null } | null;
+}
+
+export interface Reidentification {
+  /** Starts a ceremony for `identity` on behalf of `account`; call inside a transaction. */
+  startForRecord(account: AccountRow, identity: IdentityRow, method: string, opts: { returnUrl?: string | null; redirectUrl?: string | null }): ReIdentifyResult;
+}
+
+/** Domain services, created once per register. Routes and workers call these, never SQL directly. */
+export interface Services {
+  accounts: Accounts;
+  identities: IdentityRecords;
+  records: AccessRecords;
+  events: EventPublisher;
+  dcc: Dcc;
+  tokens: ReidTokens;
+  /** Issues re-identification tokens and runs the customer ceremonies. */
+  reidentification?: Reidentification;
+  /** Background work (mail retries, webhook delivery, lifecycle sweeps), started after listen. */
+  workers?: { start(): void; stop(): Promise<void> };
+}
+
+export function createServices(reg: Register): Services {
+  const accounts = new Accounts(reg);
+  const identities = new IdentityRecords(reg);
+  const events = new EventPublisher(reg);
+  const records = new AccessRecords(reg, identities, events);
+  return {
+    accounts,
+    identities,
+    records,
+    events,
+    dcc: new Dcc(reg, records, events),
+    tokens: new ReidTokens(reg),
+  };
+}

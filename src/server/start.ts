@@ -1,0 +1,99 @@
+import { accessSync, constants, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { buildApp } from './app.js';
+import type { RegisterConfig } from './config.js';
+import type { Register } from './context.js';
+import { openDatabase } from './db/open.js';
+import type { App } from './http/types.js';
+import { Clock } from './lib/clock.js';
+import { generateKeys, loadOrCreateKeys } from './lib/keys.js';
+import { AuditLog } from './services/audit.js';
+import type { Services } from './services/index.js';
+import { loadSettings } from './services/settings.js';
+import { seedDemo, type DemoSummary } from './seed/demo.js';
+
+export interface RunningRegister {
+  reg: Register;
+  app: App;
+  svc: Services;
+  /** Base URL once listening, e.g. http://localhost:5001. */
+  url: string | null;
+  demo: DemoSummary | null;
+  listen(): Promise<string>;
+  close(): Promise<void>;
+}
+
+export class StartupError extends Error {}
+
+/** Opens the data folder and database, migrates, seeds, builds the app. Does not listen yet. */
+export async function createRegister(config: RegisterConfig, logger: boolean | object = false): Promise<RunningRegister> {
+  let dbFile = ':memory:';
+  let keys = generateKeys();
+  if (config.dataDir) {
+    try {
+      mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
+      accessSync(config.dataDir, constants.W_OK);
+    } catch (err) {
+      throw new StartupError(`data directory ${config.dataDir} is not writable: ${(err as Error).message}`);
+    }
+    dbFile = join(config.dataDir, 'register.sqlite');
+    try {
+      keys = loadOrCreateKeys(join(config.dataDir, 'register.keys.json'));
+    } catch (err) {
+      throw new StartupError(`cannot read or create the key file: ${(err as Error).message}`);
+    }
+  }
+
+  let opened;
+  try {
+    opened = openDatabase(dbFile, config.migrationsFolder);
+  } catch (err) {
+    throw new StartupError(`database ${dbFile} could not be opened or migrated: ${(err as Error).message}`);
+  }
+  const { sqlite, db } = opened;
+  const clock = new Clock();
+  const port = config.port;
+  const reg: Register = {
+    config,
+    origin: config.origin ?? `http://localhost:${port}`,
+    sqlite,
+    db,
+    keys,
+    clock,
+    audit: new AuditLog(db, keys.signingKey, clock),
+    tx: <T>(fn: () => T): T => sqlite.transaction(fn).immediate(),
+  };
+  loadSettings(reg);
+
+  const { app, svc } = await buildApp(reg, logger);
+  const running: RunningRegister = {
+    reg,
+    app,
+    svc,
+    url: null,
+    demo: null,
+    async listen() {
+      try {
+        await app.listen({ port: config.port, host: config.host });
+      } catch (err) {
+        const e = err as NodeJS.ErrnoException;
+        if (e.code === 'EADDRINUSE') throw new StartupError(`port ${config.port} on ${config.host} is already in use (try --port)`);
+        if (e.code === 'EACCES') throw new StartupError(`not allowed to listen on ${config.host}:${config.port}`);
+        throw new StartupError(`could not listen on ${config.host}:${config.port}: ${e.message}`);
+      }
+      const address = app.server.address();
+      const actualPort = typeof address === 'object' && address ? address.port : config.port;
+      if (!config.origin) reg.origin = `http://localhost:${actualPort}`;
+      if (config.seed === 'demo') running.demo = await seedDemo(reg, svc);
+      running.url = `http://localhost:${actualPort}`;
+      svc.workers?.start();
+      return running.url;
+    },
+    async close() {
+      await svc.workers?.stop();
+      await app.close();
+      sqlite.close();
+    },
+  };
+  return running;
+}
