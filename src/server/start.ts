@@ -86,11 +86,11 @@ export async function createRegister(config: RegisterConfig, logger: boolean | o
       if (!config.origin) reg.origin = `http://localhost:${actualPort}`;
       if (config.seed === 'demo') running.demo = await seedDemo(reg, svc);
       running.url = `http://localhost:${actualPort}`;
-      svc.workers?.start();
+      if (config.workers) for (const w of svc.workers) w.start();
       return running.url;
     },
     async close() {
-      await svc.workers?.stop();
+      for (const w of [...svc.workers].reverse()) await w.stop();
       await app.close();
       sqlite.close();
     },

@@ -30,7 +30,14 @@ export interface Services {
   /** Issues re-identification tokens and runs the customer ceremonies. */
   reidentification?: Reidentification;
   /** Background work (mail retries, webhook delivery, lifecycle sweeps), started after listen. */
-  workers?: { start(): void; stop(): Promise<void> };
+  workers: Worker[];
+}
+
+/** A background loop owned by the register; started after listen, stopped before the database closes. */
+export interface Worker {
+  name: string;
+  start(): void;
+  stop(): Promise<void>;
 }
 
 export function createServices(reg: Register): Services {
@@ -45,5 +52,6 @@ export function createServices(reg: Register): Services {
     events,
     dcc: new Dcc(reg, records, events),
     tokens: new ReidTokens(reg),
+    workers: [],
   };
 }
