@@ -1,0 +1,43 @@
+#!/usr/bin/env node
+// The project's test command: vitest (API and integration, in-process) then Playwright
+// (end-to-end in Chromium against the headless register). Prints one closing line with the
+// combined counts and exits non-zero if anything failed.
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+
+mkdirSync('test-results', { recursive: true });
+const only = process.argv[2]; // 'unit' | 'e2e' | undefined (both)
+let passed = 0;
+let failed = 0;
+let skipped = 0;
+let broken = false;
+
+function run(cmd, args) {
+  const res = spawnSync(cmd, args, { stdio: 'inherit', env: process.env });
+  return res.status ?? 1;
+}
+
+if (only !== 'e2e') {
+  const code = run('node_modules/.bin/vitest', ['run', '--reporter=default', '--reporter=json', '--outputFile.json=test-results/vitest.json']);
+  if (existsSync('test-results/vitest.json')) {
+    const r = JSON.parse(readFileSync('test-results/vitest.json', 'utf8'));
+    passed += r.numPassedTests;
+    failed += r.numFailedTests;
+    skipped += r.numPendingTests + (r.numTodoTests ?? 0);
+    if (code !== 0 && r.numFailedTests === 0) broken = true;
+  } else if (code !== 0) broken = true;
+}
+
+if (only !== 'unit') {
+  const code = run('node_modules/.bin/playwright', ['test']);
+  if (existsSync('test-results/playwright.json')) {
+    const r = JSON.parse(readFileSync('test-results/playwright.json', 'utf8'));
+    passed += r.stats.expected + (r.stats.flaky ?? 0);
+    failed += r.stats.unexpected;
+    skipped += r.stats.skipped;
+    if (code !== 0 && r.stats.unexpected === 0) broken = true;
+  } else if (code !== 0) broken = true;
+}
+
+console.log(`\n${passed} passed, ${failed} failed, ${skipped} skipped`);
+process.exit(failed > 0 || broken || passed === 0 ? 1 : 0);
