@@ -61,6 +61,8 @@ export async function buildApp(reg: Register, logger: FastifyServerOptions['logg
 
   await app.register(
     async (v1) => {
+      // The API speaks JSON only: anything else is 415, not a confusing schema error.
+      v1.removeContentTypeParser(['text/plain', 'application/x-www-form-urlencoded']);
       registerV1(v1 as App, { reg, svc });
       v1.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
     },
