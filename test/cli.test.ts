@@ -1,0 +1,116 @@
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { afterAll, describe, expect, it } from 'vitest';
+
+const TSX = join(process.cwd(), 'node_modules', '.bin', 'tsx');
+const CLI = join(process.cwd(), 'src', 'server', 'cli.ts');
+const dirs: string[] = [];
+const tmp = () => {
+  const d = mkdtempSync(join(tmpdir(), 'dar-cli-'));
+  dirs.push(d);
+  return d;
+};
+afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
+
+const run = (args: string[], env: NodeJS.ProcessEnv = {}) =>
+  spawnSync(TSX, [CLI, ...args], { encoding: 'utf8', timeout: 30_000, env: { ...process.env, ...env } });
+
+/** Starts the register, resolves with its URL once it prints it. */
+function start(args: string[]): Promise<{ url: string; child: ReturnType<typeof spawn>; output: () => string }> {
+  const child = spawn(TSX, [CLI, '--port', '0', '--log-level', 'silent', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no URL printed:\n${out}`)), 20_000);
+    const onData = (chunk: Buffer) => {
+      out += chunk.toString();
+      const m = /listening on (http:\/\/localhost:\d+)/.exec(out);
+      if (m) {
+        clearTimeout(timer);
+        resolve({ url: m[1], child, output: () => out });
+      }
+    };
+    child.stdout!.on('data', onData);
+    child.stderr!.on('data', onData);
+    child.on('exit', (code) => reject(new Error(`exited ${code}:\n${out}`)));
+  });
+}
+
+describe('headless register CLI', () => {
+  it('fails loudly on a bad flag (exit 2, message and usage)', () => {
+    const res = run(['--prot', '5001']);
+    expect(res.status).toBe(2);
+    expect(res.stderr).toContain('unknown option "--prot"');
+    expect(res.stderr).toContain('Usage:');
+    expect(run(['--port', 'eleven']).status).toBe(2);
+    expect(run(['--mode', 'staging']).status).toBe(2);
+    expect(run(['--mode', 'production']).stderr).toContain('--origin');
+  });
+
+  it('fails loudly on an unwritable data directory', () => {
+    const file = join(tmp(), 'not-a-dir');
+    writeFileSync(file, 'x');
+    const res = run(['--data', join(file, 'sub'), '--port', '0']);
+    expect(res.status).toBe(1);
+    expect(res.stderr).toMatch(/data directory .* is not writable/);
+  });
+
+  it('fails loudly on a port in use', async () => {
+    const blocker = createServer();
+    await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', () => r()));
+    const port = (blocker.address() as { port: number }).port;
+    try {
+      const res = run(['--data', tmp(), '--port', String(port)]);
+      expect(res.status).toBe(1);
+      expect(res.stderr).toContain(`port ${port}`);
+      expect(res.stderr).toContain('already in use');
+    } finally {
+      blocker.close();
+    }
+  });
+
+  it('fails loudly on a failed migration', () => {
+    const data = tmp();
+    // A database whose existing table clashes with the first migration.
+    const db = new Database(join(data, 'register.sqlite'));
+    db.exec('create table accounts (x int)');
+    db.close();
+    const res = run(['--data', data, '--port', '0']);
+    expect(res.status).toBe(1);
+    expect(res.stderr).toMatch(/could not be opened or migrated/);
+  });
+
+  it('creates the data folder, a WAL database and a 0600 key file; seeds demo idempotently; stops cleanly on SIGTERM', async () => {
+    const data = join(tmp(), 'fresh', 'data');
+    for (let round = 0; round < 2; round++) {
+      const { url, child, output } = await start(['--data', data, '--seed', 'demo']);
+      expect(output()).toContain('admin_ops');
+      expect(output()).toContain('admin-secret-demo');
+      const res = await fetch(`${url}/v1/access-records/ak_000000000000000000000000`);
+      expect(res.status).toBe(404);
+      const exit = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+      child.kill('SIGTERM');
+      expect(await exit).toBe(0);
+      expect(output()).toContain('stopped cleanly');
+    }
+    expect(statSync(join(data, 'register.keys.json')).mode & 0o777).toBe(0o600);
+    const keys = JSON.parse(readFileSync(join(data, 'register.keys.json'), 'utf8'));
+    expect(Object.keys(keys).sort()).toEqual(['email-hmac-key', 'encryption-key', 'jwt-secret', 'signing-key', 'version']);
+    const db = new Database(join(data, 'register.sqlite'), { readonly: true });
+    expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
+    // Seeded twice, same state: 8 accounts, 1 identity record, 5 records on the demo meter point.
+    expect(db.prepare('select count(*) n from accounts').get()).toEqual({ n: 8 });
+    expect(db.prepare('select count(*) n from identity_records').get()).toEqual({ n: 1 });
+    expect(db.prepare("select count(*) n from access_records where mpxn = '2312345678901'").get()).toEqual({ n: 5 });
+    db.close();
+  });
+
+  it('prints help', () => {
+    const res = run(['--help']);
+    expect(res.status).toBe(0);
+    expect(res.stdout).toContain('--seed demo');
+  });
+});
