@@ -80,9 +80,12 @@ function consentRecord(now: Date, name: string, slug: string, purpose: string, d
 export async function seedDemo(reg: Register, svc: Services): Promise<DemoSummary> {
   const port = new URL(reg.origin).port || '80';
   const returnUrls = [`http://localhost:${port}/return`, `http://127.0.0.1:${port}/return`];
+  // The register's own demo portal (/portal) returns customers here after re-identification.
+  const portalUrls = [`${reg.origin}/portal/continue`, ...returnUrls];
 
   for (const a of DEMO_ACCOUNTS) {
     const existing = svc.accounts.find(a.accountId);
+    const urls = a.role === 'portal' ? portalUrls : a.role === 'data_user' ? returnUrls : [];
     if (!existing) {
       await svc.accounts.create('seed', {
         'account-id': a.accountId,
@@ -92,10 +95,10 @@ export async function seedDemo(reg: Register, svc: Services): Promise<DemoSummar
         'contact-url': CONTACT[a.accountId] ?? null,
         'organisation-reference': a.organisationReference,
         'data-types': a.role === 'data_user' ? ['HH-CONSUMPTION', 'HH-EXPORT', 'MTH-CONSUMPTION', 'TARIFF-IMPORT'] : [],
-        'return-urls': a.role === 'data_user' || a.role === 'portal' ? returnUrls : [],
+        'return-urls': urls,
       });
-    } else if ((a.role === 'data_user' || a.role === 'portal') && returnUrls.some((u) => !existing.returnUrls.includes(u))) {
-      svc.accounts.update('seed', a.accountId, { 'return-urls': [...new Set([...existing.returnUrls, ...returnUrls])] });
+    } else if (urls.some((u) => !existing.returnUrls.includes(u))) {
+      svc.accounts.update('seed', a.accountId, { 'return-urls': [...new Set([...existing.returnUrls, ...urls])] });
     }
   }
 

@@ -159,6 +159,16 @@ export class Accounts {
     return { rows, total, nextCursor: more ? String(rows[rows.length - 1].seq) : null };
   }
 
+  /** Whether `url` exactly matches a pre-registered return URL of an active Data User or portal account. */
+  isRegisteredReturnUrl(url: string): boolean {
+    const rows = this.reg.db
+      .select({ returnUrls: accounts.returnUrls })
+      .from(accounts)
+      .where(and(eq(accounts.status, 'active'), or(eq(accounts.role, 'data_user'), eq(accounts.role, 'portal'))))
+      .all();
+    return rows.some((r) => r.returnUrls.includes(url));
+  }
+
   requireRole(row: AccountRow, role: Role): void {
     if (row.role !== role) throw new ApiError(404, 'NOT001', `${role} "${row.accountId}" not found`);
   }

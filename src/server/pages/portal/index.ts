@@ -1,0 +1,233 @@
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { App, Deps } from '../../http/types.js';
+import { MPXN_PATTERN } from '../../schemas/common.js';
+import { html, pageCsp, type SafeHtml } from '../html.js';
+import { PortalApi } from './api-client.js';
+import { PORTAL_CSS, PORTAL_JS } from './assets.js';
+import { PortalCookies, type Session } from './session.js';
+import { entryPage, layout, messagePage, recordsPage, waitingPage, withdrawConfirmPage, type RecordExtras, type Summary } from './views.js';
+
+const MPXN = new RegExp(MPXN_PATTERN);
+const METHOD_PREFERENCE = ['passkey-assert', 'magic-link', 'passkey-register'];
+
+/**
+ * The customer transparency portal at /portal (contract §11). It acts server-side as the
+ * configured portal account through the register's own API: the customer re-identifies for
+ * real (magic link or passkey), then sees every record for that one meter point and can
+ * withdraw consent-based ones.
+ */
+export function registerPortal(app: App, deps: Deps, portalAccountId = 'portal_ops'): void {
+  const { reg, svc } = deps;
+  const api = new PortalApi(app, reg, svc, portalAccountId);
+  const cookies = new PortalCookies(reg);
+  const continueUrl = () => `${reg.origin}/portal/continue`;
+  const portalName = () => api.account()?.displayName ?? 'Data Access Register';
+
+  const send = (reply: FastifyReply, title: string, body: SafeHtml, status = 200) =>
+    reply
+      .status(status)
+      .header('content-security-policy', pageCsp({ formAction: ["'self'"] }))
+      .header('x-frame-options', 'DENY')
+      .header('cache-control', 'no-store')
+      .header('referrer-policy', 'no-referrer')
+      .type('text/html; charset=utf-8')
+      .send(layout(title, portalName(), body));
+
+  /** A `return` URL is honoured only when it exactly matches a pre-registered one. */
+  const validReturn = (value: unknown): string | null => {
+    if (typeof value !== 'string' || value.length > 2000) return null;
+    return svc.accounts.isRegisteredReturnUrl(value) ? value : null;
+  };
+
+  const unavailable = (reply: FastifyReply) =>
+    send(reply, 'Unavailable', messagePage({ title: 'The portal is not available', body: 'This register has no active portal account configured. Please try again later.', tone: 'bad' }), 503);
+
+  const refuse = (reply: FastifyReply) =>
+    send(reply, 'Session expired', messagePage({ title: 'Please start again', body: 'Your form expired or came from somewhere else. Nothing was changed.', tone: 'bad', action: { href: '/portal', label: 'Start again' } }), 403);
+
+  // ---- assets --------------------------------------------------------------------------
+  app.get('/portal/assets/portal.css', { schema: { hide: true } }, async (_req, reply) => reply.type('text/css; charset=utf-8').header('cache-control', 'public, max-age=3600').send(PORTAL_CSS));
+  app.get('/portal/assets/portal.js', { schema: { hide: true } }, async (_req, reply) => reply.type('text/javascript; charset=utf-8').header('cache-control', 'public, max-age=3600').send(PORTAL_JS));
+
+  // ---- entry / records -----------------------------------------------------------------
+  app.get<{ Querystring: Record<string, string | undefined> }>('/portal', { schema: { hide: true } }, async (req, reply) => {
+    if (!api.account()) return unavailable(reply);
+    const csrf = cookies.csrf(req, reply);
+    const session = cookies.session(req);
+    let mpxn = typeof req.query.mpxn === 'string' ? req.query.mpxn.trim().toUpperCase() : undefined;
+    if (!mpxn && typeof req.query.ir === 'string' && /^ir_[0-9a-f]{24}$/.test(req.query.ir)) {
+      // Resolved server-side; the ir itself is never shown back.
+      const identity = svc.identities.find(req.query.ir);
+      if (identity && !identity.anonymisedAt && identity.mpxn) mpxn = identity.mpxn;
+    }
+    const returnUrl = validReturn(req.query.return) ?? session?.returnUrl ?? null;
+    // A session opens exactly one meter point; asking for another means re-identifying.
+    if (session && (!mpxn || mpxn === session.mpxn)) {
+      if (mpxn) return reply.redirect('/portal'); // keep the MPxN out of the address bar
+      return send(reply, 'Your meter point', recordsView(session, csrf, flashFor(req)));
+    }
+    if (mpxn && MPXN.test(mpxn)) return send(reply, 'Confirm it is you', await entryWithMethods(mpxn, csrf, returnUrl, session ? 'You are signed in for a different meter point. Confirm it is you for this one.' : undefined));
+    return send(reply, 'Find your meter point', entryPage({ portalName: portalName(), csrf, returnUrl, mpxn, error: mpxn ? 'That does not look like a meter point number. Check it and try again.' : undefined }));
+  });
+
+  async function entryWithMethods(mpxn: string, csrf: string, returnUrl: string | null, note?: string): Promise<SafeHtml> {
+    const exists = await api.call('GET', `/v1/identity-records/exists?mpxn=${encodeURIComponent(mpxn)}`);
+    if (exists.status !== 200 || !exists.body.exists) {
+      return html`${entryPage({ portalName: portalName(), csrf, returnUrl, mpxn })}<div class="notice" role="status"><p>No energy company has registered this meter point with the register yet, so there is nothing to show. If you think this is wrong, check the number on your bill.</p></div>`;
+    }
+    const methods = METHOD_PREFERENCE.filter((m) => (exists.body['available-methods'] as string[]).includes(m));
+    return html`${note ? html`<div class="notice" role="status"><p>${note}</p></div>` : ''}${entryPage({ portalName: portalName(), csrf, returnUrl, mpxn, methods })}`;
+  }
+
+  app.post<{ Body: Record<string, string | undefined> }>('/portal/start', { schema: { hide: true } }, async (req, reply) => {
+    if (!api.account()) return unavailable(reply);
+    const body = req.body ?? {};
+    if (!cookies.checkCsrf(req, body.csrf)) return refuse(reply);
+    const csrf = cookies.csrf(req, reply);
+    const returnUrl = validReturn(body.return);
+    const mpxn = (body.mpxn ?? '').trim().toUpperCase().replace(/\s+/g, '');
+    if (!MPXN.test(mpxn)) return send(reply, 'Find your meter point', entryPage({ portalName: portalName(), csrf, returnUrl, mpxn, error: 'Enter a valid meter point number: 13 digits (MPAN) or 6–10 digits (MPRN).' }), 400);
+    const method = body.method;
+    if (!method || !METHOD_PREFERENCE.includes(method)) return send(reply, 'Confirm it is you', await entryWithMethods(mpxn, csrf, returnUrl));
+
+    const started = await api.call('POST', '/v1/identity-records/reidentify', {
+      mpxn,
+      method,
+      ...(method === 'magic-link' ? { 'redirect-url': continueUrl() } : { 'passkey-return-url': continueUrl() }),
+    });
+    if (started.status === 429) return send(reply, 'Too many attempts', messagePage({ title: 'Please wait a little', body: 'There have been several requests for this meter point recently. Please wait a few minutes and try again.', tone: 'bad', action: { href: '/portal', label: 'Back' } }), 429);
+    if (started.status !== 200) {
+      const message = started.body.errors?.[0]?.message ?? 'The register could not start the check.';
+      return send(reply, 'Confirm it is you', html`<div class="notice bad" role="alert"><p>${message}</p></div>${await entryWithMethods(mpxn, csrf, returnUrl)}`, started.status >= 500 ? 502 : 400);
+    }
+    const details = started.body['magic-link'] ?? started.body.passkey;
+    cookies.setPending(reply, { mpxn, tokenRef: details['token-ref'], method, returnUrl, dispatchedTo: started.body['magic-link']?.['dispatched-to'] ?? null });
+    if (started.body.passkey) return reply.redirect(started.body.passkey['redirect-url'], 303);
+    return send(reply, 'Check your email', waitingPage({ portalName: portalName(), dispatchedTo: started.body['magic-link']['dispatched-to'], minutes: 15 }));
+  });
+
+  app.get('/portal/status', { schema: { hide: true } }, async (req, reply) => {
+    const pending = cookies.pending(req);
+    reply.header('cache-control', 'no-store');
+    if (!pending) return { status: 'unknown', message: 'This request has expired. Please start again.' };
+    const res = await api.call('GET', `/v1/identity-records/reidentify/${pending.tokenRef}`);
+    if (res.status !== 200) return { status: 'unknown', message: 'This request is no longer valid. Please start again.' };
+    return { status: res.body.status };
+  });
+
+  app.get<{ Querystring: Record<string, string | undefined> }>('/portal/continue', { schema: { hide: true } }, async (req, reply) => {
+    const pending = cookies.pending(req);
+    const given = req.query['dar-reid-token'] ?? req.query['dar-passkey-token'];
+    if (!pending || (given && given !== pending.tokenRef)) {
+      // Confirmed on another device or browser: the session belongs to the window that started.
+      return send(reply, 'Confirmed', messagePage({ title: "Thanks, you're confirmed", body: 'Go back to the window where you started: it will show your records in a few seconds. You can close this one.', tone: 'ok' }));
+    }
+    const status = await api.call('GET', `/v1/identity-records/reidentify/${pending.tokenRef}`);
+    if (status.status !== 200 || status.body.status !== 'confirmed') {
+      if (status.body?.status === 'pending') return send(reply, 'Check your email', waitingPage({ portalName: portalName(), dispatchedTo: pending.dispatchedTo, minutes: 15 }));
+      return send(reply, 'Expired', messagePage({ title: 'That took too long', body: 'The confirmation expired before it was completed. Please start again.', tone: 'bad', action: { href: '/portal', label: 'Start again' } }), 410);
+    }
+    // Consumes the token and opens the 30-minute withdrawal window.
+    const opened = await api.call('GET', `/v1/meter-points/${encodeURIComponent(pending.mpxn)}/access-records?reidentification-token=${pending.tokenRef}`);
+    if (opened.status !== 200) {
+      return send(reply, 'Please start again', messagePage({ title: 'Please start again', body: opened.body.errors?.[0]?.message ?? 'This confirmation can no longer be used.', tone: 'bad', action: { href: '/portal', label: 'Start again' } }), 403);
+    }
+    cookies.openSession(reply, { mpxn: pending.mpxn, tokenRef: pending.tokenRef, returnUrl: pending.returnUrl });
+    return reply.redirect('/portal', 303);
+  });
+
+  // ---- records of the session's meter point --------------------------------------------
+  function sessionRecords(session: Session): { records: Summary[]; extras: Map<string, RecordExtras> } {
+    const nowIso = reg.clock.iso();
+    const rows = svc.records.forMeterPoint(session.mpxn, {});
+    const extras = new Map<string, RecordExtras>();
+    const records = rows.map((row) => {
+      const full = svc.records.toApi(row, nowIso) as { notice: { 'shared-notice'?: { 'terms-url': string; 'notice-version': string } | null; notices?: { 'terms-url': string; 'notice-version': string }[] | null } | null; 'access-event': { 'registered-at': string | null } };
+      const shared = full.notice?.['shared-notice'] ?? full.notice?.notices?.[0] ?? null;
+      extras.set(row.ak, { registeredAt: full['access-event']['registered-at'], notice: shared ? { url: shared['terms-url'], version: shared['notice-version'] } : null });
+      return svc.records.summary(row, nowIso) as Summary;
+    });
+    return { records, extras };
+  }
+
+  function recordsView(session: Session, csrf: string, flash: SafeHtml | null): SafeHtml {
+    const { records, extras } = sessionRecords(session);
+    return recordsPage({ mpxn: session.mpxn, records, extras, csrf, returnUrl: session.returnUrl, flash });
+  }
+
+  function flashFor(req: FastifyRequest): SafeHtml | null {
+    const q = req.query as Record<string, string | undefined>;
+    if (q.withdrawn && /^ak_[0-9a-f]{24}$/.test(q.withdrawn)) {
+      const session = cookies.session(req);
+      const back = session?.returnUrl ? withQuery(session.returnUrl, { 'dar-action': 'withdrawn', ak: q.withdrawn }) : null;
+      return html`<div class="notice ok" role="status"><h2>Permission withdrawn</h2><p>The organisation has been told. The record now shows as withdrawn.</p>${back ? html`<p><a href="${back}">Return to the service you came from</a></p>` : ''}</div>`;
+    }
+    return null;
+  }
+
+  app.post<{ Body: Record<string, string | undefined> }>('/portal/withdraw/confirm', { schema: { hide: true } }, async (req, reply) => {
+    const session = cookies.session(req);
+    if (!session) return reply.redirect('/portal', 303);
+    if (!cookies.checkCsrf(req, req.body?.csrf)) return refuse(reply);
+    const csrf = cookies.csrf(req, reply);
+    const record = sessionRecords(session).records.find((r) => r.ak === req.body?.ak);
+    if (!record || record.state !== 'ACTIVE') return reply.redirect('/portal', 303);
+    return send(reply, 'Withdraw permission', withdrawConfirmPage({ record, csrf }));
+  });
+
+  app.post<{ Body: Record<string, string | undefined> }>('/portal/withdraw', { schema: { hide: true } }, async (req, reply) => {
+    const session = cookies.session(req);
+    if (!session) return reply.redirect('/portal', 303);
+    if (!cookies.checkCsrf(req, req.body?.csrf)) return refuse(reply);
+    const ak = req.body?.ak ?? '';
+    // Only records on the session's own meter point (the API checks again).
+    if (!sessionRecords(session).records.some((r) => r.ak === ak)) return reply.redirect('/portal', 303);
+    const res = await api.call('DELETE', `/v1/access-records/${encodeURIComponent(ak)}?reason=customer-request&reidentification-token=${session.tokenRef}`);
+    if (res.status === 200) return reply.redirect(`/portal?withdrawn=${ak}`, 303);
+    if (res.status === 422) {
+      cookies.clear(reply);
+      return send(reply, 'Confirm it is you again', messagePage({ title: 'Please confirm it is you again', body: 'For your security, withdrawing permission is possible for 30 minutes after you confirm who you are. Confirm again to continue.', action: { href: `/portal?mpxn=${encodeURIComponent(session.mpxn)}`, label: 'Confirm again' } }), 403);
+    }
+    return send(reply, 'Could not withdraw', messagePage({ title: 'That did not work', body: res.body.errors?.[0]?.message ?? 'The register refused the withdrawal.', tone: 'bad', action: { href: '/portal', label: 'Back to your records' } }), res.status === 409 ? 409 : 400);
+  });
+
+  app.get('/portal/history.json', { schema: { hide: true } }, async (req, reply) => {
+    const session = cookies.session(req);
+    if (!session) return reply.status(401).type('application/json').send({ error: 'Confirm it is you first at /portal' });
+    const { records } = sessionRecords(session);
+    reply.header('content-disposition', 'attachment; filename="my-meter-access-history.json"').header('cache-control', 'no-store');
+    return { 'meter-point': session.mpxn, 'generated-at': `${reg.clock.iso().slice(0, 19)}Z`, 'access-records': records };
+  });
+
+  app.get('/portal/history.csv', { schema: { hide: true } }, async (req, reply) => {
+    const session = cookies.session(req);
+    if (!session) return reply.status(401).type('text/plain').send('Confirm it is you first at /portal');
+    const { records, extras } = sessionRecords(session);
+    const cell = (v: unknown) => {
+      let s = String(v ?? '');
+      if (/^[=+\-@\t\r]/.test(s)) s = `'${s}`; // no formula injection in spreadsheets
+      return /[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+    };
+    const header = ['access-key', 'organisation', 'state', 'legal-basis', 'purpose', 'data-types', 'registered-at', 'expiry', 'organisation-reference'];
+    const lines = records.map((r) =>
+      [r.ak, r['lead-controller-name'] ?? r['discovered-access']?.['organisation-name'], r.state, r['legal-basis'], r.purpose, r['data-types'].join(' '), extras.get(r.ak)?.registeredAt, r.expiry, r['discovered-access']?.['organisation-reference']].map(cell).join(','),
+    );
+    return reply
+      .type('text/csv; charset=utf-8')
+      .header('content-disposition', 'attachment; filename="my-meter-access-history.csv"')
+      .header('cache-control', 'no-store')
+      .send([header.join(','), ...lines].join('\r\n') + '\r\n');
+  });
+
+  app.post<{ Body: Record<string, string | undefined> }>('/portal/signout', { schema: { hide: true } }, async (req, reply) => {
+    if (!cookies.checkCsrf(req, req.body?.csrf)) return refuse(reply);
+    cookies.clear(reply);
+    return send(reply, 'Signed out', messagePage({ title: 'You are signed out', body: 'Nothing about your meter point is kept in this browser.', tone: 'ok', action: { href: '/portal', label: 'Start again' } }));
+  });
+}
+
+function withQuery(url: string, params: Record<string, string>): string {
+  const u = new URL(url);
+  for (const [k, v] of Object.entries(params)) u.searchParams.set(k, v);
+  return u.toString();
+}

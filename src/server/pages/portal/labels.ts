@@ -1,0 +1,40 @@
+/** Plain-language labels the portal shows customers (contract §11). */
+export const LEGAL_BASIS_LABELS: Record<string, string> = {
+  'uk-consent': 'You gave permission',
+  'uk-explicit-consent': 'You gave explicit permission',
+  'uk-legitimate-interests': 'Legitimate business interest',
+  'uk-public-task': 'Public or regulatory duty',
+  'uk-legal-obligation': 'Legal obligation',
+  'uk-contract': 'Contract',
+};
+
+export const DATA_TYPE_LABELS: Record<string, string> = {
+  'HH-CONSUMPTION': 'Half-hourly electricity use',
+  'HH-EXPORT': 'Half-hourly electricity exported',
+  'MTH-CONSUMPTION': 'Monthly electricity use',
+  'MTH-EXPORT': 'Monthly electricity exported',
+  'ANNUAL-CONSUMPTION': 'Yearly electricity use',
+  'ANNUAL-EXPORT': 'Yearly electricity exported',
+  'TARIFF-IMPORT': 'Your import tariff',
+  'TARIFF-EXPORT': 'Your export tariff',
+};
+
+export const STATE_LABELS: Record<string, string> = {
+  ACTIVE: 'Active',
+  EXPIRED: 'Expired',
+  REVOKED: 'Withdrawn',
+  DISCOVERED: 'Not registered',
+};
+
+/** `2312345678901` → `•••••••••8901`. */
+export function maskMpxn(mpxn: string): string {
+  return `${'•'.repeat(Math.max(0, mpxn.length - 4))}${mpxn.slice(-4)}`;
+}
+
+/** `2026-03-24T09:00:00Z` or `2026-03-24` → `24 March 2026`. */
+export function longDate(value: string | null | undefined): string {
+  if (!value) return '';
+  const d = new Date(/^\d{4}-\d{2}-\d{2}$/.test(value) ? `${value}T12:00:00Z` : value);
+  if (Number.isNaN(d.getTime())) return value;
+  return d.toLocaleDateString('en-GB', { day: 'numeric', month: 'long', year: 'numeric', timeZone: 'UTC' });
+}

@@ -1,0 +1,216 @@
+import { html, type SafeHtml } from '../html.js';
+import { DATA_TYPE_LABELS, LEGAL_BASIS_LABELS, STATE_LABELS, longDate, maskMpxn } from './labels.js';
+
+export interface Summary {
+  ak: string;
+  'lead-controller-name': string | null;
+  'arrangement-type': string | null;
+  'controller-count': number;
+  'record-metadata': {
+    'controller-arrangement': { controllers: { name: string; role: string; 'contact-url': string; 'privacy-rights-url'?: string | null }[] } | null;
+  } | null;
+  'legal-basis': string | null;
+  purpose: string | null;
+  'data-types': string[];
+  state: string;
+  expiry: string | null;
+  'discovered-access': {
+    'organisation-name': string;
+    'organisation-reference': string;
+    'first-seen': string;
+    'last-seen': string | null;
+  } | null;
+}
+
+/** What the portal knows about a record beyond the API summary (notice, registered-at). */
+export interface RecordExtras {
+  registeredAt: string | null;
+  notice: { url: string; version: string } | null;
+}
+
+export function layout(title: string, portalName: string, body: SafeHtml): string {
+  return html`<!doctype html>
+<html lang="en-GB">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>${title} – ${portalName}</title>
+<link rel="stylesheet" href="/portal/assets/portal.css">
+<script src="/portal/assets/portal.js" defer></script>
+</head>
+<body>
+<a class="skip" href="#main">Skip to main content</a>
+<header class="top"><div class="wrap"><span class="brand">${portalName}</span><span class="by">Who can see your smart meter data</span></div></header>
+<main id="main"><div class="wrap">${body}</div></main>
+<footer class="foot"><div class="wrap">This service shows the organisations registered in the Data Access Register for your meter point. It never shows your identity details. Questions about an organisation's use of your data: contact that organisation first; you can escalate to <a href="https://www.ofgem.gov.uk/contact-us">Ofgem</a>.</div></footer>
+</body>
+</html>`.value;
+}
+
+export function entryPage(o: { portalName: string; csrf: string; mpxn?: string; returnUrl: string | null; error?: string; methods?: string[] }): SafeHtml {
+  const methods = o.methods;
+  return html`
+<h1>See who has access to your smart meter data</h1>
+<p class="lead">Enter your meter point number. We'll ask you to confirm it's you before showing anything.</p>
+${o.error ? html`<div class="notice bad" role="alert"><p class="error">${o.error}</p></div>` : ''}
+<form class="card" method="post" action="/portal/start" novalidate>
+  <input type="hidden" name="csrf" value="${o.csrf}">
+  ${o.returnUrl ? html`<input type="hidden" name="return" value="${o.returnUrl}">` : ''}
+  <label for="mpxn">Meter point number (MPAN or MPRN)</label>
+  <p class="hint" id="mpxn-hint">The 13-digit MPAN is on your electricity bill; the 6–10 digit MPRN is on your gas bill.</p>
+  <input type="text" id="mpxn" name="mpxn" inputmode="text" autocomplete="off" spellcheck="false" aria-describedby="mpxn-hint" value="${o.mpxn ?? ''}" required>
+  ${
+    methods && methods.length
+      ? html`<fieldset>
+    <legend>How would you like to confirm it's you?</legend>
+    ${methods.map(
+      (m, i) => html`<label class="choice"><input type="radio" name="method" value="${m}" ${i === 0 ? 'checked' : ''}><span><strong>${methodLabel(m)}</strong>${methodHint(m)}</span></label>`,
+    )}
+  </fieldset>`
+      : ''
+  }
+  <div class="actions"><button type="submit">${methods && methods.length ? 'Continue' : 'Find my meter point'}</button></div>
+</form>`;
+}
+
+export function methodLabel(m: string): string {
+  return m === 'passkey-assert' ? 'Use your passkey' : m === 'magic-link' ? 'Email me a link' : 'Set up a passkey on this device';
+}
+
+function methodHint(m: string): string {
+  return m === 'passkey-assert'
+    ? 'Fastest: confirm with your fingerprint, face or screen lock.'
+    : m === 'magic-link'
+      ? 'We send a link to the email address you gave your energy company.'
+      : 'Create a passkey for next time. You may need to confirm by email first.';
+}
+
+export function waitingPage(o: { portalName: string; dispatchedTo: string | null; minutes: number }): SafeHtml {
+  return html`
+<h1>Check your email</h1>
+<div class="card" id="waiting" data-status-url="/portal/status" data-continue-url="/portal/continue">
+  <p>We've sent a link to <strong>${o.dispatchedTo ?? 'your email address'}</strong>. It comes from the Data Access Register and names <strong>${o.portalName}</strong>.</p>
+  <ol>
+    <li>Open the email on any device.</li>
+    <li>Select the link, then <strong>Yes, it's me</strong>.</li>
+    <li>Come back here: this page updates by itself.</li>
+  </ol>
+  <p aria-live="polite"><span class="spinner" aria-hidden="true"></span><span id="waiting-status">Waiting for you to confirm… The link works for ${o.minutes} minutes.</span></p>
+  <p id="restart" hidden><a class="button secondary" href="/portal">Start again</a></p>
+</div>
+<p class="hint">Didn't get it? Check your junk folder. If your energy company doesn't have your email address, choose another way to confirm.</p>`;
+}
+
+export function messagePage(o: { title: string; body: string; tone?: 'ok' | 'bad' | 'warn'; action?: { href: string; label: string } }): SafeHtml {
+  return html`
+<h1>${o.title}</h1>
+<div class="notice ${o.tone ?? 'warn'}" role="${o.tone === 'bad' ? 'alert' : 'status'}"><p>${o.body}</p></div>
+${o.action ? html`<p><a class="button" href="${o.action.href}">${o.action.label}</a></p>` : ''}`;
+}
+
+const CONSENT = new Set(['uk-consent', 'uk-explicit-consent']);
+
+function recordCard(r: Summary, extras: RecordExtras | undefined, csrf: string): SafeHtml {
+  if (r.state === 'DISCOVERED' && r['discovered-access']) {
+    const d = r['discovered-access'];
+    return html`<article class="record discovered" aria-labelledby="h-${r.ak}">
+  <header><h3 id="h-${r.ak}">${d['organisation-name']}</h3><span class="badge DISCOVERED">${STATE_LABELS.DISCOVERED}</span></header>
+  <p>This organisation was seen accessing data from your meter, but it has <strong>not registered a legal basis</strong> in the register.</p>
+  <dl class="facts">
+    <dt>SEC reference</dt><dd><strong>${d['organisation-reference']}</strong></dd>
+    <dt>First seen</dt><dd>${longDate(d['first-seen'])}</dd>
+    <dt>Last seen</dt><dd>${longDate(d['last-seen'])}</dd>
+    <dt>Data seen</dt><dd>${chips(r['data-types'])}</dd>
+  </dl>
+  <p class="hint">To raise a concern, contact the Smart Energy Code Administrator and quote the SEC reference above.</p>
+</article>`;
+  }
+  const controllers = r['record-metadata']?.['controller-arrangement']?.controllers ?? [];
+  const lead = controllers.find((c) => c.role === 'sole' || c.role === 'lead') ?? controllers[0];
+  const others = controllers.filter((c) => c !== lead);
+  const dim = r.state === 'EXPIRED' || r.state === 'REVOKED';
+  const isConsent = CONSENT.has(r['legal-basis'] ?? '');
+  return html`<article class="record${dim ? ' dim' : ''}" aria-labelledby="h-${r.ak}">
+  <header>
+    <h3 id="h-${r.ak}">${r['lead-controller-name'] ?? lead?.name ?? 'Unknown organisation'}${others.length ? html` <span class="hint">and ${others.length} other${others.length > 1 ? 's' : ''}</span>` : ''}</h3>
+    <span class="badge ${r.state}">${STATE_LABELS[r.state] ?? r.state}</span>
+  </header>
+  <dl class="facts">
+    <dt>Why they can</dt><dd>${LEGAL_BASIS_LABELS[r['legal-basis'] ?? ''] ?? r['legal-basis']}</dd>
+    <dt>What for</dt><dd>${r.purpose}</dd>
+    <dt>Data</dt><dd>${chips(r['data-types'])}</dd>
+    <dt>Registered</dt><dd>${longDate(extras?.registeredAt)}</dd>
+    <dt>${r.state === 'EXPIRED' ? 'Ended' : 'Ends'}</dt><dd>${r.expiry ? longDate(r.expiry) : 'No end date'}</dd>
+    ${extras?.notice ? html`<dt>Privacy notice</dt><dd><a href="${extras.notice.url}" rel="noopener noreferrer">Read the notice</a> (version ${extras.notice.version})</dd>` : ''}
+    ${lead ? html`<dt>Contact</dt><dd><a href="${lead['contact-url']}" rel="noopener noreferrer">Contact ${lead.name}</a>${lead['privacy-rights-url'] ? html` · <a href="${lead['privacy-rights-url']}" rel="noopener noreferrer">Your privacy rights</a>` : ''}</dd>` : ''}
+  </dl>
+  ${
+    others.length
+      ? html`<details><summary>Show all ${controllers.length} organisations</summary><ul class="controllers">${controllers.map(
+          (c) => html`<li><strong>${c.name}</strong> (${c.role}) – <a href="${c['contact-url']}" rel="noopener noreferrer">contact</a>${c['privacy-rights-url'] ? html` · <a href="${c['privacy-rights-url']}" rel="noopener noreferrer">privacy rights</a>` : ''}</li>`,
+        )}</ul></details>`
+      : ''
+  }
+  ${
+    r.state === 'ACTIVE'
+      ? isConsent
+        ? html`<form method="post" action="/portal/withdraw/confirm" class="actions"><input type="hidden" name="csrf" value="${csrf}"><input type="hidden" name="ak" value="${r.ak}"><button type="submit" class="secondary">Withdraw permission</button></form>`
+        : html`<p class="hint">This access does not rely on your permission, so it cannot be withdrawn here. <a href="${lead?.['contact-url'] ?? '#'}" rel="noopener noreferrer">Contact the organisation</a> if you have concerns; if you are not satisfied, you can escalate to <a href="https://www.ofgem.gov.uk/contact-us">Ofgem</a>.</p>`
+      : ''
+  }
+</article>`;
+}
+
+function chips(types: string[]): SafeHtml {
+  return html`<ul class="chips">${types.map((t) => html`<li>${DATA_TYPE_LABELS[t] ?? t}</li>`)}</ul>`;
+}
+
+export function recordsPage(o: { mpxn: string; records: Summary[]; extras: Map<string, RecordExtras>; csrf: string; returnUrl: string | null; flash?: SafeHtml | null }): SafeHtml {
+  const count = (s: string) => o.records.filter((r) => r.state === s).length;
+  const discovered = o.records.filter((r) => r.state === 'DISCOVERED');
+  const order = ['DISCOVERED', 'ACTIVE', 'EXPIRED', 'REVOKED'];
+  const sorted = [...o.records].sort((a, b) => order.indexOf(a.state) - order.indexOf(b.state));
+  return html`
+${o.flash ?? ''}
+<h1>Who has access to your meter data</h1>
+<p class="lead">Meter point <strong>${maskMpxn(o.mpxn)}</strong></p>
+<div class="summary" role="list">
+  <div role="listitem"><b>${count('ACTIVE')}</b><span>with access now</span></div>
+  <div role="listitem"><b>${count('DISCOVERED')}</b><span>seen but not registered</span></div>
+  <div role="listitem"><b>${count('EXPIRED') + count('REVOKED')}</b><span>ended or withdrawn</span></div>
+</div>
+${
+  discovered.length
+    ? html`<div class="notice" role="status"><h2>${discovered.length} organisation${discovered.length > 1 ? 's have' : ' has'} accessed your data without registering</h2><p>They are listed first below with their Smart Energy Code reference. You can report them to the Smart Energy Code Administrator.</p></div>`
+    : ''
+}
+${sorted.length ? sorted.map((r) => recordCard(r, o.extras.get(r.ak), o.csrf)) : html`<div class="card"><p>No organisation is registered for this meter point.</p></div>`}
+<h2>Keep a copy</h2>
+<p><a href="/portal/history.json" download>Download my access history (JSON)</a> · <a href="/portal/history.csv" download>Download as a spreadsheet (CSV)</a></p>
+<form method="post" action="/portal/signout" class="actions">
+  <input type="hidden" name="csrf" value="${o.csrf}">
+  <button type="submit" class="secondary">Sign out</button>
+  ${o.returnUrl ? html`<a href="${o.returnUrl}">Back to the service you came from</a>` : ''}
+</form>`;
+}
+
+export function withdrawConfirmPage(o: { record: Summary; csrf: string }): SafeHtml {
+  const name = o.record['lead-controller-name'] ?? 'this organisation';
+  return html`
+<h1>Withdraw permission from ${name}?</h1>
+<div class="card">
+  <p>${name} uses <strong>${o.record['data-types'].map((t) => DATA_TYPE_LABELS[t] ?? t).join(', ')}</strong> for: ${o.record.purpose}</p>
+  <h2>What happens</h2>
+  <ul>
+    <li>${name} is told <strong>immediately</strong> and must stop collecting this data.</li>
+    <li>Data they have already collected is <strong>not deleted</strong> automatically. To ask for deletion, contact them.</li>
+    <li>Services that depend on this data (for example a smart tariff or an app) may stop working or change.</li>
+  </ul>
+  <form method="post" action="/portal/withdraw" class="actions">
+    <input type="hidden" name="csrf" value="${o.csrf}">
+    <input type="hidden" name="ak" value="${o.record.ak}">
+    <button type="submit" class="danger">Yes, withdraw permission</button>
+    <a class="button secondary" href="/portal">Cancel</a>
+  </form>
+</div>`;
+}
