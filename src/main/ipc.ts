@@ -1,0 +1,7 @@
+/** IPC channel names shared by the main process and the preload script. */
+export const IPC = {
+  openInBrowser: 'dar:open-in-browser',
+  revealDataFolder: 'dar:reveal-data-folder',
+  saveExport: 'dar:save-export',
+  getCredentials: 'dar:get-credentials',
+} as const;
