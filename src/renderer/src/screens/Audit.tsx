@@ -1,0 +1,287 @@
+import { useQuery } from '@tanstack/react-query';
+import { useRef, useState } from 'react';
+import { api } from '../api/client';
+import { usePagedList } from '../api/hooks';
+import type { AuditEvent, AuditVerify, Envelope } from '../api/types';
+import { fmtNumber } from '../lib/format';
+import { Link, useSearchParams } from '../lib/router';
+import { Button, SearchBox } from '../ui/controls';
+import { Dialog } from '../ui/dialog';
+import { EmptyState, ErrorNotice, Notice, Progress } from '../ui/feedback';
+import { JsonBlock, KeyValue, PageHeader, Panel, Toolbar } from '../ui/layout';
+import { ListView } from '../ui/table';
+import { When } from '../ui/time';
+import { useToast } from '../ui/toast';
+
+const EXPORT_PAGE = 500;
+
+function detailSummary(detail: unknown): string {
+  if (detail === null || detail === undefined) return '';
+  if (typeof detail !== 'object') return String(detail);
+  return Object.entries(detail as Record<string, unknown>)
+    .map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`)
+    .join(' · ');
+}
+
+function ChainStatus() {
+  const q = useQuery({
+    queryKey: ['audit', 'verify'],
+    queryFn: ({ signal }) => api<Envelope & AuditVerify>('/admin/audit/verify', { signal }),
+    staleTime: 60_000,
+  });
+  const action = (
+    <Button size="sm" variant="ghost" icon="refresh" busy={q.isFetching} onClick={() => void q.refetch()}>
+      Verify again
+    </Button>
+  );
+  if (q.isLoading)
+    return (
+      <Notice tone="blue" title="Verifying the hash chain…">
+        Every event stores the hash of the one before; the register is re-computing them.
+      </Notice>
+    );
+  if (q.error) return <ErrorNotice error={q.error} title="The chain could not be verified" onRetry={() => void q.refetch()} />;
+  const v = q.data!;
+  return v.intact ? (
+    <Notice tone="green" title="Audit chain intact" actions={action}>
+      {fmtNumber(v.checked)} events checked: none was altered, removed or re-ordered.
+    </Notice>
+  ) : (
+    <Notice tone="red" title="Audit chain broken" actions={action}>
+      The chain breaks at event <code>{String(v['first-broken-id'])}</code>
+      {v.reason ? `: ${v.reason}` : ''}. Events from there on cannot be trusted; preserve the database file and investigate. ({fmtNumber(v.checked)} checked.)
+    </Notice>
+  );
+}
+
+export function AuditScreen() {
+  const [params, setParams] = useSearchParams();
+  const accountId = params.get('account-id') ?? '';
+  const eventType = params.get('event-type') ?? '';
+  const ak = params.get('ak') ?? '';
+  const filters = { 'account-id': accountId || undefined, 'event-type': eventType || undefined, ak: ak || undefined };
+  const list = usePagedList<AuditEvent>(['audit', 'list'], '/admin/audit', 'events', filters);
+  const [exporting, setExporting] = useState<'csv' | 'json' | null>(null);
+  const filtered = !!(accountId || eventType || ak);
+
+  return (
+    <>
+      <PageHeader
+        title="Audit log"
+        subtitle="Every change of state in the register, who made it and when. Append-only and hash-chained."
+        actions={
+          <>
+            <Button icon="download" onClick={() => setExporting('csv')}>
+              Export CSV
+            </Button>
+            <Button icon="download" onClick={() => setExporting('json')}>
+              Export JSON
+            </Button>
+          </>
+        }
+      />
+      <ChainStatus />
+      <Panel flush>
+        <Toolbar end={list.total !== null && <span className="muted small">{list.total.toLocaleString('en-GB')} events · newest first</span>}>
+          <SearchBox label="Account" value={accountId} onSearch={(v) => setParams({ 'account-id': v })} placeholder="account id" width={200} />
+          <SearchBox label="Event type" value={eventType} onSearch={(v) => setParams({ 'event-type': v })} placeholder="e.g. account.suspended" width={220} />
+          <SearchBox label="Access key" value={ak} onSearch={(v) => setParams({ ak: v })} placeholder="ak_…" width={260} />
+        </Toolbar>
+        <ListView
+          list={list}
+          noun="events"
+          caption="Audit events"
+          dense
+          rowKey={(e) => String(e.id)}
+          columns={[
+            { key: 'at', header: 'When', render: (e) => <When iso={e.at} /> },
+            { key: 'actor', header: 'Actor', render: (e) => <button type="button" className="link-button" onClick={() => setParams({ 'account-id': e.actor })}>{e.actor}</button> },
+            { key: 'type', header: 'Event', render: (e) => <code>{e['event-type']}</code> },
+            {
+              key: 'subject',
+              header: 'Subject',
+              render: (e) =>
+                e.ak ? (
+                  <Link to={`/records/${e.ak}`} className="mono-sm">{e.ak}</Link>
+                ) : e.ir ? (
+                  <Link to={`/identity-records/${e.ir}`} className="mono-sm">{e.ir}</Link>
+                ) : (
+                  <code className="mono-sm">{e.subject ?? '—'}</code>
+                ),
+            },
+            { key: 'detail', header: 'Detail', className: 'cell-clip', render: (e) => <span className="small muted">{detailSummary(e.detail)}</span> },
+            { key: 'hash', header: 'Hash', render: (e) => <code className="mono-xs" title={e.hash}>{e.hash?.slice(0, 10)}</code> },
+          ]}
+          expand={(e) => (
+            <div className="audit-detail">
+              <KeyValue
+                columns={2}
+                items={[
+                  ['Event id', <code>{String(e.id)}</code>],
+                  ['Hash', <code className="mono-xs break">{e.hash}</code>],
+                  ['Subject', e.subject],
+                  ['Previous hash', <code className="mono-xs break">{e['prev-hash'] ?? '(first event)'}</code>],
+                ]}
+              />
+              {e.detail !== null && e.detail !== undefined && <JsonBlock value={e.detail} />}
+            </div>
+          )}
+          empty={
+            filtered ? (
+              <EmptyState icon="search" title="No events match" action={<Button onClick={() => setParams({ 'account-id': null, 'event-type': null, ak: null })}>Clear filters</Button>}>
+                Filters match exactly: an account id, an event type such as <code>account.created</code>, or an access key.
+              </EmptyState>
+            ) : (
+              <EmptyState icon="audit" title="No events yet">Every change the register makes will be recorded here.</EmptyState>
+            )
+          }
+        />
+      </Panel>
+      <ExportDialog format={exporting} onClose={() => setExporting(null)} filters={filters} total={list.total} />
+    </>
+  );
+}
+
+/* ---------------------------------------------------------------- export */
+
+function csvCell(v: unknown): string {
+  let s = v === null || v === undefined ? '' : typeof v === 'string' ? v : typeof v === 'number' ? String(v) : JSON.stringify(v);
+  // Keep spreadsheet programs from treating text as a formula.
+  if (/^[=+\-@\t\r]/.test(s)) s = `'${s}`;
+  return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+}
+
+const CSV_COLUMNS: Array<keyof AuditEvent> = ['id', 'at', 'actor', 'event-type', 'ak', 'ir', 'subject', 'detail', 'hash', 'prev-hash'];
+
+function toCsv(events: AuditEvent[]): string {
+  const lines = [CSV_COLUMNS.join(',')];
+  for (const e of events) lines.push(CSV_COLUMNS.map((c) => csvCell(e[c])).join(','));
+  return `${lines.join('\r\n')}\r\n`;
+}
+
+function stamp(): string {
+  return new Date().toISOString().slice(0, 16).replace(/[-:]/g, '').replace('T', '-');
+}
+
+function ExportDialog({ format, onClose, filters, total }: { format: 'csv' | 'json' | null; onClose: () => void; filters: Record<string, string | undefined>; total: number | null }) {
+  const toast = useToast();
+  const [phase, setPhase] = useState<'ready' | 'running' | 'done' | 'failed'>('ready');
+  const [count, setCount] = useState(0);
+  const [error, setError] = useState<unknown>(null);
+  const [savedTo, setSavedTo] = useState<string | null>(null);
+  const abort = useRef<AbortController | null>(null);
+  const open = format !== null;
+  const active = Object.entries(filters).filter(([, v]) => v);
+
+  const reset = () => {
+    setPhase('ready');
+    setCount(0);
+    setError(null);
+    setSavedTo(null);
+  };
+  const close = () => {
+    abort.current?.abort();
+    reset();
+    onClose();
+  };
+
+  const run = async () => {
+    if (!format) return;
+    const controller = new AbortController();
+    abort.current = controller;
+    setPhase('running');
+    setCount(0);
+    setError(null);
+    const events: AuditEvent[] = [];
+    try {
+      let cursor: string | undefined;
+      do {
+        const page = await api<Envelope & { events: AuditEvent[]; 'next-cursor': string | null }>('/admin/audit', { query: { ...filters, limit: EXPORT_PAGE, cursor }, signal: controller.signal });
+        events.push(...page.events);
+        setCount(events.length);
+        cursor = page['next-cursor'] ?? undefined;
+      } while (cursor);
+      const name = `dar-audit-${stamp()}.${format}`;
+      const content = format === 'csv' ? toCsv(events) : `${JSON.stringify({ exported: new Date().toISOString(), filters: Object.fromEntries(active), events }, null, 2)}\n`;
+      const desktop = window.darDesktop;
+      if (desktop) {
+        const res = await desktop.saveExport({ defaultName: name, content, filter: format === 'csv' ? { name: 'CSV', extensions: ['csv'] } : { name: 'JSON', extensions: ['json'] } });
+        if (!res.saved) {
+          setPhase('ready');
+          return;
+        }
+        setSavedTo(res.path);
+      } else {
+        const blob = new Blob([content], { type: format === 'csv' ? 'text/csv;charset=utf-8' : 'application/json' });
+        const url = URL.createObjectURL(blob);
+        const a = document.createElement('a');
+        a.href = url;
+        a.download = name;
+        document.body.appendChild(a);
+        a.click();
+        a.remove();
+        window.setTimeout(() => URL.revokeObjectURL(url), 10_000);
+        setSavedTo(name);
+      }
+      setPhase('done');
+      toast(`Exported ${fmtNumber(events.length)} audit events`);
+    } catch (err) {
+      if ((err as Error).name === 'AbortError') return;
+      setError(err);
+      setPhase('failed');
+    }
+  };
+
+  return (
+    <Dialog
+      open={open}
+      onClose={close}
+      title={`Export audit log as ${format === 'json' ? 'JSON' : 'CSV'}`}
+      size="sm"
+      footer={
+        phase === 'done' ? (
+          <Button variant="primary" onClick={close}>
+            Done
+          </Button>
+        ) : (
+          <>
+            <Button variant="ghost" onClick={close}>
+              {phase === 'running' ? 'Cancel export' : 'Cancel'}
+            </Button>
+            <Button variant="primary" icon="download" busy={phase === 'running'} onClick={() => void run()}>
+              {phase === 'failed' ? 'Try again' : 'Export'}
+            </Button>
+          </>
+        )
+      }
+    >
+      <div className="stack">
+        <p>
+          {active.length ? (
+            <>
+              Events matching {active.map(([k, v]) => `${k} = ${v}`).join(', ')}
+            </>
+          ) : (
+            'All events'
+          )}
+          {total !== null ? ` (${fmtNumber(total)})` : ''}, fetched from the register {EXPORT_PAGE} at a time, with their hashes so the chain can be checked independently.
+        </p>
+        {total !== null && total > 100_000 && phase === 'ready' && <Notice tone="amber">This is a large export; it may take a few minutes.</Notice>}
+        {phase !== 'ready' && (
+          <div className="export-progress">
+            <Progress value={count} max={total} label="Export progress" />
+            <span className="muted small" role="status">
+              {phase === 'running' ? `Fetched ${fmtNumber(count)}${total !== null ? ` of ${fmtNumber(total)}` : ''} events…` : phase === 'done' ? `${fmtNumber(count)} events exported.` : ''}
+            </span>
+          </div>
+        )}
+        {phase === 'done' && savedTo && (
+          <Notice tone="green" title={window.darDesktop ? 'Saved' : 'Downloaded'}>
+            <code className="break">{savedTo}</code>
+          </Notice>
+        )}
+        {error ? <ErrorNotice error={error} /> : null}
+      </div>
+    </Dialog>
+  );
+}

@@ -1,0 +1,365 @@
+import { useQuery, useQueryClient } from '@tanstack/react-query';
+import { useState } from 'react';
+import { api } from '../api/client';
+import { usePagedList } from '../api/hooks';
+import { LEGAL_BASES, REVOKE_REASONS, type Controller, type Envelope, type RecordDetail, type RecordRow } from '../api/types';
+import { fmtDate, legalBasis, LEGAL_BASIS_LABEL, LEGAL_BASIS_PLAIN, REVOKE_REASON_LABEL } from '../lib/format';
+import { Link, navigate, useSearchParams } from '../lib/router';
+import { Button, FilterSelect, SearchBox, SelectField } from '../ui/controls';
+import { IdText } from '../ui/copy';
+import { ConfirmDialog } from '../ui/dialog';
+import { Badge, EmptyState, ErrorNotice, Notice, Spinner, StatusBadge } from '../ui/feedback';
+import { Chips, ExternalLink, JsonBlock, KeyValue, PageHeader, Panel, Toolbar } from '../ui/layout';
+import { ListView } from '../ui/table';
+import { When } from '../ui/time';
+import { useToast } from '../ui/toast';
+
+/* ------------------------------------------------------------------ list */
+
+export function RecordListScreen() {
+  const [params, setParams] = useSearchParams();
+  const q = params.get('q') ?? '';
+  const state = params.get('state') ?? '';
+  const basis = params.get('legal-basis') ?? '';
+  const list = usePagedList<RecordRow>(['records', 'list'], '/admin/records', 'records', { q: q || undefined, state: state || undefined, 'legal-basis': basis || undefined });
+  const filtered = !!(q || state || basis);
+
+  return (
+    <>
+      <PageHeader title="Access records" subtitle="Who holds lawful access to which meter point, under which basis. Search by access key, MPxN, DUID or organisation." />
+      <Panel flush>
+        <Toolbar end={list.total !== null && <span className="muted small">{list.total.toLocaleString('en-GB')} found · newest first</span>}>
+          <SearchBox label="Search" value={q} onSearch={(v) => setParams({ q: v })} placeholder="ak_…, MPxN, duid_… or organisation" width={340} />
+          <FilterSelect
+            label="State"
+            value={state}
+            onChange={(v) => setParams({ state: v })}
+            options={[
+              { value: '', label: 'Any state' },
+              { value: 'ACTIVE', label: 'Active' },
+              { value: 'EXPIRED', label: 'Expired' },
+              { value: 'REVOKED', label: 'Revoked' },
+              { value: 'DISCOVERED', label: 'Discovered' },
+            ]}
+          />
+          <FilterSelect label="Legal basis" value={basis} onChange={(v) => setParams({ 'legal-basis': v })} options={[{ value: '', label: 'Any basis' }, ...LEGAL_BASES.map((b) => ({ value: b, label: LEGAL_BASIS_LABEL[b] }))]} />
+        </Toolbar>
+        <ListView
+          list={list}
+          noun="access records"
+          caption="Access records"
+          rowKey={(r) => r.ak}
+          onRowClick={(r) => navigate(`/records/${r.ak}`)}
+          rowClassName={(r) => (r.state === 'EXPIRED' || r.state === 'REVOKED' ? 'row-dim' : undefined)}
+          columns={[
+            { key: 'ak', header: 'Access key', render: (r) => <Link to={`/records/${r.ak}`} className="mono-sm">{r.ak}</Link> },
+            { key: 'mpxn', header: 'MPxN', render: (r) => <code>{r.mpxn}</code> },
+            {
+              key: 'org',
+              header: 'Controller',
+              render: (r) => (
+                <div className="cell-stack">
+                  <span>{r['lead-controller-name'] ?? <span className="muted">—</span>}</span>
+                  {r['arrangement-type'] && r['arrangement-type'] !== 'sole' && <span className="cell-sub">{r['arrangement-type']} · {r['controller-count']} controllers</span>}
+                </div>
+              ),
+            },
+            { key: 'basis', header: 'Legal basis', render: (r) => legalBasis(r['legal-basis']) },
+            { key: 'types', header: 'Data types', render: (r) => <Chips values={r['data-types']} /> },
+            { key: 'state', header: 'State', render: (r) => <StatusBadge status={r.state} /> },
+            { key: 'expiry', header: 'Expiry', render: (r) => (r.expiry ? fmtDate(r.expiry) : r.state === 'DISCOVERED' ? <span className="muted">—</span> : <span className="muted">No end</span>) },
+            { key: 'created', header: 'Created', render: (r) => fmtDate(r['created-at']) },
+          ]}
+          empty={
+            filtered ? (
+              <EmptyState icon="search" title="No access records match" action={<Button onClick={() => setParams({ q: null, state: null, 'legal-basis': null })}>Clear filters</Button>}>
+                Search matches an exact access key, MPxN or DUID, or the start of an organisation's name.
+              </EmptyState>
+            ) : (
+              <EmptyState icon="file" title="No access records yet">
+                Data users register access records through the API (POST /v1/access-records). They appear here as soon as they do.
+              </EmptyState>
+            )
+          }
+        />
+      </Panel>
+    </>
+  );
+}
+
+/* ---------------------------------------------------------------- detail */
+
+function ControllerCard({ c }: { c: Controller }) {
+  const addr = c.address;
+  return (
+    <div className="controller">
+      <div className="controller-head">
+        <span className="controller-name">{c.name}</span>
+        <Badge tone={c.role === 'lead' || c.role === 'sole' ? 'blue' : 'neutral'}>{c.role}</Badge>
+      </div>
+      <KeyValue
+        columns={2}
+        items={[
+          ['Contact', <ExternalLink href={c['contact-url']} />],
+          ['Privacy rights', <ExternalLink href={c['privacy-rights-url']} />],
+          c['lia-reference'] ? ['LIA reference', c['lia-reference']] : false,
+          c['statutory-reference'] ? ['Statutory reference', c['statutory-reference']] : false,
+          addr ? ['Address', [addr.addressLine1, addr.addressLine2, addr.townCity, addr.county, addr.postcode].filter(Boolean).join(', ')] : false,
+          c['storage-conditions'] ? ['Storage', [c['storage-conditions'].location, c['storage-conditions']['retention-period'] && `kept ${c['storage-conditions']['retention-period']}`].filter(Boolean).join(' · ')] : false,
+        ]}
+      />
+    </div>
+  );
+}
+
+export function RecordDetailScreen({ ak }: { ak: string }) {
+  const qc = useQueryClient();
+  const toast = useToast();
+  const [revoking, setRevoking] = useState(false);
+  const [reason, setReason] = useState<string>('');
+  const query = useQuery({
+    queryKey: ['records', 'detail', ak],
+    queryFn: ({ signal }) => api<Envelope & { record: RecordDetail }>(`/admin/records/${encodeURIComponent(ak)}`, { signal }),
+  });
+  const back = { to: '/records', label: 'Access records' };
+  if (query.isLoading) return <Spinner label="Loading access record…" />;
+  if (query.error || !query.data)
+    return (
+      <>
+        <PageHeader title={ak} back={back} />
+        <ErrorNotice error={query.error ?? new Error('Not found')} onRetry={() => void query.refetch()} />
+      </>
+    );
+  const r = query.data.record;
+  const full = r['access-record'] ?? ({} as RecordDetail['access-record']);
+  const meta = full['record-metadata'] ?? {};
+  const arrangement = meta['controller-arrangement'];
+  const processing = full.processing;
+  const event = full['access-event'];
+  const notice = full.notice;
+  const discovered = full['discovered-access'];
+  const isDiscovered = r.state === 'DISCOVERED';
+
+  return (
+    <>
+      <PageHeader
+        back={back}
+        title={
+          <>
+            {r['lead-controller-name'] ?? discovered?.['organisation-name'] ?? 'Access record'} <span className="title-id">{r.ak}</span>
+          </>
+        }
+        meta={
+          <>
+            <StatusBadge status={r.state} />
+            <span className="muted">
+              MPxN <code>{r.mpxn}</code>
+              {r.owner && (
+                <>
+                  {' '}
+                  · registered by <Link to={`/data-users/${encodeURIComponent(r.owner.duid)}`}>{r.owner['display-name']}</Link>
+                </>
+              )}
+            </span>
+          </>
+        }
+        actions={
+          r.state === 'ACTIVE' && (
+            <Button variant="danger" icon="ban" onClick={() => setRevoking(true)}>
+              Revoke
+            </Button>
+          )
+        }
+      />
+      {r.state === 'REVOKED' && (
+        <Notice tone="red" title={`Revoked ${r['revoked-at'] ? `on ${fmtDate(r['revoked-at'])}` : ''}`}>
+          {event?.['revocation-reason'] ? `Reason: ${REVOKE_REASON_LABEL[event['revocation-reason']] ?? event['revocation-reason']}. ` : ''}The organisation may no longer
+          obtain data for this meter point under this record.
+        </Notice>
+      )}
+      {r.state === 'EXPIRED' && <Notice tone="grey" title="Expired">The expiry date has passed; data providers will refuse requests under this record.</Notice>}
+      <div className="record-layout">
+        <div className="stack">
+          {isDiscovered && discovered && (
+            <Panel title="Discovered access" subtitle="Observed by the DCC; no full record was registered for it.">
+              <KeyValue
+                columns={2}
+                items={[
+                  ['Organisation', discovered['organisation-name']],
+                  ['Organisation reference', <code>{discovered['organisation-reference']}</code>],
+                  ['First seen', fmtDate(discovered['first-seen'])],
+                  ['Last seen', fmtDate(discovered['last-seen'])],
+                  ['Data types observed', <Chips values={discovered['data-types-observed']} />],
+                  ['Source reference', <code>{discovered['source-reference']}</code>],
+                  ['Superseded by', discovered['superseded-by'] ? <Link to={`/records/${discovered['superseded-by']}`} className="mono-sm">{discovered['superseded-by']}</Link> : null],
+                ]}
+              />
+            </Panel>
+          )}
+          {!isDiscovered && (
+            <>
+              <Panel title="Record metadata">
+                <KeyValue
+                  columns={2}
+                  items={[
+                    ['Access key', <IdText value={meta['record-identifier'] ?? r.ak} />],
+                    ['Schema version', meta['schema-version']],
+                    ['Created', <When iso={meta['created-at'] ?? r['created-at']} />],
+                    ['Arrangement', arrangement?.['arrangement-type']],
+                    arrangement?.['art26-reference'] ? ['Art. 26 reference', arrangement['art26-reference']] : false,
+                    ['Identity record', meta['identity-record-ref'] ? <Link to={`/identity-records/${meta['identity-record-ref']}`} className="mono-sm">{meta['identity-record-ref']}</Link> : null],
+                  ]}
+                />
+              </Panel>
+              <Panel title={`Controllers${arrangement?.controllers ? ` (${arrangement.controllers.length})` : ''}`}>
+                <div className="stack-sm">{arrangement?.controllers?.length ? arrangement.controllers.map((c, i) => <ControllerCard key={i} c={c} />) : <p className="muted small">None listed.</p>}</div>
+              </Panel>
+              <Panel title="Processing">
+                <KeyValue
+                  columns={2}
+                  items={[
+                    [
+                      'Legal basis',
+                      processing?.['legal-basis'] ? (
+                        <span>
+                          {legalBasis(processing['legal-basis'])} <span className="muted">· customer sees "{LEGAL_BASIS_PLAIN[processing['legal-basis']] ?? processing['legal-basis']}"</span>
+                        </span>
+                      ) : null,
+                    ],
+                    ['Jurisdiction', processing?.jurisdiction],
+                    ['Data types', <Chips values={processing?.['data-types']} />],
+                    ['Data source', processing?.['data-source']],
+                  ]}
+                />
+                {processing?.purpose && (
+                  <div className="purpose">
+                    <div className="kv-label">Purpose</div>
+                    <p>{processing.purpose}</p>
+                  </div>
+                )}
+                {processing?.recipients && processing.recipients.length > 0 && (
+                  <div className="purpose">
+                    <div className="kv-label">Recipients</div>
+                    <ul className="plain-list">
+                      {processing.recipients.map((x, i) => (
+                        <li key={i}>
+                          {x.name} <span className="muted">({x.role})</span> {x['privacy-url'] && <ExternalLink href={x['privacy-url']}>privacy notice</ExternalLink>}
+                        </li>
+                      ))}
+                    </ul>
+                  </div>
+                )}
+              </Panel>
+              <Panel title="Notice">
+                {notice?.['shared-notice'] ? (
+                  <KeyValue
+                    columns={2}
+                    items={[
+                      ['Terms', <ExternalLink href={notice['shared-notice']['terms-url']} />],
+                      ['Version', notice['shared-notice']['notice-version']],
+                      ['Language', notice['shared-notice']['notice-language']],
+                    ]}
+                  />
+                ) : notice?.notices?.length ? (
+                  <ul className="plain-list">
+                    {notice.notices.map((n, i) => (
+                      <li key={i}>
+                        <strong>{n['controller-name']}</strong>: <ExternalLink href={n['terms-url']}>terms v{n['notice-version']}</ExternalLink>
+                        {n['notice-language'] ? ` (${n['notice-language']})` : ''}
+                      </li>
+                    ))}
+                  </ul>
+                ) : (
+                  <p className="muted small">No notice: the legal basis is not consent.</p>
+                )}
+              </Panel>
+              <Panel title="Access event">
+                <KeyValue
+                  columns={2}
+                  items={[
+                    ['State', <StatusBadge status={event?.state ?? r.state} />],
+                    ['Registered', <When iso={event?.['registered-at']} />],
+                    ['Expiry', event?.expiry ? <When iso={event.expiry} /> : 'No end date'],
+                    ['Controller reference', event?.['controller-reference']],
+                    ['Consent', event?.consent ? [event.consent['consent-type'], event.consent.method].filter(Boolean).join(' · ') : null],
+                    ['Revoked', <When iso={event?.['revoked-at'] ?? r['revoked-at']} />],
+                  ]}
+                />
+              </Panel>
+            </>
+          )}
+          <details className="disclosure panel">
+            <summary>Full record as data providers see it (JSON)</summary>
+            <JsonBlock value={full} />
+          </details>
+        </div>
+        <Panel title="Timeline" className="timeline-panel">
+          {r.timeline?.length ? (
+            <ol className="timeline">
+              {r.timeline.map((t, i) => (
+                <li key={i} className={`timeline-item tl-${t['event-type'].split('.').pop()}`}>
+                  <span className="timeline-dot" aria-hidden="true" />
+                  <div className="timeline-body">
+                    <div className="timeline-type">
+                      <code>{t['event-type']}</code>
+                    </div>
+                    <div className="timeline-when">
+                      <When iso={t.at} />
+                      {t.actor && <span className="muted"> · {t.actor}</span>}
+                    </div>
+                    {t.detail !== null && t.detail !== undefined && typeof t.detail === 'object' && Object.keys(t.detail as object).length > 0 && (
+                      <div className="timeline-detail">
+                        {Object.entries(t.detail as Record<string, unknown>).map(([k, v]) => (
+                          <span key={k}>
+                            {k}: <code>{typeof v === 'string' ? v : JSON.stringify(v)}</code>
+                          </span>
+                        ))}
+                      </div>
+                    )}
+                    {typeof t.detail === 'string' && <div className="timeline-detail">{t.detail}</div>}
+                  </div>
+                </li>
+              ))}
+            </ol>
+          ) : (
+            <p className="muted small">No events recorded.</p>
+          )}
+        </Panel>
+      </div>
+
+      <ConfirmDialog
+        open={revoking}
+        onClose={() => {
+          setRevoking(false);
+          setReason('');
+        }}
+        title="Revoke this access record?"
+        confirmLabel="Revoke record"
+        tone="danger"
+        onConfirm={async () => {
+          if (!reason) throw new Error('Choose a reason for the revocation.');
+          await api(`/admin/records/${encodeURIComponent(ak)}/revoke`, { method: 'POST', body: { reason } });
+          void qc.invalidateQueries({ queryKey: ['records'] });
+          void qc.invalidateQueries({ queryKey: ['stats'] });
+          void qc.invalidateQueries({ queryKey: ['identity'] });
+          void qc.invalidateQueries({ queryKey: ['audit'] });
+          toast('Access record revoked');
+        }}
+      >
+        <p>
+          {r['lead-controller-name'] ?? 'The organisation'} loses access to meter point <code>{r.mpxn}</code> under this record. The owning data user is told by a{' '}
+          <code>consent.withdrawal</code> webhook. This cannot be undone; a new record would be needed.
+        </p>
+        <SelectField label="Reason" required value={reason} onChange={(e) => setReason(e.target.value)}>
+          <option value="">Choose a reason…</option>
+          {REVOKE_REASONS.map((x) => (
+            <option key={x} value={x}>
+              {REVOKE_REASON_LABEL[x]}
+            </option>
+          ))}
+        </SelectField>
+      </ConfirmDialog>
+    </>
+  );
+}
+

@@ -1,0 +1,418 @@
+import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import { useEffect, useState, type FormEvent } from 'react';
+import { api } from '../api/client';
+import { useMode } from '../api/hooks';
+import type { Account, Envelope, ExistsAnswer, IdentityRow, Method, ReIdentifyResponse, Token } from '../api/types';
+import { fmtTime, METHOD_LABEL, ROLE_LABEL } from '../lib/format';
+import { href, Link, useSearchParams } from '../lib/router';
+import { Button, ButtonLink, SelectField } from '../ui/controls';
+import { CopyButton } from '../ui/copy';
+import { Badge, ErrorNotice, LiveDot, Notice, Spinner, StatusBadge } from '../ui/feedback';
+import { Icon } from '../ui/icons';
+import { KeyValue, PageHeader, Panel } from '../ui/layout';
+import { AccountPicker } from '../ui/picker';
+import { Countdown } from '../ui/time';
+
+const MPXN = /^(?:[0-9A-HJ-NPR-Z]{2}[0-9]{8,10}|[0-9]{6,13})$/;
+const STORAGE_KEY = 'dar.console.desk';
+
+/** The session on the desk survives moving to other screens (e.g. the outbox) and back. */
+interface DeskSession {
+  tokenRef: string;
+  method: Method;
+  mpxn: string;
+  orgName: string;
+  orgId: string;
+  startedAt: string;
+  expiresAt: string;
+  dispatchedTo: string | null;
+  customerUrl: string | null;
+  ceremonyUrl: string | null;
+  redirectUrl: string | null;
+}
+
+function loadDesk(): DeskSession | null {
+  try {
+    const raw = sessionStorage.getItem(STORAGE_KEY);
+    return raw ? (JSON.parse(raw) as DeskSession) : null;
+  } catch {
+    return null;
+  }
+}
+
+function saveDesk(s: DeskSession | null) {
+  try {
+    if (s) sessionStorage.setItem(STORAGE_KEY, JSON.stringify(s));
+    else sessionStorage.removeItem(STORAGE_KEY);
+  } catch {
+    // ignore
+  }
+}
+
+const METHOD_HELP: Record<Method, { title: string; text: string; missing: string }> = {
+  'magic-link': { title: 'E-mail link', text: 'The register e-mails a link to the address on file. The customer opens it and presses "Yes, it\'s me". Valid 15 minutes.', missing: 'No e-mail address on file.' },
+  'passkey-assert': { title: 'Passkey', text: 'The customer confirms with a passkey they registered before (phone, laptop or security key). Valid 5 minutes.', missing: 'No passkey registered yet.' },
+  'passkey-register': { title: 'New passkey', text: 'The customer creates a passkey now; next time they can use it. Valid 5 minutes.', missing: 'No identity record for this meter point.' },
+};
+
+const METHODS: Method[] = ['magic-link', 'passkey-assert', 'passkey-register'];
+
+function openCustomerPage(url: string) {
+  if (window.darDesktop) void window.darDesktop.openInBrowser(url);
+  else window.open(url, '_blank', 'noopener');
+}
+
+export function ReidentifyDeskScreen() {
+  const [params] = useSearchParams();
+  const [session, setSession] = useState<DeskSession | null>(loadDesk);
+  const mode = useMode();
+  useEffect(() => saveDesk(session), [session]);
+
+  return (
+    <>
+      <PageHeader
+        title="Re-identification desk"
+        subtitle="Confirm a customer's identity while you have them on the phone: the register asks the customer directly, and you watch the answer arrive."
+        actions={
+          <ButtonLink href={href('/tokens', { status: 'pending' })} icon="key" variant="ghost">
+            All pending tokens
+          </ButtonLink>
+        }
+      />
+      <div className="desk">
+        <div className="desk-main">
+          <StartForm disabled={!!session} onStarted={setSession} />
+        </div>
+        <div className="desk-side">
+          {session ? <LiveSession session={session} sandbox={mode === 'sandbox'} onClear={() => setSession(null)} /> : <IdleCard />}
+        </div>
+      </div>
+    </>
+  );
+}
+
+function IdleCard() {
+  return (
+    <Panel title="Live session" className="live-card">
+      <div className="live-idle">
+        <Icon name="phone" size={28} />
+        <p>
+          Nothing in progress. Look up the customer's meter point, choose who is asking and how, then press <strong>Start re-identification</strong>.
+        </p>
+        <ol className="steps-hint">
+          <li>The customer receives a link or passkey prompt naming the organisation.</li>
+          <li>They confirm; this card turns green within two seconds.</li>
+          <li>The organisation can then use the token once, within an hour.</li>
+        </ol>
+      </div>
+    </Panel>
+  );
+}
+
+function StartForm({ disabled, onStarted }: { disabled: boolean; onStarted: (s: DeskSession) => void }) {
+  const qc = useQueryClient();
+  const [params] = useSearchParams();
+  const [mpxnInput, setMpxnInput] = useState(params.get('mpxn') ?? '');
+  const [mpxn, setMpxn] = useState(() => {
+    const m = (params.get('mpxn') ?? '').toUpperCase();
+    return MPXN.test(m) ? m : '';
+  });
+  const [mpxnError, setMpxnError] = useState<string | null>(null);
+  const [org, setOrg] = useState<Account | null>(null);
+  const [method, setMethod] = useState<Method | null>(null);
+  const [redirect, setRedirect] = useState('');
+
+  const exists = useQuery({
+    queryKey: ['desk', 'exists', mpxn],
+    queryFn: ({ signal }) => api<Envelope & ExistsAnswer>('/admin/identity-records/exists', { query: { mpxn }, signal }),
+    enabled: !!mpxn,
+  });
+  const holders = useQuery({
+    queryKey: ['desk', 'holders', mpxn],
+    queryFn: ({ signal }) => api<Envelope & { 'identity-records': IdentityRow[]; total?: number }>('/admin/identity-records', { query: { mpxn, limit: 5 }, signal }),
+    enabled: !!mpxn,
+  });
+  const available = exists.data?.['available-methods'] ?? [];
+
+  useEffect(() => {
+    if (!exists.data) return;
+    if (method && available.includes(method)) return;
+    setMethod(available.includes('magic-link') ? 'magic-link' : (available[0] ?? null));
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [exists.data]);
+  useEffect(() => setRedirect(''), [org]);
+
+  const start = useMutation({
+    mutationFn: () =>
+      api<Envelope & ReIdentifyResponse>('/admin/reidentifications', {
+        method: 'POST',
+        body: { mpxn, method, 'on-behalf-of': org?.['account-id'], ...(redirect ? { 'redirect-url': redirect } : {}) },
+      }),
+    onSuccess: (res) => {
+      const ml = res['magic-link'];
+      const pk = res.passkey;
+      const tokenRef = ml?.['token-ref'] ?? pk?.['token-ref'] ?? '';
+      onStarted({
+        tokenRef,
+        method: res.method ?? method!,
+        mpxn,
+        orgName: org?.['display-name'] ?? '',
+        orgId: org?.['account-id'] ?? '',
+        startedAt: new Date().toISOString(),
+        expiresAt: ml?.['expires-at'] ?? pk?.['expires-at'] ?? '',
+        dispatchedTo: ml?.['dispatched-to'] ?? null,
+        customerUrl: res['customer-url'] ?? null,
+        ceremonyUrl: pk?.['redirect-url'] ?? null,
+        redirectUrl: redirect || null,
+      });
+      void qc.invalidateQueries({ queryKey: ['tokens'] });
+      void qc.invalidateQueries({ queryKey: ['stats'] });
+    },
+  });
+
+  const lookup = (e: FormEvent) => {
+    e.preventDefault();
+    const m = mpxnInput.replace(/\s+/g, '').toUpperCase();
+    if (!MPXN.test(m)) {
+      setMpxnError('Enter the 13-digit MPAN core or the MPRN from the customer\'s bill.');
+      return;
+    }
+    setMpxnError(null);
+    setMpxn(m);
+    if (m === mpxn) void exists.refetch();
+  };
+
+  const ready = !!mpxn && exists.data?.exists && !!org && !!method && available.includes(method);
+
+  return (
+    <div className="stack">
+      <Panel title={<StepTitle n={1} text="Customer's meter point" />}>
+        <form className="inline-form" onSubmit={lookup} noValidate>
+          <div className="field grow">
+            <label className="field-label" htmlFor="desk-mpxn">
+              MPxN (MPAN or MPRN)
+            </label>
+            <input
+              id="desk-mpxn"
+              className="input input-lg mono"
+              value={mpxnInput}
+              onChange={(e) => setMpxnInput(e.target.value)}
+              placeholder="2312345678901"
+              autoComplete="off"
+              spellCheck={false}
+              aria-invalid={!!mpxnError || undefined}
+              aria-describedby={mpxnError ? 'desk-mpxn-error' : undefined}
+              disabled={disabled}
+            />
+            {mpxnError && (
+              <div className="field-error" id="desk-mpxn-error" role="alert">
+                {mpxnError}
+              </div>
+            )}
+          </div>
+          <Button type="submit" icon="search" disabled={disabled} busy={exists.isFetching && !!mpxn}>
+            Look up
+          </Button>
+        </form>
+        {mpxn && exists.error ? <ErrorNotice error={exists.error} /> : null}
+        {mpxn && exists.data && (
+          <div className="lookup-result">
+            {exists.data.exists ? (
+              <Notice tone="green" title={`Meter point ${exists.data.mpxn} is registered`}>
+                Methods available: {available.length ? available.map((m) => METHOD_LABEL[m] ?? m).join(', ') : 'none'}.
+              </Notice>
+            ) : (
+              <Notice tone="amber" title={`No identity record for ${exists.data.mpxn}`}>
+                No data user has registered this customer yet, so there is nobody to re-identify. Check the number with the customer.
+              </Notice>
+            )}
+            {holders.data && holders.data['identity-records'].length > 0 && (
+              <ul className="holder-list" aria-label="Identity records for this meter point">
+                {holders.data['identity-records'].map((r) => (
+                  <li key={r.ir}>
+                    <Link to={`/identity-records/${r.ir}`} className="mono-sm">
+                      {r.ir}
+                    </Link>
+                    <span>{r['owner-display-name']}</span>
+                    <span className="muted small">
+                      {r['has-email'] ? 'e-mail on file' : 'no e-mail'} · {r.credentials?.length ?? 0} passkey{(r.credentials?.length ?? 0) === 1 ? '' : 's'}
+                      {r['anonymised-at'] ? ' · anonymised' : ''}
+                    </span>
+                  </li>
+                ))}
+              </ul>
+            )}
+          </div>
+        )}
+      </Panel>
+
+      <Panel title={<StepTitle n={2} text="Who is asking" />} subtitle="The customer is shown this organisation's name. Only data users and portals can ask.">
+        <AccountPicker label="Requesting organisation" roles={['data_user', 'portal']} value={org} onChange={setOrg} required />
+        {org && org['return-urls'].length > 0 && (
+          <SelectField label="After confirming, send the customer to" value={redirect} onChange={(e) => setRedirect(e.target.value)} hint="Pre-registered return URLs of this organisation.">
+            <option value="">The register's own confirmation page</option>
+            {org['return-urls'].map((u) => (
+              <option key={u} value={u}>
+                {u}
+              </option>
+            ))}
+          </SelectField>
+        )}
+      </Panel>
+
+      <Panel title={<StepTitle n={3} text="How the customer confirms" />}>
+        <div className="method-cards" role="radiogroup" aria-label="Re-identification method">
+          {METHODS.map((m) => {
+            const possible = !exists.data || available.includes(m);
+            const checked = method === m;
+            return (
+              <label key={m} className={`method-card${checked ? ' is-checked' : ''}${!possible ? ' is-disabled' : ''}`}>
+                <input type="radio" name="desk-method" value={m} checked={checked} disabled={!possible || disabled} onChange={() => setMethod(m)} />
+                <span className="method-title">
+                  <Icon name={m === 'magic-link' ? 'mail' : 'key'} size={16} />
+                  {METHOD_HELP[m].title}
+                </span>
+                <span className="method-text">{possible ? METHOD_HELP[m].text : METHOD_HELP[m].missing}</span>
+              </label>
+            );
+          })}
+        </div>
+        {start.error ? <ErrorNotice error={start.error} /> : null}
+        <div className="form-actions">
+          <Button variant="primary" icon="send" disabled={!ready || disabled} busy={start.isPending} onClick={() => start.mutate()}>
+            Start re-identification
+          </Button>
+          {!ready && !disabled && <span className="muted small">{!mpxn ? 'Look up a meter point first.' : !org ? 'Choose the requesting organisation.' : !method ? 'Choose a method.' : ''}</span>}
+          {disabled && <span className="muted small">Finish or clear the live session first.</span>}
+        </div>
+      </Panel>
+    </div>
+  );
+}
+
+function StepTitle({ n, text }: { n: number; text: string }) {
+  return (
+    <span className="step-title">
+      <span className="step-n" aria-hidden="true">
+        {n}
+      </span>
+      {text}
+    </span>
+  );
+}
+
+function LiveSession({ session, sandbox, onClear }: { session: DeskSession; sandbox: boolean; onClear: () => void }) {
+  const qc = useQueryClient();
+  const token = useQuery({
+    queryKey: ['tokens', 'detail', session.tokenRef],
+    queryFn: ({ signal }) => api<Envelope & { token: Token }>(`/admin/reidentifications/${encodeURIComponent(session.tokenRef)}`, { signal }),
+    refetchInterval: (q) => {
+      const s = q.state.data?.token.status;
+      return !s || s === 'pending' ? 2000 : false;
+    },
+    refetchIntervalInBackground: true,
+  });
+  const t = token.data?.token;
+  const status = t?.status ?? 'pending';
+  useEffect(() => {
+    if (status !== 'pending') {
+      void qc.invalidateQueries({ queryKey: ['stats'] });
+    }
+  }, [status, qc]);
+  const expiresAt = t?.['expires-at'] ?? session.expiresAt;
+  const headline =
+    status === 'confirmed' ? 'Customer confirmed' : status === 'consumed' ? 'Confirmed and used' : status === 'expired' ? 'Expired without confirmation' : 'Waiting for the customer';
+  const customerUrl = session.customerUrl ?? session.ceremonyUrl;
+
+  return (
+    <Panel
+      title="Live session"
+      className={`live-card live-${status}`}
+      actions={status === 'pending' ? <LiveDot label="Checking every 2 s" /> : undefined}
+    >
+      <div className="live-status" aria-live="polite">
+        <span className={`live-icon live-icon-${status}`}>
+          <Icon name={status === 'confirmed' || status === 'consumed' ? 'check' : status === 'expired' ? 'clock' : 'phone'} size={22} />
+        </span>
+        <div>
+          <div className="live-headline" data-testid="desk-status-headline">
+            {headline}
+          </div>
+          <div className="live-sub">
+            <StatusBadge status={status} /> <span className="muted">{METHOD_LABEL[session.method] ?? session.method}</span>
+          </div>
+        </div>
+      </div>
+
+      {status === 'pending' && (
+        <div className="live-instructions">
+          {session.method === 'magic-link' ? (
+            <p>
+              A link was e-mailed to <strong className="mono">{session.dispatchedTo ?? 'the address on file'}</strong>. Ask the customer to open it and press{' '}
+              <em>Yes, it's me</em>.
+            </p>
+          ) : (
+            <p>Send the customer to the passkey page below (the requesting organisation normally does this). They confirm with their device.</p>
+          )}
+          {expiresAt && (
+            <div className="live-countdown">
+              <span className="muted small">Time left</span>
+              <Countdown to={expiresAt} from={t?.['created-at'] ?? session.startedAt} />
+            </div>
+          )}
+        </div>
+      )}
+      {status === 'confirmed' && (
+        <Notice tone="green" title={`Confirmed at ${fmtTime(t?.['confirmed-at'])} UTC`}>
+          {session.orgName} can now use this token once, within an hour of issue, to register an access record or (portals) to view the meter point.
+        </Notice>
+      )}
+      {status === 'consumed' && <Notice tone="blue" title="The token has been used">{session.orgName} used it at {fmtTime(t?.['consumed-at'])} UTC. It cannot be used again.</Notice>}
+      {status === 'expired' && (
+        <Notice tone="grey" title="The customer did not confirm in time">
+          Nothing was shared. Check the e-mail address or method with the customer and start again.
+        </Notice>
+      )}
+      {token.error ? <ErrorNotice error={token.error} /> : null}
+
+      <KeyValue
+        items={[
+          ['Meter point', <code>{session.mpxn}</code>],
+          ['Asked by', session.orgName],
+          ['Token', <span className="id-text"><code>{session.tokenRef}</code><CopyButton text={session.tokenRef} label="Copy token reference" /></span>],
+          session.redirectUrl ? ['Then redirects to', <code className="mono-sm">{session.redirectUrl}</code>] : false,
+          session.ceremonyUrl ? ['Passkey page', <span className="id-text"><code className="mono-sm break">{session.ceremonyUrl}</code><CopyButton text={session.ceremonyUrl} label="Copy passkey page link" /></span>] : false,
+        ]}
+      />
+
+      {sandbox && status === 'pending' && (
+        <div className="sandbox-box">
+          <Badge tone="amber">Sandbox</Badge>
+          <span>Play the customer's part yourself.</span>
+          <div className="sandbox-actions">
+            {customerUrl && (
+              <Button size="sm" icon="external" onClick={() => openCustomerPage(customerUrl)}>
+                Open the customer's {session.method === 'magic-link' ? 'link' : 'passkey page'}
+              </Button>
+            )}
+            {session.method === 'magic-link' && (
+              <ButtonLink size="sm" href="#/outbox" icon="mail" variant="ghost">
+                See the e-mail in the outbox
+              </ButtonLink>
+            )}
+          </div>
+        </div>
+      )}
+
+      <div className="form-actions">
+        <Button variant={status === 'pending' ? 'ghost' : 'primary'} onClick={onClear} icon={status === 'pending' ? 'close' : 'plus'}>
+          {status === 'pending' ? 'Stop watching' : 'Start another'}
+        </Button>
+        {status === 'pending' && <span className="muted small">Stopping here does not cancel the link; it simply expires.</span>}
+      </div>
+      <p className="muted small">
+        {ROLE_LABEL.data_user}s and portals poll the same status through <code>GET /v1/identity-records/reidentify/{'{token-ref}'}</code>.
+      </p>
+    </Panel>
+  );
+}

@@ -1,0 +1,175 @@
+import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import { useState } from 'react';
+import { api, setServerTime } from '../api/client';
+import { useSettings } from '../api/hooks';
+import type { ClockState, Envelope } from '../api/types';
+import { useAuth, useSession } from '../auth';
+import { fmtDateTime, fmtDuration } from '../lib/format';
+import { Button } from '../ui/controls';
+import { IdText } from '../ui/copy';
+import { ConfirmDialog } from '../ui/dialog';
+import { Badge, ErrorNotice, Notice, Spinner } from '../ui/feedback';
+import { ExternalLink, KeyValue, PageHeader, Panel } from '../ui/layout';
+import { useNow } from '../ui/time';
+import { useToast } from '../ui/toast';
+
+export function SettingsScreen() {
+  const settings = useSettings();
+  const s = settings.data;
+  const desktop = window.darDesktop;
+  const { signOut, isDesktop } = useAuth();
+  const session = useSession();
+  const [revealError, setRevealError] = useState<string | null>(null);
+  const dataDir = s?.['data-dir'] ?? desktop?.dataFolder ?? null;
+
+  return (
+    <>
+      <PageHeader title="Settings" subtitle="How this register is configured. Settings are set when the register starts (command-line flags or the desktop app)." />
+      {settings.isLoading && <Spinner />}
+      {settings.error ? <ErrorNotice error={settings.error} onRetry={() => void settings.refetch()} /> : null}
+      {s && (
+        <div className="grid grid-2">
+          <Panel title="Register">
+            <KeyValue
+              items={[
+                ['Mode', s.mode === 'sandbox' ? <Badge tone="amber">Sandbox</Badge> : <Badge tone="green">Production</Badge>],
+                ['Version', s.version],
+                ['Public origin', <ExternalLink href={s.origin} />],
+                [
+                  'Data folder',
+                  dataDir ? (
+                    <span className="stack-xs">
+                      <IdText value={dataDir} />
+                      {desktop && (
+                        <Button size="sm" icon="folder" onClick={() => desktop.revealDataFolder().catch((e: Error) => setRevealError(e.message))}>
+                          Show in file manager
+                        </Button>
+                      )}
+                      {revealError && <span className="field-error">{revealError}</span>}
+                    </span>
+                  ) : (
+                    'In memory (nothing is kept after the register stops)'
+                  ),
+                ],
+                ['API documentation', <ExternalLink href={`${window.location.origin}/docs`}>/docs</ExternalLink>],
+              ]}
+            />
+          </Panel>
+          <Panel title="Passkeys (WebAuthn)" subtitle="Customers' passkeys are bound to this relying party; changing it invalidates them.">
+            <KeyValue
+              items={[
+                ['Relying-party id', <code>{s['rp-id']}</code>],
+                ['Relying-party name', s['rp-name']],
+                ['Origin', <code>{s.origin}</code>],
+              ]}
+            />
+          </Panel>
+          <Panel title="E-mail">
+            <KeyValue
+              items={[
+                ['Delivery', s.smtp.configured ? <Badge tone="green">SMTP</Badge> : <Badge tone="blue">Captured in the outbox only</Badge>],
+                ['SMTP server', s.smtp.target ? <code>{s.smtp.target}</code> : null],
+              ]}
+            />
+            {!s.smtp.configured && <p className="muted small">Start the register with --smtp smtp://host:port to also deliver e-mail. Every message is always kept in the outbox.</p>}
+          </Panel>
+          <Panel title="This console">
+            <KeyValue
+              items={[
+                ['Signed in as', `${session.account['display-name']} (${session.account['account-id']})`],
+                ['Session ends', fmtDateTime(new Date(session.expiresAt).toISOString())],
+                ['Running in', isDesktop ? `Desktop app ${desktop?.version ?? ''}` : 'Web browser'],
+              ]}
+            />
+            {!isDesktop && (
+              <Button icon="signout" onClick={() => signOut(null)}>
+                Sign out
+              </Button>
+            )}
+          </Panel>
+        </div>
+      )}
+      {s?.mode === 'sandbox' && <SandboxClock />}
+    </>
+  );
+}
+
+function SandboxClock() {
+  const qc = useQueryClient();
+  const toast = useToast();
+  const [days, setDays] = useState('1');
+  const [resetting, setResetting] = useState(false);
+  const clock = useQuery({
+    queryKey: ['clock'],
+    queryFn: ({ signal }) => api<Envelope & ClockState>('/admin/clock', { signal }),
+    refetchInterval: 30_000,
+  });
+  useNow(1000);
+  const afterChange = (res: ClockState) => {
+    setServerTime(res.now);
+    qc.setQueryData(['clock'], (old: unknown) => ({ ...(old as object), ...res }));
+    // Expiry, tokens and webhooks all depend on the clock.
+    void qc.invalidateQueries();
+  };
+  const advance = useMutation({
+    mutationFn: (n: number) => api<Envelope & ClockState>('/admin/clock', { method: 'POST', body: { 'advance-seconds': Math.round(n * 86400) } }),
+    onSuccess: (res, n) => {
+      afterChange(res);
+      toast(`Sandbox clock moved forward ${n} day${n === 1 ? '' : 's'}`);
+    },
+  });
+  const n = Number(days);
+  const valid = Number.isFinite(n) && n > 0 && n <= 3650;
+  const offset = clock.data?.['offset-ms'] ?? 0;
+
+  return (
+    <Panel title="Sandbox clock" subtitle="Move the register's time forward to see consent expire, webhooks fire and tokens lapse without waiting.">
+      {clock.isLoading && <Spinner />}
+      {clock.error ? <ErrorNotice error={clock.error} /> : null}
+      {clock.data && (
+        <div className="clock">
+          <div className="clock-now">
+            <span className="kv-label">Register time</span>
+            <span className="clock-time">{fmtDateTime(clock.data.now)}</span>
+            <span className="muted small">{offset === 0 ? 'In step with real time' : `Ahead of real time by ${fmtDuration(offset)}`}</span>
+          </div>
+          <form
+            className="inline-form"
+            onSubmit={(e) => {
+              e.preventDefault();
+              if (valid) advance.mutate(n);
+            }}
+          >
+            <div className="field">
+              <label className="field-label" htmlFor="clock-days">
+                Advance by (days)
+              </label>
+              <input id="clock-days" className="input" type="number" min={0.01} max={3650} step="any" value={days} onChange={(e) => setDays(e.target.value)} aria-invalid={!valid || undefined} />
+            </div>
+            <Button type="submit" variant="primary" icon="clock" busy={advance.isPending} disabled={!valid}>
+              Advance clock
+            </Button>
+            <Button icon="refresh" onClick={() => setResetting(true)} disabled={offset === 0}>
+              Reset to real time
+            </Button>
+          </form>
+          {advance.error ? <ErrorNotice error={advance.error} /> : null}
+          <Notice tone="blue">Background jobs (expiry sweep, webhook retries) run on the sandbox clock. Moving it forward cannot be undone for what already happened.</Notice>
+        </div>
+      )}
+      <ConfirmDialog
+        open={resetting}
+        onClose={() => setResetting(false)}
+        title="Reset the sandbox clock?"
+        confirmLabel="Reset clock"
+        onConfirm={async () => {
+          const res = await api<Envelope & ClockState>('/admin/clock', { method: 'POST', body: { reset: true } });
+          afterChange(res);
+          toast('Sandbox clock reset to real time');
+        }}
+      >
+        <p>The register goes back to real time. Records that expired while the clock was ahead stay expired.</p>
+      </ConfirmDialog>
+    </Panel>
+  );
+}

@@ -1,0 +1,83 @@
+import { usePagedList } from '../api/hooks';
+import type { Token } from '../api/types';
+import { METHOD_LABEL } from '../lib/format';
+import { href, Link, useSearchParams } from '../lib/router';
+import { ButtonLink, FilterSelect, SearchBox } from '../ui/controls';
+import { EmptyState, LiveDot, StatusBadge } from '../ui/feedback';
+import { PageHeader, Panel, Toolbar } from '../ui/layout';
+import { ListView } from '../ui/table';
+import { Countdown, Relative, When } from '../ui/time';
+
+export function TokensScreen() {
+  const [params, setParams] = useSearchParams();
+  const status = params.get('status') ?? '';
+  const mpxn = params.get('mpxn') ?? '';
+  const list = usePagedList<Token>(['tokens', 'list'], '/admin/reidentifications', 'tokens', { status: status || undefined, mpxn: mpxn || undefined }, { refetchInterval: 2000 });
+
+  return (
+    <>
+      <PageHeader
+        title="Pending tokens"
+        subtitle="Every re-identification the register issued: who asked, for which meter point, and whether the customer confirmed."
+        meta={<LiveDot label="Live · refreshes every 2 s" />}
+        actions={
+          <ButtonLink href="#/reidentify" variant="primary" icon="phone">
+            Re-identification desk
+          </ButtonLink>
+        }
+      />
+      <Panel flush>
+        <Toolbar end={list.total !== null && <span className="muted small">{list.total.toLocaleString('en-GB')} tokens · newest first</span>}>
+          <FilterSelect
+            label="Status"
+            value={status}
+            onChange={(v) => setParams({ status: v })}
+            options={[
+              { value: '', label: 'Any status' },
+              { value: 'pending', label: 'Pending' },
+              { value: 'confirmed', label: 'Confirmed' },
+              { value: 'consumed', label: 'Used' },
+              { value: 'expired', label: 'Expired' },
+            ]}
+          />
+          <SearchBox label="MPxN" value={mpxn} onSearch={(v) => setParams({ mpxn: v.replace(/\s+/g, '').toUpperCase() })} placeholder="Meter point" width={220} />
+        </Toolbar>
+        <ListView
+          list={list}
+          noun="tokens"
+          caption="Re-identification tokens"
+          rowKey={(t) => t['token-ref']}
+          rowClassName={(t) => (t.status === 'pending' ? 'row-highlight' : undefined)}
+          columns={[
+            { key: 'ref', header: 'Token', render: (t) => <code className="mono-sm">{t['token-ref']}</code> },
+            { key: 'method', header: 'Method', render: (t) => METHOD_LABEL[t.method] ?? t.method },
+            {
+              key: 'who',
+              header: 'Initiated by',
+              render: (t) => (
+                <div className="cell-stack">
+                  <span>{t['initiator-display-name']}</span>
+                  <span className="cell-sub">
+                    <code>{t['initiator-account-id']}</code> · {t.flow === 'mpxn' ? 'by MPxN' : 'own record'}
+                  </span>
+                </div>
+              ),
+            },
+            { key: 'mpxn', header: 'MPxN', render: (t) => <Link to={href('/identity-records', { mpxn: t.mpxn })}><code>{t.mpxn}</code></Link> },
+            { key: 'to', header: 'Sent to', render: (t) => (t['dispatched-to'] ? <span className="mono-sm">{t['dispatched-to']}</span> : <span className="muted">—</span>) },
+            { key: 'status', header: 'Status', render: (t) => <StatusBadge status={t.status} /> },
+            { key: 'created', header: 'Started', render: (t) => <Relative iso={t['created-at']} /> },
+            { key: 'expires', header: 'Expires', render: (t) => (t.status === 'pending' ? <Countdown to={t['expires-at']} from={t['created-at']} /> : <When iso={t['expires-at']} />) },
+            { key: 'confirmed', header: 'Confirmed', render: (t) => <When iso={t['confirmed-at']} /> },
+            { key: 'consumed', header: 'Used', render: (t) => <When iso={t['consumed-at']} /> },
+          ]}
+          empty={
+            <EmptyState icon="key" title={status || mpxn ? 'No tokens match' : 'No re-identification yet'} action={<ButtonLink href="#/reidentify" icon="phone">Open the desk</ButtonLink>}>
+              Tokens appear here when a data user, a portal or the desk asks a customer to confirm who they are.
+            </EmptyState>
+          }
+        />
+      </Panel>
+    </>
+  );
+}

@@ -1,0 +1,164 @@
+import type { ReactNode } from 'react';
+import { ApiError } from '../api/client';
+import { Button } from './controls';
+import { Icon, type IconName } from './icons';
+
+export type Tone = 'neutral' | 'green' | 'amber' | 'red' | 'blue' | 'purple' | 'grey';
+
+export function Badge({ tone = 'neutral', children, dot, title }: { tone?: Tone; children: ReactNode; dot?: boolean; title?: string }) {
+  return (
+    <span className={`badge badge-${tone}`} title={title}>
+      {dot && <span className="badge-dot" aria-hidden="true" />}
+      {children}
+    </span>
+  );
+}
+
+const STATUS_TONE: Record<string, Tone> = {
+  active: 'green',
+  ACTIVE: 'green',
+  suspended: 'amber',
+  terminated: 'grey',
+  EXPIRED: 'grey',
+  REVOKED: 'red',
+  DISCOVERED: 'purple',
+  SUPERSEDED: 'grey',
+  pending: 'amber',
+  confirmed: 'green',
+  expired: 'grey',
+  consumed: 'blue',
+  delivered: 'green',
+  undelivered: 'red',
+  sent: 'green',
+  captured: 'blue',
+  failed: 'red',
+  queued: 'amber',
+  verified: 'green',
+  partial: 'amber',
+  anonymised: 'grey',
+};
+
+const STATUS_LABEL: Record<string, string> = {
+  active: 'Active',
+  suspended: 'Suspended',
+  terminated: 'Terminated',
+  ACTIVE: 'Active',
+  EXPIRED: 'Expired',
+  REVOKED: 'Revoked',
+  DISCOVERED: 'Discovered',
+  SUPERSEDED: 'Superseded',
+  pending: 'Pending',
+  confirmed: 'Confirmed',
+  expired: 'Expired',
+  consumed: 'Used',
+  delivered: 'Delivered',
+  undelivered: 'Undelivered',
+  sent: 'Sent',
+  captured: 'Captured',
+  failed: 'Failed',
+  queued: 'Queued',
+  verified: 'Verified',
+  partial: 'Partial',
+  anonymised: 'Anonymised',
+};
+
+export function StatusBadge({ status }: { status: string | null | undefined }) {
+  if (!status) return <span className="muted">—</span>;
+  return (
+    <Badge tone={STATUS_TONE[status] ?? 'neutral'} dot>
+      {STATUS_LABEL[status] ?? status}
+    </Badge>
+  );
+}
+
+export function Spinner({ label = 'Loading…' }: { label?: string }) {
+  return (
+    <div className="loading" role="status">
+      <span className="spinner" aria-hidden="true" />
+      <span>{label}</span>
+    </div>
+  );
+}
+
+export function Notice({ tone = 'blue', title, children, icon, actions }: { tone?: 'blue' | 'amber' | 'red' | 'green' | 'grey'; title?: ReactNode; children?: ReactNode; icon?: IconName; actions?: ReactNode }) {
+  const defaultIcon: IconName = tone === 'red' || tone === 'amber' ? 'alert' : tone === 'green' ? 'check' : 'info';
+  return (
+    <div className={`notice notice-${tone}`} role={tone === 'red' ? 'alert' : 'status'}>
+      <span className="notice-icon">
+        <Icon name={icon ?? defaultIcon} size={18} />
+      </span>
+      <div className="notice-body">
+        {title && <div className="notice-title">{title}</div>}
+        {children && <div className="notice-text">{children}</div>}
+      </div>
+      {actions && <div className="notice-actions">{actions}</div>}
+    </div>
+  );
+}
+
+/** The register's own message(s), with the error code; never a stack. */
+export function ErrorNotice({ error, title, onRetry }: { error: unknown; title?: string; onRetry?: () => void }) {
+  if (!error) return null;
+  const entries = error instanceof ApiError ? error.errors : [{ code: '', message: error instanceof Error ? error.message : 'Something went wrong.' }];
+  const missing = error instanceof ApiError && error.status === 404 && entries.every((e) => /route|not found \(the register/i.test(e.message));
+  return (
+    <Notice
+      tone="red"
+      title={title ?? (missing ? 'This part of the register is not available' : 'The register could not do that')}
+      actions={
+        onRetry && (
+          <Button size="sm" variant="ghost" icon="refresh" onClick={onRetry}>
+            Try again
+          </Button>
+        )
+      }
+    >
+      {entries.length === 1 ? (
+        <span>
+          {entries[0].message}
+          {entries[0].code && <code className="error-code">{entries[0].code}</code>}
+        </span>
+      ) : (
+        <ul className="error-list">
+          {entries.map((e, i) => (
+            <li key={i}>
+              {e.message}
+              {e.code && <code className="error-code">{e.code}</code>}
+            </li>
+          ))}
+        </ul>
+      )}
+    </Notice>
+  );
+}
+
+export function EmptyState({ icon = 'info', title, children, action }: { icon?: IconName; title: ReactNode; children?: ReactNode; action?: ReactNode }) {
+  return (
+    <div className="empty">
+      <div className="empty-icon">
+        <Icon name={icon} size={26} />
+      </div>
+      <div className="empty-title">{title}</div>
+      {children && <div className="empty-text">{children}</div>}
+      {action && <div className="empty-action">{action}</div>}
+    </div>
+  );
+}
+
+export function Progress({ value, max, label }: { value: number; max: number | null; label?: string }) {
+  const pct = max && max > 0 ? Math.min(100, Math.round((value / max) * 100)) : null;
+  return (
+    <div className="progress" role="progressbar" aria-valuemin={0} aria-valuemax={max ?? undefined} aria-valuenow={value} aria-label={label}>
+      <div className={`progress-bar${pct === null ? ' is-indeterminate' : ''}`} style={pct === null ? undefined : { width: `${pct}%` }} />
+    </div>
+  );
+}
+
+export function LiveDot({ label = 'Live' }: { label?: string }) {
+  return (
+    <span className="live" title="Updates automatically">
+      <span className="live-dot" aria-hidden="true" />
+      {label}
+    </span>
+  );
+}
