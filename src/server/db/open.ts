@@ -27,5 +27,7 @@ export function openDatabase(file: string, migrationsFolder: string): OpenedData
   sqlite.pragma('busy_timeout = 5000');
   const db = drizzle(sqlite, { schema });
   migrate(db, { migrationsFolder });
+  // Refresh planner statistics where they are stale (cheap; recommended at connection open).
+  sqlite.pragma('optimize = 0x10002');
   return { sqlite, db };
 }

@@ -5,9 +5,8 @@ import type { RouteModule } from '../../../http/types.js';
 import { apiTime } from '../../../lib/clock.js';
 import { NextCursor, Nullable, Ok, PagingQuery } from '../../../schemas/common.js';
 import { DiscoveredAccess } from '../../../schemas/access-record.js';
-import { and, desc, eq, isNotNull, isNull, lt, or, sql, type SQL } from 'drizzle-orm';
+import { and, desc, eq, isNotNull, isNull, lt, sql, type SQL } from 'drizzle-orm';
 import { accessRecords } from '../../../db/schema.js';
-import { prefixMatch } from '../../../lib/sql.js';
 
 const AdminDiscovered = Type.Object({
   ak: Type.String(),
@@ -40,10 +39,7 @@ const adminDiscovered: RouteModule = (app, { reg, svc }) => {
       const filters: SQL[] = [eq(accessRecords.kind, 'discovered')];
       if (q.superseded === true) filters.push(isNotNull(accessRecords.supersededBy));
       if (q.superseded === false) filters.push(isNull(accessRecords.supersededBy));
-      if (q.q) {
-        const term = q.q.trim();
-        filters.push(or(eq(accessRecords.mpxn, term.toUpperCase()), eq(accessRecords.organisationReference, term.toUpperCase()), eq(accessRecords.ak, term), prefixMatch(accessRecords.organisationName, term))!);
-      }
+      if (q.q) filters.push(svc.records.matching(q.q));
       const where = and(...filters);
       const total = reg.db.select({ n: sql<number>`count(*)` }).from(accessRecords).where(where).get()!.n;
       const page = reg.db
