@@ -13,6 +13,10 @@ describe('register smoke', () => {
     expect(res.status).toBe(200);
     expect(res.body.openapi).toMatch(/^3\./);
     expect(Object.keys(res.body.paths)).toContain('/v1/access-records/{ak}');
+    // Every operation documents its success body and the error envelope.
+    const post = res.body.paths['/v1/access-records'].post;
+    expect(Object.keys(post.responses)).toEqual(expect.arrayContaining(['201', '4XX', '5XX']));
+    expect(post.requestBody.content['application/json'].schema.properties).toHaveProperty('record-metadata');
   });
 
   it('answers unknown routes with the error envelope', async () => {

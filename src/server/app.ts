@@ -6,6 +6,7 @@ import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyServerOptions } from 'fastify';
 import type { Register } from './context.js';
+import { ErrorBodySchema } from './http/envelope.js';
 import { installErrorHandler } from './http/error-handler.js';
 import type { App } from './http/types.js';
 import { newId } from './lib/ids.js';
@@ -63,6 +64,12 @@ export async function buildApp(reg: Register, logger: FastifyServerOptions['logg
     async (v1) => {
       // The API speaks JSON only: anything else is 415, not a confusing schema error.
       v1.removeContentTypeParser(['text/plain', 'application/x-www-form-urlencoded']);
+      // Every route documents the error envelope for 4xx/5xx alongside its success schema.
+      v1.addHook('onRoute', (route) => {
+        if (!route.schema || route.schema.hide) return;
+        const response = (route.schema.response ?? {}) as Record<string, unknown>;
+        route.schema.response = { ...response, '4xx': response['4xx'] ?? ErrorBodySchema, '5xx': response['5xx'] ?? ErrorBodySchema };
+      });
       registerV1(v1 as App, { reg, svc });
       v1.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
     },
