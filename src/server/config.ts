@@ -23,7 +23,23 @@ export interface RegisterConfig {
   logLevel: string;
   /** Background workers (mail retry, webhook delivery, sweeper). Tests may turn them off. */
   workers: boolean;
+  /**
+   * Webhook retry delays after a failed attempt, in order (contract §9: 1 min, 5 min,
+   * 30 min, 2 h, 24 h). One attempt plus one retry per entry; then `undelivered`.
+   * Tests inject a fast schedule here.
+   */
+  webhookRetryScheduleMs: number[];
+  /** A delivery must answer 2xx within this many milliseconds (contract §9: 10 s). */
+  webhookTimeoutMs: number;
+  /** How often the delivery worker looks for due rows when nothing woke it. */
+  webhookPollMs: number;
+  /** How often the lifecycle sweeper runs (expiry, DISCOVERED ageing, consent.expiring). */
+  sweepIntervalMs: number;
 }
+
+/** Contract §9: retry after 1 min, 5 min, 30 min, 2 h, 24 h. */
+export const WEBHOOK_RETRY_SCHEDULE_MS: readonly number[] = [60_000, 5 * 60_000, 30 * 60_000, 2 * 3600_000, 24 * 3600_000];
+export const WEBHOOK_TIMEOUT_MS = 10_000;
 
 export const PROJECT_ROOT = resolve(import.meta.dirname, '..', '..');
 
@@ -43,6 +59,10 @@ export function defaultConfig(overrides: Partial<RegisterConfig> = {}): Register
     consoleDir: resolve(PROJECT_ROOT, 'out', 'renderer'),
     logLevel: 'info',
     workers: true,
+    webhookRetryScheduleMs: [...WEBHOOK_RETRY_SCHEDULE_MS],
+    webhookTimeoutMs: WEBHOOK_TIMEOUT_MS,
+    webhookPollMs: 5_000,
+    sweepIntervalMs: 60_000,
     ...overrides,
   };
 }

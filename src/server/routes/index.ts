@@ -2,12 +2,15 @@ import type { App, Deps, RouteModule } from '../http/types.js';
 import accessRecords from './v1/access-records.js';
 import adminAccounts from './v1/admin/accounts.js';
 import adminAudit from './v1/admin/audit.js';
+import adminClock from './v1/admin/clock.js';
+import adminDeliveries from './v1/admin/deliveries.js';
 import adminDiscovered from './v1/admin/discovered-access.js';
 import adminIdentityRecords from './v1/admin/identity-records.js';
 import adminRecords from './v1/admin/records.js';
 import adminSandbox from './v1/admin/sandbox.js';
 import adminSettings from './v1/admin/settings.js';
 import adminStats from './v1/admin/stats.js';
+import adminWebhooks from './v1/admin/webhooks.js';
 import auth from './v1/auth.js';
 import cotEvents from './v1/cot-events.js';
 import dataUsers from './v1/data-users.js';
@@ -16,6 +19,7 @@ import identityRecords from './v1/identity-records.js';
 import meterPoints from './v1/meter-points.js';
 import records from './v1/records.js';
 import self from './v1/self.js';
+import webhooks from './v1/webhooks.js';
 
 /** Every /v1 route module. Files mirror the URL they serve. */
 const v1: RouteModule[] = [
@@ -36,6 +40,10 @@ const v1: RouteModule[] = [
   adminAudit,
   adminStats,
   adminSettings,
+  webhooks,
+  adminWebhooks,
+  adminDeliveries,
+  adminClock,
 ];
 
 export function registerV1(app: App, deps: Deps): void {

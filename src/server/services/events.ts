@@ -27,17 +27,38 @@ export class EventPublisher {
     const ids: string[] = [];
     for (const sub of this.subscriptions.all({ duid })) {
       if (!sub.eventTypes.includes(type)) continue;
-      const eventId = newId('evt');
-      this.reg.db
-        .insert(webhookDeliveries)
-        .values({ eventId, wid: sub.wid, duid, eventType: type, ak, payload, occurredAt: now, status: 'pending', nextAttemptAt: now, createdAt: now })
-        .run();
-      ids.push(eventId);
+      const eventId = this.insert(sub.wid, duid, type, payload, ak, now);
+      if (eventId) ids.push(eventId);
     }
-    this.onPublished?.();
+    if (ids.length) this.onPublished?.();
     return ids;
   }
 
-  /** Set by the delivery worker to be woken when something is queued. */
+  /**
+   * Queues one event for one subscription (consent.expiring: the sweeper decides per
+   * subscription). Returns null when the outbox already holds that (wid, ak) expiring
+   * notice — the partial unique index makes "once per record and subscription" hold.
+   */
+  publishTo(sub: { wid: string; duid: string }, type: EventType, payload: Record<string, unknown>, ak: string | null = null): string | null {
+    const eventId = this.insert(sub.wid, sub.duid, type, payload, ak, this.reg.clock.iso());
+    if (eventId) this.onPublished?.();
+    return eventId;
+  }
+
+  private insert(wid: string, duid: string, type: EventType, payload: Record<string, unknown>, ak: string | null, now: string): string | null {
+    const eventId = newId('evt');
+    const inserted = this.reg.db
+      .insert(webhookDeliveries)
+      .values({ eventId, wid, duid, eventType: type, ak, payload, occurredAt: now, status: 'pending', nextAttemptAt: now, createdAt: now })
+      .onConflictDoNothing()
+      .returning({ eventId: webhookDeliveries.eventId })
+      .all();
+    return inserted.length ? eventId : null;
+  }
+
+  /**
+   * Set by the delivery worker to be woken when something is queued. Called inside the
+   * publishing transaction, so the listener must defer its work until after commit.
+   */
   onPublished?: () => void;
 }

@@ -5,6 +5,9 @@ import { Dcc } from './dcc.js';
 import { EventPublisher } from './events.js';
 import { IdentityRecords } from './identity-records.js';
 import { ReidTokens } from './reid-tokens.js';
+import { DeliveryWorker, type AlertMail } from './delivery-worker.js';
+import { Sweeper } from './sweeper.js';
+import { Webhooks } from './webhooks.js';
 import type { AccountRow } from './accounts.js';
 import type { IdentityRow } from './identity-records.js';
 
@@ -27,6 +30,11 @@ export interface Services {
   events: EventPublisher;
   dcc: Dcc;
   tokens: ReidTokens;
+  webhooks: Webhooks;
+  /** Delivers the webhook outbox (also in `workers`). */
+  delivery: DeliveryWorker;
+  /** Expires records and queues consent.expiring (also in `workers`). */
+  sweeper: Sweeper;
   /** Issues re-identification tokens and runs the customer ceremonies. */
   reidentification?: Reidentification;
   /** Background work (mail retries, webhook delivery, lifecycle sweeps), started after listen. */
@@ -45,13 +53,21 @@ export function createServices(reg: Register): Services {
   const identities = new IdentityRecords(reg);
   const events = new EventPublisher(reg);
   const records = new AccessRecords(reg, identities, events);
-  return {
+  const webhooks = new Webhooks(reg);
+  // The alert e-mail goes through the register's mail module (services/mail.ts) when present.
+  const delivery = new DeliveryWorker(reg, webhooks, events, () => (services as { mail?: AlertMail }).mail);
+  const sweeper = new Sweeper(reg, events);
+  const services: Services = {
     accounts,
     identities,
     records,
     events,
     dcc: new Dcc(reg, records, events),
     tokens: new ReidTokens(reg),
-    workers: [],
+    webhooks,
+    delivery,
+    sweeper,
+    workers: [sweeper, delivery],
   };
+  return services;
 }

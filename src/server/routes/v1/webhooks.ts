@@ -1,0 +1,107 @@
+import { Type } from 'typebox';
+import { bearer } from '../../http/auth.js';
+import { envelope } from '../../http/envelope.js';
+import type { RouteModule } from '../../http/types.js';
+import { Nullable, Ok } from '../../schemas/common.js';
+import { CreateWebhookBody, UpdateWebhookBody, WebhookSubscription, WidParams } from '../../schemas/webhook.js';
+
+const SigningSecret = Type.String({ pattern: '^whsec_[A-Za-z0-9+/]+={0,2}$', description: 'Returned once. HMAC key = base64-decoded part after whsec_' });
+
+/** /v1/webhooks — a Data User's webhook subscriptions (contract §9). */
+const webhooksRoutes: RouteModule = (app, { reg, svc }) => {
+  const dataUser = bearer(reg, svc.accounts, ['data_user']);
+  const common = { tags: ['webhooks'], security: [{ bearer: [] }] };
+
+  app.post(
+    '/webhooks',
+    {
+      preHandler: dataUser,
+      schema: {
+        ...common,
+        summary: 'Subscribe to consent.expiring, tenancy.change and consent.withdrawal events (signing-secret returned once)',
+        body: CreateWebhookBody,
+        response: { 201: Ok({ webhook: WebhookSubscription, 'signing-secret': SigningSecret }) },
+      },
+    },
+    async (req, reply) => {
+      const { row, secret } = await svc.webhooks.create(req.account, req.body);
+      reply.status(201).header('Location', `/v1/webhooks/${row.wid}`);
+      return { response: envelope(req, reg.clock.now()), webhook: svc.webhooks.toApi(row), 'signing-secret': secret };
+    },
+  );
+
+  app.get(
+    '/webhooks',
+    { preHandler: dataUser, schema: { ...common, summary: 'Your webhook subscriptions', response: { 200: Ok({ webhooks: Type.Array(WebhookSubscription) }) } } },
+    async (req) => ({ response: envelope(req, reg.clock.now()), webhooks: svc.webhooks.list(req.account.duid).map((w) => svc.webhooks.toApi(w)) }),
+  );
+
+  app.get(
+    '/webhooks/:wid',
+    { preHandler: dataUser, schema: { ...common, summary: 'One of your webhook subscriptions', params: WidParams, response: { 200: Ok({ webhook: WebhookSubscription }) } } },
+    async (req) => ({ response: envelope(req, reg.clock.now()), webhook: svc.webhooks.toApi(svc.webhooks.getOwned(req.account.duid, req.params.wid)) }),
+  );
+
+  app.patch(
+    '/webhooks/:wid',
+    {
+      preHandler: dataUser,
+      schema: {
+        ...common,
+        summary: 'Partial update; "rotate-secret": true returns a new signing-secret (the old one also signs for 15 minutes)',
+        params: WidParams,
+        body: UpdateWebhookBody,
+        response: { 200: Ok({ webhook: WebhookSubscription, 'signing-secret': Type.Optional(SigningSecret) }) },
+      },
+    },
+    async (req) => {
+      const { row, secret } = await svc.webhooks.update(req.account, req.params.wid, req.body);
+      return { response: envelope(req, reg.clock.now()), webhook: svc.webhooks.toApi(row), ...(secret ? { 'signing-secret': secret } : {}) };
+    },
+  );
+
+  app.delete(
+    '/webhooks/:wid',
+    { preHandler: dataUser, schema: { ...common, summary: 'Delete a subscription (its queued events are not sent)', params: WidParams, response: { 204: Type.Null() } } },
+    async (req, reply) => {
+      svc.webhooks.remove(req.account, req.params.wid);
+      return reply.status(204).send(null);
+    },
+  );
+
+  app.post(
+    '/webhooks/:wid/test',
+    {
+      preHandler: dataUser,
+      schema: {
+        ...common,
+        summary: 'Send a signed webhook.test event to the subscription now and report the outcome (not queued, not retried)',
+        params: WidParams,
+        response: {
+          200: Ok({
+            'event-id': Type.String(),
+            'event-type': Type.Literal('webhook.test'),
+            delivered: Type.Boolean(),
+            'status-code': Nullable(Type.Integer()),
+            'duration-ms': Type.Integer(),
+            error: Nullable(Type.String()),
+          }),
+        },
+      },
+    },
+    async (req) => {
+      const sub = svc.webhooks.getOwned(req.account.duid, req.params.wid);
+      const r = await svc.delivery.sendTest(sub);
+      return {
+        response: envelope(req, reg.clock.now()),
+        'event-id': r.eventId,
+        'event-type': 'webhook.test' as const,
+        delivered: r.ok,
+        'status-code': r.statusCode,
+        'duration-ms': r.durationMs,
+        error: r.error,
+      };
+    },
+  );
+};
+export default webhooksRoutes;

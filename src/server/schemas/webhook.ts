@@ -1,0 +1,74 @@
+import { Type, type Static } from 'typebox';
+import { Email, Id, Nullable } from './common.js';
+
+/** Contract §9: the events a subscription can take. */
+export const WEBHOOK_EVENT_TYPES = ['consent.expiring', 'tenancy.change', 'consent.withdrawal'] as const;
+export type WebhookEventType = (typeof WEBHOOK_EVENT_TYPES)[number];
+export const DELIVERY_STATUSES = ['pending', 'delivered', 'undelivered'] as const;
+
+const CallbackUrl = Type.String({ minLength: 1, maxLength: 2000, description: 'https URL (sandbox: http also for localhost, 127.0.0.0/8, [::1])' });
+const NotifyDays = Type.Integer({ minimum: 1, maximum: 90, description: 'consent.expiring fires this many days before expiry' });
+const EventTypes = Type.Array(Type.Enum([...WEBHOOK_EVENT_TYPES]), { minItems: 1, maxItems: WEBHOOK_EVENT_TYPES.length, uniqueItems: true });
+
+export const WebhookSubscription = Type.Object({
+  wid: Type.String(),
+  'callback-url': Type.String(),
+  'alert-email': Type.String(),
+  'notify-days-before': Type.Integer(),
+  'event-types': Type.Array(Type.String()),
+  'created-at': Type.String(),
+  active: Type.Boolean(),
+});
+export type WebhookSubscription = Static<typeof WebhookSubscription>;
+
+export const AdminWebhookSubscription = Type.Object({ ...WebhookSubscription.properties, duid: Type.String() });
+
+export const CreateWebhookBody = Type.Object(
+  {
+    'callback-url': CallbackUrl,
+    'alert-email': Email,
+    'notify-days-before': Type.Optional(NotifyDays),
+    'event-types': Type.Optional(EventTypes),
+  },
+  { additionalProperties: false },
+);
+export type CreateWebhookBody = Static<typeof CreateWebhookBody>;
+
+export const UpdateWebhookBody = Type.Object(
+  {
+    'callback-url': Type.Optional(CallbackUrl),
+    'alert-email': Type.Optional(Email),
+    'notify-days-before': Type.Optional(NotifyDays),
+    'event-types': Type.Optional(EventTypes),
+    active: Type.Optional(Type.Boolean({ description: 'false pauses deliveries (they stay queued); true resumes' })),
+    'rotate-secret': Type.Optional(Type.Boolean({ description: 'true issues a new signing secret; the old one is also used for 15 minutes' })),
+  },
+  { additionalProperties: false },
+);
+export type UpdateWebhookBody = Static<typeof UpdateWebhookBody>;
+
+export const WidParams = Type.Object({ wid: Id('wid') });
+
+export const AttemptLogEntry = Type.Object({
+  attempt: Type.Integer(),
+  at: Type.String(),
+  'status-code': Nullable(Type.Integer()),
+  'duration-ms': Type.Integer(),
+  error: Nullable(Type.String()),
+});
+
+export const Delivery = Type.Object({
+  'event-id': Type.String(),
+  wid: Type.String(),
+  duid: Type.String(),
+  'event-type': Type.String(),
+  status: Type.String(),
+  attempts: Type.Integer(),
+  'next-attempt-at': Nullable(Type.String()),
+  'last-status-code': Nullable(Type.Integer()),
+  'last-error': Nullable(Type.String()),
+  'occurred-at': Type.String(),
+  'delivered-at': Nullable(Type.String()),
+  payload: Type.Record(Type.String(), Type.Unknown()),
+  'attempt-log': Type.Array(AttemptLogEntry),
+});

@@ -1,0 +1,433 @@
+import http from 'node:http';
+import https from 'node:https';
+import { isIP } from 'node:net';
+import { and, asc, count, desc, eq, exists, inArray, isNull, lt, lte, notInArray, sql, type SQL } from 'drizzle-orm';
+import type { Register } from '../context.js';
+import { webhookAttempts, webhookDeliveries, webhooks } from '../db/schema.js';
+import { apiTime } from '../lib/clock.js';
+import { conflict, notFound } from '../lib/errors.js';
+import { newId } from '../lib/ids.js';
+import { checkCallbackUrlForm, guardedLookup, internalAddressKind } from '../lib/net-guard.js';
+import { signatures } from '../lib/webhook-signature.js';
+import type { EventPublisher } from './events.js';
+import type { Worker } from './index.js';
+import type { WebhookRow, Webhooks } from './webhooks.js';
+
+export type DeliveryRow = typeof webhookDeliveries.$inferSelect;
+export type AttemptRow = typeof webhookAttempts.$inferSelect;
+
+/** The slice of the register's mail module this worker needs (services/mail.ts). */
+export interface AlertMail {
+  queue(input: { to: string; subject: string; text: string; html: string; purpose: string; ref?: string | null }): string;
+}
+
+export interface SendOutcome {
+  ok: boolean;
+  statusCode: number | null;
+  durationMs: number;
+  error: string | null;
+}
+
+/** Deliveries in flight at once (per register). */
+const MAX_CONCURRENT = 8;
+/** Rows claimed per query. */
+const CLAIM_BATCH = 50;
+/** A claimed row is leased for the request timeout plus this margin; a crash mid-delivery makes it due again afterwards. */
+const LEASE_MARGIN_MS = 60_000;
+const USER_AGENT = 'DAR-Webhooks/1.0';
+
+const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
+
+/**
+ * Delivers the durable webhook outbox (contract §9).
+ *
+ * - Rows are claimed with a lease (next_attempt_at pushed past the request timeout) in one
+ *   transaction, so a crash mid-delivery only delays that row until the lease runs out.
+ * - Each attempt is recorded in webhook_attempts with its status code, duration and error.
+ * - 2xx within the timeout = delivered. Otherwise the next attempt is scheduled from
+ *   config.webhookRetryScheduleMs (persisted in next_attempt_at, so it survives restarts);
+ *   when the schedule is used up the row becomes `undelivered` and an alert e-mail is
+ *   queued to the subscription's alert-email in the same transaction.
+ * - Same event-id and the same body on every attempt; fresh signatures and timestamps.
+ * - Woken when an event is published; otherwise polls every config.webhookPollMs.
+ */
+export class DeliveryWorker implements Worker {
+  readonly name = 'webhook-delivery';
+
+  private started = false;
+  private stopping = false;
+  private pumpQueued = false;
+  private timer: NodeJS.Timeout | null = null;
+  private readonly inflight = new Map<string, { controller: AbortController; done: Promise<void> }>();
+
+  constructor(
+    private readonly reg: Register,
+    private readonly webhooks: Webhooks,
+    private readonly events: EventPublisher,
+    private readonly mail: () => AlertMail | undefined,
+  ) {}
+
+  private get schedule(): number[] {
+    return this.reg.config.webhookRetryScheduleMs;
+  }
+
+  /** Attempts a delivery gets in all: the first plus one per retry delay. */
+  get maxAttempts(): number {
+    return this.schedule.length + 1;
+  }
+
+  start(): void {
+    if (this.started) return;
+    this.started = true;
+    this.stopping = false;
+    this.events.onPublished = () => this.kick();
+    this.timer = setInterval(() => this.kick(), this.reg.config.webhookPollMs);
+    this.timer.unref();
+    this.kick();
+  }
+
+  /** Stops claiming; aborts requests in flight and hands their rows back (due at once), then returns. */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+    if (this.events.onPublished) this.events.onPublished = undefined;
+    for (const f of this.inflight.values()) f.controller.abort();
+    await Promise.all([...this.inflight.values()].map((f) => f.done));
+    this.started = false;
+  }
+
+  /** Asks the worker to look for due rows soon (after the current transaction has committed). */
+  kick(): void {
+    if (!this.started || this.stopping || this.pumpQueued) return;
+    this.pumpQueued = true;
+    setImmediate(() => {
+      this.pumpQueued = false;
+      this.pump();
+    });
+  }
+
+  private pump(): void {
+    if (!this.started || this.stopping) return;
+    const free = MAX_CONCURRENT - this.inflight.size;
+    if (free <= 0) return;
+    for (const row of this.claim(free)) this.launch(row);
+  }
+
+  private launch(row: DeliveryRow): void {
+    const controller = new AbortController();
+    const done = this.deliver(row, controller.signal)
+      .catch((err) => console.error(`webhook delivery ${row.eventId} failed unexpectedly`, err))
+      .finally(() => {
+        this.inflight.delete(row.eventId);
+        this.kick();
+      });
+    this.inflight.set(row.eventId, { controller, done });
+  }
+
+  /**
+   * Delivers everything due now, waiting for the outcomes, until nothing is due. For tests
+   * and tools that run a register without background workers. Returns attempts made.
+   */
+  async runDue(): Promise<number> {
+    let attempts = 0;
+    for (;;) {
+      const rows = this.claim(MAX_CONCURRENT);
+      if (rows.length === 0) return attempts;
+      await Promise.all(
+        rows.map((row) => {
+          const controller = new AbortController();
+          const done = this.deliver(row, controller.signal).finally(() => this.inflight.delete(row.eventId));
+          this.inflight.set(row.eventId, { controller, done });
+          return done;
+        }),
+      );
+      attempts += rows.length;
+    }
+  }
+
+  /** Claims up to `limit` due rows of live, active subscriptions by leasing them. */
+  private claim(limit: number): DeliveryRow[] {
+    return this.reg.tx(() => {
+      const now = this.reg.clock.iso();
+      const live = this.reg.db
+        .select({ one: sql`1` })
+        .from(webhooks)
+        .where(and(eq(webhooks.wid, webhookDeliveries.wid), eq(webhooks.active, true), isNull(webhooks.deletedAt)));
+      const filters: SQL[] = [eq(webhookDeliveries.status, 'pending'), lte(webhookDeliveries.nextAttemptAt, now), exists(live)];
+      if (this.inflight.size) filters.push(notInArray(webhookDeliveries.eventId, [...this.inflight.keys()]));
+      const due = this.reg.db
+        .select({ seq: webhookDeliveries.seq })
+        .from(webhookDeliveries)
+        .where(and(...filters))
+        .orderBy(asc(webhookDeliveries.nextAttemptAt))
+        .limit(Math.min(limit, CLAIM_BATCH))
+        .all();
+      if (due.length === 0) return [];
+      return this.reg.db
+        .update(webhookDeliveries)
+        .set({ nextAttemptAt: this.reg.clock.isoIn(this.reg.config.webhookTimeoutMs + LEASE_MARGIN_MS) })
+        .where(inArray(webhookDeliveries.seq, due.map((d) => d.seq)))
+        .returning()
+        .all();
+    });
+  }
+
+  /** The JSON body of an event: identical on every attempt. */
+  static body(e: { eventId: string; eventType: string; occurredAt: string; wid: string; payload: Record<string, unknown> }): string {
+    return JSON.stringify({ 'event-id': e.eventId, 'event-type': e.eventType, 'occurred-at': apiTime(e.occurredAt), wid: e.wid, payload: e.payload });
+  }
+
+  private async deliver(row: DeliveryRow, signal: AbortSignal): Promise<void> {
+    const sub = this.webhooks.find(row.wid);
+    if (!sub || sub.deletedAt) {
+      this.reg.tx(() =>
+        this.reg.db
+          .update(webhookDeliveries)
+          .set({ status: 'undelivered', nextAttemptAt: null, lastError: 'subscription deleted before delivery' })
+          .where(and(eq(webhookDeliveries.seq, row.seq), eq(webhookDeliveries.status, 'pending')))
+          .run(),
+      );
+      return;
+    }
+    const at = this.reg.clock.iso();
+    const outcome = await this.send(sub, row.eventId, row.eventType, DeliveryWorker.body(row), signal);
+    if (signal.aborted && this.stopping) {
+      // Shutdown interrupted the request: the outcome is unknown, so it does not count as an
+      // attempt. The row is due again at once; the next start delivers it (same event-id).
+      this.reg.db.update(webhookDeliveries).set({ nextAttemptAt: this.reg.clock.iso() }).where(and(eq(webhookDeliveries.seq, row.seq), eq(webhookDeliveries.status, 'pending'))).run();
+      return;
+    }
+    this.record(row.eventId, sub, at, outcome);
+  }
+
+  /** Writes the attempt and the row's next state in one transaction. */
+  private record(eventId: string, sub: WebhookRow, at: string, outcome: SendOutcome): void {
+    this.reg.tx(() => {
+      const row = this.reg.db.select().from(webhookDeliveries).where(eq(webhookDeliveries.eventId, eventId)).get();
+      if (!row) return;
+      const logged = this.reg.db.select({ n: count() }).from(webhookAttempts).where(eq(webhookAttempts.eventId, eventId)).get()!.n;
+      this.reg.db
+        .insert(webhookAttempts)
+        .values({ eventId, attempt: logged + 1, at, statusCode: outcome.statusCode, durationMs: outcome.durationMs, error: outcome.error })
+        .run();
+      const attempts = row.attempts + 1;
+      const base = { attempts, lastAttemptAt: at, lastStatusCode: outcome.statusCode, lastError: outcome.error };
+      if (outcome.ok) {
+        this.reg.db.update(webhookDeliveries).set({ ...base, status: 'delivered', deliveredAt: this.reg.clock.iso(), nextAttemptAt: null }).where(eq(webhookDeliveries.seq, row.seq)).run();
+        return;
+      }
+      if (row.status !== 'pending') {
+        // Closed meanwhile (subscription deleted): keep the record of the attempt only.
+        this.reg.db.update(webhookDeliveries).set(base).where(eq(webhookDeliveries.seq, row.seq)).run();
+        return;
+      }
+      if (attempts < this.maxAttempts) {
+        const next = this.reg.clock.isoIn(this.schedule[attempts - 1]);
+        this.reg.db.update(webhookDeliveries).set({ ...base, nextAttemptAt: next }).where(eq(webhookDeliveries.seq, row.seq)).run();
+        return;
+      }
+      const mail = this.mail();
+      const alertedAt = mail ? this.reg.clock.iso() : null;
+      this.reg.db.update(webhookDeliveries).set({ ...base, status: 'undelivered', nextAttemptAt: null, alertedAt }).where(eq(webhookDeliveries.seq, row.seq)).run();
+      if (mail) mail.queue(this.alertMessage(sub, { ...row, ...base }));
+      else console.error(`webhook ${eventId} undelivered; no mail module to alert ${sub.wid}'s alert-email`);
+      this.reg.audit.append({ actor: 'register', eventType: 'webhook.undelivered', subject: sub.wid, detail: { 'event-id': eventId, 'event-type': row.eventType, attempts, 'last-error': outcome.error, 'last-status-code': outcome.statusCode } });
+    });
+  }
+
+  private alertMessage(sub: WebhookRow, row: DeliveryRow) {
+    const lines = [
+      `The Data Access Register could not deliver a webhook event to your endpoint.`,
+      ``,
+      `Event:        ${row.eventType} (${row.eventId})`,
+      `Subscription: ${sub.wid}`,
+      `Endpoint:     ${sub.callbackUrl}`,
+      `Attempts:     ${row.attempts}, the last at ${apiTime(row.lastAttemptAt)}`,
+      `Last result:  ${row.lastStatusCode !== null ? `HTTP ${row.lastStatusCode}` : 'no HTTP response'}${row.lastError ? ` — ${row.lastError}` : ''}`,
+      ``,
+      `The register has stopped retrying this event. Check that the endpoint is reachable and answers 2xx within ${Math.round(this.reg.config.webhookTimeoutMs / 1000)} seconds,`,
+      `then ask the register operator to redeliver event ${row.eventId}, or review your records with GET /v1/records.`,
+    ];
+    const text = lines.join('\n');
+    const html = `<p>The Data Access Register could not deliver a webhook event to your endpoint.</p>
+<table>
+<tr><th align="left">Event</th><td>${escapeHtml(row.eventType)} (<code>${escapeHtml(row.eventId)}</code>)</td></tr>
+<tr><th align="left">Subscription</th><td><code>${escapeHtml(sub.wid)}</code></td></tr>
+<tr><th align="left">Endpoint</th><td>${escapeHtml(sub.callbackUrl)}</td></tr>
+<tr><th align="left">Attempts</th><td>${row.attempts}, the last at ${escapeHtml(apiTime(row.lastAttemptAt) ?? '')}</td></tr>
+<tr><th align="left">Last result</th><td>${row.lastStatusCode !== null ? `HTTP ${row.lastStatusCode}` : 'no HTTP response'}${row.lastError ? ` — ${escapeHtml(row.lastError)}` : ''}</td></tr>
+</table>
+<p>The register has stopped retrying this event. Check that the endpoint is reachable and answers 2xx within ${Math.round(this.reg.config.webhookTimeoutMs / 1000)} seconds, then ask the register operator to redeliver event <code>${escapeHtml(row.eventId)}</code>.</p>`;
+    return { to: sub.alertEmail, subject: `Webhook undelivered: ${row.eventType} ${row.eventId}`, text, html, purpose: 'webhook-undelivered', ref: row.eventId };
+  }
+
+  /** POSTs one signed event to the subscription's callback URL. Never throws. */
+  async send(sub: WebhookRow, eventId: string, eventType: string, body: string, signal?: AbortSignal): Promise<SendOutcome> {
+    const started = performance.now();
+    const elapsed = () => Math.round(performance.now() - started);
+    const mode = this.reg.config.mode;
+    const { url, problems } = checkCallbackUrlForm(sub.callbackUrl, mode);
+    if (!url || problems.length) return { ok: false, statusCode: null, durationMs: elapsed(), error: `refused: ${problems.join('; ')}` };
+    const host = url.hostname.replace(/^\[|\]$/g, '');
+    if (mode === 'production' && isIP(host) && internalAddressKind(host)) return { ok: false, statusCode: null, durationMs: elapsed(), error: `refused: ${host} is an internal address` };
+
+    let secrets: string[];
+    try {
+      secrets = this.webhooks.signingSecrets(sub);
+    } catch {
+      return { ok: false, statusCode: null, durationMs: elapsed(), error: 'signing secret cannot be decrypted with this key file' };
+    }
+    // Transport timestamps are real time (receivers check them against their own clocks),
+    // even when a sandbox register's business clock has been advanced.
+    const nowMs = Date.now();
+    const unix = Math.floor(nowMs / 1000);
+    const signed = signatures(secrets, body, eventId, unix);
+    const headers: Record<string, string | number> = {
+      'content-type': 'application/json',
+      'content-length': Buffer.byteLength(body),
+      'user-agent': USER_AGENT,
+      'x-dar-event': eventType,
+      'x-dar-timestamp': `${new Date(unix * 1000).toISOString().slice(0, 19)}Z`,
+      'x-dar-signature': signed['x-dar-signature'],
+      'webhook-id': eventId,
+      'webhook-timestamp': String(unix),
+      'webhook-signature': signed['webhook-signature'],
+    };
+    const timeoutMs = this.reg.config.webhookTimeoutMs;
+
+    return new Promise<SendOutcome>((resolve) => {
+      let settled = false;
+      const finish = (statusCode: number | null, error: string | null) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        signal?.removeEventListener('abort', onAbort);
+        const ok = statusCode !== null && statusCode >= 200 && statusCode < 300 && error === null;
+        resolve({ ok, statusCode, durationMs: elapsed(), error: error ? error.slice(0, 500) : null });
+      };
+      const request = (url.protocol === 'https:' ? https : http).request(url, {
+        method: 'POST',
+        headers,
+        agent: false,
+        // Production: the socket's DNS lookup refuses internal addresses (also on rebinding).
+        ...(mode === 'production' ? { lookup: guardedLookup(this.webhooks.resolver) } : {}),
+      });
+      const timer = setTimeout(() => {
+        finish(null, `no response within ${timeoutMs} ms`);
+        request.destroy();
+      }, timeoutMs);
+      const onAbort = () => {
+        finish(null, 'interrupted: the register is shutting down');
+        request.destroy();
+      };
+      if (signal?.aborted) return onAbort();
+      signal?.addEventListener('abort', onAbort, { once: true });
+      request.on('response', (res) => {
+        const code = res.statusCode ?? null;
+        finish(code, code !== null && code >= 200 && code < 300 ? null : `HTTP ${code}${code !== null && code >= 300 && code < 400 ? ' (redirects are not followed)' : ''}`);
+        // The body is not needed: drain a little, then let the socket go.
+        res.resume();
+        const drop = setTimeout(() => request.destroy(), 1000);
+        drop.unref();
+        res.on('end', () => {
+          clearTimeout(drop);
+          request.destroy();
+        });
+      });
+      request.on('error', (err: NodeJS.ErrnoException) => finish(null, err.code && !err.message.includes(err.code) ? `${err.code}: ${err.message}` : err.message));
+      request.end(body);
+    });
+  }
+
+  /** POST /v1/webhooks/{wid}/test: a signed `webhook.test` event, sent now and not queued. */
+  async sendTest(sub: WebhookRow): Promise<SendOutcome & { eventId: string }> {
+    const eventId = newId('evt');
+    const body = DeliveryWorker.body({
+      eventId,
+      eventType: 'webhook.test',
+      occurredAt: this.reg.clock.iso(),
+      wid: sub.wid,
+      payload: { duid: sub.duid, message: 'Test event from the Data Access Register. No action is needed.' },
+    });
+    const outcome = await this.send(sub, eventId, 'webhook.test', body);
+    return { ...outcome, eventId };
+  }
+
+  /** GET /v1/admin/deliveries: newest first, with each event's attempt log. */
+  list(q: { wid?: string; eventType?: string; status?: string; limit: number; cursor?: number }) {
+    const filters: SQL[] = [];
+    if (q.wid) filters.push(eq(webhookDeliveries.wid, q.wid));
+    if (q.eventType) filters.push(eq(webhookDeliveries.eventType, q.eventType));
+    if (q.status) filters.push(eq(webhookDeliveries.status, q.status));
+    const where = filters.length ? and(...filters) : undefined;
+    const total = this.reg.db.select({ n: count() }).from(webhookDeliveries).where(where).get()!.n;
+    const page = this.reg.db
+      .select()
+      .from(webhookDeliveries)
+      .where(q.cursor ? and(where, lt(webhookDeliveries.seq, q.cursor)) : where)
+      .orderBy(desc(webhookDeliveries.seq))
+      .limit(q.limit + 1)
+      .all();
+    const more = page.length > q.limit;
+    const rows = more ? page.slice(0, q.limit) : page;
+    const logs = new Map<string, AttemptRow[]>();
+    if (rows.length) {
+      const attempts = this.reg.db
+        .select()
+        .from(webhookAttempts)
+        .where(inArray(webhookAttempts.eventId, rows.map((r) => r.eventId)))
+        .orderBy(asc(webhookAttempts.seq))
+        .all();
+      for (const a of attempts) logs.set(a.eventId, [...(logs.get(a.eventId) ?? []), a]);
+    }
+    return { deliveries: rows.map((r) => this.toApi(r, logs.get(r.eventId) ?? [])), total, nextCursor: more ? String(rows[rows.length - 1].seq) : null };
+  }
+
+  /** One delivery as the admin API shows it, or undefined. */
+  view(eventId: string) {
+    const row = this.reg.db.select().from(webhookDeliveries).where(eq(webhookDeliveries.eventId, eventId)).get();
+    if (!row) return undefined;
+    const log = this.reg.db.select().from(webhookAttempts).where(eq(webhookAttempts.eventId, eventId)).orderBy(asc(webhookAttempts.seq)).all();
+    return this.toApi(row, log);
+  }
+
+  toApi(row: DeliveryRow, log: AttemptRow[]) {
+    return {
+      'event-id': row.eventId,
+      wid: row.wid,
+      duid: row.duid,
+      'event-type': row.eventType,
+      status: row.status,
+      // Every attempt ever made (a redelivery starts a fresh retry schedule but keeps the log).
+      attempts: log.length,
+      'next-attempt-at': row.status === 'pending' ? apiTime(row.nextAttemptAt) : null,
+      'last-status-code': row.lastStatusCode,
+      'last-error': row.lastError,
+      'occurred-at': apiTime(row.occurredAt)!,
+      'delivered-at': apiTime(row.deliveredAt),
+      payload: row.payload,
+      'attempt-log': log.map((a) => ({ attempt: a.attempt, at: apiTime(a.at)!, 'status-code': a.statusCode, 'duration-ms': a.durationMs, error: a.error })),
+    };
+  }
+
+  /** Operator action: queue an event again with the same event-id and a fresh set of attempts. */
+  redeliver(actor: string, eventId: string): DeliveryRow {
+    return this.reg.tx(() => {
+      const row = this.reg.db.select().from(webhookDeliveries).where(eq(webhookDeliveries.eventId, eventId)).get();
+      if (!row) throw notFound(`Delivery ${eventId}`);
+      if (this.inflight.has(eventId)) throw conflict(`Delivery ${eventId} is being attempted right now; try again in a moment`);
+      const sub = this.webhooks.find(row.wid);
+      if (!sub || sub.deletedAt) throw conflict(`Subscription ${row.wid} was deleted; its events cannot be redelivered`);
+      const now = this.reg.clock.iso();
+      this.reg.db
+        .update(webhookDeliveries)
+        .set({ status: 'pending', attempts: 0, nextAttemptAt: now, alertedAt: null, deliveredAt: null })
+        .where(eq(webhookDeliveries.seq, row.seq))
+        .run();
+      this.reg.audit.append({ actor, eventType: 'webhook.redeliver-requested', subject: row.wid, detail: { 'event-id': eventId, 'previous-status': row.status } });
+      this.kick();
+      return this.reg.db.select().from(webhookDeliveries).where(eq(webhookDeliveries.seq, row.seq)).get()!;
+    });
+  }
+}

@@ -1,0 +1,186 @@
+import { and, asc, eq, gt, inArray, lte, sql } from 'drizzle-orm';
+import type { Register } from '../context.js';
+import { accessRecords, webhookDeliveries, webhooks } from '../db/schema.js';
+import { apiTime } from '../lib/clock.js';
+import { CONSENT_BASES } from '../schemas/access-record.js';
+import type { EventPublisher } from './events.js';
+import type { Worker } from './index.js';
+
+const DAY_MS = 24 * 60 * 60 * 1000;
+/** DISCOVERED access not seen by the DCC for this long expires (contract §5 lifecycle). */
+export const DISCOVERED_TTL_DAYS = 180;
+/** The widest notify-days-before a subscription may have (contract §9). */
+const MAX_NOTIFY_DAYS = 90;
+const BATCH = 500;
+const ACTOR = 'register';
+
+export interface SweepResult {
+  expired: number;
+  discoveredExpired: number;
+  expiringQueued: number;
+}
+
+/** `2026-03-24T09:00:00.000Z` in SQLite, comparable with the register's stored timestamps. */
+const isoSql = (value: unknown, modifier?: unknown) =>
+  modifier === undefined ? sql`strftime('%Y-%m-%dT%H:%M:%fZ', ${value})` : sql`strftime('%Y-%m-%dT%H:%M:%fZ', ${value}, ${modifier})`;
+
+/**
+ * The record lifecycle sweeper. At start-up, every config.sweepIntervalMs, and at once
+ * after the sandbox clock moves, it:
+ *
+ * 1. moves ACTIVE records whose expiry has passed to EXPIRED (expired_at = the expiry
+ *    moment; audit `access-record.expired`). Readers already see them as EXPIRED before
+ *    this runs (AccessRecords.effectiveState);
+ * 2. moves DISCOVERED access not seen for 180 days to EXPIRED (audit `discovered-access.expired`);
+ * 3. queues `consent.expiring` once per (record, subscription) when an ACTIVE consent
+ *    record enters the subscription's notify-days-before window. The partial unique index
+ *    on (wid, ak) for that event type makes "once" hold across sweeps and restarts.
+ *
+ * Each batch of at most 500 rows is one transaction; queries use the (state, expires_at) index.
+ */
+export class Sweeper implements Worker {
+  readonly name = 'lifecycle-sweeper';
+  private timer: NodeJS.Timeout | null = null;
+  private running = false;
+
+  constructor(
+    private readonly reg: Register,
+    private readonly events: EventPublisher,
+  ) {}
+
+  start(): void {
+    if (this.timer) return;
+    this.safeRun();
+    this.timer = setInterval(() => this.safeRun(), this.reg.config.sweepIntervalMs);
+    this.timer.unref();
+  }
+
+  async stop(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+  }
+
+  private safeRun(): void {
+    try {
+      this.run();
+    } catch (err) {
+      console.error('lifecycle sweep failed', err);
+    }
+  }
+
+  /** One full sweep, synchronously. */
+  run(): SweepResult {
+    if (this.running) return { expired: 0, discoveredExpired: 0, expiringQueued: 0 };
+    this.running = true;
+    try {
+      return { expired: this.expireActive(), discoveredExpired: this.expireDiscovered(), expiringQueued: this.queueExpiring() };
+    } finally {
+      this.running = false;
+    }
+  }
+
+  private batches(step: () => number): number {
+    let total = 0;
+    for (;;) {
+      const n = this.reg.tx(step);
+      total += n;
+      if (n < BATCH) return total;
+    }
+  }
+
+  private expireActive(): number {
+    return this.batches(() => {
+      const now = this.reg.clock.iso();
+      const due = this.reg.db
+        .select({ seq: accessRecords.seq, ak: accessRecords.ak, ir: accessRecords.ir, expiry: accessRecords.expiry, expiresAt: accessRecords.expiresAt })
+        .from(accessRecords)
+        .where(and(eq(accessRecords.state, 'ACTIVE'), lte(accessRecords.expiresAt, now)))
+        .orderBy(asc(accessRecords.expiresAt))
+        .limit(BATCH)
+        .all();
+      for (const r of due) {
+        this.reg.db
+          .update(accessRecords)
+          .set({ state: 'EXPIRED', expiredAt: r.expiresAt, updatedAt: now })
+          .where(and(eq(accessRecords.seq, r.seq), eq(accessRecords.state, 'ACTIVE')))
+          .run();
+        this.reg.audit.append({ actor: ACTOR, eventType: 'access-record.expired', ak: r.ak, ir: r.ir, detail: { expiry: r.expiry, 'expired-at': apiTime(r.expiresAt) } });
+      }
+      return due.length;
+    });
+  }
+
+  private expireDiscovered(): number {
+    return this.batches(() => {
+      const now = this.reg.clock.iso();
+      const cutoff = new Date(this.reg.clock.now().getTime() - DISCOVERED_TTL_DAYS * DAY_MS).toISOString();
+      // last-seen may be a date or a date-time with an offset: normalise before comparing.
+      const due = this.reg.db
+        .select({ seq: accessRecords.seq, ak: accessRecords.ak, lastSeen: accessRecords.lastSeen, firstSeen: accessRecords.firstSeen, org: accessRecords.organisationReference })
+        .from(accessRecords)
+        .where(and(eq(accessRecords.state, 'DISCOVERED'), sql`${isoSql(sql`coalesce(${accessRecords.lastSeen}, ${accessRecords.firstSeen})`)} < ${cutoff}`))
+        .orderBy(asc(accessRecords.seq))
+        .limit(BATCH)
+        .all();
+      for (const r of due) {
+        this.reg.db.update(accessRecords).set({ state: 'EXPIRED', expiredAt: now, updatedAt: now }).where(eq(accessRecords.seq, r.seq)).run();
+        this.reg.audit.append({
+          actor: ACTOR,
+          eventType: 'discovered-access.expired',
+          ak: r.ak,
+          detail: { 'last-seen': r.lastSeen ?? r.firstSeen, 'organisation-reference': r.org, reason: `not seen for ${DISCOVERED_TTL_DAYS} days` },
+        });
+      }
+      return due.length;
+    });
+  }
+
+  private queueExpiring(): number {
+    return this.batches(() => {
+      const nowDate = this.reg.clock.now();
+      const now = nowDate.toISOString();
+      const horizon = new Date(nowDate.getTime() + MAX_NOTIFY_DAYS * DAY_MS).toISOString();
+      const windowEnd = isoSql(now, sql`'+' || ${webhooks.notifyDaysBefore} || ' days'`);
+      const already = this.reg.db
+        .select({ one: sql`1` })
+        .from(webhookDeliveries)
+        .where(and(eq(webhookDeliveries.wid, webhooks.wid), eq(webhookDeliveries.ak, accessRecords.ak), eq(webhookDeliveries.eventType, 'consent.expiring')));
+      const due = this.reg.db
+        .select({
+          ak: accessRecords.ak,
+          mpxn: accessRecords.mpxn,
+          duid: accessRecords.duid,
+          expiry: accessRecords.expiry,
+          expiresAt: accessRecords.expiresAt,
+          wid: webhooks.wid,
+        })
+        .from(accessRecords)
+        .innerJoin(webhooks, eq(webhooks.duid, accessRecords.duid))
+        .where(
+          and(
+            eq(accessRecords.state, 'ACTIVE'),
+            gt(accessRecords.expiresAt, now),
+            lte(accessRecords.expiresAt, horizon),
+            eq(accessRecords.kind, 'record'),
+            inArray(accessRecords.legalBasis, [...CONSENT_BASES]),
+            eq(webhooks.active, true),
+            sql`${webhooks.deletedAt} is null`,
+            sql`exists (select 1 from json_each(${webhooks.eventTypes}) where json_each.value = 'consent.expiring')`,
+            sql`${accessRecords.expiresAt} <= ${windowEnd}`,
+            sql`not exists ${already}`,
+          ),
+        )
+        .orderBy(asc(accessRecords.expiresAt))
+        .limit(BATCH)
+        .all();
+      let queued = 0;
+      for (const r of due) {
+        const daysRemaining = Math.floor((new Date(r.expiresAt!).getTime() - nowDate.getTime()) / DAY_MS);
+        const id = this.events.publishTo({ wid: r.wid, duid: r.duid! }, 'consent.expiring', { ak: r.ak, mpxn: r.mpxn, duid: r.duid, expiry: r.expiry, 'days-remaining': daysRemaining }, r.ak);
+        if (id) queued++;
+      }
+      // Every selected row either was queued or already had its notice: stop rather than spin.
+      return queued === due.length ? due.length : 0;
+    });
+  }
+}

@@ -1,0 +1,185 @@
+import { and, desc, eq, isNull, lt, ne, sql, type SQL } from 'drizzle-orm';
+import type { Register } from '../context.js';
+import { webhookDeliveries, webhooks } from '../db/schema.js';
+import { apiTime } from '../lib/clock.js';
+import { decrypt, encrypt } from '../lib/crypto.js';
+import { ApiError, conflict, notFound } from '../lib/errors.js';
+import { newId } from '../lib/ids.js';
+import { checkCallbackHost, checkCallbackUrlForm, systemResolver, type Resolver } from '../lib/net-guard.js';
+import { newSigningSecret } from '../lib/webhook-signature.js';
+import { WEBHOOK_EVENT_TYPES, type CreateWebhookBody, type UpdateWebhookBody, type WebhookSubscription } from '../schemas/webhook.js';
+import type { AccountRow } from './accounts.js';
+
+export type WebhookRow = typeof webhooks.$inferSelect;
+
+/** After a rotation, deliveries are signed with both secrets for this long (contract §9 [ours]). */
+export const ROTATION_OVERLAP_MS = 15 * 60_000;
+export const DEFAULT_NOTIFY_DAYS = 30;
+/** A Data User's live subscriptions, at most (keeps fan-out per event bounded). */
+export const MAX_SUBSCRIPTIONS = 25;
+
+/**
+ * Webhook subscriptions (contract §9). Signing secrets are stored AES-256-GCM encrypted
+ * under the register's key file; they are returned once (create, rotate) and never logged
+ * or audited.
+ */
+export class Webhooks {
+  /** DNS for the production SSRF check; tests replace it to fake name resolution. */
+  resolver: Resolver = systemResolver;
+
+  private readonly byWid;
+
+  constructor(private readonly reg: Register) {
+    this.byWid = reg.db.select().from(webhooks).where(eq(webhooks.wid, sql.placeholder('wid'))).prepare();
+  }
+
+  toApi(row: WebhookRow): WebhookSubscription {
+    return {
+      wid: row.wid,
+      'callback-url': row.callbackUrl,
+      'alert-email': row.alertEmail,
+      'notify-days-before': row.notifyDaysBefore,
+      'event-types': row.eventTypes,
+      'created-at': apiTime(row.createdAt)!,
+      active: row.active,
+    };
+  }
+
+  find(wid: string): WebhookRow | undefined {
+    return this.byWid.get({ wid });
+  }
+
+  /** The caller's own live subscription, or 404 (another Data User's is reported as unknown). */
+  getOwned(duid: string, wid: string): WebhookRow {
+    const row = this.find(wid);
+    if (!row || row.duid !== duid || row.deletedAt) throw notFound(`Webhook ${wid}`);
+    return row;
+  }
+
+  list(duid: string): WebhookRow[] {
+    return this.reg.db
+      .select()
+      .from(webhooks)
+      .where(and(eq(webhooks.duid, duid), isNull(webhooks.deletedAt)))
+      .orderBy(webhooks.seq)
+      .all();
+  }
+
+  /** Every live subscription (admin), newest first, optionally for one Data User. */
+  adminList(f: { duid?: string; limit: number; cursor?: number }): { rows: WebhookRow[]; total: number; nextCursor: string | null } {
+    const filters: SQL[] = [isNull(webhooks.deletedAt)];
+    if (f.duid) filters.push(eq(webhooks.duid, f.duid));
+    const where = and(...filters);
+    const total = this.reg.db.select({ n: sql<number>`count(*)` }).from(webhooks).where(where).get()!.n;
+    const page = this.reg.db
+      .select()
+      .from(webhooks)
+      .where(f.cursor ? and(where, lt(webhooks.seq, f.cursor)) : where)
+      .orderBy(desc(webhooks.seq))
+      .limit(f.limit + 1)
+      .all();
+    const more = page.length > f.limit;
+    const rows = more ? page.slice(0, f.limit) : page;
+    return { rows, total, nextCursor: more ? String(rows[rows.length - 1].seq) : null };
+  }
+
+  /** Validates a callback URL for this register's mode; production also resolves it (SSRF guard). */
+  async checkCallbackUrl(raw: string): Promise<string> {
+    const { url, problems } = checkCallbackUrlForm(raw, this.reg.config.mode);
+    if (url && problems.length === 0 && this.reg.config.mode === 'production') problems.push(...(await checkCallbackHost(url, this.resolver)));
+    if (problems.length || !url) throw ApiError.validation(problems);
+    return url.href;
+  }
+
+  async create(account: AccountRow, body: CreateWebhookBody): Promise<{ row: WebhookRow; secret: string }> {
+    const callbackUrl = await this.checkCallbackUrl(body['callback-url']);
+    const secret = newSigningSecret();
+    return this.reg.tx(() => {
+      this.assertUrlFree(account.duid, callbackUrl, null);
+      const live = this.reg.db.select({ n: sql<number>`count(*)` }).from(webhooks).where(and(eq(webhooks.duid, account.duid), isNull(webhooks.deletedAt))).get()!.n;
+      if (live >= MAX_SUBSCRIPTIONS) throw conflict(`You already have ${live} webhook subscriptions (the most allowed); delete one first`);
+      const now = this.reg.clock.iso();
+      const wid = newId('wid');
+      const eventTypes = body['event-types'] ? WEBHOOK_EVENT_TYPES.filter((t) => body['event-types']!.includes(t)) : [...WEBHOOK_EVENT_TYPES];
+      this.reg.db
+        .insert(webhooks)
+        .values({
+          wid,
+          duid: account.duid,
+          callbackUrl,
+          alertEmail: body['alert-email'],
+          notifyDaysBefore: body['notify-days-before'] ?? DEFAULT_NOTIFY_DAYS,
+          eventTypes,
+          secretEnc: encrypt(this.reg.keys.encryptionKey, secret),
+          active: true,
+          createdAt: now,
+          updatedAt: now,
+        })
+        .run();
+      this.reg.audit.append({ actor: account.accountId, eventType: 'webhook.created', subject: wid, detail: { 'callback-url': callbackUrl, 'event-types': eventTypes } });
+      return { row: this.find(wid)!, secret };
+    });
+  }
+
+  private assertUrlFree(duid: string, callbackUrl: string, exceptWid: string | null): void {
+    const filters = [eq(webhooks.duid, duid), eq(webhooks.callbackUrl, callbackUrl), isNull(webhooks.deletedAt)];
+    if (exceptWid) filters.push(ne(webhooks.wid, exceptWid));
+    const dup = this.reg.db.select({ wid: webhooks.wid }).from(webhooks).where(and(...filters)).get();
+    if (dup) throw conflict(`You already have a webhook for ${callbackUrl} (${dup.wid})`);
+  }
+
+  /** Partial update; `rotate-secret: true` returns the new secret (the old one signs too for 15 minutes). */
+  async update(account: AccountRow, wid: string, body: UpdateWebhookBody): Promise<{ row: WebhookRow; secret: string | null }> {
+    this.getOwned(account.duid, wid);
+    const callbackUrl = body['callback-url'] !== undefined ? await this.checkCallbackUrl(body['callback-url']) : undefined;
+    const secret = body['rotate-secret'] ? newSigningSecret() : null;
+    return this.reg.tx(() => {
+      const row = this.getOwned(account.duid, wid);
+      if (callbackUrl !== undefined) this.assertUrlFree(account.duid, callbackUrl, wid);
+      const now = this.reg.clock.iso();
+      const changes: Partial<typeof webhooks.$inferInsert> = { updatedAt: now };
+      const changed: string[] = [];
+      if (callbackUrl !== undefined && callbackUrl !== row.callbackUrl) (changes.callbackUrl = callbackUrl), changed.push('callback-url');
+      if (body['alert-email'] !== undefined && body['alert-email'] !== row.alertEmail) (changes.alertEmail = body['alert-email']), changed.push('alert-email');
+      if (body['notify-days-before'] !== undefined && body['notify-days-before'] !== row.notifyDaysBefore) (changes.notifyDaysBefore = body['notify-days-before']), changed.push('notify-days-before');
+      if (body['event-types'] !== undefined) {
+        const types = WEBHOOK_EVENT_TYPES.filter((t) => body['event-types']!.includes(t));
+        if (types.join() !== row.eventTypes.join()) (changes.eventTypes = types), changed.push('event-types');
+      }
+      if (body.active !== undefined && body.active !== row.active) (changes.active = body.active), changed.push('active');
+      if (secret) {
+        // The outgoing secret keeps signing for ROTATION_OVERLAP_MS so receivers can switch over.
+        changes.previousSecretEnc = row.secretEnc;
+        changes.previousSecretUntil = this.reg.clock.isoIn(ROTATION_OVERLAP_MS);
+        changes.secretEnc = encrypt(this.reg.keys.encryptionKey, secret);
+      }
+      this.reg.db.update(webhooks).set(changes).where(eq(webhooks.seq, row.seq)).run();
+      if (changed.length) this.reg.audit.append({ actor: account.accountId, eventType: 'webhook.updated', subject: wid, detail: { changed, ...(callbackUrl ? { 'callback-url': callbackUrl } : {}) } });
+      if (secret) this.reg.audit.append({ actor: account.accountId, eventType: 'webhook.secret-rotated', subject: wid, detail: { 'previous-valid-until': apiTime(changes.previousSecretUntil!) } });
+      return { row: this.find(wid)!, secret };
+    });
+  }
+
+  /** Soft delete: the subscription stops; its queued deliveries are closed as undelivered. */
+  remove(account: AccountRow, wid: string): void {
+    this.reg.tx(() => {
+      const row = this.getOwned(account.duid, wid);
+      const now = this.reg.clock.iso();
+      this.reg.db.update(webhooks).set({ deletedAt: now, active: false, updatedAt: now }).where(eq(webhooks.seq, row.seq)).run();
+      const closed = this.reg.db
+        .update(webhookDeliveries)
+        .set({ status: 'undelivered', nextAttemptAt: null, lastError: 'subscription deleted before delivery' })
+        .where(and(eq(webhookDeliveries.wid, wid), eq(webhookDeliveries.status, 'pending')))
+        .returning({ eventId: webhookDeliveries.eventId })
+        .all();
+      this.reg.audit.append({ actor: account.accountId, eventType: 'webhook.deleted', subject: wid, detail: { 'pending-deliveries-closed': closed.length } });
+    });
+  }
+
+  /** The secrets a delivery is signed with now: the current one, plus the previous during the overlap. */
+  signingSecrets(row: WebhookRow, nowIso = this.reg.clock.iso()): string[] {
+    const secrets = [decrypt(this.reg.keys.encryptionKey, row.secretEnc)];
+    if (row.previousSecretEnc && row.previousSecretUntil && row.previousSecretUntil > nowIso) secrets.push(decrypt(this.reg.keys.encryptionKey, row.previousSecretEnc));
+    return secrets;
+  }
+}
