@@ -223,6 +223,17 @@ describe('access records (contract §5)', () => {
     expect((await r.call('portal_ops', 'GET', '/v1/meter-points/2312345678901/access-records')).status).toBe(403);
   });
 
+  it('pages a busy meter point with next-cursor instead of truncating', async () => {
+    const page1 = await r.call('northern_networks', 'GET', '/v1/meter-points/2312345678901/access-records?limit=2');
+    expect(page1.body['access-records']).toHaveLength(2);
+    const page2 = await r.call('northern_networks', 'GET', `/v1/meter-points/2312345678901/access-records?limit=2&cursor=${page1.body['next-cursor']}`);
+    const page3 = await r.call('northern_networks', 'GET', `/v1/meter-points/2312345678901/access-records?limit=2&cursor=${page2.body['next-cursor']}`);
+    expect(page3.body['next-cursor']).toBeNull();
+    const all = [...page1.body['access-records'], ...page2.body['access-records'], ...page3.body['access-records']].map((x: { ak: string }) => x.ak);
+    expect(new Set(all).size).toBe(5);
+    expect((await r.call('northern_networks', 'GET', '/v1/meter-points/2312345678901/access-records?limit=1001')).status).toBe(400);
+  });
+
   it('supersedes DISCOVERED access only when the organisation reference matches', async () => {
     const mpxn = '7771112223';
     await r.call('dcc_system', 'POST', '/v1/discovered-access', { mpxn, 'organisation-name': 'OctopusFlux Ltd', 'organisation-reference': 'SEC-OU-00102', 'first-seen': '2026-01-01', 'data-types-observed': ['HH-CONSUMPTION'], 'source-reference': 'DCC-1' });

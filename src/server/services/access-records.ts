@@ -337,13 +337,15 @@ export class AccessRecords {
     return this.ownsOnMpxn.get({ mpxn, duid }) !== undefined;
   }
 
-  /** Every record and DISCOVERED access on a meter point, newest first. */
-  forMeterPoint(mpxn: string, f: { state?: string; legalBasis?: string }): AccessRow[] {
+  /** Every record and DISCOVERED access on a meter point, newest first (optionally one page of it). */
+  forMeterPoint(mpxn: string, f: { state?: string; legalBasis?: string; limit?: number; cursor?: number }): AccessRow[] {
     const nowIso = this.reg.clock.iso();
     const filters: SQL[] = [eq(accessRecords.mpxn, mpxn)];
     if (f.state) filters.push(this.stateFilter(f.state, nowIso));
     if (f.legalBasis) filters.push(eq(accessRecords.legalBasis, f.legalBasis));
-    return this.reg.db.select().from(accessRecords).where(and(...filters)).orderBy(desc(accessRecords.seq)).limit(5000).all();
+    if (f.cursor) filters.push(lt(accessRecords.seq, f.cursor));
+    const q = this.reg.db.select().from(accessRecords).where(and(...filters)).orderBy(desc(accessRecords.seq));
+    return f.limit ? q.limit(f.limit).all() : q.all();
   }
 
   /**

@@ -4,7 +4,7 @@ import { envelope } from '../../http/envelope.js';
 import type { RouteModule } from '../../http/types.js';
 import { forbidden } from '../../lib/errors.js';
 import { AccessRecordSummary, LEGAL_BASES, STATES } from '../../schemas/access-record.js';
-import { Id, Mpxn, Ok } from '../../schemas/common.js';
+import { Id, Mpxn, NextCursor, Ok } from '../../schemas/common.js';
 
 /** GET /v1/meter-points/{mpxn}/access-records (contract §5, §7). */
 const meterPoints: RouteModule = (app, { reg, svc }) => {
@@ -22,10 +22,12 @@ const meterPoints: RouteModule = (app, { reg, svc }) => {
             state: Type.Optional(Type.Enum([...STATES])),
             'legal-basis': Type.Optional(Type.Enum([...LEGAL_BASES])),
             'reidentification-token': Type.Optional(Id('mlr')),
+            limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: 1000 })),
+            cursor: Type.Optional(Type.String({ pattern: '^[0-9]{1,18}$', description: 'next-cursor from the previous page' })),
           },
           { additionalProperties: false },
         ),
-        response: { 200: Ok({ mpxn: Type.String(), 'access-records': Type.Array(AccessRecordSummary) }) },
+        response: { 200: Ok({ mpxn: Type.String(), 'access-records': Type.Array(AccessRecordSummary), 'next-cursor': NextCursor }) },
       },
     },
     async (req) => {
@@ -35,9 +37,12 @@ const meterPoints: RouteModule = (app, { reg, svc }) => {
         const tokenRef = req.query['reidentification-token'];
         if (!tokenRef) throw forbidden('A portal needs a confirmed reidentification-token for this meter point');
         // 403 for every token problem here: the portal may not see this meter point.
+        // The first page consumes the token; further pages ([ours]) need that same consumed
+        // token, for this MPxN, while its 30-minute window is open.
         reg.tx(() => {
           try {
-            svc.tokens.consume(account.accountId, tokenRef, 'meter-point', { mpxn, withdrawWindow: true });
+            if (req.query.cursor) svc.tokens.checkWithdrawal(account.accountId, tokenRef, mpxn);
+            else svc.tokens.consume(account.accountId, tokenRef, 'meter-point', { mpxn, withdrawWindow: true });
           } catch (err) {
             const e = err as { entries?: { message: string }[] };
             throw forbidden(e.entries?.[0]?.message ?? 'reidentification-token is not valid for this meter point');
@@ -47,8 +52,20 @@ const meterPoints: RouteModule = (app, { reg, svc }) => {
         throw forbidden('You hold no access record on this meter point');
       }
       const nowIso = reg.clock.iso();
-      const rows = svc.records.forMeterPoint(mpxn, { state: req.query.state, legalBasis: req.query['legal-basis'] });
-      return { response: envelope(req, reg.clock.now()), mpxn, 'access-records': rows.map((r) => svc.records.summary(r, nowIso)) };
+      const limit = req.query.limit ?? 1000;
+      const page = svc.records.forMeterPoint(mpxn, {
+        state: req.query.state,
+        legalBasis: req.query['legal-basis'],
+        limit: limit + 1,
+        cursor: req.query.cursor ? Number(req.query.cursor) : undefined,
+      });
+      const rows = page.slice(0, limit);
+      return {
+        response: envelope(req, reg.clock.now()),
+        mpxn,
+        'access-records': rows.map((r) => svc.records.summary(r, nowIso)),
+        'next-cursor': page.length > limit ? String(rows[rows.length - 1].seq) : null,
+      };
     },
   );
 };
