@@ -3,7 +3,7 @@ import { bearer } from '../../http/auth.js';
 import { envelope } from '../../http/envelope.js';
 import type { RouteModule } from '../../http/types.js';
 import { ApiError, invalid } from '../../lib/errors.js';
-import { Email, Id, Mpxn, Nullable, Ok } from '../../schemas/common.js';
+import { Email, Id, Mpxn, NextCursor, Nullable, Ok, PagingQuery } from '../../schemas/common.js';
 import { CreateIdentityRecordBody, IdentityRecord, IrParams, PasskeyRedirect } from '../../schemas/identity-record.js';
 
 /** /v1/identity-records — the person-property relationship (contract §3). */
@@ -48,14 +48,15 @@ const identityRecords: RouteModule = (app, { reg, svc }) => {
       schema: {
         ...common,
         summary: 'Find your identity records by MPxN and/or e-mail (both = AND)',
-        querystring: Type.Object({ mpxn: Type.Optional(Mpxn), email: Type.Optional(Email) }, { additionalProperties: false }),
-        response: { 200: Ok({ 'identity-records': Type.Array(IdentityRecord) }) },
+        querystring: Type.Object({ mpxn: Type.Optional(Mpxn), email: Type.Optional(Email), ...PagingQuery }, { additionalProperties: false }),
+        response: { 200: Ok({ 'identity-records': Type.Array(IdentityRecord), 'next-cursor': NextCursor }) },
       },
     },
     async (req) => {
       if (!req.query.mpxn && !req.query.email) throw invalid('Give at least one of the query parameters mpxn or email');
-      const { rows } = svc.identities.search(req.account.duid, req.query);
-      return { response: envelope(req, reg.clock.now()), 'identity-records': rows.map((r) => svc.identities.toApi(r)) };
+      const { mpxn, email, limit, cursor } = req.query;
+      const { rows, nextCursor } = svc.identities.search(req.account.duid, { mpxn, email }, limit ?? 200, cursor ? Number(cursor) : undefined);
+      return { response: envelope(req, reg.clock.now()), 'identity-records': rows.map((r) => svc.identities.toApi(r)), 'next-cursor': nextCursor };
     },
   );
 
