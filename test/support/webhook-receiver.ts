@@ -4,6 +4,8 @@ import type { AddressInfo } from 'node:net';
 
 export interface Received {
   n: number;
+  method: string;
+  path: string;
   headers: IncomingHttpHeaders;
   /** The raw body exactly as received (signatures are over these bytes). */
   raw: string;
@@ -39,7 +41,7 @@ export async function startReceiver(behaviour: Behaviour = () => 200, path = '/h
       } catch {
         /* not JSON */
       }
-      const entry: Received = { n: received.length + 1, headers: req.headers, raw, json, at: Date.now() };
+      const entry: Received = { n: received.length + 1, method: req.method ?? '', path: req.url ?? '', headers: req.headers, raw, json, at: Date.now() };
       received.push(entry);
       for (const w of waiters.filter((w) => received.length >= w.count)) w.resolve();
       const outcome = r.behaviour(entry.n, entry);

@@ -1,0 +1,289 @@
+import { and, eq, sql } from 'drizzle-orm';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { RegisterConfig } from '../src/server/config.js';
+import { accessRecords, auditEvents, webhookDeliveries } from '../src/server/db/schema.js';
+import { issueToken } from '../src/server/http/auth.js';
+import { newId } from '../src/server/lib/ids.js';
+import { saveClockOffset } from '../src/server/services/settings.js';
+import { consentBody, testRegister, type TestRegister } from './support/register.js';
+import { eventually, startReceiver, verifyStandardWebhook, type Behaviour } from './support/webhook-receiver.js';
+
+const DAY = 24 * 3600 * 1000;
+
+let open: { close(): Promise<void> }[] = [];
+afterEach(async () => {
+  for (const o of open.reverse()) await o.close();
+  open = [];
+});
+
+async function setup(overrides: Partial<RegisterConfig> = {}) {
+  const r = await testRegister({ webhookRetryScheduleMs: [40, 40], webhookPollMs: 20, ...overrides });
+  open.push(r);
+  // Tokens are minted at the register's current (possibly advanced) time, so they stay valid.
+  const call = async (as: string | null, method: string, url: string, body?: unknown) =>
+    r.call(null, method, url, body, as ? { authorization: `Bearer ${await issueToken(r.reg, r.svc.accounts.get(as))}` } : {});
+  const dateIn = (days: number) => new Date(r.reg.clock.now().getTime() + days * DAY).toISOString().slice(0, 10);
+  const advanceDays = (days: number) => saveClockOffset(r.reg, r.reg.clock.offset + days * DAY);
+  const newRecord = async (expiry: string | null, patch: Record<string, unknown> = {}) => {
+    const body = consentBody(r.demo!.ir, patch);
+    body['access-event'].expiry = expiry;
+    const res = await call('bright_energy', 'POST', '/v1/access-records', body);
+    expect(res.status, JSON.stringify(res.body)).toBe(201);
+    return res.body['access-token'].key as string;
+  };
+  const receiver = async (b?: Behaviour) => {
+    const rc = await startReceiver(b);
+    open.push(rc);
+    return rc;
+  };
+  const subscribe = async (as: string, url: string, extra: Record<string, unknown> = {}) => {
+    const res = await call(as, 'POST', '/v1/webhooks', { 'callback-url': url, 'alert-email': 'alerts@example.com', ...extra });
+    expect(res.status, JSON.stringify(res.body)).toBe(201);
+    return { wid: res.body.webhook.wid as string, secret: res.body['signing-secret'] as string };
+  };
+  const row = (ak: string) => r.reg.db.select().from(accessRecords).where(eq(accessRecords.ak, ak)).get()!;
+  const audits = (type: string, ak?: string) =>
+    r.reg.db
+      .select()
+      .from(auditEvents)
+      .where(ak ? and(eq(auditEvents.eventType, type), eq(auditEvents.ak, ak)) : eq(auditEvents.eventType, type))
+      .all();
+  const expiring = (wid?: string) =>
+    r.reg.db
+      .select()
+      .from(webhookDeliveries)
+      .where(wid ? and(eq(webhookDeliveries.eventType, 'consent.expiring'), eq(webhookDeliveries.wid, wid)) : eq(webhookDeliveries.eventType, 'consent.expiring'))
+      .all();
+  return { r, call, dateIn, advanceDays, newRecord, receiver, subscribe, row, audits, expiring };
+}
+
+describe('lifecycle sweeper', () => {
+  it('moves past-expiry ACTIVE records to EXPIRED; readers see EXPIRED before the sweep', async () => {
+    const { r, call, dateIn, advanceDays, newRecord, row, audits } = await setup();
+    const ak = await newRecord(dateIn(2));
+    expect(r.svc.sweeper.run().expired).toBe(0);
+    advanceDays(3);
+    expect(row(ak).state).toBe('ACTIVE');
+    const read = await call(null, 'GET', `/v1/access-records/${ak}`);
+    expect(read.body['access-record']['access-event'].state).toBe('EXPIRED');
+
+    const result = r.svc.sweeper.run();
+    expect(result.expired).toBe(1);
+    const swept = row(ak);
+    expect(swept.state).toBe('EXPIRED');
+    expect(swept.expiredAt).toBe(swept.expiresAt);
+    const [audit] = audits('access-record.expired', ak);
+    expect(audit.actor).toBe('register');
+    expect(audit.detail).toMatchObject({ expiry: dateIn(-1) });
+    expect((await call(null, 'GET', `/v1/access-records/${ak}`)).body['access-record']['access-event'].state).toBe('EXPIRED');
+    expect((await call('bright_energy', 'DELETE', `/v1/access-records/${ak}?reason=other`)).status).toBe(409);
+
+    // Idempotent: nothing more to do, no more audit events.
+    expect(r.svc.sweeper.run()).toEqual({ expired: 0, discoveredExpired: 0, expiringQueued: 0 });
+    expect(audits('access-record.expired', ak)).toHaveLength(1);
+    expect((await call('admin_ops', 'GET', '/v1/admin/audit/verify')).body.intact).toBe(true);
+  });
+
+  it('moves DISCOVERED access not seen for 180 days to EXPIRED, whatever the last-seen format', async () => {
+    const { r, call, advanceDays, row, audits } = await setup();
+    const acme = r.svc.records.forMeterPoint(r.demo!.mpxn, { state: 'DISCOVERED' })[0]; // last seen 3 days ago
+    const old = new Date(r.reg.clock.now().getTime() - 170 * DAY);
+    const offsetForm = `${old.toISOString().slice(0, 10)}T01:00:00+02:00`;
+    const res = await call('dcc_system', 'POST', '/v1/discovered-access', {
+      mpxn: r.demo!.mpxn,
+      'organisation-name': 'Old Data Co',
+      'organisation-reference': 'SEC-OU-00777',
+      'first-seen': old.toISOString().slice(0, 10),
+      'last-seen': offsetForm,
+      'data-types-observed': ['HH-CONSUMPTION'],
+      'source-reference': 'DCC-SR-777',
+    });
+    expect(res.status).toBe(201);
+    const oldAk = res.body.ak;
+    expect(r.svc.sweeper.run().discoveredExpired).toBe(0);
+
+    advanceDays(11); // Old Data Co: 181 days unseen; Acme: 14
+    expect(r.svc.sweeper.run().discoveredExpired).toBe(1);
+    expect(row(oldAk).state).toBe('EXPIRED');
+    expect(Math.abs(new Date(row(oldAk).expiredAt!).getTime() - r.reg.clock.now().getTime())).toBeLessThan(60_000);
+    expect(row(acme.ak).state).toBe('DISCOVERED');
+    expect(audits('discovered-access.expired', oldAk)[0].detail).toMatchObject({ 'organisation-reference': 'SEC-OU-00777', reason: 'not seen for 180 days' });
+
+    advanceDays(165); // Acme: 179 days unseen
+    r.svc.sweeper.run();
+    expect(row(acme.ak).state).toBe('DISCOVERED');
+    advanceDays(2);
+    expect(r.svc.sweeper.run().discoveredExpired).toBe(1);
+    expect(row(acme.ak).state).toBe('EXPIRED');
+    const listed = await call('admin_ops', 'GET', `/v1/admin/records?q=${acme.ak}`);
+    expect(listed.body.records[0].state).toBe('EXPIRED');
+  });
+
+  it('queues consent.expiring exactly once per record and subscription as the clock advances', async () => {
+    const { r, call, dateIn, advanceDays, newRecord, receiver, subscribe, expiring } = await setup();
+    const wide = await receiver();
+    const narrow = await receiver();
+    const none = await receiver();
+    const other = await receiver();
+    const A = await subscribe('bright_energy', wide.url, { 'notify-days-before': 30 });
+    const B = await subscribe('bright_energy', narrow.url, { 'notify-days-before': 7 });
+    const C = await subscribe('bright_energy', none.url, { 'event-types': ['consent.withdrawal', 'tenancy.change'] });
+    const D = await subscribe('octopusflux', other.url, { 'notify-days-before': 90 });
+
+    const ak = await newRecord(dateIn(40));
+    const noExpiry = await newRecord(null);
+    const publicTask = await newRecord(dateIn(20), {
+      notice: null,
+      processing: { 'legal-basis': 'uk-public-task', purpose: 'Network planning', 'data-types': ['HH-CONSUMPTION'] },
+      'access-event': { state: 'ACTIVE', 'registered-at': '2026-01-01T00:00:00Z', expiry: dateIn(20), consent: null },
+    });
+    const revoked = await newRecord(dateIn(20));
+    await call('bright_energy', 'DELETE', `/v1/access-records/${revoked}?reason=customer-request`);
+
+    r.svc.sweeper.run();
+    expect(expiring()).toHaveLength(0);
+
+    advanceDays(11); // 29.x days left: inside A's 30-day window only
+    for (let i = 0; i < 3; i++) r.svc.sweeper.run();
+    expect(expiring(A.wid).map((d) => d.ak)).toEqual([ak]);
+    expect(expiring(B.wid)).toHaveLength(0);
+
+    advanceDays(23); // 6.x days left: B's window too
+    for (let i = 0; i < 3; i++) r.svc.sweeper.run();
+    expect(expiring(A.wid)).toHaveLength(1);
+    expect(expiring(B.wid).map((d) => d.ak)).toEqual([ak]);
+    expect(expiring(C.wid)).toHaveLength(0);
+    // Octopus's seeded record expires in 365 days: outside even a 90-day window.
+    expect(expiring(D.wid)).toHaveLength(0);
+    for (const skipped of [noExpiry, publicTask, revoked]) expect(expiring().filter((d) => d.ak === skipped)).toHaveLength(0);
+
+    await r.svc.delivery.runDue();
+    const notices = (rc: { received: { json: any }[] }) => rc.received.filter((g) => g.json['event-type'] === 'consent.expiring');
+    expect(notices(wide)).toHaveLength(1);
+    expect(notices(narrow)).toHaveLength(1);
+    const got = notices(wide)[0];
+    expect(got.headers['x-dar-event']).toBe('consent.expiring');
+    expect(verifyStandardWebhook(A.secret, got.headers, got.raw)).toBe(true);
+    const payload = got.json.payload;
+    expect(Object.keys(payload).sort()).toEqual(['ak', 'days-remaining', 'duid', 'expiry', 'mpxn']);
+    expect(payload).toEqual({ ak, mpxn: r.demo!.mpxn, duid: r.svc.accounts.get('bright_energy').duid, expiry: dateIn(-34 + 40), 'days-remaining': 29 });
+    expect(notices(narrow)[0].json.payload['days-remaining']).toBe(6);
+
+    // Past expiry: the record expires, no further notices.
+    advanceDays(7);
+    const swept = r.svc.sweeper.run();
+    expect(swept.expiringQueued).toBe(0);
+    expect(expiring()).toHaveLength(2);
+    expect(r.svc.events.publishTo({ wid: A.wid, duid: r.svc.accounts.get('bright_energy').duid }, 'consent.expiring', {}, ak)).toBeNull();
+    await r.svc.delivery.runDue();
+    expect(notices(wide)).toHaveLength(1);
+    expect(notices(none)).toHaveLength(0);
+    expect(other.received).toHaveLength(0);
+  });
+
+  it('a subscription created or widened later still gets its one notice for records already in the window', async () => {
+    const { r, call, dateIn, newRecord, receiver, subscribe, expiring } = await setup();
+    const rc = await receiver();
+    const ak = await newRecord(dateIn(10));
+    const { wid } = await subscribe('bright_energy', rc.url, { 'notify-days-before': 5 });
+    r.svc.sweeper.run();
+    expect(expiring(wid)).toHaveLength(0);
+    await call('bright_energy', 'PATCH', `/v1/webhooks/${wid}`, { 'notify-days-before': 15 });
+    r.svc.sweeper.run();
+    r.svc.sweeper.run();
+    expect(expiring(wid).map((d) => d.ak)).toEqual([ak]);
+  });
+
+  it('processes large backlogs in batches', async () => {
+    const { r, subscribe, audits, expiring } = await setup();
+    const { wid } = await subscribe('bright_energy', 'https://bright-energy.example/hooks/batch', { 'notify-days-before': 30 });
+    const duid = r.svc.accounts.get('bright_energy').duid;
+    const now = r.reg.clock.now().getTime();
+    const iso = (ms: number) => new Date(ms).toISOString();
+    const base = { kind: 'record', duid, mpxn: r.demo!.mpxn, legalBasis: 'uk-consent', dataTypes: ['HH-CONSUMPTION'], createdAt: iso(now), updatedAt: iso(now) };
+    r.reg.tx(() => {
+      for (let i = 0; i < 1201; i++) r.reg.db.insert(accessRecords).values({ ...base, ak: newId('ak'), state: 'ACTIVE', expiry: iso(now - DAY - i * 1000), expiresAt: iso(now - DAY - i * 1000) }).run();
+      for (let i = 0; i < 1050; i++) r.reg.db.insert(accessRecords).values({ ...base, ak: newId('ak'), state: 'ACTIVE', expiry: iso(now + 10 * DAY + i * 1000), expiresAt: iso(now + 10 * DAY + i * 1000) }).run();
+    });
+    const result = r.svc.sweeper.run();
+    expect(result.expired).toBe(1201);
+    expect(result.expiringQueued).toBe(1050);
+    expect(audits('access-record.expired')).toHaveLength(1201);
+    expect(expiring(wid)).toHaveLength(1050);
+    expect(r.svc.sweeper.run()).toEqual({ expired: 0, discoveredExpired: 0, expiringQueued: 0 });
+    const left = r.reg.db.select({ n: sql<number>`count(*)` }).from(accessRecords).where(and(eq(accessRecords.state, 'ACTIVE'), sql`${accessRecords.expiresAt} <= ${r.reg.clock.iso()}`)).get()!.n;
+    expect(left).toBe(0);
+  });
+
+  it('uses the (state, expires_at) index for its expiry queries', async () => {
+    const { r } = await setup();
+    const plan = r.reg.sqlite
+      .prepare("explain query plan select seq from access_records where state = 'ACTIVE' and expires_at <= ? order by expires_at limit 500")
+      .all(r.reg.clock.iso()) as { detail: string }[];
+    expect(plan.map((p) => p.detail).join(' ')).toMatch(/access_records_expiry_idx/);
+  });
+});
+
+describe('sandbox clock (GET/POST /v1/admin/clock)', () => {
+  it('reports, advances and resets the clock; sweeps at once after a change', async () => {
+    const { r, call, dateIn, newRecord, row } = await setup();
+    const got = await call('admin_ops', 'GET', '/v1/admin/clock');
+    expect(got.status).toBe(200);
+    expect(Object.keys(got.body).sort()).toEqual(['mode', 'now', 'offset-ms', 'response']);
+    expect(got.body).toMatchObject({ 'offset-ms': 0, mode: 'sandbox' });
+    expect(Math.abs(new Date(got.body.now).getTime() - Date.now())).toBeLessThan(5000);
+
+    const ak = await newRecord(dateIn(1));
+    const advanced = await call('admin_ops', 'POST', '/v1/admin/clock', { 'advance-seconds': 3 * 86400 });
+    expect(advanced.status).toBe(200);
+    expect(advanced.body['offset-ms']).toBe(3 * DAY);
+    expect(new Date(advanced.body.now).getTime() - Date.now()).toBeGreaterThan(3 * DAY - 5000);
+    expect(advanced.body.response.timestamp).toBe(advanced.body.now);
+    expect(row(ak).state).toBe('EXPIRED'); // swept as part of the change, no manual run
+
+    const twice = await call('admin_ops', 'POST', '/v1/admin/clock', { 'advance-seconds': 60 });
+    expect(twice.body['offset-ms']).toBe(3 * DAY + 60_000);
+    const audit = await call('admin_ops', 'GET', '/v1/admin/audit?event-type=sandbox.clock-changed');
+    expect(audit.body.events[0].detail).toMatchObject({ 'previous-offset-ms': 3 * DAY, 'offset-ms': 3 * DAY + 60_000, 'advance-seconds': 60 });
+
+    const reset = await call('admin_ops', 'POST', '/v1/admin/clock', { reset: true });
+    expect(reset.body['offset-ms']).toBe(0);
+    expect(r.reg.clock.offset).toBe(0);
+
+    for (const body of [{}, { 'advance-seconds': 0 }, { 'advance-seconds': -5 }, { 'advance-seconds': 'soon' }, { 'advance-seconds': 5, reset: true }, { reset: false }, { 'advance-seconds': 1.5 }]) {
+      const res = await call('admin_ops', 'POST', '/v1/admin/clock', body);
+      expect(res.status, JSON.stringify(body)).toBe(400);
+      expect(res.body.errors[0]['error-code']).toBe('VAL001');
+    }
+    for (const as of ['bright_energy', 'dcc_system']) expect((await call(as, 'POST', '/v1/admin/clock', { reset: true })).status).toBe(403);
+  });
+
+  it('runs the delivery scheduler at once after a change, so a retry due in a minute goes out now', async () => {
+    const { r, call, newRecord, receiver, subscribe } = await setup({ webhookRetryScheduleMs: [60_000], webhookPollMs: 60_000 });
+    r.svc.delivery.start();
+    const rc = await receiver((n) => (n === 1 ? 503 : 200));
+    await subscribe('bright_energy', rc.url);
+    const ak = await newRecord(null);
+    await call('bright_energy', 'DELETE', `/v1/access-records/${ak}?reason=customer-request`);
+    await rc.waitFor(1);
+    await new Promise((res) => setTimeout(res, 200));
+    expect(rc.received).toHaveLength(1);
+    await eventually(() => r.reg.db.select().from(webhookDeliveries).get()!.attempts === 1);
+    await call('admin_ops', 'POST', '/v1/admin/clock', { 'advance-seconds': 61 });
+    const [first, second] = await rc.waitFor(2, 3000);
+    expect(second.json['event-id']).toBe(first.json['event-id']);
+  });
+
+  it('is refused in production mode, where GET reports real time', async () => {
+    const r = await testRegister({ mode: 'production', origin: 'https://register.example' });
+    open.push(r);
+    const call = r.call;
+    const res = await call('admin_ops', 'POST', '/v1/admin/clock', { 'advance-seconds': 60 });
+    expect(res.status).toBe(403);
+    expect(res.body.errors[0]['error-code']).toBe('AUTH003');
+    expect(res.body.errors[0].message).toMatch(/sandbox/);
+    expect(r.reg.clock.offset).toBe(0);
+    const got = await call('admin_ops', 'GET', '/v1/admin/clock');
+    expect(got.body).toMatchObject({ mode: 'production', 'offset-ms': 0 });
+  });
+});
