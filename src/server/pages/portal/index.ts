@@ -29,7 +29,8 @@ export function registerPortal(app: App, deps: Deps, portalAccountId = 'portal_o
       .header('content-security-policy', pageCsp({ formAction: ["'self'"] }))
       .header('x-frame-options', 'DENY')
       .header('cache-control', 'no-store')
-      .header('referrer-policy', 'no-referrer')
+      // same-origin (not no-referrer): otherwise browsers send `Origin: null` on our own form POSTs.
+      .header('referrer-policy', 'same-origin')
       .type('text/html; charset=utf-8')
       .send(layout(title, portalName(), body));
 
@@ -109,7 +110,8 @@ export function registerPortal(app: App, deps: Deps, portalAccountId = 'portal_o
   app.get('/portal/status', { schema: { hide: true } }, async (req, reply) => {
     const pending = cookies.pending(req);
     reply.header('cache-control', 'no-store');
-    if (!pending) return { status: 'unknown', message: 'This request has expired. Please start again.' };
+    // Confirmed in another tab of this browser: that tab opened the session already.
+    if (!pending) return cookies.session(req) ? { status: 'confirmed' } : { status: 'unknown', message: 'This request has expired. Please start again.' };
     const res = await api.call('GET', `/v1/identity-records/reidentify/${pending.tokenRef}`);
     if (res.status !== 200) return { status: 'unknown', message: 'This request is no longer valid. Please start again.' };
     return { status: res.body.status };
@@ -118,6 +120,7 @@ export function registerPortal(app: App, deps: Deps, portalAccountId = 'portal_o
   app.get<{ Querystring: Record<string, string | undefined> }>('/portal/continue', { schema: { hide: true } }, async (req, reply) => {
     const pending = cookies.pending(req);
     const given = req.query['dar-reid-token'] ?? req.query['dar-passkey-token'];
+    if (!pending && cookies.session(req)) return reply.redirect('/portal', 303);
     if (!pending || (given && given !== pending.tokenRef)) {
       // Confirmed on another device or browser: the session belongs to the window that started.
       return send(reply, 'Confirmed', messagePage({ title: "Thanks, you're confirmed", body: 'Go back to the window where you started: it will show your records in a few seconds. You can close this one.', tone: 'ok' }));
