@@ -6,7 +6,7 @@ import { issueToken } from '../src/server/http/auth.js';
 import { newId } from '../src/server/lib/ids.js';
 import { saveClockOffset } from '../src/server/services/settings.js';
 import { consentBody, testRegister, type TestRegister } from './support/register.js';
-import { eventually, startReceiver, verifyStandardWebhook, type Behaviour } from './support/webhook-receiver.js';
+import { eventually, startReceiver, verifyStandardWebhook, type Behaviour, type Receiver } from './support/webhook-receiver.js';
 
 const DAY = 24 * 3600 * 1000;
 
@@ -158,7 +158,7 @@ describe('lifecycle sweeper', () => {
     for (const skipped of [noExpiry, publicTask, revoked]) expect(expiring().filter((d) => d.ak === skipped)).toHaveLength(0);
 
     await r.svc.delivery.runDue();
-    const notices = (rc: { received: { json: any }[] }) => rc.received.filter((g) => g.json['event-type'] === 'consent.expiring');
+    const notices = (rc: Receiver) => rc.received.filter((g) => g.json['event-type'] === 'consent.expiring');
     expect(notices(wide)).toHaveLength(1);
     expect(notices(narrow)).toHaveLength(1);
     const got = notices(wide)[0];
