@@ -97,6 +97,7 @@ export function Shell({ children }: { children: ReactNode }) {
         Skip to content
       </a>
       <aside className="sidebar" aria-label="Main navigation">
+        <div className="sidebar-inner">
         <div className="brand">
           <span className="brand-mark" aria-hidden="true">
             <svg viewBox="0 0 32 32" width="30" height="30">
@@ -134,6 +135,7 @@ export function Shell({ children }: { children: ReactNode }) {
         </nav>
         <div className="sidebar-foot">
           {isDesktop ? <span>Desktop app {window.darDesktop?.version}</span> : <span>Browser session</span>}
+        </div>
         </div>
       </aside>
       <div className="main-col">

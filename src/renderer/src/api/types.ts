@@ -82,6 +82,8 @@ export interface RecordRow {
   expiry: string | null;
   'created-at': string;
   'revoked-at': string | null;
+  /** DISCOVERED rows: the organisation the DCC observed. */
+  'organisation-name'?: string | null;
 }
 
 export interface UKAddress {
@@ -135,6 +137,12 @@ export interface FullAccessRecord {
   'discovered-access'?: DiscoveredRow | null;
 }
 
+export interface Owner {
+  duid: string;
+  'display-name': string;
+  'account-id'?: string;
+}
+
 export interface TimelineEntry {
   at: string;
   'event-type': string;
@@ -143,8 +151,10 @@ export interface TimelineEntry {
 }
 
 export interface RecordDetail extends RecordRow {
+  /** Linked identity record (hidden from the public record). */
+  ir?: string | null;
   'access-record': FullAccessRecord;
-  owner: { duid: string; 'display-name': string } | null;
+  owner: Owner | null;
   timeline: TimelineEntry[];
 }
 
@@ -209,7 +219,7 @@ export interface Token {
 
 export interface IdentityDetail {
   'identity-record': IdentityRecord;
-  owner: { duid: string; 'display-name': string } | null;
+  owner: Owner | null;
   'access-records': AccessRecordSummary[];
   tokens: Token[];
 }
@@ -276,6 +286,10 @@ export interface OutboxMessage {
   links: string[];
   'created-at': string;
   status: string;
+  /** e.g. reidentification.magic-link */
+  purpose?: string | null;
+  /** Related id, e.g. the token-ref of a magic link. */
+  ref?: string | null;
 }
 
 export interface AuditEvent {

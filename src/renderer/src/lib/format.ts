@@ -13,6 +13,16 @@ export function fmtDateTime(iso: string | null | undefined): string {
   return `${dateTime.format(d)} UTC`;
 }
 
+/** "22 Nov 2026 03:13" (UTC) for dense tables; seconds for the audit trail. */
+export function fmtCompact(iso: string | null | undefined, seconds = false): string {
+  if (!iso) return '—';
+  const d = new Date(iso);
+  if (Number.isNaN(d.getTime())) return iso;
+  const date = dateOnly.format(d);
+  const time = seconds ? timeOnly.format(d) : timeOnly.format(d).slice(0, 5);
+  return `${date} ${time}`;
+}
+
 export function fmtDate(iso: string | null | undefined): string {
   if (!iso) return '—';
   const d = new Date(iso.length === 10 ? `${iso}T00:00:00Z` : iso);

@@ -2,9 +2,9 @@ import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState } from 'react';
 import { api, ApiError } from '../api/client';
 import { usePagedList } from '../api/hooks';
-import type { Account, AuditEvent, DirectoryEntry, Envelope, Role, Webhook } from '../api/types';
+import type { Account, AuditEvent, DirectoryEntry, Envelope, RecordRow, Role, Webhook } from '../api/types';
 import { useSession } from '../auth';
-import { fmtDate, ROLE_LABEL } from '../lib/format';
+import { fmtDate, legalBasis, ROLE_LABEL } from '../lib/format';
 import { href, Link, navigate, useSearchParams } from '../lib/router';
 import { Button, ButtonLink, FilterSelect, SearchBox } from '../ui/controls';
 import { IdText } from '../ui/copy';
@@ -216,26 +216,34 @@ export function AccountDetailScreen({ kind, accountId }: { kind: AccountKind; ac
   const [secret, setSecret] = useState<string | null>(null);
   const query = useQuery({
     queryKey: ['accounts', 'detail', accountId],
-    queryFn: ({ signal }) => api<Envelope & { account: Account }>(`/admin/accounts/${encodeURIComponent(accountId)}`, { signal }),
+    queryFn: async ({ signal }) => {
+      // Links that only know a DUID (webhooks, records) land here too.
+      if (accountId.startsWith('duid_')) {
+        const found = await api<Envelope & { accounts: Account[] }>('/admin/accounts', { query: { q: accountId, limit: 1 }, signal });
+        if (!found.accounts[0]) throw new ApiError(404, [{ code: 'NOT001', message: `No account has DUID ${accountId}.` }]);
+        return { account: found.accounts[0] };
+      }
+      return api<Envelope & { account: Account }>(`/admin/accounts/${encodeURIComponent(accountId)}`, { signal });
+    },
   });
   const account = query.data?.account;
-  const back = { to: `/${kind.path}`, label: kind.title };
 
   if (query.isLoading) return <Spinner label="Loading account…" />;
   if (query.error || !account)
     return (
       <>
-        <PageHeader title={accountId} back={back} />
+        <PageHeader title={accountId} back={{ to: `/${kind.path}`, label: kind.title }} />
         <ErrorNotice error={query.error ?? new Error('Not found')} onRetry={() => void query.refetch()} />
       </>
     );
 
   const actualKind = account.role === kind.role ? kind : kindForRole(account.role);
   const isSelf = account['account-id'] === session.account['account-id'];
+  const back = { to: `/${actualKind.path}`, label: actualKind.title };
   const terminated = account.status === 'terminated';
 
   const runStatus = async (a: StatusAction) => {
-    const res = await api<Envelope & { account: Account }>(`/admin/accounts/${encodeURIComponent(accountId)}/${a}`, { method: 'POST' });
+    const res = await api<Envelope & { account: Account }>(`/admin/accounts/${encodeURIComponent(account['account-id'])}/${a}`, { method: 'POST' });
     qc.setQueryData(['accounts', 'detail', accountId], (old: unknown) => ({ ...(old as object), account: res.account }));
     invalidateAccounts(qc);
     toast(`${account['display-name']} ${a === 'suspend' ? 'suspended' : a === 'reactivate' ? 'reactivated' : 'terminated'}`);
@@ -335,9 +343,7 @@ export function AccountDetailScreen({ kind, accountId }: { kind: AccountKind; ac
       {account.role === 'data_user' && (
         <>
           <WebhooksPanel duid={account.duid} />
-          <Panel title="Access records" actions={<ButtonLink size="sm" href={href('/records', { q: account.duid })} icon="file">Open in Access records</ButtonLink>}>
-            <p className="muted small">Every access record this data user registered, searchable by ak and MPxN.</p>
-          </Panel>
+          <OwnRecordsPanel duid={account.duid} />
         </>
       )}
       <ActivityPanel accountId={account['account-id']} />
@@ -380,7 +386,7 @@ export function AccountDetailScreen({ kind, accountId }: { kind: AccountKind; ac
         confirmLabel="Issue new secret"
         tone="danger"
         onConfirm={async () => {
-          const res = await api<Envelope & { 'secret-key': string }>(`/admin/accounts/${encodeURIComponent(accountId)}/rotate-secret`, { method: 'POST' });
+          const res = await api<Envelope & { 'secret-key': string }>(`/admin/accounts/${encodeURIComponent(account['account-id'])}/rotate-secret`, { method: 'POST' });
           invalidateAccounts(qc);
           setSecret(res['secret-key']);
         }}
@@ -512,6 +518,46 @@ function WebhooksPanel({ duid }: { duid: string }) {
   );
 }
 
+function OwnRecordsPanel({ duid }: { duid: string }) {
+  const q = useQuery({
+    queryKey: ['records', 'owned', duid],
+    queryFn: ({ signal }) => api<Envelope & { records: RecordRow[]; total: number }>('/admin/records', { query: { q: duid, limit: 5 }, signal }),
+  });
+  const rows = q.data?.records ?? [];
+  return (
+    <Panel
+      title="Access records"
+      subtitle={q.data ? `${q.data.total.toLocaleString('en-GB')} registered by this data user${q.data.total > rows.length ? `; the ${rows.length} newest are shown` : ''}.` : undefined}
+      actions={<ButtonLink size="sm" href={href('/records', { q: duid })} icon="file">Open in Access records</ButtonLink>}
+      flush
+    >
+      {q.isLoading ? (
+        <Spinner />
+      ) : q.error ? (
+        <div className="panel-pad">
+          <ErrorNotice error={q.error} />
+        </div>
+      ) : rows.length === 0 ? (
+        <p className="muted small panel-pad">None yet. The data user registers records through the API (POST /v1/access-records).</p>
+      ) : (
+        <DataTable
+          dense
+          rows={rows}
+          rowKey={(r) => r.ak}
+          onRowClick={(r) => navigate(`/records/${r.ak}`)}
+          columns={[
+            { key: 'ak', header: 'Access key', render: (r) => <Link to={`/records/${r.ak}`} className="mono-sm">{r.ak}</Link> },
+            { key: 'mpxn', header: 'MPxN', render: (r) => <code>{r.mpxn}</code> },
+            { key: 'basis', header: 'Legal basis', render: (r) => legalBasis(r['legal-basis']) },
+            { key: 'state', header: 'State', render: (r) => <StatusBadge status={r.state} /> },
+            { key: 'expiry', header: 'Expiry', render: (r) => (r.expiry ? <When iso={r.expiry} compact /> : <span className="muted">No end</span>) },
+          ]}
+        />
+      )}
+    </Panel>
+  );
+}
+
 function ActivityPanel({ accountId }: { accountId: string }) {
   const q = useQuery({
     queryKey: ['audit', 'account', accountId],
@@ -519,7 +565,7 @@ function ActivityPanel({ accountId }: { accountId: string }) {
   });
   const events = q.data?.events ?? [];
   return (
-    <Panel title="Recent activity" actions={<ButtonLink size="sm" href={href('/audit', { 'account-id': accountId })} icon="audit">Full audit trail</ButtonLink>} flush>
+    <Panel title="Actions by this account" subtitle="Audit events this account caused, newest first." actions={<ButtonLink size="sm" href={href('/audit', { 'account-id': accountId })} icon="audit">Full audit trail</ButtonLink>} flush>
       {q.isLoading ? (
         <Spinner />
       ) : q.error ? (
@@ -534,7 +580,7 @@ function ActivityPanel({ accountId }: { accountId: string }) {
           rows={events}
           rowKey={(e) => String(e.id)}
           columns={[
-            { key: 'at', header: 'When', render: (e) => <Relative iso={e.at} /> },
+            { key: 'at', header: 'When', render: (e) => <When iso={e.at} compact seconds /> },
             { key: 'type', header: 'Event', render: (e) => <code>{e['event-type']}</code> },
             { key: 'actor', header: 'Actor', render: (e) => e.actor },
             { key: 'subject', header: 'Subject', render: (e) => <code className="mono-sm">{e.ak ?? e.ir ?? e.subject ?? '—'}</code> },

@@ -94,7 +94,7 @@ export function AuditScreen() {
           dense
           rowKey={(e) => String(e.id)}
           columns={[
-            { key: 'at', header: 'When', render: (e) => <When iso={e.at} /> },
+            { key: 'at', header: 'When (UTC)', render: (e) => <When iso={e.at} compact seconds /> },
             { key: 'actor', header: 'Actor', render: (e) => <button type="button" className="link-button" onClick={() => setParams({ 'account-id': e.actor })}>{e.actor}</button> },
             { key: 'type', header: 'Event', render: (e) => <code>{e['event-type']}</code> },
             {

@@ -130,6 +130,14 @@ export function IdentityListScreen() {
 
 /* ---------------------------------------------------------------- detail */
 
+function isScalar(v: unknown): boolean {
+  return typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean';
+}
+
+function isObject(v: unknown): boolean {
+  return typeof v === 'object' && v !== null;
+}
+
 function activeRecords(records: AccessRecordSummary[]): AccessRecordSummary[] {
   return records.filter((r) => r.state === 'ACTIVE');
 }
@@ -178,7 +186,7 @@ export function IdentityDetailScreen({ ir }: { ir: string }) {
           <>
             {anonymised ? <StatusBadge status="anonymised" /> : <StatusBadge status="active" />}
             <span className="muted">
-              Held by {d.owner ? <Link to={`/data-users/${encodeURIComponent(d.owner.duid)}`}>{d.owner['display-name']}</Link> : 'unknown data user'} · created{' '}
+              Held by {d.owner ? <Link to={`/data-users/${encodeURIComponent(d.owner['account-id'] ?? d.owner.duid)}`}>{d.owner['display-name']}</Link> : 'unknown data user'} · created{' '}
               {fmtDate(rec['created-at'])}
             </span>
           </>
@@ -237,22 +245,25 @@ export function IdentityDetailScreen({ ir }: { ir: string }) {
                   ['Outcome', <StatusBadge status={verification.outcome} />],
                   ['Verified at', <When iso={verification['verified-at']} />],
                   ['Reference', verification.reference],
+                  isScalar(verification.submitted) && ['Submitted', String(verification.submitted)],
+                  isScalar(verification['verified-against']) && ['Verified against', String(verification['verified-against'])],
+                  isScalar(verification.detail) && ['Detail', String(verification.detail)],
                 ]}
               />
-              {verification.submitted !== undefined && verification.submitted !== null && (
+              {isObject(verification.submitted) && (
                 <details className="disclosure">
                   <summary>Submitted</summary>
                   <JsonBlock value={verification.submitted} />
                 </details>
               )}
-              {verification['verified-against'] !== undefined && verification['verified-against'] !== null && (
+              {isObject(verification['verified-against']) && (
                 <details className="disclosure">
                   <summary>Verified against</summary>
                   <JsonBlock value={verification['verified-against']} />
                 </details>
               )}
-              {verification.detail !== undefined && verification.detail !== null && (
-                <details className="disclosure">
+              {isObject(verification.detail) && (
+                <details className="disclosure" open>
                   <summary>Detail</summary>
                   <JsonBlock value={verification.detail} />
                 </details>
@@ -273,7 +284,7 @@ export function IdentityDetailScreen({ ir }: { ir: string }) {
             rowKey={(c) => c['credential-id']}
             columns={[
               { key: 'id', header: 'Credential', render: (c) => <code className="mono-sm">{c['credential-id']}</code> },
-              { key: 'at', header: 'Registered', render: (c) => <When iso={c['registered-at']} /> },
+              { key: 'at', header: 'Registered', render: (c) => <When iso={c['registered-at']} compact /> },
               { key: 'transports', header: 'Transports', render: (c) => <Chips values={c.transports} /> },
               {
                 key: 'remove',
@@ -320,10 +331,11 @@ export function IdentityDetailScreen({ ir }: { ir: string }) {
             columns={[
               { key: 'ref', header: 'Token', render: (t) => <code className="mono-sm">{t['token-ref']}</code> },
               { key: 'method', header: 'Method', render: (t) => METHOD_LABEL[t.method] ?? t.method },
-              { key: 'by', header: 'Asked by', render: (t) => t['initiator-display-name'] },
+              { key: 'by', header: 'Asked by', render: (t) => t['initiator-display-name'] ?? <code>{t['initiator-account-id']}</code> },
               { key: 'status', header: 'Status', render: (t) => <StatusBadge status={t.status} /> },
-              { key: 'created', header: 'Started', render: (t) => <When iso={t['created-at']} /> },
-              { key: 'confirmed', header: 'Confirmed', render: (t) => <When iso={t['confirmed-at']} /> },
+              { key: 'created', header: 'Started', render: (t) => <When iso={t['created-at']} compact /> },
+              { key: 'confirmed', header: 'Confirmed', render: (t) => <When iso={t['confirmed-at']} compact /> },
+              { key: 'used', header: 'Used', render: (t) => <When iso={t['consumed-at']} compact /> },
             ]}
           />
         )}

@@ -61,7 +61,7 @@ const ROLE_PATH: Record<string, string> = {
 };
 
 function RecentActivity() {
-  const q = useQuery({ queryKey: ['audit', 'recent'], queryFn: ({ signal }) => api<Envelope & { events: AuditEvent[] }>('/admin/audit', { query: { limit: 8 }, signal }), refetchInterval: 15_000 });
+  const q = useQuery({ queryKey: ['audit', 'recent'], queryFn: ({ signal }) => api<Envelope & { events: AuditEvent[] }>('/admin/audit', { query: { limit: 10 }, signal }), refetchInterval: 15_000 });
   if (q.isLoading) return <Spinner />;
   if (q.error) return <ErrorNotice error={q.error} />;
   const events = q.data?.events ?? [];
@@ -69,13 +69,23 @@ function RecentActivity() {
   return (
     <ul className="feed">
       {events.map((e) => (
-        <li key={String(e.id)} className="feed-item">
+        <li key={String(e.id)} className="feed-item feed-item-wide">
           <span className="feed-type">
             <code>{e['event-type']}</code>
           </span>
-          <span className="feed-who">
-            {e.actor}
-            {(e.ak || e.ir || e.subject) && <span className="muted"> · {shortId(e.ak ?? e.ir ?? e.subject, 8)}</span>}
+          <span className="feed-who">{e.actor}</span>
+          <span className="feed-who muted">
+            {e.ak ? (
+              <Link to={`/records/${e.ak}`} className="mono-sm">
+                {shortId(e.ak, 12)}
+              </Link>
+            ) : e.ir ? (
+              <Link to={`/identity-records/${e.ir}`} className="mono-sm">
+                {shortId(e.ir, 12)}
+              </Link>
+            ) : (
+              <code className="mono-sm">{e.subject ?? ''}</code>
+            )}
           </span>
           <span className="feed-when">
             <Relative iso={e.at} />
@@ -215,16 +225,18 @@ export function OverviewScreen() {
           )}
         </Panel>
       </div>
-      <div className="grid grid-3">
+      <div className="grid grid-overview">
         <Panel title="Recent activity" actions={<ButtonLink href="#/audit" size="sm" variant="ghost">Audit log</ButtonLink>}>
           <RecentActivity />
         </Panel>
-        <Panel title="Pending re-identifications" actions={<ButtonLink href={href('/tokens', { status: 'pending' })} size="sm" variant="ghost">All tokens</ButtonLink>}>
-          <PendingTokens />
-        </Panel>
-        <Panel title="Undelivered webhooks" actions={<ButtonLink href={href('/webhooks', { tab: 'deliveries', status: 'undelivered' })} size="sm" variant="ghost">Deliveries</ButtonLink>}>
-          <UndeliveredWebhooks />
-        </Panel>
+        <div className="stack">
+          <Panel title="Pending re-identifications" actions={<ButtonLink href={href('/tokens', { status: 'pending' })} size="sm" variant="ghost">All tokens</ButtonLink>}>
+            <PendingTokens />
+          </Panel>
+          <Panel title="Undelivered webhooks" actions={<ButtonLink href={href('/webhooks', { tab: 'deliveries', status: 'undelivered' })} size="sm" variant="ghost">Deliveries</ButtonLink>}>
+            <UndeliveredWebhooks />
+          </Panel>
+        </div>
       </div>
       {s && s['access-records']?.total === 0 && s['identity-records']?.total === 0 && (
         <EmptyState icon="info" title="The register is empty" action={<ButtonLink href="#/data-users" variant="primary" icon="plus">Register a data user</ButtonLink>}>

@@ -59,7 +59,7 @@ export function RecordListScreen() {
               header: 'Controller',
               render: (r) => (
                 <div className="cell-stack">
-                  <span>{r['lead-controller-name'] ?? <span className="muted">—</span>}</span>
+                  <span>{r['lead-controller-name'] ?? r['organisation-name'] ?? <span className="muted">—</span>}</span>
                   {r['arrangement-type'] && r['arrangement-type'] !== 'sole' && <span className="cell-sub">{r['arrangement-type']} · {r['controller-count']} controllers</span>}
                 </div>
               ),
@@ -112,6 +112,78 @@ function ControllerCard({ c }: { c: Controller }) {
   );
 }
 
+const EVENT_LABEL: Record<string, string> = {
+  'access-record.created': 'Registered',
+  'access-record.replaced': 'Replaced',
+  'access-record.updated': 'Updated',
+  'access-record.revoked': 'Revoked',
+  'access-record.expired': 'Expired',
+  'access-record.withdrawn': 'Withdrawn by the customer',
+  'discovered-access.recorded': 'Reported by the DCC',
+  'discovered-access.updated': 'Seen again by the DCC',
+  'discovered-access.superseded': 'Superseded by a full record',
+  'discovered-access.expired': 'Expired',
+};
+
+function eventLabel(type: string): string {
+  if (EVENT_LABEL[type]) return EVENT_LABEL[type];
+  const last = type.split('.').pop() ?? type;
+  return last.charAt(0).toUpperCase() + last.slice(1).replace(/-/g, ' ');
+}
+
+interface Mark {
+  at: string;
+  label: string;
+  type?: string;
+  actor?: string | null;
+  detail?: unknown;
+  future?: boolean;
+  cls: string;
+}
+
+/** The record's life: when access began, every audited change, and the expiry still ahead. */
+function RecordTimeline({ r }: { r: RecordDetail }) {
+  const event = r['access-record']?.['access-event'];
+  const marks: Mark[] = [];
+  const began = event?.['registered-at'];
+  if (began && began < r['created-at']) marks.push({ at: began, label: 'Access began', detail: 'registered-at, as declared by the data user', cls: 'tl-registered' });
+  for (const t of r.timeline ?? []) marks.push({ at: t.at, label: eventLabel(t['event-type']), type: t['event-type'], actor: t.actor, detail: t.detail, cls: `tl-${t['event-type'].split('.').pop()}` });
+  if (r.state === 'ACTIVE' && r.expiry) marks.push({ at: r.expiry, label: 'Expires', future: true, detail: 'unless renewed or revoked first', cls: 'tl-expiry' });
+  marks.sort((a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : 0));
+  if (marks.length === 0) return <p className="muted small">No events recorded.</p>;
+  return (
+    <ol className="timeline">
+      {marks.map((m, i) => (
+        <li key={i} className={`timeline-item ${m.cls}${m.future ? ' is-future' : ''}`}>
+          <span className="timeline-dot" aria-hidden="true" />
+          <div className="timeline-body">
+            <div className="timeline-label">{m.label}</div>
+            <div className="timeline-when">
+              <When iso={m.at} compact />
+              {m.actor && <span className="muted"> · {m.actor}</span>}
+            </div>
+            {m.type && (
+              <div className="timeline-detail">
+                <code>{m.type}</code>
+              </div>
+            )}
+            {m.detail !== null && m.detail !== undefined && typeof m.detail === 'object' && Object.keys(m.detail as object).length > 0 && (
+              <div className="timeline-detail">
+                {Object.entries(m.detail as Record<string, unknown>).map(([k, v]) => (
+                  <span key={k}>
+                    {k}: <code>{typeof v === 'string' ? v : JSON.stringify(v)}</code>
+                  </span>
+                ))}
+              </div>
+            )}
+            {typeof m.detail === 'string' && <div className="timeline-detail">{m.detail}</div>}
+          </div>
+        </li>
+      ))}
+    </ol>
+  );
+}
+
 export function RecordDetailScreen({ ak }: { ak: string }) {
   const qc = useQueryClient();
   const toast = useToast();
@@ -157,7 +229,7 @@ export function RecordDetailScreen({ ak }: { ak: string }) {
               {r.owner && (
                 <>
                   {' '}
-                  · registered by <Link to={`/data-users/${encodeURIComponent(r.owner.duid)}`}>{r.owner['display-name']}</Link>
+                  · registered by <Link to={`/data-users/${encodeURIComponent(r.owner['account-id'] ?? r.owner.duid)}`}>{r.owner['display-name']}</Link>
                 </>
               )}
             </span>
@@ -207,7 +279,7 @@ export function RecordDetailScreen({ ak }: { ak: string }) {
                     ['Created', <When iso={meta['created-at'] ?? r['created-at']} />],
                     ['Arrangement', arrangement?.['arrangement-type']],
                     arrangement?.['art26-reference'] ? ['Art. 26 reference', arrangement['art26-reference']] : false,
-                    ['Identity record', meta['identity-record-ref'] ? <Link to={`/identity-records/${meta['identity-record-ref']}`} className="mono-sm">{meta['identity-record-ref']}</Link> : null],
+                    ['Identity record', meta['identity-record-ref'] ?? r.ir ? <Link to={`/identity-records/${meta['identity-record-ref'] ?? r.ir}`} className="mono-sm">{meta['identity-record-ref'] ?? r.ir}</Link> : null],
                   ]}
                 />
               </Panel>
@@ -293,37 +365,8 @@ export function RecordDetailScreen({ ak }: { ak: string }) {
             <JsonBlock value={full} />
           </details>
         </div>
-        <Panel title="Timeline" className="timeline-panel">
-          {r.timeline?.length ? (
-            <ol className="timeline">
-              {r.timeline.map((t, i) => (
-                <li key={i} className={`timeline-item tl-${t['event-type'].split('.').pop()}`}>
-                  <span className="timeline-dot" aria-hidden="true" />
-                  <div className="timeline-body">
-                    <div className="timeline-type">
-                      <code>{t['event-type']}</code>
-                    </div>
-                    <div className="timeline-when">
-                      <When iso={t.at} />
-                      {t.actor && <span className="muted"> · {t.actor}</span>}
-                    </div>
-                    {t.detail !== null && t.detail !== undefined && typeof t.detail === 'object' && Object.keys(t.detail as object).length > 0 && (
-                      <div className="timeline-detail">
-                        {Object.entries(t.detail as Record<string, unknown>).map(([k, v]) => (
-                          <span key={k}>
-                            {k}: <code>{typeof v === 'string' ? v : JSON.stringify(v)}</code>
-                          </span>
-                        ))}
-                      </div>
-                    )}
-                    {typeof t.detail === 'string' && <div className="timeline-detail">{t.detail}</div>}
-                  </div>
-                </li>
-              ))}
-            </ol>
-          ) : (
-            <p className="muted small">No events recorded.</p>
-          )}
+        <Panel title="Timeline" className="timeline-panel" subtitle="State changes, oldest first.">
+          <RecordTimeline r={r} />
         </Panel>
       </div>
 

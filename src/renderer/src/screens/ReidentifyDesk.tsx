@@ -2,7 +2,7 @@ import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useEffect, useState, type FormEvent } from 'react';
 import { api } from '../api/client';
 import { useMode } from '../api/hooks';
-import type { Account, Envelope, ExistsAnswer, IdentityRow, Method, ReIdentifyResponse, Token } from '../api/types';
+import type { Account, Envelope, ExistsAnswer, IdentityRow, Method, OutboxMessage, ReIdentifyResponse, Token } from '../api/types';
 import { fmtTime, METHOD_LABEL, ROLE_LABEL } from '../lib/format';
 import { href, Link, useSearchParams } from '../lib/router';
 import { Button, ButtonLink, SelectField } from '../ui/controls';
@@ -319,6 +319,13 @@ function LiveSession({ session, sandbox, onClear }: { session: DeskSession; sand
       void qc.invalidateQueries({ queryKey: ['stats'] });
     }
   }, [status, qc]);
+  const mail = useQuery({
+    queryKey: ['outbox', 'for-token', session.tokenRef],
+    queryFn: ({ signal }) => api<Envelope & { messages: OutboxMessage[] }>('/admin/outbox', { query: { limit: 20 }, signal }),
+    enabled: sandbox && session.method === 'magic-link',
+    refetchInterval: (q) => (q.state.data?.messages.some((m) => m.ref === session.tokenRef) ? false : 3000),
+  });
+  const message = mail.data?.messages.find((m) => m.ref === session.tokenRef) ?? null;
   const expiresAt = t?.['expires-at'] ?? session.expiresAt;
   const headline =
     status === 'confirmed' ? 'Customer confirmed' : status === 'consumed' ? 'Confirmed and used' : status === 'expired' ? 'Expired without confirmation' : 'Waiting for the customer';
@@ -396,8 +403,8 @@ function LiveSession({ session, sandbox, onClear }: { session: DeskSession; sand
               </Button>
             )}
             {session.method === 'magic-link' && (
-              <ButtonLink size="sm" href="#/outbox" icon="mail" variant="ghost">
-                See the e-mail in the outbox
+              <ButtonLink size="sm" href={message ? href('/outbox', { id: String(message.id) }) : '#/outbox'} icon="mail" variant="ghost">
+                {message ? 'Read the e-mail in the outbox' : 'Outbox'}
               </ButtonLink>
             )}
           </div>

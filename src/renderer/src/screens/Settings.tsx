@@ -73,7 +73,16 @@ export function SettingsScreen() {
             />
             {!s.smtp.configured && <p className="muted small">Start the register with --smtp smtp://host:port to also deliver e-mail. Every message is always kept in the outbox.</p>}
           </Panel>
-          <Panel title="This console">
+          <Panel
+            title="This console"
+            actions={
+              !isDesktop && (
+                <Button size="sm" icon="signout" onClick={() => signOut(null)}>
+                  Sign out
+                </Button>
+              )
+            }
+          >
             <KeyValue
               items={[
                 ['Signed in as', `${session.account['display-name']} (${session.account['account-id']})`],
@@ -81,11 +90,6 @@ export function SettingsScreen() {
                 ['Running in', isDesktop ? `Desktop app ${desktop?.version ?? ''}` : 'Web browser'],
               ]}
             />
-            {!isDesktop && (
-              <Button icon="signout" onClick={() => signOut(null)}>
-                Sign out
-              </Button>
-            )}
           </Panel>
         </div>
       )}

@@ -1,6 +1,6 @@
 import { usePagedList } from '../api/hooks';
 import type { Token } from '../api/types';
-import { METHOD_LABEL } from '../lib/format';
+import { METHOD_LABEL, plural } from '../lib/format';
 import { href, Link, useSearchParams } from '../lib/router';
 import { ButtonLink, FilterSelect, SearchBox } from '../ui/controls';
 import { EmptyState, LiveDot, StatusBadge } from '../ui/feedback';
@@ -27,7 +27,7 @@ export function TokensScreen() {
         }
       />
       <Panel flush>
-        <Toolbar end={list.total !== null && <span className="muted small">{list.total.toLocaleString('en-GB')} tokens · newest first</span>}>
+        <Toolbar end={list.total !== null && <span className="muted small">{plural(list.total, 'token')} · newest first</span>}>
           <FilterSelect
             label="Status"
             value={status}
@@ -49,8 +49,16 @@ export function TokensScreen() {
           rowKey={(t) => t['token-ref']}
           rowClassName={(t) => (t.status === 'pending' ? 'row-highlight' : undefined)}
           columns={[
-            { key: 'ref', header: 'Token', render: (t) => <code className="mono-sm">{t['token-ref']}</code> },
-            { key: 'method', header: 'Method', render: (t) => METHOD_LABEL[t.method] ?? t.method },
+            {
+              key: 'ref',
+              header: 'Token',
+              render: (t) => (
+                <div className="cell-stack">
+                  <code className="mono-sm">{t['token-ref']}</code>
+                  <span className="cell-sub">{METHOD_LABEL[t.method] ?? t.method}</span>
+                </div>
+              ),
+            },
             {
               key: 'who',
               header: 'Initiated by',
@@ -63,13 +71,55 @@ export function TokensScreen() {
                 </div>
               ),
             },
-            { key: 'mpxn', header: 'MPxN', render: (t) => <Link to={href('/identity-records', { mpxn: t.mpxn })}><code>{t.mpxn}</code></Link> },
-            { key: 'to', header: 'Sent to', render: (t) => (t['dispatched-to'] ? <span className="mono-sm">{t['dispatched-to']}</span> : <span className="muted">—</span>) },
+            {
+              key: 'mpxn',
+              header: 'MPxN',
+              render: (t) => (
+                <div className="cell-stack">
+                  <Link to={href('/identity-records', { mpxn: t.mpxn })}>
+                    <code>{t.mpxn}</code>
+                  </Link>
+                  {t['dispatched-to'] && <span className="cell-sub mono-sm">to {t['dispatched-to']}</span>}
+                </div>
+              ),
+            },
             { key: 'status', header: 'Status', render: (t) => <StatusBadge status={t.status} /> },
             { key: 'created', header: 'Started', render: (t) => <Relative iso={t['created-at']} /> },
-            { key: 'expires', header: 'Expires', render: (t) => (t.status === 'pending' ? <Countdown to={t['expires-at']} from={t['created-at']} /> : <When iso={t['expires-at']} />) },
-            { key: 'confirmed', header: 'Confirmed', render: (t) => <When iso={t['confirmed-at']} /> },
-            { key: 'consumed', header: 'Used', render: (t) => <When iso={t['consumed-at']} /> },
+            {
+              key: 'expires',
+              header: 'Expires',
+              render: (t) =>
+                t.status === 'pending' ? (
+                  <Countdown to={t['expires-at']} from={t['created-at']} />
+                ) : t.status === 'confirmed' ? (
+                  <span className="nowrap">
+                    usable <Relative iso={t['expires-at']} />
+                  </span>
+                ) : (
+                  <When iso={t['expires-at']} compact />
+                ),
+            },
+            {
+              key: 'done',
+              header: 'Outcome',
+              render: (t) =>
+                t['confirmed-at'] || t['consumed-at'] ? (
+                  <div className="cell-stack">
+                    {t['confirmed-at'] && (
+                      <span className="nowrap">
+                        confirmed <Relative iso={t['confirmed-at']} />
+                      </span>
+                    )}
+                    {t['consumed-at'] && (
+                      <span className="cell-sub nowrap">
+                        used <Relative iso={t['consumed-at']} />
+                      </span>
+                    )}
+                  </div>
+                ) : (
+                  <span className="muted">—</span>
+                ),
+            },
           ]}
           empty={
             <EmptyState icon="key" title={status || mpxn ? 'No tokens match' : 'No re-identification yet'} action={<ButtonLink href="#/reidentify" icon="phone">Open the desk</ButtonLink>}>

@@ -198,7 +198,7 @@ function Deliveries() {
                     {d['attempt-log'].map((a) => (
                       <tr key={a.attempt}>
                         <td>{a.attempt}</td>
-                        <td>{fmtDateTime(a.at)}</td>
+                        <td className="nowrap">{fmtDateTime(a.at)}</td>
                         <td>{a['status-code'] ? <Badge tone={a['status-code'] < 300 ? 'green' : 'red'}>HTTP {a['status-code']}</Badge> : <span className="muted">—</span>}</td>
                         <td>{a['duration-ms'] !== null ? `${a['duration-ms']} ms` : '—'}</td>
                         <td className="small">{a.error ?? ''}</td>

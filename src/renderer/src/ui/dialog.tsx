@@ -143,7 +143,7 @@ export function ConfirmDialog({ open, onClose, title, children, confirmLabel, to
       size="sm"
       dismissable={!busy}
       onSubmit={async () => {
-        if (!ready || busy) return;
+        if (!ready || busy || explained) return;
         setBusy(true);
         setError(null);
         try {
@@ -160,7 +160,7 @@ export function ConfirmDialog({ open, onClose, title, children, confirmLabel, to
           <Button onClick={onClose} disabled={busy} variant="ghost">
             {error ? 'Close' : 'Cancel'}
           </Button>
-          <Button type="submit" variant={tone} busy={busy} disabled={!ready}>
+          <Button type="submit" variant={tone} busy={busy} disabled={!ready || !!explained}>
             {busy ? (busyLabel ?? confirmLabel) : confirmLabel}
           </Button>
         </>

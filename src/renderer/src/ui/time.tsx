@@ -1,6 +1,6 @@
 import { useEffect, useState } from 'react';
 import { serverNow } from '../api/client';
-import { fmtCountdown, fmtDateTime, fmtRelative } from '../lib/format';
+import { fmtCompact, fmtCountdown, fmtDate, fmtDateTime, fmtRelative } from '../lib/format';
 
 /** The register's "now" (sandbox clock included), re-rendered every `intervalMs`. */
 export function useNow(intervalMs = 1000): number {
@@ -44,11 +44,13 @@ export function Relative({ iso }: { iso: string | null | undefined }) {
   );
 }
 
-export function When({ iso }: { iso: string | null | undefined }) {
+/** A register time in UTC; date-only values (expiry dates) show as dates. */
+export function When({ iso, compact, seconds }: { iso: string | null | undefined; compact?: boolean; seconds?: boolean }) {
   if (!iso) return <span className="muted">—</span>;
+  const text = iso.length === 10 ? fmtDate(iso) : compact ? fmtCompact(iso, seconds) : fmtDateTime(iso);
   return (
-    <time dateTime={iso} className="when">
-      {fmtDateTime(iso)}
+    <time dateTime={iso} className="when" title={iso.length === 10 ? undefined : fmtDateTime(iso)}>
+      {text}
     </time>
   );
 }
