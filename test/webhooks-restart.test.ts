@@ -128,7 +128,7 @@ function startCli(dataDir: string): Promise<{ url: string; child: ChildProcess }
   });
 }
 
-async function api(url: string, token: string | null, method: string, path: string, body?: unknown) {
+async function api(url: string, token: string | null, method: string, path: string, body?: unknown): Promise<{ status: number; body: any }> {
   const res = await fetch(`${url}${path}`, {
     method,
     headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
@@ -139,7 +139,7 @@ async function api(url: string, token: string | null, method: string, path: stri
 
 async function login(url: string, account: string, secret: string): Promise<string> {
   const res = await fetch(`${url}/v1/auth/token`, { headers: { authorization: `Basic ${Buffer.from(`${account}:${secret}`).toString('base64')}` } });
-  return (await res.json())['bearer-token'];
+  return ((await res.json()) as { 'bearer-token': string })['bearer-token'];
 }
 
 const killed = (child: ChildProcess) => new Promise<void>((resolve) => (child.exitCode !== null || child.signalCode !== null ? resolve() : child.once('exit', () => resolve())));
