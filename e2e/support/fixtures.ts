@@ -42,7 +42,7 @@ export async function saveScreen(page: Page, testInfo: TestInfo, name: string, o
   const path = testInfo.outputPath('screens', `${name}.png`);
   const modal = (await page.locator('dialog[open]').count()) > 0;
   const fullPage = options.fullPage ?? !modal;
-  if (fullPage) await page.evaluate(() => window.scrollTo(0, 0));
+  if (fullPage) await page.evaluate('window.scrollTo(0, 0)');
   await page.screenshot({ path, fullPage, animations: 'disabled' });
   await testInfo.attach(name, { path, contentType: 'image/png' });
   return path;
