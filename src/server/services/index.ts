@@ -5,6 +5,8 @@ import { Dcc } from './dcc.js';
 import { EventPublisher } from './events.js';
 import { IdentityRecords } from './identity-records.js';
 import { ReidTokens } from './reid-tokens.js';
+import { Mailer } from './mail.js';
+import { ReidentificationService } from './reidentification.js';
 import { DeliveryWorker, type AlertMail } from './delivery-worker.js';
 import { Sweeper } from './sweeper.js';
 import { Webhooks } from './webhooks.js';
@@ -35,8 +37,10 @@ export interface Services {
   delivery: DeliveryWorker;
   /** Expires records and queues consent.expiring (also in `workers`). */
   sweeper: Sweeper;
-  /** Issues re-identification tokens and runs the customer ceremonies. */
-  reidentification?: Reidentification;
+  /** Issues re-identification tokens and runs the customer ceremonies (magic links, passkeys). */
+  reidentification: ReidentificationService;
+  /** The e-mail outbox: `mail.queue(...)` inside a transaction; its worker delivers over SMTP (also in `workers`). */
+  mail: Mailer;
   /** Background work (mail retries, webhook delivery, lifecycle sweeps), started after listen. */
   workers: Worker[];
 }
@@ -57,17 +61,21 @@ export function createServices(reg: Register): Services {
   // The alert e-mail goes through the register's mail module (services/mail.ts) when present.
   const delivery = new DeliveryWorker(reg, webhooks, events, () => (services as { mail?: AlertMail }).mail);
   const sweeper = new Sweeper(reg, events);
+  const tokens = new ReidTokens(reg);
+  const mail = new Mailer(reg);
   const services: Services = {
     accounts,
     identities,
     records,
     events,
     dcc: new Dcc(reg, records, events),
-    tokens: new ReidTokens(reg),
+    tokens,
+    mail,
+    reidentification: new ReidentificationService(reg, { accounts, identities, tokens, mail }),
     webhooks,
     delivery,
     sweeper,
-    workers: [sweeper, delivery],
+    workers: [sweeper, delivery, mail.worker],
   };
   return services;
 }

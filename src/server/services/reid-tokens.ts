@@ -1,8 +1,10 @@
-import { and, desc, eq, isNull, sql } from 'drizzle-orm';
+import { and, desc, eq, gt, inArray, isNotNull, isNull, lt, lte, or, sql, type SQL } from 'drizzle-orm';
 import type { Register } from '../context.js';
-import { reidTokens } from '../db/schema.js';
+import { identityRecords, reidTokens } from '../db/schema.js';
 import { apiTime } from '../lib/clock.js';
 import { ApiError, badState, conflict, forbidden, notFound } from '../lib/errors.js';
+import { newId } from '../lib/ids.js';
+import type { AccountRow } from './accounts.js';
 
 export type TokenRow = typeof reidTokens.$inferSelect;
 
@@ -10,6 +12,27 @@ export type TokenRow = typeof reidTokens.$inferSelect;
 export const TOKEN_USABLE_MS = 60 * 60 * 1000;
 /** [ours] How long a portal may withdraw records with a token after its meter-point query. */
 export const PORTAL_WITHDRAW_MS = 30 * 60 * 1000;
+/** How long a magic link may be confirmed. */
+export const MAGIC_LINK_MS = 15 * 60 * 1000;
+/** How long a passkey ceremony session may be completed. */
+export const PASSKEY_SESSION_MS = 5 * 60 * 1000;
+
+export type TokenMethod = 'magic-link' | 'passkey-assert' | 'passkey-register';
+export const TOKEN_METHODS: TokenMethod[] = ['magic-link', 'passkey-assert', 'passkey-register'];
+export const ADMIN_TOKEN_STATUSES = ['pending', 'confirmed', 'consumed', 'expired'] as const;
+
+export interface IssueToken {
+  method: TokenMethod;
+  flow: 'record' | 'mpxn';
+  ir: string;
+  mpxn: string;
+  initiator: AccountRow;
+  ceremonyExpiresAt: string;
+  redirectUrl: string | null;
+  linkSecretHash: string | null;
+  /** Who asked (the initiator, or an operator acting on its behalf). */
+  actor: string;
+}
 
 /**
  * Re-identification tokens (mlr_…): status as callers see it, and atomic consumption.
@@ -52,7 +75,7 @@ export class ReidTokens {
       'initiator-account-id': row.initiatorAccountId,
       'initiator-duid': row.initiatorDuid,
       status: this.adminStatus(row, nowIso),
-      'created-at': apiTime(row.createdAt),
+      'created-at': apiTime(row.createdAt)!,
       'expires-at': apiTime(row.status === 'pending' ? row.ceremonyExpiresAt : row.usableUntil),
       'confirmed-at': apiTime(row.confirmedAt),
       'consumed-at': apiTime(row.consumedAt),
@@ -62,6 +85,135 @@ export class ReidTokens {
 
   statusBody(row: TokenRow) {
     return { method: row.method, status: this.status(row), 'confirmed-at': apiTime(row.confirmedAt) };
+  }
+
+  /** Issues a pending token. Call inside the transaction that also starts its ceremony. */
+  issue(t: IssueToken): TokenRow {
+    const tokenRef = newId('mlr');
+    const now = this.reg.clock.now();
+    this.reg.db
+      .insert(reidTokens)
+      .values({
+        tokenRef,
+        method: t.method,
+        flow: t.flow,
+        ir: t.ir,
+        mpxn: t.mpxn,
+        initiatorAccountId: t.initiator.accountId,
+        initiatorDuid: t.initiator.duid,
+        status: 'pending',
+        createdAt: now.toISOString(),
+        ceremonyExpiresAt: t.ceremonyExpiresAt,
+        usableUntil: new Date(now.getTime() + TOKEN_USABLE_MS).toISOString(),
+        redirectUrl: t.redirectUrl,
+        linkSecretHash: t.linkSecretHash,
+      })
+      .run();
+    this.reg.audit.append({
+      actor: t.actor,
+      eventType: 'reidentification.started',
+      ir: t.ir,
+      subject: tokenRef,
+      detail: { method: t.method, flow: t.flow, initiator: t.initiator.accountId },
+    });
+    return this.find(tokenRef)!;
+  }
+
+  findByLinkHash(hash: string): TokenRow | undefined {
+    return this.reg.db.select().from(reidTokens).where(eq(reidTokens.linkSecretHash, hash)).get();
+  }
+
+  /**
+   * pending → confirmed, only while the ceremony is open. The conditional UPDATE makes a
+   * second confirmation (double click, two tabs) a no-op. Returns whether this call confirmed it.
+   */
+  confirm(row: TokenRow, via: string): boolean {
+    const nowIso = this.reg.clock.iso();
+    const result = this.reg.db
+      .update(reidTokens)
+      .set({ status: 'confirmed', confirmedAt: nowIso })
+      .where(and(eq(reidTokens.seq, row.seq), eq(reidTokens.status, 'pending'), gt(reidTokens.ceremonyExpiresAt, nowIso)))
+      .run();
+    if (result.changes !== 1) return false;
+    this.reg.audit.append({ actor: 'customer', eventType: 'reidentification.confirmed', ir: row.ir, subject: row.tokenRef, detail: { method: row.method, via } });
+    return true;
+  }
+
+  /** Gives a token a magic link (step-up e-mails are sent after the token was issued). */
+  setLink(row: TokenRow, hash: string): boolean {
+    return this.reg.db.update(reidTokens).set({ linkSecretHash: hash }).where(and(eq(reidTokens.seq, row.seq), isNull(reidTokens.linkSecretHash))).run().changes === 1;
+  }
+
+  /** Marks a magic link as used (single use), if nobody else did first. */
+  markLinkUsed(row: TokenRow): boolean {
+    const nowIso = this.reg.clock.iso();
+    return this.reg.db.update(reidTokens).set({ linkOpenedAt: nowIso }).where(and(eq(reidTokens.seq, row.seq), isNull(reidTokens.linkOpenedAt))).run().changes === 1;
+  }
+
+  extendCeremony(row: TokenRow, until: string): void {
+    this.reg.db.update(reidTokens).set({ ceremonyExpiresAt: until }).where(and(eq(reidTokens.seq, row.seq), lt(reidTokens.ceremonyExpiresAt, until))).run();
+  }
+
+  /**
+   * [ours] Rate limit on starting ceremonies: at most `max` per (account, MPxN) in `windowMs`.
+   * Returns the seconds until another may start, or 0. Uses the (initiator, mpxn, seq) index.
+   */
+  initiationRetryAfter(accountId: string, mpxn: string, max: number, windowMs: number): number {
+    const recent = this.reg.db
+      .select({ createdAt: reidTokens.createdAt })
+      .from(reidTokens)
+      .where(and(eq(reidTokens.initiatorAccountId, accountId), eq(reidTokens.mpxn, mpxn)))
+      .orderBy(desc(reidTokens.seq))
+      .limit(max)
+      .all();
+    if (recent.length < max) return 0;
+    const freeAt = new Date(recent[max - 1].createdAt).getTime() + windowMs;
+    const wait = freeAt - this.reg.clock.now().getTime();
+    return wait > 0 ? Math.ceil(wait / 1000) : 0;
+  }
+
+  /** SQL for the admin status filter (see adminStatus). */
+  private statusFilter(status: string, nowIso: string): SQL {
+    switch (status) {
+      case 'pending':
+        return and(eq(reidTokens.status, 'pending'), gt(reidTokens.ceremonyExpiresAt, nowIso))!;
+      case 'confirmed':
+        return and(eq(reidTokens.status, 'confirmed'), isNull(reidTokens.consumedAt), gt(reidTokens.usableUntil, nowIso))!;
+      case 'consumed':
+        return isNotNull(reidTokens.consumedAt);
+      default:
+        return or(
+          eq(reidTokens.status, 'expired'),
+          and(eq(reidTokens.status, 'pending'), lte(reidTokens.ceremonyExpiresAt, nowIso)),
+          and(eq(reidTokens.status, 'confirmed'), isNull(reidTokens.consumedAt), lte(reidTokens.usableUntil, nowIso)),
+        )!;
+    }
+  }
+
+  /**
+   * Admin listing, newest first. The MPxN filter goes through the identity records' MPxN
+   * index to the tokens' ir index (so tokens of since-anonymised records are not matched by MPxN).
+   */
+  list(q: { status?: string; mpxn?: string; limit: number; cursor?: number }): { rows: TokenRow[]; total: number; nextCursor: string | null } {
+    const nowIso = this.reg.clock.iso();
+    const filters: SQL[] = [];
+    if (q.status) filters.push(this.statusFilter(q.status, nowIso));
+    if (q.mpxn) {
+      const irs = this.reg.db.select({ ir: identityRecords.ir }).from(identityRecords).where(eq(identityRecords.mpxn, q.mpxn));
+      filters.push(inArray(reidTokens.ir, irs), eq(reidTokens.mpxn, q.mpxn));
+    }
+    const where = filters.length ? and(...filters) : undefined;
+    const total = this.reg.db.select({ n: sql<number>`count(*)` }).from(reidTokens).where(where).get()!.n;
+    const page = this.reg.db
+      .select()
+      .from(reidTokens)
+      .where(q.cursor ? and(where, lt(reidTokens.seq, q.cursor)) : where)
+      .orderBy(desc(reidTokens.seq))
+      .limit(q.limit + 1)
+      .all();
+    const more = page.length > q.limit;
+    const rows = more ? page.slice(0, q.limit) : page;
+    return { rows, total, nextCursor: more ? String(rows[rows.length - 1].seq) : null };
   }
 
   /** The caller's token or 404 / 403 (contract §4: another account's token → 403). */

@@ -1,0 +1,113 @@
+import type { FastifyReply } from 'fastify';
+
+/** Escapes text for HTML element content and double-quoted attribute values. */
+export function esc(value: unknown): string {
+  return String(value ?? '').replace(/[&<>"'`]/g, (c) => `&#${c.charCodeAt(0)};`);
+}
+
+/** Tagged template that escapes every interpolation unless it is wrapped in raw(). */
+export class Raw {
+  constructor(readonly html: string) {}
+  toString(): string {
+    return this.html;
+  }
+}
+export const raw = (html: string) => new Raw(html);
+
+export function html(strings: TemplateStringsArray, ...values: unknown[]): Raw {
+  let out = strings[0];
+  values.forEach((v, i) => {
+    const part = Array.isArray(v) ? v.map((x) => (x instanceof Raw ? x.html : esc(x))).join('') : v instanceof Raw ? v.html : v === null || v === undefined || v === false ? '' : esc(v);
+    out += part + strings[i + 1];
+  });
+  return new Raw(out);
+}
+
+/** "2026-03-24T09:15:00.000Z" → "09:15 UTC on 24 March 2026". */
+export function humanTime(iso: string): string {
+  const d = new Date(iso);
+  const time = d.toISOString().slice(11, 16);
+  const date = d.toLocaleDateString('en-GB', { day: 'numeric', month: 'long', year: 'numeric', timeZone: 'UTC' });
+  return `${time} UTC on ${date}`;
+}
+
+/** Only the last four characters of a meter point number are ever shown to whoever holds a link. */
+export function meterHint(mpxn: string): string {
+  return `ending ${mpxn.slice(-4)}`;
+}
+
+export interface PageOptions {
+  title: string;
+  /** The organisation asking, shown prominently above the heading. */
+  org?: string | null;
+  body: Raw;
+  /** Scripts served from the register's own origin (no inline script). */
+  scripts?: string[];
+  /** Extra origins the page's forms may submit or redirect to (form-action). */
+  formTargets?: string[];
+}
+
+/** The customer-facing page shell: one stylesheet, no inline script or style. */
+export function layout(o: PageOptions): string {
+  return `<!doctype html>
+<html lang="en-GB">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="robots" content="noindex, nofollow">
+<meta name="referrer" content="same-origin">
+<title>${esc(o.title)} · Data Access Register</title>
+<link rel="stylesheet" href="/id/assets/id.css">
+${(o.scripts ?? []).map((s) => `<script src="${esc(s)}" defer></script>`).join('\n')}
+</head>
+<body>
+<a class="skip" href="#main">Skip to main content</a>
+<header class="top"><div class="wrap"><span class="brand" aria-label="Data Access Register"><span class="mark" aria-hidden="true"></span>Data Access Register</span></div></header>
+<main id="main" class="wrap" tabindex="-1">
+<div class="card">
+${o.org ? `<p class="org-label">Request from</p>\n<p class="org">${esc(o.org)}</p>` : ''}
+${o.body.html}
+</div>
+<p class="foot">The Data Access Register records which organisations may use data from your smart meter, and on what legal basis. It never shows your name, address or e-mail address to the organisation asking.</p>
+</main>
+</body>
+</html>`;
+}
+
+/** A strict CSP for customer pages: own-origin scripts and styles only, never framed. */
+export function csp(formTargets: string[] = []): string {
+  return [
+    "default-src 'self'",
+    "script-src 'self'",
+    "style-src 'self'",
+    "img-src 'self' data:",
+    "connect-src 'self'",
+    "object-src 'none'",
+    "base-uri 'none'",
+    `form-action 'self'${formTargets.map((t) => ` ${t}`).join('')}`,
+    "frame-ancestors 'none'",
+  ].join('; ');
+}
+
+/** Sends a customer page with the headers every one of them carries. */
+export function sendPage(reply: FastifyReply, status: number, o: PageOptions): FastifyReply {
+  return reply
+    .status(status)
+    .header('content-type', 'text/html; charset=utf-8')
+    .header('content-security-policy', csp(o.formTargets))
+    .header('x-frame-options', 'DENY')
+    // Same-origin: POSTs keep their Origin header, and no secret URL leaks to another site.
+    .header('referrer-policy', 'same-origin')
+    .header('cache-control', 'no-store')
+    .header('x-robots-tag', 'noindex, nofollow')
+    .send(layout(o));
+}
+
+/** A page that only explains something (unknown, expired, used…). */
+export function messagePage(reply: FastifyReply, status: number, title: string, paragraphs: (string | Raw)[], org?: string | null, tone: 'info' | 'warn' | 'ok' = 'info'): FastifyReply {
+  return sendPage(reply, status, {
+    title,
+    org,
+    body: html`<h1 class="${tone}">${title}</h1>${paragraphs.map((p) => html`<p>${p}</p>`)}`,
+  });
+}

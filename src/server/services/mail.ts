@@ -1,0 +1,349 @@
+import { and, desc, eq, inArray, lt, lte, sql, type SQL } from 'drizzle-orm';
+import nodemailer, { type Transporter } from 'nodemailer';
+import type { Register } from '../context.js';
+import { mailMessages } from '../db/schema.js';
+import { apiTime } from '../lib/clock.js';
+import { decrypt, encrypt } from '../lib/crypto.js';
+import { conflict, notFound } from '../lib/errors.js';
+import { newId } from '../lib/ids.js';
+import type { Worker } from './index.js';
+
+export type MailRow = typeof mailMessages.$inferSelect;
+
+/**
+ * Status of an outbox row:
+ * - captured: kept in the outbox only (no SMTP configured); final.
+ * - queued:   waiting for its first SMTP attempt.
+ * - retrying: an attempt failed with a transient error; next-attempt-at says when the next one runs.
+ * - sent:     the SMTP server accepted it.
+ * - failed:   a permanent SMTP error, or every retry was used up. An operator may retry it.
+ */
+export type MailStatus = 'captured' | 'queued' | 'retrying' | 'sent' | 'failed';
+export const MAIL_STATUSES: MailStatus[] = ['captured', 'queued', 'retrying', 'sent', 'failed'];
+
+export interface QueueMail {
+  to: string;
+  subject: string;
+  text: string;
+  html: string;
+  /** What the message is for, e.g. `magic-link`, `webhook-undelivered`. */
+  purpose: string;
+  /** The thing it is about (token-ref, event id, …); indexed for look-ups. */
+  ref?: string | null;
+}
+
+export interface MailerOptions {
+  /** Delay before attempt n+1 after n failed attempts; its length + 1 is the number of attempts. */
+  backoffMs?: number[];
+  /** How often the worker looks for due rows when nothing woke it. */
+  pollMs?: number;
+  /** How long a row is leased to one attempt (a crash mid-send makes it due again after this). */
+  leaseMs?: number;
+}
+
+const DEFAULT_BACKOFF_MS = [30_000, 60_000, 2 * 60_000, 5 * 60_000, 15 * 60_000, 60 * 60_000, 4 * 60 * 60_000];
+const URL_RE = /\bhttps?:\/\/[^\s<>"')]+/g;
+
+/** Every URL a message contains, in order, without duplicates. */
+export function linksIn(...bodies: string[]): string[] {
+  const out = new Set<string>();
+  for (const body of bodies) for (const m of body.matchAll(URL_RE)) out.add(m[0].replace(/&amp;/g, '&').replace(/[.,;:]+$/, ''));
+  return [...out];
+}
+
+function stripHeaderBreaks(s: string): string {
+  return s.replace(/[\r\n]+/g, ' ').trim();
+}
+
+/**
+ * The register's e-mail: every message is written to the `mail_messages` outbox first
+ * (inside the caller's transaction, so it commits with the change that caused it), and
+ * with `--smtp` a worker then delivers it through nodemailer, retrying transient failures
+ * with backoff. Nothing is dropped: every outcome stays visible at GET /v1/admin/outbox.
+ *
+ * Recipient addresses are stored encrypted (AES-256-GCM, key outside the database), like
+ * the identity records' e-mail copies.
+ */
+export class Mailer {
+  readonly worker: Worker;
+  private readonly backoffMs: number[];
+  private readonly pollMs: number;
+  private readonly leaseMs: number;
+  private transport: Transporter | null = null;
+  private timer: NodeJS.Timeout | null = null;
+  private running: Promise<number> | null = null;
+  private started = false;
+  private readonly byId;
+
+  constructor(
+    private readonly reg: Register,
+    opts: MailerOptions = {},
+  ) {
+    this.backoffMs = opts.backoffMs ?? DEFAULT_BACKOFF_MS;
+    this.pollMs = opts.pollMs ?? 2000;
+    this.leaseMs = opts.leaseMs ?? 2 * 60_000;
+    this.byId = reg.db.select().from(mailMessages).where(eq(mailMessages.messageId, sql.placeholder('id'))).prepare();
+    this.worker = {
+      name: 'mail',
+      start: () => this.start(),
+      stop: () => this.stop(),
+    };
+  }
+
+  /** True when messages are also delivered over SMTP. */
+  get delivering(): boolean {
+    return this.reg.config.smtpUrl !== null;
+  }
+
+  get maxAttempts(): number {
+    return this.backoffMs.length + 1;
+  }
+
+  /**
+   * Writes a message to the outbox and returns its id (msg_…). Call it inside the
+   * transaction that makes the change the message is about: the row then commits (or
+   * rolls back) with that change, and the worker only ever sees committed rows.
+   */
+  queue(input: QueueMail): string {
+    const id = newId('msg');
+    const now = this.reg.clock.iso();
+    this.reg.db
+      .insert(mailMessages)
+      .values({
+        messageId: id,
+        to: encrypt(this.reg.keys.encryptionKey, input.to.trim()),
+        subject: stripHeaderBreaks(input.subject),
+        text: input.text,
+        html: input.html,
+        links: linksIn(input.text, input.html),
+        purpose: input.purpose,
+        ref: input.ref ?? null,
+        status: this.delivering ? 'queued' : 'captured',
+        nextAttemptAt: this.delivering ? now : null,
+        createdAt: now,
+      })
+      .run();
+    // Runs after the caller's (synchronous) transaction has committed.
+    if (this.delivering && this.started) setImmediate(() => this.wake());
+    return id;
+  }
+
+  find(id: string): MailRow | undefined {
+    return this.byId.get({ id });
+  }
+
+  recipient(row: Pick<MailRow, 'to'>): string {
+    return decrypt(this.reg.keys.encryptionKey, row.to);
+  }
+
+  /** Messages about `ref` (e.g. a token-ref), newest first. */
+  forRef(refs: string[]): MailRow[] {
+    if (refs.length === 0) return [];
+    return this.reg.db.select().from(mailMessages).where(inArray(mailMessages.ref, refs)).orderBy(desc(mailMessages.seq)).all();
+  }
+
+  /** The outbox as GET /v1/admin/outbox shows it. */
+  view(row: MailRow) {
+    const redact = this.reg.config.mode === 'production' && row.purpose.startsWith('reidentification');
+    const scrub = (s: string) => (redact ? s.replace(/\/id\/magic\/[A-Za-z0-9_-]+/g, '/id/magic/[redacted]') : s);
+    return {
+      id: row.messageId,
+      to: this.recipient(row),
+      subject: row.subject,
+      text: scrub(row.text),
+      html: scrub(row.html),
+      links: row.links.map(scrub),
+      purpose: row.purpose,
+      ref: row.ref,
+      'created-at': apiTime(row.createdAt)!,
+      status: row.status,
+      attempts: row.attempts,
+      'next-attempt-at': row.status === 'queued' || row.status === 'retrying' ? apiTime(row.nextAttemptAt) : null,
+      'last-error': row.lastError,
+      'sent-at': apiTime(row.sentAt),
+    };
+  }
+
+  list(q: { status?: string; ref?: string; purpose?: string; limit: number; cursor?: number }): { rows: MailRow[]; total: number; nextCursor: string | null } {
+    const filters: SQL[] = [];
+    if (q.status) filters.push(eq(mailMessages.status, q.status));
+    if (q.ref) filters.push(eq(mailMessages.ref, q.ref));
+    if (q.purpose) filters.push(eq(mailMessages.purpose, q.purpose));
+    const where = filters.length ? and(...filters) : undefined;
+    const total = this.reg.db.select({ n: sql<number>`count(*)` }).from(mailMessages).where(where).get()!.n;
+    const page = this.reg.db
+      .select()
+      .from(mailMessages)
+      .where(q.cursor ? and(where, lt(mailMessages.seq, q.cursor)) : where)
+      .orderBy(desc(mailMessages.seq))
+      .limit(q.limit + 1)
+      .all();
+    const more = page.length > q.limit;
+    const rows = more ? page.slice(0, q.limit) : page;
+    return { rows, total, nextCursor: more ? String(rows[rows.length - 1].seq) : null };
+  }
+
+  /** Operator action: a failed (or retrying) message is tried again now, with a fresh set of attempts. */
+  retryNow(actor: string, id: string): MailRow {
+    return this.reg.tx(() => {
+      const row = this.find(id);
+      if (!row) throw notFound(`Message ${id}`);
+      if (!this.delivering) throw conflict('This register has no SMTP server configured (--smtp); messages are only captured');
+      if (row.status !== 'failed' && row.status !== 'retrying') throw conflict(`Message ${id} is ${row.status}; only failed or retrying messages can be retried`);
+      this.reg.db.update(mailMessages).set({ status: 'queued', attempts: 0, nextAttemptAt: this.reg.clock.iso() }).where(eq(mailMessages.seq, row.seq)).run();
+      this.reg.audit.append({ actor, eventType: 'mail.retry-requested', subject: id });
+      if (this.started) setImmediate(() => this.wake());
+      return this.find(id)!;
+    });
+  }
+
+  private smtp(): Transporter {
+    if (!this.transport) {
+      this.transport = nodemailer.createTransport({
+        url: this.reg.config.smtpUrl!,
+        connectionTimeout: 10_000,
+        greetingTimeout: 10_000,
+        socketTimeout: 30_000,
+      } as Parameters<typeof nodemailer.createTransport>[0]);
+    }
+    return this.transport;
+  }
+
+  /** Leases one due row (conditional update), so a row is attempted by one pass at a time. */
+  private lease(): MailRow | null {
+    const now = this.reg.clock.iso();
+    for (;;) {
+      const due = this.reg.db
+        .select()
+        .from(mailMessages)
+        .where(and(inArray(mailMessages.status, ['queued', 'retrying']), lte(mailMessages.nextAttemptAt, now)))
+        .orderBy(mailMessages.nextAttemptAt)
+        .limit(1)
+        .get();
+      if (!due) return null;
+      const leased = this.reg.db
+        .update(mailMessages)
+        .set({ nextAttemptAt: this.reg.clock.isoIn(this.leaseMs) })
+        .where(and(eq(mailMessages.seq, due.seq), eq(mailMessages.nextAttemptAt, due.nextAttemptAt!), inArray(mailMessages.status, ['queued', 'retrying'])))
+        .run();
+      if (leased.changes === 1) return due;
+    }
+  }
+
+  private async attempt(row: MailRow): Promise<void> {
+    const attempts = row.attempts + 1;
+    try {
+      await this.smtp().sendMail({
+        from: this.reg.config.mailFrom,
+        to: this.recipient(row),
+        subject: row.subject,
+        text: row.text,
+        html: row.html,
+        headers: { 'X-DAR-Message-Id': row.messageId, 'X-DAR-Purpose': row.purpose },
+      });
+      const now = this.reg.clock.iso();
+      const scrub = this.reg.config.mode === 'production' && row.purpose.startsWith('reidentification');
+      this.reg.db
+        .update(mailMessages)
+        .set({
+          status: 'sent',
+          attempts,
+          sentAt: now,
+          nextAttemptAt: null,
+          lastError: null,
+          // In production the magic-link secret leaves the register once delivered.
+          ...(scrub
+            ? {
+                text: row.text.replace(/\/id\/magic\/[A-Za-z0-9_-]+/g, '/id/magic/[removed-after-delivery]'),
+                html: row.html.replace(/\/id\/magic\/[A-Za-z0-9_-]+/g, '/id/magic/[removed-after-delivery]'),
+                links: row.links.map((l) => l.replace(/\/id\/magic\/[A-Za-z0-9_-]+/g, '/id/magic/[removed-after-delivery]')),
+              }
+            : {}),
+        })
+        .where(eq(mailMessages.seq, row.seq))
+        .run();
+    } catch (err) {
+      const e = err as Error & { responseCode?: number; permanent?: boolean; code?: string };
+      const permanent = typeof e.responseCode === 'number' && e.responseCode >= 500 && e.responseCode < 600;
+      const exhausted = attempts >= this.maxAttempts;
+      const status: MailStatus = permanent || exhausted ? 'failed' : 'retrying';
+      const message = `${e.code ? `${e.code}: ` : ''}${(e.message ?? String(err)).slice(0, 500)}`;
+      this.reg.db
+        .update(mailMessages)
+        .set({
+          status,
+          attempts,
+          lastError: message,
+          nextAttemptAt: status === 'retrying' ? this.reg.clock.isoIn(this.backoffMs[attempts - 1]) : null,
+        })
+        .where(eq(mailMessages.seq, row.seq))
+        .run();
+      if (status === 'failed') {
+        this.reg.audit.append({
+          actor: 'register',
+          eventType: 'mail.failed',
+          subject: row.messageId,
+          detail: { purpose: row.purpose, ref: row.ref, attempts, error: message, permanent },
+        });
+      }
+    }
+  }
+
+  /**
+   * One pass: attempts every due message once, one at a time. Returns how many were
+   * attempted. Tests call it directly; the worker calls it on a timer and when woken.
+   */
+  processDue(): Promise<number> {
+    if (!this.delivering) return Promise.resolve(0);
+    if (this.running) return this.running;
+    const pass = async () => {
+      let n = 0;
+      for (let row = this.lease(); row; row = this.lease()) {
+        await this.attempt(row);
+        n++;
+      }
+      return n;
+    };
+    // Cleared in a later microtask, so never before `running` is assigned (a pass with
+    // nothing due finishes synchronously).
+    const running: Promise<number> = pass().finally(() => {
+      if (this.running === running) this.running = null;
+    });
+    this.running = running;
+    return running;
+  }
+
+  private wake(): void {
+    if (!this.started) return;
+    void this.processDue().catch((err) => console.error('mail worker pass failed', err));
+  }
+
+  private schedule(): void {
+    if (!this.started) return;
+    this.timer = setTimeout(async () => {
+      try {
+        await this.processDue();
+      } catch (err) {
+        console.error('mail worker pass failed', err);
+      }
+      this.schedule();
+    }, this.pollMs);
+    this.timer.unref();
+  }
+
+  private start(): void {
+    if (this.started || !this.delivering) return;
+    this.started = true;
+    this.wake();
+    this.schedule();
+  }
+
+  private async stop(): Promise<void> {
+    this.started = false;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    if (this.running) await this.running.catch(() => undefined);
+    this.transport?.close();
+    this.transport = null;
+  }
+}

@@ -1,0 +1,543 @@
+import {
+  generateAuthenticationOptions,
+  generateRegistrationOptions,
+  verifyAuthenticationResponse,
+  verifyRegistrationResponse,
+  type AuthenticationResponseJSON,
+  type RegistrationResponseJSON,
+} from '@simplewebauthn/server';
+import { and, eq, isNull } from 'drizzle-orm';
+import type { Register } from '../context.js';
+import { passkeyCredentials, passkeySessions } from '../db/schema.js';
+import { apiTime } from '../lib/clock.js';
+import { hmacHex, safeEqual, sha256Hex } from '../lib/crypto.js';
+import { ApiError, conflict, invalid, notFound, precondition } from '../lib/errors.js';
+import { newId, newSecret } from '../lib/ids.js';
+import { reidentificationEmail } from '../pages/id/emails.js';
+import { meterHint } from '../pages/id/layout.js';
+import type { AccountRow, Accounts } from './accounts.js';
+import type { IdentityRecords, IdentityRow } from './identity-records.js';
+import { maskEmail } from './identity-records.js';
+import type { ReIdentifyResult, Reidentification } from './index.js';
+import type { Mailer } from './mail.js';
+import { MAGIC_LINK_MS, PASSKEY_SESSION_MS, TOKEN_METHODS, type ReidTokens, type TokenMethod, type TokenRow } from './reid-tokens.js';
+
+export type SessionRow = typeof passkeySessions.$inferSelect;
+
+/**
+ * Passkey session kinds:
+ * - register: enrol a new passkey, then confirm the token.
+ * - assert: prove possession of an existing passkey, then confirm the token.
+ * - register-stepup: [ours] a cross-Data-User / portal passkey-register on a record that
+ *   already has a factor: the customer first proves an existing factor (an existing passkey,
+ *   or a magic link sent to the record's e-mail), and only then may enrol a new passkey.
+ */
+export type SessionKind = 'register' | 'assert' | 'register-stepup';
+export type CeremonyStep = 'register' | 'assert';
+
+export interface ReidLimits {
+  /** At most this many re-identifications per (initiating account, MPxN)… */
+  max: number;
+  /** …in this window. */
+  windowMs: number;
+}
+
+export const DEFAULT_REID_LIMITS: ReidLimits = { max: 5, windowMs: 15 * 60 * 1000 };
+/** After the step-up, the customer has this long to create the new passkey. */
+const AFTER_STEP_UP_MS = PASSKEY_SESSION_MS;
+
+/** An error on a customer ceremony page or its JSON endpoints (never the /v1 envelope). */
+export class CeremonyError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: 'unknown' | 'expired' | 'used' | 'invalid' | 'step-up-required' | 'failed' | 'conflict',
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** Who is asking and why — what every customer page and e-mail shows. */
+export interface CeremonyContext {
+  token: TokenRow;
+  org: string;
+  initiatorRole: string;
+  purpose: string;
+  meter: string;
+}
+
+export type LinkView =
+  | { state: 'unknown' }
+  | { state: 'expired' | 'used'; ctx: CeremonyContext }
+  | { state: 'ready'; ctx: CeremonyContext; kind: 'confirm' | 'step-up'; expiresAt: string };
+
+export type LinkOutcome =
+  | Exclude<LinkView, { state: 'ready' }>
+  | { state: 'confirmed'; ctx: CeremonyContext; redirect: string | null }
+  | { state: 'stepped-up'; ctx: CeremonyContext; sessionId: string };
+
+export interface SessionView {
+  state: 'unknown' | 'expired' | 'used' | 'ready';
+  session?: SessionRow;
+  ctx?: CeremonyContext;
+  kind?: SessionKind;
+  /** The step the page runs next. */
+  step?: CeremonyStep | 'await-email';
+  hasEmail?: boolean;
+  hasCredentials?: boolean;
+  emailSentTo?: string | null;
+  expiresAt?: string;
+}
+
+export interface StartOptions {
+  redirectUrl?: string | null;
+  returnUrl?: string | null;
+  /** Defaults to the initiating account. */
+  actor?: string;
+}
+
+/**
+ * Issues re-identification tokens and runs the customer side: magic links (e-mail with a
+ * confirm page) and passkey ceremonies (WebAuthn via @simplewebauthn/server). A token
+ * becomes confirmed only when a person completes one of these; nothing auto-confirms.
+ */
+export class ReidentificationService implements Reidentification {
+  constructor(
+    private readonly reg: Register,
+    private readonly deps: { accounts: Accounts; identities: IdentityRecords; tokens: ReidTokens; mail: Mailer },
+    readonly limits: ReidLimits = DEFAULT_REID_LIMITS,
+  ) {}
+
+  /** WebAuthn relying-party id: --rp-id, else the origin's host name (sandbox: localhost). */
+  get rpId(): string {
+    return this.reg.config.rpId ?? new URL(this.reg.origin).hostname;
+  }
+
+  get rpName(): string {
+    return this.reg.config.rpName;
+  }
+
+  // ---------------------------------------------------------------- starting
+
+  /** Same Data User: a ceremony on one of the caller's own identity records. */
+  startForRecord(account: AccountRow, identity: IdentityRow, method: string, opts: StartOptions): ReIdentifyResult {
+    return this.begin(account, identity, method, 'record', opts).result;
+  }
+
+  /** Cross-Data-User or portal: the newest non-anonymised record for the MPxN, never revealed. */
+  startForMpxn(account: AccountRow, mpxn: string, method: string, opts: StartOptions): { result: ReIdentifyResult; customerUrl: string } {
+    return this.reg.tx(() => {
+      const identity = this.deps.identities.newestForMpxn(mpxn);
+      if (!identity) throw notFound(`Identity record for MPxN ${mpxn}`);
+      return this.begin(account, identity, method, 'mpxn', opts);
+    });
+  }
+
+  private begin(account: AccountRow, identity: IdentityRow, method: string, flow: 'record' | 'mpxn', opts: StartOptions): { result: ReIdentifyResult; customerUrl: string } {
+    if (!TOKEN_METHODS.includes(method as TokenMethod)) throw invalid(`method must be one of: ${TOKEN_METHODS.join(', ')}`);
+    return this.reg.tx(() => {
+      const fresh = this.deps.identities.find(identity.ir) ?? identity;
+      if (fresh.anonymisedAt || !fresh.mpxn) throw conflict('The identity record has been anonymised; it cannot be re-identified');
+      const problems: string[] = [];
+      for (const [field, url] of [
+        ['redirect-url', opts.redirectUrl],
+        ['passkey-return-url', opts.returnUrl],
+      ] as const) {
+        if (url && !account.returnUrls.includes(url)) problems.push(`${field} must exactly match one of your pre-registered return URLs`);
+      }
+      if (problems.length) throw ApiError.validation(problems);
+
+      const email = this.deps.identities.email(fresh);
+      const credentials = this.deps.identities.credentials(fresh.ir);
+      if (method === 'magic-link' && !email) throw precondition('magic-link needs an e-mail address on the identity record, and none is stored');
+      if (method === 'passkey-assert' && credentials.length === 0) throw precondition('passkey-assert needs a registered passkey on the identity record, and none is registered');
+
+      const wait = this.deps.tokens.initiationRetryAfter(account.accountId, fresh.mpxn, this.limits.max, this.limits.windowMs);
+      if (wait > 0) {
+        throw new ApiError(
+          429,
+          'RATE001',
+          `Too many re-identification requests for this meter point (at most ${this.limits.max} in ${Math.round(this.limits.windowMs / 60000)} minutes); try again in ${wait} s`,
+          [],
+          { 'Retry-After': String(wait) },
+        );
+      }
+
+      const actor = opts.actor ?? account.accountId;
+      const now = this.reg.clock.now().getTime();
+      if (method === 'magic-link') {
+        const secret = newSecret(32);
+        const expiresAt = new Date(now + MAGIC_LINK_MS).toISOString();
+        const token = this.deps.tokens.issue({
+          method: 'magic-link',
+          flow,
+          ir: fresh.ir,
+          mpxn: fresh.mpxn,
+          initiator: account,
+          ceremonyExpiresAt: expiresAt,
+          redirectUrl: opts.redirectUrl ?? null,
+          linkSecretHash: sha256Hex(secret),
+          actor,
+        });
+        const link = this.linkUrl(secret);
+        this.sendLink(token, email!, link, 'confirm');
+        return {
+          result: {
+            method,
+            'magic-link': { 'dispatched-to': maskEmail(email!), 'expires-at': apiTime(expiresAt)!, 'token-ref': token.tokenRef, 'redirect-url': opts.redirectUrl ?? null },
+            passkey: null,
+          },
+          customerUrl: link,
+        };
+      }
+
+      const returnUrl = opts.returnUrl ?? opts.redirectUrl ?? null;
+      const stepUp = flow === 'mpxn' && method === 'passkey-register' && (email !== null || credentials.length > 0);
+      const kind: SessionKind = method === 'passkey-assert' ? 'assert' : stepUp ? 'register-stepup' : 'register';
+      // A step-up that may go through e-mail gets the magic link's 15 minutes.
+      const expiresAt = new Date(now + (stepUp && email ? MAGIC_LINK_MS : PASSKEY_SESSION_MS)).toISOString();
+      // With no passkey to assert, the step-up e-mail goes out now.
+      const secret = stepUp && email && credentials.length === 0 ? newSecret(32) : null;
+      const token = this.deps.tokens.issue({
+        method: method as TokenMethod,
+        flow,
+        ir: fresh.ir,
+        mpxn: fresh.mpxn,
+        initiator: account,
+        ceremonyExpiresAt: expiresAt,
+        redirectUrl: returnUrl,
+        linkSecretHash: secret ? sha256Hex(secret) : null,
+        actor,
+      });
+      const sessionId = newId('pks');
+      this.reg.db
+        .insert(passkeySessions)
+        .values({ sessionId, tokenRef: token.tokenRef, kind, ir: fresh.ir, challenge: null, returnUrl, createdAt: new Date(now).toISOString(), expiresAt })
+        .run();
+      if (secret) this.sendLink(token, email!, this.linkUrl(secret), 'step-up');
+      const pageUrl = this.sessionUrl(sessionId, kind);
+      return {
+        result: { method, 'magic-link': null, passkey: { 'redirect-url': pageUrl, 'token-ref': token.tokenRef, 'expires-at': apiTime(expiresAt)!, 'return-url': returnUrl } },
+        customerUrl: pageUrl,
+      };
+    });
+  }
+
+  linkUrl(secret: string): string {
+    return `${this.reg.origin}/id/magic/${secret}`;
+  }
+
+  sessionUrl(sessionId: string, kind: string): string {
+    return `${this.reg.origin}/id/passkey/${kind === 'assert' ? 'assert' : 'register'}?session=${sessionId}`;
+  }
+
+  private sendLink(token: TokenRow, to: string, link: string, kind: 'confirm' | 'step-up'): string {
+    const ctx = this.context(token);
+    const mail = reidentificationEmail({ org: ctx.org, purpose: ctx.purpose, mpxn: token.mpxn, link, expiresAt: token.ceremonyExpiresAt, kind });
+    return this.deps.mail.queue({ to, ...mail, purpose: kind === 'confirm' ? 'reidentification.magic-link' : 'reidentification.step-up', ref: token.tokenRef });
+  }
+
+  // ---------------------------------------------------------------- what the customer sees
+
+  context(token: TokenRow): CeremonyContext {
+    const initiator = this.deps.accounts.find(token.initiatorAccountId);
+    const org = initiator?.displayName ?? token.initiatorAccountId;
+    const role = initiator?.role ?? 'data_user';
+    const meter = meterHint(token.mpxn);
+    let purpose: string;
+    if (role === 'portal') purpose = `${org} wants to show you every organisation that has access to data from your smart meter (meter point ${meter}), so you can check them and withdraw permissions you no longer want.`;
+    else if (token.flow === 'mpxn') purpose = `${org} wants to link its record of the smart-meter data you agreed to share with it to your existing entry in the Data Access Register (meter point ${meter}).`;
+    else purpose = `${org} wants to confirm it is you before it updates its record of the smart-meter data you share with it (meter point ${meter}).`;
+    if (token.method === 'passkey-register') purpose += ' You will also add a passkey, so you can confirm it is you more quickly next time.';
+    return { token, org, initiatorRole: role, purpose, meter };
+  }
+
+  private tokenLive(token: TokenRow): boolean {
+    return this.deps.tokens.status(token) === 'pending';
+  }
+
+  private sessionForToken(tokenRef: string): SessionRow | undefined {
+    return this.reg.db.select().from(passkeySessions).where(eq(passkeySessions.tokenRef, tokenRef)).get();
+  }
+
+  /** What a magic link leads to. Read-only: opening a link (GET/HEAD) changes nothing. */
+  openLink(secret: string): LinkView {
+    if (!/^[A-Za-z0-9_-]{20,100}$/.test(secret)) return { state: 'unknown' };
+    const token = this.deps.tokens.findByLinkHash(sha256Hex(secret));
+    if (!token) return { state: 'unknown' };
+    const ctx = this.context(token);
+    const stepUp = token.method === 'passkey-register';
+    if (token.linkOpenedAt || token.status !== 'pending') return { state: 'used', ctx };
+    if (!this.tokenLive(token)) return { state: 'expired', ctx };
+    if (stepUp) {
+      const session = this.sessionForToken(token.tokenRef);
+      if (!session || session.usedAt) return { state: 'used', ctx };
+      if (session.expiresAt <= this.reg.clock.iso()) return { state: 'expired', ctx };
+    }
+    return { state: 'ready', ctx, kind: stepUp ? 'step-up' : 'confirm', expiresAt: token.ceremonyExpiresAt };
+  }
+
+  /** The "Yes, it's me" POST (CSRF is checked by the page). Confirms, or completes a step-up. */
+  confirmLink(secret: string): LinkOutcome {
+    return this.reg.tx((): LinkOutcome => {
+      const view = this.openLink(secret);
+      if (view.state !== 'ready') return view;
+      const { ctx } = view;
+      const token = ctx.token;
+      if (view.kind === 'step-up') {
+        const session = this.sessionForToken(token.tokenRef)!;
+        if (!this.deps.tokens.markLinkUsed(token)) return { state: 'used', ctx };
+        const until = new Date(this.reg.clock.now().getTime() + AFTER_STEP_UP_MS).toISOString();
+        if (session.expiresAt < until) this.reg.db.update(passkeySessions).set({ expiresAt: until }).where(eq(passkeySessions.seq, session.seq)).run();
+        this.deps.tokens.extendCeremony(token, until);
+        this.reg.audit.append({ actor: 'customer', eventType: 'reidentification.step-up', ir: token.ir, subject: token.tokenRef, detail: { via: 'magic-link' } });
+        return { state: 'stepped-up', ctx, sessionId: session.sessionId };
+      }
+      if (!this.deps.tokens.confirm(token, 'magic-link')) return this.openLink(secret) as LinkOutcome;
+      this.deps.tokens.markLinkUsed(token);
+      let redirect: string | null = null;
+      if (token.redirectUrl) {
+        const u = new URL(token.redirectUrl);
+        u.searchParams.set('dar-reid-token', token.tokenRef);
+        redirect = u.toString();
+      }
+      return { state: 'confirmed', ctx: this.context(this.deps.tokens.find(token.tokenRef)!), redirect };
+    });
+  }
+
+  // ---------------------------------------------------------------- passkey sessions
+
+  findSession(sessionId: string): SessionRow | undefined {
+    if (!/^pks_[0-9a-f]{24}$/.test(sessionId)) return undefined;
+    return this.reg.db.select().from(passkeySessions).where(eq(passkeySessions.sessionId, sessionId)).get();
+  }
+
+  /** The value of the step-up cookie for a session: only the browser that proved a factor holds it. */
+  stepUpProof(sessionId: string): string {
+    return hmacHex(this.reg.keys.signingKey, `passkey-step-up:${sessionId}`);
+  }
+
+  hasStepUp(sessionId: string, cookie: string | undefined): boolean {
+    return typeof cookie === 'string' && safeEqual(cookie, this.stepUpProof(sessionId));
+  }
+
+  /** Where a passkey session stands, and which step the page runs next. Read-only. */
+  viewSession(sessionId: string, stepUpCookie?: string): SessionView {
+    const session = this.findSession(sessionId);
+    if (!session) return { state: 'unknown' };
+    const token = this.deps.tokens.find(session.tokenRef);
+    if (!token) return { state: 'unknown' };
+    const ctx = this.context(token);
+    const kind = session.kind as SessionKind;
+    if (session.usedAt) return { state: 'used', session, ctx, kind };
+    if (session.expiresAt <= this.reg.clock.iso() || token.status !== 'pending' || !this.tokenLive(token)) return { state: 'expired', session, ctx, kind };
+    const identity = this.deps.identities.find(session.ir);
+    if (!identity || identity.anonymisedAt) return { state: 'expired', session, ctx, kind };
+    const hasEmail = identity.emailEnc !== null;
+    const hasCredentials = this.deps.identities.credentials(session.ir).length > 0;
+    let step: SessionView['step'];
+    if (kind === 'assert') step = 'assert';
+    else if (kind === 'register') step = 'register';
+    else if (this.hasStepUp(sessionId, stepUpCookie)) step = 'register';
+    else step = hasCredentials ? 'assert' : 'await-email';
+    const mails = this.deps.mail.forRef([token.tokenRef]);
+    const emailSentTo = mails.length ? maskEmail(this.deps.mail.recipient(mails[0])) : null;
+    return { state: 'ready', session, ctx, kind, step, hasEmail, hasCredentials, emailSentTo, expiresAt: session.expiresAt };
+  }
+
+  private readySession(sessionId: string, stepUpCookie?: string): SessionView & { session: SessionRow; ctx: CeremonyContext; kind: SessionKind } {
+    const view = this.viewSession(sessionId, stepUpCookie);
+    if (view.state === 'unknown') throw new CeremonyError(404, 'unknown', 'This passkey request is not known. Go back to the organisation that sent you here and start again.');
+    if (view.state === 'used') throw new CeremonyError(410, 'used', 'This passkey request has already been completed.');
+    if (view.state === 'expired') throw new CeremonyError(410, 'expired', 'This passkey request has expired. Go back to the organisation that sent you here and start again.');
+    return view as SessionView & { session: SessionRow; ctx: CeremonyContext; kind: SessionKind };
+  }
+
+  /** Step-up by e-mail from the passkey page ("E-mail me a link instead"); once per session. */
+  sendStepUpEmail(sessionId: string): { sentTo: string } {
+    return this.reg.tx(() => {
+      const view = this.readySession(sessionId);
+      if (view.kind !== 'register-stepup') throw new CeremonyError(400, 'invalid', 'This request does not need an e-mail confirmation.');
+      const identity = this.deps.identities.find(view.session.ir)!;
+      const email = this.deps.identities.email(identity);
+      if (!email) throw new CeremonyError(400, 'invalid', 'There is no e-mail address to send a link to. Use your existing passkey.');
+      const token = view.ctx.token;
+      if (view.emailSentTo || token.linkSecretHash) throw new CeremonyError(409, 'conflict', `We already sent a link to ${view.emailSentTo ?? maskEmail(email)}. Open it on this device to continue.`);
+      const secret = newSecret(32);
+      if (!this.deps.tokens.setLink(token, sha256Hex(secret))) throw new CeremonyError(409, 'conflict', 'We already sent a link. Open it on this device to continue.');
+      this.sendLink(this.deps.tokens.find(token.tokenRef)!, email, this.linkUrl(secret), 'step-up');
+      return { sentTo: maskEmail(email) };
+    });
+  }
+
+  /** WebAuthn options for the session's next step; stores the challenge. */
+  async options(sessionId: string, stepUpCookie?: string): Promise<{ step: CeremonyStep; options: unknown }> {
+    const view = this.readySession(sessionId, stepUpCookie);
+    if (view.step === 'await-email') throw new CeremonyError(403, 'step-up-required', `First open the link we e-mailed${view.emailSentTo ? ` to ${view.emailSentTo}` : ''}, on this device.`);
+    const step = view.step as CeremonyStep;
+    const credentials = this.deps.identities.credentials(view.session.ir);
+    let options: { challenge: string };
+    if (step === 'register') {
+      const identity = this.deps.identities.find(view.session.ir)!;
+      const label = `Meter point ${meterHint(view.ctx.token.mpxn)}`;
+      options = await generateRegistrationOptions({
+        rpName: this.rpName,
+        rpID: this.rpId,
+        userName: label,
+        userDisplayName: label,
+        userID: new Uint8Array(Buffer.from(identity.webauthnUserId, 'base64url')),
+        attestationType: 'none',
+        timeout: 120_000,
+        excludeCredentials: credentials.map((c) => ({ id: c.webauthnId, transports: c.transports })),
+        authenticatorSelection: { residentKey: 'preferred', userVerification: 'required' },
+      });
+    } else {
+      options = await generateAuthenticationOptions({
+        rpID: this.rpId,
+        timeout: 120_000,
+        userVerification: 'required',
+        allowCredentials: credentials.map((c) => ({ id: c.webauthnId, transports: c.transports })),
+      });
+    }
+    this.reg.db.update(passkeySessions).set({ challenge: options.challenge }).where(and(eq(passkeySessions.seq, view.session.seq), isNull(passkeySessions.usedAt))).run();
+    return { step, options };
+  }
+
+  private clearChallenge(session: SessionRow, challenge: string): boolean {
+    return (
+      this.reg.db
+        .update(passkeySessions)
+        .set({ challenge: null })
+        .where(and(eq(passkeySessions.seq, session.seq), eq(passkeySessions.challenge, challenge), isNull(passkeySessions.usedAt)))
+        .run().changes === 1
+    );
+  }
+
+  private completionRedirect(session: SessionRow, token: TokenRow): string {
+    if (session.returnUrl) {
+      const u = new URL(session.returnUrl);
+      u.searchParams.set('dar-passkey-token', token.tokenRef);
+      return u.toString();
+    }
+    return `${this.reg.origin}/id/passkey/done?session=${session.sessionId}`;
+  }
+
+  /**
+   * Verifies the browser's WebAuthn response server-side (challenge, origin, RP ID, user
+   * presence and verification, signature, counter), then stores the credential or updates
+   * its counter and confirms the token — or, for a step-up assertion, grants the step-up.
+   */
+  async verify(
+    sessionId: string,
+    step: CeremonyStep,
+    response: RegistrationResponseJSON | AuthenticationResponseJSON,
+    stepUpCookie?: string,
+  ): Promise<{ done: true; redirect: string } | { done: false; next: 'register'; stepUpProof: string }> {
+    const view = this.readySession(sessionId, stepUpCookie);
+    if (view.step !== step) throw new CeremonyError(409, 'conflict', 'This page is out of date; reload it and try again.');
+    const session = view.session;
+    const challenge = session.challenge;
+    if (!challenge) throw new CeremonyError(409, 'conflict', 'No passkey prompt is in progress for this request; press the button to start again.');
+    const expectedOrigin = this.reg.origin;
+    const expectedRPID = this.rpId;
+
+    if (step === 'register') {
+      let info;
+      try {
+        const result = await verifyRegistrationResponse({
+          response: response as RegistrationResponseJSON,
+          expectedChallenge: challenge,
+          expectedOrigin,
+          expectedRPID,
+          requireUserPresence: true,
+          requireUserVerification: true,
+        });
+        if (!result.verified) throw new Error('the registration could not be verified');
+        info = result.registrationInfo;
+      } catch (err) {
+        this.clearChallenge(session, challenge);
+        this.reg.audit.append({ actor: 'customer', eventType: 'reidentification.passkey-failed', ir: session.ir, subject: session.tokenRef, detail: { step, error: (err as Error).message.slice(0, 200) } });
+        throw new CeremonyError(400, 'failed', `Your passkey could not be verified (${(err as Error).message}). Try again.`);
+      }
+      return this.reg.tx(() => {
+        if (!this.clearChallenge(session, challenge)) throw new CeremonyError(409, 'conflict', 'This passkey prompt was already used; press the button to start again.');
+        const token = this.deps.tokens.find(session.tokenRef)!;
+        const credentialId = newId('cred');
+        const now = this.reg.clock.iso();
+        const existing = this.reg.db.select({ seq: passkeyCredentials.seq }).from(passkeyCredentials).where(eq(passkeyCredentials.webauthnId, info.credential.id)).get();
+        if (existing) throw new CeremonyError(409, 'conflict', 'This passkey is already registered.');
+        this.reg.db
+          .insert(passkeyCredentials)
+          .values({
+            credentialId,
+            ir: session.ir,
+            webauthnId: info.credential.id,
+            publicKey: Buffer.from(info.credential.publicKey),
+            counter: info.credential.counter,
+            transports: ((response as RegistrationResponseJSON).response.transports ?? info.credential.transports ?? []).slice(0, 10),
+            deviceType: info.credentialDeviceType,
+            backedUp: info.credentialBackedUp,
+            registeredAt: now,
+          })
+          .run();
+        this.reg.audit.append({ actor: 'customer', eventType: 'identity-record.credential-added', ir: session.ir, subject: credentialId, detail: { 'token-ref': token.tokenRef, 'device-type': info.credentialDeviceType } });
+        this.finish(session, token, 'passkey-register');
+        return { done: true as const, redirect: this.completionRedirect(session, token) };
+      });
+    }
+
+    const auth = response as AuthenticationResponseJSON;
+    const credential = this.deps.identities.credentials(session.ir).find((c) => c.webauthnId === auth.id);
+    if (!credential) {
+      this.clearChallenge(session, challenge);
+      throw new CeremonyError(400, 'failed', 'That passkey is not registered for this meter point. Try another passkey.');
+    }
+    let newCounter: number;
+    try {
+      const result = await verifyAuthenticationResponse({
+        response: auth,
+        expectedChallenge: challenge,
+        expectedOrigin,
+        expectedRPID,
+        credential: { id: credential.webauthnId, publicKey: new Uint8Array(credential.publicKey), counter: credential.counter, transports: credential.transports },
+        requireUserVerification: true,
+      });
+      if (!result.verified) throw new Error('the signature could not be verified');
+      newCounter = result.authenticationInfo.newCounter;
+    } catch (err) {
+      this.clearChallenge(session, challenge);
+      this.reg.audit.append({ actor: 'customer', eventType: 'reidentification.passkey-failed', ir: session.ir, subject: session.tokenRef, detail: { step, credential: credential.credentialId, error: (err as Error).message.slice(0, 200) } });
+      throw new CeremonyError(400, 'failed', `Your passkey could not be verified (${(err as Error).message}). Try again.`);
+    }
+    return this.reg.tx(() => {
+      if (!this.clearChallenge(session, challenge)) throw new CeremonyError(409, 'conflict', 'This passkey prompt was already used; press the button to start again.');
+      // Re-read inside the transaction: a concurrent assertion may have moved the counter on.
+      const current = this.reg.db.select().from(passkeyCredentials).where(eq(passkeyCredentials.seq, credential.seq)).get()!;
+      if (current.removedAt) throw new CeremonyError(400, 'failed', 'That passkey has been removed.');
+      // Synced passkeys keep the counter at 0; any other counter must move forward.
+      if ((newCounter > 0 || current.counter > 0) && newCounter <= current.counter) {
+        this.reg.audit.append({ actor: 'customer', eventType: 'reidentification.passkey-failed', ir: session.ir, subject: session.tokenRef, detail: { step, credential: credential.credentialId, error: `counter ${newCounter} did not increase from ${current.counter}` } });
+        throw new CeremonyError(400, 'failed', 'This passkey reported a signature counter that went backwards, which can mean it was copied. Use another passkey.');
+      }
+      this.reg.db.update(passkeyCredentials).set({ counter: newCounter, lastUsedAt: this.reg.clock.iso() }).where(eq(passkeyCredentials.seq, credential.seq)).run();
+      const token = this.deps.tokens.find(session.tokenRef)!;
+      if (view.kind === 'register-stepup') {
+        this.reg.audit.append({ actor: 'customer', eventType: 'reidentification.step-up', ir: session.ir, subject: token.tokenRef, detail: { via: 'passkey', credential: credential.credentialId } });
+        return { done: false as const, next: 'register' as const, stepUpProof: this.stepUpProof(session.sessionId) };
+      }
+      this.finish(session, token, 'passkey-assert');
+      return { done: true as const, redirect: this.completionRedirect(session, token) };
+    });
+  }
+
+  /** Marks the session used and the token confirmed, or fails (and rolls back) if either is no longer possible. */
+  private finish(session: SessionRow, token: TokenRow, via: string): void {
+    const used = this.reg.db
+      .update(passkeySessions)
+      .set({ usedAt: this.reg.clock.iso() })
+      .where(and(eq(passkeySessions.seq, session.seq), isNull(passkeySessions.usedAt)))
+      .run();
+    if (used.changes !== 1) throw new CeremonyError(410, 'used', 'This passkey request has already been completed.');
+    if (!this.deps.tokens.confirm(token, via)) throw new CeremonyError(410, 'expired', 'This passkey request has expired. Go back to the organisation that sent you here and start again.');
+  }
+}
