@@ -6,7 +6,9 @@ import adminClock from './v1/admin/clock.js';
 import adminDeliveries from './v1/admin/deliveries.js';
 import adminDiscovered from './v1/admin/discovered-access.js';
 import adminIdentityRecords from './v1/admin/identity-records.js';
+import adminOutbox from './v1/admin/outbox.js';
 import adminRecords from './v1/admin/records.js';
+import adminReidentifications from './v1/admin/reidentifications.js';
 import adminSandbox from './v1/admin/sandbox.js';
 import adminSettings from './v1/admin/settings.js';
 import adminStats from './v1/admin/stats.js';
@@ -18,6 +20,7 @@ import discoveredAccess from './v1/discovered-access.js';
 import identityRecords from './v1/identity-records.js';
 import meterPoints from './v1/meter-points.js';
 import records from './v1/records.js';
+import reidentification from './v1/reidentification.js';
 import self from './v1/self.js';
 import webhooks from './v1/webhooks.js';
 
@@ -26,6 +29,7 @@ const v1: RouteModule[] = [
   auth,
   self,
   identityRecords,
+  reidentification,
   accessRecords,
   meterPoints,
   records,
@@ -35,6 +39,8 @@ const v1: RouteModule[] = [
   adminAccounts,
   adminRecords,
   adminIdentityRecords,
+  adminReidentifications,
+  adminOutbox,
   adminDiscovered,
   adminSandbox,
   adminAudit,

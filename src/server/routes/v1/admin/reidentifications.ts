@@ -1,0 +1,102 @@
+import { Type } from 'typebox';
+import { bearer } from '../../../http/auth.js';
+import { envelope } from '../../../http/envelope.js';
+import type { RouteModule } from '../../../http/types.js';
+import { ApiError, notFound } from '../../../lib/errors.js';
+import { Mpxn, Ok, PagingQuery } from '../../../schemas/common.js';
+import { AdminReIdentifyBody, AdminReIdentifyResponse, AdminToken, AdminTokenList, TokenRefParams } from '../../../schemas/reidentification.js';
+import { maskEmail } from '../../../services/identity-records.js';
+import { ADMIN_TOKEN_STATUSES, type TokenRow } from '../../../services/reid-tokens.js';
+
+/** /v1/admin/reidentifications — the operator's view of re-identification tokens. */
+const adminReidentifications: RouteModule = (app, { reg, svc }) => {
+  const admin = bearer(reg, svc.accounts, ['admin']);
+  const common = { tags: ['admin'], security: [{ bearer: [] }] };
+
+  /** adminView plus the initiator's display-name and where the magic link went (masked). */
+  const views = (rows: TokenRow[]) => {
+    const nowIso = reg.clock.iso();
+    const mails = svc.mail.forRef(rows.map((r) => r.tokenRef));
+    const dispatched = new Map<string, string>();
+    // forRef is newest first; keep the first (newest) message per token.
+    for (const m of mails) if (m.ref && !dispatched.has(m.ref)) dispatched.set(m.ref, maskEmail(svc.mail.recipient(m)));
+    const names = new Map<string, string | null>();
+    return rows.map((r) => {
+      if (!names.has(r.initiatorAccountId)) names.set(r.initiatorAccountId, svc.accounts.find(r.initiatorAccountId)?.displayName ?? null);
+      return {
+        ...svc.tokens.adminView(r, nowIso),
+        'initiator-display-name': names.get(r.initiatorAccountId) ?? null,
+        'dispatched-to': dispatched.get(r.tokenRef) ?? null,
+      };
+    });
+  };
+
+  app.get(
+    '/admin/reidentifications',
+    {
+      preHandler: admin,
+      schema: {
+        ...common,
+        summary: 'Re-identification tokens, newest first (filter by status and MPxN)',
+        querystring: Type.Object({ status: Type.Optional(Type.Enum([...ADMIN_TOKEN_STATUSES])), mpxn: Type.Optional(Mpxn), ...PagingQuery }, { additionalProperties: false }),
+        response: { 200: AdminTokenList },
+      },
+    },
+    async (req) => {
+      const { rows, total, nextCursor } = svc.tokens.list({
+        status: req.query.status,
+        mpxn: req.query.mpxn,
+        limit: req.query.limit ?? 200,
+        cursor: req.query.cursor ? Number(req.query.cursor) : undefined,
+      });
+      return { response: envelope(req, reg.clock.now()), tokens: views(rows), total, 'next-cursor': nextCursor };
+    },
+  );
+
+  app.get(
+    '/admin/reidentifications/:tokenRef',
+    {
+      preHandler: admin,
+      schema: { ...common, summary: 'One re-identification token', params: TokenRefParams, response: { 200: Ok({ token: AdminToken }) } },
+    },
+    async (req) => {
+      const row = svc.tokens.find(req.params.tokenRef);
+      if (!row) throw notFound(`Re-identification token ${req.params.tokenRef}`);
+      return { response: envelope(req, reg.clock.now()), token: views([row])[0] };
+    },
+  );
+
+  app.post(
+    '/admin/reidentifications',
+    {
+      preHandler: admin,
+      schema: {
+        ...common,
+        summary: 'Start a re-identification on behalf of a data_user or portal account (support staff)',
+        description:
+          'Same rules as POST /v1/identity-records/reidentify, with the on-behalf-of account as the initiator (its display-name is shown to the customer; its return URLs apply; it can poll and use the token). ' +
+          'In sandbox mode the response adds customer-url: the magic-link landing page or passkey page, so support staff can open it directly.',
+        body: AdminReIdentifyBody,
+        response: { 200: AdminReIdentifyResponse },
+      },
+    },
+    async (req) => {
+      const onBehalfOf = svc.accounts.find(req.body['on-behalf-of']);
+      if (!onBehalfOf) throw new ApiError(400, 'VAL001', `on-behalf-of: account "${req.body['on-behalf-of']}" does not exist`);
+      if (onBehalfOf.role !== 'data_user' && onBehalfOf.role !== 'portal')
+        throw new ApiError(400, 'VAL001', `on-behalf-of must be a data_user or portal account ("${onBehalfOf.accountId}" is ${onBehalfOf.role})`);
+      if (onBehalfOf.status !== 'active') throw new ApiError(409, 'CON001', `on-behalf-of account "${onBehalfOf.accountId}" is ${onBehalfOf.status}`);
+      const { result, customerUrl } = svc.reidentification.startForMpxn(onBehalfOf, req.body.mpxn, req.body.method, {
+        redirectUrl: req.body['redirect-url'] ?? null,
+        returnUrl: req.body['passkey-return-url'] ?? null,
+        actor: req.account.accountId,
+      });
+      return {
+        response: envelope(req, reg.clock.now()),
+        ...result,
+        ...(reg.config.mode === 'sandbox' ? { 'customer-url': customerUrl } : {}),
+      };
+    },
+  );
+};
+export default adminReidentifications;

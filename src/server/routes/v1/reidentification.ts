@@ -1,0 +1,99 @@
+import { bearer } from '../../http/auth.js';
+import { envelope } from '../../http/envelope.js';
+import type { RouteModule } from '../../http/types.js';
+import { notFound } from '../../lib/errors.js';
+import { IrParams } from '../../schemas/identity-record.js';
+import { IrTokenParams, ReIdentifyBody, ReIdentifyByMpxnBody, ReIdentifyResponse, TokenRefParams, TokenStatusResponse } from '../../schemas/reidentification.js';
+
+/**
+ * Re-identification (contract §4): start a magic-link or passkey ceremony and poll its
+ * token. The ceremonies themselves run on the register's own pages (pages/id/).
+ */
+const reidentification: RouteModule = (app, { reg, svc }) => {
+  const dataUser = bearer(reg, svc.accounts, ['data_user']);
+  const dataUserOrPortal = bearer(reg, svc.accounts, ['data_user', 'portal']);
+  const common = { tags: ['re-identification'], security: [{ bearer: [] }] };
+
+  app.post(
+    '/identity-records/:ir/re-identify',
+    {
+      preHandler: dataUser,
+      schema: {
+        ...common,
+        summary: 'Re-identify the customer behind one of your identity records (magic link or passkey)',
+        description:
+          'magic-link needs an e-mail on the record (else 422 VAL003); passkey-assert needs a registered passkey (else 422 VAL003). ' +
+          'redirect-url / passkey-return-url must exactly match one of your pre-registered return URLs (else 400). ' +
+          'Anonymised record → 409; not yours → 404. At most 5 starts per meter point per 15 minutes (429 RATE001).',
+        params: IrParams,
+        body: ReIdentifyBody,
+        response: { 200: ReIdentifyResponse },
+      },
+    },
+    async (req) => {
+      const identity = svc.identities.getOwned(req.account.duid, req.params.ir);
+      const result = svc.reidentification.startForRecord(req.account, identity, req.body.method, {
+        redirectUrl: req.body['redirect-url'] ?? null,
+        returnUrl: req.body['passkey-return-url'] ?? null,
+      });
+      return { response: envelope(req, reg.clock.now()), ...result };
+    },
+  );
+
+  app.get(
+    '/identity-records/:ir/re-identify/:tokenRef',
+    {
+      preHandler: dataUserOrPortal,
+      schema: {
+        ...common,
+        summary: 'Status of a re-identification you started on an identity record',
+        params: IrTokenParams,
+        response: { 200: TokenStatusResponse },
+      },
+    },
+    async (req) => {
+      const row = svc.tokens.find(req.params.tokenRef);
+      if (!row || row.ir !== req.params.ir) throw notFound(`Re-identification token ${req.params.tokenRef}`);
+      const mine = svc.tokens.getInitiatedBy(req.account.accountId, req.params.tokenRef);
+      return { response: envelope(req, reg.clock.now()), ...svc.tokens.statusBody(mine) };
+    },
+  );
+
+  app.post(
+    '/identity-records/reidentify',
+    {
+      preHandler: dataUserOrPortal,
+      schema: {
+        ...common,
+        summary: 'Cross-Data-User / portal: re-identify the customer at an MPxN without learning the ir',
+        description:
+          "The register picks the newest non-anonymised identity record for the MPxN (404 if none), never reveals its ir, and shows the customer the initiating account's display-name. " +
+          '[ours] passkey-register on a record that already has an e-mail or passkey first makes the customer prove that factor before a new passkey is stored.',
+        body: ReIdentifyByMpxnBody,
+        response: { 200: ReIdentifyResponse },
+      },
+    },
+    async (req) => {
+      const { result } = svc.reidentification.startForMpxn(req.account, req.body.mpxn, req.body.method, {
+        redirectUrl: req.body['redirect-url'] ?? null,
+        returnUrl: req.body['passkey-return-url'] ?? null,
+      });
+      return { response: envelope(req, reg.clock.now()), ...result };
+    },
+  );
+
+  app.get(
+    '/identity-records/reidentify/:tokenRef',
+    {
+      preHandler: dataUserOrPortal,
+      schema: {
+        ...common,
+        summary: 'Status of a cross-Data-User / portal re-identification (another account’s token → 403, unknown → 404)',
+        params: TokenRefParams,
+        response: { 200: TokenStatusResponse },
+      },
+    },
+    async (req) => ({ response: envelope(req, reg.clock.now()), ...svc.tokens.statusBody(svc.tokens.getInitiatedBy(req.account.accountId, req.params.tokenRef)) }),
+  );
+};
+export default reidentification;
