@@ -2,6 +2,7 @@ import fastifyStatic from '@fastify/static';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { App, Deps } from '../http/types.js';
+import { registerIdPages } from './id/index.js';
 import { registerPortal } from './portal/index.js';
 
 /**
@@ -11,6 +12,7 @@ import { registerPortal } from './portal/index.js';
 export async function registerPages(app: App, deps: Deps): Promise<void> {
   const { reg } = deps;
   registerPortal(app, deps);
+  registerIdPages(app, deps);
   const consoleDir = reg.config.consoleDir;
   app.get('/', { schema: { hide: true } }, async (_req, reply) => reply.redirect('/console/'));
   if (consoleDir && existsSync(join(consoleDir, 'index.html'))) {
