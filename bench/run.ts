@@ -1,0 +1,500 @@
+/**
+ * `npm run bench [-- --sizes 10k,100k,1m --duration 5 --connections 10]`
+ *
+ * For each size: bulk-load a fresh data folder (bench/load.ts), start the register on it as
+ * a child process, measure its start time (spawn → first HTTP response), then drive each
+ * endpoint with autocannon and a bare-Fastify ceiling (bench/ceiling.ts) serving the same
+ * response bodies. Reports req/s, p50/p99/max latency, ratio to the ceiling, register RSS and
+ * database size; prints a table and writes bench/results/<timestamp>.json.
+ *
+ * The register runs as compiled JavaScript (esbuild bundle of src/server/cli.ts in out/bench/,
+ * dependencies external), which is how a deployment runs it; the start time under tsx
+ * (`npm run register`) is measured and reported beside it.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
+import { join, resolve } from 'node:path';
+import autocannon from 'autocannon';
+import { build } from 'esbuild';
+import { bulkLoad, type Fixture } from './load.js';
+
+const ROOT = resolve(import.meta.dirname, '..');
+const TSX = join(ROOT, 'node_modules', '.bin', 'tsx');
+
+// ---------------------------------------------------------------- options
+interface Options {
+  sizes: number[];
+  duration: number;
+  connections: number;
+  dataUsers: number;
+  keep: boolean;
+  only: string[] | null;
+  /** Write a V8 CPU profile of the register (compiled run) into this folder. */
+  profile: string | null;
+}
+
+function parseSize(s: string): number {
+  const m = /^(\d+(?:\.\d+)?)([km]?)$/i.exec(s.trim());
+  if (!m) throw new Error(`bad size "${s}" (use e.g. 10k, 100k, 1m)`);
+  return Math.round(Number(m[1]) * (m[2].toLowerCase() === 'k' ? 1e3 : m[2].toLowerCase() === 'm' ? 1e6 : 1));
+}
+
+function parseOptions(argv: string[]): Options {
+  const o: Options = { sizes: [10_000, 100_000], duration: 5, connections: 10, dataUsers: 50, keep: false, only: null, profile: null };
+  for (let i = 0; i < argv.length; i++) {
+    const [flag, inline] = argv[i].split('=', 2);
+    const value = () => inline ?? argv[++i];
+    switch (flag) {
+      case '--sizes':
+        o.sizes = value().split(',').map(parseSize);
+        break;
+      case '--duration':
+        o.duration = Number(value());
+        break;
+      case '--connections':
+        o.connections = Number(value());
+        break;
+      case '--data-users':
+        o.dataUsers = Number(value());
+        break;
+      case '--only':
+        o.only = value().split(',');
+        break;
+      case '--keep':
+        o.keep = true;
+        break;
+      case '--profile':
+        o.profile = resolve(value());
+        break;
+      case '--help':
+        process.stdout.write(
+          'npm run bench -- [--sizes 10k,100k[,1m]] [--duration <s per endpoint, default 5>] [--connections <n, default 10>] [--data-users <n, default 50>] [--only verify,create,...] [--keep] [--profile <dir>]\n',
+        );
+        process.exit(0);
+      default:
+        throw new Error(`unknown option ${flag}`);
+    }
+  }
+  return o;
+}
+
+// ---------------------------------------------------------------- helpers
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function freePort(): Promise<number> {
+  return new Promise((res, rej) => {
+    const s = createServer();
+    s.once('error', rej);
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => res(port));
+    });
+  });
+}
+
+function rssOf(pid: number): { rssMb: number; hwmMb: number } {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kb = (key: string) => Number(new RegExp(`${key}:\\s+(\\d+)`).exec(status)?.[1] ?? 0);
+  return { rssMb: kb('VmRSS') / 1024, hwmMb: kb('VmHWM') / 1024 };
+}
+
+function fileMb(path: string): number {
+  return existsSync(path) ? statSync(path).size / 1024 / 1024 : 0;
+}
+
+function percentile(sorted: Float64Array, p: number): number {
+  if (sorted.length === 0) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
+}
+
+const round = (n: number, d = 2) => Math.round(n * 10 ** d) / 10 ** d;
+
+/** Builds the compiled register once: out/bench/cli.mjs (PROJECT_ROOT resolves to the repo from there). */
+async function compileRegister(): Promise<string> {
+  const outfile = join(ROOT, 'out', 'bench', 'cli.mjs');
+  await build({
+    entryPoints: [join(ROOT, 'src', 'server', 'cli.ts')],
+    outfile,
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node20',
+    packages: 'external',
+    sourcemap: false,
+    logLevel: 'error',
+  });
+  return outfile;
+}
+
+interface Running {
+  child: ChildProcess;
+  port: number;
+  base: string;
+  startMs: number;
+  stop(): Promise<void>;
+}
+
+/** Spawns the register and polls until it answers HTTP; start time = spawn → first response. */
+async function startRegister(command: string[], dataDir: string): Promise<Running> {
+  const port = await freePort();
+  const base = `http://127.0.0.1:${port}`;
+  const t0 = performance.now();
+  const child = spawn(command[0], [...command.slice(1), '--data', dataDir, '--port', String(port), '--log-level', 'silent'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  child.stdout!.on('data', (c: Buffer) => (output += c.toString()));
+  child.stderr!.on('data', (c: Buffer) => (output += c.toString()));
+  let exited = false;
+  child.on('exit', () => (exited = true));
+  for (;;) {
+    if (exited) throw new Error(`register exited during start:\n${output}`);
+    try {
+      const res = await fetch(`${base}/v1/access-records/ak_000000000000000000000000`);
+      await res.arrayBuffer();
+      break;
+    } catch {
+      await sleep(2);
+    }
+    if (performance.now() - t0 > 60_000) throw new Error(`register did not answer within 60 s:\n${output}`);
+  }
+  const startMs = performance.now() - t0;
+  return {
+    child,
+    port,
+    base,
+    startMs,
+    stop: () =>
+      new Promise<void>((res) => {
+        if (exited) return res();
+        child.once('exit', () => res());
+        child.kill('SIGTERM');
+      }),
+  };
+}
+
+async function startCeiling(bodiesFile: string): Promise<{ child: ChildProcess; base: string }> {
+  const child = spawn(TSX, [join(ROOT, 'bench', 'ceiling.ts'), bodiesFile], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const port = await new Promise<number>((res, rej) => {
+    let out = '';
+    child.stdout!.on('data', (c: Buffer) => {
+      out += c.toString();
+      const m = /port (\d+)/.exec(out);
+      if (m) res(Number(m[1]));
+    });
+    child.on('exit', (code) => rej(new Error(`ceiling server exited ${code}`)));
+  });
+  return { child, base: `http://127.0.0.1:${port}` };
+}
+
+interface Measured {
+  requests: number;
+  rps: number;
+  p50: number;
+  p90: number;
+  p99: number;
+  max: number;
+  non2xx: number;
+  errors: number;
+  statusCodes: Record<string, number>;
+}
+
+type Req = { method?: string; path: string; headers?: Record<string, string>; body?: string };
+
+/** One autocannon run; latencies are collected per response at sub-millisecond precision. */
+async function drive(base: string, next: () => Req, seconds: number, connections: number): Promise<Measured> {
+  const latencies: number[] = [];
+  const statusCodes: Record<string, number> = {};
+  const first = next();
+  const instance = autocannon({
+    url: base,
+    connections,
+    duration: seconds,
+    requests: [
+      {
+        method: (first.method ?? 'GET') as 'GET',
+        path: first.path,
+        setupRequest: (req: Record<string, unknown>) => {
+          const r = next();
+          req.method = r.method ?? 'GET';
+          req.path = r.path;
+          req.headers = { ...(r.headers ?? {}), ...(r.body ? { 'content-type': 'application/json' } : {}) };
+          req.body = r.body;
+          return req;
+        },
+      },
+    ],
+  });
+  instance.on('response', (_client: unknown, statusCode: number, _bytes: number, responseTime: number) => {
+    statusCodes[statusCode] = (statusCodes[statusCode] ?? 0) + 1;
+    if (statusCode >= 200 && statusCode < 300) latencies.push(responseTime);
+  });
+  const result = await instance;
+  const sorted = Float64Array.from(latencies).sort();
+  const non2xx = Object.entries(statusCodes).reduce((n, [code, c]) => (code.startsWith('2') ? n : n + c), 0);
+  return {
+    requests: latencies.length,
+    rps: latencies.length / seconds,
+    p50: percentile(sorted, 50),
+    p90: percentile(sorted, 90),
+    p99: percentile(sorted, 99),
+    max: sorted.length ? sorted[sorted.length - 1] : NaN,
+    non2xx,
+    errors: result.errors + result.timeouts,
+    statusCodes,
+  };
+}
+
+// ---------------------------------------------------------------- the scenarios
+interface Scenario {
+  name: string;
+  label: string;
+  /** Request generator for this size (random per call). */
+  next: () => Req;
+  connections?: number;
+  /** Set when the endpoint does not exist yet on this register. */
+  pending?: string;
+}
+
+function scenarios(f: Fixture, tokens: Record<string, string>, opts: Options): Scenario[] {
+  const pick = <T>(xs: T[]) => xs[Math.floor(Math.random() * xs.length)];
+  const bearer = (t: string) => ({ authorization: `Bearer ${t}` });
+  const basic = { authorization: `Basic ${Buffer.from(`${f.du.accountId}:${f.du.secret}`).toString('base64')}` };
+  const createBody = (ir: string) =>
+    JSON.stringify({
+      'record-metadata': {
+        'schema-version': '1.0',
+        'identity-record-ref': ir,
+        'controller-arrangement': {
+          'arrangement-type': 'sole',
+          controllers: [{ name: 'Bench Energy 0 Ltd', role: 'sole', 'contact-url': 'https://bench-energy-0.example/contact', 'privacy-rights-url': 'https://bench-energy-0.example/privacy' }],
+        },
+      },
+      notice: { 'shared-notice': { 'terms-url': 'https://bench-energy-0.example/terms', 'notice-version': '2.1' } },
+      processing: { 'legal-basis': 'uk-consent', purpose: 'Benchmark: tariff optimisation', 'data-types': ['HH-CONSUMPTION', 'TARIFF-IMPORT'] },
+      'access-event': { state: 'ACTIVE', 'registered-at': '2026-03-24T09:00:00Z', expiry: '2027-03-24', consent: { 'consent-type': 'expressed-consent', method: 'online-form' } },
+    });
+  const duSeqs = f.duSeqs;
+  return [
+    { name: 'verify', label: 'GET /access-records/{ak} (verify, no auth)', next: () => ({ path: `/v1/access-records/${pick(f.sampleAks)}` }) },
+    { name: 'meter-point', label: 'GET /meter-points/{mpxn}/access-records', next: () => ({ path: `/v1/meter-points/${pick(f.normalMpxns)}/access-records`, headers: bearer(tokens.du) }) },
+    { name: 'meter-point-hot', label: `GET /meter-points/{hot}/access-records`, next: () => ({ path: `/v1/meter-points/${pick(f.hotMpxns)}/access-records`, headers: bearer(tokens.du) }) },
+    { name: 'exists', label: 'GET /identity-records/exists?mpxn=', next: () => ({ path: `/v1/identity-records/exists?mpxn=${pick(f.existsMpxns)}`, headers: bearer(tokens.du) }) },
+    { name: 'token-poll', label: 'GET /identity-records/reidentify/{tokenRef}', next: () => ({ path: `/v1/identity-records/reidentify/${pick(f.tokenRefs)}`, headers: bearer(tokens.du) }) },
+    {
+      name: 'records-page',
+      label: 'GET /records?limit=50&cursor= (paging)',
+      next: () => {
+        const seq = duSeqs[Math.floor(Math.random() * duSeqs.length)];
+        return { path: Math.random() < 0.1 ? '/v1/records?limit=50' : `/v1/records?limit=50&cursor=${seq}`, headers: bearer(tokens.du) };
+      },
+    },
+    { name: 'create', label: 'POST /access-records (durable write)', next: () => ({ method: 'POST', path: '/v1/access-records', headers: bearer(tokens.du), body: createBody(pick(f.ownIrs)) }) },
+    { name: 'auth-token', label: 'GET /auth/token (scrypt N=2^15)', next: () => ({ path: '/v1/auth/token', headers: basic }), connections: Math.min(opts.connections, 4) },
+  ].filter((s) => !opts.only || opts.only.includes(s.name));
+}
+
+// ---------------------------------------------------------------- main
+interface SizeResult {
+  size: number;
+  counts: Record<string, number>;
+  loadSeconds: number;
+  dbMb: number;
+  startMs: number;
+  startMsTsx: number;
+  rssMb: number;
+  rssPeakMb: number;
+  loadavgBefore: number[];
+  loadavgAfter: number[];
+  endpoints: Record<string, { label: string; pending?: string; register?: Measured; ceiling?: Measured; ratio?: number; bodyBytes?: number }>;
+}
+
+async function runSize(size: number, opts: Options, compiled: string): Promise<SizeResult> {
+  const dir = mkdtempSync(join(tmpdir(), `dar-bench-${size}-`));
+  process.stderr.write(`\n== ${size.toLocaleString('en-GB')} access records (data folder ${dir})\n`);
+  const loadavgBefore = loadavg();
+  const fixture = await bulkLoad({ dataDir: dir, records: size, dataUsers: opts.dataUsers, hotMeterPoints: 5, hotSize: 300, verifyAudit: size <= 100_000 });
+  const dbFile = join(dir, 'register.sqlite');
+  const dbMb = fileMb(dbFile) + fileMb(`${dbFile}-wal`);
+
+  // Start time under tsx (what `npm run register` does), then compiled (kept for the run).
+  const viaTsx = await startRegister([TSX, join(ROOT, 'src', 'server', 'cli.ts')], dir);
+  const startMsTsx = viaTsx.startMs;
+  await viaTsx.stop();
+  const reg = await startRegister([process.execPath, ...(opts.profile ? ['--cpu-prof', `--cpu-prof-dir=${opts.profile}`] : []), compiled], dir);
+  process.stderr.write(`  register started in ${reg.startMs.toFixed(0)} ms compiled, ${startMsTsx.toFixed(0)} ms under tsx\n`);
+
+  let peak = 0;
+  const sampler = setInterval(() => {
+    try {
+      peak = Math.max(peak, rssOf(reg.child.pid!).rssMb);
+    } catch {
+      /* exited */
+    }
+  }, 200);
+
+  try {
+    const login = async (a: { accountId: string; secret: string }) => {
+      const res = await fetch(`${reg.base}/v1/auth/token`, { headers: { authorization: `Basic ${Buffer.from(`${a.accountId}:${a.secret}`).toString('base64')}` } });
+      if (res.status !== 200) throw new Error(`login ${a.accountId}: ${res.status} ${await res.text()}`);
+      return ((await res.json()) as { 'bearer-token': string })['bearer-token'];
+    };
+    const tokens = { du: await login(fixture.du), du2: await login(fixture.du2), portal: await login(fixture.portal), admin: await login(fixture.admin) };
+
+    const list = scenarios(fixture, tokens, opts);
+    // One sample body per scenario: checks it answers 2xx, and feeds the ceiling server.
+    const samples: unknown[] = [];
+    for (const s of list) {
+      const r = s.next();
+      const res = await fetch(`${reg.base}${r.path}`, { method: r.method ?? 'GET', headers: { ...(r.headers ?? {}), ...(r.body ? { 'content-type': 'application/json' } : {}) }, body: r.body });
+      const text = await res.text();
+      if (res.status === 404 && text.includes('No route')) s.pending = 'endpoint not implemented on this register yet';
+      else if (res.status >= 300) throw new Error(`${s.name}: ${res.status} ${text.slice(0, 300)}`);
+      samples.push(text ? JSON.parse(text) : {});
+    }
+    const bodiesFile = join(dir, 'ceiling-bodies.json');
+    writeFileSync(bodiesFile, JSON.stringify(samples));
+    const ceiling = await startCeiling(bodiesFile);
+
+    const endpoints: SizeResult['endpoints'] = {};
+    try {
+      for (const [i, s] of list.entries()) {
+        const entry: SizeResult['endpoints'][string] = { label: s.label, bodyBytes: Buffer.byteLength(JSON.stringify(samples[i])) };
+        endpoints[s.name] = entry;
+        if (s.pending) {
+          entry.pending = s.pending;
+          process.stderr.write(`  ${s.name.padEnd(16)} pending: ${s.pending}\n`);
+          continue;
+        }
+        const conns = s.connections ?? opts.connections;
+        await drive(reg.base, s.next, 1, conns); // warm-up
+        entry.register = await drive(reg.base, s.next, opts.duration, conns);
+        await drive(ceiling.base, () => ({ path: `/c/${i}` }), 1, conns);
+        entry.ceiling = await drive(ceiling.base, () => ({ path: `/c/${i}` }), opts.duration, conns);
+        entry.ratio = entry.register.rps / entry.ceiling.rps;
+        const m = entry.register;
+        process.stderr.write(
+          `  ${s.name.padEnd(16)} ${m.rps.toFixed(0).padStart(7)} req/s  p50 ${m.p50.toFixed(2)} ms  p99 ${m.p99.toFixed(2)} ms  (ceiling ${entry.ceiling.rps.toFixed(0)} req/s, ratio ${entry.ratio.toFixed(2)})${m.non2xx ? `  non-2xx ${JSON.stringify(m.statusCodes)}` : ''}\n`,
+        );
+      }
+    } finally {
+      ceiling.child.kill('SIGTERM');
+    }
+    const rss = rssOf(reg.child.pid!);
+    return {
+      size,
+      counts: fixture.counts,
+      loadSeconds: round(fixture.loadSeconds, 1),
+      dbMb: round(dbMb, 1),
+      startMs: round(reg.startMs, 0),
+      startMsTsx: round(startMsTsx, 0),
+      rssMb: round(rss.rssMb, 1),
+      rssPeakMb: round(Math.max(peak, rss.hwmMb), 1),
+      loadavgBefore: loadavgBefore.map((x) => round(x)),
+      loadavgAfter: loadavg().map((x) => round(x)),
+      endpoints,
+    };
+  } finally {
+    clearInterval(sampler);
+    await reg.stop();
+    if (!opts.keep) rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+// ---------------------------------------------------------------- report
+const TARGETS = {
+  verifyRatio: 0.6,
+  p99Ms: 5,
+  createRps: 1500,
+  startMs: 1000,
+  rssMb: 200,
+};
+
+function fmtSize(n: number) {
+  return n >= 1e6 ? `${n / 1e6}M` : n >= 1e3 ? `${n / 1e3}k` : String(n);
+}
+
+function report(results: SizeResult[]): { table: string; verdicts: { target: string; met: boolean; detail: string }[] } {
+  const names = [...new Set(results.flatMap((r) => Object.keys(r.endpoints)))];
+  const lines: string[] = [];
+  const header = ['endpoint', ...results.flatMap((r) => [`${fmtSize(r.size)} req/s`, 'p50 ms', 'p99 ms', 'x ceil'])];
+  lines.push(`| ${header.join(' | ')} |`, `|${header.map((h, i) => (i === 0 ? '---' : '---:')).join('|')}|`);
+  for (const n of names) {
+    const cells = [results[0].endpoints[n]?.label ?? n];
+    for (const r of results) {
+      const e = r.endpoints[n];
+      if (!e || !e.register) cells.push(e?.pending ? 'pending' : '–', '', '', '');
+      else cells.push(e.register.rps.toFixed(0), e.register.p50.toFixed(2), e.register.p99.toFixed(2), e.ratio!.toFixed(2));
+    }
+    lines.push(`| ${cells.join(' | ')} |`);
+  }
+  lines.push('');
+  const h2 = ['', ...results.map((r) => fmtSize(r.size))];
+  lines.push(`| ${h2.join(' | ')} |`, `|${h2.map((_, i) => (i === 0 ? '---' : '---:')).join('|')}|`);
+  const row = (label: string, f: (r: SizeResult) => string) => lines.push(`| ${[label, ...results.map(f)].join(' | ')} |`);
+  row('register start, compiled JS (ms)', (r) => String(r.startMs));
+  row('register start, tsx (ms)', (r) => String(r.startMsTsx));
+  row('register RSS after run / peak (MB)', (r) => `${r.rssMb.toFixed(0)} / ${r.rssPeakMb.toFixed(0)}`);
+  row('database size (MB)', (r) => r.dbMb.toFixed(0));
+  row('rows: access records + DISCOVERED', (r) => `${r.counts['access-records']} + ${r.counts.discovered}`);
+  row('rows: identity records / audit events', (r) => `${r.counts['identity-records']} / ${r.counts['audit-events']}`);
+  row('bulk load (s)', (r) => r.loadSeconds.toFixed(1));
+  row('load average before → after', (r) => `${r.loadavgBefore[0].toFixed(2)} → ${r.loadavgAfter[0].toFixed(2)}`);
+
+  const verdicts: { target: string; met: boolean; detail: string }[] = [];
+  const at100k = results.find((r) => r.size === 100_000) ?? results[results.length - 1];
+  const v = at100k.endpoints.verify;
+  if (v?.register) {
+    verdicts.push({ target: `verify ≥ ${TARGETS.verifyRatio} × ceiling at ${fmtSize(at100k.size)}`, met: v.ratio! >= TARGETS.verifyRatio, detail: `${v.ratio!.toFixed(2)} × (${v.register.rps.toFixed(0)} vs ${v.ceiling!.rps.toFixed(0)} req/s)` });
+    verdicts.push({ target: `verify p99 ≤ ${TARGETS.p99Ms} ms at ${fmtSize(at100k.size)}`, met: v.register.p99 <= TARGETS.p99Ms, detail: `${v.register.p99.toFixed(2)} ms` });
+  }
+  for (const r of results) {
+    const c = r.endpoints.create?.register;
+    if (c) verdicts.push({ target: `create ≥ ${TARGETS.createRps} durable writes/s at ${fmtSize(r.size)}`, met: c.rps >= TARGETS.createRps, detail: `${c.rps.toFixed(0)}/s` });
+  }
+  for (const n of ['meter-point', 'meter-point-hot', 'exists', 'token-poll']) {
+    const per = results.map((r) => r.endpoints[n]?.register).filter((m): m is Measured => !!m);
+    if (per.length === 0) continue;
+    const worst = Math.max(...per.map((m) => m.p99));
+    verdicts.push({ target: `${n} p99 ≤ ${TARGETS.p99Ms} ms at every size`, met: worst <= TARGETS.p99Ms, detail: per.map((m, i) => `${fmtSize(results[i].size)} ${m.p99.toFixed(2)} ms`).join(', ') });
+  }
+  const biggest = results[results.length - 1];
+  verdicts.push({ target: `register start ≤ ${TARGETS.startMs} ms at ${fmtSize(biggest.size)} (compiled)`, met: biggest.startMs <= TARGETS.startMs, detail: `${biggest.startMs} ms (tsx: ${biggest.startMsTsx} ms)` });
+  verdicts.push({ target: `RSS ≤ ${TARGETS.rssMb} MB at every size`, met: results.every((r) => r.rssPeakMb <= TARGETS.rssMb), detail: results.map((r) => `${fmtSize(r.size)} ${r.rssPeakMb.toFixed(0)} MB`).join(', ') });
+  lines.push('', 'Targets:');
+  for (const x of verdicts) lines.push(`  ${x.met ? 'MET   ' : 'MISSED'} ${x.target}: ${x.detail}`);
+  return { table: lines.join('\n'), verdicts };
+}
+
+async function main() {
+  const opts = parseOptions(process.argv.slice(2));
+  const startedAt = new Date();
+  const machine = {
+    cpus: cpus().length,
+    cpuModel: cpus()[0]?.model,
+    memGb: round(totalmem() / 1024 ** 3, 1),
+    node: process.version,
+    platform: `${process.platform} ${process.arch}`,
+    loadavgAtStart: loadavg().map((x) => round(x)),
+  };
+  process.stderr.write(
+    `DAR register benchmark: sizes ${opts.sizes.map(fmtSize).join(', ')}, ${opts.duration} s per endpoint, ${opts.connections} connections\n` +
+      `machine: ${machine.cpus} × ${machine.cpuModel}, ${machine.memGb} GiB, Node ${machine.node}, load average ${machine.loadavgAtStart.join(' ')}\n`,
+  );
+  const compiled = await compileRegister();
+  const results: SizeResult[] = [];
+  for (const size of opts.sizes) results.push(await runSize(size, opts, compiled));
+  const { table, verdicts } = report(results);
+  const command = `npm run bench -- ${process.argv.slice(2).join(' ')}`.trim();
+  process.stdout.write(`\n${command}\n${machine.cpus} cores (${machine.cpuModel}), ${machine.memGb} GiB, Node ${machine.node}; load average at start ${machine.loadavgAtStart.join(' ')}\n\n${table}\n`);
+  const outDir = join(ROOT, 'bench', 'results');
+  mkdirSync(outDir, { recursive: true });
+  const file = join(outDir, `${startedAt.toISOString().replace(/[:.]/g, '-')}.json`);
+  writeFileSync(file, JSON.stringify({ startedAt: startedAt.toISOString(), finishedAt: new Date().toISOString(), command, options: opts, machine, targets: TARGETS, verdicts, results }, null, 2));
+  process.stdout.write(`\nresults written to ${file}\n`);
+}
+
+main().catch((err) => {
+  process.stderr.write(`bench failed: ${(err as Error).stack ?? err}\n`);
+  process.exit(1);
+});
