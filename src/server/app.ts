@@ -8,6 +8,7 @@ import Fastify, { type FastifyServerOptions } from 'fastify';
 import type { Register } from './context.js';
 import { ErrorBodySchema } from './http/envelope.js';
 import { installErrorHandler } from './http/error-handler.js';
+import { lazyCompilers } from './http/schema-compilers.js';
 import type { App } from './http/types.js';
 import { newId } from './lib/ids.js';
 import { registerV1 } from './routes/index.js';
@@ -21,8 +22,12 @@ export const BODY_LIMIT = 256 * 1024;
  * call `app.inject()` on it directly.
  */
 export async function buildApp(reg: Register, logger: FastifyServerOptions['logger'] = false): Promise<{ app: App; svc: Services }> {
+  // Performance (issue 7): schemas compile on first use / in the background after listen,
+  // and nullable response fields serialise without Ajv. See http/schema-compilers.ts.
+  const compilers = lazyCompilers();
   const app = Fastify({
     logger,
+    schemaController: compilers.schemaController as FastifyServerOptions['schemaController'],
     genReqId: () => newId('tid'),
     bodyLimit: BODY_LIMIT,
     onProtoPoisoning: 'error',
@@ -32,6 +37,9 @@ export async function buildApp(reg: Register, logger: FastifyServerOptions['logg
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   installErrorHandler(app, reg.clock);
+  app.addHook('onListen', async () => {
+    void compilers.warmUp((err) => app.log.error({ err }, 'a route schema failed to compile'));
+  });
   const svc = createServices(reg);
 
   await app.register(helmet, {

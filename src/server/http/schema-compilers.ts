@@ -1,0 +1,125 @@
+/**
+ * Fastify's own schema compilers (Ajv for requests, fast-json-stringify for responses),
+ * wrapped for two performance reasons (issue 7). Validation and serialisation results
+ * are the same as with the defaults.
+ *
+ * 1. Lazy compilation. Fastify normally compiles every route's schemas before it listens,
+ *    which was most of the register's start-up time (~0.5–0.9 s for ~60 routes). Here each
+ *    schema compiles on its first use; `warmUp()` compiles the rest in the background,
+ *    one per event-loop turn, once the register is listening. A schema that cannot be
+ *    compiled still fails loudly: on its first request and in the warm-up log.
+ *
+ * 2. Nullable unions. TypeBox writes `Nullable(X)` as `anyOf: [X, {type: 'null'}]`.
+ *    fast-json-stringify serialises an `anyOf` by running Ajv against each branch for every
+ *    value, which made serialisation of a record (≈15 nullable fields) cost more than
+ *    reading it from SQLite. For response schemas only, `{anyOf: [X, {type: 'null'}]}` is
+ *    rewritten to X plus `nullable: true`, which fast-json-stringify handles with a plain
+ *    `=== null` check. Request validation is untouched (Ajv still sees the anyOf).
+ */
+import { createRequire } from 'node:module';
+
+type Compile = (routeSchema: { schema: unknown; method?: string; url?: string; httpPart?: string; httpStatus?: string }) => unknown;
+type Builder = (externalSchemas: unknown, options: unknown) => Compile;
+
+// Resolve Fastify's default compilers from Fastify's own location (they are its dependencies).
+const fastifyRequire = createRequire(createRequire(import.meta.url).resolve('fastify'));
+const defaultValidatorBuilder: Builder = fastifyRequire('@fastify/ajv-compiler')();
+const defaultSerializerBuilder: Builder = fastifyRequire('@fastify/fast-json-stringify-compiler')();
+
+const isNullSchema = (s: unknown) => !!s && typeof s === 'object' && Object.keys(s).length === 1 && (s as { type?: unknown }).type === 'null';
+
+/** Deep copy of a response schema with `anyOf: [X, null]` turned into `X` + `nullable: true`. */
+export function nullableUnions(schema: unknown): unknown {
+  if (Array.isArray(schema)) return schema.map(nullableUnions);
+  if (!schema || typeof schema !== 'object') return schema;
+  const src = schema as Record<string, unknown>;
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(src)) {
+    // Keywords whose values are maps of sub-schemas or sub-schemas themselves; everything else is data.
+    if (k === 'properties' || k === 'patternProperties' || k === '$defs' || k === 'definitions') {
+      out[k] = Object.fromEntries(Object.entries(v as Record<string, unknown>).map(([pk, pv]) => [pk, nullableUnions(pv)]));
+    } else if (k === 'items' || k === 'additionalProperties' || k === 'anyOf' || k === 'oneOf' || k === 'allOf' || k === 'not') {
+      out[k] = nullableUnions(v);
+    } else {
+      out[k] = v;
+    }
+  }
+  const anyOf = out.anyOf as unknown[] | undefined;
+  if (Array.isArray(anyOf) && anyOf.length === 2 && isNullSchema(anyOf[1])) {
+    const x = anyOf[0] as Record<string, unknown>;
+    // Only plain schemas: a nested union, $ref or an explicit type list keeps the generic path.
+    if (x && typeof x === 'object' && !('anyOf' in x) && !('oneOf' in x) && !('$ref' in x) && !Array.isArray(x.type) && !('const' in x)) {
+      const { anyOf: _drop, ...siblings } = out;
+      return { ...x, ...siblings, nullable: true };
+    }
+  }
+  return out;
+}
+
+/** A validator that compiles on first call; Fastify reads `.errors` after each call. */
+function lazyValidator(build: () => unknown, pending: Set<() => void>) {
+  let fn: ((data: unknown) => unknown) & { errors?: unknown } | undefined;
+  const compile = () => {
+    pending.delete(compile);
+    fn ??= build() as typeof fn;
+  };
+  pending.add(compile);
+  const validate = function (this: unknown, data: unknown) {
+    if (!fn) compile();
+    const ok = fn!.call(this, data);
+    validate.errors = fn!.errors;
+    return ok;
+  } as ((data: unknown) => unknown) & { errors?: unknown };
+  return validate;
+}
+
+function lazySerializer(build: () => unknown, pending: Set<() => void>) {
+  let fn: ((data: unknown) => string) | undefined;
+  const compile = () => {
+    pending.delete(compile);
+    fn ??= build() as typeof fn;
+  };
+  pending.add(compile);
+  return (data: unknown) => {
+    if (!fn) compile();
+    return fn!(data);
+  };
+}
+
+export interface LazyCompilers {
+  /** Pass as Fastify's `schemaController` option. */
+  schemaController: { compilersFactory: { buildValidator: Builder; buildSerializer: Builder } };
+  /** Compiles every schema not compiled yet, one per event-loop turn. Resolves when done. */
+  warmUp(onError: (err: unknown) => void): Promise<void>;
+}
+
+export function lazyCompilers(): LazyCompilers {
+  const pending = new Set<() => void>();
+  return {
+    schemaController: {
+      compilersFactory: {
+        buildValidator(externalSchemas, options) {
+          const compile = defaultValidatorBuilder(externalSchemas, options);
+          return (routeSchema) => lazyValidator(() => compile(routeSchema), pending);
+        },
+        buildSerializer(externalSchemas, options) {
+          const compile = defaultSerializerBuilder(externalSchemas, options);
+          return (routeSchema) => lazySerializer(() => compile({ ...routeSchema, schema: nullableUnions(routeSchema.schema) }), pending);
+        },
+      },
+    },
+    async warmUp(onError) {
+      while (pending.size > 0) {
+        await new Promise((r) => setImmediate(r));
+        const next = pending.values().next().value;
+        if (!next) break;
+        try {
+          next();
+        } catch (err) {
+          pending.delete(next);
+          onError(err);
+        }
+      }
+    },
+  };
+}
