@@ -38,6 +38,37 @@ export function parseBasic(header: string | undefined): { accountId: string; sec
 }
 
 /**
+ * Performance (issue 7): jose verifies HS256 through WebCrypto (key import + an async job
+ * per call), which cost more than the rest of a typical authenticated request. A token that
+ * verified once is remembered (per register, by its exact text) with its time claims; a hit
+ * only re-checks `exp`/`nbf` against the register clock, and anything else goes through jose
+ * again, so answers (including the "expired" message) are unchanged. Bounded in size.
+ */
+const VERIFIED_CACHE_MAX = 10_000;
+const verifiedTokens = new WeakMap<Register['keys'], Map<string, { sub: string | undefined; exp?: number; nbf?: number }>>();
+
+async function verifiedSubject(reg: Register, token: string): Promise<string | undefined> {
+  let cache = verifiedTokens.get(reg.keys);
+  if (!cache) verifiedTokens.set(reg.keys, (cache = new Map()));
+  const nowDate = reg.clock.now();
+  const hit = cache.get(token);
+  if (hit) {
+    const now = Math.floor(nowDate.getTime() / 1000);
+    if ((hit.exp === undefined || hit.exp > now) && (hit.nbf === undefined || hit.nbf <= now)) return hit.sub;
+    cache.delete(token);
+  }
+  try {
+    const { payload } = await jwtVerify(token, reg.keys.jwtSecret, { algorithms: ['HS256'], currentDate: nowDate });
+    if (cache.size >= VERIFIED_CACHE_MAX) cache.delete(cache.keys().next().value!);
+    cache.set(token, { sub: payload.sub, exp: payload.exp, nbf: payload.nbf });
+    return payload.sub;
+  } catch (err) {
+    const message = err instanceof joseErrors.JWTExpired ? 'Bearer token has expired; request a new one' : 'Bearer token is invalid';
+    throw new ApiError(401, 'AUTH002', message);
+  }
+}
+
+/**
  * A preHandler that requires a valid bearer token for one of `roles`, and re-checks the
  * account on every request so suspension or termination takes effect immediately.
  */
@@ -48,17 +79,7 @@ export function bearer(reg: Register, accounts: Accounts, roles: readonly Role[]
     if (!header) throw new ApiError(401, 'AUTH001', 'Authorization header is missing; send "Authorization: Bearer <token>" from GET /v1/auth/token');
     const m = /^Bearer ([A-Za-z0-9._~+/-]+=*)$/i.exec(header);
     if (!m) throw new ApiError(401, 'AUTH001', 'Authorization header is malformed; expected "Bearer <token>"');
-    let sub: string | undefined;
-    try {
-      const { payload } = await jwtVerify(m[1], reg.keys.jwtSecret, {
-        algorithms: ['HS256'],
-        currentDate: reg.clock.now(),
-      });
-      sub = payload.sub;
-    } catch (err) {
-      const message = err instanceof joseErrors.JWTExpired ? 'Bearer token has expired; request a new one' : 'Bearer token is invalid';
-      throw new ApiError(401, 'AUTH002', message);
-    }
+    const sub = await verifiedSubject(reg, m[1]);
     const account = sub ? accounts.find(sub) : undefined;
     if (!account) throw new ApiError(401, 'AUTH002', 'Bearer token is invalid');
     if (account.status !== 'active') throw new ApiError(401, 'AUTH006', `Account is ${account.status}`);
