@@ -337,15 +337,32 @@ export class AccessRecords {
     return this.ownsOnMpxn.get({ mpxn, duid }) !== undefined;
   }
 
+  /**
+   * Performance (issue 7): the meter-point listing and the filter-only `search` are built
+   * once per combination of filters and kept as prepared statements; building the SQL with
+   * drizzle on every request cost more than running it. Same SQL, parameters and results.
+   * (The filter values are placeholders; only which filters are present, and the state,
+   * which comes from a fixed enum, select the statement.)
+   */
+  private readonly statements = new Map<string, { all(p: Record<string, unknown>): AccessRow[]; get(p: Record<string, unknown>): unknown }>();
+
+  private statement(key: string, build: () => { all(p: Record<string, unknown>): unknown[]; get(p: Record<string, unknown>): unknown }) {
+    let stmt = this.statements.get(key);
+    if (!stmt) this.statements.set(key, (stmt = build() as never));
+    return stmt!;
+  }
+
   /** Every record and DISCOVERED access on a meter point, newest first (optionally one page of it). */
   forMeterPoint(mpxn: string, f: { state?: string; legalBasis?: string; limit?: number; cursor?: number }): AccessRow[] {
-    const nowIso = this.reg.clock.iso();
-    const filters: SQL[] = [eq(accessRecords.mpxn, mpxn)];
-    if (f.state) filters.push(this.stateFilter(f.state, nowIso));
-    if (f.legalBasis) filters.push(eq(accessRecords.legalBasis, f.legalBasis));
-    if (f.cursor) filters.push(lt(accessRecords.seq, f.cursor));
-    const q = this.reg.db.select().from(accessRecords).where(and(...filters)).orderBy(desc(accessRecords.seq));
-    return f.limit ? q.limit(f.limit).all() : q.all();
+    const stmt = this.statement(`mpxn|${f.state ?? ''}|${f.legalBasis ? 'b' : ''}|${f.cursor ? 'c' : ''}|${f.limit ? 'l' : ''}`, () => {
+      const filters: SQL[] = [eq(accessRecords.mpxn, sql.placeholder('mpxn'))];
+      if (f.state) filters.push(this.stateFilter(f.state, sql.placeholder('now') as unknown as string));
+      if (f.legalBasis) filters.push(eq(accessRecords.legalBasis, sql.placeholder('legalBasis')));
+      if (f.cursor) filters.push(lt(accessRecords.seq, sql.placeholder('cursor')));
+      const q = this.reg.db.select().from(accessRecords).where(and(...filters)).orderBy(desc(accessRecords.seq));
+      return f.limit ? q.limit(sql.placeholder('limit') as unknown as number).prepare() : q.prepare();
+    });
+    return stmt.all({ mpxn, now: this.reg.clock.iso(), legalBasis: f.legalBasis, cursor: f.cursor, limit: f.limit });
   }
 
   /**
@@ -368,6 +385,7 @@ export class AccessRecords {
 
   /** Paged search: a Data User's own records, or (admin) everything matching q. */
   search(f: { duid?: string; q?: string; mpxn?: string; state?: string; legalBasis?: string; kind?: string; limit: number; cursor?: number }) {
+    if (!f.q) return this.searchPrepared(f);
     const nowIso = this.reg.clock.iso();
     const filters: SQL[] = [];
     if (f.duid) filters.push(eq(accessRecords.duid, f.duid));
@@ -385,6 +403,41 @@ export class AccessRecords {
       .orderBy(desc(accessRecords.seq))
       .limit(f.limit + 1)
       .all();
+    const more = page.length > f.limit;
+    const rows = more ? page.slice(0, f.limit) : page;
+    return { rows, total, nextCursor: more ? String(rows[rows.length - 1].seq) : null };
+  }
+
+  /** `search` without a free-text term (GET /records, admin filters), as prepared statements. */
+  private searchPrepared(f: { duid?: string; mpxn?: string; state?: string; legalBasis?: string; kind?: string; limit: number; cursor?: number }) {
+    const shape = `${f.duid ? 'd' : ''}${f.kind ? 'k' : ''}${f.mpxn ? 'm' : ''}|${f.state ?? ''}|${f.legalBasis ? 'b' : ''}`;
+    const filters = (): SQL[] => {
+      const out: SQL[] = [];
+      if (f.duid) out.push(eq(accessRecords.duid, sql.placeholder('duid')));
+      if (f.kind) out.push(eq(accessRecords.kind, sql.placeholder('kind')));
+      if (f.mpxn) out.push(eq(accessRecords.mpxn, sql.placeholder('mpxn')));
+      if (f.state) out.push(this.stateFilter(f.state, sql.placeholder('now') as unknown as string));
+      if (f.legalBasis) out.push(eq(accessRecords.legalBasis, sql.placeholder('legalBasis')));
+      return out;
+    };
+    const params = { duid: f.duid, kind: f.kind, mpxn: f.mpxn, now: this.reg.clock.iso(), legalBasis: f.legalBasis, cursor: f.cursor, limit: f.limit + 1 };
+    const count = this.statement(`count|${shape}`, () => {
+      const where = filters();
+      return this.reg.db.select({ n: sql<number>`count(*)` }).from(accessRecords).where(where.length ? and(...where) : undefined).prepare();
+    });
+    const total = (count.get(params) as { n: number }).n;
+    const pageStmt = this.statement(`page|${shape}|${f.cursor ? 'c' : ''}`, () => {
+      const where = filters();
+      if (f.cursor) where.push(lt(accessRecords.seq, sql.placeholder('cursor')));
+      return this.reg.db
+        .select()
+        .from(accessRecords)
+        .where(where.length ? and(...where) : undefined)
+        .orderBy(desc(accessRecords.seq))
+        .limit(sql.placeholder('limit') as unknown as number)
+        .prepare();
+    });
+    const page = pageStmt.all(params);
     const more = page.length > f.limit;
     const rows = more ? page.slice(0, f.limit) : page;
     return { rows, total, nextCursor: more ? String(rows[rows.length - 1].seq) : null };

@@ -1,4 +1,4 @@
-import { desc, gt } from 'drizzle-orm';
+import { desc, gt, sql } from 'drizzle-orm';
 import type { Db } from '../db/open.js';
 import { auditEvents } from '../db/schema.js';
 import { hmacHex } from '../lib/crypto.js';
@@ -23,6 +23,7 @@ const GENESIS = '0'.repeat(64);
  */
 export class AuditLog {
   private readonly lastHash;
+  private readonly insert;
 
   constructor(
     private readonly db: Db,
@@ -34,6 +35,13 @@ export class AuditLog {
       .from(auditEvents)
       .orderBy(desc(auditEvents.seq))
       .limit(1)
+      .prepare();
+    // Prepared once (issue 7): every write appends an event. (drizzle applies the json
+    // column's encoder to placeholder values too, so `detail` is passed as an object.)
+    const p = (name: string) => sql.placeholder(name);
+    this.insert = db
+      .insert(auditEvents)
+      .values({ at: p('at'), actor: p('actor'), eventType: p('eventType'), ak: p('ak'), ir: p('ir'), subject: p('subject'), detail: p('detail'), prevHash: p('prevHash'), hash: p('hash') })
       .prepare();
   }
 
@@ -53,7 +61,7 @@ export class AuditLog {
       subject: input.subject ?? null,
       detail: input.detail ?? {},
     };
-    this.db.insert(auditEvents).values({ ...row, prevHash, hash: this.digest(prevHash, row) }).run();
+    this.insert.run({ ...row, prevHash, hash: this.digest(prevHash, row) });
   }
 
   /** Walks the whole chain; reports the first broken link. */

@@ -26,8 +26,17 @@ export function maskEmail(email: string): string {
 export class IdentityRecords {
   private readonly byIr;
   private readonly activeCredentials;
+  private readonly newestByMpxn;
 
   constructor(private readonly reg: Register) {
+    // Prepared once (issue 7): the exists check and cross-Data-User flows run this per request.
+    this.newestByMpxn = reg.db
+      .select()
+      .from(identityRecords)
+      .where(and(eq(identityRecords.mpxn, sql.placeholder('mpxn')), isNull(identityRecords.anonymisedAt)))
+      .orderBy(desc(identityRecords.seq))
+      .limit(1)
+      .prepare();
     this.byIr = reg.db.select().from(identityRecords).where(eq(identityRecords.ir, sql.placeholder('ir'))).prepare();
     this.activeCredentials = reg.db
       .select()
@@ -122,26 +131,13 @@ export class IdentityRecords {
 
   /** The newest non-anonymised record for an MPxN, across all Data Users (cross-DU flows). */
   newestForMpxn(mpxn: string): IdentityRow | undefined {
-    return this.reg.db
-      .select()
-      .from(identityRecords)
-      .where(and(eq(identityRecords.mpxn, mpxn), isNull(identityRecords.anonymisedAt)))
-      .orderBy(desc(identityRecords.seq))
-      .limit(1)
-      .get();
+    return this.newestByMpxn.get({ mpxn });
   }
 
   /** available-methods for an MPxN: passkey-assert if any credential, magic-link if an e-mail, passkey-register always. */
   availableMethods(mpxn: string): { exists: boolean; methods: string[] } {
-    const rows = this.reg.db
-      .select({ ir: identityRecords.ir, emailHash: identityRecords.emailHash })
-      .from(identityRecords)
-      .where(and(eq(identityRecords.mpxn, mpxn), isNull(identityRecords.anonymisedAt)))
-      .orderBy(desc(identityRecords.seq))
-      .limit(1)
-      .all();
-    if (rows.length === 0) return { exists: false, methods: [] };
-    const newest = rows[0];
+    const newest = this.newestForMpxn(mpxn);
+    if (!newest) return { exists: false, methods: [] };
     const methods: string[] = [];
     if (this.credentials(newest.ir).length > 0) methods.push('passkey-assert');
     if (newest.emailHash) methods.push('magic-link');
