@@ -5,7 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import type { BrowserContext, Page } from '@playwright/test';
-import { apiCall, DEMO, expect, saveScreen, test } from './support/fixtures';
+import { apiCall, bearerToken, DEMO, expect, freePort, saveScreen, test } from './support/fixtures';
 
 test.describe.configure({ mode: 'serial' });
 
@@ -174,6 +174,30 @@ test('shows Acme Energy Services Ltd under discovered access', async ({}, testIn
   await expect(row).toBeVisible();
   await expect(row).toContainText('SEC-OU-00429');
   await saveScreen(page, testInfo, '19-discovered');
+
+  // Sandbox: act as the DCC.
+  await page.getByRole('button', { name: 'Report discovered access' }).click();
+  const dialog = page.getByRole('dialog', { name: 'Report discovered access' });
+  await dialog.getByLabel('MPxN').fill('1900012345678');
+  await dialog.getByLabel('Source reference').fill(`DCC-OBS-${suffix}`);
+  await dialog.getByLabel('Organisation name').fill('Meterwatch Insights Ltd');
+  await dialog.getByLabel('Organisation reference').fill('SEC-OU-00888');
+  await dialog.getByLabel('HH-EXPORT').check();
+  await saveScreen(page, testInfo, '19b-report-discovered');
+  await dialog.getByRole('button', { name: 'Send as DCC' }).click();
+  await expect(dialog).toBeHidden();
+  await expect(page.getByRole('row', { name: /Meterwatch Insights Ltd/ })).toContainText('1900012345678');
+
+  await page.getByRole('button', { name: 'Change of tenancy' }).click();
+  const cot = page.getByRole('dialog', { name: 'Change of tenancy' });
+  await cot.getByLabel('MPxN').fill(DEMO.mpxn);
+  await cot.getByLabel('Source reference').fill(`DCC-COT-${suffix}`);
+  await cot.getByRole('button', { name: 'Send as DCC' }).click();
+  await expect(cot.getByText('Change of tenancy recorded')).toBeVisible();
+  await expect(cot).toContainText('3 active record(s) affected');
+  await saveScreen(page, testInfo, '19c-change-of-tenancy');
+  await cot.getByRole('button', { name: 'Done' }).click();
+  await expect(cot).toBeHidden();
 });
 
 test('access records: search, detail with every section and the timeline', async ({}, testInfo) => {
@@ -211,30 +235,71 @@ test('anonymising the demo identity record is refused, with the reason explained
   await expect(page.getByText('14 Harbour View')).toBeVisible();
 });
 
-test('other screens render: accounts by role, webhooks, settings', async ({}, testInfo) => {
+test('revokes a record; the withdrawal webhook fails, is shown with its attempts, and is redelivered', async ({ register }, testInfo) => {
+  // OctopusFlux subscribes to a loopback address where nothing listens.
+  const octopus = await bearerToken(register.url, 'octopusflux');
+  const dead = await freePort();
+  const sub = await apiCall(register.url, 'POST', '/v1/webhooks', {
+    token: octopus,
+    body: { 'callback-url': `http://127.0.0.1:${dead}/dar-hook`, 'alert-email': 'ops@octopusflux.example', 'event-types': ['consent.withdrawal'] },
+  });
+  expect(sub.status).toBe(201);
+
+  await nav('Access records');
+  await page.getByLabel('Search').fill('OctopusFlux');
+  const row = page.getByRole('row', { name: /OctopusFlux Ltd/ });
+  await expect(row).toHaveCount(1);
+  await row.getByRole('link').first().click();
+  await page.getByRole('button', { name: 'Revoke' }).click();
+  const dialog = page.getByRole('dialog', { name: 'Revoke this access record?' });
+  await dialog.getByLabel('Reason').selectOption('customer-request');
+  await dialog.getByRole('button', { name: 'Revoke record' }).click();
+  await expect(dialog).toBeHidden();
+  await expect(page.locator('.page-meta').getByText('Revoked')).toBeVisible();
+  await expect(page.getByText('Reason: Customer asked for it')).toBeVisible();
+  await saveScreen(page, testInfo, '24-record-revoked');
+
+  await nav('Webhooks');
+  const subRow = page.getByRole('row', { name: /OctopusFlux Ltd/ });
+  await expect(subRow).toContainText(`127.0.0.1:${dead}`);
+  await saveScreen(page, testInfo, '25-webhooks');
+  await subRow.getByRole('button', { name: 'Deliveries' }).click();
+  const delivery = page.getByRole('row', { name: /consent\.withdrawal/ });
+  await expect(delivery).toBeVisible();
+  await expect(delivery).toContainText(/ECONNREFUSED|refused/i);
+  await delivery.getByRole('button', { name: 'Show details' }).click();
+  await expect(page.locator('.delivery-detail')).toContainText('customer-request');
+  await saveScreen(page, testInfo, '26-webhook-deliveries');
+  await delivery.getByRole('button', { name: 'Redeliver' }).click();
+  await expect(page.getByText('Queued for delivery now')).toBeVisible();
+});
+
+test('other screens render: accounts by role and settings', async ({}, testInfo) => {
   for (const [label, shot] of [
-    ['Portal accounts', '24-portal-accounts'],
-    ['DCC accounts', '25-dcc-accounts'],
-    ['Data providers', '26-data-providers'],
-    ['Administrators', '27-administrators'],
-    ['Webhooks', '28-webhooks'],
-    ['Settings', '30-settings'],
+    ['Portal accounts', '27-portal-accounts'],
+    ['DCC accounts', '28-dcc-accounts'],
+    ['Data providers', '29-data-providers'],
+    ['Administrators', '30-administrators'],
+    ['Settings', '31-settings'],
   ] as const) {
     await nav(label);
     await expect(page.locator('.loading')).toHaveCount(0);
     await saveScreen(page, testInfo, shot);
   }
-  await nav('Webhooks');
-  await page.getByRole('tab', { name: 'Deliveries' }).click();
-  await expect(page.locator('.loading')).toHaveCount(0);
-  await saveScreen(page, testInfo, '29-webhook-deliveries');
+  // Sandbox clock: forward one day, then back to real time.
+  await page.getByLabel('Advance by (days)').fill('1');
+  await page.getByRole('button', { name: 'Advance clock' }).click();
+  await expect(page.getByText('Ahead of real time by 1 d')).toBeVisible();
+  await page.getByRole('button', { name: 'Reset to real time' }).click();
+  await page.getByRole('dialog', { name: 'Reset the sandbox clock?' }).getByRole('button', { name: 'Reset clock' }).click();
+  await expect(page.getByText('In step with real time')).toBeVisible();
 });
 
 test('audit log: chain verified and exported as CSV', async ({}, testInfo) => {
   await nav('Audit log');
   await expect(page.getByText('Audit chain intact')).toBeVisible();
   await expect(page.getByRole('row', { name: /account\.suspended/ })).toBeVisible();
-  await saveScreen(page, testInfo, '31-audit');
+  await saveScreen(page, testInfo, '32-audit');
   await page.getByRole('button', { name: 'Export CSV' }).click();
   const dialog = page.getByRole('dialog', { name: 'Export audit log as CSV' });
   const [download] = await Promise.all([page.waitForEvent('download'), dialog.getByRole('button', { name: 'Export' }).click()]);
@@ -246,7 +311,7 @@ test('audit log: chain verified and exported as CSV', async ({}, testInfo) => {
   expect(lines.length).toBeGreaterThan(10);
   expect(lines.some((l) => l.includes('account.suspended'))).toBe(true);
   await expect(dialog.getByText(/events exported/)).toBeVisible();
-  await saveScreen(page, testInfo, '32-audit-exported');
+  await saveScreen(page, testInfo, '33-audit-exported');
   await dialog.getByRole('button', { name: 'Done' }).click();
 });
 
@@ -255,5 +320,5 @@ test('signs out', async ({}, testInfo) => {
   await expect(page.getByRole('button', { name: 'Sign in' })).toBeVisible();
   await page.reload();
   await expect(page.getByRole('button', { name: 'Sign in' })).toBeVisible();
-  await saveScreen(page, testInfo, '33-signed-out');
+  await saveScreen(page, testInfo, '34-signed-out');
 });

@@ -27,6 +27,8 @@ interface AuthApi {
   state: AuthState;
   signIn(accountId: string, secret: string): Promise<void>;
   signOut(notice?: string | null): void;
+  /** Gets a fresh token without asking (desktop, or secret still in memory); false if it cannot. */
+  renew(): Promise<boolean>;
   /** true when the token can be renewed without asking the operator. */
   canRenewSilently: boolean;
   isDesktop: boolean;
@@ -107,20 +109,55 @@ export function AuthProvider({ children }: { children: ReactNode }) {
     [accept],
   );
 
+  /** One renewal at a time, however many requests failed together. */
+  const renewing = useRef<Promise<boolean> | null>(null);
+  const renew = useCallback((): Promise<boolean> => {
+    if (renewing.current) return renewing.current;
+    const current = stateRef.current;
+    if (current.status !== 'signed-in') return Promise.resolve(false);
+    const attempt = (async () => {
+      try {
+        if (current.session.desktop) {
+          accept(await desktopSignIn());
+          return true;
+        }
+        if (memorySecret && memorySecret.accountId === current.session.account['account-id']) {
+          accept(await exchange(memorySecret.accountId, memorySecret.secret, false));
+          return true;
+        }
+      } catch {
+        // fall through
+      }
+      return false;
+    })();
+    renewing.current = attempt;
+    void attempt.finally(() => {
+      renewing.current = null;
+    });
+    return attempt;
+  }, [accept]);
+
   // Wire the API client to the session.
   useEffect(() => {
     configureClient({
       token: () => currentToken,
       onUnauthorized: (error) => {
         if (stateRef.current.status !== 'signed-in') return;
-        if (stateRef.current.session.desktop) {
-          desktopSignIn().then(accept, () => signOut(error.message));
+        if (error.has('AUTH006')) {
+          signOut('This account has been suspended or terminated.');
           return;
         }
-        signOut(error.has('AUTH006') ? 'This account has been suspended or terminated.' : 'Your session has ended. Please sign in again.');
+        // An expired token (or a sandbox clock moved past it) is renewed quietly when possible.
+        void renew().then((ok) => {
+          if (ok) {
+            void queryClient.invalidateQueries();
+          } else {
+            signOut('Your session has ended. Please sign in again.');
+          }
+        });
       },
     });
-  }, [accept, signOut]);
+  }, [renew, signOut, queryClient]);
 
   // Start: resume this tab's session, or sign in through the desktop shell.
   useEffect(() => {
@@ -180,7 +217,7 @@ export function AuthProvider({ children }: { children: ReactNode }) {
   }, [session, accept, signOut]);
 
   const canRenewSilently = !!session && (session.desktop || (memorySecret?.accountId === session.account['account-id']));
-  const value = useMemo<AuthApi>(() => ({ state, signIn, signOut, canRenewSilently, isDesktop }), [state, signIn, signOut, canRenewSilently, isDesktop]);
+  const value = useMemo<AuthApi>(() => ({ state, signIn, signOut, renew, canRenewSilently, isDesktop }), [state, signIn, signOut, renew, canRenewSilently, isDesktop]);
   return <AuthContext.Provider value={value}>{children}</AuthContext.Provider>;
 }
 

@@ -211,6 +211,8 @@ export function RecordDetailScreen({ ak }: { ak: string }) {
   const notice = full.notice;
   const discovered = full['discovered-access'];
   const isDiscovered = r.state === 'DISCOVERED';
+  const revokedEvent = r.timeline?.find((t) => t['event-type'].endsWith('.revoked'));
+  const revokeReason = event?.['revocation-reason'] ?? ((revokedEvent?.detail as { reason?: string } | null)?.reason ?? null);
 
   return (
     <>
@@ -245,7 +247,8 @@ export function RecordDetailScreen({ ak }: { ak: string }) {
       />
       {r.state === 'REVOKED' && (
         <Notice tone="red" title={`Revoked ${r['revoked-at'] ? `on ${fmtDate(r['revoked-at'])}` : ''}`}>
-          {event?.['revocation-reason'] ? `Reason: ${REVOKE_REASON_LABEL[event['revocation-reason']] ?? event['revocation-reason']}. ` : ''}The organisation may no longer
+          {revokeReason ? `Reason: ${REVOKE_REASON_LABEL[revokeReason] ?? revokeReason}. ` : ''}
+          {revokedEvent?.actor ? `Revoked by ${revokedEvent.actor}. ` : ''}The organisation may no longer
           obtain data for this meter point under this record.
         </Notice>
       )}

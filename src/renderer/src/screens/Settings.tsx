@@ -100,6 +100,7 @@ export function SettingsScreen() {
 
 function SandboxClock() {
   const qc = useQueryClient();
+  const { renew } = useAuth();
   const toast = useToast();
   const [days, setDays] = useState('1');
   const [resetting, setResetting] = useState(false);
@@ -109,16 +110,18 @@ function SandboxClock() {
     refetchInterval: 30_000,
   });
   useNow(1000);
-  const afterChange = (res: ClockState) => {
+  const afterChange = async (res: ClockState) => {
     setServerTime(res.now);
     qc.setQueryData(['clock'], (old: unknown) => ({ ...(old as object), ...res }));
+    // Session tokens are timed by the register's clock: take a fresh one at the new time.
+    await renew();
     // Expiry, tokens and webhooks all depend on the clock.
     void qc.invalidateQueries();
   };
   const advance = useMutation({
     mutationFn: (n: number) => api<Envelope & ClockState>('/admin/clock', { method: 'POST', body: { 'advance-seconds': Math.round(n * 86400) } }),
-    onSuccess: (res, n) => {
-      afterChange(res);
+    onSuccess: async (res, n) => {
+      await afterChange(res);
       toast(`Sandbox clock moved forward ${n} day${n === 1 ? '' : 's'}`);
     },
   });
@@ -168,7 +171,7 @@ function SandboxClock() {
         confirmLabel="Reset clock"
         onConfirm={async () => {
           const res = await api<Envelope & ClockState>('/admin/clock', { method: 'POST', body: { reset: true } });
-          afterChange(res);
+          await afterChange(res);
           toast('Sandbox clock reset to real time');
         }}
       >

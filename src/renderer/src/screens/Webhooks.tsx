@@ -3,12 +3,12 @@ import { useState } from 'react';
 import { api } from '../api/client';
 import { usePagedList } from '../api/hooks';
 import type { Account, Delivery, Envelope, Webhook } from '../api/types';
-import { fmtDateTime } from '../lib/format';
+import { fmtDateTime, plural } from '../lib/format';
 import { Link, useSearchParams } from '../lib/router';
 import { Button, FilterSelect, SearchBox } from '../ui/controls';
-import { Badge, EmptyState, ErrorNotice, Spinner, StatusBadge } from '../ui/feedback';
+import { Badge, EmptyState, StatusBadge } from '../ui/feedback';
 import { Chips, JsonBlock, PageHeader, Panel, Tabs, Toolbar } from '../ui/layout';
-import { DataTable, ListView } from '../ui/table';
+import { ListView } from '../ui/table';
 import { Relative, When } from '../ui/time';
 import { useToast } from '../ui/toast';
 
@@ -47,61 +47,51 @@ function Subscriptions() {
   const [params, setParams] = useSearchParams();
   const duid = params.get('duid') ?? '';
   const names = useDuidNames();
-  const q = useQuery({
-    queryKey: ['webhooks', 'list', duid],
-    queryFn: ({ signal }) => api<Envelope & { webhooks: Webhook[] }>('/admin/webhooks', { query: { duid: duid || undefined }, signal }),
-  });
-  const hooks = q.data?.webhooks ?? [];
+  const list = usePagedList<Webhook>(['webhooks', 'list'], '/admin/webhooks', 'webhooks', { duid: duid || undefined });
   return (
     <Panel flush>
-      <Toolbar end={q.data && <span className="muted small">{hooks.length} subscription{hooks.length === 1 ? '' : 's'}</span>}>
+      <Toolbar end={list.total !== null && <span className="muted small">{plural(list.total, 'subscription')} · newest first</span>}>
         <SearchBox label="Data user (DUID)" value={duid} onSearch={(v) => setParams({ duid: v })} placeholder="duid_…" width={320} />
       </Toolbar>
-      {q.isLoading ? (
-        <Spinner />
-      ) : q.error ? (
-        <div className="panel-pad">
-          <ErrorNotice error={q.error} onRetry={() => void q.refetch()} />
-        </div>
-      ) : hooks.length === 0 ? (
-        <EmptyState icon="webhook" title={duid ? 'This data user has no subscriptions' : 'No webhook subscriptions'}>
-          Data users subscribe through the API (<code>POST /v1/webhooks</code>) to hear about expiring consent, withdrawals and changes of tenancy.
-        </EmptyState>
-      ) : (
-        <DataTable
-          rows={hooks}
-          rowKey={(w) => w.wid}
-          caption="Webhook subscriptions"
-          columns={[
-            {
-              key: 'du',
-              header: 'Data user',
-              render: (w) => (
-                <div className="cell-stack">
-                  <Link to={`/data-users/${encodeURIComponent(w.duid)}`}>{names.get(w.duid) ?? w.duid}</Link>
-                  <span className="cell-sub mono-sm">{w.wid}</span>
-                </div>
-              ),
-            },
-            { key: 'url', header: 'Callback URL', render: (w) => <code className="mono-sm break">{w['callback-url']}</code> },
-            { key: 'events', header: 'Events', render: (w) => <Chips values={w['event-types']} /> },
-            { key: 'days', header: 'Notice', align: 'right', render: (w) => `${w['notify-days-before']} d` },
-            { key: 'alert', header: 'Alert e-mail', render: (w) => w['alert-email'] ?? <span className="muted">—</span> },
-            { key: 'state', header: 'State', render: (w) => (w.active ? <Badge tone="green" dot>Active</Badge> : <Badge tone="grey" dot>Inactive</Badge>) },
-            { key: 'created', header: 'Created', render: (w) => <Relative iso={w['created-at']} /> },
-            {
-              key: 'go',
-              header: '',
-              align: 'right',
-              render: (w) => (
-                <Button size="sm" variant="ghost" onClick={() => setParams({ tab: 'deliveries', wid: w.wid, duid: null })}>
-                  Deliveries
-                </Button>
-              ),
-            },
-          ]}
-        />
-      )}
+      <ListView
+        list={list}
+        noun="subscriptions"
+        rowKey={(w) => w.wid}
+        caption="Webhook subscriptions"
+        columns={[
+          {
+            key: 'du',
+            header: 'Data user',
+            render: (w) => (
+              <div className="cell-stack">
+                <Link to={`/data-users/${encodeURIComponent(w.duid)}`}>{names.get(w.duid) ?? w.duid}</Link>
+                <span className="cell-sub mono-sm">{w.wid}</span>
+              </div>
+            ),
+          },
+          { key: 'url', header: 'Callback URL', render: (w) => <code className="mono-sm break">{w['callback-url']}</code> },
+          { key: 'events', header: 'Events', render: (w) => <Chips values={w['event-types']} /> },
+          { key: 'days', header: 'Notice', align: 'right', render: (w) => <span className="nowrap">{w['notify-days-before']} d</span> },
+          { key: 'alert', header: 'Alert e-mail', render: (w) => w['alert-email'] ?? <span className="muted">—</span> },
+          { key: 'state', header: 'State', render: (w) => (w.active ? <Badge tone="green" dot>Active</Badge> : <Badge tone="grey" dot>Inactive</Badge>) },
+          { key: 'created', header: 'Created', render: (w) => <Relative iso={w['created-at']} /> },
+          {
+            key: 'go',
+            header: '',
+            align: 'right',
+            render: (w) => (
+              <Button size="sm" variant="ghost" onClick={() => setParams({ tab: 'deliveries', wid: w.wid, duid: null })}>
+                Deliveries
+              </Button>
+            ),
+          },
+        ]}
+        empty={
+          <EmptyState icon="webhook" title={duid ? 'This data user has no subscriptions' : 'No webhook subscriptions'}>
+            Data users subscribe through the API (<code>POST /v1/webhooks</code>) to hear about expiring consent, withdrawals and changes of tenancy.
+          </EmptyState>
+        }
+      />
     </Panel>
   );
 }
@@ -130,7 +120,7 @@ function Deliveries() {
 
   return (
     <Panel flush>
-      <Toolbar end={list.total !== null && <span className="muted small">{list.total.toLocaleString('en-GB')} events · newest first</span>}>
+      <Toolbar end={list.total !== null && <span className="muted small">{plural(list.total, 'event')} · newest first</span>}>
         <FilterSelect
           label="Status"
           value={status}
