@@ -64,7 +64,7 @@ export class DeliveryWorker implements Worker {
     private readonly reg: Register,
     private readonly webhooks: Webhooks,
     private readonly events: EventPublisher,
-    private readonly mail: () => AlertMail | undefined,
+    private readonly mail: AlertMail,
   ) {}
 
   private get schedule(): number[] {
@@ -227,11 +227,8 @@ export class DeliveryWorker implements Worker {
         this.reg.db.update(webhookDeliveries).set({ ...base, nextAttemptAt: next }).where(eq(webhookDeliveries.seq, row.seq)).run();
         return;
       }
-      const mail = this.mail();
-      const alertedAt = mail ? this.reg.clock.iso() : null;
-      this.reg.db.update(webhookDeliveries).set({ ...base, status: 'undelivered', nextAttemptAt: null, alertedAt }).where(eq(webhookDeliveries.seq, row.seq)).run();
-      if (mail) mail.queue(this.alertMessage(sub, { ...row, ...base }));
-      else console.error(`webhook ${eventId} undelivered; no mail module to alert ${sub.wid}'s alert-email`);
+      this.reg.db.update(webhookDeliveries).set({ ...base, status: 'undelivered', nextAttemptAt: null, alertedAt: this.reg.clock.iso() }).where(eq(webhookDeliveries.seq, row.seq)).run();
+      this.mail.queue(this.alertMessage(sub, { ...row, ...base }));
       this.reg.audit.append({ actor: 'register', eventType: 'webhook.undelivered', subject: sub.wid, detail: { 'event-id': eventId, 'event-type': row.eventType, attempts, 'last-error': outcome.error, 'last-status-code': outcome.statusCode } });
     });
   }

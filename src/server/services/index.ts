@@ -7,7 +7,7 @@ import { IdentityRecords } from './identity-records.js';
 import { ReidTokens } from './reid-tokens.js';
 import { Mailer } from './mail.js';
 import { ReidentificationService } from './reidentification.js';
-import { DeliveryWorker, type AlertMail } from './delivery-worker.js';
+import { DeliveryWorker } from './delivery-worker.js';
 import { Sweeper } from './sweeper.js';
 import { Webhooks } from './webhooks.js';
 import type { AccountRow } from './accounts.js';
@@ -58,11 +58,11 @@ export function createServices(reg: Register): Services {
   const events = new EventPublisher(reg);
   const records = new AccessRecords(reg, identities, events);
   const webhooks = new Webhooks(reg);
-  // The alert e-mail goes through the register's mail module (services/mail.ts) when present.
-  const delivery = new DeliveryWorker(reg, webhooks, events, () => (services as { mail?: AlertMail }).mail);
+  const mail = new Mailer(reg);
+  // Undelivered-webhook alerts go through the register's e-mail outbox.
+  const delivery = new DeliveryWorker(reg, webhooks, events, mail);
   const sweeper = new Sweeper(reg, events);
   const tokens = new ReidTokens(reg);
-  const mail = new Mailer(reg);
   const services: Services = {
     accounts,
     identities,
