@@ -26,3 +26,26 @@ describe('register smoke', () => {
     expect(res.body.response['transaction-id']).toMatch(/^tid_[0-9a-f]{24}$/);
   });
 });
+
+describe('console hosting', () => {
+  it('serves the built console at /console and /console/ without a redirect loop', async () => {
+    const { mkdtempSync, writeFileSync } = await import('node:fs');
+    const { join } = await import('node:path');
+    const { tmpdir } = await import('node:os');
+    const dir = mkdtempSync(join(tmpdir(), 'dar-console-'));
+    writeFileSync(join(dir, 'index.html'), '<!doctype html><title>DAR Console</title>');
+    writeFileSync(join(dir, 'app.js'), 'console.log(1)');
+    const r = await testRegister({ consoleDir: dir }, { seed: false });
+    try {
+      for (const url of ['/console', '/console/']) {
+        const res = await r.call(null, 'GET', url);
+        expect(res.status).toBe(200);
+        expect(String(res.body)).toContain('DAR Console');
+      }
+      expect((await r.call(null, 'GET', '/console/app.js')).status).toBe(200);
+      expect((await r.call(null, 'GET', '/')).headers.location).toBe('/console/');
+    } finally {
+      await r.close();
+    }
+  });
+});

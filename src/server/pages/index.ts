@@ -1,5 +1,6 @@
 import fastifyStatic from '@fastify/static';
 import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { App, Deps } from '../http/types.js';
 import { registerIdPages } from './id/index.js';
@@ -16,8 +17,12 @@ export async function registerPages(app: App, deps: Deps): Promise<void> {
   const consoleDir = reg.config.consoleDir;
   app.get('/', { schema: { hide: true } }, async (_req, reply) => reply.redirect('/console/'));
   if (consoleDir && existsSync(join(consoleDir, 'index.html'))) {
-    await app.register(fastifyStatic, { root: consoleDir, prefix: '/console/', decorateReply: false, index: 'index.html', wildcard: true });
-    app.get('/console', { schema: { hide: true } }, async (_req, reply) => reply.redirect('/console/'));
+    await app.register(fastifyStatic, { root: consoleDir, prefix: '/console/', decorateReply: false, index: false, wildcard: true });
+    // The console's entry page. With ignoreTrailingSlash this route answers /console and /console/
+    // (a redirect between the two would loop); the app uses hash routing below it.
+    app.get('/console', { schema: { hide: true } }, async (_req, reply) =>
+      reply.type('text/html; charset=utf-8').header('cache-control', 'no-cache').send(await readFile(join(consoleDir, 'index.html'), 'utf8')),
+    );
   } else {
     app.get('/console', { schema: { hide: true } }, async (_req, reply) =>
       reply.status(503).type('text/plain; charset=utf-8').send('The operator console has not been built. Run `npm run build`, then restart the register.'),
