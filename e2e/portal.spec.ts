@@ -1,0 +1,166 @@
+/**
+ * The customer transparency portal (/portal) end to end in Chromium: magic link (link taken
+ * from the register's outbox), passkey with a CDP virtual authenticator, withdrawal with the
+ * webhook received by a loopback receiver, one MPxN per session, and no framing.
+ */
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import type { CDPSession, Page } from '@playwright/test';
+import { apiCall, bearerToken, DEMO, expect, saveScreen, test } from './support/fixtures';
+
+async function openPortalFor(page: Page, mpxn: string) {
+  await page.goto('/portal');
+  await expect(page.getByRole('heading', { level: 1 })).toHaveText('See who has access to your smart meter data');
+  await page.getByLabel('Meter point number (MPAN or MPRN)').fill(mpxn);
+  await page.getByRole('button', { name: 'Find my meter point' }).click();
+  await expect(page.getByRole('group', { name: "How would you like to confirm it's you?" })).toBeVisible();
+}
+
+/** Latest magic link the register e-mailed (what the customer finds in their mailbox). */
+async function latestMagicLink(url: string, bearer: string): Promise<string> {
+  const res = await apiCall(url, 'GET', '/v1/admin/outbox?limit=1', { token: bearer });
+  const message = res.body.messages[0];
+  expect(message.to).toBe(DEMO.customerEmail);
+  return message.links.find((l: string) => l.includes('/id/'))!;
+}
+
+async function addAuthenticator(page: Page): Promise<CDPSession> {
+  const cdp = await page.context().newCDPSession(page);
+  await cdp.send('WebAuthn.enable');
+  await cdp.send('WebAuthn.addVirtualAuthenticator', {
+    options: { protocol: 'ctap2', transport: 'internal', hasResidentKey: true, hasUserVerification: true, isUserVerified: true, automaticPresenceSimulation: true },
+  });
+  return cdp;
+}
+
+test.describe('customer portal', () => {
+  test('magic-link route: confirm from the e-mail, then see every record', async ({ page, context, register, adminBearer }, testInfo) => {
+    await openPortalFor(page, DEMO.mpxn);
+    await saveScreen(page, testInfo, 'portal-1-choose-method');
+    await page.getByLabel(/Email me a link/).check();
+    await page.getByRole('button', { name: 'Continue' }).click();
+    await expect(page.getByRole('heading', { name: 'Check your email' })).toBeVisible();
+    await expect(page.getByText(/c\*+r@example\.com/)).toBeVisible();
+    await saveScreen(page, testInfo, 'portal-2-check-email');
+
+    // The customer opens the link in another tab (as from their mail app) and confirms.
+    const link = await latestMagicLink(register.url, adminBearer);
+    const mail = await context.newPage();
+    await mail.goto(link);
+    await expect(mail.getByText('Central Access Register Portal').first()).toBeVisible();
+    await mail.getByRole('button', { name: "Yes, it's me" }).click();
+
+    // The original tab notices by polling and shows the records.
+    await expect(page.getByRole('heading', { name: 'Who has access to your meter data' })).toBeVisible({ timeout: 20_000 });
+    expect(page.url()).not.toContain(DEMO.mpxn);
+    await expect(page.getByText('•••••••••8901')).toBeVisible();
+    for (const name of ['Bright Energy Ltd', 'OctopusFlux Ltd', 'Northern Networks plc', 'GreenSwitch Analytics', 'Acme Energy Services Ltd']) {
+      await expect(page.getByRole('heading', { name, level: 3 })).toBeVisible();
+    }
+    await expect(page.getByText('SEC-OU-00429')).toBeVisible();
+    await saveScreen(page, testInfo, 'portal-3-records');
+    await page.setViewportSize({ width: 390, height: 844 });
+    await saveScreen(page, testInfo, 'portal-3-records-phone');
+  });
+
+  test('a session is bound to one meter point, and history downloads', async ({ page, context, register, adminBearer }) => {
+    await openPortalFor(page, DEMO.mpxn);
+    await page.getByLabel(/Email me a link/).check();
+    await page.getByRole('button', { name: 'Continue' }).click();
+    const mail = await context.newPage();
+    await mail.goto(await latestMagicLink(register.url, adminBearer));
+    await mail.getByRole('button', { name: "Yes, it's me" }).click();
+    await expect(page.getByRole('heading', { name: 'Who has access to your meter data' })).toBeVisible({ timeout: 20_000 });
+
+    const json = await page.request.get('/portal/history.json');
+    expect((await json.json())['access-records'].length).toBeGreaterThanOrEqual(5);
+
+    // Asking for another meter point never shows its records: the customer must confirm again.
+    await page.goto('/portal?mpxn=1029384756');
+    await expect(page.getByRole('heading', { name: 'Who has access to your meter data' })).toHaveCount(0);
+    await expect(page.getByRole('heading', { level: 1 })).toHaveText('See who has access to your smart meter data');
+    const still = await page.request.get('/portal/history.json');
+    expect((await still.json())['meter-point']).toBe(DEMO.mpxn);
+  });
+
+  test('passkey route with a virtual authenticator, then withdraw with the webhook delivered', async ({ page, register }, testInfo) => {
+    // A loopback receiver for Bright Energy's webhooks.
+    const received: { body: any; headers: IncomingMessage['headers'] }[] = [];
+    const server: Server = createServer((req, res) => {
+      let raw = '';
+      req.on('data', (c) => (raw += c));
+      req.on('end', () => {
+        received.push({ body: JSON.parse(raw), headers: req.headers });
+        res.writeHead(204).end();
+      });
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+    const hookPort = (server.address() as { port: number }).port;
+    try {
+      const bright = await bearerToken(register.url, 'bright_energy');
+      const sub = await apiCall(register.url, 'POST', '/v1/webhooks', {
+        token: bright,
+        body: { 'callback-url': `http://127.0.0.1:${hookPort}/hook`, 'alert-email': 'ops@bright.example', 'event-types': ['consent.withdrawal'] },
+      });
+      expect(sub.status).toBe(201);
+
+      // Bright Energy enrols a passkey on its customer's identity record (same Data User).
+      await addAuthenticator(page);
+      const ir = (await apiCall(register.url, 'GET', `/v1/identity-records?mpxn=${DEMO.mpxn}`, { token: bright })).body['identity-records'][0].ir;
+      const enrol = await apiCall(register.url, 'POST', `/v1/identity-records/${ir}/re-identify`, {
+        token: bright,
+        body: { method: 'passkey-register', 'passkey-return-url': `${register.url}/return` },
+      });
+      expect(enrol.status).toBe(200);
+      await page.goto(enrol.body.passkey['redirect-url']);
+      await expect(page.getByText('Bright Energy Ltd').first()).toBeVisible();
+      await page.locator('#start').click();
+      await page.waitForURL(/\/return\?dar-passkey-token=mlr_/);
+
+      // The customer uses the portal with that passkey.
+      await openPortalFor(page, DEMO.mpxn);
+      await expect(page.getByLabel(/Use your passkey/)).toBeChecked(); // preferred when available
+      await page.getByRole('button', { name: 'Continue' }).click();
+      await page.waitForURL(/\/id\/passkey\/assert\?session=pks_/);
+      await expect(page.getByText('Central Access Register Portal').first()).toBeVisible();
+      await saveScreen(page, testInfo, 'portal-4-passkey-assert');
+      await page.locator('#start').click();
+      await expect(page.getByRole('heading', { name: 'Who has access to your meter data' })).toBeVisible({ timeout: 20_000 });
+
+      // Withdraw OctopusFlux's consent (ACTIVE, uk-consent) — Bright's may already be withdrawn by another spec.
+      const card = page.getByRole('article').filter({ has: page.getByRole('heading', { name: 'OctopusFlux Ltd', level: 3 }) });
+      await card.getByRole('button', { name: 'Withdraw permission' }).click();
+      await expect(page.getByRole('heading', { name: /Withdraw permission from OctopusFlux Ltd/ })).toBeVisible();
+      await saveScreen(page, testInfo, 'portal-5-withdraw-confirm');
+      await page.getByRole('button', { name: 'Yes, withdraw permission' }).click();
+      await expect(page.getByRole('heading', { name: 'Permission withdrawn' })).toBeVisible();
+      await expect(card.getByText('Withdrawn')).toBeVisible();
+      await saveScreen(page, testInfo, 'portal-6-withdrawn');
+
+      // Bright Energy's own record: withdraw it too and see its webhook arrive, signed.
+      const brightCard = page.getByRole('article').filter({ has: page.getByRole('heading', { name: 'Bright Energy Ltd', level: 3 }) });
+      await brightCard.getByRole('button', { name: 'Withdraw permission' }).click();
+      await page.getByRole('button', { name: 'Yes, withdraw permission' }).click();
+      await expect(page.getByRole('heading', { name: 'Permission withdrawn' })).toBeVisible();
+      await expect.poll(() => received.length, { timeout: 30_000 }).toBeGreaterThan(0);
+      const event = received[0];
+      expect(event.body['event-type']).toBe('consent.withdrawal');
+      expect(event.body.payload).toMatchObject({ mpxn: DEMO.mpxn, reason: 'customer-request' });
+      expect(String(event.headers['x-dar-signature'])).toMatch(/^sha256=[0-9a-f]{64}/);
+    } finally {
+      server.close();
+    }
+  });
+
+  test('refuses to be framed', async ({ page, register }) => {
+    const res = await page.request.get('/portal');
+    expect(res.headers()['x-frame-options']).toBe('DENY');
+    expect(res.headers()['content-security-policy']).toContain("frame-ancestors 'none'");
+    const refused: string[] = [];
+    page.on('console', (m) => refused.push(m.text()));
+    await page.setContent(`<h1>Evil page</h1><iframe id="f" src="${register.url}/portal" width="800" height="600"></iframe>`);
+    await page.waitForTimeout(1500);
+    const framed = page.frames().find((f) => f.url().startsWith(`${register.url}/portal`));
+    const text = framed ? await framed.locator('body').innerText().catch(() => '') : '';
+    expect(text).not.toContain('See who has access');
+  });
+});

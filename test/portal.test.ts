@@ -1,0 +1,197 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { webhookDeliveries, webhooks } from '../src/server/db/schema.js';
+import { encrypt } from '../src/server/lib/crypto.js';
+import { testRegister, type TestRegister } from './support/register.js';
+
+/** A tiny browser: keeps cookies, submits forms, follows nothing by itself. */
+class Browser {
+  cookies = new Map<string, string>();
+  constructor(private readonly r: TestRegister) {}
+
+  private cookieHeader(): string {
+    return [...this.cookies].map(([k, v]) => `${k}=${v}`).join('; ');
+  }
+
+  private remember(setCookie: unknown): void {
+    const list = Array.isArray(setCookie) ? setCookie : setCookie ? [setCookie] : [];
+    for (const c of list as string[]) {
+      const [pair, ...attrs] = c.split(';');
+      const eq = pair.indexOf('=');
+      const name = pair.slice(0, eq).trim();
+      const value = pair.slice(eq + 1).trim();
+      const expired = attrs.some((a) => /max-age=0/i.test(a) || /expires=Thu, 01 Jan 1970/i.test(a));
+      if (expired || value === '') this.cookies.delete(name);
+      else this.cookies.set(name, value);
+    }
+  }
+
+  async get(url: string, headers: Record<string, string> = {}) {
+    const res = await this.r.app.inject({ method: 'GET', url, headers: { cookie: this.cookieHeader(), ...headers } });
+    this.remember(res.headers['set-cookie']);
+    return res;
+  }
+
+  async post(url: string, form: Record<string, string>, headers: Record<string, string> = {}) {
+    const res = await this.r.app.inject({
+      method: 'POST',
+      url,
+      payload: new URLSearchParams(form).toString(),
+      headers: { cookie: this.cookieHeader(), 'content-type': 'application/x-www-form-urlencoded', ...headers },
+    });
+    this.remember(res.headers['set-cookie']);
+    return res;
+  }
+
+  /** Submits the first POST form of a page with its hidden fields (plus overrides). */
+  async submit(page: string, extra: Record<string, string> = {}, actionMatch?: RegExp) {
+    const forms = [...page.matchAll(/<form[^>]*method="post"[^>]*action="([^"]+)"[^>]*>([\s\S]*?)<\/form>/g)];
+    const form = actionMatch ? forms.find((f) => actionMatch.test(f[1])) : forms[0];
+    if (!form) throw new Error(`no form${actionMatch ? ` matching ${actionMatch}` : ''} in page:\n${page.slice(0, 2000)}`);
+    const fields: Record<string, string> = {};
+    for (const m of form[2].matchAll(/<input[^>]*type="hidden"[^>]*name="([^"]+)"[^>]*value="([^"]*)"/g)) fields[m[1]] = decodeEntities(m[2]);
+    const action = decodeEntities(form[1]);
+    return this.post(action.startsWith('http') ? new URL(action).pathname + new URL(action).search : action, { ...fields, ...extra });
+  }
+}
+
+const decodeEntities = (s: string) => s.replace(/&#(\d+);/g, (_, n) => String.fromCharCode(Number(n))).replace(/&amp;/g, '&');
+const csrfOf = (page: string) => /name="csrf" value="([^"]+)"/.exec(page)![1];
+
+describe('customer transparency portal (/portal)', () => {
+  let r: TestRegister;
+  const MPXN = '2312345678901';
+  beforeAll(async () => {
+    r = await testRegister();
+  });
+  afterAll(() => r.close());
+
+  /** Walks the magic-link route to an open session, as the customer would. */
+  async function signIn(b: Browser, query = `?mpxn=${MPXN}`) {
+    const entry = await b.get(`/portal${query}`);
+    expect(entry.statusCode).toBe(200);
+    expect(entry.body).toContain('Email me a link');
+    const outbox = async () => (await r.call('admin_ops', 'GET', '/v1/admin/outbox?limit=500')).body.messages as { to: string; text: string; links: string[] }[];
+    const before = (await outbox()).length;
+    const started = await b.post('/portal/start', { csrf: csrfOf(entry.body), mpxn: MPXN, method: 'magic-link', ...(/name="return" value="([^"]+)"/.test(entry.body) ? { return: decodeEntities(/name="return" value="([^"]+)"/.exec(entry.body)![1]) } : {}) });
+    expect(started.statusCode).toBe(200);
+    expect(started.body).toContain('Check your email');
+    expect(started.body).toMatch(/c\*+r@example\.com/);
+    expect((await b.get('/portal/status')).json()).toEqual({ status: 'pending' });
+
+    // The customer opens the e-mail on their phone: a different browser with no portal cookies.
+    const mails = await outbox();
+    expect(mails.length).toBe(before + 1);
+    const mail = mails[0]; // newest first
+    expect(mail.to).toBe('customer@example.com');
+    expect(mail.text).toContain('Central Access Register Portal');
+    const link = mail.links.find((l) => l.includes('/id/'))!;
+    const phone = new Browser(r);
+    const landing = await phone.get(new URL(link).pathname);
+    expect(landing.statusCode).toBe(200);
+    expect((await b.get('/portal/status')).json()).toEqual({ status: 'pending' }); // opening changed nothing
+    const confirmed = await phone.submit(landing.body);
+    expect([200, 303]).toContain(confirmed.statusCode);
+    expect((await b.get('/portal/status')).json()).toEqual({ status: 'confirmed' });
+
+    const cont = await b.get('/portal/continue');
+    expect(cont.statusCode).toBe(303);
+    expect(cont.headers.location).toBe('/portal');
+    const page = await b.get('/portal');
+    expect(page.statusCode).toBe(200);
+    return page;
+  }
+
+  it('shows every record after a real magic-link confirmation, with the MPxN masked and out of URLs', async () => {
+    const b = new Browser(r);
+    const page = await signIn(b);
+    const body = page.body;
+    expect(body).toContain('Who has access to your meter data');
+    expect(body).toContain('•••••••••8901');
+    expect(body).not.toContain(MPXN);
+    for (const name of ['Bright Energy Ltd', 'OctopusFlux Ltd', 'Northern Networks plc', 'GreenSwitch Analytics', 'Acme Energy Services Ltd']) expect(body).toContain(name);
+    expect(body).toContain('SEC-OU-00429');
+    expect(body).toContain('accessed your data without registering');
+    expect(body).toContain('You gave permission');
+    expect(body).toContain('Public or regulatory duty');
+    expect(body).toContain('Half-hourly electricity use');
+    expect(body).toMatch(/class="record dim"/);
+    // Withdraw only on ACTIVE consent records (Bright, OctopusFlux), not on Northern Networks' public task.
+    expect(body.match(/Withdraw permission<\/button>/g)).toHaveLength(2);
+    expect(body).toContain('cannot be withdrawn here');
+    expect(page.headers['x-frame-options']).toBe('DENY');
+    expect(String(page.headers['content-security-policy'])).toContain("frame-ancestors 'none'");
+    const session = [...b.cookies.keys()].find((k) => k === 'dar_portal_session');
+    expect(session).toBeDefined();
+    expect(b.cookies.get('dar_portal_session')).not.toContain(MPXN);
+
+    const json = await b.get('/portal/history.json');
+    expect(json.json()['access-records']).toHaveLength(5);
+    const csv = await b.get('/portal/history.csv');
+    expect(csv.headers['content-type']).toContain('text/csv');
+    expect(csv.body.split('\r\n')[0]).toBe('access-key,organisation,state,legal-basis,purpose,data-types,registered-at,expiry,organisation-reference');
+  });
+
+  it('the token was consumed by the portal; the session is bound to one MPxN', async () => {
+    const b = new Browser(r);
+    await signIn(b);
+    const other = await b.get('/portal?mpxn=1234567890');
+    expect(other.statusCode).toBe(200);
+    expect(other.body).not.toContain('Who has access to your meter data');
+    // History stays on the session's own meter point whatever is asked.
+    const json = await b.get('/portal/history.json?mpxn=1234567890');
+    expect(json.json()['meter-point']).toBe(MPXN);
+    // Without a session nothing is shown.
+    expect((await new Browser(r).get('/portal/history.json')).statusCode).toBe(401);
+  });
+
+  it('withdraws a consent record with confirmation, notifies the Data User, and links back to a registered return URL', async () => {
+    // Bright Energy subscribes to withdrawals, so the event is queued for it.
+    const bright = r.svc.accounts.get('bright_energy');
+    const now = new Date().toISOString();
+    r.reg.db.insert(webhooks).values({ wid: 'wid_0000000000000000000000aa', duid: bright.duid, callbackUrl: 'https://bright.example/hook', alertEmail: 'ops@bright.example', notifyDaysBefore: 30, eventTypes: ['consent.withdrawal'], secretEnc: encrypt(r.reg.keys.encryptionKey, 'whsec_x'), createdAt: now, updatedAt: now }).run();
+    const returnUrl = 'http://localhost:5001/return';
+    const b = new Browser(r);
+    const page = await signIn(b, `?mpxn=${MPXN}&return=${encodeURIComponent(returnUrl)}`);
+    const brightAk = (await r.call('bright_energy', 'GET', '/v1/records?state=ACTIVE')).body.records[0].ak;
+    const confirm = await b.submit(page.body, { ak: brightAk }, /withdraw\/confirm/);
+    expect(confirm.statusCode).toBe(200);
+    expect(confirm.body).toContain('is told <strong>immediately</strong>');
+    expect(confirm.body).toContain('<strong>not deleted</strong>');
+    const done = await b.submit(confirm.body, {}, /\/portal\/withdraw$/);
+    expect(done.statusCode).toBe(303);
+    expect(done.headers.location).toBe(`/portal?withdrawn=${brightAk}`);
+    const after = await b.get(done.headers.location as string);
+    expect(after.body).toContain('Permission withdrawn');
+    expect(decodeEntities(after.body)).toContain(`${returnUrl}?dar-action=withdrawn&ak=${brightAk}`);
+    const verify = await r.call(null, 'GET', `/v1/access-records/${brightAk}`);
+    expect(verify.body['access-record']['access-event'].state).toBe('REVOKED');
+    const events = r.reg.db.select().from(webhookDeliveries).all().filter((d) => d.eventType === 'consent.withdrawal' && d.ak === brightAk);
+    expect(events).toHaveLength(1);
+    expect(events[0].payload).toMatchObject({ ak: brightAk, reason: 'customer-request', duid: bright.duid });
+  });
+
+  it('refuses to withdraw a non-consent record and changes nothing', async () => {
+    const b = new Browser(r);
+    const page = await signIn(b);
+    const northernAk = (await r.call('northern_networks', 'GET', '/v1/records')).body.records[0].ak;
+    const res = await b.post('/portal/withdraw', { csrf: csrfOf(page.body), ak: northernAk });
+    expect(res.statusCode).toBe(400);
+    expect((await r.call(null, 'GET', `/v1/access-records/${northernAk}`)).body['access-record']['access-event'].state).toBe('ACTIVE');
+  });
+
+  it('rejects POSTs without the CSRF token, and ignores an unregistered return URL', async () => {
+    const b = new Browser(r);
+    const res = await b.post('/portal/start', { mpxn: MPXN, method: 'magic-link', csrf: 'forged' });
+    expect(res.statusCode).toBe(403);
+    const entry = await b.get(`/portal?mpxn=${MPXN}&return=${encodeURIComponent('https://evil.example/steal')}`);
+    expect(entry.body).not.toContain('evil.example');
+    const crossSite = await b.post('/portal/start', { mpxn: MPXN, method: 'magic-link', csrf: csrfOf(entry.body) }, { origin: 'https://evil.example' });
+    expect(crossSite.statusCode).toBe(403);
+  });
+
+  it('explains an unknown meter point and a malformed one', async () => {
+    const b = new Browser(r);
+    expect((await b.get('/portal?mpxn=9999999999')).body).toContain('No energy company has registered this meter point');
+    expect((await b.get('/portal?mpxn=hello')).body).toContain('does not look like a meter point number');
+  });
+});
