@@ -7,7 +7,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyServerOptions } from 'fastify';
 import type { Register } from './context.js';
 import { ErrorBodySchema } from './http/envelope.js';
-import { installErrorHandler } from './http/error-handler.js';
+import { frameworkErrorHandler, installErrorHandler } from './http/error-handler.js';
 import { lazyCompilers } from './http/schema-compilers.js';
 import type { App } from './http/types.js';
 import { newId } from './lib/ids.js';
@@ -28,6 +28,8 @@ export async function buildApp(reg: Register, logger: FastifyServerOptions['logg
   const app = Fastify({
     logger,
     schemaController: compilers.schemaController as FastifyServerOptions['schemaController'],
+    // Router errors (bad %-escapes, over-long path parameters) answer in the error envelope too.
+    frameworkErrors: frameworkErrorHandler(reg.clock),
     genReqId: () => newId('tid'),
     bodyLimit: BODY_LIMIT,
     onProtoPoisoning: 'error',

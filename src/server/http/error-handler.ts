@@ -118,3 +118,24 @@ export function installErrorHandler(app: FastifyInstance, clock: Clock): void {
     send(req, reply, 404, [{ 'error-code': 'NOT001', message: `No route ${req.method} ${envelope(req, clock.now()).resource}` }]),
   );
 }
+
+/**
+ * Errors Fastify's router raises before any route or hook runs (a malformed %-escape in
+ * the path, an over-long path parameter). Without this Fastify answers them in its own
+ * format; found by the fuzz test (issue 7). Pass as the `frameworkErrors` server option.
+ */
+export function frameworkErrorHandler(clock: Clock) {
+  return (err: FastifyError, req: FastifyRequest, reply: FastifyReply) => {
+    const status = err.code === 'FST_ERR_BAD_URL' ? 400 : err.code === 'FST_ERR_MAX_PARAM_LENGTH' ? 414 : (err.statusCode ?? 500);
+    const entry: ErrorEntry =
+      err.code === 'FST_ERR_BAD_URL'
+        ? { 'error-code': 'VAL001', message: 'The request URL is malformed (invalid percent-encoding)' }
+        : err.code === 'FST_ERR_MAX_PARAM_LENGTH'
+          ? { 'error-code': 'VAL001', message: 'A path parameter is too long' }
+          : status < 500
+            ? { 'error-code': 'VAL001', message: 'The request could not be routed' }
+            : { 'error-code': 'SRV001', message: 'Unexpected error; the register logged it' };
+    if (status >= 500) req.log.error({ err }, 'unexpected router error');
+    return reply.status(status).type('application/json; charset=utf-8').send({ response: envelope(req, clock.now()), errors: [entry] });
+  };
+}
