@@ -7,11 +7,8 @@ import { readFileSync } from 'node:fs';
 import type { BrowserContext, Page } from '@playwright/test';
 import { apiCall, bearerToken, DEMO, expect, freePort, saveScreen, test } from './support/fixtures';
 
-/**
- * The walkthrough opens index.html directly so that it does not depend on how the register
- * routes the bare folder; the first test checks /console/ itself.
- */
-const CONSOLE = '/console/index.html';
+/** Where operators open the console (hash routes follow: /console/#/data-users/…). */
+const CONSOLE = '/console/';
 
 test('the register serves the console at /console/', async ({ register }) => {
   const res = await fetch(`${register.url}/console/`, { redirect: 'manual' });

@@ -290,6 +290,10 @@ export interface OutboxMessage {
   purpose?: string | null;
   /** Related id, e.g. the token-ref of a magic link. */
   ref?: string | null;
+  attempts?: number;
+  'next-attempt-at'?: string | null;
+  'last-error'?: string | null;
+  'sent-at'?: string | null;
 }
 
 export interface AuditEvent {

@@ -13,7 +13,7 @@ import { Badge, EmptyState, ErrorNotice, Notice, Spinner, StatusBadge } from '..
 import type { IconName } from '../ui/icons';
 import { Chips, ExternalLink, KeyValue, PageHeader, Panel, Toolbar } from '../ui/layout';
 import { ListView, type Column, DataTable } from '../ui/table';
-import { Relative, When } from '../ui/time';
+import { When } from '../ui/time';
 import { useToast } from '../ui/toast';
 import { AccountFields, emptyValues, showsDataTypes, showsOrgRef, showsReturnUrls, toBody, validate, valuesFrom, type AccountFormValues, type FormErrors } from './AccountForm';
 

@@ -1,8 +1,11 @@
+import { useMutation, useQueryClient } from '@tanstack/react-query';
 import { useMemo, useState } from 'react';
+import { api } from '../api/client';
 import { useMode, usePagedList } from '../api/hooks';
 import type { OutboxMessage } from '../api/types';
 import { useSearchParams } from '../lib/router';
-import { Button } from '../ui/controls';
+import { Button, FilterSelect } from '../ui/controls';
+import { useToast } from '../ui/toast';
 import { EmptyState, ErrorNotice, Notice, Spinner, StatusBadge } from '../ui/feedback';
 import { Icon } from '../ui/icons';
 import { KeyValue, PageHeader, Panel, Tabs } from '../ui/layout';
@@ -18,7 +21,8 @@ export function OutboxScreen() {
   const [params, setParams] = useSearchParams();
   const mode = useMode();
   const sandbox = mode === 'sandbox';
-  const list = usePagedList<OutboxMessage>(['outbox', 'list'], '/admin/outbox', 'messages', {}, { refetchInterval: 5000 });
+  const status = params.get('status') ?? '';
+  const list = usePagedList<OutboxMessage>(['outbox', 'list'], '/admin/outbox', 'messages', { status: status || undefined }, { refetchInterval: 5000 });
   const selectedId = params.get('id');
   const selected = useMemo(() => list.items.find((m) => String(m.id) === selectedId) ?? list.items[0] ?? null, [list.items, selectedId]);
 
@@ -30,12 +34,28 @@ export function OutboxScreen() {
           These messages went to real customers. Links are shown but cannot be opened from here: opening a magic link would act for the customer.
         </Notice>
       )}
+      <div className="toolbar-bare">
+        <FilterSelect
+          label="Delivery"
+          value={status}
+          onChange={(v) => setParams({ status: v, id: null })}
+          options={[
+            { value: '', label: 'All messages' },
+            { value: 'captured', label: 'Captured (no SMTP)' },
+            { value: 'queued', label: 'Queued' },
+            { value: 'retrying', label: 'Retrying' },
+            { value: 'sent', label: 'Sent' },
+            { value: 'failed', label: 'Failed' },
+          ]}
+        />
+        {list.total !== null && <span className="muted small">{list.total.toLocaleString('en-GB')} messages · newest first</span>}
+      </div>
       {list.isLoading ? (
         <Spinner label="Loading messages…" />
       ) : list.error && !list.loaded ? (
         <ErrorNotice error={list.error} onRetry={list.refetch} />
       ) : list.items.length === 0 ? (
-        <EmptyState icon="mail" title="No e-mail yet">
+        <EmptyState icon="mail" title={status ? 'No messages in this state' : 'No e-mail yet'}>
           Messages appear here when the register e-mails a customer (magic-link re-identification) or alerts a data user about failed webhook deliveries.
         </EmptyState>
       ) : (
@@ -79,18 +99,59 @@ export function OutboxScreen() {
   );
 }
 
+const PURPOSE_LABEL: Record<string, string> = {
+  'reidentification.magic-link': 'Magic link (re-identification)',
+  'reidentification.step-up': 'Confirmation before adding a passkey',
+  'webhook.undelivered': 'Webhook delivery alert',
+};
+
 function MessageView({ m, linksLive }: { m: OutboxMessage; linksLive: boolean }) {
+  const qc = useQueryClient();
+  const toast = useToast();
   const [view, setView] = useState<'html' | 'text'>(m.html ? 'html' : 'text');
+  const retry = useMutation({
+    mutationFn: () => api(`/admin/outbox/${encodeURIComponent(String(m.id))}/retry`, { method: 'POST' }),
+    onSuccess: () => {
+      void qc.invalidateQueries({ queryKey: ['outbox'] });
+      toast('The register will try to send it again now');
+    },
+  });
+  const canRetry = m.status === 'failed' || m.status === 'retrying';
   return (
-    <Panel className="mail-view" title={m.subject}>
+    <Panel
+      className="mail-view"
+      title={m.subject}
+      actions={
+        canRetry && (
+          <Button size="sm" icon="refresh" busy={retry.isPending} onClick={() => retry.mutate()}>
+            Retry now
+          </Button>
+        )
+      }
+    >
       <KeyValue
         columns={3}
         items={[
           ['To', m.to],
-          ['Sent', <When iso={m['created-at']} />],
-          ['Status', <StatusBadge status={m.status} />],
+          ['Created', <When iso={m['created-at']} />],
+          ['Delivery', <StatusBadge status={m.status} />],
+          m.purpose ? ['About', PURPOSE_LABEL[m.purpose] ?? m.purpose] : false,
+          m.ref ? ['Reference', <code className="mono-sm">{m.ref}</code>] : false,
+          m['sent-at'] ? ['Sent', <When iso={m['sent-at']} />] : m.attempts ? ['Attempts', String(m.attempts)] : false,
         ]}
       />
+      {retry.error ? <ErrorNotice error={retry.error} /> : null}
+      {m['last-error'] && (
+        <Notice tone={m.status === 'failed' ? 'red' : 'amber'} title={m.status === 'failed' ? 'Delivery failed' : 'Last attempt failed'}>
+          {m['last-error']}
+          {m['next-attempt-at'] && (
+            <>
+              {' '}
+              · next attempt <Relative iso={m['next-attempt-at']} />
+            </>
+          )}
+        </Notice>
+      )}
       {m.links.length > 0 && (
         <div className="mail-links">
           <div className="kv-label">Links in this message</div>

@@ -7,7 +7,7 @@ import { fmtTime, METHOD_LABEL, ROLE_LABEL } from '../lib/format';
 import { href, Link, useSearchParams } from '../lib/router';
 import { Button, ButtonLink, SelectField } from '../ui/controls';
 import { CopyButton } from '../ui/copy';
-import { Badge, ErrorNotice, LiveDot, Notice, Spinner, StatusBadge } from '../ui/feedback';
+import { Badge, ErrorNotice, LiveDot, Notice, StatusBadge } from '../ui/feedback';
 import { Icon } from '../ui/icons';
 import { KeyValue, PageHeader, Panel } from '../ui/layout';
 import { AccountPicker } from '../ui/picker';
@@ -63,7 +63,6 @@ function openCustomerPage(url: string) {
 }
 
 export function ReidentifyDeskScreen() {
-  const [params] = useSearchParams();
   const [session, setSession] = useState<DeskSession | null>(loadDesk);
   const mode = useMode();
   useEffect(() => saveDesk(session), [session]);
@@ -321,7 +320,7 @@ function LiveSession({ session, sandbox, onClear }: { session: DeskSession; sand
   }, [status, qc]);
   const mail = useQuery({
     queryKey: ['outbox', 'for-token', session.tokenRef],
-    queryFn: ({ signal }) => api<Envelope & { messages: OutboxMessage[] }>('/admin/outbox', { query: { limit: 20 }, signal }),
+    queryFn: ({ signal }) => api<Envelope & { messages: OutboxMessage[] }>('/admin/outbox', { query: { ref: session.tokenRef, limit: 5 }, signal }),
     enabled: sandbox && session.method === 'magic-link',
     refetchInterval: (q) => (q.state.data?.messages.some((m) => m.ref === session.tokenRef) ? false : 3000),
   });
