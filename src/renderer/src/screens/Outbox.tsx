@@ -3,6 +3,7 @@ import { useMemo, useState } from 'react';
 import { api } from '../api/client';
 import { useMode, usePagedList } from '../api/hooks';
 import type { OutboxMessage } from '../api/types';
+import { plural } from '../lib/format';
 import { useSearchParams } from '../lib/router';
 import { Button, FilterSelect } from '../ui/controls';
 import { useToast } from '../ui/toast';
@@ -48,7 +49,7 @@ export function OutboxScreen() {
             { value: 'failed', label: 'Failed' },
           ]}
         />
-        {list.total !== null && <span className="muted small">{list.total.toLocaleString('en-GB')} messages · newest first</span>}
+        {list.total !== null && <span className="muted small">{plural(list.total, 'message')} · newest first</span>}
       </div>
       {list.isLoading ? (
         <Spinner label="Loading messages…" />
