@@ -247,8 +247,10 @@ export class ReidentificationService implements Reidentification {
     let purpose: string;
     if (role === 'portal') purpose = `${org} wants to show you every organisation that has access to data from your smart meter (meter point ${meter}), so you can check them and withdraw permissions you no longer want.`;
     else if (token.flow === 'mpxn') purpose = `${org} wants to link its record of the smart-meter data you agreed to share with it to your existing entry in the Data Access Register (meter point ${meter}).`;
+    else if (token.method === 'passkey-register')
+      purpose = `${org} has asked you to set up a passkey for your entry in the Data Access Register (meter point ${meter}), so you can confirm it is you quickly and safely whenever an organisation asks.`;
     else purpose = `${org} wants to confirm it is you before it updates its record of the smart-meter data you share with it (meter point ${meter}).`;
-    if (token.method === 'passkey-register') purpose += ' You will also add a passkey, so you can confirm it is you more quickly next time.';
+    if (token.method === 'passkey-register' && token.flow === 'mpxn') purpose += ' You will also add a passkey, so you can confirm it is you more quickly next time.';
     return { token, org, initiatorRole: role, purpose, meter };
   }
 

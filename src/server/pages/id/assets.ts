@@ -47,7 +47,7 @@ body{margin:0;background:var(--bg);color:var(--ink);font:1.0625rem/1.55 -apple-s
 .top .wrap{padding-top:.85rem;padding-bottom:.85rem}
 .brand{font-weight:700;letter-spacing:.01em;display:inline-flex;align-items:center;gap:.55rem}
 .mark{display:inline-block;width:1.1rem;height:1.1rem;border-radius:.3rem;background:linear-gradient(135deg,var(--accent),#2da44e)}
-main{padding-top:2rem;padding-bottom:3rem;outline:none}
+main.wrap{padding-top:2rem;padding-bottom:3rem;outline:none}
 .card{background:var(--card);border:1px solid var(--line);border-radius:.9rem;padding:1.75rem 1.5rem;box-shadow:0 1px 2px rgba(27,31,36,.06)}
 .org-label{margin:0;font-size:.8rem;text-transform:uppercase;letter-spacing:.06em;color:var(--muted)}
 .org{margin:.1rem 0 1.1rem;font-size:1.75rem;line-height:1.2;font-weight:750;word-break:break-word}
@@ -74,6 +74,7 @@ form.inline{display:inline}
 table.params{width:100%;border-collapse:collapse;margin:0 0 1.25rem;font-size:.95rem}
 table.params th,table.params td{text-align:left;padding:.5rem .4rem;border-bottom:1px solid var(--line);vertical-align:top;word-break:break-all}
 table.params th{width:38%;font-weight:650;word-break:normal}
+table.params th .muted{font-weight:400;display:inline-block;margin-top:.25rem}
 code,pre{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-size:.9rem}
 pre{background:#0d1117;color:#e6edf3;padding:.85rem;border-radius:.5rem;overflow-x:auto;white-space:pre-wrap;word-break:break-all}
 .foot{color:var(--muted);font-size:.85rem;margin-top:1.25rem}
