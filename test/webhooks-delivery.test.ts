@@ -197,7 +197,7 @@ describe('webhook delivery (contract §9)', () => {
     expect(first['status-code']).toBeNull();
     expect(first.error).toBe('no response within 300 ms');
     expect(first['duration-ms']).toBeGreaterThanOrEqual(290);
-    expect(first['duration-ms']).toBeLessThan(2000);
+    expect(first['duration-ms']).toBeLessThan(5000);
     expect(second['status-code']).toBe(200);
   });
 
