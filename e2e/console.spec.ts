@@ -3,9 +3,12 @@
  * One signed-in page walks through the screens in order; every screen is saved as a
  * screenshot under test-results/…/screens/ and attached to the report.
  */
-import { readFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { BrowserContext, Page } from '@playwright/test';
-import { apiCall, bearerToken, DEMO, expect, freePort, saveScreen, test } from './support/fixtures';
+import { apiCall, bearerToken, DEMO, expect, freePort, ROOT, saveScreen, test } from './support/fixtures';
 
 /** Where operators open the console (hash routes follow: /console/#/data-users/…). */
 const CONSOLE = '/console/';
@@ -17,6 +20,41 @@ test('the register serves the console at /console/', async ({ register }) => {
   const bare = await fetch(`${register.url}/console`, { redirect: 'manual' });
   expect([200, 301, 302]).toContain(bare.status);
   if (bare.status !== 200) expect(new URL(bare.headers.get('location') ?? '', register.url).pathname).toBe('/console/');
+});
+
+/**
+ * The Electron binary is not available here, so the built main process runs under Node with
+ * a stand-in for the Electron API (e2e/support/electron-stub): it must start the register,
+ * create local_admin once, keep its secret across restarts, and load /console/.
+ */
+test('desktop shell: starts the register, signs the console in as local_admin, keeps the secret', async () => {
+  const userData = mkdtempSync(join(tmpdir(), 'dar-desktop-'));
+  const run = () => {
+    const out = execFileSync(process.execPath, ['--import', join(ROOT, 'e2e/support/electron-stub/register.mjs'), join(ROOT, 'e2e/support/electron-stub/smoke.mjs')], {
+      cwd: ROOT,
+      env: { ...process.env, DAR_STUB_USERDATA: userData, DAR_STUB_APP_PATH: ROOT },
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
+    return JSON.parse(out.trim().split('\n').pop() ?? '{}');
+  };
+  try {
+    const first = run();
+    expect(first.errors).toEqual([]);
+    expect(first.loaded[0]).toMatch(/^http:\/\/localhost:\d+\/console\/$/);
+    expect(first.webPreferences).toMatchObject({ contextIsolation: true, sandbox: true, nodeIntegration: false });
+    expect(first.webPreferences.preload).toMatch(/out\/preload\/index\.cjs$/);
+    expect(first.credentials.accountId).toBe('local_admin');
+    expect(first.otherPageGotCredentials).toBe(false);
+    expect(first.tokenStatus).toBe(200);
+    expect(first.selfRole).toBe('admin');
+    expect(first.consoleStatus).toBe(200);
+    const second = run();
+    expect(second.credentials).toEqual(first.credentials);
+    expect(second.tokenStatus).toBe(200);
+  } finally {
+    rmSync(userData, { recursive: true, force: true });
+  }
 });
 
 test.describe.serial('console walkthrough (one signed-in page)', () => {

@@ -1,6 +1,7 @@
 /**
- * Builds the console (out/renderer) before the e2e run when it is missing or older than
- * its sources, because the register serves /console/ from there.
+ * Builds the app (`electron-vite build`) before the e2e run when an output is missing or
+ * older than its sources: the register serves /console/ from out/renderer, and the desktop
+ * shell check runs out/main (which bundles the register's code).
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, statSync } from 'node:fs';
@@ -8,6 +9,7 @@ import { join } from 'node:path';
 import { ROOT } from './register';
 
 function newest(dir: string): number {
+  if (!existsSync(dir)) return 0;
   let max = 0;
   for (const entry of readdirSync(dir, { withFileTypes: true })) {
     const p = join(dir, entry.name);
@@ -17,9 +19,10 @@ function newest(dir: string): number {
 }
 
 export default function globalSetup(): void {
-  const built = join(ROOT, 'out', 'renderer', 'index.html');
-  const sources = join(ROOT, 'src', 'renderer');
-  if (existsSync(built) && statSync(built).mtimeMs >= newest(sources)) return;
-  process.stdout.write('e2e: building the console (electron-vite build)…\n');
+  const outputs = ['out/renderer/index.html', 'out/main/index.js', 'out/preload/index.cjs'].map((p) => join(ROOT, p));
+  const sources = ['src/renderer', 'src/main', 'src/preload', 'src/server', 'src/shared'].map((p) => join(ROOT, p));
+  const built = outputs.every((p) => existsSync(p)) ? Math.min(...outputs.map((p) => statSync(p).mtimeMs)) : 0;
+  if (built >= Math.max(...sources.map(newest))) return;
+  process.stdout.write('e2e: building the app (electron-vite build)…\n');
   execFileSync(join(ROOT, 'node_modules', '.bin', 'electron-vite'), ['build'], { cwd: ROOT, stdio: 'inherit' });
 }
