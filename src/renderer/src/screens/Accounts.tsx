@@ -73,7 +73,7 @@ export function AccountListScreen({ kind }: { kind: AccountKind }) {
   if (showsOrgRef(kind.role)) columns.push({ key: 'org', header: 'Organisation ref.', render: (a) => a['organisation-reference'] ?? <span className="muted">—</span> });
   if (showsDataTypes(kind.role)) columns.push({ key: 'types', header: 'Data types', render: (a) => (a['data-types-supported'].length ? `${a['data-types-supported'].length} of 8` : <span className="muted">none</span>) });
   columns.push({ key: 'status', header: 'Status', render: (a) => <StatusBadge status={a.status} /> });
-  columns.push({ key: 'registered', header: 'Registered', render: (a) => fmtDate(a['registered-at']) });
+  columns.push({ key: 'registered', header: 'Registered', className: 'nowrap', render: (a) => fmtDate(a['registered-at']) });
 
   const filtered = !!(q || status);
   return (

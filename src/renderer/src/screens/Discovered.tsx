@@ -82,8 +82,8 @@ export function DiscoveredScreen() {
             },
             { key: 'mpxn', header: 'MPxN', render: (r) => <Link to={href('/records', { q: r.mpxn })}><code>{r.mpxn}</code></Link> },
             { key: 'types', header: 'Data types observed', render: (r) => <Chips values={r['data-types-observed']} /> },
-            { key: 'first', header: 'First seen', render: (r) => fmtDate(r['first-seen']) },
-            { key: 'last', header: 'Last seen', render: (r) => fmtDate(r['last-seen']) },
+            { key: 'first', header: 'First seen', className: 'nowrap', render: (r) => fmtDate(r['first-seen']) },
+            { key: 'last', header: 'Last seen', className: 'nowrap', render: (r) => fmtDate(r['last-seen']) },
             { key: 'source', header: 'Source', render: (r) => <code className="mono-sm">{r['source-reference']}</code> },
             {
               key: 'state',

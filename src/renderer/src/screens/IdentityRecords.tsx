@@ -315,7 +315,7 @@ export function IdentityDetailScreen({ ir }: { ir: string }) {
               { key: 'basis', header: 'Legal basis', render: (r) => legalBasis(r['legal-basis']) },
               { key: 'types', header: 'Data types', render: (r) => <Chips values={r['data-types']} /> },
               { key: 'state', header: 'State', render: (r) => <StatusBadge status={r.state} /> },
-              { key: 'expiry', header: 'Expiry', render: (r) => (r.expiry ? fmtDate(r.expiry) : <span className="muted">No end</span>) },
+              { key: 'expiry', header: 'Expiry', className: 'nowrap', render: (r) => (r.expiry ? fmtDate(r.expiry) : <span className="muted">No end</span>) },
             ]}
           />
         )}

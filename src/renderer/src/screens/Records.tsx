@@ -67,8 +67,8 @@ export function RecordListScreen() {
             { key: 'basis', header: 'Legal basis', render: (r) => legalBasis(r['legal-basis']) },
             { key: 'types', header: 'Data types', render: (r) => <Chips values={r['data-types']} /> },
             { key: 'state', header: 'State', render: (r) => <StatusBadge status={r.state} /> },
-            { key: 'expiry', header: 'Expiry', render: (r) => (r.expiry ? fmtDate(r.expiry) : r.state === 'DISCOVERED' ? <span className="muted">—</span> : <span className="muted">No end</span>) },
-            { key: 'created', header: 'Created', render: (r) => fmtDate(r['created-at']) },
+            { key: 'expiry', header: 'Expiry', className: 'nowrap', render: (r) => (r.expiry ? fmtDate(r.expiry) : r.state === 'DISCOVERED' ? <span className="muted">—</span> : <span className="muted">No end</span>) },
+            { key: 'created', header: 'Created', className: 'nowrap', render: (r) => fmtDate(r['created-at']) },
           ]}
           empty={
             filtered ? (
