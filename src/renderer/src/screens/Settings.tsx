@@ -32,7 +32,7 @@ export function SettingsScreen() {
           <Panel title="Register">
             <KeyValue
               items={[
-                ['Mode', s.mode === 'sandbox' ? <Badge tone="amber">Sandbox</Badge> : <Badge tone="green">Production</Badge>],
+                ['Mode', s.mode === 'sandbox' ? <Badge tone="amber">Sandbox</Badge> : <Badge tone="red">Production: real customers</Badge>],
                 ['Version', s.version],
                 ['Public origin', <ExternalLink href={s.origin} />],
                 [
