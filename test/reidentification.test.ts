@@ -576,6 +576,27 @@ describe('admin: re-identification desk (GET/POST /v1/admin/reidentifications)',
   });
 });
 
+describe('the organisation name is escaped everywhere the customer sees it', () => {
+  it('page and e-mail show a hostile display-name as text', async () => {
+    const r = await testRegister();
+    try {
+      const name = '<script>alert(1)</script> & "Co"\r\nBcc: x@evil.example';
+      expect((await r.call('admin_ops', 'PATCH', '/v1/admin/accounts/greenswitch', { 'display-name': name })).status).toBe(200);
+      const res = await r.call('greenswitch', 'POST', '/v1/identity-records/reidentify', { mpxn: DEMO_MPXN, method: 'magic-link' });
+      expect(res.status).toBe(200);
+      const msg = (await r.call('admin_ops', 'GET', `/v1/admin/outbox?ref=${res.body['magic-link']['token-ref']}`)).body.messages[0];
+      expect(msg.subject).not.toMatch(/[\r\n]/);
+      expect(msg.html).not.toContain('<script>');
+      expect(msg.html).toContain('&#60;script&#62;');
+      const page = await new Customer(r).get(msg.links[0]);
+      expect(page.body).not.toContain('<script>alert');
+      expect(page.body).toContain('&#60;script&#62;alert(1)&#60;/script&#62; &#38; &#34;Co&#34;');
+    } finally {
+      await r.close();
+    }
+  });
+});
+
 describe('sandbox /return page', () => {
   it('shows the query string it received; only in sandbox mode', async () => {
     const r = await testRegister({}, { seed: false });

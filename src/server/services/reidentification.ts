@@ -102,11 +102,16 @@ export interface StartOptions {
  * becomes confirmed only when a person completes one of these; nothing auto-confirms.
  */
 export class ReidentificationService implements Reidentification {
+  /** The initiation rate limit; per register (tests may tune it). */
+  readonly limits: ReidLimits;
+
   constructor(
     private readonly reg: Register,
     private readonly deps: { accounts: Accounts; identities: IdentityRecords; tokens: ReidTokens; mail: Mailer },
-    readonly limits: ReidLimits = DEFAULT_REID_LIMITS,
-  ) {}
+    limits: ReidLimits = DEFAULT_REID_LIMITS,
+  ) {
+    this.limits = { ...limits };
+  }
 
   /** WebAuthn relying-party id: --rp-id, else the origin's host name (sandbox: localhost). */
   get rpId(): string {
