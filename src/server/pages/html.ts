@@ -4,9 +4,9 @@
  * so they never carry inline scripts or styles.
  */
 export class SafeHtml {
-  constructor(readonly value: string) {}
+  constructor(readonly html: string) {}
   toString(): string {
-    return this.value;
+    return this.html;
   }
 }
 
@@ -14,12 +14,12 @@ export function escapeHtml(value: unknown): string {
   return String(value ?? '').replace(/[&<>"'`=]/g, (c) => `&#${c.charCodeAt(0)};`);
 }
 
-type Part = SafeHtml | string | number | boolean | null | undefined | Part[];
+type Part = SafeHtml | string | number | boolean | null | undefined | readonly Part[];
 
 function render(part: Part): string {
   if (part === null || part === undefined || part === false) return '';
   if (Array.isArray(part)) return part.map(render).join('');
-  if (part instanceof SafeHtml) return part.value;
+  if (part instanceof SafeHtml) return part.html;
   return escapeHtml(part);
 }
 
@@ -31,17 +31,20 @@ export function html(strings: TemplateStringsArray, ...values: Part[]): SafeHtml
 
 export const raw = (s: string) => new SafeHtml(s);
 
-/** Strict CSP for pages the register serves to customers. */
-export function pageCsp(extra: { formAction?: string[] } = {}): string {
+/**
+ * Strict CSP for pages the register serves to customers: own-origin scripts and styles
+ * only, never framed; forms may post (and redirect) to 'self' plus `formTargets`.
+ */
+export function pageCsp(formTargets: string[] = []): string {
   return [
     "default-src 'self'",
     "script-src 'self'",
     "style-src 'self'",
     "img-src 'self' data:",
     "connect-src 'self'",
-    "base-uri 'none'",
     "object-src 'none'",
+    "base-uri 'none'",
+    `form-action 'self'${formTargets.map((t) => ` ${t}`).join('')}`,
     "frame-ancestors 'none'",
-    ...(extra.formAction ? [`form-action ${extra.formAction.join(' ')}`] : []),
   ].join('; ');
 }

@@ -1,27 +1,8 @@
 import type { FastifyReply } from 'fastify';
+import { escapeHtml as esc, html, pageCsp, type SafeHtml as Raw } from '../html.js';
 
-/** Escapes text for HTML element content and double-quoted attribute values. */
-export function esc(value: unknown): string {
-  return String(value ?? '').replace(/[&<>"'`]/g, (c) => `&#${c.charCodeAt(0)};`);
-}
-
-/** Tagged template that escapes every interpolation unless it is wrapped in raw(). */
-export class Raw {
-  constructor(readonly html: string) {}
-  toString(): string {
-    return this.html;
-  }
-}
-export const raw = (html: string) => new Raw(html);
-
-export function html(strings: TemplateStringsArray, ...values: unknown[]): Raw {
-  let out = strings[0];
-  values.forEach((v, i) => {
-    const part = Array.isArray(v) ? v.map((x) => (x instanceof Raw ? x.html : esc(x))).join('') : v instanceof Raw ? v.html : v === null || v === undefined || v === false ? '' : esc(v);
-    out += part + strings[i + 1];
-  });
-  return new Raw(out);
-}
+// One escaping implementation for every page the register serves (see ../html.ts).
+export { escapeHtml as esc, html, raw, SafeHtml as Raw } from '../html.js';
 
 /** "2026-03-24T09:15:00.000Z" → "09:15 UTC on 24 March 2026". */
 export function humanTime(iso: string): string {
@@ -74,27 +55,12 @@ ${o.body.html}
 </html>`;
 }
 
-/** A strict CSP for customer pages: own-origin scripts and styles only, never framed. */
-export function csp(formTargets: string[] = []): string {
-  return [
-    "default-src 'self'",
-    "script-src 'self'",
-    "style-src 'self'",
-    "img-src 'self' data:",
-    "connect-src 'self'",
-    "object-src 'none'",
-    "base-uri 'none'",
-    `form-action 'self'${formTargets.map((t) => ` ${t}`).join('')}`,
-    "frame-ancestors 'none'",
-  ].join('; ');
-}
-
 /** Sends a customer page with the headers every one of them carries. */
 export function sendPage(reply: FastifyReply, status: number, o: PageOptions): FastifyReply {
   return reply
     .status(status)
     .header('content-type', 'text/html; charset=utf-8')
-    .header('content-security-policy', csp(o.formTargets))
+    .header('content-security-policy', pageCsp(o.formTargets))
     .header('x-frame-options', 'DENY')
     // Same-origin: POSTs keep their Origin header, and no secret URL leaks to another site.
     .header('referrer-policy', 'same-origin')

@@ -26,7 +26,7 @@ export function registerPortal(app: App, deps: Deps, portalAccountId = 'portal_o
   const send = (reply: FastifyReply, title: string, body: SafeHtml, status = 200) =>
     reply
       .status(status)
-      .header('content-security-policy', pageCsp({ formAction: ["'self'"] }))
+      .header('content-security-policy', pageCsp())
       .header('x-frame-options', 'DENY')
       .header('cache-control', 'no-store')
       // same-origin (not no-referrer): otherwise browsers send `Origin: null` on our own form POSTs.

@@ -44,7 +44,7 @@ export function layout(title: string, portalName: string, body: SafeHtml): strin
 <main id="main"><div class="wrap">${body}</div></main>
 <footer class="foot"><div class="wrap">This service shows the organisations registered in the Data Access Register for your meter point. It never shows your identity details. Questions about an organisation's use of your data: contact that organisation first; you can escalate to <a href="https://www.ofgem.gov.uk/contact-us">Ofgem</a>.</div></footer>
 </body>
-</html>`.value;
+</html>`.html;
 }
 
 export function entryPage(o: { portalName: string; csrf: string; mpxn?: string; returnUrl: string | null; error?: string; methods?: string[] }): SafeHtml {
