@@ -6,6 +6,8 @@ import { invalid, notFound } from '../../../lib/errors.js';
 import { AccessRecordSummary } from '../../../schemas/access-record.js';
 import { Email, Id, Mpxn, NextCursor, Nullable, Ok, PagingQuery } from '../../../schemas/common.js';
 import { IdentityRecord, IrParams } from '../../../schemas/identity-record.js';
+import { AdminToken } from '../../../schemas/reidentification.js';
+import { adminTokenViews } from '../../../services/token-views.js';
 
 const AdminIdentity = Type.Object({
   ...IdentityRecord.properties,
@@ -79,7 +81,7 @@ const adminIdentityRecords: RouteModule = (app, { reg, svc }) => {
             'identity-record': IdentityRecord,
             owner: Nullable(Type.Object({ duid: Type.String(), 'display-name': Type.String(), 'account-id': Type.String() })),
             'access-records': Type.Array(AccessRecordSummary),
-            tokens: Type.Array(Type.Record(Type.String(), Type.Unknown())),
+            tokens: Type.Array(AdminToken),
           }),
         },
       },
@@ -94,7 +96,7 @@ const adminIdentityRecords: RouteModule = (app, { reg, svc }) => {
         'identity-record': svc.identities.toApi(row),
         owner: owner ? { duid: owner.duid, 'display-name': owner.displayName, 'account-id': owner.accountId } : null,
         'access-records': svc.records.forIdentity(row.ir).map((r) => svc.records.summary(r, nowIso)),
-        tokens: svc.tokens.forIdentity(row.ir).map((t) => svc.tokens.adminView(t)),
+        tokens: adminTokenViews(reg, svc, svc.tokens.forIdentity(row.ir)),
       };
     },
   );

@@ -5,7 +5,7 @@ import type { RouteModule } from '../../../http/types.js';
 import { ApiError, notFound } from '../../../lib/errors.js';
 import { Mpxn, Ok, PagingQuery } from '../../../schemas/common.js';
 import { AdminReIdentifyBody, AdminReIdentifyResponse, AdminToken, AdminTokenList, TokenRefParams } from '../../../schemas/reidentification.js';
-import { maskEmail } from '../../../services/identity-records.js';
+import { adminTokenViews } from '../../../services/token-views.js';
 import { ADMIN_TOKEN_STATUSES, type TokenRow } from '../../../services/reid-tokens.js';
 
 /** /v1/admin/reidentifications — the operator's view of re-identification tokens. */
@@ -13,23 +13,7 @@ const adminReidentifications: RouteModule = (app, { reg, svc }) => {
   const admin = bearer(reg, svc.accounts, ['admin']);
   const common = { tags: ['admin'], security: [{ bearer: [] }] };
 
-  /** adminView plus the initiator's display-name and where the magic link went (masked). */
-  const views = (rows: TokenRow[]) => {
-    const nowIso = reg.clock.iso();
-    const mails = svc.mail.forRef(rows.map((r) => r.tokenRef));
-    const dispatched = new Map<string, string>();
-    // forRef is newest first; keep the first (newest) message per token.
-    for (const m of mails) if (m.ref && !dispatched.has(m.ref)) dispatched.set(m.ref, maskEmail(svc.mail.recipient(m)));
-    const names = new Map<string, string | null>();
-    return rows.map((r) => {
-      if (!names.has(r.initiatorAccountId)) names.set(r.initiatorAccountId, svc.accounts.find(r.initiatorAccountId)?.displayName ?? null);
-      return {
-        ...svc.tokens.adminView(r, nowIso),
-        'initiator-display-name': names.get(r.initiatorAccountId) ?? null,
-        'dispatched-to': dispatched.get(r.tokenRef) ?? null,
-      };
-    });
-  };
+  const views = (rows: TokenRow[]) => adminTokenViews(reg, svc, rows);
 
   app.get(
     '/admin/reidentifications',
