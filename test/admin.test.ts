@@ -103,9 +103,12 @@ describe('self-service and admin (contract §6, §10)', () => {
   it('audit: filters, every change audited, chain verifies, and a tampered row is detected', async () => {
     const byActor = await r.call('admin_ops', 'GET', '/v1/admin/audit?account-id=admin_ops');
     expect(byActor.body.events.length).toBeGreaterThan(0);
-    expect(byActor.body.events.every((e: { actor: string }) => e.actor === 'admin_ops')).toBe(true);
-    const types = (await r.call('admin_ops', 'GET', '/v1/admin/audit?limit=500')).body.events.map((e: { 'event-type': string }) => e['event-type']);
-    for (const t of ['account.created', 'identity-record.created', 'access-record.created', 'discovered-access.recorded', 'account.suspended', 'account.terminated']) expect(types).toContain(t);
+    expect(byActor.body.events.every((e: { actor: string; subject: string }) => e.actor === 'admin_ops' || e.subject === 'admin_ops')).toBe(true);
+    const aboutGreenswitch = await r.call('admin_ops', 'GET', '/v1/admin/audit?account-id=greenswitch&limit=500');
+    const types = aboutGreenswitch.body.events.map((e: { 'event-type': string }) => e['event-type']);
+    expect(types).toEqual(expect.arrayContaining(['account.created', 'account.suspended', 'account.terminated']));
+    const allTypes = (await r.call('admin_ops', 'GET', '/v1/admin/audit?limit=500')).body.events.map((e: { 'event-type': string }) => e['event-type']);
+    for (const t of ['account.created', 'identity-record.created', 'access-record.created', 'discovered-access.recorded', 'account.suspended', 'account.terminated']) expect(allTypes).toContain(t);
     const verify = await r.call('admin_ops', 'GET', '/v1/admin/audit/verify');
     expect(verify.body).toMatchObject({ intact: true, 'first-broken-id': null });
     expect(verify.body.checked).toBeGreaterThan(10);

@@ -349,6 +349,7 @@ export const auditEvents = sqliteTable(
     index('audit_events_type_idx').on(t.eventType, t.seq),
     index('audit_events_ak_idx').on(t.ak, t.seq),
     index('audit_events_ir_idx').on(t.ir, t.seq),
+    index('audit_events_subject_idx').on(t.subject, t.seq),
   ],
 );
 

@@ -31,7 +31,7 @@ const adminAudit: RouteModule = (app, { reg, svc }) => {
       preHandler: admin,
       schema: {
         ...common,
-        summary: 'Audit events, newest first (filter by actor account, event type, ak)',
+        summary: 'Audit events, newest first (filter by account — as actor or subject —, event type, ak)',
         querystring: Type.Object(
           {
             'account-id': Type.Optional(Type.String({ maxLength: 64 })),
@@ -48,7 +48,9 @@ const adminAudit: RouteModule = (app, { reg, svc }) => {
       const q = req.query;
       const limit = q.limit ?? 200;
       const filters: SQL[] = [];
-      if (q['account-id']) filters.push(eq(auditEvents.actor, q['account-id']));
+      // An account's history: what it did (actor) and what was done to it (subject).
+      const id = q['account-id'];
+      if (id) filters.push(sql`${auditEvents.seq} in (select ${auditEvents.seq} from ${auditEvents} where ${auditEvents.actor} = ${id} union select ${auditEvents.seq} from ${auditEvents} where ${auditEvents.subject} = ${id})`);
       if (q['event-type']) filters.push(eq(auditEvents.eventType, q['event-type']));
       if (q.ak) filters.push(eq(auditEvents.ak, q.ak));
       const where = filters.length ? and(...filters) : undefined;
