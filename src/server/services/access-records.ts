@@ -438,7 +438,10 @@ export class AccessRecords {
     };
     const params = { duid: f.duid, kind: f.kind, mpxn: f.mpxn, now: this.reg.clock.iso(), legalBasis: f.legalBasis, cursor: f.cursor, limit: f.limit + 1 };
     const count = this.statement(`count|${shape}`, () => {
-      const where = filters();
+      // Only full records carry a duid (DISCOVERED rows never do), so with a duid filter the
+      // kind filter is implied; leaving it out lets SQLite count from the (duid, seq) index
+      // alone instead of reading every row (~10× faster for a Data User with many records).
+      const where = f.duid && f.kind === 'record' && !f.state && !f.legalBasis && !f.mpxn ? [eq(accessRecords.duid, sql.placeholder('duid'))] : filters();
       return this.reg.db.select({ n: sql<number>`count(*)` }).from(accessRecords).where(where.length ? and(...where) : undefined).prepare();
     });
     const total = (count.get(params) as { n: number }).n;

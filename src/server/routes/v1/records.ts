@@ -32,13 +32,15 @@ const records: RouteModule = (app, { reg, svc }) => {
         limit: req.query.limit ?? 200,
         cursor: req.query.cursor ? Number(req.query.cursor) : undefined,
       });
+      // One lookup for the whole page (issue 7), not one per record.
+      const owners = svc.identities.ownersOf([...new Set(rows.flatMap((r) => (r.ir ? [r.ir] : [])))]);
       return {
         response: envelope(req, reg.clock.now()),
         records: rows.map((r) => {
           const s = svc.records.summary(r, nowIso);
           // The owner may see which of its own identity records a record is linked to.
-          const own = r.ir ? svc.identities.find(r.ir) : undefined;
-          return own?.duid === req.account.duid && s['record-metadata'] ? { ...s, 'record-metadata': { ...s['record-metadata'], 'identity-record-ref': r.ir } } : s;
+          const own = r.ir ? owners.get(r.ir) : undefined;
+          return own === req.account.duid && s['record-metadata'] ? { ...s, 'record-metadata': { ...s['record-metadata'], 'identity-record-ref': r.ir } } : s;
         }),
         total,
         'next-cursor': nextCursor,
