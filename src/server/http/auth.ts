@@ -15,8 +15,14 @@ declare module 'fastify' {
   }
 }
 
+/**
+ * Bearer tokens live on real time, not the sandbox clock: moving the sandbox clock (to watch
+ * records expire) must not sign everyone out, nor let a token outlive its 7200 s.
+ */
+const realNow = () => new Date();
+
 export async function issueToken(reg: Register, account: AccountRow): Promise<string> {
-  const iat = Math.floor(reg.clock.now().getTime() / 1000);
+  const iat = Math.floor(realNow().getTime() / 1000);
   return new SignJWT({ duid: account.duid, role: account.role })
     .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
     .setSubject(account.accountId)
@@ -41,7 +47,7 @@ export function parseBasic(header: string | undefined): { accountId: string; sec
  * Performance (issue 7): jose verifies HS256 through WebCrypto (key import + an async job
  * per call), which cost more than the rest of a typical authenticated request. A token that
  * verified once is remembered (per register, by its exact text) with its time claims; a hit
- * only re-checks `exp`/`nbf` against the register clock, and anything else goes through jose
+ * only re-checks `exp`/`nbf` against real time, and anything else goes through jose
  * again, so answers (including the "expired" message) are unchanged. Bounded in size.
  */
 const VERIFIED_CACHE_MAX = 10_000;
@@ -50,7 +56,7 @@ const verifiedTokens = new WeakMap<Register['keys'], Map<string, { sub: string |
 async function verifiedSubject(reg: Register, token: string): Promise<string | undefined> {
   let cache = verifiedTokens.get(reg.keys);
   if (!cache) verifiedTokens.set(reg.keys, (cache = new Map()));
-  const nowDate = reg.clock.now();
+  const nowDate = realNow();
   const hit = cache.get(token);
   if (hit) {
     const now = Math.floor(nowDate.getTime() / 1000);
