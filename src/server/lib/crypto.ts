@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { createCipheriv, createDecipheriv, createHash, createHmac, randomBytes, scrypt, timingSafeEqual } from 'node:crypto';
 
 // scrypt parameters: N=2^15 costs ~50 ms and 32 MiB per hash on this class of machine.
@@ -7,10 +8,29 @@ const SCRYPT_P = 1;
 const SCRYPT_KEYLEN = 32;
 const SCRYPT_MAXMEM = 64 * 1024 * 1024;
 
-function scryptAsync(secret: string, salt: Buffer, n: number, r: number, p: number): Promise<Buffer> {
-  return new Promise((resolve, reject) =>
-    scrypt(secret, salt, SCRYPT_KEYLEN, { N: n, r, p, maxmem: SCRYPT_MAXMEM }, (err, key) => (err ? reject(err) : resolve(key))),
-  );
+/**
+ * Memory (issue 7): each scrypt hash holds 32 MiB while it runs, and libuv's 4 threads let
+ * four run at once (+128 MiB RSS under a burst of logins). Hashes are CPU-bound, so running
+ * more of them at once than there are cores adds memory but no throughput: at most
+ * min(cores, 4) run together and the rest wait their turn, in order. Same results.
+ */
+const SCRYPT_PARALLEL = Math.max(1, Math.min(availableParallelism(), 4));
+let scryptRunning = 0;
+const scryptQueue: (() => void)[] = [];
+
+async function scryptAsync(secret: string, salt: Buffer, n: number, r: number, p: number): Promise<Buffer> {
+  if (scryptRunning >= SCRYPT_PARALLEL) await new Promise<void>((go) => scryptQueue.push(go));
+  else scryptRunning++;
+  try {
+    return await new Promise<Buffer>((resolve, reject) =>
+      scrypt(secret, salt, SCRYPT_KEYLEN, { N: n, r, p, maxmem: SCRYPT_MAXMEM }, (err, key) => (err ? reject(err) : resolve(key))),
+    );
+  } finally {
+    const next = scryptQueue.shift();
+    // Hand the slot straight to the next waiter (the running count stays the same).
+    if (next) next();
+    else scryptRunning--;
+  }
 }
 
 /** Slow salted hash of an account secret: `scrypt$N$r$p$salt$hash` (base64url parts). */
