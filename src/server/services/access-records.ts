@@ -1,4 +1,5 @@
 import { and, desc, eq, gt, isNull, lt, lte, or, sql, type SQL } from 'drizzle-orm';
+import { takePage } from '../lib/paging.js';
 import type { Register } from '../context.js';
 import { accessRecords } from '../db/schema.js';
 import { apiTime } from '../lib/clock.js';
@@ -419,9 +420,7 @@ export class AccessRecords {
       .orderBy(desc(accessRecords.seq))
       .limit(f.limit + 1)
       .all();
-    const more = page.length > f.limit;
-    const rows = more ? page.slice(0, f.limit) : page;
-    return { rows, total, nextCursor: more ? String(rows[rows.length - 1].seq) : null };
+    return { ...takePage(page, f.limit), total };
   }
 
   /** `search` without a free-text term (GET /records, admin filters), as prepared statements. */
@@ -457,8 +456,6 @@ export class AccessRecords {
         .prepare();
     });
     const page = pageStmt.all(params);
-    const more = page.length > f.limit;
-    const rows = more ? page.slice(0, f.limit) : page;
-    return { rows, total, nextCursor: more ? String(rows[rows.length - 1].seq) : null };
+    return { ...takePage(page, f.limit), total };
   }
 }

@@ -1,4 +1,5 @@
 import { and, desc, eq, lt, or, sql, type SQL } from 'drizzle-orm';
+import { takePage } from '../lib/paging.js';
 import { prefixMatch } from '../lib/sql.js';
 import type { Register } from '../context.js';
 import { accounts } from '../db/schema.js';
@@ -154,9 +155,7 @@ export class Accounts {
       .orderBy(desc(accounts.seq))
       .limit(q.limit + 1)
       .all();
-    const more = page.length > q.limit;
-    const rows = more ? page.slice(0, q.limit) : page;
-    return { rows, total, nextCursor: more ? String(rows[rows.length - 1].seq) : null };
+    return { ...takePage(page, q.limit), total };
   }
 
   /** Whether `url` exactly matches a pre-registered return URL of an active Data User or portal account. */

@@ -1,4 +1,5 @@
 import http from 'node:http';
+import { takePage } from '../lib/paging.js';
 import https from 'node:https';
 import { isIP } from 'node:net';
 import { and, asc, count, desc, eq, exists, inArray, isNull, lt, lte, notInArray, sql, type SQL } from 'drizzle-orm';
@@ -366,8 +367,7 @@ export class DeliveryWorker implements Worker {
       .orderBy(desc(webhookDeliveries.seq))
       .limit(q.limit + 1)
       .all();
-    const more = page.length > q.limit;
-    const rows = more ? page.slice(0, q.limit) : page;
+    const { rows, nextCursor } = takePage(page, q.limit);
     const logs = new Map<string, AttemptRow[]>();
     if (rows.length) {
       const attempts = this.reg.db
@@ -378,7 +378,7 @@ export class DeliveryWorker implements Worker {
         .all();
       for (const a of attempts) logs.set(a.eventId, [...(logs.get(a.eventId) ?? []), a]);
     }
-    return { deliveries: rows.map((r) => this.toApi(r, logs.get(r.eventId) ?? [])), total, nextCursor: more ? String(rows[rows.length - 1].seq) : null };
+    return { deliveries: rows.map((r) => this.toApi(r, logs.get(r.eventId) ?? [])), total, nextCursor };
   }
 
   /** One delivery as the admin API shows it, or undefined. */

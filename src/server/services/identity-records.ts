@@ -1,4 +1,5 @@
 import { and, desc, eq, inArray, isNull, lt, sql, type SQL } from 'drizzle-orm';
+import { takePage } from '../lib/paging.js';
 import type { Register } from '../context.js';
 import { accessRecords, identityRecords, passkeyCredentials } from '../db/schema.js';
 import { apiTime } from '../lib/clock.js';
@@ -132,9 +133,7 @@ export class IdentityRecords {
       .orderBy(desc(identityRecords.seq))
       .limit(limit + 1)
       .all();
-    const more = page.length > limit;
-    const rows = more ? page.slice(0, limit) : page;
-    return { rows, total, nextCursor: more ? String(rows[rows.length - 1].seq) : null };
+    return { ...takePage(page, limit), total };
   }
 
   /** The newest non-anonymised record for an MPxN, across all Data Users (cross-DU flows). */

@@ -1,4 +1,5 @@
 import { and, desc, eq, inArray, lt, lte, sql, type SQL } from 'drizzle-orm';
+import { takePage } from '../lib/paging.js';
 import nodemailer, { type Transporter } from 'nodemailer';
 import type { Register } from '../context.js';
 import { mailMessages } from '../db/schema.js';
@@ -178,9 +179,7 @@ export class Mailer {
       .orderBy(desc(mailMessages.seq))
       .limit(q.limit + 1)
       .all();
-    const more = page.length > q.limit;
-    const rows = more ? page.slice(0, q.limit) : page;
-    return { rows, total, nextCursor: more ? String(rows[rows.length - 1].seq) : null };
+    return { ...takePage(page, q.limit), total };
   }
 
   /** Operator action: a failed (or retrying) message is tried again now, with a fresh set of attempts. */

@@ -1,4 +1,5 @@
 import { and, desc, eq, gt, inArray, isNotNull, isNull, lt, lte, or, sql, type SQL } from 'drizzle-orm';
+import { takePage } from '../lib/paging.js';
 import type { Register } from '../context.js';
 import { identityRecords, reidTokens } from '../db/schema.js';
 import { apiTime } from '../lib/clock.js';
@@ -211,9 +212,7 @@ export class ReidTokens {
       .orderBy(desc(reidTokens.seq))
       .limit(q.limit + 1)
       .all();
-    const more = page.length > q.limit;
-    const rows = more ? page.slice(0, q.limit) : page;
-    return { rows, total, nextCursor: more ? String(rows[rows.length - 1].seq) : null };
+    return { ...takePage(page, q.limit), total };
   }
 
   /** The caller's token or 404 / 403 (contract §4: another account's token → 403). */

@@ -1,4 +1,5 @@
 import { and, desc, eq, isNull, lt, ne, sql, type SQL } from 'drizzle-orm';
+import { takePage } from '../lib/paging.js';
 import type { Register } from '../context.js';
 import { webhookDeliveries, webhooks } from '../db/schema.js';
 import { apiTime } from '../lib/clock.js';
@@ -78,9 +79,7 @@ export class Webhooks {
       .orderBy(desc(webhooks.seq))
       .limit(f.limit + 1)
       .all();
-    const more = page.length > f.limit;
-    const rows = more ? page.slice(0, f.limit) : page;
-    return { rows, total, nextCursor: more ? String(rows[rows.length - 1].seq) : null };
+    return { ...takePage(page, f.limit), total };
   }
 
   /** Validates a callback URL for this register's mode; production also resolves it (SSRF guard). */

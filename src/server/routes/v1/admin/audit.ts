@@ -4,6 +4,7 @@ import { auditEvents } from '../../../db/schema.js';
 import { bearer } from '../../../http/auth.js';
 import { envelope } from '../../../http/envelope.js';
 import type { RouteModule } from '../../../http/types.js';
+import { takePage } from '../../../lib/paging.js';
 import { apiTime } from '../../../lib/clock.js';
 import { NextCursor, Nullable, Ok, PagingQuery } from '../../../schemas/common.js';
 
@@ -62,13 +63,12 @@ const adminAudit: RouteModule = (app, { reg, svc }) => {
         .orderBy(desc(auditEvents.seq))
         .limit(limit + 1)
         .all();
-      const more = page.length > limit;
-      const rows = more ? page.slice(0, limit) : page;
+      const { rows, nextCursor } = takePage(page, limit);
       return {
         response: envelope(req, reg.clock.now()),
         events: rows.map((e) => ({ id: e.seq, at: apiTime(e.at)!, actor: e.actor, 'event-type': e.eventType, ak: e.ak, ir: e.ir, subject: e.subject, detail: e.detail, hash: e.hash, 'prev-hash': e.prevHash })),
         total,
-        'next-cursor': more ? String(rows[rows.length - 1].seq) : null,
+        'next-cursor': nextCursor,
       };
     },
   );

@@ -2,6 +2,7 @@ import { Type } from 'typebox';
 import { bearer } from '../../../http/auth.js';
 import { envelope } from '../../../http/envelope.js';
 import type { RouteModule } from '../../../http/types.js';
+import { takePage } from '../../../lib/paging.js';
 import { apiTime } from '../../../lib/clock.js';
 import { NextCursor, Nullable, Ok, PagingQuery } from '../../../schemas/common.js';
 import { DiscoveredAccess } from '../../../schemas/access-record.js';
@@ -49,13 +50,12 @@ const adminDiscovered: RouteModule = (app, { reg, svc }) => {
         .orderBy(desc(accessRecords.seq))
         .limit(limit + 1)
         .all();
-      const more = page.length > limit;
-      const rows = more ? page.slice(0, limit) : page;
+      const { rows, nextCursor } = takePage(page, limit);
       return {
         response: envelope(req, reg.clock.now()),
         records: rows.map((r) => ({ ak: r.ak, state: r.state, ...svc.records.discovered(r)!, 'superseded-at': apiTime(r.supersededAt), 'created-at': apiTime(r.createdAt)! })),
         total,
-        'next-cursor': more ? String(rows[rows.length - 1].seq) : null,
+        'next-cursor': nextCursor,
       };
     },
   );
