@@ -1,27 +1,10 @@
 import { Type, type Static } from 'typebox';
+import { LEGAL_BASES } from '../../shared/vocabulary.js';
 import { DataTypes, DateOnly, DateTime, DURATION_PATTERN, HttpUrl, Id, Nullable, Text, UKAddress } from './common.js';
 
-export const LEGAL_BASES = [
-  'uk-consent',
-  'uk-explicit-consent',
-  'uk-legitimate-interests',
-  'uk-public-task',
-  'uk-legal-obligation',
-  'uk-contract',
-] as const;
-export type LegalBasis = (typeof LEGAL_BASES)[number];
-export const CONSENT_BASES: readonly string[] = ['uk-consent', 'uk-explicit-consent'];
+export { CONSENT_BASES, LEGAL_BASES, REVOKE_REASONS, type LegalBasis } from '../../shared/vocabulary.js';
 
 export const STATES = ['ACTIVE', 'EXPIRED', 'REVOKED', 'DISCOVERED'] as const;
-export const REVOKE_REASONS = [
-  'customer-request',
-  'contract-ended',
-  'lia-lapsed',
-  'statutory-authority-lapsed',
-  'data-no-longer-required',
-  'other',
-] as const;
-
 const strict = { additionalProperties: false } as const;
 
 export const Controller = Type.Object(

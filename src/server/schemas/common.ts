@@ -1,6 +1,7 @@
 import { Type, type TSchema } from 'typebox';
 import { EnvelopeSchema } from '../http/envelope.js';
 import { idPattern, type IdPrefix } from '../lib/ids.js';
+import { DATA_TYPES } from '../../shared/vocabulary.js';
 
 /** MPAN/MPRN as published, plus 6–13 digit cores ([ours], contract §1). */
 export const MPXN_PATTERN = '^(?:[0-9A-HJ-NPR-Z]{2}[0-9]{8,10}|[0-9]{6,13})$';
@@ -17,16 +18,7 @@ export const DateTime = Type.String({ format: 'date-time', maxLength: 40 });
 export const DateOnly = Type.String({ format: 'date', maxLength: 10 });
 export const Email = Type.String({ format: 'email', maxLength: 254 });
 export const Nullable = <T extends TSchema>(t: T) => Type.Union([t, Type.Null()]);
-export const DATA_TYPES = [
-  'HH-CONSUMPTION',
-  'HH-EXPORT',
-  'MTH-CONSUMPTION',
-  'MTH-EXPORT',
-  'ANNUAL-CONSUMPTION',
-  'ANNUAL-EXPORT',
-  'TARIFF-IMPORT',
-  'TARIFF-EXPORT',
-] as const;
+export { DATA_TYPES } from '../../shared/vocabulary.js';
 export const DataType = Type.Enum([...DATA_TYPES]);
 export const DataTypes = Type.Array(DataType, { minItems: 1, maxItems: DATA_TYPES.length, uniqueItems: true });
 

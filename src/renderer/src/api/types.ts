@@ -7,20 +7,7 @@ export type TokenStatus = 'pending' | 'confirmed' | 'expired' | 'consumed';
 export type Method = 'magic-link' | 'passkey-assert' | 'passkey-register';
 export type Mode = 'sandbox' | 'production';
 
-export const DATA_TYPES = [
-  'HH-CONSUMPTION',
-  'HH-EXPORT',
-  'MTH-CONSUMPTION',
-  'MTH-EXPORT',
-  'ANNUAL-CONSUMPTION',
-  'ANNUAL-EXPORT',
-  'TARIFF-IMPORT',
-  'TARIFF-EXPORT',
-] as const;
-
-export const LEGAL_BASES = ['uk-consent', 'uk-explicit-consent', 'uk-legitimate-interests', 'uk-public-task', 'uk-legal-obligation', 'uk-contract'] as const;
-
-export const REVOKE_REASONS = ['customer-request', 'contract-ended', 'lia-lapsed', 'statutory-authority-lapsed', 'data-no-longer-required', 'other'] as const;
+export { DATA_TYPES, LEGAL_BASES, REVOKE_REASONS } from '../../../shared/vocabulary';
 
 export interface Envelope {
   response: { resource: string; timestamp: string; 'transaction-id': string };

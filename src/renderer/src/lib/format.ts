@@ -103,14 +103,7 @@ export const LEGAL_BASIS_LABEL: Record<string, string> = {
 };
 
 /** What the customer is told (contract §11). */
-export const LEGAL_BASIS_PLAIN: Record<string, string> = {
-  'uk-consent': 'You gave permission',
-  'uk-explicit-consent': 'You gave explicit permission',
-  'uk-legitimate-interests': 'Legitimate business interest',
-  'uk-public-task': 'Public or regulatory duty',
-  'uk-legal-obligation': 'Legal obligation',
-  'uk-contract': 'Contract',
-};
+export { LEGAL_BASIS_PLAIN } from '../../../shared/vocabulary';
 
 export const METHOD_LABEL: Record<Method, string> = {
   'magic-link': 'E-mail link',

@@ -1,23 +1,5 @@
 /** Plain-language labels the portal shows customers (contract §11). */
-export const LEGAL_BASIS_LABELS: Record<string, string> = {
-  'uk-consent': 'You gave permission',
-  'uk-explicit-consent': 'You gave explicit permission',
-  'uk-legitimate-interests': 'Legitimate business interest',
-  'uk-public-task': 'Public or regulatory duty',
-  'uk-legal-obligation': 'Legal obligation',
-  'uk-contract': 'Contract',
-};
-
-export const DATA_TYPE_LABELS: Record<string, string> = {
-  'HH-CONSUMPTION': 'Half-hourly electricity use',
-  'HH-EXPORT': 'Half-hourly electricity exported',
-  'MTH-CONSUMPTION': 'Monthly electricity use',
-  'MTH-EXPORT': 'Monthly electricity exported',
-  'ANNUAL-CONSUMPTION': 'Yearly electricity use',
-  'ANNUAL-EXPORT': 'Yearly electricity exported',
-  'TARIFF-IMPORT': 'Your import tariff',
-  'TARIFF-EXPORT': 'Your export tariff',
-};
+export { DATA_TYPE_PLAIN as DATA_TYPE_LABELS, LEGAL_BASIS_PLAIN as LEGAL_BASIS_LABELS } from '../../../shared/vocabulary.js';
 
 export const STATE_LABELS: Record<string, string> = {
   ACTIVE: 'Active',

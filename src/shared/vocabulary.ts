@@ -1,0 +1,58 @@
+/**
+ * The register's fixed vocabularies (contract §5, §11), shared by the register (validation,
+ * customer pages) and the operator console, so a list is never written twice.
+ */
+export const DATA_TYPES = [
+  'HH-CONSUMPTION',
+  'HH-EXPORT',
+  'MTH-CONSUMPTION',
+  'MTH-EXPORT',
+  'ANNUAL-CONSUMPTION',
+  'ANNUAL-EXPORT',
+  'TARIFF-IMPORT',
+  'TARIFF-EXPORT',
+] as const;
+
+export const LEGAL_BASES = [
+  'uk-consent',
+  'uk-explicit-consent',
+  'uk-legitimate-interests',
+  'uk-public-task',
+  'uk-legal-obligation',
+  'uk-contract',
+] as const;
+export type LegalBasis = (typeof LEGAL_BASES)[number];
+
+/** Bases a customer (or a portal on their behalf) may withdraw. */
+export const CONSENT_BASES: readonly string[] = ['uk-consent', 'uk-explicit-consent'];
+
+export const REVOKE_REASONS = [
+  'customer-request',
+  'contract-ended',
+  'lia-lapsed',
+  'statutory-authority-lapsed',
+  'data-no-longer-required',
+  'other',
+] as const;
+
+/** What customers are told (contract §11). */
+export const LEGAL_BASIS_PLAIN: Record<string, string> = {
+  'uk-consent': 'You gave permission',
+  'uk-explicit-consent': 'You gave explicit permission',
+  'uk-legitimate-interests': 'Legitimate business interest',
+  'uk-public-task': 'Public or regulatory duty',
+  'uk-legal-obligation': 'Legal obligation',
+  'uk-contract': 'Contract',
+};
+
+/** Data types in words a customer understands. */
+export const DATA_TYPE_PLAIN: Record<string, string> = {
+  'HH-CONSUMPTION': 'Half-hourly electricity use',
+  'HH-EXPORT': 'Half-hourly electricity exported',
+  'MTH-CONSUMPTION': 'Monthly electricity use',
+  'MTH-EXPORT': 'Monthly electricity exported',
+  'ANNUAL-CONSUMPTION': 'Yearly electricity use',
+  'ANNUAL-EXPORT': 'Yearly electricity exported',
+  'TARIFF-IMPORT': 'Your import tariff',
+  'TARIFF-EXPORT': 'Your export tariff',
+};
