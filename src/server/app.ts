@@ -1,6 +1,5 @@
 import cookie from '@fastify/cookie';
 import formbody from '@fastify/formbody';
-import helmet from '@fastify/helmet';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
@@ -9,6 +8,7 @@ import type { Register } from './context.js';
 import { ErrorBodySchema } from './http/envelope.js';
 import { frameworkErrorHandler, installErrorHandler } from './http/error-handler.js';
 import { lazyCompilers } from './http/schema-compilers.js';
+import { helmetHeaders } from './http/static-headers.js';
 import type { App } from './http/types.js';
 import { newId } from './lib/ids.js';
 import { registerV1 } from './routes/index.js';
@@ -44,11 +44,16 @@ export async function buildApp(reg: Register, logger: FastifyServerOptions['logg
   });
   const svc = createServices(reg);
 
-  await app.register(helmet, {
+  // Helmet's headers, computed once and set by one hook (issue 7; see http/static-headers.ts).
+  const securityHeaders = await helmetHeaders({
     // Pages set their own CSP (see pages/); the JSON API needs none beyond no framing.
     contentSecurityPolicy: false,
     frameguard: { action: 'deny' },
     hsts: reg.config.mode === 'production',
+  });
+  app.addHook('onRequest', (_req, reply, done) => {
+    reply.headers(securityHeaders);
+    done();
   });
   await app.register(cookie, { secret: reg.keys.signingKey.toString('base64') });
   await app.register(formbody, { bodyLimit: 16 * 1024 });
