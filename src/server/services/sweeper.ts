@@ -50,21 +50,47 @@ export class Sweeper implements Worker {
 
   start(): void {
     if (this.timer) return;
-    this.safeRun();
-    this.timer = setInterval(() => this.safeRun(), this.reg.config.sweepIntervalMs);
+    this.stopped = false;
+    this.background();
+    this.timer = setInterval(() => this.background(), this.reg.config.sweepIntervalMs);
     this.timer.unref();
   }
 
   async stop(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
+    this.stopped = true;
+    await this.current;
   }
 
-  private safeRun(): void {
+  /**
+   * The start-up and interval sweeps (issue 7): the same batches as run(), but the event
+   * loop is given back between full batches. After downtime (or a bulk import) the first
+   * sweep can have tens of thousands of rows to move; in one go it kept the register from
+   * answering at all (22 s with 1 M records). With little to do it never yields, as before.
+   */
+  private stopped = false;
+  private current: Promise<void> | null = null;
+
+  private background(): void {
+    if (this.running || this.current) return;
+    this.current = this.runYielding()
+      .catch((err) => console.error('lifecycle sweep failed', err))
+      .finally(() => (this.current = null));
+  }
+
+  private async runYielding(): Promise<void> {
+    this.running = true;
     try {
-      this.run();
-    } catch (err) {
-      console.error('lifecycle sweep failed', err);
+      for (const step of [() => this.expireActiveBatch(), () => this.expireDiscoveredBatch(), () => this.queueExpiringBatch()]) {
+        for (;;) {
+          if (this.stopped) return;
+          if (this.reg.tx(step) < BATCH) break;
+          await new Promise((r) => setImmediate(r));
+        }
+      }
+    } finally {
+      this.running = false;
     }
   }
 
@@ -73,7 +99,11 @@ export class Sweeper implements Worker {
     if (this.running) return { expired: 0, discoveredExpired: 0, expiringQueued: 0 };
     this.running = true;
     try {
-      return { expired: this.expireActive(), discoveredExpired: this.expireDiscovered(), expiringQueued: this.queueExpiring() };
+      return {
+        expired: this.batches(() => this.expireActiveBatch()),
+        discoveredExpired: this.batches(() => this.expireDiscoveredBatch()),
+        expiringQueued: this.batches(() => this.queueExpiringBatch()),
+      };
     } finally {
       this.running = false;
     }
@@ -88,99 +118,96 @@ export class Sweeper implements Worker {
     }
   }
 
-  private expireActive(): number {
-    return this.batches(() => {
-      const now = this.reg.clock.iso();
-      const due = this.reg.db
-        .select({ seq: accessRecords.seq, ak: accessRecords.ak, ir: accessRecords.ir, expiry: accessRecords.expiry, expiresAt: accessRecords.expiresAt })
-        .from(accessRecords)
-        .where(and(eq(accessRecords.state, 'ACTIVE'), lte(accessRecords.expiresAt, now)))
-        .orderBy(asc(accessRecords.expiresAt))
-        .limit(BATCH)
-        .all();
-      for (const r of due) {
-        this.reg.db
-          .update(accessRecords)
-          .set({ state: 'EXPIRED', expiredAt: r.expiresAt, updatedAt: now })
-          .where(and(eq(accessRecords.seq, r.seq), eq(accessRecords.state, 'ACTIVE')))
-          .run();
-        this.reg.audit.append({ actor: ACTOR, eventType: 'access-record.expired', ak: r.ak, ir: r.ir, detail: { expiry: r.expiry, 'expired-at': apiTime(r.expiresAt) } });
-      }
-      return due.length;
-    });
+  /** One batch (at most BATCH rows); run inside a transaction. */
+  private expireActiveBatch(): number {
+    const now = this.reg.clock.iso();
+    const due = this.reg.db
+      .select({ seq: accessRecords.seq, ak: accessRecords.ak, ir: accessRecords.ir, expiry: accessRecords.expiry, expiresAt: accessRecords.expiresAt })
+      .from(accessRecords)
+      .where(and(eq(accessRecords.state, 'ACTIVE'), lte(accessRecords.expiresAt, now)))
+      .orderBy(asc(accessRecords.expiresAt))
+      .limit(BATCH)
+      .all();
+    for (const r of due) {
+      this.reg.db
+        .update(accessRecords)
+        .set({ state: 'EXPIRED', expiredAt: r.expiresAt, updatedAt: now })
+        .where(and(eq(accessRecords.seq, r.seq), eq(accessRecords.state, 'ACTIVE')))
+        .run();
+      this.reg.audit.append({ actor: ACTOR, eventType: 'access-record.expired', ak: r.ak, ir: r.ir, detail: { expiry: r.expiry, 'expired-at': apiTime(r.expiresAt) } });
+    }
+    return due.length;
   }
 
-  private expireDiscovered(): number {
-    return this.batches(() => {
-      const now = this.reg.clock.iso();
-      const cutoff = new Date(this.reg.clock.now().getTime() - DISCOVERED_TTL_DAYS * DAY_MS).toISOString();
-      // last-seen may be a date or a date-time with an offset: normalise before comparing.
-      const due = this.reg.db
-        .select({ seq: accessRecords.seq, ak: accessRecords.ak, lastSeen: accessRecords.lastSeen, firstSeen: accessRecords.firstSeen, org: accessRecords.organisationReference })
-        .from(accessRecords)
-        .where(and(eq(accessRecords.state, 'DISCOVERED'), sql`${isoSql(sql`coalesce(${accessRecords.lastSeen}, ${accessRecords.firstSeen})`)} < ${cutoff}`))
-        .orderBy(asc(accessRecords.seq))
-        .limit(BATCH)
-        .all();
-      for (const r of due) {
-        this.reg.db.update(accessRecords).set({ state: 'EXPIRED', expiredAt: now, updatedAt: now }).where(eq(accessRecords.seq, r.seq)).run();
-        this.reg.audit.append({
-          actor: ACTOR,
-          eventType: 'discovered-access.expired',
-          ak: r.ak,
-          detail: { 'last-seen': r.lastSeen ?? r.firstSeen, 'organisation-reference': r.org, reason: `not seen for ${DISCOVERED_TTL_DAYS} days` },
-        });
-      }
-      return due.length;
-    });
+  /** One batch (at most BATCH rows); run inside a transaction. */
+  private expireDiscoveredBatch(): number {
+    const now = this.reg.clock.iso();
+    const cutoff = new Date(this.reg.clock.now().getTime() - DISCOVERED_TTL_DAYS * DAY_MS).toISOString();
+    // last-seen may be a date or a date-time with an offset: normalise before comparing.
+    const due = this.reg.db
+      .select({ seq: accessRecords.seq, ak: accessRecords.ak, lastSeen: accessRecords.lastSeen, firstSeen: accessRecords.firstSeen, org: accessRecords.organisationReference })
+      .from(accessRecords)
+      .where(and(eq(accessRecords.state, 'DISCOVERED'), sql`${isoSql(sql`coalesce(${accessRecords.lastSeen}, ${accessRecords.firstSeen})`)} < ${cutoff}`))
+      .orderBy(asc(accessRecords.seq))
+      .limit(BATCH)
+      .all();
+    for (const r of due) {
+      this.reg.db.update(accessRecords).set({ state: 'EXPIRED', expiredAt: now, updatedAt: now }).where(eq(accessRecords.seq, r.seq)).run();
+      this.reg.audit.append({
+        actor: ACTOR,
+        eventType: 'discovered-access.expired',
+        ak: r.ak,
+        detail: { 'last-seen': r.lastSeen ?? r.firstSeen, 'organisation-reference': r.org, reason: `not seen for ${DISCOVERED_TTL_DAYS} days` },
+      });
+    }
+    return due.length;
   }
 
-  private queueExpiring(): number {
-    return this.batches(() => {
-      const nowDate = this.reg.clock.now();
-      const now = nowDate.toISOString();
-      const horizon = new Date(nowDate.getTime() + MAX_NOTIFY_DAYS * DAY_MS).toISOString();
-      const windowEnd = isoSql(now, sql`'+' || ${webhooks.notifyDaysBefore} || ' days'`);
-      const already = this.reg.db
-        .select({ one: sql`1` })
-        .from(webhookDeliveries)
-        .where(and(eq(webhookDeliveries.wid, webhooks.wid), eq(webhookDeliveries.ak, accessRecords.ak), eq(webhookDeliveries.eventType, 'consent.expiring')));
-      const due = this.reg.db
-        .select({
-          ak: accessRecords.ak,
-          mpxn: accessRecords.mpxn,
-          duid: accessRecords.duid,
-          expiry: accessRecords.expiry,
-          expiresAt: accessRecords.expiresAt,
-          wid: webhooks.wid,
-        })
-        .from(accessRecords)
-        .innerJoin(webhooks, eq(webhooks.duid, accessRecords.duid))
-        .where(
-          and(
-            eq(accessRecords.state, 'ACTIVE'),
-            gt(accessRecords.expiresAt, now),
-            lte(accessRecords.expiresAt, horizon),
-            eq(accessRecords.kind, 'record'),
-            inArray(accessRecords.legalBasis, [...CONSENT_BASES]),
-            eq(webhooks.active, true),
-            sql`${webhooks.deletedAt} is null`,
-            sql`exists (select 1 from json_each(${webhooks.eventTypes}) where json_each.value = 'consent.expiring')`,
-            sql`${accessRecords.expiresAt} <= ${windowEnd}`,
-            sql`not exists ${already}`,
-          ),
-        )
-        .orderBy(asc(accessRecords.expiresAt))
-        .limit(BATCH)
-        .all();
-      let queued = 0;
-      for (const r of due) {
-        const daysRemaining = Math.floor((new Date(r.expiresAt!).getTime() - nowDate.getTime()) / DAY_MS);
-        const id = this.events.publishTo({ wid: r.wid, duid: r.duid! }, 'consent.expiring', { ak: r.ak, mpxn: r.mpxn, duid: r.duid, expiry: r.expiry, 'days-remaining': daysRemaining }, r.ak);
-        if (id) queued++;
-      }
-      // Every selected row either was queued or already had its notice: stop rather than spin.
-      return queued === due.length ? due.length : 0;
-    });
+  /** One batch (at most BATCH rows); run inside a transaction. */
+  private queueExpiringBatch(): number {
+    const nowDate = this.reg.clock.now();
+    const now = nowDate.toISOString();
+    const horizon = new Date(nowDate.getTime() + MAX_NOTIFY_DAYS * DAY_MS).toISOString();
+    const windowEnd = isoSql(now, sql`'+' || ${webhooks.notifyDaysBefore} || ' days'`);
+    const already = this.reg.db
+      .select({ one: sql`1` })
+      .from(webhookDeliveries)
+      .where(and(eq(webhookDeliveries.wid, webhooks.wid), eq(webhookDeliveries.ak, accessRecords.ak), eq(webhookDeliveries.eventType, 'consent.expiring')));
+    const due = this.reg.db
+      .select({
+        ak: accessRecords.ak,
+        mpxn: accessRecords.mpxn,
+        duid: accessRecords.duid,
+        expiry: accessRecords.expiry,
+        expiresAt: accessRecords.expiresAt,
+        wid: webhooks.wid,
+      })
+      .from(accessRecords)
+      .innerJoin(webhooks, eq(webhooks.duid, accessRecords.duid))
+      .where(
+        and(
+          eq(accessRecords.state, 'ACTIVE'),
+          gt(accessRecords.expiresAt, now),
+          lte(accessRecords.expiresAt, horizon),
+          eq(accessRecords.kind, 'record'),
+          inArray(accessRecords.legalBasis, [...CONSENT_BASES]),
+          eq(webhooks.active, true),
+          sql`${webhooks.deletedAt} is null`,
+          sql`exists (select 1 from json_each(${webhooks.eventTypes}) where json_each.value = 'consent.expiring')`,
+          sql`${accessRecords.expiresAt} <= ${windowEnd}`,
+          sql`not exists ${already}`,
+        ),
+      )
+      .orderBy(asc(accessRecords.expiresAt))
+      .limit(BATCH)
+      .all();
+    let queued = 0;
+    for (const r of due) {
+      const daysRemaining = Math.floor((new Date(r.expiresAt!).getTime() - nowDate.getTime()) / DAY_MS);
+      const id = this.events.publishTo({ wid: r.wid, duid: r.duid! }, 'consent.expiring', { ak: r.ak, mpxn: r.mpxn, duid: r.duid, expiry: r.expiry, 'days-remaining': daysRemaining }, r.ak);
+      if (id) queued++;
+    }
+    // Every selected row either was queued or already had its notice: stop rather than spin.
+    return queued === due.length ? due.length : 0;
   }
 }
