@@ -21,10 +21,35 @@ async function main(): Promise<void> {
     return;
   }
 
+  // Signal handlers go in before anything starts, so a SIGTERM that arrives while the
+  // register is still starting (or just after it printed its URL) still stops it cleanly.
+  let running: RunningRegister | undefined;
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    process.stdout.write(`\nregister: ${signal} received, shutting down…\n`);
+    const timer = setTimeout(() => {
+      process.stderr.write('register: shutdown took too long; exiting\n');
+      process.exit(1);
+    }, 10_000);
+    timer.unref();
+    try {
+      await running?.close();
+    } catch (err) {
+      process.stderr.write(`register: error while stopping: ${(err as Error).message}\n`);
+      process.exit(1);
+    }
+    process.stdout.write('register: stopped cleanly\n');
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+  process.on('SIGINT', () => void stop('SIGINT'));
+
   const started = Date.now();
-  let running: RunningRegister;
   try {
     running = await createRegister(config, config.logLevel === 'silent' ? false : { level: config.logLevel });
+    if (stopping) return; // a signal came while opening the database; stop() closes it
     const url = await running.listen();
     const ms = Date.now() - started;
     const lines = [
@@ -48,23 +73,6 @@ async function main(): Promise<void> {
     process.stderr.write(`register: failed to start: ${(err as Error).stack ?? err}\n`);
     process.exit(1);
   }
-
-  let stopping = false;
-  const stop = async (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    process.stdout.write(`\nregister: ${signal} received, shutting down…\n`);
-    const timer = setTimeout(() => {
-      process.stderr.write('register: shutdown took too long; exiting\n');
-      process.exit(1);
-    }, 10_000);
-    timer.unref();
-    await running.close();
-    process.stdout.write('register: stopped cleanly\n');
-    process.exit(0);
-  };
-  process.on('SIGTERM', () => void stop('SIGTERM'));
-  process.on('SIGINT', () => void stop('SIGINT'));
 }
 
 void main();
