@@ -103,11 +103,14 @@ describe('webhook delivery survives restarts (real data directory)', () => {
 // ---------------------------------------------------------------------------------------
 // A real crash: the headless register is SIGKILLed while a delivery is in flight.
 
-const TSX = join(process.cwd(), 'node_modules', '.bin', 'tsx');
 const CLI = join(process.cwd(), 'src', 'server', 'cli.ts');
 
+/**
+ * One process (`node --import tsx`), not the tsx wrapper: SIGKILL must hit the register
+ * itself. Killing the wrapper would leave the real register running.
+ */
 function startCli(dataDir: string): Promise<{ url: string; child: ChildProcess }> {
-  const child = spawn(TSX, [CLI, '--data', dataDir, '--port', '0', '--seed', 'demo', '--log-level', 'silent'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', CLI, '--data', dataDir, '--port', '0', '--seed', 'demo', '--log-level', 'silent'], { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`register did not start:\n${out}`)), 25_000);
