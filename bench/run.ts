@@ -17,6 +17,7 @@ import { createServer } from 'node:net';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import autocannon from 'autocannon';
+import Database from 'better-sqlite3';
 import { build } from 'esbuild';
 import { bulkLoad, type Fixture } from './load.js';
 
@@ -133,6 +134,26 @@ async function compileRegister(): Promise<string> {
     logLevel: 'error',
   });
   return outfile;
+}
+
+/** Waits (≤ 5 min) until no ACTIVE record is past its expiry and no DISCOVERED row is older than 180 days. */
+async function sweptBacklog(dbFile: string): Promise<void> {
+  const db = new Database(dbFile, { readonly: true, fileMustExist: true });
+  try {
+    const left = db.prepare(
+      `select (select count(*) from access_records where state = 'ACTIVE' and expires_at <= ?)
+            + (select count(*) from access_records where state = 'DISCOVERED' and coalesce(last_seen, first_seen) < ?) as n`,
+    );
+    const deadline = Date.now() + 300_000;
+    for (;;) {
+      const now = new Date();
+      const n = (left.get(now.toISOString(), new Date(now.getTime() - 180 * 86_400_000).toISOString()) as { n: number }).n;
+      if (n === 0 || Date.now() > deadline) return;
+      await sleep(250);
+    }
+  } finally {
+    db.close();
+  }
 }
 
 interface Running {
@@ -329,10 +350,14 @@ async function runSize(size: number, opts: Options, compiled: string): Promise<S
   const dbMb = fileMb(dbFile) + fileMb(`${dbFile}-wal`);
 
   // The first start after a bulk load also builds SQLite's planner statistics once (PRAGMA
-  // optimize at open); it is measured and reported on its own. Then a restart under tsx (what
+  // optimize at open) and sweeps the loaded backlog; it is measured and reported on its own. Then a restart under tsx (what
   // `npm run register` does), then the compiled restart that the benchmark runs against.
   const first = await startRegister([process.execPath, compiled], dir);
   const firstStartMs = first.startMs;
+  // The synthetic history includes records already past their expiry and DISCOVERED rows not
+  // seen for months: the first start's lifecycle sweeper moves them (in the background). Let
+  // it finish, so the restarts below are ordinary restarts of an up-to-date register.
+  await sweptBacklog(dbFile);
   await first.stop();
   const viaTsx = await startRegister([TSX, join(ROOT, 'src', 'server', 'cli.ts')], dir);
   const startMsTsx = viaTsx.startMs;
@@ -462,7 +487,7 @@ function report(results: SizeResult[], opts: Options): { table: string; verdicts
   const row = (label: string, f: (r: SizeResult) => string) => lines.push(`| ${[label, ...results.map(f)].join(' | ')} |`);
   row('register start, compiled JS (ms)', (r) => String(r.startMs));
   row('register start, tsx (ms)', (r) => String(r.startMsTsx));
-  row('first start after bulk load, compiled (ms)', (r) => String(r.firstStartMs));
+  row('first start after bulk load, compiled (ms; one-off statistics + backlog sweep)', (r) => String(r.firstStartMs));
   row('register RSS after run / peak (MB)', (r) => `${r.rssMb.toFixed(0)} / ${r.rssPeakMb.toFixed(0)}`);
   row('database size (MB)', (r) => r.dbMb.toFixed(0));
   row('rows: access records + DISCOVERED', (r) => `${r.counts['access-records']} + ${r.counts.discovered}`);
