@@ -165,6 +165,13 @@ export class Sweeper implements Worker {
 
   /** One batch (at most BATCH rows); run inside a transaction. */
   private queueExpiringBatch(): number {
+    // Performance (issue 7): the query below walks every ACTIVE record expiring within 90 days
+    // (≈0.9 s per sweep with 100 k records, ≈8 s with 1 M, blocking requests) even when no
+    // subscription takes consent.expiring; then there is nothing to queue, so skip it.
+    const anySubscriber = this.reg.sqlite
+      .prepare("select 1 from webhooks where active = 1 and deleted_at is null and exists (select 1 from json_each(event_types) where json_each.value = 'consent.expiring') limit 1")
+      .get();
+    if (!anySubscriber) return 0;
     const nowDate = this.reg.clock.now();
     const now = nowDate.toISOString();
     const horizon = new Date(nowDate.getTime() + MAX_NOTIFY_DAYS * DAY_MS).toISOString();
