@@ -5,22 +5,12 @@
  */
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { CDPSession, Page } from '@playwright/test';
-import { apiCall, bearerToken, DEMO, expect, saveScreen, startRegister, test as shared, type RegisterHandle } from './support/fixtures';
+import { apiCall, bearerToken, DEMO, demoRegister, expect, saveScreen, test as shared, type RegisterHandle } from './support/fixtures';
 
 // The portal withdraws records, and other specs revoke demo records too: this spec gets a
 // register of its own so it always starts from the demo data as loaded.
 const test = shared.extend<object, { register: RegisterHandle }>({
-  register: [
-    async ({}, use) => {
-      const reg = await startRegister();
-      try {
-        await use(reg);
-      } finally {
-        await reg.stop();
-      }
-    },
-    { scope: 'worker', timeout: 90_000 },
-  ],
+  register: [demoRegister, { scope: 'worker', timeout: 90_000 }],
 });
 
 async function openPortalFor(page: Page, mpxn: string) {

@@ -17,18 +17,18 @@ export { expect };
 export * from './register';
 export * from './chromium';
 
+/** A worker-scoped headless register with the demo data; reuse it to give a spec its own. */
+export async function demoRegister({}, use: (r: RegisterHandle) => Promise<void>): Promise<void> {
+  const reg = await startRegister();
+  try {
+    await use(reg);
+  } finally {
+    await reg.stop();
+  }
+}
+
 export const test = base.extend<object, { register: RegisterHandle; adminBearer: string }>({
-  register: [
-    async ({}, use) => {
-      const reg = await startRegister();
-      try {
-        await use(reg);
-      } finally {
-        await reg.stop();
-      }
-    },
-    { scope: 'worker', timeout: 90_000 },
-  ],
+  register: [demoRegister, { scope: 'worker', timeout: 90_000 }],
   adminBearer: [async ({ register }, use) => use(await adminToken(register.url)), { scope: 'worker' }],
   baseURL: async ({ register }, use) => use(register.url),
 });
