@@ -17,6 +17,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { DEMO_ACCOUNTS } from '../../src/server/seed/demo';
 
 export const ROOT = resolve(import.meta.dirname, '..', '..');
 
@@ -25,16 +26,7 @@ export const DEMO = {
   mpxn: '2312345678901',
   customerEmail: 'customer@example.com',
   discoveredOrganisation: 'Acme Energy Services Ltd',
-  accounts: {
-    admin_ops: 'admin-secret-demo',
-    bright_energy: 'bright-secret-demo',
-    octopusflux: 'octopus-secret-demo',
-    northern_networks: 'northern-secret-demo',
-    greenswitch: 'greenswitch-secret-demo',
-    provider_ops: 'provider-secret-demo',
-    dcc_system: 'dcc-secret-demo',
-    portal_ops: 'portal-secret-demo',
-  } as Record<string, string>,
+  accounts: Object.fromEntries(DEMO_ACCOUNTS.map((a) => [a.accountId, a.secret])) as Record<string, string>,
 } as const;
 
 export interface StartOptions {

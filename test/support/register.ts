@@ -1,6 +1,6 @@
 import { defaultConfig, type RegisterConfig } from '../../src/server/config.js';
 import { createRegister, type RunningRegister } from '../../src/server/start.js';
-import { seedDemo } from '../../src/server/seed/demo.js';
+import { DEMO_ACCOUNTS, seedDemo } from '../../src/server/seed/demo.js';
 
 export interface TestRegister extends RunningRegister {
   /** Bearer token for an account (cached per account). */
@@ -9,16 +9,8 @@ export interface TestRegister extends RunningRegister {
   call(as: string | null, method: string, url: string, body?: unknown, headers?: Record<string, string>): Promise<{ status: number; body: any; headers: Record<string, unknown> }>;
 }
 
-export const DEMO_SECRETS: Record<string, string> = {
-  admin_ops: 'admin-secret-demo',
-  bright_energy: 'bright-secret-demo',
-  octopusflux: 'octopus-secret-demo',
-  northern_networks: 'northern-secret-demo',
-  greenswitch: 'greenswitch-secret-demo',
-  provider_ops: 'provider-secret-demo',
-  dcc_system: 'dcc-secret-demo',
-  portal_ops: 'portal-secret-demo',
-};
+/** Demo account secrets, from the seed itself (demo values only). */
+export const DEMO_SECRETS: Record<string, string> = Object.fromEntries(DEMO_ACCOUNTS.map((a) => [a.accountId, a.secret]));
 
 /**
  * A register on an in-memory database with the real migrations, no listening socket

@@ -1,5 +1,5 @@
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
-import { useState } from 'react';
+import { useState, type ReactNode } from 'react';
 import { api, ApiError } from '../api/client';
 import { usePagedList } from '../api/hooks';
 import type { Account, AuditEvent, DirectoryEntry, Envelope, RecordRow, Role, Webhook } from '../api/types';
@@ -494,26 +494,18 @@ function WebhooksPanel({ duid }: { duid: string }) {
   const hooks = q.data?.webhooks ?? [];
   return (
     <Panel title="Webhook subscriptions" actions={<ButtonLink size="sm" href={href('/webhooks', { duid })} icon="webhook">Webhooks</ButtonLink>} flush>
-      {q.isLoading ? (
-        <Spinner />
-      ) : q.error ? (
-        <div className="panel-pad">
-          <ErrorNotice error={q.error} />
-        </div>
-      ) : hooks.length === 0 ? (
-        <p className="muted small panel-pad">No subscriptions. The data user adds them through the API (POST /v1/webhooks).</p>
-      ) : (
-        <DataTable
-          rows={hooks}
-          rowKey={(w) => w.wid}
-          columns={[
-            { key: 'url', header: 'Callback URL', render: (w) => <code className="mono-sm">{w['callback-url']}</code> },
-            { key: 'events', header: 'Events', render: (w) => <Chips values={w['event-types']} /> },
-            { key: 'active', header: 'State', render: (w) => (w.active ? <Badge tone="green">Active</Badge> : <Badge tone="grey">Inactive</Badge>) },
-            { key: 'deliveries', header: '', align: 'right', render: (w) => <Link to={href('/webhooks', { tab: 'deliveries', wid: w.wid })}>Deliveries</Link> },
-          ]}
-        />
-      )}
+      <PanelBody query={q} empty={hooks.length === 0 ? <p className="muted small panel-pad">No subscriptions. The data user adds them through the API (POST /v1/webhooks).</p> : null}>
+          <DataTable
+            rows={hooks}
+            rowKey={(w) => w.wid}
+            columns={[
+              { key: 'url', header: 'Callback URL', render: (w) => <code className="mono-sm">{w['callback-url']}</code> },
+              { key: 'events', header: 'Events', render: (w) => <Chips values={w['event-types']} /> },
+              { key: 'active', header: 'State', render: (w) => (w.active ? <Badge tone="green">Active</Badge> : <Badge tone="grey">Inactive</Badge>) },
+              { key: 'deliveries', header: '', align: 'right', render: (w) => <Link to={href('/webhooks', { tab: 'deliveries', wid: w.wid })}>Deliveries</Link> },
+            ]}
+          />
+      </PanelBody>
     </Panel>
   );
 }
@@ -531,29 +523,21 @@ function OwnRecordsPanel({ duid }: { duid: string }) {
       actions={<ButtonLink size="sm" href={href('/records', { q: duid })} icon="file">Open in Access records</ButtonLink>}
       flush
     >
-      {q.isLoading ? (
-        <Spinner />
-      ) : q.error ? (
-        <div className="panel-pad">
-          <ErrorNotice error={q.error} />
-        </div>
-      ) : rows.length === 0 ? (
-        <p className="muted small panel-pad">None yet. The data user registers records through the API (POST /v1/access-records).</p>
-      ) : (
-        <DataTable
-          dense
-          rows={rows}
-          rowKey={(r) => r.ak}
-          onRowClick={(r) => navigate(`/records/${r.ak}`)}
-          columns={[
-            { key: 'ak', header: 'Access key', render: (r) => <Link to={`/records/${r.ak}`} className="mono-sm">{r.ak}</Link> },
-            { key: 'mpxn', header: 'MPxN', render: (r) => <code>{r.mpxn}</code> },
-            { key: 'basis', header: 'Legal basis', render: (r) => legalBasis(r['legal-basis']) },
-            { key: 'state', header: 'State', render: (r) => <StatusBadge status={r.state} /> },
-            { key: 'expiry', header: 'Expiry', render: (r) => (r.expiry ? <When iso={r.expiry} compact /> : <span className="muted">No end</span>) },
-          ]}
-        />
-      )}
+      <PanelBody query={q} empty={rows.length === 0 ? <p className="muted small panel-pad">None yet. The data user registers records through the API (POST /v1/access-records).</p> : null}>
+          <DataTable
+            dense
+            rows={rows}
+            rowKey={(r) => r.ak}
+            onRowClick={(r) => navigate(`/records/${r.ak}`)}
+            columns={[
+              { key: 'ak', header: 'Access key', render: (r) => <Link to={`/records/${r.ak}`} className="mono-sm">{r.ak}</Link> },
+              { key: 'mpxn', header: 'MPxN', render: (r) => <code>{r.mpxn}</code> },
+              { key: 'basis', header: 'Legal basis', render: (r) => legalBasis(r['legal-basis']) },
+              { key: 'state', header: 'State', render: (r) => <StatusBadge status={r.state} /> },
+              { key: 'expiry', header: 'Expiry', render: (r) => (r.expiry ? <When iso={r.expiry} compact /> : <span className="muted">No end</span>) },
+            ]}
+          />
+      </PanelBody>
     </Panel>
   );
 }
@@ -565,32 +549,39 @@ function ActivityPanel({ accountId }: { accountId: string }) {
   });
   const events = q.data?.events ?? [];
   return (
-    <Panel title="Actions by this account" subtitle="Audit events this account caused, newest first." actions={<ButtonLink size="sm" href={href('/audit', { 'account-id': accountId })} icon="audit">Full audit trail</ButtonLink>} flush>
-      {q.isLoading ? (
-        <Spinner />
-      ) : q.error ? (
-        <div className="panel-pad">
-          <ErrorNotice error={q.error} />
-        </div>
-      ) : events.length === 0 ? (
-        <p className="muted small panel-pad">No audit events for this account yet.</p>
-      ) : (
-        <DataTable
-          dense
-          rows={events}
-          rowKey={(e) => String(e.id)}
-          columns={[
-            { key: 'at', header: 'When', render: (e) => <When iso={e.at} compact seconds /> },
-            { key: 'type', header: 'Event', render: (e) => <code>{e['event-type']}</code> },
-            { key: 'actor', header: 'Actor', render: (e) => e.actor },
-            { key: 'subject', header: 'Subject', render: (e) => <code className="mono-sm">{e.ak ?? e.ir ?? e.subject ?? '—'}</code> },
-          ]}
-        />
-      )}
+    <Panel title="Audit trail of this account" subtitle="What this account did, and what was done to it, newest first." actions={<ButtonLink size="sm" href={href('/audit', { 'account-id': accountId })} icon="audit">Full audit trail</ButtonLink>} flush>
+      <PanelBody query={q} empty={events.length === 0 ? <p className="muted small panel-pad">No audit events for this account yet.</p> : null}>
+          <DataTable
+            dense
+            rows={events}
+            rowKey={(e) => String(e.id)}
+            columns={[
+              { key: 'at', header: 'When', render: (e) => <When iso={e.at} compact seconds /> },
+              { key: 'type', header: 'Event', render: (e) => <code>{e['event-type']}</code> },
+              { key: 'actor', header: 'Actor', render: (e) => e.actor },
+              { key: 'subject', header: 'Subject', render: (e) => <code className="mono-sm">{e.ak ?? e.ir ?? e.subject ?? '—'}</code> },
+            ]}
+          />
+      </PanelBody>
     </Panel>
   );
 }
 
 export function isApiError(e: unknown, code: string): boolean {
   return e instanceof ApiError && e.has(code);
+}
+
+/**
+ * The body of a flush panel fed by one query: a spinner while loading, the register's
+ * message on error, `empty` when there is nothing to show, otherwise the children.
+ */
+function PanelBody({ query, empty, children }: { query: { isLoading: boolean; error: unknown }; empty: ReactNode; children: ReactNode }) {
+  if (query.isLoading) return <Spinner />;
+  if (query.error)
+    return (
+      <div className="panel-pad">
+        <ErrorNotice error={query.error} />
+      </div>
+    );
+  return <>{empty ?? children}</>;
 }
