@@ -55,6 +55,16 @@ export async function buildApp(reg: Register, logger: FastifyServerOptions['logg
     reply.headers(securityHeaders);
     done();
   });
+  // Group commit (issue 7): no answer leaves before what it acknowledges or shows is on disk.
+  // One fsync serves every request that committed meanwhile (db/group-commit.ts). A 5xx
+  // acknowledges nothing, and waiting again when the sync itself failed would loop.
+  app.addHook('onSend', (_req, reply, payload, done) => {
+    if (reply.statusCode >= 500 || !reg.durability.pending) return done(null, payload);
+    reg.durability.durable().then(
+      () => done(null, payload),
+      (err: Error) => done(err),
+    );
+  });
   await app.register(cookie, { secret: reg.keys.signingKey.toString('base64') });
   await app.register(formbody, { bodyLimit: 16 * 1024 });
 

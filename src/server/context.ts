@@ -1,5 +1,6 @@
 import type Database from 'better-sqlite3';
 import type { RegisterConfig } from './config.js';
+import type { GroupCommit } from './db/group-commit.js';
 import type { Db } from './db/open.js';
 import type { Clock } from './lib/clock.js';
 import type { RegisterKeys } from './lib/keys.js';
@@ -20,4 +21,9 @@ export interface Register {
   audit: AuditLog;
   /** Runs `fn` in one IMMEDIATE transaction: the state change and its audit/outbox rows commit together. */
   tx<T>(fn: () => T): T;
+  /**
+   * Group commit: `durability.durable()` resolves once everything committed so far is on disk.
+   * Every HTTP response, webhook and e-mail waits for it (see db/group-commit.ts).
+   */
+  durability: GroupCommit;
 }

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { buildApp } from './app.js';
 import type { RegisterConfig } from './config.js';
 import type { Register } from './context.js';
+import { GroupCommit } from './db/group-commit.js';
 import { openDatabase } from './db/open.js';
 import type { App } from './http/types.js';
 import { Clock } from './lib/clock.js';
@@ -62,6 +63,7 @@ export async function createRegister(config: RegisterConfig, logger: boolean | o
     clock,
     audit: new AuditLog(db, keys.signingKey, clock),
     tx: <T>(fn: () => T): T => sqlite.transaction(fn).immediate(),
+    durability: new GroupCommit(sqlite, dbFile === ':memory:' ? null : `${dbFile}-wal`),
   };
   loadSettings(reg);
 

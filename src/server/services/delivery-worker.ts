@@ -191,6 +191,8 @@ export class DeliveryWorker implements Worker {
       );
       return;
     }
+    // Group commit: an event leaves the register only once the change it reports is on disk.
+    await this.reg.durability.durable();
     const at = this.reg.clock.iso();
     const outcome = await this.send(sub, row.eventId, row.eventType, DeliveryWorker.body(row), signal);
     if (signal.aborted && this.stopping) {

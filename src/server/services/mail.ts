@@ -232,6 +232,8 @@ export class Mailer {
   private async attempt(row: MailRow): Promise<void> {
     const attempts = row.attempts + 1;
     try {
+      // Group commit: a message (a magic link, say) leaves only once what it refers to is on disk.
+      await this.reg.durability.durable();
       await this.smtp().sendMail({
         from: this.reg.config.mailFrom,
         to: this.recipient(row),
