@@ -185,6 +185,53 @@ describe('access records (contract §5)', () => {
     }
   });
 
+  it('reports totals from the trigger-kept counts that equal counting, in every state, before and after a sweep', async () => {
+    const as = 'greenswitch';
+    const own = await r.call(as, 'POST', '/v1/identity-records', { 'pii-principal': { mpxn: '6660000001', 'move-in-date': '2020-01-01' }, 'expressed-by': 'data-subject' });
+    const make = async (expiry: string | null) => {
+      const b = consentBody(own.body.ir);
+      b['access-event'].expiry = expiry;
+      const res = await r.call(as, 'POST', '/v1/access-records', b);
+      expect(res.status).toBe(201);
+      return res.body['access-token'].key as string;
+    };
+    const soon = new Date(Date.now() + 60_000).toISOString().replace(/\.\d+Z$/, 'Z');
+    const lapsing = [await make(soon), await make(soon)];
+    await make(null);
+    const revoked = await make('2030-01-01');
+    expect((await r.call(as, 'DELETE', `/v1/access-records/${revoked}?reason=other`)).status).toBe(200);
+    const duid = r.svc.accounts.get(as).duid!;
+    const counted = (state?: string) => {
+      const now = r.reg.clock.iso();
+      const where =
+        state === 'ACTIVE' ? "and state = 'ACTIVE' and (expires_at is null or expires_at > @now)"
+        : state === 'EXPIRED' ? "and (state = 'EXPIRED' or (state = 'ACTIVE' and expires_at <= @now))"
+        : state ? 'and state = @state' : '';
+      return (r.reg.sqlite.prepare(`select count(*) n from access_records where duid = @duid ${where}`).get({ duid, now, state }) as { n: number }).n;
+    };
+    const check = async () => {
+      for (const state of [undefined, 'ACTIVE', 'EXPIRED', 'REVOKED']) {
+        const res = await r.call(as, 'GET', `/v1/records?limit=1${state ? `&state=${state}` : ''}`);
+        expect(res.body.total, `state ${state ?? '(any)'}`).toBe(counted(state));
+      }
+      const kept = r.reg.sqlite.prepare('select state, n from access_record_counts where duid = ? and n > 0 order by state').all(duid);
+      const live = r.reg.sqlite.prepare('select state, count(*) n from access_records where duid = ? group by state order by state').all(duid);
+      expect(kept).toEqual(live);
+    };
+    await check();
+    const expiredBefore = counted('EXPIRED');
+    r.reg.clock.setOffset(120_000);
+    try {
+      await check(); // two ACTIVE records past expiry, not swept: EXPIRED in totals too
+      expect(counted('EXPIRED')).toBe(expiredBefore + 2);
+      r.svc.sweeper.run();
+      await check(); // swept: the stored state changed, the triggers moved the counts
+      expect((r.reg.sqlite.prepare('select state from access_records where ak = ?').get(lapsing[0]) as { state: string }).state).toBe('EXPIRED');
+    } finally {
+      r.reg.clock.setOffset(0);
+    }
+  });
+
   it('pages /records with a cursor and reports the total', async () => {
     for (let i = 0; i < 5; i++) await r.call('northern_networks', 'POST', '/v1/identity-records', { 'pii-principal': { mpxn: `55500000${i}0`, 'move-in-date': '2020-01-01' }, 'expressed-by': 'data-subject' });
     const irs = (await Promise.all([0, 1, 2, 3, 4].map((i) => r.call('northern_networks', 'GET', `/v1/identity-records?mpxn=55500000${i}0`)))).map((x) => x.body['identity-records'][0].ir);

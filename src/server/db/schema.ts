@@ -10,7 +10,7 @@
  * - Nothing is hard-deleted: rows change state and record when they did.
  */
 import { sql } from 'drizzle-orm';
-import { blob, index, integer, sqliteTable, text, uniqueIndex } from 'drizzle-orm/sqlite-core';
+import { blob, index, integer, primaryKey, sqliteTable, text, uniqueIndex } from 'drizzle-orm/sqlite-core';
 
 const json = <T>(name: string) => text(name, { mode: 'json' }).$type<T>();
 
@@ -211,6 +211,22 @@ export const accessRecords = sqliteTable(
     index('access_records_lead_name_idx').on(sql`${t.leadControllerName} collate nocase`),
     index('access_records_org_name_idx').on(sql`${t.organisationName} collate nocase`),
   ],
+);
+
+/**
+ * How many access records each Data User holds in each stored state, kept by triggers on
+ * access_records (migration 0003_record_counts), so GET /v1/records can answer `total`
+ * without counting tens of thousands of index entries per page (issue 7).
+ * DISCOVERED rows carry no duid and are not counted.
+ */
+export const accessRecordCounts = sqliteTable(
+  'access_record_counts',
+  {
+    duid: text('duid').notNull(),
+    state: text('state').notNull(),
+    n: integer('n').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.duid, t.state] })],
 );
 
 export const cotEvents = sqliteTable(
