@@ -204,12 +204,14 @@ export const accessRecords = sqliteTable(
     index('access_records_ir_idx').on(t.ir),
     index('access_records_state_idx').on(t.state, t.seq),
     index('access_records_expiry_idx').on(t.state, t.expiresAt),
-    index('access_records_discovered_idx').on(t.mpxn, t.organisationReference),
-    index('access_records_org_ref_idx').on(t.organisationReference),
+    // Partial (issue 7): only DISCOVERED rows carry an organisation reference or name, so full
+    // records add no entries to these three indexes — fewer pages written per create.
+    index('access_records_discovered_idx').on(t.mpxn, t.organisationReference).where(sql`${t.organisationReference} is not null`),
+    index('access_records_org_ref_idx').on(t.organisationReference).where(sql`${t.organisationReference} is not null`),
     index('access_records_kind_idx').on(t.kind, t.seq),
     index('access_records_duid_state_idx').on(t.duid, t.state, t.seq),
     index('access_records_lead_name_idx').on(sql`${t.leadControllerName} collate nocase`),
-    index('access_records_org_name_idx').on(sql`${t.organisationName} collate nocase`),
+    index('access_records_org_name_idx').on(sql`${t.organisationName} collate nocase`).where(sql`${t.organisationName} is not null`),
   ],
 );
 
@@ -365,7 +367,8 @@ export const auditEvents = sqliteTable(
     index('audit_events_type_idx').on(t.eventType, t.seq),
     index('audit_events_ak_idx').on(t.ak, t.seq),
     index('audit_events_ir_idx').on(t.ir, t.seq),
-    index('audit_events_subject_idx').on(t.subject, t.seq),
+    // Partial (issue 7): most events have no subject.
+    index('audit_events_subject_idx').on(t.subject, t.seq).where(sql`${t.subject} is not null`),
   ],
 );
 
