@@ -1,7 +1,6 @@
 import cookie from '@fastify/cookie';
 import formbody from '@fastify/formbody';
 import swagger from '@fastify/swagger';
-import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyServerOptions } from 'fastify';
 import type { Register } from './context.js';
@@ -13,6 +12,7 @@ import type { App } from './http/types.js';
 import { newId } from './lib/ids.js';
 import { registerV1 } from './routes/index.js';
 import { registerPages } from './pages/index.js';
+import { lazyMount } from './pages/lazy-mount.js';
 import { createServices, type Services } from './services/index.js';
 
 export const BODY_LIMIT = 256 * 1024;
@@ -100,7 +100,14 @@ export async function buildApp(reg: Register, logger: FastifyServerOptions['logg
     },
     { prefix: '/v1' },
   );
-  await app.register(swaggerUi, { routePrefix: '/docs', staticCSP: true, uiConfig: { docExpansion: 'list', deepLinking: true } });
+  // Start-up time (issue 7): the documentation UI is loaded on its first visit (see pages/lazy-mount.ts).
+  // It shows this app's OpenAPI document, complete once the app is ready, served as is.
+  lazyMount(app, ['/docs', '/docs/*'], async (sub) => {
+    const { default: swaggerUi } = await import('@fastify/swagger-ui');
+    // (`app.swagger()` is typed as any OpenAPI version; static mode's option names 2.0 and 3.0 only.)
+    await sub.register(swagger, { mode: 'static', specification: { document: app.swagger() as never } });
+    await sub.register(swaggerUi, { routePrefix: '/docs', staticCSP: true, uiConfig: { docExpansion: 'list', deepLinking: true } });
+  });
   await registerPages(app, { reg, svc });
   return { app, svc };
 }

@@ -1,10 +1,10 @@
-import fastifyStatic from '@fastify/static';
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { App, Deps } from '../http/types.js';
 import { registerIdPages } from './id/index.js';
 import { registerPortal } from './portal/index.js';
+import { lazyMount } from './lazy-mount.js';
 
 /**
  * HTML served by the register itself: the operator console (/console), and the
@@ -17,7 +17,11 @@ export async function registerPages(app: App, deps: Deps): Promise<void> {
   const consoleDir = reg.config.consoleDir;
   app.get('/', { schema: { hide: true } }, async (_req, reply) => reply.redirect('/console/'));
   if (consoleDir && existsSync(join(consoleDir, 'index.html'))) {
-    await app.register(fastifyStatic, { root: consoleDir, prefix: '/console/', decorateReply: false, index: false, wildcard: true });
+    // Start-up time (issue 7): the file server is loaded on the first request for a console file.
+    lazyMount(app, ['/console/*'], async (sub) => {
+      const { default: fastifyStatic } = await import('@fastify/static');
+      await sub.register(fastifyStatic, { root: consoleDir, prefix: '/console/', decorateReply: false, index: false, wildcard: true });
+    });
     // The console's entry page. With ignoreTrailingSlash this route answers /console and /console/
     // (a redirect between the two would loop); the app uses hash routing below it.
     app.get('/console', { schema: { hide: true } }, async (_req, reply) =>
