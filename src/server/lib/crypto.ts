@@ -11,10 +11,13 @@ const SCRYPT_MAXMEM = 64 * 1024 * 1024;
 /**
  * Memory (issue 7): each scrypt hash holds 32 MiB while it runs, and libuv's 4 threads let
  * four run at once (+128 MiB RSS under a burst of logins). Hashes are CPU-bound, so running
- * more of them at once than there are cores adds memory but no throughput: at most
- * min(cores, 4) run together and the rest wait their turn, in order. Same results.
+ * more of them at once than there are cores adds memory but no throughput, and the event
+ * loop needs a core of its own to keep answering everything else meanwhile: at most
+ * cores − 1 (at least 1, at most 4) run together and the rest wait their turn, in order.
+ * Same results. On 2 cores that is one hash at a time: a burst of logins peaked at 64 MiB
+ * of scrypt memory with two.
  */
-const SCRYPT_PARALLEL = Math.max(1, Math.min(availableParallelism(), 4));
+const SCRYPT_PARALLEL = Math.max(1, Math.min(availableParallelism() - 1, 4));
 let scryptRunning = 0;
 const scryptQueue: (() => void)[] = [];
 
