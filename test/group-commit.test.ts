@@ -133,13 +133,60 @@ describe('group commit', () => {
     expect(gc.stats.syncs).toBe(1);
   });
 
-  it('is a no-op for an in-memory database', async () => {
+  it('syncs nothing for an in-memory database, but still batches', async () => {
     const sqlite = new Database(':memory:');
     sqlite.exec('create table t (x integer)');
-    const gc = new GroupCommit(sqlite, null);
-    sqlite.prepare('insert into t values (1)').run();
-    expect(gc.pending).toBe(false);
+    const g = gatedSync();
+    const gc = new GroupCommit(sqlite, null, g.sync);
+    gc.tx(() => sqlite.prepare('insert into t values (1)').run());
+    expect(gc.pending).toBe(true);
     await gc.durable();
+    expect(gc.pending).toBe(false);
+    expect(sqlite.inTransaction).toBe(false);
+    expect(g.calls).toHaveLength(0);
+  });
+
+  it('commits the units of one turn of the event loop together; a failing unit rolls back alone', async () => {
+    const { sqlite, wal } = fileDb();
+    const gc = new GroupCommit(sqlite, wal);
+    const insert = sqlite.prepare('insert into t values (?)');
+    const count = () => (sqlite.prepare('select count(*) n from t').get() as { n: number }).n;
+    gc.tx(() => insert.run(1));
+    expect(() =>
+      gc.tx(() => {
+        insert.run(2);
+        throw new Error('validation failed half-way');
+      }),
+    ).toThrow('half-way');
+    gc.tx(() => insert.run(3));
+    expect(sqlite.inTransaction).toBe(true); // still open: one batch
+    // Another connection sees nothing until the batch commits at the end of the turn.
+    const other = new Database(sqlite.name, { readonly: true });
+    expect((other.prepare('select count(*) n from t').get() as { n: number }).n).toBe(0);
+    await new Promise((r) => setImmediate(r));
+    expect(sqlite.inTransaction).toBe(false);
+    expect(gc.stats.commits).toBe(1);
+    expect(count()).toBe(2);
+    expect(other.prepare('select x from t order by x').pluck().all()).toEqual([1, 3]);
+    other.close();
+    await gc.durable();
+    expect(gc.pending).toBe(false);
+  });
+
+  it('fails the waiters of a batch that cannot commit, and carries on', async () => {
+    const { sqlite, wal } = fileDb();
+    sqlite.exec('create table p (id integer primary key); create table c (p integer references p(id) deferrable initially deferred)');
+    sqlite.pragma('foreign_keys = ON');
+    const gc = new GroupCommit(sqlite, wal);
+    // A deferred foreign key is only checked at COMMIT: the whole batch fails there.
+    gc.tx(() => sqlite.prepare('insert into c values (42)').run());
+    const lost = gc.durable();
+    await expect(lost).rejects.toThrow(/could not commit/);
+    expect(sqlite.inTransaction).toBe(false);
+    expect(sqlite.prepare('select count(*) from c').pluck().get()).toBe(0);
+    gc.tx(() => sqlite.prepare('insert into t values (7)').run());
+    await gc.durable();
+    expect(sqlite.prepare('select count(*) from t').pluck().get()).toBe(1);
   });
 });
 
@@ -158,7 +205,9 @@ describe('group commit over HTTP', () => {
     const ir = (
       await r.call('bright_energy', 'POST', '/v1/identity-records', { 'pii-principal': { mpxn: '1029384756', 'move-in-date': '2021-01-01' }, 'expressed-by': 'data-subject' })
     ).body.ir;
-    // Swap in a gated sync: the hook and the workers read reg.durability on every use.
+    // Swap in a gated sync: reg.tx, the hook and the workers use reg.durability on every call.
+    await r.reg.durability.durable();
+    r.reg.durability.endBatch();
     const g = gatedSync();
     r.reg.durability = new GroupCommit(r.reg.sqlite, join(dir, 'register.sqlite-wal'), g.sync);
 
@@ -185,6 +234,7 @@ describe('group commit over HTTP', () => {
     dirs.push(dir);
     r = await testRegister({ dataDir: dir });
     await r.reg.durability.durable();
+    r.reg.durability.endBatch();
     const g = gatedSync();
     r.reg.durability = new GroupCommit(r.reg.sqlite, join(dir, 'register.sqlite-wal'), g.sync);
     const res = await r.app.inject({ method: 'GET', url: '/v1/access-records/ak_000000000000000000000000' });

@@ -19,7 +19,10 @@ export interface Register {
   keys: RegisterKeys;
   clock: Clock;
   audit: AuditLog;
-  /** Runs `fn` in one IMMEDIATE transaction: the state change and its audit/outbox rows commit together. */
+  /**
+   * Runs `fn` as one all-or-nothing unit: the state change and its audit/outbox rows commit
+   * together. Units handled in the same turn of the event loop share one COMMIT (group commit).
+   */
   tx<T>(fn: () => T): T;
   /**
    * Group commit: `durability.durable()` resolves once everything committed so far is on disk.

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { buildApp } from './app.js';
 import type { RegisterConfig } from './config.js';
 import type { Register } from './context.js';
+import { startCheckpointer } from './db/checkpointer.js';
 import { GroupCommit } from './db/group-commit.js';
 import { openDatabase } from './db/open.js';
 import type { App } from './http/types.js';
@@ -54,6 +55,17 @@ export async function createRegister(config: RegisterConfig, logger: boolean | o
   const { sqlite, db } = opened;
   const clock = new Clock();
   const port = config.port;
+  const durability = new GroupCommit(sqlite, dbFile === ':memory:' ? null : `${dbFile}-wal`);
+  // WAL checkpoints run on a worker thread, off the event loop (db/checkpointer.ts).
+  const reported = new Set<string>();
+  const checkpointer =
+    dbFile === ':memory:'
+      ? null
+      : startCheckpointer(sqlite, dbFile, 100, (message) => {
+          if (reported.has(message)) return;
+          reported.add(message);
+          process.stderr.write(`register: background WAL checkpoint failed (the register's own checkpoint still runs): ${message}\n`);
+        });
   const reg: Register = {
     config,
     origin: config.origin ?? `http://localhost:${port}`,
@@ -62,8 +74,9 @@ export async function createRegister(config: RegisterConfig, logger: boolean | o
     keys,
     clock,
     audit: new AuditLog(db, keys.signingKey, clock),
-    tx: <T>(fn: () => T): T => sqlite.transaction(fn).immediate(),
-    durability: new GroupCommit(sqlite, dbFile === ':memory:' ? null : `${dbFile}-wal`),
+    // Through reg.durability (not the local) so a test can swap in an instrumented one.
+    tx: <T>(fn: () => T): T => reg.durability.tx(fn),
+    durability,
   };
   loadSettings(reg);
 
@@ -94,6 +107,10 @@ export async function createRegister(config: RegisterConfig, logger: boolean | o
     async close() {
       for (const w of [...svc.workers].reverse()) await w.stop();
       await app.close();
+      await checkpointer?.stop();
+      // Commit the open batch (its requests, if any, were answered only after a durable() that
+      // committed it; this catches background writes of the last turn).
+      reg.durability.endBatch();
       sqlite.close();
     },
   };
