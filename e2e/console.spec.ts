@@ -293,6 +293,10 @@ test.describe.serial('console walkthrough (one signed-in page)', () => {
 
     await nav('Access records');
     await page.getByLabel('Search').fill('OctopusFlux');
+    // The search is sent after a pause in typing; clicking a row of the list it is about to
+    // replace would click a detached link (seen under load).
+    await expect(page).toHaveURL(/q=OctopusFlux/);
+    await expect(page.getByText(/^1 found/)).toBeVisible();
     const row = page.getByRole('row', { name: /OctopusFlux Ltd/ });
     await expect(row).toHaveCount(1);
     await row.getByRole('link').first().click();
