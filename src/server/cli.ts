@@ -10,9 +10,11 @@ import { createRegister, StartupError, type RunningRegister } from './start.js';
  * Memory (issue 7): after each full GC, V8 lets the old generation grow to 1.1–4× the live heap
  * before the next one, choosing large factors when the machine has memory to spare. Under
  * sustained load the register (~35 MB live) then carried 60–100 MB of garbage between full
- * GCs: RSS peaks of 250–300 MB. A fixed 1.5× keeps those peaks ~60–80 MB lower for more
- * frequent, mostly concurrent, full GCs; the benchmark showed no change in req/s relative to
- * its ceiling. Set here at run time, so it holds however the register is launched (node, tsx).
+ * GCs: RSS peaks of 250–300 MB. A fixed 1.5× keeps those peaks 40–80 MB lower for more
+ * frequent, mostly concurrent, full GCs; interleaved A/B runs (verify, listings, the 240 KB hot
+ * listing, at 1 M records) showed no difference in req/s beyond the machine's run-to-run noise.
+ * Set here at run time, so it holds however the register is launched (node, tsx). (The young
+ * generation's size can only be set on the command line, so it is left at V8's default.)
  */
 setFlagsFromString('--heap-growing-percent=50');
 
