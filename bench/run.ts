@@ -252,6 +252,8 @@ interface Measured {
   non2xx: number;
   errors: number;
   statusCodes: Record<string, number>;
+  /** Register CPU (user + system, all threads) per request during the 10-connection run, µs. */
+  cpuUsPerReq?: number;
 }
 
 type Req = { method?: string; path: string; headers?: Record<string, string>; body?: string };
@@ -479,7 +481,11 @@ async function runSize(size: number, opts: Options, compiled: string): Promise<S
         const conns = s.connections ?? opts.connections;
         endpointPeak = { rssMb: 0, anonMb: 0 };
         await drive(reg.base, s.next, 1, conns); // warm-up
+        const cpu0 = cpuMsOf(reg.child.pid!);
         entry.register = await drive(reg.base, s.next, opts.duration, conns);
+        // CPU time the register (all its threads) spent per answered request: unlike req/s,
+        // hardly moved by other load on the machine.
+        entry.register.cpuUsPerReq = Math.round((1000 * (cpuMsOf(reg.child.pid!) - cpu0)) / Math.max(1, entry.register.requests + entry.register.non2xx));
         // Latency without queueing: one connection, one request at a time.
         entry.single = await drive(reg.base, s.next, Math.min(2, opts.duration), 1);
         entry.rssPeakMb = round(endpointPeak.rssMb, 0);
@@ -489,7 +495,7 @@ async function runSize(size: number, opts: Options, compiled: string): Promise<S
         entry.ratio = entry.register.rps / entry.ceiling.rps;
         const m = entry.register;
         process.stderr.write(
-          `  ${s.name.padEnd(16)} ${m.rps.toFixed(0).padStart(7)} req/s  p50 ${m.p50.toFixed(2)} ms  p99 ${m.p99.toFixed(2)} ms  (ceiling ${entry.ceiling.rps.toFixed(0)} req/s, ratio ${entry.ratio.toFixed(2)}; 1 conn p50 ${entry.single.p50.toFixed(2)} p99 ${entry.single.p99.toFixed(2)} ms; RSS ≤ ${entry.rssPeakMb} MB, ${entry.rssPeakAnonMb} anon)${m.non2xx ? `  non-2xx ${JSON.stringify(m.statusCodes)}` : ''}\n`,
+          `  ${s.name.padEnd(16)} ${m.rps.toFixed(0).padStart(7)} req/s  p50 ${m.p50.toFixed(2)} ms  p99 ${m.p99.toFixed(2)} ms  CPU ${m.cpuUsPerReq} µs/req  (ceiling ${entry.ceiling.rps.toFixed(0)} req/s, ratio ${entry.ratio.toFixed(2)}; 1 conn p50 ${entry.single.p50.toFixed(2)} p99 ${entry.single.p99.toFixed(2)} ms; RSS ≤ ${entry.rssPeakMb} MB, ${entry.rssPeakAnonMb} anon)${m.non2xx ? `  non-2xx ${JSON.stringify(m.statusCodes)}` : ''}\n`,
         );
       }
     } finally {
@@ -537,14 +543,14 @@ function fmtSize(n: number) {
 function report(results: SizeResult[], opts: Options): { table: string; verdicts: { target: string; met: boolean; detail: string }[] } {
   const names = [...new Set(results.flatMap((r) => Object.keys(r.endpoints)))];
   const lines: string[] = [];
-  const header = ['endpoint', ...results.flatMap((r) => [`${fmtSize(r.size)} req/s`, 'p50 ms', 'p99 ms', 'p99 1-conn', 'x ceil'])];
+  const header = ['endpoint', ...results.flatMap((r) => [`${fmtSize(r.size)} req/s`, 'p50 ms', 'p99 ms', 'p99 1-conn', 'CPU µs/req', 'x ceil'])];
   lines.push(`| ${header.join(' | ')} |`, `|${header.map((h, i) => (i === 0 ? '---' : '---:')).join('|')}|`);
   for (const n of names) {
     const cells = [results[0].endpoints[n]?.label ?? n];
     for (const r of results) {
       const e = r.endpoints[n];
-      if (!e || !e.register) cells.push(e?.pending ? 'pending' : '–', '', '', '', '');
-      else cells.push(e.register.rps.toFixed(0), e.register.p50.toFixed(2), e.register.p99.toFixed(2), e.single!.p99.toFixed(2), e.ratio!.toFixed(2));
+      if (!e || !e.register) cells.push(e?.pending ? 'pending' : '–', '', '', '', '', '');
+      else cells.push(e.register.rps.toFixed(0), e.register.p50.toFixed(2), e.register.p99.toFixed(2), e.single!.p99.toFixed(2), String(e.register.cpuUsPerReq ?? ''), e.ratio!.toFixed(2));
     }
     lines.push(`| ${cells.join(' | ')} |`);
   }
