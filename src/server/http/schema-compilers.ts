@@ -16,15 +16,17 @@
  *    rewritten to X plus `nullable: true`, which fast-json-stringify handles with a plain
  *    `=== null` check. Request validation is untouched (Ajv still sees the anyOf).
  */
-import { createRequire } from 'node:module';
+import ajvCompiler from '@fastify/ajv-compiler';
+import fastJsonStringifyCompiler from '@fastify/fast-json-stringify-compiler';
 
 type Compile = (routeSchema: { schema: unknown; method?: string; url?: string; httpPart?: string; httpStatus?: string }) => unknown;
 type Builder = (externalSchemas: unknown, options: unknown) => Compile;
 
-// Resolve Fastify's default compilers from Fastify's own location (they are its dependencies).
-const fastifyRequire = createRequire(createRequire(import.meta.url).resolve('fastify'));
-const defaultValidatorBuilder: Builder = fastifyRequire('@fastify/ajv-compiler')();
-const defaultSerializerBuilder: Builder = fastifyRequire('@fastify/fast-json-stringify-compiler')();
+// Fastify's own default compilers (the same packages and versions it depends on). Imported
+// statically so a bundle holds one copy of Ajv and fast-json-stringify, not a second one
+// loaded at run time (start-up and memory, issue 7).
+const defaultValidatorBuilder = (ajvCompiler as unknown as () => Builder)();
+const defaultSerializerBuilder = (fastJsonStringifyCompiler as unknown as () => Builder)();
 
 const isNullSchema = (s: unknown) => !!s && typeof s === 'object' && Object.keys(s).length === 1 && (s as { type?: unknown }).type === 'null';
 
