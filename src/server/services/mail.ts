@@ -1,6 +1,6 @@
 import { and, desc, eq, inArray, lt, lte, sql, type SQL } from 'drizzle-orm';
 import { takePage } from '../lib/paging.js';
-import nodemailer, { type Transporter } from 'nodemailer';
+import type { Transporter } from 'nodemailer';
 import type { Register } from '../context.js';
 import { mailMessages } from '../db/schema.js';
 import { apiTime } from '../lib/clock.js';
@@ -196,9 +196,11 @@ export class Mailer {
     });
   }
 
-  private smtp(): Transporter {
+  /** nodemailer loads with the first delivery: a register without --smtp never needs it (start-up, issue 7). */
+  private async smtp(): Promise<Transporter> {
     if (!this.transport) {
-      this.transport = nodemailer.createTransport({
+      const { default: nodemailer } = await import('nodemailer');
+      this.transport ??= nodemailer.createTransport({
         url: this.reg.config.smtpUrl!,
         connectionTimeout: 10_000,
         greetingTimeout: 10_000,
@@ -234,7 +236,7 @@ export class Mailer {
     try {
       // Group commit: a message (a magic link, say) leaves only once what it refers to is on disk.
       await this.reg.durability.durable();
-      await this.smtp().sendMail({
+      await (await this.smtp()).sendMail({
         from: this.reg.config.mailFrom,
         to: this.recipient(row),
         subject: row.subject,

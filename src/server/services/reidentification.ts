@@ -1,11 +1,4 @@
-import {
-  generateAuthenticationOptions,
-  generateRegistrationOptions,
-  verifyAuthenticationResponse,
-  verifyRegistrationResponse,
-  type AuthenticationResponseJSON,
-  type RegistrationResponseJSON,
-} from '@simplewebauthn/server';
+import type { AuthenticationResponseJSON, RegistrationResponseJSON } from '@simplewebauthn/server';
 import { and, eq, isNull } from 'drizzle-orm';
 import type { Register } from '../context.js';
 import { passkeyCredentials, passkeySessions } from '../db/schema.js';
@@ -18,6 +11,13 @@ import { meterHint } from '../pages/id/layout.js';
 import type { AccountRow, Accounts } from './accounts.js';
 import type { IdentityRecords, IdentityRow } from './identity-records.js';
 import { maskEmail } from './identity-records.js';
+
+/**
+ * @simplewebauthn/server and its crypto libraries load on the first passkey ceremony, not at
+ * every start: they were a seventh of the register's start-up (issue 7).
+ */
+let webauthnModule: Promise<typeof import('@simplewebauthn/server')> | null = null;
+const webauthn = () => (webauthnModule ??= import('@simplewebauthn/server'));
 import type { ReIdentifyResult, Reidentification } from './index.js';
 import type { Mailer } from './mail.js';
 import { MAGIC_LINK_MS, PASSKEY_SESSION_MS, TOKEN_METHODS, type ReidTokens, type TokenMethod, type TokenRow } from './reid-tokens.js';
@@ -387,7 +387,7 @@ export class ReidentificationService implements Reidentification {
     if (step === 'register') {
       const identity = this.deps.identities.find(view.session.ir)!;
       const label = `Meter point ${meterHint(view.ctx.token.mpxn)}`;
-      options = await generateRegistrationOptions({
+      options = await (await webauthn()).generateRegistrationOptions({
         rpName: this.rpName,
         rpID: this.rpId,
         userName: label,
@@ -399,7 +399,7 @@ export class ReidentificationService implements Reidentification {
         authenticatorSelection: { residentKey: 'preferred', userVerification: 'required' },
       });
     } else {
-      options = await generateAuthenticationOptions({
+      options = await (await webauthn()).generateAuthenticationOptions({
         rpID: this.rpId,
         timeout: 120_000,
         userVerification: 'required',
@@ -451,7 +451,7 @@ export class ReidentificationService implements Reidentification {
     if (step === 'register') {
       let info;
       try {
-        const result = await verifyRegistrationResponse({
+        const result = await (await webauthn()).verifyRegistrationResponse({
           response: response as RegistrationResponseJSON,
           expectedChallenge: challenge,
           expectedOrigin,
@@ -501,7 +501,7 @@ export class ReidentificationService implements Reidentification {
     }
     let newCounter: number;
     try {
-      const result = await verifyAuthenticationResponse({
+      const result = await (await webauthn()).verifyAuthenticationResponse({
         response: auth,
         expectedChallenge: challenge,
         expectedOrigin,
