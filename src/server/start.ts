@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { buildApp } from './app.js';
 import type { RegisterConfig } from './config.js';
 import type { Register } from './context.js';
-import { startCheckpointer } from './db/checkpointer.js';
+import { startCheckpointer, type Checkpointer } from './db/checkpointer.js';
 import { GroupCommit } from './db/group-commit.js';
 import { openDatabase } from './db/open.js';
 import type { App } from './http/types.js';
@@ -56,9 +56,11 @@ export async function createRegister(config: RegisterConfig, logger: boolean | o
   const clock = new Clock();
   const port = config.port;
   const durability = new GroupCommit(sqlite, dbFile === ':memory:' ? null : `${dbFile}-wal`);
-  // WAL checkpoints run on a worker thread, off the event loop (db/checkpointer.ts).
+  // WAL checkpoints run on a worker thread, off the event loop (db/checkpointer.ts); started
+  // once listening, so the thread's start-up does not delay the first answer.
   const reported = new Set<string>();
-  const checkpointer =
+  let checkpointer: Checkpointer | null = null;
+  const startCheckpoints = () =>
     dbFile === ':memory:'
       ? null
       : startCheckpointer(sqlite, dbFile, 100, (message) => {
@@ -101,6 +103,7 @@ export async function createRegister(config: RegisterConfig, logger: boolean | o
       if (!config.origin) reg.origin = `http://localhost:${actualPort}`;
       if (config.seed === 'demo') running.demo = await seedDemo(reg, svc);
       running.url = `http://localhost:${actualPort}`;
+      checkpointer ??= startCheckpoints();
       if (config.workers) for (const w of svc.workers) w.start();
       return running.url;
     },
