@@ -407,7 +407,7 @@ async function runSize(size: number, opts: Options, compiled: string): Promise<S
   // Then a restart under tsx (what `npm run register` does), then compiled restarts: one start
   // is too noisy on a shared 2-core machine (0.6–1.5 s for the same build), so several are
   // measured and the median reported; the last one is the register the benchmark runs against.
-  const viaTsx = await startRegister([TSX, join(ROOT, 'src', 'server', 'cli.ts')], dir);
+  const viaTsx = await startRegister([process.execPath, '--import', 'tsx', join(ROOT, 'src', 'server', 'cli.ts')], dir);
   const startMsTsx = viaTsx.startMs;
   await viaTsx.stop();
   const nodeFlags = (process.env.DAR_BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean);

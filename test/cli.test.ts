@@ -21,7 +21,10 @@ const run = (args: string[], env: NodeJS.ProcessEnv = {}) =>
 
 /** Starts the register, resolves with its URL once it prints it. */
 function start(args: string[]): Promise<{ url: string; child: ReturnType<typeof spawn>; output: () => string }> {
-  const child = spawn(TSX, [CLI, '--port', '0', '--log-level', 'silent', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  // The register runs in this very process (node with tsx's loader), so SIGTERM reaches its own
+  // handler. Through the tsx binary it would first reach tsx's relay, which gives the child
+  // 30 ms to acknowledge a signal and otherwise kills it (exit 143) — seen under load.
+  const child = spawn(process.execPath, ['--import', 'tsx', CLI, '--port', '0', '--log-level', 'silent', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`no URL printed:\n${out}`)), 20_000);
