@@ -6,7 +6,7 @@
  *   and the key file with `loadOrCreateKeys`, so everything the register derives from its
  *   keys (e-mail HMAC + AES copy, audit-chain HMAC) is valid for the register that starts next.
  * - Rows are written with prepared statements in large transactions; `synchronous` is relaxed
- *   on the loader's own connection only (the register reopens with FULL).
+ *   on the loader's own connection only (the register reopens it with its own durability rules).
  * - Access-record bodies have exactly the shape `AccessRecords.columns()` stores, audit events
  *   are hash-chained exactly like `AuditLog.append`, and the chain is verified after loading.
  * - Accounts the benchmark logs in with get their own scrypt hash (`hashSecret`); the other
@@ -121,7 +121,7 @@ export async function bulkLoad(opts: LoadOptions): Promise<Fixture> {
   const id = (prefix: string) => `${prefix}_${rnd.hex(24)}`;
   const keys = loadOrCreateKeys(join(opts.dataDir, 'register.keys.json'));
   const { sqlite } = openDatabase(join(opts.dataDir, 'register.sqlite'), defaultConfig().migrationsFolder);
-  // The loader's own connection only: the register reopens the file with synchronous=FULL.
+  // The loader's own connection only: the register reopens the file with its own durability rules.
   sqlite.pragma('synchronous = OFF');
   sqlite.pragma('cache_size = -1000000'); // 1 GB page cache: random-key index inserts stay in memory
 

@@ -19,8 +19,10 @@ export interface OpenedDatabase {
  */
 export function openDatabase(file: string, migrationsFolder: string): OpenedDatabase {
   const sqlite = new Database(file);
-  // WAL lets readers proceed during writes; FULL makes every acknowledged commit durable
-  // across power loss, which is what "nothing acknowledged is ever lost" requires.
+  // WAL lets readers proceed during writes; FULL makes every commit durable across power loss
+  // (migrations run with it). Once the register runs, group commit switches to NORMAL and makes
+  // commits durable itself, with one fsync for many, before anything is answered
+  // (db/group-commit.ts).
   sqlite.pragma('journal_mode = WAL');
   sqlite.pragma('synchronous = FULL');
   sqlite.pragma('foreign_keys = ON');
