@@ -1,3 +1,7 @@
+import { and, count, desc, lt, type SQL } from 'drizzle-orm';
+import type { SQLiteColumn, SQLiteTable } from 'drizzle-orm/sqlite-core';
+import type { Db } from '../db/open.js';
+
 /**
  * Keyset paging on the `seq` column: queries fetch `limit + 1` rows newest first; the extra
  * row only tells whether another page exists. `next-cursor` is the last returned `seq`.
@@ -6,4 +10,26 @@ export function takePage<T extends { seq: number }>(fetched: T[], limit: number)
   if (fetched.length <= limit) return { rows: fetched, nextCursor: null };
   const rows = fetched.slice(0, limit);
   return { rows, nextCursor: String(rows[rows.length - 1].seq) };
+}
+
+/**
+ * The list shape every paged endpoint answers with: the rows matching `filters` (all must
+ * hold), newest first, one page after `cursor`, and how many match in all.
+ */
+export function newestFirstPage<T extends SQLiteTable & { seq: SQLiteColumn }>(
+  db: Db,
+  table: T,
+  filters: SQL[],
+  page: { limit: number; cursor?: number },
+): { rows: T['$inferSelect'][]; total: number; nextCursor: string | null } {
+  const where = filters.length ? and(...filters) : undefined;
+  const total = db.select({ n: count() }).from(table as SQLiteTable).where(where).get()!.n;
+  const fetched = db
+    .select()
+    .from(table as SQLiteTable)
+    .where(page.cursor ? and(where, lt(table.seq, page.cursor)) : where)
+    .orderBy(desc(table.seq))
+    .limit(page.limit + 1)
+    .all() as (T['$inferSelect'] & { seq: number })[];
+  return { ...takePage(fetched, page.limit), total };
 }

@@ -1,5 +1,5 @@
 import { and, desc, eq, gt, isNull, lt, lte, or, sql, type SQL } from 'drizzle-orm';
-import { takePage } from '../lib/paging.js';
+import { newestFirstPage, takePage } from '../lib/paging.js';
 import type { Register } from '../context.js';
 import { accessRecordCounts, accessRecords } from '../db/schema.js';
 import { apiTime } from '../lib/clock.js';
@@ -438,16 +438,7 @@ export class AccessRecords {
     if (f.state) filters.push(this.stateFilter(f.state, nowIso));
     if (f.legalBasis) filters.push(eq(accessRecords.legalBasis, f.legalBasis));
     if (f.q) filters.push(this.matching(f.q));
-    const where = filters.length ? and(...filters) : undefined;
-    const total = this.reg.db.select({ n: sql<number>`count(*)` }).from(accessRecords).where(where).get()!.n;
-    const page = this.reg.db
-      .select()
-      .from(accessRecords)
-      .where(f.cursor ? and(where, lt(accessRecords.seq, f.cursor)) : where)
-      .orderBy(desc(accessRecords.seq))
-      .limit(f.limit + 1)
-      .all();
-    return { ...takePage(page, f.limit), total };
+    return newestFirstPage(this.reg.db, accessRecords, filters, f);
   }
 
   /** `search` without a free-text term (GET /records, admin filters), as prepared statements. */

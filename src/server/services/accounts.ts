@@ -1,5 +1,5 @@
-import { and, desc, eq, lt, or, sql, type SQL } from 'drizzle-orm';
-import { takePage } from '../lib/paging.js';
+import { and, eq, or, sql, type SQL } from 'drizzle-orm';
+import { newestFirstPage } from '../lib/paging.js';
 import { prefixMatch } from '../lib/sql.js';
 import type { Register } from '../context.js';
 import { accounts } from '../db/schema.js';
@@ -146,16 +146,7 @@ export class Accounts {
       // Prefix matches use the indexes; accounts are few, so this stays cheap.
       filters.push(or(eq(accounts.accountId, term), eq(accounts.duid, term), eq(accounts.organisationReference, term.toUpperCase()), prefixMatch(accounts.displayName, term), prefixMatch(accounts.accountId, term))!);
     }
-    const where = filters.length ? and(...filters) : undefined;
-    const total = this.reg.db.select({ n: sql<number>`count(*)` }).from(accounts).where(where).get()!.n;
-    const page = this.reg.db
-      .select()
-      .from(accounts)
-      .where(q.cursor ? and(where, lt(accounts.seq, q.cursor)) : where)
-      .orderBy(desc(accounts.seq))
-      .limit(q.limit + 1)
-      .all();
-    return { ...takePage(page, q.limit), total };
+    return newestFirstPage(this.reg.db, accounts, filters, q);
   }
 
   /** Whether `url` exactly matches a pre-registered return URL of an active Data User or portal account. */

@@ -1,8 +1,8 @@
 import http from 'node:http';
-import { takePage } from '../lib/paging.js';
+import { newestFirstPage } from '../lib/paging.js';
 import https from 'node:https';
 import { isIP } from 'node:net';
-import { and, asc, count, desc, eq, exists, inArray, isNull, lt, lte, notInArray, sql, type SQL } from 'drizzle-orm';
+import { and, asc, count, eq, exists, inArray, isNull, lt, lte, notInArray, sql, type SQL } from 'drizzle-orm';
 import type { Register } from '../context.js';
 import { webhookAttempts, webhookDeliveries, webhooks } from '../db/schema.js';
 import { apiTime } from '../lib/clock.js';
@@ -360,16 +360,7 @@ export class DeliveryWorker implements Worker {
     if (q.wid) filters.push(eq(webhookDeliveries.wid, q.wid));
     if (q.eventType) filters.push(eq(webhookDeliveries.eventType, q.eventType));
     if (q.status) filters.push(eq(webhookDeliveries.status, q.status));
-    const where = filters.length ? and(...filters) : undefined;
-    const total = this.reg.db.select({ n: count() }).from(webhookDeliveries).where(where).get()!.n;
-    const page = this.reg.db
-      .select()
-      .from(webhookDeliveries)
-      .where(q.cursor ? and(where, lt(webhookDeliveries.seq, q.cursor)) : where)
-      .orderBy(desc(webhookDeliveries.seq))
-      .limit(q.limit + 1)
-      .all();
-    const { rows, nextCursor } = takePage(page, q.limit);
+    const { rows, nextCursor, total } = newestFirstPage(this.reg.db, webhookDeliveries, filters, q);
     const logs = new Map<string, AttemptRow[]>();
     if (rows.length) {
       const attempts = this.reg.db

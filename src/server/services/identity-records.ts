@@ -1,5 +1,5 @@
-import { and, desc, eq, inArray, isNull, lt, sql, type SQL } from 'drizzle-orm';
-import { takePage } from '../lib/paging.js';
+import { and, desc, eq, inArray, isNull, sql, type SQL } from 'drizzle-orm';
+import { newestFirstPage } from '../lib/paging.js';
 import type { Register } from '../context.js';
 import { accessRecords, identityRecords, passkeyCredentials } from '../db/schema.js';
 import { apiTime } from '../lib/clock.js';
@@ -125,15 +125,7 @@ export class IdentityRecords {
     if (duid) filters.push(eq(identityRecords.duid, duid));
     if (q.mpxn) filters.push(eq(identityRecords.mpxn, q.mpxn));
     if (q.email) filters.push(eq(identityRecords.emailHash, this.emailHash(q.email)));
-    const total = this.reg.db.select({ n: sql<number>`count(*)` }).from(identityRecords).where(and(...filters)).get()!.n;
-    const page = this.reg.db
-      .select()
-      .from(identityRecords)
-      .where(and(...filters, ...(cursor ? [lt(identityRecords.seq, cursor)] : [])))
-      .orderBy(desc(identityRecords.seq))
-      .limit(limit + 1)
-      .all();
-    return { ...takePage(page, limit), total };
+    return newestFirstPage(this.reg.db, identityRecords, filters, { limit, cursor });
   }
 
   /** The newest non-anonymised record for an MPxN, across all Data Users (cross-DU flows). */

@@ -1,5 +1,5 @@
-import { and, desc, eq, inArray, lt, lte, sql, type SQL } from 'drizzle-orm';
-import { takePage } from '../lib/paging.js';
+import { and, desc, eq, inArray, lte, sql, type SQL } from 'drizzle-orm';
+import { newestFirstPage } from '../lib/paging.js';
 import type { Transporter } from 'nodemailer';
 import type { Register } from '../context.js';
 import { mailMessages } from '../db/schema.js';
@@ -170,16 +170,7 @@ export class Mailer {
     if (q.status) filters.push(eq(mailMessages.status, q.status));
     if (q.ref) filters.push(eq(mailMessages.ref, q.ref));
     if (q.purpose) filters.push(eq(mailMessages.purpose, q.purpose));
-    const where = filters.length ? and(...filters) : undefined;
-    const total = this.reg.db.select({ n: sql<number>`count(*)` }).from(mailMessages).where(where).get()!.n;
-    const page = this.reg.db
-      .select()
-      .from(mailMessages)
-      .where(q.cursor ? and(where, lt(mailMessages.seq, q.cursor)) : where)
-      .orderBy(desc(mailMessages.seq))
-      .limit(q.limit + 1)
-      .all();
-    return { ...takePage(page, q.limit), total };
+    return newestFirstPage(this.reg.db, mailMessages, filters, q);
   }
 
   /** Operator action: a failed (or retrying) message is tried again now, with a fresh set of attempts. */

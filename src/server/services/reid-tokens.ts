@@ -1,5 +1,5 @@
 import { and, desc, eq, gt, inArray, isNotNull, isNull, lt, lte, or, sql, type SQL } from 'drizzle-orm';
-import { takePage } from '../lib/paging.js';
+import { newestFirstPage } from '../lib/paging.js';
 import type { Register } from '../context.js';
 import { identityRecords, reidTokens } from '../db/schema.js';
 import { apiTime } from '../lib/clock.js';
@@ -203,16 +203,7 @@ export class ReidTokens {
       const irs = this.reg.db.select({ ir: identityRecords.ir }).from(identityRecords).where(eq(identityRecords.mpxn, q.mpxn));
       filters.push(inArray(reidTokens.ir, irs), eq(reidTokens.mpxn, q.mpxn));
     }
-    const where = filters.length ? and(...filters) : undefined;
-    const total = this.reg.db.select({ n: sql<number>`count(*)` }).from(reidTokens).where(where).get()!.n;
-    const page = this.reg.db
-      .select()
-      .from(reidTokens)
-      .where(q.cursor ? and(where, lt(reidTokens.seq, q.cursor)) : where)
-      .orderBy(desc(reidTokens.seq))
-      .limit(q.limit + 1)
-      .all();
-    return { ...takePage(page, q.limit), total };
+    return newestFirstPage(this.reg.db, reidTokens, filters, q);
   }
 
   /** The caller's token or 404 / 403 (contract §4: another account's token → 403). */

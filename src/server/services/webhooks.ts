@@ -1,5 +1,5 @@
-import { and, desc, eq, isNull, lt, ne, sql, type SQL } from 'drizzle-orm';
-import { takePage } from '../lib/paging.js';
+import { and, eq, isNull, ne, sql, type SQL } from 'drizzle-orm';
+import { newestFirstPage } from '../lib/paging.js';
 import type { Register } from '../context.js';
 import { webhookDeliveries, webhooks } from '../db/schema.js';
 import { apiTime } from '../lib/clock.js';
@@ -70,16 +70,7 @@ export class Webhooks {
   adminList(f: { duid?: string; limit: number; cursor?: number }): { rows: WebhookRow[]; total: number; nextCursor: string | null } {
     const filters: SQL[] = [isNull(webhooks.deletedAt)];
     if (f.duid) filters.push(eq(webhooks.duid, f.duid));
-    const where = and(...filters);
-    const total = this.reg.db.select({ n: sql<number>`count(*)` }).from(webhooks).where(where).get()!.n;
-    const page = this.reg.db
-      .select()
-      .from(webhooks)
-      .where(f.cursor ? and(where, lt(webhooks.seq, f.cursor)) : where)
-      .orderBy(desc(webhooks.seq))
-      .limit(f.limit + 1)
-      .all();
-    return { ...takePage(page, f.limit), total };
+    return newestFirstPage(this.reg.db, webhooks, filters, f);
   }
 
   /** Validates a callback URL for this register's mode; production also resolves it (SSRF guard). */

@@ -1,10 +1,10 @@
-import { and, desc, eq, lt, sql, type SQL } from 'drizzle-orm';
+import { and, eq, sql, type SQL } from 'drizzle-orm';
 import { Type } from 'typebox';
 import { auditEvents } from '../../../db/schema.js';
 import { bearer } from '../../../http/auth.js';
 import { envelope } from '../../../http/envelope.js';
 import type { RouteModule } from '../../../http/types.js';
-import { takePage } from '../../../lib/paging.js';
+import { newestFirstPage } from '../../../lib/paging.js';
 import { apiTime } from '../../../lib/clock.js';
 import { NextCursor, Nullable, Ok, PagingQuery } from '../../../schemas/common.js';
 
@@ -54,16 +54,7 @@ const adminAudit: RouteModule = (app, { reg, svc }) => {
       if (id) filters.push(sql`${auditEvents.seq} in (select ${auditEvents.seq} from ${auditEvents} where ${auditEvents.actor} = ${id} union select ${auditEvents.seq} from ${auditEvents} where ${auditEvents.subject} = ${id})`);
       if (q['event-type']) filters.push(eq(auditEvents.eventType, q['event-type']));
       if (q.ak) filters.push(eq(auditEvents.ak, q.ak));
-      const where = filters.length ? and(...filters) : undefined;
-      const total = reg.db.select({ n: sql<number>`count(*)` }).from(auditEvents).where(where).get()!.n;
-      const page = reg.db
-        .select()
-        .from(auditEvents)
-        .where(q.cursor ? and(where, lt(auditEvents.seq, Number(q.cursor))) : where)
-        .orderBy(desc(auditEvents.seq))
-        .limit(limit + 1)
-        .all();
-      const { rows, nextCursor } = takePage(page, limit);
+      const { rows, nextCursor, total } = newestFirstPage(reg.db, auditEvents, filters, { limit, cursor: q.cursor ? Number(q.cursor) : undefined });
       return {
         response: envelope(req, reg.clock.now()),
         events: rows.map((e) => ({ id: e.seq, at: apiTime(e.at)!, actor: e.actor, 'event-type': e.eventType, ak: e.ak, ir: e.ir, subject: e.subject, detail: e.detail, hash: e.hash, 'prev-hash': e.prevHash })),

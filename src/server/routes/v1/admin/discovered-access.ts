@@ -2,11 +2,11 @@ import { Type } from 'typebox';
 import { bearer } from '../../../http/auth.js';
 import { envelope } from '../../../http/envelope.js';
 import type { RouteModule } from '../../../http/types.js';
-import { takePage } from '../../../lib/paging.js';
+import { newestFirstPage } from '../../../lib/paging.js';
 import { apiTime } from '../../../lib/clock.js';
 import { NextCursor, Nullable, Ok, PagingQuery } from '../../../schemas/common.js';
 import { DiscoveredAccess } from '../../../schemas/access-record.js';
-import { and, desc, eq, isNotNull, isNull, lt, sql, type SQL } from 'drizzle-orm';
+import { and, eq, isNotNull, isNull, type SQL } from 'drizzle-orm';
 import { accessRecords } from '../../../db/schema.js';
 
 const AdminDiscovered = Type.Object({
@@ -41,16 +41,7 @@ const adminDiscovered: RouteModule = (app, { reg, svc }) => {
       if (q.superseded === true) filters.push(isNotNull(accessRecords.supersededBy));
       if (q.superseded === false) filters.push(isNull(accessRecords.supersededBy));
       if (q.q) filters.push(svc.records.matching(q.q));
-      const where = and(...filters);
-      const total = reg.db.select({ n: sql<number>`count(*)` }).from(accessRecords).where(where).get()!.n;
-      const page = reg.db
-        .select()
-        .from(accessRecords)
-        .where(q.cursor ? and(where, lt(accessRecords.seq, Number(q.cursor))) : where)
-        .orderBy(desc(accessRecords.seq))
-        .limit(limit + 1)
-        .all();
-      const { rows, nextCursor } = takePage(page, limit);
+      const { rows, nextCursor, total } = newestFirstPage(reg.db, accessRecords, filters, { limit, cursor: q.cursor ? Number(q.cursor) : undefined });
       return {
         response: envelope(req, reg.clock.now()),
         records: rows.map((r) => ({ ak: r.ak, state: r.state, ...svc.records.discovered(r)!, 'superseded-at': apiTime(r.supersededAt), 'created-at': apiTime(r.createdAt)! })),
