@@ -1,17 +1,43 @@
-import { and, desc, eq, gt, isNull, lt, lte, or, sql, type SQL } from 'drizzle-orm';
+import { and, desc, eq, gt, isNull, lt, lte, or, sql, type Placeholder, type SQL } from 'drizzle-orm';
+import type { Static } from 'typebox';
 import { newestFirstPage, takePage } from '../lib/paging.js';
 import type { Register } from '../context.js';
-import { accessRecordCounts, accessRecords } from '../db/schema.js';
+import { accessRecordCounts, accessRecords, identityRecords } from '../db/schema.js';
 import { apiTime } from '../lib/clock.js';
 import { ApiError, conflict, invalid, notFound } from '../lib/errors.js';
 import { newId } from '../lib/ids.js';
 import { prefixMatch } from '../lib/sql.js';
-import { CONSENT_BASES, type AccessRecordInput } from '../schemas/access-record.js';
+import { CONSENT_BASES, type AccessRecordInput, type AccessRecordOutput, type AccessRecordSummary } from '../schemas/access-record.js';
 import type { AccountRow } from './accounts.js';
 import type { EventPublisher } from './events.js';
 import type { IdentityRecords, IdentityRow } from './identity-records.js';
+import { recordJsonSql, summaryJsonSql } from './record-json.js';
 
 export type AccessRow = typeof accessRecords.$inferSelect;
+export type AccessRecordApi = Static<typeof AccessRecordOutput>;
+export type AccessRecordSummaryApi = Static<typeof AccessRecordSummary>;
+/** One listed record: its seq (for the next cursor) and its summary as JSON text. */
+export interface SummaryJson {
+  seq: number;
+  json: string;
+}
+
+interface MeterPointFilters {
+  state?: string;
+  legalBasis?: string;
+  limit?: number;
+  cursor?: number;
+}
+
+interface SearchFilters {
+  duid?: string;
+  mpxn?: string;
+  state?: string;
+  legalBasis?: string;
+  kind?: string;
+  limit: number;
+  cursor?: number;
+}
 
 /** What the register keeps of a submitted record: the sections minus register-set fields. */
 interface StoredBody {
@@ -104,6 +130,18 @@ export class AccessRecords {
     private readonly events: EventPublisher,
   ) {
     this.byAk = reg.db.select().from(accessRecords).where(eq(accessRecords.ak, sql.placeholder('ak'))).prepare();
+    this.recordJsonByAk = reg.db
+      .select({ json: recordJsonSql(sql.placeholder('now')) })
+      .from(accessRecords)
+      .where(eq(accessRecords.ak, sql.placeholder('ak')))
+      .prepare();
+    this.summariesByIr = reg.db
+      .select({ json: summaryJsonSql(sql.placeholder('now')) })
+      .from(accessRecords)
+      .where(eq(accessRecords.ir, sql.placeholder('ir')))
+      .orderBy(desc(accessRecords.seq))
+      .limit(1000)
+      .prepare();
     this.ownsOnMpxn = reg.db
       .select({ seq: accessRecords.seq })
       .from(accessRecords)
@@ -150,6 +188,8 @@ export class AccessRecords {
   }
 
   private readonly insertRecord;
+  private readonly recordJsonByAk;
+  private readonly summariesByIr;
   private readonly discoveredToSupersede;
   private readonly countsOf;
   private readonly lapsedOf;
@@ -306,27 +346,21 @@ export class AccessRecords {
     });
   }
 
-  /** The full record as GET /access-records/{ak} returns it: register-set fields, no PII. */
-  toApi(row: AccessRow, nowIso = this.reg.clock.iso()) {
-    const state = this.effectiveState(row, nowIso);
-    if (row.kind === 'discovered') {
-      return {
-        'record-metadata': { 'schema-version': '1.0', 'record-identifier': row.ak, 'created-at': apiTime(row.createdAt)!, 'controller-arrangement': null, 'identity-record-ref': null },
-        notice: null,
-        processing: null,
-        'access-event': { state, 'registered-at': null, expiry: null, consent: null, 'revoked-at': null },
-        'discovered-access': this.discovered(row),
-      };
-    }
-    const body = row.body as unknown as StoredBody;
-    return {
-      'record-metadata': this.recordMetadata(row),
-      notice: body.notice ?? null,
-      processing: { ...body.processing, jurisdiction: 'GB' },
-      'access-event': { ...body['access-event'], state, 'revoked-at': apiTime(row.revokedAt) },
-    };
+  /**
+   * The full record as GET /access-records/{ak} returns it, as JSON text written by SQLite
+   * (see record-json.ts), or undefined for an unknown ak.
+   */
+  recordJson(ak: string, nowIso = this.reg.clock.iso()): string | undefined {
+    return this.recordJsonByAk.get({ ak, now: nowIso })?.json;
   }
 
+  /** The same record as an object, for pages and admin views that use its parts. */
+  apiRecord(ak: string, nowIso = this.reg.clock.iso()): AccessRecordApi | undefined {
+    const text = this.recordJson(ak, nowIso);
+    return text === undefined ? undefined : (JSON.parse(text) as AccessRecordApi);
+  }
+
+  /** DISCOVERED access as the admin list shows it (the API's form is in record-json.ts). */
   discovered(row: AccessRow) {
     if (row.kind !== 'discovered') return null;
     return {
@@ -341,40 +375,9 @@ export class AccessRecords {
     };
   }
 
-  /** record-metadata of a full record (not DISCOVERED) as every read returns it. */
-  private recordMetadata(row: AccessRow) {
-    const body = row.body as unknown as StoredBody;
-    return {
-      ...body['record-metadata'],
-      'record-identifier': row.ak,
-      'created-at': apiTime(row.createdAt)!,
-      // The ir is never disclosed through the public verification endpoint: for a record
-      // linked by re-identification it belongs to another Data User (contract §4).
-      'identity-record-ref': null,
-    };
-  }
-
-  /** AccessRecordSummary (contract §5). */
-  summary(row: AccessRow, nowIso = this.reg.clock.iso()) {
-    // Built from its parts rather than from toApi(): listings summarise hundreds of rows (issue 7).
-    return {
-      ak: row.ak,
-      'lead-controller-name': row.kind === 'discovered' ? null : row.leadControllerName,
-      'arrangement-type': row.arrangementType,
-      'controller-count': row.controllerCount ?? 0,
-      'record-metadata': row.kind === 'discovered' ? null : this.recordMetadata(row),
-      'legal-basis': row.legalBasis,
-      purpose: row.purpose,
-      'data-types': row.dataTypes,
-      state: this.effectiveState(row, nowIso),
-      expiry: row.expiry,
-      'discovered-access': this.discovered(row),
-    };
-  }
-
-  /** Records linked to an identity record (admin detail). */
-  forIdentity(ir: string): AccessRow[] {
-    return this.reg.db.select().from(accessRecords).where(eq(accessRecords.ir, ir)).orderBy(desc(accessRecords.seq)).limit(1000).all();
+  /** Summaries of the records linked to an identity record, newest first (admin detail). */
+  summariesForIdentity(ir: string, nowIso = this.reg.clock.iso()): AccessRecordSummaryApi[] {
+    return this.summariesByIr.all({ ir, now: nowIso }).map((r) => JSON.parse(r.json) as AccessRecordSummaryApi);
   }
 
   callerHasRecordOn(duid: string, mpxn: string): boolean {
@@ -397,16 +400,40 @@ export class AccessRecords {
   }
 
   /** Every record and DISCOVERED access on a meter point, newest first (optionally one page of it). */
-  forMeterPoint(mpxn: string, f: { state?: string; legalBasis?: string; limit?: number; cursor?: number }): AccessRow[] {
-    const stmt = this.statement(`mpxn|${f.state ?? ''}|${f.legalBasis ? 'b' : ''}|${f.cursor ? 'c' : ''}|${f.limit ? 'l' : ''}`, () => {
+  forMeterPoint(mpxn: string, f: MeterPointFilters): AccessRow[] {
+    return this.meterPointStatement('rows', f).all(this.meterPointParams(mpxn, f)) as AccessRow[];
+  }
+
+  /** The same listing as summaries written by SQLite (GET /meter-points/{mpxn}/access-records). */
+  meterPointSummaries(mpxn: string, f: MeterPointFilters): SummaryJson[] {
+    return this.meterPointStatement('summaries', f).all(this.meterPointParams(mpxn, f)) as unknown as SummaryJson[];
+  }
+
+  private meterPointParams(mpxn: string, f: MeterPointFilters) {
+    return { mpxn, now: this.reg.clock.iso(), legalBasis: f.legalBasis, cursor: f.cursor, limit: f.limit };
+  }
+
+  private meterPointStatement(output: 'rows' | 'summaries', f: MeterPointFilters) {
+    return this.statement(`mpxn|${output}|${f.state ?? ''}|${f.legalBasis ? 'b' : ''}|${f.cursor ? 'c' : ''}|${f.limit ? 'l' : ''}`, () => {
       const filters: SQL[] = [eq(accessRecords.mpxn, sql.placeholder('mpxn'))];
       if (f.state) filters.push(this.stateFilter(f.state, sql.placeholder('now') as unknown as string));
       if (f.legalBasis) filters.push(eq(accessRecords.legalBasis, sql.placeholder('legalBasis')));
       if (f.cursor) filters.push(lt(accessRecords.seq, sql.placeholder('cursor')));
-      const q = this.reg.db.select().from(accessRecords).where(and(...filters)).orderBy(desc(accessRecords.seq));
+      const q = this.select(output).from(accessRecords).where(and(...filters)).orderBy(desc(accessRecords.seq));
       return f.limit ? q.limit(sql.placeholder('limit') as unknown as number).prepare() : q.prepare();
     });
-    return stmt.all({ mpxn, now: this.reg.clock.iso(), legalBasis: f.legalBasis, cursor: f.cursor, limit: f.limit });
+  }
+
+  /**
+   * Whole rows, or just `seq` and the summary as JSON text. In a Data User's own listing
+   * (`ownerDuid`), record-metadata shows the ir when that identity record is the caller's.
+   */
+  private select(output: 'rows' | 'summaries', ownerDuid?: Placeholder) {
+    if (output === 'rows') return this.reg.db.select();
+    const ownIr = ownerDuid
+      ? sql`(select ${identityRecords.ir} from ${identityRecords} where ${identityRecords.ir} = ${accessRecords.ir} and ${identityRecords.duid} = ${ownerDuid})`
+      : undefined;
+    return this.reg.db.select({ seq: accessRecords.seq, json: summaryJsonSql(sql.placeholder('now'), ownIr) });
   }
 
   /**
@@ -428,8 +455,8 @@ export class AccessRecords {
   }
 
   /** Paged search: a Data User's own records, or (admin) everything matching q. */
-  search(f: { duid?: string; q?: string; mpxn?: string; state?: string; legalBasis?: string; kind?: string; limit: number; cursor?: number }) {
-    if (!f.q) return this.searchPrepared(f);
+  search(f: SearchFilters & { q?: string }): { rows: AccessRow[]; total: number; nextCursor: string | null } {
+    if (!f.q) return this.searchPrepared(f) as { rows: AccessRow[]; total: number; nextCursor: string | null };
     const nowIso = this.reg.clock.iso();
     const filters: SQL[] = [];
     if (f.duid) filters.push(eq(accessRecords.duid, f.duid));
@@ -441,8 +468,16 @@ export class AccessRecords {
     return newestFirstPage(this.reg.db, accessRecords, filters, f);
   }
 
+  /**
+   * GET /records: a Data User's own records, newest first, as summaries written by SQLite;
+   * record-metadata shows the ir where that identity record is the caller's.
+   */
+  ownSummaries(f: { duid: string; state?: string; legalBasis?: string; limit: number; cursor?: number }): { rows: SummaryJson[]; total: number; nextCursor: string | null } {
+    return this.searchPrepared({ ...f, kind: 'record' }, 'summaries') as { rows: SummaryJson[]; total: number; nextCursor: string | null };
+  }
+
   /** `search` without a free-text term (GET /records, admin filters), as prepared statements. */
-  private searchPrepared(f: { duid?: string; mpxn?: string; state?: string; legalBasis?: string; kind?: string; limit: number; cursor?: number }) {
+  private searchPrepared(f: SearchFilters, output: 'rows' | 'summaries' = 'rows') {
     // Only full records carry a duid (DISCOVERED rows never do), so with a duid filter
     // kind = 'record' is implied and left out. That keeps SQLite on the (duid, seq) index
     // whatever its statistics say: it counts from the index alone, and pages in seq order
@@ -466,18 +501,17 @@ export class AccessRecords {
     // A Data User's own records (GET /records): from the kept counts unless filtered further.
     const owned = f.duid && (!f.kind || f.kind === 'record') && !f.mpxn && !f.legalBasis;
     const total = owned ? this.countOwned(f.duid!, f.state, params.now) : (count.get(params) as { n: number }).n;
-    const pageStmt = this.statement(`page|${shape}|${f.cursor ? 'c' : ''}`, () => {
+    const pageStmt = this.statement(`page|${output}|${shape}|${f.cursor ? 'c' : ''}`, () => {
       const where = filters();
       if (f.cursor) where.push(lt(accessRecords.seq, sql.placeholder('cursor')));
-      return this.reg.db
-        .select()
+      return this.select(output, f.duid ? sql.placeholder('duid') : undefined)
         .from(accessRecords)
         .where(where.length ? and(...where) : undefined)
         .orderBy(desc(accessRecords.seq))
         .limit(sql.placeholder('limit') as unknown as number)
         .prepare();
     });
-    const page = pageStmt.all(params);
+    const page = pageStmt.all(params) as (AccessRow | SummaryJson)[];
     return { ...takePage(page, f.limit), total };
   }
 }

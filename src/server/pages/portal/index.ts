@@ -142,13 +142,13 @@ export function registerPortal(app: App, deps: Deps, portalAccountId = 'portal_o
   // ---- records of the session's meter point --------------------------------------------
   function sessionRecords(session: Session): { records: Summary[]; extras: Map<string, RecordExtras> } {
     const nowIso = reg.clock.iso();
-    const rows = svc.records.forMeterPoint(session.mpxn, {});
     const extras = new Map<string, RecordExtras>();
-    const records = rows.map((row) => {
-      const full = svc.records.toApi(row, nowIso) as { notice: { 'shared-notice'?: { 'terms-url': string; 'notice-version': string } | null; notices?: { 'terms-url': string; 'notice-version': string }[] | null } | null; 'access-event': { 'registered-at': string | null } };
+    const records = svc.records.meterPointSummaries(session.mpxn, {}).map(({ json }) => {
+      const summary = JSON.parse(json) as Summary;
+      const full = svc.records.apiRecord(summary.ak, nowIso)!;
       const shared = full.notice?.['shared-notice'] ?? full.notice?.notices?.[0] ?? null;
-      extras.set(row.ak, { registeredAt: full['access-event']['registered-at'], notice: shared ? { url: shared['terms-url'], version: shared['notice-version'] } : null });
-      return svc.records.summary(row, nowIso) as Summary;
+      extras.set(summary.ak, { registeredAt: full['access-event']['registered-at'], notice: shared ? { url: shared['terms-url'], version: shared['notice-version'] } : null });
+      return summary;
     });
     return { records, extras };
   }

@@ -1,8 +1,10 @@
 import { Type } from 'typebox';
 import { bearer } from '../../http/auth.js';
 import { envelope } from '../../http/envelope.js';
+import { sendRawJson } from '../../http/raw-json.js';
 import type { RouteModule } from '../../http/types.js';
 import { forbidden } from '../../lib/errors.js';
+import { takePage } from '../../lib/paging.js';
 import { AccessRecordSummary, LEGAL_BASES, STATES } from '../../schemas/access-record.js';
 import { Id, Mpxn, NextCursor, Ok } from '../../schemas/common.js';
 
@@ -30,7 +32,7 @@ const meterPoints: RouteModule = (app, { reg, svc }) => {
         response: { 200: Ok({ mpxn: Type.String(), 'access-records': Type.Array(AccessRecordSummary), 'next-cursor': NextCursor }) },
       },
     },
-    async (req) => {
+    async (req, reply) => {
       const { mpxn } = req.params;
       const account = req.account;
       if (account.role === 'portal') {
@@ -51,21 +53,16 @@ const meterPoints: RouteModule = (app, { reg, svc }) => {
       } else if (!svc.records.callerHasRecordOn(account.duid, mpxn)) {
         throw forbidden('You hold no access record on this meter point');
       }
-      const nowIso = reg.clock.iso();
       const limit = req.query.limit ?? 1000;
-      const page = svc.records.forMeterPoint(mpxn, {
+      // Summaries written by SQLite (services/record-json.ts, issue 7).
+      const page = svc.records.meterPointSummaries(mpxn, {
         state: req.query.state,
         legalBasis: req.query['legal-basis'],
         limit: limit + 1,
         cursor: req.query.cursor ? Number(req.query.cursor) : undefined,
       });
-      const rows = page.slice(0, limit);
-      return {
-        response: envelope(req, reg.clock.now()),
-        mpxn,
-        'access-records': rows.map((r) => svc.records.summary(r, nowIso)),
-        'next-cursor': page.length > limit ? String(rows[rows.length - 1].seq) : null,
-      };
+      const { rows, nextCursor } = takePage(page, limit);
+      return sendRawJson(reply, { response: envelope(req, reg.clock.now()), mpxn, 'next-cursor': nextCursor }, { 'access-records': `[${rows.map((r) => r.json).join(',')}]` });
     },
   );
 };

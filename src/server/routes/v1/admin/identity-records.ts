@@ -95,7 +95,7 @@ const adminIdentityRecords: RouteModule = (app, { reg, svc }) => {
         response: envelope(req, reg.clock.now()),
         'identity-record': svc.identities.toApi(row),
         owner: owner ? { duid: owner.duid, 'display-name': owner.displayName, 'account-id': owner.accountId } : null,
-        'access-records': svc.records.forIdentity(row.ir).map((r) => svc.records.summary(r, nowIso)),
+        'access-records': svc.records.summariesForIdentity(row.ir, nowIso),
         tokens: adminTokenViews(reg, svc, svc.tokens.forIdentity(row.ir)),
       };
     },

@@ -117,7 +117,7 @@ const adminRecords: RouteModule = (app, { reg, svc }) => {
         record: {
           ...row(r, nowIso),
           ir: r.ir,
-          'access-record': svc.records.toApi(r, nowIso),
+          'access-record': svc.records.apiRecord(r.ak, nowIso)!,
           owner: owner ? { duid: owner.duid, 'display-name': owner.displayName, 'account-id': owner.accountId } : null,
           timeline,
         },

@@ -1,0 +1,88 @@
+import { sql, type Placeholder, type SQL } from 'drizzle-orm';
+import type { SQLiteColumn } from 'drizzle-orm/sqlite-core';
+import { accessRecords as t } from '../db/schema.js';
+
+/**
+ * Access records as the API returns them, written as JSON text by SQLite itself.
+ *
+ * Why (issue 7): verification and the listings are the register's hottest reads. Reading
+ * every column into JavaScript, parsing the stored body, rebuilding the record and then
+ * serialising it again cost about as much as the rest of the request together. SQLite's
+ * JSON functions (json_set, json_object) produce the same document in C from the stored
+ * body, and the route passes the text through (see http/raw-json.ts).
+ *
+ * This file is the one definition of the record's API form (contract §5): every read that
+ * returns an AccessRecord or an AccessRecordSummary, in the API or in the console and
+ * portal pages, uses these expressions. `now` is the ISO time that decides the effective
+ * state, bound as a parameter.
+ */
+
+/** `lib/clock.ts` apiTime: a stored millisecond timestamp shown to the second, in SQL. */
+export function apiTimeSql(col: SQLiteColumn): SQL {
+  return sql`case when length(${col}) = 24 and substr(${col}, 24) = 'Z' then substr(${col}, 1, 19) || 'Z' else ${col} end`;
+}
+
+/** The state a reader sees: an ACTIVE record past its expiry is EXPIRED even before a sweep. */
+export function effectiveStateSql(now: SQL | Placeholder | string): SQL {
+  return sql`case when ${t.state} = 'ACTIVE' and ${t.expiresAt} <= ${now} then 'EXPIRED' else ${t.state} end`;
+}
+
+/** DiscoveredAccess (contract §5), or JSON null for a full record. */
+const discoveredJson = sql`case when ${t.kind} = 'discovered' then json_object(
+  'mpxn', ${t.mpxn},
+  'organisation-name', ${t.organisationName},
+  'organisation-reference', ${t.organisationReference},
+  'first-seen', ${t.firstSeen},
+  'last-seen', ${t.lastSeen},
+  'data-types-observed', json(${t.dataTypes}),
+  'source-reference', ${t.sourceReference},
+  'superseded-by', ${t.supersededBy}) end`;
+
+/**
+ * record-metadata of a full record: the stored section plus the register-set fields. The ir
+ * is disclosed only where `identityRef` says so (a Data User's own listing); verification
+ * never shows it, since for a record linked by re-identification it belongs to another
+ * Data User (contract §4).
+ */
+function recordMetadataJson(identityRef: SQL): SQL {
+  return sql`json_set(${t.body} -> '$."record-metadata"',
+    '$."record-identifier"', ${t.ak},
+    '$."created-at"', ${apiTimeSql(t.createdAt)},
+    '$."identity-record-ref"', ${identityRef})`;
+}
+
+/** The full AccessRecord (GET /access-records/{ak}): register-set fields, no PII. */
+export function recordJsonSql(now: Placeholder): SQL<string> {
+  const state = effectiveStateSql(now);
+  return sql<string>`case when ${t.kind} = 'discovered' then json_object(
+      'record-metadata', json_object('schema-version', '1.0', 'record-identifier', ${t.ak}, 'created-at', ${apiTimeSql(t.createdAt)},
+        'controller-arrangement', null, 'identity-record-ref', null),
+      'notice', null,
+      'processing', null,
+      'access-event', json_object('state', ${state}, 'registered-at', null, 'expiry', null, 'consent', null, 'revoked-at', null),
+      'discovered-access', ${discoveredJson})
+    else json_set(${t.body},
+      '$."record-metadata"', ${recordMetadataJson(sql`null`)},
+      '$.processing.jurisdiction', 'GB',
+      '$."access-event".state', ${state},
+      '$."access-event"."revoked-at"', ${apiTimeSql(t.revokedAt)}) end`;
+}
+
+/**
+ * AccessRecordSummary (contract §5), as listings return it. `identityRef` is the SQL for the
+ * ir shown in record-metadata (`null` except in a Data User's own listing).
+ */
+export function summaryJsonSql(now: Placeholder, identityRef: SQL = sql`null`): SQL<string> {
+  return sql<string>`json_object(
+    'ak', ${t.ak},
+    'lead-controller-name', case when ${t.kind} = 'discovered' then null else ${t.leadControllerName} end,
+    'arrangement-type', ${t.arrangementType},
+    'controller-count', coalesce(${t.controllerCount}, 0),
+    'record-metadata', case when ${t.kind} = 'discovered' then null else ${recordMetadataJson(identityRef)} end,
+    'legal-basis', ${t.legalBasis},
+    'purpose', ${t.purpose},
+    'data-types', json(${t.dataTypes}),
+    'state', ${effectiveStateSql(now)},
+    'expiry', ${t.expiry},
+    'discovered-access', ${discoveredJson})`;
+}
