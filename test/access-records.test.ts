@@ -1,4 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Compile } from 'typebox/compile';
+import { AccessRecordOutput, AccessRecordSummary } from '../src/server/schemas/access-record.js';
 import { consentBody, testRegister, type TestRegister } from './support/register.js';
 
 const controllers = (...roles: string[]) => roles.map((role, i) => ({ name: `Controller ${i}`, role, 'contact-url': `https://c${i}.example/contact` }));
@@ -297,4 +299,65 @@ describe('access records (contract §5)', () => {
     expect((await r.call('portal_ops', 'POST', '/v1/access-records', consentBody(ir))).status).toBe(403);
     expect((await r.call('portal_ops', 'PUT', `/v1/access-records/ak_000000000000000000000000`, consentBody(ir))).status).toBe(403);
   });
+
+  // Records are written as JSON by SQLite (services/record-json.ts) and passed through
+  // untouched, so the response schemas no longer shape them: check every record against the
+  // schemas, closed (no member the schema does not name), and against its own columns.
+  it('every record and summary written by SQLite matches the response schemas exactly', async () => {
+    // A revoked record, one past its expiry (not swept yet) and a non-consent one, besides what exists.
+    const revoked = (await r.call('octopusflux', 'POST', '/v1/access-records', consentBody(ir))).body['access-token'].key;
+    expect((await r.call('octopusflux', 'DELETE', `/v1/access-records/${revoked}?reason=contract-ended`)).status).toBe(200);
+    const lapsedBody = consentBody(ir);
+    lapsedBody['access-event']['registered-at'] = '2020-01-01T00:00:00Z';
+    lapsedBody['access-event'].expiry = '2020-06-30';
+    const lapsed = (await r.call('octopusflux', 'POST', '/v1/access-records', lapsedBody)).body['access-token'].key;
+    const task = consentBody(ir, { notice: null });
+    task.processing['legal-basis'] = 'uk-public-task';
+    task['access-event'].consent = null;
+    task['access-event']['controller-reference'] = 'REF-1';
+    expect((await r.call('octopusflux', 'POST', '/v1/access-records', task)).status).toBe(201);
+
+    const record = Compile(closed(AccessRecordOutput));
+    const summary = Compile(closed(AccessRecordSummary));
+    const rows = r.reg.sqlite.prepare('select ak, kind, state, mpxn, duid from access_records').all() as { ak: string; kind: string; state: string; mpxn: string; duid: string | null }[];
+    expect(new Set(rows.map((x) => x.kind))).toEqual(new Set(['record', 'discovered']));
+    for (const row of rows) {
+      const v = (await r.call(null, 'GET', `/v1/access-records/${row.ak}`)).body['access-record'];
+      expect(record.Errors(v), row.ak).toEqual([]);
+      expect(v['record-metadata']['record-identifier']).toBe(row.ak);
+      expect(v['record-metadata']['identity-record-ref']).toBeNull();
+      const expected = row.ak === lapsed ? 'EXPIRED' : row.state;
+      expect(v['access-event'].state).toBe(expected);
+      expect(v['discovered-access'] ?? null).toEqual(row.kind === 'discovered' ? expect.objectContaining({ mpxn: row.mpxn }) : null);
+      if (row.ak === revoked) expect(v['access-event']['revoked-at']).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
+    }
+    // Summaries: every meter point octopusflux lists, and its own /records (which shows its own ir).
+    const mpxns = new Set(rows.filter((x) => x.duid).map((x) => x.mpxn));
+    let listed = 0;
+    for (const mpxn of mpxns) {
+      const res = await r.call('octopusflux', 'GET', `/v1/meter-points/${mpxn}/access-records`);
+      if (res.status === 403) continue;
+      for (const s of res.body['access-records']) {
+        expect(summary.Errors(s), s.ak).toEqual([]);
+        listed++;
+      }
+    }
+    const own = (await r.call('octopusflux', 'GET', '/v1/records?limit=200')).body.records;
+    for (const s of own) expect(summary.Errors(s), s.ak).toEqual([]);
+    expect(own.find((s: { ak: string }) => s.ak === lapsed).state).toBe('EXPIRED');
+    const mine = new Set(r.reg.sqlite.prepare('select ir from identity_records where duid = (select duid from accounts where account_id = ?)').pluck().all('octopusflux'));
+    expect(own.every((s: { 'record-metadata': { 'identity-record-ref': string | null } }) => s['record-metadata']['identity-record-ref'] === null || mine.has(s['record-metadata']['identity-record-ref']))).toBe(true);
+    expect(own.some((s: { 'record-metadata': { 'identity-record-ref': string } }) => s['record-metadata']['identity-record-ref'] === ir)).toBe(true);
+    expect(listed).toBeGreaterThan(5);
+  });
 });
+
+/** A copy of a TypeBox schema in which every object with named properties admits no others. */
+function closed<T>(schema: T): T {
+  if (Array.isArray(schema)) return schema.map(closed) as T;
+  if (!schema || typeof schema !== 'object') return schema;
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(schema)) out[k] = k === 'properties' ? Object.fromEntries(Object.entries(v as object).map(([p, s]) => [p, closed(s)])) : closed(v);
+  if (out.type === 'object' && out.properties && out.additionalProperties === undefined) out.additionalProperties = false;
+  return out as T;
+}
