@@ -20,6 +20,9 @@ import { join, resolve } from 'node:path';
 import { compileRegister, cpuMsOf, drive, login, ROOT, scenarios, sleep, startRegister } from './harness.js';
 import type { Fixture } from './load.js';
 
+/** A wrong command line: said in one line, without a stack trace. */
+class UsageError extends Error {}
+
 interface Options {
   base: string;
   data: string;
@@ -43,16 +46,21 @@ function parseOptions(argv: string[]): Options {
     else if (flag === '--help') {
       process.stdout.write('npm run bench:ab -- --base <git revision> --data <folder kept by `npm run bench -- --keep`> [--only verify,meter-point,…] [--duration <s, default 5>] [--connections <n, default 10>] [--rounds <n, default 2>]\n');
       process.exit(0);
-    } else throw new Error(`unknown option ${flag}`);
+    } else throw new UsageError(`unknown option ${flag} (see --help)`);
   }
-  if (!o.base) throw new Error('--base <git revision> is required (the code to compare the working tree with)');
-  if (!o.data || !existsSync(join(o.data, 'bench-fixture.json'))) throw new Error('--data must be a folder kept by `npm run bench -- --sizes <size> --keep` (it holds bench-fixture.json)');
+  if (!o.base) throw new UsageError('--base <git revision> is required (the code to compare the working tree with)');
+  if (!o.data || !existsSync(join(o.data, 'bench-fixture.json'))) throw new UsageError('--data must be a folder kept by `npm run bench -- --sizes <size> --keep` (it holds bench-fixture.json)');
   return o;
 }
 
 /** The register at `rev`, compiled: a detached worktree using this checkout's node_modules. */
 async function compileRevision(rev: string, workdir: string): Promise<{ label: string; compiled: string }> {
-  const sha = execFileSync('git', ['rev-parse', '--short', rev], { cwd: ROOT, encoding: 'utf8' }).trim();
+  let sha: string;
+  try {
+    sha = execFileSync('git', ['rev-parse', '--short', '--verify', `${rev}^{commit}`], { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+  } catch {
+    throw new UsageError(`--base ${rev} is not a commit in this repository`);
+  }
   const tree = join(workdir, `tree-${sha}`);
   execFileSync('git', ['worktree', 'add', '--detach', '--force', tree, sha], { cwd: ROOT, stdio: 'ignore' });
   symlinkSync(join(ROOT, 'node_modules'), join(tree, 'node_modules'), 'dir');
@@ -139,6 +147,6 @@ async function main() {
 }
 
 main().catch((err) => {
-  process.stderr.write(`${(err as Error).stack ?? String(err)}\n`);
+  process.stderr.write(err instanceof UsageError ? `bench:ab: ${err.message}\n` : `${(err as Error).stack ?? String(err)}\n`);
   process.exit(1);
 });
