@@ -203,7 +203,10 @@ export class AccessRecords {
     return this.byAk.get({ ak });
   }
 
-  /** The state a reader sees: an ACTIVE record past its expiry is EXPIRED even before a sweep. */
+  /**
+   * The state a reader sees: an ACTIVE record past its expiry is EXPIRED even before a sweep.
+   * (The same rule in SQL, for records written as JSON: effectiveStateSql in record-json.ts.)
+   */
   effectiveState(row: Pick<AccessRow, 'state' | 'expiresAt'>, nowIso = this.reg.clock.iso()): string {
     return row.state === 'ACTIVE' && row.expiresAt !== null && row.expiresAt <= nowIso ? 'EXPIRED' : row.state;
   }
