@@ -7,9 +7,9 @@ import { accessRecords as t } from '../db/schema.js';
  *
  * Why (issue 7): verification and the listings are the register's hottest reads. Reading
  * every column into JavaScript, parsing the stored body, rebuilding the record and then
- * serialising it again cost about as much as the rest of the request together. SQLite's
- * JSON functions (json_set, json_object) produce the same document in C from the stored
- * body, and the route passes the text through (see http/raw-json.ts).
+ * serialising it again cost about as much as the rest of the request together. SQLite
+ * writes the same document in C from the stored body (its `->` extraction, json_quote and
+ * json_object), and the route passes the text through (see http/raw-json.ts).
  *
  * This file is the one definition of the record's API form (contract §5): every read that
  * returns an AccessRecord or an AccessRecordSummary, in the API or in the console and
@@ -39,16 +39,22 @@ const discoveredJson = sql`case when ${t.kind} = 'discovered' then json_object(
   'superseded-by', ${t.supersededBy}) end`;
 
 /**
- * record-metadata of a full record: the stored section plus the register-set fields. The ir
- * is disclosed only where `identityRef` says so (a Data User's own listing); verification
- * never shows it, since for a record linked by re-identification it belongs to another
- * Data User (contract §4).
+ * record-metadata of a full record: the stored section with the register-set fields put in
+ * front. The ir is disclosed only where `identityRef` says so (a Data User's own listing);
+ * verification never shows it, since for a record linked by re-identification it belongs to
+ * another Data User (contract §4).
+ *
+ * Written by joining text rather than with json_set (issue 7): json_set parses its input and
+ * renders it again, which made it the larger part of a listed record's cost. `->` extracts
+ * the stored section as minified JSON (SQLite parses a row's body once per statement), and
+ * json_quote makes each column a JSON value ('null' for NULL). The stored section is never
+ * empty (it always has schema-version), so its text after `{` continues the object.
  */
 function recordMetadataJson(identityRef: SQL): SQL {
-  return sql`json_set(${t.body} -> '$."record-metadata"',
-    '$."record-identifier"', ${t.ak},
-    '$."created-at"', ${apiTimeSql(t.createdAt)},
-    '$."identity-record-ref"', ${identityRef})`;
+  return sql`'{"record-identifier":' || json_quote(${t.ak})
+    || ',"created-at":' || json_quote(${apiTimeSql(t.createdAt)})
+    || ',"identity-record-ref":' || json_quote(${identityRef})
+    || ',' || substr(${t.body} -> '$."record-metadata"', 2)`;
 }
 
 /** The full AccessRecord (GET /access-records/{ak}): register-set fields, no PII. */
@@ -61,28 +67,30 @@ export function recordJsonSql(now: Placeholder): SQL<string> {
       'processing', null,
       'access-event', json_object('state', ${state}, 'registered-at', null, 'expiry', null, 'consent', null, 'revoked-at', null),
       'discovered-access', ${discoveredJson})
-    else json_set(${t.body},
-      '$."record-metadata"', ${recordMetadataJson(sql`null`)},
-      '$.processing.jurisdiction', 'GB',
-      '$."access-event".state', ${state},
-      '$."access-event"."revoked-at"', ${apiTimeSql(t.revokedAt)}) end`;
+    else '{"record-metadata":' || ${recordMetadataJson(sql`null`)}
+      || ',"notice":' || coalesce(${t.body} -> '$.notice', 'null')
+      || ',"processing":{"jurisdiction":"GB",' || substr(${t.body} -> '$.processing', 2)
+      || ',"access-event":{"state":' || json_quote(${state}) || ',"revoked-at":' || json_quote(${apiTimeSql(t.revokedAt)})
+      || ',' || substr(${t.body} -> '$."access-event"', 2)
+      || '}' end`;
 }
 
 /**
  * AccessRecordSummary (contract §5), as listings return it. `identityRef` is the SQL for the
- * ir shown in record-metadata (`null` except in a Data User's own listing).
+ * ir shown in record-metadata (`null` except in a Data User's own listing). Joined as text,
+ * like record-metadata above.
  */
 export function summaryJsonSql(now: Placeholder, identityRef: SQL = sql`null`): SQL<string> {
-  return sql<string>`json_object(
-    'ak', ${t.ak},
-    'lead-controller-name', case when ${t.kind} = 'discovered' then null else ${t.leadControllerName} end,
-    'arrangement-type', ${t.arrangementType},
-    'controller-count', coalesce(${t.controllerCount}, 0),
-    'record-metadata', case when ${t.kind} = 'discovered' then null else ${recordMetadataJson(identityRef)} end,
-    'legal-basis', ${t.legalBasis},
-    'purpose', ${t.purpose},
-    'data-types', json(${t.dataTypes}),
-    'state', ${effectiveStateSql(now)},
-    'expiry', ${t.expiry},
-    'discovered-access', ${discoveredJson})`;
+  return sql<string>`'{"ak":' || json_quote(${t.ak})
+    || ',"lead-controller-name":' || case when ${t.kind} = 'discovered' then 'null' else json_quote(${t.leadControllerName}) end
+    || ',"arrangement-type":' || json_quote(${t.arrangementType})
+    || ',"controller-count":' || coalesce(${t.controllerCount}, 0)
+    || ',"record-metadata":' || case when ${t.kind} = 'discovered' then 'null' else ${recordMetadataJson(identityRef)} end
+    || ',"legal-basis":' || json_quote(${t.legalBasis})
+    || ',"purpose":' || json_quote(${t.purpose})
+    || ',"data-types":' || json(${t.dataTypes})
+    || ',"state":' || json_quote(${effectiveStateSql(now)})
+    || ',"expiry":' || json_quote(${t.expiry})
+    || ',"discovered-access":' || coalesce(${discoveredJson}, 'null')
+    || '}'`;
 }
