@@ -1,22 +1,11 @@
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { statSync } from 'node:fs';
 import Database from 'better-sqlite3';
-import { afterEach, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { BACKSTOP_AUTOCHECKPOINT_PAGES, startCheckpointer } from '../src/server/db/checkpointer.js';
-
-const dirs: string[] = [];
-afterEach(() => {
-  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
-});
+import { walDatabase } from './support/temp-files.js';
 
 it('copies committed WAL pages into the database file from its own thread, and stops cleanly', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'dar-ckpt-'));
-  dirs.push(dir);
-  const file = join(dir, 'db.sqlite');
-  const sqlite = new Database(file);
-  sqlite.pragma('journal_mode = WAL');
-  sqlite.exec('create table blobs (b blob)');
+  const { sqlite, file } = walDatabase('dar-ckpt-', 'create table blobs (b blob)');
   const checkpointer = startCheckpointer(sqlite, file, 20);
   expect(sqlite.pragma('wal_autocheckpoint', { simple: true })).toBe(BACKSTOP_AUTOCHECKPOINT_PAGES);
   const before = statSync(file).size;

@@ -1,10 +1,9 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import { GroupCommit, syncFile, type SyncFile } from '../src/server/db/group-commit.js';
 import { consentBody, testRegister, type TestRegister } from './support/register.js';
+import { tempDir, walDatabase } from './support/temp-files.js';
 
 /** A sync function the test releases by hand, recording what it was asked to flush. */
 function gatedSync() {
@@ -28,19 +27,10 @@ function gatedSync() {
 }
 
 const tick = () => new Promise((r) => setImmediate(r));
-const dirs: string[] = [];
 function fileDb() {
-  const dir = mkdtempSync(join(tmpdir(), 'dar-gc-'));
-  dirs.push(dir);
-  const file = join(dir, 'db.sqlite');
-  const sqlite = new Database(file);
-  sqlite.pragma('journal_mode = WAL');
-  sqlite.exec('create table t (x integer)');
+  const { sqlite, file, dir } = walDatabase('dar-gc-', 'create table t (x integer)');
   return { sqlite, wal: `${file}-wal`, dir };
 }
-afterEach(() => {
-  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
-});
 
 describe('group commit', () => {
   it('runs the connection with synchronous = NORMAL and syncs nothing when nothing changed', async () => {
@@ -203,8 +193,7 @@ describe('group commit over HTTP', () => {
   });
 
   it('answers a durable write only after its commit is synced, and batches concurrent writes', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'dar-gc-http-'));
-    dirs.push(dir);
+    const dir = tempDir('dar-gc-http-');
     r = await testRegister({ dataDir: dir });
     const token = await r.token('bright_energy');
     const ir = (
@@ -235,8 +224,7 @@ describe('group commit over HTTP', () => {
   });
 
   it('does not make a read wait when nothing is pending', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'dar-gc-http-'));
-    dirs.push(dir);
+    const dir = tempDir('dar-gc-http-');
     r = await testRegister({ dataDir: dir });
     await r.reg.durability.durable();
     r.reg.durability.endBatch();
