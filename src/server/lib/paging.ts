@@ -1,4 +1,4 @@
-import { and, count, desc, lt, type SQL } from 'drizzle-orm';
+import { and, count, desc, getTableColumns, lt, type SQL } from 'drizzle-orm';
 import type { SQLiteColumn, SQLiteTable } from 'drizzle-orm/sqlite-core';
 import type { Db } from '../db/open.js';
 
@@ -14,22 +14,24 @@ export function takePage<T extends { seq: number }>(fetched: T[], limit: number)
 
 /**
  * The list shape every paged endpoint answers with: the rows matching `filters` (all must
- * hold), newest first, one page after `cursor`, and how many match in all.
+ * hold), newest first, one page after `cursor`, and how many match in all. `extra` adds
+ * computed columns to each row (e.g. a record's API JSON written by SQLite).
  */
-export function newestFirstPage<T extends SQLiteTable & { seq: SQLiteColumn }>(
+export function newestFirstPage<T extends SQLiteTable & { seq: SQLiteColumn }, E extends Record<string, SQL<unknown>> = Record<never, SQL<unknown>>>(
   db: Db,
   table: T,
   filters: SQL[],
   page: { limit: number; cursor?: number },
-): { rows: T['$inferSelect'][]; total: number; nextCursor: string | null } {
+  extra?: E,
+): { rows: (T['$inferSelect'] & { [K in keyof E]: E[K] extends SQL<infer V> ? V : never })[]; total: number; nextCursor: string | null } {
   const where = filters.length ? and(...filters) : undefined;
   const total = db.select({ n: count() }).from(table as SQLiteTable).where(where).get()!.n;
   const fetched = db
-    .select()
+    .select({ ...getTableColumns(table as SQLiteTable), ...extra })
     .from(table as SQLiteTable)
     .where(page.cursor ? and(where, lt(table.seq, page.cursor)) : where)
     .orderBy(desc(table.seq))
     .limit(page.limit + 1)
-    .all() as (T['$inferSelect'] & { seq: number })[];
+    .all() as (T['$inferSelect'] & { [K in keyof E]: E[K] extends SQL<infer V> ? V : never } & { seq: number })[];
   return { ...takePage(fetched, page.limit), total };
 }

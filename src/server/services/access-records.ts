@@ -373,21 +373,6 @@ export class AccessRecords {
     return text === undefined ? undefined : (JSON.parse(text) as AccessRecordApi);
   }
 
-  /** DISCOVERED access as the admin list shows it (the API's form is in record-json.ts). */
-  discovered(row: AccessRow) {
-    if (row.kind !== 'discovered') return null;
-    return {
-      mpxn: row.mpxn,
-      'organisation-name': row.organisationName!,
-      'organisation-reference': row.organisationReference!,
-      'first-seen': row.firstSeen!,
-      'last-seen': row.lastSeen,
-      'data-types-observed': row.dataTypes,
-      'source-reference': row.sourceReference!,
-      'superseded-by': row.supersededBy,
-    };
-  }
-
   /** Summaries of the records linked to an identity record, newest first (admin detail). */
   summariesForIdentity(ir: string, nowIso = this.reg.clock.iso()): AccessRecordSummaryApi[] {
     return this.summariesByIr.all({ ir, now: nowIso }).map((r) => JSON.parse(r.json) as AccessRecordSummaryApi);

@@ -27,8 +27,8 @@ export function effectiveStateSql(now: SQL | Placeholder | string): SQL {
   return sql`case when ${t.state} = 'ACTIVE' and ${t.expiresAt} <= ${now} then 'EXPIRED' else ${t.state} end`;
 }
 
-/** DiscoveredAccess (contract §5), or JSON null for a full record. */
-const discoveredJson = sql`case when ${t.kind} = 'discovered' then json_object(
+/** DiscoveredAccess (contract §5), or SQL NULL for a full record. */
+export const discoveredJson = sql`case when ${t.kind} = 'discovered' then json_object(
   'mpxn', ${t.mpxn},
   'organisation-name', ${t.organisationName},
   'organisation-reference', ${t.organisationReference},

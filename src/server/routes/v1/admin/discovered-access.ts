@@ -8,6 +8,7 @@ import { NextCursor, Nullable, Ok, PagingQuery } from '../../../schemas/common.j
 import { DiscoveredAccess } from '../../../schemas/access-record.js';
 import { and, eq, isNotNull, isNull, type SQL } from 'drizzle-orm';
 import { accessRecords } from '../../../db/schema.js';
+import { discoveredJson } from '../../../services/record-json.js';
 
 const AdminDiscovered = Type.Object({
   ak: Type.String(),
@@ -41,10 +42,10 @@ const adminDiscovered: RouteModule = (app, { reg, svc }) => {
       if (q.superseded === true) filters.push(isNotNull(accessRecords.supersededBy));
       if (q.superseded === false) filters.push(isNull(accessRecords.supersededBy));
       if (q.q) filters.push(svc.records.matching(q.q));
-      const { rows, nextCursor, total } = newestFirstPage(reg.db, accessRecords, filters, { limit, cursor: q.cursor ? Number(q.cursor) : undefined });
+      const { rows, nextCursor, total } = newestFirstPage(reg.db, accessRecords, filters, { limit, cursor: q.cursor ? Number(q.cursor) : undefined }, { discovered: discoveredJson as SQL<string> });
       return {
         response: envelope(req, reg.clock.now()),
-        records: rows.map((r) => ({ ak: r.ak, state: r.state, ...svc.records.discovered(r)!, 'superseded-at': apiTime(r.supersededAt), 'created-at': apiTime(r.createdAt)! })),
+        records: rows.map((r) => ({ ak: r.ak, state: r.state, ...JSON.parse(r.discovered), 'superseded-at': apiTime(r.supersededAt), 'created-at': apiTime(r.createdAt)! })),
         total,
         'next-cursor': nextCursor,
       };
