@@ -168,6 +168,55 @@ describe('group commit', () => {
     expect(gc.pending).toBe(false);
   });
 
+  it('holds the batch open while an fsync runs, and commits the writes of those turns once when it ends', async () => {
+    const { sqlite, wal } = fileDb();
+    const g = gatedSync();
+    const gc = new GroupCommit(sqlite, wal, g.sync);
+    const insert = sqlite.prepare('insert into t values (?)');
+    gc.tx(() => insert.run(1));
+    const first = gc.durable();
+    await tick();
+    expect(gc.stats.commits).toBe(1);
+    expect(g.fileCalls()).toHaveLength(1); // the first fsync is running
+    // Three more turns of writes while it runs: one batch, not yet committed.
+    const later: Promise<void>[] = [];
+    for (let i = 2; i <= 4; i++) {
+      gc.tx(() => insert.run(i));
+      later.push(gc.durable());
+      await tick();
+    }
+    expect(sqlite.inTransaction).toBe(true);
+    expect(gc.stats.commits).toBe(1);
+    await g.releaseAll();
+    await first;
+    await Promise.all(later);
+    expect(gc.stats.commits).toBe(2); // the three turns' writes committed together
+    expect(gc.stats.syncs).toBe(2);
+    expect(sqlite.inTransaction).toBe(false);
+    expect(sqlite.prepare('select count(*) from t').pluck().get()).toBe(4);
+  });
+
+  it('commits a held batch nobody waits on when the fsync ends (a background job\'s writes)', async () => {
+    const { sqlite, wal } = fileDb();
+    const g = gatedSync();
+    const gc = new GroupCommit(sqlite, wal, g.sync);
+    gc.tx(() => sqlite.prepare('insert into t values (1)').run());
+    const first = gc.durable();
+    await tick();
+    gc.tx(() => sqlite.prepare('insert into t values (2)').run()); // no durable() call for this one
+    await tick();
+    expect(sqlite.inTransaction).toBe(true);
+    await g.releaseAll();
+    await first;
+    expect(sqlite.inTransaction).toBe(false);
+    const other = new Database(sqlite.name, { readonly: true });
+    expect(other.prepare('select count(*) from t').pluck().get()).toBe(2);
+    other.close();
+    expect(gc.pending).toBe(true); // committed, not yet synced: the next durable() syncs it
+    await Promise.all([gc.durable(), g.releaseAll()]);
+    expect(gc.pending).toBe(false);
+  });
+
   it('fails the waiters of a batch that cannot commit, and carries on', async () => {
     const { sqlite, wal } = fileDb();
     sqlite.exec('create table p (id integer primary key); create table c (p integer references p(id) deferrable initially deferred)');

@@ -26,13 +26,14 @@ type Waiter = { target: number; resolve: () => void; reject: (err: Error) => voi
  *
  * 1. **Batched transactions.** `tx(fn)` runs `fn` in a savepoint of a batch transaction that
  *    stays open until the end of the current turn of the event loop (or until a response needs
- *    it). All the requests handled in that turn commit together, so pages they share (the
+ *    it), and while an fsync is running, until that fsync ends. All the requests handled
+ *    meanwhile commit together, so pages they share (the
  *    table's tail, the audit chain, the counters, most index tails) are written once. A request
  *    whose `fn` throws rolls back to its own savepoint only.
  * 2. **One fsync for many commits.** The connection runs with `synchronous = NORMAL` (a COMMIT
  *    only write()s its WAL frames), and `durable()` fdatasyncs the WAL file on a libuv thread.
- *    Commits made while one sync runs wait for the next, so one fsync covers every commit made
- *    before it started.
+ *    Writes made while one sync runs are committed when it ends and wait for the next, so one
+ *    fsync covers every commit made before it started.
  *
  * What this keeps: no response, webhook or e-mail leaves the register until everything written
  * so far — including other requests' writes it may have read — is committed and on disk (the
@@ -89,7 +90,7 @@ export class GroupCommit {
     if (!this.batchOpen) {
       this.begin.run();
       this.batchOpen = true;
-      setImmediate(() => this.endBatch());
+      setImmediate(() => this.endOfTurn());
     }
     try {
       return this.sqlite.transaction(fn)();
@@ -97,6 +98,17 @@ export class GroupCommit {
       // An I/O error or a full disk can make SQLite roll the whole batch back by itself.
       if (!this.sqlite.inTransaction) this.batchLost(new Error('the batch transaction was rolled back by SQLite'));
     }
+  }
+
+  /**
+   * The turn in which the batch opened is over. While an fsync is running, nobody can be
+   * answered before the *next* fsync anyway, so the batch stays open and gathers the writes
+   * of the following turns too; `settle` commits it when the running fsync ends. One commit
+   * per fsync instead of one per turn: pages that several of those writes share (the table's
+   * tail, index tails, the audit chain, the counters) go to the WAL once (issue 7).
+   */
+  private endOfTurn(): void {
+    if (!this.running) this.endBatch();
   }
 
   /** Commits the open batch (if any). Also called before close. */
@@ -182,5 +194,8 @@ export class GroupCommit {
       for (const w of done) w.resolve();
     }
     this.kick();
+    // A batch held open during the fsync (see endOfTurn) that nobody waits on yet, such as a
+    // background job's writes, is committed now rather than left open.
+    if (!this.running) this.endBatch();
   }
 }
