@@ -156,6 +156,9 @@ describe('passkeys: registration and assertion (server-side WebAuthn verificatio
 
   it('several credentials per identity record; removing one keeps the other working', async () => {
     const { ir, redirect } = await enrol(r, '1800000005');
+    // available-methods follows the newest record's live credentials (no e-mail here).
+    const methods = async () => (await r.call('bright_energy', 'GET', '/v1/identity-records/exists?mpxn=1800000005')).body['available-methods'];
+    expect(await methods()).toEqual(['passkey-register']);
     const phone = new SoftAuthenticator(ORIGIN);
     const laptop = new SoftAuthenticator(ORIGIN);
     expect((await registerWith(r, redirect['redirect-url'], phone)).res.status).toBe(200);
@@ -170,6 +173,9 @@ describe('passkeys: registration and assertion (server-side WebAuthn verificatio
     const s = await c.openPasskeyPage(start.body.passkey['redirect-url']);
     expect((await c.passkeyStep(s.session, s.csrf, phone)).status).toBe(400);
     expect((await c.passkeyStep(s.session, s.csrf, laptop)).status).toBe(200);
+    expect(await methods()).toEqual(['passkey-assert', 'passkey-register']);
+    expect(await r.call('bright_energy', 'DELETE', `/v1/identity-records/${ir}/credentials/${creds[1]['credential-id']}`)).toMatchObject({ status: 204 });
+    expect(await methods()).toEqual(['passkey-register']);
   });
 
   it('the JSON endpoints need the page’s CSRF value and the register origin; unknown and expired sessions show clear pages', async () => {

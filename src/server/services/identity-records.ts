@@ -28,6 +28,7 @@ export class IdentityRecords {
   private readonly byIr;
   private readonly activeCredentials;
   private readonly newestByMpxn;
+  private readonly methodsByMpxn;
   private readonly ownersByIr;
 
   constructor(private readonly reg: Register) {
@@ -39,6 +40,13 @@ export class IdentityRecords {
       .orderBy(desc(identityRecords.seq))
       .limit(1)
       .prepare();
+    // The exists check (issue 7): only what available-methods needs, in one statement, rather
+    // than the whole newest row (PII columns included) and then its credentials.
+    this.methodsByMpxn = reg.sqlite.prepare<[string], { hasEmail: number; hasPasskey: number }>(
+      `select i.email_hash is not null as hasEmail,
+              exists (select 1 from passkey_credentials c where c.ir = i.ir and c.removed_at is null) as hasPasskey
+         from identity_records i where i.mpxn = ? and i.anonymised_at is null order by i.seq desc limit 1`,
+    );
     this.ownersByIr = reg.sqlite.prepare<[string], { ir: string; duid: string }>('select ir, duid from identity_records where ir in (select value from json_each(?))');
     this.byIr = reg.db.select().from(identityRecords).where(eq(identityRecords.ir, sql.placeholder('ir'))).prepare();
     this.activeCredentials = reg.db
@@ -135,11 +143,11 @@ export class IdentityRecords {
 
   /** available-methods for an MPxN: passkey-assert if any credential, magic-link if an e-mail, passkey-register always. */
   availableMethods(mpxn: string): { exists: boolean; methods: string[] } {
-    const newest = this.newestForMpxn(mpxn);
+    const newest = this.methodsByMpxn.get(mpxn);
     if (!newest) return { exists: false, methods: [] };
     const methods: string[] = [];
-    if (this.credentials(newest.ir).length > 0) methods.push('passkey-assert');
-    if (newest.emailHash) methods.push('magic-link');
+    if (newest.hasPasskey) methods.push('passkey-assert');
+    if (newest.hasEmail) methods.push('magic-link');
     methods.push('passkey-register');
     return { exists: true, methods };
   }
