@@ -17,7 +17,7 @@ import { execFileSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { compileRegister, cpuMsOf, drive, login, ROOT, scenarios, sleep, startRegister } from './harness.js';
+import { compileRegister, drive, driveRegister, login, ROOT, scenarios, sleep, startRegister } from './harness.js';
 import type { Fixture } from './load.js';
 
 /** A wrong command line: said in one line, without a stack trace. */
@@ -71,7 +71,7 @@ async function compileRevision(rev: string, workdir: string): Promise<{ label: s
 interface Run {
   side: 'A' | 'B';
   round: number;
-  endpoints: Record<string, { cpuUsPerReq: number; rps: number; p99: number; non2xx: number }>;
+  endpoints: Record<string, { cpuUsPerReq: number; rps: number; p99: number; non2xx: number; diskReadKiBPerReq: number; diskWriteKiBPerReq: number }>;
 }
 
 async function measure(side: 'A' | 'B', round: number, compiled: string, opts: Options, fixture: Fixture, workdir: string): Promise<Run> {
@@ -86,11 +86,12 @@ async function measure(side: 'A' | 'B', round: number, compiled: string, opts: O
     for (const s of scenarios(fixture, tokens, opts)) {
       const conns = s.connections ?? opts.connections;
       await drive(reg.base, s.next, 1, conns); // warm-up
-      const cpu0 = cpuMsOf(reg.child.pid!);
-      const m = await drive(reg.base, s.next, opts.duration, conns);
-      const cpuUsPerReq = Math.round((1000 * (cpuMsOf(reg.child.pid!) - cpu0)) / Math.max(1, m.requests + m.non2xx));
-      run.endpoints[s.name] = { cpuUsPerReq, rps: Math.round(m.rps), p99: Math.round(m.p99 * 100) / 100, non2xx: m.non2xx };
-      process.stderr.write(`  ${side} round ${round}  ${s.name.padEnd(16)} ${String(cpuUsPerReq).padStart(6)} µs/req  ${String(Math.round(m.rps)).padStart(6)} req/s  p99 ${m.p99.toFixed(2)} ms${m.non2xx ? `  non-2xx ${m.non2xx}` : ''}\n`);
+      const m = await driveRegister(reg.child.pid!, reg.base, s.next, opts.duration, conns);
+      const cpuUsPerReq = m.cpuUsPerReq!;
+      run.endpoints[s.name] = { cpuUsPerReq, rps: Math.round(m.rps), p99: Math.round(m.p99 * 100) / 100, non2xx: m.non2xx, diskReadKiBPerReq: m.diskReadKiBPerReq!, diskWriteKiBPerReq: m.diskWriteKiBPerReq! };
+      process.stderr.write(
+        `  ${side} round ${round}  ${s.name.padEnd(16)} ${String(cpuUsPerReq).padStart(6)} µs/req  ${String(Math.round(m.rps)).padStart(6)} req/s  p99 ${m.p99.toFixed(2)} ms  disk read ${m.diskReadKiBPerReq} / written ${m.diskWriteKiBPerReq} KiB/req${m.non2xx ? `  non-2xx ${m.non2xx}` : ''}\n`,
+      );
     }
     return run;
   } finally {

@@ -42,6 +42,17 @@ export function cpuMsOf(pid: number): number {
   return (Number(fields[11]) + Number(fields[12])) * 10;
 }
 
+/**
+ * Bytes a process (all its threads) has made the kernel read from and write to storage so far,
+ * from /proc/<pid>/io. A read served by the page cache is not counted, so `readBytes` shows
+ * the pages that really came from the disk.
+ */
+export function ioOf(pid: number): { readBytes: number; writeBytes: number } {
+  const io = readFileSync(`/proc/${pid}/io`, 'utf8');
+  const value = (key: string) => Number(new RegExp(`^${key}: (\\d+)`, 'm').exec(io)?.[1] ?? 0);
+  return { readBytes: value('read_bytes'), writeBytes: value('write_bytes') };
+}
+
 export function fileMb(path: string): number {
   return existsSync(path) ? statSync(path).size / 1024 / 1024 : 0;
 }
@@ -136,9 +147,25 @@ export interface Measured {
   statusCodes: Record<string, number>;
   /** Register CPU (user + system, all threads) per request during the 10-connection run, µs. */
   cpuUsPerReq?: number;
+  /** Storage reads (page-cache misses) and writes (WAL, checkpoints) per request, KiB. */
+  diskReadKiBPerReq?: number;
+  diskWriteKiBPerReq?: number;
 }
 
 export type Req = { method?: string; path: string; headers?: Record<string, string>; body?: string };
+
+/** `drive`, plus what the register process `pid` spent per request meanwhile: CPU and storage I/O. */
+export async function driveRegister(pid: number, base: string, next: () => Req, seconds: number, connections: number): Promise<Measured> {
+  const cpu0 = cpuMsOf(pid);
+  const io0 = ioOf(pid);
+  const m = await drive(base, next, seconds, connections);
+  const io1 = ioOf(pid);
+  const n = Math.max(1, m.requests + m.non2xx);
+  m.cpuUsPerReq = Math.round((1000 * (cpuMsOf(pid) - cpu0)) / n);
+  m.diskReadKiBPerReq = round((io1.readBytes - io0.readBytes) / 1024 / n, 1);
+  m.diskWriteKiBPerReq = round((io1.writeBytes - io0.writeBytes) / 1024 / n, 1);
+  return m;
+}
 
 /** One autocannon run; latencies are collected per response at sub-millisecond precision. */
 export async function drive(base: string, next: () => Req, seconds: number, connections: number): Promise<Measured> {

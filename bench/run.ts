@@ -16,7 +16,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import Database from 'better-sqlite3';
-import { compileRegister, cpuMsOf, drive, fileMb, login, ROOT, round, rssOf, scenarios, sleep, startRegister, type Measured } from './harness.js';
+import { compileRegister, drive, driveRegister, fileMb, login, ROOT, round, rssOf, scenarios, sleep, startRegister, type Measured } from './harness.js';
 import { bulkLoad, type Fixture } from './load.js';
 
 const TSX = join(ROOT, 'node_modules', '.bin', 'tsx');
@@ -252,11 +252,9 @@ async function runSize(size: number, opts: Options, compiled: string): Promise<S
         const conns = s.connections ?? opts.connections;
         endpointPeak = { rssMb: 0, anonMb: 0 };
         await drive(reg.base, s.next, 1, conns); // warm-up
-        const cpu0 = cpuMsOf(reg.child.pid!);
-        entry.register = await drive(reg.base, s.next, opts.duration, conns);
-        // CPU time the register (all its threads) spent per answered request: unlike req/s,
-        // hardly moved by other load on the machine.
-        entry.register.cpuUsPerReq = Math.round((1000 * (cpuMsOf(reg.child.pid!) - cpu0)) / Math.max(1, entry.register.requests + entry.register.non2xx));
+        // With the CPU time the register (all its threads) spent per answered request: unlike
+        // req/s, hardly moved by other load on the machine. And its disk reads and writes.
+        entry.register = await driveRegister(reg.child.pid!, reg.base, s.next, opts.duration, conns);
         // Latency without queueing: one connection, one request at a time.
         entry.single = await drive(reg.base, s.next, Math.min(2, opts.duration), 1);
         entry.rssPeakMb = round(endpointPeak.rssMb, 0);
@@ -266,7 +264,7 @@ async function runSize(size: number, opts: Options, compiled: string): Promise<S
         entry.ratio = entry.register.rps / entry.ceiling.rps;
         const m = entry.register;
         process.stderr.write(
-          `  ${s.name.padEnd(16)} ${m.rps.toFixed(0).padStart(7)} req/s  p50 ${m.p50.toFixed(2)} ms  p99 ${m.p99.toFixed(2)} ms  CPU ${m.cpuUsPerReq} µs/req  (ceiling ${entry.ceiling.rps.toFixed(0)} req/s, ratio ${entry.ratio.toFixed(2)}; 1 conn p50 ${entry.single.p50.toFixed(2)} p99 ${entry.single.p99.toFixed(2)} ms; RSS ≤ ${entry.rssPeakMb} MB, ${entry.rssPeakAnonMb} anon)${m.non2xx ? `  non-2xx ${JSON.stringify(m.statusCodes)}` : ''}\n`,
+          `  ${s.name.padEnd(16)} ${m.rps.toFixed(0).padStart(7)} req/s  p50 ${m.p50.toFixed(2)} ms  p99 ${m.p99.toFixed(2)} ms  CPU ${m.cpuUsPerReq} µs/req  disk read ${m.diskReadKiBPerReq} / written ${m.diskWriteKiBPerReq} KiB/req  (ceiling ${entry.ceiling.rps.toFixed(0)} req/s, ratio ${entry.ratio.toFixed(2)}; 1 conn p50 ${entry.single.p50.toFixed(2)} p99 ${entry.single.p99.toFixed(2)} ms; RSS ≤ ${entry.rssPeakMb} MB, ${entry.rssPeakAnonMb} anon)${m.non2xx ? `  non-2xx ${JSON.stringify(m.statusCodes)}` : ''}\n`,
         );
       }
     } finally {
