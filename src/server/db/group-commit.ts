@@ -27,9 +27,9 @@ type Waiter = { target: number; resolve: () => void; reject: (err: Error) => voi
  * 1. **Batched transactions.** `tx(fn)` runs `fn` in a savepoint of a batch transaction that
  *    stays open until the end of the current turn of the event loop (or until a response needs
  *    it), and while an fsync is running, until that fsync ends. All the requests handled
- *    meanwhile commit together, so pages they share (the
- *    table's tail, the audit chain, the counters, most index tails) are written once. A request
- *    whose `fn` throws rolls back to its own savepoint only.
+ *    meanwhile commit together, so pages they share (the table's tail, the audit chain, the
+ *    counters, most index tails) are written once. A request whose `fn` throws rolls back to
+ *    its own savepoint only.
  * 2. **One fsync for many commits.** The connection runs with `synchronous = NORMAL` (a COMMIT
  *    only write()s its WAL frames), and `durable()` fdatasyncs the WAL file on a libuv thread.
  *    Writes made while one sync runs are committed when it ends and wait for the next, so one
