@@ -147,6 +147,12 @@ export class AccessRecords {
       .orderBy(desc(accessRecords.seq))
       .limit(1000)
       .prepare();
+    this.recordsByMpxn = reg.db
+      .select({ summary: summaryJsonSql(sql.placeholder('now')), record: recordJsonSql(sql.placeholder('now')) })
+      .from(accessRecords)
+      .where(eq(accessRecords.mpxn, sql.placeholder('mpxn')))
+      .orderBy(desc(accessRecords.seq))
+      .prepare();
     this.ownsOnMpxn = reg.db
       .select({ seq: accessRecords.seq })
       .from(accessRecords)
@@ -195,6 +201,7 @@ export class AccessRecords {
   private readonly insertRecord;
   private readonly recordJsonByAk;
   private readonly summariesByIr;
+  private readonly recordsByMpxn;
   private readonly discoveredToSupersede;
   private readonly countsOf;
   private readonly lapsedOf;
@@ -371,6 +378,14 @@ export class AccessRecords {
   apiRecord(ak: string, nowIso = this.reg.clock.iso()): AccessRecordApi | undefined {
     const text = this.recordJson(ak, nowIso);
     return text === undefined ? undefined : (JSON.parse(text) as AccessRecordApi);
+  }
+
+  /**
+   * Every record on a meter point, newest first, both as its summary and as the full record
+   * (the customer portal shows parts of each), read in one statement.
+   */
+  meterPointRecords(mpxn: string, nowIso = this.reg.clock.iso()): { summary: AccessRecordSummaryApi; record: AccessRecordApi }[] {
+    return this.recordsByMpxn.all({ mpxn, now: nowIso }).map((r) => ({ summary: JSON.parse(r.summary) as AccessRecordSummaryApi, record: JSON.parse(r.record) as AccessRecordApi }));
   }
 
   /** Summaries of the records linked to an identity record, newest first (admin detail). */

@@ -141,14 +141,11 @@ export function registerPortal(app: App, deps: Deps, portalAccountId = 'portal_o
 
   // ---- records of the session's meter point --------------------------------------------
   function sessionRecords(session: Session): { records: Summary[]; extras: Map<string, RecordExtras> } {
-    const nowIso = reg.clock.iso();
     const extras = new Map<string, RecordExtras>();
-    const records = svc.records.meterPointSummaries(session.mpxn, {}).map(({ json }) => {
-      const summary = JSON.parse(json) as Summary;
-      const full = svc.records.apiRecord(summary.ak, nowIso)!;
-      const shared = full.notice?.['shared-notice'] ?? full.notice?.notices?.[0] ?? null;
-      extras.set(summary.ak, { registeredAt: full['access-event']['registered-at'], notice: shared ? { url: shared['terms-url'], version: shared['notice-version'] } : null });
-      return summary;
+    const records = svc.records.meterPointRecords(session.mpxn).map(({ summary, record }) => {
+      const shared = record.notice?.['shared-notice'] ?? record.notice?.notices?.[0] ?? null;
+      extras.set(summary.ak, { registeredAt: record['access-event']['registered-at'], notice: shared ? { url: shared['terms-url'], version: shared['notice-version'] } : null });
+      return summary as Summary;
     });
     return { records, extras };
   }
