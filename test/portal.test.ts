@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { webhookDeliveries, webhooks } from '../src/server/db/schema.js';
 import { encrypt } from '../src/server/lib/crypto.js';
+import { longDate } from '../src/server/pages/portal/labels.js';
 import { testRegister, type TestRegister } from './support/register.js';
 
 /** A tiny browser: keeps cookies, submits forms, follows nothing by itself. */
@@ -190,6 +191,36 @@ describe('customer transparency portal (/portal)', () => {
     expect(entry.body).not.toContain('evil.example');
     const crossSite = await b.post('/portal/start', { mpxn: MPXN, method: 'magic-link', csrf: csrfOf(entry.body) }, { origin: 'https://evil.example' });
     expect(crossSite.statusCode).toBe(403);
+  });
+
+  it('shows the customer who looked at the meter point, and audits every portal view', async () => {
+    const octopus = r.svc.accounts.get('octopusflux');
+    const portal = r.svc.accounts.get('portal_ops');
+    expect((await r.call('octopusflux', 'GET', `/v1/meter-points/${MPXN}/access-records`)).status).toBe(200);
+    const viewed = () => r.reg.sqlite.prepare("select actor, detail from audit_events where event_type = 'meter-point.viewed' and subject = ? order by seq").all(MPXN) as { actor: string; detail: string }[];
+    const before = viewed().length;
+    const b = new Browser(r);
+    const page = await signIn(b);
+    // The portal's own listing (consuming the token) and its page view are both audited.
+    expect(viewed().slice(before).map((v) => [v.actor, JSON.parse(v.detail).via])).toEqual([
+      ['portal_ops', 'api'],
+      ['portal_ops', 'portal-page'],
+    ]);
+    const section = page.body.slice(page.body.indexOf('Who looked at your meter point'));
+    expect(page.body).toContain('Who looked at your meter point');
+    expect(section).toContain(octopus.displayName);
+    expect(section).toContain(portal.displayName);
+    expect(section).toContain(longDate(r.reg.clock.iso()));
+    // Only the organisation and the date: no account ids, duids or MPxN.
+    expect(section).not.toContain(octopus.duid);
+    expect(section).not.toContain('octopusflux');
+    expect(page.body).not.toContain(MPXN);
+    // Downloads show the records too, so they are views as well.
+    const n = viewed().length;
+    await b.get('/portal/history.json');
+    await b.get('/portal/history.csv');
+    expect(viewed().slice(n).map((v) => JSON.parse(v.detail).via)).toEqual(['portal-page', 'portal-page']);
+    expect((await r.call('admin_ops', 'GET', '/v1/admin/audit/verify')).body.intact).toBe(true);
   });
 
   it('explains an unknown meter point and a malformed one', async () => {

@@ -187,6 +187,14 @@ export const accessRecords = sqliteTable(
     revokeReason: text('revoke_reason'),
     revokedBy: text('revoked_by'),
     expiredAt: text('expired_at'),
+    /**
+     * When the record first gave access in the register: set at creation for a record
+     * submitted ACTIVE whose expiry had not already passed; null for one submitted REVOKED or
+     * EXPIRED (a historic record) and for DISCOVERED rows. Never cleared by a later
+     * revocation or expiry. Only such a record lets a Data User list its meter point
+     * (contract §5).
+     */
+    activatedAt: text('activated_at'),
     // DISCOVERED access
     organisationName: text('organisation_name'),
     organisationReference: text('organisation_reference'),
@@ -200,7 +208,9 @@ export const accessRecords = sqliteTable(
     uniqueIndex('access_records_ak_uq').on(t.ak),
     index('access_records_duid_idx').on(t.duid, t.seq),
     index('access_records_mpxn_idx').on(t.mpxn, t.seq),
-    index('access_records_mpxn_duid_idx').on(t.mpxn, t.duid),
+    // The meter-point listing's right to list (contract §5): only records that are or have
+    // been ACTIVE, so the check is answered from this index alone.
+    index('access_records_mpxn_duid_idx').on(t.mpxn, t.duid, t.activatedAt).where(sql`${t.activatedAt} is not null`),
     index('access_records_ir_idx').on(t.ir),
     index('access_records_state_idx').on(t.state, t.seq),
     index('access_records_expiry_idx').on(t.state, t.expiresAt),

@@ -1,8 +1,8 @@
-import { and, desc, eq, gt, isNull, lt, lte, or, sql, type Placeholder, type SQL } from 'drizzle-orm';
+import { and, desc, eq, gt, isNotNull, isNull, lt, lte, or, sql, type Placeholder, type SQL } from 'drizzle-orm';
 import type { Static } from 'typebox';
 import { newestFirstPage, takePage } from '../lib/paging.js';
 import type { Register } from '../context.js';
-import { accessRecordCounts, accessRecords, identityRecords } from '../db/schema.js';
+import { accessRecordCounts, accessRecords, accounts, auditEvents, identityRecords } from '../db/schema.js';
 import { apiTime } from '../lib/clock.js';
 import { ApiError, conflict, invalid, notFound } from '../lib/errors.js';
 import { newId } from '../lib/ids.js';
@@ -21,6 +21,17 @@ export interface AccessToken {
   ak: string;
   expiry: string | null;
 }
+/** The audit event of a meter-point listing or portal view (contract §5). */
+export const METER_POINT_VIEWED = 'meter-point.viewed';
+
+/** One view of a meter point's records, as the customer is shown it. */
+export interface MeterPointView {
+  at: string;
+  duid: string;
+  displayName: string;
+  role: string;
+}
+
 /** One listed record: its seq (for the next cursor) and its summary as JSON text. */
 export interface SummaryJson {
   seq: number;
@@ -122,12 +133,14 @@ function leadOf(arr: AccessRecordInput['record-metadata']['controller-arrangemen
 /** The columns `columns()` fills for a new record (the prepared insert binds exactly these). */
 const RECORD_COLUMNS = [
   'ak', 'kind', 'duid', 'ir', 'mpxn', 'state', 'legalBasis', 'arrangementType', 'leadControllerName', 'controllerCount', 'purpose', 'dataTypes',
-  'expiry', 'expiresAt', 'registeredAt', 'body', 'createdAt', 'updatedAt', 'revokedAt', 'revokeReason', 'expiredAt',
+  'expiry', 'expiresAt', 'registeredAt', 'body', 'createdAt', 'updatedAt', 'revokedAt', 'revokeReason', 'expiredAt', 'activatedAt',
 ] as const;
 
 export class AccessRecords {
   private readonly byAk;
   private readonly ownsOnMpxn;
+  private readonly activatedOnMpxn;
+  private readonly viewsByMpxn;
 
   constructor(
     private readonly reg: Register,
@@ -158,6 +171,23 @@ export class AccessRecords {
       .from(accessRecords)
       .where(and(eq(accessRecords.mpxn, sql.placeholder('mpxn')), eq(accessRecords.duid, sql.placeholder('duid'))))
       .limit(1)
+      .prepare();
+    // Answered from the partial (mpxn, duid) index alone: it holds only activated records.
+    this.activatedOnMpxn = reg.db
+      .select({ seq: accessRecords.seq })
+      .from(accessRecords)
+      .where(and(eq(accessRecords.mpxn, sql.placeholder('mpxn')), eq(accessRecords.duid, sql.placeholder('duid')), isNotNull(accessRecords.activatedAt)))
+      .limit(1)
+      .prepare();
+    // The newest views of one meter point, through the partial (subject, seq) index of the
+    // audit log; only meter-point.viewed events carry an MPxN as their subject.
+    this.viewsByMpxn = reg.db
+      .select({ at: auditEvents.at, duid: accounts.duid, displayName: accounts.displayName, role: accounts.role })
+      .from(auditEvents)
+      .innerJoin(accounts, eq(accounts.accountId, auditEvents.actor))
+      .where(and(eq(auditEvents.subject, sql.placeholder('mpxn')), eq(auditEvents.eventType, METER_POINT_VIEWED)))
+      .orderBy(desc(auditEvents.seq))
+      .limit(sql.placeholder('limit') as unknown as number)
       .prepare();
     // Prepared once (issue 7): building these with drizzle on every create cost more than
     // running them. The json columns' encoders apply to placeholder values as to literals.
@@ -274,6 +304,7 @@ export class AccessRecords {
   private columns(duid: string, identity: IdentityRow, ak: string, body: AccessRecordInput, now: string) {
     const arr = body['record-metadata']['controller-arrangement'];
     const ev = body['access-event'];
+    const expiresAt = normaliseExpiry(ev.expiry);
     const stored: StoredBody = {
       'record-metadata': { 'schema-version': body['record-metadata']['schema-version'], 'controller-arrangement': { ...arr, 'art26-reference': arr['art26-reference'] ?? null } },
       notice: body.notice ?? null,
@@ -299,7 +330,7 @@ export class AccessRecords {
       purpose: body.processing.purpose,
       dataTypes: body.processing['data-types'],
       expiry: ev.expiry ?? null,
-      expiresAt: normaliseExpiry(ev.expiry),
+      expiresAt,
       registeredAt: ev['registered-at'],
       body: stored as unknown as Record<string, unknown>,
       createdAt: now,
@@ -307,6 +338,10 @@ export class AccessRecords {
       revokedAt: ev.state === 'REVOKED' ? now : null,
       revokeReason: ev.state === 'REVOKED' ? 'other' : null,
       expiredAt: ev.state === 'EXPIRED' ? now : null,
+      // Has been ACTIVE (contract §5): submitted ACTIVE with its expiry still ahead. A record
+      // submitted ACTIVE with an expiry already past reads EXPIRED from the start and never
+      // gave access, so it does not count either.
+      activatedAt: ev.state === 'ACTIVE' && (expiresAt === null || expiresAt > now) ? now : null,
     };
   }
 
@@ -340,7 +375,8 @@ export class AccessRecords {
       const identity = this.identities.find(row.ir!)!;
       const now = this.reg.clock.iso();
       const cols = this.columns(row.duid!, { ...identity, mpxn: row.mpxn }, ak, body, now);
-      const { createdAt: _c, ak: _ak, kind: _k, duid: _d, ir: _i, mpxn: _m, ...changes } = cols;
+      // activated-at stays: the record has been ACTIVE since its creation.
+      const { createdAt: _c, ak: _ak, kind: _k, duid: _d, ir: _i, mpxn: _m, activatedAt: _a, ...changes } = cols;
       this.reg.db.update(accessRecords).set(changes).where(eq(accessRecords.seq, row.seq)).run();
       this.reg.audit.append({ actor: account.accountId, eventType: 'access-record.replaced', ak, ir: row.ir });
       return { ak, expiry: cols.expiry };
@@ -393,8 +429,32 @@ export class AccessRecords {
     return this.summariesByIr.all({ ir, now: nowIso }).map((r) => JSON.parse(r.json) as AccessRecordSummaryApi);
   }
 
+  /** Any record of this Data User on the MPxN, whatever its state (the demo seed's idempotence). */
   callerHasRecordOn(duid: string, mpxn: string): boolean {
     return this.ownsOnMpxn.get({ mpxn, duid }) !== undefined;
+  }
+
+  /**
+   * May this Data User list the meter point (contract §5)? Only with a record there that is,
+   * or has been, ACTIVE: one submitted directly as REVOKED or EXPIRED never counts, one that
+   * was ACTIVE and has since been revoked or expired still does.
+   */
+  mayListMeterPoint(duid: string, mpxn: string): boolean {
+    return this.activatedOnMpxn.get({ mpxn, duid }) !== undefined;
+  }
+
+  /**
+   * Audits that an account saw a meter point's records (contract §5: every listing, and every
+   * portal page showing them). One audit insert; call inside the transaction of the request.
+   * `via`: `api` for GET /meter-points/{mpxn}/access-records, `portal-page` for /portal.
+   */
+  recordView(account: Pick<AccountRow, 'accountId' | 'duid' | 'role'>, mpxn: string, via: 'api' | 'portal-page'): void {
+    this.reg.audit.append({ actor: account.accountId, eventType: METER_POINT_VIEWED, subject: mpxn, detail: { duid: account.duid, role: account.role, via } });
+  }
+
+  /** The newest `limit` views of a meter point, newest first: when, and which organisation. */
+  meterPointViews(mpxn: string, limit: number): MeterPointView[] {
+    return this.viewsByMpxn.all({ mpxn, limit });
   }
 
   /**

@@ -152,25 +152,32 @@ export class IdentityRecords {
     return { exists: true, methods };
   }
 
-  /** GDPR Art. 17: destroys PII, keeps ir and links. Refused while an ACTIVE record is linked. */
-  anonymise(actor: string, row: IdentityRow): string {
+  /**
+   * GDPR Art. 17: destroys PII, keeps ir and links. Refused while an ACTIVE record is linked.
+   * `viewerDuid` is the Data User asking: the refusal names only its own access keys and
+   * counts those of other organisations (records linked through re-identification), whose keys
+   * it must never see. null = a register operator, who is shown every key.
+   */
+  anonymise(actor: string, row: IdentityRow, viewerDuid: string | null): string {
     return this.reg.tx(() => {
       const fresh = this.find(row.ir)!;
       if (fresh.anonymisedAt) throw conflict(`Identity record ${row.ir} is already anonymised`);
       const nowIso = this.reg.clock.iso();
       const linkedActive = this.reg.db
-        .select({ ak: accessRecords.ak, expiresAt: accessRecords.expiresAt })
+        .select({ ak: accessRecords.ak, duid: accessRecords.duid, expiresAt: accessRecords.expiresAt })
         .from(accessRecords)
         .where(and(eq(accessRecords.ir, row.ir), eq(accessRecords.state, 'ACTIVE')))
         .all()
         .filter((r) => !r.expiresAt || r.expiresAt > nowIso);
       if (linkedActive.length > 0) {
-        throw conflict(
-          `Identity record ${row.ir} has ${linkedActive.length} linked ACTIVE access record(s) (${linkedActive
-            .slice(0, 5)
-            .map((r) => r.ak)
-            .join(', ')}${linkedActive.length > 5 ? ', …' : ''}); revoke them or let them expire before anonymising`,
-        );
+        const shown = viewerDuid === null ? linkedActive : linkedActive.filter((r) => r.duid === viewerDuid);
+        const hidden = linkedActive.length - shown.length;
+        const keys = shown.slice(0, 5).map((r) => r.ak).join(', ') + (shown.length > 5 ? ', …' : '');
+        const parts = [
+          ...(shown.length ? [viewerDuid === null ? keys : `yours: ${keys}`] : []),
+          ...(hidden ? [`${hidden} held by other organisations, who must revoke them or let them expire`] : []),
+        ];
+        throw conflict(`Identity record ${row.ir} has ${linkedActive.length} linked ACTIVE access record(s) (${parts.join('; ')}); revoke them or let them expire before anonymising`);
       }
       this.reg.db
         .update(identityRecords)

@@ -21,6 +21,8 @@ h1 { font-size: 1.75rem; line-height:1.25; margin: .25rem 0 1rem; }
 h2 { font-size: 1.25rem; margin: 2rem 0 .75rem; }
 p.lead { font-size: 1.125rem; color: var(--muted); margin-top: 0; }
 .card { background: var(--card); border:1px solid var(--line); border-radius: 10px; padding: 1.25rem; margin: 1rem 0; }
+table.views { width:100%; border-collapse: collapse; }
+table.views th, table.views td { text-align:left; padding:.4rem .5rem; border-bottom:1px solid var(--line); }
 label { display:block; font-weight:600; margin-bottom:.35rem; }
 .hint { color: var(--muted); font-size: .9rem; margin: 0 0 .5rem; }
 input[type=text] { width:100%; max-width: 22rem; font-size: 1.125rem; padding: .6rem .7rem; border: 2px solid var(--ink); border-radius: 6px; letter-spacing: .05em; }

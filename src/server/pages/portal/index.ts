@@ -5,10 +5,28 @@ import { html, pageCsp, type SafeHtml } from '../html.js';
 import { PortalApi } from './api-client.js';
 import { PORTAL_CSS, PORTAL_JS } from './assets.js';
 import { PortalCookies, type Session } from './session.js';
-import { entryPage, layout, messagePage, recordsPage, waitingPage, withdrawConfirmPage, type RecordExtras, type Summary } from './views.js';
+import type { AccountRow } from '../../services/accounts.js';
+import type { MeterPointView } from '../../services/access-records.js';
+import { entryPage, layout, messagePage, recordsPage, waitingPage, withdrawConfirmPage, type RecordExtras, type Summary, type ViewLine } from './views.js';
 
 const MPXN = new RegExp(MPXN_PATTERN);
 const METHOD_PREFERENCE = ['passkey-assert', 'magic-link', 'passkey-register'];
+/** How many of a meter point's newest views the portal reads to show who looked. */
+const VIEWS_READ = 2000;
+/** How many (organisation, day) lines "Who looked at your meter point" shows at most. */
+const VIEWS_SHOWN = 50;
+
+/** Views grouped per organisation and day, newest first, as the customer is shown them. */
+function whoLooked(views: MeterPointView[]): ViewLine[] {
+  const lines = new Map<string, ViewLine>();
+  for (const v of views) {
+    const key = `${v.at.slice(0, 10)}|${v.duid}`;
+    const line = lines.get(key);
+    if (line) line.count++;
+    else if (lines.size < VIEWS_SHOWN) lines.set(key, { organisation: v.displayName, date: v.at, count: 1 });
+  }
+  return [...lines.values()];
+}
 
 /**
  * The customer transparency portal at /portal (contract §11). It acts server-side as the
@@ -65,7 +83,7 @@ export function registerPortal(app: App, deps: Deps, portalAccountId = 'portal_o
     // A session opens exactly one meter point; asking for another means re-identifying.
     if (session && (!mpxn || mpxn === session.mpxn)) {
       if (mpxn) return reply.redirect('/portal'); // keep the MPxN out of the address bar
-      return send(reply, 'Your meter point', recordsView(session, csrf, flashFor(req)));
+      return send(reply, 'Your meter point', recordsView(session, api.account()!, csrf, flashFor(req)));
     }
     if (mpxn && MPXN.test(mpxn)) return send(reply, 'Confirm it is you', await entryWithMethods(mpxn, csrf, returnUrl, session ? 'You are signed in for a different meter point. Confirm it is you for this one.' : undefined));
     return send(reply, 'Find your meter point', entryPage({ portalName: portalName(), csrf, returnUrl, mpxn, error: mpxn ? 'That does not look like a meter point number. Check it and try again.' : undefined }));
@@ -150,9 +168,19 @@ export function registerPortal(app: App, deps: Deps, portalAccountId = 'portal_o
     return { records, extras };
   }
 
-  function recordsView(session: Session, csrf: string, flash: SafeHtml | null): SafeHtml {
-    const { records, extras } = sessionRecords(session);
-    return recordsPage({ mpxn: session.mpxn, records, extras, csrf, returnUrl: session.returnUrl, flash });
+  /**
+   * The session's records as the portal shows or downloads them. Showing them is a view of the
+   * meter point by the portal account, audited like a listing (contract §5).
+   */
+  function viewedRecords(session: Session, portal: AccountRow): ReturnType<typeof sessionRecords> {
+    reg.tx(() => svc.records.recordView(portal, session.mpxn, 'portal-page'));
+    return sessionRecords(session);
+  }
+
+  function recordsView(session: Session, portal: AccountRow, csrf: string, flash: SafeHtml | null): SafeHtml {
+    const { records, extras } = viewedRecords(session, portal);
+    const views = whoLooked(svc.records.meterPointViews(session.mpxn, VIEWS_READ));
+    return recordsPage({ mpxn: session.mpxn, records, extras, views, csrf, returnUrl: session.returnUrl, flash });
   }
 
   function flashFor(req: FastifyRequest): SafeHtml | null {
@@ -194,7 +222,9 @@ export function registerPortal(app: App, deps: Deps, portalAccountId = 'portal_o
   app.get('/portal/history.json', { schema: { hide: true } }, async (req, reply) => {
     const session = cookies.session(req);
     if (!session) return reply.status(401).type('application/json').send({ error: 'Confirm it is you first at /portal' });
-    const { records } = sessionRecords(session);
+    const portal = api.account();
+    if (!portal) return unavailable(reply);
+    const { records } = viewedRecords(session, portal);
     reply.header('content-disposition', 'attachment; filename="my-meter-access-history.json"').header('cache-control', 'no-store');
     return { 'meter-point': session.mpxn, 'generated-at': `${reg.clock.iso().slice(0, 19)}Z`, 'access-records': records };
   });
@@ -202,7 +232,9 @@ export function registerPortal(app: App, deps: Deps, portalAccountId = 'portal_o
   app.get('/portal/history.csv', { schema: { hide: true } }, async (req, reply) => {
     const session = cookies.session(req);
     if (!session) return reply.status(401).type('text/plain').send('Confirm it is you first at /portal');
-    const { records, extras } = sessionRecords(session);
+    const portal = api.account();
+    if (!portal) return unavailable(reply);
+    const { records, extras } = viewedRecords(session, portal);
     const cell = (v: unknown) => {
       let s = String(v ?? '');
       if (/^[=+\-@\t\r]/.test(s)) s = `'${s}`; // no formula injection in spreadsheets

@@ -22,6 +22,14 @@ export interface Summary {
   } | null;
 }
 
+/** One line of "Who looked at your meter point": an organisation, a day, how many times. */
+export interface ViewLine {
+  organisation: string;
+  /** ISO timestamp of its newest view that day. */
+  date: string;
+  count: number;
+}
+
 /** What the portal knows about a record beyond the API summary (notice, registered-at). */
 export interface RecordExtras {
   registeredAt: string | null;
@@ -165,7 +173,21 @@ function chips(types: string[]): SafeHtml {
   return html`<ul class="chips">${types.map((t) => html`<li>${DATA_TYPE_LABELS[t] ?? t}</li>`)}</ul>`;
 }
 
-export function recordsPage(o: { mpxn: string; records: Summary[]; extras: Map<string, RecordExtras>; csrf: string; returnUrl: string | null; flash?: SafeHtml | null }): SafeHtml {
+function whoLookedSection(views: ViewLine[]): SafeHtml {
+  return html`<section class="card" aria-labelledby="who-looked">
+<h2 id="who-looked">Who looked at your meter point</h2>
+<p class="hint">Organisations that looked up the records for this meter point in the register, including this service when you open this page.</p>
+${
+  views.length
+    ? html`<table class="views"><thead><tr><th scope="col">Organisation</th><th scope="col">Date</th></tr></thead><tbody>${views.map(
+        (v) => html`<tr><td>${v.organisation}</td><td>${longDate(v.date)}${v.count > 1 ? html` <span class="hint">(${v.count} times)</span>` : ''}</td></tr>`,
+      )}</tbody></table>`
+    : html`<p>Nobody has looked at the records for this meter point yet.</p>`
+}
+</section>`;
+}
+
+export function recordsPage(o: { mpxn: string; records: Summary[]; extras: Map<string, RecordExtras>; views: ViewLine[]; csrf: string; returnUrl: string | null; flash?: SafeHtml | null }): SafeHtml {
   const count = (s: string) => o.records.filter((r) => r.state === s).length;
   const discovered = o.records.filter((r) => r.state === 'DISCOVERED');
   const order = ['DISCOVERED', 'ACTIVE', 'EXPIRED', 'REVOKED'];
@@ -185,6 +207,7 @@ ${
     : ''
 }
 ${sorted.length ? sorted.map((r) => recordCard(r, o.extras.get(r.ak), o.csrf)) : html`<div class="card"><p>No organisation is registered for this meter point.</p></div>`}
+${whoLookedSection(o.views)}
 <h2>Keep a copy</h2>
 <p><a href="/portal/history.json" download>Download my access history (JSON)</a> · <a href="/portal/history.csv" download>Download as a spreadsheet (CSV)</a></p>
 <form method="post" action="/portal/signout" class="actions">

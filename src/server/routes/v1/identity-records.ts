@@ -97,7 +97,7 @@ const identityRecords: RouteModule = (app, { reg, svc }) => {
     },
     async (req) => {
       const row = svc.identities.getOwned(req.account.duid, req.params.ir);
-      const at = svc.identities.anonymise(req.account.accountId, row);
+      const at = svc.identities.anonymise(req.account.accountId, row, req.account.duid);
       return { response: envelope(req, reg.clock.now()), ir: row.ir, 'anonymised-at': `${at.slice(0, 19)}Z` };
     },
   );

@@ -17,7 +17,7 @@ const meterPoints: RouteModule = (app, { reg, svc }) => {
       schema: {
         tags: ['access-records'],
         security: [{ bearer: [] }],
-        summary: 'Every record and DISCOVERED access on a meter point (data_user with a record there; portal with a confirmed token for this MPxN, consumed)',
+        summary: 'Every record and DISCOVERED access on a meter point (data_user with a record there that is or has been ACTIVE; portal with a confirmed token for this MPxN, consumed). [ours] Every listing is audited as meter-point.viewed and shown to the customer in /portal',
         params: Type.Object({ mpxn: Mpxn }),
         querystring: Type.Object(
           {
@@ -49,9 +49,12 @@ const meterPoints: RouteModule = (app, { reg, svc }) => {
             const e = err as { entries?: { message: string }[] };
             throw forbidden(e.entries?.[0]?.message ?? 'reidentification-token is not valid for this meter point');
           }
+          svc.records.recordView(account, mpxn, 'api');
         });
-      } else if (!svc.records.callerHasRecordOn(account.duid, mpxn)) {
-        throw forbidden('You hold no access record on this meter point');
+      } else {
+        if (!svc.records.mayListMeterPoint(account.duid, mpxn)) throw forbidden('You hold no access record on this meter point that is or has been ACTIVE');
+        // Audited in the group commit like any write (contract §5): one insert per listing.
+        reg.tx(() => svc.records.recordView(account, mpxn, 'api'));
       }
       const limit = req.query.limit ?? 1000;
       // Summaries written by SQLite (services/record-json.ts, issue 7).

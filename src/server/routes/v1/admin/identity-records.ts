@@ -115,7 +115,7 @@ const adminIdentityRecords: RouteModule = (app, { reg, svc }) => {
     async (req) => {
       const row = svc.identities.find(req.params.ir);
       if (!row) throw notFound(`Identity record ${req.params.ir}`);
-      const at = svc.identities.anonymise(req.account.accountId, row);
+      const at = svc.identities.anonymise(req.account.accountId, row, null);
       return { response: envelope(req, reg.clock.now()), ir: row.ir, 'anonymised-at': `${at.slice(0, 19)}Z` };
     },
   );

@@ -1,0 +1,136 @@
+import { readFileSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { saveClockOffset } from '../src/server/services/settings.js';
+import { consentBody, testRegister, type TestRegister } from './support/register.js';
+
+const DAY = 24 * 60 * 60 * 1000;
+
+/**
+ * Who may list a meter point, what each listing leaves in the audit log, and which access keys
+ * a Data User is shown (contract §5).
+ */
+describe('meter-point listing: rights, audit and other organisations keys', () => {
+  let r: TestRegister;
+  const DEMO = '2312345678901';
+  beforeAll(async () => {
+    r = await testRegister();
+  });
+  afterAll(() => r.close());
+
+  const ownIdentity = async (as: string, mpxn: string) =>
+    (await r.call(as, 'POST', '/v1/identity-records', { 'pii-principal': { mpxn, 'move-in-date': '2021-01-01' }, 'expressed-by': 'data-subject' })).body.ir as string;
+  const create = async (as: string, ir: string, state: string, expiry: string | null = null, registeredAt = '2026-01-01T00:00:00Z') => {
+    const body = consentBody(ir);
+    body['access-event'].state = state;
+    body['access-event'].expiry = expiry;
+    body['access-event']['registered-at'] = registeredAt;
+    const res = await r.call(as, 'POST', '/v1/access-records', body);
+    expect(res.status, JSON.stringify(res.body)).toBe(201);
+    return res.body['access-token'].key as string;
+  };
+  const list = (as: string, mpxn: string, query = '') => r.call(as, 'GET', `/v1/meter-points/${mpxn}/access-records${query}`);
+  const views = (mpxn: string) =>
+    r.reg.sqlite.prepare("select actor, subject, detail from audit_events where event_type = 'meter-point.viewed' and subject = ? order by seq").all(mpxn) as { actor: string; subject: string; detail: string }[];
+
+  it('a record submitted directly as EXPIRED or REVOKED gives no right to list (403)', async () => {
+    // The demo's GreenSwitch record was submitted EXPIRED (a historic record).
+    const green = await list('greenswitch', DEMO);
+    expect(green.status).toBe(403);
+    expect(green.body.errors[0]['error-code']).toBe('AUTH003');
+
+    const mpxn = '4400000001';
+    const ir = await ownIdentity('octopusflux', mpxn);
+    await create('octopusflux', ir, 'REVOKED');
+    expect((await list('octopusflux', mpxn)).status).toBe(403);
+    await create('octopusflux', ir, 'EXPIRED', '2025-06-30', '2025-01-01T00:00:00Z');
+    expect((await list('octopusflux', mpxn)).status).toBe(403);
+    // Submitted ACTIVE with an expiry already past: reported EXPIRED from the start, never gave access.
+    await create('octopusflux', ir, 'ACTIVE', '2025-06-30', '2025-01-01T00:00:00Z');
+    expect((await list('octopusflux', mpxn)).status).toBe(403);
+    // Nothing was audited for a refused listing.
+    expect(views(mpxn)).toEqual([]);
+  });
+
+  it('a record that is or has been ACTIVE does: revoked or expired later still counts', async () => {
+    const revokedMpxn = '4400000002';
+    const ak = await create('northern_networks', await ownIdentity('northern_networks', revokedMpxn), 'ACTIVE');
+    expect((await list('northern_networks', revokedMpxn)).status).toBe(200);
+    expect((await r.call('northern_networks', 'DELETE', `/v1/access-records/${ak}?reason=contract-ended`)).status).toBe(200);
+    expect((await list('northern_networks', revokedMpxn)).status).toBe(200);
+
+    const expiringMpxn = '4400000003';
+    const soon = new Date(r.reg.clock.now().getTime() + 2 * DAY).toISOString().slice(0, 10);
+    await create('northern_networks', await ownIdentity('northern_networks', expiringMpxn), 'ACTIVE', soon);
+    const offset = r.reg.clock.offset;
+    saveClockOffset(r.reg, offset + 5 * DAY);
+    try {
+      expect(r.svc.sweeper.run().expired).toBeGreaterThanOrEqual(1);
+      expect((await list('northern_networks', expiringMpxn)).status).toBe(200);
+    } finally {
+      saveClockOffset(r.reg, offset);
+    }
+  });
+
+  it('existing records are migrated by the same rule the register applies to new ones', async () => {
+    // Every record written so far (demo and the tests above: submitted ACTIVE, REVOKED,
+    // EXPIRED, lapsed; revoked later, swept later) has activated_at set by create. Forget it
+    // and run the migration's backfill: it must find the same records.
+    const before = r.reg.sqlite.prepare("select ak, activated_at is not null as a from access_records order by seq").all();
+    expect(before.filter((x: any) => x.a).length).toBeGreaterThan(3);
+    expect(before.filter((x: any) => !x.a).length).toBeGreaterThan(3);
+    const migration = readFileSync(new URL('../drizzle/0005_listing_rights.sql', import.meta.url), 'utf8');
+    const backfill = migration.split('--> statement-breakpoint').map((s) => s.trim()).find((s) => /UPDATE `access_records`/.test(s))!;
+    expect(backfill).toBeDefined();
+    r.reg.sqlite.exec('update access_records set activated_at = null');
+    r.reg.sqlite.exec(backfill);
+    expect(r.reg.sqlite.prepare("select ak, activated_at is not null as a from access_records order by seq").all()).toEqual(before);
+  });
+
+  it('every listing by a Data User is audited as meter-point.viewed, in the hash chain', async () => {
+    const before = views(DEMO).length;
+    const res = await list('bright_energy', DEMO, '?limit=2');
+    expect(res.status).toBe(200);
+    await list('bright_energy', DEMO, `?limit=2&cursor=${res.body['next-cursor']}`);
+    await list('octopusflux', DEMO, '?state=ACTIVE');
+    const after = views(DEMO).slice(before);
+    expect(after.map((v) => v.actor)).toEqual(['bright_energy', 'bright_energy', 'octopusflux']);
+    const bright = r.svc.accounts.get('bright_energy');
+    expect(JSON.parse(after[0].detail)).toEqual({ duid: bright.duid, role: 'data_user', via: 'api' });
+    const verify = await r.call('admin_ops', 'GET', '/v1/admin/audit/verify');
+    expect(verify.body.intact).toBe(true);
+    // Read back per MPxN (what /portal shows), newest first, with the organisation's name.
+    const shown = r.svc.records.meterPointViews(DEMO, 3);
+    expect(shown.map((v) => v.displayName)).toEqual(['OctopusFlux Ltd', 'Bright Energy Ltd', 'Bright Energy Ltd']);
+    expect(shown[0].duid).toBe(r.svc.accounts.get('octopusflux').duid);
+  });
+
+  it('reading the views of one MPxN, and the right to list, use indexes', () => {
+    const plan = r.reg.sqlite
+      .prepare("explain query plan select a.seq from audit_events a join accounts c on c.account_id = a.actor where a.subject = ? and a.event_type = 'meter-point.viewed' order by a.seq desc limit 10")
+      .all(DEMO) as { detail: string }[];
+    expect(plan.map((p) => p.detail).join('\n')).toMatch(/audit_events_subject_idx/);
+    // The right to list is answered from the partial (mpxn, duid, activated_at) index alone.
+    const rights = r.reg.sqlite
+      .prepare('explain query plan select seq from access_records where mpxn = ? and duid = ? and activated_at is not null limit 1')
+      .all(DEMO, 'duid_x') as { detail: string }[];
+    expect(rights.map((p) => p.detail).join('\n')).toMatch(/COVERING INDEX access_records_mpxn_duid_idx/);
+  });
+
+  it('the anonymise 409 names only the caller\'s own access keys, never another Data User\'s', async () => {
+    // The demo identity record (Bright Energy's) carries ACTIVE records of OctopusFlux and Northern Networks too.
+    const own = r.reg.sqlite.prepare("select ak, duid from access_records where ir = ? and state = 'ACTIVE'").all(r.demo!.ir) as { ak: string; duid: string }[];
+    const bright = r.svc.accounts.get('bright_energy').duid;
+    const others = own.filter((x) => x.duid !== bright);
+    expect(others.length).toBeGreaterThanOrEqual(2);
+    const refused = await r.call('bright_energy', 'DELETE', `/v1/identity-records/${r.demo!.ir}`);
+    expect(refused.status).toBe(409);
+    const text = JSON.stringify(refused.body);
+    for (const o of others) expect(text).not.toContain(o.ak);
+    for (const o of own.filter((x) => x.duid === bright)) expect(text).toContain(o.ak);
+    expect(refused.body.errors[0].message).toContain(`${others.length} held by other organisations`);
+    // An operator sees every key.
+    const admin = await r.call('admin_ops', 'DELETE', `/v1/admin/identity-records/${r.demo!.ir}`);
+    expect(admin.status).toBe(409);
+    for (const o of others) expect(admin.body.errors[0].message).toContain(o.ak);
+  });
+});
