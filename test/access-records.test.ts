@@ -278,7 +278,8 @@ describe('access records (contract §5)', () => {
     const page2 = await r.call('northern_networks', 'GET', `/v1/meter-points/2312345678901/access-records?limit=2&cursor=${page1.body['next-cursor']}`);
     const page3 = await r.call('northern_networks', 'GET', `/v1/meter-points/2312345678901/access-records?limit=2&cursor=${page2.body['next-cursor']}`);
     expect(page3.body['next-cursor']).toBeNull();
-    const all = [...page1.body['access-records'], ...page2.body['access-records'], ...page3.body['access-records']].map((x: { ak: string }) => x.ak);
+    // Other Data Users' records show no ak in a Data User's listing, so compare whole summaries.
+    const all = [...page1.body['access-records'], ...page2.body['access-records'], ...page3.body['access-records']].map((x: unknown) => JSON.stringify(x));
     expect(new Set(all).size).toBe(5);
     expect((await r.call('northern_networks', 'GET', '/v1/meter-points/2312345678901/access-records?limit=1001')).status).toBe(400);
   });

@@ -116,6 +116,33 @@ describe('meter-point listing: rights, audit and other organisations keys', () =
     expect(rights.map((p) => p.detail).join('\n')).toMatch(/COVERING INDEX access_records_mpxn_duid_idx/);
   });
 
+  it("a Data User's listing shows its own access keys and DISCOVERED rows, never another Data User's keys", async () => {
+    const all = r.reg.sqlite.prepare('select ak, duid, kind from access_records where mpxn = ?').all(DEMO) as { ak: string; duid: string | null; kind: string }[];
+    const northern = r.svc.accounts.get('northern_networks').duid;
+    const res = await list('northern_networks', DEMO);
+    expect(res.status).toBe(200);
+    const text = JSON.stringify(res.body);
+    for (const row of all) {
+      if (row.kind === 'discovered' || row.duid === northern) expect(text).toContain(row.ak);
+      else expect(text, row.ak).not.toContain(row.ak);
+    }
+    // The other records are still listed, with their organisation, state and basis.
+    const hidden = res.body['access-records'].filter((x: { ak: string | null }) => x.ak === null);
+    expect(hidden.length).toBe(all.filter((x) => x.kind === 'record' && x.duid !== northern).length);
+    expect(hidden.every((x: { 'record-metadata': { 'record-identifier': string | null }; 'lead-controller-name': string }) => x['record-metadata']['record-identifier'] === null && x['lead-controller-name'])).toBe(true);
+
+    // A DISCOVERED row superseded by another organisation's record does not name that record's key.
+    const mpxn = '4400000009';
+    await r.call('dcc_system', 'POST', '/v1/discovered-access', { mpxn, 'organisation-name': 'OctopusFlux Ltd', 'organisation-reference': 'SEC-OU-00102', 'first-seen': '2026-01-01', 'data-types-observed': ['HH-CONSUMPTION'], 'source-reference': 'DCC-9' });
+    const octoAk = await create('octopusflux', await ownIdentity('octopusflux', mpxn), 'ACTIVE');
+    await create('northern_networks', await ownIdentity('northern_networks', mpxn), 'ACTIVE');
+    const discovered = (x: { body: { 'access-records': { state: string; 'discovered-access': { 'superseded-by': string | null } }[] } }) => x.body['access-records'].find((y) => y.state === 'DISCOVERED')!['discovered-access'];
+    expect(discovered(await list('octopusflux', mpxn))['superseded-by']).toBe(octoAk);
+    const seenByNorthern = await list('northern_networks', mpxn);
+    expect(JSON.stringify(seenByNorthern.body)).not.toContain(octoAk);
+    expect(discovered(seenByNorthern)['superseded-by']).toBeNull();
+  });
+
   it('the anonymise 409 names only the caller\'s own access keys, never another Data User\'s', async () => {
     // The demo identity record (Bright Energy's) carries ACTIVE records of OctopusFlux and Northern Networks too.
     const own = r.reg.sqlite.prepare("select ak, duid from access_records where ir = ? and state = 'ACTIVE'").all(r.demo!.ir) as { ak: string; duid: string }[];

@@ -158,12 +158,19 @@ export const DiscoveredAccess = Type.Object({
   'superseded-by': Nullable(Type.String()),
 });
 
+/**
+ * In a Data User's meter-point listing, another Data User's record shows `ak` and
+ * `record-identifier` null **[ours]**: access keys are secrets (contract §5).
+ */
+const HIDDEN_KEY = 'null in a Data User\'s meter-point listing for another Data User\'s record [ours: access keys are secrets]';
+const { 'schema-version': schemaVersion, 'record-identifier': _recordIdentifier, ...summaryMetadata } = AccessRecordOutput.properties['record-metadata'].properties;
+
 export const AccessRecordSummary = Type.Object({
-  ak: Type.String(),
+  ak: Nullable(Type.String({ description: HIDDEN_KEY })),
   'lead-controller-name': Nullable(Type.String()),
   'arrangement-type': Nullable(Type.String()),
   'controller-count': Type.Integer(),
-  'record-metadata': Nullable(AccessRecordOutput.properties['record-metadata']),
+  'record-metadata': Nullable(Type.Object({ 'schema-version': schemaVersion, 'record-identifier': Nullable(Type.String({ description: HIDDEN_KEY })), ...summaryMetadata })),
   'legal-basis': Nullable(Type.String()),
   purpose: Nullable(Type.String()),
   'data-types': Type.Array(Type.String()),

@@ -39,6 +39,8 @@ export interface SummaryJson {
 }
 
 interface MeterPointFilters {
+  /** A Data User's listing: other Data Users' access keys are left out (see summaryJsonSql). */
+  viewerDuid?: string;
   state?: string;
   legalBasis?: string;
   limit?: number;
@@ -420,8 +422,9 @@ export class AccessRecords {
    * Every record on a meter point, newest first, both as its summary and as the full record
    * (the customer portal shows parts of each), read in one statement.
    */
-  meterPointRecords(mpxn: string, nowIso = this.reg.clock.iso()): { summary: AccessRecordSummaryApi; record: AccessRecordApi }[] {
-    return this.recordsByMpxn.all({ mpxn, now: nowIso }).map((r) => ({ summary: JSON.parse(r.summary) as AccessRecordSummaryApi, record: JSON.parse(r.record) as AccessRecordApi }));
+  meterPointRecords(mpxn: string, nowIso = this.reg.clock.iso()): { summary: AccessRecordSummaryApi & { ak: string }; record: AccessRecordApi }[] {
+    // Every key is shown here (the customer's own view, through the portal).
+    return this.recordsByMpxn.all({ mpxn, now: nowIso }).map((r) => ({ summary: JSON.parse(r.summary) as AccessRecordSummaryApi & { ak: string }, record: JSON.parse(r.record) as AccessRecordApi }));
   }
 
   /** Summaries of the records linked to an identity record, newest first (admin detail). */
@@ -483,16 +486,17 @@ export class AccessRecords {
   }
 
   private meterPointParams(mpxn: string, f: MeterPointFilters) {
-    return { mpxn, now: this.reg.clock.iso(), legalBasis: f.legalBasis, cursor: f.cursor, limit: f.limit };
+    return { mpxn, now: this.reg.clock.iso(), viewerDuid: f.viewerDuid, legalBasis: f.legalBasis, cursor: f.cursor, limit: f.limit };
   }
 
   private meterPointStatement(output: 'rows' | 'summaries', f: MeterPointFilters) {
-    return this.statement(`mpxn|${output}|${f.state ?? ''}|${f.legalBasis ? 'b' : ''}|${f.cursor ? 'c' : ''}|${f.limit ? 'l' : ''}`, () => {
+    const viewer = output === 'summaries' && f.viewerDuid !== undefined;
+    return this.statement(`mpxn|${output}|${f.state ?? ''}|${f.legalBasis ? 'b' : ''}|${f.cursor ? 'c' : ''}|${f.limit ? 'l' : ''}|${viewer ? 'v' : ''}`, () => {
       const filters: SQL[] = [eq(accessRecords.mpxn, sql.placeholder('mpxn'))];
       if (f.state) filters.push(this.stateFilter(f.state, sql.placeholder('now') as unknown as string));
       if (f.legalBasis) filters.push(eq(accessRecords.legalBasis, sql.placeholder('legalBasis')));
       if (f.cursor) filters.push(lt(accessRecords.seq, sql.placeholder('cursor')));
-      const q = this.select(output).from(accessRecords).where(and(...filters)).orderBy(desc(accessRecords.seq));
+      const q = this.select(output, undefined, viewer ? sql.placeholder('viewerDuid') : undefined).from(accessRecords).where(and(...filters)).orderBy(desc(accessRecords.seq));
       return f.limit ? q.limit(sql.placeholder('limit') as unknown as number).prepare() : q.prepare();
     });
   }
@@ -501,12 +505,12 @@ export class AccessRecords {
    * Whole rows, or just `seq` and the summary as JSON text. In a Data User's own listing
    * (`ownerDuid`), record-metadata shows the ir when that identity record is the caller's.
    */
-  private select(output: 'rows' | 'summaries', ownerDuid?: Placeholder) {
+  private select(output: 'rows' | 'summaries', ownerDuid?: Placeholder, viewerDuid?: Placeholder) {
     if (output === 'rows') return this.reg.db.select();
     const ownIr = ownerDuid
       ? sql`(select ${identityRecords.ir} from ${identityRecords} where ${identityRecords.ir} = ${accessRecords.ir} and ${identityRecords.duid} = ${ownerDuid})`
       : undefined;
-    return this.reg.db.select({ seq: accessRecords.seq, json: summaryJsonSql(sql.placeholder('now'), ownIr) });
+    return this.reg.db.select({ seq: accessRecords.seq, json: summaryJsonSql(sql.placeholder('now'), ownIr, viewerDuid) });
   }
 
   /**

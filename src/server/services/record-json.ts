@@ -27,8 +27,8 @@ export function effectiveStateSql(now: SQL | Placeholder | string): SQL {
   return sql`case when ${t.state} = 'ACTIVE' and ${t.expiresAt} <= ${now} then 'EXPIRED' else ${t.state} end`;
 }
 
-/** DiscoveredAccess (contract §5), or SQL NULL for a full record. */
-export const discoveredJson = sql`case when ${t.kind} = 'discovered' then json_object(
+/** DiscoveredAccess (contract §5), or SQL NULL for a full record. `supersededBy`: see summaryJsonSql. */
+const discoveredJsonOf = (supersededBy: SQL | SQLiteColumn) => sql`case when ${t.kind} = 'discovered' then json_object(
   'mpxn', ${t.mpxn},
   'organisation-name', ${t.organisationName},
   'organisation-reference', ${t.organisationReference},
@@ -36,7 +36,8 @@ export const discoveredJson = sql`case when ${t.kind} = 'discovered' then json_o
   'last-seen', ${t.lastSeen},
   'data-types-observed', json(${t.dataTypes}),
   'source-reference', ${t.sourceReference},
-  'superseded-by', ${t.supersededBy}) end`;
+  'superseded-by', ${supersededBy}) end`;
+export const discoveredJson = discoveredJsonOf(t.supersededBy);
 
 /**
  * record-metadata of a full record: the stored section with the register-set fields put in
@@ -50,8 +51,8 @@ export const discoveredJson = sql`case when ${t.kind} = 'discovered' then json_o
  * json_quote makes each column a JSON value ('null' for NULL). The stored section is never
  * empty (it always has schema-version), so its text after `{` continues the object.
  */
-function recordMetadataJson(identityRef: SQL): SQL {
-  return sql`'{"record-identifier":' || json_quote(${t.ak})
+function recordMetadataJson(identityRef: SQL, ak: SQL | SQLiteColumn = t.ak): SQL {
+  return sql`'{"record-identifier":' || json_quote(${ak})
     || ',"created-at":' || json_quote(${apiTimeSql(t.createdAt)})
     || ',"identity-record-ref":' || json_quote(${identityRef})
     || ',' || substr(${t.body} -> '$."record-metadata"', 2)`;
@@ -79,18 +80,28 @@ export function recordJsonSql(now: Placeholder): SQL<string> {
  * AccessRecordSummary (contract §5), as listings return it. `identityRef` is the SQL for the
  * ir shown in record-metadata (`null` except in a Data User's own listing). Joined as text,
  * like record-metadata above.
+ *
+ * `viewerDuid`: the Data User the listing is for. Access keys are secrets **[ours]**: another
+ * Data User's record shows `ak` and `record-identifier` null, and a DISCOVERED row's
+ * `superseded-by` only when the superseding record is the viewer's. DISCOVERED rows keep their
+ * own ak (the DCC's observation, not a Data User's key). Omitted: every key is shown (a portal
+ * acting for the customer, operators).
  */
-export function summaryJsonSql(now: Placeholder, identityRef: SQL = sql`null`): SQL<string> {
-  return sql<string>`'{"ak":' || json_quote(${t.ak})
+export function summaryJsonSql(now: Placeholder, identityRef: SQL = sql`null`, viewerDuid?: Placeholder): SQL<string> {
+  const ak = viewerDuid ? sql`case when ${t.kind} = 'discovered' or ${t.duid} = ${viewerDuid} then ${t.ak} end` : t.ak;
+  const supersededBy = viewerDuid
+    ? sql`case when ${t.supersededBy} is not null and exists (select 1 from ${t} as mine where mine.ak = ${t.supersededBy} and mine.duid = ${viewerDuid}) then ${t.supersededBy} end`
+    : t.supersededBy;
+  return sql<string>`'{"ak":' || json_quote(${ak})
     || ',"lead-controller-name":' || case when ${t.kind} = 'discovered' then 'null' else json_quote(${t.leadControllerName}) end
     || ',"arrangement-type":' || json_quote(${t.arrangementType})
     || ',"controller-count":' || coalesce(${t.controllerCount}, 0)
-    || ',"record-metadata":' || case when ${t.kind} = 'discovered' then 'null' else ${recordMetadataJson(identityRef)} end
+    || ',"record-metadata":' || case when ${t.kind} = 'discovered' then 'null' else ${recordMetadataJson(identityRef, ak)} end
     || ',"legal-basis":' || json_quote(${t.legalBasis})
     || ',"purpose":' || json_quote(${t.purpose})
     || ',"data-types":' || json(${t.dataTypes})
     || ',"state":' || json_quote(${effectiveStateSql(now)})
     || ',"expiry":' || json_quote(${t.expiry})
-    || ',"discovered-access":' || coalesce(${discoveredJson}, 'null')
+    || ',"discovered-access":' || coalesce(${viewerDuid ? discoveredJsonOf(supersededBy) : discoveredJson}, 'null')
     || '}'`;
 }

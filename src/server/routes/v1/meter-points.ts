@@ -59,6 +59,8 @@ const meterPoints: RouteModule = (app, { reg, svc }) => {
       const limit = req.query.limit ?? 1000;
       // Summaries written by SQLite (services/record-json.ts, issue 7).
       const page = svc.records.meterPointSummaries(mpxn, {
+        // A Data User is not shown other Data Users' access keys; a portal acts for the customer.
+        viewerDuid: account.role === 'data_user' ? account.duid : undefined,
         state: req.query.state,
         legalBasis: req.query['legal-basis'],
         limit: limit + 1,
