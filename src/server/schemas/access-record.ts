@@ -159,10 +159,11 @@ export const DiscoveredAccess = Type.Object({
 });
 
 /**
- * In a Data User's meter-point listing, another Data User's record shows `ak` and
- * `record-identifier` null **[ours]**: access keys are secrets (contract §5).
+ * In a Data User's meter-point listing, only its own records show `ak` and
+ * `record-identifier`; the others (and DISCOVERED rows) show null **[ours]**: access keys are
+ * secrets (contract §5).
  */
-const HIDDEN_KEY = 'null in a Data User\'s meter-point listing for another Data User\'s record [ours: access keys are secrets]';
+const HIDDEN_KEY = "null in a Data User's meter-point listing except on its own records [ours: access keys are secrets]";
 const { 'schema-version': schemaVersion, 'record-identifier': _recordIdentifier, ...summaryMetadata } = AccessRecordOutput.properties['record-metadata'].properties;
 
 export const AccessRecordSummary = Type.Object({

@@ -81,14 +81,14 @@ export function recordJsonSql(now: Placeholder): SQL<string> {
  * ir shown in record-metadata (`null` except in a Data User's own listing). Joined as text,
  * like record-metadata above.
  *
- * `viewerDuid`: the Data User the listing is for. Access keys are secrets **[ours]**: another
- * Data User's record shows `ak` and `record-identifier` null, and a DISCOVERED row's
- * `superseded-by` only when the superseding record is the viewer's. DISCOVERED rows keep their
- * own ak (the DCC's observation, not a Data User's key). Omitted: every key is shown (a portal
- * acting for the customer, operators).
+ * `viewerDuid`: the Data User the listing is for. Access keys are secrets **[ours]**: only the
+ * viewer's own records show `ak` and `record-identifier`; a DISCOVERED row's `superseded-by`
+ * shows only when the superseding record is the viewer's. A DISCOVERED row's own ak is not
+ * shown either: its public verification names the record that superseded it. Omitted: every
+ * key is shown (a portal acting for the customer, operators).
  */
 export function summaryJsonSql(now: Placeholder, identityRef: SQL = sql`null`, viewerDuid?: Placeholder): SQL<string> {
-  const ak = viewerDuid ? sql`case when ${t.kind} = 'discovered' or ${t.duid} = ${viewerDuid} then ${t.ak} end` : t.ak;
+  const ak = viewerDuid ? sql`case when ${t.duid} = ${viewerDuid} then ${t.ak} end` : t.ak;
   const supersededBy = viewerDuid
     ? sql`case when ${t.supersededBy} is not null and exists (select 1 from ${t} as mine where mine.ak = ${t.supersededBy} and mine.duid = ${viewerDuid}) then ${t.supersededBy} end`
     : t.supersededBy;
