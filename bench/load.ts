@@ -188,8 +188,8 @@ export async function bulkLoad(opts: LoadOptions): Promise<Fixture> {
   );
   const insRecord = sqlite.prepare(
     `insert into access_records (ak, kind, duid, ir, mpxn, state, legal_basis, arrangement_type, lead_controller_name, controller_count, purpose, data_types,
-       expiry, expires_at, registered_at, body, created_at, updated_at, revoked_at, revoke_reason, revoked_by, expired_at)
-     values (?, 'record', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+       expiry, expires_at, registered_at, body, created_at, updated_at, revoked_at, revoke_reason, revoked_by, expired_at, activated_at)
+     values (?, 'record', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
   );
   const insDiscovered = sqlite.prepare(
     `insert into access_records (ak, kind, mpxn, state, data_types, controller_count, created_at, updated_at, organisation_name, organisation_reference, first_seen, last_seen, source_reference)
@@ -292,6 +292,9 @@ export async function bulkLoad(opts: LoadOptions): Promise<Fixture> {
       },
     };
     const revokedAt = state === 'REVOKED' ? new Date(new Date(when).getTime() + rnd.int(200) * DAY).toISOString() : null;
+    // Every fixture record was created ACTIVE (see its audit event); it gave access, and so the
+    // right to list its meter point, unless its expiry had already passed (AccessRecords.create).
+    const activated = expiresAt === null || expiresAt > when ? when : null;
     const info = insRecord.run(
       ak,
       a.duid,
@@ -314,6 +317,7 @@ export async function bulkLoad(opts: LoadOptions): Promise<Fixture> {
       revokedAt ? 'contract-ended' : null,
       revokedAt ? a.accountId : null,
       state === 'EXPIRED' ? expiresAt : null,
+      activated,
     );
     audit(when, a.accountId, 'access-record.created', ak, ir, null, { 'legal-basis': basis, state: 'ACTIVE', via: 'identity-record-ref' });
     if (revokedAt) audit(when, a.accountId, 'access-record.revoked', ak, ir, null, { reason: 'contract-ended' });
@@ -323,6 +327,7 @@ export async function bulkLoad(opts: LoadOptions): Promise<Fixture> {
       else akSample[rnd.int(akSample.length)] = ak;
     }
     recordCount++;
+    return activated !== null;
   };
 
   const addDiscovered = (mpxn: string) => {
@@ -365,8 +370,8 @@ export async function bulkLoad(opts: LoadOptions): Promise<Fixture> {
         for (const d of chosen) {
           if (recordCount >= stop) break;
           if (rnd.next() < 0.15 && recordCount + 1 < stop) addRecord(d, mpxn, true);
-          addRecord(d, mpxn, false);
-          if (d === 0 && k <= 6 && normalMpxns.length < 5000) normalMpxns.push(mpxn);
+          const mayList = addRecord(d, mpxn, false);
+          if (d === 0 && mayList && k <= 6 && normalMpxns.length < 5000) normalMpxns.push(mpxn);
         }
         if (m % discoveredEvery === 0) addDiscovered(mpxn);
       }
