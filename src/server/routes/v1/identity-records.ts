@@ -90,7 +90,7 @@ const identityRecords: RouteModule = (app, { reg, svc }) => {
       preHandler: dataUser,
       schema: {
         ...common,
-        summary: 'Anonymise (GDPR Art. 17): destroys PII, keeps ir and links; 409 while an ACTIVE record is linked',
+        summary: "Anonymise (GDPR Art. 17): destroys PII, keeps ir and links; 409 while an ACTIVE record is linked (naming only the caller's own access keys [ours])",
         params: IrParams,
         response: { 200: Ok({ ir: Type.String(), 'anonymised-at': Type.String() }) },
       },
