@@ -1,5 +1,4 @@
 import { Type } from 'typebox';
-import { bearer } from '../../http/auth.js';
 import { envelope } from '../../http/envelope.js';
 import { sendRawJson } from '../../http/raw-json.js';
 import type { RouteModule } from '../../http/types.js';
@@ -13,13 +12,11 @@ const AccessToken = Type.Object({ key: Type.String(), expiry: Nullable(Type.Stri
 
 /** /v1/access-records — create, replace, revoke, verify (contract §5). */
 const accessRecords: RouteModule = (app, { reg, svc }) => {
-  const dataUser = bearer(reg, svc.accounts, ['data_user']);
   const common = { tags: ['access-records'], security: [{ bearer: [] }] };
 
   app.post(
     '/access-records',
     {
-      preHandler: dataUser,
       schema: {
         ...common,
         summary: 'Register an access record (identity-record-ref, or reidentification-token for a customer re-identified from another Data User)',
@@ -39,7 +36,6 @@ const accessRecords: RouteModule = (app, { reg, svc }) => {
   app.put(
     '/access-records/:ak',
     {
-      preHandler: dataUser,
       schema: {
         ...common,
         summary: 'Replace one of your ACTIVE access records (ak, duid, created-at preserved)',
@@ -57,7 +53,7 @@ const accessRecords: RouteModule = (app, { reg, svc }) => {
   app.delete(
     '/access-records/:ak',
     {
-      preHandler: bearer(reg, svc.accounts, ['data_user', 'portal']),
+      config: { roles: ['data_user', 'portal'] },
       schema: {
         ...common,
         summary: "Revoke an ACTIVE record (owner; or a portal with the customer's re-identification token)",
@@ -91,6 +87,7 @@ const accessRecords: RouteModule = (app, { reg, svc }) => {
   app.get(
     '/access-records/:ak',
     {
+      config: { roles: 'public' },
       schema: {
         tags: ['access-records'],
         summary: 'Verify an access key (unauthenticated, for Data Providers). No PII.',

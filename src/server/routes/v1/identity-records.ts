@@ -1,5 +1,4 @@
 import { Type } from 'typebox';
-import { bearer } from '../../http/auth.js';
 import { envelope } from '../../http/envelope.js';
 import type { RouteModule } from '../../http/types.js';
 import { ApiError, invalid } from '../../lib/errors.js';
@@ -8,13 +7,11 @@ import { CreateIdentityRecordBody, IdentityRecord, IrParams, PasskeyRedirect } f
 
 /** /v1/identity-records — the person-property relationship (contract §3). */
 const identityRecords: RouteModule = (app, { reg, svc }) => {
-  const dataUser = bearer(reg, svc.accounts, ['data_user']);
   const common = { tags: ['identity-records'], security: [{ bearer: [] }] };
 
   app.post(
     '/identity-records',
     {
-      preHandler: dataUser,
       schema: {
         ...common,
         summary: 'Create an identity record (optionally start passkey registration)',
@@ -44,7 +41,6 @@ const identityRecords: RouteModule = (app, { reg, svc }) => {
   app.get(
     '/identity-records',
     {
-      preHandler: dataUser,
       schema: {
         ...common,
         summary: 'Find your identity records by MPxN and/or e-mail (both = AND)',
@@ -63,7 +59,7 @@ const identityRecords: RouteModule = (app, { reg, svc }) => {
   app.get(
     '/identity-records/exists',
     {
-      preHandler: bearer(reg, svc.accounts, ['data_user', 'portal']),
+      config: { roles: ['data_user', 'portal'] },
       schema: {
         tags: ['re-identification'],
         security: [{ bearer: [] }],
@@ -80,14 +76,13 @@ const identityRecords: RouteModule = (app, { reg, svc }) => {
 
   app.get(
     '/identity-records/:ir',
-    { preHandler: dataUser, schema: { ...common, summary: 'One of your identity records', params: IrParams, response: { 200: Ok({ 'identity-record': IdentityRecord }) } } },
+    { schema: { ...common, summary: 'One of your identity records', params: IrParams, response: { 200: Ok({ 'identity-record': IdentityRecord }) } } },
     async (req) => ({ response: envelope(req, reg.clock.now()), 'identity-record': svc.identities.toApi(svc.identities.getOwned(req.account.duid, req.params.ir)) }),
   );
 
   app.delete(
     '/identity-records/:ir',
     {
-      preHandler: dataUser,
       schema: {
         ...common,
         summary: 'Anonymise (GDPR Art. 17): destroys PII, keeps ir and links; 409 while an ACTIVE record is linked',
@@ -105,7 +100,6 @@ const identityRecords: RouteModule = (app, { reg, svc }) => {
   app.delete(
     '/identity-records/:ir/credentials/:credentialId',
     {
-      preHandler: dataUser,
       schema: {
         ...common,
         summary: 'Remove a passkey credential from your identity record',

@@ -1,5 +1,4 @@
 import { Type } from 'typebox';
-import { bearer } from '../../http/auth.js';
 import { envelope } from '../../http/envelope.js';
 import { sendRawJson } from '../../http/raw-json.js';
 import type { RouteModule } from '../../http/types.js';
@@ -13,7 +12,6 @@ const meterPoints: RouteModule = (app, { reg, svc }) => {
   app.get(
     '/meter-points/:mpxn/access-records',
     {
-      preHandler: bearer(reg, svc.accounts, ['data_user', 'portal']),
       schema: {
         tags: ['access-records'],
         security: [{ bearer: [] }],
