@@ -522,7 +522,9 @@ describe('fuzz: authentication and role come before validation, for every route 
       for (const req of requests) {
         if (!plain) {
           const baseline = await probe(op, req, `Bearer ${good[owner]}`);
-          expect([400, 415], `${op.method} ${req.url} (${req.what}) as ${owner} should be invalid: ${baseline.body.slice(0, 200)}`).toContain(baseline.statusCode);
+          // 400/415: the input is invalid. (404/403: the made-up id in the URL is not the
+          // caller's, which is decided before the input too; see the ownership test below.)
+          expect([400, 415, 404, 403], `${op.method} ${req.url} (${req.what}) as ${owner} should be refused: ${baseline.body.slice(0, 200)}`).toContain(baseline.statusCode);
         }
         const callers: [string, string | undefined, number][] = [
           ['anonymous', undefined, 401],
@@ -547,6 +549,39 @@ describe('fuzz: authentication and role come before validation, for every route 
     console.info(`auth order: ${probes} probes, ${failures.length} out of order`);
     expect(failures.slice(0, 40)).toEqual([]);
     expect(probes).toBeGreaterThan(1000);
+  });
+
+  it("ownership decided by the URL precedes validation: another Data User's resources answer 404 (403 for a meter point) whatever the input", async () => {
+    const octopus = await issueToken(ra.reg, ra.svc.accounts.get('octopusflux'));
+    const call = (token: string, method: string, url: string, payload?: string) =>
+      ra.app.inject({ method: method as 'GET', url, headers: { authorization: `Bearer ${token}`, ...(payload !== undefined ? { 'content-type': 'application/json' } : {}) }, ...(payload !== undefined ? { payload } : {}) });
+    const as = (_bright: 'bright_energy', method: string, url: string, payload?: string) => call(good.data_user, method, url, payload);
+    const asOctopus = (method: string, url: string, payload?: string) => call(octopus, method, url, payload);
+    const brightAk = (await as('bright_energy', 'GET', '/v1/records')).json().records[0].ak as string;
+    const brightIr = ra.demo!.ir;
+    const hook = await as('bright_energy', 'POST', '/v1/webhooks', JSON.stringify({ 'callback-url': 'https://example.org/hook', 'event-types': ['consent.withdrawal'], 'alert-email': 'ops@example.org' }));
+    expect(hook.statusCode, hook.body).toBe(201);
+    const wid = hook.json().webhook.wid as string;
+    const cases: [string, string, string | undefined, number][] = [
+      ['PUT', `/v1/access-records/${brightAk}`, '{}', 404],
+      ['PUT', `/v1/access-records/${brightAk}`, '{', 404],
+      ['DELETE', `/v1/access-records/${brightAk}`, undefined, 404],
+      ['DELETE', `/v1/access-records/${brightAk}?reason=bogus`, undefined, 404],
+      ['POST', `/v1/identity-records/${brightIr}/re-identify`, '{}', 404],
+      ['DELETE', `/v1/identity-records/${brightIr}/credentials/not-a-credential`, undefined, 404],
+      ['PATCH', `/v1/webhooks/${wid}`, '[]', 404],
+      ['GET', `/v1/meter-points/${ra.demo!.mpxn}/access-records?zz-not-a-parameter=1`, undefined, 200],
+      ['GET', '/v1/meter-points/9900000000001/access-records?zz-not-a-parameter=1', undefined, 403],
+    ];
+    for (const [method, url, payload, expected] of cases) {
+      const res = await asOctopus(method, url, payload);
+      // (octopusflux holds a record on the demo meter point: there its bad query is a 400.)
+      expect(res.statusCode, `${method} ${url}: ${res.body.slice(0, 200)}`).toBe(expected === 200 ? 400 : expected);
+    }
+    // The owner, sending the same invalid input, is told about the input.
+    expect((await as('bright_energy', 'PUT', `/v1/access-records/${brightAk}`, '{}')).statusCode).toBe(400);
+    expect((await as('bright_energy', 'PATCH', `/v1/webhooks/${wid}`, '[]')).statusCode).toBe(400);
+    expect((await as('bright_energy', 'POST', `/v1/identity-records/${brightIr}/re-identify`, '{}')).statusCode).toBe(400);
   });
 
   it('the examples: a data_user posting {} to /v1/discovered-access is 403; anonymous POST /v1/admin/clock {} and DELETE without ?reason= are 401', async () => {

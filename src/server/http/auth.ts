@@ -145,3 +145,18 @@ export function bearer(reg: Register, accounts: Accounts, roles: readonly Role[]
     req.account = account;
   };
 }
+
+/**
+ * A route's `onRequest` ownership check, for what the URL alone decides (another Data User's
+ * record, identity record or webhook is "not found"). It runs after the scope's
+ * authentication and before the body or query is parsed and validated, so probing someone
+ * else's resource answers the same 404 (or 403) whatever is sent. A malformed parameter is
+ * left to validation (400), which reveals nothing about anyone's resources.
+ */
+export function ownership(param: string, pattern: string, check: (account: AccountRow, value: string) => void) {
+  const wellFormed = new RegExp(pattern);
+  return async function owned(req: FastifyRequest): Promise<void> {
+    const value = (req.params as Record<string, string | undefined>)[param];
+    if (value !== undefined && wellFormed.test(value)) check(req.account, value);
+  };
+}

@@ -1,8 +1,10 @@
 import { Type } from 'typebox';
 import { envelope } from '../../http/envelope.js';
 import { sendRawJson } from '../../http/raw-json.js';
+import { ownership } from '../../http/auth.js';
 import type { RouteModule } from '../../http/types.js';
 import { apiTime } from '../../lib/clock.js';
+import { idPattern } from '../../lib/ids.js';
 import { forbidden, notFound } from '../../lib/errors.js';
 import { AccessRecordInput, AccessRecordOutput, CONSENT_BASES, REVOKE_REASONS } from '../../schemas/access-record.js';
 import { Id, Nullable, Ok } from '../../schemas/common.js';
@@ -13,6 +15,11 @@ const AccessToken = Type.Object({ key: Type.String(), expiry: Nullable(Type.Stri
 /** /v1/access-records — create, replace, revoke, verify (contract §5). */
 const accessRecords: RouteModule = (app, { reg, svc }) => {
   const common = { tags: ['access-records'], security: [{ bearer: [] }] };
+  // Another Data User's record is "not found" before its input is looked at (http/auth.ts).
+  // A portal's right to withdraw depends on its token, in the query: checked in the handler.
+  const ownAk = ownership('ak', idPattern('ak'), (account, ak) => {
+    if (account.role === 'data_user') svc.records.getOwned(account.duid, ak);
+  });
 
   app.post(
     '/access-records',
@@ -36,6 +43,7 @@ const accessRecords: RouteModule = (app, { reg, svc }) => {
   app.put(
     '/access-records/:ak',
     {
+      onRequest: ownAk,
       schema: {
         ...common,
         summary: 'Replace one of your ACTIVE access records (ak, duid, created-at preserved)',
@@ -54,6 +62,7 @@ const accessRecords: RouteModule = (app, { reg, svc }) => {
     '/access-records/:ak',
     {
       config: { roles: ['data_user', 'portal'] },
+      onRequest: ownAk,
       schema: {
         ...common,
         summary: "Revoke an ACTIVE record (owner; or a portal with the customer's re-identification token)",

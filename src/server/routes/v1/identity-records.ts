@@ -1,13 +1,17 @@
 import { Type } from 'typebox';
 import { envelope } from '../../http/envelope.js';
+import { ownership } from '../../http/auth.js';
 import type { RouteModule } from '../../http/types.js';
 import { ApiError, invalid } from '../../lib/errors.js';
+import { idPattern } from '../../lib/ids.js';
 import { Email, Id, Mpxn, NextCursor, Nullable, Ok, PagingQuery } from '../../schemas/common.js';
 import { CreateIdentityRecordBody, IdentityRecord, IrParams, PasskeyRedirect } from '../../schemas/identity-record.js';
 
 /** /v1/identity-records — the person-property relationship (contract §3). */
 const identityRecords: RouteModule = (app, { reg, svc }) => {
   const common = { tags: ['identity-records'], security: [{ bearer: [] }] };
+  // Another Data User's identity record is "not found" before the rest is looked at (http/auth.ts).
+  const ownIr = ownership('ir', idPattern('ir'), (account, ir) => void svc.identities.getOwned(account.duid, ir));
 
   app.post(
     '/identity-records',
@@ -100,6 +104,7 @@ const identityRecords: RouteModule = (app, { reg, svc }) => {
   app.delete(
     '/identity-records/:ir/credentials/:credentialId',
     {
+      onRequest: ownIr,
       schema: {
         ...common,
         summary: 'Remove a passkey credential from your identity record',

@@ -1,6 +1,8 @@
 import { envelope } from '../../http/envelope.js';
+import { ownership } from '../../http/auth.js';
 import type { RouteModule } from '../../http/types.js';
 import { notFound } from '../../lib/errors.js';
+import { idPattern } from '../../lib/ids.js';
 import { IrParams } from '../../schemas/identity-record.js';
 import { IrTokenParams, ReIdentifyBody, ReIdentifyByMpxnBody, ReIdentifyResponse, TokenRefParams, TokenStatusResponse } from '../../schemas/reidentification.js';
 
@@ -11,10 +13,13 @@ import { IrTokenParams, ReIdentifyBody, ReIdentifyByMpxnBody, ReIdentifyResponse
 const reidentification: RouteModule = (app, { reg, svc }) => {
   const dataUserOrPortal = { roles: ['data_user', 'portal'] as const };
   const common = { tags: ['re-identification'], security: [{ bearer: [] }] };
+  // Another Data User's identity record is "not found" before the body is looked at (http/auth.ts).
+  const ownIr = ownership('ir', idPattern('ir'), (account, ir) => void svc.identities.getOwned(account.duid, ir));
 
   app.post(
     '/identity-records/:ir/re-identify',
     {
+      onRequest: ownIr,
       schema: {
         ...common,
         summary: 'Re-identify the customer behind one of your identity records (magic link or passkey)',

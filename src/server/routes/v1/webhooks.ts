@@ -1,6 +1,8 @@
 import { Type } from 'typebox';
 import { envelope } from '../../http/envelope.js';
+import { ownership } from '../../http/auth.js';
 import type { RouteModule } from '../../http/types.js';
+import { idPattern } from '../../lib/ids.js';
 import { Nullable, Ok } from '../../schemas/common.js';
 import { CreateWebhookBody, UpdateWebhookBody, WebhookSubscription, WidParams } from '../../schemas/webhook.js';
 
@@ -9,6 +11,8 @@ const SigningSecret = Type.String({ pattern: '^whsec_[A-Za-z0-9+/]+={0,2}$', des
 /** /v1/webhooks — a Data User's webhook subscriptions (contract §9). */
 const webhooksRoutes: RouteModule = (app, { reg, svc }) => {
   const common = { tags: ['webhooks'], security: [{ bearer: [] }] };
+  // Another Data User's subscription is "not found" before the body is looked at (http/auth.ts).
+  const ownWid = ownership('wid', idPattern('wid'), (account, wid) => void svc.webhooks.getOwned(account.duid, wid));
 
   app.post(
     '/webhooks',
@@ -42,6 +46,7 @@ const webhooksRoutes: RouteModule = (app, { reg, svc }) => {
   app.patch(
     '/webhooks/:wid',
     {
+      onRequest: ownWid,
       schema: {
         ...common,
         summary: 'Partial update; "rotate-secret": true returns a new signing-secret (the old one also signs for 15 minutes)',
