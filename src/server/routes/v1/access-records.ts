@@ -1,7 +1,7 @@
 import { Type } from 'typebox';
+import { ownership } from '../../http/auth.js';
 import { envelope } from '../../http/envelope.js';
 import { sendRawJson } from '../../http/raw-json.js';
-import { ownership } from '../../http/auth.js';
 import type { RouteModule } from '../../http/types.js';
 import { apiTime } from '../../lib/clock.js';
 import { idPattern } from '../../lib/ids.js';

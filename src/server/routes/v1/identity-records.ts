@@ -1,6 +1,6 @@
 import { Type } from 'typebox';
-import { envelope } from '../../http/envelope.js';
 import { ownership } from '../../http/auth.js';
+import { envelope } from '../../http/envelope.js';
 import type { RouteModule } from '../../http/types.js';
 import { ApiError, invalid } from '../../lib/errors.js';
 import { idPattern } from '../../lib/ids.js';

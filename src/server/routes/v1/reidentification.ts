@@ -1,5 +1,5 @@
-import { envelope } from '../../http/envelope.js';
 import { ownership } from '../../http/auth.js';
+import { envelope } from '../../http/envelope.js';
 import type { RouteModule } from '../../http/types.js';
 import { notFound } from '../../lib/errors.js';
 import { idPattern } from '../../lib/ids.js';
