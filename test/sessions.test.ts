@@ -123,6 +123,18 @@ describe('bearer sessions end on rotation, suspension, termination and sign-out 
     console.info(`sessions: ${sameSecond}/40 rounds within one second, ${sameMillisecond}/40 within one millisecond`);
   });
 
+  it('a sign-out that lands while a sign-in is being checked ends that sign-in’s token too', async () => {
+    const { id, secret } = await account();
+    // The secret check (scrypt) takes tens of milliseconds; sign out while it runs.
+    const pending = r.app.inject({ method: 'GET', url: '/v1/auth/token', headers: { authorization: basic(id, secret) } });
+    await new Promise((res) => setTimeout(res, 5));
+    r.svc.accounts.signOutEverywhere('admin_ops', id);
+    const res = await pending;
+    expect(res.statusCode).toBe(200);
+    expect((await self(res.json()['bearer-token'])).statusCode).toBe(401);
+    expect((await self(await login(id, secret))).statusCode).toBe(200);
+  });
+
   it('a token without the millisecond claim, issued in the second of a sign-out, answers 401', async () => {
     const { id, secret } = await account();
     await login(id, secret);
