@@ -40,7 +40,7 @@ const IAT_MS = 'iat_ms';
  * (real time, ms), read before the account row they were checked against: a token counts as
  * issued then, so a rotation or sign-out that lands while a sign-in is being checked still
  * ends it. Never earlier than the account's `tokensValidAfter`, so a token issued after a
- * rotation in the same millisecond still works (see Accounts.endSessions).
+ * rotation in the same millisecond still works (see Accounts.sessionsEnd).
  */
 export async function issueToken(reg: Register, account: AccountRow, checkedAt: number = realNow().getTime()): Promise<string> {
   const iatMs = Math.max(checkedAt, account.tokensValidAfter);
