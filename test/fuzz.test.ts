@@ -404,3 +404,193 @@ describe('fuzz regressions', () => {
     expect(res.json().errors[0]['error-code']).toBe('VAL001');
   });
 });
+
+/**
+ * Authorization before validation (README "Security"): for every operation and every caller
+ * who may not use it — anonymous, a broken token, an `alg: none` token, a token without
+ * `exp`, a suspended account, a signed-out token, each wrong role — the answer is 401 or 403
+ * whatever the input, never 400 (nor 415): the caller learns nothing about the input rules.
+ * Each invalid input is first shown to answer 400 (or 415) for a caller who may use the route.
+ */
+describe('fuzz: authentication and role come before validation, for every route and role', () => {
+  type Role = 'admin' | 'data_user' | 'data_provider' | 'dcc' | 'portal';
+  const ALL: Role[] = ['admin', 'data_user', 'data_provider', 'dcc', 'portal'];
+  const DU_PORTAL: Role[] = ['data_user', 'portal'];
+  /** Who may call each operation (the contract), independent of how the register wires it. */
+  function allowed(method: string, path: string): Role[] | 'public' | 'basic' {
+    const key = `${method} ${path}`;
+    if (key === 'GET /v1/auth/token') return 'basic';
+    if (key === 'GET /v1/access-records/{ak}') return 'public';
+    if (path.startsWith('/v1/admin/')) return ['admin'];
+    if (path.startsWith('/v1/self')) return ALL;
+    if (key === 'GET /v1/identity-records/exists' || key === 'POST /v1/identity-records/reidentify' || key === 'GET /v1/identity-records/reidentify/{tokenRef}' || key === 'GET /v1/identity-records/{ir}/re-identify/{tokenRef}')
+      return DU_PORTAL;
+    if (key === 'DELETE /v1/access-records/{ak}' || path.startsWith('/v1/meter-points/')) return DU_PORTAL;
+    if (path.startsWith('/v1/identity-records') || path.startsWith('/v1/access-records') || path === '/v1/records' || path.startsWith('/v1/webhooks')) return ['data_user'];
+    if (path.startsWith('/v1/data-users/')) return ['data_provider', 'data_user', 'admin'];
+    if (path === '/v1/discovered-access' || path === '/v1/cot-events') return ['dcc'];
+    throw new Error(`${key}: not in the role table; add it`);
+  }
+  const ACCOUNT_OF: Record<Role, string> = { admin: 'admin_ops', data_user: 'bright_energy', data_provider: 'provider_ops', dcc: 'dcc_system', portal: 'portal_ops' };
+
+  let ra: TestRegister;
+  let ops: (Operation & { security: unknown })[] = [];
+  const good: Record<string, string> = {};
+  const suspended: Record<string, string> = {};
+  const signedOut: Record<string, string> = {};
+  const noExp: Record<string, string> = {};
+  const algNone: Record<string, string> = {};
+  const b64 = (v: object) => Buffer.from(JSON.stringify(v)).toString('base64url');
+
+  beforeAll(async () => {
+    ra = await testRegister();
+    const { SignJWT } = await import('jose');
+    for (const role of ALL) {
+      good[role] = await issueToken(ra.reg, ra.svc.accounts.get(ACCOUNT_OF[role]));
+      const now = Math.floor(Date.now() / 1000);
+      noExp[role] = await new SignJWT({ role }).setProtectedHeader({ alg: 'HS256' }).setSubject(ACCOUNT_OF[role]).setIssuedAt(now).sign(ra.reg.keys.jwtSecret);
+      algNone[role] = `${b64({ alg: 'none', typ: 'JWT' })}.${b64({ sub: ACCOUNT_OF[role], role, iat: now, exp: now + 3600 })}.`;
+      for (const [kind, store] of [['suspended', suspended], ['signedout', signedOut]] as const) {
+        const id = `${kind}_${role}`;
+        await ra.svc.accounts.create('admin_ops', { 'account-id': id, 'display-name': `${kind} ${role} Ltd`, role, 'secret-key': 'a-long-enough-secret-key' } as never);
+        store[role] = await issueToken(ra.reg, ra.svc.accounts.get(id));
+        if (kind === 'suspended') ra.svc.accounts.setStatus('admin_ops', id, 'suspend');
+        else ra.svc.accounts.signOutEverywhere('admin_ops', id);
+      }
+    }
+    const doc = (await ra.app.inject({ method: 'GET', url: '/v1/openapi.json' })).json();
+    for (const [path, methods] of Object.entries<Record<string, any>>(doc.paths)) {
+      for (const [method, op] of Object.entries<any>(methods)) {
+        const params = (op.parameters ?? []) as Schema[];
+        ops.push({
+          method: method.toUpperCase(),
+          path,
+          pathParams: params.filter((p) => p.in === 'path').map((p) => p.name),
+          query: params.filter((p) => p.in === 'query'),
+          body: op.requestBody?.content?.['application/json']?.schema ?? null,
+          security: op.security,
+        });
+      }
+    }
+  });
+  afterAll(async () => {
+    await ra?.close();
+  });
+
+  /** Requests that are invalid for a caller who may use the operation. */
+  function invalidRequests(op: Operation): { what: string; url: string; payload?: string; contentType?: string }[] {
+    const validPath = op.path.replace(/\{[^}]+\}/g, 'ak_000000000000000000000000');
+    const out: { what: string; url: string; payload?: string; contentType?: string }[] = [];
+    if (op.pathParams.length) out.push({ what: 'bad path parameter', url: op.path.replace(/\{[^}]+\}/g, '%21'.repeat(65)) });
+    if (op.query.length) out.push({ what: 'unknown query parameter', url: `${validPath}?zz-not-a-parameter=1` });
+    if (op.body) {
+      out.push({ what: 'empty body object', url: validPath, payload: '{"zz-not-a-field":1}', contentType: 'application/json' });
+      out.push({ what: 'body of the wrong type', url: validPath, payload: '[]', contentType: 'application/json' });
+      out.push({ what: 'unparseable body', url: validPath, payload: '{', contentType: 'application/json' });
+      out.push({ what: 'unsupported content type', url: validPath, payload: 'x=1', contentType: 'text/plain' });
+    }
+    return out;
+  }
+
+  async function probe(op: Operation, req: { url: string; payload?: string; contentType?: string }, authorization?: string) {
+    const headers: Record<string, string> = {};
+    if (authorization) headers.authorization = authorization;
+    if (req.contentType) headers['content-type'] = req.contentType;
+    return ra.app.inject({ method: op.method as 'GET', url: req.url, headers, ...(req.payload !== undefined ? { payload: req.payload } : {}) });
+  }
+
+  it('every operation is in the role table, and its OpenAPI security matches it', () => {
+    expect(ops.length).toBeGreaterThan(40);
+    for (const op of ops) {
+      const roles = allowed(op.method, op.path);
+      if (roles === 'public') expect(op.security, `${op.method} ${op.path}`).toBeUndefined();
+      else if (roles === 'basic') expect(op.security, `${op.method} ${op.path}`).toEqual([{ basic: [] }]);
+      else expect(op.security, `${op.method} ${op.path}`).toEqual([{ bearer: [] }]);
+    }
+  });
+
+  it('401 for no or bad credentials and 403 for each wrong role precede 400/415 on invalid input', { timeout: 120_000 }, async () => {
+    let probes = 0;
+    const failures: string[] = [];
+    for (const op of ops) {
+      const roles = allowed(op.method, op.path);
+      if (roles === 'public' || roles === 'basic') continue;
+      const requests = invalidRequests(op);
+      // Operations without any input to get wrong are still probed with a plain request.
+      const plain = requests.length === 0;
+      if (plain) requests.push({ what: 'plain request', url: op.path });
+      const owner = roles[0];
+      for (const req of requests) {
+        if (!plain) {
+          const baseline = await probe(op, req, `Bearer ${good[owner]}`);
+          // 400/415: the input is invalid. (404/403: the made-up id in the URL is not the
+          // caller's, which is decided before the input too; see the ownership test below.)
+          expect([400, 415, 404, 403], `${op.method} ${req.url} (${req.what}) as ${owner} should be refused: ${baseline.body.slice(0, 200)}`).toContain(baseline.statusCode);
+        }
+        const callers: [string, string | undefined, number][] = [
+          ['anonymous', undefined, 401],
+          ['malformed header', 'Bearer', 401],
+          ['garbage token', 'Bearer a.b.c', 401],
+          ['alg none token', `Bearer ${algNone[owner]}`, 401],
+          ['token without exp', `Bearer ${noExp[owner]}`, 401],
+          ['suspended account', `Bearer ${suspended[owner]}`, 401],
+          ['signed-out token', `Bearer ${signedOut[owner]}`, 401],
+          ['Basic credentials', `Basic ${Buffer.from(`${ACCOUNT_OF[owner]}:x`).toString('base64')}`, 401],
+          ...ALL.filter((role) => !roles.includes(role)).map((role): [string, string, number] => [`wrong role ${role}`, `Bearer ${good[role]}`, 403]),
+        ];
+        for (const [who, authorization, expected] of callers) {
+          const res = await probe(op, req, authorization);
+          probes++;
+          const code = res.json().errors?.[0]?.['error-code'];
+          const wantCode = expected === 403 ? /^AUTH003$/ : /^AUTH00[126]$/;
+          if (res.statusCode !== expected || !wantCode.test(code)) failures.push(`${op.method} ${req.url.slice(0, 80)} (${req.what}) as ${who}: ${res.statusCode} ${code}`);
+        }
+      }
+    }
+    console.info(`auth order: ${probes} probes, ${failures.length} out of order`);
+    expect(failures.slice(0, 40)).toEqual([]);
+    expect(probes).toBeGreaterThan(1000);
+  });
+
+  it("ownership decided by the URL precedes validation: another Data User's resources answer 404 (403 for a meter point) whatever the input", async () => {
+    const octopus = await issueToken(ra.reg, ra.svc.accounts.get('octopusflux'));
+    const call = (token: string, method: string, url: string, payload?: string) =>
+      ra.app.inject({ method: method as 'GET', url, headers: { authorization: `Bearer ${token}`, ...(payload !== undefined ? { 'content-type': 'application/json' } : {}) }, ...(payload !== undefined ? { payload } : {}) });
+    const as = (_bright: 'bright_energy', method: string, url: string, payload?: string) => call(good.data_user, method, url, payload);
+    const asOctopus = (method: string, url: string, payload?: string) => call(octopus, method, url, payload);
+    const brightAk = (await as('bright_energy', 'GET', '/v1/records')).json().records[0].ak as string;
+    const brightIr = ra.demo!.ir;
+    const hook = await as('bright_energy', 'POST', '/v1/webhooks', JSON.stringify({ 'callback-url': 'https://example.org/hook', 'event-types': ['consent.withdrawal'], 'alert-email': 'ops@example.org' }));
+    expect(hook.statusCode, hook.body).toBe(201);
+    const wid = hook.json().webhook.wid as string;
+    const cases: [string, string, string | undefined, number][] = [
+      ['PUT', `/v1/access-records/${brightAk}`, '{}', 404],
+      ['PUT', `/v1/access-records/${brightAk}`, '{', 404],
+      ['DELETE', `/v1/access-records/${brightAk}`, undefined, 404],
+      ['DELETE', `/v1/access-records/${brightAk}?reason=bogus`, undefined, 404],
+      ['POST', `/v1/identity-records/${brightIr}/re-identify`, '{}', 404],
+      ['DELETE', `/v1/identity-records/${brightIr}/credentials/not-a-credential`, undefined, 404],
+      ['PATCH', `/v1/webhooks/${wid}`, '[]', 404],
+      ['GET', `/v1/meter-points/${ra.demo!.mpxn}/access-records?zz-not-a-parameter=1`, undefined, 200],
+      ['GET', '/v1/meter-points/9900000000001/access-records?zz-not-a-parameter=1', undefined, 403],
+    ];
+    for (const [method, url, payload, expected] of cases) {
+      const res = await asOctopus(method, url, payload);
+      // (octopusflux holds a record on the demo meter point: there its bad query is a 400.)
+      expect(res.statusCode, `${method} ${url}: ${res.body.slice(0, 200)}`).toBe(expected === 200 ? 400 : expected);
+    }
+    // The owner, sending the same invalid input, is told about the input.
+    expect((await as('bright_energy', 'PUT', `/v1/access-records/${brightAk}`, '{}')).statusCode).toBe(400);
+    expect((await as('bright_energy', 'PATCH', `/v1/webhooks/${wid}`, '[]')).statusCode).toBe(400);
+    expect((await as('bright_energy', 'POST', `/v1/identity-records/${brightIr}/re-identify`, '{}')).statusCode).toBe(400);
+  });
+
+  it('the examples: a data_user posting {} to /v1/discovered-access is 403; anonymous POST /v1/admin/clock {} and DELETE without ?reason= are 401', async () => {
+    const discovered = await ra.app.inject({ method: 'POST', url: '/v1/discovered-access', headers: { authorization: `Bearer ${good.data_user}`, 'content-type': 'application/json' }, payload: '{}' });
+    expect(discovered.statusCode).toBe(403);
+    const clock = await ra.app.inject({ method: 'POST', url: '/v1/admin/clock', headers: { 'content-type': 'application/json' }, payload: '{}' });
+    expect(clock.statusCode).toBe(401);
+    const revoke = await ra.app.inject({ method: 'DELETE', url: '/v1/access-records/ak_000000000000000000000000' });
+    expect(revoke.statusCode).toBe(401);
+  });
+});

@@ -183,6 +183,25 @@ describe('customer transparency portal (/portal)', () => {
     expect((await r.call(null, 'GET', `/v1/access-records/${northernAk}`)).body['access-record']['access-event'].state).toBe('ACTIVE');
   });
 
+  it('signing out ends the session on the server: a copy of the old cookie gets nothing more', async () => {
+    const b = new Browser(r);
+    const page = await signIn(b);
+    const kept = new Browser(r);
+    kept.cookies = new Map(b.cookies); // e.g. copied from the browser before sign-out
+    expect((await kept.get('/portal/history.json')).statusCode).toBe(200);
+    const out = await b.post('/portal/signout', { csrf: csrfOf(page.body) });
+    expect(out.statusCode).toBe(200);
+    expect(out.body).toContain('You are signed out');
+    expect(b.cookies.has('dar_portal_session')).toBe(false);
+    expect((await kept.get('/portal/history.json')).statusCode).toBe(401);
+    expect((await kept.get('/portal/history.csv')).statusCode).toBe(401);
+    const again = await kept.get('/portal');
+    expect(again.body).not.toContain('Who has access to your meter data');
+    const withdraw = await kept.post('/portal/withdraw', { csrf: kept.cookies.get('dar_portal_csrf') ?? '', ak: 'ak_000000000000000000000000' });
+    expect(withdraw.statusCode).toBe(303);
+    expect(withdraw.headers.location).toBe('/portal');
+  });
+
   it('rejects POSTs without the CSRF token, and ignores an unregistered return URL', async () => {
     const b = new Browser(r);
     const res = await b.post('/portal/start', { mpxn: MPXN, method: 'magic-link', csrf: 'forged' });

@@ -31,6 +31,9 @@ export async function buildApp(reg: Register, logger: FastifyServerOptions['logg
     // Router errors (bad %-escapes, over-long path parameters) answer in the error envelope too.
     frameworkErrors: frameworkErrorHandler(reg.clock),
     genReqId: () => newId('tid'),
+    // `req.ip` is the socket address unless the connection comes from a proxy named in
+    // --trust-proxy; only then does X-Forwarded-For count (README "Security").
+    trustProxy: reg.config.trustProxy.length > 0 ? reg.config.trustProxy : false,
     bodyLimit: BODY_LIMIT,
     onProtoPoisoning: 'error',
     onConstructorPoisoning: 'error',

@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { resolve } from 'node:path';
 
 export type Mode = 'sandbox' | 'production';
@@ -35,6 +36,12 @@ export interface RegisterConfig {
   webhookPollMs: number;
   /** How often the lifecycle sweeper runs (expiry, DISCOVERED ageing, consent.expiring). */
   sweepIntervalMs: number;
+  /**
+   * Proxies whose X-Forwarded-For the register believes (addresses or CIDR ranges, as
+   * Fastify's `trustProxy` takes them). Empty: the client address is the socket's, whatever
+   * the request claims. Sign-in throttling keys on it.
+   */
+  trustProxy: string[];
 }
 
 /** Contract §9: retry after 1 min, 5 min, 30 min, 2 h, 24 h. */
@@ -63,6 +70,7 @@ export function defaultConfig(overrides: Partial<RegisterConfig> = {}): Register
     webhookTimeoutMs: WEBHOOK_TIMEOUT_MS,
     webhookPollMs: 5_000,
     sweepIntervalMs: 60_000,
+    trustProxy: [],
     ...overrides,
   };
 }
@@ -84,6 +92,9 @@ const USAGE = `Usage: npm run register -- [options]
   --smtp <url>            also deliver e-mail over SMTP, e.g. smtp://127.0.0.1:2525
   --mail-from <address>   From: header for e-mail
   --log-level <level>     fatal|error|warn|info|debug|trace|silent (default info)
+  --trust-proxy <list>    comma-separated proxy addresses or CIDR ranges whose
+                          X-Forwarded-For gives the client address (default: none;
+                          the socket address is used). Also DAR_TRUST_PROXY.
   --help                  show this help`;
 
 export function usage(): string {
@@ -94,6 +105,7 @@ export function usage(): string {
 export function parseArgs(argv: string[], env: NodeJS.ProcessEnv = process.env): RegisterConfig | 'help' {
   const config = defaultConfig();
   if (env.DAR_DATA_DIR) config.dataDir = resolve(env.DAR_DATA_DIR);
+  if (env.DAR_TRUST_PROXY) config.trustProxy = parseTrustProxy(env.DAR_TRUST_PROXY, 'DAR_TRUST_PROXY');
   const args = [...argv];
   while (args.length > 0) {
     let flag = args.shift()!;
@@ -165,6 +177,9 @@ export function parseArgs(argv: string[], env: NodeJS.ProcessEnv = process.env):
       case '--log-level':
         config.logLevel = take();
         break;
+      case '--trust-proxy':
+        config.trustProxy = parseTrustProxy(take(), '--trust-proxy');
+        break;
       default:
         throw new UsageError(`unknown option "${flag}"`);
     }
@@ -174,4 +189,22 @@ export function parseArgs(argv: string[], env: NodeJS.ProcessEnv = process.env):
     if (!config.origin.startsWith('https://')) throw new UsageError('--mode production needs an https:// --origin');
   }
   return config;
+}
+
+/**
+ * `--trust-proxy 10.0.0.1,192.168.0.0/16`: addresses or CIDR ranges only. Fastify would also
+ * take `true` (believe anyone), which would let every client choose its own address.
+ */
+export function parseTrustProxy(value: string, name: string): string[] {
+  const list = value.split(',').map((a) => a.trim()).filter(Boolean);
+  if (list.length === 0) throw new UsageError(`${name} needs at least one address`);
+  for (const a of list) {
+    const slash = a.indexOf('/');
+    const ip = slash < 0 ? a : a.slice(0, slash);
+    const bits = slash < 0 ? null : a.slice(slash + 1);
+    const family = isIP(ip);
+    const bitsOk = bits === null || (/^\d{1,3}$/.test(bits) && Number(bits) <= (family === 4 ? 32 : 128));
+    if (!family || !bitsOk) throw new UsageError(`${name} takes IP addresses or CIDR ranges, got "${a}"`);
+  }
+  return list;
 }

@@ -34,6 +34,11 @@ export const accounts = sqliteTable(
     reactivatedAt: text('reactivated_at'),
     secretRotatedAt: text('secret_rotated_at'),
     updatedAt: text('updated_at').notNull(),
+    /**
+     * Bearer tokens issued before this instant (real time, ms since the epoch) answer 401:
+     * set on secret rotation, suspension, termination and "sign out everywhere".
+     */
+    tokensValidAfter: integer('tokens_valid_after').notNull().default(0),
   },
   (t) => [
     uniqueIndex('accounts_account_id_uq').on(t.accountId),
@@ -380,6 +385,21 @@ export const auditEvents = sqliteTable(
     // Partial (issue 7): most events have no subject.
     index('audit_events_subject_idx').on(t.subject, t.seq).where(sql`${t.subject} is not null`),
   ],
+);
+
+/**
+ * Portal sessions the customer signed out of. The session itself lives in an encrypted
+ * cookie (pages/portal/session.ts); this is what makes sign-out end it on the server, so a
+ * copy of the old cookie gets nothing more.
+ */
+export const endedPortalSessions = sqliteTable(
+  'ended_portal_sessions',
+  {
+    seq: integer('seq').primaryKey({ autoIncrement: true }),
+    sessionId: text('session_id').notNull(),
+    endedAt: text('ended_at').notNull(),
+  },
+  (t) => [uniqueIndex('ended_portal_sessions_session_id_uq').on(t.sessionId)],
 );
 
 /** Small register-wide settings (sandbox clock offset, …). */

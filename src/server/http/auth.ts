@@ -13,6 +13,13 @@ declare module 'fastify' {
     /** The authenticated account (set by a bearer guard). */
     account: AccountRow;
   }
+  interface FastifyContextConfig {
+    /**
+     * Who may call a route, when it differs from its scope's roles (routes/index.ts):
+     * a list of roles, or 'public' for no authentication at all.
+     */
+    roles?: readonly Role[] | 'public';
+  }
 }
 
 /**
@@ -21,9 +28,24 @@ declare module 'fastify' {
  */
 const realNow = () => new Date();
 
-export async function issueToken(reg: Register, account: AccountRow): Promise<string> {
+/**
+ * The private claim carrying the issue time in milliseconds. JWT `iat` has one-second
+ * resolution, too coarse to tell a token issued just before a secret rotation from one
+ * issued just after it in the same second.
+ */
+const IAT_MS = 'iat_ms';
+
+/**
+ * Issues a bearer token for `account`. `checkedAt` is when its credentials were checked
+ * (real time, ms), read before the account row they were checked against: a token counts as
+ * issued then, so a rotation or sign-out that lands while a sign-in is being checked still
+ * ends it. Never earlier than the account's `tokensValidAfter`, so a token issued after a
+ * rotation in the same millisecond still works (see Accounts.sessionsEnd).
+ */
+export async function issueToken(reg: Register, account: AccountRow, checkedAt: number = realNow().getTime()): Promise<string> {
+  const iatMs = Math.max(checkedAt, account.tokensValidAfter);
   const iat = Math.floor(realNow().getTime() / 1000);
-  return new SignJWT({ duid: account.duid, role: account.role })
+  return new SignJWT({ duid: account.duid, role: account.role, [IAT_MS]: iatMs })
     .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
     .setSubject(account.accountId)
     .setIssuedAt(iat)
@@ -51,23 +73,38 @@ export function parseBasic(header: string | undefined): { accountId: string; sec
  * again, so answers (including the "expired" message) are unchanged. Bounded in size.
  */
 const VERIFIED_CACHE_MAX = 10_000;
-const verifiedTokens = new WeakMap<Register['keys'], Map<string, { sub: string | undefined; exp?: number; nbf?: number }>>();
+interface Verified {
+  sub: string;
+  exp: number;
+  nbf?: number;
+  /** Issue time in ms (the iat_ms claim; `iat` × 1000 for a token without one). */
+  iatMs: number;
+}
+const verifiedTokens = new WeakMap<Register['keys'], Map<string, Verified>>();
 
-async function verifiedSubject(reg: Register, token: string): Promise<string | undefined> {
+async function verifiedToken(reg: Register, token: string): Promise<Verified> {
   let cache = verifiedTokens.get(reg.keys);
   if (!cache) verifiedTokens.set(reg.keys, (cache = new Map()));
   const nowDate = realNow();
   const hit = cache.get(token);
   if (hit) {
     const now = Math.floor(nowDate.getTime() / 1000);
-    if ((hit.exp === undefined || hit.exp > now) && (hit.nbf === undefined || hit.nbf <= now)) return hit.sub;
+    if (hit.exp > now && (hit.nbf === undefined || hit.nbf <= now)) return hit;
     cache.delete(token);
   }
   try {
-    const { payload } = await jwtVerify(token, reg.keys.jwtSecret, { algorithms: ['HS256'], currentDate: nowDate });
+    // A token without `exp` would never expire: refused, like one without a subject.
+    const { payload } = await jwtVerify(token, reg.keys.jwtSecret, { algorithms: ['HS256'], currentDate: nowDate, requiredClaims: ['exp', 'sub', 'iat'] });
+    const claimed = payload[IAT_MS];
+    const verified: Verified = {
+      sub: payload.sub!,
+      exp: payload.exp!,
+      nbf: payload.nbf,
+      iatMs: typeof claimed === 'number' && Number.isFinite(claimed) ? claimed : payload.iat! * 1000,
+    };
     if (cache.size >= VERIFIED_CACHE_MAX) cache.delete(cache.keys().next().value!);
-    cache.set(token, { sub: payload.sub, exp: payload.exp, nbf: payload.nbf });
-    return payload.sub;
+    cache.set(token, verified);
+    return verified;
   } catch (err) {
     const message = err instanceof joseErrors.JWTExpired ? 'Bearer token has expired; request a new one' : 'Bearer token is invalid';
     throw new ApiError(401, 'AUTH002', message);
@@ -75,21 +112,51 @@ async function verifiedSubject(reg: Register, token: string): Promise<string | u
 }
 
 /**
- * A preHandler that requires a valid bearer token for one of `roles`, and re-checks the
- * account on every request so suspension or termination takes effect immediately.
+ * Who is asking: the account behind a valid bearer token (401 otherwise). Re-checks the
+ * account on every request, so suspension, termination, a secret rotation or "sign out
+ * everywhere" ends tokens issued before it at once.
+ */
+export async function authenticate(reg: Register, accounts: Accounts, req: FastifyRequest): Promise<AccountRow> {
+  const header = req.headers.authorization;
+  if (!header) throw new ApiError(401, 'AUTH001', 'Authorization header is missing; send "Authorization: Bearer <token>" from GET /v1/auth/token');
+  const m = /^Bearer ([A-Za-z0-9._~+/-]+=*)$/i.exec(header);
+  if (!m) throw new ApiError(401, 'AUTH001', 'Authorization header is malformed; expected "Bearer <token>"');
+  const token = await verifiedToken(reg, m[1]);
+  const account = accounts.find(token.sub);
+  if (!account) throw new ApiError(401, 'AUTH002', 'Bearer token is invalid');
+  if (account.status !== 'active') throw new ApiError(401, 'AUTH006', `Account is ${account.status}`);
+  if (token.iatMs < account.tokensValidAfter) throw new ApiError(401, 'AUTH002', 'Bearer token was issued before this account was signed out; request a new one');
+  return account;
+}
+
+/**
+ * An `onRequest` hook requiring a valid bearer token for one of `roles` (a route's own
+ * `config.roles` overrides them; 'public' skips the check). `onRequest` runs before the body
+ * is parsed and validated, so a caller learns 401 or 403 before anything about its input
+ * (README "Security": authentication, then role, then validation). Installed once per scope
+ * (routes/index.ts), not per route.
  */
 export function bearer(reg: Register, accounts: Accounts, roles: readonly Role[]) {
-  const allowed = new Set<string>(roles);
   return async function guard(req: FastifyRequest, _reply: FastifyReply): Promise<void> {
-    const header = req.headers.authorization;
-    if (!header) throw new ApiError(401, 'AUTH001', 'Authorization header is missing; send "Authorization: Bearer <token>" from GET /v1/auth/token');
-    const m = /^Bearer ([A-Za-z0-9._~+/-]+=*)$/i.exec(header);
-    if (!m) throw new ApiError(401, 'AUTH001', 'Authorization header is malformed; expected "Bearer <token>"');
-    const sub = await verifiedSubject(reg, m[1]);
-    const account = sub ? accounts.find(sub) : undefined;
-    if (!account) throw new ApiError(401, 'AUTH002', 'Bearer token is invalid');
-    if (account.status !== 'active') throw new ApiError(401, 'AUTH006', `Account is ${account.status}`);
-    if (!allowed.has(account.role)) throw new ApiError(403, 'AUTH003', `This operation is not available to the ${account.role} role`);
+    const allowed = req.routeOptions.config.roles ?? roles;
+    if (allowed === 'public') return;
+    const account = await authenticate(reg, accounts, req);
+    if (!allowed.includes(account.role as Role)) throw new ApiError(403, 'AUTH003', `This operation is not available to the ${account.role} role`);
     req.account = account;
+  };
+}
+
+/**
+ * A route's `onRequest` ownership check, for what the URL alone decides (another Data User's
+ * record, identity record or webhook is "not found"). It runs after the scope's
+ * authentication and before the body or query is parsed and validated, so probing someone
+ * else's resource answers the same 404 (or 403) whatever is sent. A malformed parameter is
+ * left to validation (400), which reveals nothing about anyone's resources.
+ */
+export function ownership(param: string, pattern: string, check: (account: AccountRow, value: string) => void) {
+  const wellFormed = new RegExp(pattern);
+  return async function owned(req: FastifyRequest): Promise<void> {
+    const value = (req.params as Record<string, string | undefined>)[param];
+    if (value !== undefined && wellFormed.test(value)) check(req.account, value);
   };
 }

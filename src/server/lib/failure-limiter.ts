@@ -1,34 +1,56 @@
+export interface FailureLimits {
+  /** Failures allowed within the window before any delay. */
+  free: number;
+  /** The first delay; each further failure in the window doubles it. */
+  baseDelayMs: number;
+  /** The longest delay. */
+  maxDelayMs: number;
+  /** Failures older than this are forgotten. */
+  windowMs: number;
+}
+
 /**
- * Counts failures per key in a sliding window. Used for logins: only failed attempts count,
- * so a well-behaved client refreshing its token is never throttled.
+ * Counts failures per key in a sliding window and answers with growing delays: after `free`
+ * failures, the key waits `baseDelayMs` after its latest failure, then twice that after the
+ * next one, and so on up to `maxDelayMs`. Used for sign-in: only failed attempts count, so a
+ * well-behaved client refreshing its token is never throttled, and a key is delayed rather
+ * than locked out for everyone.
  */
 export class FailureLimiter {
   private readonly failures = new Map<string, number[]>();
 
   constructor(
-    private readonly max: number,
-    private readonly windowMs: number,
+    private readonly limits: FailureLimits,
     private readonly now: () => number = Date.now,
   ) {}
 
   private recent(key: string): number[] {
-    const cutoff = this.now() - this.windowMs;
+    const cutoff = this.now() - this.limits.windowMs;
     const list = (this.failures.get(key) ?? []).filter((t) => t > cutoff);
     if (list.length) this.failures.set(key, list);
     else this.failures.delete(key);
     return list;
   }
 
-  /** Seconds until the key may try again, or 0 when it is not blocked. */
+  /** The delay owed after `count` failures in the window. */
+  private delayMs(count: number): number {
+    if (count < this.limits.free) return 0;
+    // 2 ** 30 already exceeds any sensible maximum; the cap keeps the exponent finite.
+    return Math.min(this.limits.maxDelayMs, this.limits.baseDelayMs * 2 ** Math.min(30, count - this.limits.free));
+  }
+
+  /** Seconds until the key may try again, or 0 when it is not delayed. */
   blockedFor(key: string): number {
     const list = this.recent(key);
-    if (list.length < this.max) return 0;
-    return Math.max(1, Math.ceil((list[0] + this.windowMs - this.now()) / 1000));
+    const wait = list.length ? list[list.length - 1] + this.delayMs(list.length) - this.now() : 0;
+    return wait > 0 ? Math.max(1, Math.ceil(wait / 1000)) : 0;
   }
 
   fail(key: string): void {
     const list = this.recent(key);
     list.push(this.now());
+    // The delay is capped, so failures beyond the one that reaches the cap add nothing.
+    if (list.length > this.limits.free + 32) list.shift();
     this.failures.set(key, list);
     // Bound memory under a flood of distinct keys.
     if (this.failures.size > 100_000) this.failures.delete(this.failures.keys().next().value!);

@@ -1,4 +1,6 @@
+import { bearer } from '../http/auth.js';
 import type { App, Deps, RouteModule } from '../http/types.js';
+import { ROLES, type Role } from '../schemas/common.js';
 import accessRecords from './v1/access-records.js';
 import adminAccounts from './v1/admin/accounts.js';
 import adminAudit from './v1/admin/audit.js';
@@ -24,34 +26,55 @@ import reidentification from './v1/reidentification.js';
 import self from './v1/self.js';
 import webhooks from './v1/webhooks.js';
 
-/** Every /v1 route module. Files mirror the URL they serve. */
-const v1: RouteModule[] = [
-  auth,
-  self,
-  identityRecords,
-  reidentification,
-  accessRecords,
-  meterPoints,
-  records,
-  dataUsers,
-  discoveredAccess,
-  cotEvents,
-  adminAccounts,
-  adminRecords,
-  adminIdentityRecords,
-  adminReidentifications,
-  adminOutbox,
-  adminDiscovered,
-  adminSandbox,
-  adminAudit,
-  adminStats,
-  adminSettings,
-  webhooks,
-  adminWebhooks,
-  adminDeliveries,
-  adminClock,
+/**
+ * Every /v1 route module, grouped by who may call it. Files mirror the URL they serve. Each
+ * group is one Fastify scope with one `onRequest` auth hook (http/auth.ts `bearer`): it
+ * answers 401/403 before the body or query is even parsed, so a caller who may not use a
+ * route learns nothing about its input rules. A route that admits other roles than its
+ * scope says so in its own `config.roles` ('public' for none).
+ */
+const scopes: { roles: readonly Role[] | null; modules: RouteModule[] }[] = [
+  // Basic credentials, checked by the route itself.
+  { roles: null, modules: [auth] },
+  { roles: ROLES, modules: [self] },
+  { roles: ['data_user'], modules: [identityRecords, reidentification, accessRecords, records, webhooks] },
+  { roles: ['data_user', 'portal'], modules: [meterPoints] },
+  { roles: ['data_provider', 'data_user', 'admin'], modules: [dataUsers] },
+  { roles: ['dcc'], modules: [discoveredAccess, cotEvents] },
+  // Every /v1/admin route.
+  {
+    roles: ['admin'],
+    modules: [
+      adminAccounts,
+      adminRecords,
+      adminIdentityRecords,
+      adminReidentifications,
+      adminOutbox,
+      adminDiscovered,
+      adminSandbox,
+      adminAudit,
+      adminStats,
+      adminSettings,
+      adminWebhooks,
+      adminDeliveries,
+      adminClock,
+    ],
+  },
 ];
 
 export function registerV1(app: App, deps: Deps): void {
-  for (const mod of v1) mod(app, deps);
+  for (const { roles, modules } of scopes) {
+    void app.register(async (scope: App) => {
+      if (roles) {
+        scope.addHook('onRequest', bearer(deps.reg, deps.svc.accounts, roles));
+        // The OpenAPI document states each route's authentication from the same source.
+        scope.addHook('onRoute', (route) => {
+          if (!route.schema || route.schema.hide) return;
+          if (route.config?.roles === 'public') delete route.schema.security;
+          else route.schema.security ??= [{ bearer: [] }];
+        });
+      }
+      for (const mod of modules) mod(scope, deps);
+    });
+  }
 }

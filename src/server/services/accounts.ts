@@ -112,26 +112,50 @@ export class Accounts {
       if (action === 'suspend' && row.status === 'suspended') throw conflict(`Account "${accountId}" is already suspended`);
       if (action === 'reactivate' && row.status === 'active') throw conflict(`Account "${accountId}" is already active`);
       if (actor === accountId && action !== 'reactivate') throw conflict('An administrator cannot suspend or terminate their own account');
+      // Suspension and termination end every session, so reactivation does not revive them.
       const changes: Partial<AccountRow> =
         action === 'suspend'
-          ? { status: 'suspended', suspendedAt: now }
+          ? { status: 'suspended', suspendedAt: now, tokensValidAfter: this.sessionsEnd(row) }
           : action === 'reactivate'
             ? { status: 'active', reactivatedAt: now, suspendedAt: null }
-            : { status: 'terminated', terminatedAt: now };
+            : { status: 'terminated', terminatedAt: now, tokensValidAfter: this.sessionsEnd(row) };
       this.reg.db.update(accounts).set({ ...changes, updatedAt: now }).where(eq(accounts.seq, row.seq)).run();
       this.reg.audit.append({ actor, eventType: `account.${action === 'suspend' ? 'suspended' : action === 'reactivate' ? 'reactivated' : 'terminated'}`, subject: accountId });
       return this.get(accountId);
     });
   }
 
-  /** Issues a new secret; the old one stops working at once. Returned once, never stored in clear. */
+  /**
+   * The new `tokensValidAfter` that ends every bearer token issued so far: one millisecond
+   * past now (real time, as tokens are), so a token issued earlier in this same millisecond
+   * is ended too. A token issued afterwards counts as issued no earlier than this
+   * (http/auth.ts issueToken), so it works even within the same millisecond.
+   */
+  private sessionsEnd(row: AccountRow): number {
+    return Math.max(row.tokensValidAfter, Date.now() + 1);
+  }
+
+  /** "Sign out everywhere": every bearer token issued so far for the account answers 401. */
+  signOutEverywhere(actor: string, accountId: string): AccountRow {
+    return this.reg.tx(() => {
+      const row = this.get(accountId);
+      this.reg.db.update(accounts).set({ tokensValidAfter: this.sessionsEnd(row), updatedAt: this.reg.clock.iso() }).where(eq(accounts.seq, row.seq)).run();
+      this.reg.audit.append({ actor, eventType: 'account.signed-out-everywhere', subject: accountId });
+      return this.get(accountId);
+    });
+  }
+
+  /**
+   * Issues a new secret; the old one stops working at once, and so does every bearer token
+   * issued with it. Returned once, never stored in clear.
+   */
   async rotateSecret(actor: string, accountId: string): Promise<string> {
     const secret = newSecret(32);
     const secretHash = await hashSecret(secret);
     this.reg.tx(() => {
       const row = this.get(accountId);
       const now = this.reg.clock.iso();
-      this.reg.db.update(accounts).set({ secretHash, secretRotatedAt: now, updatedAt: now }).where(eq(accounts.seq, row.seq)).run();
+      this.reg.db.update(accounts).set({ secretHash, secretRotatedAt: now, tokensValidAfter: this.sessionsEnd(row), updatedAt: now }).where(eq(accounts.seq, row.seq)).run();
       this.reg.audit.append({ actor, eventType: 'account.secret-rotated', subject: accountId });
     });
     return secret;

@@ -38,6 +38,15 @@ export class PortalApi {
   }
 
   async call<T = any>(method: 'GET' | 'POST' | 'DELETE', url: string, body?: unknown): Promise<ApiResult<T>> {
+    const first = await this.send<T>(method, url, body);
+    if (first.status !== 401 || !this.cached) return first;
+    // The cached token was ended (the portal account's secret rotated, or an administrator
+    // signed it out everywhere): mint a fresh one once.
+    this.cached = null;
+    return this.send<T>(method, url, body);
+  }
+
+  private async send<T>(method: 'GET' | 'POST' | 'DELETE', url: string, body?: unknown): Promise<ApiResult<T>> {
     const res = await this.app.inject({
       method,
       url,

@@ -253,7 +253,7 @@ export function registerPortal(app: App, deps: Deps, portalAccountId = 'portal_o
 
   app.post<{ Body: Record<string, string | undefined> }>('/portal/signout', { schema: { hide: true } }, async (req, reply) => {
     if (!cookies.checkCsrf(req, req.body?.csrf)) return refuse(reply);
-    cookies.clear(reply);
+    cookies.signOut(req, reply);
     return send(reply, 'Signed out', messagePage({ title: 'You are signed out', body: 'Nothing about your meter point is kept in this browser.', tone: 'ok', action: { href: '/portal', label: 'Start again' } }));
   });
 }

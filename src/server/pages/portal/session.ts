@@ -1,5 +1,7 @@
+import { eq, sql } from 'drizzle-orm';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Register } from '../../context.js';
+import { endedPortalSessions } from '../../db/schema.js';
 import { decrypt, encrypt, safeEqual } from '../../lib/crypto.js';
 import { newSecret } from '../../lib/ids.js';
 
@@ -9,6 +11,8 @@ import { newSecret } from '../../lib/ids.js';
  * - `dar_portal_pending`: a re-identification in progress (MPxN, token-ref, return URL);
  * - `dar_portal_session`: a confirmed customer, bound to exactly one MPxN, for at most 8 h.
  * After confirmation the MPxN never appears in a URL again.
+ * Each session has a random id; signing out records it as ended (table
+ * `ended_portal_sessions`), so a copy of the cookie kept from before gets nothing more.
  */
 export const SESSION_MS = 8 * 60 * 60 * 1000;
 const PENDING_MS = 20 * 60 * 1000;
@@ -26,6 +30,8 @@ export interface Pending {
 }
 
 export interface Session {
+  /** Random; recorded server-side when the customer signs out. */
+  sid: string;
   mpxn: string;
   tokenRef: string;
   returnUrl: string | null;
@@ -34,7 +40,11 @@ export interface Session {
 }
 
 export class PortalCookies {
-  constructor(private readonly reg: Register) {}
+  private readonly ended;
+
+  constructor(private readonly reg: Register) {
+    this.ended = reg.db.select({ seq: endedPortalSessions.seq }).from(endedPortalSessions).where(eq(endedPortalSessions.sessionId, sql.placeholder('sid'))).prepare();
+  }
 
   private options(maxAgeMs: number) {
     return {
@@ -69,13 +79,16 @@ export class PortalCookies {
     this.write(reply, PENDING, { ...p, expiresAt: Date.now() + PENDING_MS });
   }
 
+  /** The confirmed session, unless it expired or was signed out of (on any copy of the cookie). */
   session(req: FastifyRequest): Session | null {
-    return this.read<Session>(req, SESSION);
+    const session = this.read<Session>(req, SESSION);
+    if (!session || typeof session.sid !== 'string' || this.ended.get({ sid: session.sid })) return null;
+    return session;
   }
 
-  openSession(reply: FastifyReply, s: Omit<Session, 'openedAt' | 'expiresAt'>): void {
+  openSession(reply: FastifyReply, s: Omit<Session, 'sid' | 'openedAt' | 'expiresAt'>): void {
     const now = Date.now();
-    const session: Session = { ...s, openedAt: now, expiresAt: now + SESSION_MS };
+    const session: Session = { ...s, sid: newSecret(16), openedAt: now, expiresAt: now + SESSION_MS };
     this.write(reply, SESSION, session);
     reply.clearCookie(PENDING, { path: '/portal' });
   }
@@ -83,6 +96,16 @@ export class PortalCookies {
   clear(reply: FastifyReply): void {
     reply.clearCookie(PENDING, { path: '/portal' });
     reply.clearCookie(SESSION, { path: '/portal' });
+  }
+
+  /** Sign-out: ends the session on the server as well as clearing this browser's cookies. */
+  signOut(req: FastifyRequest, reply: FastifyReply): void {
+    const session = this.read<Session>(req, SESSION);
+    if (session && typeof session.sid === 'string') {
+      const sid = session.sid;
+      this.reg.tx(() => this.reg.db.insert(endedPortalSessions).values({ sessionId: sid, endedAt: this.reg.clock.iso() }).onConflictDoNothing().run());
+    }
+    this.clear(reply);
   }
 
   /** Double-submit CSRF token: a random cookie echoed in every form. */

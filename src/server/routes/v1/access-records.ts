@@ -1,9 +1,10 @@
 import { Type } from 'typebox';
-import { bearer } from '../../http/auth.js';
+import { ownership } from '../../http/auth.js';
 import { envelope } from '../../http/envelope.js';
 import { sendRawJson } from '../../http/raw-json.js';
 import type { RouteModule } from '../../http/types.js';
 import { apiTime } from '../../lib/clock.js';
+import { idPattern } from '../../lib/ids.js';
 import { forbidden, notFound } from '../../lib/errors.js';
 import { AccessRecordInput, AccessRecordOutput, CONSENT_BASES, REVOKE_REASONS } from '../../schemas/access-record.js';
 import { Id, Nullable, Ok } from '../../schemas/common.js';
@@ -13,13 +14,16 @@ const AccessToken = Type.Object({ key: Type.String(), expiry: Nullable(Type.Stri
 
 /** /v1/access-records — create, replace, revoke, verify (contract §5). */
 const accessRecords: RouteModule = (app, { reg, svc }) => {
-  const dataUser = bearer(reg, svc.accounts, ['data_user']);
   const common = { tags: ['access-records'], security: [{ bearer: [] }] };
+  // Another Data User's record is "not found" before its input is looked at (http/auth.ts).
+  // A portal's right to withdraw depends on its token, in the query: checked in the handler.
+  const ownAk = ownership('ak', idPattern('ak'), (account, ak) => {
+    if (account.role === 'data_user') svc.records.getOwned(account.duid, ak);
+  });
 
   app.post(
     '/access-records',
     {
-      preHandler: dataUser,
       schema: {
         ...common,
         summary: 'Register an access record (identity-record-ref, or reidentification-token for a customer re-identified from another Data User)',
@@ -39,7 +43,7 @@ const accessRecords: RouteModule = (app, { reg, svc }) => {
   app.put(
     '/access-records/:ak',
     {
-      preHandler: dataUser,
+      onRequest: ownAk,
       schema: {
         ...common,
         summary: 'Replace one of your ACTIVE access records (ak, duid, created-at preserved)',
@@ -57,7 +61,8 @@ const accessRecords: RouteModule = (app, { reg, svc }) => {
   app.delete(
     '/access-records/:ak',
     {
-      preHandler: bearer(reg, svc.accounts, ['data_user', 'portal']),
+      config: { roles: ['data_user', 'portal'] },
+      onRequest: ownAk,
       schema: {
         ...common,
         summary: "Revoke an ACTIVE record (owner; or a portal with the customer's re-identification token)",
@@ -91,6 +96,7 @@ const accessRecords: RouteModule = (app, { reg, svc }) => {
   app.get(
     '/access-records/:ak',
     {
+      config: { roles: 'public' },
       schema: {
         tags: ['access-records'],
         summary: 'Verify an access key (unauthenticated, for Data Providers). No PII.',

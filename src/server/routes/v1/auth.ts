@@ -8,9 +8,15 @@ import { Ok } from '../../schemas/common.js';
 
 /** GET /v1/auth/token — Basic credentials → bearer JWT (contract §2). */
 const auth: RouteModule = (app, { reg, svc }) => {
-  // 10 failures in 15 minutes per account, or 50 per client address, block further tries.
-  const perAccount = new FailureLimiter(10, 15 * 60_000);
-  const perAddress = new FailureLimiter(50, 15 * 60_000);
+  // Sign-in throttling (README "Security"): failures count per account and client address,
+  // so a stranger's wrong guesses delay the stranger, never the account's own clients. The
+  // delays grow (1 s, 2 s, 4 s … up to 15 min) rather than lock anyone out. A second,
+  // looser count per client address slows one address guessing across many accounts. The
+  // client address is the socket's, or a trusted proxy's X-Forwarded-For (--trust-proxy).
+  // There is no count per account alone: it would let anyone lock an account out, and
+  // secrets the register generates are far beyond guessing.
+  const perAccountAndAddress = new FailureLimiter({ free: 5, baseDelayMs: 1000, maxDelayMs: 15 * 60_000, windowMs: 60 * 60_000 });
+  const perAddress = new FailureLimiter({ free: 50, baseDelayMs: 1000, maxDelayMs: 15 * 60_000, windowMs: 60 * 60_000 });
 
   app.get(
     '/auth/token',
@@ -25,17 +31,20 @@ const auth: RouteModule = (app, { reg, svc }) => {
     async (req) => {
       const creds = parseBasic(req.headers.authorization);
       if (!creds) throw new ApiError(401, 'AUTH004', 'Send HTTP Basic credentials: Authorization: Basic base64(account_id:secret_key)', [], { 'WWW-Authenticate': 'Basic realm="dar"' });
-      const wait = Math.max(perAccount.blockedFor(creds.accountId), perAddress.blockedFor(req.ip));
+      const key = JSON.stringify([creds.accountId, req.ip]);
+      const wait = Math.max(perAccountAndAddress.blockedFor(key), perAddress.blockedFor(req.ip));
       if (wait > 0) throw new ApiError(429, 'RATE001', `Too many failed sign-in attempts; try again in ${wait} s`, [], { 'Retry-After': String(wait) });
+      // Read before the account row is: a rotation or sign-out from here on ends this token.
+      const checkedAt = Date.now();
       const account = await svc.accounts.authenticate(creds.accountId, creds.secret);
       if (!account) {
-        perAccount.fail(creds.accountId);
+        perAccountAndAddress.fail(key);
         perAddress.fail(req.ip);
         throw new ApiError(401, 'AUTH005', 'Account id or secret key is wrong');
       }
       if (account.status !== 'active') throw new ApiError(401, 'AUTH006', `Account is ${account.status}`);
-      perAccount.reset(creds.accountId);
-      return { response: envelope(req, reg.clock.now()), 'bearer-token': await issueToken(reg, account), expires: TOKEN_TTL_SECONDS };
+      perAccountAndAddress.reset(key);
+      return { response: envelope(req, reg.clock.now()), 'bearer-token': await issueToken(reg, account, checkedAt), expires: TOKEN_TTL_SECONDS };
     },
   );
 };

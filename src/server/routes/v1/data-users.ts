@@ -1,5 +1,4 @@
 import { Type } from 'typebox';
-import { bearer } from '../../http/auth.js';
 import { envelope } from '../../http/envelope.js';
 import type { RouteModule } from '../../http/types.js';
 import { apiTime } from '../../lib/clock.js';
@@ -21,7 +20,6 @@ const dataUsers: RouteModule = (app, { reg, svc }) => {
   app.get(
     '/data-users/:duid',
     {
-      preHandler: bearer(reg, svc.accounts, ['data_provider', 'data_user', 'admin']),
       schema: {
         tags: ['directory'],
         security: [{ bearer: [] }],

@@ -1,5 +1,4 @@
 import { Type } from 'typebox';
-import { bearer } from '../../http/auth.js';
 import { envelope } from '../../http/envelope.js';
 import type { RouteModule } from '../../http/types.js';
 import { Ok } from '../../schemas/common.js';
@@ -10,7 +9,6 @@ const discoveredAccess: RouteModule = (app, { reg, svc }) => {
   app.post(
     '/discovered-access',
     {
-      preHandler: bearer(reg, svc.accounts, ['dcc']),
       schema: {
         tags: ['dcc'],
         security: [{ bearer: [] }],

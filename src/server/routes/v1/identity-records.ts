@@ -1,20 +1,21 @@
 import { Type } from 'typebox';
-import { bearer } from '../../http/auth.js';
+import { ownership } from '../../http/auth.js';
 import { envelope } from '../../http/envelope.js';
 import type { RouteModule } from '../../http/types.js';
 import { ApiError, invalid } from '../../lib/errors.js';
+import { idPattern } from '../../lib/ids.js';
 import { Email, Id, Mpxn, NextCursor, Nullable, Ok, PagingQuery } from '../../schemas/common.js';
 import { CreateIdentityRecordBody, IdentityRecord, IrParams, PasskeyRedirect } from '../../schemas/identity-record.js';
 
 /** /v1/identity-records — the person-property relationship (contract §3). */
 const identityRecords: RouteModule = (app, { reg, svc }) => {
-  const dataUser = bearer(reg, svc.accounts, ['data_user']);
   const common = { tags: ['identity-records'], security: [{ bearer: [] }] };
+  // Another Data User's identity record is "not found" before the rest is looked at (http/auth.ts).
+  const ownIr = ownership('ir', idPattern('ir'), (account, ir) => void svc.identities.getOwned(account.duid, ir));
 
   app.post(
     '/identity-records',
     {
-      preHandler: dataUser,
       schema: {
         ...common,
         summary: 'Create an identity record (optionally start passkey registration)',
@@ -44,7 +45,6 @@ const identityRecords: RouteModule = (app, { reg, svc }) => {
   app.get(
     '/identity-records',
     {
-      preHandler: dataUser,
       schema: {
         ...common,
         summary: 'Find your identity records by MPxN and/or e-mail (both = AND)',
@@ -63,7 +63,7 @@ const identityRecords: RouteModule = (app, { reg, svc }) => {
   app.get(
     '/identity-records/exists',
     {
-      preHandler: bearer(reg, svc.accounts, ['data_user', 'portal']),
+      config: { roles: ['data_user', 'portal'] },
       schema: {
         tags: ['re-identification'],
         security: [{ bearer: [] }],
@@ -80,14 +80,13 @@ const identityRecords: RouteModule = (app, { reg, svc }) => {
 
   app.get(
     '/identity-records/:ir',
-    { preHandler: dataUser, schema: { ...common, summary: 'One of your identity records', params: IrParams, response: { 200: Ok({ 'identity-record': IdentityRecord }) } } },
+    { schema: { ...common, summary: 'One of your identity records', params: IrParams, response: { 200: Ok({ 'identity-record': IdentityRecord }) } } },
     async (req) => ({ response: envelope(req, reg.clock.now()), 'identity-record': svc.identities.toApi(svc.identities.getOwned(req.account.duid, req.params.ir)) }),
   );
 
   app.delete(
     '/identity-records/:ir',
     {
-      preHandler: dataUser,
       schema: {
         ...common,
         summary: "Anonymise (GDPR Art. 17): destroys PII, keeps ir and links; 409 while an ACTIVE record is linked (naming only the caller's own access keys [ours])",
@@ -105,7 +104,7 @@ const identityRecords: RouteModule = (app, { reg, svc }) => {
   app.delete(
     '/identity-records/:ir/credentials/:credentialId',
     {
-      preHandler: dataUser,
+      onRequest: ownIr,
       schema: {
         ...common,
         summary: 'Remove a passkey credential from your identity record',

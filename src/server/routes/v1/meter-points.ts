@@ -1,19 +1,23 @@
 import { Type } from 'typebox';
-import { bearer } from '../../http/auth.js';
+import { ownership } from '../../http/auth.js';
 import { envelope } from '../../http/envelope.js';
 import { sendRawJson } from '../../http/raw-json.js';
 import type { RouteModule } from '../../http/types.js';
 import { forbidden } from '../../lib/errors.js';
 import { takePage } from '../../lib/paging.js';
 import { AccessRecordSummary, LEGAL_BASES, STATES } from '../../schemas/access-record.js';
-import { Id, Mpxn, NextCursor, Ok } from '../../schemas/common.js';
+import { Id, Mpxn, MPXN_PATTERN, NextCursor, Ok } from '../../schemas/common.js';
 
 /** GET /v1/meter-points/{mpxn}/access-records (contract §5, §7). */
 const meterPoints: RouteModule = (app, { reg, svc }) => {
   app.get(
     '/meter-points/:mpxn/access-records',
     {
-      preHandler: bearer(reg, svc.accounts, ['data_user', 'portal']),
+      // A Data User with no record on the meter point is refused before its query is looked
+      // at (http/auth.ts); a portal's right depends on its token, checked in the handler.
+      onRequest: ownership('mpxn', MPXN_PATTERN, (account, mpxn) => {
+        if (account.role === 'data_user' && !svc.records.callerHasRecordOn(account.duid, mpxn)) throw forbidden('You hold no access record on this meter point');
+      }),
       schema: {
         tags: ['access-records'],
         security: [{ bearer: [] }],

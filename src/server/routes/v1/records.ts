@@ -1,5 +1,4 @@
 import { Type } from 'typebox';
-import { bearer } from '../../http/auth.js';
 import { envelope } from '../../http/envelope.js';
 import { sendRawJson } from '../../http/raw-json.js';
 import type { RouteModule } from '../../http/types.js';
@@ -11,7 +10,6 @@ const records: RouteModule = (app, { reg, svc }) => {
   app.get(
     '/records',
     {
-      preHandler: bearer(reg, svc.accounts, ['data_user']),
       schema: {
         tags: ['access-records'],
         security: [{ bearer: [] }],

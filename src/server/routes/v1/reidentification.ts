@@ -1,7 +1,8 @@
-import { bearer } from '../../http/auth.js';
+import { ownership } from '../../http/auth.js';
 import { envelope } from '../../http/envelope.js';
 import type { RouteModule } from '../../http/types.js';
 import { notFound } from '../../lib/errors.js';
+import { idPattern } from '../../lib/ids.js';
 import { IrParams } from '../../schemas/identity-record.js';
 import { IrTokenParams, ReIdentifyBody, ReIdentifyByMpxnBody, ReIdentifyResponse, TokenRefParams, TokenStatusResponse } from '../../schemas/reidentification.js';
 
@@ -10,14 +11,15 @@ import { IrTokenParams, ReIdentifyBody, ReIdentifyByMpxnBody, ReIdentifyResponse
  * token. The ceremonies themselves run on the register's own pages (pages/id/).
  */
 const reidentification: RouteModule = (app, { reg, svc }) => {
-  const dataUser = bearer(reg, svc.accounts, ['data_user']);
-  const dataUserOrPortal = bearer(reg, svc.accounts, ['data_user', 'portal']);
+  const dataUserOrPortal = { roles: ['data_user', 'portal'] as const };
   const common = { tags: ['re-identification'], security: [{ bearer: [] }] };
+  // Another Data User's identity record is "not found" before the body is looked at (http/auth.ts).
+  const ownIr = ownership('ir', idPattern('ir'), (account, ir) => void svc.identities.getOwned(account.duid, ir));
 
   app.post(
     '/identity-records/:ir/re-identify',
     {
-      preHandler: dataUser,
+      onRequest: ownIr,
       schema: {
         ...common,
         summary: 'Re-identify the customer behind one of your identity records (magic link or passkey)',
@@ -43,7 +45,7 @@ const reidentification: RouteModule = (app, { reg, svc }) => {
   app.get(
     '/identity-records/:ir/re-identify/:tokenRef',
     {
-      preHandler: dataUserOrPortal,
+      config: dataUserOrPortal,
       schema: {
         ...common,
         summary: 'Status of a re-identification you started on an identity record',
@@ -62,7 +64,7 @@ const reidentification: RouteModule = (app, { reg, svc }) => {
   app.post(
     '/identity-records/reidentify',
     {
-      preHandler: dataUserOrPortal,
+      config: dataUserOrPortal,
       schema: {
         ...common,
         summary: 'Cross-Data-User / portal: re-identify the customer at an MPxN without learning the ir',
@@ -85,7 +87,7 @@ const reidentification: RouteModule = (app, { reg, svc }) => {
   app.get(
     '/identity-records/reidentify/:tokenRef',
     {
-      preHandler: dataUserOrPortal,
+      config: dataUserOrPortal,
       schema: {
         ...common,
         summary: 'Status of a cross-Data-User / portal re-identification (another account’s token → 403, unknown → 404)',

@@ -1,5 +1,4 @@
 import { Type } from 'typebox';
-import { bearer } from '../../http/auth.js';
 import { envelope } from '../../http/envelope.js';
 import type { RouteModule } from '../../http/types.js';
 import { Account } from '../../schemas/account.js';
@@ -8,16 +7,15 @@ import { toAccount } from '../../services/accounts.js';
 
 /** GET /v1/self, POST /v1/self/rotate-secret (contract §10). */
 const self: RouteModule = (app, { reg, svc }) => {
-  const anyRole = bearer(reg, svc.accounts, ROLES);
 
-  app.get('/self', { preHandler: anyRole, schema: { tags: ['self'], summary: 'The calling account', security: [{ bearer: [] }], response: { 200: Ok({ account: Account }) } } }, async (req) => ({
+  app.get('/self', { schema: { tags: ['self'], summary: 'The calling account', security: [{ bearer: [] }], response: { 200: Ok({ account: Account }) } } }, async (req) => ({
     response: envelope(req, reg.clock.now()),
     account: toAccount(req.account),
   }));
 
   app.post(
     '/self/rotate-secret',
-    { preHandler: anyRole, schema: { tags: ['self'], summary: 'Rotate your secret key (returned once; the old one stops working at once)', security: [{ bearer: [] }], response: { 200: Ok({ 'secret-key': Type.String() }) } } },
+    { schema: { tags: ['self'], summary: 'Rotate your secret key (returned once; the old one stops working at once)', security: [{ bearer: [] }], response: { 200: Ok({ 'secret-key': Type.String() }) } } },
     async (req) => ({
       response: envelope(req, reg.clock.now()),
       'secret-key': await svc.accounts.rotateSecret(req.account.accountId, req.account.accountId),

@@ -1,7 +1,8 @@
 import { Type } from 'typebox';
-import { bearer } from '../../http/auth.js';
+import { ownership } from '../../http/auth.js';
 import { envelope } from '../../http/envelope.js';
 import type { RouteModule } from '../../http/types.js';
+import { idPattern } from '../../lib/ids.js';
 import { Nullable, Ok } from '../../schemas/common.js';
 import { CreateWebhookBody, UpdateWebhookBody, WebhookSubscription, WidParams } from '../../schemas/webhook.js';
 
@@ -9,13 +10,13 @@ const SigningSecret = Type.String({ pattern: '^whsec_[A-Za-z0-9+/]+={0,2}$', des
 
 /** /v1/webhooks — a Data User's webhook subscriptions (contract §9). */
 const webhooksRoutes: RouteModule = (app, { reg, svc }) => {
-  const dataUser = bearer(reg, svc.accounts, ['data_user']);
   const common = { tags: ['webhooks'], security: [{ bearer: [] }] };
+  // Another Data User's subscription is "not found" before the body is looked at (http/auth.ts).
+  const ownWid = ownership('wid', idPattern('wid'), (account, wid) => void svc.webhooks.getOwned(account.duid, wid));
 
   app.post(
     '/webhooks',
     {
-      preHandler: dataUser,
       schema: {
         ...common,
         summary: 'Subscribe to consent.expiring, tenancy.change and consent.withdrawal events (signing-secret returned once)',
@@ -32,20 +33,20 @@ const webhooksRoutes: RouteModule = (app, { reg, svc }) => {
 
   app.get(
     '/webhooks',
-    { preHandler: dataUser, schema: { ...common, summary: 'Your webhook subscriptions', response: { 200: Ok({ webhooks: Type.Array(WebhookSubscription) }) } } },
+    { schema: { ...common, summary: 'Your webhook subscriptions', response: { 200: Ok({ webhooks: Type.Array(WebhookSubscription) }) } } },
     async (req) => ({ response: envelope(req, reg.clock.now()), webhooks: svc.webhooks.list(req.account.duid).map((w) => svc.webhooks.toApi(w)) }),
   );
 
   app.get(
     '/webhooks/:wid',
-    { preHandler: dataUser, schema: { ...common, summary: 'One of your webhook subscriptions', params: WidParams, response: { 200: Ok({ webhook: WebhookSubscription }) } } },
+    { schema: { ...common, summary: 'One of your webhook subscriptions', params: WidParams, response: { 200: Ok({ webhook: WebhookSubscription }) } } },
     async (req) => ({ response: envelope(req, reg.clock.now()), webhook: svc.webhooks.toApi(svc.webhooks.getOwned(req.account.duid, req.params.wid)) }),
   );
 
   app.patch(
     '/webhooks/:wid',
     {
-      preHandler: dataUser,
+      onRequest: ownWid,
       schema: {
         ...common,
         summary: 'Partial update; "rotate-secret": true returns a new signing-secret (the old one also signs for 15 minutes)',
@@ -62,7 +63,7 @@ const webhooksRoutes: RouteModule = (app, { reg, svc }) => {
 
   app.delete(
     '/webhooks/:wid',
-    { preHandler: dataUser, schema: { ...common, summary: 'Delete a subscription (its queued events are not sent)', params: WidParams, response: { 204: Type.Null() } } },
+    { schema: { ...common, summary: 'Delete a subscription (its queued events are not sent)', params: WidParams, response: { 204: Type.Null() } } },
     async (req, reply) => {
       svc.webhooks.remove(req.account, req.params.wid);
       return reply.status(204).send(null);
@@ -72,7 +73,6 @@ const webhooksRoutes: RouteModule = (app, { reg, svc }) => {
   app.post(
     '/webhooks/:wid/test',
     {
-      preHandler: dataUser,
       schema: {
         ...common,
         summary: 'Send a signed webhook.test event to the subscription now and report the outcome (not queued, not retried)',

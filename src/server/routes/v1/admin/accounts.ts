@@ -1,5 +1,4 @@
 import { Type } from 'typebox';
-import { bearer } from '../../../http/auth.js';
 import { envelope } from '../../../http/envelope.js';
 import type { RouteModule } from '../../../http/types.js';
 import { Account, CreateAccountBody, UpdateAccountBody } from '../../../schemas/account.js';
@@ -10,13 +9,11 @@ const AccountIdParams = Type.Object({ id: Type.String({ minLength: 1, maxLength:
 
 /** /v1/admin/accounts — account management for SEC administrators (contract §10). */
 const adminAccounts: RouteModule = (app, { reg, svc }) => {
-  const admin = bearer(reg, svc.accounts, ['admin']);
   const common = { tags: ['admin'], security: [{ bearer: [] }] };
 
   app.get(
     '/admin/accounts',
     {
-      preHandler: admin,
       schema: {
         ...common,
         summary: 'List accounts (filter by role, status; q matches account-id, duid, organisation reference or display-name prefix)',
@@ -41,7 +38,6 @@ const adminAccounts: RouteModule = (app, { reg, svc }) => {
   app.post(
     '/admin/accounts',
     {
-      preHandler: admin,
       schema: {
         ...common,
         summary: 'Create an account (secret-key generated and returned once when absent)',
@@ -58,31 +54,44 @@ const adminAccounts: RouteModule = (app, { reg, svc }) => {
 
   app.get(
     '/admin/accounts/:id',
-    { preHandler: admin, schema: { ...common, summary: 'One account', params: AccountIdParams, response: { 200: Ok({ account: Account }) } } },
+    { schema: { ...common, summary: 'One account', params: AccountIdParams, response: { 200: Ok({ account: Account }) } } },
     async (req) => ({ response: envelope(req, reg.clock.now()), account: toAccount(svc.accounts.get(req.params.id)) }),
   );
 
   app.patch(
     '/admin/accounts/:id',
-    { preHandler: admin, schema: { ...common, summary: 'Edit an account', params: AccountIdParams, body: UpdateAccountBody, response: { 200: Ok({ account: Account }) } } },
+    { schema: { ...common, summary: 'Edit an account', params: AccountIdParams, body: UpdateAccountBody, response: { 200: Ok({ account: Account }) } } },
     async (req) => ({ response: envelope(req, reg.clock.now()), account: toAccount(svc.accounts.update(req.account.accountId, req.params.id, req.body)) }),
   );
 
   for (const action of ['suspend', 'reactivate', 'terminate'] as const) {
     app.post(
       `/admin/accounts/:id/${action}`,
-      { preHandler: admin, schema: { ...common, summary: `${action[0].toUpperCase()}${action.slice(1)} an account`, params: AccountIdParams, response: { 200: Ok({ account: Account }) } } },
+      { schema: { ...common, summary: `${action[0].toUpperCase()}${action.slice(1)} an account`, params: AccountIdParams, response: { 200: Ok({ account: Account }) } } },
       async (req) => ({ response: envelope(req, reg.clock.now()), account: toAccount(svc.accounts.setStatus(req.account.accountId, req.params.id, action)) }),
     );
   }
 
   app.post(
     '/admin/accounts/:id/rotate-secret',
-    { preHandler: admin, schema: { ...common, summary: "Issue a new secret for an account (returned once)", params: AccountIdParams, response: { 200: Ok({ 'secret-key': Type.String() }) } } },
+    { schema: { ...common, summary: "Issue a new secret for an account (returned once)", params: AccountIdParams, response: { 200: Ok({ 'secret-key': Type.String() }) } } },
     async (req) => {
       svc.accounts.get(req.params.id);
       return { response: envelope(req, reg.clock.now()), 'secret-key': await svc.accounts.rotateSecret(req.account.accountId, req.params.id) };
     },
+  );
+
+  app.post(
+    '/admin/accounts/:id/sign-out-everywhere',
+    {
+      schema: {
+        ...common,
+        summary: 'End every session of an account: its bearer tokens issued so far answer 401 (its secret still signs in)',
+        params: AccountIdParams,
+        response: { 200: Ok({ account: Account }) },
+      },
+    },
+    async (req) => ({ response: envelope(req, reg.clock.now()), account: toAccount(svc.accounts.signOutEverywhere(req.account.accountId, req.params.id)) }),
   );
 };
 export default adminAccounts;

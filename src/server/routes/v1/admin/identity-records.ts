@@ -1,5 +1,4 @@
 import { Type } from 'typebox';
-import { bearer } from '../../../http/auth.js';
 import { envelope } from '../../../http/envelope.js';
 import type { RouteModule } from '../../../http/types.js';
 import { invalid, notFound } from '../../../lib/errors.js';
@@ -18,13 +17,11 @@ const AdminIdentity = Type.Object({
 
 /** /v1/admin/identity-records — support staff find a customer across all Data Users. */
 const adminIdentityRecords: RouteModule = (app, { reg, svc }) => {
-  const admin = bearer(reg, svc.accounts, ['admin']);
   const common = { tags: ['admin'], security: [{ bearer: [] }] };
 
   app.get(
     '/admin/identity-records',
     {
-      preHandler: admin,
       schema: {
         ...common,
         summary: 'Find identity records by MPxN and/or e-mail (keyed-hash lookup) across Data Users',
@@ -54,7 +51,6 @@ const adminIdentityRecords: RouteModule = (app, { reg, svc }) => {
   app.get(
     '/admin/identity-records/exists',
     {
-      preHandler: admin,
       schema: {
         ...common,
         summary: 'Existence and available re-identification methods for an MPxN',
@@ -71,7 +67,6 @@ const adminIdentityRecords: RouteModule = (app, { reg, svc }) => {
   app.get(
     '/admin/identity-records/:ir',
     {
-      preHandler: admin,
       schema: {
         ...common,
         summary: 'One identity record with its owner, linked access records and re-identification history',
@@ -104,7 +99,6 @@ const adminIdentityRecords: RouteModule = (app, { reg, svc }) => {
   app.delete(
     '/admin/identity-records/:ir',
     {
-      preHandler: admin,
       schema: {
         ...common,
         summary: 'Anonymise an identity record (409 while a linked ACTIVE access record exists)',
@@ -123,7 +117,6 @@ const adminIdentityRecords: RouteModule = (app, { reg, svc }) => {
   app.delete(
     '/admin/identity-records/:ir/credentials/:credentialId',
     {
-      preHandler: admin,
       schema: { ...common, summary: 'Remove a passkey credential', params: Type.Object({ ir: Id('ir'), credentialId: Id('cred') }), response: { 204: Type.Null() } },
     },
     async (req, reply) => {

@@ -1,5 +1,4 @@
 import { Type } from 'typebox';
-import { bearer } from '../../../http/auth.js';
 import { envelope } from '../../../http/envelope.js';
 import type { RouteModule } from '../../../http/types.js';
 import { NextCursor, Ok, PagingQuery } from '../../../schemas/common.js';
@@ -8,13 +7,11 @@ import { MAIL_STATUSES } from '../../../services/mail.js';
 
 /** /v1/admin/outbox — every e-mail the register sent or captured, newest first. */
 const adminOutbox: RouteModule = (app, { reg, svc }) => {
-  const admin = bearer(reg, svc.accounts, ['admin']);
   const common = { tags: ['admin'], security: [{ bearer: [] }] };
 
   app.get(
     '/admin/outbox',
     {
-      preHandler: admin,
       schema: {
         ...common,
         summary: 'E-mails the register sent or captured, newest first (status, attempts and last error for SMTP delivery)',
@@ -45,7 +42,6 @@ const adminOutbox: RouteModule = (app, { reg, svc }) => {
   app.post(
     '/admin/outbox/:id/retry',
     {
-      preHandler: admin,
       schema: {
         ...common,
         summary: 'Try a failed (or retrying) message again now, with a fresh set of attempts',

@@ -1,7 +1,6 @@
 import { desc, eq } from 'drizzle-orm';
 import { Type } from 'typebox';
 import { auditEvents } from '../../../db/schema.js';
-import { bearer } from '../../../http/auth.js';
 import { envelope } from '../../../http/envelope.js';
 import type { RouteModule } from '../../../http/types.js';
 import { apiTime } from '../../../lib/clock.js';
@@ -31,7 +30,6 @@ const TimelineEntry = Type.Object({ at: Type.String(), 'event-type': Type.String
 
 /** /v1/admin/records — search every record; detail with a state timeline; revoke. */
 const adminRecords: RouteModule = (app, { reg, svc }) => {
-  const admin = bearer(reg, svc.accounts, ['admin']);
   const common = { tags: ['admin'], security: [{ bearer: [] }] };
   const row = (r: AccessRow, nowIso: string) => ({
     ak: r.ak,
@@ -53,7 +51,6 @@ const adminRecords: RouteModule = (app, { reg, svc }) => {
   app.get(
     '/admin/records',
     {
-      preHandler: admin,
       schema: {
         ...common,
         summary: 'Search all records (q matches ak, MPxN, duid, organisation reference or organisation-name prefix)',
@@ -85,7 +82,6 @@ const adminRecords: RouteModule = (app, { reg, svc }) => {
   app.get(
     '/admin/records/:ak',
     {
-      preHandler: admin,
       schema: {
         ...common,
         summary: 'One record: every section, its owner and its state timeline',
@@ -128,7 +124,6 @@ const adminRecords: RouteModule = (app, { reg, svc }) => {
   app.post(
     '/admin/records/:ak/revoke',
     {
-      preHandler: admin,
       schema: {
         ...common,
         summary: 'Revoke a record as the register operator (fires consent.withdrawal to its owner)',

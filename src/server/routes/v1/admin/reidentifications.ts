@@ -1,5 +1,4 @@
 import { Type } from 'typebox';
-import { bearer } from '../../../http/auth.js';
 import { envelope } from '../../../http/envelope.js';
 import type { RouteModule } from '../../../http/types.js';
 import { ApiError, notFound } from '../../../lib/errors.js';
@@ -10,7 +9,6 @@ import { ADMIN_TOKEN_STATUSES, type TokenRow } from '../../../services/reid-toke
 
 /** /v1/admin/reidentifications — the operator's view of re-identification tokens. */
 const adminReidentifications: RouteModule = (app, { reg, svc }) => {
-  const admin = bearer(reg, svc.accounts, ['admin']);
   const common = { tags: ['admin'], security: [{ bearer: [] }] };
 
   const views = (rows: TokenRow[]) => adminTokenViews(reg, svc, rows);
@@ -18,7 +16,6 @@ const adminReidentifications: RouteModule = (app, { reg, svc }) => {
   app.get(
     '/admin/reidentifications',
     {
-      preHandler: admin,
       schema: {
         ...common,
         summary: 'Re-identification tokens, newest first (filter by status and MPxN)',
@@ -40,7 +37,6 @@ const adminReidentifications: RouteModule = (app, { reg, svc }) => {
   app.get(
     '/admin/reidentifications/:tokenRef',
     {
-      preHandler: admin,
       schema: { ...common, summary: 'One re-identification token', params: TokenRefParams, response: { 200: Ok({ token: AdminToken }) } },
     },
     async (req) => {
@@ -53,7 +49,6 @@ const adminReidentifications: RouteModule = (app, { reg, svc }) => {
   app.post(
     '/admin/reidentifications',
     {
-      preHandler: admin,
       schema: {
         ...common,
         summary: 'Start a re-identification on behalf of a data_user or portal account (support staff)',

@@ -1,5 +1,4 @@
 import { Type } from 'typebox';
-import { bearer } from '../../../http/auth.js';
 import { envelope } from '../../../http/envelope.js';
 import type { RouteModule } from '../../../http/types.js';
 import { ApiError } from '../../../lib/errors.js';
@@ -11,7 +10,6 @@ import { CotEventBody, DiscoveredAccessBody } from '../../../schemas/dcc.js';
  * DISCOVERED access and change-of-tenancy handling. Refused in production.
  */
 const adminSandbox: RouteModule = (app, { reg, svc }) => {
-  const admin = bearer(reg, svc.accounts, ['admin']);
   const sandboxOnly = async () => {
     if (reg.config.mode !== 'sandbox') throw new ApiError(403, 'AUTH003', 'Only available in sandbox mode');
   };
@@ -20,7 +18,7 @@ const adminSandbox: RouteModule = (app, { reg, svc }) => {
   app.post(
     '/admin/sandbox/discovered-access',
     {
-      preHandler: [admin, sandboxOnly],
+      onRequest: sandboxOnly,
       schema: { ...common, summary: 'Sandbox: record DISCOVERED access as the DCC would', body: DiscoveredAccessBody, response: { 200: Ok({ ak: Type.String(), state: Type.String() }), 201: Ok({ ak: Type.String(), state: Type.String() }) } },
     },
     async (req, reply) => {
@@ -33,7 +31,7 @@ const adminSandbox: RouteModule = (app, { reg, svc }) => {
   const CotResponse = Ok({ mpxn: Type.String(), 'effective-date': Type.String(), 'source-reference': Type.String(), 'active-records-affected': Type.Integer(), 'data-users-notified': Type.Array(Type.String()) });
   app.post(
     '/admin/sandbox/cot-events',
-    { preHandler: [admin, sandboxOnly], schema: { ...common, summary: 'Sandbox: record a change of tenancy as the DCC would', body: CotEventBody, response: { 200: CotResponse, 201: CotResponse } } },
+    { onRequest: sandboxOnly, schema: { ...common, summary: 'Sandbox: record a change of tenancy as the DCC would', body: CotEventBody, response: { 200: CotResponse, 201: CotResponse } } },
     async (req, reply) => {
       const r = svc.dcc.changeOfTenancy(req.account.accountId, req.body);
       reply.status(r.created ? 201 : 200);

@@ -1,5 +1,4 @@
 import { Type } from 'typebox';
-import { bearer } from '../../../http/auth.js';
 import { envelope } from '../../../http/envelope.js';
 import type { RouteModule } from '../../../http/types.js';
 import { Nullable, Ok } from '../../../schemas/common.js';
@@ -20,7 +19,6 @@ const adminSettings: RouteModule = (app, { reg, svc }) => {
   app.get(
     '/admin/settings',
     {
-      preHandler: bearer(reg, svc.accounts, ['admin']),
       schema: {
         tags: ['admin'],
         security: [{ bearer: [] }],
