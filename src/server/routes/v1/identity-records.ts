@@ -33,7 +33,7 @@ const identityRecords: RouteModule = (app, { reg, svc }) => {
       }
       const { row, passkey } = reg.tx(() => {
         const row = svc.identities.create(req.account.accountId, req.account.duid, body);
-        const passkey = wantsPasskey ? svc.reidentification!.startForRecord(req.account, row, 'passkey-register', { returnUrl }).passkey : null;
+        const passkey = wantsPasskey ? svc.reidentification!.startOnboarding(req.account, row, { returnUrl }).passkey : null;
         return { row, passkey };
       });
       reply.status(201).header('Location', `/v1/identity-records/${row.ir}`);
