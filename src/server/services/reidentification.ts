@@ -6,8 +6,8 @@ import { apiTime } from '../lib/clock.js';
 import { hmacHex, safeEqual, sha256Hex } from '../lib/crypto.js';
 import { ApiError, conflict, invalid, notFound, precondition } from '../lib/errors.js';
 import { newId, newSecret } from '../lib/ids.js';
-import { passkeyAddedEmail, reidentificationEmail } from '../pages/id/emails.js';
 import { WindowLimiter } from '../lib/window-limiter.js';
+import { passkeyAddedEmail, reidentificationEmail } from '../pages/id/emails.js';
 import { meterHint } from '../pages/id/layout.js';
 import type { AccountRow, Accounts } from './accounts.js';
 import type { IdentityRecords, IdentityRow } from './identity-records.js';
@@ -188,7 +188,8 @@ export class ReidentificationService implements Reidentification {
    * (initiate-passkey-registration on POST /identity-records). Call in that transaction.
    */
   startOnboarding(account: AccountRow, identity: IdentityRow, opts: StartOptions): ReIdentifyResult {
-    if (identity.duid !== account.duid || this.deps.identities.credentials(identity.ir).length > 0) throw noFactor();
+    if (identity.duid !== account.duid || this.deps.identities.credentials(identity.ir).length > 0)
+      throw precondition('Passkey onboarding is only for a new identity record of your own that has no passkey yet');
     return this.begin(account, identity, 'passkey-register', 'record', { ...opts, onboarding: true }).result;
   }
 
