@@ -88,7 +88,7 @@ test.describe('customer portal', () => {
     expect((await still.json())['meter-point']).toBe(DEMO.mpxn);
   });
 
-  test('passkey route with a virtual authenticator, then withdraw with the webhook delivered', async ({ page, register }, testInfo) => {
+  test('passkey route with a virtual authenticator, then withdraw with the webhook delivered', async ({ page, register, adminBearer: admin }, testInfo) => {
     // A loopback receiver for Bright Energy's webhooks.
     const received: { body: any; headers: IncomingMessage['headers'] }[] = [];
     const server: Server = createServer((req, res) => {
@@ -109,20 +109,30 @@ test.describe('customer portal', () => {
       });
       expect(sub.status).toBe(201);
 
-      // Bright Energy enrols a passkey on its customer's identity record (same Data User).
+      // [ours] The customer sets up a passkey from /portal: first the e-mailed link (the address
+      // Bright Energy holds for them), in this browser, and only then the new passkey.
       await addAuthenticator(page);
-      const ir = (await apiCall(register.url, 'GET', `/v1/identity-records?mpxn=${DEMO.mpxn}`, { token: bright })).body['identity-records'][0].ir;
-      const enrol = await apiCall(register.url, 'POST', `/v1/identity-records/${ir}/re-identify`, {
-        token: bright,
-        body: { method: 'passkey-register', 'passkey-return-url': `${register.url}/return` },
-      });
-      expect(enrol.status).toBe(200);
-      await page.goto(enrol.body.passkey['redirect-url']);
-      await expect(page.getByText('Bright Energy Ltd').first()).toBeVisible();
+      await openPortalFor(page, DEMO.mpxn);
+      await page.getByLabel(/Set up a passkey on this device/).check();
+      await page.getByRole('button', { name: 'Continue' }).click();
+      await page.waitForURL(/\/id\/passkey\/register\?session=pks_/);
+      await expect(page.getByRole('heading', { level: 1, name: 'Check your e-mail' })).toBeVisible();
+      await expect(page.locator('#held-by')).toHaveText('Contact details used: the e-mail address Bright Energy Ltd holds for you');
+      await expect(page.locator('#start')).toHaveCount(0); // nothing to enrol before the proof
+      await saveScreen(page, testInfo, 'portal-4a-passkey-step-up');
+      await page.goto(await latestMagicLink(register.url, admin));
+      await expect(page.getByRole('heading', { level: 1, name: 'Is it you adding a new passkey?' })).toBeVisible();
+      await page.getByRole('button', { name: "Yes, it's me — continue" }).click();
+      await expect(page.getByRole('heading', { level: 1, name: 'Now create your new passkey' })).toBeVisible();
       await page.locator('#start').click();
-      await page.waitForURL(/\/return\?dar-passkey-token=mlr_/);
+      await expect(page.getByRole('heading', { name: 'Who has access to your meter data' })).toBeVisible({ timeout: 20_000 });
+      // The record's address is told that a passkey was added, by whom and when.
+      const notice = (await apiCall(register.url, 'GET', '/v1/admin/outbox?purpose=identity-record.passkey-added', { token: admin })).body.messages[0];
+      expect(notice.to).toBe(DEMO.customerEmail);
+      expect(notice.subject).toContain('Central Access Register Portal');
+      await page.getByRole('button', { name: 'Sign out' }).click();
 
-      // The customer uses the portal with that passkey.
+      // Later, the customer uses the portal with that passkey.
       await openPortalFor(page, DEMO.mpxn);
       await expect(page.getByLabel(/Use your passkey/)).toBeChecked(); // preferred when available
       await page.getByRole('button', { name: 'Continue' }).click();
@@ -155,6 +165,23 @@ test.describe('customer portal', () => {
     } finally {
       server.close();
     }
+  });
+
+  test('[ours] a record with no e-mail and no passkey: /portal offers no way to enrol a passkey', async ({ page, register }, testInfo) => {
+    const mpxn = '1500000009';
+    const bright = await bearerToken(register.url, 'bright_energy');
+    const created = await apiCall(register.url, 'POST', '/v1/identity-records', { token: bright, body: { 'pii-principal': { mpxn, 'move-in-date': '2024-01-01' }, 'expressed-by': 'data-subject' } });
+    expect(created.status).toBe(201);
+    await addAuthenticator(page);
+    await page.goto('/portal');
+    await page.getByLabel('Meter point number (MPAN or MPRN)').fill(mpxn);
+    await page.getByRole('button', { name: 'Find my meter point' }).click();
+    await expect(page.getByText('no e-mail address or passkey for this meter point')).toBeVisible();
+    await expect(page.getByRole('group', { name: "How would you like to confirm it's you?" })).toHaveCount(0);
+    await expect(page.getByLabel(/Set up a passkey on this device/)).toHaveCount(0);
+    await saveScreen(page, testInfo, 'portal-7-no-factor');
+    const record = await apiCall(register.url, 'GET', `/v1/identity-records/${created.body.ir}`, { token: bright });
+    expect(record.body['identity-record'].credentials).toHaveLength(0);
   });
 
   test('refuses to be framed', async ({ page, register }) => {

@@ -116,7 +116,9 @@ test('cross-Data-User: OctopusFlux re-identifies the customer with their passkey
   expect(JSON.stringify(start.body)).not.toContain(ir);
   await page.goto(start.body.passkey['redirect-url']);
   await expect(page.locator('.org')).toHaveText('OctopusFlux Ltd');
-  await expect(page.getByText('Bright Energy')).toHaveCount(0);
+  // [ours] The only mention of the record's owner: whose contact details the check relies on.
+  await expect(page.locator('#held-by')).toHaveText('Contact details used: the passkey set up on the details Bright Energy Ltd holds for you');
+  await expect(page.getByText('Bright Energy')).toHaveCount(1);
   await saveScreen(page, testInfo, 'reid-04-cross-du-assert');
   await page.getByRole('button', { name: 'Use my passkey' }).click();
   await page.waitForURL(/\/return\?dar-passkey-token=mlr_/);

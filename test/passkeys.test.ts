@@ -156,15 +156,18 @@ describe('passkeys: registration and assertion (server-side WebAuthn verificatio
 
   it('several credentials per identity record; removing one keeps the other working', async () => {
     const { ir, redirect } = await enrol(r, '1800000005');
-    // available-methods follows the newest record's live credentials (no e-mail here).
+    // available-methods follows the eligible record's live credentials (no e-mail here):
+    // [ours] with no factor yet, nothing (passkey-register is never offered on its own).
     const methods = async () => (await r.call('bright_energy', 'GET', '/v1/identity-records/exists?mpxn=1800000005')).body['available-methods'];
-    expect(await methods()).toEqual(['passkey-register']);
+    expect(await methods()).toEqual([]);
     const phone = new SoftAuthenticator(ORIGIN);
     const laptop = new SoftAuthenticator(ORIGIN);
     expect((await registerWith(r, redirect['redirect-url'], phone)).res.status).toBe(200);
+    // [ours] A second passkey, even for the owning Data User, after proving the first one.
     const again = await r.call('bright_energy', 'POST', `/v1/identity-records/${ir}/re-identify`, { method: 'passkey-register', 'passkey-return-url': RETURN });
-    const second = await registerWith(r, again.body.passkey['redirect-url'], laptop);
-    expect(second.res.status).toBe(200);
+    const second = await registerWith(r, again.body.passkey['redirect-url'], phone);
+    expect(second.res.json).toEqual({ done: false, next: 'register' });
+    expect((await second.c.passkeyStep(second.session, second.csrf, laptop)).status).toBe(200);
     const creds = (await r.call('bright_energy', 'GET', `/v1/identity-records/${ir}`)).body['identity-record'].credentials;
     expect(creds).toHaveLength(2);
     expect(await r.call('bright_energy', 'DELETE', `/v1/identity-records/${ir}/credentials/${creds[0]['credential-id']}`)).toMatchObject({ status: 204 });
@@ -175,7 +178,7 @@ describe('passkeys: registration and assertion (server-side WebAuthn verificatio
     expect((await c.passkeyStep(s.session, s.csrf, laptop)).status).toBe(200);
     expect(await methods()).toEqual(['passkey-assert', 'passkey-register']);
     expect(await r.call('bright_energy', 'DELETE', `/v1/identity-records/${ir}/credentials/${creds[1]['credential-id']}`)).toMatchObject({ status: 204 });
-    expect(await methods()).toEqual(['passkey-register']);
+    expect(await methods()).toEqual([]);
   });
 
   it('the JSON endpoints need the page’s CSRF value and the register origin; unknown and expired sessions show clear pages', async () => {
@@ -333,16 +336,18 @@ describe('[ours] passkey-register across Data Users needs proof of an existing f
     expect(await credentialsOf(ir)).toHaveLength(2);
   });
 
-  it('no step-up for the same Data User, nor for a record with no factor yet', async () => {
+  it('[ours] the same Data User steps up too: its customer proves the existing passkey before a new one is stored', async () => {
     const { ir, redirect } = await enrol(r, '1700000004');
-    expect((await registerWith(r, redirect['redirect-url'], new SoftAuthenticator(ORIGIN))).res.status).toBe(200);
+    const owner = new SoftAuthenticator(ORIGIN);
+    expect((await registerWith(r, redirect['redirect-url'], owner)).res.status).toBe(200);
     const same = await r.call('bright_energy', 'POST', `/v1/identity-records/${ir}/re-identify`, { method: 'passkey-register' });
-    expect((await registerWith(r, same.body.passkey['redirect-url'], new SoftAuthenticator(ORIGIN))).res.status).toBe(200);
-
-    await r.call('bright_energy', 'POST', '/v1/identity-records', { 'pii-principal': { mpxn: '1700000005', 'move-in-date': '2023-01-01' }, 'expressed-by': 'data-subject' });
-    const cross = await r.call('octopusflux', 'POST', '/v1/identity-records/reidentify', { mpxn: '1700000005', method: 'passkey-register' });
-    const res = (await registerWith(r, cross.body.passkey['redirect-url'], new SoftAuthenticator(ORIGIN))).res;
-    expect(res.step).toBe('register');
-    expect(res.status).toBe(200);
+    const stranger = await registerWith(r, same.body.passkey['redirect-url'], new SoftAuthenticator(ORIGIN));
+    expect(stranger.res.step).toBe('assert');
+    expect(stranger.res.status).toBe(400);
+    expect(await credentialsOf(ir)).toHaveLength(1);
+    const customer = await registerWith(r, same.body.passkey['redirect-url'], owner);
+    expect(customer.res.json).toEqual({ done: false, next: 'register' });
+    expect((await customer.c.passkeyStep(customer.session, customer.csrf, new SoftAuthenticator(ORIGIN))).status).toBe(200);
+    expect(await credentialsOf(ir)).toHaveLength(2);
   });
 });

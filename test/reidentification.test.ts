@@ -109,13 +109,16 @@ describe('re-identification: same Data User (POST /identity-records/{ir}/re-iden
     expect(ok.body['magic-link']['redirect-url']).toBe('http://127.0.0.1:5001/return');
   });
 
-  it('passkey-register: a 5-minute ceremony page on the register origin, return-url echoed', async () => {
-    const other = await newIdentity(r, 'bright_energy', '1900000003');
-    const res = await r.call('bright_energy', 'POST', `/v1/identity-records/${other}/re-identify`, { method: 'passkey-register', 'passkey-return-url': 'http://localhost:5001/return' });
-    expect(res.status).toBe(200);
-    const before = new Date(res.body.response.timestamp).getTime();
-    expect(res.body['magic-link']).toBeNull();
-    const p = res.body.passkey;
+  it('passkey-register at creation (onboarding): a 5-minute ceremony page on the register origin, return-url echoed', async () => {
+    const created = await r.call('bright_energy', 'POST', '/v1/identity-records', {
+      'pii-principal': { mpxn: '1900000003', 'move-in-date': '2023-01-01' },
+      'expressed-by': 'data-subject',
+      'initiate-passkey-registration': true,
+      'passkey-return-url': 'http://localhost:5001/return',
+    });
+    expect(created.status).toBe(201);
+    const before = new Date(created.body.response.timestamp).getTime();
+    const p = created.body['passkey-registration-redirect'];
     expect(p['redirect-url']).toMatch(/^http:\/\/localhost:5001\/id\/passkey\/register\?session=pks_[0-9a-f]{24}$/);
     expect(p['token-ref']).toMatch(/^mlr_[0-9a-f]{24}$/);
     expect(p['return-url']).toBe('http://localhost:5001/return');
@@ -123,6 +126,25 @@ describe('re-identification: same Data User (POST /identity-records/{ir}/re-iden
     expect(ttl).toBeGreaterThan(4 * MIN);
     expect(ttl).toBeLessThanOrEqual(5 * MIN + 1000);
     expect(ttl).toBeGreaterThanOrEqual(5 * MIN - 1000);
+  });
+
+  it('[ours] passkey-register on an own record with an e-mail: a step-up first (link to the record’s address, 15 minutes)', async () => {
+    const other = await newIdentity(r, 'bright_energy', '1900000013', 'pat@example.org');
+    const res = await r.call('bright_energy', 'POST', `/v1/identity-records/${other}/re-identify`, { method: 'passkey-register', 'passkey-return-url': 'http://localhost:5001/return' });
+    expect(res.status).toBe(200);
+    const before = new Date(res.body.response.timestamp).getTime();
+    expect(res.body['magic-link']).toBeNull();
+    const p = res.body.passkey;
+    expect(p['redirect-url']).toMatch(/^http:\/\/localhost:5001\/id\/passkey\/register\?session=pks_[0-9a-f]{24}$/);
+    expect(p['return-url']).toBe('http://localhost:5001/return');
+    const ttl = new Date(p['expires-at']).getTime() - before;
+    expect(ttl).toBeGreaterThan(14 * MIN);
+    expect(ttl).toBeLessThanOrEqual(15 * MIN + 1000);
+    const mail = (await r.call('admin_ops', 'GET', `/v1/admin/outbox?ref=${p['token-ref']}`)).body.messages;
+    expect(mail).toHaveLength(1);
+    expect(mail[0]).toMatchObject({ to: 'pat@example.org', purpose: 'reidentification.step-up' });
+    const page = await new Customer(r).get(p['redirect-url']);
+    expect(page.body).toContain('Check your e-mail');
   });
 
   it('status: pending; another account → 403 AUTH003; unknown or other ir → 404', async () => {
@@ -288,10 +310,13 @@ describe('cross-Data-User re-identification and access records', () => {
     const ref = res.body['magic-link']['token-ref'];
     const mail = (await r.call('admin_ops', 'GET', `/v1/admin/outbox?ref=${ref}`)).body.messages[0];
     expect(mail.subject).toBe('OctopusFlux Ltd is asking to confirm it\'s you');
-    expect(mail.text).not.toContain('Bright Energy');
+    // [ours] The only mention of the record's owner: whose contact details were used.
+    expect(mail.text.replace('the e-mail address Bright Energy Ltd holds for you', '')).not.toContain('Bright Energy');
+    expect(mail.text).toContain('We sent it to the e-mail address Bright Energy Ltd holds for you.');
     const page = await new Customer(r).get(mail.links[0]);
     expect(page.body).toContain('OctopusFlux Ltd');
-    expect(page.body).not.toContain('Bright Energy');
+    expect(page.body).toContain('<li id="held-by"><strong>Sent to:</strong> the e-mail address Bright Energy Ltd holds for you</li>');
+    expect(page.body.replace('the e-mail address Bright Energy Ltd holds for you', '')).not.toContain('Bright Energy');
   });
 
   it('404 when no identity record exists for the MPxN; 422 for a method the record cannot do; 400 for an unknown method', async () => {

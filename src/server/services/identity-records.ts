@@ -7,6 +7,9 @@ import { encrypt, decrypt, hmacHex } from '../lib/crypto.js';
 import { conflict, notFound } from '../lib/errors.js';
 import { newId, newSecret } from '../lib/ids.js';
 import type { CreateIdentityRecordBody, IdentityRecord } from '../schemas/identity-record.js';
+import { contactChangeEmail } from '../pages/id/emails.js';
+import type { Accounts } from './accounts.js';
+import type { Mailer } from './mail.js';
 
 export type IdentityRow = typeof identityRecords.$inferSelect;
 export type CredentialRow = typeof passkeyCredentials.$inferSelect;
@@ -24,28 +27,42 @@ export function maskEmail(email: string): string {
   return `${masked}@${domain}`;
 }
 
+/** What the register knows about the records of one MPxN, from one statement (see eligibleStatement). */
+export interface EligibleRecord {
+  /** The eligible record's ir, or null when the current occupant has records but none with a factor. */
+  ir: string | null;
+  hasEmail: boolean;
+  hasPasskey: boolean;
+}
+
 export class IdentityRecords {
   private readonly byIr;
   private readonly activeCredentials;
-  private readonly newestByMpxn;
-  private readonly methodsByMpxn;
+  private readonly eligibleByMpxn;
   private readonly ownersByIr;
 
-  constructor(private readonly reg: Register) {
-    // Prepared once (issue 7): the exists check and cross-Data-User flows run this per request.
-    this.newestByMpxn = reg.db
-      .select()
-      .from(identityRecords)
-      .where(and(eq(identityRecords.mpxn, sql.placeholder('mpxn')), isNull(identityRecords.anonymisedAt)))
-      .orderBy(desc(identityRecords.seq))
-      .limit(1)
-      .prepare();
-    // The exists check (issue 7): only what available-methods needs, in one statement, rather
-    // than the whole newest row (PII columns included) and then its credentials.
-    this.methodsByMpxn = reg.sqlite.prepare<[string], { hasEmail: number; hasPasskey: number }>(
-      `select i.email_hash is not null as hasEmail,
+  constructor(
+    private readonly reg: Register,
+    private readonly deps: { accounts: Accounts; mail: Mailer },
+  ) {
+    // The exists check and the cross-Data-User / portal flows (issue 7: a hot, benchmarked
+    // path, so one prepared statement, no PII columns, no second query for credentials).
+    // [ours] Which record speaks for a meter point (contract §4, "eligible"): the newest
+    // non-anonymised record that has a factor (e-mail or live passkey) and whose move-in-date
+    // is on or after the latest change of tenancy reported for the MPxN. A newer record
+    // without a factor does not hide an older one with a factor; a record from before a
+    // change of tenancy belongs to the previous occupant and is never used. Records of the
+    // current occupant that have no factor still make `exists` true (ir null, no methods).
+    // The change-of-tenancy date is one max() over the cot_events (mpxn, …) index.
+    this.eligibleByMpxn = reg.sqlite.prepare<{ mpxn: string }, { ir: string; hasEmail: number; hasPasskey: number }>(
+      `select i.ir as ir,
+              i.email_hash is not null as hasEmail,
               exists (select 1 from passkey_credentials c where c.ir = i.ir and c.removed_at is null) as hasPasskey
-         from identity_records i where i.mpxn = ? and i.anonymised_at is null order by i.seq desc limit 1`,
+         from identity_records i
+        where i.mpxn = @mpxn and i.anonymised_at is null
+          and coalesce(i.move_in_date, '') >= coalesce((select max(effective_date) from cot_events where mpxn = @mpxn), '')
+        order by (hasEmail or hasPasskey) desc, i.seq desc
+        limit 1`,
     );
     this.ownersByIr = reg.sqlite.prepare<[string], { ir: string; duid: string }>('select ir, duid from identity_records where ir in (select value from json_each(?))');
     this.byIr = reg.db.select().from(identityRecords).where(eq(identityRecords.ir, sql.placeholder('ir'))).prepare();
@@ -102,11 +119,15 @@ export class IdentityRecords {
     };
   }
 
+  /** Call inside the caller's transaction, so the contact-change notice commits with the record. */
   create(actor: string, duid: string, body: CreateIdentityRecordBody): IdentityRow {
     const ir = newId('ir');
     const now = this.reg.clock.iso();
     const email = body.email ? normaliseEmail(body.email) : null;
     const pii = body['pii-principal'];
+    // Read before the insert: the record that spoke for the meter point until now. (Without
+    // an e-mail the new record has no factor yet; its first passkey is checked then.)
+    const previous = email ? this.eligibleForMpxn(pii.mpxn) : undefined;
     this.reg.db
       .insert(identityRecords)
       .values({
@@ -124,7 +145,29 @@ export class IdentityRecords {
       })
       .run();
     this.reg.audit.append({ actor, eventType: 'identity-record.created', ir, detail: { 'has-email': email !== null } });
+    if (previous) this.noticeContactChange(previous, ir, this.deps.accounts.findByDuid(duid)?.displayName ?? duid, pii.mpxn);
     return this.find(ir)!;
+  }
+
+  /**
+   * [ours] Detection where the register cannot know better (contract §4). Call after a change
+   * (a new record, a first passkey) with the eligible record from before it: when the change
+   * made `ir` the record that speaks for the meter point and the previous one had a different
+   * e-mail, the previous address is told who did it, when, for which meter point, and how to
+   * raise a concern.
+   */
+  noticeContactChange(before: EligibleRecord | undefined, ir: string, org: string, mpxn: string): void {
+    if (!before?.ir || !before.hasEmail || before.ir === ir) return;
+    if (this.eligibleForMpxn(mpxn)?.ir !== ir) return; // e.g. a record from before a change of tenancy
+    const previous = this.find(before.ir)!;
+    if (previous.emailHash === this.find(ir)!.emailHash) return;
+    this.deps.mail.queue({ to: this.email(previous)!, ...contactChangeEmail({ org, mpxn, at: this.reg.clock.iso() }), purpose: 'identity-record.contact-changed', ref: before.ir });
+    this.reg.audit.append({ actor: 'register', eventType: 'identity-record.contact-change-notified', ir: before.ir, detail: { 'new-ir': ir } });
+  }
+
+  /** Display name of the organisation that registered a record (its contact details). */
+  heldBy(row: Pick<IdentityRow, 'duid'>): string {
+    return this.deps.accounts.findByDuid(row.duid)?.displayName ?? row.duid;
   }
 
   /** The caller's records matching mpxn and/or email (AND). */
@@ -136,20 +179,27 @@ export class IdentityRecords {
     return newestFirstPage(this.reg.db, identityRecords, filters, { limit, cursor });
   }
 
-  /** The newest non-anonymised record for an MPxN, across all Data Users (cross-DU flows). */
-  newestForMpxn(mpxn: string): IdentityRow | undefined {
-    return this.newestByMpxn.get({ mpxn });
+/**
+   * The record that speaks for an MPxN in cross-Data-User and portal flows (see the
+   * constructor): undefined when the current occupant has no record at all.
+   */
+  eligibleForMpxn(mpxn: string): EligibleRecord | undefined {
+    const row = this.eligibleByMpxn.get({ mpxn });
+    if (!row) return undefined;
+    const hasEmail = row.hasEmail === 1;
+    const hasPasskey = row.hasPasskey === 1;
+    return { ir: hasEmail || hasPasskey ? row.ir : null, hasEmail, hasPasskey };
   }
 
-  /** available-methods for an MPxN: passkey-assert if any credential, magic-link if an e-mail, passkey-register always. */
+  /**
+   * available-methods for an MPxN, from the eligible record: passkey-assert if a live
+   * credential, magic-link if an e-mail, and [ours] passkey-register only together with one
+   * of those (a new passkey is enrolled only after proving a factor already on the record).
+   */
   availableMethods(mpxn: string): { exists: boolean; methods: string[] } {
-    const newest = this.methodsByMpxn.get(mpxn);
-    if (!newest) return { exists: false, methods: [] };
-    const methods: string[] = [];
-    if (newest.hasPasskey) methods.push('passkey-assert');
-    if (newest.hasEmail) methods.push('magic-link');
-    methods.push('passkey-register');
-    return { exists: true, methods };
+    const eligible = this.eligibleForMpxn(mpxn);
+    if (!eligible) return { exists: false, methods: [] };
+    return { exists: true, methods: methodsFor(eligible) };
   }
 
   /**
@@ -218,4 +268,13 @@ export class IdentityRecords {
       .all();
     return new Map(rows.map((r) => [r.ir!, r.n]));
   }
+}
+
+/** The methods a record's factors allow (passkey-register never on its own). */
+export function methodsFor(f: { hasEmail: boolean; hasPasskey: boolean }): string[] {
+  const methods: string[] = [];
+  if (f.hasPasskey) methods.push('passkey-assert');
+  if (f.hasEmail) methods.push('magic-link');
+  if (methods.length) methods.push('passkey-register');
+  return methods;
 }

@@ -54,11 +54,11 @@ export interface Worker {
 
 export function createServices(reg: Register): Services {
   const accounts = new Accounts(reg);
-  const identities = new IdentityRecords(reg);
+  const mail = new Mailer(reg);
+  const identities = new IdentityRecords(reg, { accounts, mail });
   const events = new EventPublisher(reg);
   const records = new AccessRecords(reg, identities, events);
   const webhooks = new Webhooks(reg);
-  const mail = new Mailer(reg);
   // Undelivered-webhook alerts go through the register's e-mail outbox.
   const delivery = new DeliveryWorker(reg, webhooks, events, mail);
   const sweeper = new Sweeper(reg, events);

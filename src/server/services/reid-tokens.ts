@@ -156,14 +156,15 @@ export class ReidTokens {
   }
 
   /**
-   * [ours] Rate limit on starting ceremonies: at most `max` per (account, MPxN) in `windowMs`.
+   * [ours] Rate limit on starting ceremonies: at most `max` per (account, MPxN, class of
+   * `methods`) in `windowMs`.
    * Returns the seconds until another may start, or 0. Uses the (initiator, mpxn, seq) index.
    */
-  initiationRetryAfter(accountId: string, mpxn: string, max: number, windowMs: number): number {
+  initiationRetryAfter(accountId: string, mpxn: string, max: number, windowMs: number, methods: TokenMethod[] = TOKEN_METHODS): number {
     const recent = this.reg.db
       .select({ createdAt: reidTokens.createdAt })
       .from(reidTokens)
-      .where(and(eq(reidTokens.initiatorAccountId, accountId), eq(reidTokens.mpxn, mpxn)))
+      .where(and(eq(reidTokens.initiatorAccountId, accountId), eq(reidTokens.mpxn, mpxn), inArray(reidTokens.method, methods)))
       .orderBy(desc(reidTokens.seq))
       .limit(max)
       .all();

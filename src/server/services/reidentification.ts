@@ -6,7 +6,8 @@ import { apiTime } from '../lib/clock.js';
 import { hmacHex, safeEqual, sha256Hex } from '../lib/crypto.js';
 import { ApiError, conflict, invalid, notFound, precondition } from '../lib/errors.js';
 import { newId, newSecret } from '../lib/ids.js';
-import { reidentificationEmail } from '../pages/id/emails.js';
+import { WindowLimiter } from '../lib/window-limiter.js';
+import { passkeyAddedEmail, reidentificationEmail } from '../pages/id/emails.js';
 import { meterHint } from '../pages/id/layout.js';
 import type { AccountRow, Accounts } from './accounts.js';
 import type { IdentityRecords, IdentityRow } from './identity-records.js';
@@ -43,6 +44,32 @@ export interface ReidLimits {
 }
 
 export const DEFAULT_REID_LIMITS: ReidLimits = { max: 5, windowMs: 15 * 60 * 1000 };
+
+/**
+ * [ours] Limits on anonymous starts (the /portal pages, keyed by the client address), on top
+ * of the per-(account, MPxN) limit. Starts that can send e-mail (magic-link, passkey-register)
+ * are limited per address and for all addresses together; passkey-assert sends nothing, so it
+ * has only its own, looser per-address limit: a stranger using up a customer's e-mail limit
+ * cannot stop that customer using their passkey.
+ */
+export interface AnonymousLimits {
+  windowMs: number;
+  emailPerAddress: number;
+  emailGlobal: number;
+  passkeyPerAddress: number;
+}
+
+export const DEFAULT_ANONYMOUS_LIMITS: AnonymousLimits = { windowMs: 15 * 60 * 1000, emailPerAddress: 10, emailGlobal: 500, passkeyPerAddress: 30 };
+
+/** Methods whose starts count against the per-meter-point e-mail limit. */
+const EMAIL_CLASS: TokenMethod[] = ['magic-link', 'passkey-register'];
+
+/** 422 VAL003: a record with neither factor cannot be re-identified by anyone (contract §4). */
+function noFactor(): ApiError {
+  return precondition(
+    'The identity record has neither an e-mail address nor a passkey, so the customer cannot prove who they are; a new passkey is enrolled only after proving a factor already on the record',
+  );
+}
 /** After the step-up, the customer has this long to create the new passkey. */
 const AFTER_STEP_UP_MS = PASSKEY_SESSION_MS;
 
@@ -64,6 +91,8 @@ export interface CeremonyContext {
   initiatorRole: string;
   purpose: string;
   meter: string;
+  /** [ours] The organisation that registered the contact details used (the record's owner). */
+  heldBy: string;
 }
 
 export type LinkView =
@@ -104,6 +133,9 @@ export interface StartOptions {
 export class ReidentificationService implements Reidentification {
   /** The initiation rate limit; per register (tests may tune it). */
   readonly limits: ReidLimits;
+  /** Anonymous (portal page) start limits; per register (tests may tune them). */
+  readonly anonymousLimits: AnonymousLimits = { ...DEFAULT_ANONYMOUS_LIMITS };
+  private readonly anonymous: WindowLimiter;
 
   constructor(
     private readonly reg: Register,
@@ -111,6 +143,27 @@ export class ReidentificationService implements Reidentification {
     limits: ReidLimits = DEFAULT_REID_LIMITS,
   ) {
     this.limits = { ...limits };
+    this.anonymous = new WindowLimiter(() => this.reg.clock.now().getTime());
+  }
+
+  /**
+   * [ours] Admits one anonymous start from `address` (the socket address, or the client
+   * address a trusted proxy reports) for `method`: returns 0 and counts it, or the seconds
+   * to wait. Call before starting; a refused start is not counted.
+   */
+  admitAnonymousStart(address: string, method: string): number {
+    const l = this.anonymousLimits;
+    const checks: [string, number][] =
+      method === 'passkey-assert'
+        ? [[`passkey:${address}`, l.passkeyPerAddress]]
+        : [
+            [`email:${address}`, l.emailPerAddress],
+            ['email:*', l.emailGlobal],
+          ];
+    const wait = Math.max(...checks.map(([key, max]) => this.anonymous.waitFor(key, max, l.windowMs)));
+    if (wait > 0) return wait;
+    for (const [key] of checks) this.anonymous.record(key, l.windowMs);
+    return 0;
   }
 
   /** WebAuthn relying-party id: --rp-id, else the origin's host name (sandbox: localhost). */
@@ -129,16 +182,29 @@ export class ReidentificationService implements Reidentification {
     return this.begin(account, identity, method, 'record', opts).result;
   }
 
-  /** Cross-Data-User or portal: the newest non-anonymised record for the MPxN, never revealed. */
+  /**
+   * [ours] The one exception to "prove a factor before enrolling a passkey": the owning Data
+   * User onboarding its own customer, in the request that creates the record
+   * (initiate-passkey-registration on POST /identity-records). Call in that transaction.
+   */
+  startOnboarding(account: AccountRow, identity: IdentityRow, opts: StartOptions): ReIdentifyResult {
+    if (identity.duid !== account.duid || this.deps.identities.credentials(identity.ir).length > 0)
+      throw precondition('Passkey onboarding is only for a new identity record of your own that has no passkey yet');
+    return this.begin(account, identity, 'passkey-register', 'record', { ...opts, onboarding: true }).result;
+  }
+
+  /** Cross-Data-User or portal: the eligible record for the MPxN (contract §4), never revealed. */
   startForMpxn(account: AccountRow, mpxn: string, method: string, opts: StartOptions): { result: ReIdentifyResult; customerUrl: string } {
     return this.reg.tx(() => {
-      const identity = this.deps.identities.newestForMpxn(mpxn);
-      if (!identity) throw notFound(`Identity record for MPxN ${mpxn}`);
-      return this.begin(account, identity, method, 'mpxn', opts);
+      const eligible = this.deps.identities.eligibleForMpxn(mpxn);
+      if (!eligible) throw notFound(`Identity record for MPxN ${mpxn}`);
+      if (!TOKEN_METHODS.includes(method as TokenMethod)) throw invalid(`method must be one of: ${TOKEN_METHODS.join(', ')}`);
+      if (!eligible.ir) throw noFactor();
+      return this.begin(account, this.deps.identities.find(eligible.ir)!, method, 'mpxn', opts);
     });
   }
 
-  private begin(account: AccountRow, identity: IdentityRow, method: string, flow: 'record' | 'mpxn', opts: StartOptions): { result: ReIdentifyResult; customerUrl: string } {
+  private begin(account: AccountRow, identity: IdentityRow, method: string, flow: 'record' | 'mpxn', opts: StartOptions & { onboarding?: boolean }): { result: ReIdentifyResult; customerUrl: string } {
     if (!TOKEN_METHODS.includes(method as TokenMethod)) throw invalid(`method must be one of: ${TOKEN_METHODS.join(', ')}`);
     return this.reg.tx(() => {
       const fresh = this.deps.identities.find(identity.ir) ?? identity;
@@ -156,8 +222,16 @@ export class ReidentificationService implements Reidentification {
       const credentials = this.deps.identities.credentials(fresh.ir);
       if (method === 'magic-link' && !email) throw precondition('magic-link needs an e-mail address on the identity record, and none is stored');
       if (method === 'passkey-assert' && credentials.length === 0) throw precondition('passkey-assert needs a registered passkey on the identity record, and none is registered');
+      if (!email && credentials.length === 0 && !opts.onboarding) throw noFactor();
 
-      const wait = this.deps.tokens.initiationRetryAfter(account.accountId, fresh.mpxn, this.limits.max, this.limits.windowMs);
+      // The per-meter-point limit protects the customer's mailbox: magic-link and
+      // passkey-register (which may e-mail a step-up link) share it. passkey-assert sends
+      // nothing and is counted apart, and not at all for a portal account, whose anonymous
+      // visitors are limited per address instead: a stranger cannot block a customer's passkey.
+      const wait =
+        method === 'passkey-assert' && account.role === 'portal'
+          ? 0
+          : this.deps.tokens.initiationRetryAfter(account.accountId, fresh.mpxn, this.limits.max, this.limits.windowMs, method === 'passkey-assert' ? ['passkey-assert'] : EMAIL_CLASS);
       if (wait > 0) {
         throw new ApiError(
           429,
@@ -197,7 +271,9 @@ export class ReidentificationService implements Reidentification {
       }
 
       const returnUrl = opts.returnUrl ?? opts.redirectUrl ?? null;
-      const stepUp = flow === 'mpxn' && method === 'passkey-register' && (email !== null || credentials.length > 0);
+      // [ours] Every passkey-register proves an existing factor first (same Data User too),
+      // except the owner's onboarding at creation.
+      const stepUp = method === 'passkey-register' && !opts.onboarding;
       const kind: SessionKind = method === 'passkey-assert' ? 'assert' : stepUp ? 'register-stepup' : 'register';
       // A step-up that may go through e-mail gets the magic link's 15 minutes.
       const expiresAt = new Date(now + (stepUp && email ? MAGIC_LINK_MS : PASSKEY_SESSION_MS)).toISOString();
@@ -238,7 +314,7 @@ export class ReidentificationService implements Reidentification {
 
   private sendLink(token: TokenRow, to: string, link: string, kind: 'confirm' | 'step-up'): string {
     const ctx = this.context(token);
-    const mail = reidentificationEmail({ org: ctx.org, purpose: ctx.purpose, mpxn: token.mpxn, link, expiresAt: token.ceremonyExpiresAt, kind });
+    const mail = reidentificationEmail({ org: ctx.org, purpose: ctx.purpose, mpxn: token.mpxn, link, expiresAt: token.ceremonyExpiresAt, kind, heldBy: ctx.heldBy });
     return this.deps.mail.queue({ to, ...mail, purpose: kind === 'confirm' ? 'reidentification.magic-link' : 'reidentification.step-up', ref: token.tokenRef });
   }
 
@@ -256,7 +332,9 @@ export class ReidentificationService implements Reidentification {
       purpose = `${org} has asked you to set up a passkey for your entry in the Data Access Register (meter point ${meter}), so you can confirm it is you quickly and safely whenever an organisation asks.`;
     else purpose = `${org} wants to confirm it is you before it updates its record of the smart-meter data you share with it (meter point ${meter}).`;
     if (token.method === 'passkey-register' && token.flow === 'mpxn') purpose += ' You will also add a passkey, so you can confirm it is you more quickly next time.';
-    return { token, org, initiatorRole: role, purpose, meter };
+    const identity = this.deps.identities.find(token.ir);
+    const heldBy = identity ? this.deps.identities.heldBy(identity) : org;
+    return { token, org, initiatorRole: role, purpose, meter, heldBy };
   }
 
   private tokenLive(token: TokenRow): boolean {
@@ -473,6 +551,8 @@ export class ReidentificationService implements Reidentification {
         const now = this.reg.clock.iso();
         const existing = this.reg.db.select({ seq: passkeyCredentials.seq }).from(passkeyCredentials).where(eq(passkeyCredentials.webauthnId, info.credential.id)).get();
         if (existing) throw new CeremonyError(409, 'conflict', 'This passkey is already registered.');
+        // A first passkey can make this record the one that speaks for the meter point.
+        const before = this.deps.identities.eligibleForMpxn(token.mpxn);
         this.reg.db
           .insert(passkeyCredentials)
           .values({
@@ -488,6 +568,12 @@ export class ReidentificationService implements Reidentification {
           })
           .run();
         this.reg.audit.append({ actor: 'customer', eventType: 'identity-record.credential-added', ir: session.ir, subject: credentialId, detail: { 'token-ref': token.tokenRef, 'device-type': info.credentialDeviceType } });
+        const identity = this.deps.identities.find(session.ir)!;
+        const org = this.context(token).org;
+        const email = this.deps.identities.email(identity);
+        // [ours] The record's address hears of every new passkey: who asked, and when.
+        if (email) this.deps.mail.queue({ to: email, ...passkeyAddedEmail({ org, mpxn: token.mpxn, at: now }), purpose: 'identity-record.passkey-added', ref: credentialId });
+        this.deps.identities.noticeContactChange(before, session.ir, org, token.mpxn);
         this.finish(session, token, 'passkey-register');
         return { done: true as const, redirect: this.completionRedirect(session, token) };
       });

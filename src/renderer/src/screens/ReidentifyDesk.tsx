@@ -52,7 +52,7 @@ function saveDesk(s: DeskSession | null) {
 const METHOD_HELP: Record<Method, { title: string; text: string; missing: string }> = {
   'magic-link': { title: 'E-mail link', text: 'The register e-mails a link to the address on file. The customer opens it and presses "Yes, it\'s me". Valid 15 minutes.', missing: 'No e-mail address on file.' },
   'passkey-assert': { title: 'Passkey', text: 'The customer confirms with a passkey they registered before (phone, laptop or security key) on the register\'s passkey page.', missing: 'No passkey registered yet.' },
-  'passkey-register': { title: 'New passkey', text: 'The customer creates a passkey on the register\'s page (after confirming by e-mail if one is on file); next time they can use it.', missing: 'No identity record for this meter point.' },
+  'passkey-register': { title: 'New passkey', text: 'The customer first confirms with the e-mail address or a passkey on file, then creates a new passkey on the register\'s page; next time they can use it.', missing: 'No e-mail address or passkey on file to confirm with first.' },
 };
 
 const METHODS: Method[] = ['magic-link', 'passkey-assert', 'passkey-register'];

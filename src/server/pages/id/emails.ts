@@ -9,6 +9,66 @@ export interface ReidEmailInput {
   expiresAt: string;
   /** 'confirm' = a magic-link re-identification; 'step-up' = prove it's you before adding a passkey. */
   kind: 'confirm' | 'step-up';
+  /** [ours] The organisation that registered this e-mail address (the identity record's owner). */
+  heldBy: string;
+}
+
+/** "the e-mail address OctopusFlux Ltd holds for you": whose contact details a challenge used. */
+export function heldByPhrase(heldBy: string, what: 'e-mail address' | 'passkey' = 'e-mail address'): string {
+  const org = heldBy.replace(/[\r\n]+/g, ' ');
+  return what === 'passkey' ? `the passkey set up on the details ${org} holds for you` : `the e-mail address ${org} holds for you`;
+}
+
+/** How a customer raises a concern about their entry (named in every notice). */
+const CONCERN =
+  'If this was not you, or you do not recognise the organisation, contact that organisation and tell it, and report it to the Data Access Register operator (Smart Energy Code Administrator), quoting the meter point and the date above. You can also see which organisations hold permissions for your meter point on the register’s transparency portal.';
+
+function noticeHtml(subject: string, heading: string, paragraphs: string[]): string {
+  return `<!doctype html>
+<html lang="en-GB"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>${esc(subject)}</title></head>
+<body style="margin:0;padding:0;background:#f3f5f7;font-family:-apple-system,'Segoe UI',Roboto,Helvetica,Arial,sans-serif;color:#1b1f24;">
+<table role="presentation" width="100%" cellpadding="0" cellspacing="0" style="background:#f3f5f7;padding:24px 12px;"><tr><td align="center">
+<table role="presentation" width="100%" cellpadding="0" cellspacing="0" style="max-width:560px;background:#ffffff;border-radius:12px;padding:32px;">
+<tr><td>
+<p style="margin:0 0 20px;font-size:22px;font-weight:700;line-height:1.25;">${esc(heading)}</p>
+${paragraphs.map((p) => `<p style="margin:0 0 16px;font-size:16px;line-height:1.5;">${esc(p)}</p>`).join('\n')}
+</td></tr></table>
+<p style="font-size:12px;color:#57606a;margin:16px 0 0;">Data Access Register</p>
+</td></tr></table>
+</body></html>`;
+}
+
+function longDay(iso: string): string {
+  return new Date(iso).toLocaleDateString('en-GB', { day: 'numeric', month: 'long', year: 'numeric', timeZone: 'UTC' });
+}
+
+/**
+ * [ours] To the previous address when a new identity record gives the meter point a
+ * different e-mail: who, when, which meter point (last four digits), how to object.
+ */
+export function contactChangeEmail(m: { org: string; mpxn: string; at: string }): { subject: string; text: string; html: string } {
+  const org = m.org.replace(/[\r\n]+/g, ' ');
+  const subject = `${org} registered new contact details for your smart meter`;
+  const paragraphs = [
+    `On ${longDay(m.at)}, ${org} registered a different e-mail address for the smart meter point ${meterHint(m.mpxn)} in the Data Access Register.`,
+    'From now on, requests to confirm it is you for this meter point (for example to see or withdraw who may use your smart meter data) are sent to that new address, not to this one.',
+    'If you moved home or asked for this change, you need do nothing.',
+    CONCERN,
+  ];
+  return { subject, text: [...paragraphs, '', '— Data Access Register'].join('\n\n'), html: noticeHtml(subject, subject, paragraphs) };
+}
+
+/** [ours] To the record's e-mail when a passkey is added to it: who asked and when. */
+export function passkeyAddedEmail(m: { org: string; mpxn: string; at: string }): { subject: string; text: string; html: string } {
+  const org = m.org.replace(/[\r\n]+/g, ' ');
+  const subject = `A passkey was added to your Data Access Register entry (${org})`;
+  const paragraphs = [
+    `On ${longDay(m.at)} at ${humanTime(m.at).slice(0, 9)}, a new passkey was added to your entry in the Data Access Register for the smart meter point ${meterHint(m.mpxn)}, at the request of ${org}.`,
+    'Whoever holds that passkey can confirm it is you when an organisation asks, without an e-mail to this address.',
+    'If you set up a passkey just now, you need do nothing.',
+    CONCERN,
+  ];
+  return { subject, text: [...paragraphs, '', '— Data Access Register'].join('\n\n'), html: noticeHtml(subject, subject, paragraphs) };
 }
 
 /** The magic-link e-mail: names the organisation, says what it is for and when it expires. */
@@ -33,6 +93,7 @@ export function reidentificationEmail(m: ReidEmailInput): { subject: string; tex
     '',
     `The link works once and expires at ${expires} (15 minutes after it was sent).`,
     `It is for the smart meter point ${meterHint(m.mpxn)}.`,
+    `We sent it to ${heldByPhrase(m.heldBy)}.`,
     '',
     "If you weren't expecting this, ignore this e-mail. Nothing happens unless you open the link and confirm.",
     '',
@@ -50,7 +111,7 @@ export function reidentificationEmail(m: ReidEmailInput): { subject: string; tex
 <p style="margin:0 0 16px;font-size:16px;line-height:1.5;">${esc(m.purpose)}</p>
 <p style="margin:0 0 24px;font-size:16px;line-height:1.5;">${esc(action)}</p>
 <p style="margin:0 0 24px;"><a href="${esc(m.link)}" style="display:inline-block;background:#0b5cad;color:#ffffff;text-decoration:none;font-weight:600;font-size:17px;padding:14px 24px;border-radius:8px;">Review the request</a></p>
-<p style="margin:0 0 16px;font-size:14px;line-height:1.5;color:#57606a;">On the page that opens, press “${esc(button)}”. The link works once and expires at <strong>${esc(expires)}</strong> (15 minutes after it was sent). It is for the smart meter point ${esc(meterHint(m.mpxn))}.</p>
+<p style="margin:0 0 16px;font-size:14px;line-height:1.5;color:#57606a;">On the page that opens, press “${esc(button)}”. The link works once and expires at <strong>${esc(expires)}</strong> (15 minutes after it was sent). It is for the smart meter point ${esc(meterHint(m.mpxn))}. We sent it to ${esc(heldByPhrase(m.heldBy))}.</p>
 <p style="margin:0 0 16px;font-size:14px;line-height:1.5;color:#57606a;">If the button does not work, copy this address into your browser:<br><span style="word-break:break-all;">${esc(m.link)}</span></p>
 <p style="margin:0;font-size:14px;line-height:1.5;color:#57606a;">If you weren’t expecting this, ignore this e-mail. Nothing happens unless you open the link and confirm.</p>
 </td></tr></table>

@@ -4,6 +4,7 @@ import type { App, Deps } from '../../http/types.js';
 import { sha256Hex } from '../../lib/crypto.js';
 import type { CeremonyContext, LinkOutcome } from '../../services/reidentification.js';
 import { checkCsrf, cookieOptions, issueCsrf, originAllowed, STEP_UP_COOKIE } from './csrf.js';
+import { heldByPhrase } from './emails.js';
 import { html, humanTime, messagePage, sendPage } from './layout.js';
 
 const SecretParams = Type.Object({ secret: Type.String({ maxLength: 200 }) });
@@ -39,6 +40,7 @@ export function registerMagicLinkPages(app: App, { reg, svc }: Deps): void {
 <ul class="facts">
   <li><strong>Meter point:</strong> ${ctx.meter}</li>
   <li><strong>This link expires:</strong> ${humanTime(expiresAt)}</li>
+  <li id="held-by"><strong>Sent to:</strong> ${heldByPhrase(ctx.heldBy)}</li>
 </ul>
 <p>${kind === 'step-up' ? 'Press the button only if you started adding a passkey just now. You will then create the passkey on this device.' : `Press the button only if you asked ${ctx.org} to do this. Your name, address and e-mail address are not shared with them.`}</p>
 <form method="post" action="/id/magic/${secret}">

@@ -4,6 +4,7 @@ import { Type } from 'typebox';
 import type { App, Deps } from '../../http/types.js';
 import { CeremonyError, type SessionView } from '../../services/reidentification.js';
 import { checkCsrf, cookieOptions, issueCsrf, originAllowed, STEP_UP_COOKIE } from './csrf.js';
+import { heldByPhrase } from './emails.js';
 import { html, humanTime, messagePage, sendPage } from './layout.js';
 
 const SessionQuery = Type.Object({ session: Type.String({ maxLength: 64 }) }, { additionalProperties: true });
@@ -57,7 +58,7 @@ export function registerPasskeyPages(app: App, { reg, svc }: Deps): void {
       stepLabel = 'Step 1 of 2';
       heading = 'Check your e-mail';
       lead = view.emailSentTo
-        ? `Before a new passkey can be added, confirm it’s you: we have sent a link to ${view.emailSentTo}. Open it on this device and press “Yes, it’s me — continue”.`
+        ? `Before a new passkey can be added, confirm it’s you: we have sent a link to ${view.emailSentTo}, ${heldByPhrase(ctx.heldBy)}. Open it on this device and press “Yes, it’s me — continue”.`
         : 'Before a new passkey can be added, confirm it’s you with the link we e-mailed to you. Open it on this device.';
       button = null;
     } else {
@@ -69,6 +70,8 @@ export function registerPasskeyPages(app: App, { reg, svc }: Deps): void {
       button = 'Create a passkey';
     }
     const offerEmail = stepUp && step === 'assert' && view.hasEmail;
+    // [ours] Whose contact details this ceremony relies on (none for the owner's onboarding).
+    const heldBy = step === 'assert' ? heldByPhrase(ctx.heldBy, 'passkey') : stepUp ? heldByPhrase(ctx.heldBy, step === 'register' && view.hasCredentials ? 'passkey' : 'e-mail address') : null;
     return sendPage(reply, 200, {
       title: heading,
       org: ctx.org,
@@ -82,6 +85,7 @@ ${stepLabel ? html`<span class="step" id="step-label">${stepLabel}</span>` : ''}
 <ul class="facts">
   <li><strong>Meter point:</strong> ${ctx.meter}</li>
   <li><strong>This request expires:</strong> ${humanTime(view.expiresAt!)}</li>
+  ${heldBy ? html`<li id="held-by"><strong>Contact details used:</strong> ${heldBy}</li>` : ''}
 </ul>
 ${
   button

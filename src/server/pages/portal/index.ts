@@ -74,12 +74,17 @@ export function registerPortal(app: App, deps: Deps, portalAccountId = 'portal_o
     const csrf = cookies.csrf(req, reply);
     const session = cookies.session(req);
     let mpxn = typeof req.query.mpxn === 'string' ? req.query.mpxn.trim().toUpperCase() : undefined;
-    if (!mpxn && typeof req.query.ir === 'string' && /^ir_[0-9a-f]{24}$/.test(req.query.ir)) {
-      // Resolved server-side; the ir itself is never shown back.
-      const identity = svc.identities.find(req.query.ir);
-      if (identity && !identity.anonymisedAt && identity.mpxn) mpxn = identity.mpxn;
+    let viaIr: string | undefined;
+    if (!mpxn && typeof req.query.ir === 'string') {
+      // Resolved server-side; neither the ir's meter point nor whether it exists is shown.
+      const resolved = mpxnOfIr(req.query.ir);
+      viaIr = req.query.ir;
+      if (resolved) mpxn = resolved;
     }
     const returnUrl = validReturn(req.query.return) ?? session?.returnUrl ?? null;
+    if (viaIr && !(session && mpxn === session.mpxn)) {
+      return send(reply, 'Confirm it is you', await entryWithMethods(mpxn ?? null, csrf, returnUrl, session ? 'You are signed in for a different meter point. Confirm it is you for this one.' : undefined, viaIr));
+    }
     // A session opens exactly one meter point; asking for another means re-identifying.
     if (session && (!mpxn || mpxn === session.mpxn)) {
       if (mpxn) return reply.redirect('/portal'); // keep the MPxN out of the address bar
@@ -89,13 +94,24 @@ export function registerPortal(app: App, deps: Deps, portalAccountId = 'portal_o
     return send(reply, 'Find your meter point', entryPage({ portalName: portalName(), csrf, returnUrl, mpxn, error: mpxn ? 'That does not look like a meter point number. Check it and try again.' : undefined }));
   });
 
-  async function entryWithMethods(mpxn: string, csrf: string, returnUrl: string | null, note?: string): Promise<SafeHtml> {
-    const exists = await api.call('GET', `/v1/identity-records/exists?mpxn=${encodeURIComponent(mpxn)}`);
-    if (exists.status !== 200 || !exists.body.exists) {
-      return html`${entryPage({ portalName: portalName(), csrf, returnUrl, mpxn })}<div class="notice" role="status"><p>No energy company has registered this meter point with the register yet, so there is nothing to show. If you think this is wrong, check the number on your bill.</p></div>`;
+  /** The MPxN behind an `ir` link, for server-side use only (null when unknown or anonymised). */
+  function mpxnOfIr(ir: unknown): string | null {
+    if (typeof ir !== 'string' || !/^ir_[0-9a-f]{24}$/.test(ir)) return null;
+    const identity = svc.identities.find(ir);
+    return identity && !identity.anonymisedAt && identity.mpxn ? identity.mpxn : null;
+  }
+
+  async function entryWithMethods(mpxn: string | null, csrf: string, returnUrl: string | null, note?: string, viaIr?: string): Promise<SafeHtml> {
+    const exists = mpxn ? await api.call('GET', `/v1/identity-records/exists?mpxn=${encodeURIComponent(mpxn)}`) : null;
+    const methods = exists?.status === 200 ? METHOD_PREFERENCE.filter((m) => (exists.body['available-methods'] as string[]).includes(m)) : [];
+    if (!mpxn || !exists?.body.exists) {
+      return html`${entryPage({ portalName: portalName(), csrf, returnUrl, mpxn: viaIr ? undefined : (mpxn ?? undefined) })}<div class="notice" role="status"><p>No energy company has registered this meter point with the register yet, so there is nothing to show. If you think this is wrong, check the number on your bill.</p></div>`;
     }
-    const methods = METHOD_PREFERENCE.filter((m) => (exists.body['available-methods'] as string[]).includes(m));
-    return html`${note ? html`<div class="notice" role="status"><p>${note}</p></div>` : ''}${entryPage({ portalName: portalName(), csrf, returnUrl, mpxn, methods })}`;
+    if (methods.length === 0) {
+      // [ours] Records exist, but none holds an e-mail or passkey: nobody can prove to be the customer.
+      return html`${entryPage({ portalName: portalName(), csrf, returnUrl, mpxn: viaIr ? undefined : mpxn })}<div class="notice" role="status"><p>The register has no e-mail address or passkey for this meter point, so it cannot confirm it is you. Ask your energy company to add your e-mail address to its registration.</p></div>`;
+    }
+    return html`${note ? html`<div class="notice" role="status"><p>${note}</p></div>` : ''}${entryPage({ portalName: portalName(), csrf, returnUrl, mpxn: viaIr ? undefined : mpxn, methods, viaIr })}`;
   }
 
   app.post<{ Body: Record<string, string | undefined> }>('/portal/start', { schema: { hide: true } }, async (req, reply) => {
@@ -104,10 +120,21 @@ export function registerPortal(app: App, deps: Deps, portalAccountId = 'portal_o
     if (!cookies.checkCsrf(req, body.csrf)) return refuse(reply);
     const csrf = cookies.csrf(req, reply);
     const returnUrl = validReturn(body.return);
-    const mpxn = (body.mpxn ?? '').trim().toUpperCase().replace(/\s+/g, '');
+    const viaIr = body.ir && !body.mpxn ? body.ir : undefined;
+    const mpxn = viaIr ? (mpxnOfIr(viaIr) ?? '') : (body.mpxn ?? '').trim().toUpperCase().replace(/\s+/g, '');
+    if (viaIr && !mpxn) return send(reply, 'Confirm it is you', await entryWithMethods(null, csrf, returnUrl, undefined, viaIr), 400);
     if (!MPXN.test(mpxn)) return send(reply, 'Find your meter point', entryPage({ portalName: portalName(), csrf, returnUrl, mpxn, error: 'Enter a valid meter point number: 13 digits (MPAN) or 6–10 digits (MPRN).' }), 400);
     const method = body.method;
-    if (!method || !METHOD_PREFERENCE.includes(method)) return send(reply, 'Confirm it is you', await entryWithMethods(mpxn, csrf, returnUrl));
+    if (!method || !METHOD_PREFERENCE.includes(method)) return send(reply, 'Confirm it is you', await entryWithMethods(mpxn, csrf, returnUrl, undefined, viaIr));
+
+    // [ours] Anonymous starts are limited per client address (req.ip: the socket address, or
+    // what a trusted proxy reports) and, for e-mail, for everyone together; passkey-assert
+    // has its own allowance, so a stranger cannot lock a customer out of their passkey.
+    const wait = svc.reidentification.admitAnonymousStart(req.ip, method);
+    if (wait > 0) {
+      reply.header('retry-after', String(wait));
+      return send(reply, 'Too many attempts', messagePage({ title: 'Please wait a little', body: 'There have been many requests from your connection recently. Please wait a few minutes and try again.', tone: 'bad', action: { href: '/portal', label: 'Back' } }), 429);
+    }
 
     const started = await api.call('POST', '/v1/identity-records/reidentify', {
       mpxn,
@@ -116,13 +143,16 @@ export function registerPortal(app: App, deps: Deps, portalAccountId = 'portal_o
     });
     if (started.status === 429) return send(reply, 'Too many attempts', messagePage({ title: 'Please wait a little', body: 'There have been several requests for this meter point recently. Please wait a few minutes and try again.', tone: 'bad', action: { href: '/portal', label: 'Back' } }), 429);
     if (started.status !== 200) {
-      const message = started.body.errors?.[0]?.message ?? 'The register could not start the check.';
-      return send(reply, 'Confirm it is you', html`<div class="notice bad" role="alert"><p>${message}</p></div>${await entryWithMethods(mpxn, csrf, returnUrl)}`, started.status >= 500 ? 502 : 400);
+      // Never echo a message that could name the meter point of an ir link.
+      const message = viaIr ? 'The register could not start the check. Choose another way to confirm it is you.' : (started.body.errors?.[0]?.message ?? 'The register could not start the check.');
+      return send(reply, 'Confirm it is you', html`<div class="notice bad" role="alert"><p>${message}</p></div>${await entryWithMethods(mpxn, csrf, returnUrl, undefined, viaIr)}`, started.status >= 500 ? 502 : 400);
     }
     const details = started.body['magic-link'] ?? started.body.passkey;
-    cookies.setPending(reply, { mpxn, tokenRef: details['token-ref'], method, returnUrl, dispatchedTo: started.body['magic-link']?.['dispatched-to'] ?? null });
+    const token = svc.tokens.find(details['token-ref']);
+    const heldBy = token ? svc.reidentification.context(token).heldBy : null;
+    cookies.setPending(reply, { mpxn, tokenRef: details['token-ref'], method, returnUrl, dispatchedTo: started.body['magic-link']?.['dispatched-to'] ?? null, heldBy });
     if (started.body.passkey) return reply.redirect(started.body.passkey['redirect-url'], 303);
-    return send(reply, 'Check your email', waitingPage({ portalName: portalName(), dispatchedTo: started.body['magic-link']['dispatched-to'], minutes: 15 }));
+    return send(reply, 'Check your email', waitingPage({ portalName: portalName(), dispatchedTo: started.body['magic-link']['dispatched-to'], heldBy, minutes: 15 }));
   });
 
   app.get('/portal/status', { schema: { hide: true } }, async (req, reply) => {
@@ -145,7 +175,7 @@ export function registerPortal(app: App, deps: Deps, portalAccountId = 'portal_o
     }
     const status = await api.call('GET', `/v1/identity-records/reidentify/${pending.tokenRef}`);
     if (status.status !== 200 || status.body.status !== 'confirmed') {
-      if (status.body?.status === 'pending') return send(reply, 'Check your email', waitingPage({ portalName: portalName(), dispatchedTo: pending.dispatchedTo, minutes: 15 }));
+      if (status.body?.status === 'pending') return send(reply, 'Check your email', waitingPage({ portalName: portalName(), dispatchedTo: pending.dispatchedTo, heldBy: pending.heldBy ?? null, minutes: 15 }));
       return send(reply, 'Expired', messagePage({ title: 'That took too long', body: 'The confirmation expired before it was completed. Please start again.', tone: 'bad', action: { href: '/portal', label: 'Start again' } }), 410);
     }
     // Consumes the token and opens the 30-minute withdrawal window.

@@ -26,6 +26,8 @@ export interface Pending {
   method: string;
   returnUrl: string | null;
   dispatchedTo: string | null;
+  /** The organisation whose record (contact details) the check used. */
+  heldBy?: string | null;
   expiresAt: number;
 }
 

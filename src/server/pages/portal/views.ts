@@ -55,8 +55,15 @@ export function layout(title: string, portalName: string, body: SafeHtml): strin
 </html>`.html;
 }
 
-export function entryPage(o: { portalName: string; csrf: string; mpxn?: string; returnUrl: string | null; error?: string; methods?: string[] }): SafeHtml {
+export function entryPage(o: { portalName: string; csrf: string; mpxn?: string; returnUrl: string | null; error?: string; methods?: string[]; viaIr?: string }): SafeHtml {
   const methods = o.methods;
+  // Arrived with ?ir=: the meter point is resolved server-side and never shown before the
+  // customer has confirmed it's them (an identity record id must not reveal an MPxN).
+  const meterField = o.viaIr
+    ? html`<input type="hidden" name="ir" value="${o.viaIr}"><p id="via-link">You came from a link that identifies your meter point. We show its number only after you have confirmed it's you.</p>`
+    : html`<label for="mpxn">Meter point number (MPAN or MPRN)</label>
+  <p class="hint" id="mpxn-hint">The 13-digit MPAN is on your electricity bill; the 6–10 digit MPRN is on your gas bill.</p>
+  <input type="text" id="mpxn" name="mpxn" inputmode="text" autocomplete="off" spellcheck="false" aria-describedby="mpxn-hint" value="${o.mpxn ?? ''}" required>`;
   return html`
 <h1>See who has access to your smart meter data</h1>
 <p class="lead">Enter your meter point number. We'll ask you to confirm it's you before showing anything.</p>
@@ -64,9 +71,7 @@ ${o.error ? html`<div class="notice bad" role="alert"><p class="error">${o.error
 <form class="card" method="post" action="/portal/start" novalidate>
   <input type="hidden" name="csrf" value="${o.csrf}">
   ${o.returnUrl ? html`<input type="hidden" name="return" value="${o.returnUrl}">` : ''}
-  <label for="mpxn">Meter point number (MPAN or MPRN)</label>
-  <p class="hint" id="mpxn-hint">The 13-digit MPAN is on your electricity bill; the 6–10 digit MPRN is on your gas bill.</p>
-  <input type="text" id="mpxn" name="mpxn" inputmode="text" autocomplete="off" spellcheck="false" aria-describedby="mpxn-hint" value="${o.mpxn ?? ''}" required>
+  ${meterField}
   ${
     methods && methods.length
       ? html`<fieldset>
@@ -89,15 +94,16 @@ function methodHint(m: string): string {
   return m === 'passkey-assert'
     ? 'Fastest: confirm with your fingerprint, face or screen lock.'
     : m === 'magic-link'
-      ? 'We send a link to the email address you gave your energy company.'
-      : 'Create a passkey for next time. You may need to confirm by email first.';
+      ? 'We send a link to the email address an energy company holds for you, and tell you which one.'
+      : 'Create a passkey for next time. You confirm it is you first, with your email or your existing passkey.';
 }
 
-export function waitingPage(o: { portalName: string; dispatchedTo: string | null; minutes: number }): SafeHtml {
+export function waitingPage(o: { portalName: string; dispatchedTo: string | null; heldBy?: string | null; minutes: number }): SafeHtml {
   return html`
 <h1>Check your email</h1>
 <div class="card" id="waiting" data-status-url="/portal/status" data-continue-url="/portal/continue">
-  <p>We've sent a link to <strong>${o.dispatchedTo ?? 'your email address'}</strong>. It comes from the Data Access Register and names <strong>${o.portalName}</strong>.</p>
+  <p>We've sent a link to <strong>${o.dispatchedTo ?? 'your email address'}</strong>${o.heldBy ? html`, <span id="held-by">the e-mail address <strong>${o.heldBy}</strong> holds for you</span>` : ''}. It comes from the Data Access Register and names <strong>${o.portalName}</strong>.</p>
+  ${o.heldBy ? html`<p class="hint">Not your address, or you are not a customer of ${o.heldBy}? Do not continue: contact ${o.heldBy}, and report it to the Data Access Register operator.</p>` : ''}
   <ol>
     <li>Open the email on any device.</li>
     <li>Select the link, then <strong>Yes, it's me</strong>.</li>

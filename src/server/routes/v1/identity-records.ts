@@ -34,7 +34,7 @@ const identityRecords: RouteModule = (app, { reg, svc }) => {
       }
       const { row, passkey } = reg.tx(() => {
         const row = svc.identities.create(req.account.accountId, req.account.duid, body);
-        const passkey = wantsPasskey ? svc.reidentification!.startForRecord(req.account, row, 'passkey-register', { returnUrl }).passkey : null;
+        const passkey = wantsPasskey ? svc.reidentification!.startOnboarding(req.account, row, { returnUrl }).passkey : null;
         return { row, passkey };
       });
       reply.status(201).header('Location', `/v1/identity-records/${row.ir}`);
@@ -68,6 +68,8 @@ const identityRecords: RouteModule = (app, { reg, svc }) => {
         tags: ['re-identification'],
         security: [{ bearer: [] }],
         summary: 'Does an identity record exist for this MPxN (any Data User)? Never returns an ir or PII',
+        description:
+          '[ours] Answers from the eligible record (see POST /identity-records/reidentify). passkey-register is listed only together with magic-link or passkey-assert; a record with neither factor gives an empty list.',
         querystring: Type.Object({ mpxn: Mpxn }, { additionalProperties: false }),
         response: { 200: Ok({ mpxn: Type.String(), exists: Type.Boolean(), 'available-methods': Type.Array(Type.String()) }) },
       },

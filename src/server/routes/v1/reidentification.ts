@@ -25,6 +25,7 @@ const reidentification: RouteModule = (app, { reg, svc }) => {
         summary: 'Re-identify the customer behind one of your identity records (magic link or passkey)',
         description:
           'magic-link needs an e-mail on the record (else 422 VAL003); passkey-assert needs a registered passkey (else 422 VAL003). ' +
+          '[ours] A record with neither an e-mail nor a passkey cannot be re-identified (422 VAL003, every method); passkey-register first makes the customer prove the e-mail or an existing passkey. ' +
           'redirect-url / passkey-return-url must exactly match one of your pre-registered return URLs (else 400). ' +
           'Anonymised record → 409; not yours → 404. At most 5 starts per meter point per 15 minutes (429 RATE001).',
         params: IrParams,
@@ -69,8 +70,10 @@ const reidentification: RouteModule = (app, { reg, svc }) => {
         ...common,
         summary: 'Cross-Data-User / portal: re-identify the customer at an MPxN without learning the ir',
         description:
-          "The register picks the newest non-anonymised identity record for the MPxN (404 if none), never reveals its ir, and shows the customer the initiating account's display-name. " +
-          '[ours] passkey-register on a record that already has an e-mail or passkey first makes the customer prove that factor before a new passkey is stored.',
+          "The register picks the eligible identity record for the MPxN (404 if none), never reveals its ir, and shows the customer the initiating account's display-name. " +
+          '[ours] Eligible = the newest record that is not anonymised, has an e-mail or a passkey, and whose move-in-date is on or after the latest change-of-tenancy effective-date for the MPxN; ' +
+          'records of the current occupant without either factor → 422 VAL003. passkey-register first makes the customer prove the e-mail or an existing passkey. ' +
+          'The challenge names the organisation that registered the contact details used. At most 5 e-mail-sending starts (magic-link, passkey-register) per account and meter point per 15 minutes (429 RATE001); passkey-assert is counted apart.',
         body: ReIdentifyByMpxnBody,
         response: { 200: ReIdentifyResponse },
       },
