@@ -5,6 +5,7 @@ import { passkeyCredentials, passkeySessions } from '../db/schema.js';
 import { apiTime } from '../lib/clock.js';
 import { hmacHex, safeEqual, sha256Hex } from '../lib/crypto.js';
 import { ApiError, conflict, invalid, notFound, precondition } from '../lib/errors.js';
+import { canonicalCredentialId } from '../lib/values.js';
 import { newId, newSecret } from '../lib/ids.js';
 import { reidentificationEmail } from '../pages/id/emails.js';
 import { meterHint } from '../pages/id/layout.js';
@@ -471,14 +472,15 @@ export class ReidentificationService implements Reidentification {
         const token = this.deps.tokens.find(session.tokenRef)!;
         const credentialId = newId('cred');
         const now = this.reg.clock.iso();
-        const existing = this.reg.db.select({ seq: passkeyCredentials.seq }).from(passkeyCredentials).where(eq(passkeyCredentials.webauthnId, info.credential.id)).get();
+        const webauthnId = canonicalCredentialId(info.credential.id);
+        const existing = this.reg.db.select({ seq: passkeyCredentials.seq }).from(passkeyCredentials).where(eq(passkeyCredentials.webauthnId, webauthnId)).get();
         if (existing) throw new CeremonyError(409, 'conflict', 'This passkey is already registered.');
         this.reg.db
           .insert(passkeyCredentials)
           .values({
             credentialId,
             ir: session.ir,
-            webauthnId: info.credential.id,
+            webauthnId,
             publicKey: Buffer.from(info.credential.publicKey),
             counter: info.credential.counter,
             transports: ((response as RegistrationResponseJSON).response.transports ?? info.credential.transports ?? []).slice(0, 10),
@@ -494,7 +496,7 @@ export class ReidentificationService implements Reidentification {
     }
 
     const auth = response as AuthenticationResponseJSON;
-    const credential = this.deps.identities.credentials(session.ir).find((c) => c.webauthnId === auth.id);
+    const credential = this.deps.identities.credentials(session.ir).find((c) => c.webauthnId === canonicalCredentialId(String(auth.id ?? '')));
     if (!credential) {
       this.clearChallenge(session, challenge);
       throw new CeremonyError(400, 'failed', 'That passkey is not registered for this meter point. Try another passkey.');

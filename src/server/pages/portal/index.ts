@@ -1,6 +1,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { App, Deps } from '../../http/types.js';
 import { MPXN_PATTERN } from '../../schemas/common.js';
+import { canonicalMpxn, mpanCheckDigitOk, MPAN_CHECK_WARNING } from '../../../shared/values.js';
 import { html, pageCsp, type SafeHtml } from '../html.js';
 import { PortalApi } from './api-client.js';
 import { PORTAL_CSS, PORTAL_JS } from './assets.js';
@@ -8,6 +9,8 @@ import { PortalCookies, type Session } from './session.js';
 import { entryPage, layout, messagePage, recordsPage, waitingPage, withdrawConfirmPage, type RecordExtras, type Summary } from './views.js';
 
 const MPXN = new RegExp(MPXN_PATTERN);
+/** What the customer typed, in the register's canonical MPxN form where it is one (spaces, hyphens, the bill's full S-box number). */
+const typedMpxn = (typed: string): string => canonicalMpxn(typed) ?? typed.trim().toUpperCase();
 const METHOD_PREFERENCE = ['passkey-assert', 'magic-link', 'passkey-register'];
 
 /**
@@ -55,7 +58,7 @@ export function registerPortal(app: App, deps: Deps, portalAccountId = 'portal_o
     if (!api.account()) return unavailable(reply);
     const csrf = cookies.csrf(req, reply);
     const session = cookies.session(req);
-    let mpxn = typeof req.query.mpxn === 'string' ? req.query.mpxn.trim().toUpperCase() : undefined;
+    let mpxn = typeof req.query.mpxn === 'string' ? typedMpxn(req.query.mpxn) : undefined;
     if (!mpxn && typeof req.query.ir === 'string' && /^ir_[0-9a-f]{24}$/.test(req.query.ir)) {
       // Resolved server-side; the ir itself is never shown back.
       const identity = svc.identities.find(req.query.ir);
@@ -74,10 +77,15 @@ export function registerPortal(app: App, deps: Deps, portalAccountId = 'portal_o
   async function entryWithMethods(mpxn: string, csrf: string, returnUrl: string | null, note?: string): Promise<SafeHtml> {
     const exists = await api.call('GET', `/v1/identity-records/exists?mpxn=${encodeURIComponent(mpxn)}`);
     if (exists.status !== 200 || !exists.body.exists) {
-      return html`${entryPage({ portalName: portalName(), csrf, returnUrl, mpxn })}<div class="notice" role="status"><p>No energy company has registered this meter point with the register yet, so there is nothing to show. If you think this is wrong, check the number on your bill.</p></div>`;
+      return html`${checkDigitWarning(mpxn)}${entryPage({ portalName: portalName(), csrf, returnUrl, mpxn })}<div class="notice" role="status"><p>No energy company has registered this meter point with the register yet, so there is nothing to show. If you think this is wrong, check the number on your bill.</p></div>`;
     }
     const methods = METHOD_PREFERENCE.filter((m) => (exists.body['available-methods'] as string[]).includes(m));
-    return html`${note ? html`<div class="notice" role="status"><p>${note}</p></div>` : ''}${entryPage({ portalName: portalName(), csrf, returnUrl, mpxn, methods })}`;
+    return html`${note ? html`<div class="notice" role="status"><p>${note}</p></div>` : ''}${checkDigitWarning(mpxn)}${entryPage({ portalName: portalName(), csrf, returnUrl, mpxn, methods })}`;
+  }
+
+  /** Before any challenge starts: an MPAN whose check digit is wrong was probably mistyped (a warning, not a block). */
+  function checkDigitWarning(mpxn: string): SafeHtml | string {
+    return mpanCheckDigitOk(mpxn) ? '' : html`<div class="notice" role="alert"><p>${MPAN_CHECK_WARNING}</p></div>`;
   }
 
   app.post<{ Body: Record<string, string | undefined> }>('/portal/start', { schema: { hide: true } }, async (req, reply) => {
@@ -86,7 +94,7 @@ export function registerPortal(app: App, deps: Deps, portalAccountId = 'portal_o
     if (!cookies.checkCsrf(req, body.csrf)) return refuse(reply);
     const csrf = cookies.csrf(req, reply);
     const returnUrl = validReturn(body.return);
-    const mpxn = (body.mpxn ?? '').trim().toUpperCase().replace(/\s+/g, '');
+    const mpxn = typedMpxn(body.mpxn ?? '');
     if (!MPXN.test(mpxn)) return send(reply, 'Find your meter point', entryPage({ portalName: portalName(), csrf, returnUrl, mpxn, error: 'Enter a valid meter point number: 13 digits (MPAN) or 6–10 digits (MPRN).' }), 400);
     const method = body.method;
     if (!method || !METHOD_PREFERENCE.includes(method)) return send(reply, 'Confirm it is you', await entryWithMethods(mpxn, csrf, returnUrl));
