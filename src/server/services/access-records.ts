@@ -3,7 +3,7 @@ import type { Static } from 'typebox';
 import { newestFirstPage, takePage } from '../lib/paging.js';
 import type { Register } from '../context.js';
 import { accessRecordCounts, accessRecords, identityRecords } from '../db/schema.js';
-import { canonicalInstant, canonicalInstantOrDate, instantText } from '../../shared/values.js';
+import { canonicalInstant, canonicalInstantOrDate, canonicalMpxn, instantText } from '../../shared/values.js';
 import { apiTime } from '../lib/clock.js';
 import { ApiError, conflict, invalid, notFound } from '../lib/errors.js';
 import { newId } from '../lib/ids.js';
@@ -485,7 +485,7 @@ export class AccessRecords {
     const t = accessRecords;
     return sql`${t.seq} in (
       select ${t.seq} from ${t} where ${t.ak} = ${term}
-      union select ${t.seq} from ${t} where ${t.mpxn} = ${upper}
+      union select ${t.seq} from ${t} where ${t.mpxn} = ${canonicalMpxn(term) ?? upper}
       union select ${t.seq} from ${t} where ${t.duid} = ${term}
       union select ${t.seq} from ${t} where ${t.organisationReference} = ${upper}
       union select ${t.seq} from ${t} where ${prefixMatch(t.leadControllerName, term)}
