@@ -441,6 +441,24 @@ describe('published requests are accepted as written (contract tests)', () => {
   });
 });
 
+describe('the served OpenAPI document describes the canonical forms', () => {
+  it('date-times are format date-time, MPxNs and postcodes carry their patterns, each with its x-canonical kind', async () => {
+    const r = await testRegister({}, { seed: false });
+    try {
+      const doc = (await r.call(null, 'GET', '/v1/openapi.json')).body;
+      const body = doc.paths['/v1/access-records'].post.requestBody.content['application/json'].schema;
+      const event = body.properties['access-event'].properties;
+      expect(event['registered-at']).toMatchObject({ format: 'date-time', 'x-canonical': 'date-time' });
+      expect(JSON.stringify(event.expiry)).toContain('"x-canonical":"date-time-or-date"');
+      const ir = doc.paths['/v1/identity-records'].post.requestBody.content['application/json'].schema.properties['pii-principal'].properties;
+      expect(ir.mpxn).toMatchObject({ 'x-canonical': 'mpxn', pattern: '^(?:[0-9A-HJ-NPR-Z]{2}[0-9]{8,10}|[0-9]{6,13})$' });
+      expect(JSON.stringify(ir.address)).toContain('"x-canonical":"postcode"');
+    } finally {
+      await r.close();
+    }
+  });
+});
+
 describe('migration: values stored before canonicalisation', () => {
   it('rewrites stored instants, dates and postcodes to the canonical form; leaves what names no instant alone', () => {
     const dir = tempDir('dar-values-');
