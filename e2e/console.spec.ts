@@ -175,6 +175,8 @@ test.describe.serial('console walkthrough (one signed-in page)', () => {
     await expect(page.getByRole('heading', { level: 1, name: 'Re-identification desk' })).toBeVisible();
     await expect(page.getByLabel('MPxN (MPAN or MPRN)')).toHaveValue(DEMO.mpxn);
     await expect(page.getByText(`Meter point ${DEMO.mpxn} is registered`)).toBeVisible();
+    // The demo MPAN's check digit is wrong: a warning before the challenge, not a block (sandbox).
+    await expect(page.getByText('Check the number', { exact: true })).toBeVisible();
 
     await page.getByLabel('Requesting organisation').fill('Bright');
     await page.getByRole('option', { name: /Bright Energy Ltd/ }).click();

@@ -32,7 +32,7 @@ describe('access records (contract §5)', () => {
     expect(res.status).toBe(201);
     const ak = res.body['access-token'].key;
     expect(ak).toMatch(/^ak_[0-9a-f]{24}$/);
-    expect(res.body['access-token'].expiry).toBe('2030-01-01');
+    expect(res.body['access-token'].expiry).toBe('2030-01-01T00:00:00Z');
     expect(res.headers.location).toBe(`/v1/access-records/${ak}`);
     const v = await r.call(null, 'GET', `/v1/access-records/${ak}`);
     expect(v.status).toBe(200);
@@ -40,7 +40,7 @@ describe('access records (contract §5)', () => {
     expect(rec['record-metadata']['record-identifier']).toBe(ak);
     expect(rec['record-metadata']['created-at']).toMatch(/Z$/);
     expect(rec.processing.jurisdiction).toBe('GB');
-    expect(rec['access-event']).toMatchObject({ state: 'ACTIVE', expiry: '2030-01-01', 'revoked-at': null });
+    expect(rec['access-event']).toMatchObject({ state: 'ACTIVE', expiry: '2030-01-01T00:00:00Z', 'revoked-at': null });
     expect(JSON.stringify(rec)).not.toMatch(/pii-principal|email|ir_/);
     expect((await r.call(null, 'GET', '/v1/access-records/ak_000000000000000000000000')).status).toBe(404);
     expect((await r.call(null, 'GET', '/v1/access-records/not-an-ak')).status).toBe(400);

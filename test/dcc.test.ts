@@ -29,7 +29,7 @@ describe('DCC: discovered access and change of tenancy (contract §8)', () => {
     expect(again.body.ak).toBe(first.body.ak);
     const v = await r.call(null, 'GET', `/v1/access-records/${first.body.ak}`);
     expect(v.body['access-record']['access-event'].state).toBe('DISCOVERED');
-    expect(v.body['access-record']['discovered-access']).toMatchObject({ 'last-seen': '2026-06-01T10:00:00Z', 'data-types-observed': ['HH-CONSUMPTION', 'HH-EXPORT'] });
+    expect(v.body['access-record']['discovered-access']).toMatchObject({ 'first-seen': '2026-05-01', 'last-seen': '2026-06-01', 'data-types-observed': ['HH-CONSUMPTION', 'HH-EXPORT'] });
   });
 
   it('only the dcc role may report, and bad input is 400', async () => {

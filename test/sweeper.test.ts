@@ -74,7 +74,7 @@ describe('lifecycle sweeper', () => {
     expect(swept.expiredAt).toBe(swept.expiresAt);
     const [audit] = audits('access-record.expired', ak);
     expect(audit.actor).toBe('register');
-    expect(audit.detail).toMatchObject({ expiry: dateIn(-1) });
+    expect(audit.detail).toMatchObject({ expiry: `${dateIn(-1)}T00:00:00Z` }); // a date-only expiry means 00:00:00Z that day
     expect((await call(null, 'GET', `/v1/access-records/${ak}`)).body['access-record']['access-event'].state).toBe('EXPIRED');
     expect((await call('bright_energy', 'DELETE', `/v1/access-records/${ak}?reason=other`)).status).toBe(409);
 
@@ -143,12 +143,12 @@ describe('lifecycle sweeper', () => {
     r.svc.sweeper.run();
     expect(expiring()).toHaveLength(0);
 
-    advanceDays(11); // 29.x days left: inside A's 30-day window only
+    advanceDays(11); // 28.x days left (expiry is 00:00:00Z of its day): inside A's 30-day window only
     for (let i = 0; i < 3; i++) r.svc.sweeper.run();
     expect(expiring(A.wid).map((d) => d.ak)).toEqual([ak]);
     expect(expiring(B.wid)).toHaveLength(0);
 
-    advanceDays(23); // 6.x days left: B's window too
+    advanceDays(23); // 5.x days left: B's window too
     for (let i = 0; i < 3; i++) r.svc.sweeper.run();
     expect(expiring(A.wid)).toHaveLength(1);
     expect(expiring(B.wid).map((d) => d.ak)).toEqual([ak]);
@@ -166,8 +166,8 @@ describe('lifecycle sweeper', () => {
     expect(verifyStandardWebhook(A.secret, got.headers, got.raw)).toBe(true);
     const payload = got.json.payload;
     expect(Object.keys(payload).sort()).toEqual(['ak', 'days-remaining', 'duid', 'expiry', 'mpxn']);
-    expect(payload).toEqual({ ak, mpxn: r.demo!.mpxn, duid: r.svc.accounts.get('bright_energy').duid, expiry: dateIn(-34 + 40), 'days-remaining': 29 });
-    expect(notices(narrow)[0].json.payload['days-remaining']).toBe(6);
+    expect(payload).toEqual({ ak, mpxn: r.demo!.mpxn, duid: r.svc.accounts.get('bright_energy').duid, expiry: `${dateIn(-34 + 40)}T00:00:00Z`, 'days-remaining': 28 });
+    expect(notices(narrow)[0].json.payload['days-remaining']).toBe(5);
 
     // Past expiry: the record expires, no further notices.
     advanceDays(7);

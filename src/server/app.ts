@@ -10,6 +10,7 @@ import { lazyCompilers } from './http/schema-compilers.js';
 import { helmetHeaders } from './http/static-headers.js';
 import type { App } from './http/types.js';
 import { newId } from './lib/ids.js';
+import { canonicalise, valueKeywords } from './lib/values.js';
 import { registerV1 } from './routes/index.js';
 import { registerPages } from './pages/index.js';
 import { lazyMount } from './pages/lazy-mount.js';
@@ -24,7 +25,7 @@ export const BODY_LIMIT = 256 * 1024;
 export async function buildApp(reg: Register, logger: FastifyServerOptions['logger'] = false): Promise<{ app: App; svc: Services }> {
   // Performance (issue 7): schemas compile on first use / in the background after listen,
   // and nullable response fields serialise without Ajv. See http/schema-compilers.ts.
-  const compilers = lazyCompilers();
+  const compilers = lazyCompilers(`values:${reg.config.mode}`);
   const app = Fastify({
     logger,
     schemaController: compilers.schemaController as FastifyServerOptions['schemaController'],
@@ -38,8 +39,19 @@ export async function buildApp(reg: Register, logger: FastifyServerOptions['logg
     onProtoPoisoning: 'error',
     onConstructorPoisoning: 'error',
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 200 },
-    ajv: { customOptions: { allErrors: true, removeAdditional: false } },
+    ajv: { customOptions: { allErrors: true, removeAdditional: false }, plugins: [[valueKeywords, { mode: reg.config.mode }]] },
   }).withTypeProvider<TypeBoxTypeProvider>();
+  // One canonical form for every value (contract §1): fields marked `x-canonical` are
+  // rewritten before validation, so handlers, services and storage see only that form.
+  app.addHook('preValidation', (req, _reply, done) => {
+    const schema = req.routeOptions.schema;
+    if (schema) {
+      if (schema.body && req.body) canonicalise(schema.body, req.body);
+      if (schema.querystring && req.query) canonicalise(schema.querystring, req.query);
+      if (schema.params && req.params) canonicalise(schema.params, req.params);
+    }
+    done();
+  });
 
   installErrorHandler(app, reg.clock);
   app.addHook('onListen', async () => {

@@ -82,7 +82,12 @@ export function installErrorHandler(app: FastifyInstance, clock: Clock): void {
     if (fe.validation) {
       const seen = new Set<string>();
       const entries: ErrorEntry[] = [];
-      for (const v of fe.validation as AjvError[]) {
+      // A value with a canonical form (`x-canonical`, lib/values.ts) gets one message saying
+      // what it must be; the pattern / format of its canonical form would only repeat it.
+      const all = fe.validation as AjvError[];
+      const canonicalPaths = new Set(all.filter((v) => v.keyword === 'x-canonical').map((v) => v.instancePath));
+      for (const v of all) {
+        if (canonicalPaths.has(v.instancePath) && (v.keyword === 'format' || v.keyword === 'pattern' || v.keyword === 'maxLength')) continue;
         const message = describe(v, fe.validationContext ?? 'body');
         if (message && !seen.has(message)) {
           seen.add(message);

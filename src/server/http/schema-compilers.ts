@@ -25,7 +25,16 @@ type Builder = (externalSchemas: unknown, options: unknown) => Compile;
 // Fastify's own default compilers (the same packages and versions it depends on). Imported
 // statically so a bundle holds one copy of Ajv and fast-json-stringify, not a second one
 // loaded at run time (start-up and memory, issue 7).
-const defaultValidatorBuilder = (ajvCompiler as unknown as () => Builder)();
+//
+// The validator pool caches one Ajv per set of Ajv options, but not per plugin options, so
+// registers whose Ajv plugins behave differently (the value keywords depend on the mode:
+// lib/values.ts) each get their own pool, keyed by `validatorPool`.
+const validatorBuilders = new Map<string, Builder>();
+const validatorBuilder = (pool: string): Builder => {
+  let b = validatorBuilders.get(pool);
+  if (!b) validatorBuilders.set(pool, (b = (ajvCompiler as unknown as () => Builder)()));
+  return b;
+};
 const defaultSerializerBuilder = (fastJsonStringifyCompiler as unknown as () => Builder)();
 
 const isNullSchema = (s: unknown) => !!s && typeof s === 'object' && Object.keys(s).length === 1 && (s as { type?: unknown }).type === 'null';
@@ -95,13 +104,13 @@ export interface LazyCompilers {
   warmUp(onError: (err: unknown) => void): Promise<void>;
 }
 
-export function lazyCompilers(): LazyCompilers {
+export function lazyCompilers(validatorPool = 'default'): LazyCompilers {
   const pending = new Set<() => void>();
   return {
     schemaController: {
       compilersFactory: {
         buildValidator(externalSchemas, options) {
-          const compile = defaultValidatorBuilder(externalSchemas, options);
+          const compile = validatorBuilder(validatorPool)(externalSchemas, options);
           return (routeSchema) => lazyValidator(() => compile(routeSchema), pending);
         },
         buildSerializer(externalSchemas, options) {

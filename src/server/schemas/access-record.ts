@@ -1,6 +1,6 @@
 import { Type, type Static } from 'typebox';
 import { LEGAL_BASES } from '../../shared/vocabulary.js';
-import { DataTypes, DateOnly, DateTime, DURATION_PATTERN, HttpUrl, Id, Nullable, Text, UKAddress } from './common.js';
+import { DataTypes, DateTime, DateTimeOrDate, DURATION_PATTERN, HttpUrl, Id, Nullable, Text, UKAddress } from './common.js';
 
 export { CONSENT_BASES, LEGAL_BASES, REVOKE_REASONS, type LegalBasis } from '../../shared/vocabulary.js';
 
@@ -82,7 +82,7 @@ const Consent = Type.Object(
   strict,
 );
 
-const Expiry = Nullable(Type.Union([DateTime, DateOnly]));
+const Expiry = Nullable(DateTimeOrDate);
 
 /** The body of POST and PUT /access-records. Register-set fields are accepted and ignored. */
 export const AccessRecordInput = Type.Object(

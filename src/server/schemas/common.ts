@@ -2,21 +2,39 @@ import { Type, type TSchema } from 'typebox';
 import { EnvelopeSchema } from '../http/envelope.js';
 import { idPattern, type IdPrefix } from '../lib/ids.js';
 import { DATA_TYPES } from '../../shared/vocabulary.js';
+import { MPXN_PATTERN, POSTCODE_PATTERN } from '../../shared/values.js';
 
-/** MPAN/MPRN as published, plus 6–13 digit cores ([ours], contract §1). */
-export const MPXN_PATTERN = '^(?:[0-9A-HJ-NPR-Z]{2}[0-9]{8,10}|[0-9]{6,13})$';
-export const POSTCODE_PATTERN = '^[A-Z]{1,2}[0-9][0-9A-Z]? ?[0-9][A-Z]{2}$';
+export { MPXN_PATTERN, POSTCODE_PATTERN } from '../../shared/values.js';
 export const HTTP_URL_PATTERN = '^https?://[^\\s]+$';
 /** ISO 8601 duration, e.g. P2Y, P6M, P1Y2M10DT2H30M. */
 export const DURATION_PATTERN = '^P(?!$)(\\d+Y)?(\\d+M)?(\\d+W)?(\\d+D)?(T(?=\\d)(\\d+H)?(\\d+M)?(\\d+(\\.\\d+)?S)?)?$';
 
-export const Mpxn = Type.String({ pattern: MPXN_PATTERN, description: 'MPAN or MPRN' });
+/*
+ * Values with one canonical form carry `x-canonical` (an OpenAPI extension): the register
+ * rewrites them to that form before validating (lib/values.ts), and stores and returns
+ * only that form. The `pattern` / `format` shown in the OpenAPI document is the canonical one.
+ */
+export const Mpxn = Type.String({
+  pattern: MPXN_PATTERN,
+  maxLength: 40,
+  'x-canonical': 'mpxn',
+  description: 'MPAN or MPRN. Spaces and hyphens are ignored; a 21-digit full MPAN (the bill\'s "S" box, optionally with its leading S) is reduced to its 13-digit core. Production: an MPAN core must carry a valid check digit.',
+});
 export const Id = (prefix: IdPrefix) => Type.String({ pattern: idPattern(prefix) });
 export const Text = (max = 200, min = 1) => Type.String({ minLength: min, maxLength: max });
 export const HttpUrl = Type.String({ pattern: HTTP_URL_PATTERN, maxLength: 2000, format: 'uri' });
-export const DateTime = Type.String({ format: 'date-time', maxLength: 40 });
-export const DateOnly = Type.String({ format: 'date', maxLength: 10 });
-export const Email = Type.String({ format: 'email', maxLength: 254 });
+/** Any RFC 3339 date-time with an offset; stored and returned as `YYYY-MM-DDTHH:MM:SSZ`. */
+export const DateTime = Type.String({ format: 'date-time', maxLength: 40, 'x-canonical': 'date-time' });
+/** A date-time, or a date meaning 00:00:00Z of that day; stored and returned as a date-time. */
+export const DateTimeOrDate = Type.String({
+  format: 'date-time',
+  maxLength: 40,
+  'x-canonical': 'date-time-or-date',
+  description: 'date-time (any offset; returned in UTC as YYYY-MM-DDTHH:MM:SSZ), or a date YYYY-MM-DD meaning 00:00:00Z of that day',
+});
+export const DateOnly = Type.String({ format: 'date', maxLength: 12, 'x-canonical': 'date' });
+/** An e-mail address; an internationalised domain is kept in its ASCII (punycode) form. */
+export const Email = Type.String({ format: 'email', maxLength: 254, 'x-canonical': 'email' });
 export const Nullable = <T extends TSchema>(t: T) => Type.Union([t, Type.Null()]);
 export { DATA_TYPES } from '../../shared/vocabulary.js';
 export const DataType = Type.Enum([...DATA_TYPES]);
@@ -34,7 +52,7 @@ export const UKAddress = Type.Object(
     addressLine2: Type.Optional(Nullable(Text(200, 0))),
     townCity: Text(100),
     county: Type.Optional(Nullable(Text(100, 0))),
-    postcode: Type.String({ pattern: POSTCODE_PATTERN }),
+    postcode: Type.String({ pattern: POSTCODE_PATTERN, maxLength: 16, 'x-canonical': 'postcode', description: 'Stored upper-case with one space before the inward code (sw1a1aa → SW1A 1AA)' }),
   },
   { additionalProperties: false },
 );

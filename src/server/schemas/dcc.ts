@@ -1,5 +1,5 @@
 import { Type } from 'typebox';
-import { DataTypes, DateOnly, DateTime, Mpxn, Nullable, Text } from './common.js';
+import { DataTypes, DateOnly, DateTimeOrDate, Mpxn, Nullable, Text } from './common.js';
 import { ORG_REF_PATTERN } from './account.js';
 
 export const DiscoveredAccessBody = Type.Object(
@@ -7,8 +7,8 @@ export const DiscoveredAccessBody = Type.Object(
     mpxn: Mpxn,
     'organisation-name': Text(200),
     'organisation-reference': Type.String({ pattern: ORG_REF_PATTERN }),
-    'first-seen': Type.Union([DateTime, DateOnly]),
-    'last-seen': Type.Optional(Nullable(Type.Union([DateTime, DateOnly]))),
+    'first-seen': DateTimeOrDate,
+    'last-seen': Type.Optional(Nullable(DateTimeOrDate)),
     'data-types-observed': DataTypes,
     'source-reference': Text(200),
   },

@@ -3,6 +3,7 @@ import type { Static } from 'typebox';
 import { newestFirstPage, takePage } from '../lib/paging.js';
 import type { Register } from '../context.js';
 import { accessRecordCounts, accessRecords, accounts, auditEvents, identityRecords } from '../db/schema.js';
+import { canonicalInstant, canonicalInstantOrDate, canonicalMpxn, instantText } from '../../shared/values.js';
 import { apiTime } from '../lib/clock.js';
 import { ApiError, conflict, invalid, notFound } from '../lib/errors.js';
 import { newId } from '../lib/ids.js';
@@ -67,22 +68,49 @@ interface StoredBody {
 
 export type RevokeReason = 'customer-request' | 'contract-ended' | 'lia-lapsed' | 'statutory-authority-lapsed' | 'data-no-longer-required' | 'other';
 
+/** A registered-at may run ahead of the register's clock by at most this much (clock skew). */
+export const REGISTERED_AT_MAX_FUTURE_MS = 5 * 60_000;
+
 /**
- * A date-only expiry means "valid through that day" (UTC); a date-time is taken as given.
- * Returns a full ISO timestamp for comparisons.
+ * The canonical expiry (`YYYY-MM-DDTHH:MM:SSZ`; a date-only input means 00:00:00Z of that
+ * day, contract §1) as the millisecond timestamp the comparisons use (`expires_at`), or
+ * null for no expiry or a value that names no instant.
  */
 export function normaliseExpiry(expiry: string | null | undefined): string | null {
   if (!expiry) return null;
-  if (/^\d{4}-\d{2}-\d{2}$/.test(expiry)) return `${expiry}T23:59:59.999Z`;
-  return new Date(expiry).toISOString();
+  const c = canonicalInstantOrDate(expiry);
+  return c ? `${c.slice(0, 19)}.000Z` : null;
+}
+
+/**
+ * The record's timestamps in canonical form, checked as instants: registered-at not more
+ * than 5 minutes ahead of the register's clock (a consent dated in the future must not
+ * authorise access today), expiry not before registered-at. The request canonicaliser has
+ * normally done this already; services are also called by the seed and tools.
+ */
+function timeProblems(body: AccessRecordInput, nowMs: number, problems: string[]): void {
+  const ev = body['access-event'];
+  const registeredAt = typeof ev['registered-at'] === 'string' ? canonicalInstant(ev['registered-at']) : null;
+  if (!registeredAt) problems.push('access-event.registered-at must be a valid date-time (RFC 3339, e.g. 2026-03-24T09:00:00Z)');
+  else ev['registered-at'] = registeredAt;
+  let expiry: string | null = null;
+  if (ev.expiry !== null && ev.expiry !== undefined) {
+    expiry = canonicalInstantOrDate(ev.expiry);
+    if (!expiry) problems.push('access-event.expiry must be a valid date-time or date (YYYY-MM-DD)');
+    else ev.expiry = expiry;
+  }
+  if (registeredAt && Date.parse(registeredAt) > nowMs + REGISTERED_AT_MAX_FUTURE_MS)
+    problems.push(`access-event.registered-at ${registeredAt} is in the future (the register's clock reads ${instantText(nowMs)}); at most 5 minutes ahead is accepted`);
+  if (registeredAt && expiry && Date.parse(expiry) < Date.parse(registeredAt)) problems.push('access-event.expiry must not be before access-event.registered-at');
 }
 
 /**
  * The business rules JSON Schema cannot express (contract §5). Returns every problem,
  * each naming its field path.
  */
-export function ruleProblems(body: AccessRecordInput): string[] {
+export function ruleProblems(body: AccessRecordInput, nowMs: number): string[] {
   const problems: string[] = [];
+  timeProblems(body, nowMs, problems);
   const arr = body['record-metadata']['controller-arrangement'];
   const base = 'record-metadata.controller-arrangement';
   const controllers = arr.controllers;
@@ -122,9 +150,6 @@ export function ruleProblems(body: AccessRecordInput): string[] {
   if (basis === 'uk-explicit-consent' && consentType && consentType !== 'explicit-consent')
     problems.push('access-event.consent.consent-type must be "explicit-consent" for uk-explicit-consent');
 
-  const expiry = body['access-event'].expiry;
-  if (expiry && normaliseExpiry(expiry)! < new Date(body['access-event']['registered-at']).toISOString())
-    problems.push('access-event.expiry must not be before access-event.registered-at');
   return problems;
 }
 
@@ -262,7 +287,7 @@ export class AccessRecords {
    * Returns the new record's access token (its key and expiry as given).
    */
   create(account: AccountRow, body: AccessRecordInput, link: { resolveToken: (tokenRef: string) => IdentityRow } | { identity: IdentityRow }): AccessToken {
-    const problems = ruleProblems(body);
+    const problems = ruleProblems(body, this.reg.clock.now().getTime());
     const token = body['reidentification-token'] ?? null;
     const irRef = body['record-metadata']['identity-record-ref'] ?? null;
     if ('resolveToken' in link) {
@@ -364,7 +389,7 @@ export class AccessRecords {
   }
 
   replace(account: AccountRow, ak: string, body: AccessRecordInput): AccessToken {
-    const problems = ruleProblems(body);
+    const problems = ruleProblems(body, this.reg.clock.now().getTime());
     if (body['reidentification-token']) problems.push('reidentification-token is only accepted when creating a record');
     if (body['access-event'].state !== 'ACTIVE') problems.push('access-event.state must be ACTIVE in a replacement; use DELETE /v1/access-records/{ak} to revoke');
     if (problems.length) throw ApiError.validation(problems);
@@ -524,7 +549,7 @@ export class AccessRecords {
     const t = accessRecords;
     return sql`${t.seq} in (
       select ${t.seq} from ${t} where ${t.ak} = ${term}
-      union select ${t.seq} from ${t} where ${t.mpxn} = ${upper}
+      union select ${t.seq} from ${t} where ${t.mpxn} = ${canonicalMpxn(term) ?? upper}
       union select ${t.seq} from ${t} where ${t.duid} = ${term}
       union select ${t.seq} from ${t} where ${t.organisationReference} = ${upper}
       union select ${t.seq} from ${t} where ${prefixMatch(t.leadControllerName, term)}

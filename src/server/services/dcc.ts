@@ -1,6 +1,8 @@
 import { and, eq, sql } from 'drizzle-orm';
 import type { Register } from '../context.js';
 import { accessRecords, cotEvents } from '../db/schema.js';
+import { canonicalDate, canonicalInstantOrDate, instantMs } from '../../shared/values.js';
+import { ApiError } from '../lib/errors.js';
 import { newId } from '../lib/ids.js';
 import type { AccessRecords } from './access-records.js';
 import type { EventPublisher } from './events.js';
@@ -31,6 +33,16 @@ export class Dcc {
 
   /** Idempotent on (mpxn, organisation-reference): a repeat updates last-seen and data types. */
   recordDiscovered(actor: string, input: DiscoveredInput): { ak: string; created: boolean } {
+    // Stored as canonical instants (a date means 00:00:00Z) so the sweeper and the
+    // "newest last-seen wins" rule compare instants; returned as dates (contract §5).
+    const firstSeen = canonicalInstantOrDate(input['first-seen']);
+    const lastSeenIn = input['last-seen'] == null ? null : canonicalInstantOrDate(input['last-seen']);
+    const problems = [
+      ...(firstSeen ? [] : ['first-seen must be a valid date-time or date (YYYY-MM-DD)']),
+      ...(input['last-seen'] != null && !lastSeenIn ? ['last-seen must be a valid date-time or date (YYYY-MM-DD)'] : []),
+    ];
+    if (problems.length) throw ApiError.validation(problems);
+    const reported = lastSeenIn ?? firstSeen!;
     return this.reg.tx(() => {
       const now = this.reg.clock.iso();
       const existing = this.reg.db
@@ -42,8 +54,7 @@ export class Dcc {
         .get();
       if (existing && existing.state === 'DISCOVERED') {
         const types = [...new Set([...existing.dataTypes, ...input['data-types-observed']])];
-        const lastSeen = input['last-seen'] ?? input['first-seen'];
-        const newest = existing.lastSeen && existing.lastSeen > lastSeen ? existing.lastSeen : lastSeen;
+        const newest = existing.lastSeen && instantMs(existing.lastSeen) > instantMs(reported) ? existing.lastSeen : reported;
         this.reg.db
           .update(accessRecords)
           .set({ lastSeen: newest, dataTypes: types, organisationName: input['organisation-name'], sourceReference: input['source-reference'], updatedAt: now })
@@ -63,8 +74,8 @@ export class Dcc {
           dataTypes: input['data-types-observed'],
           organisationName: input['organisation-name'],
           organisationReference: input['organisation-reference'],
-          firstSeen: input['first-seen'],
-          lastSeen: input['last-seen'] ?? input['first-seen'],
+          firstSeen,
+          lastSeen: reported,
           sourceReference: input['source-reference'],
           controllerCount: 0,
           createdAt: now,
@@ -81,6 +92,9 @@ export class Dcc {
    * listing only that Data User's ACTIVE keys. Never revokes anything. Idempotent on the triple.
    */
   changeOfTenancy(actor: string, input: CotInput): { created: boolean; affected: number; notified: string[] } {
+    const effectiveDate = canonicalDate(input['effective-date']);
+    if (!effectiveDate) throw ApiError.validation(['effective-date must be a valid date (YYYY-MM-DD)']);
+    input = { ...input, 'effective-date': effectiveDate };
     return this.reg.tx(() => {
       const existing = this.reg.db
         .select()

@@ -5,6 +5,7 @@ import { accessRecords, identityRecords, passkeyCredentials } from '../db/schema
 import { apiTime } from '../lib/clock.js';
 import { encrypt, decrypt, hmacHex } from '../lib/crypto.js';
 import { conflict, notFound } from '../lib/errors.js';
+import { canonicalEmail, emailMatchKey } from '../lib/values.js';
 import { newId, newSecret } from '../lib/ids.js';
 import type { CreateIdentityRecordBody, IdentityRecord } from '../schemas/identity-record.js';
 import { contactChangeEmail } from '../pages/id/emails.js';
@@ -14,8 +15,13 @@ import type { Mailer } from './mail.js';
 export type IdentityRow = typeof identityRecords.$inferSelect;
 export type CredentialRow = typeof passkeyCredentials.$inferSelect;
 
+/**
+ * The address as stored (encrypted) and sent: trimmed, its domain in ASCII (punycode), the
+ * local part's case kept (lib/values.ts canonicalEmail). Lookups match it case-insensitively
+ * through `emailHash`.
+ */
 export function normaliseEmail(email: string): string {
-  return email.trim().toLowerCase();
+  return canonicalEmail(email) ?? email.trim();
 }
 
 /** `customer@example.com` → `c*****r@example.com` (what a caller may be shown). */
@@ -74,8 +80,13 @@ export class IdentityRecords {
       .prepare();
   }
 
+  /**
+   * Keyed hash for lookups, over the address lower-cased with an ASCII domain, so that case
+   * and Unicode-versus-punycode spellings of one address match (lib/values.ts emailMatchKey).
+   * For an ASCII address this is the hash of the trimmed, lower-cased text, as before.
+   */
   emailHash(email: string): string {
-    return hmacHex(this.reg.keys.emailHmacKey, normaliseEmail(email));
+    return hmacHex(this.reg.keys.emailHmacKey, emailMatchKey(email));
   }
 
   find(ir: string): IdentityRow | undefined {

@@ -27,13 +27,17 @@ export function effectiveStateSql(now: SQL | Placeholder | string): SQL {
   return sql`case when ${t.state} = 'ACTIVE' and ${t.expiresAt} <= ${now} then 'EXPIRED' else ${t.state} end`;
 }
 
-/** DiscoveredAccess (contract §5), or SQL NULL for a full record. `supersededBy`: see summaryJsonSql. */
+/**
+ * DiscoveredAccess (contract §5), or SQL NULL for a full record. first-seen and last-seen
+ * are kept as canonical instants (for comparisons) and returned as dates, as published.
+ * `supersededBy`: see summaryJsonSql.
+ */
 const discoveredJsonOf = (supersededBy: SQL | SQLiteColumn) => sql`case when ${t.kind} = 'discovered' then json_object(
   'mpxn', ${t.mpxn},
   'organisation-name', ${t.organisationName},
   'organisation-reference', ${t.organisationReference},
-  'first-seen', ${t.firstSeen},
-  'last-seen', ${t.lastSeen},
+  'first-seen', substr(${t.firstSeen}, 1, 10),
+  'last-seen', substr(${t.lastSeen}, 1, 10),
   'data-types-observed', json(${t.dataTypes}),
   'source-reference', ${t.sourceReference},
   'superseded-by', ${supersededBy}) end`;

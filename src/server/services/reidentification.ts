@@ -5,6 +5,7 @@ import { passkeyCredentials, passkeySessions } from '../db/schema.js';
 import { apiTime } from '../lib/clock.js';
 import { hmacHex, safeEqual, sha256Hex } from '../lib/crypto.js';
 import { ApiError, conflict, invalid, notFound, precondition } from '../lib/errors.js';
+import { canonicalCredentialId } from '../lib/values.js';
 import { newId, newSecret } from '../lib/ids.js';
 import { WindowLimiter } from '../lib/window-limiter.js';
 import { passkeyAddedEmail, reidentificationEmail } from '../pages/id/emails.js';
@@ -549,7 +550,8 @@ export class ReidentificationService implements Reidentification {
         const token = this.deps.tokens.find(session.tokenRef)!;
         const credentialId = newId('cred');
         const now = this.reg.clock.iso();
-        const existing = this.reg.db.select({ seq: passkeyCredentials.seq }).from(passkeyCredentials).where(eq(passkeyCredentials.webauthnId, info.credential.id)).get();
+        const webauthnId = canonicalCredentialId(info.credential.id);
+        const existing = this.reg.db.select({ seq: passkeyCredentials.seq }).from(passkeyCredentials).where(eq(passkeyCredentials.webauthnId, webauthnId)).get();
         if (existing) throw new CeremonyError(409, 'conflict', 'This passkey is already registered.');
         // A first passkey can make this record the one that speaks for the meter point.
         const before = this.deps.identities.eligibleForMpxn(token.mpxn);
@@ -558,7 +560,7 @@ export class ReidentificationService implements Reidentification {
           .values({
             credentialId,
             ir: session.ir,
-            webauthnId: info.credential.id,
+            webauthnId,
             publicKey: Buffer.from(info.credential.publicKey),
             counter: info.credential.counter,
             transports: ((response as RegistrationResponseJSON).response.transports ?? info.credential.transports ?? []).slice(0, 10),
@@ -580,7 +582,7 @@ export class ReidentificationService implements Reidentification {
     }
 
     const auth = response as AuthenticationResponseJSON;
-    const credential = this.deps.identities.credentials(session.ir).find((c) => c.webauthnId === auth.id);
+    const credential = this.deps.identities.credentials(session.ir).find((c) => c.webauthnId === canonicalCredentialId(String(auth.id ?? '')));
     if (!credential) {
       this.clearChallenge(session, challenge);
       throw new CeremonyError(400, 'failed', 'That passkey is not registered for this meter point. Try another passkey.');

@@ -143,7 +143,8 @@ export class Sweeper implements Worker {
   private expireDiscoveredBatch(): number {
     const now = this.reg.clock.iso();
     const cutoff = new Date(this.reg.clock.now().getTime() - DISCOVERED_TTL_DAYS * DAY_MS).toISOString();
-    // last-seen may be a date or a date-time with an offset: normalise before comparing.
+    // last-seen is stored as a canonical instant (services/dcc.ts); strftime puts it in the
+    // millisecond form the cutoff has, so the comparison is between instants.
     const due = this.reg.db
       .select({ seq: accessRecords.seq, ak: accessRecords.ak, lastSeen: accessRecords.lastSeen, firstSeen: accessRecords.firstSeen, org: accessRecords.organisationReference })
       .from(accessRecords)

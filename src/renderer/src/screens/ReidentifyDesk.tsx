@@ -3,6 +3,7 @@ import { useEffect, useState, type FormEvent } from 'react';
 import { api } from '../api/client';
 import { useMode } from '../api/hooks';
 import type { Account, Envelope, ExistsAnswer, IdentityRow, Method, OutboxMessage, ReIdentifyResponse, Token } from '../api/types';
+import { canonicalMpxn, MPAN_CHECK_WARNING, mpanCheckDigitOk } from '../../../shared/values';
 import { fmtTime, METHOD_LABEL, ROLE_LABEL } from '../lib/format';
 import { href, Link, useSearchParams } from '../lib/router';
 import { Button, ButtonLink, SelectField } from '../ui/controls';
@@ -13,7 +14,6 @@ import { KeyValue, PageHeader, Panel } from '../ui/layout';
 import { AccountPicker } from '../ui/picker';
 import { Countdown } from '../ui/time';
 
-const MPXN = /^(?:[0-9A-HJ-NPR-Z]{2}[0-9]{8,10}|[0-9]{6,13})$/;
 const STORAGE_KEY = 'dar.console.desk';
 
 /** The session on the desk survives moving to other screens (e.g. the outbox) and back. */
@@ -112,10 +112,8 @@ function StartForm({ disabled, onStarted }: { disabled: boolean; onStarted: (s: 
   const qc = useQueryClient();
   const [params] = useSearchParams();
   const [mpxnInput, setMpxnInput] = useState(params.get('mpxn') ?? '');
-  const [mpxn, setMpxn] = useState(() => {
-    const m = (params.get('mpxn') ?? '').toUpperCase();
-    return MPXN.test(m) ? m : '';
-  });
+  // The register's canonical form (spaces and hyphens dropped, a bill's 21-digit S-box number reduced to its core).
+  const [mpxn, setMpxn] = useState(() => canonicalMpxn(params.get('mpxn') ?? '') ?? '');
   const [mpxnError, setMpxnError] = useState<string | null>(null);
   const [org, setOrg] = useState<Account | null>(null);
   const [method, setMethod] = useState<Method | null>(null);
@@ -171,8 +169,8 @@ function StartForm({ disabled, onStarted }: { disabled: boolean; onStarted: (s: 
 
   const lookup = (e: FormEvent) => {
     e.preventDefault();
-    const m = mpxnInput.replace(/\s+/g, '').toUpperCase();
-    if (!MPXN.test(m)) {
+    const m = canonicalMpxn(mpxnInput);
+    if (!m) {
       setMpxnError('Enter the 13-digit MPAN core or the MPRN from the customer\'s bill.');
       return;
     }
@@ -216,6 +214,12 @@ function StartForm({ disabled, onStarted }: { disabled: boolean; onStarted: (s: 
         {mpxn && exists.error ? <ErrorNotice error={exists.error} /> : null}
         {mpxn && exists.data && (
           <div className="lookup-result">
+            {!mpanCheckDigitOk(mpxn) && (
+              // A warning before any challenge starts, not a block: sandbox and demo numbers carry no valid check digit.
+              <Notice tone="amber" title="Check the number">
+                {MPAN_CHECK_WARNING}
+              </Notice>
+            )}
             {exists.data.exists ? (
               <Notice tone="green" title={`Meter point ${exists.data.mpxn} is registered`}>
                 Methods available: {available.length ? available.map((m) => METHOD_LABEL[m] ?? m).join(', ') : 'none'}.

@@ -1,6 +1,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { App, Deps } from '../../http/types.js';
 import { MPXN_PATTERN } from '../../schemas/common.js';
+import { canonicalMpxn, mpanCheckDigitOk, MPAN_CHECK_WARNING } from '../../../shared/values.js';
 import { html, pageCsp, type SafeHtml } from '../html.js';
 import { PortalApi } from './api-client.js';
 import { PORTAL_CSS, PORTAL_JS } from './assets.js';
@@ -10,6 +11,8 @@ import type { MeterPointView } from '../../services/access-records.js';
 import { entryPage, layout, messagePage, recordsPage, waitingPage, withdrawConfirmPage, type RecordExtras, type Summary, type ViewLine } from './views.js';
 
 const MPXN = new RegExp(MPXN_PATTERN);
+/** What the customer typed, in the register's canonical MPxN form where it is one (spaces, hyphens, the bill's full S-box number). */
+const typedMpxn = (typed: string): string => canonicalMpxn(typed) ?? typed.trim().toUpperCase();
 const METHOD_PREFERENCE = ['passkey-assert', 'magic-link', 'passkey-register'];
 /** How many of a meter point's newest views the portal reads to show who looked. */
 const VIEWS_READ = 2000;
@@ -73,7 +76,7 @@ export function registerPortal(app: App, deps: Deps, portalAccountId = 'portal_o
     if (!api.account()) return unavailable(reply);
     const csrf = cookies.csrf(req, reply);
     const session = cookies.session(req);
-    let mpxn = typeof req.query.mpxn === 'string' ? req.query.mpxn.trim().toUpperCase() : undefined;
+    let mpxn = typeof req.query.mpxn === 'string' ? typedMpxn(req.query.mpxn) : undefined;
     let viaIr: string | undefined;
     if (!mpxn && typeof req.query.ir === 'string') {
       // Resolved server-side; neither the ir's meter point nor whether it exists is shown.
@@ -104,14 +107,21 @@ export function registerPortal(app: App, deps: Deps, portalAccountId = 'portal_o
   async function entryWithMethods(mpxn: string | null, csrf: string, returnUrl: string | null, note?: string, viaIr?: string): Promise<SafeHtml> {
     const exists = mpxn ? await api.call('GET', `/v1/identity-records/exists?mpxn=${encodeURIComponent(mpxn)}`) : null;
     const methods = exists?.status === 200 ? METHOD_PREFERENCE.filter((m) => (exists.body['available-methods'] as string[]).includes(m)) : [];
+    // The check-digit warning is for a number the visitor typed; an ir link shows no number.
+    const warning = mpxn && !viaIr ? checkDigitWarning(mpxn) : '';
     if (!mpxn || !exists?.body.exists) {
-      return html`${entryPage({ portalName: portalName(), csrf, returnUrl, mpxn: viaIr ? undefined : (mpxn ?? undefined) })}<div class="notice" role="status"><p>No energy company has registered this meter point with the register yet, so there is nothing to show. If you think this is wrong, check the number on your bill.</p></div>`;
+      return html`${warning}${entryPage({ portalName: portalName(), csrf, returnUrl, mpxn: viaIr ? undefined : (mpxn ?? undefined) })}<div class="notice" role="status"><p>No energy company has registered this meter point with the register yet, so there is nothing to show. If you think this is wrong, check the number on your bill.</p></div>`;
     }
     if (methods.length === 0) {
       // [ours] Records exist, but none holds an e-mail or passkey: nobody can prove to be the customer.
-      return html`${entryPage({ portalName: portalName(), csrf, returnUrl, mpxn: viaIr ? undefined : mpxn })}<div class="notice" role="status"><p>The register has no e-mail address or passkey for this meter point, so it cannot confirm it is you. Ask your energy company to add your e-mail address to its registration.</p></div>`;
+      return html`${warning}${entryPage({ portalName: portalName(), csrf, returnUrl, mpxn: viaIr ? undefined : mpxn })}<div class="notice" role="status"><p>The register has no e-mail address or passkey for this meter point, so it cannot confirm it is you. Ask your energy company to add your e-mail address to its registration.</p></div>`;
     }
-    return html`${note ? html`<div class="notice" role="status"><p>${note}</p></div>` : ''}${entryPage({ portalName: portalName(), csrf, returnUrl, mpxn: viaIr ? undefined : mpxn, methods, viaIr })}`;
+    return html`${note ? html`<div class="notice" role="status"><p>${note}</p></div>` : ''}${warning}${entryPage({ portalName: portalName(), csrf, returnUrl, mpxn: viaIr ? undefined : mpxn, methods, viaIr })}`;
+  }
+
+  /** Before any challenge starts: an MPAN whose check digit is wrong was probably mistyped (a warning, not a block). */
+  function checkDigitWarning(mpxn: string): SafeHtml | string {
+    return mpanCheckDigitOk(mpxn) ? '' : html`<div class="notice" role="alert"><p>${MPAN_CHECK_WARNING}</p></div>`;
   }
 
   app.post<{ Body: Record<string, string | undefined> }>('/portal/start', { schema: { hide: true } }, async (req, reply) => {
@@ -121,7 +131,7 @@ export function registerPortal(app: App, deps: Deps, portalAccountId = 'portal_o
     const csrf = cookies.csrf(req, reply);
     const returnUrl = validReturn(body.return);
     const viaIr = body.ir && !body.mpxn ? body.ir : undefined;
-    const mpxn = viaIr ? (mpxnOfIr(viaIr) ?? '') : (body.mpxn ?? '').trim().toUpperCase().replace(/\s+/g, '');
+    const mpxn = viaIr ? (mpxnOfIr(viaIr) ?? '') : typedMpxn(body.mpxn ?? '');
     if (viaIr && !mpxn) return send(reply, 'Confirm it is you', await entryWithMethods(null, csrf, returnUrl, undefined, viaIr), 400);
     if (!MPXN.test(mpxn)) return send(reply, 'Find your meter point', entryPage({ portalName: portalName(), csrf, returnUrl, mpxn, error: 'Enter a valid meter point number: 13 digits (MPAN) or 6–10 digits (MPRN).' }), 400);
     const method = body.method;
