@@ -3,7 +3,7 @@ import { useState, type ReactNode } from 'react';
 import { api, ApiError } from '../api/client';
 import { usePagedList } from '../api/hooks';
 import type { Account, AuditEvent, DirectoryEntry, Envelope, RecordRow, Role, Webhook } from '../api/types';
-import { useSession } from '../auth';
+import { useAuth, useSession } from '../auth';
 import { fmtDate, legalBasis, ROLE_LABEL } from '../lib/format';
 import { href, Link, navigate, useSearchParams } from '../lib/router';
 import { Button, ButtonLink, FilterSelect, SearchBox } from '../ui/controls';
@@ -210,6 +210,7 @@ export function AccountDetailScreen({ kind, accountId }: { kind: AccountKind; ac
   const qc = useQueryClient();
   const toast = useToast();
   const session = useSession();
+  const auth = useAuth();
   const [editing, setEditing] = useState(false);
   const [action, setAction] = useState<StatusAction | null>(null);
   const [rotating, setRotating] = useState(false);
@@ -387,12 +388,15 @@ export function AccountDetailScreen({ kind, accountId }: { kind: AccountKind; ac
         tone="danger"
         onConfirm={async () => {
           const res = await api<Envelope & { 'secret-key': string }>(`/admin/accounts/${encodeURIComponent(account['account-id'])}/rotate-secret`, { method: 'POST' });
+          // A rotation ends every token of the account, this console's own included when the
+          // operator rotates their own secret: sign in again with the new one (README "Sessions").
+          if (account['account-id'] === session.account['account-id'] && !session.desktop) await auth.signIn(account['account-id'], res['secret-key']);
           invalidateAccounts(qc);
           setSecret(res['secret-key']);
         }}
       >
         <p>
-          A new secret key is issued and shown once. <strong>The current secret stops working immediately</strong>; tokens already issued remain valid until they expire.
+          A new secret key is issued and shown once. <strong>The current secret stops working immediately</strong>, and so does every bearer token already issued to this account: its clients must sign in again with the new secret.
         </p>
       </ConfirmDialog>
       {secret && <SecretDialog open title="New secret key" accountId={account['account-id']} secret={secret} onClose={() => setSecret(null)} />}
