@@ -283,7 +283,10 @@ describe('MPAN check digits in production mode', () => {
     const q = await p.call('bright_energy', 'GET', `/v1/identity-records/exists?mpxn=${WRONG_MPAN}`);
     expect(q.status).toBe(400);
     expect(messages(q)).toContain('query parameter field "mpxn"');
-    const path = await p.call('bright_energy', 'GET', `/v1/meter-points/${WRONG_MPAN}/access-records`);
+    // A Data User holding no record there is refused before validation (403); a portal's
+    // right is decided by its token, after validation, so it is told about the number.
+    expect((await p.call('bright_energy', 'GET', `/v1/meter-points/${WRONG_MPAN}/access-records`)).status).toBe(403);
+    const path = await p.call('portal_ops', 'GET', `/v1/meter-points/${WRONG_MPAN}/access-records`);
     expect(path.status).toBe(400);
     expect(messages(path)).toContain('path parameter field "mpxn"');
   });

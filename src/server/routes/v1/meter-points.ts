@@ -1,12 +1,14 @@
 import { Type } from 'typebox';
-import { ownership } from '../../http/auth.js';
 import { envelope } from '../../http/envelope.js';
 import { sendRawJson } from '../../http/raw-json.js';
 import type { RouteModule } from '../../http/types.js';
 import { forbidden } from '../../lib/errors.js';
 import { takePage } from '../../lib/paging.js';
 import { AccessRecordSummary, LEGAL_BASES, STATES } from '../../schemas/access-record.js';
-import { Id, Mpxn, MPXN_PATTERN, NextCursor, Ok } from '../../schemas/common.js';
+import { Id, Mpxn, NextCursor, Ok } from '../../schemas/common.js';
+import { canonicalMpxn } from '../../../shared/values.js';
+
+const NOT_LISTABLE = 'You hold no access record on this meter point that is or has been ACTIVE';
 
 /** GET /v1/meter-points/{mpxn}/access-records (contract §5, §7). */
 const meterPoints: RouteModule = (app, { reg, svc }) => {
@@ -15,9 +17,12 @@ const meterPoints: RouteModule = (app, { reg, svc }) => {
     {
       // A Data User with no record on the meter point is refused before its query is looked
       // at (http/auth.ts); a portal's right depends on its token, checked in the handler.
-      onRequest: ownership('mpxn', MPXN_PATTERN, (account, mpxn) => {
-        if (account.role === 'data_user' && !svc.records.callerHasRecordOn(account.duid, mpxn)) throw forbidden('You hold no access record on this meter point');
-      }),
+      // The MPxN is put in canonical form first (spaces, hyphens, the bill's S-box number), as
+      // validation will, so every spelling of a meter point gets the same answer.
+      onRequest: async (req) => {
+        const mpxn = canonicalMpxn((req.params as { mpxn?: string }).mpxn ?? '');
+        if (mpxn && req.account.role === 'data_user' && !svc.records.mayListMeterPoint(req.account.duid, mpxn)) throw forbidden(NOT_LISTABLE);
+      },
       schema: {
         tags: ['access-records'],
         security: [{ bearer: [] }],
@@ -56,7 +61,7 @@ const meterPoints: RouteModule = (app, { reg, svc }) => {
           svc.records.recordView(account, mpxn, 'api');
         });
       } else {
-        if (!svc.records.mayListMeterPoint(account.duid, mpxn)) throw forbidden('You hold no access record on this meter point that is or has been ACTIVE');
+        if (!svc.records.mayListMeterPoint(account.duid, mpxn)) throw forbidden(NOT_LISTABLE);
         // Audited in the group commit like any write (contract §5): one insert per listing.
         reg.tx(() => svc.records.recordView(account, mpxn, 'api'));
       }
