@@ -6,6 +6,7 @@ import Fastify, { type FastifyServerOptions } from 'fastify';
 import type { Register } from './context.js';
 import { ErrorBodySchema } from './http/envelope.js';
 import { frameworkErrorHandler, installErrorHandler } from './http/error-handler.js';
+import { installReadiness, Readiness } from './http/readiness.js';
 import { lazyCompilers } from './http/schema-compilers.js';
 import { helmetHeaders } from './http/static-headers.js';
 import type { App } from './http/types.js';
@@ -21,7 +22,11 @@ export const BODY_LIMIT = 256 * 1024;
  * Builds the register's HTTP app. It does not listen: `start.ts` does that, and tests
  * call `app.inject()` on it directly.
  */
-export async function buildApp(reg: Register, logger: FastifyServerOptions['logger'] = false): Promise<{ app: App; svc: Services }> {
+export async function buildApp(
+  reg: Register,
+  logger: FastifyServerOptions['logger'] = false,
+  readiness: Readiness = new Readiness(),
+): Promise<{ app: App; svc: Services; readiness: Readiness }> {
   // Performance (issue 7): schemas compile on first use / in the background after listen,
   // and nullable response fields serialise without Ajv. See http/schema-compilers.ts.
   const compilers = lazyCompilers();
@@ -39,6 +44,18 @@ export async function buildApp(reg: Register, logger: FastifyServerOptions['logg
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   installErrorHandler(app, reg.clock);
+  // First of the onRequest hooks: until the register is ready, 503 + Retry-After.
+  installReadiness(app, readiness, reg.clock);
+  // Many HTTP clients send `Content-Type: application/json` on every request, DELETE
+  // included, with no body. An empty JSON body therefore parses as no body: a bodyless
+  // route just works, and a route that needs a body still answers 400 naming it. Anything
+  // else goes to Fastify's own JSON parser (same poisoning rules).
+  const jsonParser = app.getDefaultJsonParser('error', 'error');
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (req, body, done) => {
+    if (body.length === 0) return done(null, undefined);
+    jsonParser(req, body as string, done);
+  });
   app.addHook('onListen', async () => {
     void compilers.warmUp((err) => app.log.error({ err }, 'a route schema failed to compile'));
   });
@@ -109,5 +126,5 @@ export async function buildApp(reg: Register, logger: FastifyServerOptions['logg
     await sub.register(swaggerUi, { routePrefix: '/docs', staticCSP: true, uiConfig: { docExpansion: 'list', deepLinking: true } });
   });
   await registerPages(app, { reg, svc });
-  return { app, svc };
+  return { app, svc, readiness };
 }

@@ -2,6 +2,7 @@ import { and, eq, sql } from 'drizzle-orm';
 import type { Register } from '../context.js';
 import { accessRecords, cotEvents } from '../db/schema.js';
 import { newId } from '../lib/ids.js';
+import { sameIgnoringCase } from '../lib/sql.js';
 import type { AccessRecords } from './access-records.js';
 import type { EventPublisher } from './events.js';
 
@@ -36,7 +37,7 @@ export class Dcc {
       const existing = this.reg.db
         .select()
         .from(accessRecords)
-        .where(and(eq(accessRecords.mpxn, input.mpxn), eq(accessRecords.organisationReference, input['organisation-reference']), eq(accessRecords.kind, 'discovered')))
+        .where(and(eq(accessRecords.mpxn, input.mpxn), sameIgnoringCase(accessRecords.organisationReference, input['organisation-reference']), eq(accessRecords.kind, 'discovered')))
         .orderBy(sql`${accessRecords.seq} desc`)
         .limit(1)
         .get();

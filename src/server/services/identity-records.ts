@@ -88,11 +88,14 @@ export class IdentityRecords {
   }
 
   toApi(row: IdentityRow): IdentityRecord {
+    type Address = NonNullable<NonNullable<IdentityRecord['pii-principal']>['address']>;
+    const address = (row.address as Address | null) ?? undefined;
     return {
       ir: row.ir,
       'created-at': apiTime(row.createdAt)!,
       'pii-principal': row.mpxn
-        ? { mpxn: row.mpxn, 'move-in-date': row.moveInDate, address: (row.address as NonNullable<IdentityRecord['pii-principal']>['address']) ?? null }
+        ? // No address: omitted, not null (the published schema does not allow null).
+          { mpxn: row.mpxn, 'move-in-date': row.moveInDate, ...(address ? { address } : {}) }
         : null,
       'expressed-by': row.expressedBy,
       'principal-verification': (row.principalVerification as IdentityRecord['principal-verification']) ?? null,
