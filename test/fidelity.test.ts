@@ -441,7 +441,7 @@ describe("webhook signatures: the README's verification example verifies real de
         });
       const revokeOne = async () => {
         const ak = (await w.call('bright_energy', 'POST', '/v1/access-records', consentBody(w.demo!.ir))).body['access-token'].key as string;
-        expect((await w.call('bright_energy', 'DELETE', `/v1/access-records/${ak}`)).status).toBe(200);
+        expect((await w.call('bright_energy', 'DELETE', `/v1/access-records/${ak}?reason=customer-request`)).status).toBe(200);
         return ak;
       };
 
@@ -490,6 +490,31 @@ describe("webhook signatures: the README's verification example verifies real de
       await w.call('bright_energy', 'DELETE', `/v1/access-records/${ak}?reason=customer-request`);
       const [got] = await rc.waitFor(1);
       expect(verifyDarSignature(sub.body['signing-secret'], got.headers, got.raw)).toBe(true);
+    } finally {
+      await w.close();
+    }
+  });
+});
+
+describe('readiness: GET /health (live) and GET /ready (ready)', () => {
+  it('answers 503 + Retry-After to everything but /health until ready, in the error envelope', async () => {
+    const w = await testRegister();
+    try {
+      const bearer = `Bearer ${await w.token('bright_energy')}`;
+      w.readiness.notReady('loading the demo data');
+      for (const [url, auth] of [['/v1/self', bearer], ['/ready', null], ['/v1/ready', null], ['/v1/access-records/ak_000000000000000000000000', null]] as const) {
+        const res = await w.app.inject({ method: 'GET', url, headers: auth ? { authorization: auth } : {} });
+        expect(res.statusCode, url).toBe(503);
+        expect(res.headers['retry-after']).toBe('1');
+        expect(res.json()).toMatchObject({ response: { resource: url }, errors: [{ 'error-code': 'SRV001', message: expect.stringContaining('loading the demo data') }] });
+      }
+      const live = await w.app.inject({ method: 'GET', url: '/health' });
+      expect(live.statusCode).toBe(200);
+      expect(live.json()).toMatchObject({ status: 'live' });
+      w.readiness.markReady();
+      const ready = await w.app.inject({ method: 'GET', url: '/ready' });
+      expect(ready.statusCode).toBe(200);
+      expect(ready.json()).toMatchObject({ response: { resource: '/ready' }, status: 'ready' });
     } finally {
       await w.close();
     }
