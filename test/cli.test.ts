@@ -133,7 +133,7 @@ describe('headless register CLI', () => {
         }
         if (res) {
           statuses.push(res.status);
-          const body = await res.json();
+          const body = (await res.json()) as { errors: { 'error-code': string; message: string }[]; response: { resource: string } };
           if (res.status === 200) break;
           expect(res.status, JSON.stringify(body)).toBe(503);
           expect(res.headers.get('retry-after')).toBe('1');

@@ -520,3 +520,87 @@ describe('readiness: GET /health (live) and GET /ready (ready)', () => {
     }
   });
 });
+
+describe('the served OpenAPI document lists every status each route answers', () => {
+  type Op = { security?: Record<string, unknown>[]; responses: Record<string, { description?: string }>; parameters?: { in: string }[]; requestBody?: unknown };
+  let paths: Record<string, Record<string, Op>>;
+  beforeAll(async () => {
+    paths = (await r.app.inject({ method: 'GET', url: '/v1/openapi.json' })).json().paths;
+  });
+  const ops = () => Object.entries(paths).flatMap(([path, byMethod]) => Object.entries(byMethod).map(([method, op]) => ({ key: `${method.toUpperCase()} ${path}`, op })));
+  const statuses = (key: string) => {
+    const [method, path] = key.split(' ');
+    const op = paths[path]?.[method.toLowerCase()];
+    if (!op) throw new Error(`${key} is not in the document`);
+    return Object.keys(op.responses);
+  };
+
+  it('every bearer route documents 401 and 403; Basic 401; inputs 400; path parameters 404; every route 503 but liveness', () => {
+    const problems: string[] = [];
+    for (const { key, op } of ops()) {
+      const codes = Object.keys(op.responses);
+      const schemes = (op.security ?? []).flatMap((s) => Object.keys(s));
+      const need: string[] = [];
+      if (schemes.includes('bearer')) need.push('401', '403');
+      if (schemes.includes('basic')) need.push('401');
+      if (op.parameters?.length || op.requestBody) need.push('400');
+      if (op.requestBody) need.push('413', '415');
+      if (op.parameters?.some((p) => p.in === 'path') && !key.includes('/meter-points/')) need.push('404');
+      if (!/\/health$/.test(key)) need.push('503');
+      for (const c of need) if (!codes.includes(c)) problems.push(`${key} lacks ${c}`);
+      for (const [c, res] of Object.entries(op.responses)) if (!res.description) problems.push(`${key} ${c} has no description`);
+    }
+    expect(problems).toEqual([]);
+    expect(ops().length).toBeGreaterThan(50);
+  });
+
+  it('documents the specific statuses: 409 revoking a revoked record or reusing a token, 422, 429 RATE001, the probes', () => {
+    expect(statuses('DELETE /v1/access-records/{ak}')).toEqual(expect.arrayContaining(['200', '400', '401', '403', '404', '409', '422', '503']));
+    expect(statuses('POST /v1/access-records')).toEqual(expect.arrayContaining(['201', '400', '401', '403', '404', '409', '422']));
+    expect(paths['/v1/access-records']['post'].responses['409'].description).toMatch(/already been used/);
+    expect(statuses('PUT /v1/access-records/{ak}')).toContain('409');
+    expect(statuses('GET /v1/auth/token')).toEqual(expect.arrayContaining(['200', '401', '429']));
+    expect(paths['/v1/auth/token']['get'].responses['429'].description).toMatch(/RATE001/);
+    for (const key of ['POST /v1/identity-records/reidentify', 'POST /v1/identity-records/{ir}/re-identify']) expect(statuses(key)).toEqual(expect.arrayContaining(['409', '422', '429']));
+    expect(statuses('DELETE /v1/identity-records/{ir}')).toContain('409');
+    expect(statuses('POST /v1/webhooks')).toContain('409');
+    expect(statuses('POST /v1/admin/accounts')).toContain('409');
+    expect(statuses('GET /v1/access-records/{ak}')).toEqual(expect.arrayContaining(['200', '400', '404', '503']));
+    for (const p of ['/health', '/v1/health']) expect(statuses(`GET ${p}`)).toEqual(['200', '5XX']);
+    for (const p of ['/ready', '/v1/ready']) expect(statuses(`GET ${p}`)).toEqual(expect.arrayContaining(['200', '503']));
+  });
+
+  it('every status real requests get here is documented for its route', async () => {
+    const seen: [string, number][] = [];
+    const call = async (as: string | null, method: string, url: string, template: string, body?: unknown) => {
+      const res = await r.call(as, method, url, body);
+      seen.push([`${method} ${template}`, res.status]);
+      return res;
+    };
+    const { ir } = await ownIdentity('bright_energy');
+    const ak = (await call('bright_energy', 'POST', '/v1/access-records', '/v1/access-records', consentBody(ir))).body['access-token'].key;
+    await call('bright_energy', 'POST', '/v1/access-records', '/v1/access-records', { nope: 1 });
+    await call(null, 'POST', '/v1/access-records', '/v1/access-records', consentBody(ir));
+    await call('dcc_system', 'POST', '/v1/access-records', '/v1/access-records', consentBody(ir));
+    await call('bright_energy', 'POST', '/v1/access-records', '/v1/access-records', consentBody(null, { 'reidentification-token': 'mlr_000000000000000000000000' }));
+    await call('octopusflux', 'PUT', `/v1/access-records/${ak}`, '/v1/access-records/{ak}', consentBody(ir));
+    await call('bright_energy', 'DELETE', `/v1/access-records/${ak}`, '/v1/access-records/{ak}');
+    await call('bright_energy', 'DELETE', `/v1/access-records/${ak}`, '/v1/access-records/{ak}');
+    await call('bright_energy', 'PUT', `/v1/access-records/${ak}`, '/v1/access-records/{ak}', consentBody(ir));
+    await call(null, 'GET', `/v1/access-records/${ak}`, '/v1/access-records/{ak}');
+    await call(null, 'GET', '/v1/access-records/ak_000000000000000000000000', '/v1/access-records/{ak}');
+    await call(null, 'GET', '/v1/access-records/nope', '/v1/access-records/{ak}');
+    await call('bright_energy', 'POST', `/v1/identity-records/${ir}/re-identify`, '/v1/identity-records/{ir}/re-identify', { method: 'passkey-assert' });
+    await call('bright_energy', 'GET', '/v1/meter-points/9999999999/access-records', '/v1/meter-points/{mpxn}/access-records');
+    await call('admin_ops', 'POST', '/v1/admin/accounts', '/v1/admin/accounts', { 'account-id': 'bright_energy', 'display-name': 'Dup', role: 'data_user' });
+    const basic = (secret: string) => ({ authorization: `Basic ${Buffer.from(`octopusflux:${secret}`).toString('base64')}` });
+    for (let i = 0; i < 12; i++) {
+      const res = await r.app.inject({ method: 'GET', url: '/v1/auth/token', headers: basic(`wrong-${i}`) });
+      seen.push(['GET /v1/auth/token', res.statusCode]);
+    }
+    const codes = new Set(seen.map(([, s]) => s));
+    for (const c of [200, 201, 400, 401, 403, 404, 409, 422, 429]) expect(codes, `a ${c} was produced`).toContain(c);
+    const undocumented = seen.filter(([key, status]) => !statuses(key).includes(String(status)));
+    expect(undocumented).toEqual([]);
+  });
+});

@@ -6,7 +6,8 @@ import Fastify, { type FastifyServerOptions } from 'fastify';
 import type { Register } from './context.js';
 import { ErrorBodySchema } from './http/envelope.js';
 import { frameworkErrorHandler, installErrorHandler } from './http/error-handler.js';
-import { installReadiness, Readiness } from './http/readiness.js';
+import { withDocumentedStatuses } from './http/documented-statuses.js';
+import { installReadiness, Readiness, readinessRoutes } from './http/readiness.js';
 import { lazyCompilers } from './http/schema-compilers.js';
 import { helmetHeaders } from './http/static-headers.js';
 import type { App } from './http/types.js';
@@ -86,6 +87,8 @@ export async function buildApp(
   await app.register(formbody, { bodyLimit: 16 * 1024 });
 
   await app.register(swagger, {
+    // Every status each route can answer, in the document (http/documented-statuses.ts).
+    transform: withDocumentedStatuses as never,
     openapi: {
       info: {
         title: 'Data Access Register API',
@@ -125,6 +128,7 @@ export async function buildApp(
     await sub.register(swagger, { mode: 'static', specification: { document: app.swagger() as never } });
     await sub.register(swaggerUi, { routePrefix: '/docs', staticCSP: true, uiConfig: { docExpansion: 'list', deepLinking: true } });
   });
+  readinessRoutes(app, reg.clock);
   await registerPages(app, { reg, svc });
   return { app, svc, readiness };
 }

@@ -44,10 +44,7 @@ const Probe = Type.Object({
   status: Type.Union([Type.Literal('live'), Type.Literal('ready')]),
 });
 
-/**
- * The readiness gate (an onRequest hook, ahead of any route's own) and the two probes,
- * at `/health` and `/ready` and, under the API's base path, `/v1/health` and `/v1/ready`.
- */
+/** The readiness gate: an onRequest hook, ahead of any route's own. */
 export function installReadiness(app: App, readiness: Readiness, clock: Clock): void {
   const notReady = (req: FastifyRequest, reply: FastifyReply) =>
     reply
@@ -66,6 +63,10 @@ export function installReadiness(app: App, readiness: Readiness, clock: Clock): 
     notReady(req, reply);
   });
 
+}
+
+/** `GET /health` and `GET /ready`, also under the API's base path; registered after swagger so they are documented. */
+export function readinessRoutes(app: App, clock: Clock): void {
   for (const prefix of ['', '/v1']) {
     app.get(
       `${prefix}/health`,
