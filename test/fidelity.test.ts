@@ -321,6 +321,14 @@ describe('absent versus null', () => {
     expect(check(PublishedIdentityRecord, got.body)).toEqual([]);
     const listed = await r.call('bright_energy', 'GET', `/v1/identity-records?mpxn=${mpxn}`);
     expect(listed.body['identity-records'][0]['pii-principal']).not.toHaveProperty('address');
+    // Optional address lines sent as null are omitted as well.
+    const nulls = publishedIdentityBody(nextMpxn());
+    Object.assign((nulls['pii-principal'] as { address: Record<string, unknown> }).address, { addressLine2: null, county: null });
+    const withNulls = await r.call('bright_energy', 'POST', '/v1/identity-records', nulls);
+    expect(withNulls.status).toBe(201);
+    const gotNulls = await r.call('bright_energy', 'GET', `/v1/identity-records/${withNulls.body.ir}`);
+    expect(gotNulls.body['identity-record']['pii-principal'].address).toEqual({ addressLine1: '221B Baker Street', townCity: 'London', postcode: 'NW1 6XE' });
+    expect(check(PublishedIdentityRecord, gotNulls.body)).toEqual([]);
     // With an address (the published example), it is there.
     const { ir } = await ownIdentity('bright_energy');
     const withAddress = await r.call('bright_energy', 'GET', `/v1/identity-records/${ir}`);

@@ -89,7 +89,10 @@ export class IdentityRecords {
 
   toApi(row: IdentityRow): IdentityRecord {
     type Address = NonNullable<NonNullable<IdentityRecord['pii-principal']>['address']>;
-    const address = (row.address as Address | null) ?? undefined;
+    // Optional address lines sent as null (which request validation turns into "") are left
+    // out too: the published address has no null lines.
+    const stored = row.address as Record<string, unknown> | null;
+    const address = stored ? (Object.fromEntries(Object.entries(stored).filter(([, v]) => v !== null && v !== '')) as Address) : undefined;
     return {
       ir: row.ir,
       'created-at': apiTime(row.createdAt)!,
