@@ -514,6 +514,7 @@ describe('readiness: GET /health (live) and GET /ready (ready)', () => {
         const res = await w.app.inject({ method: 'GET', url, headers: auth ? { authorization: auth } : {} });
         expect(res.statusCode, url).toBe(503);
         expect(res.headers['retry-after']).toBe('1');
+        expect(res.headers['x-frame-options']).toBe('DENY');
         expect(res.json()).toMatchObject({ response: { resource: url }, errors: [{ 'error-code': 'SRV001', message: expect.stringContaining('loading the demo data') }] });
       }
       const live = await w.app.inject({ method: 'GET', url: '/health' });
@@ -572,6 +573,7 @@ describe('the served OpenAPI document lists every status each route answers', ()
     for (const key of ['POST /v1/identity-records/reidentify', 'POST /v1/identity-records/{ir}/re-identify']) expect(statuses(key)).toEqual(expect.arrayContaining(['409', '422', '429']));
     expect(statuses('DELETE /v1/identity-records/{ir}')).toContain('409');
     expect(statuses('POST /v1/webhooks')).toContain('409');
+    expect(statuses('PATCH /v1/webhooks/{wid}')).toContain('409');
     expect(statuses('POST /v1/admin/accounts')).toContain('409');
     expect(statuses('GET /v1/access-records/{ak}')).toEqual(expect.arrayContaining(['200', '400', '404', '503']));
     for (const p of ['/health', '/v1/health']) expect(statuses(`GET ${p}`)).toEqual(['200', '5XX']);

@@ -45,8 +45,6 @@ export async function buildApp(
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   installErrorHandler(app, reg.clock);
-  // First of the onRequest hooks: until the register is ready, 503 + Retry-After.
-  installReadiness(app, readiness, reg.clock);
   // Many HTTP clients send `Content-Type: application/json` on every request, DELETE
   // included, with no body. An empty JSON body therefore parses as no body: a bodyless
   // route just works, and a route that needs a body still answers 400 naming it. Anything
@@ -73,6 +71,9 @@ export async function buildApp(
     reply.headers(securityHeaders);
     done();
   });
+  // Until the register is ready, 503 + Retry-After: ahead of every route's own hooks
+  // (authentication included), after the security headers so those answers carry them too.
+  installReadiness(app, readiness, reg.clock);
   // Group commit (issue 7): no answer leaves before what it acknowledges or shows is on disk.
   // One fsync serves every request that committed meanwhile (db/group-commit.ts). A 5xx
   // acknowledges nothing, and waiting again when the sync itself failed would loop.
