@@ -111,6 +111,54 @@ describe('headless register CLI', () => {
     db.close();
   });
 
+  it('answers only once ready: while --seed demo loads, 503 + Retry-After, never a 401 for a demo account; then /health and /ready', async () => {
+    // A port known before the register opens it, so requests can start the moment it does.
+    const probe = createServer();
+    await new Promise<void>((r) => probe.listen(0, '127.0.0.1', () => r()));
+    const port = (probe.address() as { port: number }).port;
+    await new Promise<void>((r) => probe.close(() => r()));
+    const child = spawn(process.execPath, ['--import', 'tsx', CLI, '--port', String(port), '--log-level', 'silent', '--data', tmp(), '--seed', 'demo'], { stdio: 'ignore' });
+    const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+    try {
+      const base = `http://127.0.0.1:${port}`;
+      const basic = `Basic ${Buffer.from('bright_energy:bright-secret-demo').toString('base64')}`;
+      const statuses: number[] = [];
+      const until = Date.now() + 25_000;
+      for (;;) {
+        let res: Response | null = null;
+        try {
+          res = await fetch(`${base}/v1/auth/token`, { headers: { authorization: basic } });
+        } catch {
+          // not listening yet
+        }
+        if (res) {
+          statuses.push(res.status);
+          const body = (await res.json()) as { errors: { 'error-code': string; message: string }[]; response: { resource: string } };
+          if (res.status === 200) break;
+          expect(res.status, JSON.stringify(body)).toBe(503);
+          expect(res.headers.get('retry-after')).toBe('1');
+          expect(body.errors[0]).toMatchObject({ 'error-code': 'SRV001', message: expect.stringContaining('not ready') });
+          expect(body.response.resource).toBe('/v1/auth/token');
+        }
+        if (Date.now() > until) throw new Error(`never ready: ${statuses.join(',')}`);
+      }
+      expect(statuses).not.toContain(401);
+      for (const path of ['/health', '/v1/health']) {
+        const live = await fetch(`${base}${path}`);
+        expect(live.status).toBe(200);
+        expect(await live.json()).toMatchObject({ response: { resource: path }, status: 'live' });
+      }
+      for (const path of ['/ready', '/v1/ready']) {
+        const ready = await fetch(`${base}${path}`);
+        expect(ready.status).toBe(200);
+        expect(await ready.json()).toMatchObject({ response: { resource: path }, status: 'ready' });
+      }
+    } finally {
+      child.kill('SIGTERM');
+      await exited;
+    }
+  });
+
   it('prints help', () => {
     const res = run(['--help']);
     expect(res.status).toBe(0);

@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { createHmac, randomBytes } from 'node:crypto';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { eq, inArray } from 'drizzle-orm';
@@ -85,6 +85,10 @@ describe('webhook delivery (contract §9)', () => {
 
     expect(verifyDarSignature(secret, got.headers, got.raw)).toBe(true);
     expect(verifyStandardWebhook(secret, got.headers, got.raw)).toBe(true);
+    expect(got.headers['x-dar-signature-new']).toBeUndefined();
+    // The published key is the secret string itself, not its base64-decoded bytes.
+    const decodedKey = Buffer.from(secret.slice('whsec_'.length), 'base64');
+    expect(got.headers['x-dar-signature']).not.toBe(`sha256=${createHmac('sha256', decodedKey).update(got.raw).digest('hex')}`);
     const wrong = `whsec_${randomBytes(32).toString('base64')}`;
     expect(verifyDarSignature(wrong, got.headers, got.raw)).toBe(false);
     expect(verifyStandardWebhook(wrong, got.headers, got.raw)).toBe(false);
@@ -220,7 +224,7 @@ describe('webhook delivery (contract §9)', () => {
     expect(redirected['last-error']).toMatch(/redirects are not followed/);
   });
 
-  it('signs with both the old and the new secret for 15 minutes after a rotation', async () => {
+  it('signs with both the old and the new secret for 15 minutes after a rotation; X-DAR-Signature keeps one value', async () => {
     const { r, receiver, subscribe, newRecord, revoke } = await setup();
     const rc = await receiver();
     const { wid, secret: oldSecret } = await subscribe('bright_energy', rc.url);
@@ -229,15 +233,17 @@ describe('webhook delivery (contract §9)', () => {
 
     await revoke(await newRecord());
     const [during] = await rc.waitFor(1);
-    expect(String(during.headers['x-dar-signature']).split(' ')).toHaveLength(2);
-    expect(String(during.headers['webhook-signature']).split(' ')).toHaveLength(2);
-    expect(String(during.headers['x-dar-signature'])).toMatch(/^sha256=[0-9a-f]{64} sha256=[0-9a-f]{64}$/);
+    // The published receiver compares X-DAR-Signature for equality: one value, under the
+    // secret it already has; the new secret's signature travels in X-DAR-Signature-New.
+    expect(String(during.headers['x-dar-signature'])).toMatch(/^sha256=[0-9a-f]{64}$/);
+    expect(String(during.headers['x-dar-signature-new'])).toMatch(/^sha256=[0-9a-f]{64}$/);
+    expect(verifyDarSignature(oldSecret, during.headers, during.raw)).toBe(true);
+    expect(verifyDarSignature(newSecret, during.headers, during.raw)).toBe(false);
+    expect(verifyDarSignature(newSecret, during.headers, during.raw, 'x-dar-signature-new')).toBe(true);
+    expect(verifyDarSignature(oldSecret, during.headers, during.raw, 'x-dar-signature-new')).toBe(false);
+    // Standard Webhooks keeps its own convention: a list, newest first.
     expect(String(during.headers['webhook-signature'])).toMatch(/^v1,\S+ v1,\S+$/);
-    for (const s of [oldSecret, newSecret]) {
-      expect(verifyDarSignature(s, during.headers, during.raw)).toBe(true);
-      expect(verifyStandardWebhook(s, during.headers, during.raw)).toBe(true);
-    }
-    // Newest first.
+    for (const s of [oldSecret, newSecret]) expect(verifyStandardWebhook(s, during.headers, during.raw)).toBe(true);
     const onlyNew = { ...during.headers, 'webhook-signature': String(during.headers['webhook-signature']).split(' ')[0] };
     expect(verifyStandardWebhook(newSecret, onlyNew, during.raw)).toBe(true);
 
@@ -245,11 +251,13 @@ describe('webhook delivery (contract §9)', () => {
     await revoke(await newRecord());
     const [, at14] = await rc.waitFor(2);
     expect(String(at14.headers['webhook-signature']).split(' ')).toHaveLength(2);
+    expect(verifyDarSignature(oldSecret, at14.headers, at14.raw)).toBe(true);
+    expect(verifyDarSignature(newSecret, at14.headers, at14.raw, 'x-dar-signature-new')).toBe(true);
 
     saveClockOffset(r.reg, 15 * 60_000 + 1000);
     await revoke(await newRecord());
     const [, , after] = await rc.waitFor(3);
-    expect(String(after.headers['x-dar-signature']).split(' ')).toHaveLength(1);
+    expect(after.headers['x-dar-signature-new']).toBeUndefined();
     expect(String(after.headers['webhook-signature']).split(' ')).toHaveLength(1);
     expect(verifyDarSignature(newSecret, after.headers, after.raw)).toBe(true);
     expect(verifyStandardWebhook(newSecret, after.headers, after.raw)).toBe(true);

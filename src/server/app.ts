@@ -6,6 +6,8 @@ import Fastify, { type FastifyServerOptions } from 'fastify';
 import type { Register } from './context.js';
 import { ErrorBodySchema } from './http/envelope.js';
 import { frameworkErrorHandler, installErrorHandler } from './http/error-handler.js';
+import { withDocumentedStatuses } from './http/documented-statuses.js';
+import { installReadiness, Readiness, readinessRoutes } from './http/readiness.js';
 import { lazyCompilers } from './http/schema-compilers.js';
 import { helmetHeaders } from './http/static-headers.js';
 import type { App } from './http/types.js';
@@ -22,7 +24,11 @@ export const BODY_LIMIT = 256 * 1024;
  * Builds the register's HTTP app. It does not listen: `start.ts` does that, and tests
  * call `app.inject()` on it directly.
  */
-export async function buildApp(reg: Register, logger: FastifyServerOptions['logger'] = false): Promise<{ app: App; svc: Services }> {
+export async function buildApp(
+  reg: Register,
+  logger: FastifyServerOptions['logger'] = false,
+  readiness: Readiness = new Readiness(),
+): Promise<{ app: App; svc: Services; readiness: Readiness }> {
   // Performance (issue 7): schemas compile on first use / in the background after listen,
   // and nullable response fields serialise without Ajv. See http/schema-compilers.ts.
   const compilers = lazyCompilers(`values:${reg.config.mode}`);
@@ -54,6 +60,16 @@ export async function buildApp(reg: Register, logger: FastifyServerOptions['logg
   });
 
   installErrorHandler(app, reg.clock);
+  // Many HTTP clients send `Content-Type: application/json` on every request, DELETE
+  // included, with no body. An empty JSON body therefore parses as no body: a bodyless
+  // route just works, and a route that needs a body still answers 400 naming it. Anything
+  // else goes to Fastify's own JSON parser (same poisoning rules).
+  const jsonParser = app.getDefaultJsonParser('error', 'error');
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (req, body, done) => {
+    if (body.length === 0) return done(null, undefined);
+    jsonParser(req, body as string, done);
+  });
   app.addHook('onListen', async () => {
     void compilers.warmUp((err) => app.log.error({ err }, 'a route schema failed to compile'));
   });
@@ -70,6 +86,9 @@ export async function buildApp(reg: Register, logger: FastifyServerOptions['logg
     reply.headers(securityHeaders);
     done();
   });
+  // Until the register is ready, 503 + Retry-After: ahead of every route's own hooks
+  // (authentication included), after the security headers so those answers carry them too.
+  installReadiness(app, readiness, reg.clock);
   // Group commit (issue 7): no answer leaves before what it acknowledges or shows is on disk.
   // One fsync serves every request that committed meanwhile (db/group-commit.ts). A 5xx
   // acknowledges nothing, and waiting again when the sync itself failed would loop.
@@ -84,6 +103,8 @@ export async function buildApp(reg: Register, logger: FastifyServerOptions['logg
   await app.register(formbody, { bodyLimit: 16 * 1024 });
 
   await app.register(swagger, {
+    // Every status each route can answer, in the document (http/documented-statuses.ts).
+    transform: withDocumentedStatuses as never,
     openapi: {
       info: {
         title: 'Data Access Register API',
@@ -123,6 +144,7 @@ export async function buildApp(reg: Register, logger: FastifyServerOptions['logg
     await sub.register(swagger, { mode: 'static', specification: { document: app.swagger() as never } });
     await sub.register(swaggerUi, { routePrefix: '/docs', staticCSP: true, uiConfig: { docExpansion: 'list', deepLinking: true } });
   });
+  readinessRoutes(app, reg.clock);
   await registerPages(app, { reg, svc });
-  return { app, svc };
+  return { app, svc, readiness };
 }

@@ -6,6 +6,7 @@ import type { Register } from './context.js';
 import { startCheckpointer, type Checkpointer } from './db/checkpointer.js';
 import { GroupCommit } from './db/group-commit.js';
 import { openDatabase } from './db/open.js';
+import type { Readiness } from './http/readiness.js';
 import type { App } from './http/types.js';
 import { Clock } from './lib/clock.js';
 import { generateKeys, loadOrCreateKeys } from './lib/keys.js';
@@ -21,6 +22,8 @@ export interface RunningRegister {
   /** Base URL once listening, e.g. http://localhost:5001. */
   url: string | null;
   demo: DemoSummary | null;
+  /** Whether requests are served yet (GET /ready); see http/readiness.ts. */
+  readiness: Readiness;
   listen(): Promise<string>;
   close(): Promise<void>;
 }
@@ -82,14 +85,19 @@ export async function createRegister(config: RegisterConfig, logger: boolean | o
   };
   loadSettings(reg);
 
-  const { app, svc } = await buildApp(reg, logger);
+  const { app, svc, readiness } = await buildApp(reg, logger);
   const running: RunningRegister = {
     reg,
     app,
     svc,
     url: null,
     demo: null,
+    readiness,
     async listen() {
+      // The demo's return URLs name the port, which `--port 0` only fixes once listening:
+      // until the demo is loaded, every request answers 503 + Retry-After (never a 401 for a
+      // demo account that does not exist yet).
+      if (config.seed === 'demo') readiness.notReady('loading the demo data');
       try {
         await app.listen({ port: config.port, host: config.host });
       } catch (err) {
@@ -102,12 +110,14 @@ export async function createRegister(config: RegisterConfig, logger: boolean | o
       const actualPort = typeof address === 'object' && address ? address.port : config.port;
       if (!config.origin) reg.origin = `http://localhost:${actualPort}`;
       if (config.seed === 'demo') running.demo = await seedDemo(reg, svc);
+      readiness.markReady();
       running.url = `http://localhost:${actualPort}`;
       checkpointer ??= startCheckpoints();
       if (config.workers) for (const w of svc.workers) w.start();
       return running.url;
     },
     async close() {
+      readiness.notReady('shutting down');
       for (const w of [...svc.workers].reverse()) await w.stop();
       await app.close();
       await checkpointer?.stop();

@@ -100,11 +100,15 @@ export function verifyStandardWebhook(secret: string, headers: IncomingHttpHeade
     });
 }
 
-/** X-DAR-Signature verification: "sha256=<hex HMAC-SHA256(key, raw body)>", space-separated during rotation. */
-export function verifyDarSignature(secret: string, headers: IncomingHttpHeaders, raw: string): boolean {
-  const key = Buffer.from(secret.split('_')[1], 'base64');
-  const expected = `sha256=${createHmac('sha256', key).update(raw).digest('hex')}`;
-  return String(headers['x-dar-signature']).split(' ').includes(expected);
+/**
+ * The published X-DAR-Signature check, written from the published document and not from
+ * the register's code: `sha256=` + hex HMAC-SHA256 over the raw body, keyed with the
+ * signing-secret string exactly as returned (its UTF-8 bytes, not base64-decoded), compared
+ * for exact string equality with the header. `header` picks `x-dar-signature-new` to check
+ * the new secret during a rotation overlap.
+ */
+export function verifyDarSignature(secret: string, headers: IncomingHttpHeaders, raw: string, header = 'x-dar-signature'): boolean {
+  return headers[header] === `sha256=${createHmac('sha256', secret).update(raw).digest('hex')}`;
 }
 
 /** Polls `check` until it returns a truthy value (or throws after `timeoutMs`). */

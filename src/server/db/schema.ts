@@ -44,7 +44,8 @@ export const accounts = sqliteTable(
     uniqueIndex('accounts_account_id_uq').on(t.accountId),
     uniqueIndex('accounts_duid_uq').on(t.duid),
     index('accounts_role_idx').on(t.role, t.seq),
-    index('accounts_org_ref_idx').on(t.organisationReference),
+    // Organisation references match ignoring case (contract §8): the index folds case too.
+    index('accounts_org_ref_idx').on(sql`${t.organisationReference} collate nocase`),
     index('accounts_display_name_idx').on(sql`${t.displayName} collate nocase`),
   ],
 );
@@ -221,8 +222,9 @@ export const accessRecords = sqliteTable(
     index('access_records_expiry_idx').on(t.state, t.expiresAt),
     // Partial (issue 7): only DISCOVERED rows carry an organisation reference or name, so full
     // records add no entries to these three indexes — fewer pages written per create.
-    index('access_records_discovered_idx').on(t.mpxn, t.organisationReference).where(sql`${t.organisationReference} is not null`),
-    index('access_records_org_ref_idx').on(t.organisationReference).where(sql`${t.organisationReference} is not null`),
+    // Organisation references match ignoring case (contract §8), so these indexes fold case.
+    index('access_records_discovered_idx').on(t.mpxn, sql`${t.organisationReference} collate nocase`).where(sql`${t.organisationReference} is not null`),
+    index('access_records_org_ref_idx').on(sql`${t.organisationReference} collate nocase`).where(sql`${t.organisationReference} is not null`),
     index('access_records_kind_idx').on(t.kind, t.seq),
     index('access_records_duid_state_idx').on(t.duid, t.state, t.seq),
     index('access_records_lead_name_idx').on(sql`${t.leadControllerName} collate nocase`),

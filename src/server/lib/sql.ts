@@ -4,3 +4,11 @@ import { sql, type AnyColumn, type SQL } from 'drizzle-orm';
 export function prefixMatch(column: AnyColumn, term: string): SQL {
   return sql`(${column} >= ${term} collate nocase and ${column} < ${term + '\u{10FFFF}'} collate nocase)`;
 }
+
+/**
+ * Equality ignoring (ASCII) case, for organisation references (contract §8: a DCC report
+ * `org_abc123def456` matches an account's `ORG_ABC123DEF456`). Uses the NOCASE indexes.
+ */
+export function sameIgnoringCase(column: AnyColumn, value: unknown): SQL {
+  return sql`${column} = ${value} collate nocase`;
+}

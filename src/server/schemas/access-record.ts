@@ -9,13 +9,14 @@ const strict = { additionalProperties: false } as const;
 
 export const Controller = Type.Object(
   {
-    name: Text(200),
+    // Published maximum lengths (no limit here may be stricter than the published one).
+    name: Text(255),
     role: Type.Enum(['sole', 'lead', 'joint', 'member']),
     'contact-url': HttpUrl,
     address: Type.Optional(Nullable(UKAddress)),
     'privacy-rights-url': Type.Optional(Nullable(HttpUrl)),
-    'lia-reference': Type.Optional(Nullable(Text(200))),
-    'statutory-reference': Type.Optional(Nullable(Text(200))),
+    'lia-reference': Type.Optional(Nullable(Text(255))),
+    'statutory-reference': Type.Optional(Nullable(Text(500))),
     'storage-conditions': Type.Optional(
       Nullable(
         Type.Object(
@@ -34,7 +35,7 @@ export const Controller = Type.Object(
 const ControllerArrangement = Type.Object(
   {
     'arrangement-type': Type.Enum(['sole', 'joint', 'group']),
-    'art26-reference': Type.Optional(Nullable(Text(200))),
+    'art26-reference': Type.Optional(Nullable(Text(500))),
     controllers: Type.Array(Controller, { minItems: 1, maxItems: 50 }),
   },
   strict,
@@ -46,7 +47,7 @@ const SharedNotice = Type.Object(
 );
 const ControllerNotice = Type.Object(
   {
-    'controller-name': Text(200),
+    'controller-name': Text(255),
     'terms-url': HttpUrl,
     'notice-version': Text(50),
     'notice-language': Type.Optional(Nullable(Text(35))),
@@ -104,7 +105,7 @@ export const AccessRecordInput = Type.Object(
         state: Type.Enum(['ACTIVE', 'EXPIRED', 'REVOKED']),
         'registered-at': DateTime,
         expiry: Expiry,
-        'controller-reference': Type.Optional(Nullable(Text(200))),
+        'controller-reference': Type.Optional(Nullable(Text(255))),
         consent: Type.Optional(Nullable(Consent)),
         'revoked-at': Type.Optional(Nullable(Type.String({ maxLength: 40 }))),
       },
@@ -142,7 +143,8 @@ export const AccessRecordOutput = Type.Object({
     expiry: Nullable(Type.String()),
     'controller-reference': Type.Optional(Nullable(Type.String())),
     consent: Nullable(Consent),
-    'revoked-at': Nullable(Type.String()),
+    // Absent until the record is revoked: the published schema does not allow null here.
+    'revoked-at': Type.Optional(Type.String()),
   }),
   'discovered-access': Type.Optional(Nullable(Type.Any())),
 });
@@ -170,7 +172,8 @@ export const AccessRecordSummary = Type.Object({
   ak: Nullable(Type.String({ description: HIDDEN_KEY })),
   'lead-controller-name': Nullable(Type.String()),
   'arrangement-type': Nullable(Type.String()),
-  'controller-count': Type.Integer(),
+  // null for a DISCOVERED record, which has no controller arrangement.
+  'controller-count': Nullable(Type.Integer()),
   'record-metadata': Nullable(Type.Object({ 'schema-version': schemaVersion, 'record-identifier': Nullable(Type.String({ description: HIDDEN_KEY })), ...summaryMetadata })),
   'legal-basis': Nullable(Type.String()),
   purpose: Nullable(Type.String()),

@@ -18,7 +18,8 @@ export const Account = Type.Object({
 export type Account = Static<typeof Account>;
 
 export const ACCOUNT_ID_PATTERN = '^[a-z0-9][a-z0-9_.-]{2,63}$';
-export const ORG_REF_PATTERN = '^[A-Z0-9][A-Z0-9-]{2,39}$';
+/** SEC / DCC organisation references as published: 3–64 letters, digits, `_` or `-` (e.g. `SEC-OU-00429`, `org_abc123def456`). */
+export const ORG_REF_PATTERN = '^[A-Za-z0-9_-]{3,64}$';
 
 const ReturnUrls = Type.Array(HttpUrl, { maxItems: 20, uniqueItems: true });
 

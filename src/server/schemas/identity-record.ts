@@ -15,9 +15,10 @@ export const PrincipalVerification = Type.Object(
     method: Text(100),
     'verified-at': DateTime,
     outcome: Type.Enum(['verified', 'failed', 'partial']),
-    reference: Type.Optional(Nullable(Text(200))),
-    submitted: Type.Optional(Nullable(Text(200))),
-    'verified-against': Type.Optional(Nullable(Text(200))),
+    // Published maximum lengths.
+    reference: Type.Optional(Nullable(Text(255))),
+    submitted: Type.Optional(Nullable(Text(255))),
+    'verified-against': Type.Optional(Nullable(Text(255))),
     detail: Type.Optional(Nullable(Type.Record(Type.String({ maxLength: 100 }), Type.Unknown(), { maxProperties: 50 }))),
   },
   { additionalProperties: false },
@@ -49,7 +50,7 @@ export const IdentityRecord = Type.Object({
     Type.Object({
       mpxn: Type.String(),
       'move-in-date': Nullable(Type.String()),
-      address: Nullable(
+      address: Type.Optional(
         Type.Object({
           addressLine1: Type.String(),
           addressLine2: Type.Optional(Nullable(Type.String())),

@@ -7,7 +7,7 @@ import { canonicalInstant, canonicalInstantOrDate, canonicalMpxn, instantText } 
 import { apiTime } from '../lib/clock.js';
 import { ApiError, conflict, invalid, notFound } from '../lib/errors.js';
 import { newId } from '../lib/ids.js';
-import { prefixMatch } from '../lib/sql.js';
+import { prefixMatch, sameIgnoringCase } from '../lib/sql.js';
 import { CONSENT_BASES, type AccessRecordInput, type AccessRecordOutput, type AccessRecordSummary } from '../schemas/access-record.js';
 import type { AccountRow } from './accounts.js';
 import type { EventPublisher } from './events.js';
@@ -226,7 +226,7 @@ export class AccessRecords {
     this.discoveredToSupersede = reg.db
       .select({ ak: accessRecords.ak })
       .from(accessRecords)
-      .where(and(eq(accessRecords.mpxn, p('mpxn')), eq(accessRecords.organisationReference, p('orgRef')), eq(accessRecords.kind, 'discovered'), isNull(accessRecords.supersededBy)))
+      .where(and(eq(accessRecords.mpxn, p('mpxn')), sameIgnoringCase(accessRecords.organisationReference, p('orgRef')), eq(accessRecords.kind, 'discovered'), isNull(accessRecords.supersededBy)))
       .prepare();
     this.countsOf = reg.db
       .select({ state: accessRecordCounts.state, n: accessRecordCounts.n })
@@ -412,9 +412,11 @@ export class AccessRecords {
 
   /**
    * ACTIVE → REVOKED, with the consent.withdrawal event queued in the same transaction.
+   * `reason` is optional, as in the published operation; without one the payload's reason
+   * is null (contract §5).
    * `check` runs inside the transaction before anything changes (ownership, portal rules).
    */
-  revoke(actor: string, ak: string, reason: RevokeReason, check: (row: AccessRow) => void): AccessRow {
+  revoke(actor: string, ak: string, reason: RevokeReason | null, check: (row: AccessRow) => void): AccessRow {
     return this.reg.tx(() => {
       const row = this.find(ak);
       if (!row || row.kind !== 'record') throw notFound(`Access record ${ak}`);
@@ -551,7 +553,7 @@ export class AccessRecords {
       select ${t.seq} from ${t} where ${t.ak} = ${term}
       union select ${t.seq} from ${t} where ${t.mpxn} = ${canonicalMpxn(term) ?? upper}
       union select ${t.seq} from ${t} where ${t.duid} = ${term}
-      union select ${t.seq} from ${t} where ${t.organisationReference} = ${upper}
+      union select ${t.seq} from ${t} where ${sameIgnoringCase(t.organisationReference, term)}
       union select ${t.seq} from ${t} where ${prefixMatch(t.leadControllerName, term)}
       union select ${t.seq} from ${t} where ${prefixMatch(t.organisationName, term)})`;
   }

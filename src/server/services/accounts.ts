@@ -1,6 +1,6 @@
 import { and, eq, or, sql, type SQL } from 'drizzle-orm';
 import { newestFirstPage } from '../lib/paging.js';
-import { prefixMatch } from '../lib/sql.js';
+import { prefixMatch, sameIgnoringCase } from '../lib/sql.js';
 import type { Register } from '../context.js';
 import { accounts } from '../db/schema.js';
 import { apiTime } from '../lib/clock.js';
@@ -168,7 +168,7 @@ export class Accounts {
     if (q.q) {
       const term = q.q.trim();
       // Prefix matches use the indexes; accounts are few, so this stays cheap.
-      filters.push(or(eq(accounts.accountId, term), eq(accounts.duid, term), eq(accounts.organisationReference, term.toUpperCase()), prefixMatch(accounts.displayName, term), prefixMatch(accounts.accountId, term))!);
+      filters.push(or(eq(accounts.accountId, term), eq(accounts.duid, term), sameIgnoringCase(accounts.organisationReference, term), prefixMatch(accounts.displayName, term), prefixMatch(accounts.accountId, term))!);
     }
     return newestFirstPage(this.reg.db, accounts, filters, q);
   }

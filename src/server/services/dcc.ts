@@ -4,6 +4,7 @@ import { accessRecords, cotEvents } from '../db/schema.js';
 import { canonicalDate, canonicalInstantOrDate, instantMs } from '../../shared/values.js';
 import { ApiError } from '../lib/errors.js';
 import { newId } from '../lib/ids.js';
+import { sameIgnoringCase } from '../lib/sql.js';
 import type { AccessRecords } from './access-records.js';
 import type { EventPublisher } from './events.js';
 
@@ -48,7 +49,7 @@ export class Dcc {
       const existing = this.reg.db
         .select()
         .from(accessRecords)
-        .where(and(eq(accessRecords.mpxn, input.mpxn), eq(accessRecords.organisationReference, input['organisation-reference']), eq(accessRecords.kind, 'discovered')))
+        .where(and(eq(accessRecords.mpxn, input.mpxn), sameIgnoringCase(accessRecords.organisationReference, input['organisation-reference']), eq(accessRecords.kind, 'discovered')))
         .orderBy(sql`${accessRecords.seq} desc`)
         .limit(1)
         .get();

@@ -290,6 +290,7 @@ export class DeliveryWorker implements Worker {
       'x-dar-event': eventType,
       'x-dar-timestamp': `${new Date(unix * 1000).toISOString().slice(0, 19)}Z`,
       'x-dar-signature': signed['x-dar-signature'],
+      ...(signed['x-dar-signature-new'] ? { 'x-dar-signature-new': signed['x-dar-signature-new'] } : {}),
       'webhook-id': eventId,
       'webhook-timestamp': String(unix),
       'webhook-signature': signed['webhook-signature'],

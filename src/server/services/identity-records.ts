@@ -116,11 +116,17 @@ export class IdentityRecords {
   }
 
   toApi(row: IdentityRow): IdentityRecord {
+    type Address = NonNullable<NonNullable<IdentityRecord['pii-principal']>['address']>;
+    // Optional address lines sent as null (which request validation turns into "") are left
+    // out too: the published address has no null lines.
+    const stored = row.address as Record<string, unknown> | null;
+    const address = stored ? (Object.fromEntries(Object.entries(stored).filter(([, v]) => v !== null && v !== '')) as Address) : undefined;
     return {
       ir: row.ir,
       'created-at': apiTime(row.createdAt)!,
       'pii-principal': row.mpxn
-        ? { mpxn: row.mpxn, 'move-in-date': row.moveInDate, address: (row.address as NonNullable<IdentityRecord['pii-principal']>['address']) ?? null }
+        ? // No address: omitted, not null (the published schema does not allow null).
+          { mpxn: row.mpxn, 'move-in-date': row.moveInDate, ...(address ? { address } : {}) }
         : null,
       'expressed-by': row.expressedBy,
       'principal-verification': (row.principalVerification as IdentityRecord['principal-verification']) ?? null,

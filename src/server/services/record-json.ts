@@ -1,6 +1,6 @@
 import { sql, type Placeholder, type SQL } from 'drizzle-orm';
 import type { SQLiteColumn } from 'drizzle-orm/sqlite-core';
-import { accessRecords as t } from '../db/schema.js';
+import { accessRecords as t, identityRecords } from '../db/schema.js';
 
 /**
  * Access records as the API returns them, written as JSON text by SQLite itself.
@@ -45,9 +45,7 @@ export const discoveredJson = discoveredJsonOf(t.supersededBy);
 
 /**
  * record-metadata of a full record: the stored section with the register-set fields put in
- * front. The ir is disclosed only where `identityRef` says so (a Data User's own listing);
- * verification never shows it, since for a record linked by re-identification it belongs to
- * another Data User (contract §4).
+ * front. `identityRef` is the SQL for the ir it shows (see ownersIrSql and summaryJsonSql).
  *
  * Written by joining text rather than with json_set (issue 7): json_set parses its input and
  * renders it again, which made it the larger part of a listed record's cost. `->` extracts
@@ -62,7 +60,19 @@ function recordMetadataJson(identityRef: SQL, ak: SQL | SQLiteColumn = t.ak): SQ
     || ',' || substr(${t.body} -> '$."record-metadata"', 2)`;
 }
 
-/** The full AccessRecord (GET /access-records/{ak}): register-set fields, no PII. */
+/**
+ * The record's ir when the identity record is its owner's own, else SQL NULL. A record its
+ * owner linked with its own `ir` shows it, as published; one linked through a
+ * re-identification token to another Data User's identity record does not, since a Data
+ * User never learns another's ir (contract §5, [ours]). One primary-key lookup.
+ */
+export const ownersIrSql = sql`(select ${identityRecords.ir} from ${identityRecords} where ${identityRecords.ir} = ${t.ir} and ${identityRecords.duid} = ${t.duid})`;
+
+/**
+ * The full AccessRecord (GET /access-records/{ak}): register-set fields, no PII.
+ * `revoked-at` is omitted, not null, until the record is revoked: the published schema
+ * does not allow it to be null.
+ */
 export function recordJsonSql(now: Placeholder): SQL<string> {
   const state = effectiveStateSql(now);
   return sql<string>`case when ${t.kind} = 'discovered' then json_object(
@@ -70,12 +80,12 @@ export function recordJsonSql(now: Placeholder): SQL<string> {
         'controller-arrangement', null, 'identity-record-ref', null),
       'notice', null,
       'processing', null,
-      'access-event', json_object('state', ${state}, 'registered-at', null, 'expiry', null, 'consent', null, 'revoked-at', null),
+      'access-event', json_object('state', ${state}, 'registered-at', null, 'expiry', null, 'consent', null),
       'discovered-access', ${discoveredJson})
-    else '{"record-metadata":' || ${recordMetadataJson(sql`null`)}
+    else '{"record-metadata":' || ${recordMetadataJson(ownersIrSql)}
       || ',"notice":' || coalesce(${t.body} -> '$.notice', 'null')
       || ',"processing":{"jurisdiction":"GB",' || substr(${t.body} -> '$.processing', 2)
-      || ',"access-event":{"state":' || json_quote(${state}) || ',"revoked-at":' || json_quote(${apiTimeSql(t.revokedAt)})
+      || ',"access-event":{"state":' || json_quote(${state}) || case when ${t.revokedAt} is null then '' else ',"revoked-at":' || json_quote(${apiTimeSql(t.revokedAt)}) end
       || ',' || substr(${t.body} -> '$."access-event"', 2)
       || '}' end`;
 }
@@ -99,7 +109,7 @@ export function summaryJsonSql(now: Placeholder, identityRef: SQL = sql`null`, v
   return sql<string>`'{"ak":' || json_quote(${ak})
     || ',"lead-controller-name":' || case when ${t.kind} = 'discovered' then 'null' else json_quote(${t.leadControllerName}) end
     || ',"arrangement-type":' || json_quote(${t.arrangementType})
-    || ',"controller-count":' || coalesce(${t.controllerCount}, 0)
+    || ',"controller-count":' || case when ${t.kind} = 'discovered' then 'null' else coalesce(${t.controllerCount}, 0) end
     || ',"record-metadata":' || case when ${t.kind} = 'discovered' then 'null' else ${recordMetadataJson(identityRef, ak)} end
     || ',"legal-basis":' || json_quote(${t.legalBasis})
     || ',"purpose":' || json_quote(${t.purpose})

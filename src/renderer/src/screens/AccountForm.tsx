@@ -5,7 +5,8 @@ import { Checkbox, TextArea, TextField } from '../ui/controls';
 import { Field } from '../ui/controls';
 
 const ACCOUNT_ID = /^[a-z0-9][a-z0-9_.-]{2,63}$/;
-const ORG_REF = /^[A-Z0-9][A-Z0-9-]{2,39}$/;
+// As published: 3–64 letters, digits, _ or -; kept as typed (the register matches it ignoring case).
+const ORG_REF = /^[A-Za-z0-9_-]{3,64}$/;
 const HTTP_URL = /^https?:\/\/[^\s]+$/;
 
 export interface AccountFormValues {
@@ -61,7 +62,7 @@ export function validate(v: AccountFormValues, role: Role, creating: boolean): F
   if (!v.displayName.trim()) e.displayName = 'Enter the name customers and providers will see.';
   else if (v.displayName.trim().length > 200) e.displayName = 'At most 200 characters.';
   if (v.contactUrl.trim() && !HTTP_URL.test(v.contactUrl.trim())) e.contactUrl = 'Enter a full http:// or https:// address.';
-  if (showsOrgRef(role) && v.organisationReference.trim() && !ORG_REF.test(v.organisationReference.trim())) e.organisationReference = 'Upper-case letters, digits and dashes, e.g. SEC-OU-00429.';
+  if (showsOrgRef(role) && v.organisationReference.trim() && !ORG_REF.test(v.organisationReference.trim())) e.organisationReference = '3–64 letters, digits, _ or -, e.g. SEC-OU-00429 or org_abc123def456.';
   if (showsReturnUrls(role)) {
     const list = urls(v.returnUrls);
     const bad = list.find((u) => !HTTP_URL.test(u));
@@ -132,7 +133,7 @@ export function AccountFields({ values, onChange, errors, role, creating, singul
         <TextField
           label="Organisation reference"
           value={values.organisationReference}
-          onChange={(e) => set('organisationReference', e.target.value.toUpperCase())}
+          onChange={(e) => set('organisationReference', e.target.value)}
           error={errors.organisationReference}
           placeholder="SEC-OU-00429"
           hint="SEC / DCC reference; discovered access for this reference is linked to the organisation's own records."

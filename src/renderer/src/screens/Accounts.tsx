@@ -134,11 +134,17 @@ function CreateAccountDialog({ kind, open, onClose }: { kind: AccountKind; open:
   const [errors, setErrors] = useState<FormErrors>({});
   const [created, setCreated] = useState<{ account: Account; secret: string } | null>(null);
   const create = useMutation({
-    mutationFn: (body: Record<string, unknown>) => api<Envelope & { account: Account; 'secret-key': string }>('/admin/accounts', { method: 'POST', body }),
+    mutationFn: (body: Record<string, unknown>) => api<Envelope & { account: Account; 'secret-key'?: string }>('/admin/accounts', { method: 'POST', body }),
     onSuccess: (res) => {
       invalidateAccounts(qc);
-      setCreated({ account: res.account, secret: res['secret-key'] });
       toast(`${res.account['display-name']} registered`);
+      // The register returns secret-key only when it generated one; a secret the operator
+      // typed is never echoed back, so there is nothing to show.
+      const secret = res['secret-key'];
+      if (secret) return setCreated({ account: res.account, secret });
+      const id = res.account['account-id'];
+      close();
+      navigate(`/${kind.path}/${encodeURIComponent(id)}`);
     },
   });
   const close = () => {

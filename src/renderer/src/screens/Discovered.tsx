@@ -13,7 +13,8 @@ import { ListView } from '../ui/table';
 import { useToast } from '../ui/toast';
 
 const MPXN = /^(?:[0-9A-HJ-NPR-Z]{2}[0-9]{8,10}|[0-9]{6,13})$/;
-const ORG_REF = /^[A-Z0-9][A-Z0-9-]{2,39}$/;
+// As published: 3–64 letters, digits, _ or -; kept as typed (the register matches it ignoring case).
+const ORG_REF = /^[A-Za-z0-9_-]{3,64}$/;
 
 export function DiscoveredScreen() {
   const [params, setParams] = useSearchParams();
@@ -153,7 +154,7 @@ function DiscoveredDialog({ open, onClose }: { open: boolean; onClose: () => voi
     const e: Record<string, string> = {};
     if (!MPXN.test(v.mpxn)) e.mpxn = 'Enter a valid MPAN or MPRN.';
     if (!v.name.trim()) e.name = 'Enter the organisation name.';
-    if (!ORG_REF.test(v.ref)) e.ref = 'Upper-case letters, digits and dashes, e.g. SEC-OU-00429.';
+    if (!ORG_REF.test(v.ref)) e.ref = '3–64 letters, digits, _ or -, e.g. SEC-OU-00429 or org_abc123def456.';
     if (!v.first) e.first = 'Enter the date first seen.';
     if (v.types.length === 0) e.types = 'Choose at least one data type.';
     if (!v.source.trim()) e.source = 'Enter the DCC source reference.';
@@ -184,7 +185,7 @@ function DiscoveredDialog({ open, onClose }: { open: boolean; onClose: () => voi
         <TextField label="MPxN" required value={v.mpxn} onChange={(e) => setV({ ...v, mpxn: e.target.value.replace(/\s+/g, '').toUpperCase() })} error={errors.mpxn} autoFocus spellCheck={false} />
         <TextField label="Source reference" required value={v.source} onChange={(e) => setV({ ...v, source: e.target.value })} error={errors.source} placeholder="DCC-OBS-2026-0001" spellCheck={false} />
         <TextField label="Organisation name" required value={v.name} onChange={(e) => setV({ ...v, name: e.target.value })} error={errors.name} />
-        <TextField label="Organisation reference" required value={v.ref} onChange={(e) => setV({ ...v, ref: e.target.value.toUpperCase() })} error={errors.ref} placeholder="SEC-OU-00429" spellCheck={false} />
+        <TextField label="Organisation reference" required value={v.ref} onChange={(e) => setV({ ...v, ref: e.target.value.trim() })} error={errors.ref} placeholder="SEC-OU-00429" spellCheck={false} />
         <TextField label="First seen" type="date" required value={v.first} onChange={(e) => setV({ ...v, first: e.target.value })} error={errors.first} />
         <TextField label="Last seen" type="date" value={v.last} onChange={(e) => setV({ ...v, last: e.target.value })} />
         <Field label="Data types observed" required error={errors.types} className="span-2">

@@ -68,7 +68,7 @@ const accessRecords: RouteModule = (app, { reg, svc }) => {
         summary: "Revoke an ACTIVE record (owner; or a portal with the customer's re-identification token)",
         params: AkParams,
         querystring: Type.Object(
-          { reason: Type.Enum([...REVOKE_REASONS]), 'reidentification-token': Type.Optional(Id('mlr')) },
+          { reason: Type.Optional(Type.Enum([...REVOKE_REASONS])), 'reidentification-token': Type.Optional(Id('mlr')) },
           { additionalProperties: false },
         ),
         response: { 200: Ok({ ak: Type.String(), 'revoked-at': Type.String() }) },
@@ -76,7 +76,8 @@ const accessRecords: RouteModule = (app, { reg, svc }) => {
     },
     async (req) => {
       const account = req.account;
-      const { reason } = req.query;
+      // Optional, as published: the consent.withdrawal payload then carries reason null.
+      const reason = req.query.reason ?? null;
       const row = svc.records.revoke(account.accountId, req.params.ak, reason, (r) => {
         if (account.role === 'data_user') {
           if (r.duid !== account.duid) throw notFound(`Access record ${req.params.ak}`);

@@ -6,7 +6,11 @@ import { idPattern } from '../../lib/ids.js';
 import { Nullable, Ok } from '../../schemas/common.js';
 import { CreateWebhookBody, UpdateWebhookBody, WebhookSubscription, WidParams } from '../../schemas/webhook.js';
 
-const SigningSecret = Type.String({ pattern: '^whsec_[A-Za-z0-9+/]+={0,2}$', description: 'Returned once. HMAC key = base64-decoded part after whsec_' });
+const SigningSecret = Type.String({
+  pattern: '^whsec_[A-Za-z0-9+/]+={0,2}$',
+  description:
+    'Returned once. X-DAR-Signature: sha256=<hex HMAC-SHA256 over the raw body> keyed with this string exactly as returned (UTF-8, not decoded). webhook-signature (Standard Webhooks): keyed with the base64-decoded part after whsec_.',
+});
 
 /** /v1/webhooks — a Data User's webhook subscriptions (contract §9). */
 const webhooksRoutes: RouteModule = (app, { reg, svc }) => {
@@ -49,7 +53,8 @@ const webhooksRoutes: RouteModule = (app, { reg, svc }) => {
       onRequest: ownWid,
       schema: {
         ...common,
-        summary: 'Partial update; "rotate-secret": true returns a new signing-secret (the old one also signs for 15 minutes)',
+        summary:
+          'Partial update; "rotate-secret": true returns a new signing-secret. For 15 minutes X-DAR-Signature stays under the old secret and X-DAR-Signature-New carries the new one',
         params: WidParams,
         body: UpdateWebhookBody,
         response: { 200: Ok({ webhook: WebhookSubscription, 'signing-secret': Type.Optional(SigningSecret) }) },

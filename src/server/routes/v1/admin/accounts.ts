@@ -40,15 +40,16 @@ const adminAccounts: RouteModule = (app, { reg, svc }) => {
     {
       schema: {
         ...common,
-        summary: 'Create an account (secret-key generated and returned once when absent)',
+        summary: 'Create an account (secret-key generated and returned once when absent; a supplied secret is never echoed)',
         body: CreateAccountBody,
-        response: { 201: Ok({ account: Account, 'secret-key': Type.String() }) },
+        response: { 201: Ok({ account: Account, 'secret-key': Type.Optional(Type.String({ description: 'Only when the register generated the secret' })) }) },
       },
     },
     async (req, reply) => {
       const { account, secret } = await svc.accounts.create(req.account.accountId, req.body);
       reply.status(201).header('Location', `/v1/admin/accounts/${account.accountId}`);
-      return { response: envelope(req, reg.clock.now()), account: toAccount(account), 'secret-key': secret };
+      // Only a secret the register generated is returned; one the caller supplied is never echoed.
+      return { response: envelope(req, reg.clock.now()), account: toAccount(account), ...(req.body['secret-key'] === undefined ? { 'secret-key': secret } : {}) };
     },
   );
 
