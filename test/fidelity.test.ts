@@ -227,8 +227,11 @@ describe('organisation-reference: 3–64 letters, digits, _ and - (published exa
     expect(ir.status).toBe(201);
     const rec = await acme('POST', '/v1/access-records', consentBody(ir.body.ir));
     expect(rec.status).toBe(201);
-    const v = await r.call(null, 'GET', `/v1/access-records/${seen.body.ak}`);
-    expect(v.body['access-record']['discovered-access']['superseded-by']).toBe(rec.body['access-token'].key);
+    // The superseding Data User sees the link in its listing (the public verification of the
+    // DISCOVERED key never names another organisation's record).
+    const listed = await acme('GET', `/v1/meter-points/${mpxn}/access-records`);
+    const row = listed.body['access-records'].find((x: { ak: string }) => x.ak === seen.body.ak);
+    expect(row['discovered-access']['superseded-by']).toBe(rec.body['access-token'].key);
     // The admin search finds it by reference in any case.
     const found = await r.call('admin_ops', 'GET', '/v1/admin/accounts?q=org_acme-0002');
     expect(found.body.accounts.map((a: { 'account-id': string }) => a['account-id'])).toContain('acme_energy');

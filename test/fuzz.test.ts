@@ -421,6 +421,8 @@ describe('fuzz: authentication and role come before validation, for every route 
     const key = `${method} ${path}`;
     if (key === 'GET /v1/auth/token') return 'basic';
     if (key === 'GET /v1/access-records/{ak}') return 'public';
+    // Liveness and readiness probes answer anyone (contract §10).
+    if (['/health', '/ready', '/v1/health', '/v1/ready'].includes(path)) return 'public';
     if (path.startsWith('/v1/admin/')) return ['admin'];
     if (path.startsWith('/v1/self')) return ALL;
     if (key === 'GET /v1/identity-records/exists' || key === 'POST /v1/identity-records/reidentify' || key === 'GET /v1/identity-records/reidentify/{tokenRef}' || key === 'GET /v1/identity-records/{ir}/re-identify/{tokenRef}')

@@ -123,8 +123,8 @@ describe('meter-point listing: rights, audit and other organisations keys', () =
     expect(res.status).toBe(200);
     const text = JSON.stringify(res.body);
     for (const row of all) {
-      // A DISCOVERED row's key is left out too: its public verification names the record that superseded it.
-      if (row.duid === northern) expect(text).toContain(row.ak);
+      // A DISCOVERED row's key is the DCC's and is shown, as published (its verification names no superseding record).
+      if (row.duid === northern || row.kind === 'discovered') expect(text).toContain(row.ak);
       else expect(text, row.ak).not.toContain(row.ak);
     }
     // The other records are still listed, with their organisation, state and basis.
@@ -142,6 +142,11 @@ describe('meter-point listing: rights, audit and other organisations keys', () =
     const seenByNorthern = await list('northern_networks', mpxn);
     expect(JSON.stringify(seenByNorthern.body)).not.toContain(octoAk);
     expect(discovered(seenByNorthern)['superseded-by']).toBeNull();
+    // Nor does the DISCOVERED row's public verification, which anyone holding its key may read.
+    const discoveredAk = (seenByNorthern.body['access-records'] as { ak: string; state: string }[]).find((y) => y.state === 'DISCOVERED')!.ak;
+    const verified = await r.call(null, 'GET', `/v1/access-records/${discoveredAk}`);
+    expect(verified.status).toBe(200);
+    expect(JSON.stringify(verified.body)).not.toContain(octoAk);
   });
 
   it('the anonymise 409 names only the caller\'s own access keys, never another Data User\'s', async () => {

@@ -81,7 +81,7 @@ export function recordJsonSql(now: Placeholder): SQL<string> {
       'notice', null,
       'processing', null,
       'access-event', json_object('state', ${state}, 'registered-at', null, 'expiry', null, 'consent', null),
-      'discovered-access', ${discoveredJson})
+      'discovered-access', ${discoveredJsonOf(sql`null`)})
     else '{"record-metadata":' || ${recordMetadataJson(ownersIrSql)}
       || ',"notice":' || coalesce(${t.body} -> '$.notice', 'null')
       || ',"processing":{"jurisdiction":"GB",' || substr(${t.body} -> '$.processing', 2)
@@ -97,12 +97,13 @@ export function recordJsonSql(now: Placeholder): SQL<string> {
  *
  * `viewerDuid`: the Data User the listing is for. Access keys are secrets **[ours]**: only the
  * viewer's own records show `ak` and `record-identifier`; a DISCOVERED row's `superseded-by`
- * shows only when the superseding record is the viewer's. A DISCOVERED row's own ak is not
- * shown either: its public verification names the record that superseded it. Omitted: every
- * key is shown (a portal acting for the customer, operators).
+ * shows only when the superseding record is the viewer's. A DISCOVERED row's own ak is shown,
+ * as published: it is the DCC's, and its public verification (recordJsonSql) never names the
+ * record that superseded it. Omitted: every key is shown (a portal acting for the customer,
+ * operators).
  */
 export function summaryJsonSql(now: Placeholder, identityRef: SQL = sql`null`, viewerDuid?: Placeholder): SQL<string> {
-  const ak = viewerDuid ? sql`case when ${t.duid} = ${viewerDuid} then ${t.ak} end` : t.ak;
+  const ak = viewerDuid ? sql`case when ${t.kind} = 'discovered' or ${t.duid} = ${viewerDuid} then ${t.ak} end` : t.ak;
   const supersededBy = viewerDuid
     ? sql`case when ${t.supersededBy} is not null and exists (select 1 from ${t} as mine where mine.ak = ${t.supersededBy} and mine.duid = ${viewerDuid}) then ${t.supersededBy} end`
     : t.supersededBy;
