@@ -7,6 +7,7 @@ import type { Register } from './context.js';
 import { ErrorBodySchema } from './http/envelope.js';
 import { frameworkErrorHandler, installErrorHandler } from './http/error-handler.js';
 import { lazyCompilers } from './http/schema-compilers.js';
+import { redactingLogger } from './http/log-redaction.js';
 import { helmetHeaders } from './http/static-headers.js';
 import type { App } from './http/types.js';
 import { newId } from './lib/ids.js';
@@ -26,7 +27,8 @@ export async function buildApp(reg: Register, logger: FastifyServerOptions['logg
   // and nullable response fields serialise without Ajv. See http/schema-compilers.ts.
   const compilers = lazyCompilers();
   const app = Fastify({
-    logger,
+    // URLs, headers and error details are redacted before they reach the log (http/log-redaction.ts).
+    logger: redactingLogger(logger),
     schemaController: compilers.schemaController as FastifyServerOptions['schemaController'],
     // Router errors (bad %-escapes, over-long path parameters) answer in the error envelope too.
     frameworkErrors: frameworkErrorHandler(reg.clock),

@@ -8,6 +8,7 @@ import { decrypt, encrypt } from '../lib/crypto.js';
 import { conflict, notFound } from '../lib/errors.js';
 import { newId } from '../lib/ids.js';
 import type { Worker } from './index.js';
+import { errorForLog } from '../http/log-redaction.js';
 
 export type MailRow = typeof mailMessages.$inferSelect;
 
@@ -309,7 +310,7 @@ export class Mailer {
 
   private wake(): void {
     if (!this.started) return;
-    void this.processDue().catch((err) => console.error('mail worker pass failed', err));
+    void this.processDue().catch((err) => console.error('mail worker pass failed', errorForLog(err)));
   }
 
   private schedule(): void {
@@ -318,7 +319,7 @@ export class Mailer {
       try {
         await this.processDue();
       } catch (err) {
-        console.error('mail worker pass failed', err);
+        console.error('mail worker pass failed', errorForLog(err));
       }
       this.schedule();
     }, this.pollMs);
