@@ -6,6 +6,7 @@ import { PortalApi } from './api-client.js';
 import { PORTAL_CSS, PORTAL_JS } from './assets.js';
 import { PortalCookies, type Session } from './session.js';
 import { entryPage, layout, messagePage, recordsPage, waitingPage, withdrawConfirmPage, type RecordExtras, type Summary } from './views.js';
+import { csvDocument } from '../../../shared/csv.js';
 
 const MPXN = new RegExp(MPXN_PATTERN);
 const METHOD_PREFERENCE = ['passkey-assert', 'magic-link', 'passkey-register'];
@@ -203,20 +204,13 @@ export function registerPortal(app: App, deps: Deps, portalAccountId = 'portal_o
     const session = cookies.session(req);
     if (!session) return reply.status(401).type('text/plain').send('Confirm it is you first at /portal');
     const { records, extras } = sessionRecords(session);
-    const cell = (v: unknown) => {
-      let s = String(v ?? '');
-      if (/^[=+\-@\t\r]/.test(s)) s = `'${s}`; // no formula injection in spreadsheets
-      return /[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
-    };
     const header = ['access-key', 'organisation', 'state', 'legal-basis', 'purpose', 'data-types', 'registered-at', 'expiry', 'organisation-reference'];
-    const lines = records.map((r) =>
-      [r.ak, r['lead-controller-name'] ?? r['discovered-access']?.['organisation-name'], r.state, r['legal-basis'], r.purpose, r['data-types'].join(' '), extras.get(r.ak)?.registeredAt, r.expiry, r['discovered-access']?.['organisation-reference']].map(cell).join(','),
-    );
+    const rows = records.map((r) => [r.ak, r['lead-controller-name'] ?? r['discovered-access']?.['organisation-name'], r.state, r['legal-basis'], r.purpose, r['data-types'].join(' '), extras.get(r.ak)?.registeredAt, r.expiry, r['discovered-access']?.['organisation-reference']]);
     return reply
       .type('text/csv; charset=utf-8')
       .header('content-disposition', 'attachment; filename="my-meter-access-history.csv"')
       .header('cache-control', 'no-store')
-      .send([header.join(','), ...lines].join('\r\n') + '\r\n');
+      .send(csvDocument(header, rows));
   });
 
   app.post<{ Body: Record<string, string | undefined> }>('/portal/signout', { schema: { hide: true } }, async (req, reply) => {
