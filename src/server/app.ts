@@ -53,6 +53,12 @@ export async function buildApp(reg: Register, logger: FastifyServerOptions['logg
     frameguard: { action: 'deny' },
     hsts: reg.config.mode === 'production',
   });
+  // Nothing the register answers may be kept by a browser or proxy cache unless its route says
+  // so: API answers carry bearer tokens, secrets, token-refs and personal data, or a record's
+  // state that must never be served stale after a revocation, and the customer pages show a
+  // meter point's records. Only static assets (and the console's entry page, `no-cache`) opt
+  // back in to caching, by setting their own Cache-Control.
+  securityHeaders['cache-control'] = 'no-store';
   app.addHook('onRequest', (_req, reply, done) => {
     reply.headers(securityHeaders);
     done();
