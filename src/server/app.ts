@@ -13,6 +13,7 @@ import type { App } from './http/types.js';
 import { newId } from './lib/ids.js';
 import { registerV1 } from './routes/index.js';
 import { registerPages } from './pages/index.js';
+import { describeDeviations } from './schemas/deviations.js';
 import { lazyMount } from './pages/lazy-mount.js';
 import { createServices, type Services } from './services/index.js';
 
@@ -77,6 +78,8 @@ export async function buildApp(reg: Register, logger: FastifyServerOptions['logg
   await app.register(formbody, { bodyLimit: 16 * 1024 });
 
   await app.register(swagger, {
+    // The contract's deliberate deviations, summarised in info and repeated per operation.
+    transformObject: (doc) => describeDeviations((doc as { openapiObject: Parameters<typeof describeDeviations>[0] }).openapiObject) as never,
     openapi: {
       info: {
         title: 'Data Access Register API',
