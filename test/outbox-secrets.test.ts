@@ -1,5 +1,6 @@
 import { cpSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { SMTPServer } from 'smtp-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defaultConfig } from '../src/server/config.js';
 import { openDatabase } from '../src/server/db/open.js';
@@ -94,6 +95,36 @@ describe('production: the outbox never stores a usable magic link', () => {
       expect(retry.status).toBe(409);
       expect(retry.body.errors[0].message).toMatch(/one-time link/);
     });
+  });
+});
+
+describe('an SMTP error quoting the recipient is stored without the address', () => {
+  it('last-error and the mail.failed audit event keep the reason, not the e-mail address', async () => {
+    // A server that rejects recipients the way real ones do: quoting the address.
+    const server = new SMTPServer({
+      authOptional: true,
+      disabledCommands: ['STARTTLS', 'AUTH'],
+      logger: false,
+      onRcptTo(address, _session, callback) {
+        callback(Object.assign(new Error(`5.1.1 <${address.address}>: Recipient address rejected: User unknown`), { responseCode: 550 }));
+      },
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const port = (server.server.address() as { port: number }).port;
+    const r = await testRegister({ smtpUrl: `smtp://127.0.0.1:${port}` });
+    try {
+      const id = r.reg.tx(() => r.svc.mail.queue({ to: 'rejected.person@example.org', subject: 'Hello', text: 'Hi', html: '<p>Hi</p>', purpose: 'test', ref: 'ref-rejected' }));
+      await r.svc.mail.processDue();
+      const shown = (await r.call('admin_ops', 'GET', '/v1/admin/outbox?ref=ref-rejected')).body.messages[0];
+      expect(shown.id).toBe(id);
+      expect(shown.status).toBe('failed');
+      expect(shown['last-error']).toMatch(/Recipient address rejected/);
+      expect(shown.to).toBe('rejected.person@example.org'); // the operator still sees it, decrypted
+      expect(databaseText(r)).not.toContain('rejected.person@example.org');
+    } finally {
+      await r.close();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
   });
 });
 

@@ -8,7 +8,7 @@ import { decrypt, encrypt } from '../lib/crypto.js';
 import { conflict, notFound } from '../lib/errors.js';
 import { newId } from '../lib/ids.js';
 import type { Worker } from './index.js';
-import { errorForLog } from '../http/log-redaction.js';
+import { errorForLog, scrubText } from '../http/log-redaction.js';
 
 export type MailRow = typeof mailMessages.$inferSelect;
 
@@ -289,7 +289,9 @@ export class Mailer {
       const permanent = typeof e.responseCode === 'number' && e.responseCode >= 500 && e.responseCode < 600;
       const exhausted = attempts >= this.maxAttempts;
       const status: MailStatus = permanent || exhausted ? 'failed' : 'retrying';
-      const message = `${e.code ? `${e.code}: ` : ''}${(e.message ?? String(err)).slice(0, 500)}`;
+      // SMTP errors often quote the recipient ("550 <someone@example.org>: rejected"), which is
+      // stored only encrypted: the stored error (and the audit event) must not repeat it.
+      const message = scrubText(`${e.code ? `${e.code}: ` : ''}${(e.message ?? String(err)).slice(0, 500)}`);
       this.reg.db
         .update(mailMessages)
         .set({
