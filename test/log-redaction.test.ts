@@ -1,6 +1,9 @@
 import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { redactUrl, scrubText } from '../src/server/http/log-redaction.js';
+import Fastify from 'fastify';
+import { installErrorHandler } from '../src/server/http/error-handler.js';
+import { redactingLogger, redactUrl, scrubText } from '../src/server/http/log-redaction.js';
+import { Clock } from '../src/server/lib/clock.js';
 import { Customer, linkFromOutbox } from './support/customer.js';
 import { consentBody, DEMO_SECRETS, testRegister, type TestRegister } from './support/register.js';
 import { SoftAuthenticator } from './support/soft-authenticator.js';
@@ -154,5 +157,34 @@ describe('redaction helpers', () => {
     );
     expect(text).not.toMatch(/someone|eyJ|mlr_0|pks_0|whsec_a|Secret_123|2312345678901/);
     expect(text).toContain('/id/magic/[redacted]');
+  });
+});
+
+describe('error logs', () => {
+  it('an unexpected error is logged by type, code and scrubbed message: never its body, headers or extra fields', async () => {
+    const log = new LogCapture();
+    const app = Fastify({ logger: redactingLogger({ level: 'info', stream: log }) });
+    installErrorHandler(app, new Clock());
+    app.post('/boom', async (req) => {
+      const err = Object.assign(new Error('could not mail someone@example.org for mlr_0123456789abcdef01234567'), {
+        code: 'EBOOM',
+        body: req.body,
+        headers: req.headers,
+        config: { auth: 'Bearer eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.c2ln' },
+      });
+      throw err;
+    });
+    const res = await app.inject({
+      method: 'POST',
+      url: '/boom?email=someone%40example.org',
+      headers: { authorization: 'Bearer eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.c2ln', cookie: 'dar_portal_session=s3cr3t-cookie-value' },
+      payload: { 'secret-key': 'top-secret-value-123', email: 'someone@example.org' },
+    });
+    await app.close();
+    expect(res.statusCode).toBe(500);
+    const text = log.text;
+    expect(text).toContain('"code":"EBOOM"');
+    expect(text).toContain('could not mail [redacted] for [redacted]');
+    for (const secret of ['someone@example.org', 'someone%40example.org', 'mlr_0123', 'eyJhbGci', 's3cr3t-cookie-value', 'top-secret-value-123', 'authorization', 'cookie']) expect(text, secret).not.toContain(secret);
   });
 });
