@@ -40,17 +40,18 @@ describe('the database, WAL and SHM files are readable by the register only (060
     });
   }
 
-  it('tightens a database and WAL left world-readable by an earlier run', async () => {
+  it('tightens a database, WAL and key file left world-readable by an earlier run', async () => {
     const dir = tempDir('dar-modes-');
     process.umask(0);
     const first = await createRegister(defaultConfig({ dataDir: dir, port: 0, workers: false, consoleDir: null }), false);
     await first.close();
     const db = join(dir, 'register.sqlite');
+    const keyFile = join(dir, 'register.keys.json');
     writeFileSync(`${db}-wal`, '');
-    for (const f of [db, `${db}-wal`]) chmodSync(f, 0o644);
+    for (const f of [db, `${db}-wal`, keyFile]) chmodSync(f, 0o644);
     const again = await createRegister(defaultConfig({ dataDir: dir, port: 0, workers: false, consoleDir: null }), false);
     try {
-      for (const f of [db, `${db}-wal`, `${db}-shm`]) expect(mode(f).toString(8), f).toBe('600');
+      for (const f of [db, `${db}-wal`, `${db}-shm`, keyFile]) expect(mode(f).toString(8), f).toBe('600');
     } finally {
       await again.close();
     }

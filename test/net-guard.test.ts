@@ -57,6 +57,14 @@ describe('SSRF guard: IPv6 forms that embed or reach an IPv4 address', () => {
     });
     afterAll(() => r.close());
 
+    it('refuses IPv4 loopback in the spellings URL parsing accepts (hex, octal, integer, short forms)', async () => {
+      for (const url of ['https://0x7f.1/h', 'https://2130706433/h', 'https://127.1/h', 'https://0177.0.0.1/h', 'https://[::ffff:7f00:1]/h', 'https://[0:0:0:0:0:ffff:127.0.0.1]/h']) {
+        const res = await r.call('bright_energy', 'POST', '/v1/webhooks', { 'callback-url': url, 'alert-email': 'ops@bright-energy.example' });
+        expect(res.status, url).toBe(400);
+        expect(res.body.errors[0].message, url).toMatch(/loopback address/);
+      }
+    });
+
     it('refuses a literal callback host in any of these forms, and a name resolving to one', async () => {
       for (const [i, a] of EMBEDDING.entries()) {
         for (const url of [`https://[${a}]/hook`, `https://h${i}.dns.example/hook`]) {
