@@ -359,7 +359,9 @@ test.describe.serial('console walkthrough (one signed-in page)', () => {
     const file = testInfo.outputPath(download.suggestedFilename());
     await download.saveAs(file);
     const lines = readFileSync(file, 'utf8').trim().split(/\r?\n/);
-    expect(lines[0]).toBe('id,at,actor,event-type,ak,ir,subject,detail,hash,prev-hash');
+    // Every field quoted (src/shared/csv.ts), header included.
+    expect(lines[0]).toBe('"id","at","actor","event-type","ak","ir","subject","detail","hash","prev-hash"');
+    expect(lines.slice(1).every((l) => l === '' || /^"[^"]/.test(l))).toBe(true);
     expect(lines.length).toBeGreaterThan(10);
     expect(lines.some((l) => l.includes('account.suspended'))).toBe(true);
     await expect(dialog.getByText(/events exported/)).toBeVisible();

@@ -133,9 +133,9 @@ describe('customer transparency portal (/portal)', () => {
     expect(json.json()['access-records']).toHaveLength(5);
     const csv = await b.get('/portal/history.csv');
     expect(csv.headers['content-type']).toContain('text/csv');
-    expect(csv.body.split('\r\n')[0]).toBe('access-key,organisation,state,legal-basis,purpose,data-types,registered-at,expiry,organisation-reference');
+    expect(csv.body.split('\r\n')[0]).toBe('"access-key","organisation","state","legal-basis","purpose","data-types","registered-at","expiry","organisation-reference"');
     // Parts of the full records (registered-at, the privacy notice) appear next to each summary.
-    expect(csv.body.split('\r\n').slice(1).filter((line) => /,\d{4}-\d{2}-\d{2}T[^,]*Z,/.test(line)).length).toBeGreaterThanOrEqual(4);
+    expect(csv.body.split('\r\n').slice(1).filter((line) => /,"\d{4}-\d{2}-\d{2}T[^,]*Z",/.test(line)).length).toBeGreaterThanOrEqual(4);
     expect(body).toMatch(/<dt>Privacy notice<\/dt><dd><a href="https:\/\/[^"]+" rel="noopener noreferrer">Read the notice<\/a> \(version [^)]+\)/);
   });
 

@@ -9,12 +9,14 @@ import { frameworkErrorHandler, installErrorHandler } from './http/error-handler
 import { withDocumentedStatuses } from './http/documented-statuses.js';
 import { installReadiness, Readiness, readinessRoutes } from './http/readiness.js';
 import { lazyCompilers } from './http/schema-compilers.js';
+import { redactingLogger } from './http/log-redaction.js';
 import { helmetHeaders } from './http/static-headers.js';
 import type { App } from './http/types.js';
 import { newId } from './lib/ids.js';
 import { canonicalise, valueKeywords } from './lib/values.js';
 import { registerV1 } from './routes/index.js';
 import { registerPages } from './pages/index.js';
+import { describeDeviations } from './schemas/deviations.js';
 import { lazyMount } from './pages/lazy-mount.js';
 import { createServices, type Services } from './services/index.js';
 
@@ -33,7 +35,8 @@ export async function buildApp(
   // and nullable response fields serialise without Ajv. See http/schema-compilers.ts.
   const compilers = lazyCompilers(`values:${reg.config.mode}`);
   const app = Fastify({
-    logger,
+    // URLs, headers and error details are redacted before they reach the log (http/log-redaction.ts).
+    logger: redactingLogger(logger),
     schemaController: compilers.schemaController as FastifyServerOptions['schemaController'],
     // Router errors (bad %-escapes, over-long path parameters) answer in the error envelope too.
     frameworkErrors: frameworkErrorHandler(reg.clock),
@@ -82,6 +85,12 @@ export async function buildApp(
     frameguard: { action: 'deny' },
     hsts: reg.config.mode === 'production',
   });
+  // Nothing the register answers may be kept by a browser or proxy cache unless its route says
+  // so: API answers carry bearer tokens, secrets, token-refs and personal data, or a record's
+  // state that must never be served stale after a revocation, and the customer pages show a
+  // meter point's records. Only static assets (and the console's entry page, `no-cache`) opt
+  // back in to caching, by setting their own Cache-Control.
+  securityHeaders['cache-control'] = 'no-store';
   app.addHook('onRequest', (_req, reply, done) => {
     reply.headers(securityHeaders);
     done();
@@ -105,6 +114,8 @@ export async function buildApp(
   await app.register(swagger, {
     // Every status each route can answer, in the document (http/documented-statuses.ts).
     transform: withDocumentedStatuses as never,
+    // The contract's deliberate deviations, summarised in info and repeated per operation.
+    transformObject: (doc) => describeDeviations((doc as { openapiObject: Parameters<typeof describeDeviations>[0] }).openapiObject) as never,
     openapi: {
       info: {
         title: 'Data Access Register API',

@@ -16,9 +16,9 @@ export const DEMO_SECRETS: Record<string, string> = Object.fromEntries(DEMO_ACCO
  * A register on an in-memory database with the real migrations, no listening socket
  * (tests use inject) and no background workers unless asked. Seeds the demo data by default.
  */
-export async function testRegister(overrides: Partial<RegisterConfig> = {}, opts: { seed?: boolean } = {}): Promise<TestRegister> {
+export async function testRegister(overrides: Partial<RegisterConfig> = {}, opts: { seed?: boolean; logger?: object } = {}): Promise<TestRegister> {
   const config = defaultConfig({ dataDir: null, port: 5001, workers: false, consoleDir: null, ...overrides });
-  const running = (await createRegister(config, false)) as TestRegister;
+  const running = (await createRegister(config, opts.logger ?? false)) as TestRegister;
   if (opts.seed !== false) running.demo = await seedDemo(running.reg, running.svc);
   const tokens = new Map<string, string>();
   running.token = async (accountId, secret) => {

@@ -1,3 +1,4 @@
+import { chmodSync, closeSync, existsSync, openSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import { drizzle, type BetterSQLite3Database } from 'drizzle-orm/better-sqlite3';
 import { migrate } from 'drizzle-orm/better-sqlite3/migrator';
@@ -19,6 +20,7 @@ export interface OpenedDatabase {
  * and passed down; there is no global connection.
  */
 export function openDatabase(file: string, migrationsFolder: string): OpenedDatabase {
+  if (file !== ':memory:') restrictToOwner(file);
   const sqlite = new Database(file);
   // WAL lets readers proceed during writes; FULL makes every commit durable across power loss
   // (migrations run with it). Once the register runs, group commit switches to NORMAL and makes
@@ -37,4 +39,16 @@ export function openDatabase(file: string, migrationsFolder: string): OpenedData
   sqlite.pragma('analysis_limit = 1000');
   sqlite.pragma('optimize = 0x10002');
   return { sqlite, db };
+}
+
+/**
+ * The database holds personal data (encrypted e-mail copies, identity records), so its files are
+ * readable by the register's user only (0600), whatever the data folder's mode or the umask.
+ * The file is created (or tightened) before SQLite opens it; SQLite then creates the WAL and
+ * shared-memory files with the database file's permissions. Leftover WAL/SHM files from an
+ * earlier run are tightened too.
+ */
+function restrictToOwner(file: string): void {
+  if (!existsSync(file)) closeSync(openSync(file, 'a', 0o600));
+  for (const f of [file, `${file}-wal`, `${file}-shm`]) if (existsSync(f)) chmodSync(f, 0o600);
 }

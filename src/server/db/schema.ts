@@ -348,6 +348,12 @@ export const mailMessages = sqliteTable(
     text: text('text').notNull(),
     html: text('html').notNull(),
     links: json<string[]>('links').notNull(),
+    /**
+     * Production: a message carrying a one-time link (magic link) keeps text/html/links with the
+     * secret redacted; the deliverable bodies are here, encrypted (AES-256-GCM, key outside the
+     * database), only until the message is sent or has failed for good. Sandbox: null.
+     */
+    sealed: text('sealed'),
     purpose: text('purpose').notNull(),
     ref: text('ref'),
     status: text('status').notNull(), // captured | queued | sent | failed

@@ -45,6 +45,8 @@ export function loadOrCreateKeys(file: string): RegisterKeys {
     chmodSync(file, 0o600);
     return keys;
   }
+  // A key file copied in or left readable by others is tightened, like the database files.
+  chmodSync(file, 0o600);
   const parsed = JSON.parse(readFileSync(file, 'utf8')) as KeyFile;
   const field = (name: keyof KeyFile) => {
     const value = parsed[name];

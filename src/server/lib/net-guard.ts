@@ -15,8 +15,15 @@ export type Resolver = (host: string) => Promise<LookupAddress[]>;
 
 export const systemResolver: Resolver = (host) => dnsPromises.lookup(host, { all: true, verbatim: true });
 
-type Kind = 'loopback' | 'private' | 'link-local' | 'reserved';
+type Kind = 'loopback' | 'private' | 'link-local' | 'reserved' | 'translated';
 
+/**
+ * Node's BlockList parses every textual form of an address (compressed or not, hex or
+ * dotted-quad tail, any case), so nothing here is parsed by hand. IPv6 addresses that carry or
+ * reach an IPv4 address (mapped, compatible, NAT64, 6to4, Teredo) are refused outright: the
+ * IPv4 address they lead to is chosen by whoever picked the address, and a translator or relay
+ * on the path may deliver to an internal host.
+ */
 const RANGES: [Kind, string, number, 'ipv4' | 'ipv6'][] = [
   ['reserved', '0.0.0.0', 8, 'ipv4'],
   ['private', '10.0.0.0', 8, 'ipv4'],
@@ -25,15 +32,31 @@ const RANGES: [Kind, string, number, 'ipv4' | 'ipv6'][] = [
   ['link-local', '169.254.0.0', 16, 'ipv4'], // includes cloud metadata 169.254.169.254
   ['private', '172.16.0.0', 12, 'ipv4'],
   ['reserved', '192.0.0.0', 24, 'ipv4'],
+  ['reserved', '192.0.2.0', 24, 'ipv4'], // documentation
+  ['reserved', '192.88.99.0', 24, 'ipv4'], // 6to4 relay anycast
   ['private', '192.168.0.0', 16, 'ipv4'],
   ['reserved', '198.18.0.0', 15, 'ipv4'],
+  ['reserved', '198.51.100.0', 24, 'ipv4'], // documentation
+  ['reserved', '203.0.113.0', 24, 'ipv4'], // documentation
   ['reserved', '224.0.0.0', 4, 'ipv4'], // multicast
   ['reserved', '240.0.0.0', 4, 'ipv4'], // reserved and broadcast
   ['reserved', '::', 128, 'ipv6'],
   ['loopback', '::1', 128, 'ipv6'],
+  ['reserved', '100::', 64, 'ipv6'], // discard-only
+  ['reserved', '2001:db8::', 32, 'ipv6'], // documentation
   ['private', 'fc00::', 7, 'ipv6'], // unique local
   ['link-local', 'fe80::', 10, 'ipv6'],
+  ['reserved', 'fec0::', 10, 'ipv6'], // deprecated site-local
   ['reserved', 'ff00::', 8, 'ipv6'], // multicast
+  // Checked after the ranges above (BlockList also checks an IPv4-mapped address against the
+  // IPv4 rules, so ::ffff:127.0.0.1 is reported as loopback); whatever is left is refused too.
+  ['translated', '::ffff:0:0', 96, 'ipv6'], // IPv4-mapped, any spelling
+  ['translated', '::', 96, 'ipv6'], // IPv4-compatible (deprecated), e.g. [::127.0.0.1]
+  ['translated', '::ffff:0:0:0', 96, 'ipv6'], // IPv4-translated (SIIT)
+  ['translated', '64:ff9b::', 96, 'ipv6'], // NAT64, well-known prefix
+  ['translated', '64:ff9b:1::', 48, 'ipv6'], // NAT64, local-use prefix
+  ['translated', '2002::', 16, 'ipv6'], // 6to4
+  ['translated', '2001::', 32, 'ipv6'], // Teredo
 ];
 
 const lists = new Map<Kind, BlockList>();
@@ -41,45 +64,20 @@ for (const [kind, net, prefix, family] of RANGES) {
   if (!lists.has(kind)) lists.set(kind, new BlockList());
   lists.get(kind)!.addSubnet(net, prefix, family);
 }
-
-/** Expands an IPv6 address to its 8 16-bit groups (null when it is not one). */
-function ipv6Groups(address: string): number[] | null {
-  let addr = address.replace(/%.*$/, '');
-  const v4 = /(\d+\.\d+\.\d+\.\d+)$/.exec(addr);
-  if (v4) {
-    const o = v4[1].split('.').map(Number);
-    addr = `${addr.slice(0, -v4[1].length)}${((o[0] << 8) | o[1]).toString(16)}:${((o[2] << 8) | o[3]).toString(16)}`;
-  }
-  const halves = addr.split('::');
-  if (halves.length > 2) return null;
-  const head = halves[0] ? halves[0].split(':') : [];
-  const tail = halves.length === 2 && halves[1] ? halves[1].split(':') : [];
-  const missing = 8 - head.length - tail.length;
-  if (halves.length === 1 ? missing !== 0 : missing < 0) return null;
-  const groups = [...head, ...Array<string>(halves.length === 2 ? missing : 0).fill('0'), ...tail].map((g) => parseInt(g, 16));
-  return groups.length === 8 && groups.every((g) => Number.isInteger(g) && g >= 0 && g <= 0xffff) ? groups : null;
-}
-
-/** The IPv4 address embedded in an IPv4-mapped (::ffff:a.b.c.d) or NAT64 (64:ff9b::a.b.c.d) IPv6 address. */
-function embeddedIpv4(address: string): string | null {
-  const g = ipv6Groups(address);
-  if (!g) return null;
-  const mapped = g.slice(0, 5).every((x) => x === 0) && g[5] === 0xffff;
-  const nat64 = g[0] === 0x64 && g[1] === 0xff9b && g.slice(2, 6).every((x) => x === 0);
-  if (!mapped && !nat64) return null;
-  return [g[6] >> 8, g[6] & 0xff, g[7] >> 8, g[7] & 0xff].join('.');
-}
+// Map order decides the reported kind: the specific kinds before 'translated'.
+const ORDER: Kind[] = ['loopback', 'private', 'link-local', 'reserved', 'translated'];
 
 /** Why an IP address is not a public unicast address, or null when it is one. */
 export function internalAddressKind(address: string): Kind | null {
-  const bare = address.replace(/^\[|\]$/g, '');
+  const bare = address.replace(/^\[|\]$/g, '').replace(/%.*$/, '');
   const family = isIP(bare);
   if (family === 0) return null;
-  if (family === 6) {
-    const v4 = embeddedIpv4(bare);
-    if (v4) return internalAddressKind(v4);
+  // BlockList also matches a plain IPv4 address against the IPv6 embedding ranges (::/96), so
+  // those apply to IPv6 addresses only.
+  for (const kind of ORDER) {
+    if (family === 4 && kind === 'translated') continue;
+    if (lists.get(kind)!.check(bare, family === 4 ? 'ipv4' : 'ipv6')) return kind;
   }
-  for (const [kind, list] of lists) if (list.check(bare, family === 4 ? 'ipv4' : 'ipv6')) return kind;
   return null;
 }
 

@@ -48,3 +48,25 @@ export function pageCsp(formTargets: string[] = []): string {
     "frame-ancestors 'none'",
   ].join('; ');
 }
+
+/**
+ * CSP for the operator console (/console/, the built React app): scripts, connections, fonts
+ * and images from the register's own origin only, no inline script, never framed.
+ * Styles also allow inline: the outbox shows each e-mail's HTML in a sandboxed srcdoc frame,
+ * which inherits this policy, and e-mail HTML is styled inline. Injected CSS could not send
+ * anything anywhere, since images, fonts and connections are limited to 'self'.
+ */
+export const CONSOLE_CSP = [
+  "default-src 'self'",
+  "script-src 'self'",
+  "style-src 'self' 'unsafe-inline'",
+  "img-src 'self' data:",
+  "font-src 'self'",
+  "connect-src 'self'",
+  "object-src 'none'",
+  "base-uri 'self'",
+  "form-action 'self'",
+  "frame-src 'self'",
+  "worker-src 'none'",
+  "frame-ancestors 'none'",
+].join('; ');

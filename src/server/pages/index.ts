@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { App, Deps } from '../http/types.js';
+import { CONSOLE_CSP } from './html.js';
 import { registerIdPages } from './id/index.js';
 import { registerPortal } from './portal/index.js';
 import { lazyMount } from './lazy-mount.js';
@@ -15,6 +16,11 @@ export async function registerPages(app: App, deps: Deps): Promise<void> {
   registerPortal(app, deps);
   registerIdPages(app, deps);
   const consoleDir = reg.config.consoleDir;
+  // The console's page and files carry its CSP (see html.ts), whichever path serves them.
+  app.addHook('onRequest', (req, reply, done) => {
+    if (req.url.startsWith('/console')) reply.header('content-security-policy', CONSOLE_CSP);
+    done();
+  });
   app.get('/', { schema: { hide: true } }, async (_req, reply) => reply.redirect('/console/'));
   if (consoleDir && existsSync(join(consoleDir, 'index.html'))) {
     // Start-up time (issue 7): the file server is loaded on the first request for a console file.

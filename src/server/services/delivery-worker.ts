@@ -13,6 +13,7 @@ import { signatures } from '../lib/webhook-signature.js';
 import type { EventPublisher } from './events.js';
 import type { Worker } from './index.js';
 import type { WebhookRow, Webhooks } from './webhooks.js';
+import { errorForLog } from '../http/log-redaction.js';
 
 export type DeliveryRow = typeof webhookDeliveries.$inferSelect;
 export type AttemptRow = typeof webhookAttempts.$inferSelect;
@@ -118,7 +119,7 @@ export class DeliveryWorker implements Worker {
   private launch(row: DeliveryRow): void {
     const controller = new AbortController();
     const done = this.deliver(row, controller.signal)
-      .catch((err) => console.error(`webhook delivery ${row.eventId} failed unexpectedly`, err))
+      .catch((err) => console.error(`webhook delivery ${row.eventId} failed unexpectedly`, errorForLog(err)))
       .finally(() => {
         this.inflight.delete(row.eventId);
         this.kick();

@@ -8,6 +8,7 @@ import { decrypt, encrypt } from '../lib/crypto.js';
 import { conflict, notFound } from '../lib/errors.js';
 import { newId } from '../lib/ids.js';
 import type { Worker } from './index.js';
+import { errorForLog, scrubText } from '../http/log-redaction.js';
 
 export type MailRow = typeof mailMessages.$inferSelect;
 
@@ -52,6 +53,30 @@ export function linksIn(...bodies: string[]): string[] {
   return [...out];
 }
 
+/**
+ * A one-time link's secret in a message: the magic link `/id/magic/<secret>`. Its token is
+ * stored only as a hash; the outbox must not hold the secret in a usable form either.
+ */
+const ONE_TIME_LINK = /(\/id\/magic\/)(?!\[)[A-Za-z0-9_-]+/g;
+const REDACTED_LINK = '$1[redacted]';
+
+/** The text with every one-time link's secret replaced by `[redacted]`. */
+export function redactOneTimeLinks(s: string): string {
+  return s.replace(ONE_TIME_LINK, REDACTED_LINK);
+}
+
+function hasOneTimeLink(s: string): boolean {
+  ONE_TIME_LINK.lastIndex = 0;
+  const found = ONE_TIME_LINK.test(s);
+  ONE_TIME_LINK.lastIndex = 0;
+  return found;
+}
+
+interface SealedBody {
+  text: string;
+  html: string;
+}
+
 function stripHeaderBreaks(s: string): string {
   return s.replace(/[\r\n]+/g, ' ').trim();
 }
@@ -64,6 +89,12 @@ function stripHeaderBreaks(s: string): string {
  *
  * Recipient addresses are stored encrypted (AES-256-GCM, key outside the database), like
  * the identity records' e-mail copies.
+ *
+ * One-time links (magic links): in sandbox mode the outbox is the developer's mail catcher and
+ * keeps them usable. In production the stored text, html and links carry the link with its
+ * secret redacted; a message that SMTP will deliver keeps its deliverable bodies encrypted in
+ * `sealed` until it is sent or has failed for good, and then only the redacted form remains.
+ * Without SMTP a production message is never delivered, so its secret is not kept at all.
  */
 export class Mailer {
   readonly worker: Worker;
@@ -108,15 +139,18 @@ export class Mailer {
   queue(input: QueueMail): string {
     const id = newId('msg');
     const now = this.reg.clock.iso();
+    const links = linksIn(input.text, input.html);
+    const seal = this.reg.config.mode === 'production' && links.some(hasOneTimeLink);
     this.reg.db
       .insert(mailMessages)
       .values({
         messageId: id,
         to: encrypt(this.reg.keys.encryptionKey, input.to.trim()),
         subject: stripHeaderBreaks(input.subject),
-        text: input.text,
-        html: input.html,
-        links: linksIn(input.text, input.html),
+        text: seal ? redactOneTimeLinks(input.text) : input.text,
+        html: seal ? redactOneTimeLinks(input.html) : input.html,
+        links: seal ? links.map(redactOneTimeLinks) : links,
+        sealed: seal && this.delivering ? encrypt(this.reg.keys.encryptionKey, JSON.stringify({ text: input.text, html: input.html } satisfies SealedBody)) : null,
         purpose: input.purpose,
         ref: input.ref ?? null,
         status: this.delivering ? 'queued' : 'captured',
@@ -143,10 +177,16 @@ export class Mailer {
     return this.reg.db.select().from(mailMessages).where(inArray(mailMessages.ref, refs)).orderBy(desc(mailMessages.seq)).all();
   }
 
+  /** The bodies SMTP delivers: the sealed ones when the stored text is redacted. */
+  private deliverable(row: MailRow): SealedBody {
+    return row.sealed ? (JSON.parse(decrypt(this.reg.keys.encryptionKey, row.sealed)) as SealedBody) : { text: row.text, html: row.html };
+  }
+
   /** The outbox as GET /v1/admin/outbox shows it. */
   view(row: MailRow) {
-    const redact = this.reg.config.mode === 'production' && row.purpose.startsWith('reidentification');
-    const scrub = (s: string) => (redact ? s.replace(/\/id\/magic\/[A-Za-z0-9_-]+/g, '/id/magic/[redacted]') : s);
+    // Stored rows are already redacted in production; this also covers any older row.
+    const redact = this.reg.config.mode === 'production';
+    const scrub = (s: string) => (redact ? redactOneTimeLinks(s) : s);
     return {
       id: row.messageId,
       to: this.recipient(row),
@@ -180,6 +220,8 @@ export class Mailer {
       if (!row) throw notFound(`Message ${id}`);
       if (!this.delivering) throw conflict('This register has no SMTP server configured (--smtp); messages are only captured');
       if (row.status !== 'failed' && row.status !== 'retrying') throw conflict(`Message ${id} is ${row.status}; only failed or retrying messages can be retried`);
+      if (!row.sealed && this.reg.config.mode === 'production' && row.links.some((l) => l.includes('/id/magic/[')))
+        throw conflict(`Message ${id} carried a one-time link that the register no longer keeps; start a new re-identification instead`);
       this.reg.db.update(mailMessages).set({ status: 'queued', attempts: 0, nextAttemptAt: this.reg.clock.iso() }).where(eq(mailMessages.seq, row.seq)).run();
       this.reg.audit.append({ actor, eventType: 'mail.retry-requested', subject: id });
       if (this.started) setImmediate(() => this.wake());
@@ -227,33 +269,19 @@ export class Mailer {
     try {
       // Group commit: a message (a magic link, say) leaves only once what it refers to is on disk.
       await this.reg.durability.durable();
+      const body = this.deliverable(row);
       await (await this.smtp()).sendMail({
         from: this.reg.config.mailFrom,
         to: this.recipient(row),
         subject: row.subject,
-        text: row.text,
-        html: row.html,
+        text: body.text,
+        html: body.html,
         headers: { 'X-DAR-Message-Id': row.messageId, 'X-DAR-Purpose': row.purpose },
       });
       const now = this.reg.clock.iso();
-      const scrub = this.reg.config.mode === 'production' && row.purpose.startsWith('reidentification');
       this.reg.db
         .update(mailMessages)
-        .set({
-          status: 'sent',
-          attempts,
-          sentAt: now,
-          nextAttemptAt: null,
-          lastError: null,
-          // In production the magic-link secret leaves the register once delivered.
-          ...(scrub
-            ? {
-                text: row.text.replace(/\/id\/magic\/[A-Za-z0-9_-]+/g, '/id/magic/[removed-after-delivery]'),
-                html: row.html.replace(/\/id\/magic\/[A-Za-z0-9_-]+/g, '/id/magic/[removed-after-delivery]'),
-                links: row.links.map((l) => l.replace(/\/id\/magic\/[A-Za-z0-9_-]+/g, '/id/magic/[removed-after-delivery]')),
-              }
-            : {}),
-        })
+        .set({ status: 'sent', attempts, sentAt: now, nextAttemptAt: null, lastError: null, ...this.forget(row) })
         .where(eq(mailMessages.seq, row.seq))
         .run();
     } catch (err) {
@@ -261,7 +289,9 @@ export class Mailer {
       const permanent = typeof e.responseCode === 'number' && e.responseCode >= 500 && e.responseCode < 600;
       const exhausted = attempts >= this.maxAttempts;
       const status: MailStatus = permanent || exhausted ? 'failed' : 'retrying';
-      const message = `${e.code ? `${e.code}: ` : ''}${(e.message ?? String(err)).slice(0, 500)}`;
+      // SMTP errors often quote the recipient ("550 <someone@example.org>: rejected"), which is
+      // stored only encrypted: the stored error (and the audit event) must not repeat it.
+      const message = scrubText(`${e.code ? `${e.code}: ` : ''}${(e.message ?? String(err)).slice(0, 500)}`);
       this.reg.db
         .update(mailMessages)
         .set({
@@ -269,6 +299,7 @@ export class Mailer {
           attempts,
           lastError: message,
           nextAttemptAt: status === 'retrying' ? this.reg.clock.isoIn(this.backoffMs[attempts - 1]) : null,
+          ...(status === 'failed' ? this.forget(row) : {}),
         })
         .where(eq(mailMessages.seq, row.seq))
         .run();
@@ -281,6 +312,16 @@ export class Mailer {
         });
       }
     }
+  }
+
+  /**
+   * Production: once a message is final (sent, or failed for good), its one-time link's secret
+   * is not kept in any form: the sealed bodies go, and the stored text is redacted (already so
+   * for messages queued by this version; a row queued before it still held the plain link).
+   */
+  private forget(row: MailRow): Pick<MailRow, 'sealed' | 'text' | 'html' | 'links'> | Record<string, never> {
+    if (this.reg.config.mode !== 'production') return {};
+    return { sealed: null, text: redactOneTimeLinks(row.text), html: redactOneTimeLinks(row.html), links: row.links.map(redactOneTimeLinks) };
   }
 
   /**
@@ -309,7 +350,7 @@ export class Mailer {
 
   private wake(): void {
     if (!this.started) return;
-    void this.processDue().catch((err) => console.error('mail worker pass failed', err));
+    void this.processDue().catch((err) => console.error('mail worker pass failed', errorForLog(err)));
   }
 
   private schedule(): void {
@@ -318,7 +359,7 @@ export class Mailer {
       try {
         await this.processDue();
       } catch (err) {
-        console.error('mail worker pass failed', err);
+        console.error('mail worker pass failed', errorForLog(err));
       }
       this.schedule();
     }, this.pollMs);

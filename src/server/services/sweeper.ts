@@ -5,6 +5,7 @@ import { apiTime } from '../lib/clock.js';
 import { CONSENT_BASES } from '../schemas/access-record.js';
 import type { EventPublisher } from './events.js';
 import type { Worker } from './index.js';
+import { errorForLog } from '../http/log-redaction.js';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 /** DISCOVERED access not seen by the DCC for this long expires (contract §5 lifecycle). */
@@ -75,7 +76,7 @@ export class Sweeper implements Worker {
   private background(): void {
     if (this.running || this.current) return;
     this.current = this.runYielding()
-      .catch((err) => console.error('lifecycle sweep failed', err))
+      .catch((err) => console.error('lifecycle sweep failed', errorForLog(err)))
       .finally(() => (this.current = null));
   }
 

@@ -12,6 +12,7 @@ import { JsonBlock, KeyValue, PageHeader, Panel, Toolbar } from '../ui/layout';
 import { ListView } from '../ui/table';
 import { When } from '../ui/time';
 import { useToast } from '../ui/toast';
+import { csvDocument } from '../../../shared/csv';
 
 const EXPORT_PAGE = 500;
 
@@ -144,19 +145,10 @@ export function AuditScreen() {
 
 /* ---------------------------------------------------------------- export */
 
-function csvCell(v: unknown): string {
-  let s = v === null || v === undefined ? '' : typeof v === 'string' ? v : typeof v === 'number' ? String(v) : JSON.stringify(v);
-  // Keep spreadsheet programs from treating text as a formula.
-  if (/^[=+\-@\t\r]/.test(s)) s = `'${s}`;
-  return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
-}
-
 const CSV_COLUMNS: Array<keyof AuditEvent> = ['id', 'at', 'actor', 'event-type', 'ak', 'ir', 'subject', 'detail', 'hash', 'prev-hash'];
 
 function toCsv(events: AuditEvent[]): string {
-  const lines = [CSV_COLUMNS.join(',')];
-  for (const e of events) lines.push(CSV_COLUMNS.map((c) => csvCell(e[c])).join(','));
-  return `${lines.join('\r\n')}\r\n`;
+  return csvDocument(CSV_COLUMNS, events.map((e) => CSV_COLUMNS.map((c) => e[c])));
 }
 
 function stamp(): string {

@@ -9,6 +9,7 @@ import { PortalCookies, type Session } from './session.js';
 import type { AccountRow } from '../../services/accounts.js';
 import type { MeterPointView } from '../../services/access-records.js';
 import { entryPage, layout, messagePage, recordsPage, waitingPage, withdrawConfirmPage, type RecordExtras, type Summary, type ViewLine } from './views.js';
+import { csvDocument } from '../../../shared/csv.js';
 
 const MPXN = new RegExp(MPXN_PATTERN);
 /** What the customer typed, in the register's canonical MPxN form where it is one (spaces, hyphens, the bill's full S-box number). */
@@ -275,20 +276,13 @@ export function registerPortal(app: App, deps: Deps, portalAccountId = 'portal_o
     const portal = api.account();
     if (!portal) return unavailable(reply);
     const { records, extras } = viewedRecords(session, portal);
-    const cell = (v: unknown) => {
-      let s = String(v ?? '');
-      if (/^[=+\-@\t\r]/.test(s)) s = `'${s}`; // no formula injection in spreadsheets
-      return /[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
-    };
     const header = ['access-key', 'organisation', 'state', 'legal-basis', 'purpose', 'data-types', 'registered-at', 'expiry', 'organisation-reference'];
-    const lines = records.map((r) =>
-      [r.ak, r['lead-controller-name'] ?? r['discovered-access']?.['organisation-name'], r.state, r['legal-basis'], r.purpose, r['data-types'].join(' '), extras.get(r.ak)?.registeredAt, r.expiry, r['discovered-access']?.['organisation-reference']].map(cell).join(','),
-    );
+    const rows = records.map((r) => [r.ak, r['lead-controller-name'] ?? r['discovered-access']?.['organisation-name'], r.state, r['legal-basis'], r.purpose, r['data-types'].join(' '), extras.get(r.ak)?.registeredAt, r.expiry, r['discovered-access']?.['organisation-reference']]);
     return reply
       .type('text/csv; charset=utf-8')
       .header('content-disposition', 'attachment; filename="my-meter-access-history.csv"')
       .header('cache-control', 'no-store')
-      .send([header.join(','), ...lines].join('\r\n') + '\r\n');
+      .send(csvDocument(header, rows));
   });
 
   app.post<{ Body: Record<string, string | undefined> }>('/portal/signout', { schema: { hide: true } }, async (req, reply) => {

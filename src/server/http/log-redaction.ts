@@ -1,0 +1,142 @@
+/**
+ * What the register's request log may contain. A URL can carry a magic-link secret
+ * (`/id/magic/<secret>`), a passkey session id (`?session=pks_…`), a token-ref (`mlr_…`, in a
+ * path or as `reidentification-token`), an e-mail address (`?email=`) or a meter point. None of
+ * them belongs in a log file, which is copied, shipped and kept far longer than the secrets
+ * are valid. A log line keeps the route's shape instead: the route pattern
+ * (`/id/magic/:secret`), query parameter names, and the values of a few harmless parameters
+ * (paging, filters by state). Headers (Authorization, Cookie) are never logged, and an error is
+ * logged by its type, code and message only, scrubbed, never with a request body.
+ */
+import type { FastifyServerOptions } from 'fastify';
+
+/** Query parameters whose values are never secret or personal: paging and enumerated filters. */
+const HARMLESS_QUERY = new Set(['limit', 'cursor', 'state', 'status', 'purpose', 'role', 'event-type', 'legal-basis', 'reason', 'superseded', 'format']);
+
+export const REDACTED = '[redacted]';
+
+/**
+ * Secrets and personal data that may appear in free text (an error message, a URL that did not
+ * match a route): e-mail addresses, bearer JWTs, token-refs, passkey sessions, magic-link
+ * secrets, webhook signing secrets, MPxNs.
+ */
+const MAGIC_LINK = /(\/id\/magic\/)[^\s/?#"'<>]+/g;
+const TEXT_PATTERNS: RegExp[] = [
+  /[^\s@"'<>(),;:/?&=[\]]+@[^\s@"'<>(),;:/?&=[\]]+\.[^\s@"'<>(),;:/?&=[\]]+/g, // e-mail address
+  /\beyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*/g, // a JWT (bearer token)
+  /\b(Bearer|Basic)\s+[A-Za-z0-9._~+/=-]+/gi, // an Authorization header value
+  /\b(mlr|pks|whsec)_[A-Za-z0-9_+/=-]+/g, // token-ref, passkey session, webhook signing secret
+  /\b\d{10}(\d{3})?\b/g, // an MPRN (10 digits) or MPAN core (13)
+];
+
+/** Replaces every secret or personal value recognised in free text `s`. */
+export function scrubText(s: string): string {
+  let out = s.replace(MAGIC_LINK, `$1${REDACTED}`);
+  for (const re of TEXT_PATTERNS) out = out.replace(re, REDACTED);
+  return out;
+}
+
+/** A path segment that is a plain word (`v1`, `identity-records`, `history.csv`) is kept; anything else may be a secret. */
+const PLAIN_SEGMENT = /^(v\d|[a-z][a-z.-]{0,39})$/;
+
+/**
+ * The loggable form of a request URL: the route pattern when the request matched a route
+ * (`/v1/identity-records/:ir/re-identify/:ref`), otherwise the path with every segment that is
+ * not a plain word replaced; then the query's parameter names, with values kept only for
+ * harmless parameters.
+ */
+export function redactUrl(url: string, routePattern?: string): string {
+  const q = url.indexOf('?');
+  const rawPath = q === -1 ? url : url.slice(0, q);
+  const path =
+    routePattern && routePattern !== '*' && !routePattern.includes('*')
+      ? routePattern
+      : rawPath
+          .split('/')
+          .map((seg) => (seg === '' || PLAIN_SEGMENT.test(seg) ? seg : `:${REDACTED}`))
+          .join('/');
+  if (q === -1) return path;
+  const parts: string[] = [];
+  for (const pair of url.slice(q + 1).split('&')) {
+    if (!pair) continue;
+    const eq = pair.indexOf('=');
+    let name = eq === -1 ? pair : pair.slice(0, eq);
+    try {
+      name = decodeURIComponent(name.replace(/\+/g, ' '));
+    } catch {
+      // a malformed escape: keep it as sent, scrubbed below
+    }
+    const safeName = /^[a-z][a-z0-9_-]{0,39}$/i.test(name) ? name : REDACTED;
+    if (eq === -1) parts.push(safeName);
+    else parts.push(`${safeName}=${HARMLESS_QUERY.has(name) && /^[A-Za-z0-9_.:-]{0,64}$/.test(pair.slice(eq + 1)) ? pair.slice(eq + 1) : REDACTED}`);
+  }
+  return `${path}?${parts.join('&')}`;
+}
+
+interface LoggedRequest {
+  method: string;
+  url: string;
+  ip?: string;
+  routeOptions?: { url?: string };
+}
+
+interface LoggedError {
+  name?: string;
+  message?: string;
+  stack?: string;
+  code?: unknown;
+  statusCode?: unknown;
+}
+
+const serializers = {
+  req(req: LoggedRequest) {
+    return { method: req.method, url: redactUrl(req.url, req.routeOptions?.url), remoteAddress: req.ip };
+  },
+  res(reply: { statusCode: number }) {
+    return { statusCode: reply.statusCode };
+  },
+  /**
+   * Only the error's type, code, message and stack, scrubbed: the standard serializer copies
+   * every enumerable property, which for some errors includes the request body or headers.
+   */
+  err(err: LoggedError) {
+    if (!err || typeof err !== 'object') return err;
+    return {
+      type: err.name ?? 'Error',
+      message: scrubText(String(err.message ?? '')),
+      ...(err.code !== undefined ? { code: String(err.code) } : {}),
+      ...(typeof err.statusCode === 'number' ? { statusCode: err.statusCode } : {}),
+      ...(err.stack ? { stack: scrubText(err.stack) } : {}),
+    };
+  },
+};
+
+/**
+ * Fastify logger options with the register's redaction: the serializers above, pino's
+ * `redact` for any header that still reaches a log object, and every log message scrubbed.
+ * `false` stays `false`; `true` becomes the default level.
+ */
+export function redactingLogger(options: FastifyServerOptions['logger']): FastifyServerOptions['logger'] {
+  if (!options) return false;
+  const base = options === true ? {} : (options as Record<string, unknown>);
+  return {
+    ...base,
+    serializers: { ...serializers, ...((base.serializers as object) ?? {}) },
+    redact: {
+      paths: ['req.headers.authorization', 'req.headers.cookie', 'headers.authorization', 'headers.cookie', 'res.headers["set-cookie"]', 'body', 'req.body'],
+      censor: REDACTED,
+    },
+    hooks: {
+      // The last line of defence: a message string (or a string argument) never carries a secret.
+      logMethod(this: unknown, args: unknown[], method: (...a: unknown[]) => void) {
+        method.apply(this, args.map((a) => (typeof a === 'string' ? scrubText(a) : a)));
+      },
+    },
+  } as FastifyServerOptions['logger'];
+}
+
+/** An error as a background worker may print it to stderr: its stack (or message), scrubbed. */
+export function errorForLog(err: unknown): string {
+  const e = err as LoggedError | null;
+  return scrubText(String(e?.stack ?? e?.message ?? err));
+}
