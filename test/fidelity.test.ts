@@ -9,6 +9,7 @@ import { Type, type TSchema } from 'typebox';
 import { Compile } from 'typebox/compile';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { Customer, linkFromOutbox } from './support/customer.js';
+import { publishedIdentityBody } from './support/published.js';
 import { consentBody, testRegister, type TestRegister } from './support/register.js';
 import { eventually, startReceiver, verifyDarSignature, type Receiver } from './support/webhook-receiver.js';
 
@@ -97,26 +98,6 @@ const PublishedDiscoveredSummary = Type.Object({
 
 const check = (schema: TSchema, value: unknown) => [...Compile(schema).Errors(value)].map((e) => `${(e as { instancePath?: string }).instancePath ?? ''} ${e.message}`);
 
-/** The published IdentityRecord create example (seed: POST /identity-records), for another meter point. */
-const publishedIdentityBody = (mpxn: string, patch: Record<string, unknown> = {}) => ({
-  'pii-principal': {
-    mpxn,
-    'move-in-date': '2022-06-30',
-    address: { addressLine1: '221B Baker Street', townCity: 'London', postcode: 'NW1 6XE' },
-  },
-  'expressed-by': 'data-subject',
-  email: 'customer@example.com',
-  'principal-verification': {
-    method: 'credit-card',
-    'verified-at': '2023-11-07T05:30:45Z',
-    outcome: 'verified',
-    reference: 'ch_3ABC123xyz',
-    submitted: 'XXXX-XXXX-XXXX-4242',
-    'verified-against': 'Stripe customer record cus_ABC123',
-    detail: { last4: '4242', brand: 'visa', stripe_customer: 'cus_ABC123' },
-  },
-  ...patch,
-});
 
 let r: TestRegister;
 beforeAll(async () => {

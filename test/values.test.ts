@@ -6,6 +6,7 @@ import { accessRecords } from '../src/server/db/schema.js';
 import { openDatabase } from '../src/server/db/open.js';
 import { canonicalInstant, canonicalMpxn, canonicalPostcode, mpanCheckDigitOk } from '../src/shared/values.js';
 import { Customer } from './support/customer.js';
+import { publishedIdentityBody } from './support/published.js';
 import { consentBody, testRegister, type TestRegister } from './support/register.js';
 import { SoftAuthenticator } from './support/soft-authenticator.js';
 import { decodeQuotedPrintable, startSmtpSink, type SmtpSink } from './support/smtp-sink.js';
@@ -395,20 +396,7 @@ describe('published requests are accepted as written (contract tests)', () => {
 
   it('POST /identity-records exactly as the published example, and GET returns the published shape', async () => {
     // From the published POST /identity-records page (passkey fields left to their own test).
-    const published = {
-      'pii-principal': { mpxn: '1234567890123', 'move-in-date': '2022-06-30', address: { addressLine1: '221B Baker Street', townCity: 'London', postcode: 'NW1 6XE' } },
-      'expressed-by': 'data-subject',
-      email: 'customer@example.com',
-      'principal-verification': {
-        method: 'credit-card',
-        'verified-at': '2023-11-07T05:30:45Z',
-        outcome: 'verified',
-        reference: 'ch_3ABC123xyz',
-        submitted: 'XXXX-XXXX-XXXX-4242',
-        'verified-against': 'Stripe customer record cus_ABC123',
-        detail: { last4: '4242', brand: 'visa', stripe_customer: 'cus_ABC123' },
-      },
-    };
+    const published = publishedIdentityBody('1234567890123');
     const res = await r.call('bright_energy', 'POST', '/v1/identity-records', published);
     expect(res.status, JSON.stringify(res.body)).toBe(201);
     const rec = (await r.call('bright_energy', 'GET', `/v1/identity-records/${res.body.ir}`)).body['identity-record'];
