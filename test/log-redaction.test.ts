@@ -149,6 +149,11 @@ describe('redaction helpers', () => {
     expect(redactUrl('/v1/identity-records?email=a%40b.example&mpxn=1234567890', '/v1/identity-records')).toBe('/v1/identity-records?email=[redacted]&mpxn=[redacted]');
     expect(redactUrl('/id/magic/abcDEF123_-xyz/more')).toBe('/id/magic/:[redacted]/more');
     expect(redactUrl('/v1/x/mlr_0123456789abcdef01234567?q=someone%40example.org')).toBe('/v1/x/:[redacted]?q=[redacted]');
+    // A harmless parameter keeps its value only when it looks like one: a token or an address
+    // pasted into limit, cursor or reason is redacted.
+    expect(redactUrl('/v1/records?state=x%40y&limit=eyJhbGciOiJIUzI1NiJ9.xx&cursor=mlr_0123456789abcdef01234567', '/v1/records')).toBe('/v1/records?state=[redacted]&limit=[redacted]&cursor=[redacted]');
+    expect(redactUrl('/v1/access-records/ak_0123456789abcdef01234567?reason=customer-request', '/v1/access-records/:ak')).toBe('/v1/access-records/:ak?reason=customer-request');
+    expect(redactUrl('/v1/admin/audit?event-type=meter-point.viewed', '/v1/admin/audit')).toBe('/v1/admin/audit?event-type=meter-point.viewed');
   });
 
   it('scrubs e-mail addresses, bearer tokens, token-refs, sessions, signing secrets and magic links from text', () => {

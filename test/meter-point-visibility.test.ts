@@ -127,6 +127,17 @@ describe('meter-point listing: rights, audit and other organisations keys', () =
       if (row.duid === northern || row.kind === 'discovered') expect(text).toContain(row.ak);
       else expect(text, row.ak).not.toContain(row.ak);
     }
+    // Its own records show their identity-record-ref, as GET /v1/records and verification do;
+    // no other Data User's record shows one.
+    for (const x of res.body['access-records'] as { ak: string | null; state: string; 'record-metadata': { 'identity-record-ref': string | null } | null }[]) {
+      if (x.state === 'DISCOVERED') continue;
+      const stored = r.reg.sqlite.prepare('select a.duid, i.duid as irDuid, a.ir from access_records a left join identity_records i on i.ir = a.ir where a.ak = ?');
+      if (x.ak === null) expect(x['record-metadata']!['identity-record-ref']).toBeNull();
+      else {
+        const row = stored.get(x.ak) as { duid: string; irDuid: string | null; ir: string };
+        expect(x['record-metadata']!['identity-record-ref']).toBe(row.irDuid === row.duid ? row.ir : null);
+      }
+    }
     // The other records are still listed, with their organisation, state and basis.
     const hidden = res.body['access-records'].filter((x: { ak: string | null; state: string }) => x.ak === null && x.state !== 'DISCOVERED');
     expect(hidden.length).toBe(all.filter((x) => x.kind === 'record' && x.duid !== northern).length);
@@ -136,12 +147,16 @@ describe('meter-point listing: rights, audit and other organisations keys', () =
     const mpxn = '4400000009';
     await r.call('dcc_system', 'POST', '/v1/discovered-access', { mpxn, 'organisation-name': 'OctopusFlux Ltd', 'organisation-reference': 'SEC-OU-00102', 'first-seen': '2026-01-01', 'data-types-observed': ['HH-CONSUMPTION'], 'source-reference': 'DCC-9' });
     const octoAk = await create('octopusflux', await ownIdentity('octopusflux', mpxn), 'ACTIVE');
-    await create('northern_networks', await ownIdentity('northern_networks', mpxn), 'ACTIVE');
+    const northernIr = await ownIdentity('northern_networks', mpxn);
+    const northernAk = await create('northern_networks', northernIr, 'ACTIVE');
     const discovered = (x: { body: { 'access-records': { state: string; 'discovered-access': { 'superseded-by': string | null } }[] } }) => x.body['access-records'].find((y) => y.state === 'DISCOVERED')!['discovered-access'];
     expect(discovered(await list('octopusflux', mpxn))['superseded-by']).toBe(octoAk);
     const seenByNorthern = await list('northern_networks', mpxn);
     expect(JSON.stringify(seenByNorthern.body)).not.toContain(octoAk);
     expect(discovered(seenByNorthern)['superseded-by']).toBeNull();
+    // Its own record, linked with its own identity record, shows that ir.
+    const mine = (seenByNorthern.body['access-records'] as { ak: string | null; 'record-metadata': { 'identity-record-ref': string | null } }[]).find((y) => y.ak === northernAk)!;
+    expect(mine['record-metadata']['identity-record-ref']).toBe(northernIr);
     // Nor does the DISCOVERED row's public verification, which anyone holding its key may read.
     const discoveredAk = (seenByNorthern.body['access-records'] as { ak: string; state: string }[]).find((y) => y.state === 'DISCOVERED')!.ak;
     const verified = await r.call(null, 'GET', `/v1/access-records/${discoveredAk}`);

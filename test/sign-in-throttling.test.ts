@@ -106,7 +106,7 @@ describe('--trust-proxy', () => {
     expect(env !== 'help' && env.trustProxy).toEqual(['172.16.0.0/12']);
     const none = parseArgs([], {});
     expect(none !== 'help' && none.trustProxy).toEqual([]);
-    for (const bad of ['true', '*', '10.0.0.1/33', 'proxy.example', '', ',']) expect(() => parseArgs([`--trust-proxy=${bad}`], {})).toThrow(UsageError);
+    for (const bad of ['true', '*', '10.0.0.1/33', 'proxy.example', '', ',', '0.0.0.0/0', '::/0']) expect(() => parseArgs([`--trust-proxy=${bad}`], {})).toThrow(UsageError);
   });
 });
 

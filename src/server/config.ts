@@ -205,6 +205,8 @@ export function parseTrustProxy(value: string, name: string): string[] {
     const family = isIP(ip);
     const bitsOk = bits === null || (/^\d{1,3}$/.test(bits) && Number(bits) <= (family === 4 ? 32 : 128));
     if (!family || !bitsOk) throw new UsageError(`${name} takes IP addresses or CIDR ranges, got "${a}"`);
+    // A /0 range is every address: like `true`, it would let any client choose its own address.
+    if (bits !== null && Number(bits) === 0) throw new UsageError(`${name}: "${a}" would trust every client; name your proxies' addresses or ranges`);
   }
   return list;
 }

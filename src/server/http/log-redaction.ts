@@ -12,6 +12,13 @@ import type { FastifyServerOptions } from 'fastify';
 
 /** Query parameters whose values are never secret or personal: paging and enumerated filters. */
 const HARMLESS_QUERY = new Set(['limit', 'cursor', 'state', 'status', 'purpose', 'role', 'event-type', 'legal-basis', 'reason', 'superseded', 'format']);
+/**
+ * What a harmless parameter's value may look like to be logged as sent: a number (limit,
+ * cursor), an upper-case state, or lower-case vocabulary words (`customer-request`,
+ * `meter-point.viewed`). Anything else, such as a token or an address pasted into the wrong
+ * parameter, is redacted like any other value.
+ */
+const HARMLESS_VALUE = /^(?:[0-9]{1,18}|[A-Z]{1,16}|[a-z]{1,24}(?:[.-][a-z]{1,24}){0,4})$/;
 
 export const REDACTED = '[redacted]';
 
@@ -68,7 +75,7 @@ export function redactUrl(url: string, routePattern?: string): string {
     }
     const safeName = /^[a-z][a-z0-9_-]{0,39}$/i.test(name) ? name : REDACTED;
     if (eq === -1) parts.push(safeName);
-    else parts.push(`${safeName}=${HARMLESS_QUERY.has(name) && /^[A-Za-z0-9_.:-]{0,64}$/.test(pair.slice(eq + 1)) ? pair.slice(eq + 1) : REDACTED}`);
+    else parts.push(`${safeName}=${HARMLESS_QUERY.has(name) && HARMLESS_VALUE.test(pair.slice(eq + 1)) ? pair.slice(eq + 1) : REDACTED}`);
   }
   return `${path}?${parts.join('&')}`;
 }

@@ -12,7 +12,7 @@ import { CONSENT_BASES, type AccessRecordInput, type AccessRecordOutput, type Ac
 import type { AccountRow } from './accounts.js';
 import type { EventPublisher } from './events.js';
 import type { IdentityRecords, IdentityRow } from './identity-records.js';
-import { recordJsonSql, summaryJsonSql } from './record-json.js';
+import { ownersIrSql, recordJsonSql, summaryJsonSql } from './record-json.js';
 
 export type AccessRow = typeof accessRecords.$inferSelect;
 export type AccessRecordApi = Static<typeof AccessRecordOutput>;
@@ -530,13 +530,14 @@ export class AccessRecords {
 
   /**
    * Whole rows, or just `seq` and the summary as JSON text. In a Data User's own listing
-   * (`ownerDuid`), record-metadata shows the ir when that identity record is the caller's.
+   * (`ownerDuid`) and on its own records in a meter-point listing (`viewerDuid`),
+   * record-metadata shows the ir when that identity record is the caller's.
    */
   private select(output: 'rows' | 'summaries', ownerDuid?: Placeholder, viewerDuid?: Placeholder) {
     if (output === 'rows') return this.reg.db.select();
-    const ownIr = ownerDuid
-      ? sql`(select ${identityRecords.ir} from ${identityRecords} where ${identityRecords.ir} = ${accessRecords.ir} and ${identityRecords.duid} = ${ownerDuid})`
-      : undefined;
+    // The ir is shown on the caller's own records only, when the identity record is its own too
+    // (ownersIrSql), as verification shows it; a portal never learns an ir.
+    const ownIr = ownerDuid ? ownersIrSql : viewerDuid ? sql`case when ${accessRecords.duid} = ${viewerDuid} then ${ownersIrSql} end` : undefined;
     return this.reg.db.select({ seq: accessRecords.seq, json: summaryJsonSql(sql.placeholder('now'), ownIr, viewerDuid) });
   }
 
