@@ -121,7 +121,14 @@ test.describe.serial('console walkthrough (one signed-in page)', () => {
     newUserSecret = (await secretDialog.getByTestId('secret-key').textContent())?.trim() ?? '';
     expect(newUserSecret.length).toBeGreaterThanOrEqual(32);
     await saveScreen(page, testInfo, '05-secret-shown-once');
-    await secretDialog.getByRole('button', { name: 'I have stored the secret' }).click();
+    // Shown once: Esc asks first, and the dialog closes only once "I have copied it" is ticked.
+    await page.keyboard.press('Escape');
+    await expect(secretDialog.getByText('Close without the secret?')).toBeVisible();
+    await secretDialog.getByRole('button', { name: 'Keep it open' }).click();
+    await expect(secretDialog).toBeVisible();
+    await expect(secretDialog.getByRole('button', { name: 'Done' })).toBeDisabled();
+    await secretDialog.getByLabel('I have copied it').check();
+    await secretDialog.getByRole('button', { name: 'Done' }).click();
 
     await expect(page.getByRole('heading', { level: 1, name: newUser.name })).toBeVisible();
     await expect(page.getByText(newUser.returnUrl)).toBeVisible();
