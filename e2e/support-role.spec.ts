@@ -158,9 +158,9 @@ test.describe.serial('support role in the console', () => {
 
     // The console's own session, used for an action it hides: the register refuses it.
     const refused = await page.evaluate(async () => {
-      const session = JSON.parse(sessionStorage.getItem('dar.console.session') ?? '{}') as { token?: string };
+      const session = JSON.parse((globalThis as unknown as { sessionStorage: { getItem(k: string): string | null } }).sessionStorage.getItem('dar.console.session') ?? '{}') as { token?: string };
       const res = await fetch('/v1/admin/accounts/bright_energy/suspend', { method: 'POST', headers: { authorization: `Bearer ${session.token}`, 'content-type': 'application/json' }, body: '{"reason":"x"}' });
-      return { status: res.status, body: await res.json() };
+      return { status: res.status, body: (await res.json()) as { errors: { 'error-code': string }[] } };
     });
     expect(refused.status).toBe(403);
     expect(refused.body.errors[0]['error-code']).toBe('AUTH003');
@@ -193,7 +193,7 @@ test.describe.serial('support role in the console', () => {
     }
     // support_desk's console token has ended: its next request answers 401.
     const after = await page.evaluate(async () => {
-      const session = JSON.parse(sessionStorage.getItem('dar.console.session') ?? '{}') as { token?: string };
+      const session = JSON.parse((globalThis as unknown as { sessionStorage: { getItem(k: string): string | null } }).sessionStorage.getItem('dar.console.session') ?? '{}') as { token?: string };
       return (await fetch('/v1/self', { headers: { authorization: `Bearer ${session.token}` } })).status;
     });
     expect(after).toBe(401);

@@ -90,7 +90,30 @@ export function TokensScreen() {
                 </div>
               ),
             },
-            { key: 'status', header: 'Status', render: (t) => <StatusBadge status={t.status} /> },
+            {
+              key: 'status',
+              header: 'Status',
+              // Cancel sits with the status, so it stays in view on narrow screens.
+              render: (t) => (
+                <div className="cell-stack">
+                  <StatusBadge status={t.status} />
+                  {cancellable(t) && (
+                    <Button
+                      size="sm"
+                      variant="ghost"
+                      icon="close"
+                      aria-label={`Cancel ${t['token-ref']}`}
+                      onClick={(e) => {
+                        e.stopPropagation();
+                        setCancelling(t);
+                      }}
+                    >
+                      Cancel
+                    </Button>
+                  )}
+                </div>
+              ),
+            },
             { key: 'created', header: 'Started', render: (t) => <Relative iso={t['created-at']} /> },
             {
               key: 'expires',
@@ -126,26 +149,6 @@ export function TokensScreen() {
                 ) : (
                   <span className="muted">—</span>
                 ),
-            },
-            {
-              key: 'actions',
-              header: '',
-              align: 'right',
-              render: (t) =>
-                cancellable(t) ? (
-                  <Button
-                    size="sm"
-                    variant="ghost"
-                    icon="close"
-                    aria-label={`Cancel ${t['token-ref']}`}
-                    onClick={(e) => {
-                      e.stopPropagation();
-                      setCancelling(t);
-                    }}
-                  >
-                    Cancel
-                  </Button>
-                ) : null,
             },
           ]}
           empty={
