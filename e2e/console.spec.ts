@@ -121,7 +121,14 @@ test.describe.serial('console walkthrough (one signed-in page)', () => {
     newUserSecret = (await secretDialog.getByTestId('secret-key').textContent())?.trim() ?? '';
     expect(newUserSecret.length).toBeGreaterThanOrEqual(32);
     await saveScreen(page, testInfo, '05-secret-shown-once');
-    await secretDialog.getByRole('button', { name: 'I have stored the secret' }).click();
+    // Shown once: Esc asks first, and the dialog closes only once "I have copied it" is ticked.
+    await page.keyboard.press('Escape');
+    await expect(secretDialog.getByText('Close without the secret?')).toBeVisible();
+    await secretDialog.getByRole('button', { name: 'Keep it open' }).click();
+    await expect(secretDialog).toBeVisible();
+    await expect(secretDialog.getByRole('button', { name: 'Done' })).toBeDisabled();
+    await secretDialog.getByLabel('I have copied it').check();
+    await secretDialog.getByRole('button', { name: 'Done' }).click();
 
     await expect(page.getByRole('heading', { level: 1, name: newUser.name })).toBeVisible();
     await expect(page.getByText(newUser.returnUrl)).toBeVisible();
@@ -144,6 +151,7 @@ test.describe.serial('console walkthrough (one signed-in page)', () => {
     await page.getByRole('button', { name: 'Suspend' }).click();
     const confirm = page.getByRole('dialog', { name: `Suspend ${newUser.name}?` });
     await expect(confirm).toContainText('AUTH006');
+    await confirm.getByLabel(/Reason/).fill('Contract under review');
     await saveScreen(page, testInfo, '07-suspend-confirm');
     await confirm.getByRole('button', { name: 'Suspend account' }).click();
     await expect(confirm).toBeHidden();
@@ -154,6 +162,9 @@ test.describe.serial('console walkthrough (one signed-in page)', () => {
     const login = await apiCall(register.url, 'GET', '/v1/auth/token', { basic: [newUser.id, newUserSecret] });
     expect(login.status).toBe(401);
     expect(login.body.errors[0]['error-code']).toBe('AUTH006');
+    // The reason given in the dialog is in the audit log.
+    const audit = await apiCall(register.url, 'GET', `/v1/admin/audit?event-type=account.suspended&account-id=${newUser.id}`, { token: await bearerToken(register.url, 'admin_ops') });
+    expect(audit.body.events[0].detail).toEqual({ reason: 'Contract under review' });
   });
 
   test('finds the demo customer by MPxN', async ({}, testInfo) => {
@@ -166,6 +177,9 @@ test.describe.serial('console walkthrough (one signed-in page)', () => {
     await saveScreen(page, testInfo, '10-identity-results');
     await row.getByRole('link').first().click();
     await expect(page.getByRole('heading', { level: 1, name: /Identity record/ })).toBeVisible();
+    // The address is masked until Reveal (an audited read).
+    await expect(page.getByText('14 Harbour View')).toBeHidden();
+    await page.getByRole('button', { name: 'Reveal' }).click();
     await expect(page.getByText('14 Harbour View')).toBeVisible();
     await saveScreen(page, testInfo, '11-identity-detail');
   });
@@ -280,7 +294,8 @@ test.describe.serial('console walkthrough (one signed-in page)', () => {
     await expect(dialog).toContainText('CON001');
     await saveScreen(page, testInfo, '23-anonymise-refused');
     await dialog.getByRole('button', { name: 'Close', exact: true }).last().click();
-    await expect(page.getByText('14 Harbour View')).toBeVisible();
+    await expect(dialog).toBeHidden();
+    await expect(page.getByRole('heading', { level: 1, name: /Identity record/ })).toBeVisible();
   });
 
   test('revokes a record; the withdrawal webhook fails, is shown with its attempts, and is redelivered', async ({ register }, testInfo) => {

@@ -92,6 +92,7 @@ describe('headless register CLI', () => {
       const { url, child, output } = await start(['--data', data, '--seed', 'demo']);
       expect(output()).toContain('admin_ops');
       expect(output()).toContain('admin-secret-demo');
+      expect(output()).toMatch(/support_desk\s+support\s+support-secret-demo/);
       const res = await fetch(`${url}/v1/access-records/ak_000000000000000000000000`);
       expect(res.status).toBe(404);
       const exit = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
@@ -104,8 +105,8 @@ describe('headless register CLI', () => {
     expect(Object.keys(keys).sort()).toEqual(['email-hmac-key', 'encryption-key', 'jwt-secret', 'signing-key', 'version']);
     const db = new Database(join(data, 'register.sqlite'), { readonly: true });
     expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
-    // Seeded twice, same state: 8 accounts, 1 identity record, 5 records on the demo meter point.
-    expect(db.prepare('select count(*) n from accounts').get()).toEqual({ n: 8 });
+    // Seeded twice, same state: 9 accounts (support_desk among them), 1 identity record, 5 records on the demo meter point.
+    expect(db.prepare('select count(*) n from accounts').get()).toEqual({ n: 9 });
     expect(db.prepare('select count(*) n from identity_records').get()).toEqual({ n: 1 });
     expect(db.prepare("select count(*) n from access_records where mpxn = '2312345678901'").get()).toEqual({ n: 5 });
     db.close();

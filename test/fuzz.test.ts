@@ -18,7 +18,7 @@ import { testRegister, type TestRegister } from './support/register.js';
 
 const RUNS = Number(process.env.DAR_FUZZ_RUNS ?? 1500);
 const SEED = process.env.DAR_FUZZ_SEED ? Number(process.env.DAR_FUZZ_SEED) : undefined;
-const ROLES = ['admin_ops', 'bright_energy', 'octopusflux', 'provider_ops', 'dcc_system', 'portal_ops'] as const;
+const ROLES = ['admin_ops', 'support_desk', 'bright_energy', 'octopusflux', 'provider_ops', 'dcc_system', 'portal_ops'] as const;
 
 type Schema = Record<string, any>;
 interface Operation {
@@ -413,8 +413,26 @@ describe('fuzz regressions', () => {
  * Each invalid input is first shown to answer 400 (or 415) for a caller who may use the route.
  */
 describe('fuzz: authentication and role come before validation, for every route and role', () => {
-  type Role = 'admin' | 'data_user' | 'data_provider' | 'dcc' | 'portal';
-  const ALL: Role[] = ['admin', 'data_user', 'data_provider', 'dcc', 'portal'];
+  type Role = 'admin' | 'support' | 'data_user' | 'data_provider' | 'dcc' | 'portal';
+  const ALL: Role[] = ['admin', 'support', 'data_user', 'data_provider', 'dcc', 'portal'];
+  /** What support staff may do in /v1/admin: read, and run the re-identification desk (contract §2). */
+  const SUPPORT_OPS = new Set([
+    'GET /v1/admin/identity-records',
+    'GET /v1/admin/identity-records/exists',
+    'GET /v1/admin/identity-records/{ir}',
+    'GET /v1/admin/reidentifications',
+    'GET /v1/admin/reidentifications/{tokenRef}',
+    'POST /v1/admin/reidentifications',
+    'POST /v1/admin/reidentifications/{tokenRef}/cancel',
+    'GET /v1/admin/records',
+    'GET /v1/admin/records/{ak}',
+    'GET /v1/admin/discovered-access',
+    'GET /v1/admin/audit',
+    'GET /v1/admin/audit/verify',
+    'GET /v1/admin/stats',
+    'GET /v1/admin/accounts',
+    'GET /v1/admin/accounts/{id}',
+  ]);
   const DU_PORTAL: Role[] = ['data_user', 'portal'];
   /** Who may call each operation (the contract), independent of how the register wires it. */
   function allowed(method: string, path: string): Role[] | 'public' | 'basic' {
@@ -423,7 +441,7 @@ describe('fuzz: authentication and role come before validation, for every route 
     if (key === 'GET /v1/access-records/{ak}') return 'public';
     // Liveness and readiness probes answer anyone (contract §10).
     if (['/health', '/ready', '/v1/health', '/v1/ready'].includes(path)) return 'public';
-    if (path.startsWith('/v1/admin/')) return ['admin'];
+    if (path.startsWith('/v1/admin/')) return SUPPORT_OPS.has(key) ? ['admin', 'support'] : ['admin'];
     if (path.startsWith('/v1/self')) return ALL;
     if (key === 'GET /v1/identity-records/exists' || key === 'POST /v1/identity-records/reidentify' || key === 'GET /v1/identity-records/reidentify/{tokenRef}' || key === 'GET /v1/identity-records/{ir}/re-identify/{tokenRef}')
       return DU_PORTAL;
@@ -433,7 +451,7 @@ describe('fuzz: authentication and role come before validation, for every route 
     if (path === '/v1/discovered-access' || path === '/v1/cot-events') return ['dcc'];
     throw new Error(`${key}: not in the role table; add it`);
   }
-  const ACCOUNT_OF: Record<Role, string> = { admin: 'admin_ops', data_user: 'bright_energy', data_provider: 'provider_ops', dcc: 'dcc_system', portal: 'portal_ops' };
+  const ACCOUNT_OF: Record<Role, string> = { admin: 'admin_ops', support: 'support_desk', data_user: 'bright_energy', data_provider: 'provider_ops', dcc: 'dcc_system', portal: 'portal_ops' };
 
   let ra: TestRegister;
   let ops: (Operation & { security: unknown })[] = [];

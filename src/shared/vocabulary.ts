@@ -2,6 +2,15 @@
  * The register's fixed vocabularies (contract §5, §11), shared by the register (validation,
  * customer pages) and the operator console, so a list is never written twice.
  */
+/**
+ * Account roles (contract §2). `support` is a console-only role for phone support: it reads
+ * and runs the re-identification desk, and changes no account, record or setting.
+ */
+export const ROLES = ['data_user', 'data_provider', 'dcc', 'portal', 'admin', 'support'] as const;
+export type Role = (typeof ROLES)[number];
+/** The people who use the operator console. */
+export const STAFF_ROLES = ['admin', 'support'] as const satisfies readonly Role[];
+
 export const DATA_TYPES = [
   'HH-CONSUMPTION',
   'HH-EXPORT',

@@ -1,11 +1,11 @@
-import { useAuth } from './auth';
+import { useAuth, useIsAdmin } from './auth';
 import { useRoute } from './lib/router';
-import { Shell } from './Shell';
+import { adminOnlyScreen, Shell } from './Shell';
 import { ACCOUNT_KINDS, AccountDetailScreen, AccountListScreen } from './screens/Accounts';
 import { AuditScreen } from './screens/Audit';
 import { DiscoveredScreen } from './screens/Discovered';
 import { IdentityDetailScreen, IdentityListScreen } from './screens/IdentityRecords';
-import { NotFoundScreen } from './screens/NotFound';
+import { NotAllowedScreen, NotFoundScreen } from './screens/NotFound';
 import { OutboxScreen } from './screens/Outbox';
 import { OverviewScreen } from './screens/Overview';
 import { RecordDetailScreen, RecordListScreen } from './screens/Records';
@@ -18,6 +18,8 @@ import { WebhooksScreen } from './screens/Webhooks';
 function Screen() {
   const { segments } = useRoute();
   const [first = 'overview', second] = segments;
+  const admin = useIsAdmin();
+  if (!admin && adminOnlyScreen(first)) return <NotAllowedScreen />;
   const kind = ACCOUNT_KINDS.find((k) => k.path === first);
   if (kind) return second ? <AccountDetailScreen key={`${kind.path}/${second}`} kind={kind} accountId={second} /> : <AccountListScreen key={kind.path} kind={kind} />;
   switch (first) {

@@ -14,6 +14,8 @@ interface NavItem {
   icon: IconName;
   count?: (s: NonNullable<ReturnType<typeof useStats>['data']>) => number | undefined;
   countTone?: 'amber' | 'red';
+  /** Hidden from support staff: the register refuses them these screens' data and actions. */
+  adminOnly?: boolean;
 }
 
 export const NAV: Array<{ section: string | null; items: NavItem[] }> = [
@@ -21,11 +23,12 @@ export const NAV: Array<{ section: string | null; items: NavItem[] }> = [
   {
     section: 'Accounts',
     items: [
-      { to: '/data-users', label: 'Data users', icon: 'building' },
-      { to: '/portal-accounts', label: 'Portal accounts', icon: 'globe' },
-      { to: '/dcc-accounts', label: 'DCC accounts', icon: 'antenna' },
-      { to: '/data-providers', label: 'Data providers', icon: 'database' },
-      { to: '/administrators', label: 'Administrators', icon: 'shield' },
+      { to: '/data-users', label: 'Data users', icon: 'building', adminOnly: true },
+      { to: '/portal-accounts', label: 'Portal accounts', icon: 'globe', adminOnly: true },
+      { to: '/dcc-accounts', label: 'DCC accounts', icon: 'antenna', adminOnly: true },
+      { to: '/data-providers', label: 'Data providers', icon: 'database', adminOnly: true },
+      { to: '/administrators', label: 'Administrators', icon: 'shield', adminOnly: true },
+      { to: '/support-staff', label: 'Support staff', icon: 'phone', adminOnly: true },
     ],
   },
   {
@@ -46,10 +49,10 @@ export const NAV: Array<{ section: string | null; items: NavItem[] }> = [
   {
     section: 'Operations',
     items: [
-      { to: '/webhooks', label: 'Webhooks', icon: 'webhook', count: (s) => s.webhooks?.undelivered, countTone: 'red' },
-      { to: '/outbox', label: 'Outbox', icon: 'mail' },
+      { to: '/webhooks', label: 'Webhooks', icon: 'webhook', count: (s) => s.webhooks?.undelivered, countTone: 'red', adminOnly: true },
+      { to: '/outbox', label: 'Outbox', icon: 'mail', adminOnly: true },
       { to: '/audit', label: 'Audit log', icon: 'audit' },
-      { to: '/settings', label: 'Settings', icon: 'settings' },
+      { to: '/settings', label: 'Settings', icon: 'settings', adminOnly: true },
     ],
   },
 ];
@@ -77,6 +80,17 @@ function SessionBanner() {
       <SignInDialog open={open} onClose={() => setOpen(false)} accountId={session.account['account-id']} />
     </div>
   );
+}
+
+/** The navigation a role sees: support staff get no section they could only be refused in. */
+export function navFor(role: string): typeof NAV {
+  if (role === 'admin') return NAV;
+  return NAV.map((g) => ({ ...g, items: g.items.filter((i) => !i.adminOnly) })).filter((g) => g.items.length > 0);
+}
+
+/** Screens (first path segment) only administrators may open. */
+export function adminOnlyScreen(first: string): boolean {
+  return NAV.some((g) => g.items.some((i) => i.adminOnly && i.to === `/${first}`));
 }
 
 export function Shell({ children }: { children: ReactNode }) {
@@ -112,7 +126,7 @@ export function Shell({ children }: { children: ReactNode }) {
           </span>
         </div>
         <nav className="nav">
-          {NAV.map((group, gi) => (
+          {navFor(account.role).map((group, gi) => (
             <div className="nav-group" key={gi}>
               {group.section && <div className="nav-section">{group.section}</div>}
               <ul>
@@ -154,7 +168,9 @@ export function Shell({ children }: { children: ReactNode }) {
               </span>
               <span className="who-text">
                 <span className="who-name">{account['display-name']}</span>
-                <span className="who-id">{account['account-id']} · administrator</span>
+                <span className="who-id">
+                  {account['account-id']} · {account.role === 'admin' ? 'administrator' : 'support'}
+                </span>
               </span>
             </div>
             {!isDesktop && (

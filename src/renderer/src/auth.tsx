@@ -1,4 +1,5 @@
 import { useQueryClient } from '@tanstack/react-query';
+import { STAFF_ROLES } from '../../shared/vocabulary';
 import { createContext, useCallback, useContext, useEffect, useMemo, useRef, useState, type ReactNode } from 'react';
 import { api, ApiError, basicAuth, configureClient } from './api/client';
 import type { Account, Envelope } from './api/types';
@@ -63,8 +64,8 @@ async function exchange(accountId: string, secret: string, desktop: boolean): Pr
   const issued = await api<Envelope & { 'bearer-token': string; expires: number }>('/auth/token', { authorization: basicAuth(accountId, secret) });
   const token = issued['bearer-token'];
   const { account } = await api<Envelope & { account: Account }>('/self', { authorization: `Bearer ${token}` });
-  if (account.role !== 'admin') {
-    throw new ApiError(403, [{ code: 'AUTH003', message: `Only administrator accounts can use the console; "${account['account-id']}" is not an administrator.` }]);
+  if (!isStaff(account.role)) {
+    throw new ApiError(403, [{ code: 'AUTH003', message: `Only administrator and support accounts can use the console; "${account['account-id']}" is neither.` }]);
   }
   return { token, expiresAt: Date.now() + (issued.expires || 7200) * 1000, account, desktop };
 }
@@ -168,7 +169,7 @@ export function AuthProvider({ children }: { children: ReactNode }) {
         currentToken = stored.token;
         try {
           const { account } = await api<Envelope & { account: Account }>('/self', { authorization: `Bearer ${stored.token}` });
-          if (!cancelled && account.role === 'admin') {
+          if (!cancelled && isStaff(account.role)) {
             accept({ ...stored, account });
             return;
           }
@@ -225,6 +226,19 @@ export function useAuth(): AuthApi {
   const ctx = useContext(AuthContext);
   if (!ctx) throw new Error('useAuth outside AuthProvider');
   return ctx;
+}
+
+/** The people who use the console (see the register's role table, README "Roles"). */
+function isStaff(role: string): boolean {
+  return (STAFF_ROLES as readonly string[]).includes(role);
+}
+
+/**
+ * Whether the signed-in person may manage accounts, records, settings and the sandbox. Support
+ * staff may not (the register answers 403); the console hides those actions for them.
+ */
+export function useIsAdmin(): boolean {
+  return useSession().account.role === 'admin';
 }
 
 export function useSession(): Session {

@@ -40,8 +40,7 @@ export { DATA_TYPES } from '../../shared/vocabulary.js';
 export const DataType = Type.Enum([...DATA_TYPES]);
 export const DataTypes = Type.Array(DataType, { minItems: 1, maxItems: DATA_TYPES.length, uniqueItems: true });
 
-export const ROLES = ['data_user', 'data_provider', 'dcc', 'portal', 'admin'] as const;
-export type Role = (typeof ROLES)[number];
+export { ROLES, STAFF_ROLES, type Role } from '../../shared/vocabulary.js';
 
 /** Wraps the body properties of a successful response with the envelope. */
 export const Ok = <P extends Record<string, TSchema>>(props: P) => Type.Object({ response: EnvelopeSchema, ...props });

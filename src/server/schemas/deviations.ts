@@ -51,8 +51,18 @@ export const DEVIATIONS: Deviation[] = [
   {
     title: 'Support role',
     section: '§2',
-    text: 'A `support` role (console only) may read and use the re-identification desk, but change no account, record or setting.',
-    ops: [],
+    text: 'A `support` role (console only) may look up identity records (address and e-mail masked until revealed), read tokens, access records, discovered access, the account directory and the audit log, and run the re-identification desk (start, cancel); it changes no account, record or setting (403 AUTH003).',
+    ops: [
+      'GET /v1/admin/identity-records',
+      'GET /v1/admin/identity-records/{ir}',
+      'GET /v1/admin/reidentifications',
+      'POST /v1/admin/reidentifications',
+      'POST /v1/admin/reidentifications/{tokenRef}/cancel',
+      'GET /v1/admin/records',
+      'GET /v1/admin/discovered-access',
+      'GET /v1/admin/audit',
+      'GET /v1/admin/accounts',
+    ],
   },
   {
     title: 'Secrets stored as slow hashes',
@@ -164,6 +174,7 @@ export const DEVIATIONS: Deviation[] = [
       'GET /v1/admin/identity-records',
       'GET /v1/admin/reidentifications',
       'POST /v1/admin/reidentifications',
+      'POST /v1/admin/reidentifications/{tokenRef}/cancel',
       'GET /v1/admin/discovered-access',
       'GET /v1/admin/deliveries',
       'POST /v1/admin/deliveries/{eventId}/redeliver',
@@ -175,8 +186,8 @@ export const DEVIATIONS: Deviation[] = [
   {
     title: 'Hash-chained audit',
     section: '§10',
-    text: 'Audit events are hash-chained (each stores the previous one\'s hash, keyed with a register key) and GET /admin/audit/verify reports whether the chain is intact.',
-    ops: ['GET /v1/admin/audit', 'GET /v1/admin/audit/verify'],
+    text: 'Audit events are hash-chained (each stores the previous one\'s hash, keyed with a register key) and GET /admin/audit/verify reports whether the chain is intact. The audit also records reads of customer data by people (identity-record.read, with the client address), sign-ins (account.login, account.login-failed), account changes field by field and suspension reasons.',
+    ops: ['GET /v1/admin/audit', 'GET /v1/admin/audit/verify', 'GET /v1/auth/token', 'GET /v1/admin/identity-records/{ir}', 'PATCH /v1/admin/accounts/{id}', 'POST /v1/admin/accounts/{id}/suspend'],
   },
   {
     title: 'No caching, no secrets in logs',

@@ -19,6 +19,7 @@ export interface DemoAccount {
 
 export const DEMO_ACCOUNTS: DemoAccount[] = [
   { accountId: 'admin_ops', role: 'admin', secret: 'admin-secret-demo', displayName: 'Register Operations', organisationReference: null },
+  { accountId: 'support_desk', role: 'support', secret: 'support-secret-demo', displayName: 'Customer Support Desk', organisationReference: null },
   { accountId: 'bright_energy', role: 'data_user', secret: 'bright-secret-demo', displayName: 'Bright Energy Ltd', organisationReference: 'SEC-OU-00101' },
   { accountId: 'octopusflux', role: 'data_user', secret: 'octopus-secret-demo', displayName: 'OctopusFlux Ltd', organisationReference: 'SEC-OU-00102' },
   { accountId: 'northern_networks', role: 'data_user', secret: 'northern-secret-demo', displayName: 'Northern Networks plc', organisationReference: 'SEC-OU-00103' },

@@ -60,6 +60,23 @@ export class Accounts {
     return row && ok ? row : null;
   }
 
+  /**
+   * Audits a sign-in (GET /v1/auth/token): `account.login`, or `account.login-failed` with
+   * why, and the client address either way. Never the secret. An account id that does not
+   * exist is recorded as claimed (cut to 64 characters), so guessing shows in the audit.
+   */
+  auditSignIn(claimedId: string, from: string, outcome: 'ok' | 'wrong-credentials' | 'suspended' | 'terminated'): void {
+    const known = outcome !== 'wrong-credentials' || this.find(claimedId) !== undefined;
+    this.reg.tx(() =>
+      this.reg.audit.append({
+        actor: outcome === 'ok' ? claimedId : 'anonymous',
+        eventType: outcome === 'ok' ? 'account.login' : 'account.login-failed',
+        subject: claimedId.slice(0, 64),
+        detail: { from, ...(outcome === 'ok' ? {} : { reason: outcome, 'known-account': known }) },
+      }),
+    );
+  }
+
   async create(actor: string, body: CreateAccountBody): Promise<{ account: AccountRow; secret: string }> {
     const secret = body['secret-key'] ?? newSecret(32);
     const secretHash = await hashSecret(secret);
@@ -98,13 +115,22 @@ export class Accounts {
       if (body['organisation-reference'] !== undefined) changes.organisationReference = body['organisation-reference'];
       if (body['return-urls'] !== undefined) changes.returnUrls = body['return-urls'];
       this.reg.db.update(accounts).set(changes).where(eq(accounts.seq, row.seq)).run();
-      this.reg.audit.append({ actor, eventType: 'account.updated', subject: accountId, detail: { fields: Object.keys(body) } });
+      // The audit keeps what changed, from and to, field by field (never a secret: no
+      // editable field holds one; secrets change only through rotate-secret).
+      const before = toAccount(row) as Record<string, unknown>;
+      const after = toAccount(this.get(accountId)) as Record<string, unknown>;
+      const changed: Record<string, { from: unknown; to: unknown }> = {};
+      for (const field of Object.keys(body)) {
+        const key = field === 'data-types' ? 'data-types-supported' : field;
+        if (JSON.stringify(before[key]) !== JSON.stringify(after[key])) changed[field] = { from: before[key] ?? null, to: after[key] ?? null };
+      }
+      this.reg.audit.append({ actor, eventType: 'account.updated', subject: accountId, detail: { fields: Object.keys(changed), changes: changed } });
       return this.get(accountId);
     });
   }
 
   /** suspend / reactivate / terminate. Termination is final. */
-  setStatus(actor: string, accountId: string, action: 'suspend' | 'reactivate' | 'terminate'): AccountRow {
+  setStatus(actor: string, accountId: string, action: 'suspend' | 'reactivate' | 'terminate', reason: string | null = null): AccountRow {
     return this.reg.tx(() => {
       const row = this.get(accountId);
       const now = this.reg.clock.iso();
@@ -120,7 +146,12 @@ export class Accounts {
             ? { status: 'active', reactivatedAt: now, suspendedAt: null }
             : { status: 'terminated', terminatedAt: now, tokensValidAfter: this.sessionsEnd(row) };
       this.reg.db.update(accounts).set({ ...changes, updatedAt: now }).where(eq(accounts.seq, row.seq)).run();
-      this.reg.audit.append({ actor, eventType: `account.${action === 'suspend' ? 'suspended' : action === 'reactivate' ? 'reactivated' : 'terminated'}`, subject: accountId });
+      this.reg.audit.append({
+        actor,
+        eventType: `account.${action === 'suspend' ? 'suspended' : action === 'reactivate' ? 'reactivated' : 'terminated'}`,
+        subject: accountId,
+        ...(action === 'suspend' ? { detail: { reason } } : {}),
+      });
       return this.get(accountId);
     });
   }

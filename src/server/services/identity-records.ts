@@ -136,6 +136,53 @@ export class IdentityRecords {
     };
   }
 
+  /**
+   * What a person at the console sees of a record until they press "Reveal": the address
+   * lines reduced to their first character and the postcode to its outward code. The
+   * MPxN stays (it is how the customer is found); the e-mail is masked as on the
+   * customer pages. Revealing is a separate, audited read (admin route `?reveal=true`).
+   */
+  masked(view: IdentityRecord): IdentityRecord {
+    const pii = view['pii-principal'];
+    if (!pii?.address) return view;
+    const hide = (v: string | null | undefined) => (v ? `${v[0]}${'•'.repeat(Math.min(12, Math.max(3, v.length - 1)))}` : v);
+    const a = pii.address;
+    const outward = a.postcode.trim().split(/\s+/)[0] ?? '';
+    const address = {
+      addressLine1: hide(a.addressLine1)!,
+      ...(a.addressLine2 !== undefined ? { addressLine2: hide(a.addressLine2) } : {}),
+      townCity: hide(a.townCity)!,
+      ...(a.county !== undefined ? { county: hide(a.county) } : {}),
+      postcode: `${outward} •••`,
+    };
+    return { ...view, 'pii-principal': { ...pii, address } };
+  }
+
+  /**
+   * Audits a person's read of customer data (README "Audit"): who, which record (or the
+   * MPxN searched; never an e-mail address) and where from (the client address).
+   */
+  auditRead(actor: string, from: string, what: { ir?: string; mpxn?: string; byEmail?: boolean; found?: string[]; revealed?: boolean }): void {
+    this.reg.tx(() =>
+      this.reg.audit.append({
+        actor,
+        eventType: 'identity-record.read',
+        ir: what.ir ?? null,
+        subject: what.mpxn ?? null,
+        detail: {
+          from,
+          ...(what.ir ? { revealed: what.revealed === true } : { search: { ...(what.mpxn ? { mpxn: what.mpxn } : {}), ...(what.byEmail ? { email: 'keyed-hash match' } : {}) }, found: what.found ?? [] }),
+        },
+      }),
+    );
+  }
+
+  /** The e-mail on file for a person at the console: masked, or in full when revealed. */
+  emailForStaff(row: IdentityRow, revealed: boolean): string | null {
+    const email = this.email(row);
+    return email && !revealed ? maskEmail(email) : email;
+  }
+
   /** Call inside the caller's transaction, so the contact-change notice commits with the record. */
   create(actor: string, duid: string, body: CreateIdentityRecordBody): IdentityRow {
     const ir = newId('ir');

@@ -20,7 +20,7 @@ export const PASSKEY_SESSION_MS = 5 * 60 * 1000;
 
 export type TokenMethod = 'magic-link' | 'passkey-assert' | 'passkey-register';
 export const TOKEN_METHODS: TokenMethod[] = ['magic-link', 'passkey-assert', 'passkey-register'];
-export const ADMIN_TOKEN_STATUSES = ['pending', 'confirmed', 'consumed', 'expired'] as const;
+export const ADMIN_TOKEN_STATUSES = ['pending', 'confirmed', 'consumed', 'expired', 'cancelled'] as const;
 
 export interface IssueToken {
   method: TokenMethod;
@@ -50,16 +50,45 @@ export class ReidTokens {
     return this.byRef.get({ ref: tokenRef });
   }
 
-  /** pending | confirmed | expired as seen now (a pending ceremony past its expiry, or a confirmed token past 1 h, is expired). */
+  /**
+   * pending | confirmed | expired as seen now (a pending ceremony past its expiry, or a
+   * confirmed token past 1 h, is expired). A cancelled token reads as expired to the Data
+   * User and portal: the published status has no other value for "no longer usable".
+   */
   status(row: TokenRow, nowIso = this.reg.clock.iso()): 'pending' | 'confirmed' | 'expired' {
-    if (row.status === 'expired') return 'expired';
+    if (row.status === 'expired' || row.status === 'cancelled') return 'expired';
     if (row.status === 'pending') return row.ceremonyExpiresAt <= nowIso ? 'expired' : 'pending';
     return row.usableUntil <= nowIso && !row.consumedAt ? 'expired' : 'confirmed';
   }
 
   /** Admin view status, where consumption is shown too. */
   adminStatus(row: TokenRow, nowIso = this.reg.clock.iso()): string {
+    if (row.status === 'cancelled') return 'cancelled';
     return row.consumedAt ? 'consumed' : this.status(row, nowIso);
+  }
+
+  /**
+   * [ours] Support staff cancel a challenge the customer has not used (the contract §10):
+   * a pending or confirmed, unused and unexpired token becomes `cancelled`, so it can no
+   * longer be confirmed (the conditional UPDATEs in `confirm` and `consume` require pending
+   * and confirmed) nor used. Anything else is 409. Audited.
+   */
+  cancel(actor: string, tokenRef: string): TokenRow {
+    return this.reg.tx(() => {
+      const row = this.find(tokenRef);
+      if (!row) throw notFound(`Re-identification token ${tokenRef}`);
+      const status = this.adminStatus(row);
+      if (status !== 'pending' && status !== 'confirmed') throw conflict(`This re-identification token is ${status}; only a pending or confirmed, unused token can be cancelled`);
+      const nowIso = this.reg.clock.iso();
+      const result = this.reg.db
+        .update(reidTokens)
+        .set({ status: 'cancelled' })
+        .where(and(eq(reidTokens.seq, row.seq), inArray(reidTokens.status, ['pending', 'confirmed']), isNull(reidTokens.consumedAt)))
+        .run();
+      if (result.changes !== 1) throw conflict('This re-identification token changed meanwhile; reload it');
+      this.reg.audit.append({ actor, eventType: 'reidentification.cancelled', ir: row.ir, subject: tokenRef, detail: { method: row.method, was: status, mpxn: row.mpxn, at: nowIso } });
+      return this.find(tokenRef)!;
+    });
   }
 
   forIdentity(ir: string): TokenRow[] {
@@ -182,7 +211,9 @@ export class ReidTokens {
       case 'confirmed':
         return and(eq(reidTokens.status, 'confirmed'), isNull(reidTokens.consumedAt), gt(reidTokens.usableUntil, nowIso))!;
       case 'consumed':
-        return isNotNull(reidTokens.consumedAt);
+        return and(isNotNull(reidTokens.consumedAt), sql`${reidTokens.status} <> 'cancelled'`)!;
+      case 'cancelled':
+        return eq(reidTokens.status, 'cancelled');
       default:
         return or(
           eq(reidTokens.status, 'expired'),
@@ -227,6 +258,7 @@ export class ReidTokens {
     if (row.consumedAt) throw conflict('This re-identification token has already been used');
     const status = this.status(row, nowIso);
     if (status === 'pending') throw badState('The customer has not confirmed this re-identification yet');
+    if (row.status === 'cancelled') throw badState('This re-identification was cancelled by support staff; start a new re-identification');
     if (status === 'expired') throw badState('This re-identification token has expired; start a new re-identification');
     const result = this.reg.db
       .update(reidTokens)

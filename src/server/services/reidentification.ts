@@ -78,7 +78,7 @@ const AFTER_STEP_UP_MS = PASSKEY_SESSION_MS;
 export class CeremonyError extends Error {
   constructor(
     readonly status: number,
-    readonly code: 'unknown' | 'expired' | 'used' | 'invalid' | 'step-up-required' | 'failed' | 'conflict',
+    readonly code: 'unknown' | 'expired' | 'cancelled' | 'used' | 'invalid' | 'step-up-required' | 'failed' | 'conflict',
     message: string,
   ) {
     super(message);
@@ -98,7 +98,7 @@ export interface CeremonyContext {
 
 export type LinkView =
   | { state: 'unknown' }
-  | { state: 'expired' | 'used'; ctx: CeremonyContext }
+  | { state: 'expired' | 'used' | 'cancelled'; ctx: CeremonyContext }
   | { state: 'ready'; ctx: CeremonyContext; kind: 'confirm' | 'step-up'; expiresAt: string };
 
 export type LinkOutcome =
@@ -107,7 +107,7 @@ export type LinkOutcome =
   | { state: 'stepped-up'; ctx: CeremonyContext; sessionId: string };
 
 export interface SessionView {
-  state: 'unknown' | 'expired' | 'used' | 'ready';
+  state: 'unknown' | 'expired' | 'used' | 'cancelled' | 'ready';
   session?: SessionRow;
   ctx?: CeremonyContext;
   kind?: SessionKind;
@@ -353,6 +353,8 @@ export class ReidentificationService implements Reidentification {
     if (!token) return { state: 'unknown' };
     const ctx = this.context(token);
     const stepUp = token.method === 'passkey-register';
+    // Cancelled by support staff: the link changes nothing, and says so.
+    if (token.status === 'cancelled') return { state: 'cancelled', ctx };
     if (token.linkOpenedAt || token.status !== 'pending') return { state: 'used', ctx };
     if (!this.tokenLive(token)) return { state: 'expired', ctx };
     if (stepUp) {
@@ -416,6 +418,7 @@ export class ReidentificationService implements Reidentification {
     const ctx = this.context(token);
     const kind = session.kind as SessionKind;
     if (session.usedAt) return { state: 'used', session, ctx, kind };
+    if (token.status === 'cancelled') return { state: 'cancelled', session, ctx, kind };
     if (session.expiresAt <= this.reg.clock.iso() || token.status !== 'pending' || !this.tokenLive(token)) return { state: 'expired', session, ctx, kind };
     const identity = this.deps.identities.find(session.ir);
     if (!identity || identity.anonymisedAt) return { state: 'expired', session, ctx, kind };
@@ -436,6 +439,7 @@ export class ReidentificationService implements Reidentification {
     if (view.state === 'unknown') throw new CeremonyError(404, 'unknown', 'This passkey request is not known. Go back to the organisation that sent you here and start again.');
     if (view.state === 'used') throw new CeremonyError(410, 'used', 'This passkey request has already been completed.');
     if (view.state === 'expired') throw new CeremonyError(410, 'expired', 'This passkey request has expired. Go back to the organisation that sent you here and start again.');
+    if (view.state === 'cancelled') throw new CeremonyError(410, 'cancelled', 'This passkey request was cancelled and can no longer be used. Nothing has changed.');
     return view as SessionView & { session: SessionRow; ctx: CeremonyContext; kind: SessionKind };
   }
 

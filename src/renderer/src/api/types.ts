@@ -1,9 +1,10 @@
 /** Shapes the console reads from the register (contract v1 + the admin API). */
 
-export type Role = 'data_user' | 'data_provider' | 'dcc' | 'portal' | 'admin';
+export type { Role } from '../../../shared/vocabulary';
+import type { Role } from '../../../shared/vocabulary';
 export type AccountStatus = 'active' | 'suspended' | 'terminated';
 export type RecordState = 'ACTIVE' | 'EXPIRED' | 'REVOKED' | 'DISCOVERED';
-export type TokenStatus = 'pending' | 'confirmed' | 'expired' | 'consumed';
+export type TokenStatus = 'pending' | 'confirmed' | 'expired' | 'consumed' | 'cancelled';
 export type Method = 'magic-link' | 'passkey-assert' | 'passkey-register';
 export type Mode = 'sandbox' | 'production';
 
@@ -206,6 +207,10 @@ export interface Token {
 
 export interface IdentityDetail {
   'identity-record': IdentityRecord;
+  /** The e-mail on file: masked unless revealed. */
+  email?: string | null;
+  /** Address and e-mail are masked until "Reveal" (an audited read). */
+  masked?: boolean;
   owner: Owner | null;
   'access-records': AccessRecordSummary[];
   tokens: Token[];

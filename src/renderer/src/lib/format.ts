@@ -91,6 +91,7 @@ export const ROLE_LABEL: Record<Role, string> = {
   dcc: 'DCC',
   portal: 'Portal',
   admin: 'Administrator',
+  support: 'Support',
 };
 
 export const LEGAL_BASIS_LABEL: Record<string, string> = {

@@ -51,7 +51,7 @@ export function showsReturnUrls(role: Role): boolean {
   return role === 'data_user' || role === 'portal';
 }
 export function showsOrgRef(role: Role): boolean {
-  return role !== 'admin';
+  return role !== 'admin' && role !== 'support';
 }
 
 export type FormErrors = Partial<Record<keyof AccountFormValues, string>>;

@@ -32,6 +32,14 @@ export const ACCOUNT_KINDS: AccountKind[] = [
   { path: 'dcc-accounts', role: 'dcc', title: 'DCC accounts', singular: 'DCC account', icon: 'antenna', description: 'The DCC reports discovered access and change-of-tenancy events.' },
   { path: 'data-providers', role: 'data_provider', title: 'Data providers', singular: 'data provider', icon: 'database', description: 'Providers check access records before they release data.' },
   { path: 'administrators', role: 'admin', title: 'Administrators', singular: 'administrator', icon: 'shield', description: 'SEC administrators who operate the register and use this console.' },
+  {
+    path: 'support-staff',
+    role: 'support',
+    title: 'Support staff',
+    singular: 'support account',
+    icon: 'phone',
+    description: 'Phone support: look up customers, run the re-identification desk and read the register. They cannot change accounts, records or settings.',
+  },
 ];
 
 export function kindForRole(role: string): AccountKind {
@@ -220,6 +228,8 @@ export function AccountDetailScreen({ kind, accountId }: { kind: AccountKind; ac
   const [editing, setEditing] = useState(false);
   const [action, setAction] = useState<StatusAction | null>(null);
   const [rotating, setRotating] = useState(false);
+  const [signingOut, setSigningOut] = useState(false);
+  const [suspendReason, setSuspendReason] = useState('');
   const [secret, setSecret] = useState<string | null>(null);
   const query = useQuery({
     queryKey: ['accounts', 'detail', accountId],
@@ -250,7 +260,10 @@ export function AccountDetailScreen({ kind, accountId }: { kind: AccountKind; ac
   const terminated = account.status === 'terminated';
 
   const runStatus = async (a: StatusAction) => {
-    const res = await api<Envelope & { account: Account }>(`/admin/accounts/${encodeURIComponent(account['account-id'])}/${a}`, { method: 'POST' });
+    // A suspension's reason is kept in the audit log (README "Audit").
+    const reason = suspendReason.trim();
+    const body = a === 'suspend' && reason ? { reason } : undefined;
+    const res = await api<Envelope & { account: Account }>(`/admin/accounts/${encodeURIComponent(account['account-id'])}/${a}`, { method: 'POST', ...(body ? { body } : {}) });
     qc.setQueryData(['accounts', 'detail', accountId], (old: unknown) => ({ ...(old as object), account: res.account }));
     invalidateAccounts(qc);
     toast(`${account['display-name']} ${a === 'suspend' ? 'suspended' : a === 'reactivate' ? 'reactivated' : 'terminated'}`);
@@ -280,8 +293,16 @@ export function AccountDetailScreen({ kind, accountId }: { kind: AccountKind; ac
               <Button icon="key" onClick={() => setRotating(true)}>
                 Rotate secret
               </Button>
+              <Button icon="signout" onClick={() => setSigningOut(true)}>
+                Sign out everywhere
+              </Button>
               {account.status === 'active' && (
-                <Button icon="pause" onClick={() => setAction('suspend')} disabled={isSelf} title={isSelf ? 'You cannot suspend your own account' : undefined}>
+                <Button
+                  icon="pause"
+                  onClick={() => {
+                    setSuspendReason('');
+                    setAction('suspend');
+                  }} disabled={isSelf} title={isSelf ? 'You cannot suspend your own account' : undefined}>
                   Suspend
                 </Button>
               )}
@@ -367,6 +388,40 @@ export function AccountDetailScreen({ kind, accountId }: { kind: AccountKind; ac
         <p>
           The account can no longer sign in, and every API call with a token it already holds is refused at once (401 AUTH006). Its access records, identity records and
           webhooks stay in the register. You can reactivate it later.
+        </p>
+        <div className="field">
+          <label className="field-label" htmlFor="suspend-reason">
+            Reason <span className="muted">(kept in the audit log)</span>
+          </label>
+          <textarea
+            id="suspend-reason"
+            className="input"
+            rows={2}
+            maxLength={500}
+            value={suspendReason}
+            onChange={(e) => setSuspendReason(e.target.value)}
+            placeholder="e.g. Contract under review; suspected key leak"
+          />
+        </div>
+      </ConfirmDialog>
+      <ConfirmDialog
+        open={signingOut}
+        onClose={() => setSigningOut(false)}
+        title={`Sign ${account['display-name']} out everywhere?`}
+        confirmLabel="Sign out everywhere"
+        tone="danger"
+        onConfirm={async () => {
+          const res = await api<Envelope & { account: Account }>(`/admin/accounts/${encodeURIComponent(account['account-id'])}/sign-out-everywhere`, { method: 'POST' });
+          qc.setQueryData(['accounts', 'detail', accountId], (old: unknown) => ({ ...(old as object), account: res.account }));
+          invalidateAccounts(qc);
+          toast(`${account['display-name']} signed out everywhere`);
+          // Your own account: this console's token has ended too; sign in again when it can.
+          if (isSelf && !(await auth.renew())) auth.signOut('You signed yourself out everywhere. Sign in again to continue.');
+        }}
+      >
+        <p>
+          Every bearer token issued to this account so far stops working at once (its sessions in consoles, scripts and integrations answer 401). The account stays active:
+          it signs in again with its current secret key. Use this when a token may have leaked; rotate the secret if the secret may have.
         </p>
       </ConfirmDialog>
       <ConfirmDialog open={action === 'reactivate'} onClose={() => setAction(null)} title={`Reactivate ${account['display-name']}?`} confirmLabel="Reactivate account" onConfirm={() => runStatus('reactivate')}>

@@ -1,4 +1,5 @@
 import { useMutation, useQueryClient } from '@tanstack/react-query';
+import { useIsAdmin } from '../auth';
 import { useState } from 'react';
 import { api } from '../api/client';
 import { useMode, usePagedList } from '../api/hooks';
@@ -21,6 +22,8 @@ export function DiscoveredScreen() {
   const q = params.get('q') ?? '';
   const superseded = params.get('superseded') ?? '';
   const mode = useMode();
+  // The sandbox's simulated DCC is for administrators (the register refuses support staff).
+  const simulate = useIsAdmin() && mode === 'sandbox';
   const [dialog, setDialog] = useState<'discovered' | 'cot' | null>(null);
   const list = usePagedList<DiscoveredRow>(['discovered', 'list'], '/admin/discovered-access', 'records', { q: q || undefined, superseded: superseded || undefined });
 
@@ -30,7 +33,7 @@ export function DiscoveredScreen() {
         title="Discovered access"
         subtitle="Access the DCC observed on a meter point that no data user had registered. When the organisation registers a full access record, the discovered entry is superseded by it."
         actions={
-          mode === 'sandbox' && (
+          simulate && (
             <>
               <Button icon="radar" onClick={() => setDialog('discovered')}>
                 Report discovered access
@@ -42,7 +45,7 @@ export function DiscoveredScreen() {
           )
         }
       />
-      {mode === 'sandbox' && (
+      {simulate && (
         <Notice tone="amber" title="Sandbox: act as the DCC">
           Use <strong>Report discovered access</strong> and <strong>Change of tenancy</strong> to send what the DCC would send (<code>POST /v1/discovered-access</code>,{' '}
           <code>POST /v1/cot-events</code>).
@@ -110,7 +113,7 @@ export function DiscoveredScreen() {
           }
         />
       </Panel>
-      {mode === 'sandbox' && (
+      {simulate && (
         <>
           <DiscoveredDialog open={dialog === 'discovered'} onClose={() => setDialog(null)} />
           <CotDialog open={dialog === 'cot'} onClose={() => setDialog(null)} />

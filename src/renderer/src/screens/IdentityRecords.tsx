@@ -1,4 +1,5 @@
 import { useQuery, useQueryClient } from '@tanstack/react-query';
+import { useIsAdmin } from '../auth';
 import { useState, type FormEvent } from 'react';
 import { api, ApiError } from '../api/client';
 import { usePagedList } from '../api/hooks';
@@ -79,7 +80,7 @@ export function IdentityListScreen() {
             {formError}
           </p>
         )}
-        <p className="muted small">E-mail addresses are matched by keyed hash; the register never shows them back.</p>
+        <p className="muted small">E-mail addresses are matched by keyed hash. Addresses are masked until you press Reveal on a record; every lookup and reveal is audited.</p>
       </Panel>
       {!searching ? (
         <EmptyState icon="idcard" title="Search for a customer">
@@ -147,9 +148,14 @@ export function IdentityDetailScreen({ ir }: { ir: string }) {
   const toast = useToast();
   const [anonymising, setAnonymising] = useState(false);
   const [removing, setRemoving] = useState<Credential | null>(null);
+  // The register masks the address and e-mail until a person asks to see them; "Reveal"
+  // fetches them again with reveal=true, which the register audits (identity-record.read).
+  const [revealed, setRevealed] = useState(false);
+  const admin = useIsAdmin();
   const query = useQuery({
-    queryKey: ['identity', 'detail', ir],
-    queryFn: ({ signal }) => api<Envelope & IdentityDetail>(`/admin/identity-records/${encodeURIComponent(ir)}`, { signal }),
+    queryKey: ['identity', 'detail', ir, revealed],
+    queryFn: ({ signal }) => api<Envelope & IdentityDetail>(`/admin/identity-records/${encodeURIComponent(ir)}`, { query: revealed ? { reveal: 'true' } : {}, signal }),
+    placeholderData: (prev) => prev,
   });
   const back = { to: '/identity-records', label: 'Identity records' };
   if (query.isLoading) return <Spinner label="Loading identity record…" />;
@@ -186,7 +192,17 @@ export function IdentityDetailScreen({ ir }: { ir: string }) {
           <>
             {anonymised ? <StatusBadge status="anonymised" /> : <StatusBadge status="active" />}
             <span className="muted">
-              Held by {d.owner ? <Link to={`/data-users/${encodeURIComponent(d.owner['account-id'] ?? d.owner.duid)}`}>{d.owner['display-name']}</Link> : 'unknown data user'} · created{' '}
+              Held by{' '}
+              {d.owner ? (
+                admin ? (
+                  <Link to={`/data-users/${encodeURIComponent(d.owner['account-id'] ?? d.owner.duid)}`}>{d.owner['display-name']}</Link>
+                ) : (
+                  d.owner['display-name']
+                )
+              ) : (
+                'unknown data user'
+              )}{' '}
+              · created{' '}
               {fmtDate(rec['created-at'])}
             </span>
           </>
@@ -199,9 +215,11 @@ export function IdentityDetailScreen({ ir }: { ir: string }) {
                   Re-identify customer
                 </ButtonLink>
               )}
-              <Button variant="danger" icon="trash" onClick={() => setAnonymising(true)}>
-                Anonymise
-              </Button>
+              {admin && (
+                <Button variant="danger" icon="trash" onClick={() => setAnonymising(true)}>
+                  Anonymise
+                </Button>
+              )}
             </>
           )
         }
@@ -212,7 +230,22 @@ export function IdentityDetailScreen({ ir }: { ir: string }) {
         </Notice>
       )}
       <div className="grid grid-2">
-        <Panel title="Data subject">
+        <Panel
+          title="Data subject"
+          actions={
+            pii?.address || rec['has-email'] ? (
+              d.masked !== false ? (
+                <Button size="sm" icon="eye" onClick={() => setRevealed(true)} busy={revealed && query.isFetching} title="Shows the address and e-mail; the audit log records who looked">
+                  Reveal
+                </Button>
+              ) : (
+                <Button size="sm" variant="ghost" onClick={() => setRevealed(false)}>
+                  Hide
+                </Button>
+              )
+            ) : undefined
+          }
+        >
           {pii ? (
             <KeyValue
               items={[
@@ -229,7 +262,7 @@ export function IdentityDetailScreen({ ir }: { ir: string }) {
                   ) : null,
                 ],
                 ['Expressed by', rec['expressed-by'] === 'authorised-representative' ? 'Authorised representative' : rec['expressed-by'] === 'data-subject' ? 'The data subject' : rec['expressed-by']],
-                ['E-mail on file', rec['has-email'] ? <Badge tone="green">Yes (never shown)</Badge> : <span className="muted">No</span>],
+                ['E-mail on file', rec['has-email'] ? d.email ? <code data-testid="ir-email">{d.email}</code> : <Badge tone="green">Yes</Badge> : <span className="muted">No</span>],
               ]}
             />
           ) : (
@@ -290,11 +323,12 @@ export function IdentityDetailScreen({ ir }: { ir: string }) {
                 key: 'remove',
                 header: '',
                 align: 'right',
-                render: (c) => (
-                  <Button size="sm" variant="ghost" icon="trash" onClick={() => setRemoving(c)}>
-                    Remove
-                  </Button>
-                ),
+                render: (c) =>
+                  admin ? (
+                    <Button size="sm" variant="ghost" icon="trash" onClick={() => setRemoving(c)}>
+                      Remove
+                    </Button>
+                  ) : null,
               },
             ]}
           />

@@ -12,3 +12,16 @@ export function NotFoundScreen() {
     </>
   );
 }
+
+/** A screen the signed-in role may not use (support staff opening an administrators' screen). */
+export function NotAllowedScreen() {
+  return (
+    <>
+      <PageHeader title="Not available to support staff" />
+      <EmptyState icon="ban" title="Administrators only" action={<ButtonLink href="#/overview" variant="primary">Go to the overview</ButtonLink>}>
+        Support accounts look up customers, run the re-identification desk and read tokens, access records and the audit log. Managing accounts, webhooks, the
+        outbox and settings is for administrators.
+      </EmptyState>
+    </>
+  );
+}

@@ -1,4 +1,5 @@
 import { useQuery } from '@tanstack/react-query';
+import { useIsAdmin } from '../auth';
 import type { ReactNode } from 'react';
 import { api } from '../api/client';
 import { useStats } from '../api/hooks';
@@ -58,6 +59,7 @@ const ROLE_PATH: Record<string, string> = {
   dcc: '/dcc-accounts',
   data_provider: '/data-providers',
   admin: '/administrators',
+  support: '/support-staff',
 };
 
 function RecentActivity() {
@@ -154,7 +156,7 @@ function UndeliveredWebhooks() {
   );
 }
 
-function Figures({ s }: { s: Stats }) {
+function Figures({ s, admin }: { s: Stats; admin: boolean }) {
   const active = s['access-records']?.['by-state']?.ACTIVE;
   return (
     <div className="stats">
@@ -168,14 +170,16 @@ function Figures({ s }: { s: Stats }) {
         to={href('/tokens', { status: 'pending' })}
         tone={s.reidentifications?.pending ? 'amber' : undefined}
       />
-      <StatCard
-        label="Undelivered webhooks"
-        icon="webhook"
-        value={s.webhooks?.undelivered}
-        sub={`${fmtNumber(s.webhooks?.pending ?? 0)} retrying · ${fmtNumber(s.webhooks?.subscriptions ?? 0)} subscriptions`}
-        to={href('/webhooks', { tab: 'deliveries', status: 'undelivered' })}
-        tone={s.webhooks?.undelivered ? 'red' : undefined}
-      />
+      {admin && (
+        <StatCard
+          label="Undelivered webhooks"
+          icon="webhook"
+          value={s.webhooks?.undelivered}
+          sub={`${fmtNumber(s.webhooks?.pending ?? 0)} retrying · ${fmtNumber(s.webhooks?.subscriptions ?? 0)} subscriptions`}
+          to={href('/webhooks', { tab: 'deliveries', status: 'undelivered' })}
+          tone={s.webhooks?.undelivered ? 'red' : undefined}
+        />
+      )}
       <StatCard label="Discovered access" icon="radar" value={s.discovered?.total} sub={`${fmtNumber(s.discovered?.superseded ?? 0)} superseded`} to="/discovered" />
       <StatCard label="Audit events" icon="audit" value={s['audit-events']} sub="hash-chained" to="/audit" />
     </div>
@@ -185,6 +189,8 @@ function Figures({ s }: { s: Stats }) {
 export function OverviewScreen() {
   const stats = useStats(15_000);
   const s = stats.data;
+  // Support staff see no webhooks or account screens (the register refuses them).
+  const admin = useIsAdmin();
   return (
     <>
       <PageHeader
@@ -200,7 +206,7 @@ export function OverviewScreen() {
       />
       {stats.isLoading && <Spinner label="Loading figures…" />}
       {stats.error ? <ErrorNotice error={stats.error} onRetry={() => void stats.refetch()} /> : null}
-      {s && <Figures s={s} />}
+      {s && <Figures s={s} admin={admin} />}
       <div className="grid grid-3">
         <Panel title="Access records by state">
           {s ? (
@@ -213,7 +219,7 @@ export function OverviewScreen() {
         <Panel title="Accounts by role">
           {s ? (
             <>
-              <Bars data={s.accounts?.['by-role']} labels={ROLE_LABEL} link={(k) => ROLE_PATH[k] ?? '/data-users'} order={['data_user', 'portal', 'dcc', 'data_provider', 'admin']} />
+              <Bars data={s.accounts?.['by-role']} labels={ROLE_LABEL} link={admin ? (k) => ROLE_PATH[k] ?? '/data-users' : undefined} order={['data_user', 'portal', 'dcc', 'data_provider', 'admin', 'support']} />
               <p className="muted small bars-note">
                 {Object.entries(s.accounts?.['by-status'] ?? {})
                   .map(([k, n]) => `${fmtNumber(n)} ${k}`)
@@ -233,12 +239,14 @@ export function OverviewScreen() {
           <Panel title="Pending re-identifications" actions={<ButtonLink href={href('/tokens', { status: 'pending' })} size="sm" variant="ghost">All tokens</ButtonLink>}>
             <PendingTokens />
           </Panel>
-          <Panel title="Undelivered webhooks" actions={<ButtonLink href={href('/webhooks', { tab: 'deliveries', status: 'undelivered' })} size="sm" variant="ghost">Deliveries</ButtonLink>}>
-            <UndeliveredWebhooks />
-          </Panel>
+          {admin && (
+            <Panel title="Undelivered webhooks" actions={<ButtonLink href={href('/webhooks', { tab: 'deliveries', status: 'undelivered' })} size="sm" variant="ghost">Deliveries</ButtonLink>}>
+              <UndeliveredWebhooks />
+            </Panel>
+          )}
         </div>
       </div>
-      {s && s['access-records']?.total === 0 && s['identity-records']?.total === 0 && (
+      {admin && s && s['access-records']?.total === 0 && s['identity-records']?.total === 0 && (
         <EmptyState icon="info" title="The register is empty" action={<ButtonLink href="#/data-users" variant="primary" icon="plus">Register a data user</ButtonLink>}>
           Start by registering a data user. Data users create identity records and access records through the API; they then appear here.
         </EmptyState>

@@ -1,4 +1,5 @@
 import { useQuery, useQueryClient } from '@tanstack/react-query';
+import { useIsAdmin } from '../auth';
 import { useState } from 'react';
 import { api } from '../api/client';
 import { usePagedList } from '../api/hooks';
@@ -188,6 +189,8 @@ export function RecordDetailScreen({ ak }: { ak: string }) {
   const qc = useQueryClient();
   const toast = useToast();
   const [revoking, setRevoking] = useState(false);
+  // Revoking is for administrators; support staff read records only.
+  const admin = useIsAdmin();
   const [reason, setReason] = useState<string>('');
   const query = useQuery({
     queryKey: ['records', 'detail', ak],
@@ -238,6 +241,7 @@ export function RecordDetailScreen({ ak }: { ak: string }) {
           </>
         }
         actions={
+          admin &&
           r.state === 'ACTIVE' && (
             <Button variant="danger" icon="ban" onClick={() => setRevoking(true)}>
               Revoke

@@ -13,6 +13,8 @@ import { Icon } from '../ui/icons';
 import { KeyValue, PageHeader, Panel } from '../ui/layout';
 import { AccountPicker } from '../ui/picker';
 import { Countdown } from '../ui/time';
+import { useIsAdmin } from '../auth';
+import { CancelTokenDialog, cancellable } from './Tokens';
 
 const STORAGE_KEY = 'dar.console.desk';
 
@@ -83,7 +85,7 @@ export function ReidentifyDeskScreen() {
           <StartForm disabled={!!session} onStarted={setSession} />
         </div>
         <div className="desk-side">
-          {session ? <LiveSession session={session} sandbox={mode === 'sandbox'} onClear={() => setSession(null)} /> : <IdleCard />}
+          {session ? <LiveSession session={session} sandbox={mode === 'sandbox'} onClear={() => setSession(null)} onRestart={setSession} /> : <IdleCard />}
         </div>
       </div>
     </>
@@ -304,8 +306,33 @@ function StepTitle({ n, text }: { n: number; text: string }) {
   );
 }
 
-function LiveSession({ session, sandbox, onClear }: { session: DeskSession; sandbox: boolean; onClear: () => void }) {
+function LiveSession({ session, sandbox, onClear, onRestart }: { session: DeskSession; sandbox: boolean; onClear: () => void; onRestart: (s: DeskSession) => void }) {
   const qc = useQueryClient();
+  const admin = useIsAdmin();
+  const [cancelling, setCancelling] = useState(false);
+  // "Send again": the same meter point, method and organisation, as a new challenge.
+  const resend = useMutation({
+    mutationFn: () =>
+      api<Envelope & ReIdentifyResponse>('/admin/reidentifications', {
+        method: 'POST',
+        body: { mpxn: session.mpxn, method: session.method, 'on-behalf-of': session.orgId, ...(session.redirectUrl ? { 'redirect-url': session.redirectUrl } : {}) },
+      }),
+    onSuccess: (res) => {
+      const ml = res['magic-link'];
+      const pk = res.passkey;
+      onRestart({
+        ...session,
+        tokenRef: ml?.['token-ref'] ?? pk?.['token-ref'] ?? '',
+        startedAt: new Date().toISOString(),
+        expiresAt: ml?.['expires-at'] ?? pk?.['expires-at'] ?? '',
+        dispatchedTo: ml?.['dispatched-to'] ?? null,
+        customerUrl: res['customer-url'] ?? null,
+        ceremonyUrl: pk?.['redirect-url'] ?? null,
+      });
+      void qc.invalidateQueries({ queryKey: ['tokens'] });
+      void qc.invalidateQueries({ queryKey: ['stats'] });
+    },
+  });
   const token = useQuery({
     queryKey: ['tokens', 'detail', session.tokenRef],
     queryFn: ({ signal }) => api<Envelope & { token: Token }>(`/admin/reidentifications/${encodeURIComponent(session.tokenRef)}`, { signal }),
@@ -325,13 +352,22 @@ function LiveSession({ session, sandbox, onClear }: { session: DeskSession; sand
   const mail = useQuery({
     queryKey: ['outbox', 'for-token', session.tokenRef],
     queryFn: ({ signal }) => api<Envelope & { messages: OutboxMessage[] }>('/admin/outbox', { query: { ref: session.tokenRef, limit: 5 }, signal }),
-    enabled: sandbox && session.method === 'magic-link',
+    // The outbox is for administrators (it holds customers' e-mail addresses).
+    enabled: admin && sandbox && session.method === 'magic-link',
     refetchInterval: (q) => (q.state.data?.messages.some((m) => m.ref === session.tokenRef) ? false : 3000),
   });
   const message = mail.data?.messages.find((m) => m.ref === session.tokenRef) ?? null;
   const expiresAt = t?.['expires-at'] ?? session.expiresAt;
   const headline =
-    status === 'confirmed' ? 'Customer confirmed' : status === 'consumed' ? 'Confirmed and used' : status === 'expired' ? 'Expired without confirmation' : 'Waiting for the customer';
+    status === 'confirmed'
+      ? 'Customer confirmed'
+      : status === 'consumed'
+        ? 'Confirmed and used'
+        : status === 'expired'
+          ? 'Expired without confirmation'
+          : status === 'cancelled'
+            ? 'Cancelled'
+            : 'Waiting for the customer';
   const customerUrl = session.customerUrl ?? session.ceremonyUrl;
 
   return (
@@ -342,7 +378,7 @@ function LiveSession({ session, sandbox, onClear }: { session: DeskSession; sand
     >
       <div className="live-status" aria-live="polite">
         <span className={`live-icon live-icon-${status}`}>
-          <Icon name={status === 'confirmed' || status === 'consumed' ? 'check' : status === 'expired' ? 'clock' : 'phone'} size={22} />
+          <Icon name={status === 'confirmed' || status === 'consumed' ? 'check' : status === 'expired' ? 'clock' : status === 'cancelled' ? 'ban' : 'phone'} size={22} />
         </span>
         <div>
           <div className="live-headline" data-testid="desk-status-headline">
@@ -383,7 +419,13 @@ function LiveSession({ session, sandbox, onClear }: { session: DeskSession; sand
           Nothing was shared. Check the e-mail address or method with the customer and start again.
         </Notice>
       )}
+      {status === 'cancelled' && (
+        <Notice tone="grey" title="This challenge was cancelled">
+          The customer's link or passkey page now says so and changes nothing; {session.orgName} cannot use the token. Send a new one if the customer still wants to go ahead.
+        </Notice>
+      )}
       {token.error ? <ErrorNotice error={token.error} /> : null}
+      {resend.error ? <ErrorNotice error={resend.error} /> : null}
 
       <KeyValue
         items={[
@@ -405,7 +447,7 @@ function LiveSession({ session, sandbox, onClear }: { session: DeskSession; sand
                 Open the customer's {session.method === 'magic-link' ? 'link' : 'passkey page'}
               </Button>
             )}
-            {session.method === 'magic-link' && (
+            {admin && session.method === 'magic-link' && (
               <ButtonLink size="sm" href={message ? href('/outbox', { id: String(message.id) }) : '#/outbox'} icon="mail" variant="ghost">
                 {message ? 'Read the e-mail in the outbox' : 'Outbox'}
               </ButtonLink>
@@ -415,11 +457,22 @@ function LiveSession({ session, sandbox, onClear }: { session: DeskSession; sand
       )}
 
       <div className="form-actions">
-        <Button variant={status === 'pending' ? 'ghost' : 'primary'} onClick={onClear} icon={status === 'pending' ? 'close' : 'plus'}>
+        {cancellable({ status }) && t && (
+          <Button variant="danger" icon="ban" onClick={() => setCancelling(true)}>
+            Cancel challenge
+          </Button>
+        )}
+        {(status === 'expired' || status === 'cancelled') && (
+          <Button variant="primary" icon="send" busy={resend.isPending} onClick={() => resend.mutate()}>
+            Send again
+          </Button>
+        )}
+        <Button variant={status === 'pending' ? 'ghost' : 'secondary'} onClick={onClear} icon={status === 'pending' ? 'close' : 'plus'}>
           {status === 'pending' ? 'Stop watching' : 'Start another'}
         </Button>
-        {status === 'pending' && <span className="muted small">Stopping here does not cancel the link; it simply expires.</span>}
+        {status === 'pending' && <span className="muted small">Stop watching leaves the link working until it expires; Cancel ends it now.</span>}
       </div>
+      <CancelTokenDialog token={cancelling && t ? t : null} onClose={() => setCancelling(false)} />
       <p className="muted small">
         {ROLE_LABEL.data_user}s and portals poll the same status through <code>GET /v1/identity-records/reidentify/{'{token-ref}'}</code>.
       </p>

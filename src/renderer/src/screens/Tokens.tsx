@@ -1,18 +1,24 @@
+import { useQueryClient } from '@tanstack/react-query';
+import { useState } from 'react';
+import { api } from '../api/client';
 import { usePagedList } from '../api/hooks';
-import type { Token } from '../api/types';
+import type { Envelope, Token } from '../api/types';
 import { METHOD_LABEL, plural } from '../lib/format';
 import { href, Link, useSearchParams } from '../lib/router';
-import { ButtonLink, FilterSelect, SearchBox } from '../ui/controls';
+import { Button, ButtonLink, FilterSelect, SearchBox } from '../ui/controls';
+import { ConfirmDialog } from '../ui/dialog';
 import { EmptyState, LiveDot, StatusBadge } from '../ui/feedback';
 import { PageHeader, Panel, Toolbar } from '../ui/layout';
 import { ListView } from '../ui/table';
 import { Countdown, Relative, When } from '../ui/time';
+import { useToast } from '../ui/toast';
 
 export function TokensScreen() {
   const [params, setParams] = useSearchParams();
   const status = params.get('status') ?? '';
   const mpxn = params.get('mpxn') ?? '';
   const list = usePagedList<Token>(['tokens', 'list'], '/admin/reidentifications', 'tokens', { status: status || undefined, mpxn: mpxn || undefined }, { refetchInterval: 2000 });
+  const [cancelling, setCancelling] = useState<Token | null>(null);
 
   return (
     <>
@@ -38,6 +44,7 @@ export function TokensScreen() {
               { value: 'confirmed', label: 'Confirmed' },
               { value: 'consumed', label: 'Used' },
               { value: 'expired', label: 'Expired' },
+              { value: 'cancelled', label: 'Cancelled' },
             ]}
           />
           <SearchBox label="MPxN" value={mpxn} onSearch={(v) => setParams({ mpxn: v.replace(/\s+/g, '').toUpperCase() })} placeholder="Meter point" width={220} />
@@ -83,7 +90,30 @@ export function TokensScreen() {
                 </div>
               ),
             },
-            { key: 'status', header: 'Status', render: (t) => <StatusBadge status={t.status} /> },
+            {
+              key: 'status',
+              header: 'Status',
+              // Cancel sits with the status, so it stays in view on narrow screens.
+              render: (t) => (
+                <div className="cell-stack">
+                  <StatusBadge status={t.status} />
+                  {cancellable(t) && (
+                    <Button
+                      size="sm"
+                      variant="ghost"
+                      icon="close"
+                      aria-label={`Cancel ${t['token-ref']}`}
+                      onClick={(e) => {
+                        e.stopPropagation();
+                        setCancelling(t);
+                      }}
+                    >
+                      Cancel
+                    </Button>
+                  )}
+                </div>
+              ),
+            },
             { key: 'created', header: 'Started', render: (t) => <Relative iso={t['created-at']} /> },
             {
               key: 'expires',
@@ -128,6 +158,45 @@ export function TokensScreen() {
           }
         />
       </Panel>
+      <CancelTokenDialog token={cancelling} onClose={() => setCancelling(null)} />
     </>
+  );
+}
+
+/** A challenge the customer has not used yet can be cancelled (admin and support). */
+export function cancellable(t: Pick<Token, 'status'>): boolean {
+  return t.status === 'pending' || t.status === 'confirmed';
+}
+
+/**
+ * Confirms and cancels a re-identification (POST /v1/admin/reidentifications/{ref}/cancel):
+ * its link or passkey page then says it was cancelled, and the organisation can no longer use it.
+ */
+export function CancelTokenDialog({ token, onClose, onCancelled }: { token: Pick<Token, 'token-ref' | 'mpxn' | 'status'> | null; onClose: () => void; onCancelled?: (t: Token) => void }) {
+  const qc = useQueryClient();
+  const toast = useToast();
+  return (
+    <ConfirmDialog
+      open={!!token}
+      onClose={onClose}
+      title="Cancel this re-identification?"
+      confirmLabel="Cancel the challenge"
+      busyLabel="Cancelling…"
+      tone="danger"
+      onConfirm={async () => {
+        if (!token) return;
+        const res = await api<Envelope & { token: Token }>(`/admin/reidentifications/${encodeURIComponent(token['token-ref'])}/cancel`, { method: 'POST' });
+        qc.setQueryData(['tokens', 'detail', token['token-ref']], (old: unknown) => ({ ...(old as object), token: res.token }));
+        void qc.invalidateQueries({ queryKey: ['tokens'] });
+        void qc.invalidateQueries({ queryKey: ['stats'] });
+        toast('Re-identification cancelled');
+        onCancelled?.(res.token);
+      }}
+    >
+      <p>
+        The customer's {token?.status === 'confirmed' ? 'confirmation' : 'link or passkey page'} for meter point <code>{token?.mpxn}</code> stops working at once: the page
+        tells them it was cancelled, and the organisation can no longer use the token. You can start a new one afterwards.
+      </p>
+    </ConfirmDialog>
   );
 }

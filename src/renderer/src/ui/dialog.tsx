@@ -1,5 +1,5 @@
 import { useEffect, useId, useRef, useState, type FormEvent, type ReactNode } from 'react';
-import { Button } from './controls';
+import { Button, Checkbox } from './controls';
 import { CopyButton } from './copy';
 import { ErrorNotice, Notice } from './feedback';
 import { Icon } from './icons';
@@ -182,18 +182,45 @@ export function ConfirmDialog({ open, onClose, title, children, confirmLabel, to
   );
 }
 
-/** Shows a secret exactly once, with a copy button. */
+/**
+ * Shows a secret exactly once, with copy buttons. It closes only after "I have copied it" is
+ * ticked: the register keeps just a hash, so a secret closed by a stray Esc is lost for good.
+ * Esc, ✕ or a click outside first ask whether to close without it.
+ */
 export function SecretDialog({ open, onClose, title, accountId, secret, children }: { open: boolean; onClose: () => void; title: string; accountId: string; secret: string; children?: ReactNode }) {
+  const [copied, setCopied] = useState(false);
+  const [asking, setAsking] = useState(false);
+  useEffect(() => {
+    if (open) {
+      setCopied(false);
+      setAsking(false);
+    }
+  }, [open, secret]);
+  const attemptClose = () => {
+    if (copied) onClose();
+    else setAsking(true);
+  };
   return (
     <Dialog
       open={open}
-      onClose={onClose}
+      onClose={attemptClose}
       title={title}
       size="md"
       footer={
-        <Button variant="primary" onClick={onClose}>
-          I have stored the secret
-        </Button>
+        asking ? (
+          <>
+            <Button variant="primary" onClick={() => setAsking(false)}>
+              Keep it open
+            </Button>
+            <Button variant="danger" onClick={onClose}>
+              Close without copying
+            </Button>
+          </>
+        ) : (
+          <Button variant="primary" onClick={onClose} disabled={!copied}>
+            Done
+          </Button>
+        )
       }
     >
       <div className="stack">
@@ -216,6 +243,22 @@ export function SecretDialog({ open, onClose, title, accountId, secret, children
           </div>
         </div>
         {children}
+        <Checkbox
+          label="I have copied it"
+          hint="Tick this once the secret key is stored safely; the dialog cannot be closed before."
+          checked={copied}
+          onChange={(v) => {
+            setCopied(v);
+            if (v) setAsking(false);
+          }}
+        />
+        {asking && (
+          <div role="alertdialog" aria-label="Close without copying?">
+            <Notice tone="red" title="Close without the secret?">
+              You have not ticked "I have copied it". Once closed, the secret key cannot be shown again; the only way back is to rotate it.
+            </Notice>
+          </div>
+        )}
       </div>
     </Dialog>
   );

@@ -22,6 +22,8 @@ export function registerMagicLinkPages(app: App, { reg, svc }: Deps): void {
 
   const finished = (reply: FastifyReply, o: Exclude<LinkOutcome, { state: 'confirmed' | 'stepped-up' }>) => {
     if (o.state === 'unknown') return notValid(reply);
+    if (o.state === 'cancelled')
+      return messagePage(reply, 410, 'This request was cancelled', ['This confirmation link was cancelled and can no longer be used. Nothing has changed.', `If you still need to confirm it's you, ask ${o.ctx.org} to start again.`], o.ctx.org, 'warn');
     if (o.state === 'used')
       return messagePage(reply, 410, 'This link has already been used', ['Each confirmation link works once. Nothing has changed.', `If you still need to confirm it's you, ask ${o.ctx.org} to send a new link.`], o.ctx.org, 'warn');
     return messagePage(reply, 410, 'This link has expired', ['Confirmation links work for 15 minutes. Nothing has changed.', `If you still want to go ahead, ask ${o.ctx.org} to send a new link.`], o.ctx.org, 'warn');

@@ -37,13 +37,19 @@ const auth: RouteModule = (app, { reg, svc }) => {
       // Read before the account row is: a rotation or sign-out from here on ends this token.
       const checkedAt = Date.now();
       const account = await svc.accounts.authenticate(creds.accountId, creds.secret);
+      // Sign-ins are audited with the client address (README "Audit"), failures included.
       if (!account) {
         perAccountAndAddress.fail(key);
         perAddress.fail(req.ip);
+        svc.accounts.auditSignIn(creds.accountId, req.ip, 'wrong-credentials');
         throw new ApiError(401, 'AUTH005', 'Account id or secret key is wrong');
       }
-      if (account.status !== 'active') throw new ApiError(401, 'AUTH006', `Account is ${account.status}`);
+      if (account.status !== 'active') {
+        svc.accounts.auditSignIn(account.accountId, req.ip, account.status === 'terminated' ? 'terminated' : 'suspended');
+        throw new ApiError(401, 'AUTH006', `Account is ${account.status}`);
+      }
       perAccountAndAddress.reset(key);
+      svc.accounts.auditSignIn(account.accountId, req.ip, 'ok');
       return { response: envelope(req, reg.clock.now()), 'bearer-token': await issueToken(reg, account, checkedAt), expires: TOKEN_TTL_SECONDS };
     },
   );

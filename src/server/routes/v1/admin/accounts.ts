@@ -2,7 +2,7 @@ import { Type } from 'typebox';
 import { envelope } from '../../../http/envelope.js';
 import type { RouteModule } from '../../../http/types.js';
 import { Account, CreateAccountBody, UpdateAccountBody } from '../../../schemas/account.js';
-import { NextCursor, Ok, PagingQuery, ROLES } from '../../../schemas/common.js';
+import { NextCursor, Ok, PagingQuery, ROLES, STAFF_ROLES, Text } from '../../../schemas/common.js';
 import { toAccount } from '../../../services/accounts.js';
 
 const AccountIdParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 64 }) });
@@ -11,9 +11,12 @@ const AccountIdParams = Type.Object({ id: Type.String({ minLength: 1, maxLength:
 const adminAccounts: RouteModule = (app, { reg, svc }) => {
   const common = { tags: ['admin'], security: [{ bearer: [] }] };
 
+  // Reading the account directory is open to support staff (the desk picks the organisation
+  // it acts for from it); every change stays admin-only.
   app.get(
     '/admin/accounts',
     {
+      config: { roles: STAFF_ROLES },
       schema: {
         ...common,
         summary: 'List accounts (filter by role, status; q matches account-id, duid, organisation reference or display-name prefix)',
@@ -55,7 +58,7 @@ const adminAccounts: RouteModule = (app, { reg, svc }) => {
 
   app.get(
     '/admin/accounts/:id',
-    { schema: { ...common, summary: 'One account', params: AccountIdParams, response: { 200: Ok({ account: Account }) } } },
+    { config: { roles: STAFF_ROLES }, schema: { ...common, summary: 'One account', params: AccountIdParams, response: { 200: Ok({ account: Account }) } } },
     async (req) => ({ response: envelope(req, reg.clock.now()), account: toAccount(svc.accounts.get(req.params.id)) }),
   );
 
@@ -65,7 +68,28 @@ const adminAccounts: RouteModule = (app, { reg, svc }) => {
     async (req) => ({ response: envelope(req, reg.clock.now()), account: toAccount(svc.accounts.update(req.account.accountId, req.params.id, req.body)) }),
   );
 
-  for (const action of ['suspend', 'reactivate', 'terminate'] as const) {
+  app.post(
+    '/admin/accounts/:id/suspend',
+    {
+      schema: {
+        ...common,
+        summary: 'Suspend an account (optional reason, kept in the audit log)',
+        params: AccountIdParams,
+        body: Type.Object({ reason: Type.Optional(Text(500)) }, { additionalProperties: false }),
+        response: { 200: Ok({ account: Account }) },
+      },
+      // A bodyless request (as before the reason existed) is a suspension without a reason.
+      preValidation: async (req) => {
+        if (req.body === undefined || req.body === null) req.body = {};
+      },
+    },
+    async (req) => ({
+      response: envelope(req, reg.clock.now()),
+      account: toAccount(svc.accounts.setStatus(req.account.accountId, req.params.id, 'suspend', req.body.reason ?? null)),
+    }),
+  );
+
+  for (const action of ['reactivate', 'terminate'] as const) {
     app.post(
       `/admin/accounts/:id/${action}`,
       { schema: { ...common, summary: `${action[0].toUpperCase()}${action.slice(1)} an account`, params: AccountIdParams, response: { 200: Ok({ account: Account }) } } },

@@ -5,7 +5,7 @@ import { envelope } from '../../../http/envelope.js';
 import type { RouteModule } from '../../../http/types.js';
 import { newestFirstPage } from '../../../lib/paging.js';
 import { apiTime } from '../../../lib/clock.js';
-import { NextCursor, Nullable, Ok, PagingQuery } from '../../../schemas/common.js';
+import { NextCursor, Nullable, Ok, PagingQuery, STAFF_ROLES } from '../../../schemas/common.js';
 
 const AuditEvent = Type.Object({
   id: Type.Integer(),
@@ -27,6 +27,8 @@ const adminAudit: RouteModule = (app, { reg, svc }) => {
   app.get(
     '/admin/audit',
     {
+      // Read-only, or the re-identification desk: support staff too (README "Roles").
+      config: { roles: STAFF_ROLES },
       schema: {
         ...common,
         summary: 'Audit events, newest first (filter by account — as actor or subject —, event type, ak)',
@@ -64,6 +66,8 @@ const adminAudit: RouteModule = (app, { reg, svc }) => {
   app.get(
     '/admin/audit/verify',
     {
+      // Read-only, or the re-identification desk: support staff too (README "Roles").
+      config: { roles: STAFF_ROLES },
       schema: {
         ...common,
         summary: 'Recompute the hash chain; reports the first broken event',

@@ -3,7 +3,7 @@ import { envelope } from '../../../http/envelope.js';
 import type { RouteModule } from '../../../http/types.js';
 import { newestFirstPage } from '../../../lib/paging.js';
 import { apiTime } from '../../../lib/clock.js';
-import { NextCursor, Nullable, Ok, PagingQuery } from '../../../schemas/common.js';
+import { NextCursor, Nullable, Ok, PagingQuery, STAFF_ROLES } from '../../../schemas/common.js';
 import { DiscoveredAccess } from '../../../schemas/access-record.js';
 import { and, eq, isNotNull, isNull, type SQL } from 'drizzle-orm';
 import { accessRecords } from '../../../db/schema.js';
@@ -22,6 +22,8 @@ const adminDiscovered: RouteModule = (app, { reg, svc }) => {
   app.get(
     '/admin/discovered-access',
     {
+      // Read-only, or the re-identification desk: support staff too (README "Roles").
+      config: { roles: STAFF_ROLES },
       schema: {
         tags: ['admin'],
         security: [{ bearer: [] }],

@@ -6,7 +6,7 @@ import type { RouteModule } from '../../../http/types.js';
 import { apiTime } from '../../../lib/clock.js';
 import { notFound } from '../../../lib/errors.js';
 import { AccessRecordOutput, LEGAL_BASES, REVOKE_REASONS, STATES } from '../../../schemas/access-record.js';
-import { Id, NextCursor, Nullable, Ok, PagingQuery } from '../../../schemas/common.js';
+import { Id, NextCursor, Nullable, Ok, PagingQuery, STAFF_ROLES } from '../../../schemas/common.js';
 import type { AccessRow } from '../../../services/access-records.js';
 
 const AdminRecord = Type.Object({
@@ -51,6 +51,8 @@ const adminRecords: RouteModule = (app, { reg, svc }) => {
   app.get(
     '/admin/records',
     {
+      // Read-only, or the re-identification desk: support staff too (README "Roles").
+      config: { roles: STAFF_ROLES },
       schema: {
         ...common,
         summary: 'Search all records (q matches ak, MPxN, duid, organisation reference or organisation-name prefix)',
@@ -82,6 +84,8 @@ const adminRecords: RouteModule = (app, { reg, svc }) => {
   app.get(
     '/admin/records/:ak',
     {
+      // Read-only, or the re-identification desk: support staff too (README "Roles").
+      config: { roles: STAFF_ROLES },
       schema: {
         ...common,
         summary: 'One record: every section, its owner and its state timeline',

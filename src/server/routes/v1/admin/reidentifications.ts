@@ -2,7 +2,7 @@ import { Type } from 'typebox';
 import { envelope } from '../../../http/envelope.js';
 import type { RouteModule } from '../../../http/types.js';
 import { ApiError, notFound } from '../../../lib/errors.js';
-import { Mpxn, Ok, PagingQuery } from '../../../schemas/common.js';
+import { Mpxn, Ok, PagingQuery, STAFF_ROLES } from '../../../schemas/common.js';
 import { AdminReIdentifyBody, AdminReIdentifyResponse, AdminToken, AdminTokenList, TokenRefParams } from '../../../schemas/reidentification.js';
 import { adminTokenViews } from '../../../services/token-views.js';
 import { ADMIN_TOKEN_STATUSES, type TokenRow } from '../../../services/reid-tokens.js';
@@ -16,6 +16,8 @@ const adminReidentifications: RouteModule = (app, { reg, svc }) => {
   app.get(
     '/admin/reidentifications',
     {
+      // Read-only, or the re-identification desk: support staff too (README "Roles").
+      config: { roles: STAFF_ROLES },
       schema: {
         ...common,
         summary: 'Re-identification tokens, newest first (filter by status and MPxN)',
@@ -37,6 +39,8 @@ const adminReidentifications: RouteModule = (app, { reg, svc }) => {
   app.get(
     '/admin/reidentifications/:tokenRef',
     {
+      // Read-only, or the re-identification desk: support staff too (README "Roles").
+      config: { roles: STAFF_ROLES },
       schema: { ...common, summary: 'One re-identification token', params: TokenRefParams, response: { 200: Ok({ token: AdminToken }) } },
     },
     async (req) => {
@@ -47,8 +51,27 @@ const adminReidentifications: RouteModule = (app, { reg, svc }) => {
   );
 
   app.post(
+    '/admin/reidentifications/:tokenRef/cancel',
+    {
+      // The desk's own action: support staff too.
+      config: { roles: STAFF_ROLES },
+      schema: {
+        ...common,
+        summary: 'Cancel a pending (or confirmed, unused) re-identification: it can no longer be confirmed or used',
+        description:
+          'The token becomes cancelled: its magic link and passkey pages say so and change nothing, and the initiator sees status expired (POST /access-records and meter-point listings answer as for an expired token). A consumed, expired or already cancelled token → 409 CON001. Audited (reidentification.cancelled).',
+        params: TokenRefParams,
+        response: { 200: Ok({ token: AdminToken }) },
+      },
+    },
+    async (req) => ({ response: envelope(req, reg.clock.now()), token: views([svc.tokens.cancel(req.account.accountId, req.params.tokenRef)])[0] }),
+  );
+
+  app.post(
     '/admin/reidentifications',
     {
+      // Read-only, or the re-identification desk: support staff too (README "Roles").
+      config: { roles: STAFF_ROLES },
       schema: {
         ...common,
         summary: 'Start a re-identification on behalf of a data_user or portal account (support staff)',

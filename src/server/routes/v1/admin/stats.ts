@@ -1,7 +1,7 @@
 import { Type } from 'typebox';
 import { envelope } from '../../../http/envelope.js';
 import type { RouteModule } from '../../../http/types.js';
-import { Ok } from '../../../schemas/common.js';
+import { Ok, STAFF_ROLES } from '../../../schemas/common.js';
 import { registerStats } from '../../../services/stats.js';
 
 const Counts = Type.Record(Type.String(), Type.Integer());
@@ -11,6 +11,8 @@ const adminStats: RouteModule = (app, { reg, svc }) => {
   app.get(
     '/admin/stats',
     {
+      // Read-only, or the re-identification desk: support staff too (README "Roles").
+      config: { roles: STAFF_ROLES },
       schema: {
         tags: ['admin'],
         security: [{ bearer: [] }],
