@@ -8,7 +8,7 @@ import { ApiError, conflict, invalid, notFound, precondition } from '../lib/erro
 import { canonicalCredentialId } from '../lib/values.js';
 import { newId, newSecret } from '../lib/ids.js';
 import { WindowLimiter } from '../lib/window-limiter.js';
-import { passkeyAddedEmail, reidentificationEmail } from '../pages/id/emails.js';
+import { passkeyAddedEmail, reidentificationEmail, withdrawalReceiptEmail } from '../pages/id/emails.js';
 import { meterHint } from '../pages/id/layout.js';
 import type { AccountRow, Accounts } from './accounts.js';
 import type { IdentityRecords, IdentityRow } from './identity-records.js';
@@ -336,6 +336,23 @@ export class ReidentificationService implements Reidentification {
     const identity = this.deps.identities.find(token.ir);
     const heldBy = identity ? this.deps.identities.heldBy(identity) : org;
     return { token, org, initiatorRole: role, purpose, meter, heldBy };
+  }
+
+  /**
+   * [ours] After a portal withdrawal: a receipt to the e-mail of the identity record the
+   * customer proved (the token's), when it has one. Call inside the withdrawal's transaction.
+   */
+  withdrawalReceipt(tokenRef: string, record: { ak: string; duid: string | null; leadControllerName: string | null; purpose: string | null; mpxn: string; revokedAt: string | null }): string | null {
+    const token = this.deps.tokens.find(tokenRef);
+    if (!token) return null;
+    const identity = this.deps.identities.find(token.ir);
+    const email = identity && !identity.anonymisedAt ? this.deps.identities.email(identity) : null;
+    if (!email) return null;
+    const owner = record.duid ? this.deps.accounts.findByDuid(record.duid) : undefined;
+    const org = record.leadControllerName ?? owner?.displayName ?? 'the organisation';
+    const via = this.context(token).org;
+    const mail = withdrawalReceiptEmail({ org, purpose: record.purpose, mpxn: record.mpxn, at: record.revokedAt ?? this.reg.clock.iso(), via });
+    return this.deps.mail.queue({ to: email, ...mail, purpose: 'access-record.withdrawal-receipt', ref: token.tokenRef });
   }
 
   private tokenLive(token: TokenRow): boolean {
