@@ -193,7 +193,7 @@ test('magic link over real SMTP: a scanner GET/HEAD changes nothing; "Yes, it\'s
 
   // Used: opening it again shows a clear page.
   await page.goto(link);
-  await expect(page.getByRole('heading', { level: 1, name: 'This link has already been used' })).toBeVisible();
+  await expect(page.getByRole('heading', { level: 1, name: 'You’ve already confirmed it’s you' })).toBeVisible();
 
   const access = await api('northern_networks', 'POST', '/v1/access-records', consentRecord(ref, 'Northern Networks plc'));
   expect(access.status).toBe(201);
