@@ -29,11 +29,12 @@ async function latestMagicLink(url: string, bearer: string): Promise<string> {
   return message.links.find((l: string) => l.includes('/id/'))!;
 }
 
-async function addAuthenticator(page: Page): Promise<CDPSession> {
+/** A platform authenticator; `verifies: false` is a device with no PIN, biometric or screen lock. */
+async function addAuthenticator(page: Page, verifies = true): Promise<CDPSession> {
   const cdp = await page.context().newCDPSession(page);
   await cdp.send('WebAuthn.enable');
   await cdp.send('WebAuthn.addVirtualAuthenticator', {
-    options: { protocol: 'ctap2', transport: 'internal', hasResidentKey: true, hasUserVerification: true, isUserVerified: true, automaticPresenceSimulation: true },
+    options: { protocol: 'ctap2', transport: 'internal', hasResidentKey: true, hasUserVerification: verifies, isUserVerified: verifies, automaticPresenceSimulation: true },
   });
   return cdp;
 }
@@ -256,6 +257,33 @@ test.describe('customer portal', () => {
     await expect(page.getByRole('heading', { name: 'Who has access to your meter data' })).toBeVisible({ timeout: 20_000 });
     const record = await apiCall(register.url, 'GET', `/v1/identity-records/${created.body.ir}`, { token: bright });
     expect(record.body['identity-record'].credentials).toHaveLength(1);
+  });
+
+  test('[ours] a device that cannot verify the person: plain words and the e-mail route, not "try again"', async ({ page, register, adminBearer: admin }, testInfo) => {
+    const mpxn = '1500000025';
+    const email = 'no.lock@example.org';
+    const bright = await bearerToken(register.url, 'bright_energy');
+    expect((await apiCall(register.url, 'POST', '/v1/identity-records', { token: bright, body: { 'pii-principal': { mpxn, 'move-in-date': '2024-01-01' }, 'expressed-by': 'data-subject', email } })).status).toBe(201);
+    await addAuthenticator(page, false);
+    await openPortalFor(page, mpxn);
+    await page.getByLabel(/Set up a passkey on this device/).check();
+    await page.getByRole('button', { name: 'Continue' }).click();
+    await page.waitForURL(/\/id\/passkey\/register\?session=pks_/);
+    const message = (await apiCall(register.url, 'GET', '/v1/admin/outbox?limit=1', { token: admin })).body.messages[0];
+    expect(message.to).toBe(email);
+    await page.goto(message.links.find((l: string) => l.includes('/id/magic/')));
+    await page.getByRole('button', { name: "Yes, it's me — continue" }).click();
+    await expect(page.getByRole('heading', { level: 1, name: 'Now create your new passkey' })).toBeVisible();
+    await expect(page.locator('#no-uv')).toBeHidden();
+    await page.locator('#start').click();
+    await expect(page.locator('#no-uv')).toBeVisible();
+    await expect(page.locator('#no-uv')).toContainText('This device cannot check that it’s you');
+    await expect(page.locator('#no-uv').getByRole('link', { name: /go back to Central Access Register Portal/ })).toHaveAttribute('href', '/portal');
+    await expect(page.locator('#status')).not.toContainText(/SimpleWebAuthn|WebAuthn|The operation either timed out|navigator\.credentials/);
+    await expect(page.getByRole('button', { name: 'Try again' })).toHaveCount(0);
+    await saveScreen(page, testInfo, 'portal-9-device-cannot-verify');
+    await page.setViewportSize({ width: 1024, height: 768 });
+    await saveScreen(page, testInfo, 'portal-9-device-cannot-verify-1024');
   });
 
   test('refuses to be framed', async ({ page, register }) => {
