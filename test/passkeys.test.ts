@@ -73,7 +73,10 @@ describe('passkeys: registration and assertion (server-side WebAuthn verificatio
     expect(JSON.stringify(record.body)).not.toContain(auth.id);
 
     // Single use: the session is done, its page says so, and the token can link a record once.
-    expect((await c.get(redirect['redirect-url'])).status).toBe(410);
+    const reopened = await c.get(redirect['redirect-url']);
+    expect(reopened.status).toBe(200);
+    expect(reopened.body).toContain('You’ve already done this');
+    expect(reopened.body).toMatch(/This request was completed at \d{2}:\d{2} UTC on /);
     expect((await c.options(session, csrf)).status).toBe(410);
     const created = await r.call('bright_energy', 'POST', '/v1/access-records', consentBody(null, { 'reidentification-token': ref }));
     expect(created.status).toBe(201);

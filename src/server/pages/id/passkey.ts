@@ -46,7 +46,15 @@ export function registerPasskeyPages(app: App, { reg, svc }: Deps): void {
 
   const gone = (reply: FastifyReply, view: SessionView) => {
     if (view.state === 'used')
-      return messagePage(reply, 410, 'This passkey request has already been completed', ['Nothing more to do here. You can close this page.'], view.ctx?.org, 'warn');
+      // Reopened after finishing (another tab, the back button): that is success, not an error.
+      return messagePage(
+        reply,
+        200,
+        'You’ve already done this',
+        [view.session?.usedAt ? `This request was completed at ${humanTime(view.session.usedAt)}.` : 'This request has been completed.', 'Nothing more to do here. You can close this page.'],
+        view.ctx?.org,
+        'ok',
+      );
     if (view.state === 'expired')
       return messagePage(reply, 410, 'This passkey request has expired', [`Passkey requests work for a few minutes only. Nothing has changed. Go back to ${view.ctx?.org ?? 'the organisation'} and start again.`], view.ctx?.org, 'warn');
     return messagePage(reply, 404, 'This passkey request isn’t valid', ['We could not find this request. Go back to the organisation that sent you here and start again.']);
