@@ -29,11 +29,12 @@ async function latestMagicLink(url: string, bearer: string): Promise<string> {
   return message.links.find((l: string) => l.includes('/id/'))!;
 }
 
-async function addAuthenticator(page: Page): Promise<CDPSession> {
+/** A platform authenticator; `verifies: false` is a device with no PIN, biometric or screen lock. */
+async function addAuthenticator(page: Page, verifies = true): Promise<CDPSession> {
   const cdp = await page.context().newCDPSession(page);
   await cdp.send('WebAuthn.enable');
   await cdp.send('WebAuthn.addVirtualAuthenticator', {
-    options: { protocol: 'ctap2', transport: 'internal', hasResidentKey: true, hasUserVerification: true, isUserVerified: true, automaticPresenceSimulation: true },
+    options: { protocol: 'ctap2', transport: 'internal', hasResidentKey: true, hasUserVerification: verifies, isUserVerified: verifies, automaticPresenceSimulation: true },
   });
   return cdp;
 }
@@ -149,8 +150,31 @@ test.describe('customer portal', () => {
       await saveScreen(page, testInfo, 'portal-5-withdraw-confirm');
       await page.getByRole('button', { name: 'Yes, withdraw permission' }).click();
       await expect(page.getByRole('heading', { name: 'Permission withdrawn' })).toBeVisible();
-      await expect(card.getByText('Withdrawn')).toBeVisible();
+      await expect(card.getByText('Withdrawn', { exact: true })).toBeVisible();
+      // When access ended, with the reason in plain words; not the old future end date.
+      const today = new Date().toLocaleDateString('en-GB', { day: 'numeric', month: 'long', year: 'numeric', timeZone: 'UTC' });
+      await expect(card.locator('.ended')).toHaveText(`Withdrawn on ${today} (you asked for it to stop)`);
+      await expect(card.getByText('Ends', { exact: true })).toHaveCount(0);
       await saveScreen(page, testInfo, 'portal-6-withdrawn');
+      await page.setViewportSize({ width: 1024, height: 768 });
+      await saveScreen(page, testInfo, 'portal-6-withdrawn-1024');
+      await page.setViewportSize({ width: 1440, height: 900 });
+      // The downloads carry the same date and reason.
+      const history = (await (await page.request.get('/portal/history.json')).json())['access-records'] as Record<string, any>[];
+      const withdrawn = history.find((r) => r['lead-controller-name'] === 'OctopusFlux Ltd' && r.state === 'REVOKED')!;
+      expect(withdrawn['revocation-reason']).toBe('customer-request');
+      expect(withdrawn['revoked-at']).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/);
+      const csv = await (await page.request.get('/portal/history.csv')).text();
+      expect(csv).toContain(`"${withdrawn['revoked-at']}","customer-request"`);
+      // The receipt, to the address the customer proved: organisation, purpose, date, last four digits.
+      const receipt = (await apiCall(register.url, 'GET', '/v1/admin/outbox?purpose=access-record.withdrawal-receipt', { token: admin })).body.messages[0];
+      expect(receipt.to).toBe(DEMO.customerEmail);
+      expect(receipt.subject).toContain('OctopusFlux Ltd');
+      expect(receipt.text).toContain('Personalised energy-saving insights');
+      expect(receipt.text).toContain('ending 8901');
+      expect(receipt.text).toContain(today);
+      expect(receipt.text).not.toContain(DEMO.mpxn);
+      expect(receipt.text).not.toContain(withdrawn.ak);
 
       // Bright Energy's own record: withdraw it too and see its webhook arrive, signed.
       const brightCard = page.getByRole('article').filter({ has: page.getByRole('heading', { name: 'Bright Energy Ltd', level: 3 }) });
@@ -182,6 +206,84 @@ test.describe('customer portal', () => {
     await saveScreen(page, testInfo, 'portal-7-no-factor');
     const record = await apiCall(register.url, 'GET', `/v1/identity-records/${created.body.ir}`, { token: bright });
     expect(record.body['identity-record'].credentials).toHaveLength(0);
+  });
+
+  test('[ours] cross-device: the e-mail step of a passkey set-up confirmed on a phone is noticed here, with a new link for this device', async ({ page, browser, register, adminBearer: admin }, testInfo) => {
+    const mpxn = '1500000017';
+    const email = 'two.devices@example.org';
+    const bright = await bearerToken(register.url, 'bright_energy');
+    const created = await apiCall(register.url, 'POST', '/v1/identity-records', { token: bright, body: { 'pii-principal': { mpxn, 'move-in-date': '2024-01-01' }, 'expressed-by': 'data-subject', email } });
+    expect(created.status).toBe(201);
+    const newestLink = async () => {
+      const message = (await apiCall(register.url, 'GET', '/v1/admin/outbox?limit=1', { token: admin })).body.messages[0];
+      expect(message.to).toBe(email);
+      return message.links.find((l: string) => l.includes('/id/magic/')) as string;
+    };
+
+    await addAuthenticator(page);
+    await openPortalFor(page, mpxn);
+    await page.getByLabel(/Set up a passkey on this device/).check();
+    await page.getByRole('button', { name: 'Continue' }).click();
+    await page.waitForURL(/\/id\/passkey\/register\?session=pks_/);
+    await expect(page.getByRole('heading', { level: 1, name: 'Check your e-mail' })).toBeVisible();
+
+    // The customer opens the e-mail on their phone (another browser) and confirms there.
+    const phone = await browser.newContext();
+    try {
+      const phonePage = await phone.newPage();
+      await phonePage.goto(await newestLink());
+      await phonePage.getByRole('button', { name: "Yes, it's me — continue" }).click();
+      await expect(phonePage.getByRole('heading', { level: 1, name: 'Now create your new passkey' })).toBeVisible();
+    } finally {
+      await phone.close();
+    }
+
+    // This page notices by polling: continue on the phone, or get a new link here.
+    await expect(page.getByRole('heading', { level: 1, name: 'You confirmed on another device' })).toBeVisible({ timeout: 15_000 });
+    await expect(page.locator('#lead')).toContainText('continue there, or get a new link here');
+    await expect(page.getByText('Step 1 of 2')).toBeHidden();
+    await saveScreen(page, testInfo, 'portal-8-confirmed-elsewhere');
+    await page.setViewportSize({ width: 1024, height: 768 });
+    await saveScreen(page, testInfo, 'portal-8-confirmed-elsewhere-1024');
+    await page.setViewportSize({ width: 1440, height: 900 });
+
+    // A new link for this device; only after confirming it here can this browser create the passkey.
+    await page.getByRole('button', { name: 'E-mail me a new link for this device' }).click();
+    await expect(page.getByRole('heading', { level: 1, name: 'Check your e-mail' })).toBeVisible();
+    await page.goto(await newestLink());
+    await page.getByRole('button', { name: "Yes, it's me — continue" }).click();
+    await expect(page.getByRole('heading', { level: 1, name: 'Now create your new passkey' })).toBeVisible();
+    await page.locator('#start').click();
+    await expect(page.getByRole('heading', { name: 'Who has access to your meter data' })).toBeVisible({ timeout: 20_000 });
+    const record = await apiCall(register.url, 'GET', `/v1/identity-records/${created.body.ir}`, { token: bright });
+    expect(record.body['identity-record'].credentials).toHaveLength(1);
+  });
+
+  test('[ours] a device that cannot verify the person: plain words and the e-mail route, not "try again"', async ({ page, register, adminBearer: admin }, testInfo) => {
+    const mpxn = '1500000025';
+    const email = 'no.lock@example.org';
+    const bright = await bearerToken(register.url, 'bright_energy');
+    expect((await apiCall(register.url, 'POST', '/v1/identity-records', { token: bright, body: { 'pii-principal': { mpxn, 'move-in-date': '2024-01-01' }, 'expressed-by': 'data-subject', email } })).status).toBe(201);
+    await addAuthenticator(page, false);
+    await openPortalFor(page, mpxn);
+    await page.getByLabel(/Set up a passkey on this device/).check();
+    await page.getByRole('button', { name: 'Continue' }).click();
+    await page.waitForURL(/\/id\/passkey\/register\?session=pks_/);
+    const message = (await apiCall(register.url, 'GET', '/v1/admin/outbox?limit=1', { token: admin })).body.messages[0];
+    expect(message.to).toBe(email);
+    await page.goto(message.links.find((l: string) => l.includes('/id/magic/')));
+    await page.getByRole('button', { name: "Yes, it's me — continue" }).click();
+    await expect(page.getByRole('heading', { level: 1, name: 'Now create your new passkey' })).toBeVisible();
+    await expect(page.locator('#no-uv')).toBeHidden();
+    await page.locator('#start').click();
+    await expect(page.locator('#no-uv')).toBeVisible();
+    await expect(page.locator('#no-uv')).toContainText('This device cannot check that it’s you');
+    await expect(page.locator('#no-uv').getByRole('link', { name: /go back to Central Access Register Portal/ })).toHaveAttribute('href', '/portal');
+    await expect(page.locator('#status')).not.toContainText(/SimpleWebAuthn|WebAuthn|The operation either timed out|navigator\.credentials/);
+    await expect(page.getByRole('button', { name: 'Try again' })).toHaveCount(0);
+    await saveScreen(page, testInfo, 'portal-9-device-cannot-verify');
+    await page.setViewportSize({ width: 1024, height: 768 });
+    await saveScreen(page, testInfo, 'portal-9-device-cannot-verify-1024');
   });
 
   test('refuses to be framed', async ({ page, register }) => {

@@ -193,7 +193,12 @@ test('magic link over real SMTP: a scanner GET/HEAD changes nothing; "Yes, it\'s
 
   // Used: opening it again shows a clear page.
   await page.goto(link);
-  await expect(page.getByRole('heading', { level: 1, name: 'This link has already been used' })).toBeVisible();
+  await expect(page.getByRole('heading', { level: 1, name: 'You’ve already confirmed it’s you' })).toBeVisible();
+  await expect(page.getByText(/You confirmed with this link at \d{2}:\d{2} UTC on /)).toBeVisible();
+  await page.setViewportSize({ width: 1440, height: 900 });
+  await saveScreen(page, testInfo, 'reid-09-magic-link-reopened');
+  await page.setViewportSize({ width: 1024, height: 768 });
+  await saveScreen(page, testInfo, 'reid-09-magic-link-reopened-1024');
 
   const access = await api('northern_networks', 'POST', '/v1/access-records', consentRecord(ref, 'Northern Networks plc'));
   expect(access.status).toBe(201);

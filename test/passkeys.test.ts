@@ -73,7 +73,10 @@ describe('passkeys: registration and assertion (server-side WebAuthn verificatio
     expect(JSON.stringify(record.body)).not.toContain(auth.id);
 
     // Single use: the session is done, its page says so, and the token can link a record once.
-    expect((await c.get(redirect['redirect-url'])).status).toBe(410);
+    const reopened = await c.get(redirect['redirect-url']);
+    expect(reopened.status).toBe(200);
+    expect(reopened.body).toContain('You’ve already done this');
+    expect(reopened.body).toMatch(/This request was completed at \d{2}:\d{2} UTC on /);
     expect((await c.options(session, csrf)).status).toBe(410);
     const created = await r.call('bright_energy', 'POST', '/v1/access-records', consentBody(null, { 'reidentification-token': ref }));
     expect(created.status).toBe(201);
@@ -107,7 +110,7 @@ describe('passkeys: registration and assertion (server-side WebAuthn verificatio
 
     const backwards = await assertOnce(3);
     expect(backwards.res.status).toBe(400);
-    expect(backwards.res.json.message).toMatch(/counter/i);
+    expect(backwards.res.json.message).toMatch(/copy of one used before/);
     expect(backwards.status).toBe('pending');
     const same = await assertOnce(5);
     expect(same.res.status).toBe(400);
@@ -135,7 +138,10 @@ describe('passkeys: registration and assertion (server-side WebAuthn verificatio
     for (const tamper of [{ origin: 'https://evil.example' }, { rpId: 'evil.example' }, { challenge: 'AAAA' }, { userVerified: false }, { userPresent: false }, { type: 'webauthn.get' }]) {
       const res = await c.passkeyStep(session, csrf, auth, tamper);
       expect(res.status, JSON.stringify(tamper)).toBe(400);
-      expect(res.json.error).toBe('failed');
+      // A device that cannot verify the person is told so, in plain words; every other failure is plain too.
+      expect(res.json.error, JSON.stringify(tamper)).toBe(tamper.userVerified === false ? 'user-verification' : 'failed');
+      expect(res.json.message).not.toMatch(/evil\.example|AAAA|webauthn\.|[Uu]nexpected|expected|flag|rpIdHash|challenge/);
+      expect(res.json.message).not.toMatch(/Try again\.$/);
     }
     // A response for a challenge the server already discarded is refused too.
     const opt = await c.options(session, csrf);
@@ -301,7 +307,10 @@ describe('[ours] passkey-register across Data Users needs proof of an existing f
     expect(confirmed.status).toBe(303);
     expect(confirmed.headers.location).toBe(`/id/passkey/register?session=${a.session}`);
     expect((await r.call('portal_ops', 'GET', `/v1/identity-records/reidentify/${ref}`)).body.status).toBe('pending');
-    expect((await customer.confirmMagicLink(link)).status).toBe(410);
+    // Reopened, the used link says it was confirmed, and where to continue.
+    const reopened = await customer.get(link);
+    expect(reopened.status).toBe(200);
+    expect(reopened.body).toContain('You’ve already confirmed it’s you');
 
     const s = await customer.openPasskeyPage(url);
     expect(s.page.body).toContain('Now create your new passkey');
@@ -349,5 +358,121 @@ describe('[ours] passkey-register across Data Users needs proof of an existing f
     expect(customer.res.json).toEqual({ done: false, next: 'register' });
     expect((await customer.c.passkeyStep(customer.session, customer.csrf, new SoftAuthenticator(ORIGIN))).status).toBe(200);
     expect(await credentialsOf(ir)).toHaveLength(2);
+  });
+  it('a device that cannot verify the person (no user verification): plain words and the e-mail route, never the library text', async () => {
+    // Registration on a device without a PIN or biometric.
+    const { ir, redirect } = await enrol(r, '1800000011', 'uv@example.org');
+    const c = new Customer(r);
+    const { page, session, csrf } = await c.openPasskeyPage(redirect['redirect-url']);
+    // The page carries the e-mail route, hidden until the device fails to verify the person.
+    expect(page.body).toMatch(/<div id="no-uv" class="notice" hidden>[\s\S]*cannot check that it’s you[\s\S]*by e-mail/);
+    const reg = await c.passkeyStep(session, csrf, new SoftAuthenticator(ORIGIN), { userVerified: false });
+    expect(reg.status).toBe(400);
+    expect(reg.json.error).toBe('user-verification');
+    expect(reg.json.message).toContain('This device could not check that it’s you');
+    expect(reg.json.message).toContain('by e-mail');
+    expect(reg.json.message).not.toMatch(/User verification|required|could not be verified/);
+    // The library's detail is kept for operators only, scrubbed.
+    const audit = r.reg.sqlite.prepare("select detail from audit_events where event_type = 'reidentification.passkey-failed' and ir = ? order by seq desc limit 1").get(ir) as { detail: string };
+    expect(JSON.parse(audit.detail).error).toMatch(/[Uu]ser verification/);
+    expect(audit.detail).not.toContain('uv@example.org');
+
+    // Assertion with a registered passkey from a device that does not verify the person.
+    const auth = new SoftAuthenticator(ORIGIN);
+    expect((await c.passkeyStep(session, csrf, auth)).status).toBe(200);
+    const start = await r.call('portal_ops', 'POST', '/v1/identity-records/reidentify', { mpxn: '1800000011', method: 'passkey-assert', 'passkey-return-url': `${ORIGIN}/portal/continue` });
+    expect(start.status).toBe(200);
+    const c2 = new Customer(r);
+    const s2 = await c2.openPasskeyPage(start.body.passkey['redirect-url']);
+    // A portal's request offers the portal's e-mail route.
+    expect(s2.page.body).toMatch(/<div id="no-uv"[^>]*hidden>[\s\S]*href="\/portal"[\s\S]*Email me a link/);
+    const asserted = await c2.passkeyStep(s2.session, s2.csrf, auth, { userVerified: false });
+    expect(asserted.status).toBe(400);
+    expect(asserted.json.error).toBe('user-verification');
+    expect(asserted.json.message).not.toMatch(/User verification|required/);
+    expect((await r.call('portal_ops', 'GET', `/v1/identity-records/reidentify/${start.body.passkey['token-ref']}`)).body.status).toBe('pending');
+  });
+
+  it('the page script never shows the library text: every failure is mapped to plain words, NotAllowedError offers the e-mail route', async () => {
+    const script = (await new Customer(r).get('/id/assets/passkey.js')).body;
+    expect(script).not.toContain("return (err && err.message)");
+    expect(script).toContain("err.name === 'NotAllowedError'");
+    expect(script).toContain('noUv.hidden = false');
+  });
+
+  it('cross-device: the e-mail step confirmed on another device is noticed here, which offers a new link; only a proving browser may enrol', async () => {
+    const mpxn = '1700000021';
+    const created = await r.call('bright_energy', 'POST', '/v1/identity-records', { 'pii-principal': { mpxn, 'move-in-date': '2023-01-01' }, 'expressed-by': 'data-subject', email: 'two@example.net' });
+    const ir = created.body.ir as string;
+    const start = await r.call('portal_ops', 'POST', '/v1/identity-records/reidentify', { mpxn, method: 'passkey-register' });
+    const ref = start.body.passkey['token-ref'];
+    const url = start.body.passkey['redirect-url'] as string;
+    const desktop = new Customer(r);
+    const d = await desktop.openPasskeyPage(url);
+    expect(d.page.body).toContain('Check your e-mail');
+    expect(d.page.body).toContain(`data-progress-url="/id/passkey/progress?session=${d.session}"`);
+    expect(d.page.body).toContain('/id/assets/step-up-wait.js');
+    const progress = async (c: Customer) => (await c.get(`/id/passkey/progress?session=${d.session}`)).json;
+    expect(await progress(desktop)).toMatchObject({ state: 'ready', step: 'await-email', 'confirmed-elsewhere-at': null });
+
+    // The customer opens the e-mail on their phone and confirms there.
+    const phone = new Customer(r);
+    const link = await linkFromOutbox(r, ref);
+    expect((await phone.confirmMagicLink(link)).status).toBe(303);
+    const linkOpenedAt = r.svc.tokens.find(ref)!.linkOpenedAt!;
+    // The phone's browser (it holds the step-up proof) is told to go on; the desktop notices.
+    expect(await progress(phone)).toMatchObject({ step: 'register' });
+    const seen = await progress(desktop);
+    expect(seen['confirmed-elsewhere-at']).toBe(linkOpenedAt);
+    expect(seen.message).toContain('You confirmed on another device');
+    expect(seen.message).toContain('continue there, or get a new link here');
+    expect(seen['may-resend']).toBe(true);
+    const page = await desktop.get(url);
+    expect(page.body).toContain('You confirmed on another device');
+    expect(page.body).not.toContain('Step 1 of 2');
+    expect(page.body).toContain('E-mail me a new link for this device');
+    // Not weakened: the desktop still cannot enrol without proving a factor itself.
+    const refused = await desktop.options(d.session, d.csrf);
+    expect(refused.status).toBe(403);
+    expect(refused.json.error).toBe('step-up-required');
+
+    // A new link for the desktop; confirming it there lets the desktop enrol.
+    const csrf = Customer.csrfField(page.body)!;
+    expect((await desktop.request('POST', '/id/passkey/email-link', { form: { session: d.session, csrf } })).status).toBe(303);
+    const mails = (await r.call('admin_ops', 'GET', `/v1/admin/outbox?ref=${ref}`)).body.messages as { purpose: string; to: string }[];
+    expect(mails.filter((m) => m.purpose === 'reidentification.step-up')).toHaveLength(2);
+    expect(mails[0].to).toBe('two@example.net');
+    expect(await progress(desktop)).toMatchObject({ step: 'await-email', 'confirmed-elsewhere-at': null });
+    const newLink = await linkFromOutbox(r, ref);
+    expect(newLink).not.toBe(link);
+    expect((await desktop.confirmMagicLink(newLink)).status).toBe(303);
+    expect(await progress(desktop)).toMatchObject({ step: 'register' });
+    const done = await desktop.passkeyStep(d.session, d.csrf, new SoftAuthenticator(ORIGIN));
+    expect(done.status).toBe(200);
+    expect(await credentialsOf(ir)).toHaveLength(1);
+    // The phone can no longer use the finished request.
+    expect((await phone.options(d.session, d.csrf)).status).toBeGreaterThanOrEqual(403);
+  });
+
+  it('cross-device: new links for this device are limited', async () => {
+    const mpxn = '1700000022';
+    await r.call('bright_energy', 'POST', '/v1/identity-records', { 'pii-principal': { mpxn, 'move-in-date': '2023-01-01' }, 'expressed-by': 'data-subject', email: 'three@example.net' });
+    const start = await r.call('portal_ops', 'POST', '/v1/identity-records/reidentify', { mpxn, method: 'passkey-register' });
+    const ref = start.body.passkey['token-ref'];
+    const desktop = new Customer(r);
+    const d = await desktop.openPasskeyPage(start.body.passkey['redirect-url']);
+    for (let i = 0; i < 2; i++) {
+      expect((await new Customer(r).confirmMagicLink(await linkFromOutbox(r, ref))).status).toBe(303);
+      const page = await desktop.get(start.body.passkey['redirect-url']);
+      expect(page.body).toContain('You confirmed on another device');
+      expect((await desktop.request('POST', '/id/passkey/email-link', { form: { session: d.session, csrf: Customer.csrfField(page.body)! } })).status).toBe(303);
+    }
+    expect((await new Customer(r).confirmMagicLink(await linkFromOutbox(r, ref))).status).toBe(303);
+    const page = await desktop.get(start.body.passkey['redirect-url']);
+    expect(page.body).toContain('We cannot send more links for this request');
+    expect(page.body).not.toContain('E-mail me a new link for this device');
+    const refused = await desktop.request('POST', '/id/passkey/email-link', { form: { session: d.session, csrf: d.csrf } });
+    expect(refused.status).toBe(429);
+    expect((await r.call('admin_ops', 'GET', `/v1/admin/outbox?ref=${ref}`)).body.messages).toHaveLength(3);
   });
 });

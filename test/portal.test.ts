@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { webhookDeliveries, webhooks } from '../src/server/db/schema.js';
 import { encrypt } from '../src/server/lib/crypto.js';
 import { longDate } from '../src/server/pages/portal/labels.js';
-import { testRegister, type TestRegister } from './support/register.js';
+import { consentBody, testRegister, type TestRegister } from './support/register.js';
 
 /** A tiny browser: keeps cookies, submits forms, follows nothing by itself. */
 class Browser {
@@ -133,7 +133,7 @@ describe('customer transparency portal (/portal)', () => {
     expect(json.json()['access-records']).toHaveLength(5);
     const csv = await b.get('/portal/history.csv');
     expect(csv.headers['content-type']).toContain('text/csv');
-    expect(csv.body.split('\r\n')[0]).toBe('"access-key","organisation","state","legal-basis","purpose","data-types","registered-at","expiry","organisation-reference"');
+    expect(csv.body.split('\r\n')[0]).toBe('"access-key","organisation","state","legal-basis","purpose","data-types","registered-at","expiry","organisation-reference","ended-at","revoked-at","revocation-reason","expired-at","superseded-at","first-seen","last-seen"');
     // Parts of the full records (registered-at, the privacy notice) appear next to each summary.
     expect(csv.body.split('\r\n').slice(1).filter((line) => /,"\d{4}-\d{2}-\d{2}T[^,]*Z",/.test(line)).length).toBeGreaterThanOrEqual(4);
     expect(body).toMatch(/<dt>Privacy notice<\/dt><dd><a href="https:\/\/[^"]+" rel="noopener noreferrer">Read the notice<\/a> \(version [^)]+\)/);
@@ -244,6 +244,107 @@ describe('customer transparency portal (/portal)', () => {
     await b.get('/portal/history.csv');
     expect(viewed().slice(n).map((v) => JSON.parse(v.detail).via)).toEqual(['portal-page', 'portal-page']);
     expect((await r.call('admin_ops', 'GET', '/v1/admin/audit/verify')).body.intact).toBe(true);
+  });
+
+  it('shows when access ended (withdrawn with the reason, expired), and the downloads carry the same dates', async () => {
+    const b = new Browser(r);
+    const page = await signIn(b);
+    const octopusAk = (await r.call('octopusflux', 'GET', '/v1/records?state=ACTIVE')).body.records[0].ak as string;
+    const before = (await b.get('/portal/history.json')).json()['access-records'].find((x: { ak: string }) => x.ak === octopusAk);
+    const futureEnd = longDate(before.expiry);
+    const outboxBefore = (await r.call('admin_ops', 'GET', '/v1/admin/outbox?limit=500')).body.messages.length as number;
+    const confirm = await b.submit(page.body, { ak: octopusAk }, /withdraw\/confirm/);
+    const done = await b.submit(confirm.body, {}, /\/portal\/withdraw$/);
+    expect(done.statusCode).toBe(303);
+    const after = await b.get(done.headers.location as string);
+    const card = (ak: string, body: string) => {
+      const cards = body.split('<article').slice(1);
+      return cards.find((c) => c.includes(`h-${ak}`))!;
+    };
+    const today = longDate(r.reg.clock.iso());
+    const withdrawn = card(octopusAk, after.body);
+    expect(withdrawn).toContain('Withdrawn');
+    expect(decodeEntities(withdrawn)).toContain(`Withdrawn on ${today} (you asked for it to stop)`);
+    // Not the old future end date as if it were still running.
+    expect(withdrawn).not.toContain(futureEnd);
+    expect(withdrawn).not.toContain('<dt>Ends</dt>');
+    // The seed's GreenSwitch record was submitted already EXPIRED, 30 days ago: its expiry is when it ended.
+    const greenAk = (await r.call('greenswitch', 'GET', '/v1/records')).body.records[0].ak as string;
+    const greenExpiry = (await b.get('/portal/history.json')).json()['access-records'].find((x: { ak: string }) => x.ak === greenAk).expiry as string;
+    expect(card(greenAk, after.body)).toContain(`Expired on ${longDate(greenExpiry)}`);
+
+    const history = (await b.get('/portal/history.json')).json()['access-records'] as Record<string, any>[];
+    const oct = history.find((x) => x.ak === octopusAk)!;
+    expect(oct.state).toBe('REVOKED');
+    expect(oct['revoked-at']).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/);
+    expect(oct['revoked-at'].slice(0, 10)).toBe(r.reg.clock.iso().slice(0, 10));
+    expect(oct['revocation-reason']).toBe('customer-request');
+    expect(oct['ended-at']).toBe(oct['revoked-at']);
+    const green = history.find((x) => x.ak === greenAk)!;
+    expect(green['expired-at']).toBe(green['ended-at']);
+    expect(green['expired-at'].slice(0, 10)).toBe(greenExpiry.slice(0, 10));
+    expect(green['revoked-at']).toBeNull();
+    const acme = history.find((x) => x.state === 'DISCOVERED')!;
+    expect(acme['first-seen']).toMatch(/^\d{4}-\d{2}-\d{2}T/);
+    expect(acme['last-seen']).toMatch(/^\d{4}-\d{2}-\d{2}T/);
+    expect(acme['superseded-at']).toBeNull();
+    const csv = (await b.get('/portal/history.csv')).body.split('\r\n');
+    const header = csv[0].split(',').map((h) => h.replace(/"/g, ''));
+    const row = csv.find((l) => l.startsWith(`"${octopusAk}"`))!.split(',').map((h) => h.replace(/"/g, ''));
+    expect(row[header.indexOf('revoked-at')]).toBe(oct['revoked-at']);
+    expect(row[header.indexOf('revocation-reason')]).toBe('customer-request');
+    expect(row[header.indexOf('ended-at')]).toBe(oct['revoked-at']);
+    const acmeRow = csv.find((l) => l.startsWith(`"${acme.ak}"`))!.split(',').map((h) => h.replace(/"/g, ''));
+    expect(acmeRow[header.indexOf('first-seen')]).toBe(acme['first-seen']);
+    expect(acmeRow[header.indexOf('last-seen')]).toBe(acme['last-seen']);
+
+    // The receipt: one message to the address the customer proved, with no secrets or full identifiers.
+    const mails = (await r.call('admin_ops', 'GET', '/v1/admin/outbox?limit=500')).body.messages as { to: string; subject: string; text: string; html: string; purpose: string; links: string[] }[];
+    const receipts = mails.slice(0, mails.length - outboxBefore).filter((m) => m.purpose === 'access-record.withdrawal-receipt');
+    expect(receipts).toHaveLength(1);
+    const receipt = receipts[0];
+    expect(receipt.to).toBe('customer@example.com');
+    expect(receipt.subject).toContain('OctopusFlux Ltd');
+    for (const part of [receipt.text, receipt.html]) {
+      expect(part).toContain('OctopusFlux Ltd');
+      expect(part).toContain('Personalised energy-saving insights');
+      expect(part).toContain('ending 8901');
+      expect(part).toContain(today);
+      expect(part).toContain('What happens next');
+      expect(part).not.toContain(octopusAk);
+      expect(part).not.toContain(MPXN);
+      expect(part).not.toMatch(/\b(ir|mlr|pks|duid|ak)_[0-9a-f]{6,}/);
+    }
+    expect(receipt.links.filter((l) => l.includes('/id/'))).toEqual([]);
+  });
+
+  it('a withdrawal that fails sends no receipt (the receipt commits with the change)', async () => {
+    const b = new Browser(r);
+    const page = await signIn(b);
+    const northernAk = (await r.call('northern_networks', 'GET', '/v1/records')).body.records[0].ak;
+    const count = () => r.reg.sqlite.prepare("select count(*) as n from mail_messages where purpose = 'access-record.withdrawal-receipt'").get() as { n: number };
+    const before = count().n;
+    expect((await b.post('/portal/withdraw', { csrf: csrfOf(page.body), ak: northernAk })).statusCode).toBe(400);
+    expect(count().n).toBe(before);
+  });
+
+  it('DISCOVERED access that a registration superseded says so, with the date, and is no longer counted as unregistered', async () => {
+    // OctopusFlux (SEC-OU-00102) was seen on the meter point, then registers its access there.
+    expect((await r.call('dcc_system', 'POST', '/v1/discovered-access', { mpxn: MPXN, 'organisation-name': 'OctopusFlux Ltd', 'organisation-reference': 'SEC-OU-00102', 'first-seen': '2026-01-01', 'data-types-observed': ['HH-CONSUMPTION'], 'source-reference': 'DCC-PORTAL-1' })).status).toBe(201);
+    const own = await r.call('octopusflux', 'POST', '/v1/identity-records', { 'pii-principal': { mpxn: MPXN, 'move-in-date': '2022-06-30' }, 'expressed-by': 'data-subject' });
+    expect(own.status).toBe(201);
+    expect((await r.call('octopusflux', 'POST', '/v1/access-records', consentBody(own.body.ir))).status).toBe(201);
+    const b = new Browser(r);
+    const page = await signIn(b);
+    const history = (await b.get('/portal/history.json')).json()['access-records'] as Record<string, any>[];
+    const old = history.find((x) => x.state === 'DISCOVERED' && x['discovered-access']['organisation-reference'] === 'SEC-OU-00102')!;
+    expect(old['superseded-at']).toMatch(/^\d{4}-\d{2}-\d{2}T/);
+    expect(old['ended-at']).toBe(old['superseded-at']);
+    expect(old['first-seen']).toMatch(/^2026-01-01T/);
+    const cardOf = page.body.split('<article').find((c) => c.includes(`h-${old.ak}`))!;
+    expect(cardOf).toContain(`Superseded by a registration on ${longDate(r.reg.clock.iso())}`);
+    // Only Acme is still "accessed your data without registering".
+    expect(page.body).toContain('1 organisation has accessed your data without registering');
   });
 
   it('explains an unknown meter point and a malformed one', async () => {

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Customer, linkFromOutbox } from './support/customer.js';
 import { consentBody, testRegister, type TestRegister } from './support/register.js';
+import { humanTime } from '../src/server/pages/id/layout.js';
 
 const DEMO_MPXN = '2312345678901';
 const MIN = 60_000;
@@ -218,16 +219,30 @@ describe('magic link landing page', () => {
   it('"Yes, it\'s me" confirms once: confirmation page, then the link is used and changes nothing', async () => {
     const { ref, link } = await start();
     const c = new Customer(r);
-    const res = await c.confirmMagicLink(link);
+    const csrf = Customer.csrfField((await c.get(link)).body)!;
+    const res = await c.request('POST', link, { form: { csrf } });
     expect(res.status).toBe(200);
     expect(res.body).toContain('confirmed it’s you');
     expect(res.body).toContain('Bright Energy Ltd');
     const s = await r.call('bright_energy', 'GET', `/v1/identity-records/${ir}/re-identify/${ref}`);
     expect(s.body.status).toBe('confirmed');
     expect(s.body['confirmed-at']).toMatch(/Z$/);
-    const again = await c.confirmMagicLink(link);
-    expect(again.status).toBe(410);
-    expect(again.body).toContain('already been used');
+    // Reopened (the same e-mail again, another tab): it says it was confirmed, and when.
+    const confirmedAt = (await r.call('bright_energy', 'GET', `/v1/identity-records/${ir}/re-identify/${ref}`)).body['confirmed-at'] as string;
+    const reopened = await c.get(link);
+    expect(reopened.status).toBe(200);
+    expect(reopened.body).toContain('You’ve already confirmed it’s you');
+    expect(reopened.body).toContain(`You confirmed with this link at ${humanTime(confirmedAt)}`);
+    expect(reopened.body).not.toMatch(/went wrong|isn't valid|already been used/);
+    expect(reopened.body).not.toContain('name="csrf"');
+    // Pressing the button again in a stale tab says the same and changes nothing.
+    const stale = await c.request('POST', link, { form: { csrf } });
+    expect(stale.status).toBe(200);
+    expect(stale.body).toContain('You’ve already confirmed it’s you');
+    // A stranger holding the link learns no more than the link showed before: organisation and the time.
+    const stranger = await new Customer(r).get(link);
+    expect(stranger.body).not.toContain('@');
+    expect(stranger.body).not.toContain(ref);
   });
 
   it('with redirect-url: 303 to redirect-url?dar-reid-token=<token-ref>', async () => {

@@ -44,6 +44,16 @@ export const REVOKE_REASONS = [
   'other',
 ] as const;
 
+/** Why access was withdrawn, as customers are told it (portal, downloads, receipts). */
+export const REVOKE_REASON_PLAIN: Record<string, string> = {
+  'customer-request': 'you asked for it to stop',
+  'contract-ended': 'the contract ended',
+  'lia-lapsed': 'the organisation’s legitimate-interest assessment lapsed',
+  'statutory-authority-lapsed': 'the legal authority for it lapsed',
+  'data-no-longer-required': 'the organisation no longer needs the data',
+  other: 'another reason',
+};
+
 /** What customers are told (contract §11). */
 export const LEGAL_BASIS_PLAIN: Record<string, string> = {
   'uk-consent': 'You gave permission',

@@ -26,6 +26,23 @@ export interface AccessToken {
 export const METER_POINT_VIEWED = 'meter-point.viewed';
 
 /** One view of a meter point's records, as the customer is shown it. */
+/**
+ * When a record on a meter point stopped giving access, and why: what the customer portal
+ * shows and downloads next to each record. Register-kept columns, canonical instants.
+ */
+export interface RecordLifecycle {
+  ak: string;
+  kind: string;
+  revokedAt: string | null;
+  revokeReason: string | null;
+  /** When the sweeper ended it; null while an ACTIVE record past its expiry awaits the sweep. */
+  expiredAt: string | null;
+  expiresAt: string | null;
+  supersededAt: string | null;
+  firstSeen: string | null;
+  lastSeen: string | null;
+}
+
 export interface MeterPointView {
   at: string;
   duid: string;
@@ -414,9 +431,10 @@ export class AccessRecords {
    * ACTIVE → REVOKED, with the consent.withdrawal event queued in the same transaction.
    * `reason` is optional, as in the published operation; without one the payload's reason
    * is null (contract §5).
-   * `check` runs inside the transaction before anything changes (ownership, portal rules).
+   * `check` runs inside the transaction before anything changes (ownership, portal rules);
+   * `after` runs inside it once the record is REVOKED.
    */
-  revoke(actor: string, ak: string, reason: RevokeReason | null, check: (row: AccessRow) => void): AccessRow {
+  revoke(actor: string, ak: string, reason: RevokeReason | null, check: (row: AccessRow) => void, after?: (row: AccessRow) => void): AccessRow {
     return this.reg.tx(() => {
       const row = this.find(ak);
       if (!row || row.kind !== 'record') throw notFound(`Access record ${ak}`);
@@ -427,7 +445,10 @@ export class AccessRecords {
       this.reg.db.update(accessRecords).set({ state: 'REVOKED', revokedAt: now, revokeReason: reason, revokedBy: actor, updatedAt: now }).where(eq(accessRecords.seq, row.seq)).run();
       this.reg.audit.append({ actor, eventType: 'access-record.revoked', ak, ir: row.ir, detail: { reason } });
       this.events.publish(row.duid!, 'consent.withdrawal', { ak, mpxn: row.mpxn, duid: row.duid, 'revoked-at': apiTime(now), reason }, ak);
-      return this.find(ak)!;
+      const revoked = this.find(ak)!;
+      // In the same transaction: e.g. the customer's receipt commits (or not) with the change.
+      after?.(revoked);
+      return revoked;
     });
   }
 
@@ -452,6 +473,26 @@ export class AccessRecords {
   meterPointRecords(mpxn: string, nowIso = this.reg.clock.iso()): { summary: AccessRecordSummaryApi & { ak: string }; record: AccessRecordApi }[] {
     // Every key is shown here (the customer's own view, through the portal).
     return this.recordsByMpxn.all({ mpxn, now: nowIso }).map((r) => ({ summary: JSON.parse(r.summary) as AccessRecordSummaryApi & { ak: string }, record: JSON.parse(r.record) as AccessRecordApi }));
+  }
+
+  /** When each record on a meter point ended, and why (see RecordLifecycle), by ak. */
+  meterPointLifecycle(mpxn: string): Map<string, RecordLifecycle> {
+    const rows = this.reg.db
+      .select({
+        ak: accessRecords.ak,
+        kind: accessRecords.kind,
+        revokedAt: accessRecords.revokedAt,
+        revokeReason: accessRecords.revokeReason,
+        expiredAt: accessRecords.expiredAt,
+        expiresAt: accessRecords.expiresAt,
+        supersededAt: accessRecords.supersededAt,
+        firstSeen: accessRecords.firstSeen,
+        lastSeen: accessRecords.lastSeen,
+      })
+      .from(accessRecords)
+      .where(eq(accessRecords.mpxn, mpxn))
+      .all();
+    return new Map(rows.map((r) => [r.ak, r]));
   }
 
   /** Summaries of the records linked to an identity record, newest first (admin detail). */

@@ -174,6 +174,16 @@ export class ReidTokens {
     return this.reg.db.update(reidTokens).set({ linkSecretHash: hash }).where(and(eq(reidTokens.seq, row.seq), isNull(reidTokens.linkSecretHash))).run().changes === 1;
   }
 
+  /**
+   * A fresh step-up link after the previous one was confirmed in another browser: the new
+   * hash replaces the used one (the old link then no longer opens anything), if nobody else
+   * replaced it first.
+   */
+  replaceUsedLink(row: TokenRow, hash: string): boolean {
+    if (!row.linkOpenedAt) return false;
+    return this.reg.db.update(reidTokens).set({ linkSecretHash: hash, linkOpenedAt: null }).where(and(eq(reidTokens.seq, row.seq), eq(reidTokens.linkOpenedAt, row.linkOpenedAt))).run().changes === 1;
+  }
+
   /** Marks a magic link as used (single use), if nobody else did first. */
   markLinkUsed(row: TokenRow): boolean {
     const nowIso = this.reg.clock.iso();

@@ -8,7 +8,8 @@ import { ApiError, conflict, invalid, notFound, precondition } from '../lib/erro
 import { canonicalCredentialId } from '../lib/values.js';
 import { newId, newSecret } from '../lib/ids.js';
 import { WindowLimiter } from '../lib/window-limiter.js';
-import { passkeyAddedEmail, reidentificationEmail } from '../pages/id/emails.js';
+import { scrubText } from '../http/log-redaction.js';
+import { passkeyAddedEmail, reidentificationEmail, withdrawalReceiptEmail } from '../pages/id/emails.js';
 import { meterHint } from '../pages/id/layout.js';
 import type { AccountRow, Accounts } from './accounts.js';
 import type { IdentityRecords, IdentityRow } from './identity-records.js';
@@ -75,10 +76,34 @@ function noFactor(): ApiError {
 const AFTER_STEP_UP_MS = PASSKEY_SESSION_MS;
 
 /** An error on a customer ceremony page or its JSON endpoints (never the /v1 envelope). */
+/** How many step-up e-mails one passkey request may send (the first, then new links for this device). */
+const MAX_STEP_UP_LINKS = 3;
+
+/** The library's wording when the authenticator did not verify the person (no PIN, biometric or screen lock). */
+const USER_NOT_VERIFIED = /user (could not be |was not )?verified|user verification/i;
+
+/** What the customer is told when their device cannot verify them: plain words, and the e-mail route. */
+export const NO_USER_VERIFICATION_MESSAGE =
+  'This device could not check that it’s you: it needs a PIN, fingerprint, face or screen lock for passkeys, and none was used. Confirm it’s you by e-mail instead, or set up a screen lock on this device first.';
+
+/** A failed WebAuthn check as the customer sees it: plain words, never the library's own text. */
+function plainFailure(err: unknown): CeremonyError {
+  const detail = String((err as Error)?.message ?? '');
+  if (USER_NOT_VERIFIED.test(detail)) return new CeremonyError(400, 'user-verification', NO_USER_VERIFICATION_MESSAGE);
+  // A signature counter that went backwards: possibly a cloned authenticator.
+  if (/counter/i.test(detail)) return new CeremonyError(400, 'failed', 'This passkey could not be accepted: it looks like a copy of one used before. Confirm it’s you another way, and tell the organisation.');
+  return new CeremonyError(400, 'failed', 'Your passkey could not be checked. Press the button to try once more, or confirm it’s you another way.');
+}
+
+/** The library's detail for the audit (operators only), scrubbed of anything personal or secret. */
+function failureDetail(err: unknown): string {
+  return scrubText(String((err as Error)?.message ?? err)).slice(0, 200);
+}
+
 export class CeremonyError extends Error {
   constructor(
     readonly status: number,
-    readonly code: 'unknown' | 'expired' | 'cancelled' | 'used' | 'invalid' | 'step-up-required' | 'failed' | 'conflict',
+    readonly code: 'unknown' | 'expired' | 'cancelled' | 'used' | 'invalid' | 'step-up-required' | 'failed' | 'conflict' | 'user-verification',
     message: string,
   ) {
     super(message);
@@ -98,7 +123,9 @@ export interface CeremonyContext {
 
 export type LinkView =
   | { state: 'unknown' }
-  | { state: 'expired' | 'used' | 'cancelled'; ctx: CeremonyContext }
+  | { state: 'expired' | 'cancelled'; ctx: CeremonyContext }
+  /** `confirmedAt`: when this link was confirmed (null: the request ended another way, e.g. cancelled). */
+  | { state: 'used'; ctx: CeremonyContext; confirmedAt: string | null; kind: 'confirm' | 'step-up' }
   | { state: 'ready'; ctx: CeremonyContext; kind: 'confirm' | 'step-up'; expiresAt: string };
 
 export type LinkOutcome =
@@ -117,6 +144,13 @@ export interface SessionView {
   hasCredentials?: boolean;
   emailSentTo?: string | null;
   expiresAt?: string;
+  /**
+   * [ours] The step-up link was confirmed in another browser (which holds the step-up proof
+   * and may continue there); this one may ask for a new link. When it was confirmed.
+   */
+  confirmedElsewhereAt?: string | null;
+  /** Whether this browser may still ask for another step-up link. */
+  mayResend?: boolean;
 }
 
 export interface StartOptions {
@@ -338,6 +372,23 @@ export class ReidentificationService implements Reidentification {
     return { token, org, initiatorRole: role, purpose, meter, heldBy };
   }
 
+  /**
+   * [ours] After a portal withdrawal: a receipt to the e-mail of the identity record the
+   * customer proved (the token's), when it has one. Call inside the withdrawal's transaction.
+   */
+  withdrawalReceipt(tokenRef: string, record: { ak: string; duid: string | null; leadControllerName: string | null; purpose: string | null; mpxn: string; revokedAt: string | null }): string | null {
+    const token = this.deps.tokens.find(tokenRef);
+    if (!token) return null;
+    const identity = this.deps.identities.find(token.ir);
+    const email = identity && !identity.anonymisedAt ? this.deps.identities.email(identity) : null;
+    if (!email) return null;
+    const owner = record.duid ? this.deps.accounts.findByDuid(record.duid) : undefined;
+    const org = record.leadControllerName ?? owner?.displayName ?? 'the organisation';
+    const via = this.context(token).org;
+    const mail = withdrawalReceiptEmail({ org, purpose: record.purpose, mpxn: record.mpxn, at: record.revokedAt ?? this.reg.clock.iso(), via });
+    return this.deps.mail.queue({ to: email, ...mail, purpose: 'access-record.withdrawal-receipt', ref: token.tokenRef });
+  }
+
   private tokenLive(token: TokenRow): boolean {
     return this.deps.tokens.status(token) === 'pending';
   }
@@ -355,11 +406,14 @@ export class ReidentificationService implements Reidentification {
     const stepUp = token.method === 'passkey-register';
     // Cancelled by support staff: the link changes nothing, and says so.
     if (token.status === 'cancelled') return { state: 'cancelled', ctx };
-    if (token.linkOpenedAt || token.status !== 'pending') return { state: 'used', ctx };
+    const kind = stepUp ? ('step-up' as const) : ('confirm' as const);
+    // A reopened link that was confirmed says so, and when: only what the link already showed, plus that time.
+    if (token.linkOpenedAt) return { state: 'used', ctx, confirmedAt: token.linkOpenedAt, kind };
+    if (token.status !== 'pending') return { state: 'used', ctx, confirmedAt: null, kind };
     if (!this.tokenLive(token)) return { state: 'expired', ctx };
     if (stepUp) {
       const session = this.sessionForToken(token.tokenRef);
-      if (!session || session.usedAt) return { state: 'used', ctx };
+      if (!session || session.usedAt) return { state: 'used', ctx, confirmedAt: null, kind };
       if (session.expiresAt <= this.reg.clock.iso()) return { state: 'expired', ctx };
     }
     return { state: 'ready', ctx, kind: stepUp ? 'step-up' : 'confirm', expiresAt: token.ceremonyExpiresAt };
@@ -374,7 +428,7 @@ export class ReidentificationService implements Reidentification {
       const token = ctx.token;
       if (view.kind === 'step-up') {
         const session = this.sessionForToken(token.tokenRef)!;
-        if (!this.deps.tokens.markLinkUsed(token)) return { state: 'used', ctx };
+        if (!this.deps.tokens.markLinkUsed(token)) return this.openLink(secret) as LinkOutcome;
         const until = new Date(this.reg.clock.now().getTime() + AFTER_STEP_UP_MS).toISOString();
         if (session.expiresAt < until) this.reg.db.update(passkeySessions).set({ expiresAt: until }).where(eq(passkeySessions.seq, session.seq)).run();
         this.deps.tokens.extendCeremony(token, until);
@@ -431,7 +485,10 @@ export class ReidentificationService implements Reidentification {
     else step = hasCredentials ? 'assert' : 'await-email';
     const mails = this.deps.mail.forRef([token.tokenRef]);
     const emailSentTo = mails.length ? maskEmail(this.deps.mail.recipient(mails[0])) : null;
-    return { state: 'ready', session, ctx, kind, step, hasEmail, hasCredentials, emailSentTo, expiresAt: session.expiresAt };
+    // Only a browser without the step-up proof can have confirmed "elsewhere".
+    const confirmedElsewhereAt = kind === 'register-stepup' && step !== 'register' && token.linkOpenedAt ? token.linkOpenedAt : null;
+    const mayResend = confirmedElsewhereAt !== null && hasEmail && this.stepUpLinksSent(token.tokenRef) < MAX_STEP_UP_LINKS;
+    return { state: 'ready', session, ctx, kind, step, hasEmail, hasCredentials, emailSentTo, expiresAt: session.expiresAt, confirmedElsewhereAt, mayResend };
   }
 
   private readySession(sessionId: string, stepUpCookie?: string): SessionView & { session: SessionRow; ctx: CeremonyContext; kind: SessionKind } {
@@ -443,10 +500,28 @@ export class ReidentificationService implements Reidentification {
     return view as SessionView & { session: SessionRow; ctx: CeremonyContext; kind: SessionKind };
   }
 
-  /** Step-up by e-mail from the passkey page ("E-mail me a link instead"); once per session. */
-  sendStepUpEmail(sessionId: string): { sentTo: string } {
+  private stepUpLinksSent(tokenRef: string): number {
+    return this.deps.mail.forRef([tokenRef]).filter((m) => m.purpose === 'reidentification.step-up').length;
+  }
+
+  /**
+   * Step-up by e-mail from the passkey page ("E-mail me a link instead"): once per session,
+   * plus, when the link was confirmed in another browser, a new one for this browser
+   * ("get a new link here"), up to MAX_STEP_UP_LINKS in all.
+   */
+  sendStepUpEmail(sessionId: string, stepUpCookie?: string): { sentTo: string } {
     return this.reg.tx(() => {
-      const view = this.readySession(sessionId);
+      const view = this.readySession(sessionId, stepUpCookie);
+      if (view.confirmedElsewhereAt) {
+        const identity = this.deps.identities.find(view.session.ir)!;
+        const email = this.deps.identities.email(identity);
+        if (!email || !view.mayResend) throw new CeremonyError(429, 'invalid', 'We cannot send more links for this request. Continue on the device where you confirmed, or start again.');
+        const secret = newSecret(32);
+        if (!this.deps.tokens.replaceUsedLink(view.ctx.token, sha256Hex(secret))) throw new CeremonyError(409, 'conflict', 'We already sent a new link. Open it on this device to continue.');
+        this.sendLink(this.deps.tokens.find(view.ctx.token.tokenRef)!, email, this.linkUrl(secret), 'step-up');
+        this.reg.audit.append({ actor: 'customer', eventType: 'reidentification.step-up-resent', ir: view.session.ir, subject: view.ctx.token.tokenRef, detail: { reason: 'confirmed-on-another-device' } });
+        return { sentTo: maskEmail(email) };
+      }
       if (view.kind !== 'register-stepup') throw new CeremonyError(400, 'invalid', 'This request does not need an e-mail confirmation.');
       const identity = this.deps.identities.find(view.session.ir)!;
       const email = this.deps.identities.email(identity);
@@ -546,8 +621,8 @@ export class ReidentificationService implements Reidentification {
         info = result.registrationInfo;
       } catch (err) {
         this.clearChallenge(session, challenge);
-        this.reg.audit.append({ actor: 'customer', eventType: 'reidentification.passkey-failed', ir: session.ir, subject: session.tokenRef, detail: { step, error: (err as Error).message.slice(0, 200) } });
-        throw new CeremonyError(400, 'failed', `Your passkey could not be verified (${(err as Error).message}). Try again.`);
+        this.reg.audit.append({ actor: 'customer', eventType: 'reidentification.passkey-failed', ir: session.ir, subject: session.tokenRef, detail: { step, error: failureDetail(err) } });
+        throw plainFailure(err);
       }
       return this.reg.tx(() => {
         if (!this.clearChallenge(session, challenge)) throw new CeremonyError(409, 'conflict', 'This passkey prompt was already used; press the button to start again.');
@@ -605,8 +680,8 @@ export class ReidentificationService implements Reidentification {
       newCounter = result.authenticationInfo.newCounter;
     } catch (err) {
       this.clearChallenge(session, challenge);
-      this.reg.audit.append({ actor: 'customer', eventType: 'reidentification.passkey-failed', ir: session.ir, subject: session.tokenRef, detail: { step, credential: credential.credentialId, error: (err as Error).message.slice(0, 200) } });
-      throw new CeremonyError(400, 'failed', `Your passkey could not be verified (${(err as Error).message}). Try again.`);
+      this.reg.audit.append({ actor: 'customer', eventType: 'reidentification.passkey-failed', ir: session.ir, subject: session.tokenRef, detail: { step, credential: credential.credentialId, error: failureDetail(err) } });
+      throw plainFailure(err);
     }
     return this.reg.tx(() => {
       if (!this.clearChallenge(session, challenge)) throw new CeremonyError(409, 'conflict', 'This passkey prompt was already used; press the button to start again.');

@@ -68,6 +68,10 @@ button[disabled]{opacity:.6;cursor:progress}
 button:focus-visible,.button:focus-visible,a:focus-visible{outline:3px solid var(--focus);outline-offset:2px;box-shadow:0 0 0 5px var(--ink)}
 a{color:var(--accent)}
 .status{min-height:1.5rem;margin:.75rem 0 0;font-weight:600}
+.notice{margin:1rem 0;padding:.85rem 1rem;border-left:4px solid var(--warn);background:#fff7ed;border-radius:.4rem}
+.notice p:last-child{margin-bottom:0}
+#elsewhere{margin:1rem 0}
+[hidden]{display:none!important}
 .status.error{color:#b42318}
 .status.ok{color:var(--ok)}
 form.inline{display:inline}
@@ -121,20 +125,32 @@ export const PASSKEY_JS = `(function () {
     }).then(function (res) {
       return res.json().catch(function () { return {}; }).then(function (data) {
         if (!res.ok) {
-          var msg = data.message || (data.errors && data.errors[0] && data.errors[0].message) || 'Something went wrong. Try again.';
-          throw new Error(msg);
+          // The register's own messages are plain words written for customers.
+          var e = new Error(data.message || 'The register could not check your passkey. Reload the page and try once more.');
+          e.fromRegister = true;
+          e.code = data.error;
+          throw e;
         }
         return data;
       });
     });
   }
 
+  var noUv = document.getElementById('no-uv');
+  // Never the library's or the browser's own error text: a plain message for every failure.
+  // NotAllowedError is also what the browser reports when the device cannot verify the person
+  // (no PIN, fingerprint, face or screen lock), so it offers the e-mail route, not "try again".
   function explain(err) {
     var name = err && err.name;
-    if (name === 'NotAllowedError') return 'The passkey prompt was closed or timed out. Press the button to try again.';
+    if (err && err.fromRegister) return err.message;
+    if (name === 'NotAllowedError') return 'Your device did not confirm it’s you. If the prompt was closed by mistake, press the button again; if this device has no PIN, fingerprint, face or screen lock, confirm it’s you by e-mail instead (below).';
     if (name === 'InvalidStateError') return 'This device already holds a passkey for this meter point. Use a different device or security key.';
     if (name === 'SecurityError') return 'Your browser refused the passkey request for this site.';
-    return (err && err.message) || 'Something went wrong. Try again.';
+    if (name === 'AbortError') return 'The passkey prompt was stopped. Press the button to start again.';
+    return 'Your passkey could not be used on this device. Confirm it’s you another way, or try a different device.';
+  }
+  function needsEmailRoute(err) {
+    return !!err && (err.name === 'NotAllowedError' || err.code === 'user-verification' || err.code === 'ERROR_AUTHENTICATOR_MISSING_USER_VERIFICATION_SUPPORT');
   }
 
   function toRegisterStep() {
@@ -172,8 +188,54 @@ export const PASSKEY_JS = `(function () {
       .catch(function (err) {
         say(explain(err), 'error');
         button.disabled = false;
-        button.textContent = 'Try again';
+        if (needsEmailRoute(err) && noUv) {
+          noUv.hidden = false;
+          if (err.code === 'user-verification') button.hidden = true;
+        } else {
+          button.textContent = 'Try again';
+        }
       });
   });
+})();
+`;
+
+/**
+ * The "Check your e-mail" step of a passkey request: polls where the request stands. When the
+ * link was confirmed in this browser (another tab), the page reloads into the next step; when
+ * it was confirmed on another device, it says to continue there and offers a new link here.
+ */
+export const STEP_UP_WAIT_JS = `(function () {
+  'use strict';
+  var root = document.getElementById('ceremony');
+  var url = root && root.getAttribute('data-progress-url');
+  if (!url) return;
+  var box = document.getElementById('elsewhere');
+  var text = document.getElementById('elsewhere-text');
+  var heading = document.getElementById('heading');
+  var lead = document.getElementById('lead');
+  var stepLabel = document.getElementById('step-label');
+  var start = document.getElementById('start');
+  var timer = null;
+  function poll() {
+    fetch(url, { credentials: 'same-origin', cache: 'no-store' })
+      .then(function (res) { return res.ok ? res.json() : null; })
+      .then(function (s) {
+        if (!s) return;
+        if (s.state !== 'ready' || s.step === 'register') { window.clearInterval(timer); window.location.reload(); return; }
+        if (s['confirmed-elsewhere-at']) {
+          window.clearInterval(timer);
+          heading.textContent = 'You confirmed on another device';
+          lead.textContent = s.message;
+          if (stepLabel) stepLabel.hidden = true;
+          if (start) start.hidden = true;
+          if (text) text.textContent = s['may-resend'] ? 'To create the passkey on this device instead, ask for a new link and open it here.' : 'We cannot send more links for this request. Continue on the device where you confirmed.';
+          var form = box && box.querySelector('form');
+          if (form && !s['may-resend']) form.hidden = true;
+          if (box) box.hidden = false;
+        }
+      })
+      .catch(function () { /* offline for a moment: the next poll tries again */ });
+  }
+  timer = window.setInterval(poll, 3000);
 })();
 `;

@@ -120,3 +120,22 @@ export function reidentificationEmail(m: ReidEmailInput): { subject: string; tex
 </body></html>`;
   return { subject, text, html };
 }
+
+/**
+ * [ours] The customer's receipt after withdrawing permission through a portal: which
+ * organisation, what for, when, the meter point's last four digits, what happens next.
+ * No access key, identity record or full meter point number.
+ */
+export function withdrawalReceiptEmail(m: { org: string; purpose: string | null; mpxn: string; at: string; via: string }): { subject: string; text: string; html: string } {
+  const org = m.org.replace(/[\r\n]+/g, ' ');
+  const via = m.via.replace(/[\r\n]+/g, ' ');
+  const subject = `You withdrew ${org}'s access to your smart meter data`;
+  const paragraphs = [
+    `On ${longDay(m.at)} at ${humanTime(m.at).slice(0, 9)}, you withdrew your permission for ${org} to use data from the smart meter point ${meterHint(m.mpxn)}, through ${via}.`,
+    ...(m.purpose ? [`They had used it for: ${m.purpose.replace(/[\r\n]+/g, ' ')}`] : []),
+    `What happens next: the Data Access Register has told ${org}, and it must stop collecting this data. Data it has already collected is not deleted automatically; to ask for that, contact ${org}. Services that depend on this data (for example a smart tariff or an app) may stop working or change.`,
+    'The record now shows as withdrawn on the register’s transparency portal, with this date.',
+    'If you did not do this, contact the organisation, and report it to the Data Access Register operator (Smart Energy Code Administrator), quoting the meter point and the date above.',
+  ];
+  return { subject, text: [...paragraphs, '', '— Data Access Register'].join('\n\n'), html: noticeHtml(subject, subject, paragraphs) };
+}

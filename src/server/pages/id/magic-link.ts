@@ -24,8 +24,16 @@ export function registerMagicLinkPages(app: App, { reg, svc }: Deps): void {
     if (o.state === 'unknown') return notValid(reply);
     if (o.state === 'cancelled')
       return messagePage(reply, 410, 'This request was cancelled', ['This confirmation link was cancelled and can no longer be used. Nothing has changed.', `If you still need to confirm it's you, ask ${o.ctx.org} to start again.`], o.ctx.org, 'warn');
+    if (o.state === 'used' && o.confirmedAt) {
+      // Reopened after confirming (another tab, the same e-mail again): that is success, not an error.
+      const next =
+        o.kind === 'step-up'
+          ? 'Continue on the device where you pressed the button, to create your passkey there. To create it on this device instead, go back to the passkey page and ask for a new link.'
+          : `${o.ctx.org} can go ahead. Nothing more to do here: each link works once. You can close this page.`;
+      return messagePage(reply, 200, 'You’ve already confirmed it’s you', [`You confirmed with this link at ${humanTime(o.confirmedAt)}.`, next], o.ctx.org, 'ok');
+    }
     if (o.state === 'used')
-      return messagePage(reply, 410, 'This link has already been used', ['Each confirmation link works once. Nothing has changed.', `If you still need to confirm it's you, ask ${o.ctx.org} to send a new link.`], o.ctx.org, 'warn');
+      return messagePage(reply, 410, 'This request has ended', ['This link is no longer needed: the request it belongs to has been completed or cancelled. Nothing has changed.', `If you still need to confirm it's you, ask ${o.ctx.org} to send a new link.`], o.ctx.org, 'warn');
     return messagePage(reply, 410, 'This link has expired', ['Confirmation links work for 15 minutes. Nothing has changed.', `If you still want to go ahead, ask ${o.ctx.org} to send a new link.`], o.ctx.org, 'warn');
   };
 

@@ -21,12 +21,40 @@ const VerifyBody = Type.Object({
  * step-up e-mail button, and the completion page. The pages show the initiating
  * organisation before the browser prompt and run only same-origin scripts.
  */
+/**
+ * [ours] What the page offers when this device cannot verify the person (no PIN, biometric or
+ * screen lock): the e-mail route, in plain words, never "try again".
+ */
+function uvRoute(view: SessionView, csrf: string) {
+  const ctx = view.ctx!;
+  const say = html`<p><strong>This device cannot check that it’s you.</strong> Passkeys here need a PIN, fingerprint, face or screen lock, and this device did not use one.</p>`;
+  if (view.kind === 'register-stepup' && view.step === 'assert' && view.hasEmail)
+    return html`${say}<form method="post" action="/id/passkey/email-link">
+  <input type="hidden" name="session" value="${view.session!.sessionId}">
+  <input type="hidden" name="csrf" value="${csrf}">
+  <div class="actions"><button type="submit" class="secondary">E-mail me a link instead</button></div>
+</form>`;
+  if (ctx.initiatorRole === 'portal')
+    return html`${say}<p>Confirm it’s you by e-mail instead: <a href="/portal">go back to ${ctx.org}</a> and choose “Email me a link”.</p>`;
+  if (view.kind !== 'assert' && view.hasEmail)
+    return html`${say}<p>You can still confirm it’s you by e-mail: ${ctx.org} can send a link to ${heldByPhrase(ctx.heldBy)} whenever it needs to. To use a passkey, try a device with a screen lock.</p>`;
+  return html`${say}<p>Ask ${ctx.org} to confirm it’s you by e-mail instead, or try a device with a screen lock.</p>`;
+}
+
 export function registerPasskeyPages(app: App, { reg, svc }: Deps): void {
   const rid = svc.reidentification;
 
   const gone = (reply: FastifyReply, view: SessionView) => {
     if (view.state === 'used')
-      return messagePage(reply, 410, 'This passkey request has already been completed', ['Nothing more to do here. You can close this page.'], view.ctx?.org, 'warn');
+      // Reopened after finishing (another tab, the back button): that is success, not an error.
+      return messagePage(
+        reply,
+        200,
+        'You’ve already done this',
+        [view.session?.usedAt ? `This request was completed at ${humanTime(view.session.usedAt)}.` : 'This request has been completed.', 'Nothing more to do here. You can close this page.'],
+        view.ctx?.org,
+        'ok',
+      );
     if (view.state === 'cancelled')
       return messagePage(reply, 410, 'This passkey request was cancelled', [`It can no longer be used. Nothing has changed. If you still need to confirm it's you, ask ${view.ctx?.org ?? 'the organisation'} to start again.`], view.ctx?.org, 'warn');
     if (view.state === 'expired')
@@ -71,15 +99,25 @@ export function registerPasskeyPages(app: App, { reg, svc }: Deps): void {
         : 'A passkey lets you confirm it’s you with your fingerprint, face or screen lock instead of a password. Your device keeps it; the register only stores a public key.';
       button = 'Create a passkey';
     }
-    const offerEmail = stepUp && step === 'assert' && view.hasEmail;
+    // [ours] The step-up link was confirmed in another browser: only that browser holds the
+    // proof, so this page says where to continue and offers a new link for this device.
+    const elsewhere = view.confirmedElsewhereAt ?? null;
+    if (elsewhere) {
+      heading = 'You confirmed on another device';
+      lead = `You confirmed it’s you with the e-mailed link at ${humanTime(elsewhere)}, on another device or browser. Continue there to create your passkey, or get a new link here to create it on this device.${button ? ' You can also use your existing passkey here.' : ''}`;
+      stepLabel = null;
+    }
+    const offerEmail = stepUp && step === 'assert' && view.hasEmail && !elsewhere;
+    const noUvRoute = uvRoute(view, csrf);
     // [ours] Whose contact details this ceremony relies on (none for the owner's onboarding).
     const heldBy = step === 'assert' ? heldByPhrase(ctx.heldBy, 'passkey') : stepUp ? heldByPhrase(ctx.heldBy, step === 'register' && view.hasCredentials ? 'passkey' : 'e-mail address') : null;
+    const waiting = step === 'await-email' || (stepUp && !!view.emailSentTo && step !== 'register');
     return sendPage(reply, 200, {
       title: heading,
       org: ctx.org,
-      scripts: button ? ['/id/assets/webauthn.js', '/id/assets/passkey.js'] : [],
+      scripts: [...(button ? ['/id/assets/webauthn.js', '/id/assets/passkey.js'] : []), ...(waiting && !elsewhere ? ['/id/assets/step-up-wait.js'] : [])],
       body: html`
-<div id="ceremony" data-session="${session.sessionId}" data-csrf="${csrf}" data-step="${step}">
+<div id="ceremony" data-session="${session.sessionId}" data-csrf="${csrf}" data-step="${step}"${waiting && !elsewhere ? html` data-progress-url="/id/passkey/progress?session=${session.sessionId}"` : ''}>
 ${stepLabel ? html`<span class="step" id="step-label">${stepLabel}</span>` : ''}
 <h1 id="heading">${heading}</h1>
 <p>${ctx.purpose}</p>
@@ -93,8 +131,31 @@ ${
   button
     ? html`<div class="actions"><button type="button" id="start">${button}</button></div>
 <p id="status" class="status" role="status" aria-live="polite"></p>
+<div id="no-uv" class="notice" hidden>${noUvRoute}</div>
 <noscript><p class="status error">Passkeys need JavaScript. Turn it on for this page, or ask ${ctx.org} for another way to confirm it’s you.</p></noscript>`
     : ''
+}
+${
+  elsewhere
+    ? html`<div id="elsewhere" role="status">${
+        view.mayResend
+          ? html`<form method="post" action="/id/passkey/email-link">
+  <input type="hidden" name="session" value="${session.sessionId}">
+  <input type="hidden" name="csrf" value="${csrf}">
+  <div class="actions"><button type="submit">E-mail me a new link for this device</button></div>
+</form>`
+          : html`<p class="muted">We cannot send more links for this request. Continue on the device where you confirmed, or go back to ${ctx.org} and start again.</p>`
+      }</div>`
+    : waiting
+      ? html`<div id="elsewhere" role="status" hidden>
+  <p id="elsewhere-text"></p>
+  <form method="post" action="/id/passkey/email-link">
+    <input type="hidden" name="session" value="${session.sessionId}">
+    <input type="hidden" name="csrf" value="${csrf}">
+    <div class="actions"><button type="submit">E-mail me a new link for this device</button></div>
+  </form>
+</div>`
+      : ''
 }
 ${
   offerEmail
@@ -112,6 +173,24 @@ ${
 </div>`,
     });
   };
+
+  /**
+   * Where the request stands, for the "Check your e-mail" page's poll: the step this browser
+   * runs next (register once it holds the step-up proof), or that the link was confirmed in
+   * another browser. Read-only; the session id is the page's own secret.
+   */
+  app.get('/id/passkey/progress', { schema: { hide: true, querystring: SessionQuery } }, async (req, reply) => {
+    reply.header('cache-control', 'no-store');
+    const view = rid.viewSession(req.query.session, req.cookies[STEP_UP_COOKIE]);
+    if (view.state !== 'ready') return { state: view.state };
+    return {
+      state: 'ready',
+      step: view.step,
+      'confirmed-elsewhere-at': view.confirmedElsewhereAt ?? null,
+      message: view.confirmedElsewhereAt ? `You confirmed on another device at ${humanTime(view.confirmedElsewhereAt)}: continue there, or get a new link here.` : null,
+      'may-resend': view.mayResend ?? false,
+    };
+  });
 
   app.get('/id/passkey/register', { schema: { hide: true, querystring: SessionQuery } }, async (req, reply) => ceremonyPage(req, reply, 'register', req.query.session));
   app.get('/id/passkey/assert', { schema: { hide: true, querystring: SessionQuery } }, async (req, reply) => ceremonyPage(req, reply, 'assert', req.query.session));
@@ -171,7 +250,7 @@ ${
       if (!originAllowed(reg, req) || !checkCsrf(reg, req, `passkey:${sessionId}`, req.body.csrf))
         return messagePage(reply, 403, 'Please try that again', [html`Your browser did not send what we expected. <a href="${back}">Go back to the passkey page</a> and try again.`], null, 'warn');
       try {
-        rid.sendStepUpEmail(sessionId);
+        rid.sendStepUpEmail(sessionId, req.cookies[STEP_UP_COOKIE]);
       } catch (err) {
         if (!(err instanceof CeremonyError)) throw err;
         if (err.code !== 'conflict') return messagePage(reply, err.status, 'We couldn’t send a link', [err.message, html`<a href="${back}">Go back to the passkey page</a>.`], null, 'warn');

@@ -8,7 +8,9 @@ import { PORTAL_CSS, PORTAL_JS } from './assets.js';
 import { PortalCookies, type Session } from './session.js';
 import type { AccountRow } from '../../services/accounts.js';
 import type { MeterPointView } from '../../services/access-records.js';
-import { entryPage, layout, messagePage, recordsPage, waitingPage, withdrawConfirmPage, type RecordExtras, type Summary, type ViewLine } from './views.js';
+import { entryPage, layout, messagePage, recordsPage, waitingPage, withdrawConfirmPage, type Ending, type RecordExtras, type Summary, type ViewLine } from './views.js';
+import type { RecordLifecycle } from '../../services/access-records.js';
+import { apiTime } from '../../lib/clock.js';
 import { csvDocument } from '../../../shared/csv.js';
 
 const MPXN = new RegExp(MPXN_PATTERN);
@@ -199,11 +201,32 @@ export function registerPortal(app: App, deps: Deps, portalAccountId = 'portal_o
   });
 
   // ---- records of the session's meter point --------------------------------------------
+  /** How a record ended, from the register's own columns (never the record's old future expiry). */
+  function endingOf(state: string, life: RecordLifecycle): Ending | null {
+    if (state === 'REVOKED') return life.revokedAt ? { how: 'withdrawn', at: life.revokedAt, reason: life.revokeReason } : null;
+    // Expired by the sweeper (expired-at), or past its expiry and not yet swept.
+    // The earlier of its expiry and when the register marked it EXPIRED: a record submitted
+    // already EXPIRED ended at its expiry, not when it was registered.
+    if (state === 'EXPIRED') {
+      const at = [life.expiresAt, life.expiredAt].filter((v): v is string => !!v).sort()[0];
+      return at ? { how: 'expired', at } : null;
+    }
+    if (state === 'DISCOVERED' && life.supersededAt) return { how: 'superseded', at: life.supersededAt };
+    return null;
+  }
+
   function sessionRecords(session: Session): { records: Summary[]; extras: Map<string, RecordExtras> } {
     const extras = new Map<string, RecordExtras>();
+    const lifecycle = svc.records.meterPointLifecycle(session.mpxn);
     const records = svc.records.meterPointRecords(session.mpxn).map(({ summary, record }) => {
       const shared = record.notice?.['shared-notice'] ?? record.notice?.notices?.[0] ?? null;
-      extras.set(summary.ak, { registeredAt: record['access-event']['registered-at'], notice: shared ? { url: shared['terms-url'], version: shared['notice-version'] } : null });
+      const life = lifecycle.get(summary.ak);
+      extras.set(summary.ak, {
+        registeredAt: record['access-event']['registered-at'],
+        notice: shared ? { url: shared['terms-url'], version: shared['notice-version'] } : null,
+        ended: life ? endingOf(summary.state, life) : null,
+        life: life ?? null,
+      });
       return summary as Summary;
     });
     return { records, extras };
@@ -229,7 +252,7 @@ export function registerPortal(app: App, deps: Deps, portalAccountId = 'portal_o
     if (q.withdrawn && /^ak_[0-9a-f]{24}$/.test(q.withdrawn)) {
       const session = cookies.session(req);
       const back = session?.returnUrl ? withQuery(session.returnUrl, { 'dar-action': 'withdrawn', ak: q.withdrawn }) : null;
-      return html`<div class="notice ok" role="status"><h2>Permission withdrawn</h2><p>The organisation has been told. The record now shows as withdrawn.</p>${back ? html`<p><a href="${back}">Return to the service you came from</a></p>` : ''}</div>`;
+      return html`<div class="notice ok" role="status"><h2>Permission withdrawn</h2><p>The organisation has been told. The record now shows as withdrawn, with today's date. If the register holds your e-mail address, we have sent you a receipt.</p>${back ? html`<p><a href="${back}">Return to the service you came from</a></p>` : ''}</div>`;
     }
     return null;
   }
@@ -265,9 +288,9 @@ export function registerPortal(app: App, deps: Deps, portalAccountId = 'portal_o
     if (!session) return reply.status(401).type('application/json').send({ error: 'Confirm it is you first at /portal' });
     const portal = api.account();
     if (!portal) return unavailable(reply);
-    const { records } = viewedRecords(session, portal);
+    const { records, extras } = viewedRecords(session, portal);
     reply.header('content-disposition', 'attachment; filename="my-meter-access-history.json"').header('cache-control', 'no-store');
-    return { 'meter-point': session.mpxn, 'generated-at': `${reg.clock.iso().slice(0, 19)}Z`, 'access-records': records };
+    return { 'meter-point': session.mpxn, 'generated-at': `${reg.clock.iso().slice(0, 19)}Z`, 'access-records': records.map((r) => ({ ...r, ...historyDates(extras.get(r.ak)) })) };
   });
 
   app.get('/portal/history.csv', { schema: { hide: true } }, async (req, reply) => {
@@ -276,8 +299,12 @@ export function registerPortal(app: App, deps: Deps, portalAccountId = 'portal_o
     const portal = api.account();
     if (!portal) return unavailable(reply);
     const { records, extras } = viewedRecords(session, portal);
-    const header = ['access-key', 'organisation', 'state', 'legal-basis', 'purpose', 'data-types', 'registered-at', 'expiry', 'organisation-reference'];
-    const rows = records.map((r) => [r.ak, r['lead-controller-name'] ?? r['discovered-access']?.['organisation-name'], r.state, r['legal-basis'], r.purpose, r['data-types'].join(' '), extras.get(r.ak)?.registeredAt, r.expiry, r['discovered-access']?.['organisation-reference']]);
+    const dateColumns = ['ended-at', 'revoked-at', 'revocation-reason', 'expired-at', 'superseded-at', 'first-seen', 'last-seen'] as const;
+    const header = ['access-key', 'organisation', 'state', 'legal-basis', 'purpose', 'data-types', 'registered-at', 'expiry', 'organisation-reference', ...dateColumns];
+    const rows = records.map((r) => {
+      const dates = historyDates(extras.get(r.ak));
+      return [r.ak, r['lead-controller-name'] ?? r['discovered-access']?.['organisation-name'], r.state, r['legal-basis'], r.purpose, r['data-types'].join(' '), extras.get(r.ak)?.registeredAt, r.expiry, r['discovered-access']?.['organisation-reference'], ...dateColumns.map((c) => dates[c])];
+    });
     return reply
       .type('text/csv; charset=utf-8')
       .header('content-disposition', 'attachment; filename="my-meter-access-history.csv"')
@@ -290,6 +317,26 @@ export function registerPortal(app: App, deps: Deps, portalAccountId = 'portal_o
     cookies.signOut(req, reply);
     return send(reply, 'Signed out', messagePage({ title: 'You are signed out', body: 'Nothing about your meter point is kept in this browser.', tone: 'ok', action: { href: '/portal', label: 'Start again' } }));
   });
+}
+
+/**
+ * The dates a download carries next to each record, the same as the page shows: when access
+ * ended and how (withdrawn with its reason, expired, superseded), and when DISCOVERED access
+ * was first and last seen. Canonical instants; null when not applicable.
+ */
+function historyDates(extras: RecordExtras | undefined): Record<'ended-at' | 'revoked-at' | 'revocation-reason' | 'expired-at' | 'superseded-at' | 'first-seen' | 'last-seen', string | null> {
+  const life = extras?.life;
+  const ended = extras?.ended ?? null;
+  const discovered = life?.kind === 'discovered';
+  return {
+    'ended-at': ended ? (apiTime(ended.at) ?? ended.at) : null,
+    'revoked-at': apiTime(life?.revokedAt),
+    'revocation-reason': life?.revokedAt ? (life.revokeReason ?? null) : null,
+    'expired-at': ended?.how === 'expired' ? (apiTime(ended.at) ?? ended.at) : null,
+    'superseded-at': apiTime(life?.supersededAt),
+    'first-seen': discovered ? apiTime(life?.firstSeen) : null,
+    'last-seen': discovered ? apiTime(life?.lastSeen) : null,
+  };
 }
 
 function withQuery(url: string, params: Record<string, string>): string {

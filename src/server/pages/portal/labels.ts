@@ -1,5 +1,5 @@
 /** Plain-language labels the portal shows customers (contract §11). */
-export { DATA_TYPE_PLAIN as DATA_TYPE_LABELS, LEGAL_BASIS_PLAIN as LEGAL_BASIS_LABELS } from '../../../shared/vocabulary.js';
+export { DATA_TYPE_PLAIN as DATA_TYPE_LABELS, LEGAL_BASIS_PLAIN as LEGAL_BASIS_LABELS, REVOKE_REASON_PLAIN as REVOKE_REASON_LABELS } from '../../../shared/vocabulary.js';
 
 export const STATE_LABELS: Record<string, string> = {
   ACTIVE: 'Active',

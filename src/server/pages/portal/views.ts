@@ -1,5 +1,6 @@
 import { html, type SafeHtml } from '../html.js';
-import { DATA_TYPE_LABELS, LEGAL_BASIS_LABELS, STATE_LABELS, longDate, maskMpxn } from './labels.js';
+import type { RecordLifecycle } from '../../services/access-records.js';
+import { DATA_TYPE_LABELS, LEGAL_BASIS_LABELS, REVOKE_REASON_LABELS, STATE_LABELS, longDate, maskMpxn } from './labels.js';
 
 export interface Summary {
   ak: string;
@@ -30,10 +31,32 @@ export interface ViewLine {
   count: number;
 }
 
-/** What the portal knows about a record beyond the API summary (notice, registered-at). */
+/** What the portal knows about a record beyond the API summary (notice, registered-at, how it ended). */
 export interface RecordExtras {
   registeredAt: string | null;
   notice: { url: string; version: string } | null;
+  ended: Ending | null;
+  /** The register's own lifecycle columns (downloads carry them). */
+  life: RecordLifecycle | null;
+}
+
+/**
+ * How and when a record stopped giving access: withdrawn (with the reason, in plain words),
+ * expired, or, for DISCOVERED access, superseded by a full registration.
+ */
+export interface Ending {
+  how: 'withdrawn' | 'expired' | 'superseded';
+  /** Canonical instant (or the record's own expiry value for an expiry not yet swept). */
+  at: string;
+  /** Withdrawn only: the register's reason code, or null when none was given. */
+  reason?: string | null;
+}
+
+/** "Withdrawn on 30 November 2026 (you asked for it to stop)", "Expired on …", "Superseded by a registration on …". */
+export function endingText(e: Ending): string {
+  if (e.how === 'withdrawn') return `Withdrawn on ${longDate(e.at)} (${e.reason ? (REVOKE_REASON_LABELS[e.reason] ?? e.reason) : 'no reason given'})`;
+  if (e.how === 'expired') return `Expired on ${longDate(e.at)}`;
+  return `Superseded by a registration on ${longDate(e.at)}`;
 }
 
 export function layout(title: string, portalName: string, body: SafeHtml): string {
@@ -127,9 +150,13 @@ const CONSENT = new Set(['uk-consent', 'uk-explicit-consent']);
 function recordCard(r: Summary, extras: RecordExtras | undefined, csrf: string): SafeHtml {
   if (r.state === 'DISCOVERED' && r['discovered-access']) {
     const d = r['discovered-access'];
-    return html`<article class="record discovered" aria-labelledby="h-${r.ak}">
+    return html`<article class="record discovered${extras?.ended ? ' dim' : ''}" aria-labelledby="h-${r.ak}">
   <header><h3 id="h-${r.ak}">${d['organisation-name']}</h3><span class="badge DISCOVERED">${STATE_LABELS.DISCOVERED}</span></header>
-  <p>This organisation was seen accessing data from your meter, but it has <strong>not registered a legal basis</strong> in the register.</p>
+  ${
+    extras?.ended
+      ? html`<p class="ended">${endingText(extras.ended)}: this organisation was seen accessing data from your meter before it registered a legal basis, and its registration is listed with the other records.</p>`
+      : html`<p>This organisation was seen accessing data from your meter, but it has <strong>not registered a legal basis</strong> in the register.</p>`
+  }
   <dl class="facts">
     <dt>SEC reference</dt><dd><strong>${d['organisation-reference']}</strong></dd>
     <dt>First seen</dt><dd>${longDate(d['first-seen'])}</dd>
@@ -154,7 +181,11 @@ function recordCard(r: Summary, extras: RecordExtras | undefined, csrf: string):
     <dt>What for</dt><dd>${r.purpose}</dd>
     <dt>Data</dt><dd>${chips(r['data-types'])}</dd>
     <dt>Registered</dt><dd>${longDate(extras?.registeredAt)}</dd>
-    <dt>${r.state === 'EXPIRED' ? 'Ended' : 'Ends'}</dt><dd>${r.expiry ? longDate(r.expiry) : 'No end date'}</dd>
+    ${
+      extras?.ended
+        ? html`<dt>Ended</dt><dd class="ended">${endingText(extras.ended)}</dd>`
+        : html`<dt>Ends</dt><dd>${r.expiry ? longDate(r.expiry) : 'No end date'}</dd>`
+    }
     ${extras?.notice ? html`<dt>Privacy notice</dt><dd><a href="${extras.notice.url}" rel="noopener noreferrer">Read the notice</a> (version ${extras.notice.version})</dd>` : ''}
     ${lead ? html`<dt>Contact</dt><dd><a href="${lead['contact-url']}" rel="noopener noreferrer">Contact ${lead.name}</a>${lead['privacy-rights-url'] ? html` · <a href="${lead['privacy-rights-url']}" rel="noopener noreferrer">Your privacy rights</a>` : ''}</dd>` : ''}
   </dl>
@@ -194,10 +225,13 @@ ${
 }
 
 export function recordsPage(o: { mpxn: string; records: Summary[]; extras: Map<string, RecordExtras>; views: ViewLine[]; csrf: string; returnUrl: string | null; flash?: SafeHtml | null }): SafeHtml {
-  const count = (s: string) => o.records.filter((r) => r.state === s).length;
-  const discovered = o.records.filter((r) => r.state === 'DISCOVERED');
+  const superseded = (r: Summary) => r.state === 'DISCOVERED' && o.extras.get(r.ak)?.ended?.how === 'superseded';
+  const count = (s: string) => o.records.filter((r) => r.state === s && !superseded(r)).length;
+  // DISCOVERED access that a full registration has since superseded is no longer unregistered.
+  const discovered = o.records.filter((r) => r.state === 'DISCOVERED' && !superseded(r));
   const order = ['DISCOVERED', 'ACTIVE', 'EXPIRED', 'REVOKED'];
-  const sorted = [...o.records].sort((a, b) => order.indexOf(a.state) - order.indexOf(b.state));
+  const rank = (r: Summary) => (superseded(r) ? order.length : order.indexOf(r.state));
+  const sorted = [...o.records].sort((a, b) => rank(a) - rank(b));
   return html`
 ${o.flash ?? ''}
 <h1>Who has access to your meter data</h1>
@@ -205,7 +239,7 @@ ${o.flash ?? ''}
 <div class="summary" role="list">
   <div role="listitem"><b>${count('ACTIVE')}</b><span>with access now</span></div>
   <div role="listitem"><b>${count('DISCOVERED')}</b><span>seen but not registered</span></div>
-  <div role="listitem"><b>${count('EXPIRED') + count('REVOKED')}</b><span>ended or withdrawn</span></div>
+  <div role="listitem"><b>${count('EXPIRED') + count('REVOKED') + o.records.filter(superseded).length}</b><span>ended or withdrawn</span></div>
 </div>
 ${
   discovered.length

@@ -89,6 +89,9 @@ const accessRecords: RouteModule = (app, { reg, svc }) => {
         if (reason !== 'customer-request') throw forbidden('A portal may only withdraw with reason=customer-request');
         svc.tokens.checkWithdrawal(account.accountId, tokenRef, r.mpxn);
         if (!CONSENT_BASES.includes(r.legalBasis ?? '')) throw forbidden('A portal may only withdraw consent-based records (uk-consent, uk-explicit-consent)');
+      }, (revoked) => {
+        // [ours] A withdrawal for the customer: a receipt to the address they proved (if any).
+        if (account.role === 'portal') svc.reidentification.withdrawalReceipt(req.query['reidentification-token']!, revoked);
       });
       return { response: envelope(req, reg.clock.now()), ak: row.ak, 'revoked-at': apiTime(row.revokedAt)! };
     },
