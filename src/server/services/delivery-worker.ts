@@ -128,14 +128,21 @@ export class DeliveryWorker implements Worker {
   }
 
   /**
-   * Delivers everything due now, waiting for the outcomes, until nothing is due. For tests
-   * and tools that run a register without background workers. Returns attempts made.
+   * Delivers everything due now, waiting for the outcomes, until nothing is due and no
+   * delivery is in flight (also those the background loop started). For the sandbox clock
+   * and for tests that run a register without background workers. Returns attempts made.
    */
   async runDue(): Promise<number> {
     let attempts = 0;
     for (;;) {
       const rows = this.claim(MAX_CONCURRENT);
-      if (rows.length === 0) return attempts;
+      if (rows.length === 0) {
+        if (this.inflight.size === 0) return attempts;
+        // The background loop holds leases on these rows: wait for their outcomes so the
+        // caller sees the state after them (their next attempt time, not the lease).
+        await Promise.all([...this.inflight.values()].map((f) => f.done));
+        continue;
+      }
       await Promise.all(
         rows.map((row) => {
           const controller = new AbortController();
@@ -146,6 +153,20 @@ export class DeliveryWorker implements Worker {
       );
       attempts += rows.length;
     }
+  }
+
+  /** The earliest next-attempt time of a pending delivery to a live, active subscription (ISO), or null. */
+  nextDueAt(): string | null {
+    const live = this.reg.db
+      .select({ one: sql`1` })
+      .from(webhooks)
+      .where(and(eq(webhooks.wid, webhookDeliveries.wid), eq(webhooks.active, true), isNull(webhooks.deletedAt)));
+    const r = this.reg.db
+      .select({ at: sql<string | null>`min(${webhookDeliveries.nextAttemptAt})` })
+      .from(webhookDeliveries)
+      .where(and(eq(webhookDeliveries.status, 'pending'), exists(live)))
+      .get();
+    return r?.at ?? null;
   }
 
   /** Claims up to `limit` due rows of live, active subscriptions by leasing them. */
