@@ -198,3 +198,53 @@ describe('served OpenAPI', () => {
     expect(doc.paths['/v1/admin/deliveries/redeliver'].post.responses['200']).toBeDefined();
   });
 });
+
+describe('admin routes acting for a Data User (/v1/admin/webhooks…)', () => {
+  it('creates, edits, pauses, rotates, tests and deletes a chosen Data User\'s subscription, audited as the administrator', async () => {
+    const { r, receiver } = await setup();
+    const rc = await receiver(() => 200);
+    const duid = r.svc.accounts.get('octopusflux').duid;
+    const created = await r.call('admin_ops', 'POST', '/v1/admin/webhooks', { duid, 'callback-url': rc.url, 'alert-email': 'ops@octopusflux.example', 'event-types': ['tenancy.change'] });
+    expect(created.status, JSON.stringify(created.body)).toBe(201);
+    const wid = created.body.webhook.wid as string;
+    const secret = created.body['signing-secret'] as string;
+    expect(created.body.webhook).toMatchObject({ duid, 'event-types': ['tenancy.change'], active: true });
+    // The Data User sees it as its own.
+    const own = await r.call('octopusflux', 'GET', `/v1/webhooks/${wid}`);
+    expect(own.status).toBe(200);
+    // Same rules as the Data User's route: a duplicate callback-url is 409.
+    expect((await r.call('admin_ops', 'POST', '/v1/admin/webhooks', { duid, 'callback-url': rc.url, 'alert-email': 'ops@octopusflux.example' })).status).toBe(409);
+    const unknown = await r.call('admin_ops', 'POST', '/v1/admin/webhooks', { duid: 'duid_000000000000000000000000', 'callback-url': rc.url, 'alert-email': 'a@b.example' });
+    expect(unknown.status).toBe(404);
+
+    const paused = await r.call('admin_ops', 'PATCH', `/v1/admin/webhooks/${wid}`, { active: false, 'notify-days-before': 10 });
+    expect(paused.status).toBe(200);
+    expect(paused.body.webhook).toMatchObject({ active: false, 'notify-days-before': 10 });
+    expect(paused.body['signing-secret']).toBeUndefined();
+
+    const rotated = await r.call('admin_ops', 'PATCH', `/v1/admin/webhooks/${wid}`, { 'rotate-secret': true, active: true });
+    expect(rotated.body['signing-secret']).toMatch(/^whsec_/);
+    expect(rotated.body['signing-secret']).not.toBe(secret);
+
+    const test = await r.call('admin_ops', 'POST', `/v1/admin/webhooks/${wid}/test`, { 'event-type': 'tenancy.change' });
+    expect(test.status).toBe(200);
+    expect(test.body).toMatchObject({ delivered: true, 'event-type': 'tenancy.change' });
+    const got = rc.received.at(-1)!;
+    expect(got.headers['x-dar-test']).toBe('true');
+    // During the overlap X-DAR-Signature stays under the old secret, X-DAR-Signature-New under the new one.
+    expect(verifyDarSignature(secret, got.headers, got.raw)).toBe(true);
+    expect(verifyDarSignature(rotated.body['signing-secret'], got.headers, got.raw, 'x-dar-signature-new')).toBe(true);
+
+    expect((await r.call('admin_ops', 'DELETE', `/v1/admin/webhooks/${wid}`)).status).toBe(204);
+    expect((await r.call('octopusflux', 'GET', `/v1/webhooks/${wid}`)).status).toBe(404);
+    expect((await r.call('admin_ops', 'GET', `/v1/admin/webhooks/${wid}`)).status).toBe(404);
+
+    const audit = (await r.call('admin_ops', 'GET', '/v1/admin/audit?account-id=admin_ops&limit=50')).body.events.filter((e: { 'event-type': string }) => e['event-type'].startsWith('webhook.'));
+    const types = audit.map((e: { 'event-type': string }) => e['event-type']).reverse();
+    expect(types).toEqual(['webhook.created', 'webhook.updated', 'webhook.updated', 'webhook.secret-rotated', 'webhook.test-sent', 'webhook.deleted']);
+    for (const e of audit) expect(e).toMatchObject({ actor: 'admin_ops', subject: wid, detail: { 'for-duid': duid } });
+    expect(JSON.stringify(audit)).not.toContain('whsec_');
+    // Only administrators.
+    expect((await r.call('octopusflux', 'POST', '/v1/admin/webhooks', { duid, 'callback-url': rc.url, 'alert-email': 'a@b.example' })).status).toBe(403);
+  });
+});

@@ -96,3 +96,9 @@ export const TestEventResult = Type.Object({
   'response-headers': Nullable(Type.Record(Type.String(), Type.String())),
   'response-body': Nullable(Type.String({ description: 'The first 4 KiB of the response body' })),
 });
+
+export const SigningSecret = Type.String({
+  pattern: '^whsec_[A-Za-z0-9+/]+={0,2}$',
+  description:
+    'Returned once. X-DAR-Signature: sha256=<hex HMAC-SHA256 over the raw body> keyed with this string exactly as returned (UTF-8, not decoded). webhook-signature (Standard Webhooks): keyed with the base64-decoded part after whsec_.',
+});

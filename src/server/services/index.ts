@@ -61,7 +61,7 @@ export function createServices(reg: Register): Services {
   const identities = new IdentityRecords(reg, { accounts, mail });
   const events = new EventPublisher(reg);
   const records = new AccessRecords(reg, identities, events);
-  const webhooks = new Webhooks(reg);
+  const webhooks = new Webhooks(reg, (duid) => accounts.findByDuid(duid));
   // Undelivered-webhook alerts go through the register's e-mail outbox.
   const delivery = new DeliveryWorker(reg, webhooks, events, mail);
   const sweeper = new Sweeper(reg, events);

@@ -5,13 +5,8 @@ import type { RouteModule } from '../../http/types.js';
 import { testResultToApi } from '../../services/delivery-worker.js';
 import { idPattern } from '../../lib/ids.js';
 import { Ok } from '../../schemas/common.js';
-import { CreateWebhookBody, TestEventBody, TestEventResult, UpdateWebhookBody, WebhookSubscription, WidParams } from '../../schemas/webhook.js';
+import { CreateWebhookBody, SigningSecret, TestEventBody, TestEventResult, UpdateWebhookBody, WebhookSubscription, WidParams } from '../../schemas/webhook.js';
 
-const SigningSecret = Type.String({
-  pattern: '^whsec_[A-Za-z0-9+/]+={0,2}$',
-  description:
-    'Returned once. X-DAR-Signature: sha256=<hex HMAC-SHA256 over the raw body> keyed with this string exactly as returned (UTF-8, not decoded). webhook-signature (Standard Webhooks): keyed with the base64-decoded part after whsec_.',
-});
 
 /** /v1/webhooks — a Data User's webhook subscriptions (contract §9). */
 const webhooksRoutes: RouteModule = (app, { reg, svc }) => {
