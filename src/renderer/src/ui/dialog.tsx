@@ -183,7 +183,24 @@ export function ConfirmDialog({ open, onClose, title, children, confirmLabel, to
 }
 
 /** Shows a secret exactly once, with a copy button. */
-export function SecretDialog({ open, onClose, title, accountId, secret, children }: { open: boolean; onClose: () => void; title: string; accountId: string; secret: string; children?: ReactNode }) {
+/** Shows a secret once. Defaults word it for an account's secret key; `labels` rewords it (e.g. a webhook signing secret). */
+export function SecretDialog({
+  open,
+  onClose,
+  title,
+  accountId,
+  secret,
+  children,
+  labels,
+}: {
+  open: boolean;
+  onClose: () => void;
+  title: string;
+  accountId: string;
+  secret: string;
+  children?: ReactNode;
+  labels?: { id: string; secret: string; notice: ReactNode };
+}) {
   return (
     <Dialog
       open={open}
@@ -198,21 +215,25 @@ export function SecretDialog({ open, onClose, title, accountId, secret, children
     >
       <div className="stack">
         <Notice tone="amber" title="Shown once">
-          Copy this secret key now and hand it to the organisation over a secure channel. The register stores only a hash; nobody can show it again. If it is lost, rotate
-          the secret.
+          {labels?.notice ?? (
+            <>
+              Copy this secret key now and hand it to the organisation over a secure channel. The register stores only a hash; nobody can show it again. If it is lost, rotate
+              the secret.
+            </>
+          )}
         </Notice>
         <div className="secret-box">
           <div className="secret-row">
-            <span className="secret-label">Account id</span>
+            <span className="secret-label">{labels?.id ?? 'Account id'}</span>
             <code className="secret-value">{accountId}</code>
-            <CopyButton text={accountId} label="Copy account id" />
+            <CopyButton text={accountId} label={`Copy ${(labels?.id ?? 'account id').toLowerCase()}`} />
           </div>
           <div className="secret-row">
-            <span className="secret-label">Secret key</span>
+            <span className="secret-label">{labels?.secret ?? 'Secret key'}</span>
             <code className="secret-value" data-testid="secret-key">
               {secret}
             </code>
-            <CopyButton text={secret} label="Copy secret key" />
+            <CopyButton text={secret} label={`Copy ${(labels?.secret ?? 'secret key').toLowerCase()}`} />
           </div>
         </div>
         {children}
