@@ -106,7 +106,18 @@ describe('webhook delivery (contract §9)', () => {
       ['attempt-log', 'attempts', 'delivered-at', 'duid', 'event-id', 'event-type', 'last-error', 'last-status-code', 'next-attempt-at', 'occurred-at', 'payload', 'status', 'wid'].sort(),
     );
     expect(d).toMatchObject({ 'event-id': got.json['event-id'], wid, duid: bright.duid, 'event-type': 'consent.withdrawal', status: 'delivered', attempts: 1, 'next-attempt-at': null, 'last-status-code': 200, 'last-error': null });
-    expect(d['attempt-log']).toEqual([{ attempt: 1, at: expect.any(String), 'status-code': 200, 'duration-ms': expect.any(Number), error: null }]);
+    expect(d['attempt-log']).toEqual([
+      {
+        attempt: 1,
+        at: expect.any(String),
+        'status-code': 200,
+        'duration-ms': expect.any(Number),
+        error: null,
+        'request-headers': expect.objectContaining({ 'x-dar-signature': got.headers['x-dar-signature'], 'webhook-id': got.json['event-id'] }),
+        'response-headers': expect.objectContaining({ 'content-type': 'text/plain' }),
+        'response-body': 'ok',
+      },
+    ]);
     expect(d.payload).toEqual(got.json.payload);
   });
 

@@ -333,6 +333,12 @@ export const webhookAttempts = sqliteTable(
     statusCode: integer('status_code'),
     durationMs: integer('duration_ms').notNull(),
     error: text('error'),
+    /** The request headers exactly as sent (signatures included; never the signing secret). */
+    requestHeaders: json<Record<string, string>>('request_headers'),
+    /** The response's headers, or null when no response came. */
+    responseHeaders: json<Record<string, string>>('response_headers'),
+    /** The first 4 KiB of the response body (UTF-8), or null when no response came. */
+    responseBody: text('response_body'),
   },
   (t) => [index('webhook_attempts_event_idx').on(t.eventId, t.seq)],
 );

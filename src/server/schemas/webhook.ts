@@ -55,6 +55,9 @@ export const AttemptLogEntry = Type.Object({
   'status-code': Nullable(Type.Integer()),
   'duration-ms': Type.Integer(),
   error: Nullable(Type.String()),
+  'request-headers': Nullable(Type.Record(Type.String(), Type.String(), { description: 'The request headers as sent (signatures included, never the signing secret); null for attempts recorded before inspection existed, or refused before sending' })),
+  'response-headers': Nullable(Type.Record(Type.String(), Type.String(), { description: "The receiver's response headers; null when no response came" })),
+  'response-body': Nullable(Type.String({ description: 'The first 4 KiB of the response body (UTF-8); null when no response came' })),
 });
 
 export const Delivery = Type.Object({
@@ -71,4 +74,31 @@ export const Delivery = Type.Object({
   'delivered-at': Nullable(Type.String()),
   payload: Type.Record(Type.String(), Type.Unknown()),
   'attempt-log': Type.Array(AttemptLogEntry),
+});
+
+/** The event types a test event can take (contract §9 types plus webhook.test). */
+export const TEST_EVENT_TYPE_NAMES = ['webhook.test', 'consent.withdrawal', 'consent.expiring', 'tenancy.change'] as const;
+
+export const TestEventBody = Type.Object(
+  { 'event-type': Type.Optional(Type.Enum([...TEST_EVENT_TYPE_NAMES], { description: 'Default webhook.test' })) },
+  { additionalProperties: false },
+);
+
+export const TestEventResult = Type.Object({
+  'event-id': Type.String(),
+  'event-type': Type.Enum([...TEST_EVENT_TYPE_NAMES]),
+  payload: Type.Record(Type.String(), Type.Unknown(), { description: 'The sample payload sent' }),
+  delivered: Type.Boolean(),
+  'status-code': Nullable(Type.Integer()),
+  'duration-ms': Type.Integer(),
+  error: Nullable(Type.String()),
+  'request-headers': Nullable(Type.Record(Type.String(), Type.String())),
+  'response-headers': Nullable(Type.Record(Type.String(), Type.String())),
+  'response-body': Nullable(Type.String({ description: 'The first 4 KiB of the response body' })),
+});
+
+export const SigningSecret = Type.String({
+  pattern: '^whsec_[A-Za-z0-9+/]+={0,2}$',
+  description:
+    'Returned once. X-DAR-Signature: sha256=<hex HMAC-SHA256 over the raw body> keyed with this string exactly as returned (UTF-8, not decoded). webhook-signature (Standard Webhooks): keyed with the base64-decoded part after whsec_.',
 });

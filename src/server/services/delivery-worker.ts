@@ -2,7 +2,7 @@ import http from 'node:http';
 import { newestFirstPage } from '../lib/paging.js';
 import https from 'node:https';
 import { isIP } from 'node:net';
-import { and, asc, count, eq, exists, inArray, isNull, lt, lte, notInArray, sql, type SQL } from 'drizzle-orm';
+import { and, asc, count, eq, exists, inArray, isNull, lt, lte, ne, notInArray, sql, type SQL } from 'drizzle-orm';
 import type { Register } from '../context.js';
 import { webhookAttempts, webhookDeliveries, webhooks } from '../db/schema.js';
 import { apiTime } from '../lib/clock.js';
@@ -13,6 +13,7 @@ import { signatures } from '../lib/webhook-signature.js';
 import type { EventPublisher } from './events.js';
 import type { Worker } from './index.js';
 import type { WebhookRow, Webhooks } from './webhooks.js';
+import type { TEST_EVENT_TYPE_NAMES } from '../schemas/webhook.js';
 import { errorForLog } from '../http/log-redaction.js';
 
 export type DeliveryRow = typeof webhookDeliveries.$inferSelect;
@@ -28,8 +29,28 @@ export interface SendOutcome {
   statusCode: number | null;
   durationMs: number;
   error: string | null;
+  /** The request headers as sent (null when the request was refused before sending). */
+  requestHeaders: Record<string, string> | null;
+  /** The response's headers and the first RESPONSE_BODY_BYTES of its body, when one came. */
+  responseHeaders: Record<string, string> | null;
+  responseBody: string | null;
 }
 
+/** Of a receiver's answer, this much of the body is kept for inspection. */
+export const RESPONSE_BODY_BYTES = 4096;
+/** After the response head, the body is read for at most this long. */
+const BODY_READ_MS = 1000;
+
+/** Test events of these types can be sent; the three real ones carry a realistic sample payload. */
+export type TestEventType = (typeof TEST_EVENT_TYPE_NAMES)[number];
+/** A sample MPAN for test payloads (the demo meter point's form; not a real supply). */
+const SAMPLE_MPAN = '2312345678901';
+
+const flatHeaders = (h: http.IncomingHttpHeaders): Record<string, string> =>
+  Object.fromEntries(Object.entries(h).filter(([, v]) => v !== undefined).map(([k, v]) => [k, Array.isArray(v) ? v.join(', ') : String(v)]));
+
+/** Events one bulk redelivery queues at most. */
+export const MAX_BULK_REDELIVER = 1000;
 /** Deliveries in flight at once (per register). */
 const MAX_CONCURRENT = 8;
 /** Rows claimed per query. */
@@ -37,6 +58,8 @@ const CLAIM_BATCH = 50;
 /** A claimed row is leased for the request timeout plus this margin; a crash mid-delivery makes it due again afterwards. */
 const LEASE_MARGIN_MS = 60_000;
 const USER_AGENT = 'DAR-Webhooks/1.0';
+
+const eventId8 = () => newId('evt').slice(4, 12).toUpperCase();
 
 const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
 
@@ -128,14 +151,21 @@ export class DeliveryWorker implements Worker {
   }
 
   /**
-   * Delivers everything due now, waiting for the outcomes, until nothing is due. For tests
-   * and tools that run a register without background workers. Returns attempts made.
+   * Delivers everything due now, waiting for the outcomes, until nothing is due and no
+   * delivery is in flight (also those the background loop started). For the sandbox clock
+   * and for tests that run a register without background workers. Returns attempts made.
    */
   async runDue(): Promise<number> {
     let attempts = 0;
     for (;;) {
       const rows = this.claim(MAX_CONCURRENT);
-      if (rows.length === 0) return attempts;
+      if (rows.length === 0) {
+        if (this.inflight.size === 0) return attempts;
+        // The background loop holds leases on these rows: wait for their outcomes so the
+        // caller sees the state after them (their next attempt time, not the lease).
+        await Promise.all([...this.inflight.values()].map((f) => f.done));
+        continue;
+      }
       await Promise.all(
         rows.map((row) => {
           const controller = new AbortController();
@@ -146,6 +176,20 @@ export class DeliveryWorker implements Worker {
       );
       attempts += rows.length;
     }
+  }
+
+  /** The earliest next-attempt time of a pending delivery to a live, active subscription (ISO), or null. */
+  nextDueAt(): string | null {
+    const live = this.reg.db
+      .select({ one: sql`1` })
+      .from(webhooks)
+      .where(and(eq(webhooks.wid, webhookDeliveries.wid), eq(webhooks.active, true), isNull(webhooks.deletedAt)));
+    const r = this.reg.db
+      .select({ at: sql<string | null>`min(${webhookDeliveries.nextAttemptAt})` })
+      .from(webhookDeliveries)
+      .where(and(eq(webhookDeliveries.status, 'pending'), exists(live)))
+      .get();
+    return r?.at ?? null;
   }
 
   /** Claims up to `limit` due rows of live, active subscriptions by leasing them. */
@@ -213,7 +257,17 @@ export class DeliveryWorker implements Worker {
       const logged = this.reg.db.select({ n: count() }).from(webhookAttempts).where(eq(webhookAttempts.eventId, eventId)).get()!.n;
       this.reg.db
         .insert(webhookAttempts)
-        .values({ eventId, attempt: logged + 1, at, statusCode: outcome.statusCode, durationMs: outcome.durationMs, error: outcome.error })
+        .values({
+          eventId,
+          attempt: logged + 1,
+          at,
+          statusCode: outcome.statusCode,
+          durationMs: outcome.durationMs,
+          error: outcome.error,
+          requestHeaders: outcome.requestHeaders,
+          responseHeaders: outcome.responseHeaders,
+          responseBody: outcome.responseBody,
+        })
         .run();
       const attempts = row.attempts + 1;
       const base = { attempts, lastAttemptAt: at, lastStatusCode: outcome.statusCode, lastError: outcome.error };
@@ -264,20 +318,21 @@ export class DeliveryWorker implements Worker {
   }
 
   /** POSTs one signed event to the subscription's callback URL. Never throws. */
-  async send(sub: WebhookRow, eventId: string, eventType: string, body: string, signal?: AbortSignal): Promise<SendOutcome> {
+  async send(sub: WebhookRow, eventId: string, eventType: string, body: string, signal?: AbortSignal, extraHeaders: Record<string, string> = {}): Promise<SendOutcome> {
     const started = performance.now();
     const elapsed = () => Math.round(performance.now() - started);
+    const none = { ok: false, statusCode: null, requestHeaders: null, responseHeaders: null, responseBody: null };
     const mode = this.reg.config.mode;
     const { url, problems } = checkCallbackUrlForm(sub.callbackUrl, mode);
-    if (!url || problems.length) return { ok: false, statusCode: null, durationMs: elapsed(), error: `refused: ${problems.join('; ')}` };
+    if (!url || problems.length) return { ...none, durationMs: elapsed(), error: `refused: ${problems.join('; ')}` };
     const host = url.hostname.replace(/^\[|\]$/g, '');
-    if (mode === 'production' && isIP(host) && internalAddressKind(host)) return { ok: false, statusCode: null, durationMs: elapsed(), error: `refused: ${host} is an internal address` };
+    if (mode === 'production' && isIP(host) && internalAddressKind(host)) return { ...none, durationMs: elapsed(), error: `refused: ${host} is an internal address` };
 
     let secrets: string[];
     try {
       secrets = this.webhooks.signingSecrets(sub);
     } catch {
-      return { ok: false, statusCode: null, durationMs: elapsed(), error: 'signing secret cannot be decrypted with this key file' };
+      return { ...none, durationMs: elapsed(), error: 'signing secret cannot be decrypted with this key file' };
     }
     // Transport timestamps are real time (receivers check them against their own clocks),
     // even when a sandbox register's business clock has been advanced.
@@ -295,18 +350,28 @@ export class DeliveryWorker implements Worker {
       'webhook-id': eventId,
       'webhook-timestamp': String(unix),
       'webhook-signature': signed['webhook-signature'],
+      ...extraHeaders,
     };
+    const requestHeaders = Object.fromEntries(Object.entries(headers).map(([k, v]) => [k, String(v)]));
     const timeoutMs = this.reg.config.webhookTimeoutMs;
 
     return new Promise<SendOutcome>((resolve) => {
       let settled = false;
-      const finish = (statusCode: number | null, error: string | null) => {
+      const finish = (statusCode: number | null, error: string | null, response: { headers: Record<string, string>; body: string } | null = null) => {
         if (settled) return;
         settled = true;
         clearTimeout(timer);
         signal?.removeEventListener('abort', onAbort);
         const ok = statusCode !== null && statusCode >= 200 && statusCode < 300 && error === null;
-        resolve({ ok, statusCode, durationMs: elapsed(), error: error ? error.slice(0, 500) : null });
+        resolve({
+          ok,
+          statusCode,
+          durationMs: elapsed(),
+          error: error ? error.slice(0, 500) : null,
+          requestHeaders,
+          responseHeaders: response?.headers ?? null,
+          responseBody: response?.body ?? null,
+        });
       };
       const request = (url.protocol === 'https:' ? https : http).request(url, {
         method: 'POST',
@@ -326,34 +391,60 @@ export class DeliveryWorker implements Worker {
       if (signal?.aborted) return onAbort();
       signal?.addEventListener('abort', onAbort, { once: true });
       request.on('response', (res) => {
+        // The answer came within the timeout; its body is read briefly, for inspection only.
+        clearTimeout(timer);
         const code = res.statusCode ?? null;
-        finish(code, code !== null && code >= 200 && code < 300 ? null : `HTTP ${code}${code !== null && code >= 300 && code < 400 ? ' (redirects are not followed)' : ''}`);
-        // The body is not needed: drain a little, then let the socket go.
-        res.resume();
-        const drop = setTimeout(() => request.destroy(), 1000);
-        drop.unref();
-        res.on('end', () => {
+        const error = code !== null && code >= 200 && code < 300 ? null : `HTTP ${code}${code !== null && code >= 300 && code < 400 ? ' (redirects are not followed)' : ''}`;
+        const chunks: Buffer[] = [];
+        let size = 0;
+        const done = () => {
           clearTimeout(drop);
+          finish(code, error, { headers: flatHeaders(res.headers), body: Buffer.concat(chunks).subarray(0, RESPONSE_BODY_BYTES).toString('utf8') });
           request.destroy();
+        };
+        const drop = setTimeout(done, BODY_READ_MS);
+        drop.unref();
+        res.on('data', (c: Buffer) => {
+          if (size < RESPONSE_BODY_BYTES) chunks.push(c);
+          size += c.length;
+          if (size >= RESPONSE_BODY_BYTES) done();
         });
+        res.on('end', done);
+        res.on('error', done);
       });
       request.on('error', (err: NodeJS.ErrnoException) => finish(null, err.code && !err.message.includes(err.code) ? `${err.code}: ${err.message}` : err.message));
       request.end(body);
     });
   }
 
-  /** POST /v1/webhooks/{wid}/test: a signed `webhook.test` event, sent now and not queued. */
-  async sendTest(sub: WebhookRow): Promise<SendOutcome & { eventId: string }> {
+  /**
+   * POST /v1/webhooks/{wid}/test: a test event of `eventType`, signed exactly like a real
+   * delivery and marked `X-DAR-Test: true`; sent now, never queued or retried. The three
+   * real types carry a sample payload of the published shape (contract §9 Payloads) with
+   * a fresh random ak, so a receiver can exercise its real handler without it matching any
+   * record.
+   */
+  async sendTest(sub: WebhookRow, eventType: TestEventType = 'webhook.test'): Promise<SendOutcome & { eventId: string; eventType: TestEventType; payload: Record<string, unknown> }> {
     const eventId = newId('evt');
-    const body = DeliveryWorker.body({
-      eventId,
-      eventType: 'webhook.test',
-      occurredAt: this.reg.clock.iso(),
-      wid: sub.wid,
-      payload: { duid: sub.duid, message: 'Test event from the Data Access Register. No action is needed.' },
-    });
-    const outcome = await this.send(sub, eventId, 'webhook.test', body);
-    return { ...outcome, eventId };
+    const payload = this.samplePayload(sub, eventType);
+    const body = DeliveryWorker.body({ eventId, eventType, occurredAt: this.reg.clock.iso(), wid: sub.wid, payload });
+    const outcome = await this.send(sub, eventId, eventType, body, undefined, { 'x-dar-test': 'true' });
+    return { ...outcome, eventId, eventType, payload };
+  }
+
+  private samplePayload(sub: WebhookRow, eventType: TestEventType): Record<string, unknown> {
+    const now = this.reg.clock.now();
+    const day = (offsetDays: number) => new Date(now.getTime() + offsetDays * 86_400_000).toISOString().slice(0, 10);
+    switch (eventType) {
+      case 'consent.withdrawal':
+        return { ak: newId('ak'), mpxn: SAMPLE_MPAN, duid: sub.duid, 'revoked-at': apiTime(now.toISOString()), reason: 'customer-request' };
+      case 'consent.expiring':
+        return { ak: newId('ak'), mpxn: SAMPLE_MPAN, duid: sub.duid, expiry: `${day(sub.notifyDaysBefore)}T00:00:00Z`, 'days-remaining': sub.notifyDaysBefore };
+      case 'tenancy.change':
+        return { mpxn: SAMPLE_MPAN, 'effective-date': day(0), 'source-reference': `DCC-COT-TEST-${eventId8()}`, 'affected-aks': [newId('ak'), newId('ak')] };
+      default:
+        return { duid: sub.duid, message: 'Test event from the Data Access Register. No action is needed.' };
+    }
   }
 
   /** GET /v1/admin/deliveries: newest first, with each event's attempt log. */
@@ -399,8 +490,59 @@ export class DeliveryWorker implements Worker {
       'occurred-at': apiTime(row.occurredAt)!,
       'delivered-at': apiTime(row.deliveredAt),
       payload: row.payload,
-      'attempt-log': log.map((a) => ({ attempt: a.attempt, at: apiTime(a.at)!, 'status-code': a.statusCode, 'duration-ms': a.durationMs, error: a.error })),
+      'attempt-log': log.map((a) => ({
+        attempt: a.attempt,
+        at: apiTime(a.at)!,
+        'status-code': a.statusCode,
+        'duration-ms': a.durationMs,
+        error: a.error,
+        'request-headers': a.requestHeaders,
+        'response-headers': a.responseHeaders,
+        'response-body': a.responseBody,
+      })),
     };
+  }
+
+  /**
+   * Operator action on a filter (the list's): queues again every matching event that is not
+   * already pending, whose subscription still exists, and that is not being attempted right
+   * now; each keeps its event-id and gets a fresh retry schedule. At most MAX_BULK_REDELIVER
+   * per call, oldest first (call again for more). One audit event lists them.
+   */
+  redeliverMatching(actor: string, q: { wid?: string; eventType?: string; status?: string }): { queued: number; eventIds: string[] } {
+    return this.reg.tx(() => {
+      const liveSub = this.reg.db
+        .select({ one: sql`1` })
+        .from(webhooks)
+        .where(and(eq(webhooks.wid, webhookDeliveries.wid), isNull(webhooks.deletedAt)));
+      const filters: SQL[] = [ne(webhookDeliveries.status, 'pending'), exists(liveSub)];
+      if (q.wid) filters.push(eq(webhookDeliveries.wid, q.wid));
+      if (q.eventType) filters.push(eq(webhookDeliveries.eventType, q.eventType));
+      if (q.status) filters.push(eq(webhookDeliveries.status, q.status));
+      if (this.inflight.size) filters.push(notInArray(webhookDeliveries.eventId, [...this.inflight.keys()]));
+      const now = this.reg.clock.iso();
+      const rows = this.reg.db
+        .select({ seq: webhookDeliveries.seq, eventId: webhookDeliveries.eventId })
+        .from(webhookDeliveries)
+        .where(and(...filters))
+        .orderBy(asc(webhookDeliveries.seq))
+        .limit(MAX_BULK_REDELIVER)
+        .all();
+      if (rows.length === 0) return { queued: 0, eventIds: [] };
+      this.reg.db
+        .update(webhookDeliveries)
+        .set({ status: 'pending', attempts: 0, nextAttemptAt: now, alertedAt: null, deliveredAt: null })
+        .where(inArray(webhookDeliveries.seq, rows.map((r) => r.seq)))
+        .run();
+      const eventIds = rows.map((r) => r.eventId);
+      this.reg.audit.append({
+        actor,
+        eventType: 'webhook.bulk-redeliver-requested',
+        detail: { filter: { ...(q.wid ? { wid: q.wid } : {}), ...(q.eventType ? { 'event-type': q.eventType } : {}), ...(q.status ? { status: q.status } : {}) }, queued: rows.length, 'event-ids': eventIds },
+      });
+      this.kick();
+      return { queued: rows.length, eventIds };
+    });
   }
 
   /** Operator action: queue an event again with the same event-id and a fresh set of attempts. */
@@ -422,4 +564,20 @@ export class DeliveryWorker implements Worker {
       return this.reg.db.select().from(webhookDeliveries).where(eq(webhookDeliveries.seq, row.seq)).get()!;
     });
   }
+}
+
+/** A test event's outcome as the API reports it (Data User and admin routes alike). */
+export function testResultToApi(r: SendOutcome & { eventId: string; eventType: TestEventType; payload: Record<string, unknown> }) {
+  return {
+    'event-id': r.eventId,
+    'event-type': r.eventType,
+    payload: r.payload,
+    delivered: r.ok,
+    'status-code': r.statusCode,
+    'duration-ms': r.durationMs,
+    error: r.error,
+    'request-headers': r.requestHeaders,
+    'response-headers': r.responseHeaders,
+    'response-body': r.responseBody,
+  };
 }

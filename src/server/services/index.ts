@@ -9,6 +9,7 @@ import { Mailer } from './mail.js';
 import { ReidentificationService } from './reidentification.js';
 import { DeliveryWorker } from './delivery-worker.js';
 import { Sweeper } from './sweeper.js';
+import { SandboxClock } from './sandbox-clock.js';
 import { Webhooks } from './webhooks.js';
 import type { AccountRow } from './accounts.js';
 import type { IdentityRow } from './identity-records.js';
@@ -37,6 +38,8 @@ export interface Services {
   delivery: DeliveryWorker;
   /** Expires records and queues consent.expiring (also in `workers`). */
   sweeper: Sweeper;
+  /** Moves a sandbox register's clock forward through every due instant. */
+  sandboxClock: SandboxClock;
   /** Issues re-identification tokens and runs the customer ceremonies (magic links, passkeys). */
   reidentification: ReidentificationService;
   /** The e-mail outbox: `mail.queue(...)` inside a transaction; its worker delivers over SMTP (also in `workers`). */
@@ -58,7 +61,7 @@ export function createServices(reg: Register): Services {
   const identities = new IdentityRecords(reg, { accounts, mail });
   const events = new EventPublisher(reg);
   const records = new AccessRecords(reg, identities, events);
-  const webhooks = new Webhooks(reg);
+  const webhooks = new Webhooks(reg, (duid) => accounts.findByDuid(duid));
   // Undelivered-webhook alerts go through the register's e-mail outbox.
   const delivery = new DeliveryWorker(reg, webhooks, events, mail);
   const sweeper = new Sweeper(reg, events);
@@ -75,6 +78,7 @@ export function createServices(reg: Register): Services {
     webhooks,
     delivery,
     sweeper,
+    sandboxClock: new SandboxClock(reg, sweeper, delivery),
     workers: [sweeper, delivery, mail.worker],
   };
   return services;

@@ -110,6 +110,33 @@ export class Sweeper implements Worker {
     }
   }
 
+  /**
+   * The next instant after now at which a sweep has something new to do, or null: an ACTIVE
+   * record's expiry, or a consent record entering a consent.expiring subscriber's
+   * notify-days-before window. (DISCOVERED expiry is left to the final sweep: it only
+   * changes a state, nothing is sent.) The sandbox clock steps through these in order.
+   */
+  nextDueAt(): string | null {
+    const now = this.reg.clock.iso();
+    const expiry = this.reg.sqlite
+      .prepare("select min(expires_at) as at from access_records where state = 'ACTIVE' and expires_at > ?")
+      .get(now) as { at: string | null } | undefined;
+    const legal = CONSENT_BASES.map(() => '?').join(',');
+    const notice = this.reg.sqlite
+      .prepare(
+        `select min(strftime('%Y-%m-%dT%H:%M:%fZ', r.expires_at, '-' || w.notify_days_before || ' days')) as at
+           from access_records r join webhooks w on w.duid = r.duid
+          where r.state = 'ACTIVE' and r.kind = 'record' and r.expires_at > ? and r.legal_basis in (${legal})
+            and w.active = 1 and w.deleted_at is null
+            and exists (select 1 from json_each(w.event_types) where json_each.value = 'consent.expiring')
+            and strftime('%Y-%m-%dT%H:%M:%fZ', r.expires_at, '-' || w.notify_days_before || ' days') > ?
+            and not exists (select 1 from webhook_deliveries d where d.wid = w.wid and d.ak = r.ak and d.event_type = 'consent.expiring')`,
+      )
+      .get(now, ...CONSENT_BASES, now) as { at: string | null } | undefined;
+    const times = [expiry?.at, notice?.at].filter((t): t is string => !!t).sort();
+    return times[0] ?? null;
+  }
+
   private batches(step: () => number): number {
     let total = 0;
     for (;;) {

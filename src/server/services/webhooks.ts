@@ -13,6 +13,9 @@ import type { AccountRow } from './accounts.js';
 
 export type WebhookRow = typeof webhooks.$inferSelect;
 
+/** Audit detail naming the Data User when someone else (an administrator) acted for it. */
+const forDuid = (account: AccountRow, actor: string) => (actor === account.accountId ? {} : { 'for-duid': account.duid });
+
 /** After a rotation, deliveries are signed with both secrets for this long (contract §9 [ours]). */
 export const ROTATION_OVERLAP_MS = 15 * 60_000;
 export const DEFAULT_NOTIFY_DAYS = 30;
@@ -30,7 +33,10 @@ export class Webhooks {
 
   private readonly byWid;
 
-  constructor(private readonly reg: Register) {
+  constructor(
+    private readonly reg: Register,
+    private readonly accountsByDuid: (duid: string) => AccountRow | undefined,
+  ) {
     this.byWid = reg.db.select().from(webhooks).where(eq(webhooks.wid, sql.placeholder('wid'))).prepare();
   }
 
@@ -57,6 +63,20 @@ export class Webhooks {
     return row;
   }
 
+  /** For the admin routes: the Data User account a Data User's duid names, or 404. */
+  dataUserAccount(duid: string): AccountRow {
+    const account = this.accountsByDuid(duid);
+    if (!account || account.role !== 'data_user') throw notFound(`Data User ${duid}`);
+    return account;
+  }
+
+  /** For the admin routes: a live subscription and its Data User's account, or 404. */
+  getForAdmin(wid: string): { row: WebhookRow; account: AccountRow } {
+    const row = this.find(wid);
+    if (!row || row.deletedAt) throw notFound(`Webhook ${wid}`);
+    return { row, account: this.dataUserAccount(row.duid) };
+  }
+
   list(duid: string): WebhookRow[] {
     return this.reg.db
       .select()
@@ -81,7 +101,11 @@ export class Webhooks {
     return url.href;
   }
 
-  async create(account: AccountRow, body: CreateWebhookBody): Promise<{ row: WebhookRow; secret: string }> {
+  /**
+   * `actor` is who acts: the Data User itself, or an administrator acting for it (the
+   * admin routes); the audit names the actor, and the Data User when someone else acted.
+   */
+  async create(account: AccountRow, body: CreateWebhookBody, actor: string = account.accountId): Promise<{ row: WebhookRow; secret: string }> {
     const callbackUrl = await this.checkCallbackUrl(body['callback-url']);
     const secret = newSigningSecret();
     return this.reg.tx(() => {
@@ -106,7 +130,7 @@ export class Webhooks {
           updatedAt: now,
         })
         .run();
-      this.reg.audit.append({ actor: account.accountId, eventType: 'webhook.created', subject: wid, detail: { 'callback-url': callbackUrl, 'event-types': eventTypes } });
+      this.reg.audit.append({ actor, eventType: 'webhook.created', subject: wid, detail: { 'callback-url': callbackUrl, 'event-types': eventTypes, ...forDuid(account, actor) } });
       return { row: this.find(wid)!, secret };
     });
   }
@@ -119,7 +143,7 @@ export class Webhooks {
   }
 
   /** Partial update; `rotate-secret: true` returns the new secret (the old one signs too for 15 minutes). */
-  async update(account: AccountRow, wid: string, body: UpdateWebhookBody): Promise<{ row: WebhookRow; secret: string | null }> {
+  async update(account: AccountRow, wid: string, body: UpdateWebhookBody, actor: string = account.accountId): Promise<{ row: WebhookRow; secret: string | null }> {
     this.getOwned(account.duid, wid);
     const callbackUrl = body['callback-url'] !== undefined ? await this.checkCallbackUrl(body['callback-url']) : undefined;
     const secret = body['rotate-secret'] ? newSigningSecret() : null;
@@ -144,14 +168,14 @@ export class Webhooks {
         changes.secretEnc = encrypt(this.reg.keys.encryptionKey, secret);
       }
       this.reg.db.update(webhooks).set(changes).where(eq(webhooks.seq, row.seq)).run();
-      if (changed.length) this.reg.audit.append({ actor: account.accountId, eventType: 'webhook.updated', subject: wid, detail: { changed, ...(callbackUrl ? { 'callback-url': callbackUrl } : {}) } });
-      if (secret) this.reg.audit.append({ actor: account.accountId, eventType: 'webhook.secret-rotated', subject: wid, detail: { 'previous-valid-until': apiTime(changes.previousSecretUntil!) } });
+      if (changed.length) this.reg.audit.append({ actor, eventType: 'webhook.updated', subject: wid, detail: { changed, ...(callbackUrl ? { 'callback-url': callbackUrl } : {}), ...forDuid(account, actor) } });
+      if (secret) this.reg.audit.append({ actor, eventType: 'webhook.secret-rotated', subject: wid, detail: { 'previous-valid-until': apiTime(changes.previousSecretUntil!), ...forDuid(account, actor) } });
       return { row: this.find(wid)!, secret };
     });
   }
 
   /** Soft delete: the subscription stops; its queued deliveries are closed as undelivered. */
-  remove(account: AccountRow, wid: string): void {
+  remove(account: AccountRow, wid: string, actor: string = account.accountId): void {
     this.reg.tx(() => {
       const row = this.getOwned(account.duid, wid);
       const now = this.reg.clock.iso();
@@ -162,7 +186,7 @@ export class Webhooks {
         .where(and(eq(webhookDeliveries.wid, wid), eq(webhookDeliveries.status, 'pending')))
         .returning({ eventId: webhookDeliveries.eventId })
         .all();
-      this.reg.audit.append({ actor: account.accountId, eventType: 'webhook.deleted', subject: wid, detail: { 'pending-deliveries-closed': closed.length } });
+      this.reg.audit.append({ actor, eventType: 'webhook.deleted', subject: wid, detail: { 'pending-deliveries-closed': closed.length, ...forDuid(account, actor) } });
     });
   }
 

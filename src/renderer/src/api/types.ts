@@ -266,7 +266,16 @@ export interface Delivery {
   'occurred-at': string;
   'delivered-at': string | null;
   payload: unknown;
-  'attempt-log': Array<{ attempt: number; at: string; 'status-code': number | null; 'duration-ms': number | null; error: string | null }>;
+  'attempt-log': Array<{
+    attempt: number;
+    at: string;
+    'status-code': number | null;
+    'duration-ms': number | null;
+    error: string | null;
+    'request-headers'?: Record<string, string> | null;
+    'response-headers'?: Record<string, string> | null;
+    'response-body'?: string | null;
+  }>;
 }
 
 export interface OutboxMessage {
@@ -322,4 +331,6 @@ export interface ClockState {
   now: string;
   'offset-ms': number;
   mode: Mode;
+  /** After a change: what ran on the way to the new time. */
+  ran?: { steps: number; 'webhook-attempts': number; 'records-expired': number; 'expiring-notices-queued': number; capped: boolean };
 }

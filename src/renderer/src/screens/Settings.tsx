@@ -118,13 +118,36 @@ function SandboxClock() {
     // Expiry, tokens and webhooks all depend on the clock.
     void qc.invalidateQueries();
   };
+  const ranSummary = (res: ClockState) => {
+    const r = res.ran;
+    if (!r) return '';
+    const parts = [r['webhook-attempts'] && `${r['webhook-attempts']} webhook attempt${r['webhook-attempts'] === 1 ? '' : 's'}`, r['records-expired'] && `${r['records-expired']} expired`, r['expiring-notices-queued'] && `${r['expiring-notices-queued']} expiring notice${r['expiring-notices-queued'] === 1 ? '' : 's'}`].filter(Boolean);
+    return parts.length ? ` · ran ${parts.join(', ')}` : '';
+  };
+  // Every change runs what fell due on the way, in order (retries, expiry, notices).
   const advance = useMutation({
-    mutationFn: (n: number) => api<Envelope & ClockState>('/admin/clock', { method: 'POST', body: { 'advance-seconds': Math.round(n * 86400) } }),
-    onSuccess: async (res, n) => {
+    mutationFn: (seconds: number) => api<Envelope & ClockState>('/admin/clock', { method: 'POST', body: { 'advance-seconds': Math.round(seconds) } }),
+    onSuccess: async (res, seconds) => {
       await afterChange(res);
-      toast(`Sandbox clock moved forward ${n} day${n === 1 ? '' : 's'}`);
+      toast(`Sandbox clock moved forward ${fmtDuration(seconds * 1000)}${ranSummary(res)}`);
     },
   });
+  const [instant, setInstant] = useState('');
+  const setTo = useMutation({
+    mutationFn: (iso: string) => api<Envelope & ClockState>('/admin/clock', { method: 'POST', body: { set: iso } }),
+    onSuccess: async (res) => {
+      await afterChange(res);
+      toast(`Sandbox clock set to ${fmtDateTime(res.now)}${ranSummary(res)}`);
+    },
+  });
+  // datetime-local has no zone: the field is UTC, as the register's API is.
+  const instantIso = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2})?$/.test(instant) ? `${instant.length === 16 ? `${instant}:00` : instant}Z` : null;
+  const PRESETS: Array<[string, number]> = [
+    ['+15 min', 15 * 60],
+    ['+1 h', 3600],
+    ['+1 day', 86400],
+    ['+30 days', 30 * 86400],
+  ];
   const n = Number(days);
   const valid = Number.isFinite(n) && n > 0 && n <= 3650;
   const offset = clock.data?.['offset-ms'] ?? 0;
@@ -144,7 +167,7 @@ function SandboxClock() {
             className="inline-form"
             onSubmit={(e) => {
               e.preventDefault();
-              if (valid) advance.mutate(n);
+              if (valid) advance.mutate(n * 86400);
             }}
           >
             <div className="field">
@@ -160,8 +183,34 @@ function SandboxClock() {
               Reset to real time
             </Button>
           </form>
+          <div className="inline-form" role="group" aria-label="Clock presets">
+            <span className="field-label">Presets</span>
+            {PRESETS.map(([label, seconds]) => (
+              <Button key={label} size="sm" onClick={() => advance.mutate(seconds)} disabled={advance.isPending || setTo.isPending}>
+                {label}
+              </Button>
+            ))}
+          </div>
+          <form
+            className="inline-form"
+            onSubmit={(e) => {
+              e.preventDefault();
+              if (instantIso) setTo.mutate(instantIso);
+            }}
+          >
+            <div className="field">
+              <label className="field-label" htmlFor="clock-set">
+                Set to instant (UTC)
+              </label>
+              <input id="clock-set" className="input" type="datetime-local" step={1} value={instant} onChange={(e) => setInstant(e.target.value)} />
+            </div>
+            <Button type="submit" icon="clock" busy={setTo.isPending} disabled={!instantIso}>
+              Set clock
+            </Button>
+          </form>
           {advance.error ? <ErrorNotice error={advance.error} /> : null}
-          <Notice tone="blue">Background jobs (expiry sweep, webhook retries) run on the sandbox clock. Moving it forward cannot be undone for what already happened.</Notice>
+          {setTo.error ? <ErrorNotice error={setTo.error} /> : null}
+          <Notice tone="blue">The clock only moves forward. Each change runs everything that fell due on the way, in order: every webhook retry, expiries and consent.expiring notices. What already happened cannot be undone.</Notice>
         </div>
       )}
       <ConfirmDialog

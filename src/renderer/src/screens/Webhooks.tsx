@@ -1,18 +1,21 @@
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
-import { useState } from 'react';
+import { Fragment, useEffect, useState } from 'react';
 import { api } from '../api/client';
 import { usePagedList } from '../api/hooks';
 import type { Account, Delivery, Envelope, Webhook } from '../api/types';
 import { fmtDateTime, plural } from '../lib/format';
 import { Link, useSearchParams } from '../lib/router';
-import { Button, FilterSelect, SearchBox } from '../ui/controls';
-import { Badge, EmptyState, StatusBadge } from '../ui/feedback';
+import { Button, Checkbox, FilterSelect, SearchBox, SelectField, TextField } from '../ui/controls';
+import { ConfirmDialog, Dialog, SecretDialog } from '../ui/dialog';
+import { Badge, EmptyState, ErrorNotice, Notice, StatusBadge } from '../ui/feedback';
 import { Chips, JsonBlock, PageHeader, Panel, Tabs, Toolbar } from '../ui/layout';
 import { ListView } from '../ui/table';
 import { Relative, When } from '../ui/time';
 import { useToast } from '../ui/toast';
 
 const EVENT_TYPES = ['consent.expiring', 'tenancy.change', 'consent.withdrawal'];
+
+const headerText = (h: Record<string, string> | null | undefined) => (h ? Object.entries(h).map(([k, v]) => `${k}: ${v}`).join('\n') : '—');
 
 export function WebhooksScreen() {
   const [params, setParams] = useSearchParams();
@@ -43,15 +46,139 @@ function useDuidNames(): Map<string, string> {
   return new Map((q.data?.accounts ?? []).map((a) => [a.duid, a['display-name']]));
 }
 
+const TEST_TYPES = ['webhook.test', ...EVENT_TYPES];
+
+type WebhookAnswer = Envelope & { webhook: Webhook; 'signing-secret'?: string };
+type TestAnswer = Envelope & {
+  'event-id': string;
+  'event-type': string;
+  delivered: boolean;
+  'status-code': number | null;
+  'duration-ms': number;
+  error: string | null;
+  'response-body': string | null;
+};
+
+/** Create or edit a chosen Data User's subscription (the admin routes act for it). */
+function SubscriptionDialog({ duid, name, editing, onClose, onSaved }: { duid: string; name: string; editing: Webhook | null; onClose: () => void; onSaved: (a: WebhookAnswer) => void }) {
+  const [url, setUrl] = useState(editing?.['callback-url'] ?? '');
+  const [email, setEmail] = useState(editing?.['alert-email'] ?? '');
+  const [days, setDays] = useState(String(editing?.['notify-days-before'] ?? 30));
+  const [types, setTypes] = useState<string[]>(editing?.['event-types'] ?? [...EVENT_TYPES]);
+  const save = useMutation({
+    mutationFn: () => {
+      const body = { 'callback-url': url.trim(), 'alert-email': email.trim(), 'notify-days-before': Number(days), 'event-types': types };
+      return editing
+        ? api<WebhookAnswer>(`/admin/webhooks/${encodeURIComponent(editing.wid)}`, { method: 'PATCH', body })
+        : api<WebhookAnswer>('/admin/webhooks', { method: 'POST', body: { duid, ...body } });
+    },
+    onSuccess: onSaved,
+  });
+  return (
+    <Dialog
+      open
+      onClose={onClose}
+      title={editing ? `Edit subscription ${editing.wid}` : `New subscription for ${name}`}
+      onSubmit={(e) => {
+        e.preventDefault();
+        save.mutate();
+      }}
+      footer={
+        <>
+          <Button onClick={onClose}>Cancel</Button>
+          <Button type="submit" variant="primary" busy={save.isPending} disabled={!url || !email || types.length === 0}>
+            {editing ? 'Save changes' : 'Create subscription'}
+          </Button>
+        </>
+      }
+    >
+      <div className="stack">
+        <TextField label="Callback URL" value={url} onChange={(e) => setUrl(e.target.value)} placeholder="https://…" required />
+        <TextField label="Alert e-mail" type="email" value={email} onChange={(e) => setEmail(e.target.value)} required hint="Told when an event cannot be delivered after every retry" />
+        <TextField label="consent.expiring notice (days before expiry)" type="number" min={1} max={90} value={days} onChange={(e) => setDays(e.target.value)} />
+        <div role="group" aria-label="Event types">
+          {EVENT_TYPES.map((t) => (
+            <Checkbox key={t} label={<code>{t}</code>} checked={types.includes(t)} onChange={(on) => setTypes(on ? EVENT_TYPES.filter((x) => x === t || types.includes(x)) : types.filter((x) => x !== t))} />
+          ))}
+        </div>
+        {save.error ? <ErrorNotice error={save.error} /> : null}
+      </div>
+    </Dialog>
+  );
+}
+
+/** Send a test event of a chosen type now and show what the receiver answered. */
+function TestEventDialog({ webhook, onClose }: { webhook: Webhook; onClose: () => void }) {
+  const [type, setType] = useState('webhook.test');
+  const send = useMutation({ mutationFn: () => api<TestAnswer>(`/admin/webhooks/${encodeURIComponent(webhook.wid)}/test`, { method: 'POST', body: { 'event-type': type } }) });
+  const r = send.data;
+  return (
+    <Dialog
+      open
+      onClose={onClose}
+      title="Send a test event"
+      description={<code className="mono-sm break">{webhook['callback-url']}</code>}
+      onSubmit={(e) => {
+        e.preventDefault();
+        send.mutate();
+      }}
+      footer={
+        <>
+          <Button onClick={onClose}>Close</Button>
+          <Button type="submit" variant="primary" icon="webhook" busy={send.isPending}>
+            Send test event
+          </Button>
+        </>
+      }
+    >
+      <div className="stack">
+        <SelectField label="Event type" value={type} onChange={(e) => setType(e.target.value)}>
+          {TEST_TYPES.map((t) => (
+            <option key={t} value={t}>
+              {t}
+            </option>
+          ))}
+        </SelectField>
+        <p className="muted small">Signed exactly like a real delivery, with a sample payload and the header X-DAR-Test: true. It is sent once, now; never queued or retried.</p>
+        {r && (
+          <Notice tone={r.delivered ? 'green' : 'red'} title={r.delivered ? 'Delivered' : 'Not delivered'}>
+            <span data-testid="test-result">
+              {r['status-code'] ? `HTTP ${r['status-code']}` : 'No HTTP response'} in {r['duration-ms']} ms{r.error ? ` — ${r.error}` : ''} · event <code>{r['event-id']}</code>
+            </span>
+          </Notice>
+        )}
+        {send.error ? <ErrorNotice error={send.error} /> : null}
+      </div>
+    </Dialog>
+  );
+}
+
 function Subscriptions() {
+  const qc = useQueryClient();
+  const toast = useToast();
   const [params, setParams] = useSearchParams();
   const duid = params.get('duid') ?? '';
   const names = useDuidNames();
   const list = usePagedList<Webhook>(['webhooks', 'list'], '/admin/webhooks', 'webhooks', { duid: duid || undefined });
+  const [dialog, setDialog] = useState<{ kind: 'create' } | { kind: 'edit' | 'test' | 'rotate' | 'delete'; webhook: Webhook } | null>(null);
+  const [secret, setSecret] = useState<{ wid: string; secret: string } | null>(null);
+  const refresh = () => void qc.invalidateQueries({ queryKey: ['webhooks'] });
+  const pause = useMutation({
+    mutationFn: (w: Webhook) => api<WebhookAnswer>(`/admin/webhooks/${encodeURIComponent(w.wid)}`, { method: 'PATCH', body: { active: !w.active } }),
+    onSuccess: (a) => {
+      refresh();
+      toast(a.webhook.active ? 'Subscription resumed' : 'Subscription paused: its events wait until it is resumed');
+    },
+    onError: (err) => toast(`Could not change the subscription: ${(err as Error).message}`, 'red'),
+  });
+  const duidOptions = [...names.entries()].sort((a, b) => a[1].localeCompare(b[1]));
   return (
     <Panel flush>
       <Toolbar end={list.total !== null && <span className="muted small">{plural(list.total, 'subscription')} · newest first</span>}>
-        <SearchBox label="Data user (DUID)" value={duid} onSearch={(v) => setParams({ duid: v })} placeholder="duid_…" width={320} />
+        <FilterSelect label="Data user" value={duid} onChange={(v) => setParams({ duid: v })} options={[{ value: '', label: 'All data users' }, ...duidOptions.map(([d, n]) => ({ value: d, label: n }))]} />
+        <Button variant="primary" icon="plus" disabled={!duid} title={duid ? undefined : 'Choose a data user first'} onClick={() => setDialog({ kind: 'create' })}>
+          New subscription
+        </Button>
       </Toolbar>
       <ListView
         list={list}
@@ -72,26 +199,96 @@ function Subscriptions() {
           { key: 'url', header: 'Callback URL', render: (w) => <code className="mono-sm break">{w['callback-url']}</code> },
           { key: 'events', header: 'Events', render: (w) => <Chips values={w['event-types']} /> },
           { key: 'days', header: 'Notice', align: 'right', render: (w) => <span className="nowrap">{w['notify-days-before']} d</span> },
-          { key: 'alert', header: 'Alert e-mail', render: (w) => w['alert-email'] ?? <span className="muted">—</span> },
-          { key: 'state', header: 'State', render: (w) => (w.active ? <Badge tone="green" dot>Active</Badge> : <Badge tone="grey" dot>Inactive</Badge>) },
+          { key: 'state', header: 'State', render: (w) => (w.active ? <Badge tone="green" dot>Active</Badge> : <Badge tone="grey" dot>Paused</Badge>) },
           { key: 'created', header: 'Created', render: (w) => <Relative iso={w['created-at']} /> },
           {
             key: 'go',
             header: '',
             align: 'right',
             render: (w) => (
-              <Button size="sm" variant="ghost" onClick={() => setParams({ tab: 'deliveries', wid: w.wid, duid: null })}>
-                Deliveries
-              </Button>
+              <div className="row-actions nowrap">
+                <Button size="sm" variant="ghost" onClick={() => setDialog({ kind: 'test', webhook: w })}>
+                  Test
+                </Button>
+                <Button size="sm" variant="ghost" onClick={() => setDialog({ kind: 'edit', webhook: w })}>
+                  Edit
+                </Button>
+                <Button size="sm" variant="ghost" busy={pause.isPending && pause.variables?.wid === w.wid} onClick={() => pause.mutate(w)}>
+                  {w.active ? 'Pause' : 'Resume'}
+                </Button>
+                <Button size="sm" variant="ghost" onClick={() => setDialog({ kind: 'rotate', webhook: w })}>
+                  Rotate
+                </Button>
+                <Button size="sm" variant="ghost" onClick={() => setDialog({ kind: 'delete', webhook: w })}>
+                  Delete
+                </Button>
+                <Button size="sm" variant="ghost" onClick={() => setParams({ tab: 'deliveries', wid: w.wid, duid: null })}>
+                  Deliveries
+                </Button>
+              </div>
             ),
           },
         ]}
         empty={
           <EmptyState icon="webhook" title={duid ? 'This data user has no subscriptions' : 'No webhook subscriptions'}>
-            Data users subscribe through the API (<code>POST /v1/webhooks</code>) to hear about expiring consent, withdrawals and changes of tenancy.
+            Data users subscribe through the API (<code>POST /v1/webhooks</code>); choose a data user above to create one for them.
           </EmptyState>
         }
       />
+      {dialog?.kind === 'create' || dialog?.kind === 'edit' ? (
+        <SubscriptionDialog
+          duid={duid}
+          name={names.get(duid) ?? duid}
+          editing={dialog.kind === 'edit' ? dialog.webhook : null}
+          onClose={() => setDialog(null)}
+          onSaved={(a) => {
+            setDialog(null);
+            refresh();
+            if (a['signing-secret']) setSecret({ wid: a.webhook.wid, secret: a['signing-secret'] });
+            else toast('Subscription saved');
+          }}
+        />
+      ) : null}
+      {dialog?.kind === 'test' && <TestEventDialog webhook={dialog.webhook} onClose={() => setDialog(null)} />}
+      <ConfirmDialog
+        open={dialog?.kind === 'rotate'}
+        onClose={() => setDialog(null)}
+        title="Rotate the signing secret?"
+        confirmLabel="Rotate secret"
+        onConfirm={async () => {
+          const w = (dialog as { webhook: Webhook }).webhook;
+          const a = await api<WebhookAnswer>(`/admin/webhooks/${encodeURIComponent(w.wid)}`, { method: 'PATCH', body: { 'rotate-secret': true } });
+          refresh();
+          if (a['signing-secret']) setSecret({ wid: w.wid, secret: a['signing-secret'] });
+        }}
+      >
+        <p>A new secret signs deliveries from now on. For 15 minutes X-DAR-Signature stays under the old secret and X-DAR-Signature-New carries the new one, so the receiver can switch over.</p>
+      </ConfirmDialog>
+      <ConfirmDialog
+        open={dialog?.kind === 'delete'}
+        onClose={() => setDialog(null)}
+        title="Delete this subscription?"
+        tone="danger"
+        confirmLabel="Delete subscription"
+        onConfirm={async () => {
+          const w = (dialog as { webhook: Webhook }).webhook;
+          await api(`/admin/webhooks/${encodeURIComponent(w.wid)}`, { method: 'DELETE' });
+          refresh();
+          toast('Subscription deleted');
+        }}
+      >
+        <p>Deliveries stop at once; its queued events are closed as undelivered.</p>
+      </ConfirmDialog>
+      {secret && (
+        <SecretDialog
+          open
+          title="Signing secret"
+          accountId={secret.wid}
+          secret={secret.secret}
+          onClose={() => setSecret(null)}
+          labels={{ id: 'Subscription', secret: 'Signing secret', notice: 'Copy this signing secret now and hand it to the data user over a secure channel. It is shown once; if it is lost, rotate it.' }}
+        />
+      )}
     </Panel>
   );
 }
@@ -104,13 +301,24 @@ function Deliveries() {
   const status = params.get('status') ?? '';
   const eventType = params.get('event-type') ?? '';
   const names = useDuidNames();
-  const list = usePagedList<Delivery>(['deliveries', 'list'], '/admin/deliveries', 'deliveries', { wid: wid || undefined, status: status || undefined, 'event-type': eventType || undefined }, { refetchInterval: 10_000 });
+  // After a redelivery the new attempt shows up by itself: poll every second for a while.
+  const [fastUntil, setFastUntil] = useState(0);
+  const fast = Date.now() < fastUntil;
+  const list = usePagedList<Delivery>(['deliveries', 'list'], '/admin/deliveries', 'deliveries', { wid: wid || undefined, status: status || undefined, 'event-type': eventType || undefined }, { refetchInterval: fast ? 1000 : 10_000 });
+  useEffect(() => {
+    if (!fastUntil) return;
+    const t = setTimeout(() => setFastUntil(0), Math.max(0, fastUntil - Date.now()));
+    return () => clearTimeout(t);
+  }, [fastUntil]);
   const [redelivering, setRedelivering] = useState<string | null>(null);
+  const [bulk, setBulk] = useState(false);
+  const filtered = Boolean(wid || eventType || (status && status !== 'pending'));
   const redeliver = useMutation({
     mutationFn: (eventId: string) => api(`/admin/deliveries/${encodeURIComponent(eventId)}/redeliver`, { method: 'POST' }),
     onMutate: (id) => setRedelivering(id),
     onSettled: () => setRedelivering(null),
     onSuccess: () => {
+      setFastUntil(Date.now() + 15_000);
       void qc.invalidateQueries({ queryKey: ['deliveries'] });
       void qc.invalidateQueries({ queryKey: ['stats'] });
       toast('Queued for delivery now');
@@ -134,7 +342,26 @@ function Deliveries() {
         />
         <FilterSelect label="Event" value={eventType} onChange={(v) => setParams({ 'event-type': v })} options={[{ value: '', label: 'Any event' }, ...EVENT_TYPES.map((e) => ({ value: e, label: e }))]} />
         <SearchBox label="Subscription" value={wid} onSearch={(v) => setParams({ wid: v })} placeholder="wid_…" width={280} />
+        <Button icon="refresh" disabled={!filtered} title={filtered ? undefined : 'Filter by subscription, event or a delivered/undelivered status first'} onClick={() => setBulk(true)}>
+          Redeliver matching
+        </Button>
       </Toolbar>
+      <ConfirmDialog
+        open={bulk}
+        onClose={() => setBulk(false)}
+        title="Redeliver every matching event?"
+        confirmLabel="Redeliver"
+        onConfirm={async () => {
+          const body = { ...(wid ? { wid } : {}), ...(eventType ? { 'event-type': eventType } : {}), ...(status && status !== 'pending' ? { status } : {}) };
+          const res = await api<Envelope & { queued: number }>('/admin/deliveries/redeliver', { method: 'POST', body });
+          setFastUntil(Date.now() + 15_000);
+          void qc.invalidateQueries({ queryKey: ['deliveries'] });
+          void qc.invalidateQueries({ queryKey: ['stats'] });
+          toast(`${plural(res.queued, 'event')} queued for delivery now`);
+        }}
+      >
+        <p>Every event matching the current filter that is not already pending is queued again now, with its own event-id and a fresh retry schedule (at most 1000 per click).</p>
+      </ConfirmDialog>
       <ListView
         list={list}
         noun="events"
@@ -186,13 +413,36 @@ function Deliveries() {
                   </thead>
                   <tbody>
                     {d['attempt-log'].map((a) => (
-                      <tr key={a.attempt}>
-                        <td>{a.attempt}</td>
-                        <td className="nowrap">{fmtDateTime(a.at)}</td>
-                        <td>{a['status-code'] ? <Badge tone={a['status-code'] < 300 ? 'green' : 'red'}>HTTP {a['status-code']}</Badge> : <span className="muted">—</span>}</td>
-                        <td>{a['duration-ms'] !== null ? `${a['duration-ms']} ms` : '—'}</td>
-                        <td className="small">{a.error ?? ''}</td>
-                      </tr>
+                      <Fragment key={a.attempt}>
+                        <tr>
+                          <td>{a.attempt}</td>
+                          <td className="nowrap">{fmtDateTime(a.at)}</td>
+                          <td>{a['status-code'] ? <Badge tone={a['status-code'] < 300 ? 'green' : 'red'}>HTTP {a['status-code']}</Badge> : <span className="muted">—</span>}</td>
+                          <td>{a['duration-ms'] !== null ? `${a['duration-ms']} ms` : '—'}</td>
+                          <td className="small">{a.error ?? ''}</td>
+                        </tr>
+                        {a['request-headers'] || a['response-headers'] ? (
+                          <tr>
+                            <td colSpan={5}>
+                              <details className="attempt-inspect" data-testid="attempt-inspect">
+                                <summary className="small">Request and response of attempt {a.attempt}</summary>
+                                <div className="attempt-inspect-grid">
+                                  <div>
+                                    <h4 className="small">Request headers (as sent)</h4>
+                                    <pre className="json attempt-pre">{headerText(a['request-headers'])}</pre>
+                                  </div>
+                                  <div>
+                                    <h4 className="small">Response headers</h4>
+                                    <pre className="json attempt-pre">{a['response-headers'] ? headerText(a['response-headers']) : 'No response'}</pre>
+                                    <h4 className="small">Response body (first 4 KiB)</h4>
+                                    <pre className="json attempt-pre">{a['response-body'] ?? '—'}</pre>
+                                  </div>
+                                </div>
+                              </details>
+                            </td>
+                          </tr>
+                        ) : null}
+                      </Fragment>
                     ))}
                   </tbody>
                 </table>

@@ -185,9 +185,26 @@ export function ConfirmDialog({ open, onClose, title, children, confirmLabel, to
 /**
  * Shows a secret exactly once, with copy buttons. It closes only after "I have copied it" is
  * ticked: the register keeps just a hash, so a secret closed by a stray Esc is lost for good.
- * Esc, ✕ or a click outside first ask whether to close without it.
+ * Esc, ✕ or a click outside first ask whether to close without it. Defaults word it for an
+ * account's secret key; `labels` rewords it (e.g. a webhook signing secret).
  */
-export function SecretDialog({ open, onClose, title, accountId, secret, children }: { open: boolean; onClose: () => void; title: string; accountId: string; secret: string; children?: ReactNode }) {
+export function SecretDialog({
+  open,
+  onClose,
+  title,
+  accountId,
+  secret,
+  children,
+  labels,
+}: {
+  open: boolean;
+  onClose: () => void;
+  title: string;
+  accountId: string;
+  secret: string;
+  children?: ReactNode;
+  labels?: { id: string; secret: string; notice: ReactNode };
+}) {
   const [copied, setCopied] = useState(false);
   const [asking, setAsking] = useState(false);
   useEffect(() => {
@@ -225,27 +242,31 @@ export function SecretDialog({ open, onClose, title, accountId, secret, children
     >
       <div className="stack">
         <Notice tone="amber" title="Shown once">
-          Copy this secret key now and hand it to the organisation over a secure channel. The register stores only a hash; nobody can show it again. If it is lost, rotate
-          the secret.
+          {labels?.notice ?? (
+            <>
+              Copy this secret key now and hand it to the organisation over a secure channel. The register stores only a hash; nobody can show it again. If it is lost, rotate
+              the secret.
+            </>
+          )}
         </Notice>
         <div className="secret-box">
           <div className="secret-row">
-            <span className="secret-label">Account id</span>
+            <span className="secret-label">{labels?.id ?? 'Account id'}</span>
             <code className="secret-value">{accountId}</code>
-            <CopyButton text={accountId} label="Copy account id" />
+            <CopyButton text={accountId} label={`Copy ${(labels?.id ?? 'account id').toLowerCase()}`} />
           </div>
           <div className="secret-row">
-            <span className="secret-label">Secret key</span>
+            <span className="secret-label">{labels?.secret ?? 'Secret key'}</span>
             <code className="secret-value" data-testid="secret-key">
               {secret}
             </code>
-            <CopyButton text={secret} label="Copy secret key" />
+            <CopyButton text={secret} label={`Copy ${(labels?.secret ?? 'secret key').toLowerCase()}`} />
           </div>
         </div>
         {children}
         <Checkbox
           label="I have copied it"
-          hint="Tick this once the secret key is stored safely; the dialog cannot be closed before."
+          hint={`Tick this once the ${(labels?.secret ?? 'secret key').toLowerCase()} is stored safely; the dialog cannot be closed before.`}
           checked={copied}
           onChange={(v) => {
             setCopied(v);
@@ -255,7 +276,7 @@ export function SecretDialog({ open, onClose, title, accountId, secret, children
         {asking && (
           <div role="alertdialog" aria-label="Close without copying?">
             <Notice tone="red" title="Close without the secret?">
-              You have not ticked "I have copied it". Once closed, the secret key cannot be shown again; the only way back is to rotate it.
+              You have not ticked "I have copied it". Once closed, the {(labels?.secret ?? 'secret key').toLowerCase()} cannot be shown again; the only way back is to rotate it.
             </Notice>
           </div>
         )}

@@ -2,15 +2,11 @@ import { Type } from 'typebox';
 import { ownership } from '../../http/auth.js';
 import { envelope } from '../../http/envelope.js';
 import type { RouteModule } from '../../http/types.js';
+import { testResultToApi } from '../../services/delivery-worker.js';
 import { idPattern } from '../../lib/ids.js';
-import { Nullable, Ok } from '../../schemas/common.js';
-import { CreateWebhookBody, UpdateWebhookBody, WebhookSubscription, WidParams } from '../../schemas/webhook.js';
+import { Ok } from '../../schemas/common.js';
+import { CreateWebhookBody, SigningSecret, TestEventBody, TestEventResult, UpdateWebhookBody, WebhookSubscription, WidParams } from '../../schemas/webhook.js';
 
-const SigningSecret = Type.String({
-  pattern: '^whsec_[A-Za-z0-9+/]+={0,2}$',
-  description:
-    'Returned once. X-DAR-Signature: sha256=<hex HMAC-SHA256 over the raw body> keyed with this string exactly as returned (UTF-8, not decoded). webhook-signature (Standard Webhooks): keyed with the base64-decoded part after whsec_.',
-});
 
 /** /v1/webhooks — a Data User's webhook subscriptions (contract §9). */
 const webhooksRoutes: RouteModule = (app, { reg, svc }) => {
@@ -78,34 +74,20 @@ const webhooksRoutes: RouteModule = (app, { reg, svc }) => {
   app.post(
     '/webhooks/:wid/test',
     {
+      onRequest: ownWid,
       schema: {
         ...common,
-        summary: 'Send a signed webhook.test event to the subscription now and report the outcome (not queued, not retried)',
+        summary:
+          'Send a test event of a chosen type (default webhook.test) to the subscription now and report the outcome: a sample payload, signed like a real delivery, with X-DAR-Test: true; never queued or retried',
         params: WidParams,
-        response: {
-          200: Ok({
-            'event-id': Type.String(),
-            'event-type': Type.Literal('webhook.test'),
-            delivered: Type.Boolean(),
-            'status-code': Nullable(Type.Integer()),
-            'duration-ms': Type.Integer(),
-            error: Nullable(Type.String()),
-          }),
-        },
+        // No body at all (Fastify validates it as null) means webhook.test, as before.
+        body: Type.Union([TestEventBody, Type.Null()]),
+        response: { 200: TestEventResult },
       },
     },
     async (req) => {
       const sub = svc.webhooks.getOwned(req.account.duid, req.params.wid);
-      const r = await svc.delivery.sendTest(sub);
-      return {
-        response: envelope(req, reg.clock.now()),
-        'event-id': r.eventId,
-        'event-type': 'webhook.test' as const,
-        delivered: r.ok,
-        'status-code': r.statusCode,
-        'duration-ms': r.durationMs,
-        error: r.error,
-      };
+      return { response: envelope(req, reg.clock.now()), ...testResultToApi(await svc.delivery.sendTest(sub, req.body?.['event-type'])) };
     },
   );
 };

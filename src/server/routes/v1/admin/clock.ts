@@ -1,27 +1,43 @@
 import { Type } from 'typebox';
 import { envelope } from '../../../http/envelope.js';
 import type { RouteModule } from '../../../http/types.js';
-import { ApiError, invalid } from '../../../lib/errors.js';
-import { Ok } from '../../../schemas/common.js';
-import { saveClockOffset } from '../../../services/settings.js';
+import { ApiError, conflict, invalid } from '../../../lib/errors.js';
+import { DateTime, Ok } from '../../../schemas/common.js';
 
 /** Ten years: far enough for any expiry scenario, small enough to stay a valid date. */
 const MAX_ADVANCE_SECONDS = 10 * 366 * 24 * 3600;
 
-const ClockResponse = Ok({
+const clockFields = {
   now: Type.String(),
   'offset-ms': Type.Integer(),
   mode: Type.String(),
-});
+};
+const ClockResponse = Ok(clockFields);
+
+const Ran = Type.Object(
+  {
+    steps: Type.Integer({ description: 'Due instants the clock stopped at on its way (retry times, expiries, notice windows)' }),
+    'webhook-attempts': Type.Integer(),
+    'records-expired': Type.Integer(),
+    'expiring-notices-queued': Type.Integer(),
+    capped: Type.Boolean({ description: 'True when the step bound (1000) was reached; what was still due then ran at the target' }),
+  },
+  { description: 'What ran because of this change' },
+);
 
 /**
- * /v1/admin/clock — the sandbox clock [ours]. Advancing it moves the register's "now" for
- * everything (expiry, tokens, retry schedules); the offset persists across restarts. The
- * sweeper and the webhook scheduler run at once after a change. Production: read-only.
+ * /v1/admin/clock — the sandbox clock [ours]. Moving it moves the register's "now" for
+ * everything (expiry, tokens, retry schedules); the offset persists across restarts. It
+ * only moves forward (reset returns to real time); on the way it stops at every due
+ * instant in order (services/sandbox-clock.ts). Production: read-only.
  */
 const adminClock: RouteModule = (app, { reg, svc }) => {
   const common = { tags: ['admin'], security: [{ bearer: [] }] };
   const view = () => ({ now: `${reg.clock.iso().slice(0, 19)}Z`, 'offset-ms': reg.clock.offset, mode: reg.config.mode });
+  // Refused before the body is looked at, like every sandbox-only route.
+  const sandboxOnly = async () => {
+    if (reg.config.mode !== 'sandbox') throw new ApiError(403, 'AUTH003', 'The clock can only be changed on a sandbox register; a production register always runs on real time');
+  };
 
   app.get(
     '/admin/clock',
@@ -32,33 +48,45 @@ const adminClock: RouteModule = (app, { reg, svc }) => {
   app.post(
     '/admin/clock',
     {
+      onRequest: sandboxOnly,
       schema: {
         ...common,
-        summary: 'Sandbox only: advance the clock by advance-seconds, or reset it to real time; then sweep and deliver at once',
+        summary:
+          'Sandbox only: set the clock to an instant (set), advance it (advance-seconds), or reset it to real time. It only moves forward; every retry, expiry and consent.expiring notice that falls due on the way runs in order before the answer',
         body: Type.Object(
           {
+            set: Type.Optional({ ...DateTime, description: 'The instant to move to (not before the register\'s now, at most 10 years ahead)' }),
             'advance-seconds': Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_ADVANCE_SECONDS })),
             reset: Type.Optional(Type.Literal(true)),
           },
           { additionalProperties: false },
         ),
-        response: { 200: ClockResponse },
+        response: { 200: Ok({ ...clockFields, ran: Ran }) },
       },
     },
     async (req) => {
-      if (reg.config.mode !== 'sandbox') throw new ApiError(403, 'AUTH003', 'The clock can only be changed on a sandbox register; a production register always runs on real time');
-      const advance = req.body['advance-seconds'];
+      const { set, 'advance-seconds': advance } = req.body;
       const reset = req.body.reset === true;
-      if ((advance === undefined) === !reset) throw invalid('Give exactly one of advance-seconds or reset: true');
+      if ([set !== undefined, advance !== undefined, reset].filter(Boolean).length !== 1) throw invalid('Give exactly one of set, advance-seconds or reset: true');
       const before = reg.clock.offset;
-      const offset = reset ? 0 : before + advance! * 1000;
-      reg.tx(() => {
-        saveClockOffset(reg, offset);
-        reg.audit.append({ actor: req.account.accountId, eventType: 'sandbox.clock-changed', detail: { 'previous-offset-ms': before, 'offset-ms': offset, ...(reset ? { reset: true } : { 'advance-seconds': advance }) } });
-      });
-      svc.sweeper.run();
-      svc.delivery.kick();
-      return { response: envelope(req, reg.clock.now()), ...view() };
+      let offset = 0;
+      if (set !== undefined) {
+        const nowMs = reg.clock.now().getTime();
+        const target = Date.parse(set);
+        if (target < nowMs)
+          throw conflict(`The sandbox clock only moves forward: ${set} is before the register's now (${reg.clock.iso().slice(0, 19)}Z); use reset: true to return to real time`);
+        if (target - nowMs > MAX_ADVANCE_SECONDS * 1000) throw invalid(`set may be at most ${MAX_ADVANCE_SECONDS / 86400} days after the register's now`);
+        offset = before + (target - nowMs);
+      } else if (advance !== undefined) offset = before + advance * 1000;
+      reg.tx(() =>
+        reg.audit.append({
+          actor: req.account.accountId,
+          eventType: 'sandbox.clock-changed',
+          detail: { 'previous-offset-ms': before, 'offset-ms': offset, ...(reset ? { reset: true } : {}), ...(set !== undefined ? { set } : {}), ...(advance !== undefined ? { 'advance-seconds': advance } : {}) },
+        }),
+      );
+      const ran = reset ? await svc.sandboxClock.reset() : await svc.sandboxClock.moveTo(offset);
+      return { response: envelope(req, reg.clock.now()), ...view(), ran };
     },
   );
 };

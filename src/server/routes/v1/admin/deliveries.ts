@@ -3,6 +3,7 @@ import { envelope } from '../../../http/envelope.js';
 import type { RouteModule } from '../../../http/types.js';
 import { Id, NextCursor, Ok, PagingQuery } from '../../../schemas/common.js';
 import { DELIVERY_STATUSES, Delivery } from '../../../schemas/webhook.js';
+import { MAX_BULK_REDELIVER } from '../../../services/delivery-worker.js';
 
 /** /v1/admin/deliveries — the webhook outbox with every attempt, and manual redelivery [ours]. */
 const adminDeliveries: RouteModule = (app, { reg, svc }) => {
@@ -36,6 +37,29 @@ const adminDeliveries: RouteModule = (app, { reg, svc }) => {
         cursor: q.cursor ? Number(q.cursor) : undefined,
       });
       return { response: envelope(req, reg.clock.now()), deliveries, total, 'next-cursor': nextCursor };
+    },
+  );
+
+  app.post(
+    '/admin/deliveries/redeliver',
+    {
+      schema: {
+        ...common,
+        summary: `Bulk redelivery: queue again every event matching the filter (the list's) that is not already pending and whose subscription exists; same event-ids, fresh retry schedules; at most ${MAX_BULK_REDELIVER} per call`,
+        body: Type.Object(
+          {
+            wid: Type.Optional(Id('wid')),
+            'event-type': Type.Optional(Type.String({ minLength: 1, maxLength: 60 })),
+            status: Type.Optional(Type.Enum(['delivered', 'undelivered'])),
+          },
+          { additionalProperties: false, minProperties: 1, description: 'At least one filter field, so a stray call cannot resend everything' },
+        ),
+        response: { 200: Ok({ queued: Type.Integer({ description: 'Events queued by this call' }), 'event-ids': Type.Array(Type.String()) }) },
+      },
+    },
+    async (req) => {
+      const { queued, eventIds } = svc.delivery.redeliverMatching(req.account.accountId, { wid: req.body.wid, eventType: req.body['event-type'], status: req.body.status });
+      return { response: envelope(req, reg.clock.now()), queued, 'event-ids': eventIds };
     },
   );
 
