@@ -56,7 +56,8 @@ test.describe.serial('sandbox webhook tools in the console', () => {
     await expect(page.getByText('Signing secret', { exact: true }).first()).toBeVisible();
     await expect(page.getByTestId('secret-key')).toHaveText(/^whsec_/);
     await saveScreen(page, testInfo, 'webhooks-secret-once-1440');
-    await page.getByRole('button', { name: 'I have stored the secret' }).click();
+    await page.getByLabel('I have copied it').check();
+    await page.getByRole('button', { name: 'Done' }).click();
     const row = page.getByRole('row').filter({ hasText: receiverUrl });
     await expect(row).toBeVisible();
 
