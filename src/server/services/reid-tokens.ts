@@ -18,6 +18,9 @@ export const MAGIC_LINK_MS = 15 * 60 * 1000;
 /** How long a passkey ceremony session may be completed. */
 export const PASSKEY_SESSION_MS = 5 * 60 * 1000;
 
+/** Why a token of a previous occupant no longer works (one wording for every path). */
+export const ENDED_BY_COT = 'This re-identification is no longer valid: a change of tenancy has been reported for the meter point since the customer moved in';
+
 export type TokenMethod = 'magic-link' | 'passkey-assert' | 'passkey-register';
 export const TOKEN_METHODS: TokenMethod[] = ['magic-link', 'passkey-assert', 'passkey-register'];
 export const ADMIN_TOKEN_STATUSES = ['pending', 'confirmed', 'consumed', 'expired'] as const;
@@ -41,18 +44,45 @@ export interface IssueToken {
  */
 export class ReidTokens {
   private readonly byRef;
+  private readonly cotAfterMoveIn;
 
   constructor(private readonly reg: Register) {
     this.byRef = reg.db.select().from(reidTokens).where(eq(reidTokens.tokenRef, sql.placeholder('ref'))).prepare();
+    // A change of tenancy reported for the token's MPxN with an effective-date after the
+    // move-in-date of the token's identity record (an anonymised record has none, so any
+    // change of tenancy ends it). One max() over the cot_events (mpxn, …) index.
+    this.cotAfterMoveIn = reg.sqlite.prepare<{ ir: string; mpxn: string }, { after: number }>(
+      `select coalesce((select move_in_date from identity_records where ir = @ir), '')
+                < coalesce((select max(effective_date) from cot_events where mpxn = @mpxn), '') as after`,
+    );
   }
 
   find(tokenRef: string): TokenRow | undefined {
     return this.byRef.get({ ref: tokenRef });
   }
 
-  /** pending | confirmed | expired as seen now (a pending ceremony past its expiry, or a confirmed token past 1 h, is expired). */
+  /**
+   * [ours] Whether a change of tenancy has ended this token (README "Security"): a token of the
+   * meter-point flows (cross-Data-User, portal, support staff) whose identity record's
+   * move-in-date is before the latest change of tenancy for its MPxN belongs to the previous
+   * occupant, who must no longer be able to act for the new one — so it can no longer be
+   * confirmed, used, or keep a withdrawal window open, whenever the change of tenancy arrived
+   * (before the confirmation, between confirmation and use, or during the window). A Data
+   * User's own-record flow is not ended: it reaches the customer behind its own record
+   * whatever the change of tenancy, and gives no access to the meter point's other records.
+   */
+  endedByChangeOfTenancy(row: Pick<TokenRow, 'flow' | 'ir' | 'mpxn'>): boolean {
+    if (row.flow !== 'mpxn') return false;
+    return this.cotAfterMoveIn.get({ ir: row.ir, mpxn: row.mpxn })?.after === 1;
+  }
+
+  /**
+   * pending | confirmed | expired as seen now (a pending ceremony past its expiry, a confirmed
+   * token past 1 h, or an unconsumed token ended by a change of tenancy is expired).
+   */
   status(row: TokenRow, nowIso = this.reg.clock.iso()): 'pending' | 'confirmed' | 'expired' {
     if (row.status === 'expired') return 'expired';
+    if (!row.consumedAt && this.endedByChangeOfTenancy(row)) return 'expired';
     if (row.status === 'pending') return row.ceremonyExpiresAt <= nowIso ? 'expired' : 'pending';
     return row.usableUntil <= nowIso && !row.consumedAt ? 'expired' : 'confirmed';
   }
@@ -130,6 +160,8 @@ export class ReidTokens {
    */
   confirm(row: TokenRow, via: string): boolean {
     const nowIso = this.reg.clock.iso();
+    // Callers run inside a transaction, so no change of tenancy can land between this check and the UPDATE.
+    if (this.endedByChangeOfTenancy(row)) return false;
     const result = this.reg.db
       .update(reidTokens)
       .set({ status: 'confirmed', confirmedAt: nowIso })
@@ -227,7 +259,7 @@ export class ReidTokens {
     if (row.consumedAt) throw conflict('This re-identification token has already been used');
     const status = this.status(row, nowIso);
     if (status === 'pending') throw badState('The customer has not confirmed this re-identification yet');
-    if (status === 'expired') throw badState('This re-identification token has expired; start a new re-identification');
+    if (status === 'expired') throw badState(this.endedByChangeOfTenancy(row) ? ENDED_BY_COT : 'This re-identification token has expired; start a new re-identification');
     const result = this.reg.db
       .update(reidTokens)
       .set({
@@ -248,6 +280,7 @@ export class ReidTokens {
     if (!row || row.initiatorAccountId !== accountId) throw forbidden('reidentification-token does not authorise this withdrawal');
     if (row.mpxn !== mpxn) throw forbidden('reidentification-token was issued for a different meter point');
     if (!row.consumedAt || !row.withdrawUntil) throw forbidden('Query the meter point with this token before withdrawing');
+    if (this.endedByChangeOfTenancy(row)) throw forbidden(ENDED_BY_COT);
     if (row.withdrawUntil <= this.reg.clock.iso()) throw new ApiError(422, 'VAL002', 'The withdrawal window for this token has closed; re-identify the customer again');
   }
 }

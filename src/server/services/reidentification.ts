@@ -75,10 +75,13 @@ function noFactor(): ApiError {
 const AFTER_STEP_UP_MS = PASSKEY_SESSION_MS;
 
 /** An error on a customer ceremony page or its JSON endpoints (never the /v1 envelope). */
+/** What a ceremony page says when a change of tenancy ended its token: nothing changes. */
+export const ENDED_PAGE_TEXT = 'This request is no longer valid: the details it relies on are no longer current for this meter point. Nothing has changed.';
+
 export class CeremonyError extends Error {
   constructor(
     readonly status: number,
-    readonly code: 'unknown' | 'expired' | 'used' | 'invalid' | 'step-up-required' | 'failed' | 'conflict',
+    readonly code: 'unknown' | 'expired' | 'used' | 'ended' | 'invalid' | 'step-up-required' | 'failed' | 'conflict',
     message: string,
   ) {
     super(message);
@@ -98,7 +101,7 @@ export interface CeremonyContext {
 
 export type LinkView =
   | { state: 'unknown' }
-  | { state: 'expired' | 'used'; ctx: CeremonyContext }
+  | { state: 'expired' | 'used' | 'ended'; ctx: CeremonyContext }
   | { state: 'ready'; ctx: CeremonyContext; kind: 'confirm' | 'step-up'; expiresAt: string };
 
 export type LinkOutcome =
@@ -107,7 +110,8 @@ export type LinkOutcome =
   | { state: 'stepped-up'; ctx: CeremonyContext; sessionId: string };
 
 export interface SessionView {
-  state: 'unknown' | 'expired' | 'used' | 'ready';
+  /** ended: a change of tenancy since the record's move-in-date ended the token (see ReidTokens.endedByChangeOfTenancy). */
+  state: 'unknown' | 'expired' | 'used' | 'ended' | 'ready';
   session?: SessionRow;
   ctx?: CeremonyContext;
   kind?: SessionKind;
@@ -354,6 +358,7 @@ export class ReidentificationService implements Reidentification {
     const ctx = this.context(token);
     const stepUp = token.method === 'passkey-register';
     if (token.linkOpenedAt || token.status !== 'pending') return { state: 'used', ctx };
+    if (this.deps.tokens.endedByChangeOfTenancy(token)) return { state: 'ended', ctx };
     if (!this.tokenLive(token)) return { state: 'expired', ctx };
     if (stepUp) {
       const session = this.sessionForToken(token.tokenRef);
@@ -416,6 +421,7 @@ export class ReidentificationService implements Reidentification {
     const ctx = this.context(token);
     const kind = session.kind as SessionKind;
     if (session.usedAt) return { state: 'used', session, ctx, kind };
+    if (this.deps.tokens.endedByChangeOfTenancy(token)) return { state: 'ended', session, ctx, kind };
     if (session.expiresAt <= this.reg.clock.iso() || token.status !== 'pending' || !this.tokenLive(token)) return { state: 'expired', session, ctx, kind };
     const identity = this.deps.identities.find(session.ir);
     if (!identity || identity.anonymisedAt) return { state: 'expired', session, ctx, kind };
@@ -435,6 +441,7 @@ export class ReidentificationService implements Reidentification {
     const view = this.viewSession(sessionId, stepUpCookie);
     if (view.state === 'unknown') throw new CeremonyError(404, 'unknown', 'This passkey request is not known. Go back to the organisation that sent you here and start again.');
     if (view.state === 'used') throw new CeremonyError(410, 'used', 'This passkey request has already been completed.');
+    if (view.state === 'ended') throw new CeremonyError(410, 'ended', ENDED_PAGE_TEXT);
     if (view.state === 'expired') throw new CeremonyError(410, 'expired', 'This passkey request has expired. Go back to the organisation that sent you here and start again.');
     return view as SessionView & { session: SessionRow; ctx: CeremonyContext; kind: SessionKind };
   }
