@@ -125,3 +125,39 @@ describe('[ours] a change of tenancy ends tokens already issued', () => {
     expect((await r.call('bright_energy', 'GET', `/v1/identity-records/${ir}/re-identify/${start.body['magic-link']['token-ref']}`)).body.status).toBe('confirmed');
   });
 });
+
+describe('[ours] a record speaks for its meter point only from its move-in-date', () => {
+  let r: TestRegister;
+  beforeAll(async () => {
+    r = await testRegister();
+  });
+  afterAll(() => r.close());
+
+  const inDays = (r: TestRegister, days: number) => new Date(r.reg.clock.now().getTime() + days * 86_400_000).toISOString().slice(0, 10);
+
+  it('a move-in-date more than a year after the register’s today is refused (400 naming the field)', async () => {
+    const res = await r.call('bright_energy', 'POST', '/v1/identity-records', { 'pii-principal': { mpxn: '1720000001', 'move-in-date': '2099-01-01' }, 'expressed-by': 'data-subject', email: 'early@example.org' });
+    expect(res.status).toBe(400);
+    expect(res.body.errors[0]['error-code']).toBe('VAL001');
+    expect(res.body.errors[0].message).toContain('pii-principal.move-in-date');
+  });
+
+  it('a future move-in-date does not outlast a later change of tenancy: not eligible before it starts', async () => {
+    const mpxn = '1720000002';
+    const planted = await r.call('bright_energy', 'POST', '/v1/identity-records', { 'pii-principal': { mpxn, 'move-in-date': inDays(r, 200) }, 'expressed-by': 'data-subject', email: 'future@example.org' });
+    expect(planted.status).toBe(201);
+    expect((await r.call('dcc_system', 'POST', '/v1/cot-events', { mpxn, 'effective-date': inDays(r, -1), 'source-reference': 'cot-future' })).status).toBe(201);
+    expect((await r.call('octopusflux', 'GET', `/v1/identity-records/exists?mpxn=${mpxn}`)).body).toMatchObject({ exists: false, 'available-methods': [] });
+    expect((await r.call('portal_ops', 'POST', '/v1/identity-records/reidentify', { mpxn, method: 'magic-link' })).status).toBe(404);
+    expect((await outbox(r, 'purpose=reidentification.magic-link')).filter((m) => m.to === 'future@example.org')).toHaveLength(0);
+  });
+
+  it('a planned move does not displace the current occupant until its date', async () => {
+    const mpxn = '1720000003';
+    expect((await r.call('bright_energy', 'POST', '/v1/identity-records', { 'pii-principal': { mpxn, 'move-in-date': '2021-03-01' }, 'expressed-by': 'data-subject', email: 'current@example.org' })).status).toBe(201);
+    expect((await r.call('octopusflux', 'POST', '/v1/identity-records', { 'pii-principal': { mpxn, 'move-in-date': inDays(r, 10) }, 'expressed-by': 'data-subject', email: 'next@example.org' })).status).toBe(201);
+    const start = await r.call('greenswitch', 'POST', '/v1/identity-records/reidentify', { mpxn, method: 'magic-link' });
+    expect(start.status).toBe(200);
+    expect((await outbox(r, `ref=${start.body['magic-link']['token-ref']}`))[0].to).toBe('current@example.org');
+  });
+});
