@@ -60,6 +60,9 @@ export interface AnonymousLimits {
   passkeyPerAddress: number;
 }
 
+/** The limiter key of the anonymous e-mail starts of everyone together. */
+const ANONYMOUS_EMAIL_GLOBAL = 'email:*';
+
 export const DEFAULT_ANONYMOUS_LIMITS: AnonymousLimits = { windowMs: 15 * 60 * 1000, emailPerAddress: 10, emailGlobal: 500, passkeyPerAddress: 30 };
 
 /** Methods whose starts count against the per-meter-point e-mail limit. */
@@ -153,8 +156,12 @@ export class ReidentificationService implements Reidentification {
 
   /**
    * [ours] Admits one anonymous start from `address` (the socket address, or the client
-   * address a trusted proxy reports) for `method`: returns 0 and counts it, or the seconds
-   * to wait. Call before starting; a refused start is not counted.
+   * address a trusted proxy reports) for `method`: returns 0, or the seconds to wait. Call
+   * before starting; a refused start is not counted. Only the per-address allowance counts
+   * the attempt here (a brake on one address probing meter points); the global e-mail
+   * allowance is checked here but counted only by anonymousEmailSent, once a start has
+   * actually sent an e-mail, so attempts on unregistered meter points (which send nothing)
+   * cannot use up every customer's e-mail starts.
    */
   admitAnonymousStart(address: string, method: string): number {
     const l = this.anonymousLimits;
@@ -163,12 +170,17 @@ export class ReidentificationService implements Reidentification {
         ? [[`passkey:${address}`, l.passkeyPerAddress]]
         : [
             [`email:${address}`, l.emailPerAddress],
-            ['email:*', l.emailGlobal],
+            [ANONYMOUS_EMAIL_GLOBAL, l.emailGlobal],
           ];
     const wait = Math.max(...checks.map(([key, max]) => this.anonymous.waitFor(key, max, l.windowMs)));
     if (wait > 0) return wait;
-    for (const [key] of checks) this.anonymous.record(key, l.windowMs);
+    for (const [key] of checks) if (key !== ANONYMOUS_EMAIL_GLOBAL) this.anonymous.record(key, l.windowMs);
     return 0;
+  }
+
+  /** [ours] Counts an anonymous start that sent an e-mail against the global e-mail allowance. */
+  anonymousEmailSent(): void {
+    this.anonymous.record(ANONYMOUS_EMAIL_GLOBAL, this.anonymousLimits.windowMs);
   }
 
   /** WebAuthn relying-party id: --rp-id, else the origin's host name (sandbox: localhost). */

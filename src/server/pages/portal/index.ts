@@ -52,6 +52,7 @@ export function registerPortal(app: App, deps: Deps, portalAccountId = 'portal_o
     const token = session ? svc.tokens.find(session.tokenRef) : undefined;
     return session && token && !svc.tokens.endedByChangeOfTenancy(token) ? session : null;
   };
+  const mailsSentFor = (tokenRef: string) => svc.mail.forRef([tokenRef]).length > 0;
   const continueUrl = () => `${reg.origin}/portal/continue`;
   const portalName = () => api.account()?.displayName ?? 'Data Access Register';
 
@@ -169,6 +170,8 @@ export function registerPortal(app: App, deps: Deps, portalAccountId = 'portal_o
       return send(reply, 'Confirm it is you', html`<div class="notice bad" role="alert"><p>${message}</p></div>${await entryWithMethods(mpxn, csrf, returnUrl, undefined, viaIr)}`, started.status >= 500 ? 502 : 400);
     }
     const details = started.body['magic-link'] ?? started.body.passkey;
+    // Only a start that sent an e-mail uses up the e-mail starts of everyone together.
+    if (started.body['magic-link'] || mailsSentFor(details['token-ref'])) svc.reidentification.anonymousEmailSent();
     const token = svc.tokens.find(details['token-ref']);
     const heldBy = token ? svc.reidentification.context(token).heldBy : null;
     cookies.setPending(reply, { mpxn, tokenRef: details['token-ref'], method, returnUrl, dispatchedTo: started.body['magic-link']?.['dispatched-to'] ?? null, heldBy });
