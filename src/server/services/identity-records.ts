@@ -190,8 +190,10 @@ export class IdentityRecords {
     if (!before?.ir || !before.hasEmail || before.ir === ir) return;
     if (this.eligibleForMpxn(mpxn)?.ir !== ir) return; // e.g. a record from before a change of tenancy
     const previous = this.find(before.ir)!;
-    if (previous.emailHash === this.find(ir)!.emailHash) return;
-    this.deps.mail.queue({ to: this.email(previous)!, ...contactChangeEmail({ org, mpxn, at: this.reg.clock.iso() }), purpose: 'identity-record.contact-changed', ref: before.ir });
+    const current = this.find(ir)!;
+    if (previous.emailHash === current.emailHash) return;
+    const change = current.emailHash ? 'email' : 'passkey';
+    this.deps.mail.queue({ to: this.email(previous)!, ...contactChangeEmail({ org, mpxn, at: this.reg.clock.iso(), change }), purpose: 'identity-record.contact-changed', ref: before.ir });
     this.reg.audit.append({ actor: 'register', eventType: 'identity-record.contact-change-notified', ir: before.ir, detail: { 'new-ir': ir } });
   }
 
