@@ -52,6 +52,7 @@ describe('[ours] a change of tenancy ends tokens already issued', () => {
   it('between start and confirmation: the link shows "no longer valid", confirms nothing, and the token opens nothing', async () => {
     const { mpxn } = await previousOccupant(r);
     const { ref, link } = await startAs(r, 'portal_ops', mpxn);
+    const before = (await r.call('admin_ops', 'GET', '/v1/admin/stats')).body.reidentifications;
     const ak = await changeOfTenancy(r, mpxn);
     const c = new Customer(r);
     const page = await c.get(link);
@@ -63,6 +64,13 @@ describe('[ours] a change of tenancy ends tokens already issued', () => {
     expect((await r.call('portal_ops', 'GET', `/v1/meter-points/${mpxn}/access-records?reidentification-token=${ref}`)).status).toBe(403);
     expect((await r.call('portal_ops', 'DELETE', `/v1/access-records/${ak}?reason=customer-request&reidentification-token=${ref}`)).status).toBe(403);
     expect((await r.call('octopusflux', 'GET', `/v1/access-records/${ak}`)).body['access-record']['access-event'].state).toBe('ACTIVE');
+    // The operator sees it as expired too, in the view, the status filters and the counts.
+    const listed = async (status: string) => ((await r.call('admin_ops', 'GET', `/v1/admin/reidentifications?mpxn=${mpxn}&status=${status}`)).body.tokens as { 'token-ref': string; status: string }[]).map((t) => t['token-ref']);
+    expect(await listed('expired')).toContain(ref);
+    expect(await listed('pending')).not.toContain(ref);
+    const after = (await r.call('admin_ops', 'GET', '/v1/admin/stats')).body.reidentifications;
+    expect(after.pending).toBe(before.pending - 1);
+    expect(after.expired).toBe(before.expired + 1);
     const audit = (await r.call('admin_ops', 'GET', `/v1/admin/audit?subject=${ref}`)).body;
     expect(JSON.stringify(audit)).not.toContain('reidentification.confirmed');
   });

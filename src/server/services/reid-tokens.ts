@@ -1,4 +1,4 @@
-import { and, desc, eq, gt, inArray, isNotNull, isNull, lt, lte, or, sql, type SQL } from 'drizzle-orm';
+import { and, desc, eq, gt, inArray, isNotNull, isNull, lt, lte, not, or, sql, type SQL } from 'drizzle-orm';
 import { newestFirstPage } from '../lib/paging.js';
 import type { Register } from '../context.js';
 import { identityRecords, reidTokens } from '../db/schema.js';
@@ -17,6 +17,10 @@ export const PORTAL_WITHDRAW_MS = 30 * 60 * 1000;
 export const MAGIC_LINK_MS = 15 * 60 * 1000;
 /** How long a passkey ceremony session may be completed. */
 export const PASSKEY_SESSION_MS = 5 * 60 * 1000;
+
+/** The SQL form of ReidTokens.endedByChangeOfTenancy, over a reid_tokens row (admin filter, stats). */
+export const endedByCotSql = sql`(${reidTokens.flow} = 'mpxn' and coalesce((select i.move_in_date from identity_records i where i.ir = ${reidTokens.ir}), '')
+  < coalesce((select max(c.effective_date) from cot_events c where c.mpxn = ${reidTokens.mpxn}), ''))`;
 
 /** Why a token of a previous occupant no longer works (one wording for every path). */
 export const ENDED_BY_COT = 'This re-identification is no longer valid: a change of tenancy has been reported for the meter point since the customer moved in';
@@ -206,13 +210,14 @@ export class ReidTokens {
     return wait > 0 ? Math.ceil(wait / 1000) : 0;
   }
 
-  /** SQL for the admin status filter (see adminStatus). */
+  /** SQL for the admin status filter (see adminStatus), including tokens ended by a change of tenancy. */
   private statusFilter(status: string, nowIso: string): SQL {
+    const ended = and(isNull(reidTokens.consumedAt), endedByCotSql)!;
     switch (status) {
       case 'pending':
-        return and(eq(reidTokens.status, 'pending'), gt(reidTokens.ceremonyExpiresAt, nowIso))!;
+        return and(eq(reidTokens.status, 'pending'), gt(reidTokens.ceremonyExpiresAt, nowIso), not(ended))!;
       case 'confirmed':
-        return and(eq(reidTokens.status, 'confirmed'), isNull(reidTokens.consumedAt), gt(reidTokens.usableUntil, nowIso))!;
+        return and(eq(reidTokens.status, 'confirmed'), isNull(reidTokens.consumedAt), gt(reidTokens.usableUntil, nowIso), not(ended))!;
       case 'consumed':
         return isNotNull(reidTokens.consumedAt);
       default:
@@ -220,6 +225,7 @@ export class ReidTokens {
           eq(reidTokens.status, 'expired'),
           and(eq(reidTokens.status, 'pending'), lte(reidTokens.ceremonyExpiresAt, nowIso)),
           and(eq(reidTokens.status, 'confirmed'), isNull(reidTokens.consumedAt), lte(reidTokens.usableUntil, nowIso)),
+          ended,
         )!;
     }
   }
