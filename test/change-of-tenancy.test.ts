@@ -8,6 +8,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Customer } from './support/customer.js';
 import { consentBody, testRegister, type TestRegister } from './support/register.js';
+import { SoftAuthenticator } from './support/soft-authenticator.js';
 
 const outbox = async (r: TestRegister, query: string) => (await r.call('admin_ops', 'GET', `/v1/admin/outbox?${query}`)).body.messages as { to: string; links: string[]; purpose: string; text: string }[];
 
@@ -121,6 +122,35 @@ describe('[ours] a change of tenancy ends tokens already issued', () => {
     const withdraw = await c.request('POST', '/portal/withdraw', { form: { csrf: Customer.csrfField(after.body) ?? '', ak } });
     expect(withdraw.status).toBeLessThan(500);
     expect((await r.call('octopusflux', 'GET', `/v1/access-records/${ak}`)).body['access-record']['access-event'].state).toBe('ACTIVE');
+  });
+
+  it('a passkey ceremony open when the change of tenancy arrives completes nothing', async () => {
+    const mpxn = '1710000090';
+    const onboard = await r.call('bright_energy', 'POST', '/v1/identity-records', {
+      'pii-principal': { mpxn, 'move-in-date': '2020-01-01' },
+      'expressed-by': 'data-subject',
+      'initiate-passkey-registration': true,
+      'passkey-return-url': 'http://localhost:5001/return',
+    });
+    expect(onboard.status).toBe(201);
+    const key = new SoftAuthenticator('http://localhost:5001');
+    const enrol = new Customer(r);
+    const enrolled = await enrol.openPasskeyPage(onboard.body['passkey-registration-redirect']['redirect-url']);
+    expect((await enrol.passkeyStep(enrolled.session, enrolled.csrf, key)).status).toBe(200);
+
+    const start = await r.call('portal_ops', 'POST', '/v1/identity-records/reidentify', { mpxn, method: 'passkey-assert', 'passkey-return-url': 'http://localhost:5001/portal/continue' });
+    expect(start.status).toBe(200);
+    const c = new Customer(r);
+    const opened = await c.openPasskeyPage(start.body.passkey['redirect-url']);
+    expect(opened.page.status).toBe(200);
+    await changeOfTenancy(r, mpxn);
+    const done = await c.passkeyStep(opened.session, opened.csrf, key);
+    expect(done.status).toBe(410);
+    expect(done.json.message).toContain('no longer valid');
+    const again = await c.get(start.body.passkey['redirect-url']);
+    expect(again.status).toBe(410);
+    expect(again.body).toContain('no longer valid');
+    expect((await r.call('portal_ops', 'GET', `/v1/identity-records/reidentify/${start.body.passkey['token-ref']}`)).body.status).toBe('expired');
   });
 
   it('the owning Data User still reaches its own former customer directly (own-record flow)', async () => {
