@@ -398,6 +398,29 @@ describe('fuzz regressions', () => {
     expect(res.json().errors[0]).toEqual({ 'error-code': 'VAL001', message: 'The request URL is malformed (invalid percent-encoding)' });
   });
 
+  // Found by an outside tester: Ajv's coercion read "1e309" / "Infinity" as a number and then
+  // skipped minimum/maximum, so the value reached SQLite (500). Every integer or number query
+  // parameter of every operation, for every role: never 5xx, and 400 for a role that may call it.
+  it('non-finite, exponent, hex, padded and negative-zero numbers in every numeric query parameter → 4xx', async () => {
+    const HOSTILE = ['1e309', 'Infinity', '-Infinity', 'NaN', '1e3', '-0', '0x10', '%205', '1.5e2'];
+    const numericOps = operations.filter((op) => op.query.some((q) => q.schema?.type === 'integer' || q.schema?.type === 'number'));
+    expect(numericOps.length).toBeGreaterThanOrEqual(10);
+    for (const op of numericOps) {
+      const path = op.path.replace('{mpxn}', r.demo!.mpxn).replace(/\{[^}]+\}/g, 'x');
+      for (const q of op.query.filter((q) => q.schema?.type === 'integer' || q.schema?.type === 'number')) {
+        for (const v of HOSTILE) {
+          const statuses: number[] = [];
+          for (const role of ROLES) {
+            const res = await send(op.method, `${path}?${q.name}=${v}`, { authorization: `Bearer ${tokens[role]}` });
+            expect(res.statusCode, `${op.method} ${path}?${q.name}=${v} as ${role}`).toBeGreaterThanOrEqual(400);
+            statuses.push(res.statusCode);
+          }
+          expect(statuses, `${op.method} ${path}?${q.name}=${v}: some role reaches validation`).toContain(400);
+        }
+      }
+    }
+  });
+
   it('an over-long path parameter → 414 in the error envelope', async () => {
     const res = await send('GET', `/v1/access-records/${'a'.repeat(5000)}`, {});
     expect(res.statusCode).toBe(414);

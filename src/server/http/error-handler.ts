@@ -86,9 +86,19 @@ export function installErrorHandler(app: FastifyInstance, clock: Clock): void {
       // what it must be; the pattern / format of its canonical form would only repeat it.
       const all = fe.validation as AjvError[];
       const canonicalPaths = new Set(all.filter((v) => v.keyword === 'x-canonical').map((v) => v.instancePath));
+      // A nullable field (anyOf [X, null]) with an invalid value fails both branches. The null
+      // branch's "must be null" is a companion, not a second problem: it is dropped when a more
+      // specific error exists for the same field, and a wrong type says "must be X or null".
+      const isNullBranch = (v: AjvError) => v.keyword === 'type' && v.params?.type === 'null';
+      // (Specific: any other error on the field itself or inside it, e.g. an address's postcode.)
+      const specific = all.filter((v) => !isNullBranch(v) && v.keyword !== 'anyOf' && v.keyword !== 'oneOf').map((v) => v.instancePath ?? '');
+      const hasSpecific = (path = '') => specific.some((p) => p === path || p.startsWith(`${path}/`));
+      const nullablePaths = new Set(all.filter((v) => isNullBranch(v) && hasSpecific(v.instancePath)).map((v) => v.instancePath));
       for (const v of all) {
         if (canonicalPaths.has(v.instancePath) && (v.keyword === 'format' || v.keyword === 'pattern' || v.keyword === 'maxLength')) continue;
-        const message = describe(v, fe.validationContext ?? 'body');
+        if (isNullBranch(v) && nullablePaths.has(v.instancePath)) continue;
+        const orNull = v.keyword === 'type' && nullablePaths.has(v.instancePath) ? { ...v, params: { ...v.params, type: `${String(v.params?.type)} or null` } } : v;
+        const message = describe(orNull, fe.validationContext ?? 'body');
         if (message && !seen.has(message)) {
           seen.add(message);
           entries.push({ 'error-code': 'VAL001', message });

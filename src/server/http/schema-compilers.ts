@@ -15,6 +15,19 @@
  *    reading it from SQLite. For response schemas only, `{anyOf: [X, {type: 'null'}]}` is
  *    rewritten to X plus `nullable: true`, which fast-json-stringify handles with a plain
  *    `=== null` check. Request validation is untouched (Ajv still sees the anyOf).
+ *
+ * Two request rules are also applied here, once for every route:
+ *
+ * 3. No type coercion for bodies. A JSON body carries its own types: `"30"` is not the
+ *    integer 30, `"true"` is not true, and `""` is not null (an empty expiry must not become
+ *    a permanent consent). Query strings, path parameters and headers are text and are
+ *    still coerced.
+ *
+ * 4. Strict numbers in query strings and path parameters. Ajv's coercion turns any text
+ *    JavaScript reads as a number into one ("Infinity", "1e309", "0x10", " 5"), and then
+ *    skips minimum/maximum for a non-finite number, which reached SQLite as a datatype
+ *    mismatch (a 500). An integer parameter must be written as decimal digits with an
+ *    optional minus sign; a number parameter as a finite decimal.
  */
 import ajvCompiler from '@fastify/ajv-compiler';
 import fastJsonStringifyCompiler from '@fastify/fast-json-stringify-compiler';
@@ -68,6 +81,46 @@ export function nullableUnions(schema: unknown): unknown {
 }
 
 /** A validator that compiles on first call; Fastify reads `.errors` after each call. */
+type AjvError = { instancePath: string; schemaPath: string; keyword: string; params: Record<string, unknown>; message: string };
+
+const INTEGER_TEXT = /^-?(0|[1-9][0-9]{0,15})$/;
+const NUMBER_TEXT = /^-?(0|[1-9][0-9]{0,15})(\.[0-9]{1,15})?$/;
+
+/**
+ * The top-level numeric properties of a query-string or path-parameter schema (these schemas
+ * are flat objects), with the pattern their text must match. Empty for any other schema.
+ */
+function numericProperties(schema: unknown): [string, 'integer' | 'number'][] {
+  const props = (schema as { properties?: Record<string, { type?: unknown }> } | null)?.properties;
+  if (!props) return [];
+  return Object.entries(props).flatMap(([name, p]) => (p && (p.type === 'integer' || p.type === 'number') ? [[name, p.type] as [string, 'integer' | 'number']] : []));
+}
+
+/** Refuses numeric query/path text that is not plain decimal (see 4 above), before Ajv coerces it. */
+function strictNumbers(numeric: [string, 'integer' | 'number'][], validate: ((data: unknown) => unknown) & { errors?: unknown }) {
+  const checked = function (this: unknown, data: unknown) {
+    const errors: AjvError[] = [];
+    if (data && typeof data === 'object') {
+      for (const [name, type] of numeric) {
+        const raw = (data as Record<string, unknown>)[name];
+        for (const v of Array.isArray(raw) ? raw : [raw]) {
+          if (v === undefined) continue;
+          const ok = typeof v === 'string' ? (type === 'integer' ? INTEGER_TEXT : NUMBER_TEXT).test(v) && Number.isFinite(Number(v)) : typeof v !== 'number' || Number.isFinite(v);
+          if (!ok) errors.push({ instancePath: `/${name}`, schemaPath: `#/properties/${name}/type`, keyword: 'type', params: { type }, message: type === 'integer' ? 'must be integer' : 'must be number' });
+        }
+      }
+    }
+    if (errors.length) {
+      checked.errors = errors;
+      return false;
+    }
+    const ok = validate.call(this, data);
+    checked.errors = validate.errors;
+    return ok;
+  } as ((data: unknown) => unknown) & { errors?: unknown };
+  return checked;
+}
+
 function lazyValidator(build: () => unknown, pending: Set<() => void>) {
   let fn: ((data: unknown) => unknown) & { errors?: unknown } | undefined;
   const compile = () => {
@@ -111,7 +164,15 @@ export function lazyCompilers(validatorPool = 'default'): LazyCompilers {
       compilersFactory: {
         buildValidator(externalSchemas, options) {
           const compile = validatorBuilder(validatorPool)(externalSchemas, options);
-          return (routeSchema) => lazyValidator(() => compile(routeSchema), pending);
+          // Bodies: the same Ajv options and plugins, without type coercion (see 3 above).
+          const opts = options as { customOptions?: Record<string, unknown> };
+          const compileBody = validatorBuilder(`${validatorPool}:body`)(externalSchemas, { ...opts, customOptions: { ...opts.customOptions, coerceTypes: false } });
+          return (routeSchema) => {
+            if (routeSchema.httpPart === 'body') return lazyValidator(() => compileBody(routeSchema), pending);
+            const validate = lazyValidator(() => compile(routeSchema), pending);
+            const numeric = routeSchema.httpPart === 'querystring' || routeSchema.httpPart === 'params' ? numericProperties(routeSchema.schema) : [];
+            return numeric.length ? strictNumbers(numeric, validate) : validate;
+          };
         },
         buildSerializer(externalSchemas, options) {
           const compile = defaultSerializerBuilder(externalSchemas, options);

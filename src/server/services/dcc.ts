@@ -5,7 +5,7 @@ import { canonicalDate, canonicalInstantOrDate, instantMs } from '../../shared/v
 import { ApiError } from '../lib/errors.js';
 import { newId } from '../lib/ids.js';
 import { sameIgnoringCase } from '../lib/sql.js';
-import type { AccessRecords } from './access-records.js';
+import { REGISTERED_AT_MAX_FUTURE_MS, type AccessRecords } from './access-records.js';
 import type { EventPublisher } from './events.js';
 
 export interface DiscoveredInput {
@@ -42,6 +42,19 @@ export class Dcc {
       ...(firstSeen ? [] : ['first-seen must be a valid date-time or date (YYYY-MM-DD)']),
       ...(input['last-seen'] != null && !lastSeenIn ? ['last-seen must be a valid date-time or date (YYYY-MM-DD)'] : []),
     ];
+    // Sightings are in the past: a date ahead of the register's clock (beyond the 5 minutes
+    // of clock skew allowed for registered-at) would extend the 180-day expiry at will; and
+    // access cannot be last seen before it was first seen.
+    const latest = this.reg.clock.now().getTime() + REGISTERED_AT_MAX_FUTURE_MS;
+    const ahead = (field: string, v: string | null) =>
+      v && instantMs(v) > latest ? [`${field} ${input[field as 'first-seen']} is in the future (the register's clock reads ${this.reg.clock.iso()}); at most 5 minutes ahead is accepted`] : [];
+    problems.push(...ahead('first-seen', firstSeen), ...ahead('last-seen', lastSeenIn));
+    // A date without a time names a day (stored as 00:00:00Z, which the request canonicaliser
+    // has already written), and in the reporter's time zone that day may start up to a day
+    // apart from 00:00Z: with a date on either side, only more than a day apart is refused.
+    const maybeDate = (v: string | null) => !!v && v.endsWith('T00:00:00Z');
+    const slack = maybeDate(firstSeen) || maybeDate(lastSeenIn) ? 86_400_000 : 0;
+    if (firstSeen && lastSeenIn && instantMs(firstSeen) > instantMs(lastSeenIn) + slack) problems.push('first-seen must not be after last-seen');
     if (problems.length) throw ApiError.validation(problems);
     const reported = lastSeenIn ?? firstSeen!;
     return this.reg.tx(() => {

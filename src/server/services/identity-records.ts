@@ -4,7 +4,7 @@ import type { Register } from '../context.js';
 import { accessRecords, identityRecords, passkeyCredentials } from '../db/schema.js';
 import { apiTime } from '../lib/clock.js';
 import { encrypt, decrypt, hmacHex } from '../lib/crypto.js';
-import { conflict, notFound } from '../lib/errors.js';
+import { ApiError, conflict, notFound } from '../lib/errors.js';
 import { canonicalEmail, emailMatchKey } from '../lib/values.js';
 import { newId, newSecret } from '../lib/ids.js';
 import type { CreateIdentityRecordBody, IdentityRecord } from '../schemas/identity-record.js';
@@ -33,6 +33,9 @@ export function maskEmail(email: string): string {
   return `${masked}@${domain}`;
 }
 
+/** [ours] How far ahead of the register's today a move-in-date may be (a planned move). */
+export const MOVE_IN_MAX_AHEAD_DAYS = 366;
+
 /** What the register knows about the records of one MPxN, from one statement (see eligibleStatement). */
 export interface EligibleRecord {
   /** The eligible record's ir, or null when the current occupant has records but none with a factor. */
@@ -60,13 +63,17 @@ export class IdentityRecords {
     // change of tenancy belongs to the previous occupant and is never used. Records of the
     // current occupant that have no factor still make `exists` true (ir null, no methods).
     // The change-of-tenancy date is one max() over the cot_events (mpxn, …) index.
-    this.eligibleByMpxn = reg.sqlite.prepare<{ mpxn: string }, { ir: string; hasEmail: number; hasPasskey: number }>(
+    // A record speaks for the meter point only from its move-in-date: one dated after the
+    // register's today (@today, from the register clock) is not the current occupant's yet,
+    // so a future move-in-date cannot outlast a later change of tenancy.
+    this.eligibleByMpxn = reg.sqlite.prepare<{ mpxn: string; today: string }, { ir: string; hasEmail: number; hasPasskey: number }>(
       `select i.ir as ir,
               i.email_hash is not null as hasEmail,
               exists (select 1 from passkey_credentials c where c.ir = i.ir and c.removed_at is null) as hasPasskey
          from identity_records i
         where i.mpxn = @mpxn and i.anonymised_at is null
           and coalesce(i.move_in_date, '') >= coalesce((select max(effective_date) from cot_events where mpxn = @mpxn), '')
+          and coalesce(i.move_in_date, '') <= @today
         order by (hasEmail or hasPasskey) desc, i.seq desc
         limit 1`,
     );
@@ -189,6 +196,12 @@ export class IdentityRecords {
     const now = this.reg.clock.iso();
     const email = body.email ? normaliseEmail(body.email) : null;
     const pii = body['pii-principal'];
+    // [ours] A move-in-date more than a year ahead of the register's today is a mistake (or an
+    // attempt to outlast a later change of tenancy); a move planned within the year is accepted
+    // and the record speaks for the meter point from that date (see eligibleByMpxn).
+    const latest = new Date(this.reg.clock.now().getTime() + MOVE_IN_MAX_AHEAD_DAYS * 86_400_000).toISOString().slice(0, 10);
+    if (pii['move-in-date'] && pii['move-in-date'] > latest)
+      throw ApiError.validation([`pii-principal.move-in-date ${pii['move-in-date']} is more than ${MOVE_IN_MAX_AHEAD_DAYS} days after the register's today (${this.reg.clock.iso().slice(0, 10)})`]);
     // Read before the insert: the record that spoke for the meter point until now. (Without
     // an e-mail the new record has no factor yet; its first passkey is checked then.)
     const previous = email ? this.eligibleForMpxn(pii.mpxn) : undefined;
@@ -224,8 +237,10 @@ export class IdentityRecords {
     if (!before?.ir || !before.hasEmail || before.ir === ir) return;
     if (this.eligibleForMpxn(mpxn)?.ir !== ir) return; // e.g. a record from before a change of tenancy
     const previous = this.find(before.ir)!;
-    if (previous.emailHash === this.find(ir)!.emailHash) return;
-    this.deps.mail.queue({ to: this.email(previous)!, ...contactChangeEmail({ org, mpxn, at: this.reg.clock.iso() }), purpose: 'identity-record.contact-changed', ref: before.ir });
+    const current = this.find(ir)!;
+    if (previous.emailHash === current.emailHash) return;
+    const change = current.emailHash ? 'email' : 'passkey';
+    this.deps.mail.queue({ to: this.email(previous)!, ...contactChangeEmail({ org, mpxn, at: this.reg.clock.iso(), change }), purpose: 'identity-record.contact-changed', ref: before.ir });
     this.reg.audit.append({ actor: 'register', eventType: 'identity-record.contact-change-notified', ir: before.ir, detail: { 'new-ir': ir } });
   }
 
@@ -248,7 +263,7 @@ export class IdentityRecords {
    * constructor): undefined when the current occupant has no record at all.
    */
   eligibleForMpxn(mpxn: string): EligibleRecord | undefined {
-    const row = this.eligibleByMpxn.get({ mpxn });
+    const row = this.eligibleByMpxn.get({ mpxn, today: this.reg.clock.iso().slice(0, 10) });
     if (!row) return undefined;
     const hasEmail = row.hasEmail === 1;
     const hasPasskey = row.hasPasskey === 1;

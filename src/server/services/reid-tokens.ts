@@ -1,4 +1,4 @@
-import { and, desc, eq, gt, inArray, isNotNull, isNull, lt, lte, or, sql, type SQL } from 'drizzle-orm';
+import { and, desc, eq, gt, inArray, isNotNull, isNull, lt, lte, not, or, sql, type SQL } from 'drizzle-orm';
 import { newestFirstPage } from '../lib/paging.js';
 import type { Register } from '../context.js';
 import { identityRecords, reidTokens } from '../db/schema.js';
@@ -17,6 +17,13 @@ export const PORTAL_WITHDRAW_MS = 30 * 60 * 1000;
 export const MAGIC_LINK_MS = 15 * 60 * 1000;
 /** How long a passkey ceremony session may be completed. */
 export const PASSKEY_SESSION_MS = 5 * 60 * 1000;
+
+/** The SQL form of ReidTokens.endedByChangeOfTenancy, over a reid_tokens row (admin filter, stats). */
+export const endedByCotSql = sql`(${reidTokens.flow} = 'mpxn' and coalesce((select i.move_in_date from identity_records i where i.ir = ${reidTokens.ir}), '')
+  < coalesce((select max(c.effective_date) from cot_events c where c.mpxn = ${reidTokens.mpxn}), ''))`;
+
+/** Why a token of a previous occupant no longer works (one wording for every path). */
+export const ENDED_BY_COT = 'This re-identification is no longer valid: a change of tenancy has been reported for the meter point since the customer moved in';
 
 export type TokenMethod = 'magic-link' | 'passkey-assert' | 'passkey-register';
 export const TOKEN_METHODS: TokenMethod[] = ['magic-link', 'passkey-assert', 'passkey-register'];
@@ -41,9 +48,17 @@ export interface IssueToken {
  */
 export class ReidTokens {
   private readonly byRef;
+  private readonly cotAfterMoveIn;
 
   constructor(private readonly reg: Register) {
     this.byRef = reg.db.select().from(reidTokens).where(eq(reidTokens.tokenRef, sql.placeholder('ref'))).prepare();
+    // A change of tenancy reported for the token's MPxN with an effective-date after the
+    // move-in-date of the token's identity record (an anonymised record has none, so any
+    // change of tenancy ends it). One max() over the cot_events (mpxn, …) index.
+    this.cotAfterMoveIn = reg.sqlite.prepare<{ ir: string; mpxn: string }, { after: number }>(
+      `select coalesce((select move_in_date from identity_records where ir = @ir), '')
+                < coalesce((select max(effective_date) from cot_events where mpxn = @mpxn), '') as after`,
+    );
   }
 
   find(tokenRef: string): TokenRow | undefined {
@@ -51,12 +66,29 @@ export class ReidTokens {
   }
 
   /**
-   * pending | confirmed | expired as seen now (a pending ceremony past its expiry, or a
-   * confirmed token past 1 h, is expired). A cancelled token reads as expired to the Data
-   * User and portal: the published status has no other value for "no longer usable".
+   * [ours] Whether a change of tenancy has ended this token (README "Security"): a token of the
+   * meter-point flows (cross-Data-User, portal, support staff) whose identity record's
+   * move-in-date is before the latest change of tenancy for its MPxN belongs to the previous
+   * occupant, who must no longer be able to act for the new one — so it can no longer be
+   * confirmed, used, or keep a withdrawal window open, whenever the change of tenancy arrived
+   * (before the confirmation, between confirmation and use, or during the window). A Data
+   * User's own-record flow is not ended: it reaches the customer behind its own record
+   * whatever the change of tenancy, and gives no access to the meter point's other records.
+   */
+  endedByChangeOfTenancy(row: Pick<TokenRow, 'flow' | 'ir' | 'mpxn'>): boolean {
+    if (row.flow !== 'mpxn') return false;
+    return this.cotAfterMoveIn.get({ ir: row.ir, mpxn: row.mpxn })?.after === 1;
+  }
+
+  /**
+   * pending | confirmed | expired as seen now (a pending ceremony past its expiry, a confirmed
+   * token past 1 h, or an unconsumed token ended by a change of tenancy is expired). A
+   * cancelled token reads as expired to the Data User and portal: the published status has no
+   * other value for "no longer usable".
    */
   status(row: TokenRow, nowIso = this.reg.clock.iso()): 'pending' | 'confirmed' | 'expired' {
     if (row.status === 'expired' || row.status === 'cancelled') return 'expired';
+    if (!row.consumedAt && this.endedByChangeOfTenancy(row)) return 'expired';
     if (row.status === 'pending') return row.ceremonyExpiresAt <= nowIso ? 'expired' : 'pending';
     return row.usableUntil <= nowIso && !row.consumedAt ? 'expired' : 'confirmed';
   }
@@ -159,6 +191,8 @@ export class ReidTokens {
    */
   confirm(row: TokenRow, via: string): boolean {
     const nowIso = this.reg.clock.iso();
+    // Callers run inside a transaction, so no change of tenancy can land between this check and the UPDATE.
+    if (this.endedByChangeOfTenancy(row)) return false;
     const result = this.reg.db
       .update(reidTokens)
       .set({ status: 'confirmed', confirmedAt: nowIso })
@@ -213,13 +247,14 @@ export class ReidTokens {
     return wait > 0 ? Math.ceil(wait / 1000) : 0;
   }
 
-  /** SQL for the admin status filter (see adminStatus). */
+  /** SQL for the admin status filter (see adminStatus), including tokens ended by a change of tenancy. */
   private statusFilter(status: string, nowIso: string): SQL {
+    const ended = and(isNull(reidTokens.consumedAt), endedByCotSql)!;
     switch (status) {
       case 'pending':
-        return and(eq(reidTokens.status, 'pending'), gt(reidTokens.ceremonyExpiresAt, nowIso))!;
+        return and(eq(reidTokens.status, 'pending'), gt(reidTokens.ceremonyExpiresAt, nowIso), not(ended))!;
       case 'confirmed':
-        return and(eq(reidTokens.status, 'confirmed'), isNull(reidTokens.consumedAt), gt(reidTokens.usableUntil, nowIso))!;
+        return and(eq(reidTokens.status, 'confirmed'), isNull(reidTokens.consumedAt), gt(reidTokens.usableUntil, nowIso), not(ended))!;
       case 'consumed':
         return and(isNotNull(reidTokens.consumedAt), sql`${reidTokens.status} <> 'cancelled'`)!;
       case 'cancelled':
@@ -229,6 +264,7 @@ export class ReidTokens {
           eq(reidTokens.status, 'expired'),
           and(eq(reidTokens.status, 'pending'), lte(reidTokens.ceremonyExpiresAt, nowIso)),
           and(eq(reidTokens.status, 'confirmed'), isNull(reidTokens.consumedAt), lte(reidTokens.usableUntil, nowIso)),
+          ended,
         )!;
     }
   }
@@ -269,7 +305,7 @@ export class ReidTokens {
     const status = this.status(row, nowIso);
     if (status === 'pending') throw badState('The customer has not confirmed this re-identification yet');
     if (row.status === 'cancelled') throw badState('This re-identification was cancelled by support staff; start a new re-identification');
-    if (status === 'expired') throw badState('This re-identification token has expired; start a new re-identification');
+    if (status === 'expired') throw badState(this.endedByChangeOfTenancy(row) ? ENDED_BY_COT : 'This re-identification token has expired; start a new re-identification');
     const result = this.reg.db
       .update(reidTokens)
       .set({
@@ -290,6 +326,7 @@ export class ReidTokens {
     if (!row || row.initiatorAccountId !== accountId) throw forbidden('reidentification-token does not authorise this withdrawal');
     if (row.mpxn !== mpxn) throw forbidden('reidentification-token was issued for a different meter point');
     if (!row.consumedAt || !row.withdrawUntil) throw forbidden('Query the meter point with this token before withdrawing');
+    if (this.endedByChangeOfTenancy(row)) throw forbidden(ENDED_BY_COT);
     if (row.withdrawUntil <= this.reg.clock.iso()) throw new ApiError(422, 'VAL002', 'The withdrawal window for this token has closed; re-identify the customer again');
   }
 }

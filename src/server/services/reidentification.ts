@@ -61,6 +61,9 @@ export interface AnonymousLimits {
   passkeyPerAddress: number;
 }
 
+/** The limiter key of the anonymous e-mail starts of everyone together. */
+const ANONYMOUS_EMAIL_GLOBAL = 'email:*';
+
 export const DEFAULT_ANONYMOUS_LIMITS: AnonymousLimits = { windowMs: 15 * 60 * 1000, emailPerAddress: 10, emailGlobal: 500, passkeyPerAddress: 30 };
 
 /** Methods whose starts count against the per-meter-point e-mail limit. */
@@ -100,10 +103,13 @@ function failureDetail(err: unknown): string {
   return scrubText(String((err as Error)?.message ?? err)).slice(0, 200);
 }
 
+/** What a ceremony page says when a change of tenancy ended its token: nothing changes. */
+export const ENDED_PAGE_TEXT = 'This request is no longer valid: the details it relies on are no longer current for this meter point. Nothing has changed.';
+
 export class CeremonyError extends Error {
   constructor(
     readonly status: number,
-    readonly code: 'unknown' | 'expired' | 'cancelled' | 'used' | 'invalid' | 'step-up-required' | 'failed' | 'conflict' | 'user-verification',
+    readonly code: 'unknown' | 'expired' | 'cancelled' | 'used' | 'ended' | 'invalid' | 'step-up-required' | 'failed' | 'conflict' | 'user-verification',
     message: string,
   ) {
     super(message);
@@ -123,7 +129,7 @@ export interface CeremonyContext {
 
 export type LinkView =
   | { state: 'unknown' }
-  | { state: 'expired' | 'cancelled'; ctx: CeremonyContext }
+  | { state: 'expired' | 'cancelled' | 'ended'; ctx: CeremonyContext }
   /** `confirmedAt`: when this link was confirmed (null: the request ended another way, e.g. cancelled). */
   | { state: 'used'; ctx: CeremonyContext; confirmedAt: string | null; kind: 'confirm' | 'step-up' }
   | { state: 'ready'; ctx: CeremonyContext; kind: 'confirm' | 'step-up'; expiresAt: string };
@@ -134,7 +140,8 @@ export type LinkOutcome =
   | { state: 'stepped-up'; ctx: CeremonyContext; sessionId: string };
 
 export interface SessionView {
-  state: 'unknown' | 'expired' | 'used' | 'cancelled' | 'ready';
+  /** ended: a change of tenancy since the record's move-in-date ended the token (see ReidTokens.endedByChangeOfTenancy). */
+  state: 'unknown' | 'expired' | 'used' | 'cancelled' | 'ended' | 'ready';
   session?: SessionRow;
   ctx?: CeremonyContext;
   kind?: SessionKind;
@@ -183,8 +190,12 @@ export class ReidentificationService implements Reidentification {
 
   /**
    * [ours] Admits one anonymous start from `address` (the socket address, or the client
-   * address a trusted proxy reports) for `method`: returns 0 and counts it, or the seconds
-   * to wait. Call before starting; a refused start is not counted.
+   * address a trusted proxy reports) for `method`: returns 0, or the seconds to wait. Call
+   * before starting; a refused start is not counted. Only the per-address allowance counts
+   * the attempt here (a brake on one address probing meter points); the global e-mail
+   * allowance is checked here but counted only by anonymousEmailSent, once a start has
+   * actually sent an e-mail, so attempts on unregistered meter points (which send nothing)
+   * cannot use up every customer's e-mail starts.
    */
   admitAnonymousStart(address: string, method: string): number {
     const l = this.anonymousLimits;
@@ -193,12 +204,17 @@ export class ReidentificationService implements Reidentification {
         ? [[`passkey:${address}`, l.passkeyPerAddress]]
         : [
             [`email:${address}`, l.emailPerAddress],
-            ['email:*', l.emailGlobal],
+            [ANONYMOUS_EMAIL_GLOBAL, l.emailGlobal],
           ];
     const wait = Math.max(...checks.map(([key, max]) => this.anonymous.waitFor(key, max, l.windowMs)));
     if (wait > 0) return wait;
-    for (const [key] of checks) this.anonymous.record(key, l.windowMs);
+    for (const [key] of checks) if (key !== ANONYMOUS_EMAIL_GLOBAL) this.anonymous.record(key, l.windowMs);
     return 0;
+  }
+
+  /** [ours] Counts an anonymous start that sent an e-mail against the global e-mail allowance. */
+  anonymousEmailSent(): void {
+    this.anonymous.record(ANONYMOUS_EMAIL_GLOBAL, this.anonymousLimits.windowMs);
   }
 
   /** WebAuthn relying-party id: --rp-id, else the origin's host name (sandbox: localhost). */
@@ -410,6 +426,7 @@ export class ReidentificationService implements Reidentification {
     // A reopened link that was confirmed says so, and when: only what the link already showed, plus that time.
     if (token.linkOpenedAt) return { state: 'used', ctx, confirmedAt: token.linkOpenedAt, kind };
     if (token.status !== 'pending') return { state: 'used', ctx, confirmedAt: null, kind };
+    if (this.deps.tokens.endedByChangeOfTenancy(token)) return { state: 'ended', ctx };
     if (!this.tokenLive(token)) return { state: 'expired', ctx };
     if (stepUp) {
       const session = this.sessionForToken(token.tokenRef);
@@ -473,6 +490,7 @@ export class ReidentificationService implements Reidentification {
     const kind = session.kind as SessionKind;
     if (session.usedAt) return { state: 'used', session, ctx, kind };
     if (token.status === 'cancelled') return { state: 'cancelled', session, ctx, kind };
+    if (this.deps.tokens.endedByChangeOfTenancy(token)) return { state: 'ended', session, ctx, kind };
     if (session.expiresAt <= this.reg.clock.iso() || token.status !== 'pending' || !this.tokenLive(token)) return { state: 'expired', session, ctx, kind };
     const identity = this.deps.identities.find(session.ir);
     if (!identity || identity.anonymisedAt) return { state: 'expired', session, ctx, kind };
@@ -495,6 +513,7 @@ export class ReidentificationService implements Reidentification {
     const view = this.viewSession(sessionId, stepUpCookie);
     if (view.state === 'unknown') throw new CeremonyError(404, 'unknown', 'This passkey request is not known. Go back to the organisation that sent you here and start again.');
     if (view.state === 'used') throw new CeremonyError(410, 'used', 'This passkey request has already been completed.');
+    if (view.state === 'ended') throw new CeremonyError(410, 'ended', ENDED_PAGE_TEXT);
     if (view.state === 'expired') throw new CeremonyError(410, 'expired', 'This passkey request has expired. Go back to the organisation that sent you here and start again.');
     if (view.state === 'cancelled') throw new CeremonyError(410, 'cancelled', 'This passkey request was cancelled and can no longer be used. Nothing has changed.');
     return view as SessionView & { session: SessionRow; ctx: CeremonyContext; kind: SessionKind };

@@ -1,5 +1,6 @@
 import { sql } from 'drizzle-orm';
 import type { Register } from '../context.js';
+import { endedByCotSql } from './reid-tokens.js';
 
 /**
  * Aggregate counts for the operator overview. Grouped counts run over indexed columns;
@@ -19,6 +20,7 @@ export function registerStats(reg: Register) {
   const tokenRows = all<{ k: string; n: number }>(sql`
     select case
       when consumed_at is not null then 'consumed'
+      when status in ('pending', 'confirmed') and ${endedByCotSql} then 'expired'
       when status = 'pending' and ceremony_expires_at <= ${now} then 'expired'
       when status = 'confirmed' and usable_until <= ${now} then 'expired'
       else status end as k, count(*) as n

@@ -46,15 +46,22 @@ function longDay(iso: string): string {
  * [ours] To the previous address when a new identity record gives the meter point a
  * different e-mail: who, when, which meter point (last four digits), how to object.
  */
-export function contactChangeEmail(m: { org: string; mpxn: string; at: string }): { subject: string; text: string; html: string } {
+export function contactChangeEmail(m: { org: string; mpxn: string; at: string; change: 'email' | 'passkey' }): { subject: string; text: string; html: string } {
   const org = m.org.replace(/[\r\n]+/g, ' ');
   const subject = `${org} registered new contact details for your smart meter`;
-  const paragraphs = [
-    `On ${longDay(m.at)}, ${org} registered a different e-mail address for the smart meter point ${meterHint(m.mpxn)} in the Data Access Register.`,
-    'From now on, requests to confirm it is you for this meter point (for example to see or withdraw who may use your smart meter data) are sent to that new address, not to this one.',
-    'If you moved home or asked for this change, you need do nothing.',
-    CONCERN,
-  ];
+  // Worded by what changed: a record with a different e-mail address, or one with no e-mail
+  // on which a passkey was set up (a Data User onboarding with a passkey only).
+  const paragraphs =
+    m.change === 'email'
+      ? [
+          `On ${longDay(m.at)}, ${org} registered a different e-mail address for the smart meter point ${meterHint(m.mpxn)} in the Data Access Register.`,
+          'From now on, requests to confirm it is you for this meter point (for example to see or withdraw who may use your smart meter data) are sent to that new address, not to this one.',
+        ]
+      : [
+          `On ${longDay(m.at)}, a passkey was set up on new contact details that ${org} registered for the smart meter point ${meterHint(m.mpxn)} in the Data Access Register. Those details have no e-mail address.`,
+          'From now on, requests to confirm it is you for this meter point (for example to see or withdraw who may use your smart meter data) are answered with that passkey, not by an e-mail to this address.',
+        ];
+  paragraphs.push('If you moved home or asked for this change, you need do nothing.', CONCERN);
   return { subject, text: [...paragraphs, '', '— Data Access Register'].join('\n\n'), html: noticeHtml(subject, subject, paragraphs) };
 }
 

@@ -2,7 +2,7 @@ import type { FastifyReply } from 'fastify';
 import { Type } from 'typebox';
 import type { App, Deps } from '../../http/types.js';
 import { sha256Hex } from '../../lib/crypto.js';
-import type { CeremonyContext, LinkOutcome } from '../../services/reidentification.js';
+import { ENDED_PAGE_TEXT, type CeremonyContext, type LinkOutcome } from '../../services/reidentification.js';
 import { checkCsrf, cookieOptions, issueCsrf, originAllowed, STEP_UP_COOKIE } from './csrf.js';
 import { heldByPhrase } from './emails.js';
 import { html, humanTime, messagePage, sendPage } from './layout.js';
@@ -34,6 +34,7 @@ export function registerMagicLinkPages(app: App, { reg, svc }: Deps): void {
     }
     if (o.state === 'used')
       return messagePage(reply, 410, 'This request has ended', ['This link is no longer needed: the request it belongs to has been completed or cancelled. Nothing has changed.', `If you still need to confirm it's you, ask ${o.ctx.org} to send a new link.`], o.ctx.org, 'warn');
+    if (o.state === 'ended') return messagePage(reply, 410, 'This link is no longer valid', [ENDED_PAGE_TEXT], o.ctx.org, 'warn');
     return messagePage(reply, 410, 'This link has expired', ['Confirmation links work for 15 minutes. Nothing has changed.', `If you still want to go ahead, ask ${o.ctx.org} to send a new link.`], o.ctx.org, 'warn');
   };
 

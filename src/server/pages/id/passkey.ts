@@ -2,7 +2,7 @@ import type { AuthenticationResponseJSON, RegistrationResponseJSON } from '@simp
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import type { App, Deps } from '../../http/types.js';
-import { CeremonyError, type SessionView } from '../../services/reidentification.js';
+import { CeremonyError, ENDED_PAGE_TEXT, type SessionView } from '../../services/reidentification.js';
 import { checkCsrf, cookieOptions, issueCsrf, originAllowed, STEP_UP_COOKIE } from './csrf.js';
 import { heldByPhrase } from './emails.js';
 import { html, humanTime, messagePage, sendPage } from './layout.js';
@@ -57,6 +57,7 @@ export function registerPasskeyPages(app: App, { reg, svc }: Deps): void {
       );
     if (view.state === 'cancelled')
       return messagePage(reply, 410, 'This passkey request was cancelled', [`It can no longer be used. Nothing has changed. If you still need to confirm it's you, ask ${view.ctx?.org ?? 'the organisation'} to start again.`], view.ctx?.org, 'warn');
+    if (view.state === 'ended') return messagePage(reply, 410, 'This passkey request is no longer valid', [ENDED_PAGE_TEXT], view.ctx?.org, 'warn');
     if (view.state === 'expired')
       return messagePage(reply, 410, 'This passkey request has expired', [`Passkey requests work for a few minutes only. Nothing has changed. Go back to ${view.ctx?.org ?? 'the organisation'} and start again.`], view.ctx?.org, 'warn');
     return messagePage(reply, 404, 'This passkey request isn’t valid', ['We could not find this request. Go back to the organisation that sent you here and start again.']);

@@ -44,6 +44,17 @@ export function registerPortal(app: App, deps: Deps, portalAccountId = 'portal_o
   const { reg, svc } = deps;
   const api = new PortalApi(app, reg, svc, portalAccountId);
   const cookies = new PortalCookies(reg);
+  /**
+   * The session cookie, while its re-identification token still speaks for the meter point: a
+   * change of tenancy reported after the customer's move-in ends it at once (README "Security"),
+   * not only when its 30 minutes are up.
+   */
+  const liveSession = (req: FastifyRequest) => {
+    const session = cookies.session(req);
+    const token = session ? svc.tokens.find(session.tokenRef) : undefined;
+    return session && token && !svc.tokens.endedByChangeOfTenancy(token) ? session : null;
+  };
+  const mailsSentFor = (tokenRef: string) => svc.mail.forRef([tokenRef]).length > 0;
   const continueUrl = () => `${reg.origin}/portal/continue`;
   const portalName = () => api.account()?.displayName ?? 'Data Access Register';
 
@@ -78,7 +89,7 @@ export function registerPortal(app: App, deps: Deps, portalAccountId = 'portal_o
   app.get<{ Querystring: Record<string, string | undefined> }>('/portal', { schema: { hide: true } }, async (req, reply) => {
     if (!api.account()) return unavailable(reply);
     const csrf = cookies.csrf(req, reply);
-    const session = cookies.session(req);
+    const session = liveSession(req);
     let mpxn = typeof req.query.mpxn === 'string' ? typedMpxn(req.query.mpxn) : undefined;
     let viaIr: string | undefined;
     if (!mpxn && typeof req.query.ir === 'string') {
@@ -161,6 +172,8 @@ export function registerPortal(app: App, deps: Deps, portalAccountId = 'portal_o
       return send(reply, 'Confirm it is you', html`<div class="notice bad" role="alert"><p>${message}</p></div>${await entryWithMethods(mpxn, csrf, returnUrl, undefined, viaIr)}`, started.status >= 500 ? 502 : 400);
     }
     const details = started.body['magic-link'] ?? started.body.passkey;
+    // Only a start that sent an e-mail uses up the e-mail starts of everyone together.
+    if (started.body['magic-link'] || mailsSentFor(details['token-ref'])) svc.reidentification.anonymousEmailSent();
     const token = svc.tokens.find(details['token-ref']);
     const heldBy = token ? svc.reidentification.context(token).heldBy : null;
     cookies.setPending(reply, { mpxn, tokenRef: details['token-ref'], method, returnUrl, dispatchedTo: started.body['magic-link']?.['dispatched-to'] ?? null, heldBy });
@@ -258,7 +271,7 @@ export function registerPortal(app: App, deps: Deps, portalAccountId = 'portal_o
   }
 
   app.post<{ Body: Record<string, string | undefined> }>('/portal/withdraw/confirm', { schema: { hide: true } }, async (req, reply) => {
-    const session = cookies.session(req);
+    const session = liveSession(req);
     if (!session) return reply.redirect('/portal', 303);
     if (!cookies.checkCsrf(req, req.body?.csrf)) return refuse(reply);
     const csrf = cookies.csrf(req, reply);
@@ -268,7 +281,7 @@ export function registerPortal(app: App, deps: Deps, portalAccountId = 'portal_o
   });
 
   app.post<{ Body: Record<string, string | undefined> }>('/portal/withdraw', { schema: { hide: true } }, async (req, reply) => {
-    const session = cookies.session(req);
+    const session = liveSession(req);
     if (!session) return reply.redirect('/portal', 303);
     if (!cookies.checkCsrf(req, req.body?.csrf)) return refuse(reply);
     const ak = req.body?.ak ?? '';
@@ -284,7 +297,7 @@ export function registerPortal(app: App, deps: Deps, portalAccountId = 'portal_o
   });
 
   app.get('/portal/history.json', { schema: { hide: true } }, async (req, reply) => {
-    const session = cookies.session(req);
+    const session = liveSession(req);
     if (!session) return reply.status(401).type('application/json').send({ error: 'Confirm it is you first at /portal' });
     const portal = api.account();
     if (!portal) return unavailable(reply);
@@ -294,7 +307,7 @@ export function registerPortal(app: App, deps: Deps, portalAccountId = 'portal_o
   });
 
   app.get('/portal/history.csv', { schema: { hide: true } }, async (req, reply) => {
-    const session = cookies.session(req);
+    const session = liveSession(req);
     if (!session) return reply.status(401).type('text/plain').send('Confirm it is you first at /portal');
     const portal = api.account();
     if (!portal) return unavailable(reply);
