@@ -54,7 +54,7 @@ export class IdentityRecords {
     private readonly reg: Register,
     private readonly deps: { accounts: Accounts; mail: Mailer },
   ) {
-    // The exists check and the cross-Data-User / portal flows (issue 7: a hot, benchmarked
+    // The exists check and the cross-Data-User / portal flows (README "Performance and resilience": a hot, benchmarked
     // path, so one prepared statement, no PII columns, no second query for credentials).
     // [ours] Which record speaks for a meter point (contract §4, "eligible"): the newest
     // non-anonymised record that has a factor (e-mail or live passkey) and whose move-in-date
