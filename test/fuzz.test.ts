@@ -1,5 +1,5 @@
 /**
- * Hostile input, property-based (issue 7): thousands of invalid and adversarial requests
+ * Hostile input, property-based (README "Hostile input"): thousands of invalid and adversarial requests
  * against every operation the OpenAPI document lists, with bearer tokens of every role,
  * none, and broken ones. For every request:
  *   - never a 5xx;

@@ -1,5 +1,5 @@
 /**
- * Regression tests for the performance fixes of issue 7: behaviour must be the same as
+ * Regression tests for the performance work (README "Performance and resilience"): behaviour must be the same as
  * before, only cheaper (see README "Performance and resilience").
  */
 import { afterAll, describe, expect, it } from 'vitest';

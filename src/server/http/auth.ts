@@ -66,7 +66,7 @@ export function parseBasic(header: string | undefined): { accountId: string; sec
 }
 
 /**
- * Performance (issue 7): jose verifies HS256 through WebCrypto (key import + an async job
+ * Performance (see README "Performance and resilience"): jose verifies HS256 through WebCrypto (key import + an async job
  * per call), which cost more than the rest of a typical authenticated request. A token that
  * verified once is remembered (per register, by its exact text) with its time claims; a hit
  * only re-checks `exp`/`nbf` against real time, and anything else goes through jose
