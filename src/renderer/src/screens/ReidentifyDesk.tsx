@@ -5,7 +5,7 @@ import { useMode } from '../api/hooks';
 import type { Account, Envelope, ExistsAnswer, IdentityRow, Method, OutboxMessage, ReIdentifyResponse, Token } from '../api/types';
 import { canonicalMpxn, MPAN_CHECK_WARNING, mpanCheckDigitOk } from '../../../shared/values';
 import { fmtTime, METHOD_LABEL, ROLE_LABEL } from '../lib/format';
-import { href, Link, navigate, useSearchParams } from '../lib/router';
+import { href, Link, navigate, useRoute, useSearchParams } from '../lib/router';
 import { Button, ButtonLink, SelectField } from '../ui/controls';
 import { CopyButton } from '../ui/copy';
 import { Badge, ErrorNotice, LiveDot, Notice, registerAnswering, StatusBadge } from '../ui/feedback';
@@ -90,21 +90,25 @@ function openCustomerPage(url: string) {
 
 export function ReidentifyDeskScreen() {
   const [params, setParams] = useSearchParams();
+  const route = useRoute();
   const mode = useMode();
   const query = params.toString();
+  // This screen may still be rendered for a moment after the URL moved to another screen
+  // (while that one loads): only the desk's own URL is the desk's state.
+  const here = route.path === '/reidentify';
   // Coming back through the menu (a bare `#/reidentify`) resumes this tab's last desk.
-  const restoreTo = query === '' ? readLast() : null;
+  const restoreTo = here && query === '' ? readLast() : null;
   useLayoutEffect(() => {
     if (restoreTo) navigate(`/reidentify?${restoreTo}`, { replace: true });
   }, [restoreTo]);
   useEffect(() => {
-    if (restoreTo) return;
+    if (restoreTo || !here) return;
     try {
       sessionStorage.setItem(LAST_KEY, query);
     } catch {
       // ignore
     }
-  }, [query, restoreTo]);
+  }, [query, restoreTo, here]);
   if (restoreTo) return null;
   const tokenRef = params.get('token');
 
