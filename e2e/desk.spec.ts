@@ -157,6 +157,12 @@ test.describe.serial('desk state in the URL, live indicator, pending tokens', ()
     // The desk follows the still-pending token for the last test.
     await page.goto(`/console/#/reidentify?token=${pendingRef}`);
     await expect(page.getByTestId('desk-status-headline')).toHaveText('Waiting for the customer');
+    // Only the token-ref in the link: the rest of the desk's URL and form follow from the token.
+    await expect.poll(() => hashParams(page).get('on-behalf-of')).toBe('bright_energy');
+    expect(hashParams(page).get('mpxn')).toBe(MPXN);
+    expect(hashParams(page).get('method')).toBe('magic-link');
+    await expect(page.getByLabel('Requesting organisation')).toContainText('Bright Energy Ltd');
+    await expect(page.getByLabel('MPxN (MPAN or MPRN)')).toHaveValue(MPXN);
   });
 
   test('the Live indicator turns grey while the register is stopped, and green when it answers again', async ({}, testInfo) => {

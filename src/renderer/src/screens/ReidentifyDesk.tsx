@@ -383,6 +383,19 @@ function LiveSession({ tokenRef, sandbox, onClear, onRestart }: { tokenRef: stri
     },
   });
   const connected = registerAnswering(token.failureReason);
+  // A link carrying only the token-ref: complete the URL from the token, so the form shows
+  // the same meter point, organisation and method and "Start another" starts from them.
+  const [params, setParams] = useSearchParams();
+  const missing = !!t && (!params.get('mpxn') || !params.get('on-behalf-of') || !params.get('method'));
+  useEffect(() => {
+    if (!t || !missing) return;
+    setParams({
+      mpxn: params.get('mpxn') || t.mpxn,
+      'on-behalf-of': params.get('on-behalf-of') || t['initiator-account-id'],
+      method: params.get('method') || t.method,
+    });
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [missing]);
   if (!t) {
     return (
       <Panel title="Live session" className="live-card" actions={<LiveDot label="Loading" connected={connected} />}>
