@@ -224,6 +224,9 @@ test.describe.serial('console walkthrough (one signed-in page)', () => {
 
   test('lists the token live on the pending tokens screen', async ({}, testInfo) => {
     await nav('Pending tokens');
+    // Pending ones by default; the confirmed token is under "Show all".
+    await expect(page.getByTestId('tokens-filter-state')).toContainText('Showing: pending');
+    await page.getByTestId('tokens-filter-state').getByRole('link', { name: 'Show all' }).click();
     const row = page.getByRole('row', { name: /Bright Energy Ltd/ }).first();
     await expect(row).toContainText('Confirmed');
     await expect(row).toContainText(DEMO.mpxn);

@@ -42,6 +42,8 @@ export interface StartOptions {
   env?: NodeJS.ProcessEnv;
   /** How long to wait for the register to answer (default 60 s). */
   timeoutMs?: number;
+  /** Listen on this port instead of a free one (e.g. to restart a stopped register in place). */
+  port?: number;
 }
 
 export interface RegisterHandle {
@@ -79,7 +81,7 @@ async function answers(url: string): Promise<boolean> {
 }
 
 export async function startRegister(options: StartOptions = {}): Promise<RegisterHandle> {
-  const port = await freePort();
+  const port = options.port ?? (await freePort());
   const temporary = !options.dataDir;
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'dar-e2e-'));
   const args = ['src/server/cli.ts', '--port', String(port), '--data', dataDir, '--log-level', options.logLevel ?? 'warn'];

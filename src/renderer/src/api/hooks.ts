@@ -17,6 +17,8 @@ export interface PagedList<T> {
   refetch: () => void;
   /** Set once at least one page arrived. */
   loaded: boolean;
+  /** Why the latest fetch failed (cleared by the next answer), for the "Live" indicator. */
+  failureReason: unknown;
 }
 
 /**
@@ -53,6 +55,7 @@ export function usePagedList<T>(
     loadingMore: query.isFetchingNextPage,
     refetch: () => void query.refetch(),
     loaded: pages.length > 0,
+    failureReason: query.failureReason,
   };
 }
 

@@ -7,7 +7,7 @@ import type { AuditEvent, Delivery, Envelope, Stats, Token } from '../api/types'
 import { fmtDateTime, fmtNumber, LEGAL_BASIS_LABEL, METHOD_LABEL, ROLE_LABEL, shortId } from '../lib/format';
 import { href, Link } from '../lib/router';
 import { ButtonLink } from '../ui/controls';
-import { EmptyState, ErrorNotice, LiveDot, Spinner, StatusBadge } from '../ui/feedback';
+import { EmptyState, ErrorNotice, LiveDot, registerAnswering, Spinner, StatusBadge } from '../ui/feedback';
 import type { IconName } from '../ui/icons';
 import { Icon } from '../ui/icons';
 import { PageHeader, Panel } from '../ui/layout';
@@ -199,7 +199,7 @@ export function OverviewScreen() {
         meta={
           s && (
             <>
-              <LiveDot label="Live" /> <span className="muted">Register time {fmtDateTime(s.now)}</span>
+              <LiveDot label="Live" connected={registerAnswering(stats.failureReason)} /> <span className="muted">Register time {fmtDateTime(s.now)}</span>
             </>
           )
         }

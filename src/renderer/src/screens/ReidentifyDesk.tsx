@@ -1,14 +1,14 @@
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
-import { useEffect, useState, type FormEvent } from 'react';
+import { useEffect, useLayoutEffect, useState, type FormEvent } from 'react';
 import { api } from '../api/client';
 import { useMode } from '../api/hooks';
 import type { Account, Envelope, ExistsAnswer, IdentityRow, Method, OutboxMessage, ReIdentifyResponse, Token } from '../api/types';
 import { canonicalMpxn, MPAN_CHECK_WARNING, mpanCheckDigitOk } from '../../../shared/values';
 import { fmtTime, METHOD_LABEL, ROLE_LABEL } from '../lib/format';
-import { href, Link, useSearchParams } from '../lib/router';
+import { href, Link, navigate, useRoute, useSearchParams } from '../lib/router';
 import { Button, ButtonLink, SelectField } from '../ui/controls';
 import { CopyButton } from '../ui/copy';
-import { Badge, ErrorNotice, LiveDot, Notice, StatusBadge } from '../ui/feedback';
+import { Badge, ErrorNotice, LiveDot, Notice, registerAnswering, StatusBadge } from '../ui/feedback';
 import { Icon } from '../ui/icons';
 import { KeyValue, PageHeader, Panel } from '../ui/layout';
 import { AccountPicker } from '../ui/picker';
@@ -16,39 +16,63 @@ import { Countdown } from '../ui/time';
 import { useIsAdmin } from '../auth';
 import { CancelTokenDialog, cancellable } from './Tokens';
 
-const STORAGE_KEY = 'dar.console.desk';
+/**
+ * The desk's state lives in the URL (`#/reidentify?mpxn=…&on-behalf-of=…&method=…&token=mlr_…`),
+ * so a reload, a bookmark or a second tab shows the same organisation, method and live
+ * session. Only the token-ref goes there: the console shows it anyway and it grants nothing.
+ * The links a start returns (a magic link carries its secret) stay in this tab's
+ * sessionStorage, keyed by token-ref, and never reach the URL.
+ */
+const LAST_KEY = 'dar.console.desk.last';
+const EXTRAS_KEY = 'dar.console.desk.extras';
 
-/** The session on the desk survives moving to other screens (e.g. the outbox) and back. */
-interface DeskSession {
+/** What only the answer to a start knows; the rest comes from the token itself. */
+interface DeskExtras {
   tokenRef: string;
-  method: Method;
-  mpxn: string;
-  orgName: string;
-  orgId: string;
-  startedAt: string;
-  expiresAt: string;
-  dispatchedTo: string | null;
   customerUrl: string | null;
   ceremonyUrl: string | null;
   redirectUrl: string | null;
 }
 
-function loadDesk(): DeskSession | null {
+function loadExtras(tokenRef: string): DeskExtras | null {
   try {
-    const raw = sessionStorage.getItem(STORAGE_KEY);
-    return raw ? (JSON.parse(raw) as DeskSession) : null;
+    const raw = sessionStorage.getItem(EXTRAS_KEY);
+    const extras = raw ? (JSON.parse(raw) as DeskExtras) : null;
+    return extras?.tokenRef === tokenRef ? extras : null;
   } catch {
     return null;
   }
 }
 
-function saveDesk(s: DeskSession | null) {
+function saveExtras(extras: DeskExtras) {
   try {
-    if (s) sessionStorage.setItem(STORAGE_KEY, JSON.stringify(s));
-    else sessionStorage.removeItem(STORAGE_KEY);
+    sessionStorage.setItem(EXTRAS_KEY, JSON.stringify(extras));
   } catch {
-    // ignore
+    // Private mode or storage full: the desk still works, without the customer's link.
   }
+}
+
+function readLast(): string | null {
+  try {
+    return sessionStorage.getItem(LAST_KEY) || null;
+  } catch {
+    return null;
+  }
+}
+
+function extrasFrom(res: ReIdentifyResponse, redirectUrl: string | null): DeskExtras {
+  const ml = res['magic-link'];
+  const pk = res.passkey;
+  return {
+    tokenRef: ml?.['token-ref'] ?? pk?.['token-ref'] ?? '',
+    customerUrl: res['customer-url'] ?? null,
+    ceremonyUrl: pk?.['redirect-url'] ?? null,
+    redirectUrl,
+  };
+}
+
+function methodParam(v: string | null): Method | null {
+  return v && (METHODS as string[]).includes(v) ? (v as Method) : null;
 }
 
 const METHOD_HELP: Record<Method, { title: string; text: string; missing: string }> = {
@@ -65,9 +89,28 @@ function openCustomerPage(url: string) {
 }
 
 export function ReidentifyDeskScreen() {
-  const [session, setSession] = useState<DeskSession | null>(loadDesk);
+  const [params, setParams] = useSearchParams();
+  const route = useRoute();
   const mode = useMode();
-  useEffect(() => saveDesk(session), [session]);
+  const query = params.toString();
+  // This screen may still be rendered for a moment after the URL moved to another screen
+  // (while that one loads): only the desk's own URL is the desk's state.
+  const here = route.path === '/reidentify';
+  // Coming back through the menu (a bare `#/reidentify`) resumes this tab's last desk.
+  const restoreTo = here && query === '' ? readLast() : null;
+  useLayoutEffect(() => {
+    if (restoreTo) navigate(`/reidentify?${restoreTo}`, { replace: true });
+  }, [restoreTo]);
+  useEffect(() => {
+    if (restoreTo || !here) return;
+    try {
+      sessionStorage.setItem(LAST_KEY, query);
+    } catch {
+      // ignore
+    }
+  }, [query, restoreTo, here]);
+  if (restoreTo) return null;
+  const tokenRef = params.get('token');
 
   return (
     <>
@@ -82,10 +125,14 @@ export function ReidentifyDeskScreen() {
       />
       <div className="desk">
         <div className="desk-main">
-          <StartForm disabled={!!session} onStarted={setSession} />
+          <StartForm key={params.get('mpxn') ?? ''} disabled={!!tokenRef} onStarted={(extras) => setParams({ token: extras.tokenRef })} />
         </div>
         <div className="desk-side">
-          {session ? <LiveSession session={session} sandbox={mode === 'sandbox'} onClear={() => setSession(null)} onRestart={setSession} /> : <IdleCard />}
+          {tokenRef ? (
+            <LiveSession key={tokenRef} tokenRef={tokenRef} sandbox={mode === 'sandbox'} onClear={() => setParams({ token: null })} onRestart={(extras) => setParams({ token: extras.tokenRef })} />
+          ) : (
+            <IdleCard />
+          )}
         </div>
       </div>
     </>
@@ -110,15 +157,26 @@ function IdleCard() {
   );
 }
 
-function StartForm({ disabled, onStarted }: { disabled: boolean; onStarted: (s: DeskSession) => void }) {
+function StartForm({ disabled, onStarted }: { disabled: boolean; onStarted: (extras: DeskExtras) => void }) {
   const qc = useQueryClient();
-  const [params] = useSearchParams();
+  const [params, setParams] = useSearchParams();
   const [mpxnInput, setMpxnInput] = useState(params.get('mpxn') ?? '');
   // The register's canonical form (spaces and hyphens dropped, a bill's 21-digit S-box number reduced to its core).
-  const [mpxn, setMpxn] = useState(() => canonicalMpxn(params.get('mpxn') ?? '') ?? '');
+  const mpxn = canonicalMpxn(params.get('mpxn') ?? '') ?? '';
   const [mpxnError, setMpxnError] = useState<string | null>(null);
-  const [org, setOrg] = useState<Account | null>(null);
-  const [method, setMethod] = useState<Method | null>(null);
+  const orgId = params.get('on-behalf-of') ?? '';
+  const orgQuery = useQuery({
+    queryKey: ['accounts', 'detail', orgId],
+    queryFn: ({ signal }) => api<Envelope & { account: Account }>(`/admin/accounts/${encodeURIComponent(orgId)}`, { signal }),
+    enabled: !!orgId,
+  });
+  const org = orgId ? (orgQuery.data?.account ?? null) : null;
+  const setOrg = (a: Account | null) => {
+    if (a) qc.setQueryData(['accounts', 'detail', a['account-id']], (old: unknown) => old ?? { account: a });
+    setParams({ 'on-behalf-of': a?.['account-id'] ?? null });
+  };
+  const method = methodParam(params.get('method'));
+  const setMethod = (m: Method | null) => setParams({ method: m });
   const [redirect, setRedirect] = useState('');
 
   const exists = useQuery({
@@ -139,7 +197,7 @@ function StartForm({ disabled, onStarted }: { disabled: boolean; onStarted: (s: 
     setMethod(available.includes('magic-link') ? 'magic-link' : (available[0] ?? null));
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [exists.data]);
-  useEffect(() => setRedirect(''), [org]);
+  useEffect(() => setRedirect(''), [orgId]);
 
   const start = useMutation({
     mutationFn: () =>
@@ -148,22 +206,9 @@ function StartForm({ disabled, onStarted }: { disabled: boolean; onStarted: (s: 
         body: { mpxn, method, 'on-behalf-of': org?.['account-id'], ...(redirect ? { 'redirect-url': redirect } : {}) },
       }),
     onSuccess: (res) => {
-      const ml = res['magic-link'];
-      const pk = res.passkey;
-      const tokenRef = ml?.['token-ref'] ?? pk?.['token-ref'] ?? '';
-      onStarted({
-        tokenRef,
-        method: res.method ?? method!,
-        mpxn,
-        orgName: org?.['display-name'] ?? '',
-        orgId: org?.['account-id'] ?? '',
-        startedAt: new Date().toISOString(),
-        expiresAt: ml?.['expires-at'] ?? pk?.['expires-at'] ?? '',
-        dispatchedTo: ml?.['dispatched-to'] ?? null,
-        customerUrl: res['customer-url'] ?? null,
-        ceremonyUrl: pk?.['redirect-url'] ?? null,
-        redirectUrl: redirect || null,
-      });
+      const extras = extrasFrom(res, redirect || null);
+      saveExtras(extras);
+      onStarted(extras);
       void qc.invalidateQueries({ queryKey: ['tokens'] });
       void qc.invalidateQueries({ queryKey: ['stats'] });
     },
@@ -177,8 +222,8 @@ function StartForm({ disabled, onStarted }: { disabled: boolean; onStarted: (s: 
       return;
     }
     setMpxnError(null);
-    setMpxn(m);
     if (m === mpxn) void exists.refetch();
+    else setParams({ mpxn: m });
   };
 
   const ready = !!mpxn && exists.data?.exists && !!org && !!method && available.includes(method);
@@ -253,6 +298,7 @@ function StartForm({ disabled, onStarted }: { disabled: boolean; onStarted: (s: 
 
       <Panel title={<StepTitle n={2} text="Who is asking" />} subtitle="The customer is shown this organisation's name. Only data users and portals can ask.">
         <AccountPicker label="Requesting organisation" roles={['data_user', 'portal']} value={org} onChange={setOrg} required />
+        {orgId && orgQuery.error ? <ErrorNotice error={orgQuery.error} /> : null}
         {org && org['return-urls'].length > 0 && (
           <SelectField label="After confirming, send the customer to" value={redirect} onChange={(e) => setRedirect(e.target.value)} hint="Pre-registered return URLs of this organisation.">
             <option value="">The register's own confirmation page</option>
@@ -306,36 +352,14 @@ function StepTitle({ n, text }: { n: number; text: string }) {
   );
 }
 
-function LiveSession({ session, sandbox, onClear, onRestart }: { session: DeskSession; sandbox: boolean; onClear: () => void; onRestart: (s: DeskSession) => void }) {
+function LiveSession({ tokenRef, sandbox, onClear, onRestart }: { tokenRef: string; sandbox: boolean; onClear: () => void; onRestart: (extras: DeskExtras) => void }) {
   const qc = useQueryClient();
   const admin = useIsAdmin();
   const [cancelling, setCancelling] = useState(false);
-  // "Send again": the same meter point, method and organisation, as a new challenge.
-  const resend = useMutation({
-    mutationFn: () =>
-      api<Envelope & ReIdentifyResponse>('/admin/reidentifications', {
-        method: 'POST',
-        body: { mpxn: session.mpxn, method: session.method, 'on-behalf-of': session.orgId, ...(session.redirectUrl ? { 'redirect-url': session.redirectUrl } : {}) },
-      }),
-    onSuccess: (res) => {
-      const ml = res['magic-link'];
-      const pk = res.passkey;
-      onRestart({
-        ...session,
-        tokenRef: ml?.['token-ref'] ?? pk?.['token-ref'] ?? '',
-        startedAt: new Date().toISOString(),
-        expiresAt: ml?.['expires-at'] ?? pk?.['expires-at'] ?? '',
-        dispatchedTo: ml?.['dispatched-to'] ?? null,
-        customerUrl: res['customer-url'] ?? null,
-        ceremonyUrl: pk?.['redirect-url'] ?? null,
-      });
-      void qc.invalidateQueries({ queryKey: ['tokens'] });
-      void qc.invalidateQueries({ queryKey: ['stats'] });
-    },
-  });
+  const extras = loadExtras(tokenRef);
   const token = useQuery({
-    queryKey: ['tokens', 'detail', session.tokenRef],
-    queryFn: ({ signal }) => api<Envelope & { token: Token }>(`/admin/reidentifications/${encodeURIComponent(session.tokenRef)}`, { signal }),
+    queryKey: ['tokens', 'detail', tokenRef],
+    queryFn: ({ signal }) => api<Envelope & { token: Token }>(`/admin/reidentifications/${encodeURIComponent(tokenRef)}`, { signal }),
     refetchInterval: (q) => {
       const s = q.state.data?.token.status;
       return !s || s === 'pending' ? 2000 : false;
@@ -343,6 +367,86 @@ function LiveSession({ session, sandbox, onClear, onRestart }: { session: DeskSe
     refetchIntervalInBackground: true,
   });
   const t = token.data?.token;
+  // "Send again": the same meter point, method and organisation, as a new challenge.
+  const resend = useMutation({
+    mutationFn: () =>
+      api<Envelope & ReIdentifyResponse>('/admin/reidentifications', {
+        method: 'POST',
+        body: { mpxn: t!.mpxn, method: t!.method, 'on-behalf-of': t!['initiator-account-id'], ...(extras?.redirectUrl ? { 'redirect-url': extras.redirectUrl } : {}) },
+      }),
+    onSuccess: (res) => {
+      const next = extrasFrom(res, extras?.redirectUrl ?? null);
+      saveExtras(next);
+      onRestart(next);
+      void qc.invalidateQueries({ queryKey: ['tokens'] });
+      void qc.invalidateQueries({ queryKey: ['stats'] });
+    },
+  });
+  const connected = registerAnswering(token.failureReason);
+  // A link carrying only the token-ref: complete the URL from the token, so the form shows
+  // the same meter point, organisation and method and "Start another" starts from them.
+  const [params, setParams] = useSearchParams();
+  const missing = !!t && (!params.get('mpxn') || !params.get('on-behalf-of') || !params.get('method'));
+  useEffect(() => {
+    if (!t || !missing) return;
+    setParams({
+      mpxn: params.get('mpxn') || t.mpxn,
+      'on-behalf-of': params.get('on-behalf-of') || t['initiator-account-id'],
+      method: params.get('method') || t.method,
+    });
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [missing]);
+  if (!t) {
+    return (
+      <Panel title="Live session" className="live-card" actions={<LiveDot label="Loading" connected={connected} />}>
+        {token.error ? <ErrorNotice error={token.error} /> : <p className="muted">Loading {tokenRef}…</p>}
+        <div className="form-actions">
+          <Button variant="ghost" icon="close" onClick={onClear}>
+            Stop watching
+          </Button>
+        </div>
+      </Panel>
+    );
+  }
+  return <LiveSessionCard t={t} tokenRef={tokenRef} extras={extras} connected={connected} error={token.error} sandbox={sandbox} admin={admin} resend={resend} cancelling={cancelling} setCancelling={setCancelling} onClear={onClear} />;
+}
+
+function LiveSessionCard({
+  t,
+  tokenRef,
+  extras,
+  connected,
+  error,
+  sandbox,
+  admin,
+  resend,
+  cancelling,
+  setCancelling,
+  onClear,
+}: {
+  t: Token;
+  tokenRef: string;
+  extras: DeskExtras | null;
+  connected: boolean;
+  error: unknown;
+  sandbox: boolean;
+  admin: boolean;
+  resend: { isPending: boolean; error: unknown; mutate: () => void };
+  cancelling: boolean;
+  setCancelling: (v: boolean) => void;
+  onClear: () => void;
+}) {
+  const qc = useQueryClient();
+  const session = {
+    tokenRef,
+    mpxn: t.mpxn,
+    method: t.method,
+    orgName: t['initiator-display-name'],
+    dispatchedTo: t['dispatched-to'],
+    customerUrl: extras?.customerUrl ?? null,
+    ceremonyUrl: extras?.ceremonyUrl ?? null,
+    redirectUrl: extras?.redirectUrl ?? null,
+  };
   const status = t?.status ?? 'pending';
   useEffect(() => {
     if (status !== 'pending') {
@@ -357,7 +461,7 @@ function LiveSession({ session, sandbox, onClear, onRestart }: { session: DeskSe
     refetchInterval: (q) => (q.state.data?.messages.some((m) => m.ref === session.tokenRef) ? false : 3000),
   });
   const message = mail.data?.messages.find((m) => m.ref === session.tokenRef) ?? null;
-  const expiresAt = t?.['expires-at'] ?? session.expiresAt;
+  const expiresAt = t['expires-at'];
   const headline =
     status === 'confirmed'
       ? 'Customer confirmed'
@@ -374,7 +478,7 @@ function LiveSession({ session, sandbox, onClear, onRestart }: { session: DeskSe
     <Panel
       title="Live session"
       className={`live-card live-${status}`}
-      actions={status === 'pending' ? <LiveDot label="Checking every 2 s" /> : undefined}
+      actions={status === 'pending' || !connected ? <LiveDot label="Checking every 2 s" connected={connected} /> : undefined}
     >
       <div className="live-status" aria-live="polite">
         <span className={`live-icon live-icon-${status}`}>
@@ -403,7 +507,7 @@ function LiveSession({ session, sandbox, onClear, onRestart }: { session: DeskSe
           {expiresAt && (
             <div className="live-countdown">
               <span className="muted small">Time left</span>
-              <Countdown to={expiresAt} from={t?.['created-at'] ?? session.startedAt} />
+              <Countdown to={expiresAt} from={t['created-at']} />
             </div>
           )}
         </div>
@@ -424,7 +528,7 @@ function LiveSession({ session, sandbox, onClear, onRestart }: { session: DeskSe
           The customer's link or passkey page now says so and changes nothing; {session.orgName} cannot use the token. Send a new one if the customer still wants to go ahead.
         </Notice>
       )}
-      {token.error ? <ErrorNotice error={token.error} /> : null}
+      {error ? <ErrorNotice error={error} /> : null}
       {resend.error ? <ErrorNotice error={resend.error} /> : null}
 
       <KeyValue
@@ -457,7 +561,7 @@ function LiveSession({ session, sandbox, onClear, onRestart }: { session: DeskSe
       )}
 
       <div className="form-actions">
-        {cancellable({ status }) && t && (
+        {cancellable({ status }) && (
           <Button variant="danger" icon="ban" onClick={() => setCancelling(true)}>
             Cancel challenge
           </Button>
@@ -472,7 +576,7 @@ function LiveSession({ session, sandbox, onClear, onRestart }: { session: DeskSe
         </Button>
         {status === 'pending' && <span className="muted small">Stop watching leaves the link working until it expires; Cancel ends it now.</span>}
       </div>
-      <CancelTokenDialog token={cancelling && t ? t : null} onClose={() => setCancelling(false)} />
+      <CancelTokenDialog token={cancelling ? t : null} onClose={() => setCancelling(false)} />
       <p className="muted small">
         {ROLE_LABEL.data_user}s and portals poll the same status through <code>GET /v1/identity-records/reidentify/{'{token-ref}'}</code>.
       </p>

@@ -7,17 +7,28 @@ import { METHOD_LABEL, plural } from '../lib/format';
 import { href, Link, useSearchParams } from '../lib/router';
 import { Button, ButtonLink, FilterSelect, SearchBox } from '../ui/controls';
 import { ConfirmDialog } from '../ui/dialog';
-import { EmptyState, LiveDot, StatusBadge } from '../ui/feedback';
+import { EmptyState, LiveDot, registerAnswering, StatusBadge } from '../ui/feedback';
 import { PageHeader, Panel, Toolbar } from '../ui/layout';
 import { ListView } from '../ui/table';
 import { Countdown, Relative, When } from '../ui/time';
 import { useToast } from '../ui/toast';
 
+const STATUS_FILTERS = [
+  { value: 'pending', label: 'Pending' },
+  { value: 'all', label: 'Any status' },
+  { value: 'confirmed', label: 'Confirmed' },
+  { value: 'consumed', label: 'Used' },
+  { value: 'expired', label: 'Expired' },
+  { value: 'cancelled', label: 'Cancelled' },
+];
+
 export function TokensScreen() {
   const [params, setParams] = useSearchParams();
-  const status = params.get('status') ?? '';
+  // The screen is "Pending tokens": pending ones unless the URL asks for another status or `all`.
+  const status = params.get('status') || 'pending';
   const mpxn = params.get('mpxn') ?? '';
-  const list = usePagedList<Token>(['tokens', 'list'], '/admin/reidentifications', 'tokens', { status: status || undefined, mpxn: mpxn || undefined }, { refetchInterval: 2000 });
+  const list = usePagedList<Token>(['tokens', 'list'], '/admin/reidentifications', 'tokens', { status: status === 'all' ? undefined : status, mpxn: mpxn || undefined }, { refetchInterval: 2000 });
+  const statusLabel = STATUS_FILTERS.find((f) => f.value === status)?.label.toLowerCase() ?? status;
   const [cancelling, setCancelling] = useState<Token | null>(null);
 
   return (
@@ -25,7 +36,7 @@ export function TokensScreen() {
       <PageHeader
         title="Pending tokens"
         subtitle="Every re-identification the register issued: who asked, for which meter point, and whether the customer confirmed."
-        meta={<LiveDot label="Live · refreshes every 2 s" />}
+        meta={<LiveDot label="Live · refreshes every 2 s" connected={registerAnswering(list.failureReason)} />}
         actions={
           <ButtonLink href="#/reidentify" variant="primary" icon="phone">
             Re-identification desk
@@ -34,19 +45,15 @@ export function TokensScreen() {
       />
       <Panel flush>
         <Toolbar end={list.total !== null && <span className="muted small">{plural(list.total, 'token')} · newest first</span>}>
-          <FilterSelect
-            label="Status"
-            value={status}
-            onChange={(v) => setParams({ status: v })}
-            options={[
-              { value: '', label: 'Any status' },
-              { value: 'pending', label: 'Pending' },
-              { value: 'confirmed', label: 'Confirmed' },
-              { value: 'consumed', label: 'Used' },
-              { value: 'expired', label: 'Expired' },
-              { value: 'cancelled', label: 'Cancelled' },
-            ]}
-          />
+          <span className="filter-state" data-testid="tokens-filter-state">
+            Showing: <strong>{status === 'all' ? 'all tokens' : statusLabel}</strong>
+            {status !== 'all' && (
+              <Link to={href('/tokens', { status: 'all', mpxn: mpxn || undefined })} className="small">
+                Show all
+              </Link>
+            )}
+          </span>
+          <FilterSelect label="Status" value={status} onChange={(v) => setParams({ status: v === 'pending' ? null : v })} options={STATUS_FILTERS} />
           <SearchBox label="MPxN" value={mpxn} onSearch={(v) => setParams({ mpxn: v.replace(/\s+/g, '').toUpperCase() })} placeholder="Meter point" width={220} />
         </Toolbar>
         <ListView
@@ -152,7 +159,7 @@ export function TokensScreen() {
             },
           ]}
           empty={
-            <EmptyState icon="key" title={status || mpxn ? 'No tokens match' : 'No re-identification yet'} action={<ButtonLink href="#/reidentify" icon="phone">Open the desk</ButtonLink>}>
+            <EmptyState icon="key" title={status === 'pending' && !mpxn ? 'No pending tokens' : status !== 'all' || mpxn ? 'No tokens match' : 'No re-identification yet'} action={<ButtonLink href="#/reidentify" icon="phone">Open the desk</ButtonLink>}>
               Tokens appear here when a data user, a portal or the desk asks a customer to confirm who they are.
             </EmptyState>
           }

@@ -158,11 +158,31 @@ export function Progress({ value, max, label }: { value: number; max: number | n
   );
 }
 
-export function LiveDot({ label = 'Live' }: { label?: string }) {
+/**
+ * Whether the register answered the latest poll. A refused connection, a timeout or a 5xx
+ * means it did not; a 4xx is an answer (the register is up and said no).
+ */
+export function registerAnswering(failure: unknown): boolean {
+  if (!failure) return true;
+  if (failure instanceof ApiError) return failure.status > 0 && failure.status < 500;
+  return (failure as Error)?.name === 'AbortError';
+}
+
+/**
+ * The pulsing "Live" mark of a polled view. Grey and "Not connected" while the register
+ * stops answering, so an operator never trusts a frozen screen; green again on the next answer.
+ */
+export function LiveDot({ label = 'Live', connected = true, offlineLabel = 'Not connected · retrying' }: { label?: string; connected?: boolean; offlineLabel?: string }) {
   return (
-    <span className="live" title="Updates automatically">
+    <span
+      className={`live${connected ? '' : ' is-offline'}`}
+      data-testid="live-indicator"
+      data-connected={connected ? 'true' : 'false'}
+      role="status"
+      title={connected ? 'Updates automatically' : 'The register is not answering; the console keeps trying'}
+    >
       <span className="live-dot" aria-hidden="true" />
-      {label}
+      {connected ? label : offlineLabel}
     </span>
   );
 }
