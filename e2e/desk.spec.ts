@@ -11,13 +11,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, BrowserContext, Page } from '@playwright/test';
-import { apiCall, bearerToken, DEMO, expect, saveScreen, startRegister, test, type RegisterHandle } from './support/fixtures';
+import { apiCall, bearerToken, DEMO, expect, saveScreen, SCREEN_SIZES, startRegister, test, type RegisterHandle } from './support/fixtures';
 
 const MPXN = '1900000088';
-const SIZES = [
-  { width: 1440, height: 900 },
-  { width: 1024, height: 768 },
-] as const;
 
 test.describe.serial('desk state in the URL, live indicator, pending tokens', () => {
   let dataDir: string;
@@ -29,11 +25,11 @@ test.describe.serial('desk state in the URL, live indicator, pending tokens', ()
   let tokenRef = '';
 
   async function shots(p: Page, name: string, testInfo: Parameters<typeof saveScreen>[1]) {
-    for (const size of SIZES) {
+    for (const size of SCREEN_SIZES) {
       await p.setViewportSize(size);
       await saveScreen(p, testInfo, `desk-${name}-${size.width}x${size.height}`);
     }
-    await p.setViewportSize(SIZES[0]);
+    await p.setViewportSize(SCREEN_SIZES[0]);
   }
 
   async function nav(p: Page, label: string) {
@@ -42,7 +38,7 @@ test.describe.serial('desk state in the URL, live indicator, pending tokens', ()
   }
 
   async function signedInPage(browser: Browser): Promise<{ ctx: BrowserContext; p: Page }> {
-    const ctx = await browser.newContext({ baseURL: reg.url, viewport: SIZES[0], locale: 'en-GB' });
+    const ctx = await browser.newContext({ baseURL: reg.url, viewport: SCREEN_SIZES[0], locale: 'en-GB' });
     const p = await ctx.newPage();
     await p.goto('/console/');
     await p.getByLabel('Account id').fill('admin_ops');

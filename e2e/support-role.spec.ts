@@ -5,15 +5,11 @@
  * Then an administrator's "Sign out everywhere". Screens are saved at 1440×900 and 1024×768.
  */
 import type { BrowserContext, Page } from '@playwright/test';
-import { apiCall, bearerToken, DEMO, expect, saveScreen, startRegister, test, type RegisterHandle } from './support/fixtures';
+import { apiCall, bearerToken, DEMO, expect, saveScreen, SCREEN_SIZES, startRegister, test, type RegisterHandle } from './support/fixtures';
 
 const CONSOLE = '/console/';
 /** A customer of this spec's own, with an e-mail address (registered by Bright Energy). */
 const MPXN = '1900000077';
-const SIZES = [
-  { width: 1440, height: 900 },
-  { width: 1024, height: 768 },
-] as const;
 
 test.describe.serial('support role in the console', () => {
   let reg: RegisterHandle;
@@ -23,11 +19,11 @@ test.describe.serial('support role in the console', () => {
 
   /** Screenshots of the current screen at both sizes (back to 1440×900 afterwards). */
   async function shots(name: string, testInfo: Parameters<typeof saveScreen>[1]) {
-    for (const size of SIZES) {
+    for (const size of SCREEN_SIZES) {
       await page.setViewportSize(size);
       await saveScreen(page, testInfo, `support-${name}-${size.width}x${size.height}`);
     }
-    await page.setViewportSize(SIZES[0]);
+    await page.setViewportSize(SCREEN_SIZES[0]);
   }
 
   async function nav(label: string) {
@@ -49,7 +45,7 @@ test.describe.serial('support role in the console', () => {
       },
     });
     expect(created.status).toBe(201);
-    context = await browser.newContext({ baseURL: reg.url, viewport: SIZES[0], locale: 'en-GB' });
+    context = await browser.newContext({ baseURL: reg.url, viewport: SCREEN_SIZES[0], locale: 'en-GB' });
     page = await context.newPage();
   });
 
@@ -168,7 +164,7 @@ test.describe.serial('support role in the console', () => {
   });
 
   test('an administrator signs support_desk out everywhere; its console session ends', async ({ browser }, testInfo) => {
-    const adminContext = await browser.newContext({ baseURL: reg.url, viewport: SIZES[0], locale: 'en-GB' });
+    const adminContext = await browser.newContext({ baseURL: reg.url, viewport: SCREEN_SIZES[0], locale: 'en-GB' });
     const adminPage = await adminContext.newPage();
     try {
       await adminPage.goto(CONSOLE);
@@ -180,11 +176,11 @@ test.describe.serial('support role in the console', () => {
       await expect(adminPage.getByRole('heading', { level: 1, name: 'Customer Support Desk' })).toBeVisible();
       await adminPage.getByRole('button', { name: 'Sign out everywhere' }).click();
       const dialog = adminPage.getByRole('dialog', { name: 'Sign Customer Support Desk out everywhere?' });
-      for (const size of SIZES) {
+      for (const size of SCREEN_SIZES) {
         await adminPage.setViewportSize(size);
         await saveScreen(adminPage, testInfo, `admin-13-sign-out-everywhere-${size.width}x${size.height}`);
       }
-      await adminPage.setViewportSize(SIZES[0]);
+      await adminPage.setViewportSize(SCREEN_SIZES[0]);
       await dialog.getByRole('button', { name: 'Sign out everywhere' }).click();
       await expect(adminPage.getByText('Customer Support Desk signed out everywhere')).toBeVisible();
       await saveScreen(adminPage, testInfo, 'admin-14-signed-out-toast-1440x900');

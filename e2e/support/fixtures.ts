@@ -33,6 +33,12 @@ export const test = base.extend<object, { register: RegisterHandle; adminBearer:
   baseURL: async ({ register }, use) => use(register.url),
 });
 
+/** The window sizes every console and customer screen is checked at (1440×900 and 1024×768). */
+export const SCREEN_SIZES = [
+  { width: 1440, height: 900 },
+  { width: 1024, height: 768 },
+] as const;
+
 /**
  * Saves a screenshot as `<outputDir>/screens/<name>.png` and attaches it to the report, so
  * every screen can be looked at after the run. The whole page from the top, unless a modal
