@@ -8,5 +8,7 @@ export default defineConfig({
     testTimeout: 30_000,
     hookTimeout: 30_000,
     pool: 'forks',
+    // Clears a PostgreSQL test server a crashed run left, and stops this run's (test/support/postgres.ts).
+    globalSetup: ['test/support/postgres-global.ts'],
   },
 });

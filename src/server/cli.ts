@@ -19,6 +19,10 @@ import { createRegister, StartupError, type RunningRegister } from './start.js';
 setFlagsFromString('--heap-growing-percent=50');
 
 async function main(): Promise<void> {
+  if (process.argv[2] === 'migrate') {
+    const { runMigrateCommand } = await import('./migrate-cli.js');
+    process.exit(await runMigrateCommand(process.argv.slice(3)));
+  }
   let config;
   try {
     config = parseArgs(process.argv.slice(2));

@@ -95,7 +95,10 @@ const USAGE = `Usage: npm run register -- [options]
   --trust-proxy <list>    comma-separated proxy addresses or CIDR ranges whose
                           X-Forwarded-For gives the client address (default: none;
                           the socket address is used). Also DAR_TRUST_PROXY.
-  --help                  show this help`;
+  --help                  show this help
+
+  npm run register -- migrate --db <postgres://… | SQLite file>
+                          migrate a database's schema to this version and exit`;
 
 export function usage(): string {
   return USAGE;

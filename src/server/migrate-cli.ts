@@ -1,0 +1,112 @@
+/**
+ * `npm run register -- migrate --db <postgres://… | SQLite file>`: brings a database's schema up
+ * to this register's version and exits; no server starts (docs/deploying.md). PostgreSQL runs
+ * under an advisory lock, so concurrent runs are safe; a SQLite file goes through the same path
+ * the register takes when it opens it.
+ */
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
+import Database from 'better-sqlite3';
+import { PROJECT_ROOT, UsageError } from './config.js';
+import { compareSchema, newerSchemaMessage, readJournal, SchemaVersionError, type SchemaVersion } from './db/schema-version.js';
+
+const USAGE = `Usage: npm run register -- migrate --db <postgres://user@host:port/database | SQLite file>`;
+
+export function parseMigrateArgs(argv: string[]): { db: string } | 'help' {
+  let db: string | undefined;
+  const args = [...argv];
+  while (args.length > 0) {
+    let flag = args.shift()!;
+    let value: string | undefined;
+    if (flag === '--help' || flag === '-h') return 'help';
+    const eq = flag.indexOf('=');
+    if (flag.startsWith('--') && eq > 0) {
+      value = flag.slice(eq + 1);
+      flag = flag.slice(0, eq);
+    }
+    if (flag !== '--db') throw new UsageError(`migrate: unknown option "${flag}"`);
+    db = value ?? args.shift();
+    if (!db) throw new UsageError('--db needs a value');
+  }
+  if (!db) throw new UsageError('migrate needs --db <postgres://… or SQLite file>');
+  return { db };
+}
+
+export const isPostgresUrl = (db: string): boolean => /^postgres(ql)?:\/\//i.test(db);
+
+/** The URL without its password, for messages. */
+function displayUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = '***';
+    return u.toString();
+  } catch {
+    return '(unparseable URL)';
+  }
+}
+
+const show = (v: SchemaVersion) => `version ${v.version}${v.tag ? ` (${v.tag})` : ''}`;
+
+/** Runs the command; resolves with the process exit code. */
+export async function runMigrateCommand(argv: string[], out = process.stdout, err = process.stderr): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseMigrateArgs(argv);
+  } catch (e) {
+    if (!(e instanceof UsageError)) throw e;
+    err.write(`register: ${e.message}\n\n${USAGE}\n`);
+    return 2;
+  }
+  if (parsed === 'help') {
+    out.write(`${USAGE}\n`);
+    return 0;
+  }
+  const started = performance.now();
+  try {
+    if (isPostgresUrl(parsed.db)) {
+      const { migratePostgres } = await import('./db/migrate-pg.js');
+      const r = await migratePostgres(parsed.db, resolve(PROJECT_ROOT, 'drizzle-pg'));
+      const ms = Math.round(performance.now() - started);
+      const waited = r.waitedMs >= 50 ? ` after waiting ${Math.round(r.waitedMs)} ms for another migrate run` : '';
+      out.write(
+        r.applied > 0
+          ? `register: migrated ${displayUrl(parsed.db)} from ${show(r.from)} to ${show(r.to)}: ${r.applied} migration(s) applied in ${ms} ms${waited}\n`
+          : `register: ${displayUrl(parsed.db)} is already at ${show(r.to)}; nothing to apply${waited}\n`,
+      );
+    } else {
+      const file = resolve(parsed.db);
+      const folder = resolve(PROJECT_ROOT, 'drizzle');
+      const before = existsSync(file) ? sqliteState(file, folder) : null;
+      if (before?.status === 'newer') throw new SchemaVersionError(newerSchemaMessage(before));
+      const { openDatabase } = await import('./db/open.js');
+      const { sqlite } = openDatabase(file, folder);
+      sqlite.close();
+      const after = sqliteState(file, folder);
+      if (after.status !== 'current') throw new SchemaVersionError(`migration ended at an unexpected schema state: ${after.status}`);
+      const from = before?.database ?? { version: 0, tag: null };
+      const ms = Math.round(performance.now() - started);
+      out.write(
+        after.database.version > from.version
+          ? `register: migrated ${file} from ${show(from)} to ${show(after.database)} in ${ms} ms\n`
+          : `register: ${file} is already at ${show(after.database)}; nothing to apply\n`,
+      );
+    }
+    return 0;
+  } catch (e) {
+    const message = e instanceof SchemaVersionError ? e.message : `migration failed: ${(e as Error).message}`;
+    err.write(`register: ${message}\n`);
+    return 1;
+  }
+}
+
+/** SQLite's applied migrations, read without migrating (drizzle's own table). */
+function sqliteState(file: string, folder: string) {
+  const db = new Database(file, { readonly: true, fileMustExist: true });
+  try {
+    const has = db.prepare("select 1 from sqlite_master where type = 'table' and name = '__drizzle_migrations'").get();
+    const applied = has ? (db.prepare('select created_at from __drizzle_migrations').all() as { created_at: number }[]).map((r) => Number(r.created_at)) : [];
+    return compareSchema(applied, readJournal(folder));
+  } finally {
+    db.close();
+  }
+}
