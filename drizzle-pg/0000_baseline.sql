@@ -29,14 +29,14 @@ CREATE TABLE "access_records" (
 	"revoke_reason" text,
 	"revoked_by" text,
 	"expired_at" text,
-	"activated_at" text,
 	"organisation_name" text,
 	"organisation_reference" text,
 	"first_seen" text,
 	"last_seen" text,
 	"source_reference" text,
 	"superseded_by" text,
-	"superseded_at" text
+	"superseded_at" text,
+	"activated_at" text
 );
 --> statement-breakpoint
 CREATE TABLE "accounts" (
@@ -114,7 +114,6 @@ CREATE TABLE "mail_messages" (
 	"text" text NOT NULL,
 	"html" text NOT NULL,
 	"links" json NOT NULL,
-	"sealed" text,
 	"purpose" text NOT NULL,
 	"ref" text,
 	"status" text NOT NULL,
@@ -122,7 +121,8 @@ CREATE TABLE "mail_messages" (
 	"next_attempt_at" text,
 	"last_error" text,
 	"sent_at" text,
-	"created_at" text NOT NULL
+	"created_at" text NOT NULL,
+	"sealed" text
 );
 --> statement-breakpoint
 CREATE TABLE "passkey_credentials" (

@@ -215,14 +215,6 @@ export const accessRecords = pgTable(
     revokeReason: text('revoke_reason'),
     revokedBy: text('revoked_by'),
     expiredAt: text('expired_at'),
-    /**
-     * When the record first gave access in the register: set at creation for a record
-     * submitted ACTIVE whose expiry had not already passed; null for one submitted REVOKED or
-     * EXPIRED (a historic record) and for DISCOVERED rows. Never cleared by a later
-     * revocation or expiry. Only such a record lets a Data User list its meter point
-     * (contract §5).
-     */
-    activatedAt: text('activated_at'),
     // DISCOVERED access
     organisationName: text('organisation_name'),
     organisationReference: text('organisation_reference'),
@@ -231,6 +223,15 @@ export const accessRecords = pgTable(
     sourceReference: text('source_reference'),
     supersededBy: text('superseded_by'),
     supersededAt: text('superseded_at'),
+    /**
+     * (Last, where SQLite's ALTER TABLE put it, so both engines list the columns alike.)
+     * When the record first gave access in the register: set at creation for a record
+     * submitted ACTIVE whose expiry had not already passed; null for one submitted REVOKED or
+     * EXPIRED (a historic record) and for DISCOVERED rows. Never cleared by a later
+     * revocation or expiry. Only such a record lets a Data User list its meter point
+     * (contract §5).
+     */
+    activatedAt: text('activated_at'),
   },
   (t) => [
     uniqueIndex('access_records_ak_uq').on(t.ak),
@@ -376,12 +377,6 @@ export const mailMessages = pgTable(
     text: text('text').notNull(),
     html: text('html').notNull(),
     links: json<string[]>('links').notNull(),
-    /**
-     * Production: a message carrying a one-time link (magic link) keeps text/html/links with the
-     * secret redacted; the deliverable bodies are here, encrypted (AES-256-GCM, key outside the
-     * database), only until the message is sent or has failed for good. Sandbox: null.
-     */
-    sealed: text('sealed'),
     purpose: text('purpose').notNull(),
     ref: text('ref'),
     status: text('status').notNull(), // captured | queued | sent | failed
@@ -390,6 +385,13 @@ export const mailMessages = pgTable(
     lastError: text('last_error'),
     sentAt: text('sent_at'),
     createdAt: text('created_at').notNull(),
+    /**
+     * (Last, where SQLite's ALTER TABLE put it.)
+     * Production: a message carrying a one-time link (magic link) keeps text/html/links with the
+     * secret redacted; the deliverable bodies are here, encrypted (AES-256-GCM, key outside the
+     * database), only until the message is sent or has failed for good. Sandbox: null.
+     */
+    sealed: text('sealed'),
   },
   (t) => [
     uniqueIndex('mail_messages_id_uq').on(t.messageId),
