@@ -80,6 +80,7 @@ function logTail(): string {
 }
 
 function alive(pid: number): boolean {
+  if (!Number.isInteger(pid) || pid <= 0) return false;
   try {
     process.kill(pid, 0);
     return true;
@@ -151,6 +152,9 @@ export async function ensureServer(): Promise<ServerTimings & { template: string
   if (!pgBinDir()) throw new Error('PostgreSQL binaries not found');
   return withLock(async () => {
     const timings: ServerTimings = { initdbMs: null, startMs: null, templateMigrateMs: null };
+    const owner = existsSync(OWNER) ? Number(readFileSync(OWNER, 'utf8')) : 0;
+    // A server whose run crashed is stopped and rebuilt rather than adopted: nothing of it is trusted.
+    if (running() && owner !== runId() && !alive(owner)) cleanupStale();
     if (!running()) {
       cleanupStale();
       if (await portInUse(PG_PORT)) {
@@ -186,6 +190,10 @@ export async function ensureServer(): Promise<ServerTimings & { template: string
       }
     } finally {
       await admin.end();
+    }
+    if (process.env.DAR_TEST_PG_TIMINGS && (timings.startMs !== null || timings.templateMigrateMs !== null)) {
+      const ms = (n: number | null) => (n === null ? '-' : `${Math.round(n)} ms`);
+      console.log(`[postgres] initdb ${ms(timings.initdbMs)}, start ${ms(timings.startMs)}, template migrated in ${ms(timings.templateMigrateMs)}`);
     }
     return { ...timings, template };
   });
