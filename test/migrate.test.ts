@@ -73,6 +73,17 @@ describe('migrate --db <SQLite file>', () => {
     db.close();
   });
 
+  it('the register refuses to start on a file a newer register migrated, naming both versions', () => {
+    const data = tempDir('dar-migrate-');
+    const file = join(data, 'register.sqlite');
+    openDatabase(file, newerFolder(LITE_MIGRATIONS, 'CREATE TABLE future_things (x integer);')).sqlite.close();
+    expect(() => openDatabase(file, LITE_MIGRATIONS)).toThrow(SchemaVersionError);
+    const res = spawnSync(process.execPath, ['--import', 'tsx', CLI, '--data', data, '--port', '0', '--log-level', 'silent'], { encoding: 'utf8', timeout: 60_000 });
+    expect(res.status).toBe(1);
+    expect(res.stderr).toContain(`the database's schema is version ${LITE_VERSION + 1} (it has a migration from`);
+    expect(res.stderr).toContain(`newer than this register's version ${LITE_VERSION} (`);
+  });
+
   it('needs --db', () => {
     const res = spawnSync(process.execPath, ['--import', 'tsx', CLI, 'migrate'], { encoding: 'utf8', timeout: 60_000 });
     expect(res.status).toBe(2);

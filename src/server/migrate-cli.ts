@@ -8,7 +8,7 @@ import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import { PROJECT_ROOT, UsageError } from './config.js';
-import { compareSchema, newerSchemaMessage, readJournal, SchemaVersionError, type SchemaVersion } from './db/schema-version.js';
+import { compareSchema, newerSchemaMessage, readJournal, SchemaVersionError, sqliteAppliedMigrations, type SchemaVersion } from './db/schema-version.js';
 
 const USAGE = `Usage: npm run register -- migrate --db <postgres://user@host:port/database | SQLite file>`;
 
@@ -103,9 +103,7 @@ export async function runMigrateCommand(argv: string[], out = process.stdout, er
 function sqliteState(file: string, folder: string) {
   const db = new Database(file, { readonly: true, fileMustExist: true });
   try {
-    const has = db.prepare("select 1 from sqlite_master where type = 'table' and name = '__drizzle_migrations'").get();
-    const applied = has ? (db.prepare('select created_at from __drizzle_migrations').all() as { created_at: number }[]).map((r) => Number(r.created_at)) : [];
-    return compareSchema(applied, readJournal(folder));
+    return compareSchema(sqliteAppliedMigrations(db), readJournal(folder));
   } finally {
     db.close();
   }

@@ -3,6 +3,7 @@ import Database from 'better-sqlite3';
 import { drizzle, type BetterSQLite3Database } from 'drizzle-orm/better-sqlite3';
 import { migrate } from 'drizzle-orm/better-sqlite3/migrator';
 import * as schema from './schema.js';
+import { compareSchema, newerSchemaMessage, readJournal, SchemaVersionError, sqliteAppliedMigrations } from './schema-version.js';
 
 /** drizzle's handle; `$client` is the better-sqlite3 connection underneath (as `drizzle()` returns it). */
 export type Db = BetterSQLite3Database<typeof schema> & { $client: Database.Database };
@@ -31,6 +32,13 @@ export function openDatabase(file: string, migrationsFolder: string): OpenedData
   sqlite.pragma('foreign_keys = ON');
   sqlite.pragma('busy_timeout = 5000');
   const db = drizzle(sqlite, { schema });
+  // A file a newer register migrated would otherwise be served as if current (drizzle applies
+  // only migrations newer than the last one recorded): refuse it instead.
+  const known = compareSchema(sqliteAppliedMigrations(sqlite), readJournal(migrationsFolder));
+  if (known.status === 'newer') {
+    sqlite.close();
+    throw new SchemaVersionError(newerSchemaMessage(known));
+  }
   migrate(db, { migrationsFolder });
   // Refresh planner statistics where they are stale (cheap; recommended at connection open).
   // Start-up time (README "Performance and resilience"): without a limit, the first optimize on a large database runs a

@@ -8,6 +8,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type Database from 'better-sqlite3';
 
 export interface JournalEntry {
   idx: number;
@@ -49,7 +50,8 @@ export function compareSchema(appliedCreatedAt: number[], journal: JournalEntry[
   const newest = appliedCreatedAt.length === 0 ? null : Math.max(...appliedCreatedAt);
   const known = new Map(journal.map((e, i) => [e.when, i + 1]));
   if (newest !== null && !known.has(newest)) {
-    return { status: 'newer', database: recorded, code, unknownMigrationAt: newest };
+    // Without a recorded version, count what drizzle applied (its history is linear).
+    return { status: 'newer', database: recorded ?? { version: appliedCreatedAt.length, tag: null }, code, unknownMigrationAt: newest };
   }
   if (recorded && recorded.version > code.version) {
     return { status: 'newer', database: recorded, code, unknownMigrationAt: newest ?? 0 };
@@ -68,4 +70,10 @@ export function newerSchemaMessage(c: Extract<SchemaComparison, { status: 'newer
     `the database's schema is ${describe(c.database)}${when}, newer than this register's ${describe(c.code)}. ` +
     'A newer register version migrated it; run that version (or a later one), not this one.'
   );
+}
+
+/** SQLite: the `created_at` of each migration drizzle has applied to this database (none when new). */
+export function sqliteAppliedMigrations(db: Database.Database): number[] {
+  const has = db.prepare("select 1 from sqlite_master where type = 'table' and name = '__drizzle_migrations'").get();
+  return has ? (db.prepare('select created_at from __drizzle_migrations').all() as { created_at: number }[]).map((r) => Number(r.created_at)) : [];
 }
