@@ -105,6 +105,8 @@ export class Mailer {
   private timer: NodeJS.Timeout | null = null;
   private running: Promise<number> | null = null;
   private started = false;
+  /** Bumped when the register's state is replaced (sandbox snapshot restore or reset); see discardInFlight. */
+  private generation = 0;
   private readonly byId;
 
   constructor(
@@ -264,11 +266,21 @@ export class Mailer {
     }
   }
 
-  private async attempt(row: MailRow): Promise<void> {
+  /**
+   * The database now holds another state (sandbox snapshot restore or reset): a message
+   * leased before then is not sent, and the outcome of one already on the wire is not recorded.
+   */
+  discardInFlight(): void {
+    this.generation++;
+    if (this.started) setImmediate(() => this.wake());
+  }
+
+  private async attempt(row: MailRow, generation: number): Promise<void> {
     const attempts = row.attempts + 1;
     try {
       // Group commit: a message (a magic link, say) leaves only once what it refers to is on disk.
       await this.reg.durability.durable();
+      if (generation !== this.generation) return;
       const body = this.deliverable(row);
       await (await this.smtp()).sendMail({
         from: this.reg.config.mailFrom,
@@ -278,6 +290,7 @@ export class Mailer {
         html: body.html,
         headers: { 'X-DAR-Message-Id': row.messageId, 'X-DAR-Purpose': row.purpose },
       });
+      if (generation !== this.generation) return;
       const now = this.reg.clock.iso();
       this.reg.db
         .update(mailMessages)
@@ -285,6 +298,7 @@ export class Mailer {
         .where(eq(mailMessages.seq, row.seq))
         .run();
     } catch (err) {
+      if (generation !== this.generation) return;
       const e = err as Error & { responseCode?: number; permanent?: boolean; code?: string };
       const permanent = typeof e.responseCode === 'number' && e.responseCode >= 500 && e.responseCode < 600;
       const exhausted = attempts >= this.maxAttempts;
@@ -333,8 +347,9 @@ export class Mailer {
     if (this.running) return this.running;
     const pass = async () => {
       let n = 0;
-      for (let row = this.lease(); row; row = this.lease()) {
-        await this.attempt(row);
+      const generation = this.generation;
+      for (let row = this.lease(); row && generation === this.generation; row = this.lease()) {
+        await this.attempt(row, generation);
         n++;
       }
       return n;
