@@ -121,6 +121,7 @@ export async function createRegister(config: RegisterConfig, logger: boolean | o
       for (const w of [...svc.workers].reverse()) await w.stop();
       await app.close();
       await checkpointer?.stop();
+      svc.snapshots.dispose();
       // Commit the open batch (its requests, if any, were answered only after a durable() that
       // committed it; this catches background writes of the last turn).
       reg.durability.endBatch();

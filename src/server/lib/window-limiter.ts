@@ -23,6 +23,11 @@ export class WindowLimiter {
     return Math.max(1, Math.ceil((list[list.length - max] + windowMs - this.now()) / 1000));
   }
 
+  /** Forgets every count (the register's clock and state were replaced, e.g. a sandbox snapshot restored). */
+  clear(): void {
+    this.events.clear();
+  }
+
   record(key: string, windowMs: number): void {
     const list = this.recent(key, windowMs);
     list.push(this.now());

@@ -12,6 +12,7 @@ import adminOutbox from './v1/admin/outbox.js';
 import adminRecords from './v1/admin/records.js';
 import adminReidentifications from './v1/admin/reidentifications.js';
 import adminSandbox from './v1/admin/sandbox.js';
+import adminSnapshots from './v1/admin/snapshots.js';
 import adminSettings from './v1/admin/settings.js';
 import adminStats from './v1/admin/stats.js';
 import adminWebhooks from './v1/admin/webhooks.js';
@@ -52,6 +53,7 @@ const scopes: { roles: readonly Role[] | null; modules: RouteModule[] }[] = [
       adminOutbox,
       adminDiscovered,
       adminSandbox,
+      adminSnapshots,
       adminAudit,
       adminStats,
       adminSettings,

@@ -184,6 +184,22 @@ export const DEVIATIONS: Deviation[] = [
     ],
   },
   {
+    title: 'Sandbox toolkit: mail catcher and snapshots',
+    section: '§10',
+    text: "Sandbox registers only (403 AUTH003 in production): the outbox can be searched (recipient, subject, body), emptied or pruned one message at a time, and shows each message's header lines and raw RFC 822 source; the register's whole state can be saved as a named snapshot (SQLite online backup in the data folder's snapshots/), restored exactly (audit chain included, work in flight dropped) or reset to the demo data or empty.",
+    ops: [
+      'DELETE /v1/admin/outbox',
+      'DELETE /v1/admin/outbox/{id}',
+      'GET /v1/admin/outbox/{id}/source',
+      'GET /v1/admin/outbox/{id}/raw',
+      'GET /v1/admin/sandbox/snapshots',
+      'POST /v1/admin/sandbox/snapshots',
+      'POST /v1/admin/sandbox/snapshots/{id}/restore',
+      'DELETE /v1/admin/sandbox/snapshots/{id}',
+      'POST /v1/admin/sandbox/reset',
+    ],
+  },
+  {
     title: 'Hash-chained audit',
     section: '§10',
     text: 'Audit events are hash-chained (each stores the previous one\'s hash, keyed with a register key) and GET /admin/audit/verify reports whether the chain is intact. The audit also records reads of customer data by people (identity-record.read, with the client address), sign-ins (account.login, account.login-failed), account changes field by field and suspension reasons.',

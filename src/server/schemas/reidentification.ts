@@ -78,6 +78,7 @@ export const AdminTokenList = Ok({ tokens: Type.Array(AdminToken), total: Type.I
 
 export const OutboxMessage = Type.Object({
   id: Type.String(),
+  from: Type.String({ description: 'The From: header (--mail-from)' }),
   to: Type.String(),
   subject: Type.String(),
   text: Type.String(),

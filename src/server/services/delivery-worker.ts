@@ -84,6 +84,11 @@ export class DeliveryWorker implements Worker {
   private pumpQueued = false;
   private timer: NodeJS.Timeout | null = null;
   private readonly inflight = new Map<string, { controller: AbortController; done: Promise<void> }>();
+  /**
+   * Bumped when the register's state is replaced (a sandbox snapshot restored or reset): a
+   * delivery claimed before then is neither sent nor recorded afterwards.
+   */
+  private generation = 0;
 
   constructor(
     private readonly reg: Register,
@@ -120,6 +125,17 @@ export class DeliveryWorker implements Worker {
     for (const f of this.inflight.values()) f.controller.abort();
     await Promise.all([...this.inflight.values()].map((f) => f.done));
     this.started = false;
+  }
+
+  /**
+   * The database now holds another state (sandbox snapshot restore or reset): deliveries in
+   * flight belong to the old one, so they are aborted and their outcomes are not recorded.
+   * Rows the restored state holds as pending are delivered as that state says.
+   */
+  discardInFlight(): void {
+    this.generation++;
+    for (const f of this.inflight.values()) f.controller.abort();
+    this.kick();
   }
 
   /** Asks the worker to look for due rows soon (after the current transaction has committed). */
@@ -225,6 +241,7 @@ export class DeliveryWorker implements Worker {
   }
 
   private async deliver(row: DeliveryRow, signal: AbortSignal): Promise<void> {
+    const generation = this.generation;
     const sub = this.webhooks.find(row.wid);
     if (!sub || sub.deletedAt) {
       this.reg.tx(() =>
@@ -238,8 +255,11 @@ export class DeliveryWorker implements Worker {
     }
     // Group commit: an event leaves the register only once the change it reports is on disk.
     await this.reg.durability.durable();
+    // Claimed before the register's state was replaced: not sent (see discardInFlight).
+    if (generation !== this.generation) return;
     const at = this.reg.clock.iso();
     const outcome = await this.send(sub, row.eventId, row.eventType, DeliveryWorker.body(row), signal);
+    if (generation !== this.generation) return;
     if (signal.aborted && this.stopping) {
       // Shutdown interrupted the request: the outcome is unknown, so it does not count as an
       // attempt. The row is due again at once; the next start delivers it (same event-id).

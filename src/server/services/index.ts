@@ -10,6 +10,7 @@ import { ReidentificationService } from './reidentification.js';
 import { DeliveryWorker } from './delivery-worker.js';
 import { Sweeper } from './sweeper.js';
 import { SandboxClock } from './sandbox-clock.js';
+import { Snapshots } from './snapshots.js';
 import { Webhooks } from './webhooks.js';
 import type { AccountRow } from './accounts.js';
 import type { IdentityRow } from './identity-records.js';
@@ -40,6 +41,8 @@ export interface Services {
   sweeper: Sweeper;
   /** Moves a sandbox register's clock forward through every due instant. */
   sandboxClock: SandboxClock;
+  /** Sandbox snapshots: save, list, restore, reset (the register's whole state). */
+  snapshots: Snapshots;
   /** Issues re-identification tokens and runs the customer ceremonies (magic links, passkeys). */
   reidentification: ReidentificationService;
   /** The e-mail outbox: `mail.queue(...)` inside a transaction; its worker delivers over SMTP (also in `workers`). */
@@ -66,6 +69,17 @@ export function createServices(reg: Register): Services {
   const delivery = new DeliveryWorker(reg, webhooks, events, mail);
   const sweeper = new Sweeper(reg, events);
   const tokens = new ReidTokens(reg);
+  const sandboxClock = new SandboxClock(reg, sweeper, delivery);
+  const reidentification = new ReidentificationService(reg, { accounts, identities, tokens, mail });
+  const snapshots = new Snapshots(reg, {
+    busy: () => (sandboxClock.busy ? 'The sandbox clock is moving; try again when that change has finished' : null),
+    // Work claimed from the replaced state is dropped; counts kept on the old clock are forgotten.
+    restored: () => {
+      delivery.discardInFlight();
+      mail.discardInFlight();
+      reidentification.resetLimits();
+    },
+  });
   const services: Services = {
     accounts,
     identities,
@@ -74,11 +88,12 @@ export function createServices(reg: Register): Services {
     dcc: new Dcc(reg, records, events),
     tokens,
     mail,
-    reidentification: new ReidentificationService(reg, { accounts, identities, tokens, mail }),
+    reidentification,
+    snapshots,
     webhooks,
     delivery,
     sweeper,
-    sandboxClock: new SandboxClock(reg, sweeper, delivery),
+    sandboxClock,
     workers: [sweeper, delivery, mail.worker],
   };
   return services;

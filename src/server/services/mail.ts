@@ -1,4 +1,5 @@
 import { and, desc, eq, inArray, lte, sql, type SQL } from 'drizzle-orm';
+import type Mail from 'nodemailer/lib/mailer';
 import { newestFirstPage } from '../lib/paging.js';
 import type { Transporter } from 'nodemailer';
 import type { Register } from '../context.js';
@@ -105,6 +106,8 @@ export class Mailer {
   private timer: NodeJS.Timeout | null = null;
   private running: Promise<number> | null = null;
   private started = false;
+  /** Bumped when the register's state is replaced (sandbox snapshot restore or reset); see discardInFlight. */
+  private generation = 0;
   private readonly byId;
 
   constructor(
@@ -182,6 +185,87 @@ export class Mailer {
     return row.sealed ? (JSON.parse(decrypt(this.reg.keys.encryptionKey, row.sealed)) as SealedBody) : { text: row.text, html: row.html };
   }
 
+  /**
+   * The message as nodemailer is given it: the SMTP worker sends exactly this, and the
+   * outbox's raw source is composed from it (with the stored, possibly redacted bodies).
+   */
+  private mailOptions(row: MailRow, body: SealedBody): Mail.Options {
+    return {
+      from: this.reg.config.mailFrom,
+      to: this.recipient(row),
+      subject: row.subject,
+      text: body.text,
+      html: body.html,
+      headers: { 'X-DAR-Message-Id': row.messageId, 'X-DAR-Purpose': row.purpose },
+    };
+  }
+
+  /**
+   * The raw RFC 822 source of a message and its header lines, composed by nodemailer's own
+   * MailComposer from what the outbox shows (never the sealed bodies: a production row's
+   * one-time link stays redacted). Message-ID and Date are the outbox's, so the source is stable.
+   */
+  async source(row: MailRow): Promise<{ from: string; headers: { name: string; value: string }[]; source: string }> {
+    const { default: MailComposer } = await import('nodemailer/lib/mail-composer');
+    const v = this.view(row);
+    const domain = (/@([^>\s]+)>?\s*$/.exec(this.reg.config.mailFrom)?.[1] ?? 'dar.localhost').toLowerCase();
+    const raw = await new MailComposer({ ...this.mailOptions(row, { text: v.text, html: v.html }), messageId: `<${row.messageId}@${domain}>`, date: new Date(row.createdAt) })
+      .compile()
+      .build();
+    const source = raw.toString('utf8');
+    const head = source.slice(0, source.indexOf('\r\n\r\n'));
+    const headers = head
+      .replace(/\r\n[ \t]+/g, ' ')
+      .split('\r\n')
+      .map((line) => {
+        const i = line.indexOf(':');
+        return { name: line.slice(0, i), value: line.slice(i + 1).trim() };
+      });
+    return { from: this.reg.config.mailFrom, headers, source };
+  }
+
+  /**
+   * Sandbox: messages whose recipient, subject or body (text or HTML) contains `q`, case-insensitively.
+   * Recipients are stored encrypted, so the match runs here over the decrypted rows, newest first.
+   */
+  search(q: { text: string; status?: string; ref?: string; purpose?: string; limit: number; cursor?: number }): { rows: MailRow[]; total: number; nextCursor: string | null } {
+    const needle = q.text.toLowerCase();
+    const filters: SQL[] = [];
+    if (q.status) filters.push(eq(mailMessages.status, q.status));
+    if (q.ref) filters.push(eq(mailMessages.ref, q.ref));
+    if (q.purpose) filters.push(eq(mailMessages.purpose, q.purpose));
+    const all = this.reg.db
+      .select()
+      .from(mailMessages)
+      .where(filters.length ? and(...filters) : undefined)
+      .orderBy(desc(mailMessages.seq))
+      .all()
+      .filter((r) => [this.recipient(r), r.subject, r.text, r.html].some((f) => f.toLowerCase().includes(needle)));
+    const from = q.cursor !== undefined ? all.findIndex((r) => r.seq < q.cursor!) : 0;
+    const page = from < 0 ? [] : all.slice(from, from + q.limit);
+    const more = from >= 0 && from + q.limit < all.length;
+    return { rows: page, total: all.length, nextCursor: more ? String(page[page.length - 1].seq) : null };
+  }
+
+  /** Sandbox: deletes one message (audited as the operator). */
+  remove(actor: string, id: string): void {
+    this.reg.tx(() => {
+      const row = this.find(id);
+      if (!row) throw notFound(`Message ${id}`);
+      this.reg.db.delete(mailMessages).where(eq(mailMessages.seq, row.seq)).run();
+      this.reg.audit.append({ actor, eventType: 'mail.deleted', subject: id, detail: { purpose: row.purpose, ref: row.ref } });
+    });
+  }
+
+  /** Sandbox: empties the outbox (audited as the operator, with how many went). */
+  removeAll(actor: string): number {
+    return this.reg.tx(() => {
+      const n = this.reg.db.delete(mailMessages).run().changes;
+      this.reg.audit.append({ actor, eventType: 'mail.deleted-all', detail: { deleted: n } });
+      return n;
+    });
+  }
+
   /** The outbox as GET /v1/admin/outbox shows it. */
   view(row: MailRow) {
     // Stored rows are already redacted in production; this also covers any older row.
@@ -189,6 +273,7 @@ export class Mailer {
     const scrub = (s: string) => (redact ? redactOneTimeLinks(s) : s);
     return {
       id: row.messageId,
+      from: this.reg.config.mailFrom,
       to: this.recipient(row),
       subject: row.subject,
       text: scrub(row.text),
@@ -264,20 +349,24 @@ export class Mailer {
     }
   }
 
-  private async attempt(row: MailRow): Promise<void> {
+  /**
+   * The database now holds another state (sandbox snapshot restore or reset): a message
+   * leased before then is not sent, and the outcome of one already on the wire is not recorded.
+   */
+  discardInFlight(): void {
+    this.generation++;
+    if (this.started) setImmediate(() => this.wake());
+  }
+
+  private async attempt(row: MailRow, generation: number): Promise<void> {
     const attempts = row.attempts + 1;
     try {
       // Group commit: a message (a magic link, say) leaves only once what it refers to is on disk.
       await this.reg.durability.durable();
+      if (generation !== this.generation) return;
       const body = this.deliverable(row);
-      await (await this.smtp()).sendMail({
-        from: this.reg.config.mailFrom,
-        to: this.recipient(row),
-        subject: row.subject,
-        text: body.text,
-        html: body.html,
-        headers: { 'X-DAR-Message-Id': row.messageId, 'X-DAR-Purpose': row.purpose },
-      });
+      await (await this.smtp()).sendMail(this.mailOptions(row, body));
+      if (generation !== this.generation) return;
       const now = this.reg.clock.iso();
       this.reg.db
         .update(mailMessages)
@@ -285,6 +374,7 @@ export class Mailer {
         .where(eq(mailMessages.seq, row.seq))
         .run();
     } catch (err) {
+      if (generation !== this.generation) return;
       const e = err as Error & { responseCode?: number; permanent?: boolean; code?: string };
       const permanent = typeof e.responseCode === 'number' && e.responseCode >= 500 && e.responseCode < 600;
       const exhausted = attempts >= this.maxAttempts;
@@ -333,8 +423,9 @@ export class Mailer {
     if (this.running) return this.running;
     const pass = async () => {
       let n = 0;
-      for (let row = this.lease(); row; row = this.lease()) {
-        await this.attempt(row);
+      const generation = this.generation;
+      for (let row = this.lease(); row && generation === this.generation; row = this.lease()) {
+        await this.attempt(row, generation);
         n++;
       }
       return n;

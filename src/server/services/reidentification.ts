@@ -188,6 +188,11 @@ export class ReidentificationService implements Reidentification {
     this.anonymous = new WindowLimiter(() => this.reg.clock.now().getTime());
   }
 
+  /** Forgets the anonymous-start counts (sandbox snapshot restore or reset: the clock they were counted on was replaced). */
+  resetLimits(): void {
+    this.anonymous.clear();
+  }
+
   /**
    * [ours] Admits one anonymous start from `address` (the socket address, or the client
    * address a trusted proxy reports) for `method`: returns 0, or the seconds to wait. Call

@@ -38,6 +38,11 @@ export class SandboxClock {
     private readonly delivery: DeliveryWorker,
   ) {}
 
+  /** True while a clock change is catching up (a snapshot restore must wait for it). */
+  get busy(): boolean {
+    return this.moving;
+  }
+
   /**
    * Moves the clock forward to the offset `targetOffsetMs` from real time, running
    * everything due on the way. The offset (not an instant) is the target so the clock ends

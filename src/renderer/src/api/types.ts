@@ -280,6 +280,8 @@ export interface Delivery {
 
 export interface OutboxMessage {
   id: string;
+  /** The From: header. */
+  from?: string;
   to: string;
   subject: string;
   text: string | null;

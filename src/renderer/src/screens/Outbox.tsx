@@ -1,13 +1,14 @@
-import { useMutation, useQueryClient } from '@tanstack/react-query';
+import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useMemo, useState } from 'react';
 import { api } from '../api/client';
-import { useMode, usePagedList } from '../api/hooks';
-import type { OutboxMessage } from '../api/types';
+import { useMode, usePagedList, useSettings } from '../api/hooks';
+import type { Envelope, OutboxMessage } from '../api/types';
 import { plural } from '../lib/format';
 import { useSearchParams } from '../lib/router';
-import { Button, FilterSelect } from '../ui/controls';
+import { Button, FilterSelect, SearchBox } from '../ui/controls';
+import { ConfirmDialog } from '../ui/dialog';
 import { useToast } from '../ui/toast';
-import { EmptyState, ErrorNotice, Notice, Spinner, StatusBadge } from '../ui/feedback';
+import { EmptyState, ErrorNotice, LiveDot, Notice, registerAnswering, Spinner, StatusBadge } from '../ui/feedback';
 import { Icon } from '../ui/icons';
 import { KeyValue, PageHeader, Panel, Tabs } from '../ui/layout';
 import { Relative, When } from '../ui/time';
@@ -18,24 +19,72 @@ function srcdocFor(html: string, linksLive: boolean): string {
   return /<head[^>]*>/i.test(html) ? html.replace(/<head[^>]*>/i, (m) => `${m}${head}`) : `${head}${html}`;
 }
 
+/**
+ * Links in a message name the register's public origin (--origin). The console may talk to
+ * the register on another address (another port, 127.0.0.1 for localhost): in a sandbox the
+ * preview opens them on the register the console talks to, which accepts its own loopback
+ * address for the customer pages.
+ */
+function onThisRegister(publicOrigin: string | undefined) {
+  const here = window.location.origin;
+  if (!publicOrigin || publicOrigin === here || !/^https?:/.test(here)) return (s: string) => s;
+  return (s: string) => s.split(publicOrigin).join(here);
+}
+
+/** How often the list is polled: new mail shows up on its own ("Live", as on the desk). */
+const LIVE_MS = 2000;
+
 export function OutboxScreen() {
   const [params, setParams] = useSearchParams();
   const mode = useMode();
   const sandbox = mode === 'sandbox';
+  const qc = useQueryClient();
+  const toast = useToast();
+  const settings = useSettings();
   const status = params.get('status') ?? '';
-  const list = usePagedList<OutboxMessage>(['outbox', 'list'], '/admin/outbox', 'messages', { status: status || undefined }, { refetchInterval: 5000 });
+  const q = sandbox ? (params.get('q') ?? '') : '';
+  const list = usePagedList<OutboxMessage>(['outbox', 'list'], '/admin/outbox', 'messages', { status: status || undefined, q: q || undefined }, { refetchInterval: LIVE_MS });
   const selectedId = params.get('id');
   const selected = useMemo(() => list.items.find((m) => String(m.id) === selectedId) ?? list.items[0] ?? null, [list.items, selectedId]);
+  const [clearing, setClearing] = useState(false);
+  const relink = sandbox ? onThisRegister(settings.data?.origin) : (s: string) => s;
 
   return (
     <>
-      <PageHeader title="Outbox" subtitle="E-mails the register sent or captured: magic links to customers and delivery alerts to data users. Newest first." />
+      <PageHeader
+        title="Outbox"
+        subtitle="E-mails the register sent or captured: magic links to customers and delivery alerts to data users. Newest first."
+        meta={<LiveDot label={`Live · refreshes every ${LIVE_MS / 1000} s`} connected={registerAnswering(list.failureReason)} />}
+        actions={
+          sandbox && (
+            <Button variant="danger" icon="trash" onClick={() => setClearing(true)} disabled={list.total === 0}>
+              Delete all
+            </Button>
+          )
+        }
+      />
+      <ConfirmDialog
+        open={clearing}
+        onClose={() => setClearing(false)}
+        title="Delete every message in the outbox?"
+        confirmLabel="Delete all"
+        tone="danger"
+        onConfirm={async () => {
+          const res = await api<Envelope & { deleted: number }>('/admin/outbox', { method: 'DELETE' });
+          setParams({ id: null });
+          await qc.invalidateQueries({ queryKey: ['outbox'] });
+          toast(`Deleted ${plural(res.deleted, 'message')}`);
+        }}
+      >
+        <p>The sandbox outbox is emptied. Links in deleted messages keep working until their tokens expire.</p>
+      </ConfirmDialog>
       {!sandbox && mode && (
         <Notice tone="amber" title="Production register">
           These messages went to real customers. Links are shown but cannot be opened from here: opening a magic link would act for the customer.
         </Notice>
       )}
       <div className="toolbar-bare">
+        {sandbox && <SearchBox label="Search messages" placeholder="Recipient, subject or text" value={q} onSearch={(v) => setParams({ q: v || null, id: null })} width={300} />}
         <FilterSelect
           label="Delivery"
           value={status}
@@ -56,7 +105,7 @@ export function OutboxScreen() {
       ) : list.error && !list.loaded ? (
         <ErrorNotice error={list.error} onRetry={list.refetch} />
       ) : list.items.length === 0 ? (
-        <EmptyState icon="mail" title={status ? 'No messages in this state' : 'No e-mail yet'}>
+        <EmptyState icon="mail" title={q ? `No messages match “${q}”` : status ? 'No messages in this state' : 'No e-mail yet'}>
           Messages appear here when the register e-mails a customer (magic-link re-identification) or alerts a data user about failed webhook deliveries.
         </EmptyState>
       ) : (
@@ -93,7 +142,7 @@ export function OutboxScreen() {
               </div>
             )}
           </Panel>
-          {selected && <MessageView key={String(selected.id)} m={selected} linksLive={sandbox} />}
+          {selected && <MessageView key={String(selected.id)} m={selected} linksLive={sandbox} relink={relink} />}
         </div>
       )}
     </>
@@ -106,10 +155,27 @@ const PURPOSE_LABEL: Record<string, string> = {
   'webhook.undelivered': 'Webhook delivery alert',
 };
 
-function MessageView({ m, linksLive }: { m: OutboxMessage; linksLive: boolean }) {
+type View = 'both' | 'html' | 'text' | 'headers' | 'source';
+
+interface MessageSource {
+  from: string;
+  headers: { name: string; value: string }[];
+  source: string;
+}
+
+function MessageView({ m, linksLive, relink }: { m: OutboxMessage; linksLive: boolean; relink: (s: string) => string }) {
   const qc = useQueryClient();
   const toast = useToast();
-  const [view, setView] = useState<'html' | 'text'>(m.html ? 'html' : 'text');
+  const [, setParams] = useSearchParams();
+  const [view, setView] = useState<View>(m.html && m.text ? 'both' : m.html ? 'html' : 'text');
+  const [deleting, setDeleting] = useState(false);
+  // Headers and the raw RFC 822 source (sandbox only), composed by the register as SMTP carries them.
+  const source = useQuery({
+    queryKey: ['outbox', 'source', m.id],
+    queryFn: ({ signal }) => api<Envelope & MessageSource>(`/admin/outbox/${encodeURIComponent(String(m.id))}/source`, { signal }),
+    enabled: linksLive && (view === 'headers' || view === 'source'),
+    staleTime: Infinity,
+  });
   const retry = useMutation({
     mutationFn: () => api(`/admin/outbox/${encodeURIComponent(String(m.id))}/retry`, { method: 'POST' }),
     onSuccess: () => {
@@ -123,16 +189,39 @@ function MessageView({ m, linksLive }: { m: OutboxMessage; linksLive: boolean })
       className="mail-view"
       title={m.subject}
       actions={
-        canRetry && (
-          <Button size="sm" icon="refresh" busy={retry.isPending} onClick={() => retry.mutate()}>
-            Retry now
-          </Button>
-        )
+        <>
+          {canRetry && (
+            <Button size="sm" icon="refresh" busy={retry.isPending} onClick={() => retry.mutate()}>
+              Retry now
+            </Button>
+          )}
+          {linksLive && (
+            <Button size="sm" icon="trash" onClick={() => setDeleting(true)}>
+              Delete
+            </Button>
+          )}
+        </>
       }
     >
+      <ConfirmDialog
+        open={deleting}
+        onClose={() => setDeleting(false)}
+        title="Delete this message?"
+        confirmLabel="Delete message"
+        tone="danger"
+        onConfirm={async () => {
+          await api(`/admin/outbox/${encodeURIComponent(String(m.id))}`, { method: 'DELETE' });
+          setParams({ id: null });
+          await qc.invalidateQueries({ queryKey: ['outbox'] });
+          toast('Message deleted');
+        }}
+      >
+        <p>“{m.subject}” to {m.to} is removed from the sandbox outbox.</p>
+      </ConfirmDialog>
       <KeyValue
         columns={3}
         items={[
+          m.from ? ['From', m.from] : false,
           ['To', m.to],
           ['Created', <When iso={m['created-at']} />],
           ['Delivery', <StatusBadge status={m.status} />],
@@ -160,9 +249,9 @@ function MessageView({ m, linksLive }: { m: OutboxMessage; linksLive: boolean })
             {m.links.map((l) => (
               <li key={l}>
                 {linksLive ? (
-                  <a href={l} target="_blank" rel="noopener noreferrer" className="external-link mail-link">
+                  <a href={relink(l)} target="_blank" rel="noopener noreferrer" className="external-link mail-link">
                     <Icon name="external" size={13} />
-                    {l}
+                    {relink(l)}
                   </a>
                 ) : (
                   <code className="mono-sm break">{l}</code>
@@ -173,11 +262,53 @@ function MessageView({ m, linksLive }: { m: OutboxMessage; linksLive: boolean })
           {linksLive && <p className="muted small">Sandbox: opening a link plays the customer's part. Nothing is confirmed until the "Yes, it's me" button is pressed.</p>}
         </div>
       )}
-      {m.html && m.text && <Tabs label="Message format" value={view} onChange={(v) => setView(v as 'html' | 'text')} tabs={[{ id: 'html', label: 'Formatted' }, { id: 'text', label: 'Plain text' }]} />}
-      {view === 'html' && m.html ? (
-        <iframe className="mail-frame" title={`E-mail: ${m.subject}`} sandbox={linksLive ? 'allow-popups allow-popups-to-escape-sandbox' : ''} srcDoc={srcdocFor(m.html, linksLive)} referrerPolicy="no-referrer" />
+      <Tabs
+        label="Message format"
+        value={view}
+        onChange={(v) => setView(v as View)}
+        tabs={[
+          ...(m.html && m.text ? [{ id: 'both', label: 'Side by side' }] : []),
+          ...(m.html ? [{ id: 'html', label: 'Formatted' }] : []),
+          { id: 'text', label: 'Plain text' },
+          ...(linksLive ? [{ id: 'headers', label: 'Headers' }, { id: 'source', label: 'Raw source' }] : []),
+        ]}
+      />
+      {view === 'both' && m.html ? (
+        <div className="mail-sbs" data-testid="mail-side-by-side">
+          <div>
+            <div className="mail-sbs-label">HTML</div>
+            <iframe className="mail-frame" title={`E-mail (HTML): ${m.subject}`} sandbox={linksLive ? 'allow-popups allow-popups-to-escape-sandbox' : ''} srcDoc={srcdocFor(relink(m.html), linksLive)} referrerPolicy="no-referrer" />
+          </div>
+          <div>
+            <div className="mail-sbs-label">Plain text</div>
+            <pre className="mail-text" aria-label="Plain text">{relink(m.text ?? '')}</pre>
+          </div>
+        </div>
+      ) : view === 'html' && m.html ? (
+        <iframe className="mail-frame" title={`E-mail: ${m.subject}`} sandbox={linksLive ? 'allow-popups allow-popups-to-escape-sandbox' : ''} srcDoc={srcdocFor(relink(m.html), linksLive)} referrerPolicy="no-referrer" />
+      ) : view === 'headers' || view === 'source' ? (
+        source.isLoading ? (
+          <Spinner label="Composing the source…" />
+        ) : source.error ? (
+          <ErrorNotice error={source.error} />
+        ) : source.data && view === 'headers' ? (
+          <table className="mail-headers" aria-label="Headers">
+            <tbody>
+              {source.data.headers.map((h, i) => (
+                <tr key={`${h.name}-${i}`}>
+                  <th scope="row">{h.name}</th>
+                  <td>{h.value}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        ) : source.data ? (
+          <pre className="mail-text mail-source" aria-label="Raw source">
+            {source.data.source}
+          </pre>
+        ) : null
       ) : (
-        <pre className="mail-text">{m.text ?? '(no text part)'}</pre>
+        <pre className="mail-text">{m.text ? relink(m.text) : '(no text part)'}</pre>
       )}
     </Panel>
   );

@@ -12,6 +12,7 @@ import { Badge, ErrorNotice, Notice, Spinner } from '../ui/feedback';
 import { ExternalLink, KeyValue, PageHeader, Panel } from '../ui/layout';
 import { useNow } from '../ui/time';
 import { useToast } from '../ui/toast';
+import { SandboxSnapshots } from './SandboxSnapshots';
 
 export function SettingsScreen() {
   const settings = useSettings();
@@ -94,6 +95,7 @@ export function SettingsScreen() {
         </div>
       )}
       {s?.mode === 'sandbox' && <SandboxClock />}
+      {s?.mode === 'sandbox' && <SandboxSnapshots />}
     </>
   );
 }

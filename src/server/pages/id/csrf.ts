@@ -43,9 +43,19 @@ export function checkCsrf(reg: Register, req: FastifyRequest, scope: string, sub
   return safeEqual(submitted, expected(reg, scope, cookie));
 }
 
-/** A state-changing request must not come from another origin (checked when the browser says). */
+const LOOPBACK_HOST = /^(localhost|127\.0\.0\.1|\[::1\])(:\d{1,5})?$/i;
+
+/**
+ * A state-changing request must not come from another origin (checked when the browser says).
+ * A sandbox register also accepts its own loopback address as the origin (the page was served
+ * from the very host:port the form posts to), so a link opened from the console on the
+ * address it talks to works when --origin names another port or localhost/127.0.0.1 differ.
+ * Only loopback names count: a rebinding attacker's own host name is never accepted.
+ */
 export function originAllowed(reg: Register, req: FastifyRequest): boolean {
   const origin = req.headers.origin;
   if (origin === undefined) return true;
-  return origin === reg.origin;
+  if (origin === reg.origin) return true;
+  const host = req.headers.host;
+  return reg.config.mode === 'sandbox' && !!host && LOOPBACK_HOST.test(host) && origin === `http://${host.toLowerCase()}`;
 }

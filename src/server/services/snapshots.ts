@@ -1,0 +1,273 @@
+import { randomBytes } from 'node:crypto';
+import { chmodSync, closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Register } from '../context.js';
+import { apiTime } from '../lib/clock.js';
+import { hmacHex } from '../lib/crypto.js';
+import { conflict, notFound } from '../lib/errors.js';
+import { loadSettings } from './settings.js';
+
+/** A snapshot's id: `snap_` and 24 lowercase hex characters (it names its files, so nothing else is accepted). */
+export const SNAPSHOT_ID_PATTERN = '^snap_[0-9a-f]{24}$';
+/** Letters, digits, spaces, dots, underscores and hyphens; starts with a letter or digit. */
+export const SNAPSHOT_NAME_PATTERN = '^[A-Za-z0-9][A-Za-z0-9 ._-]*$';
+export const SNAPSHOT_NAME_MAX = 64;
+
+export interface SnapshotView {
+  id: string;
+  name: string;
+  'created-at': string;
+  'size-bytes': number;
+}
+
+interface SnapshotMeta {
+  id: string;
+  name: string;
+  /** The register's clock when it was taken (sandbox clock included). */
+  createdAt: string;
+  /** Migrations applied to the database it was taken from: only the same schema restores. */
+  migrations: number;
+  /** HMAC of a constant under the audit key: only a register holding the same key file can restore it (the audit chain and the encrypted columns need that key). */
+  keyCheck: string;
+}
+
+/** Tables the register's own machinery owns; never copied or cleared. */
+const SKIPPED_TABLES = new Set(['__drizzle_migrations']);
+/** Kept by `reset`, so the operator (and every Data User's credentials) still work afterwards. */
+const KEPT_ON_RESET = new Set(['accounts']);
+
+export type SeedChoice = 'demo' | 'empty';
+
+/** What must forget the register's previous state when it is replaced (workers, limiters, caches). */
+export interface RestoreHooks {
+  /** True while something that must not be interrupted runs (the sandbox clock catching up). */
+  busy(): string | null;
+  /** Called once the database holds the restored state, inside nothing: drop in-flight work, reset in-memory state. */
+  restored(): void;
+}
+
+/**
+ * Sandbox snapshots [ours]: the register's whole state saved under a name, restored exactly,
+ * or reset to the demo data / empty.
+ *
+ * - A snapshot is SQLite's online backup of the live database (better-sqlite3 `backup()`), so
+ *   it is consistent while the register keeps serving. Files live in the data folder under
+ *   `snapshots/` (mode 0600 like the database; the folder 0700): `<id>.sqlite` and `<id>.json`
+ *   (name, time, schema version). An in-memory register (no data folder) keeps them in a
+ *   private temporary folder that is removed when it stops.
+ * - Restoring keeps the live connection (every service holds it): the snapshot is ATTACHed
+ *   and every table is emptied and copied from it inside one transaction, foreign keys
+ *   checked at its commit. Rows, counters, AUTOINCREMENT sequences, the clock offset and the
+ *   audit chain come back exactly; then the in-memory state is reset (`RestoreHooks`) and the
+ *   restore is appended to the restored audit chain, which therefore still verifies.
+ */
+export class Snapshots {
+  private folder: string | null = null;
+  private temporary = false;
+  private readonly keyCheck: string;
+
+  constructor(
+    private readonly reg: Register,
+    private readonly hooks: RestoreHooks,
+  ) {
+    this.keyCheck = hmacHex(reg.keys.signingKey, 'dar-sandbox-snapshot');
+  }
+
+  /** The snapshots folder, created on first use. */
+  private dir(): string {
+    if (this.folder) return this.folder;
+    if (this.reg.config.dataDir) {
+      this.folder = join(this.reg.config.dataDir, 'snapshots');
+      mkdirSync(this.folder, { recursive: true, mode: 0o700 });
+      chmodSync(this.folder, 0o700);
+    } else {
+      this.folder = mkdtempSync(join(tmpdir(), 'dar-snapshots-'));
+      this.temporary = true;
+    }
+    return this.folder;
+  }
+
+  /** Removes a temporary snapshots folder (in-memory register); called when the register stops. */
+  dispose(): void {
+    if (this.temporary && this.folder) rmSync(this.folder, { recursive: true, force: true });
+    this.folder = null;
+    this.temporary = false;
+  }
+
+  /** Where snapshots are kept ('memory' when the folder is temporary). */
+  get location(): string {
+    return this.reg.config.dataDir ? join(this.reg.config.dataDir, 'snapshots') : 'temporary (in-memory register)';
+  }
+
+  private migrationsIn(schema: 'main' | 'snap'): number {
+    return this.reg.sqlite.prepare(`select count(*) from ${schema}.__drizzle_migrations`).pluck().get() as number;
+  }
+
+  private readMeta(id: string): SnapshotMeta | null {
+    const file = join(this.dir(), `${id}.json`);
+    if (!existsSync(file) || !existsSync(join(this.dir(), `${id}.sqlite`))) return null;
+    try {
+      return JSON.parse(readFileSync(file, 'utf8')) as SnapshotMeta;
+    } catch {
+      return null;
+    }
+  }
+
+  private view(m: SnapshotMeta): SnapshotView {
+    return { id: m.id, name: m.name, 'created-at': apiTime(m.createdAt)!, 'size-bytes': statSync(join(this.dir(), `${m.id}.sqlite`)).size };
+  }
+
+  /** Every saved snapshot, newest first. */
+  list(): SnapshotView[] {
+    const metas: SnapshotMeta[] = [];
+    for (const f of readdirSync(this.dir())) {
+      const m = /^(snap_[0-9a-f]{24})\.json$/.exec(f);
+      const meta = m && this.readMeta(m[1]);
+      if (meta) metas.push(meta);
+    }
+    return metas.sort((a, b) => (a.createdAt < b.createdAt ? 1 : a.createdAt > b.createdAt ? -1 : a.id < b.id ? 1 : -1)).map((m) => this.view(m));
+  }
+
+  /**
+   * Saves the whole database under `name` with SQLite's online backup. The open batch is
+   * committed first, so the snapshot holds everything already answered.
+   */
+  async create(actor: string, name: string): Promise<SnapshotView> {
+    const trimmed = name.trim();
+    if (this.list().some((s) => s.name === trimmed)) throw conflict(`A snapshot named "${trimmed}" already exists; choose another name`);
+    const dir = this.dir();
+    const id = `snap_${randomBytes(12).toString('hex')}`;
+    const part = join(dir, `${id}.sqlite.part`);
+    const file = join(dir, `${id}.sqlite`);
+    // Created 0600 before SQLite writes to it, whatever the umask (like the database itself).
+    closeSync(openSync(part, 'wx', 0o600));
+    const createdAt = this.reg.clock.iso();
+    // Audited first, so the snapshot holds its own "saved" event: a restored chain says where it came from.
+    this.reg.tx(() => this.reg.audit.append({ actor, eventType: 'sandbox.snapshot-saved', subject: id, detail: { name: trimmed } }));
+    this.reg.durability.endBatch();
+    try {
+      await this.reg.sqlite.backup(part);
+      chmodSync(part, 0o600);
+      renameSync(part, file);
+    } catch (err) {
+      rmSync(part, { force: true });
+      throw err;
+    }
+    const meta: SnapshotMeta = { id, name: trimmed, createdAt, migrations: this.migrationsIn('main'), keyCheck: this.keyCheck };
+    writeFileSync(join(dir, `${id}.json`), JSON.stringify(meta), { mode: 0o600 });
+    return this.view(meta);
+  }
+
+  /** Deletes a snapshot's files. */
+  remove(actor: string, id: string): void {
+    if (!this.readMeta(id)) throw notFound(`Snapshot ${id}`);
+    rmSync(join(this.dir(), `${id}.sqlite`), { force: true });
+    rmSync(join(this.dir(), `${id}.json`), { force: true });
+    this.reg.tx(() => this.reg.audit.append({ actor, eventType: 'sandbox.snapshot-deleted', subject: id }));
+  }
+
+  /** Takes the register back to snapshot `id` exactly, then audits the restore on the restored chain. */
+  restore(actor: string, id: string): SnapshotView {
+    const meta = this.readMeta(id);
+    if (!meta) throw notFound(`Snapshot ${id}`);
+    this.refuseWhileBusy();
+    if (meta.keyCheck !== this.keyCheck) throw conflict(`Snapshot ${id} was taken by a register with another key file; its audit chain and encrypted fields could not be read here`);
+    if (meta.migrations !== this.migrationsIn('main'))
+      throw conflict(`Snapshot ${id} was taken with another version of the register's database (${meta.migrations} migrations, this register has ${this.migrationsIn('main')}); it cannot be restored`);
+    const sqlite = this.reg.sqlite;
+    // ATTACH and DETACH cannot run inside a transaction: commit the open batch first.
+    this.reg.durability.endBatch();
+    sqlite.prepare('ATTACH DATABASE ? AS snap').run(join(this.dir(), `${id}.sqlite`));
+    try {
+      if (this.migrationsIn('snap') !== meta.migrations) throw conflict(`Snapshot ${id} does not match its description; it cannot be restored`);
+      const tables = this.tables();
+      for (const t of tables) {
+        const cols = this.columns('snap', t);
+        if (cols.join(',') !== this.columns('main', t).join(',')) throw conflict(`Snapshot ${id} has a different layout of table ${t}; it cannot be restored`);
+      }
+      sqlite.transaction(() => {
+        sqlite.pragma('defer_foreign_keys = ON');
+        for (const t of tables) sqlite.prepare(`DELETE FROM main."${t}"`).run();
+        for (const t of tables) this.copy(t);
+        // Tables kept by triggers (record counts) were changed by the copies above: copy them last, exactly.
+        for (const t of this.triggerTargets(tables)) {
+          sqlite.prepare(`DELETE FROM main."${t}"`).run();
+          this.copy(t);
+        }
+        if (this.hasSequence('main') && this.hasSequence('snap')) {
+          sqlite.prepare('DELETE FROM main.sqlite_sequence').run();
+          sqlite.prepare('INSERT INTO main.sqlite_sequence (name, seq) SELECT name, seq FROM snap.sqlite_sequence').run();
+        }
+        this.afterReplace();
+        this.reg.audit.append({ actor, eventType: 'sandbox.snapshot-restored', subject: id, detail: { name: meta.name, 'snapshot-created-at': apiTime(meta.createdAt) } });
+      })();
+    } finally {
+      sqlite.prepare('DETACH DATABASE snap').run();
+    }
+    this.hooks.restored();
+    return this.view(meta);
+  }
+
+  /**
+   * Empties the register (every table but the accounts, so the operator and each Data User's
+   * credentials keep working) and returns the clock to real time. `demo` is then loaded by the
+   * caller (seed/demo.ts), which also re-creates missing demo accounts. Audited by the caller
+   * once the data is in (`audit`), so the event is the newest on the fresh chain.
+   */
+  clear(): void {
+    this.refuseWhileBusy();
+    const sqlite = this.reg.sqlite;
+    this.reg.durability.endBatch();
+    sqlite.transaction(() => {
+      sqlite.pragma('defer_foreign_keys = ON');
+      const tables = this.tables().filter((t) => !KEPT_ON_RESET.has(t));
+      for (const t of tables) sqlite.prepare(`DELETE FROM main."${t}"`).run();
+      this.afterReplace();
+    })();
+    this.hooks.restored();
+  }
+
+  audit(actor: string, seed: SeedChoice): void {
+    this.reg.tx(() => this.reg.audit.append({ actor, eventType: 'sandbox.reset', detail: { seed } }));
+  }
+
+  private refuseWhileBusy(): void {
+    const why = this.hooks.busy();
+    if (why) throw conflict(why);
+  }
+
+  /** Clock offset from the (restored or cleared) settings; no stored offset means real time. */
+  private afterReplace(): void {
+    this.reg.clock.setOffset(0);
+    loadSettings(this.reg);
+  }
+
+  private tables(): string[] {
+    return (this.reg.sqlite.prepare("select name from main.sqlite_master where type = 'table' and name not like 'sqlite_%' order by name").pluck().all() as string[]).filter(
+      (t) => !SKIPPED_TABLES.has(t),
+    );
+  }
+
+  private columns(schema: 'main' | 'snap', table: string): string[] {
+    return (this.reg.sqlite.prepare(`select name from pragma_table_info(?, ?)`).pluck().all(table, schema) as string[]);
+  }
+
+  private copy(table: string): void {
+    const cols = this.columns('main', table)
+      .map((c) => `"${c}"`)
+      .join(', ');
+    this.reg.sqlite.prepare(`INSERT INTO main."${table}" (${cols}) SELECT ${cols} FROM snap."${table}"`).run();
+  }
+
+  private triggerTargets(tables: string[]): string[] {
+    const bodies = this.reg.sqlite.prepare("select sql from main.sqlite_master where type = 'trigger'").pluck().all() as string[];
+    const out = new Set<string>();
+    for (const sql of bodies) for (const m of sql.matchAll(/\b(?:INSERT\s+INTO|UPDATE)\s+[`"]?(\w+)[`"]?/gi)) if (tables.includes(m[1])) out.add(m[1]);
+    return [...out];
+  }
+
+  private hasSequence(schema: 'main' | 'snap'): boolean {
+    return !!this.reg.sqlite.prepare(`select 1 from ${schema}.sqlite_master where name = 'sqlite_sequence'`).get();
+  }
+}

@@ -1,0 +1,267 @@
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { eq } from 'drizzle-orm';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { RegisterConfig } from '../src/server/config.js';
+import { webhookAttempts, webhookDeliveries } from '../src/server/db/schema.js';
+import { Customer, linkFromOutbox } from './support/customer.js';
+import { testRegister, type TestRegister } from './support/register.js';
+import { tempDir } from './support/temp-files.js';
+import { startReceiver, type Behaviour } from './support/webhook-receiver.js';
+
+let open: { close(): Promise<void> }[] = [];
+afterEach(async () => {
+  for (const o of open.reverse()) await o.close();
+  open = [];
+});
+
+async function setup(overrides: Partial<RegisterConfig> = {}, seed = true): Promise<TestRegister> {
+  const r = await testRegister(overrides, { seed });
+  open.push(r);
+  return r;
+}
+async function receiver(b?: Behaviour) {
+  const rc = await startReceiver(b);
+  open.push(rc);
+  return rc;
+}
+const snapshot = async (r: TestRegister, name: string) => {
+  const res = await r.call('admin_ops', 'POST', '/v1/admin/sandbox/snapshots', { name });
+  expect(res.status, JSON.stringify(res.body)).toBe(201);
+  return res.body as { id: string; name: string; 'created-at': string; 'size-bytes': number };
+};
+const restore = async (r: TestRegister, id: string) => {
+  const res = await r.call('admin_ops', 'POST', `/v1/admin/sandbox/snapshots/${id}/restore`);
+  expect(res.status, JSON.stringify(res.body)).toBe(200);
+  return res.body;
+};
+const verify = async (r: TestRegister) => (await r.call('admin_ops', 'GET', '/v1/admin/audit/verify')).body;
+/** Every table's rows (but the audit events appended since), for an exact comparison. */
+const dump = (r: TestRegister) => {
+  const tables = r.reg.sqlite.prepare("select name from sqlite_master where type = 'table' and name not like '__drizzle%' order by name").pluck().all() as string[];
+  return Object.fromEntries(tables.map((t) => [t, r.reg.sqlite.prepare(`select * from "${t}"`).all()]));
+};
+
+describe('sandbox snapshots', () => {
+  it('a snapshot taken mid-flow and restored: the pending token is pending again, and the audit chain verifies', async () => {
+    const r = await setup();
+    const ir = r.demo!.ir;
+    const start = await r.call('bright_energy', 'POST', `/v1/identity-records/${ir}/re-identify`, { method: 'magic-link' });
+    const ref = start.body['magic-link']['token-ref'] as string;
+    const link = await linkFromOutbox(r, ref);
+    const status = async () => (await r.call('bright_energy', 'GET', `/v1/identity-records/${ir}/re-identify/${ref}`)).body.status;
+    expect(await status()).toBe('pending');
+
+    const snap = await snapshot(r, 'before confirming');
+    expect(snap).toMatchObject({ id: expect.stringMatching(/^snap_[0-9a-f]{24}$/), name: 'before confirming', 'created-at': expect.stringMatching(/Z$/) });
+    expect(snap['size-bytes']).toBeGreaterThan(4096);
+
+    // The customer confirms; the clock moves a day; more records and audit events pile up.
+    const c = new Customer(r);
+    const csrf = Customer.csrfField((await c.get(link)).body)!;
+    expect((await c.request('POST', link, { form: { csrf } })).status).toBe(200);
+    expect(await status()).toBe('confirmed');
+    expect((await r.call('admin_ops', 'POST', '/v1/admin/clock', { 'advance-seconds': 86400 })).status).toBe(200);
+    const afterAudit = (await verify(r)).checked as number;
+
+    const res = await restore(r, snap.id);
+    expect(res.restored).toMatchObject({ id: snap.id, name: 'before confirming' });
+    expect(res['offset-ms']).toBe(0);
+    expect(await status()).toBe('pending');
+    const chain = await verify(r);
+    expect(chain).toMatchObject({ intact: true, 'first-broken-id': null });
+    expect(chain.checked).toBeLessThan(afterAudit);
+    // The restore itself is the newest event of the restored chain, as the administrator.
+    const audit = await r.call('admin_ops', 'GET', '/v1/admin/audit?limit=1');
+    expect(audit.body.events[0]).toMatchObject({ actor: 'admin_ops', 'event-type': 'sandbox.snapshot-restored' });
+    // The restored link works again: the customer can confirm once more.
+    const again = new Customer(r);
+    const csrf2 = Customer.csrfField((await again.get(link)).body)!;
+    expect((await again.request('POST', link, { form: { csrf: csrf2 } })).status).toBe(200);
+    expect(await status()).toBe('confirmed');
+    expect((await verify(r)).intact).toBe(true);
+  });
+
+  it('takes every table back exactly: records, counters, outbox, deliveries, AUTOINCREMENT sequences and the clock offset', async () => {
+    const r = await setup();
+    const rc = await receiver(() => 500);
+    const sub = await r.call('bright_energy', 'POST', '/v1/webhooks', { 'callback-url': rc.url, 'alert-email': 'alerts@bright-energy.example' });
+    expect(sub.status).toBe(201);
+    expect((await r.call('admin_ops', 'POST', '/v1/admin/clock', { 'advance-seconds': 3600 })).status).toBe(200);
+    const before = dump(r);
+    const stats = (await r.call('admin_ops', 'GET', '/v1/admin/stats')).body;
+    const statsEvents = stats['audit-events'] as number;
+    for (const k of ['response', 'now', 'audit-events']) delete stats[k];
+    const snap = await snapshot(r, 'baseline');
+    const beforeSnapshotEvent = before.audit_events.length;
+
+    // Change everything: a change of tenancy (records ended, deliveries queued and attempted), mail, the clock.
+    expect((await r.call('admin_ops', 'POST', '/v1/admin/sandbox/cot-events', { mpxn: r.demo!.mpxn, 'effective-date': '2026-12-01', 'source-reference': 'SNAP-COT-1' })).status).toBe(201);
+    await r.svc.delivery.runDue();
+    expect(rc.received.length).toBeGreaterThan(0);
+    await r.call('bright_energy', 'POST', `/v1/identity-records/${r.demo!.ir}/re-identify`, { method: 'magic-link' });
+    expect((await r.call('admin_ops', 'POST', '/v1/admin/clock', { 'advance-seconds': 7 * 86400 })).status).toBe(200);
+    expect(dump(r)).not.toEqual(before);
+
+    const res = await restore(r, snap.id);
+    expect(res['offset-ms']).toBeGreaterThanOrEqual(3600_000);
+    expect(res['offset-ms']).toBeLessThan(3600_000 + 60_000);
+    expect(r.reg.clock.offset).toBe(res['offset-ms']);
+    const after = dump(r);
+    // Identical, but for the audit events appended by the snapshot and the restore themselves.
+    expect(after.audit_events.slice(0, beforeSnapshotEvent)).toEqual(before.audit_events);
+    // (The snapshot holds its own "saved" event: the restored chain says where it came from.)
+    expect(after.audit_events.slice(beforeSnapshotEvent).map((e: any) => e.event_type)).toEqual(['sandbox.snapshot-saved', 'sandbox.snapshot-restored']);
+    for (const t of Object.keys(before).filter((t) => t !== 'audit_events' && t !== 'sqlite_sequence')) expect(after[t], t).toEqual(before[t]);
+    const seq = (d: Record<string, any[]>) => d.sqlite_sequence.filter((s) => s.name !== 'audit_events');
+    expect(seq(after)).toEqual(seq(before));
+    const statsAfter = (await r.call('admin_ops', 'GET', '/v1/admin/stats')).body;
+    for (const k of ['response', 'now']) delete statsAfter[k];
+    expect(statsAfter['audit-events']).toBe(statsEvents + 2);
+    delete statsAfter['audit-events'];
+    expect(statsAfter).toEqual(stats);
+    expect((await verify(r)).intact).toBe(true);
+  });
+
+  it('work queued from before the restore is not sent afterwards, nor recorded into the restored state', async () => {
+    const r = await setup({ webhookRetryScheduleMs: [60_000], webhookTimeoutMs: 3000 });
+    let hold: (() => void) | null = null;
+    const rc = await receiver(() => 'hang');
+    const sub = await r.call('bright_energy', 'POST', '/v1/webhooks', { 'callback-url': rc.url, 'alert-email': 'alerts@bright-energy.example' });
+    const wid = sub.body.webhook.wid as string;
+    const duid = r.svc.accounts.get('bright_energy').duid;
+
+    // 1. An event in flight when the snapshot is restored: the receiver got it, but its outcome is not recorded.
+    r.svc.events.publishTo({ wid, duid }, 'consent.withdrawal', { n: 1 });
+    const snap = await snapshot(r, 'one pending event');
+    const pending = r.reg.db.select().from(webhookDeliveries).where(eq(webhookDeliveries.wid, wid)).get()!;
+    expect(pending.status).toBe('pending');
+    r.svc.delivery.start();
+    await rc.waitFor(1);
+    await restore(r, snap.id);
+    await new Promise((ok) => setTimeout(ok, 300));
+    const row = r.reg.db.select().from(webhookDeliveries).where(eq(webhookDeliveries.eventId, pending.eventId)).get()!;
+    // As the snapshot holds it: no attempt, pending, due (the aborted request is not counted).
+    expect(row.attempts).toBe(0);
+    expect(r.reg.db.select().from(webhookAttempts).where(eq(webhookAttempts.eventId, pending.eventId)).all()).toHaveLength(0);
+    await r.svc.delivery.stop();
+
+    // 2. A delivery claimed but not yet sent (waiting for its commit to reach the disk) when the state is replaced: never sent.
+    const sent = rc.received.length;
+    const clean = await snapshot(r, 'nothing queued');
+    const realDurable = r.reg.durability.durable.bind(r.reg.durability);
+    const gate = new Promise<void>((ok) => (hold = ok));
+    r.reg.durability.durable = async () => {
+      await gate;
+      return realDurable();
+    };
+    r.svc.events.publishTo({ wid, duid }, 'consent.withdrawal', { n: 2 });
+    const queued = r.svc.delivery.runDue();
+    await new Promise((ok) => setTimeout(ok, 50));
+    r.reg.durability.durable = realDurable;
+    // (restore answers through the real durability; the claimed delivery still waits on the gate)
+    await restore(r, clean.id);
+    hold!();
+    await queued;
+    await new Promise((ok) => setTimeout(ok, 200));
+    // (The restored state's own pending event from step 1 is due, and is delivered as it says.)
+    expect(rc.received.length).toBeGreaterThanOrEqual(sent);
+    expect(rc.received.filter((g) => g.json.payload.n === 2)).toHaveLength(0);
+    expect(r.reg.db.select().from(webhookDeliveries).where(eq(webhookDeliveries.wid, wid)).all().filter((d) => d.eventId !== pending.eventId)).toHaveLength(0);
+  });
+
+  it('keeps files 0600 in the data folder under snapshots/, lists newest first, deletes; bad names and ids are 4xx in the envelope', async () => {
+    const data = tempDir('dar-snapshots-');
+    const r = await setup({ dataDir: data });
+    const a = await snapshot(r, 'first');
+    const b = await snapshot(r, 'second-one_v1.2');
+    const dir = join(data, 'snapshots');
+    expect((statSync(dir).mode & 0o777).toString(8)).toBe('700');
+    const files = readdirSync(dir).sort();
+    expect(files).toEqual([`${a.id}.json`, `${a.id}.sqlite`, `${b.id}.json`, `${b.id}.sqlite`].sort());
+    for (const f of files) expect((statSync(join(dir, f)).mode & 0o777).toString(8), f).toBe('600');
+    expect(statSync(join(dir, `${a.id}.sqlite`)).size).toBe(a['size-bytes']);
+
+    const list = await r.call('admin_ops', 'GET', '/v1/admin/sandbox/snapshots');
+    expect(list.status).toBe(200);
+    expect(list.body.snapshots.map((s: { id: string }) => s.id)).toEqual([b.id, a.id]);
+    expect(list.body.location).toBe(dir);
+
+    for (const body of [{}, { name: '' }, { name: '../etc/passwd' }, { name: 'x'.repeat(65) }, { name: 3 }, { name: 'ok', extra: 1 }]) {
+      const res = await r.call('admin_ops', 'POST', '/v1/admin/sandbox/snapshots', body);
+      expect(res.status, JSON.stringify(body)).toBe(400);
+      expect(res.body.errors[0]['error-code']).toMatch(/^VAL/);
+    }
+    const dup = await r.call('admin_ops', 'POST', '/v1/admin/sandbox/snapshots', { name: 'first' });
+    expect(dup.status).toBe(409);
+    expect(dup.body.errors[0]['error-code']).toBe('CON001');
+    for (const id of ['nope', '..%2F..%2Fregister', 'snap_XYZ']) expect((await r.call('admin_ops', 'POST', `/v1/admin/sandbox/snapshots/${id}/restore`)).status, id).toBe(400);
+    const missing = await r.call('admin_ops', 'POST', `/v1/admin/sandbox/snapshots/snap_${'0'.repeat(24)}/restore`);
+    expect(missing.status).toBe(404);
+    expect(missing.body.errors[0]['error-code']).toBe('NOT001');
+    expect((await r.call('admin_ops', 'POST', '/v1/admin/sandbox/reset', { seed: 'full' })).status).toBe(400);
+    expect((await r.call('bright_energy', 'GET', '/v1/admin/sandbox/snapshots')).status).toBe(403);
+
+    expect((await r.call('admin_ops', 'DELETE', `/v1/admin/sandbox/snapshots/${a.id}`)).status).toBe(200);
+    expect(existsSync(join(dir, `${a.id}.sqlite`))).toBe(false);
+    expect((await r.call('admin_ops', 'GET', '/v1/admin/sandbox/snapshots')).body.snapshots).toHaveLength(1);
+  });
+
+  it('an in-memory register keeps its snapshots in a temporary folder removed when it stops', async () => {
+    const r = await testRegister();
+    await snapshot(r, 'temp');
+    const location = (r.svc.snapshots as unknown as { folder: string }).folder;
+    expect(readdirSync(location)).toHaveLength(2);
+    await r.close();
+    expect(existsSync(location)).toBe(false);
+  });
+
+  it('reset to empty keeps the accounts (sign-in works) and nothing else; reset to demo loads the demo data; both audited on a valid chain', async () => {
+    const r = await setup();
+    expect((await r.call('admin_ops', 'POST', '/v1/admin/clock', { 'advance-seconds': 3600 })).status).toBe(200);
+    const empty = await r.call('admin_ops', 'POST', '/v1/admin/sandbox/reset', { seed: 'empty' });
+    expect(empty.status, JSON.stringify(empty.body)).toBe(200);
+    expect(empty.body).toMatchObject({ seed: 'empty', 'offset-ms': 0 });
+    expect((await r.call('admin_ops', 'GET', '/v1/admin/records')).body.total ?? 0).toBe(0);
+    expect(r.reg.sqlite.prepare('select count(*) from identity_records').pluck().get()).toBe(0);
+    expect(r.reg.sqlite.prepare('select count(*) from accounts').pluck().get()).toBeGreaterThan(5);
+    const chain = await verify(r);
+    expect(chain).toMatchObject({ intact: true, checked: 1 });
+
+    const demo = await r.call('admin_ops', 'POST', '/v1/admin/sandbox/reset', { seed: 'demo' });
+    expect(demo.status).toBe(200);
+    expect(r.reg.sqlite.prepare('select count(*) from identity_records').pluck().get()).toBe(1);
+    expect((await r.call('bright_energy', 'GET', '/v1/records')).status).toBe(200);
+    const audit = await r.call('admin_ops', 'GET', '/v1/admin/audit?event-type=sandbox.reset');
+    expect(audit.body.events.map((e: { detail: unknown }) => e.detail)).toEqual([{ seed: 'demo' }]);
+    expect(audit.body.events[0]).toMatchObject({ actor: 'admin_ops' });
+    expect((await verify(r)).intact).toBe(true);
+  });
+
+  it('production: every snapshot route and reset is 403 AUTH003 before the body is looked at', async () => {
+    const r = await setup({ mode: 'production', origin: 'https://register.example' });
+    const calls: [string, string, unknown?][] = [
+      ['GET', '/v1/admin/sandbox/snapshots'],
+      ['POST', '/v1/admin/sandbox/snapshots', { name: 'x' }],
+      ['POST', '/v1/admin/sandbox/snapshots', { nonsense: true }],
+      ['POST', `/v1/admin/sandbox/snapshots/snap_${'0'.repeat(24)}/restore`],
+      ['DELETE', `/v1/admin/sandbox/snapshots/snap_${'0'.repeat(24)}`],
+      ['POST', '/v1/admin/sandbox/reset', { seed: 'empty' }],
+    ];
+    for (const [method, url, body] of calls) {
+      const res = await r.call('admin_ops', method, url, body);
+      expect(res.status, `${method} ${url}`).toBe(403);
+      expect(res.body.errors[0]['error-code']).toBe('AUTH003');
+    }
+  });
+
+  it('documents the snapshot routes in the served OpenAPI', async () => {
+    const r = await setup();
+    const doc = (await r.app.inject({ method: 'GET', url: '/v1/openapi.json' })).json();
+    expect(doc.paths['/v1/admin/sandbox/snapshots'].post.responses['201']).toBeDefined();
+    expect(doc.paths['/v1/admin/sandbox/snapshots'].get).toBeDefined();
+    expect(doc.paths['/v1/admin/sandbox/snapshots/{id}/restore'].post).toBeDefined();
+    expect(JSON.stringify(doc.paths['/v1/admin/sandbox/reset'].post.requestBody)).toContain('empty');
+    expect(JSON.stringify(doc.paths['/v1/admin/sandbox/snapshots'].post.responses['201'])).toContain('size-bytes');
+  });
+});
