@@ -208,6 +208,9 @@ describe('sandbox snapshots', () => {
     expect(files).toEqual([`${a.id}.json`, `${a.id}.sqlite`, `${b.id}.json`, `${b.id}.sqlite`].sort());
     for (const f of files) expect((statSync(join(dir, f)).mode & 0o777).toString(8), f).toBe('600');
     expect(statSync(join(dir, `${a.id}.sqlite`)).size).toBe(a['size-bytes']);
+    // Restoring reads the file in place and leaves nothing behind (no -wal/-shm).
+    await restore(r, b.id);
+    expect(readdirSync(dir).sort()).toEqual(files);
 
     const list = await r.call('admin_ops', 'GET', '/v1/admin/sandbox/snapshots');
     expect(list.status).toBe(200);
