@@ -3,6 +3,7 @@ import type { RegisterConfig } from '../src/server/config.js';
 import { Customer, linkFromOutbox } from './support/customer.js';
 import { testRegister, type TestRegister } from './support/register.js';
 import { startSmtpSink } from './support/smtp-sink.js';
+import { SoftAuthenticator } from './support/soft-authenticator.js';
 
 let open: { close(): Promise<void> }[] = [];
 afterEach(async () => {
@@ -160,6 +161,41 @@ describe('sandbox mail outbox', () => {
     const res = await c.request('POST', link, { form: { csrf }, headers: local, origin: 'http://127.0.0.1:5099' });
     expect(res.status, res.body.slice(0, 300)).toBe(200);
     expect(await status()).toBe('confirmed');
+  });
+
+  it("a passkey page opened on the register's own loopback address completes the ceremony there (sandbox only)", async () => {
+    const run = async (r: TestRegister, pageOrigin: string, mpxn: string, signedOrigin = pageOrigin) => {
+      const res = await r.call('bright_energy', 'POST', '/v1/identity-records', {
+        'pii-principal': { mpxn, 'move-in-date': '2023-01-01' },
+        'expressed-by': 'data-subject',
+        email: null,
+        'initiate-passkey-registration': true,
+        'passkey-return-url': 'http://localhost:5001/return',
+      });
+      expect(res.status, JSON.stringify(res.body)).toBe(201);
+      const redirect = res.body['passkey-registration-redirect'];
+      const path = new URL(redirect['redirect-url']);
+      const c = new Customer(r);
+      const headers = { host: new URL(pageOrigin).host };
+      const page = await c.request('GET', path.pathname + path.search, { headers });
+      const csrf = Customer.dataCsrf(page.body)!;
+      const session = path.searchParams.get('session')!;
+      const opt = await c.request('POST', '/id/passkey/options', { json: { session }, headers: { ...headers, 'x-dar-csrf': csrf }, origin: pageOrigin });
+      expect(opt.status, opt.body).toBe(200);
+      const auth = new SoftAuthenticator(pageOrigin, 'localhost');
+      const response = auth.register(opt.json.options, signedOrigin === pageOrigin ? {} : { origin: signedOrigin });
+      const done = await c.request('POST', '/id/passkey/verify', { json: { session, step: 'register', response }, headers: { ...headers, 'x-dar-csrf': csrf }, origin: pageOrigin });
+      return { done, ref: redirect['token-ref'] as string };
+    };
+    // --origin names port 5001; the page is opened on localhost:5099, where the console talks to the register.
+    const r = await setup({ origin: 'http://localhost:5001' });
+    const { done, ref } = await run(r, 'http://localhost:5099', '1800000001');
+    expect(done.status, done.body).toBe(200);
+    expect(done.json.done).toBe(true);
+    expect((await r.call('bright_energy', 'GET', `/v1/identity-records/reidentify/${ref}`)).body.status).toBe('confirmed');
+    // A response signed for another origin than the page's is still refused.
+    const forged = await run(r, 'http://localhost:5099', '1800000002', 'http://evil.example');
+    expect(forged.done.status).toBe(400);
   });
 
   it('documents search, delete and the source in the served OpenAPI', async () => {

@@ -7,6 +7,7 @@ import { webhookAttempts, webhookDeliveries } from '../src/server/db/schema.js';
 import { Customer, linkFromOutbox } from './support/customer.js';
 import { testRegister, type TestRegister } from './support/register.js';
 import { tempDir } from './support/temp-files.js';
+import { startSmtpSink } from './support/smtp-sink.js';
 import { startReceiver, type Behaviour } from './support/webhook-receiver.js';
 
 let open: { close(): Promise<void> }[] = [];
@@ -170,6 +171,32 @@ describe('sandbox snapshots', () => {
     expect(r.reg.db.select().from(webhookDeliveries).where(eq(webhookDeliveries.wid, wid)).all().filter((d) => d.eventId !== pending.eventId)).toHaveLength(0);
   });
 
+  it('an e-mail leased before the restore is not sent afterwards; the restored outbox is as saved', async () => {
+    const sink = await startSmtpSink();
+    open.push(sink);
+    const r = await setup({ smtpUrl: sink.url });
+    const clean = await snapshot(r, 'no mail yet');
+    const id = r.reg.tx(() => r.svc.mail.queue({ to: 'late@example.org', subject: 'Queued before the restore', text: 'x', html: '<p>x</p>', purpose: 'test' }));
+    let hold: (() => void) | null = null;
+    const gate = new Promise<void>((ok) => (hold = ok));
+    const realDurable = r.reg.durability.durable.bind(r.reg.durability);
+    r.reg.durability.durable = async () => {
+      await gate;
+      return realDurable();
+    };
+    // The worker leases the message and waits for its commit to reach the disk…
+    const pass = r.svc.mail.processDue();
+    await new Promise((ok) => setTimeout(ok, 50));
+    r.reg.durability.durable = realDurable;
+    // …while the register is taken back to before it was queued.
+    await restore(r, clean.id);
+    hold!();
+    await pass;
+    await new Promise((ok) => setTimeout(ok, 200));
+    expect(sink.received).toHaveLength(0);
+    expect(r.svc.mail.find(id)).toBeUndefined();
+  });
+
   it('keeps files 0600 in the data folder under snapshots/, lists newest first, deletes; bad names and ids are 4xx in the envelope', async () => {
     const data = tempDir('dar-snapshots-');
     const r = await setup({ dataDir: data });
@@ -181,6 +208,9 @@ describe('sandbox snapshots', () => {
     expect(files).toEqual([`${a.id}.json`, `${a.id}.sqlite`, `${b.id}.json`, `${b.id}.sqlite`].sort());
     for (const f of files) expect((statSync(join(dir, f)).mode & 0o777).toString(8), f).toBe('600');
     expect(statSync(join(dir, `${a.id}.sqlite`)).size).toBe(a['size-bytes']);
+    // Restoring reads the file in place and leaves nothing behind (no -wal/-shm).
+    await restore(r, b.id);
+    expect(readdirSync(dir).sort()).toEqual(files);
 
     const list = await r.call('admin_ops', 'GET', '/v1/admin/sandbox/snapshots');
     expect(list.status).toBe(200);

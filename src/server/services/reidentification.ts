@@ -621,13 +621,16 @@ export class ReidentificationService implements Reidentification {
     step: CeremonyStep,
     response: RegistrationResponseJSON | AuthenticationResponseJSON,
     stepUpCookie?: string,
+    pageOrigin?: string,
   ): Promise<{ done: true; redirect: string } | { done: false; next: 'register'; stepUpProof: string }> {
     const view = this.readySession(sessionId, stepUpCookie);
     if (view.step !== step) throw new CeremonyError(409, 'conflict', 'This page is out of date; reload it and try again.');
     const session = view.session;
     const challenge = session.challenge;
     if (!challenge) throw new CeremonyError(409, 'conflict', 'No passkey prompt is in progress for this request; press the button to start again.');
-    const expectedOrigin = this.reg.origin;
+    // A sandbox page opened on the register's own loopback address (the one the console talks
+    // to, see pages/id/csrf.ts originAllowed) signs with that origin; the relying party is unchanged.
+    const expectedOrigin = pageOrigin && pageOrigin !== this.reg.origin && this.reg.config.mode === 'sandbox' ? [this.reg.origin, pageOrigin] : this.reg.origin;
     const expectedRPID = this.rpId;
 
     if (step === 'register') {

@@ -152,6 +152,8 @@ export class Snapshots {
       renameSync(part, file);
     } catch (err) {
       rmSync(part, { force: true });
+      // The chain already says it was saved: say it was not, after all.
+      this.reg.tx(() => this.reg.audit.append({ actor, eventType: 'sandbox.snapshot-failed', subject: id, detail: { name: trimmed, error: (err as Error).message.slice(0, 200) } }));
       throw err;
     }
     const meta: SnapshotMeta = { id, name: trimmed, createdAt, migrations: this.migrationsIn('main'), keyCheck: this.keyCheck };

@@ -109,8 +109,8 @@ export function SandboxSnapshots() {
                 <td>
                   <strong>{s.name}</strong> <code className="mono-sm muted">{s.id}</code>
                 </td>
-                <td>{fmtDateTime(s['created-at'])}</td>
-                <td>{fmtBytes(s['size-bytes'])}</td>
+                <td className="nowrap">{fmtDateTime(s['created-at'])}</td>
+                <td className="nowrap">{fmtBytes(s['size-bytes'])}</td>
                 <td className="align-right">
                   <Button size="sm" icon="refresh" onClick={() => setRestoring(s)}>
                     Restore

@@ -231,6 +231,8 @@ ${
         req.body.step,
         req.body.response as unknown as RegistrationResponseJSON | AuthenticationResponseJSON,
         req.cookies[STEP_UP_COOKIE],
+        // Passed the origin check above: the register's origin, or (sandbox) its own loopback address.
+        req.headers.origin,
       );
       if (!out.done) {
         reply.setCookie(STEP_UP_COOKIE, out.stepUpProof, cookieOptions(reg, 20 * 60));
