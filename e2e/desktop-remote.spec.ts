@@ -111,29 +111,29 @@ test.describe.serial('desktop app: a deployed register', () => {
       // What the shell's executeJavaScript does, run in the page's own world.
       await page.evaluate(handoff!.code);
       const topbar = page.locator('.topbar');
-      await expect(topbar.getByText(`Register: localhost:${deployed.port}`)).toBeVisible();
+      await expect(topbar.getByText(`localhost:${deployed.port}`, { exact: true })).toBeVisible();
       await expect(topbar.getByText('admin_ops · administrator')).toBeVisible();
       await expect(topbar.getByRole('link', { name: 'Switch to local sandbox' })).toBeVisible();
-      expect(await page.evaluate(() => typeof (window as { darDesktop?: unknown }).darDesktop)).toBe('undefined');
+      expect(await page.evaluate('typeof window.darDesktop')).toBe('undefined');
       await expect(page.getByRole('heading', { level: 1 })).toBeVisible();
       await page.screenshot({ path: testInfo.outputPath(`desktop-remote-${size.width}x${size.height}.png`) });
 
       // A message from another window (here: an opener) must not sign the console in.
       const other = await context.newPage();
       await other.goto(`${deployed.url}/portal`);
-      const fixated = await other.evaluate(async (url) => {
-        const w = window.open(`${url}/console/`, '_blank');
+      const fixated = await other.evaluate(`(async () => {
+        const w = window.open(${JSON.stringify(`${deployed.url}/console/`)}, '_blank');
         await new Promise((r) => setTimeout(r, 1500));
         w?.postMessage({ darDesktopSession: { token: 'attacker-token', expires: 7200 } }, '*');
         await new Promise((r) => setTimeout(r, 500));
         return w ? w.sessionStorage.getItem('dar.console.session') : 'no window';
-      }, deployed.url);
+      })()`);
       expect(fixated).toBeNull();
       await context.close();
     }
   });
 
-  test('one click on "Switch to local sandbox" shows the local sandbox; a restart remembers the choice', async () => {
+  test('one click switches either way; a restart remembers the choice', async ({ browser }, testInfo) => {
     let app = desktop!;
     const back = await app.emit(1, 'will-navigate', `${deployed.url}/console/?desktop=switch`);
     expect(back.prevented).toBe(true);
@@ -148,9 +148,45 @@ test.describe.serial('desktop app: a deployed register', () => {
     // The local console offers the register used before, with stored credentials: one click.
     const info = await app.invoke<{ remotes: Array<{ url: string; accountId: string | null }> }>('dar:registers', localConsole);
     expect(info.remotes).toEqual([{ url: deployed.url, accountId: 'admin_ops' }]);
-    expect(await app.invoke('dar:connect-register', localConsole, { url: deployed.url })).toEqual({ ok: true, message: null });
-    s = await app.state();
+    // The local console in Chromium, its bridge calls going to the shell's real handlers as that page.
+    const context = await browser.newContext({ viewport: SCREEN_SIZES[1], locale: 'en-GB' });
+    await context.exposeBinding('__darInvoke', ({ page }, channel: string, ...args: unknown[]) => app.invoke(channel, page.url(), ...args));
+    // What the preload script exposes, each call going to the shell's handler as this page.
+    await context.addInitScript(`
+      const invoke = window.__darInvoke;
+      window.darDesktop = Object.freeze({
+        version: '0.0.0-stub',
+        dataFolder: '',
+        openInBrowser: async () => undefined,
+        revealDataFolder: async () => undefined,
+        saveExport: async () => ({ saved: false, path: null }),
+        getCredentials: () => invoke('dar:get-credentials'),
+        registers: () => invoke('dar:registers'),
+        connectRegister: (r) => invoke('dar:connect-register', r),
+        forgetRegister: (u) => invoke('dar:forget-register', u),
+      });
+    `);
+    const page = await context.newPage();
+    await page.goto(localConsole);
+    const topbar = page.locator('.topbar');
+    await expect(topbar.getByText('Local sandbox', { exact: true })).toBeVisible();
+    await expect(topbar.getByText('local_admin · administrator')).toBeVisible();
+    await topbar.getByRole('button', { name: 'Registers…' }).click();
+    const dialog = page.getByRole('dialog', { name: 'Connect to a register' });
+    await expect(dialog.getByText(deployed.url)).toBeVisible();
+    await expect(dialog.getByText('as admin_ops')).toBeVisible();
+    await dialog.getByLabel('Register address').fill('http://dar.example.org');
+    await dialog.getByLabel('Account id').fill('admin_ops');
+    await dialog.getByLabel('Secret key').fill('x');
+    await dialog.getByRole('button', { name: 'Connect', exact: true }).last().click();
+    await expect(dialog.getByText(/must be reached over https/)).toBeVisible();
+    await page.screenshot({ path: testInfo.outputPath('desktop-connect-dialog-1024x768.png') });
+    await dialog.getByRole('button', { name: 'Stay on the local sandbox' }).click();
+    await topbar.getByRole('button', { name: `Switch to localhost:${deployed.port}` }).click();
+    s = await app.waitFor((st) => st.windows.length === 4);
     expect(s.windows[3].url).toBe(`${deployed.url}/console/`);
+    expect(s.windows[2].destroyed).toBe(true);
+    await context.close();
 
     // Restart: the app opens the deployed register again, with the credentials read back from the key store.
     await app.stop();

@@ -29,7 +29,7 @@ export function RegisterSwitch() {
     return (
       <div className="register-switch">
         <span className="register-chip" title={`Connected to the deployed register at ${window.location.origin}`}>
-          Register: <strong>{window.location.host}</strong>
+          <span className="register-chip-label">Register: </span><strong>{window.location.host}</strong>
         </span>
         <ButtonLink href={SWITCH_TO_LOCAL_HREF} size="sm" variant="ghost" icon="globe">
           Switch to local sandbox
@@ -40,7 +40,7 @@ export function RegisterSwitch() {
   if (!isDesktop) {
     return (
       <span className="register-chip" title={`This console is served by the register at ${window.location.origin}`}>
-        Register: <strong>{window.location.host}</strong>
+        <span className="register-chip-label">Register: </span><strong>{window.location.host}</strong>
       </span>
     );
   }
@@ -85,15 +85,15 @@ function LocalRegisterSwitch() {
   return (
     <div className="register-switch">
       <span className="register-chip" title="The sandbox register this app runs on this computer">
-        Register: <strong>Local sandbox</strong>
+        <span className="register-chip-label">Register: </span><strong>Local sandbox</strong>
       </span>
       {last && (
         <Button size="sm" variant="ghost" icon="globe" disabled={!!busy} onClick={() => void connect(last.url)}>
           {busy === last.url ? 'Connecting…' : `Switch to ${hostOf(last.url)}`}
         </Button>
       )}
-      <Button size="sm" variant="ghost" onClick={() => setOpen(true)}>
-        Connect to a register…
+      <Button size="sm" variant="ghost" onClick={() => setOpen(true)} title="Connect to a deployed register">
+        Registers…
       </Button>
       {error && !open && (
         <span className="register-error" role="alert">
@@ -170,6 +170,7 @@ function ConnectDialog({
         </>
       }
     >
+      <div className="stack">
       {info?.notice && <Notice tone="amber">{info.notice}</Notice>}
       {info && info.remotes.length > 0 && (
         <ul className="register-list" aria-label="Registers used before">
@@ -198,6 +199,7 @@ function ConnectDialog({
           : 'The account id and secret are kept only in this computer’s key store, encrypted. The register’s page never sees the secret.'}
       </p>
       {(missing || error) && <Notice tone="red">{missing ?? error}</Notice>}
+      </div>
     </Dialog>
   );
 }
