@@ -233,6 +233,9 @@ test.describe.serial('every screen at 1440×900 and 1024×768', () => {
     await open('/tokens', 'Pending tokens');
     await expect(page.getByRole('row', { name: new RegExp(MPXN) }).first()).toBeVisible();
     await screen('console-tokens-pending');
+    await open('/outbox', 'Outbox');
+    await expect(page.getByText('sam.screens@example.org').first()).toBeVisible();
+    await screen('console-outbox-with-mail');
   });
 
   test('console as support: what the role sees, and a refused screen', async () => {
