@@ -1,5 +1,5 @@
 /**
- * The operator console against a headless register with the demo data (README "Operator console").
+ * The operator console against a headless register with the demo data (docs/desktop.md "Operator console").
  * One signed-in page walks through the screens in order; every screen is saved as a
  * screenshot under test-results/…/screens/ and attached to the report.
  */

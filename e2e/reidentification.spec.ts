@@ -1,5 +1,5 @@
 /**
- * Re-identification end to end (README "Re-identification"), in Debian Chromium against a headless register
+ * Re-identification end to end (docs/reidentification.md), in Debian Chromium against a headless register
  * started with `--smtp` pointing at a local smtp-server:
  * - passkeys through the register's own pages with a CDP virtual authenticator:
  *   registration, then assertion (same Data User), assertion by another Data User, and

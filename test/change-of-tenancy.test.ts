@@ -1,5 +1,5 @@
 /**
- * [ours] A change of tenancy ends the previous occupant's authority (README "Security"):
+ * [ours] A change of tenancy ends the previous occupant's authority (docs/security.md):
  * re-identification tokens whose identity record's move-in-date is before the latest change
  * of tenancy can no longer be confirmed nor used — whether the change of tenancy arrives
  * between start and confirmation, between confirmation and use, or during the portal's

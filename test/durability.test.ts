@@ -1,5 +1,5 @@
 /**
- * Crash durability (README "Crash durability"). A real register process on a temp data folder (demo seed)
+ * Crash durability (docs/performance.md "Crash durability"). A real register process on a temp data folder (demo seed)
  * takes a concurrent stream of creates and revokes, with a webhook subscription on a
  * loopback receiver; it is killed with SIGKILL mid-stream, restarted on the same folder,
  * and then:

@@ -392,7 +392,7 @@ describe('no echoed secrets: POST /v1/admin/accounts', () => {
   });
 });
 
-describe("webhook signatures: the README's verification example verifies real deliveries", () => {
+describe("webhook signatures: the verification example in docs/webhooks.md verifies real deliveries", () => {
   const SNIPPET = join(process.cwd(), 'test', 'support', 'readme', 'verify-webhook.mjs');
   let children: ChildProcess[] = [];
   let receivers: Receiver[] = [];
@@ -403,7 +403,7 @@ describe("webhook signatures: the README's verification example verifies real de
     receivers = [];
   });
 
-  /** Runs the README snippet as its own Node process with `secret`; resolves with its URL and output. */
+  /** Runs the docs/webhooks.md snippet as its own Node process with `secret`; resolves with its URL and output. */
   const runSnippet = (secret: string) =>
     new Promise<{ url: string; output: () => string }>((resolve, reject) => {
       const child = spawn(process.execPath, [SNIPPET], { env: { ...process.env, DAR_SIGNING_SECRET: secret, PORT: '0' }, stdio: ['ignore', 'pipe', 'pipe'] });

@@ -1,5 +1,5 @@
 /**
- * Hostile input, property-based (README "Hostile input"): thousands of invalid and adversarial requests
+ * Hostile input, property-based (docs/performance.md "Hostile input"): thousands of invalid and adversarial requests
  * against every operation the OpenAPI document lists, with bearer tokens of every role,
  * none, and broken ones. For every request:
  *   - never a 5xx;
@@ -429,7 +429,7 @@ describe('fuzz regressions', () => {
 });
 
 /**
- * Authorization before validation (README "Security"): for every operation and every caller
+ * Authorization before validation (docs/security.md): for every operation and every caller
  * who may not use it — anonymous, a broken token, an `alg: none` token, a token without
  * `exp`, a suspended account, a signed-out token, each wrong role — the answer is 401 or 403
  * whatever the input, never 400 (nor 415): the caller learns nothing about the input rules.

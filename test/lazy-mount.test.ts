@@ -10,7 +10,7 @@ import { conflict } from '../src/server/lib/errors.js';
 import { lazyMount } from '../src/server/pages/lazy-mount.js';
 import { testRegister, type TestRegister } from './support/register.js';
 
-// /docs and /console/* are served by plugins loaded on first use (start-up time, README "Performance and resilience").
+// /docs and /console/* are served by plugins loaded on first use (start-up time, docs/performance.md).
 describe('documentation and console files, loaded on first use', () => {
   let r: TestRegister;
   beforeAll(async () => {

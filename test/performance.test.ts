@@ -1,6 +1,6 @@
 /**
- * Regression tests for the performance work (README "Performance and resilience"): behaviour must be the same as
- * before, only cheaper (see README "Performance and resilience").
+ * Regression tests for the performance work (docs/performance.md): behaviour must be the same as
+ * before, only cheaper (see docs/performance.md).
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import { nullableUnions } from '../src/server/http/schema-compilers.js';

@@ -1,6 +1,6 @@
 /**
  * [ours] The anonymous /portal e-mail allowance of everyone together counts only starts that
- * actually sent an e-mail (README "Security", limits): attempts on unregistered meter points,
+ * actually sent an e-mail (docs/security.md, limits): attempts on unregistered meter points,
  * which send nothing, cannot use it up and lock every customer out of e-mail confirmation.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

@@ -1,5 +1,5 @@
 /**
- * Sessions end when they should (README "Security"): a bearer token issued before a secret
+ * Sessions end when they should (docs/security.md): a bearer token issued before a secret
  * rotation (self or admin), a suspension, a termination or an administrator's "sign out
  * everywhere" answers 401, even after reactivation; a token without `exp` answers 401.
  */

@@ -1,5 +1,5 @@
 /**
- * Sign-in throttling (README "Security"): failures count per account and client address,
+ * Sign-in throttling (docs/security.md): failures count per account and client address,
  * with growing delays, so a stranger's wrong guesses never lock the account's own clients
  * out; the client address comes from X-Forwarded-For only for proxies named in --trust-proxy.
  */

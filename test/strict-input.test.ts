@@ -1,5 +1,5 @@
 /**
- * Input the register must not read generously (README "Security", canonical values):
+ * Input the register must not read generously (docs/security.md, canonical values):
  * - JSON bodies are not type-coerced: "" is not null, "30" is not 30, "true" is not true;
  * - an invalid value in a nullable field gets one error, not a companion "must be null";
  * - DCC sightings cannot be dated in the future nor end before they began;

@@ -31,7 +31,7 @@ export async function buildApp(
   logger: FastifyServerOptions['logger'] = false,
   readiness: Readiness = new Readiness(),
 ): Promise<{ app: App; svc: Services; readiness: Readiness }> {
-  // Performance (see README "Performance and resilience"): schemas compile on first use / in the background after listen,
+  // Performance (see docs/performance.md): schemas compile on first use / in the background after listen,
   // and nullable response fields serialise without Ajv. See http/schema-compilers.ts.
   const compilers = lazyCompilers(`values:${reg.config.mode}`);
   const app = Fastify({
@@ -42,7 +42,7 @@ export async function buildApp(
     frameworkErrors: frameworkErrorHandler(reg.clock),
     genReqId: () => newId('tid'),
     // `req.ip` is the socket address unless the connection comes from a proxy named in
-    // --trust-proxy; only then does X-Forwarded-For count (README "Security").
+    // --trust-proxy; only then does X-Forwarded-For count (docs/security.md).
     trustProxy: reg.config.trustProxy.length > 0 ? reg.config.trustProxy : false,
     bodyLimit: BODY_LIMIT,
     onProtoPoisoning: 'error',
@@ -78,7 +78,7 @@ export async function buildApp(
   });
   const svc = createServices(reg);
 
-  // Helmet's headers, computed once and set by one hook (see README "Performance and resilience" and http/static-headers.ts).
+  // Helmet's headers, computed once and set by one hook (see docs/performance.md and http/static-headers.ts).
   const securityHeaders = await helmetHeaders({
     // Pages set their own CSP (see pages/); the JSON API needs none beyond no framing.
     contentSecurityPolicy: false,
@@ -98,7 +98,7 @@ export async function buildApp(
   // Until the register is ready, 503 + Retry-After: ahead of every route's own hooks
   // (authentication included), after the security headers so those answers carry them too.
   installReadiness(app, readiness, reg.clock);
-  // Group commit (README "Performance and resilience"): no answer leaves before what it acknowledges or shows is on disk.
+  // Group commit (docs/performance.md): no answer leaves before what it acknowledges or shows is on disk.
   // One fsync serves every request that committed meanwhile (db/group-commit.ts). A 5xx
   // acknowledges nothing, and waiting again when the sync itself failed would loop.
   app.addHook('onSend', (_req, reply, payload, done) => {
@@ -147,7 +147,7 @@ export async function buildApp(
     },
     { prefix: '/v1' },
   );
-  // Start-up time (README "Performance and resilience"): the documentation UI is loaded on its first visit (see pages/lazy-mount.ts).
+  // Start-up time (docs/performance.md): the documentation UI is loaded on its first visit (see pages/lazy-mount.ts).
   // It shows this app's OpenAPI document, complete once the app is ready, served as is.
   lazyMount(app, ['/docs', '/docs/*'], async (sub) => {
     const { default: swaggerUi } = await import('@fastify/swagger-ui');

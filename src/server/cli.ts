@@ -7,7 +7,7 @@ import { parseArgs, usage, UsageError } from './config.js';
 import { createRegister, StartupError, type RunningRegister } from './start.js';
 
 /**
- * Memory (README "Performance and resilience"): after each full GC, V8 lets the old generation grow to 1.1–4× the live heap
+ * Memory (docs/performance.md): after each full GC, V8 lets the old generation grow to 1.1–4× the live heap
  * before the next one, choosing large factors when the machine has memory to spare. Under
  * sustained load the register (~35 MB live) then carried 60–100 MB of garbage between full
  * GCs: RSS peaks of 250–300 MB. A fixed 1.5× keeps those peaks 40–80 MB lower for more

@@ -285,7 +285,7 @@ export function useAuth(): AuthApi {
   return ctx;
 }
 
-/** The people who use the console (see the register's role table, README "Roles"). */
+/** The people who use the console (see the register's role table, docs/security.md "Roles"). */
 function isStaff(role: string): boolean {
   return (STAFF_ROLES as readonly string[]).includes(role);
 }

@@ -3,7 +3,7 @@ import { Worker } from 'node:worker_threads';
 import type Database from 'better-sqlite3';
 
 /**
- * WAL checkpoints on a worker thread (README "Performance and resilience").
+ * WAL checkpoints on a worker thread (docs/performance.md).
  *
  * SQLite's automatic checkpoint runs inside the COMMIT that pushes the WAL past 1,000 pages:
  * it copies those pages into the database file and fsyncs both files, synchronously on the

@@ -17,7 +17,7 @@ export const syncFile: SyncFile = (path, directory = false) =>
 type Waiter = { target: number; resolve: () => void; reject: (err: Error) => void };
 
 /**
- * Group commit (README "Performance and resilience"): many requests' writes, one COMMIT, one fsync.
+ * Group commit (docs/performance.md): many requests' writes, one COMMIT, one fsync.
  *
  * With `synchronous = FULL` and a transaction per request, every write paid its own COMMIT
  * (~22 WAL pages written, locks taken) and its own fsync, on the event loop, so durable
@@ -105,7 +105,7 @@ export class GroupCommit {
    * answered before the *next* fsync anyway, so the batch stays open and gathers the writes
    * of the following turns too; `settle` commits it when the running fsync ends. One commit
    * per fsync instead of one per turn: pages that several of those writes share (the table's
-   * tail, index tails, the audit chain, the counters) go to the WAL once (README "Performance and resilience").
+   * tail, index tails, the audit chain, the counters) go to the WAL once (docs/performance.md).
    */
   private endOfTurn(): void {
     if (!this.running) this.endBatch();

@@ -33,7 +33,7 @@ export function openDatabase(file: string, migrationsFolder: string): OpenedData
   const db = drizzle(sqlite, { schema });
   migrate(db, { migrationsFolder });
   // Refresh planner statistics where they are stale (cheap; recommended at connection open).
-  // Start-up time (README "Performance and resilience"): without a limit, the first optimize on a large database runs a
+  // Start-up time (docs/performance.md): without a limit, the first optimize on a large database runs a
   // full ANALYZE (≈0.5 s per 100 k records, many seconds at 1 M); analysis_limit makes it an
   // approximate one that reads a bounded number of rows per index, as SQLite recommends.
   sqlite.pragma('analysis_limit = 1000');

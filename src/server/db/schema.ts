@@ -220,7 +220,7 @@ export const accessRecords = sqliteTable(
     index('access_records_ir_idx').on(t.ir),
     index('access_records_state_idx').on(t.state, t.seq),
     index('access_records_expiry_idx').on(t.state, t.expiresAt),
-    // Partial (README "Performance and resilience"): only DISCOVERED rows carry an organisation reference or name, so full
+    // Partial (docs/performance.md): only DISCOVERED rows carry an organisation reference or name, so full
     // records add no entries to these three indexes — fewer pages written per create.
     // Organisation references match ignoring case (contract §8), so these indexes fold case.
     index('access_records_discovered_idx').on(t.mpxn, sql`${t.organisationReference} collate nocase`).where(sql`${t.organisationReference} is not null`),
@@ -235,7 +235,7 @@ export const accessRecords = sqliteTable(
 /**
  * How many access records each Data User holds in each stored state, kept by triggers on
  * access_records (migration 0003_record_counts), so GET /v1/records can answer `total`
- * without counting tens of thousands of index entries per page (README "Performance and resilience").
+ * without counting tens of thousands of index entries per page (docs/performance.md).
  * DISCOVERED rows carry no duid and are not counted.
  */
 export const accessRecordCounts = sqliteTable(
@@ -396,7 +396,7 @@ export const auditEvents = sqliteTable(
     index('audit_events_type_idx').on(t.eventType, t.seq),
     index('audit_events_ak_idx').on(t.ak, t.seq),
     index('audit_events_ir_idx').on(t.ir, t.seq),
-    // Partial (README "Performance and resilience"): most events have no subject.
+    // Partial (docs/performance.md): most events have no subject.
     index('audit_events_subject_idx').on(t.subject, t.seq).where(sql`${t.subject} is not null`),
   ],
 );

@@ -66,7 +66,7 @@ export function parseBasic(header: string | undefined): { accountId: string; sec
 }
 
 /**
- * Performance (see README "Performance and resilience"): jose verifies HS256 through WebCrypto (key import + an async job
+ * Performance (see docs/performance.md): jose verifies HS256 through WebCrypto (key import + an async job
  * per call), which cost more than the rest of a typical authenticated request. A token that
  * verified once is remembered (per register, by its exact text) with its time claims; a hit
  * only re-checks `exp`/`nbf` against real time, and anything else goes through jose
@@ -133,7 +133,7 @@ export async function authenticate(reg: Register, accounts: Accounts, req: Fasti
  * An `onRequest` hook requiring a valid bearer token for one of `roles` (a route's own
  * `config.roles` overrides them; 'public' skips the check). `onRequest` runs before the body
  * is parsed and validated, so a caller learns 401 or 403 before anything about its input
- * (README "Security": authentication, then role, then validation). Installed once per scope
+ * (docs/security.md: authentication, then role, then validation). Installed once per scope
  * (routes/index.ts), not per route.
  */
 export function bearer(reg: Register, accounts: Accounts, roles: readonly Role[]) {

@@ -137,7 +137,7 @@ export function installErrorHandler(app: FastifyInstance, clock: Clock): void {
 /**
  * Errors Fastify's router raises before any route or hook runs (a malformed %-escape in
  * the path, an over-long path parameter). Without this Fastify answers them in its own
- * format; found by the fuzz test (README "Performance and resilience"). Pass as the `frameworkErrors` server option.
+ * format; found by the fuzz test (docs/performance.md). Pass as the `frameworkErrors` server option.
  */
 export function frameworkErrorHandler(clock: Clock) {
   return (err: FastifyError, req: FastifyRequest, reply: FastifyReply) => {

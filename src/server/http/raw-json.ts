@@ -2,7 +2,7 @@ import type { FastifyReply } from 'fastify';
 
 /**
  * Sends a JSON body some of whose members are already JSON text: access records written
- * by SQLite (services/record-json.ts, README "Performance and resilience"). `plain` members are serialised here; `raw`
+ * by SQLite (services/record-json.ts, docs/performance.md). `plain` members are serialised here; `raw`
  * members are spliced in as they are and must be valid JSON. Fastify sends a string with a
  * JSON content type untouched, so the route's response schema documents this body without
  * serialising it; the API tests check its shape.

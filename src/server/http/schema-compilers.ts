@@ -1,6 +1,6 @@
 /**
  * Fastify's own schema compilers (Ajv for requests, fast-json-stringify for responses),
- * wrapped for two performance reasons (README "Performance and resilience"). Validation and serialisation results
+ * wrapped for two performance reasons (docs/performance.md). Validation and serialisation results
  * are the same as with the defaults.
  *
  * 1. Lazy compilation. Fastify normally compiles every route's schemas before it listens,
@@ -37,7 +37,7 @@ type Builder = (externalSchemas: unknown, options: unknown) => Compile;
 
 // Fastify's own default compilers (the same packages and versions it depends on). Imported
 // statically so a bundle holds one copy of Ajv and fast-json-stringify, not a second one
-// loaded at run time (start-up and memory, README "Performance and resilience").
+// loaded at run time (start-up and memory, docs/performance.md).
 //
 // The validator pool caches one Ajv per set of Ajv options, but not per plugin options, so
 // registers whose Ajv plugins behave differently (the value keywords depend on the mode:

@@ -1,5 +1,5 @@
 /**
- * Performance (see README "Performance and resilience"): the security headers @fastify/helmet adds are the same on every
+ * Performance (see docs/performance.md): the security headers @fastify/helmet adds are the same on every
  * response of a register (its options are fixed at start-up), yet the plugin recomputes them
  * per request (two onRequest hooks and a chain of eleven middlewares): about 30 % of a bare
  * route's throughput on the benchmark machine. Here helmet runs once, with the same options,

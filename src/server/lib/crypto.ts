@@ -9,7 +9,7 @@ const SCRYPT_KEYLEN = 32;
 const SCRYPT_MAXMEM = 64 * 1024 * 1024;
 
 /**
- * Memory (README "Performance and resilience"): each scrypt hash holds 32 MiB while it runs, and libuv's 4 threads let
+ * Memory (docs/performance.md): each scrypt hash holds 32 MiB while it runs, and libuv's 4 threads let
  * four run at once (+128 MiB RSS under a burst of logins). Hashes are CPU-bound, so running
  * more of them at once than there are cores adds memory but no throughput, and the event
  * loop needs a core of its own to keep answering everything else meanwhile: at most

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 
 export type IdPrefix = 'ak' | 'ir' | 'duid' | 'wid' | 'mlr' | 'pks' | 'cred' | 'evt' | 'tid' | 'msg';
 
-// Performance (see README "Performance and resilience"): every request gets a transaction id, and a randomBytes() call per id
+// Performance (see docs/performance.md): every request gets a transaction id, and a randomBytes() call per id
 // (a synchronous trip into OpenSSL) showed up in profiles. Ids are cut from a pool of CSPRNG
 // bytes refilled 3 KiB at a time; each byte is used once, so ids are exactly as random as before.
 const POOL_IDS = 256;

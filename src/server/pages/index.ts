@@ -23,7 +23,7 @@ export async function registerPages(app: App, deps: Deps): Promise<void> {
   });
   app.get('/', { schema: { hide: true } }, async (_req, reply) => reply.redirect('/console/'));
   if (consoleDir && existsSync(join(consoleDir, 'index.html'))) {
-    // Start-up time (README "Performance and resilience"): the file server is loaded on the first request for a console file.
+    // Start-up time (docs/performance.md): the file server is loaded on the first request for a console file.
     lazyMount(app, ['/console/*'], async (sub) => {
       const { default: fastifyStatic } = await import('@fastify/static');
       await sub.register(fastifyStatic, { root: consoleDir, prefix: '/console/', decorateReply: false, index: false, wildcard: true });

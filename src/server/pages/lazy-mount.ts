@@ -2,7 +2,7 @@ import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest }
 import type { App } from '../http/types.js';
 
 /**
- * Start-up time (README "Performance and resilience"): the API documentation (/docs, @fastify/swagger-ui) and the console's
+ * Start-up time (docs/performance.md): the API documentation (/docs, @fastify/swagger-ui) and the console's
  * static files (/console/*, @fastify/static) are plugins that pull in dozens of files from
  * node_modules (glob, send, mime, yaml, …). Loading them cost ~0.1–0.3 s of every start, yet
  * no API request needs them, and Fastify cannot add routes once it listens.

@@ -233,7 +233,7 @@ export class AccessRecords {
       .orderBy(desc(auditEvents.seq))
       .limit(sql.placeholder('limit') as unknown as number)
       .prepare();
-    // Prepared once (README "Performance and resilience"): building these with drizzle on every create cost more than
+    // Prepared once (docs/performance.md): building these with drizzle on every create cost more than
     // running them. The json columns' encoders apply to placeholder values as to literals.
     const p = (name: string) => sql.placeholder(name);
     this.insertRecord = reg.db
@@ -261,7 +261,7 @@ export class AccessRecords {
 
   /**
    * How many records a Data User holds, optionally in one effective state, from the
-   * trigger-kept counts: O(1) instead of counting every index entry (README "Performance and resilience"). The
+   * trigger-kept counts: O(1) instead of counting every index entry (docs/performance.md). The
    * effective state moves ACTIVE records past their expiry to EXPIRED before any sweep.
    */
   countOwned(duid: string, state: string | undefined, nowIso: string): number {
@@ -340,7 +340,7 @@ export class AccessRecords {
         detail: { 'legal-basis': body.processing['legal-basis'], state: body['access-event'].state, via: token ? 'reidentification-token' : 'identity-record-ref' },
       });
       this.supersedeDiscovered(account, identity.mpxn, ak, now);
-      // What was just written, not read back: reading the row again cost a create ~5 % (README "Performance and resilience").
+      // What was just written, not read back: reading the row again cost a create ~5 % (docs/performance.md).
       return { ak, expiry: cols.expiry };
     });
   }
@@ -529,7 +529,7 @@ export class AccessRecords {
   }
 
   /**
-   * Performance (see README "Performance and resilience"): the meter-point listing and the filter-only `search` are built
+   * Performance (see docs/performance.md): the meter-point listing and the filter-only `search` are built
    * once per combination of filters and kept as prepared statements; building the SQL with
    * drizzle on every request cost more than running it. Same SQL, parameters and results.
    * (The filter values are placeholders; only which filters are present, and the state,

@@ -30,10 +30,10 @@ export class AuditLog {
     private readonly key: Buffer,
     private readonly clock: Clock,
   ) {
-    // Run on better-sqlite3 directly (README "Performance and resilience"): every write reads the chain's tip, and drizzle's
+    // Run on better-sqlite3 directly (docs/performance.md): every write reads the chain's tip, and drizzle's
     // wrapper cost twice the lookup itself (~9 against ~3 µs in a loop).
     this.lastHash = db.$client.prepare<[], string>('select hash from audit_events order by seq desc limit 1').pluck();
-    // Prepared once (README "Performance and resilience"): every write appends an event. (drizzle applies the json
+    // Prepared once (docs/performance.md): every write appends an event. (drizzle applies the json
     // column's encoder to placeholder values too, so `detail` is passed as an object.)
     const p = (name: string) => sql.placeholder(name);
     this.insert = db

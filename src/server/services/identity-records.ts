@@ -54,7 +54,7 @@ export class IdentityRecords {
     private readonly reg: Register,
     private readonly deps: { accounts: Accounts; mail: Mailer },
   ) {
-    // The exists check and the cross-Data-User / portal flows (README "Performance and resilience": a hot, benchmarked
+    // The exists check and the cross-Data-User / portal flows (docs/performance.md: a hot, benchmarked
     // path, so one prepared statement, no PII columns, no second query for credentials).
     // [ours] Which record speaks for a meter point (contract §4, "eligible"): the newest
     // non-anonymised record that has a factor (e-mail or live passkey) and whose move-in-date
@@ -166,7 +166,7 @@ export class IdentityRecords {
   }
 
   /**
-   * Audits a person's read of customer data (README "Audit"): who, which record (or the
+   * Audits a person's read of customer data (docs/security.md "What the audit records"): who, which record (or the
    * MPxN searched; never an e-mail address) and where from (the client address).
    */
   auditRead(actor: string, from: string, what: { ir?: string; mpxn?: string; byEmail?: boolean; found?: string[]; revealed?: boolean }): void {

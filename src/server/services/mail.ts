@@ -229,7 +229,7 @@ export class Mailer {
     });
   }
 
-  /** nodemailer loads with the first delivery: a register without --smtp never needs it (start-up, README "Performance and resilience"). */
+  /** nodemailer loads with the first delivery: a register without --smtp never needs it (start-up, docs/performance.md). */
   private async smtp(): Promise<Transporter> {
     if (!this.transport) {
       const { default: nodemailer } = await import('nodemailer');

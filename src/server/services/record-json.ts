@@ -5,7 +5,7 @@ import { accessRecords as t, identityRecords } from '../db/schema.js';
 /**
  * Access records as the API returns them, written as JSON text by SQLite itself.
  *
- * Why (README "Performance and resilience"): verification and the listings are the register's hottest reads. Reading
+ * Why (docs/performance.md): verification and the listings are the register's hottest reads. Reading
  * every column into JavaScript, parsing the stored body, rebuilding the record and then
  * serialising it again cost about as much as the rest of the request together. SQLite
  * writes the same document in C from the stored body (its `->` extraction, json_quote and
@@ -47,7 +47,7 @@ export const discoveredJson = discoveredJsonOf(t.supersededBy);
  * record-metadata of a full record: the stored section with the register-set fields put in
  * front. `identityRef` is the SQL for the ir it shows (see ownersIrSql and summaryJsonSql).
  *
- * Written by joining text rather than with json_set (README "Performance and resilience"): json_set parses its input and
+ * Written by joining text rather than with json_set (docs/performance.md): json_set parses its input and
  * renders it again, which made it the larger part of a listed record's cost. `->` extracts
  * the stored section as minified JSON (SQLite parses a row's body once per statement), and
  * json_quote makes each column a JSON value ('null' for NULL). The stored section is never

@@ -66,7 +66,7 @@ export class ReidTokens {
   }
 
   /**
-   * [ours] Whether a change of tenancy has ended this token (README "Security"): a token of the
+   * [ours] Whether a change of tenancy has ended this token (docs/security.md): a token of the
    * meter-point flows (cross-Data-User, portal, support staff) whose identity record's
    * move-in-date is before the latest change of tenancy for its MPxN belongs to the previous
    * occupant, who must no longer be able to act for the new one — so it can no longer be

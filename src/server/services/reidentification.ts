@@ -17,7 +17,7 @@ import { maskEmail } from './identity-records.js';
 
 /**
  * @simplewebauthn/server and its crypto libraries load on the first passkey ceremony, not at
- * every start: they were a seventh of the register's start-up (README "Performance and resilience").
+ * every start: they were a seventh of the register's start-up (docs/performance.md).
  */
 let webauthnModule: Promise<typeof import('@simplewebauthn/server')> | null = null;
 const webauthn = () => (webauthnModule ??= import('@simplewebauthn/server'));

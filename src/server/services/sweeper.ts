@@ -65,7 +65,7 @@ export class Sweeper implements Worker {
   }
 
   /**
-   * The start-up and interval sweeps (README "Performance and resilience"): the same batches as run(), but the event
+   * The start-up and interval sweeps (docs/performance.md): the same batches as run(), but the event
    * loop is given back between full batches. After downtime (or a bulk import) the first
    * sweep can have tens of thousands of rows to move; in one go it kept the register from
    * answering at all (22 s with 1 M records). With little to do it never yields, as before.
@@ -194,7 +194,7 @@ export class Sweeper implements Worker {
 
   /** One batch (at most BATCH rows); run inside a transaction. */
   private queueExpiringBatch(): number {
-    // Performance (see README "Performance and resilience"): the query below walks every ACTIVE record expiring within 90 days
+    // Performance (see docs/performance.md): the query below walks every ACTIVE record expiring within 90 days
     // (≈0.9 s per sweep with 100 k records, ≈8 s with 1 M, blocking requests) even when no
     // subscription takes consent.expiring; then there is nothing to queue, so skip it.
     const anySubscriber = this.reg.sqlite

@@ -1,4 +1,4 @@
-// The README's webhook verification example ("Verifying a delivery"), kept here word for
+// The webhook verification example in docs/webhooks.md ("Verifying a delivery"), kept here word for
 // word so test/fidelity.test.ts runs it against real deliveries. Edit both together.
 // (Only the port line differs: the test passes PORT=0 and reads the port printed below.)
 import { createHmac, timingSafeEqual } from 'node:crypto';

@@ -260,7 +260,7 @@ export function AccountDetailScreen({ kind, accountId }: { kind: AccountKind; ac
   const terminated = account.status === 'terminated';
 
   const runStatus = async (a: StatusAction) => {
-    // A suspension's reason is kept in the audit log (README "Audit").
+    // A suspension's reason is kept in the audit log (docs/security.md "What the audit records").
     const reason = suspendReason.trim();
     const body = a === 'suspend' && reason ? { reason } : undefined;
     const res = await api<Envelope & { account: Account }>(`/admin/accounts/${encodeURIComponent(account['account-id'])}/${a}`, { method: 'POST', ...(body ? { body } : {}) });
@@ -450,7 +450,7 @@ export function AccountDetailScreen({ kind, accountId }: { kind: AccountKind; ac
         onConfirm={async () => {
           const res = await api<Envelope & { 'secret-key': string }>(`/admin/accounts/${encodeURIComponent(account['account-id'])}/rotate-secret`, { method: 'POST' });
           // A rotation ends every token of the account, this console's own included when the
-          // operator rotates their own secret: sign in again with the new one (README "Sessions").
+          // operator rotates their own secret: sign in again with the new one (docs/security.md "Sessions end when they should").
           if (account['account-id'] === session.account['account-id'] && !session.desktop) await auth.signIn(account['account-id'], res['secret-key']);
           invalidateAccounts(qc);
           setSecret(res['secret-key']);

@@ -46,7 +46,7 @@ export function registerPortal(app: App, deps: Deps, portalAccountId = 'portal_o
   const cookies = new PortalCookies(reg);
   /**
    * The session cookie, while its re-identification token still speaks for the meter point: a
-   * change of tenancy reported after the customer's move-in ends it at once (README "Security"),
+   * change of tenancy reported after the customer's move-in ends it at once (docs/security.md),
    * not only when its 30 minutes are up.
    */
   const liveSession = (req: FastifyRequest) => {

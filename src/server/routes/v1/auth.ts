@@ -8,7 +8,7 @@ import { Ok } from '../../schemas/common.js';
 
 /** GET /v1/auth/token — Basic credentials → bearer JWT (contract §2). */
 const auth: RouteModule = (app, { reg, svc }) => {
-  // Sign-in throttling (README "Security"): failures count per account and client address,
+  // Sign-in throttling (docs/security.md): failures count per account and client address,
   // so a stranger's wrong guesses delay the stranger, never the account's own clients. The
   // delays grow (1 s, 2 s, 4 s … up to 15 min) rather than lock anyone out. A second,
   // looser count per client address slows one address guessing across many accounts. The
@@ -37,7 +37,7 @@ const auth: RouteModule = (app, { reg, svc }) => {
       // Read before the account row is: a rotation or sign-out from here on ends this token.
       const checkedAt = Date.now();
       const account = await svc.accounts.authenticate(creds.accountId, creds.secret);
-      // Sign-ins are audited with the client address (README "Audit"), failures included.
+      // Sign-ins are audited with the client address (docs/security.md "What the audit records"), failures included.
       if (!account) {
         perAccountAndAddress.fail(key);
         perAddress.fail(req.ip);

@@ -66,7 +66,7 @@ const meterPoints: RouteModule = (app, { reg, svc }) => {
         reg.tx(() => svc.records.recordView(account, mpxn, 'api'));
       }
       const limit = req.query.limit ?? 1000;
-      // Summaries written by SQLite (services/record-json.ts, README "Performance and resilience").
+      // Summaries written by SQLite (services/record-json.ts, docs/performance.md).
       const page = svc.records.meterPointSummaries(mpxn, {
         // A Data User is not shown other Data Users' access keys; a portal acts for the customer.
         viewerDuid: account.role === 'data_user' ? account.duid : undefined,

@@ -27,7 +27,7 @@ const adminAudit: RouteModule = (app, { reg, svc }) => {
   app.get(
     '/admin/audit',
     {
-      // Read-only, or the re-identification desk: support staff too (README "Roles").
+      // Read-only, or the re-identification desk: support staff too (docs/security.md "Roles").
       config: { roles: STAFF_ROLES },
       schema: {
         ...common,
@@ -66,7 +66,7 @@ const adminAudit: RouteModule = (app, { reg, svc }) => {
   app.get(
     '/admin/audit/verify',
     {
-      // Read-only, or the re-identification desk: support staff too (README "Roles").
+      // Read-only, or the re-identification desk: support staff too (docs/security.md "Roles").
       config: { roles: STAFF_ROLES },
       schema: {
         ...common,

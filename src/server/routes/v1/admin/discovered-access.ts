@@ -22,7 +22,7 @@ const adminDiscovered: RouteModule = (app, { reg, svc }) => {
   app.get(
     '/admin/discovered-access',
     {
-      // Read-only, or the re-identification desk: support staff too (README "Roles").
+      // Read-only, or the re-identification desk: support staff too (docs/security.md "Roles").
       config: { roles: STAFF_ROLES },
       schema: {
         tags: ['admin'],

@@ -51,7 +51,7 @@ const adminRecords: RouteModule = (app, { reg, svc }) => {
   app.get(
     '/admin/records',
     {
-      // Read-only, or the re-identification desk: support staff too (README "Roles").
+      // Read-only, or the re-identification desk: support staff too (docs/security.md "Roles").
       config: { roles: STAFF_ROLES },
       schema: {
         ...common,
@@ -84,7 +84,7 @@ const adminRecords: RouteModule = (app, { reg, svc }) => {
   app.get(
     '/admin/records/:ak',
     {
-      // Read-only, or the re-identification desk: support staff too (README "Roles").
+      // Read-only, or the re-identification desk: support staff too (docs/security.md "Roles").
       config: { roles: STAFF_ROLES },
       schema: {
         ...common,

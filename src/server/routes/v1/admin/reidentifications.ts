@@ -16,7 +16,7 @@ const adminReidentifications: RouteModule = (app, { reg, svc }) => {
   app.get(
     '/admin/reidentifications',
     {
-      // Read-only, or the re-identification desk: support staff too (README "Roles").
+      // Read-only, or the re-identification desk: support staff too (docs/security.md "Roles").
       config: { roles: STAFF_ROLES },
       schema: {
         ...common,
@@ -39,7 +39,7 @@ const adminReidentifications: RouteModule = (app, { reg, svc }) => {
   app.get(
     '/admin/reidentifications/:tokenRef',
     {
-      // Read-only, or the re-identification desk: support staff too (README "Roles").
+      // Read-only, or the re-identification desk: support staff too (docs/security.md "Roles").
       config: { roles: STAFF_ROLES },
       schema: { ...common, summary: 'One re-identification token', params: TokenRefParams, response: { 200: Ok({ token: AdminToken }) } },
     },
@@ -70,7 +70,7 @@ const adminReidentifications: RouteModule = (app, { reg, svc }) => {
   app.post(
     '/admin/reidentifications',
     {
-      // Read-only, or the re-identification desk: support staff too (README "Roles").
+      // Read-only, or the re-identification desk: support staff too (docs/security.md "Roles").
       config: { roles: STAFF_ROLES },
       schema: {
         ...common,

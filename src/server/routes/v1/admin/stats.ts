@@ -11,7 +11,7 @@ const adminStats: RouteModule = (app, { reg, svc }) => {
   app.get(
     '/admin/stats',
     {
-      // Read-only, or the re-identification desk: support staff too (README "Roles").
+      // Read-only, or the re-identification desk: support staff too (docs/security.md "Roles").
       config: { roles: STAFF_ROLES },
       schema: {
         tags: ['admin'],
