@@ -165,7 +165,7 @@ function ConnectDialog({
             Stay on the local sandbox
           </Button>
           <Button type="submit" disabled={!!busy}>
-            {busy && busy !== 'saved' ? 'Connecting…' : 'Connect'}
+            {busy ? 'Connecting…' : 'Connect'}
           </Button>
         </>
       }
