@@ -127,6 +127,18 @@ test.describe.serial('support role in the console', () => {
 
     await page.getByRole('button', { name: 'Send again' }).click();
     await expect(page.getByTestId('desk-status-headline')).toHaveText('Waiting for the customer');
+    // Send again is a new challenge: a new token-ref in the URL and a new e-mail to the customer, whose link works.
+    await expect.poll(() => new URL(page.url()).hash).not.toContain(cancelledRef);
+    const resentRef = new URLSearchParams(new URL(page.url()).hash.split('?')[1] ?? '').get('token') ?? '';
+    expect(resentRef).toMatch(/\S/);
+    expect(resentRef).not.toBe(cancelledRef);
+    const resent = await apiCall(reg.url, 'GET', `/v1/admin/outbox?ref=${resentRef}`, { token: admin });
+    expect(resent.body.messages).toHaveLength(1);
+    expect(resent.body.messages[0].to).toBe(mail.body.messages[0].to);
+    const again = await context.newPage();
+    await again.goto(resent.body.messages[0].links[0]);
+    await expect(again.getByRole('button', { name: "Yes, it's me" })).toBeVisible();
+    await again.close();
 
     await nav('Pending tokens');
     await page.getByLabel('Status').selectOption('pending');

@@ -4,4 +4,7 @@ export const IPC = {
   revealDataFolder: 'dar:reveal-data-folder',
   saveExport: 'dar:save-export',
   getCredentials: 'dar:get-credentials',
+  registers: 'dar:registers',
+  connectRegister: 'dar:connect-register',
+  forgetRegister: 'dar:forget-register',
 } as const;

@@ -22,6 +22,30 @@ export interface DarDesktopSaveResult {
   path: string | null;
 }
 
+/** What the local console may know about the registers the app can connect to (no secrets). */
+export interface DarDesktopRegisters {
+  current: 'local';
+  /** false when the operating system offers no key store: credentials then last one run only. */
+  keyStore: boolean;
+  /** Why the app shows the local sandbox although a deployed register was chosen, if it does. */
+  notice: string | null;
+  /** Deployed registers used before, most recent first; accountId null when none is stored. */
+  remotes: Array<{ url: string; accountId: string | null }>;
+}
+
+export interface DarDesktopConnectRequest {
+  /** https://… (http:// only for localhost). */
+  url: string;
+  /** Omit both to use the credentials stored in the key store for this register. */
+  accountId?: string;
+  secret?: string;
+}
+
+export interface DarDesktopConnectResult {
+  ok: boolean;
+  message: string | null;
+}
+
 export interface DarDesktopApi {
   /** Application version (package.json). */
   readonly version: string;
@@ -35,6 +59,12 @@ export interface DarDesktopApi {
   saveExport(request: DarDesktopSaveRequest): Promise<DarDesktopSaveResult>;
   /** The local administrator's credentials, used by the console to sign in by itself. */
   getCredentials(): Promise<DarDesktopCredentials>;
+  /** The local sandbox and the deployed registers used before. */
+  registers(): Promise<DarDesktopRegisters>;
+  /** Signs in to a deployed register, keeps the credentials in the key store, and switches the window to it. */
+  connectRegister(request: DarDesktopConnectRequest): Promise<DarDesktopConnectResult>;
+  /** Removes a deployed register and its stored credentials. */
+  forgetRegister(url: string): Promise<void>;
 }
 
 declare global {

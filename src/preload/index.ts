@@ -1,5 +1,5 @@
 import { contextBridge, ipcRenderer } from 'electron';
-import type { DarDesktopApi, DarDesktopCredentials, DarDesktopSaveRequest, DarDesktopSaveResult } from './api';
+import type { DarDesktopApi, DarDesktopConnectRequest, DarDesktopConnectResult, DarDesktopCredentials, DarDesktopRegisters, DarDesktopSaveRequest, DarDesktopSaveResult } from './api';
 import { IPC } from '../main/ipc';
 
 /** Reads `--dar-<name>=value` from the arguments the main process passed to this renderer. */
@@ -16,6 +16,9 @@ const api: DarDesktopApi = {
   revealDataFolder: () => ipcRenderer.invoke(IPC.revealDataFolder) as Promise<void>,
   saveExport: (request: DarDesktopSaveRequest) => ipcRenderer.invoke(IPC.saveExport, request) as Promise<DarDesktopSaveResult>,
   getCredentials: () => ipcRenderer.invoke(IPC.getCredentials) as Promise<DarDesktopCredentials>,
+  registers: () => ipcRenderer.invoke(IPC.registers) as Promise<DarDesktopRegisters>,
+  connectRegister: (request: DarDesktopConnectRequest) => ipcRenderer.invoke(IPC.connectRegister, request) as Promise<DarDesktopConnectResult>,
+  forgetRegister: (url: string) => ipcRenderer.invoke(IPC.forgetRegister, url) as Promise<void>,
 };
 
 contextBridge.exposeInMainWorld('darDesktop', Object.freeze(api));

@@ -7,6 +7,7 @@ import { Button } from './ui/controls';
 import { Icon, type IconName } from './ui/icons';
 import { useNow } from './ui/time';
 import { SignInDialog } from './screens/SignIn';
+import { RegisterSwitch } from './RegisterSwitch';
 
 interface NavItem {
   to: string;
@@ -155,6 +156,7 @@ export function Shell({ children }: { children: ReactNode }) {
       <div className="main-col">
         <header className="topbar">
           <div className="topbar-left">
+            <RegisterSwitch />
             {mode && (
               <span className={`mode-badge mode-${mode}`} title={mode === 'sandbox' ? 'Sandbox register: test data, sandbox clock, simulated DCC' : 'Production register: real customers'}>
                 {mode === 'sandbox' ? 'SANDBOX' : 'PRODUCTION'}
@@ -173,7 +175,7 @@ export function Shell({ children }: { children: ReactNode }) {
                 </span>
               </span>
             </div>
-            {!isDesktop && (
+            {!isDesktop && !session.remote && (
               <Button variant="ghost" size="sm" icon="signout" onClick={() => signOut(null)}>
                 Sign out
               </Button>

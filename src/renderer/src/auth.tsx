@@ -8,7 +8,9 @@ import type { Account, Envelope } from './api/types';
  * Console sign-in. The bearer token (7200 s) lives in sessionStorage, so it ends with the
  * tab. In the browser the secret is kept in memory only, to renew the token before it
  * expires; after a reload the operator is asked again near expiry. In the desktop shell the
- * preload script supplies the local administrator's credentials.
+ * preload script supplies the local administrator's credentials. When the desktop app shows a
+ * deployed register's console, that page has no bridge: the app signs in itself and posts the
+ * page a bearer token (never the secret), and renews it the same way.
  */
 
 const STORAGE_KEY = 'dar.console.session';
@@ -20,6 +22,8 @@ export interface Session {
   expiresAt: number;
   account: Account;
   desktop: boolean;
+  /** A deployed register's console shown by the desktop app (token handed over, no bridge). */
+  remote?: boolean;
 }
 
 type AuthState = { status: 'starting' } | { status: 'signed-out'; notice: string | null } | { status: 'signed-in'; session: Session };
@@ -38,6 +42,37 @@ interface AuthApi {
 const AuthContext = createContext<AuthApi | null>(null);
 
 let memorySecret: { accountId: string; secret: string } | null = null;
+
+interface DesktopHandoff {
+  token: string;
+  /** Seconds the token stays valid. */
+  expires: number;
+}
+
+/**
+ * The desktop app hands a deployed register's console its token as a message to the page
+ * itself. Only this window may send it (not an opener or a frame on another origin), so no
+ * other site can sign this console in to an account of its choosing.
+ */
+let pendingHandoff: DesktopHandoff | null = null;
+let handedOver = false;
+const handoffListeners = new Set<(h: DesktopHandoff) => void>();
+if (typeof window !== 'undefined') {
+  window.addEventListener('message', (event) => {
+    if (event.source !== window || event.origin !== window.location.origin) return;
+    const h = (event.data as { darDesktopSession?: { token?: unknown; expires?: unknown } } | null)?.darDesktopSession;
+    if (!h || typeof h.token !== 'string' || !h.token || typeof h.expires !== 'number') return;
+    const handoff = { token: h.token, expires: h.expires };
+    handedOver = true;
+    pendingHandoff = handoff;
+    for (const listener of handoffListeners) listener(handoff);
+  });
+}
+
+/** true when the desktop app showed this page a deployed register (so its links can switch back). */
+export function shownByDesktopApp(): boolean {
+  return handedOver || readStored()?.remote === true;
+}
 let currentToken: string | null = null;
 
 function readStored(): Session | null {
@@ -160,6 +195,27 @@ export function AuthProvider({ children }: { children: ReactNode }) {
     });
   }, [renew, signOut, queryClient]);
 
+  // A token handed over by the desktop app (first sign-in and each renewal).
+  useEffect(() => {
+    let cancelled = false;
+    const take = async (h: DesktopHandoff) => {
+      try {
+        const { account } = await api<Envelope & { account: Account }>('/self', { authorization: `Bearer ${h.token}` });
+        if (cancelled || !isStaff(account.role)) return;
+        pendingHandoff = null;
+        accept({ token: h.token, expiresAt: Date.now() + h.expires * 1000, account, desktop: false, remote: true });
+      } catch {
+        // A token the register does not accept changes nothing.
+      }
+    };
+    handoffListeners.add(take);
+    if (pendingHandoff) void take(pendingHandoff);
+    return () => {
+      cancelled = true;
+      handoffListeners.delete(take);
+    };
+  }, [accept]);
+
   // Start: resume this tab's session, or sign in through the desktop shell.
   useEffect(() => {
     let cancelled = false;
@@ -170,7 +226,7 @@ export function AuthProvider({ children }: { children: ReactNode }) {
         try {
           const { account } = await api<Envelope & { account: Account }>('/self', { authorization: `Bearer ${stored.token}` });
           if (!cancelled && isStaff(account.role)) {
-            accept({ ...stored, account });
+            if (currentToken === stored.token) accept({ ...stored, account });
             return;
           }
         } catch {
@@ -217,7 +273,8 @@ export function AuthProvider({ children }: { children: ReactNode }) {
     };
   }, [session, accept, signOut]);
 
-  const canRenewSilently = !!session && (session.desktop || (memorySecret?.accountId === session.account['account-id']));
+  // The desktop app renews a deployed register's token before it ends.
+  const canRenewSilently = !!session && (session.desktop || session.remote === true || memorySecret?.accountId === session.account['account-id']);
   const value = useMemo<AuthApi>(() => ({ state, signIn, signOut, renew, canRenewSilently, isDesktop }), [state, signIn, signOut, renew, canRenewSilently, isDesktop]);
   return <AuthContext.Provider value={value}>{children}</AuthContext.Provider>;
 }

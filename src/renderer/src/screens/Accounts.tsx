@@ -595,7 +595,8 @@ function OwnRecordsPanel({ duid }: { duid: string }) {
             rowKey={(r) => r.ak}
             onRowClick={(r) => navigate(`/records/${r.ak}`)}
             columns={[
-              { key: 'ak', header: 'Access key', render: (r) => <Link to={`/records/${r.ak}`} className="mono-sm">{r.ak}</Link> },
+              // Long access keys give way (with the full key as a tooltip) so State and Expiry stay in view at 1024 px.
+              { key: 'ak', header: 'Access key', render: (r) => <Link to={`/records/${r.ak}`} className="mono-sm cell-truncate" title={r.ak}>{r.ak}</Link> },
               { key: 'mpxn', header: 'MPxN', render: (r) => <code>{r.mpxn}</code> },
               { key: 'basis', header: 'Legal basis', render: (r) => legalBasis(r['legal-basis']) },
               { key: 'state', header: 'State', render: (r) => <StatusBadge status={r.state} /> },

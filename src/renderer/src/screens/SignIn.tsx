@@ -1,5 +1,6 @@
 import { useState, type FormEvent } from 'react';
-import { useAuth } from '../auth';
+import { shownByDesktopApp, useAuth } from '../auth';
+import { DesktopRemoteLinks } from '../RegisterSwitch';
 import { Button, TextField } from '../ui/controls';
 import { Dialog } from '../ui/dialog';
 import { ErrorNotice, Notice, Spinner } from '../ui/feedback';
@@ -74,6 +75,7 @@ export function SignInScreen({ notice }: { notice: string | null }) {
           </div>
         </div>
         {notice && <Notice tone="amber">{notice}</Notice>}
+        {shownByDesktopApp() && <DesktopRemoteLinks />}
         <form
           className="stack"
           noValidate
