@@ -70,6 +70,7 @@ async function main(): Promise<void> {
       `DAR register (${config.mode}) listening on ${url}   [started in ${ms} ms]`,
       `  API        ${url}/v1        (OpenAPI: ${url}/v1/openapi.json, docs: ${url}/docs)`,
       `  Console    ${url}/console/`,
+      `  Portal     ${url}/portal`,
       `  Data       ${config.dataDir ?? '(in memory)'}`,
       `  E-mail     ${config.smtpUrl ? `captured in the outbox and sent via ${new URL(config.smtpUrl).host}` : 'captured in the outbox (GET /v1/admin/outbox)'}`,
     ];
