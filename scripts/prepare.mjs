@@ -2,51 +2,51 @@
 // Runs after `npm ci` / `npm install` (npm's `prepare` lifecycle): makes a fresh clone ready for
 // `npm run demo` by building the console (and the desktop bundles) with electron-vite.
 //
-// Electron is an optional dependency: the headless register never needs its binary, and a
-// machine that cannot download it (no access to its release host) must still install. When the
-// download fails, npm drops the whole optional `electron` package, yet its JavaScript and type
-// definitions are still needed (`npm run typecheck` reads electron.d.ts for src/main, and
-// electron-vite reads its version to target the right Node). So it is put back from the lock
-// file without running its install script: the same state `ELECTRON_SKIP_BINARY_DOWNLOAD=1`
-// gives. See docs/desktop.md for fetching the binary later.
+// Electron's binary is only needed by the desktop app; the headless register never uses it.
+// Electron's own postinstall downloads it and fails the whole install when the download fails
+// (no access to its release host). So package.json denies that script (`allowScripts`), which
+// keeps the `electron` package itself (its types for `npm run typecheck`, its version for
+// electron-vite), and the download is attempted here instead, where a failure is only a notice.
+// Making electron an optional dependency does not work: npm skips an optional package whose
+// `engines` do not match (Electron 41 asks for Node 22.12+, the register runs on 20.19+),
+// so electron.d.ts would be missing and the type-check would fail. See docs/desktop.md.
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const electronDir = join(root, 'node_modules', 'electron');
-const npm = process.env.npm_execpath ? [process.execPath, [process.env.npm_execpath]] : ['npm', []];
-const omitted = (process.env.npm_config_omit ?? '').split(/[\s,]+/).includes('optional');
+/** The download may not hang the install: the release host may be unreachable rather than refusing. */
+const DOWNLOAD_TIMEOUT_MS = 5 * 60_000;
 
-function run(cmd, args, env = process.env) {
-  const res = spawnSync(cmd, args, { cwd: root, stdio: 'inherit', env });
-  return res.status ?? 1;
+function run(args, opts = {}) {
+  const res = spawnSync(process.execPath, args, { cwd: root, stdio: 'inherit', ...opts });
+  return res.error ? 1 : (res.status ?? 1);
 }
 
-if (!existsSync(join(electronDir, 'package.json')) && !omitted) {
-  console.log("prepare: Electron's binary could not be installed; restoring the electron package without it (the headless register does not need it)");
-  const [cmd, pre] = npm;
-  const code = run(cmd, [...pre, 'install', '--no-save', '--ignore-scripts', '--no-audit', '--no-fund']);
-  if (code !== 0) console.log('prepare: could not restore the electron package; building for the locked Electron version anyway');
-}
+const binaryPresent = () => existsSync(join(electronDir, 'path.txt'));
 
-// electron-vite reads Electron's major version from node_modules/electron; without the package
-// (offline, or installed with --omit=optional) take it from the lock file instead.
-const env = { ...process.env };
-if (!existsSync(join(electronDir, 'package.json')) && !env.ELECTRON_MAJOR_VER) {
-  const lock = JSON.parse(readFileSync(join(root, 'package-lock.json'), 'utf8'));
-  const version = lock.packages?.['node_modules/electron']?.version;
-  if (version) env.ELECTRON_MAJOR_VER = version.split('.')[0];
+if (existsSync(join(electronDir, 'install.js')) && !binaryPresent()) {
+  if (process.env.ELECTRON_SKIP_BINARY_DOWNLOAD) {
+    console.log("prepare: ELECTRON_SKIP_BINARY_DOWNLOAD is set: not downloading Electron's binary");
+  } else {
+    console.log("prepare: downloading Electron's binary (for the desktop app only)");
+    const code = run([join(electronDir, 'install.js')], { timeout: DOWNLOAD_TIMEOUT_MS, killSignal: 'SIGKILL' });
+    if (code !== 0 || !binaryPresent()) {
+      console.log(
+        "prepare: Electron's binary could not be downloaded; continuing without it (the headless register does not need it).",
+      );
+    }
+  }
 }
 
 console.log('prepare: building the console and the desktop bundles (electron-vite build)');
-const built = run(process.execPath, [join(root, 'node_modules', 'electron-vite', 'bin', 'electron-vite.js'), 'build'], env);
+const built = run([join(root, 'node_modules', 'electron-vite', 'bin', 'electron-vite.js'), 'build']);
 if (built !== 0) process.exit(built);
 
-const binary = existsSync(join(electronDir, 'path.txt'));
 console.log(
-  binary
+  binaryPresent()
     ? 'prepare: ready. `npm run demo` starts the register with demo data; `npm start` the desktop app.'
     : "prepare: ready. `npm run demo` starts the register with demo data. (Electron's binary is not installed: the desktop app needs it, see docs/desktop.md.)",
 );
