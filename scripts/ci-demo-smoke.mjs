@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // CI check of the README's second command: `npm run demo` starts the register with the demo
-// data, prints its URLs, serves the built console and the portal, and stops cleanly on SIGTERM.
+// data, prints its URLs, serves the built console and the portal, and stops cleanly on Ctrl-C.
 // `--port 0` (any free port) is appended so a busy 5001 on the CI machine cannot fail it.
 import { spawn } from 'node:child_process';
 
@@ -41,8 +41,10 @@ for (const path of ['/console/', '/portal']) {
   if (res.status !== 200 || !/<html/i.test(body)) fail(`${path} answered ${res.status}: ${body.slice(0, 200)}`);
   console.log(`demo smoke: ${path} 200`);
 }
-process.kill(-child.pid, 'SIGTERM');
+// Ctrl-C in a terminal: SIGINT to the whole foreground group (npm, its shell, the register).
+// npm itself may die of the signal; what counts is that the register shut down cleanly.
+process.kill(-child.pid, 'SIGINT');
 const { code, signal } = await exited;
 clearTimeout(timer);
-if (code !== 0 || !/stopped cleanly/.test(out)) fail(`did not stop cleanly (exit ${code}, signal ${signal})`);
+if (!/stopped cleanly/.test(out)) fail(`the register did not report a clean stop (npm exit ${code}, signal ${signal})`);
 console.log('demo smoke: ok');
