@@ -4,6 +4,7 @@
  */
 import { setFlagsFromString } from 'node:v8';
 import { parseArgs, usage, UsageError } from './config.js';
+import { stdoutLogDestination } from './http/log-format.js';
 import { createRegister, StartupError, type RunningRegister } from './start.js';
 
 /**
@@ -61,7 +62,8 @@ async function main(): Promise<void> {
 
   const started = Date.now();
   try {
-    running = await createRegister(config, config.logLevel === 'silent' ? false : { level: config.logLevel });
+    const logger = config.logLevel === 'silent' ? false : { level: config.logLevel, stream: stdoutLogDestination(config.logFormat) };
+    running = await createRegister(config, logger);
     if (stopping) return; // a signal came while opening the database; stop() closes it
     const url = await running.listen();
     const ms = Date.now() - started;
