@@ -18,7 +18,9 @@ function fail(message) {
   console.error(`demo smoke: ${message}`);
   try {
     process.kill(-child.pid, 'SIGKILL');
-  } catch {}
+  } catch {
+    // already gone
+  }
   process.exit(1);
 }
 const timer = setTimeout(() => fail(`no answer within ${TIMEOUT_MS / 1000} s`), TIMEOUT_MS);

@@ -6,7 +6,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { defaultConfig, type RegisterConfig } from '../src/server/config.js';
 import { accessRecords, webhookAttempts, webhookDeliveries } from '../src/server/db/schema.js';
 import { saveClockOffset } from '../src/server/services/settings.js';
-import { consentBody, testRegister, type TestRegister } from './support/register.js';
+import { consentBody, testRegister } from './support/register.js';
 import { eventually, startReceiver, verifyDarSignature, verifyStandardWebhook, type Behaviour, type Receiver } from './support/webhook-receiver.js';
 
 const FAST: Partial<RegisterConfig> = { webhookRetryScheduleMs: [40, 40, 40, 40, 40], webhookTimeoutMs: 2000, webhookPollMs: 20 };
