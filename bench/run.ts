@@ -86,6 +86,7 @@ function parseOptions(argv: string[]): Options {
           'npm run bench -- [--sizes 10k,100k[,1m]] [--duration <s per endpoint, default 5>] [--connections <n, default 10>] [--data-users <n, default 50>] [--only verify,create,...] [--keep] [--profile <dir>] [--starts <compiled restarts, default 5>] [--data <folder kept by --keep>] [--outfile <compiled register, default out/bench/cli.mjs; keep it two folders below the repo>]\n',
         );
         process.exit(0);
+        break; // not reached: process.exit
       default:
         throw new Error(`unknown option ${flag}`);
     }
@@ -313,7 +314,7 @@ function report(results: SizeResult[], opts: Options): { table: string; verdicts
   const names = [...new Set(results.flatMap((r) => Object.keys(r.endpoints)))];
   const lines: string[] = [];
   const header = ['endpoint', ...results.flatMap((r) => [`${fmtSize(r.size)} req/s`, 'p50 ms', 'p99 ms', 'p99 1-conn', 'CPU µs/req', 'x ceil'])];
-  lines.push(`| ${header.join(' | ')} |`, `|${header.map((h, i) => (i === 0 ? '---' : '---:')).join('|')}|`);
+  lines.push(`| ${header.join(' | ')} |`, `|${header.map((_h, i) => (i === 0 ? '---' : '---:')).join('|')}|`);
   for (const n of names) {
     const cells = [results[0].endpoints[n]?.label ?? n];
     for (const r of results) {

@@ -43,14 +43,13 @@ function start(args: string[]): Promise<{ url: string; child: ReturnType<typeof 
 }
 
 describe('headless register CLI', () => {
+  // Which flags are refused, and why, is tested in-process (test/config.test.ts); this is the
+  // process's side of it: a refused flag exits 2 with the message and the usage.
   it('fails loudly on a bad flag (exit 2, message and usage)', () => {
     const res = run(['--prot', '5001']);
     expect(res.status).toBe(2);
     expect(res.stderr).toContain('unknown option "--prot"');
     expect(res.stderr).toContain('Usage:');
-    expect(run(['--port', 'eleven']).status).toBe(2);
-    expect(run(['--mode', 'staging']).status).toBe(2);
-    expect(run(['--mode', 'production']).stderr).toContain('--origin');
   });
 
   it('fails loudly on an unwritable data directory', () => {

@@ -117,7 +117,7 @@ describe(`crash durability (${LARGE ? 'large' : 'small'}: ${SIZE.writers} writer
     const receiver: Receiver = await startReceiver((n) => (phase === 1 && n % 2 === 0 ? 'hang' : 200));
 
     let reg = await startRegister(data);
-    let admin = await login(reg.url, DEMO.admin);
+    let admin: string;
     let bright = await login(reg.url, DEMO.bright);
     const sub = await api(reg.url, bright, 'POST', '/v1/webhooks', { 'callback-url': receiver.url, 'alert-email': 'ops@bright-energy.example', 'event-types': ['consent.withdrawal'] });
     expect(sub.status, JSON.stringify(sub.body)).toBe(201);

@@ -30,7 +30,7 @@ interface Operation {
 }
 
 let r: TestRegister;
-let operations: Operation[] = [];
+const operations: Operation[] = [];
 let tokens: Record<string, string> = {};
 let baseline = '';
 let tables: string[] = [];
@@ -477,7 +477,7 @@ describe('fuzz: authentication and role come before validation, for every route 
   const ACCOUNT_OF: Record<Role, string> = { admin: 'admin_ops', support: 'support_desk', data_user: 'bright_energy', data_provider: 'provider_ops', dcc: 'dcc_system', portal: 'portal_ops' };
 
   let ra: TestRegister;
-  let ops: (Operation & { security: unknown })[] = [];
+  const ops: (Operation & { security: unknown })[] = [];
   const good: Record<string, string> = {};
   const suspended: Record<string, string> = {};
   const signedOut: Record<string, string> = {};

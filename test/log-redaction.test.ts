@@ -128,7 +128,8 @@ describe('the request log holds no secret, token-ref, session id or e-mail addre
     expect(text).toContain('"url":"/id/magic/:secret"');
     expect(text).toContain('/v1/identity-records/:ir/re-identify/:tokenRef');
     expect(text).toMatch(/"url":"\/v1\/identity-records\?email=\[redacted\]"/);
-    expect(text.split('\n').length).toBeGreaterThan(60);
+    // One record per request (written on response), over thirty requests.
+    expect(text.split('\n').length).toBeGreaterThan(30);
 
     const found = [...secrets].filter((s) => s.length >= 6 && text.includes(s));
     expect(found).toEqual([]);

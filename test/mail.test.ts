@@ -175,7 +175,7 @@ describe('mail delivery when the SMTP server is down', () => {
   it('connection refused: retried on every backoff step, then failed — never dropped', async () => {
     const id = r.reg.tx(() => r.svc.mail.queue(sample(30)));
     const max = r.svc.mail.maxAttempts;
-    let offset = 0;
+    let offset: number;
     for (let attempt = 1; attempt <= max; attempt++) {
       expect(await r.svc.mail.processDue()).toBe(1);
       const row = r.svc.mail.find(id)!;

@@ -5,7 +5,7 @@ import { accessRecords, auditEvents, webhookDeliveries } from '../src/server/db/
 import { issueToken } from '../src/server/http/auth.js';
 import { newId } from '../src/server/lib/ids.js';
 import { saveClockOffset } from '../src/server/services/settings.js';
-import { consentBody, testRegister, type TestRegister } from './support/register.js';
+import { consentBody, testRegister } from './support/register.js';
 import { eventually, startReceiver, verifyStandardWebhook, type Behaviour, type Receiver } from './support/webhook-receiver.js';
 
 const DAY = 24 * 3600 * 1000;

@@ -1,11 +1,10 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { eq } from 'drizzle-orm';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { RegisterConfig } from '../src/server/config.js';
 import { webhookAttempts, webhookDeliveries } from '../src/server/db/schema.js';
 import { consentBody, testRegister } from './support/register.js';
-import { eventually, startReceiver, verifyDarSignature, verifyStandardWebhook, type Behaviour } from './support/webhook-receiver.js';
+import { startReceiver, verifyDarSignature, verifyStandardWebhook, type Behaviour } from './support/webhook-receiver.js';
 
 const FAST: Partial<RegisterConfig> = { webhookRetryScheduleMs: [40, 40], webhookTimeoutMs: 2000, webhookPollMs: 20 };
 

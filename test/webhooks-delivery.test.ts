@@ -6,7 +6,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { defaultConfig, type RegisterConfig } from '../src/server/config.js';
 import { accessRecords, webhookAttempts, webhookDeliveries } from '../src/server/db/schema.js';
 import { saveClockOffset } from '../src/server/services/settings.js';
-import { consentBody, testRegister, type TestRegister } from './support/register.js';
+import { consentBody, testRegister } from './support/register.js';
 import { eventually, startReceiver, verifyDarSignature, verifyStandardWebhook, type Behaviour, type Receiver } from './support/webhook-receiver.js';
 
 const FAST: Partial<RegisterConfig> = { webhookRetryScheduleMs: [40, 40, 40, 40, 40], webhookTimeoutMs: 2000, webhookPollMs: 20 };
@@ -122,29 +122,32 @@ describe('webhook delivery (contract §9)', () => {
   });
 
   it('fires consent.withdrawal to the owning Data User when an operator revokes, and not to others', async () => {
-    const { r, receiver, subscribe, newRecord } = await setup();
+    const { r, receiver, subscribe, newRecord, deliveries } = await setup();
     const mine = await receiver();
     const theirs = await receiver();
     await subscribe('bright_energy', mine.url);
-    await subscribe('octopusflux', theirs.url);
+    const { wid: theirWid } = await subscribe('octopusflux', theirs.url);
     const ak = await newRecord();
     const res = await r.call('admin_ops', 'POST', `/v1/admin/records/${ak}/revoke`, { reason: 'other' });
     expect(res.status).toBe(200);
     const [got] = await mine.waitFor(1);
     expect(got.json.payload).toMatchObject({ ak, reason: 'other' });
-    await new Promise((res) => setTimeout(res, 150));
+    // Deliveries are queued in the same transaction as the change: none queued for the other
+    // Data User means none will ever arrive (no waiting to see that nothing came).
+    expect((await deliveries(`?wid=${theirWid}`)).total).toBe(0);
     expect(theirs.received).toHaveLength(0);
   });
 
   it('only sends the event types a subscription takes', async () => {
-    const { receiver, subscribe, newRecord, revoke } = await setup();
+    const { receiver, subscribe, newRecord, revoke, deliveries } = await setup();
     const only = await receiver();
     const all = await receiver();
-    await subscribe('bright_energy', only.url, { 'event-types': ['tenancy.change'] });
+    const { wid: onlyWid } = await subscribe('bright_energy', only.url, { 'event-types': ['tenancy.change'] });
     await subscribe('bright_energy', all.url);
     await revoke(await newRecord());
     await all.waitFor(1);
-    await new Promise((res) => setTimeout(res, 150));
+    // Queued with the change, so the delivery list is final: nothing for the narrower subscription.
+    expect((await deliveries(`?wid=${onlyWid}`)).total).toBe(0);
     expect(only.received).toHaveLength(0);
   });
 
@@ -410,7 +413,7 @@ describe('webhook delivery (contract §9)', () => {
     await r.call('bright_energy', 'PATCH', `/v1/webhooks/${wid}`, { active: false });
     // A paused subscription takes no new events…
     await revoke(await newRecord());
-    await new Promise((res) => setTimeout(res, 150));
+    // The delivery list is written in the revocation's own transaction: final once it answered.
     expect((await deliveries()).total).toBe(0);
     // …and queued ones wait until it is resumed.
     await r.call('bright_energy', 'PATCH', `/v1/webhooks/${wid}`, { active: true });

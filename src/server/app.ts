@@ -9,7 +9,7 @@ import { frameworkErrorHandler, installErrorHandler } from './http/error-handler
 import { withDocumentedStatuses } from './http/documented-statuses.js';
 import { installReadiness, Readiness, readinessRoutes } from './http/readiness.js';
 import { lazyCompilers } from './http/schema-compilers.js';
-import { redactingLogger } from './http/log-redaction.js';
+import { OneRecordPerRequest, redactingLogger } from './http/log-redaction.js';
 import { helmetHeaders } from './http/static-headers.js';
 import type { App } from './http/types.js';
 import { newId } from './lib/ids.js';
@@ -37,6 +37,8 @@ export async function buildApp(
   const app = Fastify({
     // URLs, headers and error details are redacted before they reach the log (http/log-redaction.ts).
     logger: redactingLogger(logger),
+    // One record per request, written when the answer has gone (http/log-redaction.ts).
+    logController: new OneRecordPerRequest(),
     schemaController: compilers.schemaController as FastifyServerOptions['schemaController'],
     // Router errors (bad %-escapes, over-long path parameters) answer in the error envelope too.
     frameworkErrors: frameworkErrorHandler(reg.clock),

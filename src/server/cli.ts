@@ -4,6 +4,7 @@
  */
 import { setFlagsFromString } from 'node:v8';
 import { parseArgs, usage, UsageError } from './config.js';
+import { stdoutLogDestination } from './http/log-format.js';
 import { createRegister, StartupError, type RunningRegister } from './start.js';
 
 /**
@@ -65,7 +66,8 @@ async function main(): Promise<void> {
 
   const started = Date.now();
   try {
-    running = await createRegister(config, config.logLevel === 'silent' ? false : { level: config.logLevel });
+    const logger = config.logLevel === 'silent' ? false : { level: config.logLevel, stream: stdoutLogDestination(config.logFormat) };
+    running = await createRegister(config, logger);
     if (stopping) return; // a signal came while opening the database; stop() closes it
     const url = await running.listen();
     const ms = Date.now() - started;
@@ -74,6 +76,7 @@ async function main(): Promise<void> {
       `DAR register (${config.mode}) listening on ${url}   [started in ${ms} ms]`,
       `  API        ${url}/v1        (OpenAPI: ${url}/v1/openapi.json, docs: ${url}/docs)`,
       `  Console    ${url}/console/`,
+      `  Portal     ${url}/portal`,
       `  Data       ${config.dataDir ?? '(in memory)'}`,
       `  E-mail     ${config.smtpUrl ? `captured in the outbox and sent via ${new URL(config.smtpUrl).host}` : 'captured in the outbox (GET /v1/admin/outbox)'}`,
     ];

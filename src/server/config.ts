@@ -2,6 +2,8 @@ import { isIP } from 'node:net';
 import { resolve } from 'node:path';
 
 export type Mode = 'sandbox' | 'production';
+/** `pretty`: one short line per request, for a terminal; `json`: pino's JSON lines, for log shippers. */
+export type LogFormat = 'pretty' | 'json';
 
 /** Everything a register needs to start. Built from CLI flags, env vars or by the Electron shell. */
 export interface RegisterConfig {
@@ -22,6 +24,8 @@ export interface RegisterConfig {
   /** Folder holding the built console (served at /console) when present. */
   consoleDir: string | null;
   logLevel: string;
+  /** How the headless register writes its log to stdout (cli.ts); the default follows whether stdout is a terminal. */
+  logFormat: LogFormat;
   /** Background workers (mail retry, webhook delivery, sweeper). Tests may turn them off. */
   workers: boolean;
   /**
@@ -65,6 +69,7 @@ export function defaultConfig(overrides: Partial<RegisterConfig> = {}): Register
     migrationsFolder: resolve(PROJECT_ROOT, 'drizzle'),
     consoleDir: resolve(PROJECT_ROOT, 'out', 'renderer'),
     logLevel: 'info',
+    logFormat: 'json',
     workers: true,
     webhookRetryScheduleMs: [...WEBHOOK_RETRY_SCHEDULE_MS],
     webhookTimeoutMs: WEBHOOK_TIMEOUT_MS,
@@ -92,6 +97,9 @@ const USAGE = `Usage: npm run register -- [options]
   --smtp <url>            also deliver e-mail over SMTP, e.g. smtp://127.0.0.1:2525
   --mail-from <address>   From: header for e-mail
   --log-level <level>     fatal|error|warn|info|debug|trace|silent (default info)
+  --log-format pretty|json
+                          pretty: one short line per request (default in a terminal)
+                          json: one JSON line per request (default otherwise)
   --trust-proxy <list>    comma-separated proxy addresses or CIDR ranges whose
                           X-Forwarded-For gives the client address (default: none;
                           the socket address is used). Also DAR_TRUST_PROXY.
@@ -104,9 +112,13 @@ export function usage(): string {
   return USAGE;
 }
 
-/** Parses `--flag value` / `--flag=value` arguments. Throws UsageError on anything unknown. */
-export function parseArgs(argv: string[], env: NodeJS.ProcessEnv = process.env): RegisterConfig | 'help' {
-  const config = defaultConfig();
+/**
+ * Parses `--flag value` / `--flag=value` arguments. Throws UsageError on anything unknown.
+ * `stdoutIsTTY` chooses the default log format: a person in a terminal reads pretty lines,
+ * anything else (a pipe, a file, a service manager) gets JSON.
+ */
+export function parseArgs(argv: string[], env: NodeJS.ProcessEnv = process.env, stdoutIsTTY: boolean = Boolean(process.stdout.isTTY)): RegisterConfig | 'help' {
+  const config = defaultConfig({ logFormat: stdoutIsTTY ? 'pretty' : 'json' });
   if (env.DAR_DATA_DIR) config.dataDir = resolve(env.DAR_DATA_DIR);
   if (env.DAR_TRUST_PROXY) config.trustProxy = parseTrustProxy(env.DAR_TRUST_PROXY, 'DAR_TRUST_PROXY');
   const args = [...argv];
@@ -180,6 +192,12 @@ export function parseArgs(argv: string[], env: NodeJS.ProcessEnv = process.env):
       case '--log-level':
         config.logLevel = take();
         break;
+      case '--log-format': {
+        const v = take();
+        if (v !== 'pretty' && v !== 'json') throw new UsageError(`--log-format must be pretty or json, got "${v}"`);
+        config.logFormat = v;
+        break;
+      }
       case '--trust-proxy':
         config.trustProxy = parseTrustProxy(take(), '--trust-proxy');
         break;

@@ -38,7 +38,7 @@ export async function testRegister(overrides: Partial<RegisterConfig> = {}, opts
     const h: Record<string, string> = { ...headers };
     if (as) h.authorization = `Bearer ${await running.token(as)}`;
     const res = await running.app.inject({ method: method as 'GET', url, headers: h, ...(body !== undefined ? { payload: body as object } : {}) });
-    let parsed: unknown = null;
+    let parsed: unknown;
     try {
       parsed = res.body ? res.json() : null;
     } catch {

@@ -28,7 +28,7 @@ export async function startSmtpSink(): Promise<SmtpSink> {
     authOptional: true,
     disabledCommands: ['STARTTLS', 'AUTH'],
     logger: false,
-    onRcptTo(address, _session, callback) {
+    onRcptTo(_address, _session, callback) {
       if (sink.failWith) {
         const err = new Error(sink.failWith >= 500 ? 'Mailbox unavailable' : 'Try again later') as Error & { responseCode: number };
         err.responseCode = sink.failWith;

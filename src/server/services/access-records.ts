@@ -2,7 +2,7 @@ import { and, desc, eq, gt, isNotNull, isNull, lt, lte, or, sql, type Placeholde
 import type { Static } from 'typebox';
 import { newestFirstPage, takePage } from '../lib/paging.js';
 import type { Register } from '../context.js';
-import { accessRecordCounts, accessRecords, accounts, auditEvents, identityRecords } from '../db/schema.js';
+import { accessRecordCounts, accessRecords, accounts, auditEvents } from '../db/schema.js';
 import { canonicalInstant, canonicalInstantOrDate, canonicalMpxn, instantText } from '../../shared/values.js';
 import { apiTime } from '../lib/clock.js';
 import { ApiError, conflict, invalid, notFound } from '../lib/errors.js';

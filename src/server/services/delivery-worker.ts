@@ -2,7 +2,7 @@ import http from 'node:http';
 import { newestFirstPage } from '../lib/paging.js';
 import https from 'node:https';
 import { isIP } from 'node:net';
-import { and, asc, count, eq, exists, inArray, isNull, lt, lte, ne, notInArray, sql, type SQL } from 'drizzle-orm';
+import { and, asc, count, eq, exists, inArray, isNull, lte, ne, notInArray, sql, type SQL } from 'drizzle-orm';
 import type { Register } from '../context.js';
 import { webhookAttempts, webhookDeliveries, webhooks } from '../db/schema.js';
 import { apiTime } from '../lib/clock.js';

@@ -1,4 +1,4 @@
-import { and, desc, eq, inArray, isNull, sql, type SQL } from 'drizzle-orm';
+import { and, eq, inArray, isNull, sql, type SQL } from 'drizzle-orm';
 import { newestFirstPage } from '../lib/paging.js';
 import type { Register } from '../context.js';
 import { accessRecords, identityRecords, passkeyCredentials } from '../db/schema.js';

@@ -1,4 +1,4 @@
-import { and, eq, sql, type SQL } from 'drizzle-orm';
+import { eq, sql, type SQL } from 'drizzle-orm';
 import { Type } from 'typebox';
 import { auditEvents } from '../../../db/schema.js';
 import { envelope } from '../../../http/envelope.js';
@@ -21,7 +21,7 @@ const AuditEvent = Type.Object({
 });
 
 /** /v1/admin/audit — the hash-chained audit log and its verification. */
-const adminAudit: RouteModule = (app, { reg, svc }) => {
+const adminAudit: RouteModule = (app, { reg }) => {
   const common = { tags: ['admin'], security: [{ bearer: [] }] };
 
   app.get(

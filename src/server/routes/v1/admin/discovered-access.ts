@@ -5,7 +5,7 @@ import { newestFirstPage } from '../../../lib/paging.js';
 import { apiTime } from '../../../lib/clock.js';
 import { NextCursor, Nullable, Ok, PagingQuery, STAFF_ROLES } from '../../../schemas/common.js';
 import { DiscoveredAccess } from '../../../schemas/access-record.js';
-import { and, eq, isNotNull, isNull, type SQL } from 'drizzle-orm';
+import { eq, isNotNull, isNull, type SQL } from 'drizzle-orm';
 import { accessRecords } from '../../../db/schema.js';
 import { discoveredJson } from '../../../services/record-json.js';
 

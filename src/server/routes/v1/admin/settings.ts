@@ -15,7 +15,7 @@ const VERSION = (() => {
 })();
 
 /** GET /v1/admin/settings — how this register is configured (no secrets). */
-const adminSettings: RouteModule = (app, { reg, svc }) => {
+const adminSettings: RouteModule = (app, { reg }) => {
   app.get(
     '/admin/settings',
     {

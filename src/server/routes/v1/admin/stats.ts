@@ -7,7 +7,7 @@ import { registerStats } from '../../../services/stats.js';
 const Counts = Type.Record(Type.String(), Type.Integer());
 
 /** GET /v1/admin/stats — the overview's numbers. */
-const adminStats: RouteModule = (app, { reg, svc }) => {
+const adminStats: RouteModule = (app, { reg }) => {
   app.get(
     '/admin/stats',
     {
