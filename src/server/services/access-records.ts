@@ -1,6 +1,7 @@
 import { and, desc, eq, gt, isNotNull, isNull, lt, lte, or, sql, type Placeholder, type SQL } from 'drizzle-orm';
 import type { Static } from 'typebox';
 import { newestFirstPage, takePage } from '../lib/paging.js';
+import { dateRange, sortedChunks, sortedPage, type PageResult, type Sort, type SortDir } from '../lib/listing.js';
 import type { Register } from '../context.js';
 import { accessRecordCounts, accessRecords, accounts, auditEvents, identityRecords } from '../db/schema.js';
 import { canonicalInstant, canonicalInstantOrDate, canonicalMpxn, instantText } from '../../shared/values.js';
@@ -73,6 +74,25 @@ interface SearchFilters {
   kind?: string;
   limit: number;
   cursor?: number;
+}
+
+/** Columns the admin record lists sort by (README "Lists at scale"); each is index-backed. */
+export const RECORD_SORTS = ['created', 'expiry', 'mpxn', 'state', 'organisation'] as const;
+export type RecordSort = (typeof RECORD_SORTS)[number];
+
+/** The admin lists' filters: every one optional; all that are given must hold. */
+export interface AdminRecordFilters {
+  q?: string;
+  state?: string;
+  legalBasis?: string;
+  kind?: 'record' | 'discovered';
+  duid?: string;
+  /** Creation date range (inclusive; a `to` date includes its whole day). */
+  from?: string;
+  to?: string;
+  superseded?: boolean;
+  sort?: RecordSort;
+  order?: SortDir;
 }
 
 /** What the register keeps of a submitted record: the sections minus register-set fields. */
@@ -612,6 +632,82 @@ export class AccessRecords {
     if (f.legalBasis) filters.push(eq(accessRecords.legalBasis, f.legalBasis));
     if (f.q) filters.push(this.matching(f.q));
     return newestFirstPage(this.reg.db, accessRecords, filters, f);
+  }
+
+  /**
+   * Substring search for the admin lists: MPxN, purpose, controller and organisation names
+   * through the FTS5 trigram index, a fragment of an access key through the access-key index,
+   * plus the exact matches `matching` knows (DUID, organisation reference, a formatted MPxN).
+   * A trigram needs 3 characters, so a shorter term falls back to prefixes: of the access
+   * key, the MPxN and the organisation names (index range scans).
+   */
+  searching(q: string): SQL {
+    const term = q.trim();
+    const t = accessRecords;
+    const alternatives: SQL[] = [sql`select ${t.seq} from ${t} where ${t.ak} = ${term}`];
+    const mpxn = canonicalMpxn(term);
+    if (mpxn) alternatives.push(sql`select ${t.seq} from ${t} where ${t.mpxn} = ${mpxn}`);
+    alternatives.push(sql`select ${t.seq} from ${t} where ${t.duid} = ${term}`);
+    alternatives.push(sql`select ${t.seq} from ${t} where ${sameIgnoringCase(t.organisationReference, term)}`);
+    if ([...term].length >= 3) {
+      alternatives.push(sql`select rowid from access_records_search where access_records_search match ${`"${term.replace(/"/g, '""')}"`}`);
+      // Access keys are random hex: a fragment is looked up in the access-key index alone.
+      if (/^[A-Za-z0-9_]+$/.test(term)) alternatives.push(sql`select ${t.seq} from ${t} where ${t.ak} like ${`%${term.replace(/_/g, '\\_')}%`} escape '\\'`);
+    } else {
+      alternatives.push(sql`select ${t.seq} from ${t} where ${t.ak} >= ${term} and ${t.ak} < ${term + '\u{10FFFF}'}`);
+      alternatives.push(sql`select ${t.seq} from ${t} where ${t.mpxn} >= ${term} and ${t.mpxn} < ${term + '\u{10FFFF}'}`);
+      alternatives.push(sql`select ${t.seq} from ${t} where ${prefixMatch(t.leadControllerName, term)}`);
+      alternatives.push(sql`select ${t.seq} from ${t} where ${prefixMatch(t.organisationName, term)}`);
+    }
+    return sql`${t.seq} in (${sql.join(alternatives, sql` union `)})`;
+  }
+
+  private adminFilters(f: AdminRecordFilters): SQL[] {
+    const t = accessRecords;
+    const out: SQL[] = [];
+    if (f.kind) out.push(eq(t.kind, f.kind));
+    if (f.duid) out.push(eq(t.duid, f.duid));
+    if (f.state) out.push(this.stateFilter(f.state, this.reg.clock.iso()));
+    if (f.legalBasis) out.push(eq(t.legalBasis, f.legalBasis));
+    if (f.superseded === true) out.push(isNotNull(t.supersededBy));
+    if (f.superseded === false) out.push(isNull(t.supersededBy));
+    out.push(...dateRange(t.createdAt, f.from, f.to));
+    if (f.q) out.push(this.searching(f.q));
+    return out;
+  }
+
+  /**
+   * The sort expression for an admin list. Newest first is the default and keeps the plain
+   * seq cursor. Organisation sorts by the lead controller's name for records and by the
+   * organisation name for DISCOVERED access (NOCASE, as their indexes are built).
+   */
+  private adminSort(f: AdminRecordFilters): Sort | undefined {
+    const dir = f.order ?? (f.sort === undefined || f.sort === 'created' ? 'desc' : 'asc');
+    const t = accessRecords;
+    switch (f.sort ?? 'created') {
+      case 'created':
+        return dir === 'desc' ? undefined : { expr: t.seq, dir };
+      case 'expiry':
+        return { expr: t.expiresAt, dir };
+      case 'mpxn':
+        return { expr: t.mpxn, dir };
+      case 'state':
+        return { expr: t.state, dir };
+      case 'organisation':
+        return { expr: f.kind === 'discovered' ? sql`${t.organisationName} collate nocase` : sql`${t.leadControllerName} collate nocase`, dir };
+    }
+  }
+
+  /** GET /admin/records and /admin/discovered-access: one sorted, filtered page. */
+  adminList<E extends Record<string, SQL<unknown>> = Record<never, SQL<unknown>>>(f: AdminRecordFilters, page: { limit: number; cursor?: string; offset?: number }, extra?: E) {
+    return sortedPage(this.reg.db, accessRecords, this.adminFilters(f), this.adminSort(f), page, extra) as PageResult<AccessRow & { [K in keyof E]: E[K] extends SQL<infer V> ? V : never }>;
+  }
+
+  /** The same rows, every one, a chunk at a time (streamed CSV export). */
+  adminListAll<E extends Record<string, SQL<unknown>> = Record<never, SQL<unknown>>>(f: AdminRecordFilters, extra?: E) {
+    const filters = this.adminFilters(f);
+    const total = this.reg.db.select({ n: sql<number>`count(*)` }).from(accessRecords).where(filters.length ? and(...filters) : undefined).get()!.n;
+    return { total, chunks: sortedChunks(this.reg.db, accessRecords, filters, this.adminSort(f), 500, extra) as Generator<(AccessRow & { [K in keyof E]: E[K] extends SQL<infer V> ? V : never })[]> };
   }
 
   /**
