@@ -65,6 +65,13 @@ function after(sort: Sort, seqCol: SQLiteColumn, value: SortValue, seq: number):
  * One page of `table` matching every filter, in `sort` order (none = newest first), with the
  * total that match. `extra` adds computed columns to each row.
  */
+export interface PlanHints {
+  /** How to count the matching rows, when there is a cheaper way than counting the table. */
+  count?: () => number;
+  /** The filters for fetching the page, given the total (e.g. another plan for many matches). */
+  pageFilters?: (total: number) => SQL[];
+}
+
 export function sortedPage<T extends SQLiteTable & { seq: SQLiteColumn }, E extends Record<string, SQL<unknown>> = Record<never, SQL<unknown>>>(
   db: Db,
   table: T,
@@ -72,12 +79,13 @@ export function sortedPage<T extends SQLiteTable & { seq: SQLiteColumn }, E exte
   sort: Sort | undefined,
   page: PageRequest,
   extra?: E,
+  hints: PlanHints = {},
 ): PageResult<T['$inferSelect'] & { [K in keyof E]: E[K] extends SQL<infer V> ? V : never }> {
   if (page.cursor !== undefined && page.offset !== undefined) throw invalid('cursor and offset: give one or the other');
   const where = filters.length ? and(...filters) : undefined;
-  const total = db.select({ n: count() }).from(table as SQLiteTable).where(where).get()!.n;
+  const total = hints.count ? hints.count() : db.select({ n: count() }).from(table as SQLiteTable).where(where).get()!.n;
   const seqCol = table.seq;
-  const conditions = [...filters];
+  const conditions = [...(hints.pageFilters ? hints.pageFilters(total) : filters)];
   if (page.cursor !== undefined) {
     if (!sort) {
       if (!/^[0-9]{1,18}$/.test(page.cursor)) throw invalid('cursor: not a next-cursor of this list and sort; start again without a cursor');
@@ -117,10 +125,11 @@ export function* sortedChunks<T extends SQLiteTable & { seq: SQLiteColumn }, E e
   sort: Sort | undefined,
   chunk: number,
   extra?: E,
+  hints: PlanHints = {},
 ): Generator<(T['$inferSelect'] & { [K in keyof E]: E[K] extends SQL<infer V> ? V : never })[]> {
   let cursor: string | undefined;
   for (;;) {
-    const page = sortedPage(db, table, filters, sort, { limit: chunk, cursor }, extra);
+    const page = sortedPage(db, table, filters, sort, { limit: chunk, cursor }, extra, hints);
     if (page.rows.length) yield page.rows;
     if (!page.nextCursor) return;
     cursor = page.nextCursor;
