@@ -2,7 +2,8 @@
  * Micro-measurement (not part of `npm run bench`): what the admin-search migration costs each
  * access-record insert — the FTS5 trigram trigger and the two sort/filter indexes — measured
  * in-process on two fresh databases with the register's own migrations, one of them with the
- * trigger and indexes dropped again. Run: `npx tsx bench/search-cost.ts [rows]`.
+ * trigger and indexes dropped again (ONLY=fts: the trigger alone). Run:
+ * `npx tsx bench/search-cost.ts [rows] [rows before]`.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -22,7 +23,8 @@ function run(withSearch: boolean): number {
     sqlite.pragma('synchronous = NORMAL');
     if (!withSearch) {
       for (const t of ['insert', 'update', 'delete']) sqlite.exec(`drop trigger access_records_search_${t}`);
-      sqlite.exec('drop index access_records_expires_at_idx; drop index access_records_created_at_idx');
+      // ONLY=fts: compare with and without the search trigger alone (both keep the two indexes).
+      if (process.env.ONLY !== 'fts') sqlite.exec('drop index access_records_expires_at_idx; drop index access_records_created_at_idx');
     }
     const ins = sqlite.prepare(
       `insert into access_records (ak, kind, duid, ir, mpxn, state, legal_basis, arrangement_type, lead_controller_name, controller_count, purpose, data_types,

@@ -11,7 +11,7 @@ import { Dialog } from '../ui/dialog';
 import { Badge, EmptyState, ErrorNotice, Notice, StatusBadge } from '../ui/feedback';
 import { Chips, JsonBlock, PageHeader, Panel, Toolbar } from '../ui/layout';
 import { PagedTable } from '../ui/table';
-import { DateRangeFilter, PageControls, Truncated, useListState, useTablePage } from '../ui/listing';
+import { DataUserName, DateRangeFilter, PageControls, Truncated, useListState, useTablePage } from '../ui/listing';
 import { useToast } from '../ui/toast';
 
 const MPXN = /^(?:[0-9A-HJ-NPR-Z]{2}[0-9]{8,10}|[0-9]{6,13})$/;
@@ -282,7 +282,9 @@ function CotDialog({ open, onClose }: { open: boolean; onClose: () => void }) {
             <p>
               Notified:{' '}
               {affected.map((d) => (
-                <Badge key={d}>{d}</Badge>
+                <Badge key={d}>
+                  <DataUserName duid={d} />
+                </Badge>
               ))}{' '}
               · <Link to={href('/webhooks', { tab: 'deliveries', 'event-type': 'tenancy.change' })}>see deliveries</Link>
             </p>

@@ -2,7 +2,7 @@ import { useQuery, useQueryClient } from '@tanstack/react-query';
 import { useIsAdmin } from '../auth';
 import { useState } from 'react';
 import { api } from '../api/client';
-import { LEGAL_BASES, REVOKE_REASONS, type Account, type Controller, type Envelope, type RecordDetail, type RecordRow } from '../api/types';
+import { LEGAL_BASES, REVOKE_REASONS, type Controller, type Envelope, type RecordDetail, type RecordRow } from '../api/types';
 import { fmtDate, fmtNumber, legalBasis, LEGAL_BASIS_LABEL, LEGAL_BASIS_PLAIN, REVOKE_REASON_LABEL } from '../lib/format';
 import { Link, navigate, useSearchParams } from '../lib/router';
 import { Button, FilterSelect, SearchBox, SelectField } from '../ui/controls';
@@ -11,23 +11,12 @@ import { ConfirmDialog } from '../ui/dialog';
 import { Badge, EmptyState, ErrorNotice, Notice, Spinner, StatusBadge } from '../ui/feedback';
 import { Chips, ExternalLink, JsonBlock, KeyValue, PageHeader, Panel, Toolbar } from '../ui/layout';
 import { PagedTable } from '../ui/table';
-import { DateRangeFilter, PageControls, StreamExportDialog, Truncated, useListState, useTablePage } from '../ui/listing';
+import { DateRangeFilter, PageControls, StreamExportDialog, Truncated, useDataUser, useListState, useTablePage } from '../ui/listing';
 import { AccountPicker } from '../ui/picker';
 import { When } from '../ui/time';
 import { useToast } from '../ui/toast';
 
 /* ------------------------------------------------------------------ list */
-
-/** Finds the Data User named by a DUID in the URL, so the picker shows its name. */
-function useDataUser(duid: string): Account | null {
-  const q = useQuery({
-    queryKey: ['accounts', 'by-duid', duid],
-    queryFn: ({ signal }) => api<Envelope & { accounts: Account[] }>('/admin/accounts', { query: { role: 'data_user', q: duid, limit: 5 }, signal }),
-    enabled: !!duid,
-    staleTime: 60_000,
-  });
-  return q.data?.accounts.find((a) => a.duid === duid) ?? null;
-}
 
 export function RecordListScreen() {
   const [params, setParams] = useSearchParams();

@@ -7,7 +7,7 @@
 import { keepPreviousData, useQuery, type QueryKey } from '@tanstack/react-query';
 import { useEffect, useId, useRef, useState } from 'react';
 import { api, ApiError, bearerToken, buildUrl, type QueryValue } from '../api/client';
-import type { Envelope } from '../api/types';
+import type { Account, Envelope } from '../api/types';
 import { fmtNumber } from '../lib/format';
 import { useSearchParams } from '../lib/router';
 import { Button } from './controls';
@@ -321,4 +321,21 @@ export function Truncated({ text, className, width }: { text: string | null | un
       {text}
     </span>
   );
+}
+
+/** The Data User with this DUID (searched on the register), so screens show its name. */
+export function useDataUser(duid: string): Account | null {
+  const q = useQuery({
+    queryKey: ['accounts', 'by-duid', duid],
+    queryFn: ({ signal }) => api<Envelope & { accounts: Account[] }>('/admin/accounts', { query: { role: 'data_user', q: duid, limit: 5 }, signal }),
+    enabled: !!duid,
+    staleTime: 60_000,
+  });
+  return q.data?.accounts.find((a) => a.duid === duid) ?? null;
+}
+
+/** A Data User's name where the register knows it (the DUID in the tooltip), else the DUID. */
+export function DataUserName({ duid }: { duid: string }) {
+  const account = useDataUser(duid);
+  return <span title={duid}>{account ? account['display-name'] : duid}</span>;
 }
