@@ -204,7 +204,7 @@ export function StreamExportDialog({ open, onClose, path, query, noun, filename,
     setError(null);
     try {
       const token = bearerToken();
-      const res = await fetch(buildUrl(path, query), { headers: { Accept: 'text/csv', ...(token ? { Authorization: `Bearer ${token}` } : {}) }, signal: controller.signal, credentials: 'omit' });
+      const res = await fetch(buildUrl(path, query), { headers: token ? { Authorization: `Bearer ${token}` } : {}, signal: controller.signal, credentials: 'omit' });
       if (!res.ok || !res.body) {
         const body = (await res.json().catch(() => null)) as { errors?: { 'error-code': string; message: string }[] } | null;
         throw new ApiError(res.status, (body?.errors ?? []).map((e) => ({ code: e['error-code'], message: e.message })));
@@ -235,7 +235,8 @@ export function StreamExportDialog({ open, onClose, path, query, noun, filename,
       setBytes(seen);
       setRows(Math.max(0, lines - 1));
       const name = `${filename}-${stamp()}.csv`;
-      const blob = new Blob(parts, { type: 'text/csv;charset=utf-8' });
+      // The register names the type (CSV, UTF-8); the console saves what it sent.
+      const blob = new Blob(parts, { type: res.headers.get('content-type') ?? '' });
       const desktop = window.darDesktop;
       if (desktop) {
         const saved = await desktop.saveExport({ defaultName: name, content: await blob.text(), filter: { name: 'CSV', extensions: ['csv'] } });

@@ -1,7 +1,7 @@
 import { Readable } from 'node:stream';
 import { desc, eq, inArray } from 'drizzle-orm';
 import { Type } from 'typebox';
-import { csvField } from '../../../../shared/csv.js';
+import { csvRow } from '../../../../shared/csv.js';
 import { accounts, auditEvents } from '../../../db/schema.js';
 import { envelope } from '../../../http/envelope.js';
 import type { RouteModule } from '../../../http/types.js';
@@ -124,14 +124,12 @@ const adminRecords: RouteModule = (app, { reg, svc }) => {
       const { total, chunks } = svc.records.adminListAll(filtersOf(req.query));
       // Rows are read a chunk (500) at a time as the client takes them, never all at once.
       async function* csv() {
-        yield CSV_HEADER.map(csvField).join(',') + '\r\n';
+        yield csvRow(CSV_HEADER);
         for (const chunk of chunks) {
           const names = dataUserNames(reg.db, chunk.map((r) => r.duid));
           yield chunk
             .map((r) =>
-              [r.ak, r.mpxn, svc.records.effectiveState(r, nowIso), r.legalBasis, r.purpose, r.dataTypes, r.leadControllerName, r.organisationName, r.duid ? (names.get(r.duid) ?? null) : null, r.duid, r.expiry, apiTime(r.createdAt), apiTime(r.revokedAt)]
-                .map(csvField)
-                .join(',') + '\r\n',
+              csvRow([r.ak, r.mpxn, svc.records.effectiveState(r, nowIso), r.legalBasis, r.purpose, r.dataTypes, r.leadControllerName, r.organisationName, r.duid ? (names.get(r.duid) ?? null) : null, r.duid, r.expiry, apiTime(r.createdAt), apiTime(r.revokedAt)]),
             )
             .join('');
         }
