@@ -1,6 +1,6 @@
 import { and, desc, eq, gt, isNotNull, isNull, lt, lte, or, sql, type Placeholder, type SQL } from 'drizzle-orm';
 import type { Static } from 'typebox';
-import { newestFirstPage, takePage } from '../lib/paging.js';
+import { takePage } from '../lib/paging.js';
 import { dateRange, sortedChunks, sortedPage, type PageResult, type PlanHints, type Sort, type SortDir } from '../lib/listing.js';
 import type { Register } from '../context.js';
 import { accessRecordCounts, accessRecords, accounts, auditEvents, identityRecords } from '../db/schema.js';

@@ -1,4 +1,4 @@
-import { and, eq, sql, type SQL } from 'drizzle-orm';
+import { eq, sql, type SQL } from 'drizzle-orm';
 import { Type } from 'typebox';
 import { auditEvents } from '../../../db/schema.js';
 import { envelope } from '../../../http/envelope.js';
