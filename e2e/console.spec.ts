@@ -260,6 +260,10 @@ test.describe.serial('console walkthrough (one signed-in page)', () => {
     await cot.getByRole('button', { name: 'Send as DCC' }).click();
     await expect(cot.getByText('Change of tenancy recorded')).toBeVisible();
     await expect(cot).toContainText('3 active record(s) affected');
+    // The notified Data Users by name, not by DUID (the raw answer stays below).
+    const notified = cot.locator('p', { hasText: 'Notified:' });
+    await expect(notified).toContainText('OctopusFlux Ltd');
+    await expect(notified).not.toContainText('duid_');
     await saveScreen(page, testInfo, '19c-change-of-tenancy');
     await cot.getByRole('button', { name: 'Done' }).click();
     await expect(cot).toBeHidden();

@@ -15,7 +15,12 @@ export function csvField(value: unknown): string {
   return `"${s.replace(/"/g, '""')}"`;
 }
 
+/** One CSV row with its CRLF line end, for writers that stream a document row by row. */
+export function csvRow(values: readonly unknown[]): string {
+  return `${values.map(csvField).join(',')}\r\n`;
+}
+
 /** A CSV document (RFC 4180: CRLF line ends, a final CRLF): the header row, then one row per entry. */
 export function csvDocument(header: readonly string[], rows: readonly (readonly unknown[])[]): string {
-  return [header, ...rows].map((row) => row.map(csvField).join(',')).join('\r\n') + '\r\n';
+  return [header, ...rows].map(csvRow).join('');
 }

@@ -83,7 +83,8 @@ export function nullableUnions(schema: unknown): unknown {
 /** A validator that compiles on first call; Fastify reads `.errors` after each call. */
 type AjvError = { instancePath: string; schemaPath: string; keyword: string; params: Record<string, unknown>; message: string };
 
-const INTEGER_TEXT = /^-?(0|[1-9][0-9]{0,15})$/;
+// "-0" is refused too: a parameter with minimum 0 (offset) would otherwise read it as 0.
+const INTEGER_TEXT = /^(0|-?[1-9][0-9]{0,15})$/;
 const NUMBER_TEXT = /^-?(0|[1-9][0-9]{0,15})(\.[0-9]{1,15})?$/;
 
 /**

@@ -62,3 +62,15 @@ export const PagingQuery = {
   cursor: Type.Optional(Type.String({ pattern: '^[0-9]{1,18}$', description: 'next-cursor from the previous page' })),
 };
 export const NextCursor = Nullable(Type.String());
+
+/**
+ * Paging for the admin ([ours]) lists that sort (README "Lists at scale"): `cursor` is the
+ * plain seq cursor for the default order, or the opaque next-cursor of a chosen sort;
+ * `offset` jumps to a row (e.g. row 2,000) instead of following cursors.
+ */
+export const AdminPagingQuery = {
+  limit: PagingQuery.limit,
+  cursor: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9_-]{1,400}$', description: 'next-cursor from the previous page (same filters and sort)' })),
+  offset: Type.Optional(Type.Integer({ minimum: 0, maximum: 10_000_000, description: 'rows to skip (jump to a row); not with cursor' })),
+  order: Type.Optional(Type.Enum(['asc', 'desc'], { description: 'sort direction (default: newest first; other sorts ascending)' })),
+};

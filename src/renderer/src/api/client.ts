@@ -54,6 +54,11 @@ export function configureClient(next: ClientHooks): void {
   hooks = next;
 }
 
+/** The session's bearer token, for the few requests that are not JSON (streamed CSV exports). */
+export function bearerToken(): string | null {
+  return hooks.token();
+}
+
 /** Difference between the register's clock (sandbox clock included) and this machine's. */
 let serverSkewMs = 0;
 

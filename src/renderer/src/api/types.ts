@@ -72,6 +72,8 @@ export interface RecordRow {
   'revoked-at': string | null;
   /** DISCOVERED rows: the organisation the DCC observed. */
   'organisation-name'?: string | null;
+  /** The owning Data User's display name. */
+  'data-user-name'?: string | null;
 }
 
 export interface UKAddress {

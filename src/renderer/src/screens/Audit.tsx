@@ -1,7 +1,6 @@
 import { useQuery } from '@tanstack/react-query';
 import { useRef, useState } from 'react';
 import { api } from '../api/client';
-import { usePagedList } from '../api/hooks';
 import type { AuditEvent, AuditVerify, Envelope } from '../api/types';
 import { fmtNumber } from '../lib/format';
 import { Link, useSearchParams } from '../lib/router';
@@ -9,7 +8,8 @@ import { Button, SearchBox } from '../ui/controls';
 import { Dialog } from '../ui/dialog';
 import { EmptyState, ErrorNotice, Notice, Progress } from '../ui/feedback';
 import { JsonBlock, KeyValue, PageHeader, Panel, Toolbar } from '../ui/layout';
-import { ListView } from '../ui/table';
+import { PagedTable } from '../ui/table';
+import { DateRangeFilter, PageControls, Truncated, useListState, useTablePage } from '../ui/listing';
 import { When } from '../ui/time';
 import { useToast } from '../ui/toast';
 import { csvDocument } from '../../../shared/csv';
@@ -59,11 +59,26 @@ export function AuditScreen() {
   const [params, setParams] = useSearchParams();
   const accountId = params.get('account-id') ?? '';
   const eventType = params.get('event-type') ?? '';
+  const typePrefix = params.get('event-type-prefix') ?? '';
+  const actor = params.get('actor') ?? '';
   const ak = params.get('ak') ?? '';
-  const filters = { 'account-id': accountId || undefined, 'event-type': eventType || undefined, ak: ak || undefined };
-  const list = usePagedList<AuditEvent>(['audit', 'list'], '/admin/audit', 'events', filters);
+  const from = params.get('from') ?? '';
+  const to = params.get('to') ?? '';
+  const filters = {
+    'account-id': accountId || undefined,
+    'event-type': eventType || undefined,
+    'event-type-prefix': typePrefix || undefined,
+    actor: actor || undefined,
+    ak: ak || undefined,
+    from: from || undefined,
+    to: to || undefined,
+  };
+  const [listState, setListState] = useListState();
+  const list = useTablePage<AuditEvent>(['audit', 'list'], '/admin/audit', 'events', filters, listState);
   const [exporting, setExporting] = useState<'csv' | 'json' | null>(null);
-  const filtered = !!(accountId || eventType || ak);
+  const filtered = !!(accountId || eventType || typePrefix || actor || ak || from || to);
+  // A new filter starts again at the first row.
+  const filter = (changes: Record<string, string | null>) => setParams({ ...changes, row: null });
 
   return (
     <>
@@ -84,19 +99,25 @@ export function AuditScreen() {
       <ChainStatus />
       <Panel flush>
         <Toolbar end={list.total !== null && <span className="muted small">{list.total.toLocaleString('en-GB')} events · newest first</span>}>
-          <SearchBox label="Account" value={accountId} onSearch={(v) => setParams({ 'account-id': v })} placeholder="account id" width={200} />
-          <SearchBox label="Event type" value={eventType} onSearch={(v) => setParams({ 'event-type': v })} placeholder="e.g. account.suspended" width={220} />
-          <SearchBox label="Access key" value={ak} onSearch={(v) => setParams({ ak: v })} placeholder="ak_…" width={260} />
+          <SearchBox label="Actor contains" value={actor} onSearch={(v) => filter({ actor: v, 'account-id': null })} placeholder="part of an account id" width={190} />
+          <SearchBox label="Event type starts with" value={typePrefix} onSearch={(v) => filter({ 'event-type-prefix': v, 'event-type': null })} placeholder="e.g. access-record." width={210} />
+          <SearchBox label="Access key" value={ak} onSearch={(v) => filter({ ak: v })} placeholder="ak_…" width={240} />
+          <DateRangeFilter label="When" from={from} to={to} onChange={(f, t) => filter({ from: f, to: t })} />
+          {accountId && (
+            <Button size="sm" variant="ghost" onClick={() => filter({ 'account-id': null })}>
+              Account {accountId} ✕
+            </Button>
+          )}
         </Toolbar>
-        <ListView
-          list={list}
+        <PagedTable
+          page={list}
           noun="events"
           caption="Audit events"
           dense
           rowKey={(e) => String(e.id)}
           columns={[
             { key: 'at', header: 'When (UTC)', render: (e) => <When iso={e.at} compact seconds /> },
-            { key: 'actor', header: 'Actor', render: (e) => <button type="button" className="link-button" onClick={() => setParams({ 'account-id': e.actor })}>{e.actor}</button> },
+            { key: 'actor', header: 'Actor', render: (e) => <button type="button" className="link-button" onClick={() => filter({ 'account-id': e.actor, actor: null })}>{e.actor}</button> },
             { key: 'type', header: 'Event', render: (e) => <code>{e['event-type']}</code> },
             {
               key: 'subject',
@@ -110,9 +131,10 @@ export function AuditScreen() {
                   <code className="mono-sm">{e.subject ?? '—'}</code>
                 ),
             },
-            { key: 'detail', header: 'Detail', className: 'cell-clip', render: (e) => <span className="small muted">{detailSummary(e.detail)}</span> },
+            { key: 'detail', header: 'Detail', render: (e) => <Truncated className="small muted" text={detailSummary(e.detail)} width={320} /> },
             { key: 'hash', header: 'Hash', render: (e) => <code className="mono-xs" title={e.hash}>{e.hash?.slice(0, 10)}</code> },
           ]}
+          controls={<PageControls state={listState} setState={setListState} total={list.total} shown={list.rows.length} noun="events" />}
           expand={(e) => (
             <div className="audit-detail">
               <KeyValue
@@ -129,8 +151,8 @@ export function AuditScreen() {
           )}
           empty={
             filtered ? (
-              <EmptyState icon="search" title="No events match" action={<Button onClick={() => setParams({ 'account-id': null, 'event-type': null, ak: null })}>Clear filters</Button>}>
-                Filters match exactly: an account id, an event type such as <code>account.created</code>, or an access key.
+              <EmptyState icon="search" title="No events match" action={<Button onClick={() => filter({ 'account-id': null, 'event-type': null, 'event-type-prefix': null, actor: null, ak: null, from: null, to: null })}>Clear filters</Button>}>
+                The actor filter matches part of an account id; the event type its start, such as <code>account.</code>; the access key exactly.
               </EmptyState>
             ) : (
               <EmptyState icon="audit" title="No events yet">Every change the register makes will be recorded here.</EmptyState>

@@ -2,7 +2,7 @@ import { useMutation, useQueryClient } from '@tanstack/react-query';
 import { useIsAdmin } from '../auth';
 import { useState } from 'react';
 import { api } from '../api/client';
-import { useMode, usePagedList } from '../api/hooks';
+import { useMode } from '../api/hooks';
 import { DATA_TYPES, type DiscoveredRow, type Envelope } from '../api/types';
 import { fmtDate } from '../lib/format';
 import { href, Link, useSearchParams } from '../lib/router';
@@ -10,7 +10,8 @@ import { Button, Checkbox, Field, FilterSelect, SearchBox, TextField } from '../
 import { Dialog } from '../ui/dialog';
 import { Badge, EmptyState, ErrorNotice, Notice, StatusBadge } from '../ui/feedback';
 import { Chips, JsonBlock, PageHeader, Panel, Toolbar } from '../ui/layout';
-import { ListView } from '../ui/table';
+import { PagedTable } from '../ui/table';
+import { DataUserName, DateRangeFilter, PageControls, Truncated, useListState, useTablePage } from '../ui/listing';
 import { useToast } from '../ui/toast';
 
 const MPXN = /^(?:[0-9A-HJ-NPR-Z]{2}[0-9]{8,10}|[0-9]{6,13})$/;
@@ -25,7 +26,14 @@ export function DiscoveredScreen() {
   // The sandbox's simulated DCC is for administrators (the register refuses support staff).
   const simulate = useIsAdmin() && mode === 'sandbox';
   const [dialog, setDialog] = useState<'discovered' | 'cot' | null>(null);
-  const list = usePagedList<DiscoveredRow>(['discovered', 'list'], '/admin/discovered-access', 'records', { q: q || undefined, superseded: superseded || undefined });
+  const from = params.get('from') ?? '';
+  const to = params.get('to') ?? '';
+  const [listState, setListState] = useListState();
+  const list = useTablePage<DiscoveredRow>(['discovered', 'list'], '/admin/discovered-access', 'records', { q: q || undefined, superseded: superseded || undefined, from: from || undefined, to: to || undefined }, listState);
+  // A new filter starts again at the first row.
+  const filter = (changes: Record<string, string | null>) => setParams({ ...changes, row: null });
+  const sortKey = listState.sort ?? 'created';
+  const order = listState.order ?? (sortKey === 'created' ? 'desc' : 'asc');
 
   return (
     <>
@@ -52,21 +60,24 @@ export function DiscoveredScreen() {
         </Notice>
       )}
       <Panel flush>
-        <Toolbar end={list.total !== null && <span className="muted small">{list.total.toLocaleString('en-GB')} found · newest first</span>}>
-          <SearchBox label="Search" value={q} onSearch={(v) => setParams({ q: v })} placeholder="MPxN, organisation name or reference" width={340} />
+        <Toolbar end={list.total !== null && <span className="muted small">{list.total.toLocaleString('en-GB')} found</span>}>
+          <SearchBox label="Search" value={q} onSearch={(v) => filter({ q: v })} placeholder="Part of an MPxN or organisation name, or a reference" width={320} />
           <FilterSelect
             label="Show"
             value={superseded}
-            onChange={(v) => setParams({ superseded: v })}
+            onChange={(v) => filter({ superseded: v })}
             options={[
               { value: '', label: 'All' },
               { value: 'false', label: 'Not yet superseded' },
               { value: 'true', label: 'Superseded' },
             ]}
           />
+          <DateRangeFilter label="Reported" from={from} to={to} onChange={(f, t) => filter({ from: f, to: t })} />
         </Toolbar>
-        <ListView
-          list={list}
+        <PagedTable
+          page={list}
+          sort={{ key: sortKey, order, onSort: (k, o) => setListState({ sort: k === 'created' && o === 'desc' ? null : k, order: k === 'created' && o === 'desc' ? null : o, offset: 0 }) }}
+          controls={<PageControls state={listState} setState={setListState} total={list.total} shown={list.rows.length} noun="discovered records" />}
           noun="discovered records"
           caption="Discovered access"
           rowKey={(r) => r.ak}
@@ -75,23 +86,21 @@ export function DiscoveredScreen() {
             {
               key: 'org',
               header: 'Organisation',
+              sortKey: 'organisation',
               render: (r) => (
                 <div className="cell-stack">
-                  <span className="cell-title">{r['organisation-name']}</span>
+                  <Truncated className="cell-title" text={r['organisation-name']} width={200} />
                   <span className="cell-sub">
                     <code>{r['organisation-reference']}</code>
                   </span>
                 </div>
               ),
             },
-            { key: 'mpxn', header: 'MPxN', render: (r) => <Link to={href('/records', { q: r.mpxn })}><code>{r.mpxn}</code></Link> },
-            { key: 'types', header: 'Data types observed', render: (r) => <Chips values={r['data-types-observed']} /> },
-            { key: 'first', header: 'First seen', className: 'nowrap', render: (r) => fmtDate(r['first-seen']) },
-            { key: 'last', header: 'Last seen', className: 'nowrap', render: (r) => fmtDate(r['last-seen']) },
-            { key: 'source', header: 'Source', render: (r) => <code className="mono-sm">{r['source-reference']}</code> },
+            { key: 'mpxn', header: 'MPxN', sortKey: 'mpxn', render: (r) => <Link to={href('/records', { q: r.mpxn })}><code>{r.mpxn}</code></Link> },
             {
               key: 'state',
               header: 'State',
+              className: 'col-key',
               render: (r) =>
                 r['superseded-by'] ? (
                   <div className="cell-stack">
@@ -104,6 +113,10 @@ export function DiscoveredScreen() {
                   <StatusBadge status={r.state || 'DISCOVERED'} />
                 ),
             },
+            { key: 'last', header: 'Last seen', className: 'nowrap', render: (r) => fmtDate(r['last-seen']) },
+            { key: 'types', header: 'Data types observed', render: (r) => <Chips values={r['data-types-observed']} /> },
+            { key: 'first', header: 'First seen', className: 'nowrap', render: (r) => fmtDate(r['first-seen']) },
+            { key: 'source', header: 'Source', render: (r) => <code className="mono-sm">{r['source-reference']}</code> },
             { key: 'ak', header: 'Access key', render: (r) => <Link to={`/records/${r.ak}`} className="mono-sm">{r.ak}</Link> },
           ]}
           empty={
@@ -269,7 +282,9 @@ function CotDialog({ open, onClose }: { open: boolean; onClose: () => void }) {
             <p>
               Notified:{' '}
               {affected.map((d) => (
-                <Badge key={d}>{d}</Badge>
+                <Badge key={d}>
+                  <DataUserName duid={d} />
+                </Badge>
               ))}{' '}
               · <Link to={href('/webhooks', { tab: 'deliveries', 'event-type': 'tenancy.change' })}>see deliveries</Link>
             </p>

@@ -2,16 +2,17 @@ import { useQuery, useQueryClient } from '@tanstack/react-query';
 import { useIsAdmin } from '../auth';
 import { useState } from 'react';
 import { api } from '../api/client';
-import { usePagedList } from '../api/hooks';
 import { LEGAL_BASES, REVOKE_REASONS, type Controller, type Envelope, type RecordDetail, type RecordRow } from '../api/types';
-import { fmtDate, legalBasis, LEGAL_BASIS_LABEL, LEGAL_BASIS_PLAIN, REVOKE_REASON_LABEL } from '../lib/format';
+import { fmtDate, fmtNumber, legalBasis, LEGAL_BASIS_LABEL, LEGAL_BASIS_PLAIN, REVOKE_REASON_LABEL } from '../lib/format';
 import { Link, navigate, useSearchParams } from '../lib/router';
 import { Button, FilterSelect, SearchBox, SelectField } from '../ui/controls';
 import { IdText } from '../ui/copy';
 import { ConfirmDialog } from '../ui/dialog';
 import { Badge, EmptyState, ErrorNotice, Notice, Spinner, StatusBadge } from '../ui/feedback';
 import { Chips, ExternalLink, JsonBlock, KeyValue, PageHeader, Panel, Toolbar } from '../ui/layout';
-import { ListView } from '../ui/table';
+import { PagedTable } from '../ui/table';
+import { DateRangeFilter, PageControls, StreamExportDialog, Truncated, useDataUser, useListState, useTablePage } from '../ui/listing';
+import { AccountPicker } from '../ui/picker';
 import { When } from '../ui/time';
 import { useToast } from '../ui/toast';
 
@@ -19,22 +20,41 @@ import { useToast } from '../ui/toast';
 
 export function RecordListScreen() {
   const [params, setParams] = useSearchParams();
+  const [list, setList] = useListState();
+  const [exporting, setExporting] = useState(false);
   const q = params.get('q') ?? '';
   const state = params.get('state') ?? '';
   const basis = params.get('legal-basis') ?? '';
-  const list = usePagedList<RecordRow>(['records', 'list'], '/admin/records', 'records', { q: q || undefined, state: state || undefined, 'legal-basis': basis || undefined });
-  const filtered = !!(q || state || basis);
+  const duid = params.get('duid') ?? '';
+  const from = params.get('from') ?? '';
+  const to = params.get('to') ?? '';
+  const dataUser = useDataUser(duid);
+  const filters = { q: q || undefined, state: state || undefined, 'legal-basis': basis || undefined, duid: duid || undefined, from: from || undefined, to: to || undefined };
+  const page = useTablePage<RecordRow>(['records', 'list'], '/admin/records', 'records', filters, list);
+  const filtered = !!(q || state || basis || duid || from || to);
+  // A new filter starts again at the first row.
+  const filter = (changes: Record<string, string | null>) => setParams({ ...changes, row: null });
+  const sortKey = list.sort ?? 'created';
+  const order = list.order ?? (sortKey === 'created' ? 'desc' : 'asc');
 
   return (
     <>
-      <PageHeader title="Access records" subtitle="Who holds lawful access to which meter point, under which basis. Search by access key, MPxN, DUID or organisation." />
+      <PageHeader
+        title="Access records"
+        subtitle="Who holds lawful access to which meter point, under which basis. Search by part of an MPxN, access key, purpose or organisation name."
+        actions={
+          <Button icon="download" onClick={() => setExporting(true)} disabled={page.total === 0}>
+            Export CSV
+          </Button>
+        }
+      />
       <Panel flush>
-        <Toolbar end={list.total !== null && <span className="muted small">{list.total.toLocaleString('en-GB')} found · newest first</span>}>
-          <SearchBox label="Search" value={q} onSearch={(v) => setParams({ q: v })} placeholder="ak_…, MPxN, duid_… or organisation" width={340} />
+        <Toolbar end={page.total !== null && <span className="muted small">{page.total.toLocaleString('en-GB')} found</span>}>
+          <SearchBox label="Search" value={q} onSearch={(v) => filter({ q: v })} placeholder="MPxN, ak_…, purpose or organisation" width={300} />
           <FilterSelect
             label="State"
             value={state}
-            onChange={(v) => setParams({ state: v })}
+            onChange={(v) => filter({ state: v })}
             options={[
               { value: '', label: 'Any state' },
               { value: 'ACTIVE', label: 'Active' },
@@ -43,38 +63,46 @@ export function RecordListScreen() {
               { value: 'DISCOVERED', label: 'Discovered' },
             ]}
           />
-          <FilterSelect label="Legal basis" value={basis} onChange={(v) => setParams({ 'legal-basis': v })} options={[{ value: '', label: 'Any basis' }, ...LEGAL_BASES.map((b) => ({ value: b, label: LEGAL_BASIS_LABEL[b] }))]} />
+          <FilterSelect label="Legal basis" value={basis} onChange={(v) => filter({ 'legal-basis': v })} options={[{ value: '', label: 'Any basis' }, ...LEGAL_BASES.map((b) => ({ value: b, label: LEGAL_BASIS_LABEL[b] }))]} />
+          <div className="filter filter-picker">
+            <AccountPicker label="Data User" roles={['data_user']} value={duid ? dataUser : null} onChange={(a) => filter({ duid: a?.duid ?? null })} placeholder="Search by name" onlyActive={false} />
+          </div>
+          <DateRangeFilter label="Created" from={from} to={to} onChange={(f, t) => filter({ from: f, to: t })} />
         </Toolbar>
-        <ListView
-          list={list}
+        <PagedTable
+          page={page}
           noun="access records"
           caption="Access records"
           rowKey={(r) => r.ak}
           onRowClick={(r) => navigate(`/records/${r.ak}`)}
           rowClassName={(r) => (r.state === 'EXPIRED' || r.state === 'REVOKED' ? 'row-dim' : undefined)}
+          sort={{ key: sortKey, order, onSort: (k, o) => setList({ sort: k === 'created' && o === 'desc' ? null : k, order: k === 'created' && o === 'desc' ? null : o, offset: 0 }) }}
           columns={[
             { key: 'ak', header: 'Access key', render: (r) => <Link to={`/records/${r.ak}`} className="mono-sm">{r.ak}</Link> },
-            { key: 'mpxn', header: 'MPxN', render: (r) => <code>{r.mpxn}</code> },
+            { key: 'mpxn', header: 'MPxN', sortKey: 'mpxn', render: (r) => <code>{r.mpxn}</code> },
+            { key: 'state', header: 'State', sortKey: 'state', className: 'col-key', render: (r) => <StatusBadge status={r.state} /> },
+            { key: 'expiry', header: 'Expiry', sortKey: 'expiry', className: 'nowrap col-key', render: (r) => (r.expiry ? fmtDate(r.expiry) : r.state === 'DISCOVERED' ? <span className="muted">—</span> : <span className="muted">No end</span>) },
             {
               key: 'org',
               header: 'Controller',
+              sortKey: 'organisation',
               render: (r) => (
                 <div className="cell-stack">
-                  <span>{r['lead-controller-name'] ?? r['organisation-name'] ?? <span className="muted">—</span>}</span>
+                  <Truncated text={r['lead-controller-name'] ?? r['organisation-name']} width={200} />
                   {r['arrangement-type'] && r['arrangement-type'] !== 'sole' && <span className="cell-sub">{r['arrangement-type']} · {r['controller-count']} controllers</span>}
                 </div>
               ),
             },
-            { key: 'basis', header: 'Legal basis', render: (r) => legalBasis(r['legal-basis']) },
-            { key: 'types', header: 'Data types', render: (r) => <Chips values={r['data-types']} /> },
-            { key: 'state', header: 'State', render: (r) => <StatusBadge status={r.state} /> },
-            { key: 'expiry', header: 'Expiry', className: 'nowrap', render: (r) => (r.expiry ? fmtDate(r.expiry) : r.state === 'DISCOVERED' ? <span className="muted">—</span> : <span className="muted">No end</span>) },
-            { key: 'created', header: 'Created', className: 'nowrap', render: (r) => fmtDate(r['created-at']) },
+            { key: 'du', header: 'Data User', render: (r) => (r['data-user-name'] ? <span className="cell-trunc" style={{ maxWidth: 160 }} title={`${r['data-user-name']} (${r.duid})`}>{r['data-user-name']}</span> : <span className="muted">—</span>) },
+            { key: 'purpose', header: 'Purpose', render: (r) => <Truncated text={r.purpose} width={220} /> },
+            { key: 'basis', header: 'Legal basis', className: 'nowrap', render: (r) => legalBasis(r['legal-basis']) },
+            { key: 'created', header: 'Created', sortKey: 'created', firstOrder: 'desc', className: 'nowrap', render: (r) => fmtDate(r['created-at']) },
           ]}
+          controls={<PageControls state={list} setState={setList} total={page.total} shown={page.rows.length} noun="access records" />}
           empty={
             filtered ? (
-              <EmptyState icon="search" title="No access records match" action={<Button onClick={() => setParams({ q: null, state: null, 'legal-basis': null })}>Clear filters</Button>}>
-                Search matches an exact access key, MPxN or DUID, or the start of an organisation's name.
+              <EmptyState icon="search" title="No access records match" action={<Button onClick={() => filter({ q: null, state: null, 'legal-basis': null, duid: null, from: null, to: null })}>Clear filters</Button>}>
+                Search matches part of an MPxN, access key, purpose or organisation name (three characters or more; shorter terms match the start), or an exact DUID or organisation reference.
               </EmptyState>
             ) : (
               <EmptyState icon="file" title="No access records yet">
@@ -84,6 +112,15 @@ export function RecordListScreen() {
           }
         />
       </Panel>
+      <StreamExportDialog
+        open={exporting}
+        onClose={() => setExporting(false)}
+        path="/admin/records/export.csv"
+        query={{ ...filters, sort: list.sort ?? undefined, order: list.order ?? undefined }}
+        noun="access records"
+        filename="dar-access-records"
+        describe={`${page.total !== null ? fmtNumber(page.total) : 'All'} access records${filtered ? ' matching the current filters' : ''}${dataUser ? ` of ${dataUser['display-name']}` : ''}, in the order shown.`}
+      />
     </>
   );
 }

@@ -10,6 +10,7 @@ import { ConfirmDialog } from '../ui/dialog';
 import { EmptyState, LiveDot, registerAnswering, StatusBadge } from '../ui/feedback';
 import { PageHeader, Panel, Toolbar } from '../ui/layout';
 import { ListView } from '../ui/table';
+import { Truncated } from '../ui/listing';
 import { Countdown, Relative, When } from '../ui/time';
 import { useToast } from '../ui/toast';
 
@@ -74,33 +75,10 @@ export function TokensScreen() {
               ),
             },
             {
-              key: 'who',
-              header: 'Initiated by',
-              render: (t) => (
-                <div className="cell-stack">
-                  <span>{t['initiator-display-name']}</span>
-                  <span className="cell-sub">
-                    <code>{t['initiator-account-id']}</code> · {t.flow === 'mpxn' ? 'by MPxN' : 'own record'}
-                  </span>
-                </div>
-              ),
-            },
-            {
-              key: 'mpxn',
-              header: 'MPxN',
-              render: (t) => (
-                <div className="cell-stack">
-                  <Link to={href('/identity-records', { mpxn: t.mpxn })}>
-                    <code>{t.mpxn}</code>
-                  </Link>
-                  {t['dispatched-to'] && <span className="cell-sub mono-sm">to {t['dispatched-to']}</span>}
-                </div>
-              ),
-            },
-            {
               key: 'status',
               header: 'Status',
-              // Cancel sits with the status, so it stays in view on narrow screens.
+              // Status (with Cancel) and expiry come right after the token, so they stay in
+              // view on narrow screens (1024×768).
               render: (t) => (
                 <div className="cell-stack">
                   <StatusBadge status={t.status} />
@@ -121,7 +99,6 @@ export function TokensScreen() {
                 </div>
               ),
             },
-            { key: 'created', header: 'Started', render: (t) => <Relative iso={t['created-at']} /> },
             {
               key: 'expires',
               header: 'Expires',
@@ -136,6 +113,31 @@ export function TokensScreen() {
                   <When iso={t['expires-at']} compact />
                 ),
             },
+            {
+              key: 'who',
+              header: 'Initiated by',
+              render: (t) => (
+                <div className="cell-stack">
+                  <Truncated text={t['initiator-display-name']} width={170} />
+                  <span className="cell-sub">
+                    <code>{t['initiator-account-id']}</code> · {t.flow === 'mpxn' ? 'by MPxN' : 'own record'}
+                  </span>
+                </div>
+              ),
+            },
+            {
+              key: 'mpxn',
+              header: 'MPxN',
+              render: (t) => (
+                <div className="cell-stack">
+                  <Link to={href('/identity-records', { mpxn: t.mpxn })}>
+                    <code>{t.mpxn}</code>
+                  </Link>
+                  {t['dispatched-to'] && <span className="cell-sub mono-sm">to {t['dispatched-to']}</span>}
+                </div>
+              ),
+            },
+            { key: 'created', header: 'Started', render: (t) => <Relative iso={t['created-at']} /> },
             {
               key: 'done',
               header: 'Outcome',

@@ -12,6 +12,17 @@ export interface Column<T> {
   width?: string | number;
   align?: 'left' | 'right' | 'center';
   className?: string;
+  /** The register's sort name for this column; the header then sorts by it. */
+  sortKey?: string;
+  /** Which way a first click sorts (default ascending). */
+  firstOrder?: 'asc' | 'desc';
+}
+
+/** The sort shown in the headers: a column's sortKey and direction. */
+export interface TableSort {
+  key: string;
+  order: 'asc' | 'desc';
+  onSort: (key: string, order: 'asc' | 'desc') => void;
 }
 
 interface TableProps<T> {
@@ -25,13 +36,14 @@ interface TableProps<T> {
   caption?: string;
   rowClassName?: (row: T) => string | undefined;
   dense?: boolean;
+  sort?: TableSort;
 }
 
 function fromInteractive(e: MouseEvent): boolean {
   return !!(e.target as HTMLElement).closest('a, button, input, select, textarea, label');
 }
 
-export function DataTable<T>({ columns, rows, rowKey, onRowClick, expand, caption, rowClassName, dense }: TableProps<T>) {
+export function DataTable<T>({ columns, rows, rowKey, onRowClick, expand, caption, rowClassName, dense, sort }: TableProps<T>) {
   const [open, setOpen] = useState<Set<string>>(new Set());
   const toggle = (key: string) =>
     setOpen((s) => {
@@ -52,11 +64,28 @@ export function DataTable<T>({ columns, rows, rowKey, onRowClick, expand, captio
                 <span className="sr-only">Details</span>
               </th>
             )}
-            {columns.map((c) => (
-              <th key={c.key} style={{ width: c.width, textAlign: c.align }} scope="col" className={c.className}>
-                {c.header}
-              </th>
-            ))}
+            {columns.map((c) => {
+              const active = sort && c.sortKey && sort.key === c.sortKey;
+              return (
+                <th key={c.key} style={{ width: c.width, textAlign: c.align }} scope="col" className={c.className} aria-sort={active ? (sort.order === 'asc' ? 'ascending' : 'descending') : undefined}>
+                  {sort && c.sortKey ? (
+                    <button
+                      type="button"
+                      className={`th-sort${active ? ' is-active' : ''}`}
+                      onClick={() => sort.onSort(c.sortKey!, active ? (sort.order === 'asc' ? 'desc' : 'asc') : (c.firstOrder ?? 'asc'))}
+                      title={`Sort by ${typeof c.header === 'string' ? c.header.toLowerCase() : c.key}`}
+                    >
+                      {c.header}
+                      <span className="th-sort-mark" aria-hidden="true">
+                        {active ? (sort.order === 'asc' ? '▲' : '▼') : '↕'}
+                      </span>
+                    </button>
+                  ) : (
+                    c.header
+                  )}
+                </th>
+              );
+            })}
           </tr>
         </thead>
         <tbody>
@@ -129,6 +158,22 @@ export function ListView<T>({ list, empty, noun, ...table }: Omit<TableProps<T>,
       {list.error ? <ErrorNotice error={list.error} onRetry={list.refetch} /> : null}
       <DataTable {...table} rows={list.items} />
       <ListFooter list={list as PagedList<unknown>} noun={noun} />
+    </>
+  );
+}
+
+/** Loading, error and empty states around one page of a sorted server-side list, with its page controls. */
+export function PagedTable<T>({ page, empty, noun, controls, ...table }: Omit<TableProps<T>, 'rows'> & { page: { rows: T[]; isLoading: boolean; error: unknown; refetch: () => void; isFetching: boolean }; empty: ReactNode; noun: string; controls: ReactNode }) {
+  if (page.isLoading) return <Spinner label={`Loading ${noun}…`} />;
+  if (page.error && page.rows.length === 0) return <ErrorNotice error={page.error} onRetry={page.refetch} />;
+  if (page.rows.length === 0) return <>{empty}</>;
+  return (
+    <>
+      {page.error ? <ErrorNotice error={page.error} onRetry={page.refetch} /> : null}
+      <div className={page.isFetching ? 'is-refreshing' : undefined} aria-busy={page.isFetching || undefined}>
+        <DataTable {...table} rows={page.rows} />
+      </div>
+      {controls}
     </>
   );
 }

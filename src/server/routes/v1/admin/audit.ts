@@ -3,9 +3,9 @@ import { Type } from 'typebox';
 import { auditEvents } from '../../../db/schema.js';
 import { envelope } from '../../../http/envelope.js';
 import type { RouteModule } from '../../../http/types.js';
-import { newestFirstPage } from '../../../lib/paging.js';
+import { DATE_OR_DATE_TIME_PATTERN, dateRange, sortedPage } from '../../../lib/listing.js';
 import { apiTime } from '../../../lib/clock.js';
-import { NextCursor, Nullable, Ok, PagingQuery, STAFF_ROLES } from '../../../schemas/common.js';
+import { AdminPagingQuery, NextCursor, Nullable, Ok, STAFF_ROLES } from '../../../schemas/common.js';
 
 const AuditEvent = Type.Object({
   id: Type.Integer(),
@@ -31,13 +31,19 @@ const adminAudit: RouteModule = (app, { reg }) => {
       config: { roles: STAFF_ROLES },
       schema: {
         ...common,
-        summary: 'Audit events, newest first (filter by account — as actor or subject —, event type, ak)',
+        summary: 'Audit events, newest first (filter by account — as actor or subject —, event type or its prefix, a fragment of the actor, ak, a date range)',
         querystring: Type.Object(
           {
             'account-id': Type.Optional(Type.String({ maxLength: 64 })),
             'event-type': Type.Optional(Type.String({ maxLength: 100 })),
+            'event-type-prefix': Type.Optional(Type.String({ minLength: 1, maxLength: 100, description: '[ours] event types starting with this, e.g. access-record.' })),
+            actor: Type.Optional(Type.String({ minLength: 1, maxLength: 64, description: '[ours] actors containing this (ignoring ASCII case)' })),
             ak: Type.Optional(Type.String({ maxLength: 40 })),
-            ...PagingQuery,
+            from: Type.Optional(Type.String({ pattern: DATE_OR_DATE_TIME_PATTERN, maxLength: 40, description: '[ours] at or after (date or date-time)' })),
+            to: Type.Optional(Type.String({ pattern: DATE_OR_DATE_TIME_PATTERN, maxLength: 40, description: '[ours] at or before (a date includes its whole day)' })),
+            limit: AdminPagingQuery.limit,
+            cursor: AdminPagingQuery.cursor,
+            offset: AdminPagingQuery.offset,
           },
           { additionalProperties: false },
         ),
@@ -52,8 +58,14 @@ const adminAudit: RouteModule = (app, { reg }) => {
       const id = q['account-id'];
       if (id) filters.push(sql`${auditEvents.seq} in (select ${auditEvents.seq} from ${auditEvents} where ${auditEvents.actor} = ${id} union select ${auditEvents.seq} from ${auditEvents} where ${auditEvents.subject} = ${id})`);
       if (q['event-type']) filters.push(eq(auditEvents.eventType, q['event-type']));
+      // A prefix is a range on the (event_type, seq) index; a fragment of the actor is a LIKE
+      // over the (actor, seq) index, whose distinct actors are few (accounts and the register).
+      const prefix = q['event-type-prefix'];
+      if (prefix) filters.push(sql`(${auditEvents.eventType} >= ${prefix} and ${auditEvents.eventType} < ${prefix + '\u{10FFFF}'})`);
+      if (q.actor) filters.push(sql`${auditEvents.actor} like ${`%${q.actor.replace(/[\\%_]/g, (c) => `\\${c}`)}%`} escape '\\'`);
       if (q.ak) filters.push(eq(auditEvents.ak, q.ak));
-      const { rows, nextCursor, total } = newestFirstPage(reg.db, auditEvents, filters, { limit, cursor: q.cursor ? Number(q.cursor) : undefined });
+      filters.push(...dateRange(auditEvents.at, q.from, q.to));
+      const { rows, nextCursor, total } = sortedPage(reg.db, auditEvents, filters, undefined, { limit, cursor: q.cursor, offset: q.offset });
       return {
         response: envelope(req, reg.clock.now()),
         events: rows.map((e) => ({ id: e.seq, at: apiTime(e.at)!, actor: e.actor, 'event-type': e.eventType, ak: e.ak, ir: e.ir, subject: e.subject, detail: e.detail, hash: e.hash, 'prev-hash': e.prevHash })),

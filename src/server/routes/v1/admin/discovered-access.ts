@@ -1,12 +1,11 @@
 import { Type } from 'typebox';
 import { envelope } from '../../../http/envelope.js';
 import type { RouteModule } from '../../../http/types.js';
-import { newestFirstPage } from '../../../lib/paging.js';
 import { apiTime } from '../../../lib/clock.js';
-import { NextCursor, Nullable, Ok, PagingQuery, STAFF_ROLES } from '../../../schemas/common.js';
+import { AdminPagingQuery, NextCursor, Nullable, Ok, STAFF_ROLES } from '../../../schemas/common.js';
+import { AdminRecordQuery } from './records.js';
 import { DiscoveredAccess } from '../../../schemas/access-record.js';
-import { eq, isNotNull, isNull, type SQL } from 'drizzle-orm';
-import { accessRecords } from '../../../db/schema.js';
+import { type SQL } from 'drizzle-orm';
 import { discoveredJson } from '../../../services/record-json.js';
 
 const AdminDiscovered = Type.Object({
@@ -27,9 +26,16 @@ const adminDiscovered: RouteModule = (app, { reg, svc }) => {
       schema: {
         tags: ['admin'],
         security: [{ bearer: [] }],
-        summary: 'DISCOVERED access (q matches MPxN, organisation reference or name prefix; superseded=true|false)',
+        summary: 'DISCOVERED access (q: substring of MPxN or organisation name, or an organisation reference; superseded=true|false; creation date range; sort)',
         querystring: Type.Object(
-          { q: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })), superseded: Type.Optional(Type.Boolean()), ...PagingQuery },
+          {
+            q: AdminRecordQuery.q,
+            superseded: Type.Optional(Type.Boolean()),
+            from: AdminRecordQuery.from,
+            to: AdminRecordQuery.to,
+            sort: Type.Optional(Type.Enum(['created', 'mpxn', 'organisation'], { description: 'created (default, newest first), mpxn or organisation' })),
+            ...AdminPagingQuery,
+          },
           { additionalProperties: false },
         ),
         response: { 200: Ok({ records: Type.Array(AdminDiscovered), total: Type.Integer(), 'next-cursor': NextCursor }) },
@@ -38,11 +44,11 @@ const adminDiscovered: RouteModule = (app, { reg, svc }) => {
     async (req) => {
       const q = req.query;
       const limit = q.limit ?? 200;
-      const filters: SQL[] = [eq(accessRecords.kind, 'discovered')];
-      if (q.superseded === true) filters.push(isNotNull(accessRecords.supersededBy));
-      if (q.superseded === false) filters.push(isNull(accessRecords.supersededBy));
-      if (q.q) filters.push(svc.records.matching(q.q));
-      const { rows, nextCursor, total } = newestFirstPage(reg.db, accessRecords, filters, { limit, cursor: q.cursor ? Number(q.cursor) : undefined }, { discovered: discoveredJson as SQL<string> });
+      const { rows, nextCursor, total } = svc.records.adminList(
+        { kind: 'discovered', q: q.q, superseded: q.superseded, from: q.from, to: q.to, sort: q.sort, order: q.order },
+        { limit, cursor: q.cursor, offset: q.offset },
+        { discovered: discoveredJson as SQL<string> },
+      );
       return {
         response: envelope(req, reg.clock.now()),
         records: rows.map((r) => ({ ak: r.ak, state: r.state, ...JSON.parse(r.discovered), 'superseded-at': apiTime(r.supersededAt), 'created-at': apiTime(r.createdAt)! })),

@@ -1,13 +1,40 @@
-import { desc, eq } from 'drizzle-orm';
+import { Readable } from 'node:stream';
+import { desc, eq, inArray } from 'drizzle-orm';
 import { Type } from 'typebox';
-import { auditEvents } from '../../../db/schema.js';
+import { csvRow } from '../../../../shared/csv.js';
+import { accounts, auditEvents } from '../../../db/schema.js';
 import { envelope } from '../../../http/envelope.js';
 import type { RouteModule } from '../../../http/types.js';
 import { apiTime } from '../../../lib/clock.js';
 import { notFound } from '../../../lib/errors.js';
 import { AccessRecordOutput, LEGAL_BASES, REVOKE_REASONS, STATES } from '../../../schemas/access-record.js';
-import { Id, NextCursor, Nullable, Ok, PagingQuery, STAFF_ROLES } from '../../../schemas/common.js';
-import type { AccessRow } from '../../../services/access-records.js';
+import { AdminPagingQuery, Id, NextCursor, Nullable, Ok, STAFF_ROLES } from '../../../schemas/common.js';
+import { DATE_OR_DATE_TIME_PATTERN } from '../../../lib/listing.js';
+import { RECORD_SORTS, type AccessRow, type AdminRecordFilters } from '../../../services/access-records.js';
+import type { Db } from '../../../db/open.js';
+
+const DateQuery = (what: string) => Type.String({ pattern: DATE_OR_DATE_TIME_PATTERN, maxLength: 40, description: what });
+
+/** Filters and sort shared by the admin record list and its CSV export. */
+export const AdminRecordQuery = {
+  q: Type.Optional(Type.String({ minLength: 1, maxLength: 200, description: 'substring of MPxN, access key, purpose, controller or organisation name (3+ characters; shorter: prefix); or an exact DUID or organisation reference' })),
+  state: Type.Optional(Type.Enum([...STATES])),
+  'legal-basis': Type.Optional(Type.Enum([...LEGAL_BASES])),
+  duid: Type.Optional(Id('duid')),
+  from: Type.Optional(DateQuery('created on or after (date or date-time)')),
+  to: Type.Optional(DateQuery('created on or before (a date includes its whole day)')),
+  sort: Type.Optional(Type.Enum([...RECORD_SORTS], { description: 'created (default, newest first), expiry, mpxn, state or organisation' })),
+  order: AdminPagingQuery.order,
+};
+
+/** Display names of the Data Users owning `rows`, so lists show names, not DUIDs. */
+export function dataUserNames(db: Db, duids: (string | null)[]): Map<string, string> {
+  const wanted = [...new Set(duids.filter((d): d is string => !!d))];
+  if (!wanted.length) return new Map();
+  return new Map(db.select({ duid: accounts.duid, name: accounts.displayName }).from(accounts).where(inArray(accounts.duid, wanted)).all().map((a) => [a.duid, a.name]));
+}
+
+const CSV_HEADER = ['ak', 'mpxn', 'state', 'legal-basis', 'purpose', 'data-types', 'controller', 'organisation-name', 'data-user', 'duid', 'expiry', 'created-at', 'revoked-at'];
 
 const AdminRecord = Type.Object({
   ak: Type.String(),
@@ -24,6 +51,7 @@ const AdminRecord = Type.Object({
   'created-at': Type.String(),
   'revoked-at': Nullable(Type.String()),
   'organisation-name': Nullable(Type.String()),
+  'data-user-name': Nullable(Type.String({ description: "[ours] the owning Data User's display name" })),
 });
 
 const TimelineEntry = Type.Object({ at: Type.String(), 'event-type': Type.String(), actor: Type.String(), detail: Type.Record(Type.String(), Type.Unknown()) });
@@ -31,7 +59,7 @@ const TimelineEntry = Type.Object({ at: Type.String(), 'event-type': Type.String
 /** /v1/admin/records — search every record; detail with a state timeline; revoke. */
 const adminRecords: RouteModule = (app, { reg, svc }) => {
   const common = { tags: ['admin'], security: [{ bearer: [] }] };
-  const row = (r: AccessRow, nowIso: string) => ({
+  const row = (r: AccessRow, nowIso: string, names: Map<string, string>) => ({
     ak: r.ak,
     duid: r.duid,
     mpxn: r.mpxn,
@@ -46,6 +74,17 @@ const adminRecords: RouteModule = (app, { reg, svc }) => {
     'created-at': apiTime(r.createdAt)!,
     'revoked-at': apiTime(r.revokedAt),
     'organisation-name': r.organisationName,
+    'data-user-name': r.duid ? (names.get(r.duid) ?? null) : null,
+  });
+  const filtersOf = (q: { q?: string; state?: string; 'legal-basis'?: string; duid?: string; from?: string; to?: string; sort?: AdminRecordFilters['sort']; order?: 'asc' | 'desc' }): AdminRecordFilters => ({
+    q: q.q,
+    state: q.state,
+    legalBasis: q['legal-basis'],
+    duid: q.duid,
+    from: q.from,
+    to: q.to,
+    sort: q.sort,
+    order: q.order,
   });
 
   app.get(
@@ -55,29 +94,51 @@ const adminRecords: RouteModule = (app, { reg, svc }) => {
       config: { roles: STAFF_ROLES },
       schema: {
         ...common,
-        summary: 'Search all records (q matches ak, MPxN, duid, organisation reference or organisation-name prefix)',
-        querystring: Type.Object(
-          {
-            q: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
-            state: Type.Optional(Type.Enum([...STATES])),
-            'legal-basis': Type.Optional(Type.Enum([...LEGAL_BASES])),
-            ...PagingQuery,
-          },
-          { additionalProperties: false },
-        ),
+        summary: 'Search all records: substring search, filters, a creation date range, sort by a main column, keyset or offset paging',
+        querystring: Type.Object({ ...AdminRecordQuery, ...AdminPagingQuery }, { additionalProperties: false }),
         response: { 200: Ok({ records: Type.Array(AdminRecord), total: Type.Integer(), 'next-cursor': NextCursor }) },
       },
     },
     async (req) => {
       const nowIso = reg.clock.iso();
-      const { rows, total, nextCursor } = svc.records.search({
-        q: req.query.q,
-        state: req.query.state,
-        legalBasis: req.query['legal-basis'],
-        limit: req.query.limit ?? 200,
-        cursor: req.query.cursor ? Number(req.query.cursor) : undefined,
-      });
-      return { response: envelope(req, reg.clock.now()), records: rows.map((r) => row(r, nowIso)), total, 'next-cursor': nextCursor };
+      const { rows, total, nextCursor } = svc.records.adminList(filtersOf(req.query), { limit: req.query.limit ?? 200, cursor: req.query.cursor, offset: req.query.offset });
+      const names = dataUserNames(reg.db, rows.map((r) => r.duid));
+      return { response: envelope(req, reg.clock.now()), records: rows.map((r) => row(r, nowIso, names)), total, 'next-cursor': nextCursor };
+    },
+  );
+
+  app.get(
+    '/admin/records/export.csv',
+    {
+      config: { roles: STAFF_ROLES },
+      schema: {
+        ...common,
+        summary: 'Every record matching the list filters, in the list order, as CSV streamed a chunk at a time (X-Total-Count gives the row count up front)',
+        querystring: Type.Object(AdminRecordQuery, { additionalProperties: false }),
+        produces: ['text/csv'],
+        response: { 200: Type.String({ description: 'text/csv; charset=utf-8 (RFC 4180, formula-safe fields)' }) },
+      },
+    },
+    async (req, reply) => {
+      const nowIso = reg.clock.iso();
+      const { total, chunks } = svc.records.adminListAll(filtersOf(req.query));
+      // Rows are read a chunk (500) at a time as the client takes them, never all at once.
+      async function* csv() {
+        yield csvRow(CSV_HEADER);
+        for (const chunk of chunks) {
+          const names = dataUserNames(reg.db, chunk.map((r) => r.duid));
+          yield chunk
+            .map((r) =>
+              csvRow([r.ak, r.mpxn, svc.records.effectiveState(r, nowIso), r.legalBasis, r.purpose, r.dataTypes, r.leadControllerName, r.organisationName, r.duid ? (names.get(r.duid) ?? null) : null, r.duid, r.expiry, apiTime(r.createdAt), apiTime(r.revokedAt)]),
+            )
+            .join('');
+        }
+      }
+      return reply
+        .type('text/csv; charset=utf-8')
+        .header('x-total-count', String(total))
+        .header('content-disposition', `attachment; filename="access-records-${nowIso.slice(0, 10)}.csv"`)
+        .send(Readable.from(csv()) as never);
     },
   );
 
@@ -115,7 +176,7 @@ const adminRecords: RouteModule = (app, { reg, svc }) => {
       return {
         response: envelope(req, reg.clock.now()),
         record: {
-          ...row(r, nowIso),
+          ...row(r, nowIso, dataUserNames(reg.db, [r.duid])),
           ir: r.ir,
           'access-record': svc.records.apiRecord(r.ak, nowIso)!,
           owner: owner ? { duid: owner.duid, 'display-name': owner.displayName, 'account-id': owner.accountId } : null,
