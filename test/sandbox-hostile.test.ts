@@ -1,0 +1,108 @@
+import { closeSync, openSync, readFileSync, truncateSync, writeFileSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { RegisterConfig } from '../src/server/config.js';
+import { testRegister, type TestRegister } from './support/register.js';
+import { tempDir } from './support/temp-files.js';
+
+/**
+ * A careless or hostile operator against the sandbox tools: damaged snapshot files, racing
+ * saves, and the sandbox-only outbox search on a production register.
+ */
+let open: { close(): Promise<void> }[] = [];
+afterEach(async () => {
+  for (const o of open.reverse()) await o.close();
+  open = [];
+});
+async function setup(overrides: Partial<RegisterConfig> = {}): Promise<TestRegister> {
+  const r = await testRegister(overrides, { seed: true });
+  open.push(r);
+  return r;
+}
+const snapshot = async (r: TestRegister, name: string) => {
+  const res = await r.call('admin_ops', 'POST', '/v1/admin/sandbox/snapshots', { name });
+  expect(res.status, JSON.stringify(res.body)).toBe(201);
+  return res.body as { id: string };
+};
+const recordCount = (r: TestRegister) => r.reg.sqlite.prepare('select count(*) from access_records').pluck().get() as number;
+
+describe('damaged snapshot files', () => {
+  it('a truncated, overwritten, emptied or foreign file is refused with 409 CON001, never a 5xx, and the register is untouched', async () => {
+    const data = tempDir('dar-snapshots-hostile-');
+    const r = await setup({ dataDir: data });
+    const dir = join(data, 'snapshots');
+    const damage: Record<string, (file: string) => void> = {
+      truncated: (f) => truncateSync(f, 100_000),
+      emptied: (f) => writeFileSync(f, ''),
+      garbage: (f) => writeFileSync(f, Buffer.alloc(8192, 0x41)),
+      // A few pages in the middle overwritten: SQLite may still read it, the data is not the saved data.
+      'pages overwritten': (f) => {
+        const fd = openSync(f, 'r+');
+        writeSync(fd, Buffer.alloc(4096 * 3, 0x5a), 0, 4096 * 3, 4096 * 8);
+        closeSync(fd);
+      },
+    };
+    const before = recordCount(r);
+    for (const [name, spoil] of Object.entries(damage)) {
+      const s = await snapshot(r, name);
+      spoil(join(dir, `${s.id}.sqlite`));
+      const res = await r.call('admin_ops', 'POST', `/v1/admin/sandbox/snapshots/${s.id}/restore`);
+      expect(res.status, `${name}: ${JSON.stringify(res.body)}`).toBe(409);
+      expect(res.body.errors[0]['error-code']).toBe('CON001');
+      expect(res.body.errors[0].message).toMatch(/damaged|changed/i);
+      // Still listed (so it can be deleted), and deleting it works.
+      expect((await r.call('admin_ops', 'DELETE', `/v1/admin/sandbox/snapshots/${s.id}`)).status).toBe(200);
+    }
+    expect(recordCount(r)).toBe(before);
+    expect((await r.call('admin_ops', 'GET', '/v1/admin/audit/verify')).body.intact).toBe(true);
+  });
+
+  it('a description file that does not describe its snapshot (edited, copied from another) is not listed as it, nor restored', async () => {
+    const data = tempDir('dar-snapshots-hostile-');
+    const r = await setup({ dataDir: data });
+    const dir = join(data, 'snapshots');
+    const a = await snapshot(r, 'a');
+    const b = await snapshot(r, 'b');
+    // b's description replaced by a's: the listing must not show a's id twice (nor a 500).
+    writeFileSync(join(dir, `${b.id}.json`), readFileSync(join(dir, `${a.id}.json`)));
+    let list = await r.call('admin_ops', 'GET', '/v1/admin/sandbox/snapshots');
+    expect(list.status).toBe(200);
+    expect(list.body.snapshots.map((s: { id: string }) => s.id)).toEqual([a.id]);
+    expect((await r.call('admin_ops', 'POST', `/v1/admin/sandbox/snapshots/${b.id}/restore`)).status).toBe(404);
+    // Valid JSON that is no description at all.
+    for (const junk of ['{}', '[]', '"x"', '{"id":1}']) {
+      writeFileSync(join(dir, `${b.id}.json`), junk);
+      list = await r.call('admin_ops', 'GET', '/v1/admin/sandbox/snapshots');
+      expect(list.status, junk).toBe(200);
+      expect(list.body.snapshots.map((s: { id: string }) => s.id)).toEqual([a.id]);
+      expect((await r.call('admin_ops', 'POST', `/v1/admin/sandbox/snapshots/${b.id}/restore`)).status, junk).toBe(404);
+    }
+    // Its files can still be removed through the API.
+    expect((await r.call('admin_ops', 'DELETE', `/v1/admin/sandbox/snapshots/${b.id}`)).status).toBe(200);
+  });
+});
+
+describe('racing saves', () => {
+  it('saves under the same name at once: one is saved, the others are 409', async () => {
+    const r = await setup({ dataDir: tempDir('dar-snapshots-race-') });
+    await r.token('admin_ops'); // signed in first, so the saves really overlap
+    const res = await Promise.all(['same', 'same ', 'same', ' same', 'same'].map((name) => r.call('admin_ops', 'POST', '/v1/admin/sandbox/snapshots', { name })));
+    const statuses = res.map((x) => x.status).sort();
+    // ' same' is not a valid name (400); of the rest exactly one is saved.
+    expect(statuses).toEqual([201, 400, 409, 409, 409]);
+    const list = await r.call('admin_ops', 'GET', '/v1/admin/sandbox/snapshots');
+    expect(list.body.snapshots.map((s: { name: string }) => s.name)).toEqual(['same']);
+  });
+});
+
+describe('outbox search on a production register', () => {
+  it('q is refused 403 AUTH003 before it is validated (too long, empty)', async () => {
+    const r = await setup({ mode: 'production', origin: 'https://dar.example' });
+    for (const q of ['x'.repeat(300), '', 'ok']) {
+      const res = await r.call('admin_ops', 'GET', `/v1/admin/outbox?q=${q}`);
+      expect(res.status, q.slice(0, 10)).toBe(403);
+      expect(res.body.errors[0]['error-code']).toBe('AUTH003');
+    }
+    expect((await r.call('admin_ops', 'GET', '/v1/admin/outbox')).status).toBe(200);
+  });
+});
