@@ -1,4 +1,4 @@
-import { closeSync, openSync, readFileSync, truncateSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, openSync, readdirSync, readFileSync, rmSync, truncateSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { RegisterConfig } from '../src/server/config.js';
@@ -79,6 +79,34 @@ describe('damaged snapshot files', () => {
     }
     // Its files can still be removed through the API.
     expect((await r.call('admin_ops', 'DELETE', `/v1/admin/sandbox/snapshots/${b.id}`)).status).toBe(200);
+  });
+});
+
+describe('an unusable snapshots folder', () => {
+  it('is reported plainly (not "unexpected error"), nothing half-saved is left, and once fixed it is used', async () => {
+    const data = tempDir('dar-snapshots-hostile-');
+    const dir = join(data, 'snapshots');
+    writeFileSync(dir, 'not a folder');
+    const r = await setup({ dataDir: data });
+    const list = await r.call('admin_ops', 'GET', '/v1/admin/sandbox/snapshots');
+    expect(list.status).toBe(500);
+    expect(list.body.errors[0]).toMatchObject({ 'error-code': 'SRV001', message: expect.stringContaining(`The snapshots folder ${dir} cannot be used`) });
+    const save = await r.call('admin_ops', 'POST', '/v1/admin/sandbox/snapshots', { name: 'x' });
+    expect(save.status).toBe(500);
+    expect(save.body.errors[0].message).toContain('cannot be used');
+    // The operator fixes it: the register uses it from the next request on (no restart).
+    rmSync(dir);
+    expect((await r.call('admin_ops', 'GET', '/v1/admin/sandbox/snapshots')).status).toBe(200);
+    const ok = await snapshot(r, 'after the fix');
+    // The folder goes away under a running register: the save says so, and nothing half-written stays.
+    rmSync(dir, { recursive: true });
+    writeFileSync(dir, 'not a folder');
+    const lost = await r.call('admin_ops', 'POST', '/v1/admin/sandbox/snapshots', { name: 'lost' });
+    expect(lost.status).toBe(500);
+    expect(lost.body.errors[0].message).toContain('cannot be used');
+    expect(readdirSync(data).filter((f) => f.includes('snap_'))).toEqual([]);
+    rmSync(dir);
+    expect(ok.id).toMatch(/^snap_/);
   });
 });
 

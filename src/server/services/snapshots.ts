@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import type { Register } from '../context.js';
 import { apiTime } from '../lib/clock.js';
 import { hmacHex } from '../lib/crypto.js';
-import { conflict, notFound } from '../lib/errors.js';
+import { ApiError, conflict, notFound } from '../lib/errors.js';
 import { loadSettings } from './settings.js';
 
 /** A snapshot's id: `snap_` and 24 lowercase hex characters (it names its files, so nothing else is accepted). */
@@ -65,6 +65,9 @@ function fileSha256(file: string): string {
   return hash.digest('hex');
 }
 
+const folderUnusable = (folder: string, err: unknown) =>
+  new ApiError(500, 'SRV001', `The snapshots folder ${folder} cannot be used (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); it must be a folder the register can write`);
+
 const isSqliteError = (err: unknown): err is Error => err instanceof Error && err.name === 'SqliteError';
 
 /** Tables the register's own machinery owns; never copied or cleared. */
@@ -115,9 +118,15 @@ export class Snapshots {
   private dir(): string {
     if (this.folder) return this.folder;
     if (this.reg.config.dataDir) {
-      this.folder = join(this.reg.config.dataDir, 'snapshots');
-      mkdirSync(this.folder, { recursive: true, mode: 0o700 });
-      chmodSync(this.folder, 0o700);
+      const folder = join(this.reg.config.dataDir, 'snapshots');
+      try {
+        mkdirSync(folder, { recursive: true, mode: 0o700 });
+        chmodSync(folder, 0o700);
+      } catch (err) {
+        // Remembered only once usable: a folder fixed by the operator is used on the next request.
+        throw folderUnusable(folder, err);
+      }
+      this.folder = folder;
     } else {
       this.folder = mkdtempSync(join(tmpdir(), 'dar-snapshots-'));
       this.temporary = true;
@@ -160,7 +169,14 @@ export class Snapshots {
   /** Every saved snapshot, newest first. */
   list(): SnapshotView[] {
     const metas: SnapshotMeta[] = [];
-    for (const f of readdirSync(this.dir())) {
+    const dir = this.dir();
+    let files: string[];
+    try {
+      files = readdirSync(dir);
+    } catch (err) {
+      throw folderUnusable(dir, err);
+    }
+    for (const f of files) {
       const m = /^(snap_[0-9a-f]{24})\.json$/.exec(f);
       const meta = m && this.readMeta(m[1]);
       if (meta) metas.push(meta);
@@ -188,24 +204,33 @@ export class Snapshots {
     const id = `snap_${randomBytes(12).toString('hex')}`;
     const part = join(dir, `${id}.sqlite.part`);
     const file = join(dir, `${id}.sqlite`);
-    // Created 0600 before SQLite writes to it, whatever the umask (like the database itself).
-    closeSync(openSync(part, 'wx', 0o600));
+    const metaFile = join(dir, `${id}.json`);
+    // Disk full, folder gone or read-only: say what happened (nothing was saved), not just "unexpected error".
+    const cannotWrite = (err: unknown) =>
+      new ApiError(500, 'SRV001', `The snapshot could not be written to ${dir} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); nothing was saved`);
+    try {
+      // Created 0600 before SQLite writes to it, whatever the umask (like the database itself).
+      closeSync(openSync(part, 'wx', 0o600));
+    } catch (err) {
+      throw cannotWrite(err);
+    }
     const createdAt = this.reg.clock.iso();
     // Audited first, so the snapshot holds its own "saved" event: a restored chain says where it came from.
     this.reg.tx(() => this.reg.audit.append({ actor, eventType: 'sandbox.snapshot-saved', subject: id, detail: { name: trimmed } }));
     this.reg.durability.endBatch();
+    let meta: SnapshotMeta;
     try {
       await this.reg.sqlite.backup(part);
       chmodSync(part, 0o600);
+      meta = { id, name: trimmed, createdAt, migrations: this.migrationsIn('main'), keyCheck: this.keyCheck, sha256: fileSha256(part) };
       renameSync(part, file);
+      writeFileSync(metaFile, JSON.stringify(meta), { mode: 0o600 });
     } catch (err) {
-      rmSync(part, { force: true });
+      for (const f of [part, file, metaFile]) rmSync(f, { force: true });
       // The chain already says it was saved: say it was not, after all.
       this.reg.tx(() => this.reg.audit.append({ actor, eventType: 'sandbox.snapshot-failed', subject: id, detail: { name: trimmed, error: (err as Error).message.slice(0, 200) } }));
-      throw err;
+      throw cannotWrite(err);
     }
-    const meta: SnapshotMeta = { id, name: trimmed, createdAt, migrations: this.migrationsIn('main'), keyCheck: this.keyCheck, sha256: fileSha256(file) };
-    writeFileSync(join(dir, `${id}.json`), JSON.stringify(meta), { mode: 0o600 });
     return this.view(meta);
   }
 
