@@ -1,4 +1,4 @@
-import { closeSync, openSync, readdirSync, readFileSync, rmSync, truncateSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, copyFileSync, openSync, readdirSync, readFileSync, rmSync, truncateSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { RegisterConfig } from '../src/server/config.js';
@@ -79,6 +79,26 @@ describe('damaged snapshot files', () => {
     }
     // Its files can still be removed through the API.
     expect((await r.call('admin_ops', 'DELETE', `/v1/admin/sandbox/snapshots/${b.id}`)).status).toBe(200);
+  });
+});
+
+describe('a snapshot from another register', () => {
+  it('taken under another key file is refused 409 and the register is untouched; its listing shows no key material', async () => {
+    const dataA = tempDir('dar-snapshots-a-');
+    const dataB = tempDir('dar-snapshots-b-');
+    const a = await setup({ dataDir: dataA });
+    const b = await setup({ dataDir: dataB });
+    const s = await snapshot(a, 'from a');
+    await snapshot(b, 'b own'); // creates b's folder
+    for (const ext of ['sqlite', 'json']) copyFileSync(join(dataA, 'snapshots', `${s.id}.${ext}`), join(dataB, 'snapshots', `${s.id}.${ext}`));
+    const list = await b.call('admin_ops', 'GET', '/v1/admin/sandbox/snapshots');
+    for (const item of list.body.snapshots) expect(Object.keys(item).sort()).toEqual(['created-at', 'id', 'name', 'size-bytes']);
+    const before = recordCount(b);
+    const res = await b.call('admin_ops', 'POST', `/v1/admin/sandbox/snapshots/${s.id}/restore`);
+    expect(res.status).toBe(409);
+    expect(res.body.errors[0].message).toContain('another key file');
+    expect(recordCount(b)).toBe(before);
+    expect((await b.call('admin_ops', 'GET', '/v1/admin/audit/verify')).body.intact).toBe(true);
   });
 });
 
