@@ -143,6 +143,32 @@ describe('racing saves', () => {
   });
 });
 
+describe('outbox raw source from hostile text', () => {
+  it('CR/LF in a subject or recipient never becomes a header of its own; % and _ in q are plain characters', async () => {
+    const r = await setup();
+    const id = r.reg.tx(() =>
+      r.svc.mail.queue({ to: 'dana@example.org\r\nBcc: evil@attacker.example', subject: 'Hello from Evil Org\r\nBcc: evil2@attacker.example\nX-Injected: 1\u2028X-Too: 1', text: '100%_done', html: '<p>100%_done</p>', purpose: 'test' }),
+    );
+    for (const path of ['source', 'raw']) {
+      const res = await r.call('admin_ops', 'GET', `/v1/admin/outbox/${id}/${path}`);
+      expect(res.status).toBe(200);
+      const raw: string = path === 'source' ? res.body.source : res.body;
+      const head = raw.slice(0, raw.indexOf('\r\n\r\n'));
+      const names = head.split('\r\n').filter((l) => !/^[ \t]/.test(l)).map((l) => l.slice(0, l.indexOf(':')).toLowerCase());
+      expect(names).not.toContain('bcc');
+      expect(names).not.toContain('x-injected');
+      expect(names).not.toContain('x-too');
+      if (path === 'source') expect(res.body.headers.map((h: { name: string }) => h.name.toLowerCase())).not.toContain('bcc');
+    }
+    const like = async (q: string) => (await r.call('admin_ops', 'GET', `/v1/admin/outbox?q=${encodeURIComponent(q)}`)).body.total as number;
+    expect(await like('%_d')).toBe(1);
+    expect(await like('%')).toBe(1);
+    expect(await like('_')).toBe(1);
+    expect(await like('0%d')).toBe(0);
+    expect(await like("' OR 1=1 --")).toBe(0);
+  });
+});
+
 describe('outbox search on a production register', () => {
   it('q is refused 403 AUTH003 before it is validated (too long, empty)', async () => {
     const r = await setup({ mode: 'production', origin: 'https://dar.example' });
