@@ -143,6 +143,39 @@ describe('racing saves', () => {
   });
 });
 
+describe('a reset while another replacement runs', () => {
+  it('a reset that is still loading the demo data refuses a second reset, a restore and a save (409), and ends with the whole demo data', async () => {
+    const r = await setup();
+    await r.token('admin_ops');
+    const saved = await snapshot(r, 'before');
+    expect((await r.call('admin_ops', 'POST', '/v1/admin/sandbox/reset', { seed: 'empty' })).status).toBe(200);
+    // A demo Data User missing (as after restoring a snapshot that predates it): the demo loader then waits on hashing its secret.
+    r.reg.sqlite.prepare("delete from accounts where account_id <> 'admin_ops'").run();
+    const accounts = () => r.reg.sqlite.prepare('select count(*) from accounts').pluck().get() as number;
+    const firstReset = r.call('admin_ops', 'POST', '/v1/admin/sandbox/reset', { seed: 'demo' });
+    // Wait until it is loading: its first demo account is in, the others are still being hashed.
+    for (let i = 0; i < 2000 && accounts() < 2; i++) await new Promise((res) => setTimeout(res, 1));
+    expect(accounts()).toBeGreaterThanOrEqual(2);
+    const [second, restoring, saving] = await Promise.all([
+      r.call('admin_ops', 'POST', '/v1/admin/sandbox/reset', { seed: 'demo' }),
+      r.call('admin_ops', 'POST', `/v1/admin/sandbox/snapshots/${saved.id}/restore`),
+      r.call('admin_ops', 'POST', '/v1/admin/sandbox/snapshots', { name: 'during' }),
+    ]);
+    expect((await firstReset).status).toBe(200);
+    for (const res of [second, restoring, saving]) {
+      expect(res.status, JSON.stringify(res.body)).toBe(409);
+      expect(res.body.errors[0].message).toMatch(/reset .* still loading/);
+    }
+    // Exactly the demo data, once, on a chain that verifies; and the register can be restored afterwards.
+    const demoRecords = recordCount(r);
+    expect(demoRecords).toBeGreaterThan(0);
+    expect((await r.call('admin_ops', 'POST', '/v1/admin/sandbox/reset', { seed: 'demo' })).status).toBe(200);
+    expect(recordCount(r)).toBe(demoRecords);
+    expect((await r.call('admin_ops', 'GET', '/v1/admin/audit/verify')).body.intact).toBe(true);
+    expect((await r.call('admin_ops', 'POST', `/v1/admin/sandbox/snapshots/${saved.id}/restore`)).status).toBe(200);
+  });
+});
+
 describe('outbox raw source from hostile text', () => {
   it('CR/LF in a subject or recipient never becomes a header of its own; % and _ in q are plain characters', async () => {
     const r = await setup();

@@ -106,6 +106,8 @@ export class Snapshots {
   private readonly keyCheck: string;
   /** Names being saved right now: a second save under the same name is refused while the first one's backup runs. */
   private readonly saving = new Set<string>();
+  /** True while a reset loads its data (see reset). */
+  private resetting = false;
 
   constructor(
     private readonly reg: Register,
@@ -190,6 +192,7 @@ export class Snapshots {
    */
   async create(actor: string, name: string): Promise<SnapshotView> {
     const trimmed = name.trim();
+    this.refuseWhileResetting();
     if (this.saving.has(trimmed) || this.list().some((s) => s.name === trimmed)) throw conflict(`A snapshot named "${trimmed}" already exists; choose another name`);
     this.saving.add(trimmed);
     try {
@@ -317,11 +320,29 @@ export class Snapshots {
     this.hooks.restored();
   }
 
-  audit(actor: string, seed: SeedChoice): void {
-    this.reg.tx(() => this.reg.audit.append({ actor, eventType: 'sandbox.reset', detail: { seed } }));
+  /**
+   * Reset: empties the register (`clear`), then `load` puts the chosen data in (the demo data
+   * loader may wait, e.g. hashing a missing demo account's secret), then audits it. Nothing
+   * else may replace the state meanwhile: a restore, another reset or a save answers 409
+   * until it has finished, so no mix of two states is left behind.
+   */
+  async reset(actor: string, seed: SeedChoice, load: () => Promise<unknown>): Promise<void> {
+    this.clear();
+    this.resetting = true;
+    try {
+      await load();
+      this.reg.tx(() => this.reg.audit.append({ actor, eventType: 'sandbox.reset', detail: { seed } }));
+    } finally {
+      this.resetting = false;
+    }
+  }
+
+  private refuseWhileResetting(): void {
+    if (this.resetting) throw conflict('A reset of the sandbox is still loading its data; try again when it has finished');
   }
 
   private refuseWhileBusy(): void {
+    this.refuseWhileResetting();
     const why = this.hooks.busy();
     if (why) throw conflict(why);
   }
