@@ -4,8 +4,8 @@
  * under an advisory lock, so concurrent runs are safe; a SQLite file goes through the same path
  * the register takes when it opens it.
  */
-import { existsSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { existsSync, statSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import { PROJECT_ROOT, UsageError } from './config.js';
 import { compareSchema, newerSchemaMessage, readJournal, SchemaVersionError, sqliteAppliedMigrations, type SchemaVersion } from './db/schema-version.js';
@@ -76,6 +76,9 @@ export async function runMigrateCommand(argv: string[], out = process.stdout, er
     } else {
       const file = resolve(parsed.db);
       const folder = resolve(PROJECT_ROOT, 'drizzle');
+      // Said plainly, before SQLite answers "disk I/O error" or "unable to open database file".
+      if (existsSync(file) && !statSync(file).isFile()) throw new SchemaVersionError(`${file} is a directory, not a SQLite database file (e.g. --db ./data/register.sqlite)`);
+      if (!existsSync(dirname(file))) throw new SchemaVersionError(`there is no folder ${dirname(file)} for ${file}; check the path`);
       const before = existsSync(file) ? sqliteState(file, folder) : null;
       if (before?.status === 'newer') throw new SchemaVersionError(newerSchemaMessage(before));
       const { openDatabase } = await import('./db/open.js');

@@ -69,6 +69,18 @@ export const ROUTE_STATUSES: Record<string, Extra> = {
   'POST /v1/admin/clock': { 403: 'AUTH003: role not allowed, or a production register (its clock is real time)', 409: 'CON001: set is before the register\'s now (the clock only moves forward), or another change is still running' },
   'POST /v1/admin/deliveries/:eventId/redeliver': { 409: 'CON001: being attempted right now, or its subscription was deleted' },
   'POST /v1/admin/outbox/:id/retry': { 409: 'CON001: no SMTP server configured, or the message is not failed or retrying' },
+  'GET /v1/admin/outbox': { 403: 'AUTH003: role not allowed, or q (search) on a production register, refused before q is validated' },
+  'GET /v1/admin/sandbox/snapshots': { 403: 'AUTH003: role not allowed, or a production register' },
+  'POST /v1/admin/sandbox/snapshots': {
+    403: 'AUTH003: role not allowed, or a production register',
+    409: 'CON001: a snapshot with this name exists or is being saved, or a reset is still loading its data',
+  },
+  'POST /v1/admin/sandbox/snapshots/:id/restore': {
+    403: 'AUTH003: role not allowed, or a production register',
+    409: 'CON001: taken under another key file or database version, damaged or changed since it was saved, or the sandbox clock is moving or a reset is still loading',
+  },
+  'DELETE /v1/admin/sandbox/snapshots/:id': { 403: 'AUTH003: role not allowed, or a production register' },
+  'POST /v1/admin/sandbox/reset': { 403: 'AUTH003: role not allowed, or a production register', 409: 'CON001: the sandbox clock is moving, or another reset is still loading its data' },
 };
 
 const err = (description: string) => ({ ...ErrorBodySchema, description });

@@ -1,11 +1,11 @@
-import { randomBytes } from 'node:crypto';
-import { chmodSync, closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createHash, randomBytes } from 'node:crypto';
+import { chmodSync, closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, readSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Register } from '../context.js';
 import { apiTime } from '../lib/clock.js';
 import { hmacHex } from '../lib/crypto.js';
-import { conflict, notFound } from '../lib/errors.js';
+import { ApiError, conflict, notFound } from '../lib/errors.js';
 import { loadSettings } from './settings.js';
 
 /** A snapshot's id: `snap_` and 24 lowercase hex characters (it names its files, so nothing else is accepted). */
@@ -30,7 +30,45 @@ interface SnapshotMeta {
   migrations: number;
   /** HMAC of a constant under the audit key: only a register holding the same key file can restore it (the audit chain and the encrypted columns need that key). */
   keyCheck: string;
+  /** SHA-256 of the `.sqlite` file as saved: a file damaged or replaced since is refused, not half-read. */
+  sha256: string;
 }
+
+const ID_RE = new RegExp(SNAPSHOT_ID_PATTERN);
+
+/** A description read from disk is only trusted when it has every field, and describes the file it is named after. */
+function isMeta(v: unknown, id: string): v is SnapshotMeta {
+  if (!v || typeof v !== 'object' || Array.isArray(v)) return false;
+  const m = v as Record<string, unknown>;
+  return (
+    m.id === id &&
+    typeof m.name === 'string' &&
+    typeof m.createdAt === 'string' &&
+    !Number.isNaN(Date.parse(m.createdAt)) &&
+    Number.isInteger(m.migrations) &&
+    typeof m.keyCheck === 'string' &&
+    typeof m.sha256 === 'string' &&
+    /^[0-9a-f]{64}$/.test(m.sha256)
+  );
+}
+
+/** SHA-256 of a file, read in chunks (a snapshot can be large; this never holds it whole). */
+function fileSha256(file: string): string {
+  const hash = createHash('sha256');
+  const buf = Buffer.allocUnsafe(1 << 20);
+  const fd = openSync(file, 'r');
+  try {
+    for (let n = readSync(fd, buf, 0, buf.length, null); n > 0; n = readSync(fd, buf, 0, buf.length, null)) hash.update(buf.subarray(0, n));
+  } finally {
+    closeSync(fd);
+  }
+  return hash.digest('hex');
+}
+
+const folderUnusable = (folder: string, err: unknown) =>
+  new ApiError(500, 'SRV001', `The snapshots folder ${folder} cannot be used (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); it must be a folder the register can write`);
+
+const isSqliteError = (err: unknown): err is Error => err instanceof Error && err.name === 'SqliteError';
 
 /** Tables the register's own machinery owns; never copied or cleared. */
 const SKIPPED_TABLES = new Set(['__drizzle_migrations']);
@@ -66,6 +104,10 @@ export class Snapshots {
   private folder: string | null = null;
   private temporary = false;
   private readonly keyCheck: string;
+  /** Names being saved right now: a second save under the same name is refused while the first one's backup runs. */
+  private readonly saving = new Set<string>();
+  /** True while a reset loads its data (see reset). */
+  private resetting = false;
 
   constructor(
     private readonly reg: Register,
@@ -78,9 +120,15 @@ export class Snapshots {
   private dir(): string {
     if (this.folder) return this.folder;
     if (this.reg.config.dataDir) {
-      this.folder = join(this.reg.config.dataDir, 'snapshots');
-      mkdirSync(this.folder, { recursive: true, mode: 0o700 });
-      chmodSync(this.folder, 0o700);
+      const folder = join(this.reg.config.dataDir, 'snapshots');
+      try {
+        mkdirSync(folder, { recursive: true, mode: 0o700 });
+        chmodSync(folder, 0o700);
+      } catch (err) {
+        // Remembered only once usable: a folder fixed by the operator is used on the next request.
+        throw folderUnusable(folder, err);
+      }
+      this.folder = folder;
     } else {
       this.folder = mkdtempSync(join(tmpdir(), 'dar-snapshots-'));
       this.temporary = true;
@@ -105,10 +153,12 @@ export class Snapshots {
   }
 
   private readMeta(id: string): SnapshotMeta | null {
+    if (!ID_RE.test(id)) return null;
     const file = join(this.dir(), `${id}.json`);
     if (!existsSync(file) || !existsSync(join(this.dir(), `${id}.sqlite`))) return null;
     try {
-      return JSON.parse(readFileSync(file, 'utf8')) as SnapshotMeta;
+      const meta: unknown = JSON.parse(readFileSync(file, 'utf8'));
+      return isMeta(meta, id) ? meta : null;
     } catch {
       return null;
     }
@@ -121,7 +171,14 @@ export class Snapshots {
   /** Every saved snapshot, newest first. */
   list(): SnapshotView[] {
     const metas: SnapshotMeta[] = [];
-    for (const f of readdirSync(this.dir())) {
+    const dir = this.dir();
+    let files: string[];
+    try {
+      files = readdirSync(dir);
+    } catch (err) {
+      throw folderUnusable(dir, err);
+    }
+    for (const f of files) {
       const m = /^(snap_[0-9a-f]{24})\.json$/.exec(f);
       const meta = m && this.readMeta(m[1]);
       if (meta) metas.push(meta);
@@ -135,35 +192,55 @@ export class Snapshots {
    */
   async create(actor: string, name: string): Promise<SnapshotView> {
     const trimmed = name.trim();
-    if (this.list().some((s) => s.name === trimmed)) throw conflict(`A snapshot named "${trimmed}" already exists; choose another name`);
+    this.refuseWhileResetting();
+    if (this.saving.has(trimmed) || this.list().some((s) => s.name === trimmed)) throw conflict(`A snapshot named "${trimmed}" already exists; choose another name`);
+    this.saving.add(trimmed);
+    try {
+      return await this.save(actor, trimmed);
+    } finally {
+      this.saving.delete(trimmed);
+    }
+  }
+
+  private async save(actor: string, trimmed: string): Promise<SnapshotView> {
     const dir = this.dir();
     const id = `snap_${randomBytes(12).toString('hex')}`;
     const part = join(dir, `${id}.sqlite.part`);
     const file = join(dir, `${id}.sqlite`);
-    // Created 0600 before SQLite writes to it, whatever the umask (like the database itself).
-    closeSync(openSync(part, 'wx', 0o600));
+    const metaFile = join(dir, `${id}.json`);
+    // Disk full, folder gone or read-only: say what happened (nothing was saved), not just "unexpected error".
+    const cannotWrite = (err: unknown) =>
+      new ApiError(500, 'SRV001', `The snapshot could not be written to ${dir} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); nothing was saved`);
+    try {
+      // Created 0600 before SQLite writes to it, whatever the umask (like the database itself).
+      closeSync(openSync(part, 'wx', 0o600));
+    } catch (err) {
+      throw cannotWrite(err);
+    }
     const createdAt = this.reg.clock.iso();
     // Audited first, so the snapshot holds its own "saved" event: a restored chain says where it came from.
     this.reg.tx(() => this.reg.audit.append({ actor, eventType: 'sandbox.snapshot-saved', subject: id, detail: { name: trimmed } }));
     this.reg.durability.endBatch();
+    let meta: SnapshotMeta;
     try {
       await this.reg.sqlite.backup(part);
       chmodSync(part, 0o600);
+      meta = { id, name: trimmed, createdAt, migrations: this.migrationsIn('main'), keyCheck: this.keyCheck, sha256: fileSha256(part) };
       renameSync(part, file);
+      writeFileSync(metaFile, JSON.stringify(meta), { mode: 0o600 });
     } catch (err) {
-      rmSync(part, { force: true });
+      for (const f of [part, file, metaFile]) rmSync(f, { force: true });
       // The chain already says it was saved: say it was not, after all.
       this.reg.tx(() => this.reg.audit.append({ actor, eventType: 'sandbox.snapshot-failed', subject: id, detail: { name: trimmed, error: (err as Error).message.slice(0, 200) } }));
-      throw err;
+      throw cannotWrite(err);
     }
-    const meta: SnapshotMeta = { id, name: trimmed, createdAt, migrations: this.migrationsIn('main'), keyCheck: this.keyCheck };
-    writeFileSync(join(dir, `${id}.json`), JSON.stringify(meta), { mode: 0o600 });
     return this.view(meta);
   }
 
   /** Deletes a snapshot's files. */
   remove(actor: string, id: string): void {
-    if (!this.readMeta(id)) throw notFound(`Snapshot ${id}`);
+    // A damaged snapshot (not listed, not restorable) can still be deleted: either file is enough.
+    if (!ID_RE.test(id) || (!existsSync(join(this.dir(), `${id}.json`)) && !existsSync(join(this.dir(), `${id}.sqlite`)))) throw notFound(`Snapshot ${id}`);
     rmSync(join(this.dir(), `${id}.sqlite`), { force: true });
     rmSync(join(this.dir(), `${id}.json`), { force: true });
     this.reg.tx(() => this.reg.audit.append({ actor, eventType: 'sandbox.snapshot-deleted', subject: id }));
@@ -178,9 +255,24 @@ export class Snapshots {
     if (meta.migrations !== this.migrationsIn('main'))
       throw conflict(`Snapshot ${id} was taken with another version of the register's database (${meta.migrations} migrations, this register has ${this.migrationsIn('main')}); it cannot be restored`);
     const sqlite = this.reg.sqlite;
+    const file = join(this.dir(), `${id}.sqlite`);
+    if (fileSha256(file) !== meta.sha256) throw conflict(`Snapshot ${id} is damaged or was changed since it was saved; it cannot be restored (delete it)`);
     // ATTACH and DETACH cannot run inside a transaction: commit the open batch first.
     this.reg.durability.endBatch();
-    sqlite.prepare('ATTACH DATABASE ? AS snap').run(join(this.dir(), `${id}.sqlite`));
+    try {
+      this.replaceFrom(actor, id, meta, file);
+    } catch (err) {
+      // The transaction rolled back: the register still holds what it held. A file SQLite cannot read is the snapshot's fault, not a server error.
+      if (isSqliteError(err)) throw conflict(`Snapshot ${id} is damaged and could not be read (${err.message}); it cannot be restored (delete it)`);
+      throw err;
+    }
+    this.hooks.restored();
+    return this.view(meta);
+  }
+
+  private replaceFrom(actor: string, id: string, meta: SnapshotMeta, file: string): void {
+    const sqlite = this.reg.sqlite;
+    sqlite.prepare('ATTACH DATABASE ? AS snap').run(file);
     try {
       if (this.migrationsIn('snap') !== meta.migrations) throw conflict(`Snapshot ${id} does not match its description; it cannot be restored`);
       const tables = this.tables();
@@ -207,8 +299,6 @@ export class Snapshots {
     } finally {
       sqlite.prepare('DETACH DATABASE snap').run();
     }
-    this.hooks.restored();
-    return this.view(meta);
   }
 
   /**
@@ -230,11 +320,29 @@ export class Snapshots {
     this.hooks.restored();
   }
 
-  audit(actor: string, seed: SeedChoice): void {
-    this.reg.tx(() => this.reg.audit.append({ actor, eventType: 'sandbox.reset', detail: { seed } }));
+  /**
+   * Reset: empties the register (`clear`), then `load` puts the chosen data in (the demo data
+   * loader may wait, e.g. hashing a missing demo account's secret), then audits it. Nothing
+   * else may replace the state meanwhile: a restore, another reset or a save answers 409
+   * until it has finished, so no mix of two states is left behind.
+   */
+  async reset(actor: string, seed: SeedChoice, load: () => Promise<unknown>): Promise<void> {
+    this.clear();
+    this.resetting = true;
+    try {
+      await load();
+      this.reg.tx(() => this.reg.audit.append({ actor, eventType: 'sandbox.reset', detail: { seed } }));
+    } finally {
+      this.resetting = false;
+    }
+  }
+
+  private refuseWhileResetting(): void {
+    if (this.resetting) throw conflict('A reset of the sandbox is still loading its data; try again when it has finished');
   }
 
   private refuseWhileBusy(): void {
+    this.refuseWhileResetting();
     const why = this.hooks.busy();
     if (why) throw conflict(why);
   }

@@ -20,9 +20,17 @@ const adminOutbox: RouteModule = (app, { reg, svc }) => {
   };
   const IdParams = Type.Object({ id: Type.String({ pattern: idPattern('msg') }) }, { additionalProperties: false });
 
+  // Search is sandbox only: refused before the query string is validated (an invalid q on a
+  // production register is 403 AUTH003, like every other sandbox tool, not 400).
+  const searchSandboxOnly = async (req: { query: unknown }) => {
+    const q = req.query as Record<string, unknown> | undefined;
+    if (reg.config.mode !== 'sandbox' && q && Object.hasOwn(q, 'q')) throw refuse();
+  };
+
   app.get(
     '/admin/outbox',
     {
+      onRequest: searchSandboxOnly,
       schema: {
         ...common,
         summary: 'E-mails the register sent or captured, newest first (status, attempts and last error for SMTP delivery)',
@@ -47,7 +55,6 @@ const adminOutbox: RouteModule = (app, { reg, svc }) => {
         limit: req.query.limit ?? 200,
         cursor: req.query.cursor ? Number(req.query.cursor) : undefined,
       };
-      if (req.query.q !== undefined && reg.config.mode !== 'sandbox') throw refuse();
       const { rows, total, nextCursor } = req.query.q !== undefined ? svc.mail.search({ ...filter, text: req.query.q }) : svc.mail.list(filter);
       return { response: envelope(req, reg.clock.now()), messages: rows.map((r) => svc.mail.view(r)), total, 'next-cursor': nextCursor };
     },

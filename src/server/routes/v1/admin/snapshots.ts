@@ -92,9 +92,8 @@ const adminSnapshots: RouteModule = (app, { reg, svc }) => {
       },
     },
     async (req) => {
-      svc.snapshots.clear();
-      if (req.body.seed === 'demo') await seedDemo(reg, svc);
-      svc.snapshots.audit(req.account.accountId, req.body.seed);
+      const seed = req.body.seed;
+      await svc.snapshots.reset(req.account.accountId, seed, async () => (seed === 'demo' ? seedDemo(reg, svc) : undefined));
       return { response: envelope(req, reg.clock.now()), seed: req.body.seed, now: `${reg.clock.iso().slice(0, 19)}Z`, 'offset-ms': reg.clock.offset };
     },
   );
