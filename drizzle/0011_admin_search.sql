@@ -1,7 +1,7 @@
 CREATE INDEX `access_records_expires_at_idx` ON `access_records` (`expires_at`);--> statement-breakpoint
 CREATE INDEX `access_records_created_at_idx` ON `access_records` (`created_at`);--> statement-breakpoint
 CREATE INDEX `audit_events_at_idx` ON `audit_events` (`at`);--> statement-breakpoint
--- Substring search for the admin lists (README "Lists at scale"): an FTS5 trigram index over
+-- Substring search for the admin lists (docs/api.md "Admin lists"): an FTS5 trigram index over
 -- MPxN, purpose, controller and organisation names. Access keys are left out on purpose: their
 -- random hex gives every segment thousands of distinct trigrams, which made each insert ~10x
 -- dearer (measured with bench/search-cost.ts); a fragment of an access key is found by a scan

@@ -1,5 +1,5 @@
 /**
- * Lists at scale (README "Lists at scale"), on a register filled with 100,000 access records
+ * Lists at scale (docs/api.md "Admin lists"), on a register filled with 100,000 access records
  * by the benchmark's bulk loader (bench/load.ts):
  * - sorting by a column header, server-side, matching the API's order;
  * - substring search (FTS5 trigram) answering within the latency target, measured;

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { consentBody, testRegister, type TestRegister } from './support/register.js';
 
 /**
- * Admin lists at scale (README "Lists at scale"): sort by main columns with keyset and offset
+ * Admin lists at scale (docs/api.md "Admin lists"): sort by main columns with keyset and offset
  * paging, substring search (FTS5 trigram), creation date ranges, a Data User filter, names
  * instead of DUIDs, the streamed CSV export, the audit log's prefix/fragment/date filters,
  * and 400s in the error envelope for every bad value.
@@ -13,7 +13,7 @@ const DAY = 86_400_000;
 const PURPOSES = ['Half-hourly TARIFF optimisation', 'Heat-pump sizing', 'Monthly carbon footprint report', '=HYPERLINK("http://evil.example")'];
 const LEADS = ['Zephyr Power Ltd', 'alpha grid plc', 'Mercury Metering Ltd'];
 
-describe('admin lists: sort, search, date ranges, export (README "Lists at scale")', () => {
+describe('admin lists: sort, search, date ranges, export (docs/api.md "Admin lists")', () => {
   let r: TestRegister;
   const made: { ak: string; mpxn: string; purpose: string; expiry: string | null; lead: string; day: number }[] = [];
   const start = Date.parse('2026-01-10T12:00:00Z');

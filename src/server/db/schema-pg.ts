@@ -243,6 +243,9 @@ export const accessRecords = pgTable(
     index('access_records_ir_idx').on(t.ir),
     index('access_records_state_idx').on(t.state, t.seq),
     index('access_records_expiry_idx').on(t.state, t.expiresAt),
+    // Sort keys of the admin lists (docs/api.md "Admin lists").
+    index('access_records_expires_at_idx').on(t.expiresAt),
+    index('access_records_created_at_idx').on(t.createdAt),
     // Partial (docs/performance.md): only DISCOVERED rows carry an organisation reference or name, so full
     // records add no entries to these three indexes — fewer pages written per create.
     // Organisation references match ignoring case (contract §8), so these indexes fold case.
@@ -422,6 +425,8 @@ export const auditEvents = pgTable(
     index('audit_events_ir_idx').on(t.ir, t.seq),
     // Partial (docs/performance.md): most events have no subject.
     index('audit_events_subject_idx').on(t.subject, t.seq).where(sql`${t.subject} is not null`),
+    // The audit log's date-range filter (docs/api.md "Admin lists").
+    index('audit_events_at_idx').on(t.at),
   ],
 );
 

@@ -229,8 +229,8 @@ export const accessRecords = sqliteTable(
     index('access_records_duid_state_idx').on(t.duid, t.state, t.seq),
     index('access_records_lead_name_idx').on(sql`${t.leadControllerName} collate nocase`),
     index('access_records_org_name_idx').on(sql`${t.organisationName} collate nocase`).where(sql`${t.organisationName} is not null`),
-    // Admin lists sort by expiry and filter by creation date at 100 k+ records (README "Lists at
-    // scale"); SQLite appends seq (the rowid) to each entry, so ties come out in seq order.
+    // Admin lists sort by expiry and filter by creation date at 100 k+ records (docs/api.md "Admin
+    // lists"); SQLite appends seq (the rowid) to each entry, so ties come out in seq order.
     index('access_records_expires_at_idx').on(t.expiresAt),
     index('access_records_created_at_idx').on(t.createdAt),
   ],
@@ -402,7 +402,7 @@ export const auditEvents = sqliteTable(
     index('audit_events_ir_idx').on(t.ir, t.seq),
     // Partial (docs/performance.md): most events have no subject.
     index('audit_events_subject_idx').on(t.subject, t.seq).where(sql`${t.subject} is not null`),
-    // The audit log's date-range filter (README "Lists at scale").
+    // The audit log's date-range filter (docs/api.md "Admin lists").
     index('audit_events_at_idx').on(t.at),
   ],
 );

@@ -4,7 +4,7 @@ import type { Db } from '../db/open.js';
 import { invalid } from './errors.js';
 
 /**
- * Sorted, filtered, paged admin lists (README "Lists at scale").
+ * Sorted, filtered, paged admin lists (docs/api.md "Admin lists").
  *
  * A list is ordered by one sort expression and then by `seq`, in the same direction, so ties
  * always come out in a stable order. Pages follow either

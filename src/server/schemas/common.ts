@@ -64,7 +64,7 @@ export const PagingQuery = {
 export const NextCursor = Nullable(Type.String());
 
 /**
- * Paging for the admin ([ours]) lists that sort (README "Lists at scale"): `cursor` is the
+ * Paging for the admin ([ours]) lists that sort (docs/api.md "Admin lists"): `cursor` is the
  * plain seq cursor for the default order, or the opaque next-cursor of a chosen sort;
  * `offset` jumps to a row (e.g. row 2,000) instead of following cursors.
  */

@@ -76,7 +76,7 @@ interface SearchFilters {
   cursor?: number;
 }
 
-/** Columns the admin record lists sort by (README "Lists at scale"); each is index-backed. */
+/** Columns the admin record lists sort by (docs/api.md "Admin lists"); each is index-backed. */
 export const RECORD_SORTS = ['created', 'expiry', 'mpxn', 'state', 'organisation'] as const;
 export type RecordSort = (typeof RECORD_SORTS)[number];
 
@@ -649,7 +649,7 @@ export class AccessRecords {
   }
 
   /**
-   * Filters plus plan hints for a search (measured at 100 k records, README "Lists at scale"):
+   * Filters plus plan hints for a search (measured at 100 k records, docs/api.md "Admin lists"):
    * - the total of a search alone is counted from the matching seqs, without reading a row of
    *   the table for each match (28 k matches: 160 ms → under 10 ms);
    * - a search matching many rows, sorted by a column, walks that column's index and keeps the

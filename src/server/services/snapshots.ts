@@ -293,6 +293,7 @@ export class Snapshots {
           sqlite.prepare('DELETE FROM main.sqlite_sequence').run();
           sqlite.prepare('INSERT INTO main.sqlite_sequence (name, seq) SELECT name, seq FROM snap.sqlite_sequence').run();
         }
+        this.rebuildIndexes();
         this.afterReplace();
         this.reg.audit.append({ actor, eventType: 'sandbox.snapshot-restored', subject: id, detail: { name: meta.name, 'snapshot-created-at': apiTime(meta.createdAt) } });
       })();
@@ -315,6 +316,7 @@ export class Snapshots {
       sqlite.pragma('defer_foreign_keys = ON');
       const tables = this.tables().filter((t) => !KEPT_ON_RESET.has(t));
       for (const t of tables) sqlite.prepare(`DELETE FROM main."${t}"`).run();
+      this.rebuildIndexes();
       this.afterReplace();
     })();
     this.hooks.restored();
@@ -353,10 +355,25 @@ export class Snapshots {
     loadSettings(this.reg);
   }
 
+  /**
+   * The ordinary tables, in name order. Virtual tables (the admin search's FTS5 index) and their
+   * shadow tables are left out: they cannot be written row by row, and they are derived from
+   * ordinary tables anyway, so `rebuildIndexes` remakes them after a replace.
+   */
   private tables(): string[] {
+    const virtual = this.virtualTables();
     return (this.reg.sqlite.prepare("select name from main.sqlite_master where type = 'table' and name not like 'sqlite_%' order by name").pluck().all() as string[]).filter(
-      (t) => !SKIPPED_TABLES.has(t),
+      (t) => !SKIPPED_TABLES.has(t) && !virtual.some((v) => t === v || t.startsWith(`${v}_`)),
     );
+  }
+
+  private virtualTables(): string[] {
+    return this.reg.sqlite.prepare("select name from main.sqlite_master where type = 'table' and sql like 'CREATE VIRTUAL TABLE%'").pluck().all() as string[];
+  }
+
+  /** Every FTS5 index is rebuilt from its content table (SQLite's documented 'rebuild' command). */
+  private rebuildIndexes(): void {
+    for (const v of this.virtualTables()) this.reg.sqlite.prepare(`INSERT INTO main."${v}" ("${v}") VALUES ('rebuild')`).run();
   }
 
   private columns(schema: 'main' | 'snap', table: string): string[] {

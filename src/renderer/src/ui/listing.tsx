@@ -1,5 +1,5 @@
 /**
- * Lists at scale (README "Lists at scale"): one page of a server-side list at a time, sorted
+ * Lists at scale (docs/api.md "Admin lists"): one page of a server-side list at a time, sorted
  * and filtered by the register, with page sizes, a jump to any row, and a CSV export streamed
  * from the register with its progress shown. Sort, page size and row live in the URL with the
  * filters, so a view can be bookmarked, shared and restored after navigation.
