@@ -34,7 +34,6 @@ export class BrowserWindow {
     this.url = '';
     this.destroyed = false;
     this.events = {};
-    const win = this;
     // webContents events (will-navigate, did-finish-load…) are kept so a test can fire them.
     this.webContents = {
       events: {},
@@ -45,9 +44,9 @@ export class BrowserWindow {
       setWindowOpenHandler(fn) {
         this.windowOpenHandler = fn;
       },
-      getURL: () => win.url,
-      executeJavaScript(code) {
-        record.injected.push({ window: record.windows.indexOf(win), url: win.url, code });
+      getURL: () => this.url,
+      executeJavaScript: (code) => {
+        record.injected.push({ window: record.windows.indexOf(this), url: this.url, code });
         return Promise.resolve();
       },
     };

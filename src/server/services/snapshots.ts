@@ -254,7 +254,6 @@ export class Snapshots {
     if (meta.keyCheck !== this.keyCheck) throw conflict(`Snapshot ${id} was taken by a register with another key file; its audit chain and encrypted fields could not be read here`);
     if (meta.migrations !== this.migrationsIn('main'))
       throw conflict(`Snapshot ${id} was taken with another version of the register's database (${meta.migrations} migrations, this register has ${this.migrationsIn('main')}); it cannot be restored`);
-    const sqlite = this.reg.sqlite;
     const file = join(this.dir(), `${id}.sqlite`);
     if (fileSha256(file) !== meta.sha256) throw conflict(`Snapshot ${id} is damaged or was changed since it was saved; it cannot be restored (delete it)`);
     // ATTACH and DETACH cannot run inside a transaction: commit the open batch first.
