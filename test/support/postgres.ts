@@ -80,13 +80,23 @@ function logTail(): string {
   return existsSync(log) ? `\n--- server.log ---\n${readFileSync(log, 'utf8').slice(-2000)}` : '';
 }
 
-function alive(pid: number): boolean {
+/**
+ * Whether a process is running. A zombie counts as gone: a postmaster stopped after its parent
+ * died is re-parented to PID 1, and in a container PID 1 may never reap it, so `kill(pid, 0)`
+ * alone would call it alive for good (proc(5): state Z in /proc/<pid>/stat).
+ */
+export function alive(pid: number): boolean {
   if (!Number.isInteger(pid) || pid <= 0) return false;
   try {
     process.kill(pid, 0);
-    return true;
   } catch (e) {
     return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch {
+    return false; // gone between the two checks
   }
 }
 
