@@ -69,10 +69,4 @@ export default tseslint.config(
     files: ['e2e/**'],
     rules: { 'no-empty-pattern': 'off' },
   },
-  {
-    // The update of a subscription records each change with a comma expression; kept as it is
-    // while that file is being reworked on another branch. Rewrite it as blocks, then drop this.
-    files: ['src/server/services/webhooks.ts'],
-    rules: { '@typescript-eslint/no-unused-expressions': 'off' },
-  },
 );

@@ -153,14 +153,29 @@ export class Webhooks {
       const now = this.reg.clock.iso();
       const changes: Partial<typeof webhooks.$inferInsert> = { updatedAt: now };
       const changed: string[] = [];
-      if (callbackUrl !== undefined && callbackUrl !== row.callbackUrl) (changes.callbackUrl = callbackUrl), changed.push('callback-url');
-      if (body['alert-email'] !== undefined && body['alert-email'] !== row.alertEmail) (changes.alertEmail = body['alert-email']), changed.push('alert-email');
-      if (body['notify-days-before'] !== undefined && body['notify-days-before'] !== row.notifyDaysBefore) (changes.notifyDaysBefore = body['notify-days-before']), changed.push('notify-days-before');
+      if (callbackUrl !== undefined && callbackUrl !== row.callbackUrl) {
+        changes.callbackUrl = callbackUrl;
+        changed.push('callback-url');
+      }
+      if (body['alert-email'] !== undefined && body['alert-email'] !== row.alertEmail) {
+        changes.alertEmail = body['alert-email'];
+        changed.push('alert-email');
+      }
+      if (body['notify-days-before'] !== undefined && body['notify-days-before'] !== row.notifyDaysBefore) {
+        changes.notifyDaysBefore = body['notify-days-before'];
+        changed.push('notify-days-before');
+      }
       if (body['event-types'] !== undefined) {
         const types = WEBHOOK_EVENT_TYPES.filter((t) => body['event-types']!.includes(t));
-        if (types.join() !== row.eventTypes.join()) (changes.eventTypes = types), changed.push('event-types');
+        if (types.join() !== row.eventTypes.join()) {
+        changes.eventTypes = types;
+        changed.push('event-types');
       }
-      if (body.active !== undefined && body.active !== row.active) (changes.active = body.active), changed.push('active');
+      }
+      if (body.active !== undefined && body.active !== row.active) {
+        changes.active = body.active;
+        changed.push('active');
+      }
       if (secret) {
         // The outgoing secret keeps signing for ROTATION_OVERLAP_MS so receivers can switch over.
         changes.previousSecretEnc = row.secretEnc;
