@@ -4,6 +4,7 @@
  * the published shape. Each block names the published rule it checks.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Type, type TSchema } from 'typebox';
 import { Compile } from 'typebox/compile';
@@ -394,6 +395,18 @@ describe('no echoed secrets: POST /v1/admin/accounts', () => {
 
 describe("webhook signatures: the verification example in docs/webhooks.md verifies real deliveries", () => {
   const SNIPPET = join(process.cwd(), 'test', 'support', 'readme', 'verify-webhook.mjs');
+
+  it('the file run here is the example docs/webhooks.md shows, word for word (but the port line)', () => {
+    const doc = readFileSync(join(process.cwd(), 'docs', 'webhooks.md'), 'utf8');
+    const at = doc.indexOf('## Verifying a delivery');
+    expect(at).toBeGreaterThan(-1);
+    const start = doc.indexOf('```js\n', at) + '```js\n'.length;
+    const shown = doc.slice(start, doc.indexOf('```', start)).trimEnd().split('\n');
+    const run = readFileSync(SNIPPET, 'utf8').trimEnd().split('\n').filter((l, i) => !(i < 3 && l.startsWith('//')));
+    const portLine = (l: string) => l.startsWith('server.listen(');
+    expect(run.filter((l) => !portLine(l))).toEqual(shown.filter((l) => !portLine(l)));
+    expect(shown.filter(portLine)).toEqual(["server.listen(8080, '127.0.0.1');"]);
+  });
   let children: ChildProcess[] = [];
   let receivers: Receiver[] = [];
   afterEach(async () => {
