@@ -192,21 +192,30 @@ function Subscriptions() {
             render: (w) => (
               <div className="cell-stack">
                 <Link to={`/data-users/${encodeURIComponent(w.duid)}`}>{names.get(w.duid) ?? w.duid}</Link>
-                <span className="cell-sub mono-sm">{w.wid}</span>
+                <span className="cell-sub mono-sm cell-truncate" title={w.wid}>{w.wid}</span>
               </div>
             ),
           },
-          { key: 'url', header: 'Callback URL', render: (w) => <code className="mono-sm break">{w['callback-url']}</code> },
-          { key: 'events', header: 'Events', render: (w) => <Chips values={w['event-types']} /> },
-          { key: 'days', header: 'Notice', align: 'right', render: (w) => <span className="nowrap">{w['notify-days-before']} d</span> },
           { key: 'state', header: 'State', render: (w) => (w.active ? <Badge tone="green" dot>Active</Badge> : <Badge tone="grey" dot>Paused</Badge>) },
-          { key: 'created', header: 'Created', render: (w) => <Relative iso={w['created-at']} /> },
+          {
+            key: 'url',
+            header: 'Callback URL',
+            render: (w) => (
+              <code className="mono-sm cell-truncate url-cell" title={w['callback-url']}>
+                {w['callback-url']}
+              </code>
+            ),
+          },
+          // Below 1180 px the details give way, so State and the actions stay beside the row.
+          { key: 'events', header: 'Events', className: 'col-wide-only', render: (w) => <Chips values={w['event-types']} /> },
+          { key: 'days', header: 'Notice', align: 'right', className: 'col-wide-only', render: (w) => <span className="nowrap">{w['notify-days-before']} d</span> },
+          { key: 'created', header: 'Created', className: 'col-wide-only', render: (w) => <Relative iso={w['created-at']} /> },
           {
             key: 'go',
             header: '',
             align: 'right',
             render: (w) => (
-              <div className="row-actions nowrap">
+              <div className="row-actions row-actions-grid">
                 <Button size="sm" variant="ghost" onClick={() => setDialog({ kind: 'test', webhook: w })}>
                   Test
                 </Button>
