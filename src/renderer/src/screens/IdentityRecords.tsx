@@ -106,7 +106,7 @@ export function IdentityListScreen() {
       </Panel>
       <Panel flush>
         <Toolbar end={searching && list.total !== null && <span className="muted small">{list.total.toLocaleString('en-GB')} found</span>}>
-          <SearchBox label="MPxN contains" value={q} onSearch={(v) => filter({ q: v.replace(/\s+/g, '') })} placeholder="digits of an MPAN or MPRN" width={220} />
+          <SearchBox label="Meter point contains" value={q} onSearch={(v) => filter({ q: v.replace(/\s+/g, '') })} placeholder="digits of an MPAN or MPRN" width={220} />
           <div className="filter filter-picker">
             <AccountPicker label="Data User" roles={['data_user']} value={duid ? dataUser : null} onChange={(a) => filter({ duid: a?.duid ?? null })} placeholder="Search by name" onlyActive={false} />
           </div>
