@@ -375,7 +375,7 @@ test.describe.serial('console walkthrough (one signed-in page)', () => {
     await expect(page.getByRole('row', { name: /account\.suspended/ })).toBeVisible();
     await saveScreen(page, testInfo, '32-audit');
     await page.getByRole('button', { name: 'Export CSV' }).click();
-    const dialog = page.getByRole('dialog', { name: 'Export audit log as CSV' });
+    const dialog = page.getByRole('dialog', { name: 'Export audit events as CSV' });
     const [download] = await Promise.all([page.waitForEvent('download'), dialog.getByRole('button', { name: 'Export' }).click()]);
     expect(download.suggestedFilename()).toMatch(/^dar-audit-.*\.csv$/);
     const file = testInfo.outputPath(download.suggestedFilename());

@@ -454,6 +454,7 @@ describe('fuzz: authentication and role come before validation, for every route 
   const SUPPORT_OPS = new Set([
     'GET /v1/admin/identity-records',
     'GET /v1/admin/identity-records/exists',
+    'GET /v1/admin/identity-records/export.csv',
     'GET /v1/admin/identity-records/{ir}',
     'GET /v1/admin/reidentifications',
     'GET /v1/admin/reidentifications/{tokenRef}',
@@ -464,6 +465,7 @@ describe('fuzz: authentication and role come before validation, for every route 
     'GET /v1/admin/records/export.csv',
     'GET /v1/admin/discovered-access',
     'GET /v1/admin/audit',
+    'GET /v1/admin/audit/export.csv',
     'GET /v1/admin/audit/verify',
     'GET /v1/admin/stats',
     'GET /v1/admin/accounts',

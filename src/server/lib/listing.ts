@@ -164,3 +164,20 @@ export function dateRange(column: SQLiteColumn, from: string | undefined, to: st
   if (end) out.push(lte(column, end));
   return out;
 }
+
+/**
+ * The sort of a list from its `sort` and `order` query values. `created` is insertion order
+ * (`seq`): newest first by default, which is the plain keyset list (no sort). Every other
+ * column sorts ascending unless `order` says otherwise.
+ */
+export function listSort<K extends string>(columns: Record<Exclude<K, 'created'>, SQL | SQLiteColumn>, seqCol: SQLiteColumn, sort: K | 'created' | undefined, order: SortDir | undefined): Sort | undefined {
+  const key = sort ?? 'created';
+  const dir = order ?? (key === 'created' ? 'desc' : 'asc');
+  if (key === 'created') return dir === 'desc' ? undefined : { expr: seqCol, dir };
+  return { expr: columns[key as Exclude<K, 'created'>], dir };
+}
+
+/** A LIKE pattern matching `term` anywhere, with LIKE's own wildcards taken literally (escape '\'). */
+export function containsPattern(term: string): string {
+  return `%${term.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+}

@@ -1,6 +1,6 @@
 import { and, eq, or, sql, type SQL } from 'drizzle-orm';
-import { newestFirstPage } from '../lib/paging.js';
-import { prefixMatch, sameIgnoringCase } from '../lib/sql.js';
+import { containsPattern, listSort, sortedPage, type PageResult, type SortDir } from '../lib/listing.js';
+import { sameIgnoringCase } from '../lib/sql.js';
 import type { Register } from '../context.js';
 import { accounts } from '../db/schema.js';
 import { apiTime } from '../lib/clock.js';
@@ -9,6 +9,10 @@ import { conflict, notFound, ApiError } from '../lib/errors.js';
 import { newId, newSecret } from '../lib/ids.js';
 import type { Account, CreateAccountBody, UpdateAccountBody } from '../schemas/account.js';
 import type { Role } from '../schemas/common.js';
+
+/** Columns the account directory sorts by (created: registration order). */
+export const ACCOUNT_SORTS = ['created', 'name', 'role', 'status'] as const;
+export type AccountSort = (typeof ACCOUNT_SORTS)[number];
 
 export type AccountRow = typeof accounts.$inferSelect;
 
@@ -192,16 +196,19 @@ export class Accounts {
     return secret;
   }
 
-  list(q: { role?: string; status?: string; q?: string; limit: number; cursor?: number }): { rows: AccountRow[]; total: number; nextCursor: string | null } {
+  list(q: { role?: string; status?: string; q?: string; sort?: AccountSort; order?: SortDir; limit: number; cursor?: string; offset?: number }): PageResult<AccountRow> {
     const filters: SQL[] = [];
     if (q.role) filters.push(eq(accounts.role, q.role));
     if (q.status) filters.push(eq(accounts.status, q.status));
     if (q.q) {
       const term = q.q.trim();
-      // Prefix matches use the indexes; accounts are few, so this stays cheap.
-      filters.push(or(eq(accounts.accountId, term), eq(accounts.duid, term), sameIgnoringCase(accounts.organisationReference, term), prefixMatch(accounts.displayName, term), prefixMatch(accounts.accountId, term))!);
+      // Accounts are few (hundreds), so a fragment of the account id or display name is a scan
+      // of a small table; a DUID or organisation reference must be given whole.
+      const like = containsPattern(term);
+      filters.push(or(eq(accounts.duid, term), sameIgnoringCase(accounts.organisationReference, term), sql`${accounts.accountId} like ${like} escape '\\'`, sql`${accounts.displayName} like ${like} escape '\\'`)!);
     }
-    return newestFirstPage(this.reg.db, accounts, filters, q);
+    const sort = listSort<AccountSort>({ name: sql`${accounts.displayName} collate nocase`, role: accounts.role, status: accounts.status }, accounts.seq, q.sort, q.order);
+    return sortedPage(this.reg.db, accounts, filters, sort, { limit: q.limit, cursor: q.cursor, offset: q.offset });
   }
 
   /** Whether `url` exactly matches a pre-registered return URL of an active Data User or portal account. */

@@ -1,5 +1,6 @@
 import { and, eq, inArray, isNull, sql, type SQL } from 'drizzle-orm';
 import { newestFirstPage } from '../lib/paging.js';
+import { containsPattern, dateRange, listSort, sortedChunks, sortedPage, type PageRequest, type PageResult, type Sort, type SortDir } from '../lib/listing.js';
 import type { Register } from '../context.js';
 import { accessRecords, identityRecords, passkeyCredentials } from '../db/schema.js';
 import { apiTime } from '../lib/clock.js';
@@ -11,6 +12,22 @@ import type { CreateIdentityRecordBody, IdentityRecord } from '../schemas/identi
 import { contactChangeEmail } from '../pages/id/emails.js';
 import type { Accounts } from './accounts.js';
 import type { Mailer } from './mail.js';
+
+/** Columns the staff identity list sorts by (created: creation order). */
+export const IDENTITY_SORTS = ['created', 'mpxn'] as const;
+export type IdentitySort = (typeof IDENTITY_SORTS)[number];
+
+/** The staff identity list's filters: every one optional; all that are given must hold. */
+export interface AdminIdentityFilters {
+  mpxn?: string;
+  email?: string;
+  q?: string;
+  duid?: string;
+  from?: string;
+  to?: string;
+  sort?: IdentitySort;
+  order?: SortDir;
+}
 
 export type IdentityRow = typeof identityRecords.$inferSelect;
 export type CredentialRow = typeof passkeyCredentials.$inferSelect;
@@ -169,7 +186,7 @@ export class IdentityRecords {
    * Audits a person's read of customer data (docs/security.md "What the audit records"): who, which record (or the
    * MPxN searched; never an e-mail address) and where from (the client address).
    */
-  auditRead(actor: string, from: string, what: { ir?: string; mpxn?: string; byEmail?: boolean; found?: string[]; revealed?: boolean }): void {
+  auditRead(actor: string, from: string, what: { ir?: string; mpxn?: string; byEmail?: boolean; filters?: Record<string, string>; found?: string[]; exported?: number; revealed?: boolean }): void {
     this.reg.tx(() =>
       this.reg.audit.append({
         actor,
@@ -178,7 +195,7 @@ export class IdentityRecords {
         subject: what.mpxn ?? null,
         detail: {
           from,
-          ...(what.ir ? { revealed: what.revealed === true } : { search: { ...(what.mpxn ? { mpxn: what.mpxn } : {}), ...(what.byEmail ? { email: 'keyed-hash match' } : {}) }, found: what.found ?? [] }),
+          ...(what.ir ? { revealed: what.revealed === true } : { search: { ...(what.mpxn ? { mpxn: what.mpxn } : {}), ...(what.byEmail ? { email: 'keyed-hash match' } : {}), ...what.filters }, ...(what.exported !== undefined ? { exported: what.exported } : { found: what.found ?? [] }) }),
         },
       }),
     );
@@ -256,6 +273,38 @@ export class IdentityRecords {
     if (q.mpxn) filters.push(eq(identityRecords.mpxn, q.mpxn));
     if (q.email) filters.push(eq(identityRecords.emailHash, this.emailHash(q.email)));
     return newestFirstPage(this.reg.db, identityRecords, filters, { limit, cursor });
+  }
+
+  /**
+   * The staff list (docs/api.md "Admin lists"): exact MPxN or e-mail (keyed hash), a fragment
+   * of the MPxN, the owning Data User, a creation date range; sorted by creation or MPxN. The
+   * address and e-mail are never searched by substring: they are held encrypted, and a
+   * fragment search over them would let a reader enumerate customers' personal data.
+   */
+  adminList(f: AdminIdentityFilters, page: PageRequest): PageResult<IdentityRow> {
+    return sortedPage(this.reg.db, identityRecords, this.adminFilters(f), this.adminSort(f), page);
+  }
+
+  /** The same rows, every one, a chunk at a time (streamed CSV export). */
+  adminListAll(f: AdminIdentityFilters): { total: number; chunks: Generator<IdentityRow[]> } {
+    const filters = this.adminFilters(f);
+    const total = this.reg.db.select({ n: sql<number>`count(*)` }).from(identityRecords).where(filters.length ? and(...filters) : undefined).get()!.n;
+    return { total, chunks: sortedChunks(this.reg.db, identityRecords, filters, this.adminSort(f), 500, undefined, { count: () => total }) };
+  }
+
+  private adminFilters(f: AdminIdentityFilters): SQL[] {
+    const filters: SQL[] = [];
+    if (f.duid) filters.push(eq(identityRecords.duid, f.duid));
+    if (f.mpxn) filters.push(eq(identityRecords.mpxn, f.mpxn));
+    if (f.email) filters.push(eq(identityRecords.emailHash, this.emailHash(f.email)));
+    // Digits only (the query schema says so), so no LIKE wildcard can be in the fragment.
+    if (f.q) filters.push(sql`${identityRecords.mpxn} like ${containsPattern(f.q)} escape '\\'`);
+    filters.push(...dateRange(identityRecords.createdAt, f.from, f.to));
+    return filters;
+  }
+
+  private adminSort(f: AdminIdentityFilters): Sort | undefined {
+    return listSort<IdentitySort>({ mpxn: identityRecords.mpxn }, identityRecords.seq, f.sort, f.order);
   }
 
 /**

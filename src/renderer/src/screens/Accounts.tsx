@@ -1,7 +1,6 @@
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState, type ReactNode } from 'react';
 import { api, ApiError } from '../api/client';
-import { usePagedList } from '../api/hooks';
 import type { Account, AuditEvent, DirectoryEntry, Envelope, RecordRow, Role, Webhook } from '../api/types';
 import { useAuth, useSession } from '../auth';
 import { fmtDate, legalBasis, ROLE_LABEL } from '../lib/format';
@@ -12,7 +11,8 @@ import { ConfirmDialog, Dialog, SecretDialog } from '../ui/dialog';
 import { Badge, EmptyState, ErrorNotice, Notice, Spinner, StatusBadge } from '../ui/feedback';
 import type { IconName } from '../ui/icons';
 import { Chips, ExternalLink, KeyValue, PageHeader, Panel, Toolbar } from '../ui/layout';
-import { ListView, type Column, DataTable } from '../ui/table';
+import { PagedTable, type Column, DataTable } from '../ui/table';
+import { PageControls, useListState, useTablePage } from '../ui/listing';
 import { When } from '../ui/time';
 import { useToast } from '../ui/toast';
 import { AccountFields, emptyValues, showsDataTypes, showsOrgRef, showsReturnUrls, toBody, validate, valuesFrom, type AccountFormValues, type FormErrors } from './AccountForm';
@@ -59,12 +59,18 @@ export function AccountListScreen({ kind }: { kind: AccountKind }) {
   const q = params.get('q') ?? '';
   const status = params.get('status') ?? '';
   const [creating, setCreating] = useState(false);
-  const list = usePagedList<Account>(['accounts', 'list', kind.role], '/admin/accounts', 'accounts', { role: kind.role, q: q || undefined, status: status || undefined });
+  const [listState, setListState] = useListState();
+  const list = useTablePage<Account>(['accounts', 'list', kind.role], '/admin/accounts', 'accounts', { role: kind.role, q: q || undefined, status: status || undefined }, listState);
+  const sortKey = listState.sort ?? 'created';
+  const order = listState.order ?? (sortKey === 'created' ? 'desc' : 'asc');
+  // A new filter starts again at the first row.
+  const filter = (changes: Record<string, string | null>) => setParams({ ...changes, row: null });
 
   const columns: Column<Account>[] = [
     {
       key: 'name',
       header: 'Name',
+      sortKey: 'name',
       render: (a) => (
         <div className="cell-stack">
           <Link to={`/${kind.path}/${encodeURIComponent(a['account-id'])}`} className="cell-title">
@@ -80,8 +86,8 @@ export function AccountListScreen({ kind }: { kind: AccountKind }) {
   if (kind.role === 'data_user' || kind.role === 'portal') columns.push({ key: 'duid', header: 'DUID', render: (a) => <code className="mono-sm">{a.duid}</code> });
   if (showsOrgRef(kind.role)) columns.push({ key: 'org', header: 'Organisation ref.', render: (a) => a['organisation-reference'] ?? <span className="muted">—</span> });
   if (showsDataTypes(kind.role)) columns.push({ key: 'types', header: 'Data types', render: (a) => (a['data-types-supported'].length ? `${a['data-types-supported'].length} of 8` : <span className="muted">none</span>) });
-  columns.push({ key: 'status', header: 'Status', render: (a) => <StatusBadge status={a.status} /> });
-  columns.push({ key: 'registered', header: 'Registered', className: 'nowrap', render: (a) => fmtDate(a['registered-at']) });
+  columns.push({ key: 'status', header: 'Status', sortKey: 'status', className: 'col-key', render: (a) => <StatusBadge status={a.status} /> });
+  columns.push({ key: 'registered', header: 'Registered', sortKey: 'created', firstOrder: 'desc', className: 'nowrap', render: (a) => fmtDate(a['registered-at']) });
 
   const filtered = !!(q || status);
   return (
@@ -96,12 +102,12 @@ export function AccountListScreen({ kind }: { kind: AccountKind }) {
         }
       />
       <Panel flush>
-        <Toolbar end={list.total !== null && <span className="muted small">{list.total.toLocaleString('en-GB')} found · newest first</span>}>
-          <SearchBox label="Search" value={q} onSearch={(v) => setParams({ q: v })} placeholder="Name, account id, DUID or organisation ref." width={340} />
+        <Toolbar end={list.total !== null && <span className="muted small">{list.total.toLocaleString('en-GB')} found</span>}>
+          <SearchBox label="Search" value={q} onSearch={(v) => filter({ q: v })} placeholder="Part of a name or account id, a DUID or organisation ref." width={340} />
           <FilterSelect
             label="Status"
             value={status}
-            onChange={(v) => setParams({ status: v })}
+            onChange={(v) => filter({ status: v })}
             options={[
               { value: '', label: 'Any status' },
               { value: 'active', label: 'Active' },
@@ -110,17 +116,19 @@ export function AccountListScreen({ kind }: { kind: AccountKind }) {
             ]}
           />
         </Toolbar>
-        <ListView
-          list={list}
+        <PagedTable
+          page={list}
           noun={kind.title.toLowerCase()}
           columns={columns}
+          sort={{ key: sortKey, order, onSort: (k, o) => setListState({ sort: k === 'created' && o === 'desc' ? null : k, order: k === 'created' && o === 'desc' ? null : o, offset: 0 }) }}
+          controls={<PageControls state={listState} setState={setListState} total={list.total} shown={list.rows.length} noun={kind.title.toLowerCase()} />}
           rowKey={(a) => a['account-id']}
           onRowClick={(a) => navigate(`/${kind.path}/${encodeURIComponent(a['account-id'])}`)}
           caption={kind.title}
           empty={
             filtered ? (
-              <EmptyState icon="search" title={`No ${kind.title.toLowerCase()} match`} action={<Button onClick={() => setParams({ q: null, status: null })}>Clear filters</Button>}>
-                Search matches the start of a name or account id, or an exact DUID or organisation reference.
+              <EmptyState icon="search" title={`No ${kind.title.toLowerCase()} match`} action={<Button onClick={() => filter({ q: null, status: null })}>Clear filters</Button>}>
+                Search matches part of a name or account id (ignoring case), or an exact DUID or organisation reference.
               </EmptyState>
             ) : (
               <EmptyState icon={kind.icon} title={`No ${kind.title.toLowerCase()} yet`} action={<Button variant="primary" icon="plus" onClick={() => setCreating(true)}>New {kind.singular}</Button>}>

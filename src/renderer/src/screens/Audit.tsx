@@ -9,7 +9,7 @@ import { Dialog } from '../ui/dialog';
 import { EmptyState, ErrorNotice, Notice, Progress } from '../ui/feedback';
 import { JsonBlock, KeyValue, PageHeader, Panel, Toolbar } from '../ui/layout';
 import { PagedTable } from '../ui/table';
-import { DateRangeFilter, PageControls, Truncated, useListState, useTablePage } from '../ui/listing';
+import { DateRangeFilter, PageControls, StreamExportDialog, Truncated, useListState, useTablePage } from '../ui/listing';
 import { When } from '../ui/time';
 import { useToast } from '../ui/toast';
 import { csvDocument } from '../../../shared/csv';
@@ -76,6 +76,9 @@ export function AuditScreen() {
   const [listState, setListState] = useListState();
   const list = useTablePage<AuditEvent>(['audit', 'list'], '/admin/audit', 'events', filters, listState);
   const [exporting, setExporting] = useState<'csv' | 'json' | null>(null);
+  // CSV is streamed by the register (every matching event, one request); JSON is still
+  // assembled here page by page.
+  const [streaming, setStreaming] = useState(false);
   const filtered = !!(accountId || eventType || typePrefix || actor || ak || from || to);
   // A new filter starts again at the first row.
   const filter = (changes: Record<string, string | null>) => setParams({ ...changes, row: null });
@@ -87,7 +90,7 @@ export function AuditScreen() {
         subtitle="Every change of state in the register, who made it and when. Append-only and hash-chained."
         actions={
           <>
-            <Button icon="download" onClick={() => setExporting('csv')}>
+            <Button icon="download" onClick={() => setStreaming(true)}>
               Export CSV
             </Button>
             <Button icon="download" onClick={() => setExporting('json')}>
@@ -161,6 +164,15 @@ export function AuditScreen() {
         />
       </Panel>
       <ExportDialog format={exporting} onClose={() => setExporting(null)} filters={filters} total={list.total} />
+      <StreamExportDialog
+        open={streaming}
+        onClose={() => setStreaming(false)}
+        path="/admin/audit/export.csv"
+        query={filters}
+        noun="audit events"
+        filename="dar-audit"
+        describe={`${list.total !== null ? list.total.toLocaleString('en-GB') : 'All'} audit events${filtered ? ' matching the current filters' : ''}, newest first.`}
+      />
     </>
   );
 }

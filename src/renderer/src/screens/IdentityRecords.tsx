@@ -2,17 +2,18 @@ import { useQuery, useQueryClient } from '@tanstack/react-query';
 import { useIsAdmin } from '../auth';
 import { useState, type FormEvent } from 'react';
 import { api, ApiError } from '../api/client';
-import { usePagedList } from '../api/hooks';
 import type { AccessRecordSummary, Credential, Envelope, IdentityDetail, IdentityRow } from '../api/types';
 import { fmtDate, legalBasis, METHOD_LABEL } from '../lib/format';
 import { href, Link, navigate, useSearchParams } from '../lib/router';
-import { Button, ButtonLink } from '../ui/controls';
+import { Button, ButtonLink, SearchBox } from '../ui/controls';
 import { IdText } from '../ui/copy';
 import { ConfirmDialog } from '../ui/dialog';
 import { Badge, EmptyState, ErrorNotice, Notice, Spinner, StatusBadge } from '../ui/feedback';
 import { Icon } from '../ui/icons';
-import { Chips, JsonBlock, KeyValue, PageHeader, Panel } from '../ui/layout';
-import { DataTable, ListView } from '../ui/table';
+import { Chips, JsonBlock, KeyValue, PageHeader, Panel, Toolbar } from '../ui/layout';
+import { DataTable, PagedTable } from '../ui/table';
+import { DateRangeFilter, PageControls, StreamExportDialog, useDataUser, useListState, useTablePage } from '../ui/listing';
+import { AccountPicker } from '../ui/picker';
 import { When } from '../ui/time';
 import { useToast } from '../ui/toast';
 
@@ -27,22 +28,43 @@ export function IdentityListScreen() {
   const [draftMpxn, setDraftMpxn] = useState(mpxn);
   const [draftEmail, setDraftEmail] = useState(email);
   const [formError, setFormError] = useState<string | null>(null);
-  const searching = !!(mpxn || email);
-  const list = usePagedList<IdentityRow>(['identity', 'list'], '/admin/identity-records', 'identity-records', { mpxn: mpxn || undefined, email: email || undefined }, { enabled: searching });
+  const q = params.get('q') ?? '';
+  const duid = params.get('duid') ?? '';
+  const from = params.get('from') ?? '';
+  const to = params.get('to') ?? '';
+  const dataUser = useDataUser(duid);
+  const [listState, setListState] = useListState();
+  const [exporting, setExporting] = useState(false);
+  // Identity records are personal data: listed only for a search (the register insists too).
+  const searching = !!(mpxn || email || q || duid || from || to);
+  const filters = { mpxn: mpxn || undefined, email: email || undefined, q: q || undefined, duid: duid || undefined, from: from || undefined, to: to || undefined };
+  const list = useTablePage<IdentityRow>(['identity', 'list'], '/admin/identity-records', 'identity-records', filters, listState, { enabled: searching });
+  const sortKey = listState.sort ?? 'created';
+  const order = listState.order ?? (sortKey === 'created' ? 'desc' : 'asc');
+  // A new filter starts again at the first row.
+  const filter = (changes: Record<string, string | null>) => setParams({ ...changes, row: null });
 
   const submit = (e: FormEvent) => {
     e.preventDefault();
     const m = draftMpxn.replace(/\s+/g, '').toUpperCase();
     const em = draftEmail.trim();
-    if (!m && !em) return setFormError('Enter an MPxN, an e-mail address, or both.');
+    if (!m && !em) return setFormError('Enter an MPxN, an e-mail address, or both (or use the filters below).');
     if (m && !MPXN.test(m)) return setFormError('That does not look like an MPAN or MPRN (6–13 digits, or two letters and 8–10 digits).');
     setFormError(null);
-    setParams({ mpxn: m, email: em });
+    filter({ mpxn: m, email: em });
   };
 
   return (
     <>
-      <PageHeader title="Identity records" subtitle="Find a customer's identity record across every data user, by meter point or e-mail address." />
+      <PageHeader
+        title="Identity records"
+        subtitle="Find a customer's identity record across every data user, by meter point or e-mail address, or list a data user's records by part of an MPxN and date."
+        actions={
+          <Button icon="download" onClick={() => setExporting(true)} disabled={!searching || list.total === 0}>
+            Export CSV
+          </Button>
+        }
+      />
       <Panel>
         <form className="search-form" onSubmit={submit} noValidate>
           <div className="field">
@@ -67,7 +89,7 @@ export function IdentityListScreen() {
                 onClick={() => {
                   setDraftMpxn('');
                   setDraftEmail('');
-                  setParams({ mpxn: null, email: null });
+                  filter({ mpxn: null, email: null, q: null, duid: null, from: null, to: null });
                 }}
               >
                 Clear
@@ -80,7 +102,16 @@ export function IdentityListScreen() {
             {formError}
           </p>
         )}
-        <p className="muted small">E-mail addresses are matched by keyed hash. Addresses are masked until you press Reveal on a record; every lookup and reveal is audited.</p>
+        <p className="muted small">E-mail addresses are matched by keyed hash. Addresses are masked until you press Reveal on a record; every lookup, export and reveal is audited.</p>
+      </Panel>
+      <Panel flush>
+        <Toolbar end={searching && list.total !== null && <span className="muted small">{list.total.toLocaleString('en-GB')} found</span>}>
+          <SearchBox label="Meter point contains" value={q} onSearch={(v) => filter({ q: v.replace(/\s+/g, '') })} placeholder="digits of an MPAN or MPRN" width={220} />
+          <div className="filter filter-picker">
+            <AccountPicker label="Data User" roles={['data_user']} value={duid ? dataUser : null} onChange={(a) => filter({ duid: a?.duid ?? null })} placeholder="Search by name" onlyActive={false} />
+          </div>
+          <DateRangeFilter label="Created" from={from} to={to} onChange={(f, t) => filter({ from: f, to: t })} />
+        </Toolbar>
       </Panel>
       {!searching ? (
         <EmptyState icon="idcard" title="Search for a customer">
@@ -89,16 +120,20 @@ export function IdentityListScreen() {
         </EmptyState>
       ) : (
         <Panel flush>
-          <ListView
-            list={list}
+          <PagedTable
+            page={list}
             noun="identity records"
             rowKey={(r) => r.ir}
             onRowClick={(r) => navigate(`/identity-records/${r.ir}`)}
             caption="Identity records"
+            sort={{ key: sortKey, order, onSort: (k, o) => setListState({ sort: k === 'created' && o === 'desc' ? null : k, order: k === 'created' && o === 'desc' ? null : o, offset: 0 }) }}
+            controls={<PageControls state={listState} setState={setListState} total={list.total} shown={list.rows.length} noun="identity records" />}
             columns={[
               {
                 key: 'ir',
                 header: 'Identity record',
+                sortKey: 'created',
+                firstOrder: 'desc',
                 render: (r) => (
                   <div className="cell-stack">
                     <Link to={`/identity-records/${r.ir}`} className="cell-title mono-sm">
@@ -108,7 +143,7 @@ export function IdentityListScreen() {
                   </div>
                 ),
               },
-              { key: 'mpxn', header: 'MPxN', render: (r) => (r['pii-principal']?.mpxn ? <code>{r['pii-principal'].mpxn}</code> : <span className="muted">—</span>) },
+              { key: 'mpxn', header: 'MPxN', sortKey: 'mpxn', className: 'col-key', render: (r) => (r['pii-principal']?.mpxn ? <code>{r['pii-principal'].mpxn}</code> : <span className="muted">—</span>) },
               { key: 'owner', header: 'Data user', render: (r) => r['owner-display-name'] ?? <code>{r.duid}</code> },
               { key: 'postcode', header: 'Postcode', render: (r) => r['pii-principal']?.address?.postcode ?? <span className="muted">—</span> },
               { key: 'email', header: 'E-mail', render: (r) => (r['has-email'] ? <Badge tone="green">On file</Badge> : <span className="muted">None</span>) },
@@ -118,13 +153,22 @@ export function IdentityListScreen() {
             ]}
             empty={
               <EmptyState icon="search" title="No identity record found">
-                No data user has registered this customer with {mpxn && email ? 'that MPxN and e-mail' : mpxn ? 'that MPxN' : 'that e-mail address'}. Check the number with the
+                No identity record matches {mpxn && email ? 'that MPxN and e-mail' : mpxn ? 'that MPxN' : email ? 'that e-mail address' : 'these filters'}. Check the number with the
                 customer; an anonymised record cannot be found by e-mail.
               </EmptyState>
             }
           />
         </Panel>
       )}
+      <StreamExportDialog
+        open={exporting}
+        onClose={() => setExporting(false)}
+        path="/admin/identity-records/export.csv"
+        query={{ ...filters, sort: listState.sort ?? undefined, order: listState.order ?? undefined }}
+        noun="identity records"
+        filename="dar-identity-records"
+        describe={`${list.total !== null ? list.total.toLocaleString('en-GB') : 'All'} identity records matching the current search${dataUser ? ` of ${dataUser['display-name']}` : ''}, in the order shown: MPxN, move-in date, data user, whether an e-mail is on file and dates. Addresses and e-mails are not exported; the export is audited.`}
+      />
     </>
   );
 }

@@ -4,6 +4,7 @@ import { api } from '../api/client';
 import { useMode, usePagedList, useSettings } from '../api/hooks';
 import type { Envelope, OutboxMessage } from '../api/types';
 import { plural } from '../lib/format';
+import { relinkToOrigin } from '../../../shared/relink';
 import { useSearchParams } from '../lib/router';
 import { Button, FilterSelect, SearchBox } from '../ui/controls';
 import { ConfirmDialog } from '../ui/dialog';
@@ -28,7 +29,7 @@ function srcdocFor(html: string, linksLive: boolean): string {
 function onThisRegister(publicOrigin: string | undefined) {
   const here = window.location.origin;
   if (!publicOrigin || publicOrigin === here || !/^https?:/.test(here)) return (s: string) => s;
-  return (s: string) => s.split(publicOrigin).join(here);
+  return (s: string) => relinkToOrigin(s, publicOrigin, here);
 }
 
 /** How often the list is polled: new mail shows up on its own ("Live", as on the desk). */

@@ -58,8 +58,10 @@ export interface TablePage<T> {
 }
 
 /** One page (`offset`, `size`) of a server-side list with its filters and sort. */
-export function useTablePage<T>(key: QueryKey, path: string, itemsKey: string, params: Record<string, QueryValue>, state: ListState): TablePage<T> {
+export function useTablePage<T>(key: QueryKey, path: string, itemsKey: string, params: Record<string, QueryValue>, state: ListState, opts: { enabled?: boolean } = {}): TablePage<T> {
   const query = useQuery({
+    // A list of personal data waits for a search (enabled: false) instead of listing everything.
+    enabled: opts.enabled ?? true,
     queryKey: [...key, params, state.sort, state.order, state.size, state.offset],
     queryFn: ({ signal }) =>
       api<Envelope & { total?: number } & Record<string, unknown>>(path, {

@@ -2,8 +2,8 @@ import { Type } from 'typebox';
 import { envelope } from '../../../http/envelope.js';
 import type { RouteModule } from '../../../http/types.js';
 import { Account, CreateAccountBody, UpdateAccountBody } from '../../../schemas/account.js';
-import { NextCursor, Ok, PagingQuery, ROLES, STAFF_ROLES, Text } from '../../../schemas/common.js';
-import { toAccount } from '../../../services/accounts.js';
+import { AdminPagingQuery, NextCursor, Ok, ROLES, STAFF_ROLES, Text } from '../../../schemas/common.js';
+import { ACCOUNT_SORTS, toAccount } from '../../../services/accounts.js';
 
 const AccountIdParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 64 }) });
 
@@ -19,13 +19,14 @@ const adminAccounts: RouteModule = (app, { reg, svc }) => {
       config: { roles: STAFF_ROLES },
       schema: {
         ...common,
-        summary: 'List accounts (filter by role, status; q matches account-id, duid, organisation reference or display-name prefix)',
+        summary: 'List accounts (filter by role, status; q matches a fragment of account-id or display name, a DUID or organisation reference; sort by a main column; keyset or offset paging)',
         querystring: Type.Object(
           {
             role: Type.Optional(Type.Enum([...ROLES])),
             status: Type.Optional(Type.Enum(['active', 'suspended', 'terminated'])),
-            q: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
-            ...PagingQuery,
+            q: Type.Optional(Type.String({ minLength: 1, maxLength: 200, description: 'a fragment of the account id or display name (ignoring ASCII case), or a whole DUID or organisation reference' })),
+            sort: Type.Optional(Type.Enum([...ACCOUNT_SORTS], { description: '[ours] created (default, newest first), name, role or status' })),
+            ...AdminPagingQuery,
           },
           { additionalProperties: false },
         ),
@@ -33,7 +34,7 @@ const adminAccounts: RouteModule = (app, { reg, svc }) => {
       },
     },
     async (req) => {
-      const { rows, total, nextCursor } = svc.accounts.list({ ...req.query, limit: req.query.limit ?? 200, cursor: req.query.cursor ? Number(req.query.cursor) : undefined });
+      const { rows, total, nextCursor } = svc.accounts.list({ ...req.query, limit: req.query.limit ?? 200 });
       return { response: envelope(req, reg.clock.now()), accounts: rows.map(toAccount), total, 'next-cursor': nextCursor };
     },
   );

@@ -1,9 +1,10 @@
-import { eq, sql, type SQL } from 'drizzle-orm';
+import { and, count, eq, sql, type SQL } from 'drizzle-orm';
 import { Type } from 'typebox';
 import { auditEvents } from '../../../db/schema.js';
 import { envelope } from '../../../http/envelope.js';
+import { sendCsvExport } from '../../../http/csv-export.js';
 import type { RouteModule } from '../../../http/types.js';
-import { DATE_OR_DATE_TIME_PATTERN, dateRange, sortedPage } from '../../../lib/listing.js';
+import { DATE_OR_DATE_TIME_PATTERN, dateRange, sortedChunks, sortedPage } from '../../../lib/listing.js';
 import { apiTime } from '../../../lib/clock.js';
 import { AdminPagingQuery, NextCursor, Nullable, Ok, STAFF_ROLES } from '../../../schemas/common.js';
 
@@ -20,6 +21,35 @@ const AuditEvent = Type.Object({
   'prev-hash': Type.String(),
 });
 
+/** Filters shared by the audit list and its CSV export. */
+const AuditQuery = {
+  'account-id': Type.Optional(Type.String({ maxLength: 64 })),
+  'event-type': Type.Optional(Type.String({ maxLength: 100 })),
+  'event-type-prefix': Type.Optional(Type.String({ minLength: 1, maxLength: 100, description: '[ours] event types starting with this, e.g. access-record.' })),
+  actor: Type.Optional(Type.String({ minLength: 1, maxLength: 64, description: '[ours] actors containing this (ignoring ASCII case)' })),
+  ak: Type.Optional(Type.String({ maxLength: 40 })),
+  from: Type.Optional(Type.String({ pattern: DATE_OR_DATE_TIME_PATTERN, maxLength: 40, description: '[ours] at or after (date or date-time)' })),
+  to: Type.Optional(Type.String({ pattern: DATE_OR_DATE_TIME_PATTERN, maxLength: 40, description: '[ours] at or before (a date includes its whole day)' })),
+};
+
+function auditFilters(q: { 'account-id'?: string; 'event-type'?: string; 'event-type-prefix'?: string; actor?: string; ak?: string; from?: string; to?: string }): SQL[] {
+  const filters: SQL[] = [];
+  // An account's history: what it did (actor) and what was done to it (subject).
+  const id = q['account-id'];
+  if (id) filters.push(sql`${auditEvents.seq} in (select ${auditEvents.seq} from ${auditEvents} where ${auditEvents.actor} = ${id} union select ${auditEvents.seq} from ${auditEvents} where ${auditEvents.subject} = ${id})`);
+  if (q['event-type']) filters.push(eq(auditEvents.eventType, q['event-type']));
+  // A prefix is a range on the (event_type, seq) index; a fragment of the actor is a LIKE
+  // over the (actor, seq) index, whose distinct actors are few (accounts and the register).
+  const prefix = q['event-type-prefix'];
+  if (prefix) filters.push(sql`(${auditEvents.eventType} >= ${prefix} and ${auditEvents.eventType} < ${prefix + '\u{10FFFF}'})`);
+  if (q.actor) filters.push(sql`${auditEvents.actor} like ${`%${q.actor.replace(/[\\%_]/g, (c) => `\\${c}`)}%`} escape '\\'`);
+  if (q.ak) filters.push(eq(auditEvents.ak, q.ak));
+  filters.push(...dateRange(auditEvents.at, q.from, q.to));
+  return filters;
+}
+
+const CSV_HEADER = ['id', 'at', 'actor', 'event-type', 'ak', 'ir', 'subject', 'detail', 'hash', 'prev-hash'];
+
 /** /v1/admin/audit — the hash-chained audit log and its verification. */
 const adminAudit: RouteModule = (app, { reg }) => {
   const common = { tags: ['admin'], security: [{ bearer: [] }] };
@@ -32,39 +62,14 @@ const adminAudit: RouteModule = (app, { reg }) => {
       schema: {
         ...common,
         summary: 'Audit events, newest first (filter by account — as actor or subject —, event type or its prefix, a fragment of the actor, ak, a date range)',
-        querystring: Type.Object(
-          {
-            'account-id': Type.Optional(Type.String({ maxLength: 64 })),
-            'event-type': Type.Optional(Type.String({ maxLength: 100 })),
-            'event-type-prefix': Type.Optional(Type.String({ minLength: 1, maxLength: 100, description: '[ours] event types starting with this, e.g. access-record.' })),
-            actor: Type.Optional(Type.String({ minLength: 1, maxLength: 64, description: '[ours] actors containing this (ignoring ASCII case)' })),
-            ak: Type.Optional(Type.String({ maxLength: 40 })),
-            from: Type.Optional(Type.String({ pattern: DATE_OR_DATE_TIME_PATTERN, maxLength: 40, description: '[ours] at or after (date or date-time)' })),
-            to: Type.Optional(Type.String({ pattern: DATE_OR_DATE_TIME_PATTERN, maxLength: 40, description: '[ours] at or before (a date includes its whole day)' })),
-            limit: AdminPagingQuery.limit,
-            cursor: AdminPagingQuery.cursor,
-            offset: AdminPagingQuery.offset,
-          },
-          { additionalProperties: false },
-        ),
+        querystring: Type.Object({ ...AuditQuery, limit: AdminPagingQuery.limit, cursor: AdminPagingQuery.cursor, offset: AdminPagingQuery.offset }, { additionalProperties: false }),
         response: { 200: Ok({ events: Type.Array(AuditEvent), total: Type.Integer(), 'next-cursor': NextCursor }) },
       },
     },
     async (req) => {
       const q = req.query;
       const limit = q.limit ?? 200;
-      const filters: SQL[] = [];
-      // An account's history: what it did (actor) and what was done to it (subject).
-      const id = q['account-id'];
-      if (id) filters.push(sql`${auditEvents.seq} in (select ${auditEvents.seq} from ${auditEvents} where ${auditEvents.actor} = ${id} union select ${auditEvents.seq} from ${auditEvents} where ${auditEvents.subject} = ${id})`);
-      if (q['event-type']) filters.push(eq(auditEvents.eventType, q['event-type']));
-      // A prefix is a range on the (event_type, seq) index; a fragment of the actor is a LIKE
-      // over the (actor, seq) index, whose distinct actors are few (accounts and the register).
-      const prefix = q['event-type-prefix'];
-      if (prefix) filters.push(sql`(${auditEvents.eventType} >= ${prefix} and ${auditEvents.eventType} < ${prefix + '\u{10FFFF}'})`);
-      if (q.actor) filters.push(sql`${auditEvents.actor} like ${`%${q.actor.replace(/[\\%_]/g, (c) => `\\${c}`)}%`} escape '\\'`);
-      if (q.ak) filters.push(eq(auditEvents.ak, q.ak));
-      filters.push(...dateRange(auditEvents.at, q.from, q.to));
+      const filters = auditFilters(q);
       const { rows, nextCursor, total } = sortedPage(reg.db, auditEvents, filters, undefined, { limit, cursor: q.cursor, offset: q.offset });
       return {
         response: envelope(req, reg.clock.now()),
@@ -72,6 +77,32 @@ const adminAudit: RouteModule = (app, { reg }) => {
         total,
         'next-cursor': nextCursor,
       };
+    },
+  );
+
+  app.get(
+    '/admin/audit/export.csv',
+    {
+      // Read-only, or the re-identification desk: support staff too (docs/security.md "Roles").
+      config: { roles: STAFF_ROLES },
+      schema: {
+        ...common,
+        summary: '[ours] Every audit event matching the list filters, newest first, as CSV streamed a chunk at a time (X-Total-Count gives the row count up front)',
+        querystring: Type.Object(AuditQuery, { additionalProperties: false }),
+        produces: ['text/csv'],
+        response: { 200: Type.String({ description: 'text/csv; charset=utf-8 (RFC 4180, formula-safe fields)' }) },
+      },
+    },
+    async (req, reply) => {
+      const filters = auditFilters(req.query);
+      const total = reg.db.select({ n: count() }).from(auditEvents).where(filters.length ? and(...filters) : undefined).get()!.n;
+      return sendCsvExport(reply, {
+        filename: `audit-log-${reg.clock.iso().slice(0, 10)}.csv`,
+        total,
+        header: CSV_HEADER,
+        chunks: sortedChunks(reg.db, auditEvents, filters, undefined, 500, undefined, { count: () => total }),
+        rows: (chunk) => chunk.map((e) => [e.seq, apiTime(e.at), e.actor, e.eventType, e.ak, e.ir, e.subject, e.detail, e.hash, e.prevHash]),
+      });
     },
   );
 

@@ -3,7 +3,12 @@ import { envelope } from '../../../http/envelope.js';
 import type { RouteModule } from '../../../http/types.js';
 import { invalid, notFound } from '../../../lib/errors.js';
 import { AccessRecordSummary } from '../../../schemas/access-record.js';
-import { Email, Id, Mpxn, NextCursor, Nullable, Ok, PagingQuery, STAFF_ROLES } from '../../../schemas/common.js';
+import { AdminPagingQuery, Email, Id, Mpxn, NextCursor, Nullable, Ok, STAFF_ROLES } from '../../../schemas/common.js';
+import { sendCsvExport } from '../../../http/csv-export.js';
+import { apiTime } from '../../../lib/clock.js';
+import { DATE_OR_DATE_TIME_PATTERN } from '../../../lib/listing.js';
+import { IDENTITY_SORTS, type AdminIdentityFilters, type IdentitySort } from '../../../services/identity-records.js';
+import { dataUserNames } from './records.js';
 import { IdentityRecord, IrParams } from '../../../schemas/identity-record.js';
 import { AdminToken } from '../../../schemas/reidentification.js';
 import { adminTokenViews } from '../../../services/token-views.js';
@@ -15,6 +20,33 @@ const AdminIdentity = Type.Object({
   'access-record-count': Type.Integer(),
   masked: Type.Boolean({ description: 'Address lines and postcode are masked; GET /admin/identity-records/{ir}?reveal=true shows them (audited)' }),
 });
+
+const DateQuery = (what: string) => Type.String({ pattern: DATE_OR_DATE_TIME_PATTERN, maxLength: 40, description: what });
+
+/** Filters and sort shared by the staff identity list and its CSV export. */
+const IdentityQuery = {
+  mpxn: Type.Optional(Mpxn),
+  email: Type.Optional(Email),
+  q: Type.Optional(Type.String({ pattern: '^[0-9]{1,13}$', description: '[ours] a fragment of the MPxN (digits); addresses and e-mails are not searchable by substring' })),
+  duid: Type.Optional(Id('duid')),
+  from: Type.Optional(DateQuery('[ours] created on or after (date or date-time)')),
+  to: Type.Optional(DateQuery('[ours] created on or before (a date includes its whole day)')),
+  sort: Type.Optional(Type.Enum([...IDENTITY_SORTS], { description: '[ours] created (default, newest first) or mpxn' })),
+  order: AdminPagingQuery.order,
+};
+
+function filtersOf(q: { mpxn?: string; email?: string; q?: string; duid?: string; from?: string; to?: string; sort?: IdentitySort; order?: 'asc' | 'desc' }): AdminIdentityFilters {
+  // Reading customer data needs a scope: a whole-register dump is not a lookup.
+  if (!q.mpxn && !q.email && !q.q && !q.duid && !q.from && !q.to) throw invalid('Give at least one of the query parameters mpxn, email, q, duid, from or to');
+  return { mpxn: q.mpxn, email: q.email, q: q.q, duid: q.duid, from: q.from, to: q.to, sort: q.sort, order: q.order };
+}
+
+/** What the audit event says was searched (never the e-mail itself: only that one was given). */
+function auditSearch(f: AdminIdentityFilters) {
+  return { mpxn: f.mpxn, byEmail: !!f.email, filters: { ...(f.q ? { q: f.q } : {}), ...(f.duid ? { duid: f.duid } : {}), ...(f.from ? { from: f.from } : {}), ...(f.to ? { to: f.to } : {}) } };
+}
+
+const CSV_HEADER = ['ir', 'mpxn', 'move-in-date', 'duid', 'data-user', 'has-email', 'access-record-count', 'created-at', 'anonymised-at'];
 
 /**
  * /v1/admin/identity-records — support staff find a customer across all Data Users. Every
@@ -32,29 +64,63 @@ const adminIdentityRecords: RouteModule = (app, { reg, svc }) => {
       config: staff,
       schema: {
         ...common,
-        summary: 'Find identity records by MPxN and/or e-mail (keyed-hash lookup) across Data Users',
-        querystring: Type.Object({ mpxn: Type.Optional(Mpxn), email: Type.Optional(Email), ...PagingQuery }, { additionalProperties: false }),
+        summary: 'Find identity records across Data Users: exact MPxN or e-mail (keyed-hash lookup), a fragment of the MPxN, a Data User, a creation date range; sort by creation or MPxN; keyset or offset paging',
+        description: 'At least one filter is required. Addresses and e-mails are never searched by substring and are masked in the list. Every call is audited (identity-record.read, with the filters and the records found).',
+        querystring: Type.Object({ ...IdentityQuery, ...AdminPagingQuery }, { additionalProperties: false }),
         response: { 200: Ok({ 'identity-records': Type.Array(AdminIdentity), total: Type.Integer(), 'next-cursor': NextCursor }) },
       },
     },
     async (req) => {
-      const { mpxn, email } = req.query;
-      if (!mpxn && !email) throw invalid('Give at least one of the query parameters mpxn or email');
-      const { rows, total, nextCursor } = svc.identities.search(null, { mpxn, email }, req.query.limit ?? 200, req.query.cursor ? Number(req.query.cursor) : undefined);
+      const f = filtersOf(req.query);
+      const { rows, total, nextCursor } = svc.identities.adminList(f, { limit: req.query.limit ?? 200, cursor: req.query.cursor, offset: req.query.offset });
       const counts = svc.identities.linkedCounts(rows.map((r) => r.ir));
-      svc.identities.auditRead(req.account.accountId, req.ip, { mpxn, byEmail: !!email, found: rows.map((r) => r.ir) });
+      const names = dataUserNames(reg.db, rows.map((r) => r.duid));
+      svc.identities.auditRead(req.account.accountId, req.ip, { ...auditSearch(f), found: rows.map((r) => r.ir) });
       return {
         response: envelope(req, reg.clock.now()),
         'identity-records': rows.map((r) => ({
           ...svc.identities.masked(svc.identities.toApi(r)),
           masked: true,
           duid: r.duid,
-          'owner-display-name': svc.accounts.findByDuid(r.duid)?.displayName ?? null,
+          'owner-display-name': names.get(r.duid) ?? null,
           'access-record-count': counts.get(r.ir) ?? 0,
         })),
         total,
         'next-cursor': nextCursor,
       };
+    },
+  );
+
+  app.get(
+    '/admin/identity-records/export.csv',
+    {
+      config: staff,
+      schema: {
+        ...common,
+        summary: '[ours] Every identity record matching the list filters, in the list order, as CSV streamed a chunk at a time (X-Total-Count gives the row count up front)',
+        description: 'No address and no e-mail: only whether an e-mail is on file. Audited as a read (identity-record.read, with the filters and the row count).',
+        querystring: Type.Object(IdentityQuery, { additionalProperties: false }),
+        produces: ['text/csv'],
+        response: { 200: Type.String({ description: 'text/csv; charset=utf-8 (RFC 4180, formula-safe fields)' }) },
+      },
+    },
+    async (req, reply) => {
+      const f = filtersOf(req.query);
+      const { total, chunks } = svc.identities.adminListAll(f);
+      // The export reads customer data (MPxNs, move-in dates), as the list does: one audited
+      // read naming the filters and how many records it held (the filters name the set).
+      svc.identities.auditRead(req.account.accountId, req.ip, { ...auditSearch(f), exported: total });
+      return sendCsvExport(reply, {
+        filename: `identity-records-${reg.clock.iso().slice(0, 10)}.csv`,
+        total,
+        header: CSV_HEADER,
+        chunks,
+        rows: (chunk) => {
+          const names = dataUserNames(reg.db, chunk.map((r) => r.duid));
+          const counts = svc.identities.linkedCounts(chunk.map((r) => r.ir));
+          return chunk.map((r) => [r.ir, r.mpxn, r.moveInDate, r.duid, names.get(r.duid) ?? null, r.emailHash !== null, counts.get(r.ir) ?? 0, apiTime(r.createdAt), apiTime(r.anonymisedAt)]);
+        },
+      });
     },
   );
 
