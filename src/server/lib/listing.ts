@@ -164,3 +164,17 @@ export function dateRange(column: SQLiteColumn, from: string | undefined, to: st
   if (end) out.push(lte(column, end));
   return out;
 }
+
+/**
+ * Rows whose text `column` starts with `prefix`, as a range (`>= prefix and < prefix + U+FFFF`)
+ * so the column's index is used (LIKE 'x%' would not be: SQLite's LIKE is case-insensitive and
+ * the indexes use the binary collation).
+ */
+export function prefixOf(column: SQLiteColumn | SQL, prefix: string): SQL {
+  return sql`(${column} >= ${prefix} and ${column} < ${prefix + '\uffff'})`;
+}
+
+/** The direction of a list sorted by `sort`: newest first for the default (creation), else ascending. */
+export function sortDirection(sort: string | undefined, order: SortDir | undefined, defaultSort = 'created'): SortDir {
+  return order ?? (sort === undefined || sort === defaultSort ? 'desc' : 'asc');
+}
