@@ -492,7 +492,7 @@ export class DeliveryWorker implements Worker {
     return filters;
   }
 
-  /** Next attempt sorts only pending deliveries' times (the list shows none for the others). */
+  /** Next attempt: only a pending delivery has one (every way out of pending clears it). */
   private adminSort(q: AdminDeliveryFilters): Sort | undefined {
     const dir = sortDirection(q.sort, q.order);
     const t = webhookDeliveries;
@@ -500,7 +500,7 @@ export class DeliveryWorker implements Worker {
       case 'created':
         return dir === 'desc' ? undefined : { expr: t.seq, dir };
       case 'next-attempt':
-        return { expr: sql`(case when ${t.status} = 'pending' then ${t.nextAttemptAt} end)`, dir };
+        return { expr: t.nextAttemptAt, dir };
       case 'status':
         return { expr: t.status, dir };
     }
