@@ -1,7 +1,6 @@
-import { Readable } from 'node:stream';
 import { desc, eq, inArray } from 'drizzle-orm';
 import { Type } from 'typebox';
-import { csvRow } from '../../../../shared/csv.js';
+import { sendCsv } from '../../../lib/csv-export.js';
 import { accounts, auditEvents } from '../../../db/schema.js';
 import { envelope } from '../../../http/envelope.js';
 import type { RouteModule } from '../../../http/types.js';
@@ -124,22 +123,16 @@ const adminRecords: RouteModule = (app, { reg, svc }) => {
       const nowIso = reg.clock.iso();
       const { total, chunks } = svc.records.adminListAll(filtersOf(req.query));
       // Rows are read a chunk (500) at a time as the client takes them, never all at once.
-      async function* csv() {
-        yield csvRow(CSV_HEADER);
-        for (const chunk of chunks) {
+      return sendCsv(reply, {
+        filename: `access-records-${nowIso.slice(0, 10)}.csv`,
+        total,
+        header: CSV_HEADER,
+        chunks,
+        fields: (chunk: AccessRow[]) => {
           const names = dataUserNames(reg.db, chunk.map((r) => r.duid));
-          yield chunk
-            .map((r) =>
-              csvRow([r.ak, r.mpxn, svc.records.effectiveState(r, nowIso), r.legalBasis, r.purpose, r.dataTypes, r.leadControllerName, r.organisationName, r.duid ? (names.get(r.duid) ?? null) : null, r.duid, r.expiry, apiTime(r.createdAt), apiTime(r.revokedAt)]),
-            )
-            .join('');
-        }
-      }
-      return reply
-        .type('text/csv; charset=utf-8')
-        .header('x-total-count', String(total))
-        .header('content-disposition', `attachment; filename="access-records-${nowIso.slice(0, 10)}.csv"`)
-        .send(Readable.from(csv()) as never);
+          return chunk.map((r) => [r.ak, r.mpxn, svc.records.effectiveState(r, nowIso), r.legalBasis, r.purpose, r.dataTypes, r.leadControllerName, r.organisationName, r.duid ? (names.get(r.duid) ?? null) : null, r.duid, r.expiry, apiTime(r.createdAt), apiTime(r.revokedAt)]);
+        },
+      });
     },
   );
 
