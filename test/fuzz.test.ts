@@ -457,6 +457,7 @@ describe('fuzz: authentication and role come before validation, for every route 
     'GET /v1/admin/identity-records/export.csv',
     'GET /v1/admin/identity-records/{ir}',
     'GET /v1/admin/reidentifications',
+    'GET /v1/admin/reidentifications/export.csv',
     'GET /v1/admin/reidentifications/{tokenRef}',
     'POST /v1/admin/reidentifications',
     'POST /v1/admin/reidentifications/{tokenRef}/cancel',

@@ -103,9 +103,9 @@ describe('webhook delivery (contract §9)', () => {
     });
     const d = list.deliveries[0];
     expect(Object.keys(d).sort()).toEqual(
-      ['attempt-log', 'attempts', 'delivered-at', 'duid', 'event-id', 'event-type', 'last-error', 'last-status-code', 'next-attempt-at', 'occurred-at', 'payload', 'status', 'wid'].sort(),
+      ['attempt-log', 'attempts', 'data-user-name', 'delivered-at', 'duid', 'event-id', 'event-type', 'last-error', 'last-status-code', 'next-attempt-at', 'occurred-at', 'payload', 'status', 'wid'].sort(),
     );
-    expect(d).toMatchObject({ 'event-id': got.json['event-id'], wid, duid: bright.duid, 'event-type': 'consent.withdrawal', status: 'delivered', attempts: 1, 'next-attempt-at': null, 'last-status-code': 200, 'last-error': null });
+    expect(d).toMatchObject({ 'event-id': got.json['event-id'], wid, duid: bright.duid, 'data-user-name': bright.displayName, 'event-type': 'consent.withdrawal', status: 'delivered', attempts: 1, 'next-attempt-at': null, 'last-status-code': 200, 'last-error': null });
     expect(d['attempt-log']).toEqual([
       {
         attempt: 1,

@@ -343,6 +343,9 @@ export const webhookDeliveries = pgTable(
     index('webhook_deliveries_due_idx').on(t.status, t.nextAttemptAt),
     index('webhook_deliveries_wid_idx').on(t.wid, t.seq),
     index('webhook_deliveries_type_idx').on(t.eventType, t.seq),
+    // The admin list's sort by next attempt and its Data User filter (docs/api.md "Admin lists").
+    index('webhook_deliveries_next_idx').on(t.nextAttemptAt, t.seq),
+    index('webhook_deliveries_duid_idx').on(t.duid, t.seq),
     uniqueIndex('webhook_deliveries_expiring_uq')
       .on(t.wid, t.ak)
       .where(sql`${t.eventType} = 'consent.expiring'`),

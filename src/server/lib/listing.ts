@@ -181,3 +181,17 @@ export function listSort<K extends string>(columns: Record<Exclude<K, 'created'>
 export function containsPattern(term: string): string {
   return `%${term.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
 }
+
+/**
+ * Rows whose text `column` starts with `prefix`, as a range (`>= prefix and < prefix + U+FFFF`)
+ * so the column's index is used (LIKE 'x%' would not be: SQLite's LIKE is case-insensitive and
+ * the indexes use the binary collation).
+ */
+export function prefixOf(column: SQLiteColumn | SQL, prefix: string): SQL {
+  return sql`(${column} >= ${prefix} and ${column} < ${prefix + '\uffff'})`;
+}
+
+/** The direction of a list sorted by `sort`: newest first for the default (creation), else ascending. */
+export function sortDirection(sort: string | undefined, order: SortDir | undefined, defaultSort = 'created'): SortDir {
+  return order ?? (sort === undefined || sort === defaultSort ? 'desc' : 'asc');
+}

@@ -1,5 +1,5 @@
 import http from 'node:http';
-import { newestFirstPage } from '../lib/paging.js';
+import { dateRange, sortDirection, sortedChunks, sortedPage, type Sort, type SortDir } from '../lib/listing.js';
 import https from 'node:https';
 import { isIP } from 'node:net';
 import { and, asc, count, eq, exists, inArray, isNull, lte, ne, notInArray, sql, type SQL } from 'drizzle-orm';
@@ -16,6 +16,19 @@ import type { WebhookRow, Webhooks } from './webhooks.js';
 import type { TEST_EVENT_TYPE_NAMES } from '../schemas/webhook.js';
 import { errorForLog } from '../http/log-redaction.js';
 
+
+export const DELIVERY_SORTS = ['created', 'next-attempt', 'status'] as const;
+export interface AdminDeliveryFilters {
+  wid?: string;
+  /** The subscribing Data User's DUID. */
+  duid?: string;
+  eventType?: string;
+  status?: string;
+  from?: string;
+  to?: string;
+  sort?: (typeof DELIVERY_SORTS)[number];
+  order?: SortDir;
+}
 export type DeliveryRow = typeof webhookDeliveries.$inferSelect;
 export type AttemptRow = typeof webhookAttempts.$inferSelect;
 
@@ -467,13 +480,33 @@ export class DeliveryWorker implements Worker {
     }
   }
 
-  /** GET /v1/admin/deliveries: newest first, with each event's attempt log. */
-  list(q: { wid?: string; eventType?: string; status?: string; limit: number; cursor?: number }) {
+  /** The admin delivery list's filters (docs/api.md "Admin lists"). */
+  private adminFilters(q: AdminDeliveryFilters): SQL[] {
+    const t = webhookDeliveries;
     const filters: SQL[] = [];
-    if (q.wid) filters.push(eq(webhookDeliveries.wid, q.wid));
-    if (q.eventType) filters.push(eq(webhookDeliveries.eventType, q.eventType));
-    if (q.status) filters.push(eq(webhookDeliveries.status, q.status));
-    const { rows, nextCursor, total } = newestFirstPage(this.reg.db, webhookDeliveries, filters, q);
+    if (q.wid) filters.push(eq(t.wid, q.wid));
+    if (q.duid) filters.push(eq(t.duid, q.duid));
+    if (q.eventType) filters.push(eq(t.eventType, q.eventType));
+    if (q.status) filters.push(eq(t.status, q.status));
+    filters.push(...dateRange(t.createdAt, q.from, q.to));
+    return filters;
+  }
+
+  /** Next attempt: only a pending delivery has one (every way out of pending clears it). */
+  private adminSort(q: AdminDeliveryFilters): Sort | undefined {
+    const dir = sortDirection(q.sort, q.order);
+    const t = webhookDeliveries;
+    switch (q.sort ?? 'created') {
+      case 'created':
+        return dir === 'desc' ? undefined : { expr: t.seq, dir };
+      case 'next-attempt':
+        return { expr: t.nextAttemptAt, dir };
+      case 'status':
+        return { expr: t.status, dir };
+    }
+  }
+
+  private withLogs(rows: DeliveryRow[]) {
     const logs = new Map<string, AttemptRow[]>();
     if (rows.length) {
       const attempts = this.reg.db
@@ -484,7 +517,24 @@ export class DeliveryWorker implements Worker {
         .all();
       for (const a of attempts) logs.set(a.eventId, [...(logs.get(a.eventId) ?? []), a]);
     }
-    return { deliveries: rows.map((r) => this.toApi(r, logs.get(r.eventId) ?? [])), total, nextCursor };
+    return rows.map((r) => this.toApi(r, logs.get(r.eventId) ?? []));
+  }
+
+  /** GET /v1/admin/deliveries: one sorted, filtered page, with each event's attempt log. */
+  list(q: AdminDeliveryFilters, page: { limit: number; cursor?: string; offset?: number }) {
+    const { rows, nextCursor, total } = sortedPage(this.reg.db, webhookDeliveries, this.adminFilters(q), this.adminSort(q), page);
+    return { deliveries: this.withLogs(rows), total, nextCursor };
+  }
+
+  /** The same deliveries, every one, a chunk at a time (streamed CSV export). */
+  listAll(q: AdminDeliveryFilters) {
+    const filters = this.adminFilters(q);
+    const total = this.reg.db.select({ n: count() }).from(webhookDeliveries).where(filters.length ? and(...filters) : undefined).get()!.n;
+    return { total, chunks: this.logChunks(sortedChunks(this.reg.db, webhookDeliveries, filters, this.adminSort(q), 500, undefined, { count: () => total })) };
+  }
+
+  private *logChunks(chunks: Iterable<DeliveryRow[]>) {
+    for (const rows of chunks) yield this.withLogs(rows);
   }
 
   /** One delivery as the admin API shows it, or undefined. */

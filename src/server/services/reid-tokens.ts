@@ -1,5 +1,5 @@
 import { and, desc, eq, gt, inArray, isNotNull, isNull, lt, lte, not, or, sql, type SQL } from 'drizzle-orm';
-import { newestFirstPage } from '../lib/paging.js';
+import { dateRange, prefixOf, sortDirection, sortedChunks, sortedPage, type Sort, type SortDir } from '../lib/listing.js';
 import type { Register } from '../context.js';
 import { identityRecords, reidTokens } from '../db/schema.js';
 import { apiTime } from '../lib/clock.js';
@@ -28,6 +28,21 @@ export const ENDED_BY_COT = 'This re-identification is no longer valid: a change
 export type TokenMethod = 'magic-link' | 'passkey-assert' | 'passkey-register';
 export const TOKEN_METHODS: TokenMethod[] = ['magic-link', 'passkey-assert', 'passkey-register'];
 export const ADMIN_TOKEN_STATUSES = ['pending', 'confirmed', 'consumed', 'expired', 'cancelled'] as const;
+export const TOKEN_SORTS = ['created', 'expiry', 'status'] as const;
+
+/** The admin token list's filters and sort (docs/api.md "Admin lists"). */
+export interface AdminTokenFilters {
+  status?: string;
+  mpxn?: string;
+  /** Prefix of an MPxN or of a token-ref. */
+  q?: string;
+  /** The initiator's DUID. */
+  duid?: string;
+  from?: string;
+  to?: string;
+  sort?: (typeof TOKEN_SORTS)[number];
+  order?: SortDir;
+}
 
 export interface IssueToken {
   method: TokenMethod;
@@ -270,18 +285,50 @@ export class ReidTokens {
   }
 
   /**
-   * Admin listing, newest first. The MPxN filter goes through the identity records' MPxN
-   * index to the tokens' ir index (so tokens of since-anonymised records are not matched by MPxN).
+   * The admin list's filters. The MPxN filter goes through the identity records' MPxN index to
+   * the tokens' ir index (so tokens of since-anonymised records are not matched by MPxN).
    */
-  list(q: { status?: string; mpxn?: string; limit: number; cursor?: number }): { rows: TokenRow[]; total: number; nextCursor: string | null } {
-    const nowIso = this.reg.clock.iso();
+  private adminFilters(f: AdminTokenFilters): SQL[] {
+    const t = reidTokens;
     const filters: SQL[] = [];
-    if (q.status) filters.push(this.statusFilter(q.status, nowIso));
-    if (q.mpxn) {
-      const irs = this.reg.db.select({ ir: identityRecords.ir }).from(identityRecords).where(eq(identityRecords.mpxn, q.mpxn));
-      filters.push(inArray(reidTokens.ir, irs), eq(reidTokens.mpxn, q.mpxn));
+    if (f.status) filters.push(this.statusFilter(f.status, this.reg.clock.iso()));
+    if (f.mpxn) filters.push(inArray(t.ir, this.reg.db.select({ ir: identityRecords.ir }).from(identityRecords).where(eq(identityRecords.mpxn, f.mpxn))), eq(t.mpxn, f.mpxn));
+    if (f.duid) filters.push(eq(t.initiatorDuid, f.duid));
+    // A prefix, not a substring: the token table holds live desk work (tokens last minutes to an
+    // hour), so a range on the token-ref's unique index or, for an MPxN, the identity records'
+    // MPxN index is enough and stays index-backed as it grows.
+    if (f.q) {
+      const irs = this.reg.db.select({ ir: identityRecords.ir }).from(identityRecords).where(prefixOf(identityRecords.mpxn, f.q));
+      filters.push(or(prefixOf(t.tokenRef, f.q), and(inArray(t.ir, irs), prefixOf(t.mpxn, f.q)))!);
     }
-    return newestFirstPage(this.reg.db, reidTokens, filters, q);
+    filters.push(...dateRange(t.createdAt, f.from, f.to));
+    return filters;
+  }
+
+  /** Expiry as the list shows it: the ceremony's for a pending token, the usable-until otherwise. */
+  private adminSort(f: AdminTokenFilters): Sort | undefined {
+    const dir = sortDirection(f.sort, f.order);
+    const t = reidTokens;
+    switch (f.sort ?? 'created') {
+      case 'created':
+        return dir === 'desc' ? undefined : { expr: t.seq, dir };
+      case 'expiry':
+        return { expr: sql`(case when ${t.status} = 'pending' then ${t.ceremonyExpiresAt} else ${t.usableUntil} end)`, dir };
+      case 'status':
+        return { expr: t.status, dir };
+    }
+  }
+
+  /** GET /admin/reidentifications: one sorted, filtered page (keyset cursor or offset). */
+  adminList(f: AdminTokenFilters, page: { limit: number; cursor?: string; offset?: number }) {
+    return sortedPage(this.reg.db, reidTokens, this.adminFilters(f), this.adminSort(f), page);
+  }
+
+  /** The same rows, every one, a chunk at a time (streamed CSV export). */
+  adminListAll(f: AdminTokenFilters) {
+    const filters = this.adminFilters(f);
+    const total = this.reg.db.select({ n: sql<number>`count(*)` }).from(reidTokens).where(filters.length ? and(...filters) : undefined).get()!.n;
+    return { total, chunks: sortedChunks(this.reg.db, reidTokens, filters, this.adminSort(f), 500, undefined, { count: () => total }) };
   }
 
   /** The caller's token or 404 / 403 (contract §4: another account's token → 403). */

@@ -259,6 +259,8 @@ export interface Delivery {
   'event-id': string;
   wid: string;
   duid: string;
+  /** The subscribing Data User's display name (admin list). */
+  'data-user-name'?: string | null;
   'event-type': string;
   status: 'pending' | 'delivered' | 'undelivered';
   attempts: number;

@@ -1,16 +1,16 @@
 import { useQueryClient } from '@tanstack/react-query';
 import { useState } from 'react';
 import { api } from '../api/client';
-import { usePagedList } from '../api/hooks';
 import type { Envelope, Token } from '../api/types';
-import { METHOD_LABEL, plural } from '../lib/format';
+import { fmtNumber, METHOD_LABEL } from '../lib/format';
 import { href, Link, useSearchParams } from '../lib/router';
 import { Button, ButtonLink, FilterSelect, SearchBox } from '../ui/controls';
 import { ConfirmDialog } from '../ui/dialog';
 import { EmptyState, LiveDot, registerAnswering, StatusBadge } from '../ui/feedback';
 import { PageHeader, Panel, Toolbar } from '../ui/layout';
-import { ListView } from '../ui/table';
-import { Truncated } from '../ui/listing';
+import { PagedTable } from '../ui/table';
+import { DateRangeFilter, PageControls, StreamExportDialog, Truncated, useDataUser, useListState, useTablePage } from '../ui/listing';
+import { AccountPicker } from '../ui/picker';
 import { Countdown, Relative, When } from '../ui/time';
 import { useToast } from '../ui/toast';
 
@@ -28,9 +28,22 @@ export function TokensScreen() {
   // The screen is "Pending tokens": pending ones unless the URL asks for another status or `all`.
   const status = params.get('status') || 'pending';
   const mpxn = params.get('mpxn') ?? '';
-  const list = usePagedList<Token>(['tokens', 'list'], '/admin/reidentifications', 'tokens', { status: status === 'all' ? undefined : status, mpxn: mpxn || undefined }, { refetchInterval: 2000 });
+  const q = params.get('q') ?? '';
+  const duid = params.get('duid') ?? '';
+  const from = params.get('from') ?? '';
+  const to = params.get('to') ?? '';
+  const [listState, setList] = useListState();
+  const [exporting, setExporting] = useState(false);
+  const dataUser = useDataUser(duid);
+  const filters = { status: status === 'all' ? undefined : status, mpxn: mpxn || undefined, q: q || undefined, duid: duid || undefined, from: from || undefined, to: to || undefined };
+  const list = useTablePage<Token>(['tokens', 'list'], '/admin/reidentifications', 'tokens', filters, listState, { refetchInterval: 2000 });
   const statusLabel = STATUS_FILTERS.find((f) => f.value === status)?.label.toLowerCase() ?? status;
   const [cancelling, setCancelling] = useState<Token | null>(null);
+  // A new filter starts again at the first row.
+  const filter = (changes: Record<string, string | null>) => setParams({ ...changes, row: null });
+  const sortKey = listState.sort ?? 'created';
+  const order = listState.order ?? (sortKey === 'created' ? 'desc' : 'asc');
+  const filtered = status !== 'all' || !!(mpxn || q || duid || from || to);
 
   return (
     <>
@@ -39,30 +52,49 @@ export function TokensScreen() {
         subtitle="Every re-identification the register issued: who asked, for which meter point, and whether the customer confirmed."
         meta={<LiveDot label="Live · refreshes every 2 s" connected={registerAnswering(list.failureReason)} />}
         actions={
-          <ButtonLink href="#/reidentify" variant="primary" icon="phone">
-            Re-identification desk
-          </ButtonLink>
+          <>
+            <Button icon="download" onClick={() => setExporting(true)} disabled={list.total === 0}>
+              Export CSV
+            </Button>
+            <ButtonLink href="#/reidentify" variant="primary" icon="phone">
+              Re-identification desk
+            </ButtonLink>
+          </>
         }
       />
       <Panel flush>
-        <Toolbar end={list.total !== null && <span className="muted small">{plural(list.total, 'token')} · newest first</span>}>
+        <Toolbar end={list.total !== null && <span className="muted small">{fmtNumber(list.total)} found</span>}>
           <span className="filter-state" data-testid="tokens-filter-state">
             Showing: <strong>{status === 'all' ? 'all tokens' : statusLabel}</strong>
             {status !== 'all' && (
-              <Link to={href('/tokens', { status: 'all', mpxn: mpxn || undefined })} className="small">
+              <Link to={href('/tokens', { status: 'all', mpxn: mpxn || undefined, q: q || undefined, duid: duid || undefined, from: from || undefined, to: to || undefined })} className="small">
                 Show all
               </Link>
             )}
           </span>
-          <FilterSelect label="Status" value={status} onChange={(v) => setParams({ status: v === 'pending' ? null : v })} options={STATUS_FILTERS} />
-          <SearchBox label="MPxN" value={mpxn} onSearch={(v) => setParams({ mpxn: v.replace(/\s+/g, '').toUpperCase() })} placeholder="Meter point" width={220} />
+          <FilterSelect label="Status" value={status} onChange={(v) => filter({ status: v === 'pending' ? null : v })} options={STATUS_FILTERS} />
+          <SearchBox label="Search" value={q} onSearch={(v) => filter({ q: v.replace(/\s+/g, '') || null })} placeholder="Start of an MPxN or token" width={220} />
+          <div className="filter filter-picker">
+            <AccountPicker label="Data User" roles={['data_user', 'portal']} value={duid ? dataUser : null} onChange={(a) => filter({ duid: a?.duid ?? null })} placeholder="Search by name" onlyActive={false} />
+          </div>
+          <DateRangeFilter label="Started" from={from} to={to} onChange={(f, t) => filter({ from: f, to: t })} />
+          {mpxn && (
+            <span className="filter-state">
+              MPxN <code>{mpxn}</code>{' '}
+              <Link to={href('/tokens', { status: status === 'pending' ? undefined : status, q: q || undefined, duid: duid || undefined, from: from || undefined, to: to || undefined })} className="small">
+                Clear
+              </Link>
+            </span>
+          )}
         </Toolbar>
-        <ListView
-          list={list}
+        <PagedTable
+          page={list}
           noun="tokens"
           caption="Re-identification tokens"
           rowKey={(t) => t['token-ref']}
           rowClassName={(t) => (t.status === 'pending' ? 'row-highlight' : undefined)}
+          sort={{ key: sortKey, order, onSort: (k, o) => setList({ sort: k === 'created' && o === 'desc' ? null : k, order: k === 'created' && o === 'desc' ? null : o, offset: 0 }) }}
+          controls={<PageControls state={listState} setState={setList} total={list.total} shown={list.rows.length} noun="tokens" />}
           columns={[
             {
               key: 'ref',
@@ -77,6 +109,8 @@ export function TokensScreen() {
             {
               key: 'status',
               header: 'Status',
+              sortKey: 'status',
+              className: 'col-key',
               // Status (with Cancel) and expiry come right after the token, so they stay in
               // view on narrow screens (1024×768).
               render: (t) => (
@@ -102,6 +136,8 @@ export function TokensScreen() {
             {
               key: 'expires',
               header: 'Expires',
+              sortKey: 'expiry',
+              className: 'col-key',
               render: (t) =>
                 t.status === 'pending' ? (
                   <Countdown to={t['expires-at']} from={t['created-at']} />
@@ -137,7 +173,7 @@ export function TokensScreen() {
                 </div>
               ),
             },
-            { key: 'created', header: 'Started', render: (t) => <Relative iso={t['created-at']} /> },
+            { key: 'created', header: 'Started', sortKey: 'created', firstOrder: 'desc', className: 'nowrap', render: (t) => <Relative iso={t['created-at']} /> },
             {
               key: 'done',
               header: 'Outcome',
@@ -161,13 +197,22 @@ export function TokensScreen() {
             },
           ]}
           empty={
-            <EmptyState icon="key" title={status === 'pending' && !mpxn ? 'No pending tokens' : status !== 'all' || mpxn ? 'No tokens match' : 'No re-identification yet'} action={<ButtonLink href="#/reidentify" icon="phone">Open the desk</ButtonLink>}>
+            <EmptyState icon="key" title={status === 'pending' && !(mpxn || q || duid || from || to) ? 'No pending tokens' : filtered ? 'No tokens match' : 'No re-identification yet'} action={<ButtonLink href="#/reidentify" icon="phone">Open the desk</ButtonLink>}>
               Tokens appear here when a data user, a portal or the desk asks a customer to confirm who they are.
             </EmptyState>
           }
         />
       </Panel>
       <CancelTokenDialog token={cancelling} onClose={() => setCancelling(null)} />
+      <StreamExportDialog
+        open={exporting}
+        onClose={() => setExporting(false)}
+        path="/admin/reidentifications/export.csv"
+        query={{ ...filters, sort: listState.sort ?? undefined, order: listState.order ?? undefined }}
+        noun="tokens"
+        filename="dar-reidentifications"
+        describe={`${list.total !== null ? fmtNumber(list.total) : 'All'} ${status === 'all' ? '' : `${statusLabel} `}tokens${filtered ? ' matching the current filters' : ''}${dataUser ? ` started by ${dataUser['display-name']}` : ''}, in the order shown.`}
+      />
     </>
   );
 }

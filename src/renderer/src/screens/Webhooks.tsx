@@ -3,13 +3,15 @@ import { Fragment, useEffect, useState } from 'react';
 import { api } from '../api/client';
 import { usePagedList } from '../api/hooks';
 import type { Account, Delivery, Envelope, Webhook } from '../api/types';
-import { fmtDateTime, plural } from '../lib/format';
+import { fmtDateTime, fmtNumber, plural } from '../lib/format';
 import { Link, useSearchParams } from '../lib/router';
 import { Button, Checkbox, FilterSelect, SearchBox, SelectField, TextField } from '../ui/controls';
 import { ConfirmDialog, Dialog, SecretDialog } from '../ui/dialog';
 import { Badge, EmptyState, ErrorNotice, Notice, StatusBadge } from '../ui/feedback';
 import { Chips, JsonBlock, PageHeader, Panel, Tabs, Toolbar } from '../ui/layout';
-import { ListView } from '../ui/table';
+import { ListView, PagedTable } from '../ui/table';
+import { DateRangeFilter, PageControls, StreamExportDialog, useDataUser, useListState, useTablePage } from '../ui/listing';
+import { AccountPicker } from '../ui/picker';
 import { Relative, When } from '../ui/time';
 import { useToast } from '../ui/toast';
 
@@ -309,11 +311,21 @@ function Deliveries() {
   const wid = params.get('wid') ?? '';
   const status = params.get('status') ?? '';
   const eventType = params.get('event-type') ?? '';
-  const names = useDuidNames();
+  const duid = params.get('duid') ?? '';
+  const from = params.get('from') ?? '';
+  const to = params.get('to') ?? '';
+  const dataUser = useDataUser(duid);
+  const [listState, setList] = useListState();
+  const [exporting, setExporting] = useState(false);
   // After a redelivery the new attempt shows up by itself: poll every second for a while.
   const [fastUntil, setFastUntil] = useState(0);
   const fast = Date.now() < fastUntil;
-  const list = usePagedList<Delivery>(['deliveries', 'list'], '/admin/deliveries', 'deliveries', { wid: wid || undefined, status: status || undefined, 'event-type': eventType || undefined }, { refetchInterval: fast ? 1000 : 10_000 });
+  const filters = { wid: wid || undefined, duid: duid || undefined, status: status || undefined, 'event-type': eventType || undefined, from: from || undefined, to: to || undefined };
+  const list = useTablePage<Delivery>(['deliveries', 'list'], '/admin/deliveries', 'deliveries', filters, listState, { refetchInterval: fast ? 1000 : 10_000 });
+  // A new filter starts again at the first row.
+  const filter = (changes: Record<string, string | null>) => setParams({ ...changes, row: null });
+  const sortKey = listState.sort ?? 'created';
+  const order = listState.order ?? (sortKey === 'created' ? 'desc' : 'asc');
   useEffect(() => {
     if (!fastUntil) return;
     const t = setTimeout(() => setFastUntil(0), Math.max(0, fastUntil - Date.now()));
@@ -337,11 +349,11 @@ function Deliveries() {
 
   return (
     <Panel flush>
-      <Toolbar end={list.total !== null && <span className="muted small">{plural(list.total, 'event')} · newest first</span>}>
+      <Toolbar end={list.total !== null && <span className="muted small">{fmtNumber(list.total)} found</span>}>
         <FilterSelect
           label="Status"
           value={status}
-          onChange={(v) => setParams({ status: v })}
+          onChange={(v) => filter({ status: v })}
           options={[
             { value: '', label: 'Any status' },
             { value: 'pending', label: 'Pending / retrying' },
@@ -349,8 +361,15 @@ function Deliveries() {
             { value: 'undelivered', label: 'Undelivered' },
           ]}
         />
-        <FilterSelect label="Event" value={eventType} onChange={(v) => setParams({ 'event-type': v })} options={[{ value: '', label: 'Any event' }, ...EVENT_TYPES.map((e) => ({ value: e, label: e }))]} />
-        <SearchBox label="Subscription" value={wid} onSearch={(v) => setParams({ wid: v })} placeholder="wid_…" width={280} />
+        <FilterSelect label="Event" value={eventType} onChange={(v) => filter({ 'event-type': v })} options={[{ value: '', label: 'Any event' }, ...EVENT_TYPES.map((e) => ({ value: e, label: e }))]} />
+        <div className="filter filter-picker">
+          <AccountPicker label="Data User" roles={['data_user']} value={duid ? dataUser : null} onChange={(a) => filter({ duid: a?.duid ?? null })} placeholder="Search by name" onlyActive={false} />
+        </div>
+        <DateRangeFilter label="Created" from={from} to={to} onChange={(f, t) => filter({ from: f, to: t })} />
+        <SearchBox label="Subscription" value={wid} onSearch={(v) => filter({ wid: v })} placeholder="wid_…" width={220} />
+        <Button icon="download" onClick={() => setExporting(true)} disabled={list.total === 0}>
+          Export CSV
+        </Button>
         <Button icon="refresh" disabled={!filtered} title={filtered ? undefined : 'Filter by subscription, event or a delivered/undelivered status first'} onClick={() => setBulk(true)}>
           Redeliver matching
         </Button>
@@ -371,11 +390,13 @@ function Deliveries() {
       >
         <p>Every event matching the current filter that is not already pending is queued again now, with its own event-id and a fresh retry schedule (at most 1000 per click).</p>
       </ConfirmDialog>
-      <ListView
-        list={list}
+      <PagedTable
+        page={list}
         noun="events"
         caption="Webhook deliveries"
         rowKey={(d) => d['event-id']}
+        sort={{ key: sortKey, order, onSort: (k, o) => setList({ sort: k === 'created' && o === 'desc' ? null : k, order: k === 'created' && o === 'desc' ? null : o, offset: 0 }) }}
+        controls={<PageControls state={listState} setState={setList} total={list.total} shown={list.rows.length} noun="events" />}
         columns={[
           {
             key: 'event',
@@ -387,23 +408,25 @@ function Deliveries() {
               </div>
             ),
           },
-          { key: 'du', header: 'Data user', render: (d) => names.get(d.duid) ?? <code className="mono-sm">{d.duid}</code> },
-          { key: 'status', header: 'Status', render: (d) => <StatusBadge status={d.status} /> },
-          { key: 'attempts', header: 'Attempts', align: 'right', render: (d) => d.attempts },
-          { key: 'code', header: 'Last answer', render: (d) => (d['last-status-code'] ? `HTTP ${d['last-status-code']}` : d['last-error'] ? <span className="text-red small">{d['last-error']}</span> : <span className="muted">—</span>) },
-          { key: 'next', header: 'Next attempt', render: (d) => (d.status === 'pending' && d['next-attempt-at'] ? <Relative iso={d['next-attempt-at']} /> : <span className="muted">—</span>) },
-          { key: 'occurred', header: 'Occurred', render: (d) => <Relative iso={d['occurred-at']} /> },
+          // Status, the Redeliver action and the next attempt come right after the event, so
+          // they stay in view on narrow screens (1024×768).
+          { key: 'status', header: 'Status', sortKey: 'status', className: 'col-key', render: (d) => <StatusBadge status={d.status} /> },
           {
             key: 'redeliver',
             header: '',
-            align: 'right',
+            className: 'col-key',
             render: (d) =>
               d.status !== 'pending' || d.attempts > 0 ? (
-                <Button size="sm" variant="ghost" icon="refresh" busy={redelivering === d['event-id']} onClick={() => redeliver.mutate(d['event-id'])}>
+                <Button size="sm" variant="ghost" icon="refresh" busy={redelivering === d['event-id']} aria-label={`Redeliver ${d['event-id']}`} onClick={() => redeliver.mutate(d['event-id'])}>
                   Redeliver
                 </Button>
               ) : null,
           },
+          { key: 'next', header: 'Next attempt', sortKey: 'next-attempt', className: 'nowrap col-key', render: (d) => (d.status === 'pending' && d['next-attempt-at'] ? <Relative iso={d['next-attempt-at']} /> : <span className="muted">—</span>) },
+          { key: 'du', header: 'Data User', render: (d) => d['data-user-name'] ?? <code className="mono-sm">{d.duid}</code> },
+          { key: 'attempts', header: 'Attempts', align: 'right', render: (d) => d.attempts },
+          { key: 'code', header: 'Last answer', render: (d) => (d['last-status-code'] ? `HTTP ${d['last-status-code']}` : d['last-error'] ? <span className="text-red small">{d['last-error']}</span> : <span className="muted">—</span>) },
+          { key: 'occurred', header: 'Created', sortKey: 'created', firstOrder: 'desc', className: 'nowrap', render: (d) => <Relative iso={d['occurred-at']} /> },
         ]}
         expand={(d) => (
           <div className="delivery-detail">
@@ -469,10 +492,19 @@ function Deliveries() {
           </div>
         )}
         empty={
-          <EmptyState icon="webhook" title={status || eventType || wid ? 'No deliveries match' : 'No webhook events yet'}>
+          <EmptyState icon="webhook" title={status || eventType || wid || duid || from || to ? 'No deliveries match' : 'No webhook events yet'}>
             Events are queued when consent is withdrawn, nears expiry, or a change of tenancy is reported for a meter point with active records.
           </EmptyState>
         }
+      />
+      <StreamExportDialog
+        open={exporting}
+        onClose={() => setExporting(false)}
+        path="/admin/deliveries/export.csv"
+        query={{ ...filters, sort: listState.sort ?? undefined, order: listState.order ?? undefined }}
+        noun="deliveries"
+        filename="dar-webhook-deliveries"
+        describe={`${list.total !== null ? fmtNumber(list.total) : 'All'} deliveries${status || eventType || wid || duid || from || to ? ' matching the current filters' : ''}${dataUser ? ` to ${dataUser['display-name']}` : ''}, in the order shown.`}
       />
     </Panel>
   );

@@ -54,14 +54,24 @@ export interface TablePage<T> {
   isLoading: boolean;
   isFetching: boolean;
   error: unknown;
+  /** The last failed fetch's error, also while earlier rows are still shown (live lists). */
+  failureReason: unknown;
   refetch: () => void;
 }
 
 /** One page (`offset`, `size`) of a server-side list with its filters and sort. */
-export function useTablePage<T>(key: QueryKey, path: string, itemsKey: string, params: Record<string, QueryValue>, state: ListState, opts: { enabled?: boolean } = {}): TablePage<T> {
+export function useTablePage<T>(
+  key: QueryKey,
+  path: string,
+  itemsKey: string,
+  params: Record<string, QueryValue>,
+  state: ListState,
+  opts: { enabled?: boolean; refetchInterval?: number } = {},
+): TablePage<T> {
   const query = useQuery({
     // A list of personal data waits for a search (enabled: false) instead of listing everything.
     enabled: opts.enabled ?? true,
+    refetchInterval: opts.refetchInterval,
     queryKey: [...key, params, state.sort, state.order, state.size, state.offset],
     queryFn: ({ signal }) =>
       api<Envelope & { total?: number } & Record<string, unknown>>(path, {
@@ -77,6 +87,7 @@ export function useTablePage<T>(key: QueryKey, path: string, itemsKey: string, p
     isLoading: query.isLoading,
     isFetching: query.isFetching,
     error: query.error,
+    failureReason: query.failureReason,
     refetch: () => void query.refetch(),
   };
 }

@@ -1,9 +1,38 @@
 import { Type } from 'typebox';
 import { envelope } from '../../../http/envelope.js';
 import type { RouteModule } from '../../../http/types.js';
-import { Id, NextCursor, Ok, PagingQuery } from '../../../schemas/common.js';
+import { AdminPagingQuery, Id, NextCursor, Nullable, Ok } from '../../../schemas/common.js';
+import { sendCsvExport } from '../../../http/csv-export.js';
+import { DateQuery, dataUserNames } from './records.js';
 import { DELIVERY_STATUSES, Delivery } from '../../../schemas/webhook.js';
-import { MAX_BULK_REDELIVER } from '../../../services/delivery-worker.js';
+import { DELIVERY_SORTS, MAX_BULK_REDELIVER, type AdminDeliveryFilters } from '../../../services/delivery-worker.js';
+
+/** Filters and sort shared by the delivery list and its CSV export. */
+const AdminDeliveryQuery = {
+  wid: Type.Optional(Id('wid')),
+  duid: Type.Optional(Id('duid')),
+  'event-type': Type.Optional(Type.String({ minLength: 1, maxLength: 60 })),
+  status: Type.Optional(Type.Enum([...DELIVERY_STATUSES])),
+  from: Type.Optional(DateQuery('created on or after (date or date-time)')),
+  to: Type.Optional(DateQuery('created on or before (a date includes its whole day)')),
+  sort: Type.Optional(Type.Enum([...DELIVERY_SORTS], { description: 'created (default, newest first), next-attempt or status' })),
+  order: AdminPagingQuery.order,
+};
+
+const filtersOf = (q: { wid?: string; duid?: string; 'event-type'?: string; status?: string; from?: string; to?: string; sort?: AdminDeliveryFilters['sort']; order?: 'asc' | 'desc' }): AdminDeliveryFilters => ({
+  wid: q.wid,
+  duid: q.duid,
+  eventType: q['event-type'],
+  status: q.status,
+  from: q.from,
+  to: q.to,
+  sort: q.sort,
+  order: q.order,
+});
+
+const AdminDelivery = Type.Object({ ...Delivery.properties, 'data-user-name': Nullable(Type.String({ description: "[ours] the subscribing Data User's display name" })) });
+
+const CSV_HEADER = ['event-id', 'event-type', 'status', 'data-user', 'duid', 'wid', 'attempts', 'next-attempt-at', 'last-status-code', 'last-error', 'occurred-at', 'delivered-at'];
 
 /** /v1/admin/deliveries — the webhook outbox with every attempt, and manual redelivery [ours]. */
 const adminDeliveries: RouteModule = (app, { reg, svc }) => {
@@ -14,29 +43,42 @@ const adminDeliveries: RouteModule = (app, { reg, svc }) => {
     {
       schema: {
         ...common,
-        summary: 'Webhook deliveries, newest first, with their attempt logs (filter by wid, event type, status)',
-        querystring: Type.Object(
-          {
-            wid: Type.Optional(Id('wid')),
-            'event-type': Type.Optional(Type.String({ minLength: 1, maxLength: 60 })),
-            status: Type.Optional(Type.Enum([...DELIVERY_STATUSES])),
-            ...PagingQuery,
-          },
-          { additionalProperties: false },
-        ),
-        response: { 200: Ok({ deliveries: Type.Array(Delivery), total: Type.Integer(), 'next-cursor': NextCursor }) },
+        summary: 'Webhook deliveries with their attempt logs: filter by wid, Data User (DUID), event type, status and creation date range; sort by created, next-attempt or status; keyset or offset paging',
+        querystring: Type.Object({ ...AdminDeliveryQuery, ...AdminPagingQuery }, { additionalProperties: false }),
+        response: { 200: Ok({ deliveries: Type.Array(AdminDelivery), total: Type.Integer(), 'next-cursor': NextCursor }) },
       },
     },
     async (req) => {
       const q = req.query;
-      const { deliveries, total, nextCursor } = svc.delivery.list({
-        wid: q.wid,
-        eventType: q['event-type'],
-        status: q.status,
-        limit: q.limit ?? 200,
-        cursor: q.cursor ? Number(q.cursor) : undefined,
+      const { deliveries, total, nextCursor } = svc.delivery.list(filtersOf(q), { limit: q.limit ?? 200, cursor: q.cursor, offset: q.offset });
+      const names = dataUserNames(reg.db, deliveries.map((d) => d.duid));
+      return { response: envelope(req, reg.clock.now()), deliveries: deliveries.map((d) => ({ ...d, 'data-user-name': names.get(d.duid) ?? null })), total, 'next-cursor': nextCursor };
+    },
+  );
+
+  app.get(
+    '/admin/deliveries/export.csv',
+    {
+      schema: {
+        ...common,
+        summary: 'Every delivery matching the list filters, in the list order, as CSV streamed a chunk at a time (X-Total-Count gives the row count up front)',
+        querystring: Type.Object(AdminDeliveryQuery, { additionalProperties: false }),
+        produces: ['text/csv'],
+        response: { 200: Type.String({ description: 'text/csv; charset=utf-8 (RFC 4180, formula-safe fields)' }) },
+      },
+    },
+    async (req, reply) => {
+      const { total, chunks } = svc.delivery.listAll(filtersOf(req.query));
+      return sendCsvExport(reply, {
+        filename: `webhook-deliveries-${reg.clock.iso().slice(0, 10)}.csv`,
+        total,
+        header: CSV_HEADER,
+        chunks,
+        rows: (chunk) => {
+          const names = dataUserNames(reg.db, chunk.map((d) => d.duid));
+          return chunk.map((d) => [d['event-id'], d['event-type'], d.status, names.get(d.duid) ?? null, d.duid, d.wid, d.attempts, d['next-attempt-at'], d['last-status-code'], d['last-error'], d['occurred-at'], d['delivered-at']]);
+        },
       });
-      return { response: envelope(req, reg.clock.now()), deliveries, total, 'next-cursor': nextCursor };
     },
   );
 

@@ -12,7 +12,8 @@ import { DATE_OR_DATE_TIME_PATTERN } from '../../../lib/listing.js';
 import { RECORD_SORTS, type AccessRow, type AdminRecordFilters } from '../../../services/access-records.js';
 import type { Db } from '../../../db/open.js';
 
-const DateQuery = (what: string) => Type.String({ pattern: DATE_OR_DATE_TIME_PATTERN, maxLength: 40, description: what });
+/** A date (YYYY-MM-DD) or RFC 3339 date-time query parameter of the admin lists. */
+export const DateQuery = (what: string) => Type.String({ pattern: DATE_OR_DATE_TIME_PATTERN, maxLength: 40, description: what });
 
 /** Filters and sort shared by the admin record list and its CSV export. */
 export const AdminRecordQuery = {

@@ -2,10 +2,38 @@ import { Type } from 'typebox';
 import { envelope } from '../../../http/envelope.js';
 import type { RouteModule } from '../../../http/types.js';
 import { ApiError, notFound } from '../../../lib/errors.js';
-import { Mpxn, Ok, PagingQuery, STAFF_ROLES } from '../../../schemas/common.js';
+import { sendCsvExport } from '../../../http/csv-export.js';
+import { apiTime } from '../../../lib/clock.js';
+import { AdminPagingQuery, Id, Mpxn, Ok, STAFF_ROLES } from '../../../schemas/common.js';
+import { DateQuery, dataUserNames } from './records.js';
 import { AdminReIdentifyBody, AdminReIdentifyResponse, AdminToken, AdminTokenList, TokenRefParams } from '../../../schemas/reidentification.js';
 import { adminTokenViews } from '../../../services/token-views.js';
-import { ADMIN_TOKEN_STATUSES, type TokenRow } from '../../../services/reid-tokens.js';
+import { ADMIN_TOKEN_STATUSES, TOKEN_SORTS, type AdminTokenFilters, type TokenRow } from '../../../services/reid-tokens.js';
+
+/** Filters and sort shared by the token list and its CSV export. */
+const AdminTokenQuery = {
+  status: Type.Optional(Type.Enum([...ADMIN_TOKEN_STATUSES])),
+  mpxn: Type.Optional(Mpxn),
+  q: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9_-]{1,60}$', description: 'prefix of an MPxN or of a token-ref' })),
+  duid: Type.Optional(Id('duid')),
+  from: Type.Optional(DateQuery('created on or after (date or date-time)')),
+  to: Type.Optional(DateQuery('created on or before (a date includes its whole day)')),
+  sort: Type.Optional(Type.Enum([...TOKEN_SORTS], { description: 'created (default, newest first), expiry or status' })),
+  order: AdminPagingQuery.order,
+};
+
+const CSV_HEADER = ['token-ref', 'mpxn', 'status', 'method', 'flow', 'data-user', 'initiator-duid', 'initiator-account-id', 'created-at', 'expires-at', 'confirmed-at', 'consumed-at', 'consumed-for'];
+
+const filtersOf = (q: { status?: string; mpxn?: string; q?: string; duid?: string; from?: string; to?: string; sort?: AdminTokenFilters['sort']; order?: 'asc' | 'desc' }): AdminTokenFilters => ({
+  status: q.status,
+  mpxn: q.mpxn,
+  q: q.q,
+  duid: q.duid,
+  from: q.from,
+  to: q.to,
+  sort: q.sort,
+  order: q.order,
+});
 
 /** /v1/admin/reidentifications — the operator's view of re-identification tokens. */
 const adminReidentifications: RouteModule = (app, { reg, svc }) => {
@@ -20,19 +48,45 @@ const adminReidentifications: RouteModule = (app, { reg, svc }) => {
       config: { roles: STAFF_ROLES },
       schema: {
         ...common,
-        summary: 'Re-identification tokens, newest first (filter by status and MPxN)',
-        querystring: Type.Object({ status: Type.Optional(Type.Enum([...ADMIN_TOKEN_STATUSES])), mpxn: Type.Optional(Mpxn), ...PagingQuery }, { additionalProperties: false }),
+        summary: 'Re-identification tokens: filter by status, MPxN, an MPxN or token-ref prefix, initiator (DUID) and creation date range; sort by created, expiry or status; keyset or offset paging',
+        querystring: Type.Object({ ...AdminTokenQuery, ...AdminPagingQuery }, { additionalProperties: false }),
         response: { 200: AdminTokenList },
       },
     },
     async (req) => {
-      const { rows, total, nextCursor } = svc.tokens.list({
-        status: req.query.status,
-        mpxn: req.query.mpxn,
-        limit: req.query.limit ?? 200,
-        cursor: req.query.cursor ? Number(req.query.cursor) : undefined,
-      });
+      const { rows, total, nextCursor } = svc.tokens.adminList(filtersOf(req.query), { limit: req.query.limit ?? 200, cursor: req.query.cursor, offset: req.query.offset });
       return { response: envelope(req, reg.clock.now()), tokens: views(rows), total, 'next-cursor': nextCursor };
+    },
+  );
+
+  app.get(
+    '/admin/reidentifications/export.csv',
+    {
+      config: { roles: STAFF_ROLES },
+      schema: {
+        ...common,
+        summary: 'Every token matching the list filters, in the list order, as CSV streamed a chunk at a time (X-Total-Count gives the row count up front)',
+        querystring: Type.Object(AdminTokenQuery, { additionalProperties: false }),
+        produces: ['text/csv'],
+        response: { 200: Type.String({ description: 'text/csv; charset=utf-8 (RFC 4180, formula-safe fields)' }) },
+      },
+    },
+    async (req, reply) => {
+      const nowIso = reg.clock.iso();
+      const { total, chunks } = svc.tokens.adminListAll(filtersOf(req.query));
+      return sendCsvExport(reply, {
+        filename: `reidentifications-${nowIso.slice(0, 10)}.csv`,
+        total,
+        header: CSV_HEADER,
+        chunks,
+        rows: (chunk: TokenRow[]) => {
+          const names = dataUserNames(reg.db, chunk.map((r) => r.initiatorDuid));
+          return chunk.map((r) => {
+            const v = svc.tokens.adminView(r, nowIso);
+            return [r.tokenRef, r.mpxn, v.status, r.method, r.flow, names.get(r.initiatorDuid) ?? null, r.initiatorDuid, r.initiatorAccountId, apiTime(r.createdAt), v['expires-at'], v['confirmed-at'], v['consumed-at'], v['consumed-for']];
+          });
+        },
+      });
     },
   );
 

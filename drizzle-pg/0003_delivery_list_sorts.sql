@@ -1,0 +1,2 @@
+CREATE INDEX "webhook_deliveries_next_idx" ON "webhook_deliveries" USING btree ("next_attempt_at","seq");--> statement-breakpoint
+CREATE INDEX "webhook_deliveries_duid_idx" ON "webhook_deliveries" USING btree ("duid","seq");
