@@ -135,9 +135,7 @@ export async function bulkLoad(opts: LoadOptions): Promise<Fixture> {
 
   // ---- audit chain, exactly as AuditLog.append computes it ----
   let prevHash = '0'.repeat(64);
-  const insAudit = sqlite.prepare(
-    'insert into audit_events (at, actor, event_type, ak, ir, subject, detail, prev_hash, hash) values (?, ?, ?, ?, ?, ?, ?, ?, ?)',
-  );
+  const insAudit = sqlite.prepare('insert into audit_events (at, actor, event_type, ak, ir, subject, detail, prev_hash, hash) values (?, ?, ?, ?, ?, ?, ?, ?, ?)');
   let auditCount = 0;
   const audit = (when: string, actor: string, eventType: string, ak: string | null, ir: string | null, subject: string | null, detail: Record<string, unknown>) => {
     const hash = hmacHex(keys.signingKey, JSON.stringify([prevHash, when, actor, eventType, ak, ir, subject, detail]));
@@ -183,9 +181,7 @@ export async function bulkLoad(opts: LoadOptions): Promise<Fixture> {
     `insert into identity_records (ir, duid, mpxn, move_in_date, address, expressed_by, principal_verification, email_hash, email_enc, webauthn_user_id, created_at)
      values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
   );
-  const insCred = sqlite.prepare(
-    `insert into passkey_credentials (credential_id, ir, webauthn_id, public_key, counter, transports, device_type, backed_up, registered_at) values (?, ?, ?, ?, 0, ?, 'multiDevice', 1, ?)`,
-  );
+  const insCred = sqlite.prepare(`insert into passkey_credentials (credential_id, ir, webauthn_id, public_key, counter, transports, device_type, backed_up, registered_at) values (?, ?, ?, ?, 0, ?, 'multiDevice', 1, ?)`);
   const insRecord = sqlite.prepare(
     `insert into access_records (ak, kind, duid, ir, mpxn, state, legal_basis, arrangement_type, lead_controller_name, controller_count, purpose, data_types,
        expiry, expires_at, registered_at, body, created_at, updated_at, revoked_at, revoke_reason, revoked_by, expired_at, activated_at)

@@ -149,10 +149,7 @@ interface SizeResult {
   rssPeakFileMb: number;
   loadavgBefore: number[];
   loadavgAfter: number[];
-  endpoints: Record<
-    string,
-    { label: string; pending?: string; register?: Measured; single?: Measured; ceiling?: Measured; ratio?: number; bodyBytes?: number; rssPeakMb?: number; rssPeakAnonMb?: number }
-  >;
+  endpoints: Record<string, { label: string; pending?: string; register?: Measured; single?: Measured; ceiling?: Measured; ratio?: number; bodyBytes?: number; rssPeakMb?: number; rssPeakAnonMb?: number }>;
 }
 
 /** The fixture of a kept data folder (`--keep`), so `--data` can reuse the folder without reloading it. */
@@ -334,7 +331,12 @@ function report(results: SizeResult[], opts: Options): { table: string; verdicts
   row('first start after bulk load, compiled (ms; one-off statistics + backlog sweep)', (r) => (r.firstStartMs === null ? '(reused folder)' : String(r.firstStartMs)));
   row('register RSS after run / peak (MB)', (r) => `${r.rssMb.toFixed(0)} / ${r.rssPeakMb.toFixed(0)}`);
   row('peak RSS: anonymous + file-backed (MB)', (r) => `${r.rssPeakAnonMb.toFixed(0)} + ${r.rssPeakFileMb.toFixed(0)}`);
-  row('peak RSS per endpoint (MB)', (r) => Object.entries(r.endpoints).filter(([, e]) => e.rssPeakMb !== undefined).map(([n, e]) => `${n} ${e.rssPeakMb}`).join(', '));
+  row('peak RSS per endpoint (MB)', (r) =>
+    Object.entries(r.endpoints)
+      .filter(([, e]) => e.rssPeakMb !== undefined)
+      .map(([n, e]) => `${n} ${e.rssPeakMb}`)
+      .join(', '),
+  );
   row('database size (MB)', (r) => r.dbMb.toFixed(0));
   row('rows: access records + DISCOVERED', (r) => `${r.counts['access-records']} + ${r.counts.discovered}`);
   row('rows: identity records / audit events', (r) => `${r.counts['identity-records']} / ${r.counts['audit-events']}`);
@@ -345,7 +347,11 @@ function report(results: SizeResult[], opts: Options): { table: string; verdicts
   const at100k = results.find((r) => r.size === 100_000) ?? results[results.length - 1];
   const v = at100k.endpoints.verify;
   if (v?.register) {
-    verdicts.push({ target: `verify ≥ ${TARGETS.verifyRatio} × ceiling at ${fmtSize(at100k.size)}`, met: v.ratio! >= TARGETS.verifyRatio, detail: `${v.ratio!.toFixed(2)} × (${v.register.rps.toFixed(0)} vs ${v.ceiling!.rps.toFixed(0)} req/s)` });
+    verdicts.push({
+      target: `verify ≥ ${TARGETS.verifyRatio} × ceiling at ${fmtSize(at100k.size)}`,
+      met: v.ratio! >= TARGETS.verifyRatio,
+      detail: `${v.ratio!.toFixed(2)} × (${v.register.rps.toFixed(0)} vs ${v.ceiling!.rps.toFixed(0)} req/s)`,
+    });
     verdicts.push({ target: `verify p99 ≤ ${TARGETS.p99Ms} ms at ${fmtSize(at100k.size)}`, met: v.register.p99 <= TARGETS.p99Ms, detail: `${v.register.p99.toFixed(2)} ms` });
   }
   for (const r of results) {

@@ -39,8 +39,21 @@ function run(withSearch: boolean): number {
       for (let i = 0; i < count; i++, n++) {
         const when = new Date(Date.UTC(2024, 0, 1) + n * 60_000).toISOString();
         const expiry = new Date(Date.UTC(2027, 0, 1) + ((n * 7919) % 700) * 86_400_000).toISOString().slice(0, 10);
-        ins.run(`ak_${(n * 2654435761 >>> 0).toString(16).padStart(8, '0')}${n.toString(16).padStart(16, '0')}`, `duid_${n % 40}`, `ir_${n}`, String(1_000_000_000_000 + ((n * 104729) % 9_000_000_000_000)),
-          `Bench Energy ${n % 40} Ltd`, PURPOSES[n % PURPOSES.length], expiry, `${expiry}T23:59:59.999Z`, when, body, when, when, when);
+        ins.run(
+          `ak_${((n * 2654435761) >>> 0).toString(16).padStart(8, '0')}${n.toString(16).padStart(16, '0')}`,
+          `duid_${n % 40}`,
+          `ir_${n}`,
+          String(1_000_000_000_000 + ((n * 104729) % 9_000_000_000_000)),
+          `Bench Energy ${n % 40} Ltd`,
+          PURPOSES[n % PURPOSES.length],
+          expiry,
+          `${expiry}T23:59:59.999Z`,
+          when,
+          body,
+          when,
+          when,
+          when,
+        );
       }
     });
     for (let done = 0; done < PRE; done += 1000) insertMany(1000);

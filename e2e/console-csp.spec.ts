@@ -5,7 +5,23 @@
  */
 import { apiCall, bearerToken, DEMO, expect, startRegister, test, type RegisterHandle } from './support/fixtures';
 
-const SCREENS = ['Overview', 'Data users', 'Portal accounts', 'DCC accounts', 'Data providers', 'Administrators', 'Identity records', 'Re-identification desk', 'Pending tokens', 'Access records', 'Discovered access', 'Webhooks', 'Outbox', 'Audit log', 'Settings'];
+const SCREENS = [
+  'Overview',
+  'Data users',
+  'Portal accounts',
+  'DCC accounts',
+  'Data providers',
+  'Administrators',
+  'Identity records',
+  'Re-identification desk',
+  'Pending tokens',
+  'Access records',
+  'Discovered access',
+  'Webhooks',
+  'Outbox',
+  'Audit log',
+  'Settings',
+];
 
 // A register of its own: the pending token made here must not show up in the shared walkthrough.
 let register: RegisterHandle;
@@ -50,7 +66,10 @@ test('the console sends a strict CSP and works under it without violations', asy
   await expect(page.getByRole('heading', { level: 1, name: 'Overview' })).toBeVisible();
   for (const label of SCREENS) {
     // (A link's name may end with its count badge, e.g. "Pending tokens 2".)
-    await page.getByRole('navigation').getByRole('link', { name: new RegExp(`^${label}\\s*\\d*$`) }).click();
+    await page
+      .getByRole('navigation')
+      .getByRole('link', { name: new RegExp(`^${label}\\s*\\d*$`) })
+      .click();
     await expect(page.getByRole('heading', { level: 1 })).toBeVisible();
     await page.waitForLoadState('networkidle');
   }

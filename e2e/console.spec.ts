@@ -205,7 +205,7 @@ test.describe.serial('console walkthrough (one signed-in page)', () => {
 
     // The customer's part: the e-mail in the outbox, its link, "Yes, it's me".
     await nav('Outbox');
-    await expect(page.locator('.mail-subject').first()).toHaveText('Bright Energy Ltd is asking to confirm it\'s you');
+    await expect(page.locator('.mail-subject').first()).toHaveText("Bright Energy Ltd is asking to confirm it's you");
     await expect(page.frameLocator('iframe.mail-frame').getByText('Review the request')).toBeVisible();
     await saveScreen(page, testInfo, '14-outbox');
     const [customer] = await Promise.all([context.waitForEvent('page'), page.locator('.mail-links a.mail-link').first().click()]);
@@ -275,7 +275,11 @@ test.describe.serial('console walkthrough (one signed-in page)', () => {
     await saveScreen(page, testInfo, '20-records');
     await page.getByLabel('Search').fill(DEMO.mpxn);
     await expect(page.getByText(/5 found/)).toBeVisible();
-    await page.getByRole('row', { name: /Bright Energy Ltd/ }).getByRole('link').first().click();
+    await page
+      .getByRole('row', { name: /Bright Energy Ltd/ })
+      .getByRole('link')
+      .first()
+      .click();
     for (const section of ['Record metadata', 'Controllers (1)', 'Processing', 'Notice', 'Access event', 'Timeline']) {
       await expect(page.getByRole('heading', { name: section, exact: true })).toBeVisible();
     }
@@ -291,7 +295,11 @@ test.describe.serial('console walkthrough (one signed-in page)', () => {
     await nav('Identity records');
     await page.getByLabel('MPxN').fill(DEMO.mpxn);
     await page.getByRole('button', { name: 'Find' }).click();
-    await page.getByRole('row', { name: /Bright Energy Ltd/ }).getByRole('link').first().click();
+    await page
+      .getByRole('row', { name: /Bright Energy Ltd/ })
+      .getByRole('link')
+      .first()
+      .click();
     await page.getByRole('button', { name: 'Anonymise' }).click();
     const dialog = page.getByRole('dialog', { name: 'Anonymise this identity record?' });
     await expect(dialog).toContainText('ACTIVE access record');

@@ -33,7 +33,10 @@ test.describe.serial('desk state in the URL, live indicator, pending tokens', ()
   }
 
   async function nav(p: Page, label: string) {
-    await p.getByRole('navigation').getByRole('link', { name: new RegExp(`^${label}( \\d+)?$`) }).click();
+    await p
+      .getByRole('navigation')
+      .getByRole('link', { name: new RegExp(`^${label}( \\d+)?$`) })
+      .click();
     await expect(p.getByRole('heading', { level: 1, name: label })).toBeVisible();
   }
 

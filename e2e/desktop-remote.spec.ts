@@ -107,7 +107,12 @@ test.describe.serial('desktop app: a deployed register', () => {
       const context = await browser.newContext({ viewport: size, locale: 'en-GB' });
       const page = await context.newPage();
       await page.goto(`${deployed.url}/console/`);
-      await expect(page.getByRole('heading', { name: 'Sign in' }).or(page.getByRole('button', { name: 'Sign in' })).first()).toBeVisible();
+      await expect(
+        page
+          .getByRole('heading', { name: 'Sign in' })
+          .or(page.getByRole('button', { name: 'Sign in' }))
+          .first(),
+      ).toBeVisible();
       // What the shell's executeJavaScript does, run in the page's own world.
       await page.evaluate(handoff!.code);
       const topbar = page.locator('.topbar');

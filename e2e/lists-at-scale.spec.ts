@@ -34,7 +34,10 @@ test.describe.serial('lists at 100k records', () => {
   let token: string;
 
   async function nav(label: string) {
-    await page.getByRole('navigation').getByRole('link', { name: new RegExp(`^${label}( \\d+)?$`) }).click();
+    await page
+      .getByRole('navigation')
+      .getByRole('link', { name: new RegExp(`^${label}( \\d+)?$`) })
+      .click();
     await expect(page.getByRole('heading', { level: 1, name: label })).toBeVisible();
   }
 

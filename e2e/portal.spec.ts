@@ -295,7 +295,12 @@ test.describe('customer portal', () => {
     await page.setContent(`<h1>Evil page</h1><iframe id="f" src="${register.url}/portal" width="800" height="600"></iframe>`);
     await page.waitForTimeout(1500);
     const framed = page.frames().find((f) => f.url().startsWith(`${register.url}/portal`));
-    const text = framed ? await framed.locator('body').innerText().catch(() => '') : '';
+    const text = framed
+      ? await framed
+          .locator('body')
+          .innerText()
+          .catch(() => '')
+      : '';
     expect(text).not.toContain('See who has access');
   });
 });

@@ -329,8 +329,7 @@ test.describe.serial('every screen at 1440×900 and 1024×768', () => {
 
   test('the check itself: finds a key column cut off, or out of view with no scrollbar; accepts one behind a visible scrollbar', async () => {
     const table = (id: string) =>
-      `<table id="${id}"><thead><tr><th style="width:900px">Access key</th><th style="width:120px">State</th><th></th></tr></thead>` +
-      `<tbody><tr><td>ak_1</td><td>ACTIVE</td><td><button>Revoke</button></td></tr></tbody></table>`;
+      `<table id="${id}"><thead><tr><th style="width:900px">Access key</th><th style="width:120px">State</th><th></th></tr></thead>` + `<tbody><tr><td>ak_1</td><td>ACTIVE</td><td><button>Revoke</button></td></tr></tbody></table>`;
     const p = await context.newPage();
     await p.setViewportSize(SCREEN_SIZES[1]);
     await p.setContent(

@@ -28,7 +28,10 @@ test.describe.serial('support role in the console', () => {
 
   async function nav(label: string) {
     // A link's name may end with its count badge ("Pending tokens 2").
-    await page.getByRole('navigation').getByRole('link', { name: new RegExp(`^${label}( \\d+)?$`) }).click();
+    await page
+      .getByRole('navigation')
+      .getByRole('link', { name: new RegExp(`^${label}( \\d+)?$`) })
+      .click();
     await expect(page.getByRole('heading', { level: 1 })).toBeVisible();
   }
 
@@ -64,8 +67,7 @@ test.describe.serial('support role in the console', () => {
     const navigation = page.getByRole('navigation');
     for (const allowed of ['Overview', 'Identity records', 'Re-identification desk', 'Pending tokens', 'Access records', 'Discovered access', 'Audit log'])
       await expect(navigation.getByRole('link', { name: new RegExp(`^${allowed}( \\d+)?$`) })).toBeVisible();
-    for (const hidden of ['Data users', 'Portal accounts', 'Administrators', 'Support staff', 'Webhooks', 'Outbox', 'Settings'])
-      await expect(navigation.getByRole('link', { name: hidden, exact: true })).toHaveCount(0);
+    for (const hidden of ['Data users', 'Portal accounts', 'Administrators', 'Support staff', 'Webhooks', 'Outbox', 'Settings']) await expect(navigation.getByRole('link', { name: hidden, exact: true })).toHaveCount(0);
     await expect(page.getByText('Undelivered webhooks')).toHaveCount(0);
     await shots('01-overview', testInfo);
   });
@@ -155,7 +157,12 @@ test.describe.serial('support role in the console', () => {
 
   test('read-only access records: no Revoke; administrators’ screens are refused, and so is the API', async ({}, testInfo) => {
     await nav('Access records');
-    await page.getByRole('row', { name: /Active/ }).first().getByRole('link').first().click();
+    await page
+      .getByRole('row', { name: /Active/ })
+      .first()
+      .getByRole('link')
+      .first()
+      .click();
     await expect(page.getByRole('heading', { level: 1 })).toBeVisible();
     await expect(page.getByRole('button', { name: 'Revoke' })).toHaveCount(0);
     await shots('11-record-read-only', testInfo);

@@ -34,9 +34,7 @@ if (existsSync(join(electronDir, 'install.js')) && !binaryPresent()) {
     console.log("prepare: downloading Electron's binary (for the desktop app only)");
     const code = run([join(electronDir, 'install.js')], { timeout: DOWNLOAD_TIMEOUT_MS, killSignal: 'SIGKILL' });
     if (code !== 0 || !binaryPresent()) {
-      console.log(
-        "prepare: Electron's binary could not be downloaded; continuing without it (the headless register does not need it).",
-      );
+      console.log("prepare: Electron's binary could not be downloaded; continuing without it (the headless register does not need it).");
     }
   }
 }

@@ -51,11 +51,7 @@ describe('access records (contract §5)', () => {
   });
 
   it('enforces the sole/joint/group role rules, naming each offending path', async () => {
-    const ok = [
-      withArrangement(ir, 'sole', ['sole']),
-      withArrangement(ir, 'joint', ['lead', 'joint', 'joint'], 'ART26-2026-01'),
-      withArrangement(ir, 'group', ['lead', 'member', 'member']),
-    ];
+    const ok = [withArrangement(ir, 'sole', ['sole']), withArrangement(ir, 'joint', ['lead', 'joint', 'joint'], 'ART26-2026-01'), withArrangement(ir, 'group', ['lead', 'member', 'member'])];
     for (const b of ok) expect((await r.call('octopusflux', 'POST', '/v1/access-records', b)).status).toBe(201);
 
     const soleTwo = await r.call('octopusflux', 'POST', '/v1/access-records', withArrangement(ir, 'sole', ['sole', 'lead']));
@@ -210,9 +206,7 @@ describe('access records (contract §5)', () => {
     const counted = (state?: string) => {
       const now = r.reg.clock.iso();
       const where =
-        state === 'ACTIVE' ? "and state = 'ACTIVE' and (expires_at is null or expires_at > @now)"
-        : state === 'EXPIRED' ? "and (state = 'EXPIRED' or (state = 'ACTIVE' and expires_at <= @now))"
-        : state ? 'and state = @state' : '';
+        state === 'ACTIVE' ? "and state = 'ACTIVE' and (expires_at is null or expires_at > @now)" : state === 'EXPIRED' ? "and (state = 'EXPIRED' or (state = 'ACTIVE' and expires_at <= @now))" : state ? 'and state = @state' : '';
       return (r.reg.sqlite.prepare(`select count(*) n from access_records where duid = @duid ${where}`).get({ duid, now, state }) as { n: number }).n;
     };
     const check = async () => {
@@ -290,12 +284,28 @@ describe('access records (contract §5)', () => {
 
   it('supersedes DISCOVERED access only when the organisation reference matches', async () => {
     const mpxn = '7771112223';
-    await r.call('dcc_system', 'POST', '/v1/discovered-access', { mpxn, 'organisation-name': 'OctopusFlux Ltd', 'organisation-reference': 'SEC-OU-00102', 'first-seen': '2026-01-01', 'data-types-observed': ['HH-CONSUMPTION'], 'source-reference': 'DCC-1' });
-    await r.call('dcc_system', 'POST', '/v1/discovered-access', { mpxn, 'organisation-name': 'Someone Else', 'organisation-reference': 'SEC-OU-00999', 'first-seen': '2026-01-01', 'data-types-observed': ['HH-CONSUMPTION'], 'source-reference': 'DCC-2' });
+    await r.call('dcc_system', 'POST', '/v1/discovered-access', {
+      mpxn,
+      'organisation-name': 'OctopusFlux Ltd',
+      'organisation-reference': 'SEC-OU-00102',
+      'first-seen': '2026-01-01',
+      'data-types-observed': ['HH-CONSUMPTION'],
+      'source-reference': 'DCC-1',
+    });
+    await r.call('dcc_system', 'POST', '/v1/discovered-access', {
+      mpxn,
+      'organisation-name': 'Someone Else',
+      'organisation-reference': 'SEC-OU-00999',
+      'first-seen': '2026-01-01',
+      'data-types-observed': ['HH-CONSUMPTION'],
+      'source-reference': 'DCC-2',
+    });
     const own = await r.call('octopusflux', 'POST', '/v1/identity-records', { 'pii-principal': { mpxn, 'move-in-date': '2021-01-01' }, 'expressed-by': 'data-subject' });
     const ak = (await r.call('octopusflux', 'POST', '/v1/access-records', consentBody(own.body.ir))).body['access-token'].key;
     const list = (await r.call('octopusflux', 'GET', `/v1/meter-points/${mpxn}/access-records?state=DISCOVERED`)).body['access-records'];
-    const byRef = Object.fromEntries(list.map((x: { 'discovered-access': { 'organisation-reference': string; 'superseded-by': string | null } }) => [x['discovered-access']['organisation-reference'], x['discovered-access']['superseded-by']]));
+    const byRef = Object.fromEntries(
+      list.map((x: { 'discovered-access': { 'organisation-reference': string; 'superseded-by': string | null } }) => [x['discovered-access']['organisation-reference'], x['discovered-access']['superseded-by']]),
+    );
     expect(byRef).toEqual({ 'SEC-OU-00102': ak, 'SEC-OU-00999': null });
   });
 
@@ -325,9 +335,14 @@ describe('access records (contract §5)', () => {
     const record = Compile(closed(AccessRecordOutput));
     const summary = Compile(closed(AccessRecordSummary));
     // owners_ir: the record's ir when that identity record is the record owner's own.
-    const rows = r.reg.sqlite
-      .prepare('select a.ak, a.kind, a.state, a.mpxn, a.duid, i.ir owners_ir from access_records a left join identity_records i on i.ir = a.ir and i.duid = a.duid')
-      .all() as { ak: string; kind: string; state: string; mpxn: string; duid: string | null; owners_ir: string | null }[];
+    const rows = r.reg.sqlite.prepare('select a.ak, a.kind, a.state, a.mpxn, a.duid, i.ir owners_ir from access_records a left join identity_records i on i.ir = a.ir and i.duid = a.duid').all() as {
+      ak: string;
+      kind: string;
+      state: string;
+      mpxn: string;
+      duid: string | null;
+      owners_ir: string | null;
+    }[];
     expect(new Set(rows.map((x) => x.kind))).toEqual(new Set(['record', 'discovered']));
     for (const row of rows) {
       const v = (await r.call(null, 'GET', `/v1/access-records/${row.ak}`)).body['access-record'];

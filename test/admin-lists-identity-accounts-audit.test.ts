@@ -7,9 +7,7 @@ describe('sandbox outbox: links rewritten to the register the console talks to',
     const here = 'http://127.0.0.1:5001';
     const html = '<a href="http://localhost:5001/r/abc?x=1&amp;y=2">go</a> <a href="http://localhost:50010/r/def">other</a> http://localhost:5001 and https://localhost:5001/x http://localhost:5001?t=1#f';
     const out = relinkToOrigin(html, 'http://localhost:5001', here);
-    expect(out).toBe(
-      '<a href="http://127.0.0.1:5001/r/abc?x=1&amp;y=2">go</a> <a href="http://localhost:50010/r/def">other</a> http://127.0.0.1:5001 and https://localhost:5001/x http://127.0.0.1:5001?t=1#f',
-    );
+    expect(out).toBe('<a href="http://127.0.0.1:5001/r/abc?x=1&amp;y=2">go</a> <a href="http://localhost:50010/r/def">other</a> http://127.0.0.1:5001 and https://localhost:5001/x http://127.0.0.1:5001?t=1#f');
   });
   it('treats the default port as the same origin and leaves text without links alone', () => {
     expect(relinkToOrigin('see https://dar.example:443/p', 'https://dar.example', 'http://127.0.0.1:9')).toBe('see http://127.0.0.1:9/p');
@@ -61,7 +59,10 @@ describe('admin lists, more: audit export, accounts, identity records (docs/api.
     // Appended through the audit log itself (the routes that write events are covered elsewhere).
     for (let i = total; i < 1100; i++) r.reg.audit.append({ actor: 'register', eventType: 'test.bulk', detail: { i } });
     const res = await csv('admin_ops', '/v1/admin/audit/export.csv');
-    const ids = res.body.split('\r\n').slice(1, -1).map((l) => Number(l.split(',')[0].replace(/"/g, '')));
+    const ids = res.body
+      .split('\r\n')
+      .slice(1, -1)
+      .map((l) => Number(l.split(',')[0].replace(/"/g, '')));
     expect(ids.length).toBe(Number(res.headers['x-total-count']));
     expect(ids.length).toBeGreaterThan(1000);
     expect(ids).toEqual([...ids].sort((a, b) => b - a));
@@ -73,7 +74,11 @@ describe('admin accounts list: sort, fragment search, offsets', () => {
   let r: TestRegister;
   beforeAll(async () => {
     r = await testRegister();
-    for (const [id, name] of [['zz_sorter_b', 'Bravo Sorting Ltd'], ['zz_sorter_a', 'alpha sorting plc'], ['zz_sorter_c', 'Charlie_Sorting%']]) {
+    for (const [id, name] of [
+      ['zz_sorter_b', 'Bravo Sorting Ltd'],
+      ['zz_sorter_a', 'alpha sorting plc'],
+      ['zz_sorter_c', 'Charlie_Sorting%'],
+    ]) {
       expect((await r.call('admin_ops', 'POST', '/v1/admin/accounts', { 'account-id': id, 'display-name': name, role: 'data_user', 'data-types': ['HH-CONSUMPTION'] })).status).toBe(201);
     }
   });
@@ -138,7 +143,12 @@ describe('admin identity records list: MPxN fragment, Data User, date range, sor
     // Five records on five days; MPxNs not in creation order.
     for (const [i, mpxn] of ['8812345000003', '8812345000001', '8899999000002', '8812345000005', '8812345000004'].entries()) {
       r.reg.clock.setOffset(start + i * 86_400_000 - Date.now());
-      const res = await r.app.inject({ method: 'POST', url: '/v1/identity-records', headers: { authorization: `Bearer ${token}` }, payload: { 'pii-principal': { mpxn, 'move-in-date': '2021-01-01', address: { addressLine1: '1 Secret Street', townCity: 'Leeds', postcode: 'LS1 4AB' } }, email: `c${i}@customer.example`, 'expressed-by': 'data-subject' } });
+      const res = await r.app.inject({
+        method: 'POST',
+        url: '/v1/identity-records',
+        headers: { authorization: `Bearer ${token}` },
+        payload: { 'pii-principal': { mpxn, 'move-in-date': '2021-01-01', address: { addressLine1: '1 Secret Street', townCity: 'Leeds', postcode: 'LS1 4AB' } }, email: `c${i}@customer.example`, 'expressed-by': 'data-subject' },
+      });
       expect(res.statusCode, res.body).toBe(201);
       made.push({ ir: res.json().ir, mpxn });
     }

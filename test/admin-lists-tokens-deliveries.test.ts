@@ -36,13 +36,35 @@ describe('admin lists: re-identification tokens and webhook deliveries', () => {
       refs.push(ref);
       r.reg.db
         .insert(reidTokens)
-        .values({ tokenRef: ref, method: 'magic-link', flow: 'record', ir, mpxn, initiatorAccountId: 'list_tester', initiatorDuid: duid, status: i % 2 ? 'expired' : 'pending', createdAt: iso(start + i * DAY), ceremonyExpiresAt: iso(Date.now() + (20 - i) * DAY), usableUntil: iso(start + i * DAY + 3_600_000) })
+        .values({
+          tokenRef: ref,
+          method: 'magic-link',
+          flow: 'record',
+          ir,
+          mpxn,
+          initiatorAccountId: 'list_tester',
+          initiatorDuid: duid,
+          status: i % 2 ? 'expired' : 'pending',
+          createdAt: iso(start + i * DAY),
+          ceremonyExpiresAt: iso(Date.now() + (20 - i) * DAY),
+          usableUntil: iso(start + i * DAY + 3_600_000),
+        })
         .run();
       const evt = newId('evt');
       events.push(evt);
       r.reg.db
         .insert(webhookDeliveries)
-        .values({ eventId: evt, wid: newId('wid'), duid, eventType: i % 3 ? 'consent.withdrawal' : 'tenancy.change', payload: { n: i }, occurredAt: iso(start + i * DAY), status: i % 2 ? 'delivered' : 'pending', nextAttemptAt: i % 2 ? null : iso(start + (30 - i) * DAY), createdAt: iso(start + i * DAY) })
+        .values({
+          eventId: evt,
+          wid: newId('wid'),
+          duid,
+          eventType: i % 3 ? 'consent.withdrawal' : 'tenancy.change',
+          payload: { n: i },
+          occurredAt: iso(start + i * DAY),
+          status: i % 2 ? 'delivered' : 'pending',
+          nextAttemptAt: i % 2 ? null : iso(start + (30 - i) * DAY),
+          createdAt: iso(start + i * DAY),
+        })
         .run();
     }
   });

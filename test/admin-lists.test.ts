@@ -93,14 +93,28 @@ describe('admin lists: sort, search, date ranges, export (docs/api.md "Admin lis
       for (const order of ['asc', 'desc'] as const) {
         const expected = [...all.records].sort(cmp(key, order === 'asc' ? 1 : -1)).map((x) => x.ak);
         const one = await list(`sort=${sort}&order=${order}&limit=500`);
-        expect(one.records.map((x) => x.ak), `${sort} ${order}`).toEqual(expected);
-        expect((await walk(`sort=${sort}&order=${order}`, 5)).map((x) => x.ak), `${sort} ${order} paged`).toEqual(expected);
-        expect((await walk(`sort=${sort}&order=${order}`, 1)).map((x) => x.ak), `${sort} ${order} one by one`).toEqual(expected);
+        expect(
+          one.records.map((x) => x.ak),
+          `${sort} ${order}`,
+        ).toEqual(expected);
+        expect(
+          (await walk(`sort=${sort}&order=${order}`, 5)).map((x) => x.ak),
+          `${sort} ${order} paged`,
+        ).toEqual(expected);
+        expect(
+          (await walk(`sort=${sort}&order=${order}`, 1)).map((x) => x.ak),
+          `${sort} ${order} one by one`,
+        ).toEqual(expected);
       }
     }
     // Default: newest first with the plain numeric cursor, as before.
     const first = await list('limit=5');
-    expect(first.records.map((x) => x.ak)).toEqual(made.slice(-5).reverse().map((m) => m.ak));
+    expect(first.records.map((x) => x.ak)).toEqual(
+      made
+        .slice(-5)
+        .reverse()
+        .map((m) => m.ak),
+    );
     expect(first['next-cursor']).toMatch(/^[0-9]+$/);
     // A sort other than the default: expiry without a value first when ascending.
     expect((await list('sort=expiry&limit=3')).records.map((x) => x.expiry)).toEqual([null, null, null]);
@@ -117,7 +131,11 @@ describe('admin lists: sort, search, date ranges, export (docs/api.md "Admin lis
 
   it('q finds substrings of purpose, MPxN, controller name and access key, ignoring case; short terms match prefixes', async () => {
     const aks = async (q: string) => (await list(`q=${encodeURIComponent(q)}&limit=500`)).records.map((x) => x.ak).sort();
-    const expect_ = (pred: (m: (typeof made)[number]) => boolean) => made.filter(pred).map((m) => m.ak).sort();
+    const expect_ = (pred: (m: (typeof made)[number]) => boolean) =>
+      made
+        .filter(pred)
+        .map((m) => m.ak)
+        .sort();
     expect(await aks('tariff optim')).toEqual(expect_((m) => m.purpose.startsWith('Half-hourly')));
     expect(await aks('ump siz')).toEqual(expect_((m) => m.purpose === 'Heat-pump sizing'));
     expect(await aks('GRID')).toEqual(expect_((m) => m.lead === 'alpha grid plc'));
@@ -235,8 +253,18 @@ describe('admin lists: sort, search, date ranges, export (docs/api.md "Admin lis
   });
 
   it('discovered access: substring of the organisation name, sort by organisation, date range', async () => {
-    for (const [name, ref] of [['Shadow Analytics Ltd', 'SEC-OU-00777'], ['brightline Data', 'SEC-OU-00778']]) {
-      const res = await r.call('dcc_system', 'POST', '/v1/discovered-access', { mpxn: '3141592653', 'organisation-name': name, 'organisation-reference': ref, 'first-seen': '2026-05-01T10:00:00Z', 'data-types-observed': ['HH-CONSUMPTION'], 'source-reference': `DCC-${ref}` });
+    for (const [name, ref] of [
+      ['Shadow Analytics Ltd', 'SEC-OU-00777'],
+      ['brightline Data', 'SEC-OU-00778'],
+    ]) {
+      const res = await r.call('dcc_system', 'POST', '/v1/discovered-access', {
+        mpxn: '3141592653',
+        'organisation-name': name,
+        'organisation-reference': ref,
+        'first-seen': '2026-05-01T10:00:00Z',
+        'data-types-observed': ['HH-CONSUMPTION'],
+        'source-reference': `DCC-${ref}`,
+      });
       expect(res.status).toBe(201);
     }
     const names = async (qs: string) => {

@@ -137,7 +137,14 @@ describe('self-service and admin (contract §6, §10)', () => {
   });
 
   it('sandbox DCC actions for the operator; settings without secrets', async () => {
-    const res = await r.call('admin_ops', 'POST', '/v1/admin/sandbox/discovered-access', { mpxn: '1231231231', 'organisation-name': 'Console Test Ltd', 'organisation-reference': 'SEC-OU-01234', 'first-seen': '2026-01-01', 'data-types-observed': ['HH-CONSUMPTION'], 'source-reference': 'S-1' });
+    const res = await r.call('admin_ops', 'POST', '/v1/admin/sandbox/discovered-access', {
+      mpxn: '1231231231',
+      'organisation-name': 'Console Test Ltd',
+      'organisation-reference': 'SEC-OU-01234',
+      'first-seen': '2026-01-01',
+      'data-types-observed': ['HH-CONSUMPTION'],
+      'source-reference': 'S-1',
+    });
     expect(res.status).toBe(201);
     const list = await r.call('admin_ops', 'GET', '/v1/admin/discovered-access?q=console');
     expect(list.body.records[0]).toMatchObject({ 'organisation-reference': 'SEC-OU-01234', 'superseded-by': null });

@@ -11,15 +11,17 @@ describe('authentication (contract §2)', () => {
   });
   afterAll(() => r.close());
 
-  const login = (authorization?: string) =>
-    r.app.inject({ method: 'GET', url: '/v1/auth/token', headers: authorization ? { authorization } : {} });
+  const login = (authorization?: string) => r.app.inject({ method: 'GET', url: '/v1/auth/token', headers: authorization ? { authorization } : {} });
 
   it('issues an HS256 JWT with sub, duid, role, iat, exp=iat+7200, jti', async () => {
     const res = await login(basic('bright_energy', 'bright-secret-demo'));
     expect(res.statusCode).toBe(200);
     const body = res.json();
     expect(body.expires).toBe(7200);
-    const [header, payload] = body['bearer-token'].split('.').slice(0, 2).map((p: string) => JSON.parse(Buffer.from(p, 'base64url').toString()));
+    const [header, payload] = body['bearer-token']
+      .split('.')
+      .slice(0, 2)
+      .map((p: string) => JSON.parse(Buffer.from(p, 'base64url').toString()));
     expect(header.alg).toBe('HS256');
     expect(payload.sub).toBe('bright_energy');
     expect(payload.role).toBe('data_user');

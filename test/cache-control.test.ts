@@ -72,7 +72,12 @@ describe('Cache-Control: no-store on tokens, secrets and personal data', () => {
   });
 
   it('passkey pages and the portal', async () => {
-    const enrol = await r.call('bright_energy', 'POST', '/v1/identity-records', { 'pii-principal': { mpxn: '1500000004', 'move-in-date': '2023-01-01' }, 'expressed-by': 'data-subject', 'initiate-passkey-registration': true, 'passkey-return-url': RETURN });
+    const enrol = await r.call('bright_energy', 'POST', '/v1/identity-records', {
+      'pii-principal': { mpxn: '1500000004', 'move-in-date': '2023-01-01' },
+      'expressed-by': 'data-subject',
+      'initiate-passkey-registration': true,
+      'passkey-return-url': RETURN,
+    });
     noStore('POST /v1/identity-records (passkey redirect)', enrol, 201);
     noStore('GET /id/passkey/register', await new Customer(r).get(enrol.body['passkey-registration-redirect']['redirect-url']), 200);
 

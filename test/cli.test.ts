@@ -16,8 +16,7 @@ const tmp = () => {
 };
 afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
 
-const run = (args: string[], env: NodeJS.ProcessEnv = {}) =>
-  spawnSync(TSX, [CLI, ...args], { encoding: 'utf8', timeout: 30_000, env: { ...process.env, ...env } });
+const run = (args: string[], env: NodeJS.ProcessEnv = {}) => spawnSync(TSX, [CLI, ...args], { encoding: 'utf8', timeout: 30_000, env: { ...process.env, ...env } });
 
 /** Starts the register, resolves with its URL once it prints it. */
 function start(args: string[]): Promise<{ url: string; child: ReturnType<typeof spawn>; output: () => string }> {

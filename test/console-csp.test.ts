@@ -20,7 +20,12 @@ describe('the console page carries a Content-Security-Policy', () => {
       const res = await r.app.inject({ method: 'GET', url });
       expect(res.statusCode, url).toBe(200);
       const csp = String(res.headers['content-security-policy'] ?? '');
-      const directives = new Map(csp.split(';').map((d) => d.trim().split(/\s+/)).map(([name, ...values]) => [name, values]));
+      const directives = new Map(
+        csp
+          .split(';')
+          .map((d) => d.trim().split(/\s+/))
+          .map(([name, ...values]) => [name, values]),
+      );
       expect(directives.get('script-src'), url).toEqual(["'self'"]);
       expect(directives.get('connect-src'), url).toEqual(["'self'"]);
       expect(directives.get('default-src'), url).toEqual(["'self'"]);

@@ -57,7 +57,20 @@ describe('DCC: discovered access and change of tenancy (contract §8)', () => {
     const octopus = r.svc.accounts.get('octopusflux');
     const now = new Date().toISOString();
     for (const [i, a] of [bright, octopus].entries()) {
-      r.reg.db.insert(webhooks).values({ wid: `wid_00000000000000000000000${i}`, duid: a.duid, callbackUrl: `https://example.org/hook${i}`, alertEmail: 'ops@example.org', notifyDaysBefore: 30, eventTypes: ['tenancy.change'], secretEnc: encrypt(r.reg.keys.encryptionKey, 'whsec_x'), createdAt: now, updatedAt: now }).run();
+      r.reg.db
+        .insert(webhooks)
+        .values({
+          wid: `wid_00000000000000000000000${i}`,
+          duid: a.duid,
+          callbackUrl: `https://example.org/hook${i}`,
+          alertEmail: 'ops@example.org',
+          notifyDaysBefore: 30,
+          eventTypes: ['tenancy.change'],
+          secretEnc: encrypt(r.reg.keys.encryptionKey, 'whsec_x'),
+          createdAt: now,
+          updatedAt: now,
+        })
+        .run();
     }
 
     const body = { mpxn, 'effective-date': '2026-09-01', 'source-reference': 'DCC-COT-1' };
@@ -66,7 +79,11 @@ describe('DCC: discovered access and change of tenancy (contract §8)', () => {
     expect(res.body).toMatchObject({ ...body, 'active-records-affected': 3 });
     expect(res.body['data-users-notified'].sort()).toEqual([bright.duid, octopus.duid].sort());
 
-    const queued = r.reg.db.select().from(webhookDeliveries).all().filter((d) => d.eventType === 'tenancy.change');
+    const queued = r.reg.db
+      .select()
+      .from(webhookDeliveries)
+      .all()
+      .filter((d) => d.eventType === 'tenancy.change');
     expect(queued).toHaveLength(2);
     const forBright = queued.find((d) => d.duid === bright.duid)!.payload as { 'affected-aks': string[] };
     const forOcto = queued.find((d) => d.duid === octopus.duid)!.payload as { 'affected-aks': string[] };
@@ -76,7 +93,13 @@ describe('DCC: discovered access and change of tenancy (contract §8)', () => {
     const again = await r.call('dcc_system', 'POST', '/v1/cot-events', body);
     expect(again.status).toBe(200);
     expect(again.body['active-records-affected']).toBe(3);
-    expect(r.reg.db.select().from(webhookDeliveries).all().filter((d) => d.eventType === 'tenancy.change')).toHaveLength(2);
+    expect(
+      r.reg.db
+        .select()
+        .from(webhookDeliveries)
+        .all()
+        .filter((d) => d.eventType === 'tenancy.change'),
+    ).toHaveLength(2);
     // Never revokes anything itself.
     expect((await r.call(null, 'GET', `/v1/access-records/${bright1}`)).body['access-record']['access-event'].state).toBe('ACTIVE');
   });

@@ -16,10 +16,7 @@ import { eventually, startReceiver, verifyDarSignature, type Receiver } from './
 
 const Nullable = <T extends TSchema>(t: T) => Type.Union([t, Type.Null()]);
 const DateTimeZ = Type.String({ pattern: '^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}Z$' });
-const Envelope = Type.Object(
-  { resource: Type.String(), timestamp: DateTimeZ, 'transaction-id': Type.String({ pattern: '^tid_[0-9a-f]{24}$' }) },
-  { additionalProperties: false },
-);
+const Envelope = Type.Object({ resource: Type.String(), timestamp: DateTimeZ, 'transaction-id': Type.String({ pattern: '^tid_[0-9a-f]{24}$' }) }, { additionalProperties: false });
 
 /** Published shapes (written from the published document, not from the register's schemas). */
 const PublishedAddress = Type.Object(
@@ -42,10 +39,7 @@ const PublishedIdentityRecord = Type.Object(
         'has-email': Type.Boolean(),
         credentials: Type.Array(Type.Object({ 'credential-id': Type.String(), 'registered-at': DateTimeZ, transports: Type.Array(Type.String()) })),
         // `address` is optional and, when present, an object: never null.
-        'pii-principal': Type.Object(
-          { mpxn: Type.String(), 'move-in-date': Type.String(), address: Type.Optional(PublishedAddress) },
-          { additionalProperties: false },
-        ),
+        'pii-principal': Type.Object({ mpxn: Type.String(), 'move-in-date': Type.String(), address: Type.Optional(PublishedAddress) }, { additionalProperties: false }),
         'expressed-by': Type.Union([Type.Literal('data-subject'), Type.Literal('authorised-representative')]),
         'principal-verification': Nullable(
           Type.Object({
@@ -98,7 +92,6 @@ const PublishedDiscoveredSummary = Type.Object({
 });
 
 const check = (schema: TSchema, value: unknown) => [...Compile(schema).Errors(value)].map((e) => `${(e as { instancePath?: string }).instancePath ?? ''} ${e.message}`);
-
 
 let r: TestRegister;
 beforeAll(async () => {
@@ -393,7 +386,7 @@ describe('no echoed secrets: POST /v1/admin/accounts', () => {
   });
 });
 
-describe("webhook signatures: the verification example in docs/webhooks.md verifies real deliveries", () => {
+describe('webhook signatures: the verification example in docs/webhooks.md verifies real deliveries', () => {
   const SNIPPET = join(process.cwd(), 'test', 'support', 'readme', 'verify-webhook.mjs');
 
   it('the file run here is the example docs/webhooks.md shows, word for word (but the port line)', () => {
@@ -402,7 +395,10 @@ describe("webhook signatures: the verification example in docs/webhooks.md verif
     expect(at).toBeGreaterThan(-1);
     const start = doc.indexOf('```js\n', at) + '```js\n'.length;
     const shown = doc.slice(start, doc.indexOf('```', start)).trimEnd().split('\n');
-    const run = readFileSync(SNIPPET, 'utf8').trimEnd().split('\n').filter((l, i) => !(i < 3 && l.startsWith('//')));
+    const run = readFileSync(SNIPPET, 'utf8')
+      .trimEnd()
+      .split('\n')
+      .filter((l, i) => !(i < 3 && l.startsWith('//')));
     const portLine = (l: string) => l.startsWith('server.listen(');
     expect(run.filter((l) => !portLine(l))).toEqual(shown.filter((l) => !portLine(l)));
     expect(shown.filter(portLine)).toEqual(["server.listen(8080, '127.0.0.1');"]);
@@ -507,7 +503,12 @@ describe('readiness: GET /health (live) and GET /ready (ready)', () => {
     try {
       const bearer = `Bearer ${await w.token('bright_energy')}`;
       w.readiness.notReady('loading the demo data');
-      for (const [url, auth] of [['/v1/self', bearer], ['/ready', null], ['/v1/ready', null], ['/v1/access-records/ak_000000000000000000000000', null]] as const) {
+      for (const [url, auth] of [
+        ['/v1/self', bearer],
+        ['/ready', null],
+        ['/v1/ready', null],
+        ['/v1/access-records/ak_000000000000000000000000', null],
+      ] as const) {
         const res = await w.app.inject({ method: 'GET', url, headers: auth ? { authorization: auth } : {} });
         expect(res.statusCode, url).toBe(503);
         expect(res.headers['retry-after']).toBe('1');

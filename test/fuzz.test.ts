@@ -48,11 +48,12 @@ function checksum(): string {
   const h = createHash('sha256');
   for (const t of tables) {
     h.update(t);
-    const rows =
-      t === 'audit_events'
-        ? `select * from "${t}" where event_type not in (${AUDITED_REFUSALS.map(() => '?').join(', ')}) order by rowid`
-        : `select * from "${t}" order by rowid`;
-    for (const row of r.reg.sqlite.prepare(rows).raw().iterate(...(t === 'audit_events' ? AUDITED_REFUSALS : []))) h.update(JSON.stringify(row, (_k, v) => (Buffer.isBuffer(v) ? v.toString('hex') : typeof v === 'bigint' ? String(v) : v)));
+    const rows = t === 'audit_events' ? `select * from "${t}" where event_type not in (${AUDITED_REFUSALS.map(() => '?').join(', ')}) order by rowid` : `select * from "${t}" order by rowid`;
+    for (const row of r.reg.sqlite
+      .prepare(rows)
+      .raw()
+      .iterate(...(t === 'audit_events' ? AUDITED_REFUSALS : [])))
+      h.update(JSON.stringify(row, (_k, v) => (Buffer.isBuffer(v) ? v.toString('hex') : typeof v === 'bigint' ? String(v) : v)));
   }
   return h.digest('hex');
 }
@@ -205,17 +206,9 @@ const authArb = fc.oneof(
   { weight: 1, arbitrary: fc.constant({ kind: 'none' }) },
   {
     weight: 2,
-    arbitrary: fc.constantFrom(
-      'Bearer ',
-      'Bearer a.b.c',
-      'Bearer eyJhbGciOiJub25lIn0.eyJzdWIiOiJhZG1pbl9vcHMifQ.',
-      'Basic YWRtaW5fb3BzOmFkbWluLXNlY3JldC1kZW1v',
-      'Basic !!!',
-      'Bearer 💥',
-      `Bearer ${'x'.repeat(9000)}`,
-      'bearer',
-      'Digest x',
-    ).map((header) => ({ kind: 'raw', header })),
+    arbitrary: fc
+      .constantFrom('Bearer ', 'Bearer a.b.c', 'Bearer eyJhbGciOiJub25lIn0.eyJzdWIiOiJhZG1pbl9vcHMifQ.', 'Basic YWRtaW5fb3BzOmFkbWluLXNlY3JldC1kZW1v', 'Basic !!!', 'Bearer 💥', `Bearer ${'x'.repeat(9000)}`, 'bearer', 'Digest x')
+      .map((header) => ({ kind: 'raw', header })),
   },
   { weight: 1, arbitrary: fc.constantFrom(...ROLES).map((id) => ({ kind: 'tampered', id })) },
 );
@@ -261,29 +254,24 @@ function pathArb(op: Operation): fc.Arbitrary<string> {
 function requestArb(op: Operation) {
   const body: fc.Arbitrary<{ raw?: string; json?: unknown } | null> = op.body
     ? fc.oneof(
-        { weight: 6, arbitrary: fromSchema(op.body).chain(mutate).map((json) => ({ json })) },
+        {
+          weight: 6,
+          arbitrary: fromSchema(op.body)
+            .chain(mutate)
+            .map((json) => ({ json })),
+        },
         { weight: 1, arbitrary: fc.constant(null) },
         {
           weight: 2,
           arbitrary: fc
-            .constantFrom(
-              '{',
-              '{"a":',
-              '[1,2',
-              'null',
-              '"string"',
-              '12',
-              '{"__proto__":{"admin":true}}',
-              '{"a":1,"a":2}',
-              '\u0000',
-              '{"x":"\\ud800"}',
-              '['.repeat(10_000) + ']'.repeat(10_000),
-              `{"big":"${'y'.repeat(300_000)}"}`,
-            )
+            .constantFrom('{', '{"a":', '[1,2', 'null', '"string"', '12', '{"__proto__":{"admin":true}}', '{"a":1,"a":2}', '\u0000', '{"x":"\\ud800"}', '['.repeat(10_000) + ']'.repeat(10_000), `{"big":"${'y'.repeat(300_000)}"}`)
             .map((raw) => ({ raw })),
         },
       )
-    : fc.oneof(fc.constant(null), weirdValue.map((json) => ({ json })));
+    : fc.oneof(
+        fc.constant(null),
+        weirdValue.map((json) => ({ json })),
+      );
   return fc.record({ path: pathArb(op), query: queryArb(op), auth: authArb, contentType: contentTypeArb, body });
 }
 
@@ -509,7 +497,10 @@ describe('fuzz: authentication and role come before validation, for every route 
       const now = Math.floor(Date.now() / 1000);
       noExp[role] = await new SignJWT({ role }).setProtectedHeader({ alg: 'HS256' }).setSubject(ACCOUNT_OF[role]).setIssuedAt(now).sign(ra.reg.keys.jwtSecret);
       algNone[role] = `${b64({ alg: 'none', typ: 'JWT' })}.${b64({ sub: ACCOUNT_OF[role], role, iat: now, exp: now + 3600 })}.`;
-      for (const [kind, store] of [['suspended', suspended], ['signedout', signedOut]] as const) {
+      for (const [kind, store] of [
+        ['suspended', suspended],
+        ['signedout', signedOut],
+      ] as const) {
         const id = `${kind}_${role}`;
         await ra.svc.accounts.create('admin_ops', { 'account-id': id, 'display-name': `${kind} ${role} Ltd`, role, 'secret-key': 'a-long-enough-secret-key' } as never);
         store[role] = await issueToken(ra.reg, ra.svc.accounts.get(id));

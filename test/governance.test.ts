@@ -5,8 +5,7 @@ import { consentBody, testRegister, type TestRegister } from './support/register
 const DEMO_MPXN = '2312345678901';
 
 type AuditEvent = { actor: string; 'event-type': string; ir: string | null; subject: string | null; detail: Record<string, any> };
-const events = async (r: TestRegister, type: string): Promise<AuditEvent[]> =>
-  (await r.call('admin_ops', 'GET', `/v1/admin/audit?event-type=${encodeURIComponent(type)}&limit=500`)).body.events;
+const events = async (r: TestRegister, type: string): Promise<AuditEvent[]> => (await r.call('admin_ops', 'GET', `/v1/admin/audit?event-type=${encodeURIComponent(type)}&limit=500`)).body.events;
 
 describe('support role: what it may and may not do (403 AUTH003 before validation)', () => {
   let r: TestRegister;
@@ -135,8 +134,7 @@ describe('audited reads: identity-record.read, masked until revealed', () => {
 describe('audited sign-ins and account changes', () => {
   let r: TestRegister;
   const basic = (id: string, secret: string) => `Basic ${Buffer.from(`${id}:${secret}`).toString('base64')}`;
-  const signIn = (id: string, secret: string, remoteAddress = '198.51.100.7') =>
-    r.app.inject({ method: 'GET', url: '/v1/auth/token', remoteAddress, headers: { authorization: basic(id, secret) } });
+  const signIn = (id: string, secret: string, remoteAddress = '198.51.100.7') => r.app.inject({ method: 'GET', url: '/v1/auth/token', remoteAddress, headers: { authorization: basic(id, secret) } });
   beforeAll(async () => {
     r = await testRegister();
     // The audit reader signs in first, so its own sign-in is not the newest event.

@@ -196,7 +196,7 @@ describe('group commit', () => {
     expect(sqlite.prepare('select count(*) from t').pluck().get()).toBe(4);
   });
 
-  it('commits a held batch nobody waits on when the fsync ends (a background job\'s writes)', async () => {
+  it("commits a held batch nobody waits on when the fsync ends (a background job's writes)", async () => {
     const { sqlite, wal } = fileDb();
     const g = gatedSync();
     const gc = new GroupCommit(sqlite, wal, g.sync);
@@ -245,17 +245,14 @@ describe('group commit over HTTP', () => {
     const dir = tempDir('dar-gc-http-');
     r = await testRegister({ dataDir: dir });
     const token = await r.token('bright_energy');
-    const ir = (
-      await r.call('bright_energy', 'POST', '/v1/identity-records', { 'pii-principal': { mpxn: '1029384756', 'move-in-date': '2021-01-01' }, 'expressed-by': 'data-subject' })
-    ).body.ir;
+    const ir = (await r.call('bright_energy', 'POST', '/v1/identity-records', { 'pii-principal': { mpxn: '1029384756', 'move-in-date': '2021-01-01' }, 'expressed-by': 'data-subject' })).body.ir;
     // Swap in a gated sync: reg.tx, the hook and the workers use reg.durability on every call.
     await r.reg.durability.durable();
     r.reg.durability.endBatch();
     const g = gatedSync();
     r.reg.durability = new GroupCommit(r.reg.sqlite, join(dir, 'register.sqlite-wal'), g.sync);
 
-    const post = () =>
-      r!.app.inject({ method: 'POST', url: '/v1/access-records', headers: { authorization: `Bearer ${token}` }, payload: consentBody(ir) });
+    const post = () => r!.app.inject({ method: 'POST', url: '/v1/access-records', headers: { authorization: `Bearer ${token}` }, payload: consentBody(ir) });
     let answered = 0;
     const first = post().then((res) => (answered++, res));
     for (let i = 0; i < 20 && g.fileCalls().length === 0; i++) await tick();

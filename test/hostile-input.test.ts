@@ -10,8 +10,7 @@ describe('hostile input gets a 4xx in the envelope, never a 5xx', () => {
   });
   afterAll(() => r.close());
 
-  const post = (url: string, payload: string, contentType = 'application/json') =>
-    r.app.inject({ method: 'POST', url, payload, headers: { ...auth, 'content-type': contentType } });
+  const post = (url: string, payload: string, contentType = 'application/json') => r.app.inject({ method: 'POST', url, payload, headers: { ...auth, 'content-type': contentType } });
 
   const expectEnvelope = (res: { statusCode: number; json: () => any }, status: number) => {
     expect(res.statusCode).toBe(status);

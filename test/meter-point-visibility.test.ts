@@ -17,8 +17,7 @@ describe('meter-point listing: rights, audit and other organisations keys', () =
   });
   afterAll(() => r.close());
 
-  const ownIdentity = async (as: string, mpxn: string) =>
-    (await r.call(as, 'POST', '/v1/identity-records', { 'pii-principal': { mpxn, 'move-in-date': '2021-01-01' }, 'expressed-by': 'data-subject' })).body.ir as string;
+  const ownIdentity = async (as: string, mpxn: string) => (await r.call(as, 'POST', '/v1/identity-records', { 'pii-principal': { mpxn, 'move-in-date': '2021-01-01' }, 'expressed-by': 'data-subject' })).body.ir as string;
   const create = async (as: string, ir: string, state: string, expiry: string | null = null, registeredAt = '2026-01-01T00:00:00Z') => {
     const body = consentBody(ir);
     body['access-event'].state = state;
@@ -75,15 +74,18 @@ describe('meter-point listing: rights, audit and other organisations keys', () =
     // Every record written so far (demo and the tests above: submitted ACTIVE, REVOKED,
     // EXPIRED, lapsed; revoked later, swept later) has activated_at set by create. Forget it
     // and run the migration's backfill: it must find the same records.
-    const before = r.reg.sqlite.prepare("select ak, activated_at is not null as a from access_records order by seq").all();
+    const before = r.reg.sqlite.prepare('select ak, activated_at is not null as a from access_records order by seq').all();
     expect(before.filter((x: any) => x.a).length).toBeGreaterThan(3);
     expect(before.filter((x: any) => !x.a).length).toBeGreaterThan(3);
     const migration = readFileSync(new URL('../drizzle/0005_listing_rights.sql', import.meta.url), 'utf8');
-    const backfill = migration.split('--> statement-breakpoint').map((s) => s.trim()).find((s) => /UPDATE `access_records`/.test(s))!;
+    const backfill = migration
+      .split('--> statement-breakpoint')
+      .map((s) => s.trim())
+      .find((s) => /UPDATE `access_records`/.test(s))!;
     expect(backfill).toBeDefined();
     r.reg.sqlite.exec('update access_records set activated_at = null');
     r.reg.sqlite.exec(backfill);
-    expect(r.reg.sqlite.prepare("select ak, activated_at is not null as a from access_records order by seq").all()).toEqual(before);
+    expect(r.reg.sqlite.prepare('select ak, activated_at is not null as a from access_records order by seq').all()).toEqual(before);
   });
 
   it('every listing by a Data User is audited as meter-point.viewed, in the hash chain', async () => {
@@ -105,14 +107,12 @@ describe('meter-point listing: rights, audit and other organisations keys', () =
   });
 
   it('reading the views of one MPxN, and the right to list, use indexes', () => {
-    const plan = r.reg.sqlite
-      .prepare("explain query plan select a.seq from audit_events a join accounts c on c.account_id = a.actor where a.subject = ? and a.event_type = 'meter-point.viewed' order by a.seq desc limit 10")
-      .all(DEMO) as { detail: string }[];
+    const plan = r.reg.sqlite.prepare("explain query plan select a.seq from audit_events a join accounts c on c.account_id = a.actor where a.subject = ? and a.event_type = 'meter-point.viewed' order by a.seq desc limit 10").all(DEMO) as {
+      detail: string;
+    }[];
     expect(plan.map((p) => p.detail).join('\n')).toMatch(/audit_events_subject_idx/);
     // The right to list is answered from the partial (mpxn, duid, activated_at) index alone.
-    const rights = r.reg.sqlite
-      .prepare('explain query plan select seq from access_records where mpxn = ? and duid = ? and activated_at is not null limit 1')
-      .all(DEMO, 'duid_x') as { detail: string }[];
+    const rights = r.reg.sqlite.prepare('explain query plan select seq from access_records where mpxn = ? and duid = ? and activated_at is not null limit 1').all(DEMO, 'duid_x') as { detail: string }[];
     expect(rights.map((p) => p.detail).join('\n')).toMatch(/COVERING INDEX access_records_mpxn_duid_idx/);
   });
 
@@ -145,7 +145,14 @@ describe('meter-point listing: rights, audit and other organisations keys', () =
 
     // A DISCOVERED row superseded by another organisation's record does not name that record's key.
     const mpxn = '4400000009';
-    await r.call('dcc_system', 'POST', '/v1/discovered-access', { mpxn, 'organisation-name': 'OctopusFlux Ltd', 'organisation-reference': 'SEC-OU-00102', 'first-seen': '2026-01-01', 'data-types-observed': ['HH-CONSUMPTION'], 'source-reference': 'DCC-9' });
+    await r.call('dcc_system', 'POST', '/v1/discovered-access', {
+      mpxn,
+      'organisation-name': 'OctopusFlux Ltd',
+      'organisation-reference': 'SEC-OU-00102',
+      'first-seen': '2026-01-01',
+      'data-types-observed': ['HH-CONSUMPTION'],
+      'source-reference': 'DCC-9',
+    });
     const octoAk = await create('octopusflux', await ownIdentity('octopusflux', mpxn), 'ACTIVE');
     const northernIr = await ownIdentity('northern_networks', mpxn);
     const northernAk = await create('northern_networks', northernIr, 'ACTIVE');
@@ -164,7 +171,7 @@ describe('meter-point listing: rights, audit and other organisations keys', () =
     expect(JSON.stringify(verified.body)).not.toContain(octoAk);
   });
 
-  it('the anonymise 409 names only the caller\'s own access keys, never another Data User\'s', async () => {
+  it("the anonymise 409 names only the caller's own access keys, never another Data User's", async () => {
     // The demo identity record (Bright Energy's) carries ACTIVE records of OctopusFlux and Northern Networks too.
     const own = r.reg.sqlite.prepare("select ak, duid from access_records where ir = ? and state = 'ACTIVE'").all(r.demo!.ir) as { ak: string; duid: string }[];
     const bright = r.svc.accounts.get('bright_energy').duid;

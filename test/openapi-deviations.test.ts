@@ -18,7 +18,20 @@ describe("the served OpenAPI lists the contract's deviations ([ours])", () => {
     expect(info).toContain('## Deviations from the published API [ours]');
     for (const d of DEVIATIONS) expect(info).toContain(`**${d.title}**`);
     // The list covers the contract's marked items, including these.
-    for (const must of ['Date-times', 'MPxN pattern', 'E-mail storage', 'No passkey enrolment without proof', 'Eligible identity record', 'Meter-point listings', 'Change of tenancy tells each Data User its own keys only', 'Webhook callbacks', 'Signing-secret rotation', 'Hash-chained audit', 'Authorization before validation', 'Portal withdrawal window'])
+    for (const must of [
+      'Date-times',
+      'MPxN pattern',
+      'E-mail storage',
+      'No passkey enrolment without proof',
+      'Eligible identity record',
+      'Meter-point listings',
+      'Change of tenancy tells each Data User its own keys only',
+      'Webhook callbacks',
+      'Signing-secret rotation',
+      'Hash-chained audit',
+      'Authorization before validation',
+      'Portal withdrawal window',
+    ])
       expect(DEVIATIONS.map((d) => d.title)).toContain(must);
   });
 

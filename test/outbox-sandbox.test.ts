@@ -15,8 +15,7 @@ async function setup(overrides: Partial<RegisterConfig> = {}): Promise<TestRegis
   open.push(r);
   return r;
 }
-const mail = (r: TestRegister, to: string, subject: string, text: string, html = `<p>${text}</p>`) =>
-  r.reg.tx(() => r.svc.mail.queue({ to, subject, text, html, purpose: 'test' }));
+const mail = (r: TestRegister, to: string, subject: string, text: string, html = `<p>${text}</p>`) => r.reg.tx(() => r.svc.mail.queue({ to, subject, text, html, purpose: 'test' }));
 const search = async (r: TestRegister, q: string, extra = '') => {
   const res = await r.call('admin_ops', 'GET', `/v1/admin/outbox?q=${encodeURIComponent(q)}${extra}`);
   expect(res.status, JSON.stringify(res.body)).toBe(200);
@@ -72,7 +71,7 @@ describe('sandbox mail outbox', () => {
     expect((await r.call('bright_energy', 'DELETE', '/v1/admin/outbox')).status).toBe(403);
   });
 
-  it("shows From:, the header lines and the raw RFC 822 source, composed as SMTP carries it", async () => {
+  it('shows From:, the header lines and the raw RFC 822 source, composed as SMTP carries it', async () => {
     const sink = await startSmtpSink();
     open.push(sink);
     const r = await setup({ smtpUrl: sink.url, mailFrom: 'Sandbox Register <register@dar.example>' });

@@ -30,7 +30,8 @@ async function productionCustomer(r: TestRegister): Promise<string> {
   return PRODUCTION_MPXN;
 }
 
-const outboxRow = (r: TestRegister, ref: string) => r.reg.sqlite.prepare('SELECT text, html, links, sealed, status FROM mail_messages WHERE ref = ? ORDER BY seq DESC').get(ref) as { text: string; html: string; links: string; sealed: string | null; status: string };
+const outboxRow = (r: TestRegister, ref: string) =>
+  r.reg.sqlite.prepare('SELECT text, html, links, sealed, status FROM mail_messages WHERE ref = ? ORDER BY seq DESC').get(ref) as { text: string; html: string; links: string; sealed: string | null; status: string };
 
 describe('production: the outbox never stores a usable magic link', () => {
   it('without SMTP: the link is stored redacted and nowhere else', async () => {
@@ -139,7 +140,7 @@ describe('an SMTP error quoting the recipient is stored without the address', ()
   });
 });
 
-describe('sandbox: the outbox stays the developer\'s mail catcher', () => {
+describe("sandbox: the outbox stays the developer's mail catcher", () => {
   it('links are stored and shown usable', async () => {
     const r = await testRegister({ smtpUrl: null });
     try {
@@ -169,7 +170,9 @@ describe('migration: magic links already in the outbox lose their secret', () =>
     const file = join(dir, 'register.sqlite');
     const old = openDatabase(file, before);
     const link = (s: string) => `https://id.register.example/id/magic/${s.padEnd(43, 'x')}`;
-    const insert = old.sqlite.prepare("INSERT INTO mail_messages (message_id, \"to\", subject, text, html, links, purpose, ref, status, attempts, created_at) VALUES (?, 'enc', 's', ?, ?, ?, 'reidentification.magic-link', ?, ?, 0, '2026-01-01T00:00:00.000Z')");
+    const insert = old.sqlite.prepare(
+      "INSERT INTO mail_messages (message_id, \"to\", subject, text, html, links, purpose, ref, status, attempts, created_at) VALUES (?, 'enc', 's', ?, ?, ?, 'reidentification.magic-link', ?, ?, 0, '2026-01-01T00:00:00.000Z')",
+    );
     for (const [i, status] of ['captured', 'sent', 'failed', 'queued', 'retrying'].entries()) {
       const l = link(`Secret${i}`);
       insert.run(`msg_${String(i).padStart(24, '0')}`, `Open ${l} now.`, `<a href="${l}">${l}</a>`, JSON.stringify([l, 'https://other.example/help']), `mlr_${i}`, status);

@@ -395,7 +395,7 @@ describe('[ours] passkey-register across Data Users needs proof of an existing f
 
   it('the page script never shows the library text: every failure is mapped to plain words, NotAllowedError offers the e-mail route', async () => {
     const script = (await new Customer(r).get('/id/assets/passkey.js')).body;
-    expect(script).not.toContain("return (err && err.message)");
+    expect(script).not.toContain('return (err && err.message)');
     expect(script).toContain("err.name === 'NotAllowedError'");
     expect(script).toContain('noUv.hidden = false');
   });

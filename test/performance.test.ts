@@ -73,7 +73,11 @@ describe('lifecycle sweeper', () => {
     r.reg.tx(() => {
       for (let i = 0; i < 1300; i++) {
         const body = consentBody(ir, { 'access-event': { state: 'ACTIVE', 'registered-at': '2020-01-01T00:00:00Z', expiry: '2020-06-01', consent: { 'consent-type': 'expressed-consent' } } });
-        r.svc.records.create(account, body, { resolveToken: () => { throw new Error('unused'); } });
+        r.svc.records.create(account, body, {
+          resolveToken: () => {
+            throw new Error('unused');
+          },
+        });
       }
     });
     const sweeper = r.svc.sweeper;

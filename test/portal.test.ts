@@ -77,7 +77,12 @@ describe('customer transparency portal (/portal)', () => {
     expect(entry.body).toContain('Email me a link');
     const outbox = async () => (await r.call('admin_ops', 'GET', '/v1/admin/outbox?limit=500')).body.messages as { to: string; text: string; links: string[] }[];
     const before = (await outbox()).length;
-    const started = await b.post('/portal/start', { csrf: csrfOf(entry.body), mpxn: MPXN, method: 'magic-link', ...(/name="return" value="([^"]+)"/.test(entry.body) ? { return: decodeEntities(/name="return" value="([^"]+)"/.exec(entry.body)![1]) } : {}) });
+    const started = await b.post('/portal/start', {
+      csrf: csrfOf(entry.body),
+      mpxn: MPXN,
+      method: 'magic-link',
+      ...(/name="return" value="([^"]+)"/.test(entry.body) ? { return: decodeEntities(/name="return" value="([^"]+)"/.exec(entry.body)![1]) } : {}),
+    });
     expect(started.statusCode).toBe(200);
     expect(started.body).toContain('Check your email');
     expect(started.body).toMatch(/c\*+r@example\.com/);
@@ -133,9 +138,16 @@ describe('customer transparency portal (/portal)', () => {
     expect(json.json()['access-records']).toHaveLength(5);
     const csv = await b.get('/portal/history.csv');
     expect(csv.headers['content-type']).toContain('text/csv');
-    expect(csv.body.split('\r\n')[0]).toBe('"access-key","organisation","state","legal-basis","purpose","data-types","registered-at","expiry","organisation-reference","ended-at","revoked-at","revocation-reason","expired-at","superseded-at","first-seen","last-seen"');
+    expect(csv.body.split('\r\n')[0]).toBe(
+      '"access-key","organisation","state","legal-basis","purpose","data-types","registered-at","expiry","organisation-reference","ended-at","revoked-at","revocation-reason","expired-at","superseded-at","first-seen","last-seen"',
+    );
     // Parts of the full records (registered-at, the privacy notice) appear next to each summary.
-    expect(csv.body.split('\r\n').slice(1).filter((line) => /,"\d{4}-\d{2}-\d{2}T[^,]*Z",/.test(line)).length).toBeGreaterThanOrEqual(4);
+    expect(
+      csv.body
+        .split('\r\n')
+        .slice(1)
+        .filter((line) => /,"\d{4}-\d{2}-\d{2}T[^,]*Z",/.test(line)).length,
+    ).toBeGreaterThanOrEqual(4);
     expect(body).toMatch(/<dt>Privacy notice<\/dt><dd><a href="https:\/\/[^"]+" rel="noopener noreferrer">Read the notice<\/a> \(version [^)]+\)/);
   });
 
@@ -156,7 +168,20 @@ describe('customer transparency portal (/portal)', () => {
     // Bright Energy subscribes to withdrawals, so the event is queued for it.
     const bright = r.svc.accounts.get('bright_energy');
     const now = new Date().toISOString();
-    r.reg.db.insert(webhooks).values({ wid: 'wid_0000000000000000000000aa', duid: bright.duid, callbackUrl: 'https://bright.example/hook', alertEmail: 'ops@bright.example', notifyDaysBefore: 30, eventTypes: ['consent.withdrawal'], secretEnc: encrypt(r.reg.keys.encryptionKey, 'whsec_x'), createdAt: now, updatedAt: now }).run();
+    r.reg.db
+      .insert(webhooks)
+      .values({
+        wid: 'wid_0000000000000000000000aa',
+        duid: bright.duid,
+        callbackUrl: 'https://bright.example/hook',
+        alertEmail: 'ops@bright.example',
+        notifyDaysBefore: 30,
+        eventTypes: ['consent.withdrawal'],
+        secretEnc: encrypt(r.reg.keys.encryptionKey, 'whsec_x'),
+        createdAt: now,
+        updatedAt: now,
+      })
+      .run();
     const returnUrl = 'http://localhost:5001/return';
     const b = new Browser(r);
     const page = await signIn(b, `?mpxn=${MPXN}&return=${encodeURIComponent(returnUrl)}`);
@@ -173,7 +198,11 @@ describe('customer transparency portal (/portal)', () => {
     expect(decodeEntities(after.body)).toContain(`${returnUrl}?dar-action=withdrawn&ak=${brightAk}`);
     const verify = await r.call(null, 'GET', `/v1/access-records/${brightAk}`);
     expect(verify.body['access-record']['access-event'].state).toBe('REVOKED');
-    const events = r.reg.db.select().from(webhookDeliveries).all().filter((d) => d.eventType === 'consent.withdrawal' && d.ak === brightAk);
+    const events = r.reg.db
+      .select()
+      .from(webhookDeliveries)
+      .all()
+      .filter((d) => d.eventType === 'consent.withdrawal' && d.ak === brightAk);
     expect(events).toHaveLength(1);
     expect(events[0].payload).toMatchObject({ ak: brightAk, reason: 'customer-request', duid: bright.duid });
   });
@@ -225,7 +254,11 @@ describe('customer transparency portal (/portal)', () => {
     const b = new Browser(r);
     const page = await signIn(b);
     // The portal's own listing (consuming the token) and its page view are both audited.
-    expect(viewed().slice(before).map((v) => [v.actor, JSON.parse(v.detail).via])).toEqual([
+    expect(
+      viewed()
+        .slice(before)
+        .map((v) => [v.actor, JSON.parse(v.detail).via]),
+    ).toEqual([
       ['portal_ops', 'api'],
       ['portal_ops', 'portal-page'],
     ]);
@@ -242,7 +275,11 @@ describe('customer transparency portal (/portal)', () => {
     const n = viewed().length;
     await b.get('/portal/history.json');
     await b.get('/portal/history.csv');
-    expect(viewed().slice(n).map((v) => JSON.parse(v.detail).via)).toEqual(['portal-page', 'portal-page']);
+    expect(
+      viewed()
+        .slice(n)
+        .map((v) => JSON.parse(v.detail).via),
+    ).toEqual(['portal-page', 'portal-page']);
     expect((await r.call('admin_ops', 'GET', '/v1/admin/audit/verify')).body.intact).toBe(true);
   });
 
@@ -290,11 +327,17 @@ describe('customer transparency portal (/portal)', () => {
     expect(acme['superseded-at']).toBeNull();
     const csv = (await b.get('/portal/history.csv')).body.split('\r\n');
     const header = csv[0].split(',').map((h) => h.replace(/"/g, ''));
-    const row = csv.find((l) => l.startsWith(`"${octopusAk}"`))!.split(',').map((h) => h.replace(/"/g, ''));
+    const row = csv
+      .find((l) => l.startsWith(`"${octopusAk}"`))!
+      .split(',')
+      .map((h) => h.replace(/"/g, ''));
     expect(row[header.indexOf('revoked-at')]).toBe(oct['revoked-at']);
     expect(row[header.indexOf('revocation-reason')]).toBe('customer-request');
     expect(row[header.indexOf('ended-at')]).toBe(oct['revoked-at']);
-    const acmeRow = csv.find((l) => l.startsWith(`"${acme.ak}"`))!.split(',').map((h) => h.replace(/"/g, ''));
+    const acmeRow = csv
+      .find((l) => l.startsWith(`"${acme.ak}"`))!
+      .split(',')
+      .map((h) => h.replace(/"/g, ''));
     expect(acmeRow[header.indexOf('first-seen')]).toBe(acme['first-seen']);
     expect(acmeRow[header.indexOf('last-seen')]).toBe(acme['last-seen']);
 
@@ -330,7 +373,18 @@ describe('customer transparency portal (/portal)', () => {
 
   it('DISCOVERED access that a registration superseded says so, with the date, and is no longer counted as unregistered', async () => {
     // OctopusFlux (SEC-OU-00102) was seen on the meter point, then registers its access there.
-    expect((await r.call('dcc_system', 'POST', '/v1/discovered-access', { mpxn: MPXN, 'organisation-name': 'OctopusFlux Ltd', 'organisation-reference': 'SEC-OU-00102', 'first-seen': '2026-01-01', 'data-types-observed': ['HH-CONSUMPTION'], 'source-reference': 'DCC-PORTAL-1' })).status).toBe(201);
+    expect(
+      (
+        await r.call('dcc_system', 'POST', '/v1/discovered-access', {
+          mpxn: MPXN,
+          'organisation-name': 'OctopusFlux Ltd',
+          'organisation-reference': 'SEC-OU-00102',
+          'first-seen': '2026-01-01',
+          'data-types-observed': ['HH-CONSUMPTION'],
+          'source-reference': 'DCC-PORTAL-1',
+        })
+      ).status,
+    ).toBe(201);
     const own = await r.call('octopusflux', 'POST', '/v1/identity-records', { 'pii-principal': { mpxn: MPXN, 'move-in-date': '2022-06-30' }, 'expressed-by': 'data-subject' });
     expect(own.status).toBe(201);
     expect((await r.call('octopusflux', 'POST', '/v1/access-records', consentBody(own.body.ir))).status).toBe(201);

@@ -70,7 +70,8 @@ async function passkeyCeremony(r: TestRegister, url: string, auth: SoftAuthentic
   return c.passkeyStep(session, csrf, auth);
 }
 
-const outbox = async (r: TestRegister, query: string) => (await r.call('admin_ops', 'GET', `/v1/admin/outbox?${query}`)).body.messages as { to: string; subject: string; text: string; html: string; purpose: string; links: string[]; 'created-at': string }[];
+const outbox = async (r: TestRegister, query: string) =>
+  (await r.call('admin_ops', 'GET', `/v1/admin/outbox?${query}`)).body.messages as { to: string; subject: string; text: string; html: string; purpose: string; links: string[]; 'created-at': string }[];
 
 describe('[ours] no passkey enrolment without proof of a factor already on the record', () => {
   let r: TestRegister;

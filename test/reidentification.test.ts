@@ -324,7 +324,7 @@ describe('cross-Data-User re-identification and access records', () => {
     expect(res.body['magic-link']['dispatched-to']).toBe('c******r@example.com');
     const ref = res.body['magic-link']['token-ref'];
     const mail = (await r.call('admin_ops', 'GET', `/v1/admin/outbox?ref=${ref}`)).body.messages[0];
-    expect(mail.subject).toBe('OctopusFlux Ltd is asking to confirm it\'s you');
+    expect(mail.subject).toBe("OctopusFlux Ltd is asking to confirm it's you");
     // [ours] The only mention of the record's owner: whose contact details were used.
     expect(mail.text.replace('the e-mail address Bright Energy Ltd holds for you', '')).not.toContain('Bright Energy');
     expect(mail.text).toContain('We sent it to the e-mail address Bright Energy Ltd holds for you.');
@@ -579,7 +579,15 @@ describe('admin: re-identification desk (GET/POST /v1/admin/reidentifications)',
     expect(list.status).toBe(200);
     expect(list.body.total).toBeGreaterThanOrEqual(2);
     const [newest, older] = list.body.tokens;
-    expect(newest).toMatchObject({ method: 'passkey-register', flow: 'mpxn', mpxn: DEMO_MPXN, 'initiator-account-id': 'portal_ops', 'initiator-display-name': 'Central Access Register Portal', status: 'pending', 'dispatched-to': 'c******r@example.com' });
+    expect(newest).toMatchObject({
+      method: 'passkey-register',
+      flow: 'mpxn',
+      mpxn: DEMO_MPXN,
+      'initiator-account-id': 'portal_ops',
+      'initiator-display-name': 'Central Access Register Portal',
+      status: 'pending',
+      'dispatched-to': 'c******r@example.com',
+    });
     expect(older).toMatchObject({ method: 'magic-link', 'initiator-display-name': 'OctopusFlux Ltd', status: 'consumed', 'consumed-for': 'access-record', 'dispatched-to': 'c******r@example.com' });
     expect(JSON.stringify(list.body)).not.toContain('customer@example.com');
 

@@ -20,8 +20,7 @@ async function setup(overrides: Partial<RegisterConfig> = {}) {
   const r = await testRegister(overrides);
   open.push(r);
   // Tokens are minted at the register's current (possibly advanced) time, so they stay valid.
-  const call = async (as: string | null, method: string, url: string, body?: unknown) =>
-    r.call(null, method, url, body, as ? { authorization: `Bearer ${await issueToken(r.reg, r.svc.accounts.get(as))}` } : {});
+  const call = async (as: string | null, method: string, url: string, body?: unknown) => r.call(null, method, url, body, as ? { authorization: `Bearer ${await issueToken(r.reg, r.svc.accounts.get(as))}` } : {});
   const receiver = async (b?: Behaviour) => {
     const rc = await startReceiver(b);
     open.push(rc);

@@ -187,7 +187,10 @@ describe('outbox raw source from hostile text', () => {
       expect(res.status).toBe(200);
       const raw: string = path === 'source' ? res.body.source : res.body;
       const head = raw.slice(0, raw.indexOf('\r\n\r\n'));
-      const names = head.split('\r\n').filter((l) => !/^[ \t]/.test(l)).map((l) => l.slice(0, l.indexOf(':')).toLowerCase());
+      const names = head
+        .split('\r\n')
+        .filter((l) => !/^[ \t]/.test(l))
+        .map((l) => l.slice(0, l.indexOf(':')).toLowerCase());
       expect(names).not.toContain('bcc');
       expect(names).not.toContain('x-injected');
       expect(names).not.toContain('x-too');

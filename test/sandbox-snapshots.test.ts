@@ -42,9 +42,7 @@ const dump = (r: TestRegister) => {
   // The admin search index (FTS5) is derived from access_records and rebuilt by a restore, so its
   // storage pages may be laid out differently; `searched` compares what it finds instead.
   const virtual = r.reg.sqlite.prepare("select name from sqlite_master where type = 'table' and sql like 'CREATE VIRTUAL TABLE%'").pluck().all() as string[];
-  const tables = (r.reg.sqlite.prepare("select name from sqlite_master where type = 'table' and name not like '__drizzle%' order by name").pluck().all() as string[]).filter(
-    (t) => !virtual.some((v) => t === v || t.startsWith(`${v}_`)),
-  );
+  const tables = (r.reg.sqlite.prepare("select name from sqlite_master where type = 'table' and name not like '__drizzle%' order by name").pluck().all() as string[]).filter((t) => !virtual.some((v) => t === v || t.startsWith(`${v}_`)));
   return Object.fromEntries(tables.map((t) => [t, r.reg.sqlite.prepare(`select * from "${t}"`).all()]));
 };
 /** What the admin search finds for a few fragments (MPxN, purpose, organisation name). */
@@ -186,7 +184,14 @@ describe('sandbox snapshots', () => {
     // (The restored state's own pending event from step 1 is due, and is delivered as it says.)
     expect(rc.received.length).toBeGreaterThanOrEqual(sent);
     expect(rc.received.filter((g) => g.json.payload.n === 2)).toHaveLength(0);
-    expect(r.reg.db.select().from(webhookDeliveries).where(eq(webhookDeliveries.wid, wid)).all().filter((d) => d.eventId !== pending.eventId)).toHaveLength(0);
+    expect(
+      r.reg.db
+        .select()
+        .from(webhookDeliveries)
+        .where(eq(webhookDeliveries.wid, wid))
+        .all()
+        .filter((d) => d.eventId !== pending.eventId),
+    ).toHaveLength(0);
   });
 
   it('an e-mail leased before the restore is not sent afterwards; the restored outbox is as saved', async () => {

@@ -115,7 +115,10 @@ describe.skipIf(!postgresAvailable())('schema parity: SQLite (drizzle/) and Post
       for (const [sql, params] of steps) {
         sqlite.prepare(sql).run(...params);
         let n = 0;
-        await c.query(sql.replace(/\?/g, () => `$${++n}`), params);
+        await c.query(
+          sql.replace(/\?/g, () => `$${++n}`),
+          params,
+        );
       }
       const q = 'select duid, state, n from access_record_counts order by duid, state';
       const fromLite = sqlite.prepare(q).all();

@@ -140,7 +140,12 @@ describe('bearer sessions end on rotation, suspension, termination and sign-out 
     await login(id, secret);
     r.svc.accounts.signOutEverywhere('admin_ops', id);
     const iat = Math.floor(Date.now() / 1000);
-    const legacy = await new SignJWT({ role: 'data_user' }).setProtectedHeader({ alg: 'HS256' }).setSubject(id).setIssuedAt(iat).setExpirationTime(iat + 600).sign(r.reg.keys.jwtSecret);
+    const legacy = await new SignJWT({ role: 'data_user' })
+      .setProtectedHeader({ alg: 'HS256' })
+      .setSubject(id)
+      .setIssuedAt(iat)
+      .setExpirationTime(iat + 600)
+      .sign(r.reg.keys.jwtSecret);
     expect((await self(legacy)).statusCode).toBe(401);
   });
 

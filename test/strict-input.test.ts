@@ -62,9 +62,20 @@ describe('one error per invalid nullable field', () => {
     const cases = [
       await r.call('bright_energy', 'POST', '/v1/access-records', body),
       await r.call('bright_energy', 'POST', '/v1/identity-records', identity('1750000003', { email: 'not-an-address' })),
-      await r.call('bright_energy', 'POST', '/v1/identity-records', { ...identity('1750000003'), 'pii-principal': { mpxn: '1750000003', 'move-in-date': '2023-01-01', address: { addressLine1: '1 High St', townCity: 'Leeds', postcode: '!!' } } }),
+      await r.call('bright_energy', 'POST', '/v1/identity-records', {
+        ...identity('1750000003'),
+        'pii-principal': { mpxn: '1750000003', 'move-in-date': '2023-01-01', address: { addressLine1: '1 High St', townCity: 'Leeds', postcode: '!!' } },
+      }),
       await r.call('bright_energy', 'POST', '/v1/identity-records', identity('1750000003', { 'principal-verification': 'x' })),
-      await r.call('dcc_system', 'POST', '/v1/discovered-access', { mpxn: '1750000003', 'organisation-name': 'X Ltd', 'organisation-reference': 'X-1', 'first-seen': '2026-05-01', 'last-seen': '2026-02-30', 'data-types-observed': ['HH-CONSUMPTION'], 'source-reference': 'S-1' }),
+      await r.call('dcc_system', 'POST', '/v1/discovered-access', {
+        mpxn: '1750000003',
+        'organisation-name': 'X Ltd',
+        'organisation-reference': 'X-1',
+        'first-seen': '2026-05-01',
+        'last-seen': '2026-02-30',
+        'data-types-observed': ['HH-CONSUMPTION'],
+        'source-reference': 'S-1',
+      }),
     ];
     for (const res of cases) {
       expect(res.status).toBe(400);
@@ -80,7 +91,15 @@ describe('one error per invalid nullable field', () => {
 });
 
 describe('DCC sightings are in the past and in order', () => {
-  const sighting = (patch: Record<string, unknown>) => ({ mpxn: '1750000010', 'organisation-name': 'Shadow Ltd', 'organisation-reference': 'SH-1', 'first-seen': '2026-05-01', 'data-types-observed': ['HH-CONSUMPTION'], 'source-reference': 'S-1', ...patch });
+  const sighting = (patch: Record<string, unknown>) => ({
+    mpxn: '1750000010',
+    'organisation-name': 'Shadow Ltd',
+    'organisation-reference': 'SH-1',
+    'first-seen': '2026-05-01',
+    'data-types-observed': ['HH-CONSUMPTION'],
+    'source-reference': 'S-1',
+    ...patch,
+  });
   const inDays = (days: number) => new Date(r.reg.clock.now().getTime() + days * 86_400_000).toISOString().slice(0, 10);
 
   it('first-seen after last-seen → 400', async () => {
@@ -108,8 +127,7 @@ describe('DCC sightings are in the past and in order', () => {
 });
 
 describe('the contact-change notice says what changed', () => {
-  const notices = async (to: string) =>
-    ((await r.call('admin_ops', 'GET', '/v1/admin/outbox?purpose=identity-record.contact-changed')).body.messages as { to: string; text: string }[]).filter((m) => m.to === to);
+  const notices = async (to: string) => ((await r.call('admin_ops', 'GET', '/v1/admin/outbox?purpose=identity-record.contact-changed')).body.messages as { to: string; text: string }[]).filter((m) => m.to === to);
 
   it('a passkey on new details without an e-mail is not called "a different e-mail address"', async () => {
     const mpxn = '1750000020';

@@ -20,8 +20,7 @@ async function setup(overrides: Partial<RegisterConfig> = {}) {
   const r = await testRegister({ webhookRetryScheduleMs: [40, 40], webhookPollMs: 20, ...overrides });
   open.push(r);
   // Tokens are minted at the register's current (possibly advanced) time, so they stay valid.
-  const call = async (as: string | null, method: string, url: string, body?: unknown) =>
-    r.call(null, method, url, body, as ? { authorization: `Bearer ${await issueToken(r.reg, r.svc.accounts.get(as))}` } : {});
+  const call = async (as: string | null, method: string, url: string, body?: unknown) => r.call(null, method, url, body, as ? { authorization: `Bearer ${await issueToken(r.reg, r.svc.accounts.get(as))}` } : {});
   const dateIn = (days: number) => new Date(r.reg.clock.now().getTime() + days * DAY).toISOString().slice(0, 10);
   const advanceDays = (days: number) => saveClockOffset(r.reg, r.reg.clock.offset + days * DAY);
   const newRecord = async (expiry: string | null, patch: Record<string, unknown> = {}) => {
@@ -202,8 +201,16 @@ describe('lifecycle sweeper', () => {
     const iso = (ms: number) => new Date(ms).toISOString();
     const base = { kind: 'record', duid, mpxn: r.demo!.mpxn, legalBasis: 'uk-consent', dataTypes: ['HH-CONSUMPTION'], createdAt: iso(now), updatedAt: iso(now) };
     r.reg.tx(() => {
-      for (let i = 0; i < 1201; i++) r.reg.db.insert(accessRecords).values({ ...base, ak: newId('ak'), state: 'ACTIVE', expiry: iso(now - DAY - i * 1000), expiresAt: iso(now - DAY - i * 1000) }).run();
-      for (let i = 0; i < 1050; i++) r.reg.db.insert(accessRecords).values({ ...base, ak: newId('ak'), state: 'ACTIVE', expiry: iso(now + 10 * DAY + i * 1000), expiresAt: iso(now + 10 * DAY + i * 1000) }).run();
+      for (let i = 0; i < 1201; i++)
+        r.reg.db
+          .insert(accessRecords)
+          .values({ ...base, ak: newId('ak'), state: 'ACTIVE', expiry: iso(now - DAY - i * 1000), expiresAt: iso(now - DAY - i * 1000) })
+          .run();
+      for (let i = 0; i < 1050; i++)
+        r.reg.db
+          .insert(accessRecords)
+          .values({ ...base, ak: newId('ak'), state: 'ACTIVE', expiry: iso(now + 10 * DAY + i * 1000), expiresAt: iso(now + 10 * DAY + i * 1000) })
+          .run();
     });
     const result = r.svc.sweeper.run();
     expect(result.expired).toBe(1201);
@@ -211,15 +218,17 @@ describe('lifecycle sweeper', () => {
     expect(audits('access-record.expired')).toHaveLength(1201);
     expect(expiring(wid)).toHaveLength(1050);
     expect(r.svc.sweeper.run()).toEqual({ expired: 0, discoveredExpired: 0, expiringQueued: 0 });
-    const left = r.reg.db.select({ n: sql<number>`count(*)` }).from(accessRecords).where(and(eq(accessRecords.state, 'ACTIVE'), sql`${accessRecords.expiresAt} <= ${r.reg.clock.iso()}`)).get()!.n;
+    const left = r.reg.db
+      .select({ n: sql<number>`count(*)` })
+      .from(accessRecords)
+      .where(and(eq(accessRecords.state, 'ACTIVE'), sql`${accessRecords.expiresAt} <= ${r.reg.clock.iso()}`))
+      .get()!.n;
     expect(left).toBe(0);
   });
 
   it('uses the (state, expires_at) index for its expiry queries', async () => {
     const { r } = await setup();
-    const plan = r.reg.sqlite
-      .prepare("explain query plan select seq from access_records where state = 'ACTIVE' and expires_at <= ? order by expires_at limit 500")
-      .all(r.reg.clock.iso()) as { detail: string }[];
+    const plan = r.reg.sqlite.prepare("explain query plan select seq from access_records where state = 'ACTIVE' and expires_at <= ? order by expires_at limit 500").all(r.reg.clock.iso()) as { detail: string }[];
     expect(plan.map((p) => p.detail).join(' ')).toMatch(/access_records_expiry_idx/);
   });
 });

@@ -104,7 +104,13 @@ describe('timestamps in both directions (contract §1)', () => {
       expect(messages(verified)).toContain('"principal-verification.verified-at"');
       for (const field of ['first-seen', 'last-seen']) {
         const dcc = await r.call('dcc_system', 'POST', '/v1/discovered-access', {
-          mpxn: MPXN, 'organisation-name': 'Acme', 'organisation-reference': 'SEC-OU-00001', 'first-seen': '2026-03-01', 'data-types-observed': ['HH-CONSUMPTION'], 'source-reference': 'DCC-1', [field]: bad,
+          mpxn: MPXN,
+          'organisation-name': 'Acme',
+          'organisation-reference': 'SEC-OU-00001',
+          'first-seen': '2026-03-01',
+          'data-types-observed': ['HH-CONSUMPTION'],
+          'source-reference': 'DCC-1',
+          [field]: bad,
         });
         expect(dcc.status, `${field} ${bad}`).toBe(400);
         expect(messages(dcc)).toContain(`"${field}"`);
@@ -152,7 +158,15 @@ describe('timestamps in both directions (contract §1)', () => {
 
   it('DCC reports compare instants: a later last-seen written with another offset replaces an earlier one', async () => {
     const report = (extra: Record<string, unknown>) =>
-      r.call('dcc_system', 'POST', '/v1/discovered-access', { mpxn: MPXN, 'organisation-name': 'Offset Ltd', 'organisation-reference': 'SEC-OU-00777', 'first-seen': '2026-03-01', 'data-types-observed': ['HH-CONSUMPTION'], 'source-reference': 'DCC-7', ...extra });
+      r.call('dcc_system', 'POST', '/v1/discovered-access', {
+        mpxn: MPXN,
+        'organisation-name': 'Offset Ltd',
+        'organisation-reference': 'SEC-OU-00777',
+        'first-seen': '2026-03-01',
+        'data-types-observed': ['HH-CONSUMPTION'],
+        'source-reference': 'DCC-7',
+        ...extra,
+      });
     const first = await report({ 'last-seen': '2026-03-24T12:00:00Z' });
     expect(first.status).toBe(201);
     const ak = first.body.ak;
@@ -176,7 +190,12 @@ describe('timestamps in both directions (contract §1)', () => {
 
   it('DISCOVERED access written in lowercase (2025-01-01t10:00:00z) expires after 180 days unseen', async () => {
     const res = await r.call('dcc_system', 'POST', '/v1/discovered-access', {
-      mpxn: MPXN, 'organisation-name': 'Lowercase Ltd', 'organisation-reference': 'SEC-OU-00888', 'first-seen': '2025-01-01t10:00:00z', 'data-types-observed': ['HH-CONSUMPTION'], 'source-reference': 'DCC-8',
+      mpxn: MPXN,
+      'organisation-name': 'Lowercase Ltd',
+      'organisation-reference': 'SEC-OU-00888',
+      'first-seen': '2025-01-01t10:00:00z',
+      'data-types-observed': ['HH-CONSUMPTION'],
+      'source-reference': 'DCC-8',
     });
     expect(res.status).toBe(201);
     r.svc.sweeper.run();
@@ -316,7 +335,10 @@ describe('internationalised e-mail domains (real SMTP)', () => {
     for (const spelling of ['kunde@münchen.example', 'KUNDE@xn--mnchen-3ya.example', 'Kunde@MÜNCHEN.EXAMPLE']) {
       const found = await r.call('bright_energy', 'GET', `/v1/identity-records?email=${encodeURIComponent(spelling)}`);
       expect(found.status, spelling).toBe(200);
-      expect(found.body['identity-records'].map((x: any) => x.ir), spelling).toEqual([ir]);
+      expect(
+        found.body['identity-records'].map((x: any) => x.ir),
+        spelling,
+      ).toEqual([ir]);
     }
     const start = await r.call('bright_energy', 'POST', `/v1/identity-records/${ir}/re-identify`, { method: 'magic-link' });
     expect(start.status).toBe(200);
@@ -466,8 +488,7 @@ describe('migration: values stored before canonicalisation', () => {
 
     const file = join(dir, 'old.sqlite');
     const old = openDatabase(file, oldMigrations);
-    const body = (registeredAt: string, expiry: string | null) =>
-      JSON.stringify({ 'record-metadata': { 'schema-version': '1.0' }, notice: null, processing: {}, 'access-event': { 'registered-at': registeredAt, expiry, consent: null } });
+    const body = (registeredAt: string, expiry: string | null) => JSON.stringify({ 'record-metadata': { 'schema-version': '1.0' }, notice: null, processing: {}, 'access-event': { 'registered-at': registeredAt, expiry, consent: null } });
     const insert = old.sqlite.prepare(
       `insert into access_records (ak, kind, duid, mpxn, state, data_types, expiry, expires_at, registered_at, first_seen, last_seen, body, controller_count, created_at, updated_at)
        values (?, ?, 'duid_x', '1029384756', ?, '[]', ?, ?, ?, ?, ?, ?, 1, '2026-01-01T00:00:00.000Z', '2026-01-01T00:00:00.000Z')`,
@@ -477,12 +498,19 @@ describe('migration: values stored before canonicalisation', () => {
     insert.run('ak_3', 'discovered', 'DISCOVERED', null, null, null, '2025-01-01t10:00:00z', '2026-02-30T10:00:00Z', null);
     insert.run('ak_4', 'discovered', 'DISCOVERED', null, null, null, '2025-01-01', '2025-02-01T09:00:00-05:00', null);
     old.sqlite
-      .prepare(`insert into identity_records (ir, duid, mpxn, move_in_date, address, expressed_by, principal_verification, webauthn_user_id, created_at) values (?, 'duid_x', '1029384756', '2022-06-30', ?, 'data-subject', ?, 'u', '2026-01-01T00:00:00.000Z')`)
+      .prepare(
+        `insert into identity_records (ir, duid, mpxn, move_in_date, address, expressed_by, principal_verification, webauthn_user_id, created_at) values (?, 'duid_x', '1029384756', '2022-06-30', ?, 'data-subject', ?, 'u', '2026-01-01T00:00:00.000Z')`,
+      )
       .run('ir_1', JSON.stringify({ addressLine1: 'x', townCity: 'y', postcode: 'SW1A1AA' }), JSON.stringify({ method: 'card', 'verified-at': '2023-11-07T06:30:45+01:00', outcome: 'verified' }));
     old.sqlite.close();
 
     const now = openDatabase(file, realMigrations);
-    const rows = Object.fromEntries(now.sqlite.prepare('select * from access_records').all().map((x: any) => [x.ak, x]));
+    const rows = Object.fromEntries(
+      now.sqlite
+        .prepare('select * from access_records')
+        .all()
+        .map((x: any) => [x.ak, x]),
+    );
     expect(rows.ak_1).toMatchObject({ registered_at: '2026-03-24T09:00:00Z', expiry: '2027-03-24T09:00:00Z', expires_at: '2027-03-24T09:00:00.000Z' });
     expect(JSON.parse(rows.ak_1.body)['access-event']).toMatchObject({ 'registered-at': '2026-03-24T09:00:00Z', expiry: '2027-03-24T09:00:00Z' });
     // A stored date-only expiry keeps the instant it was enforced at (end of that day).

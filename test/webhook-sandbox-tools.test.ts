@@ -199,7 +199,7 @@ describe('served OpenAPI', () => {
 });
 
 describe('admin routes acting for a Data User (/v1/admin/webhooks…)', () => {
-  it('creates, edits, pauses, rotates, tests and deletes a chosen Data User\'s subscription, audited as the administrator', async () => {
+  it("creates, edits, pauses, rotates, tests and deletes a chosen Data User's subscription, audited as the administrator", async () => {
     const { r, receiver } = await setup();
     const rc = await receiver(() => 200);
     const duid = r.svc.accounts.get('octopusflux').duid;

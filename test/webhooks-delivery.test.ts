@@ -105,7 +105,18 @@ describe('webhook delivery (contract §9)', () => {
     expect(Object.keys(d).sort()).toEqual(
       ['attempt-log', 'attempts', 'data-user-name', 'delivered-at', 'duid', 'event-id', 'event-type', 'last-error', 'last-status-code', 'next-attempt-at', 'occurred-at', 'payload', 'status', 'wid'].sort(),
     );
-    expect(d).toMatchObject({ 'event-id': got.json['event-id'], wid, duid: bright.duid, 'data-user-name': bright.displayName, 'event-type': 'consent.withdrawal', status: 'delivered', attempts: 1, 'next-attempt-at': null, 'last-status-code': 200, 'last-error': null });
+    expect(d).toMatchObject({
+      'event-id': got.json['event-id'],
+      wid,
+      duid: bright.duid,
+      'data-user-name': bright.displayName,
+      'event-type': 'consent.withdrawal',
+      status: 'delivered',
+      attempts: 1,
+      'next-attempt-at': null,
+      'last-status-code': 200,
+      'last-error': null,
+    });
     expect(d['attempt-log']).toEqual([
       {
         attempt: 1,
@@ -177,7 +188,11 @@ describe('webhook delivery (contract §9)', () => {
     expect(d['delivered-at']).not.toBeNull();
     await new Promise((res) => setTimeout(res, 150));
     expect(rc.received).toHaveLength(4);
-    const row = r.reg.db.select().from(webhookDeliveries).where(eq(webhookDeliveries.eventId, [...ids][0])).get()!;
+    const row = r.reg.db
+      .select()
+      .from(webhookDeliveries)
+      .where(eq(webhookDeliveries.eventId, [...ids][0]))
+      .get()!;
     expect(row).toMatchObject({ status: 'delivered', attempts: 4, nextAttemptAt: null, lastStatusCode: 204 });
   });
 
@@ -306,11 +321,7 @@ describe('webhook delivery (contract §9)', () => {
       const payload = events[0].json.payload;
       expect(Object.keys(payload).sort()).toEqual(['affected-aks', 'effective-date', 'mpxn', 'source-reference']);
       expect(payload).toMatchObject({ mpxn: cot.mpxn, 'effective-date': cot['effective-date'], 'source-reference': cot['source-reference'] });
-      const owned = r.reg.db
-        .select({ ak: accessRecords.ak })
-        .from(accessRecords)
-        .where(inArray(accessRecords.ak, payload['affected-aks']))
-        .all();
+      const owned = r.reg.db.select({ ak: accessRecords.ak }).from(accessRecords).where(inArray(accessRecords.ak, payload['affected-aks'])).all();
       expect(owned).toHaveLength(payload['affected-aks'].length);
       const rows = r.reg.db.select().from(accessRecords).where(inArray(accessRecords.ak, payload['affected-aks'])).all();
       for (const row of rows) {

@@ -79,7 +79,12 @@ describe('webhook delivery survives restarts (real data directory)', () => {
     await r1.call('bright_energy', 'POST', '/v1/webhooks', { 'callback-url': rc.url, 'alert-email': 'ops@bright-energy.example' });
     await revokeNew(r1);
     await revokeNew(r1);
-    const queued = r1.reg.db.select().from(webhookDeliveries).all().map((d) => d.eventId).sort();
+    const queued = r1.reg.db
+      .select()
+      .from(webhookDeliveries)
+      .all()
+      .map((d) => d.eventId)
+      .sort();
     expect(queued).toHaveLength(2);
     await r1.close();
     expect(rc.received).toHaveLength(0);
@@ -206,4 +211,3 @@ describe('webhook delivery survives SIGKILL of the register process', () => {
     await killed(second.child);
   }, 90_000);
 });
-

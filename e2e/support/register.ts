@@ -157,12 +157,7 @@ export interface ApiResult<T = any> {
 }
 
 /** One JSON call to the register. `token` adds a bearer header; `basic` adds Basic credentials. */
-export async function apiCall<T = any>(
-  url: string,
-  method: string,
-  path: string,
-  opts: { token?: string; basic?: [string, string]; body?: unknown; headers?: Record<string, string> } = {},
-): Promise<ApiResult<T>> {
+export async function apiCall<T = any>(url: string, method: string, path: string, opts: { token?: string; basic?: [string, string]; body?: unknown; headers?: Record<string, string> } = {}): Promise<ApiResult<T>> {
   const headers: Record<string, string> = { accept: 'application/json', ...opts.headers };
   if (opts.token) headers.authorization = `Bearer ${opts.token}`;
   if (opts.basic) headers.authorization = basic(opts.basic[0], opts.basic[1]);

@@ -26,11 +26,7 @@ export const BODY_LIMIT = 256 * 1024;
  * Builds the register's HTTP app. It does not listen: `start.ts` does that, and tests
  * call `app.inject()` on it directly.
  */
-export async function buildApp(
-  reg: Register,
-  logger: FastifyServerOptions['logger'] = false,
-  readiness: Readiness = new Readiness(),
-): Promise<{ app: App; svc: Services; readiness: Readiness }> {
+export async function buildApp(reg: Register, logger: FastifyServerOptions['logger'] = false, readiness: Readiness = new Readiness()): Promise<{ app: App; svc: Services; readiness: Readiness }> {
   // Performance (see docs/performance.md): schemas compile on first use / in the background after listen,
   // and nullable response fields serialise without Ajv. See http/schema-compilers.ts.
   const compilers = lazyCompilers(`values:${reg.config.mode}`);

@@ -217,7 +217,10 @@ export function parseArgs(argv: string[], env: NodeJS.ProcessEnv = process.env, 
  * take `true` (believe anyone), which would let every client choose its own address.
  */
 export function parseTrustProxy(value: string, name: string): string[] {
-  const list = value.split(',').map((a) => a.trim()).filter(Boolean);
+  const list = value
+    .split(',')
+    .map((a) => a.trim())
+    .filter(Boolean);
   if (list.length === 0) throw new UsageError(`${name} needs at least one address`);
   for (const a of list) {
     const slash = a.indexOf('/');

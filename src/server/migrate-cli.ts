@@ -88,11 +88,7 @@ export async function runMigrateCommand(argv: string[], out = process.stdout, er
       if (after.status !== 'current') throw new SchemaVersionError(`migration ended at an unexpected schema state: ${after.status}`);
       const from = before?.database ?? { version: 0, tag: null };
       const ms = Math.round(performance.now() - started);
-      out.write(
-        after.database.version > from.version
-          ? `register: migrated ${file} from ${show(from)} to ${show(after.database)} in ${ms} ms\n`
-          : `register: ${file} is already at ${show(after.database)}; nothing to apply\n`,
-      );
+      out.write(after.database.version > from.version ? `register: migrated ${file} from ${show(from)} to ${show(after.database)} in ${ms} ms\n` : `register: ${file} is already at ${show(after.database)}; nothing to apply\n`);
     }
     return 0;
   } catch (e) {

@@ -11,38 +11,15 @@ export type Role = (typeof ROLES)[number];
 /** The people who use the operator console. */
 export const STAFF_ROLES = ['admin', 'support'] as const satisfies readonly Role[];
 
-export const DATA_TYPES = [
-  'HH-CONSUMPTION',
-  'HH-EXPORT',
-  'MTH-CONSUMPTION',
-  'MTH-EXPORT',
-  'ANNUAL-CONSUMPTION',
-  'ANNUAL-EXPORT',
-  'TARIFF-IMPORT',
-  'TARIFF-EXPORT',
-] as const;
+export const DATA_TYPES = ['HH-CONSUMPTION', 'HH-EXPORT', 'MTH-CONSUMPTION', 'MTH-EXPORT', 'ANNUAL-CONSUMPTION', 'ANNUAL-EXPORT', 'TARIFF-IMPORT', 'TARIFF-EXPORT'] as const;
 
-export const LEGAL_BASES = [
-  'uk-consent',
-  'uk-explicit-consent',
-  'uk-legitimate-interests',
-  'uk-public-task',
-  'uk-legal-obligation',
-  'uk-contract',
-] as const;
+export const LEGAL_BASES = ['uk-consent', 'uk-explicit-consent', 'uk-legitimate-interests', 'uk-public-task', 'uk-legal-obligation', 'uk-contract'] as const;
 export type LegalBasis = (typeof LEGAL_BASES)[number];
 
 /** Bases a customer (or a portal on their behalf) may withdraw. */
 export const CONSENT_BASES: readonly string[] = ['uk-consent', 'uk-explicit-consent'];
 
-export const REVOKE_REASONS = [
-  'customer-request',
-  'contract-ended',
-  'lia-lapsed',
-  'statutory-authority-lapsed',
-  'data-no-longer-required',
-  'other',
-] as const;
+export const REVOKE_REASONS = ['customer-request', 'contract-ended', 'lia-lapsed', 'statutory-authority-lapsed', 'data-no-longer-required', 'other'] as const;
 
 /** Why access was withdrawn, as customers are told it (portal, downloads, receipts). */
 export const REVOKE_REASON_PLAIN: Record<string, string> = {

@@ -65,9 +65,7 @@ const asRoot = typeof process.getuid === 'function' && process.getuid() === 0;
 function pgRun(cmd: string, args: string[], timeout = 60_000): SpawnSyncReturns<string> {
   const bin = join(pgBinDir()!, cmd);
   const env = { ...process.env, LC_ALL: 'C', LANG: 'C' };
-  return asRoot
-    ? spawnSync('runuser', ['-u', 'postgres', '--', bin, ...args], { encoding: 'utf8', env, timeout, cwd: '/' })
-    : spawnSync(bin, args, { encoding: 'utf8', env, timeout });
+  return asRoot ? spawnSync('runuser', ['-u', 'postgres', '--', bin, ...args], { encoding: 'utf8', env, timeout, cwd: '/' }) : spawnSync(bin, args, { encoding: 'utf8', env, timeout });
 }
 
 function mustRun(cmd: string, args: string[]): void {
@@ -248,7 +246,10 @@ let seq = 0;
  */
 export async function testDatabase(label: string, { migrated = true } = {}): Promise<TestDatabase> {
   const { template } = await ensureServer();
-  const name = `t_${label.toLowerCase().replace(/[^a-z0-9]+/g, '_').slice(0, 30)}_${process.pid}_${++seq}`;
+  const name = `t_${label
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, '_')
+    .slice(0, 30)}_${process.pid}_${++seq}`;
   const admin = await connect('postgres');
   try {
     const t = performance.now();

@@ -76,9 +76,7 @@ export function sqliteShape(db: Database.Database): TableShape[] {
   const unexpected = virtual.filter((v) => !SQLITE_ONLY_SEARCH_INDEXES.includes(v));
   if (unexpected.length) throw new Error(`virtual tables not modelled by this comparison: ${unexpected.join(', ')}`);
   const searchMachinery = (name: string) => virtual.some((v) => name === v || name.startsWith(`${v}_`));
-  const tables = (
-    db.prepare("select name from sqlite_master where type = 'table' and name not like 'sqlite_%' and name <> '__drizzle_migrations' order by name").all() as { name: string }[]
-  ).filter((t) => !searchMachinery(t.name));
+  const tables = (db.prepare("select name from sqlite_master where type = 'table' and name not like 'sqlite_%' and name <> '__drizzle_migrations' order by name").all() as { name: string }[]).filter((t) => !searchMachinery(t.name));
   return tables.map(({ name }) => {
     const info = db.prepare(`pragma table_info("${name}")`).all() as { name: string; type: string; notnull: number; pk: number }[];
     const indexes = (db.prepare(`pragma index_list("${name}")`).all() as { name: string; unique: number; origin: string }[])
@@ -96,14 +94,15 @@ export function sqliteShape(db: Database.Database): TableShape[] {
         return { name: i.name, unique: i.unique === 1, columns: cols, where: where ? normaliseExpr(where[1]) : null };
       })
       .sort(byName);
-    const triggers = (db.prepare("select name from sqlite_master where type = 'trigger' and tbl_name = ? order by name").all(name) as { name: string }[])
-      .map((t) => t.name)
-      .filter((t) => !searchMachinery(t));
+    const triggers = (db.prepare("select name from sqlite_master where type = 'trigger' and tbl_name = ? order by name").all(name) as { name: string }[]).map((t) => t.name).filter((t) => !searchMachinery(t));
     return {
       name,
       // An INTEGER PRIMARY KEY cannot hold NULL even though SQLite reports notnull = 0.
       columns: info.map((c) => ({ name: c.name, type: c.type.toLowerCase(), notNull: c.notnull === 1 || c.pk > 0 })),
-      primaryKey: info.filter((c) => c.pk > 0).sort((a, b) => a.pk - b.pk).map((c) => c.name),
+      primaryKey: info
+        .filter((c) => c.pk > 0)
+        .sort((a, b) => a.pk - b.pk)
+        .map((c) => c.name),
       indexes,
       triggers,
     };
@@ -111,12 +110,7 @@ export function sqliteShape(db: Database.Database): TableShape[] {
 }
 
 export async function postgresShape(client: pg.ClientBase, schema = 'public'): Promise<TableShape[]> {
-  const tables = (
-    await client.query<{ name: string }>(
-      "select table_name as name from information_schema.tables where table_schema = $1 and table_type = 'BASE TABLE' order by table_name",
-      [schema],
-    )
-  ).rows;
+  const tables = (await client.query<{ name: string }>("select table_name as name from information_schema.tables where table_schema = $1 and table_type = 'BASE TABLE' order by table_name", [schema])).rows;
   const out: TableShape[] = [];
   for (const { name } of tables) {
     const columns = (

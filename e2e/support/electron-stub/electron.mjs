@@ -86,7 +86,9 @@ export const ipcMain = {
  * system's key store keeps it), so what lands on disk is ciphertext a test can check and,
  * knowing the key (see keystore.mjs), decrypt. Calls are counted.
  */
-export const STUB_KEY = createHash('sha256').update(process.env.DAR_STUB_KEYSTORE_KEY ?? 'dar-electron-stub-key-store').digest();
+export const STUB_KEY = createHash('sha256')
+  .update(process.env.DAR_STUB_KEYSTORE_KEY ?? 'dar-electron-stub-key-store')
+  .digest();
 export const safeStorage = {
   isEncryptionAvailable: () => process.env.DAR_STUB_NO_KEYSTORE !== '1',
   encryptString: (text) => {

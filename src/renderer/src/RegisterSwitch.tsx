@@ -29,7 +29,8 @@ export function RegisterSwitch() {
     return (
       <div className="register-switch">
         <span className="register-chip" title={`Connected to the deployed register at ${window.location.origin}`}>
-          <span className="register-chip-label">Register: </span><strong>{window.location.host}</strong>
+          <span className="register-chip-label">Register: </span>
+          <strong>{window.location.host}</strong>
         </span>
         <ButtonLink href={SWITCH_TO_LOCAL_HREF} size="sm" variant="ghost" icon="globe">
           Switch to local sandbox
@@ -40,7 +41,8 @@ export function RegisterSwitch() {
   if (!isDesktop) {
     return (
       <span className="register-chip" title={`This console is served by the register at ${window.location.origin}`}>
-        <span className="register-chip-label">Register: </span><strong>{window.location.host}</strong>
+        <span className="register-chip-label">Register: </span>
+        <strong>{window.location.host}</strong>
       </span>
     );
   }
@@ -85,7 +87,8 @@ function LocalRegisterSwitch() {
   return (
     <div className="register-switch">
       <span className="register-chip" title="The sandbox register this app runs on this computer">
-        <span className="register-chip-label">Register: </span><strong>Local sandbox</strong>
+        <span className="register-chip-label">Register: </span>
+        <strong>Local sandbox</strong>
       </span>
       {last && (
         <Button size="sm" variant="ghost" icon="globe" disabled={!!busy} onClick={() => void connect(last.url)}>
@@ -171,34 +174,34 @@ function ConnectDialog({
       }
     >
       <div className="stack">
-      {info?.notice && <Notice tone="amber">{info.notice}</Notice>}
-      {info && info.remotes.length > 0 && (
-        <ul className="register-list" aria-label="Registers used before">
-          {info.remotes.map((r) => (
-            <li key={r.url}>
-              <span className="register-list-url">{r.url}</span>
-              <span className="muted">{r.accountId ? `as ${r.accountId}` : 'no stored credentials'}</span>
-              {r.accountId && (
-                <Button size="sm" type="button" disabled={!!busy} onClick={() => void onConnect(r.url)}>
-                  Connect
+        {info?.notice && <Notice tone="amber">{info.notice}</Notice>}
+        {info && info.remotes.length > 0 && (
+          <ul className="register-list" aria-label="Registers used before">
+            {info.remotes.map((r) => (
+              <li key={r.url}>
+                <span className="register-list-url">{r.url}</span>
+                <span className="muted">{r.accountId ? `as ${r.accountId}` : 'no stored credentials'}</span>
+                {r.accountId && (
+                  <Button size="sm" type="button" disabled={!!busy} onClick={() => void onConnect(r.url)}>
+                    Connect
+                  </Button>
+                )}
+                <Button size="sm" type="button" variant="ghost" disabled={!!busy} onClick={() => void onForget(r.url)}>
+                  Forget
                 </Button>
-              )}
-              <Button size="sm" type="button" variant="ghost" disabled={!!busy} onClick={() => void onForget(r.url)}>
-                Forget
-              </Button>
-            </li>
-          ))}
-        </ul>
-      )}
-      <TextField label="Register address" name="register-url" placeholder="https://dar.example.org" value={url} onChange={(e) => setUrl(e.target.value)} spellCheck={false} autoComplete="url" />
-      <TextField label="Account id" name="register-account" value={accountId} onChange={(e) => setAccountId(e.target.value)} spellCheck={false} autoComplete="off" />
-      <TextField label="Secret key" name="register-secret" type="password" value={secret} onChange={(e) => setSecret(e.target.value)} autoComplete="off" />
-      <p className="muted">
-        {info?.keyStore === false
-          ? 'This computer offers no key store, so the account id and secret are kept only until the app closes.'
-          : 'The account id and secret are kept only in this computer’s key store, encrypted. The register’s page never sees the secret.'}
-      </p>
-      {(missing || error) && <Notice tone="red">{missing ?? error}</Notice>}
+              </li>
+            ))}
+          </ul>
+        )}
+        <TextField label="Register address" name="register-url" placeholder="https://dar.example.org" value={url} onChange={(e) => setUrl(e.target.value)} spellCheck={false} autoComplete="url" />
+        <TextField label="Account id" name="register-account" value={accountId} onChange={(e) => setAccountId(e.target.value)} spellCheck={false} autoComplete="off" />
+        <TextField label="Secret key" name="register-secret" type="password" value={secret} onChange={(e) => setSecret(e.target.value)} autoComplete="off" />
+        <p className="muted">
+          {info?.keyStore === false
+            ? 'This computer offers no key store, so the account id and secret are kept only until the app closes.'
+            : 'The account id and secret are kept only in this computer’s key store, encrypted. The register’s page never sees the secret.'}
+        </p>
+        {(missing || error) && <Notice tone="red">{missing ?? error}</Notice>}
       </div>
     </Dialog>
   );

@@ -105,52 +105,54 @@ export function Shell({ children }: { children: ReactNode }) {
 
   return (
     <div className="app">
-      <a className="skip-link" href="#main" onClick={(e) => {
-        e.preventDefault();
-        document.getElementById('main')?.focus();
-      }}>
+      <a
+        className="skip-link"
+        href="#main"
+        onClick={(e) => {
+          e.preventDefault();
+          document.getElementById('main')?.focus();
+        }}
+      >
         Skip to content
       </a>
       <aside className="sidebar" aria-label="Main navigation">
         <div className="sidebar-inner">
-        <div className="brand">
-          <span className="brand-mark" aria-hidden="true">
-            <svg viewBox="0 0 32 32" width="30" height="30">
-              <rect width="32" height="32" rx="8" fill="#2f5bd3" />
-              <path d="M9 22V10h5.2c3.9 0 6.3 2.3 6.3 6s-2.4 6-6.3 6H9zm3-2.6h2.1c2.2 0 3.4-1.3 3.4-3.4s-1.2-3.4-3.4-3.4H12v6.8z" fill="#fff" />
-              <circle cx="23.5" cy="20.5" r="2.5" fill="#f5b942" />
-            </svg>
-          </span>
-          <span className="brand-text">
-            <span className="brand-name">DAR Console</span>
-            <span className="brand-sub">Data Access Register</span>
-          </span>
-        </div>
-        <nav className="nav">
-          {navFor(account.role).map((group, gi) => (
-            <div className="nav-group" key={gi}>
-              {group.section && <div className="nav-section">{group.section}</div>}
-              <ul>
-                {group.items.map((item) => {
-                  const active = current === item.to || (current === '/' && item.to === '/overview');
-                  const count = stats.data && item.count ? item.count(stats.data) : undefined;
-                  return (
-                    <li key={item.to}>
-                      <Link to={item.to} className={`nav-link${active ? ' is-active' : ''}`} aria-current={active ? 'page' : undefined}>
-                        <Icon name={item.icon} size={18} />
-                        <span className="nav-label">{item.label}</span>
-                        {count ? <span className={`nav-count nav-count-${item.countTone ?? 'amber'}`}>{count > 999 ? '999+' : count}</span> : null}
-                      </Link>
-                    </li>
-                  );
-                })}
-              </ul>
-            </div>
-          ))}
-        </nav>
-        <div className="sidebar-foot">
-          {isDesktop ? <span>Desktop app {window.darDesktop?.version}</span> : <span>Browser session</span>}
-        </div>
+          <div className="brand">
+            <span className="brand-mark" aria-hidden="true">
+              <svg viewBox="0 0 32 32" width="30" height="30">
+                <rect width="32" height="32" rx="8" fill="#2f5bd3" />
+                <path d="M9 22V10h5.2c3.9 0 6.3 2.3 6.3 6s-2.4 6-6.3 6H9zm3-2.6h2.1c2.2 0 3.4-1.3 3.4-3.4s-1.2-3.4-3.4-3.4H12v6.8z" fill="#fff" />
+                <circle cx="23.5" cy="20.5" r="2.5" fill="#f5b942" />
+              </svg>
+            </span>
+            <span className="brand-text">
+              <span className="brand-name">DAR Console</span>
+              <span className="brand-sub">Data Access Register</span>
+            </span>
+          </div>
+          <nav className="nav">
+            {navFor(account.role).map((group, gi) => (
+              <div className="nav-group" key={gi}>
+                {group.section && <div className="nav-section">{group.section}</div>}
+                <ul>
+                  {group.items.map((item) => {
+                    const active = current === item.to || (current === '/' && item.to === '/overview');
+                    const count = stats.data && item.count ? item.count(stats.data) : undefined;
+                    return (
+                      <li key={item.to}>
+                        <Link to={item.to} className={`nav-link${active ? ' is-active' : ''}`} aria-current={active ? 'page' : undefined}>
+                          <Icon name={item.icon} size={18} />
+                          <span className="nav-label">{item.label}</span>
+                          {count ? <span className={`nav-count nav-count-${item.countTone ?? 'amber'}`}>{count > 999 ? '999+' : count}</span> : null}
+                        </Link>
+                      </li>
+                    );
+                  })}
+                </ul>
+              </div>
+            ))}
+          </nav>
+          <div className="sidebar-foot">{isDesktop ? <span>Desktop app {window.darDesktop?.version}</span> : <span>Browser session</span>}</div>
         </div>
       </aside>
       <div className="main-col">

@@ -30,15 +30,9 @@ export interface MigrateResult {
 /** Reads the applied migrations and the recorded version, or none when never migrated. */
 async function schemaState(client: pg.ClientBase, migrationsFolder: string): Promise<SchemaComparison> {
   const journal = readJournal(migrationsFolder);
-  const exists = await client.query<{ m: string | null; v: string | null }>(
-    `select to_regclass('${MIGRATIONS_SCHEMA}.__drizzle_migrations')::text as m, to_regclass('${MIGRATIONS_SCHEMA}.register_schema')::text as v`,
-  );
-  const applied = exists.rows[0].m
-    ? (await client.query<{ created_at: string }>(`select created_at from ${MIGRATIONS_SCHEMA}.__drizzle_migrations`)).rows.map((r) => Number(r.created_at))
-    : [];
-  const recorded = exists.rows[0].v
-    ? ((await client.query<SchemaVersion>(`select version, tag from ${MIGRATIONS_SCHEMA}.register_schema where id = 1`)).rows[0] ?? null)
-    : null;
+  const exists = await client.query<{ m: string | null; v: string | null }>(`select to_regclass('${MIGRATIONS_SCHEMA}.__drizzle_migrations')::text as m, to_regclass('${MIGRATIONS_SCHEMA}.register_schema')::text as v`);
+  const applied = exists.rows[0].m ? (await client.query<{ created_at: string }>(`select created_at from ${MIGRATIONS_SCHEMA}.__drizzle_migrations`)).rows.map((r) => Number(r.created_at)) : [];
+  const recorded = exists.rows[0].v ? ((await client.query<SchemaVersion>(`select version, tag from ${MIGRATIONS_SCHEMA}.register_schema where id = 1`)).rows[0] ?? null) : null;
   return compareSchema(applied, journal, recorded);
 }
 
@@ -88,10 +82,7 @@ export async function assertPostgresSchemaKnown(client: pg.ClientBase, migration
   if (state.status === 'newer') throw new SchemaVersionError(newerSchemaMessage(state));
   if (state.status === 'older') {
     const at = state.database.version === 0 ? 'has no register schema yet' : `is at schema version ${state.database.version} (${state.database.tag})`;
-    throw new SchemaVersionError(
-      `the database ${at}; this register needs version ${state.code.version} (${state.code.tag}). ` +
-        'Run `npm run register -- migrate --db <url>` first.',
-    );
+    throw new SchemaVersionError(`the database ${at}; this register needs version ${state.code.version} (${state.code.tag}). ` + 'Run `npm run register -- migrate --db <url>` first.');
   }
   return state.database;
 }

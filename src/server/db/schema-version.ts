@@ -36,9 +36,7 @@ export function codeVersion(journal: JournalEntry[]): SchemaVersion {
   return { version: journal.length, tag: last?.tag ?? null };
 }
 
-export type SchemaComparison =
-  | { status: 'current' | 'older'; database: SchemaVersion; code: SchemaVersion }
-  | { status: 'newer'; database: SchemaVersion | null; code: SchemaVersion; unknownMigrationAt: number };
+export type SchemaComparison = { status: 'current' | 'older'; database: SchemaVersion; code: SchemaVersion } | { status: 'newer'; database: SchemaVersion | null; code: SchemaVersion; unknownMigrationAt: number };
 
 /**
  * Places a database's applied migrations (their `created_at` values) against the journal.
@@ -66,10 +64,7 @@ const describe = (v: SchemaVersion | null): string => (v ? `version ${v.version}
 /** The message a register gives when it refuses a schema newer than its own. */
 export function newerSchemaMessage(c: Extract<SchemaComparison, { status: 'newer' }>): string {
   const when = c.unknownMigrationAt ? ` (it has a migration from ${new Date(c.unknownMigrationAt).toISOString()} that this register does not know)` : '';
-  return (
-    `the database's schema is ${describe(c.database)}${when}, newer than this register's ${describe(c.code)}. ` +
-    'A newer register version migrated it; run that version (or a later one), not this one.'
-  );
+  return `the database's schema is ${describe(c.database)}${when}, newer than this register's ${describe(c.code)}. ` + 'A newer register version migrated it; run that version (or a later one), not this one.';
 }
 
 /** SQLite: the `created_at` of each migration drizzle has applied to this database (none when new). */

@@ -70,12 +70,7 @@ export const identityRecords = sqliteTable(
     createdAt: text('created_at').notNull(),
     anonymisedAt: text('anonymised_at'),
   },
-  (t) => [
-    uniqueIndex('identity_records_ir_uq').on(t.ir),
-    index('identity_records_duid_idx').on(t.duid, t.seq),
-    index('identity_records_mpxn_idx').on(t.mpxn, t.seq),
-    index('identity_records_email_idx').on(t.emailHash),
-  ],
+  (t) => [uniqueIndex('identity_records_ir_uq').on(t.ir), index('identity_records_duid_idx').on(t.duid, t.seq), index('identity_records_mpxn_idx').on(t.mpxn, t.seq), index('identity_records_email_idx').on(t.emailHash)],
 );
 
 export const passkeyCredentials = sqliteTable(
@@ -95,11 +90,7 @@ export const passkeyCredentials = sqliteTable(
     lastUsedAt: text('last_used_at'),
     removedAt: text('removed_at'),
   },
-  (t) => [
-    uniqueIndex('passkey_credentials_id_uq').on(t.credentialId),
-    uniqueIndex('passkey_credentials_webauthn_uq').on(t.webauthnId),
-    index('passkey_credentials_ir_idx').on(t.ir),
-  ],
+  (t) => [uniqueIndex('passkey_credentials_id_uq').on(t.credentialId), uniqueIndex('passkey_credentials_webauthn_uq').on(t.webauthnId), index('passkey_credentials_ir_idx').on(t.ir)],
 );
 
 /** Re-identification tokens (token-ref mlr_…). */
@@ -154,10 +145,7 @@ export const passkeySessions = sqliteTable(
     expiresAt: text('expires_at').notNull(),
     usedAt: text('used_at'),
   },
-  (t) => [
-    uniqueIndex('passkey_sessions_id_uq').on(t.sessionId),
-    index('passkey_sessions_token_idx').on(t.tokenRef),
-  ],
+  (t) => [uniqueIndex('passkey_sessions_id_uq').on(t.sessionId), index('passkey_sessions_token_idx').on(t.tokenRef)],
 );
 
 /**
@@ -216,19 +204,27 @@ export const accessRecords = sqliteTable(
     index('access_records_mpxn_idx').on(t.mpxn, t.seq),
     // The meter-point listing's right to list (contract §5): only records that are or have
     // been ACTIVE, so the check is answered from this index alone.
-    index('access_records_mpxn_duid_idx').on(t.mpxn, t.duid, t.activatedAt).where(sql`${t.activatedAt} is not null`),
+    index('access_records_mpxn_duid_idx')
+      .on(t.mpxn, t.duid, t.activatedAt)
+      .where(sql`${t.activatedAt} is not null`),
     index('access_records_ir_idx').on(t.ir),
     index('access_records_state_idx').on(t.state, t.seq),
     index('access_records_expiry_idx').on(t.state, t.expiresAt),
     // Partial (docs/performance.md): only DISCOVERED rows carry an organisation reference or name, so full
     // records add no entries to these three indexes — fewer pages written per create.
     // Organisation references match ignoring case (contract §8), so these indexes fold case.
-    index('access_records_discovered_idx').on(t.mpxn, sql`${t.organisationReference} collate nocase`).where(sql`${t.organisationReference} is not null`),
-    index('access_records_org_ref_idx').on(sql`${t.organisationReference} collate nocase`).where(sql`${t.organisationReference} is not null`),
+    index('access_records_discovered_idx')
+      .on(t.mpxn, sql`${t.organisationReference} collate nocase`)
+      .where(sql`${t.organisationReference} is not null`),
+    index('access_records_org_ref_idx')
+      .on(sql`${t.organisationReference} collate nocase`)
+      .where(sql`${t.organisationReference} is not null`),
     index('access_records_kind_idx').on(t.kind, t.seq),
     index('access_records_duid_state_idx').on(t.duid, t.state, t.seq),
     index('access_records_lead_name_idx').on(sql`${t.leadControllerName} collate nocase`),
-    index('access_records_org_name_idx').on(sql`${t.organisationName} collate nocase`).where(sql`${t.organisationName} is not null`),
+    index('access_records_org_name_idx')
+      .on(sql`${t.organisationName} collate nocase`)
+      .where(sql`${t.organisationName} is not null`),
     // Admin lists sort by expiry and filter by creation date at 100 k+ records (docs/api.md "Admin
     // lists"); SQLite appends seq (the rowid) to each entry, so ties come out in seq order.
     index('access_records_expires_at_idx').on(t.expiresAt),
@@ -289,7 +285,9 @@ export const webhooks = sqliteTable(
   (t) => [
     uniqueIndex('webhooks_wid_uq').on(t.wid),
     index('webhooks_duid_idx').on(t.duid, t.seq),
-    uniqueIndex('webhooks_duid_url_uq').on(t.duid, t.callbackUrl).where(sql`${t.deletedAt} is null`),
+    uniqueIndex('webhooks_duid_url_uq')
+      .on(t.duid, t.callbackUrl)
+      .where(sql`${t.deletedAt} is null`),
   ],
 );
 
@@ -376,11 +374,7 @@ export const mailMessages = sqliteTable(
     sentAt: text('sent_at'),
     createdAt: text('created_at').notNull(),
   },
-  (t) => [
-    uniqueIndex('mail_messages_id_uq').on(t.messageId),
-    index('mail_messages_due_idx').on(t.status, t.nextAttemptAt),
-    index('mail_messages_ref_idx').on(t.ref),
-  ],
+  (t) => [uniqueIndex('mail_messages_id_uq').on(t.messageId), index('mail_messages_due_idx').on(t.status, t.nextAttemptAt), index('mail_messages_ref_idx').on(t.ref)],
 );
 
 /** Append-only, hash-chained audit log. */
@@ -404,7 +398,9 @@ export const auditEvents = sqliteTable(
     index('audit_events_ak_idx').on(t.ak, t.seq),
     index('audit_events_ir_idx').on(t.ir, t.seq),
     // Partial (docs/performance.md): most events have no subject.
-    index('audit_events_subject_idx').on(t.subject, t.seq).where(sql`${t.subject} is not null`),
+    index('audit_events_subject_idx')
+      .on(t.subject, t.seq)
+      .where(sql`${t.subject} is not null`),
     // The audit log's date-range filter (docs/api.md "Admin lists").
     index('audit_events_at_idx').on(t.at),
   ],

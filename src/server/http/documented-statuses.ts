@@ -66,7 +66,7 @@ export const ROUTE_STATUSES: Record<string, Extra> = {
   'PATCH /v1/webhooks/:wid': { 409: 'CON001: you already have another subscription for this callback-url' },
   'POST /v1/admin/webhooks': { 404: 'NOT001: no Data User with this duid', 409: 'CON001: the Data User already has a subscription for this callback-url, or the most subscriptions allowed' },
   'PATCH /v1/admin/webhooks/:wid': { 409: 'CON001: the Data User already has another subscription for this callback-url' },
-  'POST /v1/admin/clock': { 403: 'AUTH003: role not allowed, or a production register (its clock is real time)', 409: 'CON001: set is before the register\'s now (the clock only moves forward), or another change is still running' },
+  'POST /v1/admin/clock': { 403: 'AUTH003: role not allowed, or a production register (its clock is real time)', 409: "CON001: set is before the register's now (the clock only moves forward), or another change is still running" },
   'POST /v1/admin/deliveries/:eventId/redeliver': { 409: 'CON001: being attempted right now, or its subscription was deleted' },
   'POST /v1/admin/outbox/:id/retry': { 409: 'CON001: no SMTP server configured, or the message is not failed or retrying' },
   'GET /v1/admin/outbox': { 403: 'AUTH003: role not allowed, or q (search) on a production register, refused before q is validated' },

@@ -12,7 +12,10 @@ interface AjvError {
 
 /** `/a/b/1/c` → `a.b[1].c` (the field-path style the contract uses). */
 export function fieldPath(instancePath: string, extra?: string): string {
-  const parts = instancePath.split('/').slice(1).map((p) => p.replace(/~1/g, '/').replace(/~0/g, '~'));
+  const parts = instancePath
+    .split('/')
+    .slice(1)
+    .map((p) => p.replace(/~1/g, '/').replace(/~0/g, '~'));
   if (extra !== undefined) parts.push(extra);
   let out = '';
   for (const part of parts) {
@@ -71,7 +74,10 @@ function describe(e: AjvError, context: string): string | null {
 /** Turns any thrown error into the contract's error envelope, and never leaks a stack. */
 export function installErrorHandler(app: FastifyInstance, clock: Clock): void {
   const send = (req: FastifyRequest, reply: FastifyReply, status: number, entries: ErrorEntry[]) =>
-    reply.status(status).type('application/json; charset=utf-8').send({ response: envelope(req, clock.now()), errors: entries });
+    reply
+      .status(status)
+      .type('application/json; charset=utf-8')
+      .send({ response: envelope(req, clock.now()), errors: entries });
 
   app.setErrorHandler((err: FastifyError | ApiError, req, reply) => {
     if (err instanceof ApiError) {
@@ -129,9 +135,7 @@ export function installErrorHandler(app: FastifyInstance, clock: Clock): void {
     return send(req, reply, 500, [{ 'error-code': 'SRV001', message: 'Unexpected error; the register logged it' }]);
   });
 
-  app.setNotFoundHandler((req, reply) =>
-    send(req, reply, 404, [{ 'error-code': 'NOT001', message: `No route ${req.method} ${envelope(req, clock.now()).resource}` }]),
-  );
+  app.setNotFoundHandler((req, reply) => send(req, reply, 404, [{ 'error-code': 'NOT001', message: `No route ${req.method} ${envelope(req, clock.now()).resource}` }]));
 }
 
 /**
@@ -151,6 +155,9 @@ export function frameworkErrorHandler(clock: Clock) {
             ? { 'error-code': 'VAL001', message: 'The request could not be routed' }
             : { 'error-code': 'SRV001', message: 'Unexpected error; the register logged it' };
     if (status >= 500) req.log.error({ err }, 'unexpected router error');
-    return reply.status(status).type('application/json; charset=utf-8').send({ response: envelope(req, clock.now()), errors: [entry] });
+    return reply
+      .status(status)
+      .type('application/json; charset=utf-8')
+      .send({ response: envelope(req, clock.now()), errors: [entry] });
   };
 }

@@ -70,7 +70,10 @@ export function formatLogRecord(rec: LogRecord, color = false): string {
   let line = `${time} ${label} ${rec.msg ?? ''}${rec.reqId ? paint(ANSI.dim, ` ${rec.reqId}`) : ''}${extras}`;
   if (rec.err) {
     line += ` (${rec.err.type ?? 'Error'}: ${rec.err.message ?? ''})`;
-    const stack = (rec.err.stack ?? '').split('\n').slice(1).filter((l) => l.trim());
+    const stack = (rec.err.stack ?? '')
+      .split('\n')
+      .slice(1)
+      .filter((l) => l.trim());
     if (stack.length > 0) line += `\n${paint(ANSI.dim, stack.map((l) => `    ${l.trim()}`).join('\n'))}`;
   }
   return line;

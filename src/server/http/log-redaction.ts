@@ -136,7 +136,10 @@ export function redactingLogger(options: FastifyServerOptions['logger']): Fastif
     hooks: {
       // The last line of defence: a message string (or a string argument) never carries a secret.
       logMethod(this: unknown, args: unknown[], method: (...a: unknown[]) => void) {
-        method.apply(this, args.map((a) => (typeof a === 'string' ? scrubText(a) : a)));
+        method.apply(
+          this,
+          args.map((a) => (typeof a === 'string' ? scrubText(a) : a)),
+        );
       },
     },
   } as FastifyServerOptions['logger'];

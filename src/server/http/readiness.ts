@@ -62,7 +62,6 @@ export function installReadiness(app: App, readiness: Readiness, clock: Clock): 
     if (readiness.ready || isLiveness(req.url)) return done();
     notReady(req, reply);
   });
-
 }
 
 /** `GET /health` and `GET /ready`, also under the API's base path; registered after swagger so they are documented. */

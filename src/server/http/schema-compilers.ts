@@ -123,7 +123,7 @@ function strictNumbers(numeric: [string, 'integer' | 'number'][], validate: ((da
 }
 
 function lazyValidator(build: () => unknown, pending: Set<() => void>) {
-  let fn: ((data: unknown) => unknown) & { errors?: unknown } | undefined;
+  let fn: (((data: unknown) => unknown) & { errors?: unknown }) | undefined;
   const compile = () => {
     pending.delete(compile);
     fn ??= build() as typeof fn;

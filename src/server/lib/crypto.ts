@@ -25,9 +25,7 @@ async function scryptAsync(secret: string, salt: Buffer, n: number, r: number, p
   if (scryptRunning >= SCRYPT_PARALLEL) await new Promise<void>((go) => scryptQueue.push(go));
   else scryptRunning++;
   try {
-    return await new Promise<Buffer>((resolve, reject) =>
-      scrypt(secret, salt, SCRYPT_KEYLEN, { N: n, r, p, maxmem: SCRYPT_MAXMEM }, (err, key) => (err ? reject(err) : resolve(key))),
-    );
+    return await new Promise<Buffer>((resolve, reject) => scrypt(secret, salt, SCRYPT_KEYLEN, { N: n, r, p, maxmem: SCRYPT_MAXMEM }, (err, key) => (err ? reject(err) : resolve(key))));
   } finally {
     const next = scryptQueue.shift();
     // Hand the slot straight to the next waiter (the running count stays the same).

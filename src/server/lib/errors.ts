@@ -1,18 +1,5 @@
 /** Error codes from the contract (§1). */
-export type ErrorCode =
-  | 'VAL001'
-  | 'VAL002'
-  | 'VAL003'
-  | 'AUTH001'
-  | 'AUTH002'
-  | 'AUTH003'
-  | 'AUTH004'
-  | 'AUTH005'
-  | 'AUTH006'
-  | 'NOT001'
-  | 'CON001'
-  | 'RATE001'
-  | 'SRV001';
+export type ErrorCode = 'VAL001' | 'VAL002' | 'VAL003' | 'AUTH001' | 'AUTH002' | 'AUTH003' | 'AUTH004' | 'AUTH005' | 'AUTH006' | 'NOT001' | 'CON001' | 'RATE001' | 'SRV001';
 
 export interface ErrorEntry {
   'error-code': ErrorCode;
@@ -38,7 +25,12 @@ export class ApiError extends Error {
   /** Several validation problems at once (one entry each). */
   static validation(problems: string[]): ApiError {
     const [first, ...rest] = problems;
-    return new ApiError(400, 'VAL001', first, rest.map((message) => ({ 'error-code': 'VAL001' as const, message })));
+    return new ApiError(
+      400,
+      'VAL001',
+      first,
+      rest.map((message) => ({ 'error-code': 'VAL001' as const, message })),
+    );
   }
 }
 

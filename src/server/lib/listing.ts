@@ -42,8 +42,7 @@ function encodeCursor(value: SortValue, seq: number): string {
 function decodeCursor(cursor: string): [SortValue, number] {
   try {
     const v = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown;
-    if (Array.isArray(v) && v.length === 2 && (v[0] === null || typeof v[0] === 'string' || typeof v[0] === 'number') && Number.isSafeInteger(v[1]) && (v[1] as number) > 0)
-      return [v[0] as SortValue, v[1] as number];
+    if (Array.isArray(v) && v.length === 2 && (v[0] === null || typeof v[0] === 'string' || typeof v[0] === 'number') && Number.isSafeInteger(v[1]) && (v[1] as number) > 0) return [v[0] as SortValue, v[1] as number];
   } catch {
     // fall through to the 400
   }
@@ -83,7 +82,13 @@ export function sortedPage<T extends SQLiteTable & { seq: SQLiteColumn }, E exte
 ): PageResult<T['$inferSelect'] & { [K in keyof E]: E[K] extends SQL<infer V> ? V : never }> {
   if (page.cursor !== undefined && page.offset !== undefined) throw invalid('cursor and offset: give one or the other');
   const where = filters.length ? and(...filters) : undefined;
-  const total = hints.count ? hints.count() : db.select({ n: count() }).from(table as SQLiteTable).where(where).get()!.n;
+  const total = hints.count
+    ? hints.count()
+    : db
+        .select({ n: count() })
+        .from(table as SQLiteTable)
+        .where(where)
+        .get()!.n;
   const seqCol = table.seq;
   const conditions = [...(hints.pageFilters ? hints.pageFilters(total) : filters)];
   if (page.cursor !== undefined) {

@@ -25,7 +25,11 @@ export function newestFirstPage<T extends SQLiteTable & { seq: SQLiteColumn }, E
   extra?: E,
 ): { rows: (T['$inferSelect'] & { [K in keyof E]: E[K] extends SQL<infer V> ? V : never })[]; total: number; nextCursor: string | null } {
   const where = filters.length ? and(...filters) : undefined;
-  const total = db.select({ n: count() }).from(table as SQLiteTable).where(where).get()!.n;
+  const total = db
+    .select({ n: count() })
+    .from(table as SQLiteTable)
+    .where(where)
+    .get()!.n;
   const fetched = db
     .select({ ...getTableColumns(table as SQLiteTable), ...extra })
     .from(table as SQLiteTable)

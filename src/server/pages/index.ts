@@ -31,11 +31,12 @@ export async function registerPages(app: App, deps: Deps): Promise<void> {
     // The console's entry page. With ignoreTrailingSlash this route answers /console and /console/
     // (a redirect between the two would loop); the app uses hash routing below it.
     app.get('/console', { schema: { hide: true } }, async (_req, reply) =>
-      reply.type('text/html; charset=utf-8').header('cache-control', 'no-cache').send(await readFile(join(consoleDir, 'index.html'), 'utf8')),
+      reply
+        .type('text/html; charset=utf-8')
+        .header('cache-control', 'no-cache')
+        .send(await readFile(join(consoleDir, 'index.html'), 'utf8')),
     );
   } else {
-    app.get('/console', { schema: { hide: true } }, async (_req, reply) =>
-      reply.status(503).type('text/plain; charset=utf-8').send('The operator console has not been built. Run `npm run build`, then restart the register.'),
-    );
+    app.get('/console', { schema: { hide: true } }, async (_req, reply) => reply.status(503).type('text/plain; charset=utf-8').send('The operator console has not been built. Run `npm run build`, then restart the register.'));
   }
 }

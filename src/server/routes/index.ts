@@ -45,22 +45,7 @@ const scopes: { roles: readonly Role[] | null; modules: RouteModule[] }[] = [
   // Every /v1/admin route.
   {
     roles: ['admin'],
-    modules: [
-      adminAccounts,
-      adminRecords,
-      adminIdentityRecords,
-      adminReidentifications,
-      adminOutbox,
-      adminDiscovered,
-      adminSandbox,
-      adminSnapshots,
-      adminAudit,
-      adminStats,
-      adminSettings,
-      adminWebhooks,
-      adminDeliveries,
-      adminClock,
-    ],
+    modules: [adminAccounts, adminRecords, adminIdentityRecords, adminReidentifications, adminOutbox, adminDiscovered, adminSandbox, adminSnapshots, adminAudit, adminStats, adminSettings, adminWebhooks, adminDeliveries, adminClock],
   },
 ];
 

@@ -41,10 +41,7 @@ const ControllerArrangement = Type.Object(
   strict,
 );
 
-const SharedNotice = Type.Object(
-  { 'terms-url': HttpUrl, 'notice-version': Text(50), 'notice-language': Type.Optional(Nullable(Text(35))) },
-  strict,
-);
+const SharedNotice = Type.Object({ 'terms-url': HttpUrl, 'notice-version': Text(50), 'notice-language': Type.Optional(Nullable(Text(35))) }, strict);
 const ControllerNotice = Type.Object(
   {
     'controller-name': Text(255),
@@ -78,10 +75,7 @@ const Processing = Type.Object(
   strict,
 );
 
-const Consent = Type.Object(
-  { 'consent-type': Type.Enum(['expressed-consent', 'explicit-consent']), method: Type.Optional(Nullable(Text(100))) },
-  strict,
-);
+const Consent = Type.Object({ 'consent-type': Type.Enum(['expressed-consent', 'explicit-consent']), method: Type.Optional(Nullable(Text(100))) }, strict);
 
 const Expiry = Nullable(DateTimeOrDate);
 
@@ -182,4 +176,3 @@ export const AccessRecordSummary = Type.Object({
   expiry: Nullable(Type.String()),
   'discovered-access': Nullable(DiscoveredAccess),
 });
-

@@ -15,7 +15,4 @@ export const DiscoveredAccessBody = Type.Object(
   { additionalProperties: false },
 );
 
-export const CotEventBody = Type.Object(
-  { mpxn: Mpxn, 'effective-date': DateOnly, 'source-reference': Text(200) },
-  { additionalProperties: false },
-);
+export const CotEventBody = Type.Object({ mpxn: Mpxn, 'effective-date': DateOnly, 'source-reference': Text(200) }, { additionalProperties: false });

@@ -85,7 +85,7 @@ export const DEVIATIONS: Deviation[] = [
   {
     title: 'E-mail storage',
     section: '§3',
-    text: 'An identity record\'s e-mail is kept as a keyed hash (HMAC-SHA256) for look-up plus a copy encrypted with AES-256-GCM (key outside the database) solely to send magic links; neither is ever returned.',
+    text: "An identity record's e-mail is kept as a keyed hash (HMAC-SHA256) for look-up plus a copy encrypted with AES-256-GCM (key outside the database) solely to send magic links; neither is ever returned.",
     ops: ['POST /v1/identity-records', 'GET /v1/identity-records', 'GET /v1/identity-records/{ir}'],
   },
   {
@@ -115,25 +115,25 @@ export const DEVIATIONS: Deviation[] = [
   {
     title: 'No identity-record-ref across Data Users',
     section: '§5',
-    text: '`identity-record-ref` is null on records linked through a re-identification token, so a second Data User never learns the first one\'s ir.',
+    text: "`identity-record-ref` is null on records linked through a re-identification token, so a second Data User never learns the first one's ir.",
     ops: ['GET /v1/access-records/{ak}', 'POST /v1/access-records'],
   },
   {
     title: 'DISCOVERED records superseded by their own organisation',
     section: '§5',
-    text: 'A new record supersedes a DISCOVERED record on the same MPxN only when the caller\'s organisation-reference matches it (the published reference supersedes regardless of organisation).',
+    text: "A new record supersedes a DISCOVERED record on the same MPxN only when the caller's organisation-reference matches it (the published reference supersedes regardless of organisation).",
     ops: ['POST /v1/access-records'],
   },
   {
     title: 'Meter-point listings',
     section: '§5, §7',
-    text: 'A Data User may list a meter point only with a record there that is or has been ACTIVE (one submitted directly as REVOKED or EXPIRED does not count). Every listing is audited (`meter-point.viewed`) and shown to the customer in /portal. A portal\'s token is bound to the MPxN it was issued for.',
+    text: "A Data User may list a meter point only with a record there that is or has been ACTIVE (one submitted directly as REVOKED or EXPIRED does not count). Every listing is audited (`meter-point.viewed`) and shown to the customer in /portal. A portal's token is bound to the MPxN it was issued for.",
     ops: ['GET /v1/meter-points/{mpxn}/access-records'],
   },
   {
     title: 'Portal withdrawal window',
     section: '§7',
-    text: 'After the meter-point query consumed a portal\'s token, the same token still lets that portal withdraw ACTIVE consent records on that MPxN (reason customer-request) for 30 minutes.',
+    text: "After the meter-point query consumed a portal's token, the same token still lets that portal withdraw ACTIVE consent records on that MPxN (reason customer-request) for 30 minutes.",
     ops: ['DELETE /v1/access-records/{ak}'],
   },
   {
@@ -145,7 +145,7 @@ export const DEVIATIONS: Deviation[] = [
   {
     title: 'Change of tenancy tells each Data User its own keys only',
     section: '§8',
-    text: 'Each `tenancy.change` lists only that Data User\'s ACTIVE access keys (access keys are secrets; the published reference sends every Data User all keys).',
+    text: "Each `tenancy.change` lists only that Data User's ACTIVE access keys (access keys are secrets; the published reference sends every Data User all keys).",
     ops: ['POST /v1/cot-events'],
   },
   {
@@ -202,7 +202,7 @@ export const DEVIATIONS: Deviation[] = [
   {
     title: 'Hash-chained audit',
     section: '§10',
-    text: 'Audit events are hash-chained (each stores the previous one\'s hash, keyed with a register key) and GET /admin/audit/verify reports whether the chain is intact. The audit also records reads of customer data by people (identity-record.read, with the client address), sign-ins (account.login, account.login-failed), account changes field by field and suspension reasons.',
+    text: "Audit events are hash-chained (each stores the previous one's hash, keyed with a register key) and GET /admin/audit/verify reports whether the chain is intact. The audit also records reads of customer data by people (identity-record.read, with the client address), sign-ins (account.login, account.login-failed), account changes field by field and suspension reasons.",
     ops: ['GET /v1/admin/audit', 'GET /v1/admin/audit/verify', 'GET /v1/auth/token', 'GET /v1/admin/identity-records/{ir}', 'PATCH /v1/admin/accounts/{id}', 'POST /v1/admin/accounts/{id}/suspend'],
   },
   {
@@ -233,14 +233,14 @@ export function describeDeviations<T extends OpenApiDocument>(doc: T): T {
   doc.info = {
     ...doc.info,
     description: [
-    doc.info.description ?? '',
-    '',
-    '## Deviations from the published API [ours]',
-    '',
-    'Where the published Central Access Register API is silent, unsafe or self-contradictory, this register does the following. Each affected operation repeats what differs for it.',
-    '',
-    ...DEVIATIONS.map(bullet),
-  ].join('\n'),
+      doc.info.description ?? '',
+      '',
+      '## Deviations from the published API [ours]',
+      '',
+      'Where the published Central Access Register API is silent, unsafe or self-contradictory, this register does the following. Each affected operation repeats what differs for it.',
+      '',
+      ...DEVIATIONS.map(bullet),
+    ].join('\n'),
   };
   for (const d of DEVIATIONS) {
     for (const op of d.ops) {

@@ -55,7 +55,9 @@ export const AttemptLogEntry = Type.Object({
   'status-code': Nullable(Type.Integer()),
   'duration-ms': Type.Integer(),
   error: Nullable(Type.String()),
-  'request-headers': Nullable(Type.Record(Type.String(), Type.String(), { description: 'The request headers as sent (signatures included, never the signing secret); null for attempts recorded before inspection existed, or refused before sending' })),
+  'request-headers': Nullable(
+    Type.Record(Type.String(), Type.String(), { description: 'The request headers as sent (signatures included, never the signing secret); null for attempts recorded before inspection existed, or refused before sending' }),
+  ),
   'response-headers': Nullable(Type.Record(Type.String(), Type.String(), { description: "The receiver's response headers; null when no response came" })),
   'response-body': Nullable(Type.String({ description: 'The first 4 KiB of the response body (UTF-8); null when no response came' })),
 });
@@ -79,10 +81,7 @@ export const Delivery = Type.Object({
 /** The event types a test event can take (contract §9 types plus webhook.test). */
 export const TEST_EVENT_TYPE_NAMES = ['webhook.test', 'consent.withdrawal', 'consent.expiring', 'tenancy.change'] as const;
 
-export const TestEventBody = Type.Object(
-  { 'event-type': Type.Optional(Type.Enum([...TEST_EVENT_TYPE_NAMES], { description: 'Default webhook.test' })) },
-  { additionalProperties: false },
-);
+export const TestEventBody = Type.Object({ 'event-type': Type.Optional(Type.Enum([...TEST_EVENT_TYPE_NAMES], { description: 'Default webhook.test' })) }, { additionalProperties: false });
 
 export const TestEventResult = Type.Object({
   'event-id': Type.String(),

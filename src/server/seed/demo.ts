@@ -161,15 +161,16 @@ export async function seedDemo(reg: Register, svc: Services): Promise<DemoSummar
   }
 
   const alreadyDiscovered = svc.records.forMeterPoint(DEMO_MPXN, { state: 'DISCOVERED' }).some((r) => r.organisationReference === 'SEC-OU-00429');
-  if (!alreadyDiscovered) svc.dcc.recordDiscovered('seed', {
-    mpxn: DEMO_MPXN,
-    'organisation-name': 'Acme Energy Services Ltd',
-    'organisation-reference': 'SEC-OU-00429',
-    'first-seen': timeAgo(now, 45),
-    'last-seen': timeAgo(now, 3),
-    'data-types-observed': ['HH-CONSUMPTION'],
-    'source-reference': 'DCC-SR-0000429-01',
-  });
+  if (!alreadyDiscovered)
+    svc.dcc.recordDiscovered('seed', {
+      mpxn: DEMO_MPXN,
+      'organisation-name': 'Acme Energy Services Ltd',
+      'organisation-reference': 'SEC-OU-00429',
+      'first-seen': timeAgo(now, 45),
+      'last-seen': timeAgo(now, 3),
+      'data-types-observed': ['HH-CONSUMPTION'],
+      'source-reference': 'DCC-SR-0000429-01',
+    });
 
   return { accounts: DEMO_ACCOUNTS.map((a) => ({ accountId: a.accountId, role: a.role, secret: a.secret })), mpxn: DEMO_MPXN, ir: identity.ir };
 }

@@ -153,8 +153,7 @@ export function ruleProblems(body: AccessRecordInput, nowMs: number): string[] {
   const controllers = arr.controllers;
   const type = arr['arrangement-type'];
   const art26 = arr['art26-reference'];
-  const roleAt = (i: number, expected: string) =>
-    problems.push(`${base}.controllers[${i}].role must be "${expected}" in a ${type} arrangement (got "${controllers[i].role}")`);
+  const roleAt = (i: number, expected: string) => problems.push(`${base}.controllers[${i}].role must be "${expected}" in a ${type} arrangement (got "${controllers[i].role}")`);
 
   if (type === 'sole') {
     if (controllers.length !== 1) problems.push(`${base}.controllers must have exactly one controller in a sole arrangement (got ${controllers.length})`);
@@ -184,8 +183,7 @@ export function ruleProblems(body: AccessRecordInput, nowMs: number): string[] {
     if (body['access-event'].consent) problems.push(`access-event.consent must be null for the non-consent basis ${basis}`);
   }
   const consentType = body['access-event'].consent?.['consent-type'];
-  if (basis === 'uk-explicit-consent' && consentType && consentType !== 'explicit-consent')
-    problems.push('access-event.consent.consent-type must be "explicit-consent" for uk-explicit-consent');
+  if (basis === 'uk-explicit-consent' && consentType && consentType !== 'explicit-consent') problems.push('access-event.consent.consent-type must be "explicit-consent" for uk-explicit-consent');
 
   return problems;
 }
@@ -196,8 +194,28 @@ function leadOf(arr: AccessRecordInput['record-metadata']['controller-arrangemen
 
 /** The columns `columns()` fills for a new record (the prepared insert binds exactly these). */
 const RECORD_COLUMNS = [
-  'ak', 'kind', 'duid', 'ir', 'mpxn', 'state', 'legalBasis', 'arrangementType', 'leadControllerName', 'controllerCount', 'purpose', 'dataTypes',
-  'expiry', 'expiresAt', 'registeredAt', 'body', 'createdAt', 'updatedAt', 'revokedAt', 'revokeReason', 'expiredAt', 'activatedAt',
+  'ak',
+  'kind',
+  'duid',
+  'ir',
+  'mpxn',
+  'state',
+  'legalBasis',
+  'arrangementType',
+  'leadControllerName',
+  'controllerCount',
+  'purpose',
+  'dataTypes',
+  'expiry',
+  'expiresAt',
+  'registeredAt',
+  'body',
+  'createdAt',
+  'updatedAt',
+  'revokedAt',
+  'revokeReason',
+  'expiredAt',
+  'activatedAt',
 ] as const;
 
 export class AccessRecords {
@@ -211,7 +229,11 @@ export class AccessRecords {
     private readonly identities: IdentityRecords,
     private readonly events: EventPublisher,
   ) {
-    this.byAk = reg.db.select().from(accessRecords).where(eq(accessRecords.ak, sql.placeholder('ak'))).prepare();
+    this.byAk = reg.db
+      .select()
+      .from(accessRecords)
+      .where(eq(accessRecords.ak, sql.placeholder('ak')))
+      .prepare();
     this.recordJsonByAk = reg.db
       .select({ json: recordJsonSql(sql.placeholder('now')) })
       .from(accessRecords)
@@ -584,7 +606,10 @@ export class AccessRecords {
       if (f.state) filters.push(this.stateFilter(f.state, sql.placeholder('now') as unknown as string));
       if (f.legalBasis) filters.push(eq(accessRecords.legalBasis, sql.placeholder('legalBasis')));
       if (f.cursor) filters.push(lt(accessRecords.seq, sql.placeholder('cursor')));
-      const q = this.select(output, undefined, viewer ? sql.placeholder('viewerDuid') : undefined).from(accessRecords).where(and(...filters)).orderBy(desc(accessRecords.seq));
+      const q = this.select(output, undefined, viewer ? sql.placeholder('viewerDuid') : undefined)
+        .from(accessRecords)
+        .where(and(...filters))
+        .orderBy(desc(accessRecords.seq));
       return f.limit ? q.limit(sql.placeholder('limit') as unknown as number).prepare() : q.prepare();
     });
   }
@@ -623,8 +648,7 @@ export class AccessRecords {
       // Access keys are lower-case hex after `ak_`: a fragment that could be part of one is
       // looked for in the access-key index alone (a scan of short entries, ~20 ms at 100 k),
       // never in the table's rows.
-      if (/^(a|ak|ak_)?[0-9a-f]*$/i.test(term))
-        alternatives.push(sql`select ${t.seq} from ${t} indexed by access_records_ak_uq where instr(${t.ak}, ${term.toLowerCase()}) > 0`);
+      if (/^(a|ak|ak_)?[0-9a-f]*$/i.test(term)) alternatives.push(sql`select ${t.seq} from ${t} indexed by access_records_ak_uq where instr(${t.ak}, ${term.toLowerCase()}) > 0`);
     } else {
       alternatives.push(sql`select ${t.seq} from ${t} where ${t.ak} >= ${term} and ${t.ak} < ${term + '\u{10FFFF}'}`);
       alternatives.push(sql`select ${t.seq} from ${t} where ${t.mpxn} >= ${term} and ${t.mpxn} < ${term + '\u{10FFFF}'}`);
@@ -703,7 +727,13 @@ export class AccessRecords {
   /** The same rows, every one, a chunk at a time (streamed CSV export). */
   adminListAll<E extends Record<string, SQL<unknown>> = Record<never, SQL<unknown>>>(f: AdminRecordFilters, extra?: E) {
     const { filters, hints } = this.adminQuery(f);
-    const total = hints.count ? hints.count() : this.reg.db.select({ n: sql<number>`count(*)` }).from(accessRecords).where(filters.length ? and(...filters) : undefined).get()!.n;
+    const total = hints.count
+      ? hints.count()
+      : this.reg.db
+          .select({ n: sql<number>`count(*)` })
+          .from(accessRecords)
+          .where(filters.length ? and(...filters) : undefined)
+          .get()!.n;
     return { total, chunks: sortedChunks(this.reg.db, accessRecords, filters, this.adminSort(f), 500, extra, { ...hints, count: () => total }) as Generator<(AccessRow & { [K in keyof E]: E[K] extends SQL<infer V> ? V : never })[]> };
   }
 
@@ -735,7 +765,11 @@ export class AccessRecords {
     const params = { duid: f.duid, kind: f.kind, mpxn: f.mpxn, now: this.reg.clock.iso(), legalBasis: f.legalBasis, cursor: f.cursor, limit: f.limit + 1 };
     const count = this.statement(`count|${shape}`, () => {
       const where = filters();
-      return this.reg.db.select({ n: sql<number>`count(*)` }).from(accessRecords).where(where.length ? and(...where) : undefined).prepare();
+      return this.reg.db
+        .select({ n: sql<number>`count(*)` })
+        .from(accessRecords)
+        .where(where.length ? and(...where) : undefined)
+        .prepare();
     });
     // A Data User's own records (GET /records): from the kept counts unless filtered further.
     const owned = f.duid && (!f.kind || f.kind === 'record') && !f.mpxn && !f.legalBasis;

@@ -39,8 +39,16 @@ export class Accounts {
   private readonly byDuid;
 
   constructor(private readonly reg: Register) {
-    this.byId = reg.db.select().from(accounts).where(eq(accounts.accountId, sql.placeholder('id'))).prepare();
-    this.byDuid = reg.db.select().from(accounts).where(eq(accounts.duid, sql.placeholder('duid'))).prepare();
+    this.byId = reg.db
+      .select()
+      .from(accounts)
+      .where(eq(accounts.accountId, sql.placeholder('id')))
+      .prepare();
+    this.byDuid = reg.db
+      .select()
+      .from(accounts)
+      .where(eq(accounts.duid, sql.placeholder('duid')))
+      .prepare();
   }
 
   find(accountId: string): AccountRow | undefined {
@@ -149,7 +157,11 @@ export class Accounts {
           : action === 'reactivate'
             ? { status: 'active', reactivatedAt: now, suspendedAt: null }
             : { status: 'terminated', terminatedAt: now, tokensValidAfter: this.sessionsEnd(row) };
-      this.reg.db.update(accounts).set({ ...changes, updatedAt: now }).where(eq(accounts.seq, row.seq)).run();
+      this.reg.db
+        .update(accounts)
+        .set({ ...changes, updatedAt: now })
+        .where(eq(accounts.seq, row.seq))
+        .run();
       this.reg.audit.append({
         actor,
         eventType: `account.${action === 'suspend' ? 'suspended' : action === 'reactivate' ? 'reactivated' : 'terminated'}`,
@@ -174,7 +186,11 @@ export class Accounts {
   signOutEverywhere(actor: string, accountId: string): AccountRow {
     return this.reg.tx(() => {
       const row = this.get(accountId);
-      this.reg.db.update(accounts).set({ tokensValidAfter: this.sessionsEnd(row), updatedAt: this.reg.clock.iso() }).where(eq(accounts.seq, row.seq)).run();
+      this.reg.db
+        .update(accounts)
+        .set({ tokensValidAfter: this.sessionsEnd(row), updatedAt: this.reg.clock.iso() })
+        .where(eq(accounts.seq, row.seq))
+        .run();
       this.reg.audit.append({ actor, eventType: 'account.signed-out-everywhere', subject: accountId });
       return this.get(accountId);
     });
@@ -190,7 +206,11 @@ export class Accounts {
     this.reg.tx(() => {
       const row = this.get(accountId);
       const now = this.reg.clock.iso();
-      this.reg.db.update(accounts).set({ secretHash, secretRotatedAt: now, tokensValidAfter: this.sessionsEnd(row), updatedAt: now }).where(eq(accounts.seq, row.seq)).run();
+      this.reg.db
+        .update(accounts)
+        .set({ secretHash, secretRotatedAt: now, tokensValidAfter: this.sessionsEnd(row), updatedAt: now })
+        .where(eq(accounts.seq, row.seq))
+        .run();
       this.reg.audit.append({ actor, eventType: 'account.secret-rotated', subject: accountId });
     });
     return secret;

@@ -69,13 +69,7 @@ export class AuditLog {
     let after = 0;
     // Keyset iteration so memory stays flat for millions of events.
     for (;;) {
-      const rows = this.db
-        .select()
-        .from(auditEvents)
-        .where(gt(auditEvents.seq, after))
-        .orderBy(auditEvents.seq)
-        .limit(pageSize)
-        .all();
+      const rows = this.db.select().from(auditEvents).where(gt(auditEvents.seq, after)).orderBy(auditEvents.seq).limit(pageSize).all();
       if (rows.length === 0) break;
       for (const r of rows) {
         if (r.prevHash !== prev) return { intact: false, checked, 'first-broken-id': r.seq, reason: 'prev-hash does not match the previous event' };

@@ -38,10 +38,7 @@ export class Dcc {
     // "newest last-seen wins" rule compare instants; returned as dates (contract §5).
     const firstSeen = canonicalInstantOrDate(input['first-seen']);
     const lastSeenIn = input['last-seen'] == null ? null : canonicalInstantOrDate(input['last-seen']);
-    const problems = [
-      ...(firstSeen ? [] : ['first-seen must be a valid date-time or date (YYYY-MM-DD)']),
-      ...(input['last-seen'] != null && !lastSeenIn ? ['last-seen must be a valid date-time or date (YYYY-MM-DD)'] : []),
-    ];
+    const problems = [...(firstSeen ? [] : ['first-seen must be a valid date-time or date (YYYY-MM-DD)']), ...(input['last-seen'] != null && !lastSeenIn ? ['last-seen must be a valid date-time or date (YYYY-MM-DD)'] : [])];
     // Sightings are in the past: a date ahead of the register's clock (beyond the 5 minutes
     // of clock skew allowed for registered-at) would extend the 180-day expiry at will; and
     // access cannot be last seen before it was first seen.
@@ -131,7 +128,13 @@ export class Dcc {
       }
       this.reg.db
         .insert(cotEvents)
-        .values({ ...{ mpxn: input.mpxn, effectiveDate: input['effective-date'], sourceReference: input['source-reference'] }, activeRecordsAffected: active.length, dataUsersNotified: notified, createdBy: actor, createdAt: this.reg.clock.iso() })
+        .values({
+          ...{ mpxn: input.mpxn, effectiveDate: input['effective-date'], sourceReference: input['source-reference'] },
+          activeRecordsAffected: active.length,
+          dataUsersNotified: notified,
+          createdBy: actor,
+          createdAt: this.reg.clock.iso(),
+        })
         .run();
       this.reg.audit.append({ actor, eventType: 'cot.recorded', detail: { mpxn: input.mpxn, 'effective-date': input['effective-date'], 'active-records-affected': active.length, 'data-users-notified': notified } });
       return { created: true, affected: active.length, notified };

@@ -16,7 +16,6 @@ import type { WebhookRow, Webhooks } from './webhooks.js';
 import type { TEST_EVENT_TYPE_NAMES } from '../schemas/webhook.js';
 import { errorForLog } from '../http/log-redaction.js';
 
-
 export const DELIVERY_SORTS = ['created', 'next-attempt', 'status'] as const;
 export interface AdminDeliveryFilters {
   wid?: string;
@@ -60,7 +59,11 @@ export type TestEventType = (typeof TEST_EVENT_TYPE_NAMES)[number];
 const SAMPLE_MPAN = '2312345678901';
 
 const flatHeaders = (h: http.IncomingHttpHeaders): Record<string, string> =>
-  Object.fromEntries(Object.entries(h).filter(([, v]) => v !== undefined).map(([k, v]) => [k, Array.isArray(v) ? v.join(', ') : String(v)]));
+  Object.fromEntries(
+    Object.entries(h)
+      .filter(([, v]) => v !== undefined)
+      .map(([k, v]) => [k, Array.isArray(v) ? v.join(', ') : String(v)]),
+  );
 
 /** Events one bulk redelivery queues at most. */
 export const MAX_BULK_REDELIVER = 1000;
@@ -242,7 +245,12 @@ export class DeliveryWorker implements Worker {
       return this.reg.db
         .update(webhookDeliveries)
         .set({ nextAttemptAt: this.reg.clock.isoIn(this.reg.config.webhookTimeoutMs + LEASE_MARGIN_MS) })
-        .where(inArray(webhookDeliveries.seq, due.map((d) => d.seq)))
+        .where(
+          inArray(
+            webhookDeliveries.seq,
+            due.map((d) => d.seq),
+          ),
+        )
         .returning()
         .all();
     });
@@ -276,7 +284,11 @@ export class DeliveryWorker implements Worker {
     if (signal.aborted && this.stopping) {
       // Shutdown interrupted the request: the outcome is unknown, so it does not count as an
       // attempt. The row is due again at once; the next start delivers it (same event-id).
-      this.reg.db.update(webhookDeliveries).set({ nextAttemptAt: this.reg.clock.iso() }).where(and(eq(webhookDeliveries.seq, row.seq), eq(webhookDeliveries.status, 'pending'))).run();
+      this.reg.db
+        .update(webhookDeliveries)
+        .set({ nextAttemptAt: this.reg.clock.iso() })
+        .where(and(eq(webhookDeliveries.seq, row.seq), eq(webhookDeliveries.status, 'pending')))
+        .run();
       return;
     }
     this.record(row.eventId, sub, at, outcome);
@@ -305,7 +317,11 @@ export class DeliveryWorker implements Worker {
       const attempts = row.attempts + 1;
       const base = { attempts, lastAttemptAt: at, lastStatusCode: outcome.statusCode, lastError: outcome.error };
       if (outcome.ok) {
-        this.reg.db.update(webhookDeliveries).set({ ...base, status: 'delivered', deliveredAt: this.reg.clock.iso(), nextAttemptAt: null }).where(eq(webhookDeliveries.seq, row.seq)).run();
+        this.reg.db
+          .update(webhookDeliveries)
+          .set({ ...base, status: 'delivered', deliveredAt: this.reg.clock.iso(), nextAttemptAt: null })
+          .where(eq(webhookDeliveries.seq, row.seq))
+          .run();
         return;
       }
       if (row.status !== 'pending') {
@@ -315,12 +331,25 @@ export class DeliveryWorker implements Worker {
       }
       if (attempts < this.maxAttempts) {
         const next = this.reg.clock.isoIn(this.schedule[attempts - 1]);
-        this.reg.db.update(webhookDeliveries).set({ ...base, nextAttemptAt: next }).where(eq(webhookDeliveries.seq, row.seq)).run();
+        this.reg.db
+          .update(webhookDeliveries)
+          .set({ ...base, nextAttemptAt: next })
+          .where(eq(webhookDeliveries.seq, row.seq))
+          .run();
         return;
       }
-      this.reg.db.update(webhookDeliveries).set({ ...base, status: 'undelivered', nextAttemptAt: null, alertedAt: this.reg.clock.iso() }).where(eq(webhookDeliveries.seq, row.seq)).run();
+      this.reg.db
+        .update(webhookDeliveries)
+        .set({ ...base, status: 'undelivered', nextAttemptAt: null, alertedAt: this.reg.clock.iso() })
+        .where(eq(webhookDeliveries.seq, row.seq))
+        .run();
       this.mail.queue(this.alertMessage(sub, { ...row, ...base }));
-      this.reg.audit.append({ actor: 'register', eventType: 'webhook.undelivered', subject: sub.wid, detail: { 'event-id': eventId, 'event-type': row.eventType, attempts, 'last-error': outcome.error, 'last-status-code': outcome.statusCode } });
+      this.reg.audit.append({
+        actor: 'register',
+        eventType: 'webhook.undelivered',
+        subject: sub.wid,
+        detail: { 'event-id': eventId, 'event-type': row.eventType, attempts, 'last-error': outcome.error, 'last-status-code': outcome.statusCode },
+      });
     });
   }
 
@@ -512,7 +541,12 @@ export class DeliveryWorker implements Worker {
       const attempts = this.reg.db
         .select()
         .from(webhookAttempts)
-        .where(inArray(webhookAttempts.eventId, rows.map((r) => r.eventId)))
+        .where(
+          inArray(
+            webhookAttempts.eventId,
+            rows.map((r) => r.eventId),
+          ),
+        )
         .orderBy(asc(webhookAttempts.seq))
         .all();
       for (const a of attempts) logs.set(a.eventId, [...(logs.get(a.eventId) ?? []), a]);
@@ -529,7 +563,11 @@ export class DeliveryWorker implements Worker {
   /** The same deliveries, every one, a chunk at a time (streamed CSV export). */
   listAll(q: AdminDeliveryFilters) {
     const filters = this.adminFilters(q);
-    const total = this.reg.db.select({ n: count() }).from(webhookDeliveries).where(filters.length ? and(...filters) : undefined).get()!.n;
+    const total = this.reg.db
+      .select({ n: count() })
+      .from(webhookDeliveries)
+      .where(filters.length ? and(...filters) : undefined)
+      .get()!.n;
     return { total, chunks: this.logChunks(sortedChunks(this.reg.db, webhookDeliveries, filters, this.adminSort(q), 500, undefined, { count: () => total })) };
   }
 
@@ -602,7 +640,12 @@ export class DeliveryWorker implements Worker {
       this.reg.db
         .update(webhookDeliveries)
         .set({ status: 'pending', attempts: 0, nextAttemptAt: now, alertedAt: null, deliveredAt: null })
-        .where(inArray(webhookDeliveries.seq, rows.map((r) => r.seq)))
+        .where(
+          inArray(
+            webhookDeliveries.seq,
+            rows.map((r) => r.seq),
+          ),
+        )
         .run();
       const eventIds = rows.map((r) => r.eventId);
       this.reg.audit.append({
@@ -624,11 +667,7 @@ export class DeliveryWorker implements Worker {
       const sub = this.webhooks.find(row.wid);
       if (!sub || sub.deletedAt) throw conflict(`Subscription ${row.wid} was deleted; its events cannot be redelivered`);
       const now = this.reg.clock.iso();
-      this.reg.db
-        .update(webhookDeliveries)
-        .set({ status: 'pending', attempts: 0, nextAttemptAt: now, alertedAt: null, deliveredAt: null })
-        .where(eq(webhookDeliveries.seq, row.seq))
-        .run();
+      this.reg.db.update(webhookDeliveries).set({ status: 'pending', attempts: 0, nextAttemptAt: now, alertedAt: null, deliveredAt: null }).where(eq(webhookDeliveries.seq, row.seq)).run();
       this.reg.audit.append({ actor, eventType: 'webhook.redeliver-requested', subject: row.wid, detail: { 'event-id': eventId, 'previous-status': row.status } });
       this.kick();
       return this.reg.db.select().from(webhookDeliveries).where(eq(webhookDeliveries.seq, row.seq)).get()!;

@@ -95,7 +95,11 @@ export class IdentityRecords {
         limit 1`,
     );
     this.ownersByIr = reg.sqlite.prepare<[string], { ir: string; duid: string }>('select ir, duid from identity_records where ir in (select value from json_each(?))');
-    this.byIr = reg.db.select().from(identityRecords).where(eq(identityRecords.ir, sql.placeholder('ir'))).prepare();
+    this.byIr = reg.db
+      .select()
+      .from(identityRecords)
+      .where(eq(identityRecords.ir, sql.placeholder('ir')))
+      .prepare();
     this.activeCredentials = reg.db
       .select()
       .from(passkeyCredentials)
@@ -195,7 +199,9 @@ export class IdentityRecords {
         subject: what.mpxn ?? null,
         detail: {
           from,
-          ...(what.ir ? { revealed: what.revealed === true } : { search: { ...(what.mpxn ? { mpxn: what.mpxn } : {}), ...(what.byEmail ? { email: 'keyed-hash match' } : {}), ...what.filters }, ...(what.exported !== undefined ? { exported: what.exported } : { found: what.found ?? [] }) }),
+          ...(what.ir
+            ? { revealed: what.revealed === true }
+            : { search: { ...(what.mpxn ? { mpxn: what.mpxn } : {}), ...(what.byEmail ? { email: 'keyed-hash match' } : {}), ...what.filters }, ...(what.exported !== undefined ? { exported: what.exported } : { found: what.found ?? [] }) }),
         },
       }),
     );
@@ -288,7 +294,11 @@ export class IdentityRecords {
   /** The same rows, every one, a chunk at a time (streamed CSV export). */
   adminListAll(f: AdminIdentityFilters): { total: number; chunks: Generator<IdentityRow[]> } {
     const filters = this.adminFilters(f);
-    const total = this.reg.db.select({ n: sql<number>`count(*)` }).from(identityRecords).where(filters.length ? and(...filters) : undefined).get()!.n;
+    const total = this.reg.db
+      .select({ n: sql<number>`count(*)` })
+      .from(identityRecords)
+      .where(filters.length ? and(...filters) : undefined)
+      .get()!.n;
     return { total, chunks: sortedChunks(this.reg.db, identityRecords, filters, this.adminSort(f), 500, undefined, { count: () => total }) };
   }
 
@@ -307,7 +317,7 @@ export class IdentityRecords {
     return listSort<IdentitySort>({ mpxn: identityRecords.mpxn }, identityRecords.seq, f.sort, f.order);
   }
 
-/**
+  /**
    * The record that speaks for an MPxN in cross-Data-User and portal flows (see the
    * constructor): undefined when the current occupant has no record at all.
    */
@@ -350,18 +360,15 @@ export class IdentityRecords {
       if (linkedActive.length > 0) {
         const shown = viewerDuid === null ? linkedActive : linkedActive.filter((r) => r.duid === viewerDuid);
         const hidden = linkedActive.length - shown.length;
-        const keys = shown.slice(0, 5).map((r) => r.ak).join(', ') + (shown.length > 5 ? ', …' : '');
-        const parts = [
-          ...(shown.length ? [viewerDuid === null ? keys : `yours: ${keys}`] : []),
-          ...(hidden ? [`${hidden} held by other organisations, who must revoke them or let them expire`] : []),
-        ];
+        const keys =
+          shown
+            .slice(0, 5)
+            .map((r) => r.ak)
+            .join(', ') + (shown.length > 5 ? ', …' : '');
+        const parts = [...(shown.length ? [viewerDuid === null ? keys : `yours: ${keys}`] : []), ...(hidden ? [`${hidden} held by other organisations, who must revoke them or let them expire`] : [])];
         throw conflict(`Identity record ${row.ir} has ${linkedActive.length} linked ACTIVE access record(s) (${parts.join('; ')}); revoke them or let them expire before anonymising`);
       }
-      this.reg.db
-        .update(identityRecords)
-        .set({ mpxn: null, moveInDate: null, address: null, principalVerification: null, emailHash: null, emailEnc: null, anonymisedAt: nowIso })
-        .where(eq(identityRecords.ir, row.ir))
-        .run();
+      this.reg.db.update(identityRecords).set({ mpxn: null, moveInDate: null, address: null, principalVerification: null, emailHash: null, emailEnc: null, anonymisedAt: nowIso }).where(eq(identityRecords.ir, row.ir)).run();
       this.reg.db
         .update(passkeyCredentials)
         .set({ removedAt: nowIso, publicKey: Buffer.alloc(0) })

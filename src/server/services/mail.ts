@@ -117,7 +117,11 @@ export class Mailer {
     this.backoffMs = opts.backoffMs ?? DEFAULT_BACKOFF_MS;
     this.pollMs = opts.pollMs ?? 2000;
     this.leaseMs = opts.leaseMs ?? 2 * 60_000;
-    this.byId = reg.db.select().from(mailMessages).where(eq(mailMessages.messageId, sql.placeholder('id'))).prepare();
+    this.byId = reg.db
+      .select()
+      .from(mailMessages)
+      .where(eq(mailMessages.messageId, sql.placeholder('id')))
+      .prepare();
     this.worker = {
       name: 'mail',
       start: () => this.start(),
@@ -209,9 +213,7 @@ export class Mailer {
     const { default: MailComposer } = await import('nodemailer/lib/mail-composer');
     const v = this.view(row);
     const domain = (/@([^>\s]+)>?\s*$/.exec(this.reg.config.mailFrom)?.[1] ?? 'dar.localhost').toLowerCase();
-    const raw = await new MailComposer({ ...this.mailOptions(row, { text: v.text, html: v.html }), messageId: `<${row.messageId}@${domain}>`, date: new Date(row.createdAt) })
-      .compile()
-      .build();
+    const raw = await new MailComposer({ ...this.mailOptions(row, { text: v.text, html: v.html }), messageId: `<${row.messageId}@${domain}>`, date: new Date(row.createdAt) }).compile().build();
     const source = raw.toString('utf8');
     const head = source.slice(0, source.indexOf('\r\n\r\n'));
     const headers = head

@@ -104,9 +104,7 @@ export function recordJsonSql(now: Placeholder): SQL<string> {
  */
 export function summaryJsonSql(now: Placeholder, identityRef: SQL = sql`null`, viewerDuid?: Placeholder): SQL<string> {
   const ak = viewerDuid ? sql`case when ${t.kind} = 'discovered' or ${t.duid} = ${viewerDuid} then ${t.ak} end` : t.ak;
-  const supersededBy = viewerDuid
-    ? sql`case when ${t.supersededBy} is not null and exists (select 1 from ${t} as mine where mine.ak = ${t.supersededBy} and mine.duid = ${viewerDuid}) then ${t.supersededBy} end`
-    : t.supersededBy;
+  const supersededBy = viewerDuid ? sql`case when ${t.supersededBy} is not null and exists (select 1 from ${t} as mine where mine.ak = ${t.supersededBy} and mine.duid = ${viewerDuid}) then ${t.supersededBy} end` : t.supersededBy;
   return sql<string>`'{"ak":' || json_quote(${ak})
     || ',"lead-controller-name":' || case when ${t.kind} = 'discovered' then 'null' else json_quote(${t.leadControllerName}) end
     || ',"arrangement-type":' || json_quote(${t.arrangementType})

@@ -66,7 +66,11 @@ export class ReidTokens {
   private readonly cotAfterMoveIn;
 
   constructor(private readonly reg: Register) {
-    this.byRef = reg.db.select().from(reidTokens).where(eq(reidTokens.tokenRef, sql.placeholder('ref'))).prepare();
+    this.byRef = reg.db
+      .select()
+      .from(reidTokens)
+      .where(eq(reidTokens.tokenRef, sql.placeholder('ref')))
+      .prepare();
     // A change of tenancy reported for the token's MPxN with an effective-date after the
     // move-in-date of the token's identity record (an anonymised record has none, so any
     // change of tenancy ends it). One max() over the cot_events (mpxn, …) index.
@@ -220,7 +224,13 @@ export class ReidTokens {
 
   /** Gives a token a magic link (step-up e-mails are sent after the token was issued). */
   setLink(row: TokenRow, hash: string): boolean {
-    return this.reg.db.update(reidTokens).set({ linkSecretHash: hash }).where(and(eq(reidTokens.seq, row.seq), isNull(reidTokens.linkSecretHash))).run().changes === 1;
+    return (
+      this.reg.db
+        .update(reidTokens)
+        .set({ linkSecretHash: hash })
+        .where(and(eq(reidTokens.seq, row.seq), isNull(reidTokens.linkSecretHash)))
+        .run().changes === 1
+    );
   }
 
   /**
@@ -230,17 +240,33 @@ export class ReidTokens {
    */
   replaceUsedLink(row: TokenRow, hash: string): boolean {
     if (!row.linkOpenedAt) return false;
-    return this.reg.db.update(reidTokens).set({ linkSecretHash: hash, linkOpenedAt: null }).where(and(eq(reidTokens.seq, row.seq), eq(reidTokens.linkOpenedAt, row.linkOpenedAt))).run().changes === 1;
+    return (
+      this.reg.db
+        .update(reidTokens)
+        .set({ linkSecretHash: hash, linkOpenedAt: null })
+        .where(and(eq(reidTokens.seq, row.seq), eq(reidTokens.linkOpenedAt, row.linkOpenedAt)))
+        .run().changes === 1
+    );
   }
 
   /** Marks a magic link as used (single use), if nobody else did first. */
   markLinkUsed(row: TokenRow): boolean {
     const nowIso = this.reg.clock.iso();
-    return this.reg.db.update(reidTokens).set({ linkOpenedAt: nowIso }).where(and(eq(reidTokens.seq, row.seq), isNull(reidTokens.linkOpenedAt))).run().changes === 1;
+    return (
+      this.reg.db
+        .update(reidTokens)
+        .set({ linkOpenedAt: nowIso })
+        .where(and(eq(reidTokens.seq, row.seq), isNull(reidTokens.linkOpenedAt)))
+        .run().changes === 1
+    );
   }
 
   extendCeremony(row: TokenRow, until: string): void {
-    this.reg.db.update(reidTokens).set({ ceremonyExpiresAt: until }).where(and(eq(reidTokens.seq, row.seq), lt(reidTokens.ceremonyExpiresAt, until))).run();
+    this.reg.db
+      .update(reidTokens)
+      .set({ ceremonyExpiresAt: until })
+      .where(and(eq(reidTokens.seq, row.seq), lt(reidTokens.ceremonyExpiresAt, until)))
+      .run();
   }
 
   /**
@@ -327,7 +353,11 @@ export class ReidTokens {
   /** The same rows, every one, a chunk at a time (streamed CSV export). */
   adminListAll(f: AdminTokenFilters) {
     const filters = this.adminFilters(f);
-    const total = this.reg.db.select({ n: sql<number>`count(*)` }).from(reidTokens).where(filters.length ? and(...filters) : undefined).get()!.n;
+    const total = this.reg.db
+      .select({ n: sql<number>`count(*)` })
+      .from(reidTokens)
+      .where(filters.length ? and(...filters) : undefined)
+      .get()!.n;
     return { total, chunks: sortedChunks(this.reg.db, reidTokens, filters, this.adminSort(f), 500, undefined, { count: () => total }) };
   }
 

@@ -71,9 +71,7 @@ const EMAIL_CLASS: TokenMethod[] = ['magic-link', 'passkey-register'];
 
 /** 422 VAL003: a record with neither factor cannot be re-identified by anyone (contract §4). */
 function noFactor(): ApiError {
-  return precondition(
-    'The identity record has neither an e-mail address nor a passkey, so the customer cannot prove who they are; a new passkey is enrolled only after proving a factor already on the record',
-  );
+  return precondition('The identity record has neither an e-mail address nor a passkey, so the customer cannot prove who they are; a new passkey is enrolled only after proving a factor already on the record');
 }
 /** After the step-up, the customer has this long to create the new passkey. */
 const AFTER_STEP_UP_MS = PASSKEY_SESSION_MS;
@@ -134,10 +132,7 @@ export type LinkView =
   | { state: 'used'; ctx: CeremonyContext; confirmedAt: string | null; kind: 'confirm' | 'step-up' }
   | { state: 'ready'; ctx: CeremonyContext; kind: 'confirm' | 'step-up'; expiresAt: string };
 
-export type LinkOutcome =
-  | Exclude<LinkView, { state: 'ready' }>
-  | { state: 'confirmed'; ctx: CeremonyContext; redirect: string | null }
-  | { state: 'stepped-up'; ctx: CeremonyContext; sessionId: string };
+export type LinkOutcome = Exclude<LinkView, { state: 'ready' }> | { state: 'confirmed'; ctx: CeremonyContext; redirect: string | null } | { state: 'stepped-up'; ctx: CeremonyContext; sessionId: string };
 
 export interface SessionView {
   /** ended: a change of tenancy since the record's move-in-date ended the token (see ReidTokens.endedByChangeOfTenancy). */
@@ -244,8 +239,7 @@ export class ReidentificationService implements Reidentification {
    * (initiate-passkey-registration on POST /identity-records). Call in that transaction.
    */
   startOnboarding(account: AccountRow, identity: IdentityRow, opts: StartOptions): ReIdentifyResult {
-    if (identity.duid !== account.duid || this.deps.identities.credentials(identity.ir).length > 0)
-      throw precondition('Passkey onboarding is only for a new identity record of your own that has no passkey yet');
+    if (identity.duid !== account.duid || this.deps.identities.credentials(identity.ir).length > 0) throw precondition('Passkey onboarding is only for a new identity record of your own that has no passkey yet');
     return this.begin(account, identity, 'passkey-register', 'record', { ...opts, onboarding: true }).result;
   }
 
@@ -289,13 +283,9 @@ export class ReidentificationService implements Reidentification {
           ? 0
           : this.deps.tokens.initiationRetryAfter(account.accountId, fresh.mpxn, this.limits.max, this.limits.windowMs, method === 'passkey-assert' ? ['passkey-assert'] : EMAIL_CLASS);
       if (wait > 0) {
-        throw new ApiError(
-          429,
-          'RATE001',
-          `Too many re-identification requests for this meter point (at most ${this.limits.max} in ${Math.round(this.limits.windowMs / 60000)} minutes); try again in ${wait} s`,
-          [],
-          { 'Retry-After': String(wait) },
-        );
+        throw new ApiError(429, 'RATE001', `Too many re-identification requests for this meter point (at most ${this.limits.max} in ${Math.round(this.limits.windowMs / 60000)} minutes); try again in ${wait} s`, [], {
+          'Retry-After': String(wait),
+        });
       }
 
       const actor = opts.actor ?? account.accountId;
@@ -569,7 +559,9 @@ export class ReidentificationService implements Reidentification {
     if (step === 'register') {
       const identity = this.deps.identities.find(view.session.ir)!;
       const label = `Meter point ${meterHint(view.ctx.token.mpxn)}`;
-      options = await (await webauthn()).generateRegistrationOptions({
+      options = await (
+        await webauthn()
+      ).generateRegistrationOptions({
         rpName: this.rpName,
         rpID: this.rpId,
         userName: label,
@@ -581,14 +573,20 @@ export class ReidentificationService implements Reidentification {
         authenticatorSelection: { residentKey: 'preferred', userVerification: 'required' },
       });
     } else {
-      options = await (await webauthn()).generateAuthenticationOptions({
+      options = await (
+        await webauthn()
+      ).generateAuthenticationOptions({
         rpID: this.rpId,
         timeout: 120_000,
         userVerification: 'required',
         allowCredentials: credentials.map((c) => ({ id: c.webauthnId, transports: c.transports })),
       });
     }
-    this.reg.db.update(passkeySessions).set({ challenge: options.challenge }).where(and(eq(passkeySessions.seq, view.session.seq), isNull(passkeySessions.usedAt))).run();
+    this.reg.db
+      .update(passkeySessions)
+      .set({ challenge: options.challenge })
+      .where(and(eq(passkeySessions.seq, view.session.seq), isNull(passkeySessions.usedAt)))
+      .run();
     return { step, options };
   }
 
@@ -636,7 +634,9 @@ export class ReidentificationService implements Reidentification {
     if (step === 'register') {
       let info;
       try {
-        const result = await (await webauthn()).verifyRegistrationResponse({
+        const result = await (
+          await webauthn()
+        ).verifyRegistrationResponse({
           response: response as RegistrationResponseJSON,
           expectedChallenge: challenge,
           expectedOrigin,
@@ -695,7 +695,9 @@ export class ReidentificationService implements Reidentification {
     }
     let newCounter: number;
     try {
-      const result = await (await webauthn()).verifyAuthenticationResponse({
+      const result = await (
+        await webauthn()
+      ).verifyAuthenticationResponse({
         response: auth,
         expectedChallenge: challenge,
         expectedOrigin,
@@ -717,7 +719,13 @@ export class ReidentificationService implements Reidentification {
       if (current.removedAt) throw new CeremonyError(400, 'failed', 'That passkey has been removed.');
       // Synced passkeys keep the counter at 0; any other counter must move forward.
       if ((newCounter > 0 || current.counter > 0) && newCounter <= current.counter) {
-        this.reg.audit.append({ actor: 'customer', eventType: 'reidentification.passkey-failed', ir: session.ir, subject: session.tokenRef, detail: { step, credential: credential.credentialId, error: `counter ${newCounter} did not increase from ${current.counter}` } });
+        this.reg.audit.append({
+          actor: 'customer',
+          eventType: 'reidentification.passkey-failed',
+          ir: session.ir,
+          subject: session.tokenRef,
+          detail: { step, credential: credential.credentialId, error: `counter ${newCounter} did not increase from ${current.counter}` },
+        });
         throw new CeremonyError(400, 'failed', 'This passkey reported a signature counter that went backwards, which can mean it was copied. Use another passkey.');
       }
       this.reg.db.update(passkeyCredentials).set({ counter: newCounter, lastUsedAt: this.reg.clock.iso() }).where(eq(passkeyCredentials.seq, credential.seq)).run();

@@ -209,8 +209,7 @@ export class Snapshots {
     const file = join(dir, `${id}.sqlite`);
     const metaFile = join(dir, `${id}.json`);
     // Disk full, folder gone or read-only: say what happened (nothing was saved), not just "unexpected error".
-    const cannotWrite = (err: unknown) =>
-      new ApiError(500, 'SRV001', `The snapshot could not be written to ${dir} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); nothing was saved`);
+    const cannotWrite = (err: unknown) => new ApiError(500, 'SRV001', `The snapshot could not be written to ${dir} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); nothing was saved`);
     try {
       // Created 0600 before SQLite writes to it, whatever the umask (like the database itself).
       closeSync(openSync(part, 'wx', 0o600));
@@ -376,7 +375,7 @@ export class Snapshots {
   }
 
   private columns(schema: 'main' | 'snap', table: string): string[] {
-    return (this.reg.sqlite.prepare(`select name from pragma_table_info(?, ?)`).pluck().all(table, schema) as string[]);
+    return this.reg.sqlite.prepare(`select name from pragma_table_info(?, ?)`).pluck().all(table, schema) as string[];
   }
 
   private copy(table: string): void {

@@ -11,11 +11,7 @@ export function registerStats(reg: Register) {
   const all = <T>(q: ReturnType<typeof sql>) => reg.db.all<T>(q);
   const counts = (rows: { k: string | null; n: number }[]) => Object.fromEntries(rows.filter((r) => r.k !== null).map((r) => [r.k!, r.n]));
 
-  const byState = counts(
-    all<{ k: string; n: number }>(
-      sql`select case when state = 'ACTIVE' and expires_at is not null and expires_at <= ${now} then 'EXPIRED' else state end as k, count(*) as n from access_records group by k`,
-    ),
-  );
+  const byState = counts(all<{ k: string; n: number }>(sql`select case when state = 'ACTIVE' and expires_at is not null and expires_at <= ${now} then 'EXPIRED' else state end as k, count(*) as n from access_records group by k`));
   const total = Object.values(byState).reduce((a, b) => a + b, 0);
   const tokenRows = all<{ k: string; n: number }>(sql`
     select case

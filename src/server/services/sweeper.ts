@@ -22,8 +22,7 @@ export interface SweepResult {
 }
 
 /** `2026-03-24T09:00:00.000Z` in SQLite, comparable with the register's stored timestamps. */
-const isoSql = (value: unknown, modifier?: unknown) =>
-  modifier === undefined ? sql`strftime('%Y-%m-%dT%H:%M:%fZ', ${value})` : sql`strftime('%Y-%m-%dT%H:%M:%fZ', ${value}, ${modifier})`;
+const isoSql = (value: unknown, modifier?: unknown) => (modifier === undefined ? sql`strftime('%Y-%m-%dT%H:%M:%fZ', ${value})` : sql`strftime('%Y-%m-%dT%H:%M:%fZ', ${value}, ${modifier})`);
 
 /**
  * The record lifecycle sweeper. At start-up, every config.sweepIntervalMs, and at once
@@ -118,9 +117,7 @@ export class Sweeper implements Worker {
    */
   nextDueAt(): string | null {
     const now = this.reg.clock.iso();
-    const expiry = this.reg.sqlite
-      .prepare("select min(expires_at) as at from access_records where state = 'ACTIVE' and expires_at > ?")
-      .get(now) as { at: string | null } | undefined;
+    const expiry = this.reg.sqlite.prepare("select min(expires_at) as at from access_records where state = 'ACTIVE' and expires_at > ?").get(now) as { at: string | null } | undefined;
     const legal = CONSENT_BASES.map(() => '?').join(',');
     const notice = this.reg.sqlite
       .prepare(
@@ -197,9 +194,7 @@ export class Sweeper implements Worker {
     // Performance (see docs/performance.md): the query below walks every ACTIVE record expiring within 90 days
     // (≈0.9 s per sweep with 100 k records, ≈8 s with 1 M, blocking requests) even when no
     // subscription takes consent.expiring; then there is nothing to queue, so skip it.
-    const anySubscriber = this.reg.sqlite
-      .prepare("select 1 from webhooks where active = 1 and deleted_at is null and exists (select 1 from json_each(event_types) where json_each.value = 'consent.expiring') limit 1")
-      .get();
+    const anySubscriber = this.reg.sqlite.prepare("select 1 from webhooks where active = 1 and deleted_at is null and exists (select 1 from json_each(event_types) where json_each.value = 'consent.expiring') limit 1").get();
     if (!anySubscriber) return 0;
     const nowDate = this.reg.clock.now();
     const now = nowDate.toISOString();

@@ -37,7 +37,11 @@ export class Webhooks {
     private readonly reg: Register,
     private readonly accountsByDuid: (duid: string) => AccountRow | undefined,
   ) {
-    this.byWid = reg.db.select().from(webhooks).where(eq(webhooks.wid, sql.placeholder('wid'))).prepare();
+    this.byWid = reg.db
+      .select()
+      .from(webhooks)
+      .where(eq(webhooks.wid, sql.placeholder('wid')))
+      .prepare();
   }
 
   toApi(row: WebhookRow): WebhookSubscription {
@@ -110,7 +114,11 @@ export class Webhooks {
     const secret = newSigningSecret();
     return this.reg.tx(() => {
       this.assertUrlFree(account.duid, callbackUrl, null);
-      const live = this.reg.db.select({ n: sql<number>`count(*)` }).from(webhooks).where(and(eq(webhooks.duid, account.duid), isNull(webhooks.deletedAt))).get()!.n;
+      const live = this.reg.db
+        .select({ n: sql<number>`count(*)` })
+        .from(webhooks)
+        .where(and(eq(webhooks.duid, account.duid), isNull(webhooks.deletedAt)))
+        .get()!.n;
       if (live >= MAX_SUBSCRIPTIONS) throw conflict(`You already have ${live} webhook subscriptions (the most allowed); delete one first`);
       const now = this.reg.clock.iso();
       const wid = newId('wid');
@@ -138,7 +146,11 @@ export class Webhooks {
   private assertUrlFree(duid: string, callbackUrl: string, exceptWid: string | null): void {
     const filters = [eq(webhooks.duid, duid), eq(webhooks.callbackUrl, callbackUrl), isNull(webhooks.deletedAt)];
     if (exceptWid) filters.push(ne(webhooks.wid, exceptWid));
-    const dup = this.reg.db.select({ wid: webhooks.wid }).from(webhooks).where(and(...filters)).get();
+    const dup = this.reg.db
+      .select({ wid: webhooks.wid })
+      .from(webhooks)
+      .where(and(...filters))
+      .get();
     if (dup) throw conflict(`You already have a webhook for ${callbackUrl} (${dup.wid})`);
   }
 
@@ -168,9 +180,9 @@ export class Webhooks {
       if (body['event-types'] !== undefined) {
         const types = WEBHOOK_EVENT_TYPES.filter((t) => body['event-types']!.includes(t));
         if (types.join() !== row.eventTypes.join()) {
-        changes.eventTypes = types;
-        changed.push('event-types');
-      }
+          changes.eventTypes = types;
+          changed.push('event-types');
+        }
       }
       if (body.active !== undefined && body.active !== row.active) {
         changes.active = body.active;

@@ -25,13 +25,7 @@ export interface PagedList<T> {
  * One server-side list: filters go to the register as query parameters and pages follow
  * `next-cursor`, so even a million rows are never fetched at once.
  */
-export function usePagedList<T>(
-  key: QueryKey,
-  path: string,
-  itemsKey: string,
-  params: Record<string, QueryValue>,
-  options: { enabled?: boolean; refetchInterval?: number | false; pageSize?: number } = {},
-): PagedList<T> {
+export function usePagedList<T>(key: QueryKey, path: string, itemsKey: string, params: Record<string, QueryValue>, options: { enabled?: boolean; refetchInterval?: number | false; pageSize?: number } = {}): PagedList<T> {
   const limit = options.pageSize ?? PAGE_SIZE;
   const query = useInfiniteQuery({
     queryKey: [...key, params],

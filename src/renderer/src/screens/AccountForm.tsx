@@ -112,7 +112,16 @@ export function AccountFields({ values, onChange, errors, role, creating, singul
 
   return (
     <div className="form-grid">
-      <TextField label="Display name" required value={values.displayName} onChange={(e) => set('displayName', e.target.value)} error={errors.displayName} hint="Shown to customers when this organisation asks them to confirm who they are." autoFocus maxLength={200} />
+      <TextField
+        label="Display name"
+        required
+        value={values.displayName}
+        onChange={(e) => set('displayName', e.target.value)}
+        error={errors.displayName}
+        hint="Shown to customers when this organisation asks them to confirm who they are."
+        autoFocus
+        maxLength={200}
+      />
       {creating && (
         <TextField
           label="Account id"

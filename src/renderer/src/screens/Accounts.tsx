@@ -131,7 +131,15 @@ export function AccountListScreen({ kind }: { kind: AccountKind }) {
                 Search matches part of a name or account id (ignoring case), or an exact DUID or organisation reference.
               </EmptyState>
             ) : (
-              <EmptyState icon={kind.icon} title={`No ${kind.title.toLowerCase()} yet`} action={<Button variant="primary" icon="plus" onClick={() => setCreating(true)}>New {kind.singular}</Button>}>
+              <EmptyState
+                icon={kind.icon}
+                title={`No ${kind.title.toLowerCase()} yet`}
+                action={
+                  <Button variant="primary" icon="plus" onClick={() => setCreating(true)}>
+                    New {kind.singular}
+                  </Button>
+                }
+              >
                 Register the first {kind.singular}. You will get its secret key once, to hand over securely.
               </EmptyState>
             )
@@ -310,7 +318,10 @@ export function AccountDetailScreen({ kind, accountId }: { kind: AccountKind; ac
                   onClick={() => {
                     setSuspendReason('');
                     setAction('suspend');
-                  }} disabled={isSelf} title={isSelf ? 'You cannot suspend your own account' : undefined}>
+                  }}
+                  disabled={isSelf}
+                  title={isSelf ? 'You cannot suspend your own account' : undefined}
+                >
                   Suspend
                 </Button>
               )}
@@ -385,31 +396,13 @@ export function AccountDetailScreen({ kind, accountId }: { kind: AccountKind; ac
       <ActivityPanel accountId={account['account-id']} />
 
       <EditAccountDialog open={editing} onClose={() => setEditing(false)} account={account} kind={actualKind} />
-      <ConfirmDialog
-        open={action === 'suspend'}
-        onClose={() => setAction(null)}
-        title={`Suspend ${account['display-name']}?`}
-        confirmLabel="Suspend account"
-        tone="danger"
-        onConfirm={() => runStatus('suspend')}
-      >
-        <p>
-          The account can no longer sign in, and every API call with a token it already holds is refused at once (401 AUTH006). Its access records, identity records and
-          webhooks stay in the register. You can reactivate it later.
-        </p>
+      <ConfirmDialog open={action === 'suspend'} onClose={() => setAction(null)} title={`Suspend ${account['display-name']}?`} confirmLabel="Suspend account" tone="danger" onConfirm={() => runStatus('suspend')}>
+        <p>The account can no longer sign in, and every API call with a token it already holds is refused at once (401 AUTH006). Its access records, identity records and webhooks stay in the register. You can reactivate it later.</p>
         <div className="field">
           <label className="field-label" htmlFor="suspend-reason">
             Reason <span className="muted">(kept in the audit log)</span>
           </label>
-          <textarea
-            id="suspend-reason"
-            className="input"
-            rows={2}
-            maxLength={500}
-            value={suspendReason}
-            onChange={(e) => setSuspendReason(e.target.value)}
-            placeholder="e.g. Contract under review; suspected key leak"
-          />
+          <textarea id="suspend-reason" className="input" rows={2} maxLength={500} value={suspendReason} onChange={(e) => setSuspendReason(e.target.value)} placeholder="e.g. Contract under review; suspected key leak" />
         </div>
       </ConfirmDialog>
       <ConfirmDialog
@@ -428,8 +421,8 @@ export function AccountDetailScreen({ kind, accountId }: { kind: AccountKind; ac
         }}
       >
         <p>
-          Every bearer token issued to this account so far stops working at once (its sessions in consoles, scripts and integrations answer 401). The account stays active:
-          it signs in again with its current secret key. Use this when a token may have leaked; rotate the secret if the secret may have.
+          Every bearer token issued to this account so far stops working at once (its sessions in consoles, scripts and integrations answer 401). The account stays active: it signs in again with its current secret key. Use this when a token
+          may have leaked; rotate the secret if the secret may have.
         </p>
       </ConfirmDialog>
       <ConfirmDialog open={action === 'reactivate'} onClose={() => setAction(null)} title={`Reactivate ${account['display-name']}?`} confirmLabel="Reactivate account" onConfirm={() => runStatus('reactivate')}>
@@ -445,8 +438,7 @@ export function AccountDetailScreen({ kind, accountId }: { kind: AccountKind; ac
         onConfirm={() => runStatus('terminate')}
       >
         <p>
-          <strong>This cannot be undone.</strong> The account is shut out for good. Its records and audit history are kept; data providers will see the data user as
-          terminated.
+          <strong>This cannot be undone.</strong> The account is shut out for good. Its records and audit history are kept; data providers will see the data user as terminated.
         </p>
       </ConfirmDialog>
       <ConfirmDialog
@@ -541,7 +533,14 @@ function DirectoryPanel({ duid }: { duid: string }) {
     queryFn: ({ signal }) => api<Envelope & { 'data-user': DirectoryEntry }>(`/data-users/${encodeURIComponent(duid)}`, { signal }),
   });
   return (
-    <Panel title="Directory entry" subtitle={<>What data providers see at <code>GET /v1/data-users/{'{duid}'}</code>.</>}>
+    <Panel
+      title="Directory entry"
+      subtitle={
+        <>
+          What data providers see at <code>GET /v1/data-users/{'{duid}'}</code>.
+        </>
+      }
+    >
       {q.isLoading ? (
         <Spinner />
       ) : q.error ? (
@@ -566,18 +565,26 @@ function WebhooksPanel({ duid }: { duid: string }) {
   });
   const hooks = q.data?.webhooks ?? [];
   return (
-    <Panel title="Webhook subscriptions" actions={<ButtonLink size="sm" href={href('/webhooks', { duid })} icon="webhook">Webhooks</ButtonLink>} flush>
+    <Panel
+      title="Webhook subscriptions"
+      actions={
+        <ButtonLink size="sm" href={href('/webhooks', { duid })} icon="webhook">
+          Webhooks
+        </ButtonLink>
+      }
+      flush
+    >
       <PanelBody query={q} empty={hooks.length === 0 ? <p className="muted small panel-pad">No subscriptions. The data user adds them through the API (POST /v1/webhooks).</p> : null}>
-          <DataTable
-            rows={hooks}
-            rowKey={(w) => w.wid}
-            columns={[
-              { key: 'url', header: 'Callback URL', render: (w) => <code className="mono-sm">{w['callback-url']}</code> },
-              { key: 'events', header: 'Events', render: (w) => <Chips values={w['event-types']} /> },
-              { key: 'active', header: 'State', render: (w) => (w.active ? <Badge tone="green">Active</Badge> : <Badge tone="grey">Inactive</Badge>) },
-              { key: 'deliveries', header: '', align: 'right', render: (w) => <Link to={href('/webhooks', { tab: 'deliveries', wid: w.wid })}>Deliveries</Link> },
-            ]}
-          />
+        <DataTable
+          rows={hooks}
+          rowKey={(w) => w.wid}
+          columns={[
+            { key: 'url', header: 'Callback URL', render: (w) => <code className="mono-sm">{w['callback-url']}</code> },
+            { key: 'events', header: 'Events', render: (w) => <Chips values={w['event-types']} /> },
+            { key: 'active', header: 'State', render: (w) => (w.active ? <Badge tone="green">Active</Badge> : <Badge tone="grey">Inactive</Badge>) },
+            { key: 'deliveries', header: '', align: 'right', render: (w) => <Link to={href('/webhooks', { tab: 'deliveries', wid: w.wid })}>Deliveries</Link> },
+          ]}
+        />
       </PanelBody>
     </Panel>
   );
@@ -593,24 +600,36 @@ function OwnRecordsPanel({ duid }: { duid: string }) {
     <Panel
       title="Access records"
       subtitle={q.data ? `${q.data.total.toLocaleString('en-GB')} registered by this data user${q.data.total > rows.length ? `; the ${rows.length} newest are shown` : ''}.` : undefined}
-      actions={<ButtonLink size="sm" href={href('/records', { q: duid })} icon="file">Open in Access records</ButtonLink>}
+      actions={
+        <ButtonLink size="sm" href={href('/records', { q: duid })} icon="file">
+          Open in Access records
+        </ButtonLink>
+      }
       flush
     >
       <PanelBody query={q} empty={rows.length === 0 ? <p className="muted small panel-pad">None yet. The data user registers records through the API (POST /v1/access-records).</p> : null}>
-          <DataTable
-            dense
-            rows={rows}
-            rowKey={(r) => r.ak}
-            onRowClick={(r) => navigate(`/records/${r.ak}`)}
-            columns={[
-              // Long access keys give way (with the full key as a tooltip) so State and Expiry stay in view at 1024 px.
-              { key: 'ak', header: 'Access key', render: (r) => <Link to={`/records/${r.ak}`} className="mono-sm cell-truncate" title={r.ak}>{r.ak}</Link> },
-              { key: 'mpxn', header: 'MPxN', render: (r) => <code>{r.mpxn}</code> },
-              { key: 'basis', header: 'Legal basis', render: (r) => legalBasis(r['legal-basis']) },
-              { key: 'state', header: 'State', render: (r) => <StatusBadge status={r.state} /> },
-              { key: 'expiry', header: 'Expiry', render: (r) => (r.expiry ? <When iso={r.expiry} compact /> : <span className="muted">No end</span>) },
-            ]}
-          />
+        <DataTable
+          dense
+          rows={rows}
+          rowKey={(r) => r.ak}
+          onRowClick={(r) => navigate(`/records/${r.ak}`)}
+          columns={[
+            // Long access keys give way (with the full key as a tooltip) so State and Expiry stay in view at 1024 px.
+            {
+              key: 'ak',
+              header: 'Access key',
+              render: (r) => (
+                <Link to={`/records/${r.ak}`} className="mono-sm cell-truncate" title={r.ak}>
+                  {r.ak}
+                </Link>
+              ),
+            },
+            { key: 'mpxn', header: 'MPxN', render: (r) => <code>{r.mpxn}</code> },
+            { key: 'basis', header: 'Legal basis', render: (r) => legalBasis(r['legal-basis']) },
+            { key: 'state', header: 'State', render: (r) => <StatusBadge status={r.state} /> },
+            { key: 'expiry', header: 'Expiry', render: (r) => (r.expiry ? <When iso={r.expiry} compact /> : <span className="muted">No end</span>) },
+          ]}
+        />
       </PanelBody>
     </Panel>
   );
@@ -623,19 +642,28 @@ function ActivityPanel({ accountId }: { accountId: string }) {
   });
   const events = q.data?.events ?? [];
   return (
-    <Panel title="Audit trail of this account" subtitle="What this account did, and what was done to it, newest first." actions={<ButtonLink size="sm" href={href('/audit', { 'account-id': accountId })} icon="audit">Full audit trail</ButtonLink>} flush>
+    <Panel
+      title="Audit trail of this account"
+      subtitle="What this account did, and what was done to it, newest first."
+      actions={
+        <ButtonLink size="sm" href={href('/audit', { 'account-id': accountId })} icon="audit">
+          Full audit trail
+        </ButtonLink>
+      }
+      flush
+    >
       <PanelBody query={q} empty={events.length === 0 ? <p className="muted small panel-pad">No audit events for this account yet.</p> : null}>
-          <DataTable
-            dense
-            rows={events}
-            rowKey={(e) => String(e.id)}
-            columns={[
-              { key: 'at', header: 'When', render: (e) => <When iso={e.at} compact seconds /> },
-              { key: 'type', header: 'Event', render: (e) => <code>{e['event-type']}</code> },
-              { key: 'actor', header: 'Actor', render: (e) => e.actor },
-              { key: 'subject', header: 'Subject', render: (e) => <code className="mono-sm">{e.ak ?? e.ir ?? e.subject ?? '—'}</code> },
-            ]}
-          />
+        <DataTable
+          dense
+          rows={events}
+          rowKey={(e) => String(e.id)}
+          columns={[
+            { key: 'at', header: 'When', render: (e) => <When iso={e.at} compact seconds /> },
+            { key: 'type', header: 'Event', render: (e) => <code>{e['event-type']}</code> },
+            { key: 'actor', header: 'Actor', render: (e) => e.actor },
+            { key: 'subject', header: 'Subject', render: (e) => <code className="mono-sm">{e.ak ?? e.ir ?? e.subject ?? '—'}</code> },
+          ]}
+        />
       </PanelBody>
     </Panel>
   );

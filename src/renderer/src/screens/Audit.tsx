@@ -120,22 +120,42 @@ export function AuditScreen() {
           rowKey={(e) => String(e.id)}
           columns={[
             { key: 'at', header: 'When (UTC)', render: (e) => <When iso={e.at} compact seconds /> },
-            { key: 'actor', header: 'Actor', render: (e) => <button type="button" className="link-button" onClick={() => filter({ 'account-id': e.actor, actor: null })}>{e.actor}</button> },
+            {
+              key: 'actor',
+              header: 'Actor',
+              render: (e) => (
+                <button type="button" className="link-button" onClick={() => filter({ 'account-id': e.actor, actor: null })}>
+                  {e.actor}
+                </button>
+              ),
+            },
             { key: 'type', header: 'Event', render: (e) => <code>{e['event-type']}</code> },
             {
               key: 'subject',
               header: 'Subject',
               render: (e) =>
                 e.ak ? (
-                  <Link to={`/records/${e.ak}`} className="mono-sm">{e.ak}</Link>
+                  <Link to={`/records/${e.ak}`} className="mono-sm">
+                    {e.ak}
+                  </Link>
                 ) : e.ir ? (
-                  <Link to={`/identity-records/${e.ir}`} className="mono-sm">{e.ir}</Link>
+                  <Link to={`/identity-records/${e.ir}`} className="mono-sm">
+                    {e.ir}
+                  </Link>
                 ) : (
                   <code className="mono-sm">{e.subject ?? '—'}</code>
                 ),
             },
             { key: 'detail', header: 'Detail', render: (e) => <Truncated className="small muted" text={detailSummary(e.detail)} width={320} /> },
-            { key: 'hash', header: 'Hash', render: (e) => <code className="mono-xs" title={e.hash}>{e.hash?.slice(0, 10)}</code> },
+            {
+              key: 'hash',
+              header: 'Hash',
+              render: (e) => (
+                <code className="mono-xs" title={e.hash}>
+                  {e.hash?.slice(0, 10)}
+                </code>
+              ),
+            },
           ]}
           controls={<PageControls state={listState} setState={setListState} total={list.total} shown={list.rows.length} noun="events" />}
           expand={(e) => (
@@ -154,11 +174,17 @@ export function AuditScreen() {
           )}
           empty={
             filtered ? (
-              <EmptyState icon="search" title="No events match" action={<Button onClick={() => filter({ 'account-id': null, 'event-type': null, 'event-type-prefix': null, actor: null, ak: null, from: null, to: null })}>Clear filters</Button>}>
+              <EmptyState
+                icon="search"
+                title="No events match"
+                action={<Button onClick={() => filter({ 'account-id': null, 'event-type': null, 'event-type-prefix': null, actor: null, ak: null, from: null, to: null })}>Clear filters</Button>}
+              >
                 The actor filter matches part of an account id; the event type its start, such as <code>account.</code>; the access key exactly.
               </EmptyState>
             ) : (
-              <EmptyState icon="audit" title="No events yet">Every change the register makes will be recorded here.</EmptyState>
+              <EmptyState icon="audit" title="No events yet">
+                Every change the register makes will be recorded here.
+              </EmptyState>
             )
           }
         />
@@ -182,7 +208,10 @@ export function AuditScreen() {
 const CSV_COLUMNS: Array<keyof AuditEvent> = ['id', 'at', 'actor', 'event-type', 'ak', 'ir', 'subject', 'detail', 'hash', 'prev-hash'];
 
 function toCsv(events: AuditEvent[]): string {
-  return csvDocument(CSV_COLUMNS, events.map((e) => CSV_COLUMNS.map((c) => e[c])));
+  return csvDocument(
+    CSV_COLUMNS,
+    events.map((e) => CSV_COLUMNS.map((c) => e[c])),
+  );
 }
 
 function stamp(): string {
@@ -283,13 +312,7 @@ function ExportDialog({ format, onClose, filters, total }: { format: 'csv' | 'js
     >
       <div className="stack">
         <p>
-          {active.length ? (
-            <>
-              Events matching {active.map(([k, v]) => `${k} = ${v}`).join(', ')}
-            </>
-          ) : (
-            'All events'
-          )}
+          {active.length ? <>Events matching {active.map(([k, v]) => `${k} = ${v}`).join(', ')}</> : 'All events'}
           {total !== null ? ` (${fmtNumber(total)})` : ''}, fetched from the register {EXPORT_PAGE} at a time, with their hashes so the chain can be checked independently.
         </p>
         {total !== null && total > 100_000 && phase === 'ready' && <Notice tone="amber">This is a large export; it may take a few minutes.</Notice>}

@@ -55,8 +55,7 @@ export function DiscoveredScreen() {
       />
       {simulate && (
         <Notice tone="amber" title="Sandbox: act as the DCC">
-          Use <strong>Report discovered access</strong> and <strong>Change of tenancy</strong> to send what the DCC would send (<code>POST /v1/discovered-access</code>,{' '}
-          <code>POST /v1/cot-events</code>).
+          Use <strong>Report discovered access</strong> and <strong>Change of tenancy</strong> to send what the DCC would send (<code>POST /v1/discovered-access</code>, <code>POST /v1/cot-events</code>).
         </Notice>
       )}
       <Panel flush>
@@ -96,7 +95,16 @@ export function DiscoveredScreen() {
                 </div>
               ),
             },
-            { key: 'mpxn', header: 'MPxN', sortKey: 'mpxn', render: (r) => <Link to={href('/records', { q: r.mpxn })}><code>{r.mpxn}</code></Link> },
+            {
+              key: 'mpxn',
+              header: 'MPxN',
+              sortKey: 'mpxn',
+              render: (r) => (
+                <Link to={href('/records', { q: r.mpxn })}>
+                  <code>{r.mpxn}</code>
+                </Link>
+              ),
+            },
             {
               key: 'state',
               header: 'State',
@@ -106,7 +114,10 @@ export function DiscoveredScreen() {
                   <div className="cell-stack">
                     <StatusBadge status="SUPERSEDED" />
                     <span className="cell-sub">
-                      by <Link to={`/records/${r['superseded-by']}`} className="mono-sm">{r['superseded-by']}</Link>
+                      by{' '}
+                      <Link to={`/records/${r['superseded-by']}`} className="mono-sm">
+                        {r['superseded-by']}
+                      </Link>
                     </span>
                   </div>
                 ) : (
@@ -117,7 +128,15 @@ export function DiscoveredScreen() {
             { key: 'types', header: 'Data types observed', render: (r) => <Chips values={r['data-types-observed']} /> },
             { key: 'first', header: 'First seen', className: 'nowrap', render: (r) => fmtDate(r['first-seen']) },
             { key: 'source', header: 'Source', render: (r) => <code className="mono-sm">{r['source-reference']}</code> },
-            { key: 'ak', header: 'Access key', render: (r) => <Link to={`/records/${r.ak}`} className="mono-sm">{r.ak}</Link> },
+            {
+              key: 'ak',
+              header: 'Access key',
+              render: (r) => (
+                <Link to={`/records/${r.ak}`} className="mono-sm">
+                  {r.ak}
+                </Link>
+              ),
+            },
           ]}
           empty={
             <EmptyState icon="radar" title={q || superseded ? 'Nothing matches' : 'No discovered access'}>

@@ -115,8 +115,7 @@ export function IdentityListScreen() {
       </Panel>
       {!searching ? (
         <EmptyState icon="idcard" title="Search for a customer">
-          Identity records hold personal data, so the console lists them only for a search. Ask the customer for the MPAN or MPRN on their bill, or the e-mail address they
-          gave their supplier.
+          Identity records hold personal data, so the console lists them only for a search. Ask the customer for the MPAN or MPRN on their bill, or the e-mail address they gave their supplier.
         </EmptyState>
       ) : (
         <Panel flush>
@@ -153,8 +152,7 @@ export function IdentityListScreen() {
             ]}
             empty={
               <EmptyState icon="search" title="No identity record found">
-                No identity record matches {mpxn && email ? 'that MPxN and e-mail' : mpxn ? 'that MPxN' : email ? 'that e-mail address' : 'these filters'}. Check the number with the
-                customer; an anonymised record cannot be found by e-mail.
+                No identity record matches {mpxn && email ? 'that MPxN and e-mail' : mpxn ? 'that MPxN' : email ? 'that e-mail address' : 'these filters'}. Check the number with the customer; an anonymised record cannot be found by e-mail.
               </EmptyState>
             }
           />
@@ -236,17 +234,7 @@ export function IdentityDetailScreen({ ir }: { ir: string }) {
           <>
             {anonymised ? <StatusBadge status="anonymised" /> : <StatusBadge status="active" />}
             <span className="muted">
-              Held by{' '}
-              {d.owner ? (
-                admin ? (
-                  <Link to={`/data-users/${encodeURIComponent(d.owner['account-id'] ?? d.owner.duid)}`}>{d.owner['display-name']}</Link>
-                ) : (
-                  d.owner['display-name']
-                )
-              ) : (
-                'unknown data user'
-              )}{' '}
-              · created{' '}
+              Held by {d.owner ? admin ? <Link to={`/data-users/${encodeURIComponent(d.owner['account-id'] ?? d.owner.duid)}`}>{d.owner['display-name']}</Link> : d.owner['display-name'] : 'unknown data user'} · created{' '}
               {fmtDate(rec['created-at'])}
             </span>
           </>
@@ -388,7 +376,15 @@ export function IdentityDetailScreen({ ir }: { ir: string }) {
             rowKey={(r) => r.ak}
             onRowClick={(r) => navigate(`/records/${r.ak}`)}
             columns={[
-              { key: 'ak', header: 'Access key', render: (r) => <Link to={`/records/${r.ak}`} className="mono-sm">{r.ak}</Link> },
+              {
+                key: 'ak',
+                header: 'Access key',
+                render: (r) => (
+                  <Link to={`/records/${r.ak}`} className="mono-sm">
+                    {r.ak}
+                  </Link>
+                ),
+              },
               { key: 'org', header: 'Organisation', render: (r) => r['lead-controller-name'] ?? r['discovered-access']?.['organisation-name'] ?? '—' },
               { key: 'basis', header: 'Legal basis', render: (r) => legalBasis(r['legal-basis']) },
               { key: 'types', header: 'Data types', render: (r) => <Chips values={r['data-types']} /> },
@@ -435,14 +431,12 @@ export function IdentityDetailScreen({ ir }: { ir: string }) {
         explainError={(err) => (err instanceof ApiError && (err.status === 409 || err.has('CON001')) ? <AnonymiseRefused err={err} active={active} /> : null)}
       >
         <p>
-          Anonymisation (GDPR Art. 17) destroys the customer's address, move-in date, e-mail, passkeys and verification evidence. The record id and its links stay for
-          the audit trail. <strong>It cannot be undone.</strong>
+          Anonymisation (GDPR Art. 17) destroys the customer's address, move-in date, e-mail, passkeys and verification evidence. The record id and its links stay for the audit trail. <strong>It cannot be undone.</strong>
         </p>
         <Notice tone={active.length ? 'amber' : 'blue'} title="Active access records block anonymisation">
           {active.length ? (
             <>
-              This record still has {active.length} ACTIVE access record{active.length === 1 ? '' : 's'}. The register will refuse (409) until each is revoked or has
-              expired.
+              This record still has {active.length} ACTIVE access record{active.length === 1 ? '' : 's'}. The register will refuse (409) until each is revoked or has expired.
             </>
           ) : (
             <>The register refuses (409) while any linked access record is ACTIVE. None is active now.</>
@@ -464,8 +458,8 @@ export function IdentityDetailScreen({ ir }: { ir: string }) {
         }}
       >
         <p>
-          The customer will no longer be able to confirm who they are with this passkey (<code>{removing?.['credential-id']}</code>). Do this when a device is lost or the
-          customer asks. They can register a new one during a re-identification.
+          The customer will no longer be able to confirm who they are with this passkey (<code>{removing?.['credential-id']}</code>). Do this when a device is lost or the customer asks. They can register a new one during a
+          re-identification.
         </p>
       </ConfirmDialog>
     </>
@@ -482,8 +476,8 @@ function AnonymiseRefused({ err, active }: { err: ApiError; active: AccessRecord
         <div className="notice-title">The register refused: this record still has active access</div>
         <div className="notice-text">
           <p>
-            An identity record that is linked to an <strong>ACTIVE</strong> access record cannot be anonymised: the organisations holding that access must still be able to
-            prove whose consent or basis they rely on. Revoke each active record (or wait until it expires), then anonymise.
+            An identity record that is linked to an <strong>ACTIVE</strong> access record cannot be anonymised: the organisations holding that access must still be able to prove whose consent or basis they rely on. Revoke each active record
+            (or wait until it expires), then anonymise.
           </p>
           {active.length > 0 && (
             <ul className="plain-list">

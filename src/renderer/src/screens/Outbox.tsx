@@ -217,7 +217,9 @@ function MessageView({ m, linksLive, relink }: { m: OutboxMessage; linksLive: bo
           toast('Message deleted');
         }}
       >
-        <p>“{m.subject}” to {m.to} is removed from the sandbox outbox.</p>
+        <p>
+          “{m.subject}” to {m.to} is removed from the sandbox outbox.
+        </p>
       </ConfirmDialog>
       <KeyValue
         columns={3}
@@ -271,7 +273,12 @@ function MessageView({ m, linksLive, relink }: { m: OutboxMessage; linksLive: bo
           ...(m.html && m.text ? [{ id: 'both', label: 'Side by side' }] : []),
           ...(m.html ? [{ id: 'html', label: 'Formatted' }] : []),
           { id: 'text', label: 'Plain text' },
-          ...(linksLive ? [{ id: 'headers', label: 'Headers' }, { id: 'source', label: 'Raw source' }] : []),
+          ...(linksLive
+            ? [
+                { id: 'headers', label: 'Headers' },
+                { id: 'source', label: 'Raw source' },
+              ]
+            : []),
         ]}
       />
       {view === 'both' && m.html ? (
@@ -282,7 +289,9 @@ function MessageView({ m, linksLive, relink }: { m: OutboxMessage; linksLive: bo
           </div>
           <div>
             <div className="mail-sbs-label">Plain text</div>
-            <pre className="mail-text" aria-label="Plain text">{relink(m.text ?? '')}</pre>
+            <pre className="mail-text" aria-label="Plain text">
+              {relink(m.text ?? '')}
+            </pre>
           </div>
         </div>
       ) : view === 'html' && m.html ? (

@@ -30,7 +30,7 @@ function StatCard({ label, value, sub, icon, to, tone }: { label: string; value:
 
 function Bars({ data, labels, link, order }: { data: Record<string, number> | undefined; labels?: Record<string, string>; link?: (key: string) => string; order?: string[] }) {
   const entries = Object.entries(data ?? {});
-  if (order) entries.sort((a, b) => (order.indexOf(a[0]) + 100 * +(order.indexOf(a[0]) < 0)) - (order.indexOf(b[0]) + 100 * +(order.indexOf(b[0]) < 0)));
+  if (order) entries.sort((a, b) => order.indexOf(a[0]) + 100 * +(order.indexOf(a[0]) < 0) - (order.indexOf(b[0]) + 100 * +(order.indexOf(b[0]) < 0)));
   else entries.sort((a, b) => b[1] - a[1]);
   const max = Math.max(1, ...entries.map(([, n]) => n));
   if (entries.length === 0) return <p className="muted small">Nothing recorded yet.</p>;
@@ -47,7 +47,17 @@ function Bars({ data, labels, link, order }: { data: Record<string, number> | un
             <span className="bar-value">{fmtNumber(n)}</span>
           </>
         );
-        return <li key={key}>{link ? <Link to={link(key)} className="bar-row">{content}</Link> : <span className="bar-row">{content}</span>}</li>;
+        return (
+          <li key={key}>
+            {link ? (
+              <Link to={link(key)} className="bar-row">
+                {content}
+              </Link>
+            ) : (
+              <span className="bar-row">{content}</span>
+            )}
+          </li>
+        );
       })}
     </ul>
   );
@@ -210,7 +220,12 @@ export function OverviewScreen() {
       <div className="grid grid-3">
         <Panel title="Access records by state">
           {s ? (
-            <Bars data={s['access-records']?.['by-state']} order={['ACTIVE', 'EXPIRED', 'REVOKED', 'DISCOVERED']} labels={{ ACTIVE: 'Active', EXPIRED: 'Expired', REVOKED: 'Revoked', DISCOVERED: 'Discovered' }} link={(k) => (k === 'DISCOVERED' ? '/discovered' : href('/records', { state: k }))} />
+            <Bars
+              data={s['access-records']?.['by-state']}
+              order={['ACTIVE', 'EXPIRED', 'REVOKED', 'DISCOVERED']}
+              labels={{ ACTIVE: 'Active', EXPIRED: 'Expired', REVOKED: 'Revoked', DISCOVERED: 'Discovered' }}
+              link={(k) => (k === 'DISCOVERED' ? '/discovered' : href('/records', { state: k }))}
+            />
           ) : (
             <Spinner />
           )}
@@ -232,22 +247,51 @@ export function OverviewScreen() {
         </Panel>
       </div>
       <div className="grid grid-overview">
-        <Panel title="Recent activity" actions={<ButtonLink href="#/audit" size="sm" variant="ghost">Audit log</ButtonLink>}>
+        <Panel
+          title="Recent activity"
+          actions={
+            <ButtonLink href="#/audit" size="sm" variant="ghost">
+              Audit log
+            </ButtonLink>
+          }
+        >
           <RecentActivity />
         </Panel>
         <div className="stack">
-          <Panel title="Pending re-identifications" actions={<ButtonLink href={href('/tokens', { status: 'pending' })} size="sm" variant="ghost">All tokens</ButtonLink>}>
+          <Panel
+            title="Pending re-identifications"
+            actions={
+              <ButtonLink href={href('/tokens', { status: 'pending' })} size="sm" variant="ghost">
+                All tokens
+              </ButtonLink>
+            }
+          >
             <PendingTokens />
           </Panel>
           {admin && (
-            <Panel title="Undelivered webhooks" actions={<ButtonLink href={href('/webhooks', { tab: 'deliveries', status: 'undelivered' })} size="sm" variant="ghost">Deliveries</ButtonLink>}>
+            <Panel
+              title="Undelivered webhooks"
+              actions={
+                <ButtonLink href={href('/webhooks', { tab: 'deliveries', status: 'undelivered' })} size="sm" variant="ghost">
+                  Deliveries
+                </ButtonLink>
+              }
+            >
               <UndeliveredWebhooks />
             </Panel>
           )}
         </div>
       </div>
       {admin && s && s['access-records']?.total === 0 && s['identity-records']?.total === 0 && (
-        <EmptyState icon="info" title="The register is empty" action={<ButtonLink href="#/data-users" variant="primary" icon="plus">Register a data user</ButtonLink>}>
+        <EmptyState
+          icon="info"
+          title="The register is empty"
+          action={
+            <ButtonLink href="#/data-users" variant="primary" icon="plus">
+              Register a data user
+            </ButtonLink>
+          }
+        >
           Start by registering a data user. Data users create identity records and access records through the API; they then appear here.
         </EmptyState>
       )}

@@ -78,10 +78,24 @@ export function RecordListScreen() {
           rowClassName={(r) => (r.state === 'EXPIRED' || r.state === 'REVOKED' ? 'row-dim' : undefined)}
           sort={{ key: sortKey, order, onSort: (k, o) => setList({ sort: k === 'created' && o === 'desc' ? null : k, order: k === 'created' && o === 'desc' ? null : o, offset: 0 }) }}
           columns={[
-            { key: 'ak', header: 'Access key', render: (r) => <Link to={`/records/${r.ak}`} className="mono-sm">{r.ak}</Link> },
+            {
+              key: 'ak',
+              header: 'Access key',
+              render: (r) => (
+                <Link to={`/records/${r.ak}`} className="mono-sm">
+                  {r.ak}
+                </Link>
+              ),
+            },
             { key: 'mpxn', header: 'MPxN', sortKey: 'mpxn', render: (r) => <code>{r.mpxn}</code> },
             { key: 'state', header: 'State', sortKey: 'state', className: 'col-key', render: (r) => <StatusBadge status={r.state} /> },
-            { key: 'expiry', header: 'Expiry', sortKey: 'expiry', className: 'nowrap col-key', render: (r) => (r.expiry ? fmtDate(r.expiry) : r.state === 'DISCOVERED' ? <span className="muted">—</span> : <span className="muted">No end</span>) },
+            {
+              key: 'expiry',
+              header: 'Expiry',
+              sortKey: 'expiry',
+              className: 'nowrap col-key',
+              render: (r) => (r.expiry ? fmtDate(r.expiry) : r.state === 'DISCOVERED' ? <span className="muted">—</span> : <span className="muted">No end</span>),
+            },
             {
               key: 'org',
               header: 'Controller',
@@ -89,11 +103,26 @@ export function RecordListScreen() {
               render: (r) => (
                 <div className="cell-stack">
                   <Truncated text={r['lead-controller-name'] ?? r['organisation-name']} width={200} />
-                  {r['arrangement-type'] && r['arrangement-type'] !== 'sole' && <span className="cell-sub">{r['arrangement-type']} · {r['controller-count']} controllers</span>}
+                  {r['arrangement-type'] && r['arrangement-type'] !== 'sole' && (
+                    <span className="cell-sub">
+                      {r['arrangement-type']} · {r['controller-count']} controllers
+                    </span>
+                  )}
                 </div>
               ),
             },
-            { key: 'du', header: 'Data User', render: (r) => (r['data-user-name'] ? <span className="cell-trunc" style={{ maxWidth: 160 }} title={`${r['data-user-name']} (${r.duid})`}>{r['data-user-name']}</span> : <span className="muted">—</span>) },
+            {
+              key: 'du',
+              header: 'Data User',
+              render: (r) =>
+                r['data-user-name'] ? (
+                  <span className="cell-trunc" style={{ maxWidth: 160 }} title={`${r['data-user-name']} (${r.duid})`}>
+                    {r['data-user-name']}
+                  </span>
+                ) : (
+                  <span className="muted">—</span>
+                ),
+            },
             { key: 'purpose', header: 'Purpose', render: (r) => <Truncated text={r.purpose} width={220} /> },
             { key: 'basis', header: 'Legal basis', className: 'nowrap', render: (r) => legalBasis(r['legal-basis']) },
             { key: 'created', header: 'Created', sortKey: 'created', firstOrder: 'desc', className: 'nowrap', render: (r) => fmtDate(r['created-at']) },
@@ -252,7 +281,7 @@ export function RecordDetailScreen({ ak }: { ak: string }) {
   const discovered = full['discovered-access'];
   const isDiscovered = r.state === 'DISCOVERED';
   const revokedEvent = r.timeline?.find((t) => t['event-type'].endsWith('.revoked'));
-  const revokeReason = event?.['revocation-reason'] ?? ((revokedEvent?.detail as { reason?: string } | null)?.reason ?? null);
+  const revokeReason = event?.['revocation-reason'] ?? (revokedEvent?.detail as { reason?: string } | null)?.reason ?? null;
 
   return (
     <>
@@ -289,11 +318,14 @@ export function RecordDetailScreen({ ak }: { ak: string }) {
       {r.state === 'REVOKED' && (
         <Notice tone="red" title={`Revoked ${r['revoked-at'] ? `on ${fmtDate(r['revoked-at'])}` : ''}`}>
           {revokeReason ? `Reason: ${REVOKE_REASON_LABEL[revokeReason] ?? revokeReason}. ` : ''}
-          {revokedEvent?.actor ? `Revoked by ${revokedEvent.actor}. ` : ''}The organisation may no longer
-          obtain data for this meter point under this record.
+          {revokedEvent?.actor ? `Revoked by ${revokedEvent.actor}. ` : ''}The organisation may no longer obtain data for this meter point under this record.
         </Notice>
       )}
-      {r.state === 'EXPIRED' && <Notice tone="grey" title="Expired">The expiry date has passed; data providers will refuse requests under this record.</Notice>}
+      {r.state === 'EXPIRED' && (
+        <Notice tone="grey" title="Expired">
+          The expiry date has passed; data providers will refuse requests under this record.
+        </Notice>
+      )}
       <div className="record-layout">
         <div className="stack">
           {isDiscovered && discovered && (
@@ -307,7 +339,14 @@ export function RecordDetailScreen({ ak }: { ak: string }) {
                   ['Last seen', fmtDate(discovered['last-seen'])],
                   ['Data types observed', <Chips values={discovered['data-types-observed']} />],
                   ['Source reference', <code>{discovered['source-reference']}</code>],
-                  ['Superseded by', discovered['superseded-by'] ? <Link to={`/records/${discovered['superseded-by']}`} className="mono-sm">{discovered['superseded-by']}</Link> : null],
+                  [
+                    'Superseded by',
+                    discovered['superseded-by'] ? (
+                      <Link to={`/records/${discovered['superseded-by']}`} className="mono-sm">
+                        {discovered['superseded-by']}
+                      </Link>
+                    ) : null,
+                  ],
                 ]}
               />
             </Panel>
@@ -323,7 +362,14 @@ export function RecordDetailScreen({ ak }: { ak: string }) {
                     ['Created', <When iso={meta['created-at'] ?? r['created-at']} />],
                     ['Arrangement', arrangement?.['arrangement-type']],
                     arrangement?.['art26-reference'] ? ['Art. 26 reference', arrangement['art26-reference']] : false,
-                    ['Identity record', meta['identity-record-ref'] ?? r.ir ? <Link to={`/identity-records/${meta['identity-record-ref'] ?? r.ir}`} className="mono-sm">{meta['identity-record-ref'] ?? r.ir}</Link> : null],
+                    [
+                      'Identity record',
+                      (meta['identity-record-ref'] ?? r.ir) ? (
+                        <Link to={`/identity-records/${meta['identity-record-ref'] ?? r.ir}`} className="mono-sm">
+                          {meta['identity-record-ref'] ?? r.ir}
+                        </Link>
+                      ) : null,
+                    ],
                   ]}
                 />
               </Panel>
@@ -434,8 +480,8 @@ export function RecordDetailScreen({ ak }: { ak: string }) {
         }}
       >
         <p>
-          {r['lead-controller-name'] ?? 'The organisation'} loses access to meter point <code>{r.mpxn}</code> under this record. The owning data user is told by a{' '}
-          <code>consent.withdrawal</code> webhook. This cannot be undone; a new record would be needed.
+          {r['lead-controller-name'] ?? 'The organisation'} loses access to meter point <code>{r.mpxn}</code> under this record. The owning data user is told by a <code>consent.withdrawal</code> webhook. This cannot be undone; a new record
+          would be needed.
         </p>
         <SelectField label="Reason" required value={reason} onChange={(e) => setReason(e.target.value)}>
           <option value="">Choose a reason…</option>
@@ -449,4 +495,3 @@ export function RecordDetailScreen({ ak }: { ak: string }) {
     </>
   );
 }
-

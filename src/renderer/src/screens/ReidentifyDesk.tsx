@@ -77,8 +77,12 @@ function methodParam(v: string | null): Method | null {
 
 const METHOD_HELP: Record<Method, { title: string; text: string; missing: string }> = {
   'magic-link': { title: 'E-mail link', text: 'The register e-mails a link to the address on file. The customer opens it and presses "Yes, it\'s me". Valid 15 minutes.', missing: 'No e-mail address on file.' },
-  'passkey-assert': { title: 'Passkey', text: 'The customer confirms with a passkey they registered before (phone, laptop or security key) on the register\'s passkey page.', missing: 'No passkey registered yet.' },
-  'passkey-register': { title: 'New passkey', text: 'The customer first confirms with the e-mail address or a passkey on file, then creates a new passkey on the register\'s page; next time they can use it.', missing: 'No e-mail address or passkey on file to confirm with first.' },
+  'passkey-assert': { title: 'Passkey', text: "The customer confirms with a passkey they registered before (phone, laptop or security key) on the register's passkey page.", missing: 'No passkey registered yet.' },
+  'passkey-register': {
+    title: 'New passkey',
+    text: "The customer first confirms with the e-mail address or a passkey on file, then creates a new passkey on the register's page; next time they can use it.",
+    missing: 'No e-mail address or passkey on file to confirm with first.',
+  },
 };
 
 const METHODS: Method[] = ['magic-link', 'passkey-assert', 'passkey-register'];
@@ -128,11 +132,7 @@ export function ReidentifyDeskScreen() {
           <StartForm key={params.get('mpxn') ?? ''} disabled={!!tokenRef} onStarted={(extras) => setParams({ token: extras.tokenRef })} />
         </div>
         <div className="desk-side">
-          {tokenRef ? (
-            <LiveSession key={tokenRef} tokenRef={tokenRef} sandbox={mode === 'sandbox'} onClear={() => setParams({ token: null })} onRestart={(extras) => setParams({ token: extras.tokenRef })} />
-          ) : (
-            <IdleCard />
-          )}
+          {tokenRef ? <LiveSession key={tokenRef} tokenRef={tokenRef} sandbox={mode === 'sandbox'} onClear={() => setParams({ token: null })} onRestart={(extras) => setParams({ token: extras.tokenRef })} /> : <IdleCard />}
         </div>
       </div>
     </>
@@ -218,7 +218,7 @@ function StartForm({ disabled, onStarted }: { disabled: boolean; onStarted: (ext
     e.preventDefault();
     const m = canonicalMpxn(mpxnInput);
     if (!m) {
-      setMpxnError('Enter the 13-digit MPAN core or the MPRN from the customer\'s bill.');
+      setMpxnError("Enter the 13-digit MPAN core or the MPRN from the customer's bill.");
       return;
     }
     setMpxnError(null);
@@ -462,24 +462,11 @@ function LiveSessionCard({
   });
   const message = mail.data?.messages.find((m) => m.ref === session.tokenRef) ?? null;
   const expiresAt = t['expires-at'];
-  const headline =
-    status === 'confirmed'
-      ? 'Customer confirmed'
-      : status === 'consumed'
-        ? 'Confirmed and used'
-        : status === 'expired'
-          ? 'Expired without confirmation'
-          : status === 'cancelled'
-            ? 'Cancelled'
-            : 'Waiting for the customer';
+  const headline = status === 'confirmed' ? 'Customer confirmed' : status === 'consumed' ? 'Confirmed and used' : status === 'expired' ? 'Expired without confirmation' : status === 'cancelled' ? 'Cancelled' : 'Waiting for the customer';
   const customerUrl = session.customerUrl ?? session.ceremonyUrl;
 
   return (
-    <Panel
-      title="Live session"
-      className={`live-card live-${status}`}
-      actions={status === 'pending' || !connected ? <LiveDot label="Checking every 2 s" connected={connected} /> : undefined}
-    >
+    <Panel title="Live session" className={`live-card live-${status}`} actions={status === 'pending' || !connected ? <LiveDot label="Checking every 2 s" connected={connected} /> : undefined}>
       <div className="live-status" aria-live="polite">
         <span className={`live-icon live-icon-${status}`}>
           <Icon name={status === 'confirmed' || status === 'consumed' ? 'check' : status === 'expired' ? 'clock' : status === 'cancelled' ? 'ban' : 'phone'} size={22} />
@@ -498,8 +485,7 @@ function LiveSessionCard({
         <div className="live-instructions">
           {session.method === 'magic-link' ? (
             <p>
-              A link was e-mailed to <strong className="mono">{session.dispatchedTo ?? 'the address on file'}</strong>. Ask the customer to open it and press{' '}
-              <em>Yes, it's me</em>.
+              A link was e-mailed to <strong className="mono">{session.dispatchedTo ?? 'the address on file'}</strong>. Ask the customer to open it and press <em>Yes, it's me</em>.
             </p>
           ) : (
             <p>Send the customer to the passkey page below (the requesting organisation normally does this). They confirm with their device.</p>
@@ -517,7 +503,11 @@ function LiveSessionCard({
           {session.orgName} can now use this token once, within an hour of issue, to register an access record or (portals) to view the meter point.
         </Notice>
       )}
-      {status === 'consumed' && <Notice tone="blue" title="The token has been used">{session.orgName} used it at {fmtTime(t?.['consumed-at'])} UTC. It cannot be used again.</Notice>}
+      {status === 'consumed' && (
+        <Notice tone="blue" title="The token has been used">
+          {session.orgName} used it at {fmtTime(t?.['consumed-at'])} UTC. It cannot be used again.
+        </Notice>
+      )}
       {status === 'expired' && (
         <Notice tone="grey" title="The customer did not confirm in time">
           Nothing was shared. Check the e-mail address or method with the customer and start again.
@@ -535,9 +525,23 @@ function LiveSessionCard({
         items={[
           ['Meter point', <code>{session.mpxn}</code>],
           ['Asked by', session.orgName],
-          ['Token', <span className="id-text"><code>{session.tokenRef}</code><CopyButton text={session.tokenRef} label="Copy token reference" /></span>],
+          [
+            'Token',
+            <span className="id-text">
+              <code>{session.tokenRef}</code>
+              <CopyButton text={session.tokenRef} label="Copy token reference" />
+            </span>,
+          ],
           session.redirectUrl ? ['Then redirects to', <code className="mono-sm">{session.redirectUrl}</code>] : false,
-          session.ceremonyUrl ? ['Passkey page', <span className="id-text"><code className="mono-sm break">{session.ceremonyUrl}</code><CopyButton text={session.ceremonyUrl} label="Copy passkey page link" /></span>] : false,
+          session.ceremonyUrl
+            ? [
+                'Passkey page',
+                <span className="id-text">
+                  <code className="mono-sm break">{session.ceremonyUrl}</code>
+                  <CopyButton text={session.ceremonyUrl} label="Copy passkey page link" />
+                </span>,
+              ]
+            : false,
         ]}
       />
 

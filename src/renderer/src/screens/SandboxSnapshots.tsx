@@ -94,32 +94,32 @@ export function SandboxSnapshots() {
         </EmptyState>
       ) : (
         <div className="table-wrap">
-        <table className="table table-dense" aria-label="Snapshots">
-          <thead>
-            <tr>
-              <th>Name</th>
-              <th>Saved at (register time)</th>
-              <th>Size</th>
-              <th aria-label="Actions" />
-            </tr>
-          </thead>
-          <tbody>
-            {snapshots.map((s) => (
-              <tr key={s.id}>
-                <td>
-                  <strong>{s.name}</strong> <code className="mono-sm muted">{s.id}</code>
-                </td>
-                <td className="nowrap">{fmtDateTime(s['created-at'])}</td>
-                <td className="nowrap">{fmtBytes(s['size-bytes'])}</td>
-                <td className="align-right">
-                  <Button size="sm" icon="refresh" onClick={() => setRestoring(s)}>
-                    Restore
-                  </Button>
-                </td>
+          <table className="table table-dense" aria-label="Snapshots">
+            <thead>
+              <tr>
+                <th>Name</th>
+                <th>Saved at (register time)</th>
+                <th>Size</th>
+                <th aria-label="Actions" />
               </tr>
-            ))}
-          </tbody>
-        </table>
+            </thead>
+            <tbody>
+              {snapshots.map((s) => (
+                <tr key={s.id}>
+                  <td>
+                    <strong>{s.name}</strong> <code className="mono-sm muted">{s.id}</code>
+                  </td>
+                  <td className="nowrap">{fmtDateTime(s['created-at'])}</td>
+                  <td className="nowrap">{fmtBytes(s['size-bytes'])}</td>
+                  <td className="align-right">
+                    <Button size="sm" icon="refresh" onClick={() => setRestoring(s)}>
+                      Restore
+                    </Button>
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
         </div>
       )}
       {list.data && <p className="muted small">Kept in {list.data.location}.</p>}

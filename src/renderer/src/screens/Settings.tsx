@@ -123,7 +123,11 @@ function SandboxClock() {
   const ranSummary = (res: ClockState) => {
     const r = res.ran;
     if (!r) return '';
-    const parts = [r['webhook-attempts'] && `${r['webhook-attempts']} webhook attempt${r['webhook-attempts'] === 1 ? '' : 's'}`, r['records-expired'] && `${r['records-expired']} expired`, r['expiring-notices-queued'] && `${r['expiring-notices-queued']} expiring notice${r['expiring-notices-queued'] === 1 ? '' : 's'}`].filter(Boolean);
+    const parts = [
+      r['webhook-attempts'] && `${r['webhook-attempts']} webhook attempt${r['webhook-attempts'] === 1 ? '' : 's'}`,
+      r['records-expired'] && `${r['records-expired']} expired`,
+      r['expiring-notices-queued'] && `${r['expiring-notices-queued']} expiring notice${r['expiring-notices-queued'] === 1 ? '' : 's'}`,
+    ].filter(Boolean);
     return parts.length ? ` · ran ${parts.join(', ')}` : '';
   };
   // Every change runs what fell due on the way, in order (retries, expiry, notices).

@@ -197,7 +197,15 @@ export function TokensScreen() {
             },
           ]}
           empty={
-            <EmptyState icon="key" title={status === 'pending' && !(mpxn || q || duid || from || to) ? 'No pending tokens' : filtered ? 'No tokens match' : 'No re-identification yet'} action={<ButtonLink href="#/reidentify" icon="phone">Open the desk</ButtonLink>}>
+            <EmptyState
+              icon="key"
+              title={status === 'pending' && !(mpxn || q || duid || from || to) ? 'No pending tokens' : filtered ? 'No tokens match' : 'No re-identification yet'}
+              action={
+                <ButtonLink href="#/reidentify" icon="phone">
+                  Open the desk
+                </ButtonLink>
+              }
+            >
               Tokens appear here when a data user, a portal or the desk asks a customer to confirm who they are.
             </EmptyState>
           }
@@ -248,8 +256,8 @@ export function CancelTokenDialog({ token, onClose, onCancelled }: { token: Pick
       }}
     >
       <p>
-        The customer's {token?.status === 'confirmed' ? 'confirmation' : 'link or passkey page'} for meter point <code>{token?.mpxn}</code> stops working at once: the page
-        tells them it was cancelled, and the organisation can no longer use the token. You can start a new one afterwards.
+        The customer's {token?.status === 'confirmed' ? 'confirmation' : 'link or passkey page'} for meter point <code>{token?.mpxn}</code> stops working at once: the page tells them it was cancelled, and the organisation can no longer use
+        the token. You can start a new one afterwards.
       </p>
     </ConfirmDialog>
   );

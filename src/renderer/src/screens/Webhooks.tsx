@@ -17,7 +17,12 @@ import { useToast } from '../ui/toast';
 
 const EVENT_TYPES = ['consent.expiring', 'tenancy.change', 'consent.withdrawal'];
 
-const headerText = (h: Record<string, string> | null | undefined) => (h ? Object.entries(h).map(([k, v]) => `${k}: ${v}`).join('\n') : '—');
+const headerText = (h: Record<string, string> | null | undefined) =>
+  h
+    ? Object.entries(h)
+        .map(([k, v]) => `${k}: ${v}`)
+        .join('\n')
+    : '—';
 
 export function WebhooksScreen() {
   const [params, setParams] = useSearchParams();
@@ -70,9 +75,7 @@ function SubscriptionDialog({ duid, name, editing, onClose, onSaved }: { duid: s
   const save = useMutation({
     mutationFn: () => {
       const body = { 'callback-url': url.trim(), 'alert-email': email.trim(), 'notify-days-before': Number(days), 'event-types': types };
-      return editing
-        ? api<WebhookAnswer>(`/admin/webhooks/${encodeURIComponent(editing.wid)}`, { method: 'PATCH', body })
-        : api<WebhookAnswer>('/admin/webhooks', { method: 'POST', body: { duid, ...body } });
+      return editing ? api<WebhookAnswer>(`/admin/webhooks/${encodeURIComponent(editing.wid)}`, { method: 'PATCH', body }) : api<WebhookAnswer>('/admin/webhooks', { method: 'POST', body: { duid, ...body } });
     },
     onSuccess: onSaved,
   });
@@ -194,11 +197,26 @@ function Subscriptions() {
             render: (w) => (
               <div className="cell-stack">
                 <Link to={`/data-users/${encodeURIComponent(w.duid)}`}>{names.get(w.duid) ?? w.duid}</Link>
-                <span className="cell-sub mono-sm cell-truncate" title={w.wid}>{w.wid}</span>
+                <span className="cell-sub mono-sm cell-truncate" title={w.wid}>
+                  {w.wid}
+                </span>
               </div>
             ),
           },
-          { key: 'state', header: 'State', render: (w) => (w.active ? <Badge tone="green" dot>Active</Badge> : <Badge tone="grey" dot>Paused</Badge>) },
+          {
+            key: 'state',
+            header: 'State',
+            render: (w) =>
+              w.active ? (
+                <Badge tone="green" dot>
+                  Active
+                </Badge>
+              ) : (
+                <Badge tone="grey" dot>
+                  Paused
+                </Badge>
+              ),
+          },
           {
             key: 'url',
             header: 'Callback URL',
@@ -422,7 +440,13 @@ function Deliveries() {
                 </Button>
               ) : null,
           },
-          { key: 'next', header: 'Next attempt', sortKey: 'next-attempt', className: 'nowrap col-key', render: (d) => (d.status === 'pending' && d['next-attempt-at'] ? <Relative iso={d['next-attempt-at']} /> : <span className="muted">—</span>) },
+          {
+            key: 'next',
+            header: 'Next attempt',
+            sortKey: 'next-attempt',
+            className: 'nowrap col-key',
+            render: (d) => (d.status === 'pending' && d['next-attempt-at'] ? <Relative iso={d['next-attempt-at']} /> : <span className="muted">—</span>),
+          },
           { key: 'du', header: 'Data User', render: (d) => d['data-user-name'] ?? <code className="mono-sm">{d.duid}</code> },
           { key: 'attempts', header: 'Attempts', align: 'right', render: (d) => d.attempts },
           { key: 'code', header: 'Last answer', render: (d) => (d['last-status-code'] ? `HTTP ${d['last-status-code']}` : d['last-error'] ? <span className="text-red small">{d['last-error']}</span> : <span className="muted">—</span>) },

@@ -1,15 +1,4 @@
-import {
-  forwardRef,
-  useEffect,
-  useId,
-  useState,
-  type AnchorHTMLAttributes,
-  type ButtonHTMLAttributes,
-  type InputHTMLAttributes,
-  type ReactNode,
-  type SelectHTMLAttributes,
-  type TextareaHTMLAttributes,
-} from 'react';
+import { forwardRef, useEffect, useId, useState, type AnchorHTMLAttributes, type ButtonHTMLAttributes, type InputHTMLAttributes, type ReactNode, type SelectHTMLAttributes, type TextareaHTMLAttributes } from 'react';
 import { Icon, type IconName } from './icons';
 
 type Variant = 'primary' | 'secondary' | 'danger' | 'ghost' | 'subtle';
@@ -21,26 +10,24 @@ interface ButtonProps extends ButtonHTMLAttributes<HTMLButtonElement> {
   busy?: boolean;
 }
 
-export const Button = forwardRef<HTMLButtonElement, ButtonProps>(function Button(
-  { variant = 'secondary', size = 'md', icon, busy, children, className, disabled, type = 'button', ...rest },
-  ref,
-) {
+export const Button = forwardRef<HTMLButtonElement, ButtonProps>(function Button({ variant = 'secondary', size = 'md', icon, busy, children, className, disabled, type = 'button', ...rest }, ref) {
   return (
-    <button
-      ref={ref}
-      type={type}
-      className={`btn btn-${variant} btn-${size}${busy ? ' is-busy' : ''}${className ? ` ${className}` : ''}`}
-      disabled={disabled || busy}
-      aria-busy={busy || undefined}
-      {...rest}
-    >
+    <button ref={ref} type={type} className={`btn btn-${variant} btn-${size}${busy ? ' is-busy' : ''}${className ? ` ${className}` : ''}`} disabled={disabled || busy} aria-busy={busy || undefined} {...rest}>
       {busy ? <span className="spinner spinner-inline" aria-hidden="true" /> : icon ? <Icon name={icon} size={16} /> : null}
       {children && <span>{children}</span>}
     </button>
   );
 });
 
-export function ButtonLink({ href, variant = 'secondary', size = 'md', icon, children, external, ...rest }: { href: string; variant?: Variant; size?: 'sm' | 'md'; icon?: IconName; children: ReactNode; external?: boolean } & Omit<AnchorHTMLAttributes<HTMLAnchorElement>, 'href'>) {
+export function ButtonLink({
+  href,
+  variant = 'secondary',
+  size = 'md',
+  icon,
+  children,
+  external,
+  ...rest
+}: { href: string; variant?: Variant; size?: 'sm' | 'md'; icon?: IconName; children: ReactNode; external?: boolean } & Omit<AnchorHTMLAttributes<HTMLAnchorElement>, 'href'>) {
   return (
     <a href={href} className={`btn btn-${variant} btn-${size}`} {...(external ? { target: '_blank', rel: 'noopener noreferrer' } : {})} {...rest}>
       {icon && <Icon name={icon} size={16} />}
@@ -68,7 +55,12 @@ export function Field({ label, hint, error, required, children, className }: Fie
     <div className={`field${error ? ' has-error' : ''}${className ? ` ${className}` : ''}`}>
       <label htmlFor={id} className="field-label">
         {label}
-        {required && <span className="field-required" aria-hidden="true"> *</span>}
+        {required && (
+          <span className="field-required" aria-hidden="true">
+            {' '}
+            *
+          </span>
+        )}
       </label>
       {children({ id, describedBy, invalid: !!error })}
       {hint && (
@@ -90,9 +82,7 @@ type InputProps = InputHTMLAttributes<HTMLInputElement> & { label: ReactNode; hi
 export const TextField = forwardRef<HTMLInputElement, InputProps>(function TextField({ label, hint, error, required, fieldClassName, className, ...rest }, ref) {
   return (
     <Field label={label} hint={hint} error={error} required={required} className={fieldClassName}>
-      {({ id, describedBy, invalid }) => (
-        <input ref={ref} id={id} className={`input${className ? ` ${className}` : ''}`} aria-describedby={describedBy} aria-invalid={invalid || undefined} required={required} {...rest} />
-      )}
+      {({ id, describedBy, invalid }) => <input ref={ref} id={id} className={`input${className ? ` ${className}` : ''}`} aria-describedby={describedBy} aria-invalid={invalid || undefined} required={required} {...rest} />}
     </Field>
   );
 });

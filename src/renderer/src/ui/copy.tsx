@@ -34,7 +34,12 @@ export function CopyButton({ text, label = 'Copy', showLabel = false }: { text: 
       className={`copy-button${showLabel ? ' with-label' : ''}${state === 'copied' ? ' is-copied' : ''}`}
       aria-label={text2}
       title={text2}
-      onClick={() => writeClipboard(text).then(() => setState('copied'), () => setState('failed'))}
+      onClick={() =>
+        writeClipboard(text).then(
+          () => setState('copied'),
+          () => setState('failed'),
+        )
+      }
     >
       <Icon name={state === 'copied' ? 'check' : 'copy'} size={15} />
       {showLabel && <span>{text2}</span>}

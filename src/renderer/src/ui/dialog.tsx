@@ -176,7 +176,7 @@ export function ConfirmDialog({ open, onClose, title, children, confirmLabel, to
             <input id={inputId} className="input" value={typed} autoComplete="off" spellCheck={false} onChange={(e) => setTyped(e.target.value)} />
           </div>
         )}
-        {error ? explained ?? <ErrorNotice error={error} /> : null}
+        {error ? (explained ?? <ErrorNotice error={error} />) : null}
       </div>
     </Dialog>
   );
@@ -242,12 +242,7 @@ export function SecretDialog({
     >
       <div className="stack">
         <Notice tone="amber" title="Shown once">
-          {labels?.notice ?? (
-            <>
-              Copy this secret key now and hand it to the organisation over a secure channel. The register stores only a hash; nobody can show it again. If it is lost, rotate
-              the secret.
-            </>
-          )}
+          {labels?.notice ?? <>Copy this secret key now and hand it to the organisation over a secure channel. The register stores only a hash; nobody can show it again. If it is lost, rotate the secret.</>}
         </Notice>
         <div className="secret-box">
           <div className="secret-row">

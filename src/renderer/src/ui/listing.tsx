@@ -60,14 +60,7 @@ export interface TablePage<T> {
 }
 
 /** One page (`offset`, `size`) of a server-side list with its filters and sort. */
-export function useTablePage<T>(
-  key: QueryKey,
-  path: string,
-  itemsKey: string,
-  params: Record<string, QueryValue>,
-  state: ListState,
-  opts: { enabled?: boolean; refetchInterval?: number } = {},
-): TablePage<T> {
+export function useTablePage<T>(key: QueryKey, path: string, itemsKey: string, params: Record<string, QueryValue>, state: ListState, opts: { enabled?: boolean; refetchInterval?: number } = {}): TablePage<T> {
   const query = useQuery({
     // A list of personal data waits for a search (enabled: false) instead of listing everything.
     enabled: opts.enabled ?? true,
@@ -220,7 +213,10 @@ export function StreamExportDialog({ open, onClose, path, query, noun, filename,
       const res = await fetch(buildUrl(path, query), { headers: token ? { Authorization: `Bearer ${token}` } : {}, signal: controller.signal, credentials: 'omit' });
       if (!res.ok || !res.body) {
         const body = (await res.json().catch(() => null)) as { errors?: { 'error-code': string; message: string }[] } | null;
-        throw new ApiError(res.status, (body?.errors ?? []).map((e) => ({ code: e['error-code'], message: e.message })));
+        throw new ApiError(
+          res.status,
+          (body?.errors ?? []).map((e) => ({ code: e['error-code'], message: e.message })),
+        );
       }
       const announced = Number(res.headers.get('x-total-count'));
       setTotal(Number.isFinite(announced) ? announced : null);
@@ -308,11 +304,7 @@ export function StreamExportDialog({ open, onClose, path, query, noun, filename,
           <div className="export-progress">
             <Progress value={rows} max={total} label="Export progress" />
             <span className="muted small" role="status" data-testid="export-status">
-              {phase === 'running'
-                ? `Received ${fmtNumber(rows)}${total !== null ? ` of ${fmtNumber(total)}` : ''} ${noun} (${kb(bytes)})…`
-                : phase === 'done'
-                  ? `${fmtNumber(rows)} ${noun} exported (${kb(bytes)}).`
-                  : ''}
+              {phase === 'running' ? `Received ${fmtNumber(rows)}${total !== null ? ` of ${fmtNumber(total)}` : ''} ${noun} (${kb(bytes)})…` : phase === 'done' ? `${fmtNumber(rows)} ${noun} exported (${kb(bytes)}).` : ''}
             </span>
           </div>
         )}

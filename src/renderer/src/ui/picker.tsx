@@ -45,9 +45,7 @@ export function AccountPicker({
   const results = useQuery({
     queryKey: ['accounts', 'picker', roles, term, onlyActive],
     queryFn: async ({ signal }) => {
-      const pages = await Promise.all(
-        roles.map((role) => api<Envelope & { accounts: Account[] }>('/admin/accounts', { query: { role, q: term || undefined, status: onlyActive ? 'active' : undefined, limit: 8 }, signal })),
-      );
+      const pages = await Promise.all(roles.map((role) => api<Envelope & { accounts: Account[] }>('/admin/accounts', { query: { role, q: term || undefined, status: onlyActive ? 'active' : undefined, limit: 8 }, signal })));
       return pages.flatMap((p) => p.accounts);
     },
     enabled: open,

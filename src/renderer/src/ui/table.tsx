@@ -163,7 +163,13 @@ export function ListView<T>({ list, empty, noun, ...table }: Omit<TableProps<T>,
 }
 
 /** Loading, error and empty states around one page of a sorted server-side list, with its page controls. */
-export function PagedTable<T>({ page, empty, noun, controls, ...table }: Omit<TableProps<T>, 'rows'> & { page: { rows: T[]; isLoading: boolean; error: unknown; refetch: () => void; isFetching: boolean }; empty: ReactNode; noun: string; controls: ReactNode }) {
+export function PagedTable<T>({
+  page,
+  empty,
+  noun,
+  controls,
+  ...table
+}: Omit<TableProps<T>, 'rows'> & { page: { rows: T[]; isLoading: boolean; error: unknown; refetch: () => void; isFetching: boolean }; empty: ReactNode; noun: string; controls: ReactNode }) {
   if (page.isLoading) return <Spinner label={`Loading ${noun}…`} />;
   if (page.error && page.rows.length === 0) return <ErrorNotice error={page.error} onRetry={page.refetch} />;
   if (page.rows.length === 0) return <>{empty}</>;

@@ -57,16 +57,18 @@ ${o.body.html}
 
 /** Sends a customer page with the headers every one of them carries. */
 export function sendPage(reply: FastifyReply, status: number, o: PageOptions): FastifyReply {
-  return reply
-    .status(status)
-    .header('content-type', 'text/html; charset=utf-8')
-    .header('content-security-policy', pageCsp(o.formTargets))
-    .header('x-frame-options', 'DENY')
-    // Same-origin: POSTs keep their Origin header, and no secret URL leaks to another site.
-    .header('referrer-policy', 'same-origin')
-    .header('cache-control', 'no-store')
-    .header('x-robots-tag', 'noindex, nofollow')
-    .send(layout(o));
+  return (
+    reply
+      .status(status)
+      .header('content-type', 'text/html; charset=utf-8')
+      .header('content-security-policy', pageCsp(o.formTargets))
+      .header('x-frame-options', 'DENY')
+      // Same-origin: POSTs keep their Origin header, and no secret URL leaks to another site.
+      .header('referrer-policy', 'same-origin')
+      .header('cache-control', 'no-store')
+      .header('x-robots-tag', 'noindex, nofollow')
+      .send(layout(o))
+  );
 }
 
 /** A page that only explains something (unknown, expired, used…). */
@@ -74,6 +76,7 @@ export function messagePage(reply: FastifyReply, status: number, title: string, 
   return sendPage(reply, status, {
     title,
     org,
-    body: html`<h1 class="${tone}">${title}</h1>${paragraphs.map((p) => html`<p>${p}</p>`)}`,
+    body: html`<h1 class="${tone}">${title}</h1>
+      ${paragraphs.map((p) => html`<p>${p}</p>`)}`,
   });
 }

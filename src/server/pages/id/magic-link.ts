@@ -15,15 +15,19 @@ const SecretParams = Type.Object({ secret: Type.String({ maxLength: 200 }) });
  * prefetch links change nothing); the button's POST, CSRF-protected, confirms.
  */
 export function registerMagicLinkPages(app: App, { reg, svc }: Deps): void {
-  const notValid = (reply: FastifyReply) =>
-    messagePage(reply, 404, "This link isn't valid", [
-      'We could not find this confirmation link. Check that you opened the whole link from the e-mail, or ask the organisation to send a new one.',
-    ]);
+  const notValid = (reply: FastifyReply) => messagePage(reply, 404, "This link isn't valid", ['We could not find this confirmation link. Check that you opened the whole link from the e-mail, or ask the organisation to send a new one.']);
 
   const finished = (reply: FastifyReply, o: Exclude<LinkOutcome, { state: 'confirmed' | 'stepped-up' }>) => {
     if (o.state === 'unknown') return notValid(reply);
     if (o.state === 'cancelled')
-      return messagePage(reply, 410, 'This request was cancelled', ['This confirmation link was cancelled and can no longer be used. Nothing has changed.', `If you still need to confirm it's you, ask ${o.ctx.org} to start again.`], o.ctx.org, 'warn');
+      return messagePage(
+        reply,
+        410,
+        'This request was cancelled',
+        ['This confirmation link was cancelled and can no longer be used. Nothing has changed.', `If you still need to confirm it's you, ask ${o.ctx.org} to start again.`],
+        o.ctx.org,
+        'warn',
+      );
     if (o.state === 'used' && o.confirmedAt) {
       // Reopened after confirming (another tab, the same e-mail again): that is success, not an error.
       const next =
@@ -33,7 +37,14 @@ export function registerMagicLinkPages(app: App, { reg, svc }: Deps): void {
       return messagePage(reply, 200, 'You’ve already confirmed it’s you', [`You confirmed with this link at ${humanTime(o.confirmedAt)}.`, next], o.ctx.org, 'ok');
     }
     if (o.state === 'used')
-      return messagePage(reply, 410, 'This request has ended', ['This link is no longer needed: the request it belongs to has been completed or cancelled. Nothing has changed.', `If you still need to confirm it's you, ask ${o.ctx.org} to send a new link.`], o.ctx.org, 'warn');
+      return messagePage(
+        reply,
+        410,
+        'This request has ended',
+        ['This link is no longer needed: the request it belongs to has been completed or cancelled. Nothing has changed.', `If you still need to confirm it's you, ask ${o.ctx.org} to send a new link.`],
+        o.ctx.org,
+        'warn',
+      );
     if (o.state === 'ended') return messagePage(reply, 410, 'This link is no longer valid', [ENDED_PAGE_TEXT], o.ctx.org, 'warn');
     return messagePage(reply, 410, 'This link has expired', ['Confirmation links work for 15 minutes. Nothing has changed.', `If you still want to go ahead, ask ${o.ctx.org} to send a new link.`], o.ctx.org, 'warn');
   };
@@ -45,33 +56,30 @@ export function registerMagicLinkPages(app: App, { reg, svc }: Deps): void {
       title: kind === 'step-up' ? 'Confirm it’s you before adding a passkey' : `Confirm it’s you for ${ctx.org}`,
       org: ctx.org,
       formTargets: redirectOrigin && redirectOrigin !== reg.origin ? [redirectOrigin] : [],
-      body: html`
-<h1>${kind === 'step-up' ? 'Is it you adding a new passkey?' : 'Is it you?'}</h1>
-<p>${ctx.purpose}</p>
-<ul class="facts">
-  <li><strong>Meter point:</strong> ${ctx.meter}</li>
-  <li><strong>This link expires:</strong> ${humanTime(expiresAt)}</li>
-  <li id="held-by"><strong>Sent to:</strong> ${heldByPhrase(ctx.heldBy)}</li>
-</ul>
-<p>${kind === 'step-up' ? 'Press the button only if you started adding a passkey just now. You will then create the passkey on this device.' : `Press the button only if you asked ${ctx.org} to do this. Your name, address and e-mail address are not shared with them.`}</p>
-<form method="post" action="/id/magic/${secret}">
-  <input type="hidden" name="csrf" value="${csrf}">
-  <div class="actions"><button type="submit">${yes}</button></div>
-</form>
-<p class="muted">If this wasn’t you, close this page. Nothing happens unless you press the button.</p>`,
+      body: html` <h1>${kind === 'step-up' ? 'Is it you adding a new passkey?' : 'Is it you?'}</h1>
+        <p>${ctx.purpose}</p>
+        <ul class="facts">
+          <li><strong>Meter point:</strong> ${ctx.meter}</li>
+          <li><strong>This link expires:</strong> ${humanTime(expiresAt)}</li>
+          <li id="held-by"><strong>Sent to:</strong> ${heldByPhrase(ctx.heldBy)}</li>
+        </ul>
+        <p>
+          ${kind === 'step-up' ? 'Press the button only if you started adding a passkey just now. You will then create the passkey on this device.' : `Press the button only if you asked ${ctx.org} to do this. Your name, address and e-mail address are not shared with them.`}
+        </p>
+        <form method="post" action="/id/magic/${secret}">
+          <input type="hidden" name="csrf" value="${csrf}" />
+          <div class="actions"><button type="submit">${yes}</button></div>
+        </form>
+        <p class="muted">If this wasn’t you, close this page. Nothing happens unless you press the button.</p>`,
     });
   };
 
-  app.get(
-    '/id/magic/:secret',
-    { schema: { hide: true, params: SecretParams } },
-    async (req, reply) => {
-      const view = svc.reidentification.openLink(req.params.secret);
-      if (view.state !== 'ready') return finished(reply, view);
-      const csrf = issueCsrf(reg, req, reply, `magic:${sha256Hex(req.params.secret)}`);
-      return confirmPage(reply, view.ctx, view.kind, view.expiresAt, req.params.secret, csrf);
-    },
-  );
+  app.get('/id/magic/:secret', { schema: { hide: true, params: SecretParams } }, async (req, reply) => {
+    const view = svc.reidentification.openLink(req.params.secret);
+    if (view.state !== 'ready') return finished(reply, view);
+    const csrf = issueCsrf(reg, req, reply, `magic:${sha256Hex(req.params.secret)}`);
+    return confirmPage(reply, view.ctx, view.kind, view.expiresAt, req.params.secret, csrf);
+  });
 
   app.post(
     '/id/magic/:secret',

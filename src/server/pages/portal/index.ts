@@ -75,8 +75,7 @@ export function registerPortal(app: App, deps: Deps, portalAccountId = 'portal_o
     return svc.accounts.isRegisteredReturnUrl(value) ? value : null;
   };
 
-  const unavailable = (reply: FastifyReply) =>
-    send(reply, 'Unavailable', messagePage({ title: 'The portal is not available', body: 'This register has no active portal account configured. Please try again later.', tone: 'bad' }), 503);
+  const unavailable = (reply: FastifyReply) => send(reply, 'Unavailable', messagePage({ title: 'The portal is not available', body: 'This register has no active portal account configured. Please try again later.', tone: 'bad' }), 503);
 
   const refuse = (reply: FastifyReply) =>
     send(reply, 'Session expired', messagePage({ title: 'Please start again', body: 'Your form expired or came from somewhere else. Nothing was changed.', tone: 'bad', action: { href: '/portal', label: 'Start again' } }), 403);
@@ -124,11 +123,13 @@ export function registerPortal(app: App, deps: Deps, portalAccountId = 'portal_o
     // The check-digit warning is for a number the visitor typed; an ir link shows no number.
     const warning = mpxn && !viaIr ? checkDigitWarning(mpxn) : '';
     if (!mpxn || !exists?.body.exists) {
-      return html`${warning}${entryPage({ portalName: portalName(), csrf, returnUrl, mpxn: viaIr ? undefined : (mpxn ?? undefined) })}<div class="notice" role="status"><p>No energy company has registered this meter point with the register yet, so there is nothing to show. If you think this is wrong, check the number on your bill.</p></div>`;
+      return html`${warning}${entryPage({ portalName: portalName(), csrf, returnUrl, mpxn: viaIr ? undefined : (mpxn ?? undefined) })}
+        <div class="notice" role="status"><p>No energy company has registered this meter point with the register yet, so there is nothing to show. If you think this is wrong, check the number on your bill.</p></div>`;
     }
     if (methods.length === 0) {
       // [ours] Records exist, but none holds an e-mail or passkey: nobody can prove to be the customer.
-      return html`${warning}${entryPage({ portalName: portalName(), csrf, returnUrl, mpxn: viaIr ? undefined : mpxn })}<div class="notice" role="status"><p>The register has no e-mail address or passkey for this meter point, so it cannot confirm it is you. Ask your energy company to add your e-mail address to its registration.</p></div>`;
+      return html`${warning}${entryPage({ portalName: portalName(), csrf, returnUrl, mpxn: viaIr ? undefined : mpxn })}
+        <div class="notice" role="status"><p>The register has no e-mail address or passkey for this meter point, so it cannot confirm it is you. Ask your energy company to add your e-mail address to its registration.</p></div>`;
     }
     return html`${note ? html`<div class="notice" role="status"><p>${note}</p></div>` : ''}${warning}${entryPage({ portalName: portalName(), csrf, returnUrl, mpxn: viaIr ? undefined : mpxn, methods, viaIr })}`;
   }
@@ -157,7 +158,12 @@ export function registerPortal(app: App, deps: Deps, portalAccountId = 'portal_o
     const wait = svc.reidentification.admitAnonymousStart(req.ip, method);
     if (wait > 0) {
       reply.header('retry-after', String(wait));
-      return send(reply, 'Too many attempts', messagePage({ title: 'Please wait a little', body: 'There have been many requests from your connection recently. Please wait a few minutes and try again.', tone: 'bad', action: { href: '/portal', label: 'Back' } }), 429);
+      return send(
+        reply,
+        'Too many attempts',
+        messagePage({ title: 'Please wait a little', body: 'There have been many requests from your connection recently. Please wait a few minutes and try again.', tone: 'bad', action: { href: '/portal', label: 'Back' } }),
+        429,
+      );
     }
 
     const started = await api.call('POST', '/v1/identity-records/reidentify', {
@@ -165,11 +171,23 @@ export function registerPortal(app: App, deps: Deps, portalAccountId = 'portal_o
       method,
       ...(method === 'magic-link' ? { 'redirect-url': continueUrl() } : { 'passkey-return-url': continueUrl() }),
     });
-    if (started.status === 429) return send(reply, 'Too many attempts', messagePage({ title: 'Please wait a little', body: 'There have been several requests for this meter point recently. Please wait a few minutes and try again.', tone: 'bad', action: { href: '/portal', label: 'Back' } }), 429);
+    if (started.status === 429)
+      return send(
+        reply,
+        'Too many attempts',
+        messagePage({ title: 'Please wait a little', body: 'There have been several requests for this meter point recently. Please wait a few minutes and try again.', tone: 'bad', action: { href: '/portal', label: 'Back' } }),
+        429,
+      );
     if (started.status !== 200) {
       // Never echo a message that could name the meter point of an ir link.
       const message = viaIr ? 'The register could not start the check. Choose another way to confirm it is you.' : (started.body.errors?.[0]?.message ?? 'The register could not start the check.');
-      return send(reply, 'Confirm it is you', html`<div class="notice bad" role="alert"><p>${message}</p></div>${await entryWithMethods(mpxn, csrf, returnUrl, undefined, viaIr)}`, started.status >= 500 ? 502 : 400);
+      return send(
+        reply,
+        'Confirm it is you',
+        html`<div class="notice bad" role="alert"><p>${message}</p></div>
+          ${await entryWithMethods(mpxn, csrf, returnUrl, undefined, viaIr)}`,
+        started.status >= 500 ? 502 : 400,
+      );
     }
     const details = started.body['magic-link'] ?? started.body.passkey;
     // Only a start that sent an e-mail uses up the e-mail starts of everyone together.
@@ -207,7 +225,12 @@ export function registerPortal(app: App, deps: Deps, portalAccountId = 'portal_o
     // Consumes the token and opens the 30-minute withdrawal window.
     const opened = await api.call('GET', `/v1/meter-points/${encodeURIComponent(pending.mpxn)}/access-records?reidentification-token=${pending.tokenRef}`);
     if (opened.status !== 200) {
-      return send(reply, 'Please start again', messagePage({ title: 'Please start again', body: opened.body.errors?.[0]?.message ?? 'This confirmation can no longer be used.', tone: 'bad', action: { href: '/portal', label: 'Start again' } }), 403);
+      return send(
+        reply,
+        'Please start again',
+        messagePage({ title: 'Please start again', body: opened.body.errors?.[0]?.message ?? 'This confirmation can no longer be used.', tone: 'bad', action: { href: '/portal', label: 'Start again' } }),
+        403,
+      );
     }
     cookies.openSession(reply, { mpxn: pending.mpxn, tokenRef: pending.tokenRef, returnUrl: pending.returnUrl });
     return reply.redirect('/portal', 303);
@@ -265,7 +288,11 @@ export function registerPortal(app: App, deps: Deps, portalAccountId = 'portal_o
     if (q.withdrawn && /^ak_[0-9a-f]{24}$/.test(q.withdrawn)) {
       const session = cookies.session(req);
       const back = session?.returnUrl ? withQuery(session.returnUrl, { 'dar-action': 'withdrawn', ak: q.withdrawn }) : null;
-      return html`<div class="notice ok" role="status"><h2>Permission withdrawn</h2><p>The organisation has been told. The record now shows as withdrawn, with today's date. If the register holds your e-mail address, we have sent you a receipt.</p>${back ? html`<p><a href="${back}">Return to the service you came from</a></p>` : ''}</div>`;
+      return html`<div class="notice ok" role="status">
+        <h2>Permission withdrawn</h2>
+        <p>The organisation has been told. The record now shows as withdrawn, with today's date. If the register holds your e-mail address, we have sent you a receipt.</p>
+        ${back ? html`<p><a href="${back}">Return to the service you came from</a></p>` : ''}
+      </div>`;
     }
     return null;
   }
@@ -291,9 +318,23 @@ export function registerPortal(app: App, deps: Deps, portalAccountId = 'portal_o
     if (res.status === 200) return reply.redirect(`/portal?withdrawn=${ak}`, 303);
     if (res.status === 422) {
       cookies.clear(reply);
-      return send(reply, 'Confirm it is you again', messagePage({ title: 'Please confirm it is you again', body: 'For your security, withdrawing permission is possible for 30 minutes after you confirm who you are. Confirm again to continue.', action: { href: `/portal?mpxn=${encodeURIComponent(session.mpxn)}`, label: 'Confirm again' } }), 403);
+      return send(
+        reply,
+        'Confirm it is you again',
+        messagePage({
+          title: 'Please confirm it is you again',
+          body: 'For your security, withdrawing permission is possible for 30 minutes after you confirm who you are. Confirm again to continue.',
+          action: { href: `/portal?mpxn=${encodeURIComponent(session.mpxn)}`, label: 'Confirm again' },
+        }),
+        403,
+      );
     }
-    return send(reply, 'Could not withdraw', messagePage({ title: 'That did not work', body: res.body.errors?.[0]?.message ?? 'The register refused the withdrawal.', tone: 'bad', action: { href: '/portal', label: 'Back to your records' } }), res.status === 409 ? 409 : 400);
+    return send(
+      reply,
+      'Could not withdraw',
+      messagePage({ title: 'That did not work', body: res.body.errors?.[0]?.message ?? 'The register refused the withdrawal.', tone: 'bad', action: { href: '/portal', label: 'Back to your records' } }),
+      res.status === 409 ? 409 : 400,
+    );
   });
 
   app.get('/portal/history.json', { schema: { hide: true } }, async (req, reply) => {
@@ -316,13 +357,20 @@ export function registerPortal(app: App, deps: Deps, portalAccountId = 'portal_o
     const header = ['access-key', 'organisation', 'state', 'legal-basis', 'purpose', 'data-types', 'registered-at', 'expiry', 'organisation-reference', ...dateColumns];
     const rows = records.map((r) => {
       const dates = historyDates(extras.get(r.ak));
-      return [r.ak, r['lead-controller-name'] ?? r['discovered-access']?.['organisation-name'], r.state, r['legal-basis'], r.purpose, r['data-types'].join(' '), extras.get(r.ak)?.registeredAt, r.expiry, r['discovered-access']?.['organisation-reference'], ...dateColumns.map((c) => dates[c])];
+      return [
+        r.ak,
+        r['lead-controller-name'] ?? r['discovered-access']?.['organisation-name'],
+        r.state,
+        r['legal-basis'],
+        r.purpose,
+        r['data-types'].join(' '),
+        extras.get(r.ak)?.registeredAt,
+        r.expiry,
+        r['discovered-access']?.['organisation-reference'],
+        ...dateColumns.map((c) => dates[c]),
+      ];
     });
-    return reply
-      .type('text/csv; charset=utf-8')
-      .header('content-disposition', 'attachment; filename="my-meter-access-history.csv"')
-      .header('cache-control', 'no-store')
-      .send(csvDocument(header, rows));
+    return reply.type('text/csv; charset=utf-8').header('content-disposition', 'attachment; filename="my-meter-access-history.csv"').header('cache-control', 'no-store').send(csvDocument(header, rows));
   });
 
   app.post<{ Body: Record<string, string | undefined> }>('/portal/signout', { schema: { hide: true } }, async (req, reply) => {

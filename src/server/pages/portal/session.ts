@@ -45,7 +45,11 @@ export class PortalCookies {
   private readonly ended;
 
   constructor(private readonly reg: Register) {
-    this.ended = reg.db.select({ seq: endedPortalSessions.seq }).from(endedPortalSessions).where(eq(endedPortalSessions.sessionId, sql.placeholder('sid'))).prepare();
+    this.ended = reg.db
+      .select({ seq: endedPortalSessions.seq })
+      .from(endedPortalSessions)
+      .where(eq(endedPortalSessions.sessionId, sql.placeholder('sid')))
+      .prepare();
   }
 
   private options(maxAgeMs: number) {

@@ -67,10 +67,7 @@ const accessRecords: RouteModule = (app, { reg, svc }) => {
         ...common,
         summary: "Revoke an ACTIVE record (owner; or a portal with the customer's re-identification token)",
         params: AkParams,
-        querystring: Type.Object(
-          { reason: Type.Optional(Type.Enum([...REVOKE_REASONS])), 'reidentification-token': Type.Optional(Id('mlr')) },
-          { additionalProperties: false },
-        ),
+        querystring: Type.Object({ reason: Type.Optional(Type.Enum([...REVOKE_REASONS])), 'reidentification-token': Type.Optional(Id('mlr')) }, { additionalProperties: false }),
         response: { 200: Ok({ ak: Type.String(), 'revoked-at': Type.String() }) },
       },
     },
@@ -78,21 +75,27 @@ const accessRecords: RouteModule = (app, { reg, svc }) => {
       const account = req.account;
       // Optional, as published: the consent.withdrawal payload then carries reason null.
       const reason = req.query.reason ?? null;
-      const row = svc.records.revoke(account.accountId, req.params.ak, reason, (r) => {
-        if (account.role === 'data_user') {
-          if (r.duid !== account.duid) throw notFound(`Access record ${req.params.ak}`);
-          return;
-        }
-        // Portal: on the customer's behalf only, with the token that opened this meter point.
-        const tokenRef = req.query['reidentification-token'];
-        if (!tokenRef) throw forbidden('A portal must pass the reidentification-token that opened this meter point');
-        if (reason !== 'customer-request') throw forbidden('A portal may only withdraw with reason=customer-request');
-        svc.tokens.checkWithdrawal(account.accountId, tokenRef, r.mpxn);
-        if (!CONSENT_BASES.includes(r.legalBasis ?? '')) throw forbidden('A portal may only withdraw consent-based records (uk-consent, uk-explicit-consent)');
-      }, (revoked) => {
-        // [ours] A withdrawal for the customer: a receipt to the address they proved (if any).
-        if (account.role === 'portal') svc.reidentification.withdrawalReceipt(req.query['reidentification-token']!, revoked);
-      });
+      const row = svc.records.revoke(
+        account.accountId,
+        req.params.ak,
+        reason,
+        (r) => {
+          if (account.role === 'data_user') {
+            if (r.duid !== account.duid) throw notFound(`Access record ${req.params.ak}`);
+            return;
+          }
+          // Portal: on the customer's behalf only, with the token that opened this meter point.
+          const tokenRef = req.query['reidentification-token'];
+          if (!tokenRef) throw forbidden('A portal must pass the reidentification-token that opened this meter point');
+          if (reason !== 'customer-request') throw forbidden('A portal may only withdraw with reason=customer-request');
+          svc.tokens.checkWithdrawal(account.accountId, tokenRef, r.mpxn);
+          if (!CONSENT_BASES.includes(r.legalBasis ?? '')) throw forbidden('A portal may only withdraw consent-based records (uk-consent, uk-explicit-consent)');
+        },
+        (revoked) => {
+          // [ours] A withdrawal for the customer: a receipt to the address they proved (if any).
+          if (account.role === 'portal') svc.reidentification.withdrawalReceipt(req.query['reidentification-token']!, revoked);
+        },
+      );
       return { response: envelope(req, reg.clock.now()), ak: row.ak, 'revoked-at': apiTime(row.revokedAt)! };
     },
   );

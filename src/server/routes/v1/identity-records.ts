@@ -68,8 +68,7 @@ const identityRecords: RouteModule = (app, { reg, svc }) => {
         tags: ['re-identification'],
         security: [{ bearer: [] }],
         summary: 'Does an identity record exist for this MPxN (any Data User)? Never returns an ir or PII',
-        description:
-          '[ours] Answers from the eligible record (see POST /identity-records/reidentify). passkey-register is listed only together with magic-link or passkey-assert; a record with neither factor gives an empty list.',
+        description: '[ours] Answers from the eligible record (see POST /identity-records/reidentify). passkey-register is listed only together with magic-link or passkey-assert; a record with neither factor gives an empty list.',
         querystring: Type.Object({ mpxn: Mpxn }, { additionalProperties: false }),
         response: { 200: Ok({ mpxn: Type.String(), exists: Type.Boolean(), 'available-methods': Type.Array(Type.String()) }) },
       },
@@ -80,11 +79,10 @@ const identityRecords: RouteModule = (app, { reg, svc }) => {
     },
   );
 
-  app.get(
-    '/identity-records/:ir',
-    { schema: { ...common, summary: 'One of your identity records', params: IrParams, response: { 200: Ok({ 'identity-record': IdentityRecord }) } } },
-    async (req) => ({ response: envelope(req, reg.clock.now()), 'identity-record': svc.identities.toApi(svc.identities.getOwned(req.account.duid, req.params.ir)) }),
-  );
+  app.get('/identity-records/:ir', { schema: { ...common, summary: 'One of your identity records', params: IrParams, response: { 200: Ok({ 'identity-record': IdentityRecord }) } } }, async (req) => ({
+    response: envelope(req, reg.clock.now()),
+    'identity-record': svc.identities.toApi(svc.identities.getOwned(req.account.duid, req.params.ir)),
+  }));
 
   app.delete(
     '/identity-records/:ir',

@@ -7,7 +7,6 @@ import { toAccount } from '../../services/accounts.js';
 
 /** GET /v1/self, POST /v1/self/rotate-secret (contract §10). */
 const self: RouteModule = (app, { reg, svc }) => {
-
   app.get('/self', { schema: { tags: ['self'], summary: 'The calling account', security: [{ bearer: [] }], response: { 200: Ok({ account: Account }) } } }, async (req) => ({
     response: envelope(req, reg.clock.now()),
     account: toAccount(req.account),

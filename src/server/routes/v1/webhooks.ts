@@ -7,7 +7,6 @@ import { idPattern } from '../../lib/ids.js';
 import { Ok } from '../../schemas/common.js';
 import { CreateWebhookBody, SigningSecret, TestEventBody, TestEventResult, UpdateWebhookBody, WebhookSubscription, WidParams } from '../../schemas/webhook.js';
 
-
 /** /v1/webhooks — a Data User's webhook subscriptions (contract §9). */
 const webhooksRoutes: RouteModule = (app, { reg, svc }) => {
   const common = { tags: ['webhooks'], security: [{ bearer: [] }] };
@@ -31,17 +30,15 @@ const webhooksRoutes: RouteModule = (app, { reg, svc }) => {
     },
   );
 
-  app.get(
-    '/webhooks',
-    { schema: { ...common, summary: 'Your webhook subscriptions', response: { 200: Ok({ webhooks: Type.Array(WebhookSubscription) }) } } },
-    async (req) => ({ response: envelope(req, reg.clock.now()), webhooks: svc.webhooks.list(req.account.duid).map((w) => svc.webhooks.toApi(w)) }),
-  );
+  app.get('/webhooks', { schema: { ...common, summary: 'Your webhook subscriptions', response: { 200: Ok({ webhooks: Type.Array(WebhookSubscription) }) } } }, async (req) => ({
+    response: envelope(req, reg.clock.now()),
+    webhooks: svc.webhooks.list(req.account.duid).map((w) => svc.webhooks.toApi(w)),
+  }));
 
-  app.get(
-    '/webhooks/:wid',
-    { schema: { ...common, summary: 'One of your webhook subscriptions', params: WidParams, response: { 200: Ok({ webhook: WebhookSubscription }) } } },
-    async (req) => ({ response: envelope(req, reg.clock.now()), webhook: svc.webhooks.toApi(svc.webhooks.getOwned(req.account.duid, req.params.wid)) }),
-  );
+  app.get('/webhooks/:wid', { schema: { ...common, summary: 'One of your webhook subscriptions', params: WidParams, response: { 200: Ok({ webhook: WebhookSubscription }) } } }, async (req) => ({
+    response: envelope(req, reg.clock.now()),
+    webhook: svc.webhooks.toApi(svc.webhooks.getOwned(req.account.duid, req.params.wid)),
+  }));
 
   app.patch(
     '/webhooks/:wid',
@@ -49,8 +46,7 @@ const webhooksRoutes: RouteModule = (app, { reg, svc }) => {
       onRequest: ownWid,
       schema: {
         ...common,
-        summary:
-          'Partial update; "rotate-secret": true returns a new signing-secret. For 15 minutes X-DAR-Signature stays under the old secret and X-DAR-Signature-New carries the new one',
+        summary: 'Partial update; "rotate-secret": true returns a new signing-secret. For 15 minutes X-DAR-Signature stays under the old secret and X-DAR-Signature-New carries the new one',
         params: WidParams,
         body: UpdateWebhookBody,
         response: { 200: Ok({ webhook: WebhookSubscription, 'signing-secret': Type.Optional(SigningSecret) }) },
@@ -62,14 +58,10 @@ const webhooksRoutes: RouteModule = (app, { reg, svc }) => {
     },
   );
 
-  app.delete(
-    '/webhooks/:wid',
-    { schema: { ...common, summary: 'Delete a subscription (its queued events are not sent)', params: WidParams, response: { 204: Type.Null() } } },
-    async (req, reply) => {
-      svc.webhooks.remove(req.account, req.params.wid);
-      return reply.status(204).send(null);
-    },
-  );
+  app.delete('/webhooks/:wid', { schema: { ...common, summary: 'Delete a subscription (its queued events are not sent)', params: WidParams, response: { 204: Type.Null() } } }, async (req, reply) => {
+    svc.webhooks.remove(req.account, req.params.wid);
+    return reply.status(204).send(null);
+  });
 
   app.post(
     '/webhooks/:wid/test',
@@ -77,8 +69,7 @@ const webhooksRoutes: RouteModule = (app, { reg, svc }) => {
       onRequest: ownWid,
       schema: {
         ...common,
-        summary:
-          'Send a test event of a chosen type (default webhook.test) to the subscription now and report the outcome: a sample payload, signed like a real delivery, with X-DAR-Test: true; never queued or retried',
+        summary: 'Send a test event of a chosen type (default webhook.test) to the subscription now and report the outcome: a sample payload, signed like a real delivery, with X-DAR-Test: true; never queued or retried',
         params: WidParams,
         // No body at all (Fastify validates it as null) means webhook.test, as before.
         body: Type.Union([TestEventBody, Type.Null()]),

@@ -57,17 +57,15 @@ const adminAccounts: RouteModule = (app, { reg, svc }) => {
     },
   );
 
-  app.get(
-    '/admin/accounts/:id',
-    { config: { roles: STAFF_ROLES }, schema: { ...common, summary: 'One account', params: AccountIdParams, response: { 200: Ok({ account: Account }) } } },
-    async (req) => ({ response: envelope(req, reg.clock.now()), account: toAccount(svc.accounts.get(req.params.id)) }),
-  );
+  app.get('/admin/accounts/:id', { config: { roles: STAFF_ROLES }, schema: { ...common, summary: 'One account', params: AccountIdParams, response: { 200: Ok({ account: Account }) } } }, async (req) => ({
+    response: envelope(req, reg.clock.now()),
+    account: toAccount(svc.accounts.get(req.params.id)),
+  }));
 
-  app.patch(
-    '/admin/accounts/:id',
-    { schema: { ...common, summary: 'Edit an account', params: AccountIdParams, body: UpdateAccountBody, response: { 200: Ok({ account: Account }) } } },
-    async (req) => ({ response: envelope(req, reg.clock.now()), account: toAccount(svc.accounts.update(req.account.accountId, req.params.id, req.body)) }),
-  );
+  app.patch('/admin/accounts/:id', { schema: { ...common, summary: 'Edit an account', params: AccountIdParams, body: UpdateAccountBody, response: { 200: Ok({ account: Account }) } } }, async (req) => ({
+    response: envelope(req, reg.clock.now()),
+    account: toAccount(svc.accounts.update(req.account.accountId, req.params.id, req.body)),
+  }));
 
   app.post(
     '/admin/accounts/:id/suspend',
@@ -91,21 +89,16 @@ const adminAccounts: RouteModule = (app, { reg, svc }) => {
   );
 
   for (const action of ['reactivate', 'terminate'] as const) {
-    app.post(
-      `/admin/accounts/:id/${action}`,
-      { schema: { ...common, summary: `${action[0].toUpperCase()}${action.slice(1)} an account`, params: AccountIdParams, response: { 200: Ok({ account: Account }) } } },
-      async (req) => ({ response: envelope(req, reg.clock.now()), account: toAccount(svc.accounts.setStatus(req.account.accountId, req.params.id, action)) }),
-    );
+    app.post(`/admin/accounts/:id/${action}`, { schema: { ...common, summary: `${action[0].toUpperCase()}${action.slice(1)} an account`, params: AccountIdParams, response: { 200: Ok({ account: Account }) } } }, async (req) => ({
+      response: envelope(req, reg.clock.now()),
+      account: toAccount(svc.accounts.setStatus(req.account.accountId, req.params.id, action)),
+    }));
   }
 
-  app.post(
-    '/admin/accounts/:id/rotate-secret',
-    { schema: { ...common, summary: "Issue a new secret for an account (returned once)", params: AccountIdParams, response: { 200: Ok({ 'secret-key': Type.String() }) } } },
-    async (req) => {
-      svc.accounts.get(req.params.id);
-      return { response: envelope(req, reg.clock.now()), 'secret-key': await svc.accounts.rotateSecret(req.account.accountId, req.params.id) };
-    },
-  );
+  app.post('/admin/accounts/:id/rotate-secret', { schema: { ...common, summary: 'Issue a new secret for an account (returned once)', params: AccountIdParams, response: { 200: Ok({ 'secret-key': Type.String() }) } } }, async (req) => {
+    svc.accounts.get(req.params.id);
+    return { response: envelope(req, reg.clock.now()), 'secret-key': await svc.accounts.rotateSecret(req.account.accountId, req.params.id) };
+  });
 
   app.post(
     '/admin/accounts/:id/sign-out-everywhere',

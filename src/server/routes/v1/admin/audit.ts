@@ -95,7 +95,11 @@ const adminAudit: RouteModule = (app, { reg }) => {
     },
     async (req, reply) => {
       const filters = auditFilters(req.query);
-      const total = reg.db.select({ n: count() }).from(auditEvents).where(filters.length ? and(...filters) : undefined).get()!.n;
+      const total = reg.db
+        .select({ n: count() })
+        .from(auditEvents)
+        .where(filters.length ? and(...filters) : undefined)
+        .get()!.n;
       return sendCsvExport(reply, {
         filename: `audit-log-${reg.clock.iso().slice(0, 10)}.csv`,
         total,

@@ -39,11 +39,7 @@ const adminClock: RouteModule = (app, { reg, svc }) => {
     if (reg.config.mode !== 'sandbox') throw new ApiError(403, 'AUTH003', 'The clock can only be changed on a sandbox register; a production register always runs on real time');
   };
 
-  app.get(
-    '/admin/clock',
-    { schema: { ...common, summary: "The register's clock (sandbox: with its offset from real time)", response: { 200: ClockResponse } } },
-    async (req) => ({ response: envelope(req, reg.clock.now()), ...view() }),
-  );
+  app.get('/admin/clock', { schema: { ...common, summary: "The register's clock (sandbox: with its offset from real time)", response: { 200: ClockResponse } } }, async (req) => ({ response: envelope(req, reg.clock.now()), ...view() }));
 
   app.post(
     '/admin/clock',
@@ -55,7 +51,7 @@ const adminClock: RouteModule = (app, { reg, svc }) => {
           'Sandbox only: set the clock to an instant (set), advance it (advance-seconds), or reset it to real time. It only moves forward; every retry, expiry and consent.expiring notice that falls due on the way runs in order before the answer',
         body: Type.Object(
           {
-            set: Type.Optional({ ...DateTime, description: 'The instant to move to (not before the register\'s now, at most 10 years ahead)' }),
+            set: Type.Optional({ ...DateTime, description: "The instant to move to (not before the register's now, at most 10 years ahead)" }),
             'advance-seconds': Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_ADVANCE_SECONDS })),
             reset: Type.Optional(Type.Literal(true)),
           },
@@ -73,8 +69,7 @@ const adminClock: RouteModule = (app, { reg, svc }) => {
       if (set !== undefined) {
         const nowMs = reg.clock.now().getTime();
         const target = Date.parse(set);
-        if (target < nowMs)
-          throw conflict(`The sandbox clock only moves forward: ${set} is before the register's now (${reg.clock.iso().slice(0, 19)}Z); use reset: true to return to real time`);
+        if (target < nowMs) throw conflict(`The sandbox clock only moves forward: ${set} is before the register's now (${reg.clock.iso().slice(0, 19)}Z); use reset: true to return to real time`);
         if (target - nowMs > MAX_ADVANCE_SECONDS * 1000) throw invalid(`set may be at most ${MAX_ADVANCE_SECONDS / 86400} days after the register's now`);
         offset = before + (target - nowMs);
       } else if (advance !== undefined) offset = before + advance * 1000;

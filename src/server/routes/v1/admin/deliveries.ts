@@ -51,7 +51,10 @@ const adminDeliveries: RouteModule = (app, { reg, svc }) => {
     async (req) => {
       const q = req.query;
       const { deliveries, total, nextCursor } = svc.delivery.list(filtersOf(q), { limit: q.limit ?? 200, cursor: q.cursor, offset: q.offset });
-      const names = dataUserNames(reg.db, deliveries.map((d) => d.duid));
+      const names = dataUserNames(
+        reg.db,
+        deliveries.map((d) => d.duid),
+      );
       return { response: envelope(req, reg.clock.now()), deliveries: deliveries.map((d) => ({ ...d, 'data-user-name': names.get(d.duid) ?? null })), total, 'next-cursor': nextCursor };
     },
   );
@@ -75,7 +78,10 @@ const adminDeliveries: RouteModule = (app, { reg, svc }) => {
         header: CSV_HEADER,
         chunks,
         rows: (chunk) => {
-          const names = dataUserNames(reg.db, chunk.map((d) => d.duid));
+          const names = dataUserNames(
+            reg.db,
+            chunk.map((d) => d.duid),
+          );
           return chunk.map((d) => [d['event-id'], d['event-type'], d.status, names.get(d.duid) ?? null, d.duid, d.wid, d.attempts, d['next-attempt-at'], d['last-status-code'], d['last-error'], d['occurred-at'], d['delivered-at']]);
         },
       });

@@ -74,7 +74,10 @@ const adminIdentityRecords: RouteModule = (app, { reg, svc }) => {
       const f = filtersOf(req.query);
       const { rows, total, nextCursor } = svc.identities.adminList(f, { limit: req.query.limit ?? 200, cursor: req.query.cursor, offset: req.query.offset });
       const counts = svc.identities.linkedCounts(rows.map((r) => r.ir));
-      const names = dataUserNames(reg.db, rows.map((r) => r.duid));
+      const names = dataUserNames(
+        reg.db,
+        rows.map((r) => r.duid),
+      );
       svc.identities.auditRead(req.account.accountId, req.ip, { ...auditSearch(f), found: rows.map((r) => r.ir) });
       return {
         response: envelope(req, reg.clock.now()),
@@ -116,7 +119,10 @@ const adminIdentityRecords: RouteModule = (app, { reg, svc }) => {
         header: CSV_HEADER,
         chunks,
         rows: (chunk) => {
-          const names = dataUserNames(reg.db, chunk.map((r) => r.duid));
+          const names = dataUserNames(
+            reg.db,
+            chunk.map((r) => r.duid),
+          );
           const counts = svc.identities.linkedCounts(chunk.map((r) => r.ir));
           return chunk.map((r) => [r.ir, r.mpxn, r.moveInDate, r.duid, names.get(r.duid) ?? null, r.emailHash !== null, counts.get(r.ir) ?? 0, apiTime(r.createdAt), apiTime(r.anonymisedAt)]);
         },

@@ -80,7 +80,7 @@ const adminOutbox: RouteModule = (app, { reg, svc }) => {
       onRequest: sandboxOnly,
       schema: {
         ...common,
-        summary: 'Sandbox: a message\'s From:, its header lines and its raw RFC 822 source (composed by nodemailer, as SMTP would carry it)',
+        summary: "Sandbox: a message's From:, its header lines and its raw RFC 822 source (composed by nodemailer, as SMTP would carry it)",
         params: IdParams,
         response: { 200: Ok({ id: Type.String(), from: Type.String(), headers: Type.Array(Header), source: Type.String() }) },
       },
@@ -112,19 +112,14 @@ const adminOutbox: RouteModule = (app, { reg, svc }) => {
     },
   );
 
-  app.delete(
-    '/admin/outbox/:id',
-    { onRequest: sandboxOnly, schema: { ...common, summary: 'Sandbox: delete one message (audited)', params: IdParams, response: { 200: Ok({ deleted: Type.Integer() }) } } },
-    async (req) => {
-      svc.mail.remove(req.account.accountId, req.params.id);
-      return { response: envelope(req, reg.clock.now()), deleted: 1 };
-    },
-  );
+  app.delete('/admin/outbox/:id', { onRequest: sandboxOnly, schema: { ...common, summary: 'Sandbox: delete one message (audited)', params: IdParams, response: { 200: Ok({ deleted: Type.Integer() }) } } }, async (req) => {
+    svc.mail.remove(req.account.accountId, req.params.id);
+    return { response: envelope(req, reg.clock.now()), deleted: 1 };
+  });
 
-  app.delete(
-    '/admin/outbox',
-    { onRequest: sandboxOnly, schema: { ...common, summary: 'Sandbox: delete every message in the outbox (audited, with how many)', response: { 200: Ok({ deleted: Type.Integer() }) } } },
-    async (req) => ({ response: envelope(req, reg.clock.now()), deleted: svc.mail.removeAll(req.account.accountId) }),
-  );
+  app.delete('/admin/outbox', { onRequest: sandboxOnly, schema: { ...common, summary: 'Sandbox: delete every message in the outbox (audited, with how many)', response: { 200: Ok({ deleted: Type.Integer() }) } } }, async (req) => ({
+    response: envelope(req, reg.clock.now()),
+    deleted: svc.mail.removeAll(req.account.accountId),
+  }));
 };
 export default adminOutbox;

@@ -31,7 +31,14 @@ export const AdminRecordQuery = {
 export function dataUserNames(db: Db, duids: (string | null)[]): Map<string, string> {
   const wanted = [...new Set(duids.filter((d): d is string => !!d))];
   if (!wanted.length) return new Map();
-  return new Map(db.select({ duid: accounts.duid, name: accounts.displayName }).from(accounts).where(inArray(accounts.duid, wanted)).all().map((a) => [a.duid, a.name]));
+  return new Map(
+    db
+      .select({ duid: accounts.duid, name: accounts.displayName })
+      .from(accounts)
+      .where(inArray(accounts.duid, wanted))
+      .all()
+      .map((a) => [a.duid, a.name]),
+  );
 }
 
 const CSV_HEADER = ['ak', 'mpxn', 'state', 'legal-basis', 'purpose', 'data-types', 'controller', 'organisation-name', 'data-user', 'duid', 'expiry', 'created-at', 'revoked-at'];
@@ -102,7 +109,10 @@ const adminRecords: RouteModule = (app, { reg, svc }) => {
     async (req) => {
       const nowIso = reg.clock.iso();
       const { rows, total, nextCursor } = svc.records.adminList(filtersOf(req.query), { limit: req.query.limit ?? 200, cursor: req.query.cursor, offset: req.query.offset });
-      const names = dataUserNames(reg.db, rows.map((r) => r.duid));
+      const names = dataUserNames(
+        reg.db,
+        rows.map((r) => r.duid),
+      );
       return { response: envelope(req, reg.clock.now()), records: rows.map((r) => row(r, nowIso, names)), total, 'next-cursor': nextCursor };
     },
   );
@@ -129,8 +139,25 @@ const adminRecords: RouteModule = (app, { reg, svc }) => {
         header: CSV_HEADER,
         chunks,
         rows: (chunk) => {
-          const names = dataUserNames(reg.db, chunk.map((r) => r.duid));
-          return chunk.map((r) => [r.ak, r.mpxn, svc.records.effectiveState(r, nowIso), r.legalBasis, r.purpose, r.dataTypes, r.leadControllerName, r.organisationName, r.duid ? (names.get(r.duid) ?? null) : null, r.duid, r.expiry, apiTime(r.createdAt), apiTime(r.revokedAt)]);
+          const names = dataUserNames(
+            reg.db,
+            chunk.map((r) => r.duid),
+          );
+          return chunk.map((r) => [
+            r.ak,
+            r.mpxn,
+            svc.records.effectiveState(r, nowIso),
+            r.legalBasis,
+            r.purpose,
+            r.dataTypes,
+            r.leadControllerName,
+            r.organisationName,
+            r.duid ? (names.get(r.duid) ?? null) : null,
+            r.duid,
+            r.expiry,
+            apiTime(r.createdAt),
+            apiTime(r.revokedAt),
+          ]);
         },
       });
     },
@@ -165,8 +192,7 @@ const adminRecords: RouteModule = (app, { reg, svc }) => {
       const owner = r.duid ? svc.accounts.findByDuid(r.duid) : undefined;
       const events = reg.db.select().from(auditEvents).where(eq(auditEvents.ak, r.ak)).orderBy(desc(auditEvents.seq)).limit(200).all();
       const timeline = events.reverse().map((e) => ({ at: apiTime(e.at)!, 'event-type': e.eventType, actor: e.actor, detail: e.detail }));
-      if (svc.records.effectiveState(r, nowIso) === 'EXPIRED' && r.state === 'ACTIVE')
-        timeline.push({ at: apiTime(r.expiresAt)!, 'event-type': 'access-record.expired', actor: 'register', detail: { note: 'expiry passed' } });
+      if (svc.records.effectiveState(r, nowIso) === 'EXPIRED' && r.state === 'ACTIVE') timeline.push({ at: apiTime(r.expiresAt)!, 'event-type': 'access-record.expired', actor: 'register', detail: { note: 'expiry passed' } });
       return {
         response: envelope(req, reg.clock.now()),
         record: {

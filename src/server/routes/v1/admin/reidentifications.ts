@@ -80,7 +80,10 @@ const adminReidentifications: RouteModule = (app, { reg, svc }) => {
         header: CSV_HEADER,
         chunks,
         rows: (chunk: TokenRow[]) => {
-          const names = dataUserNames(reg.db, chunk.map((r) => r.initiatorDuid));
+          const names = dataUserNames(
+            reg.db,
+            chunk.map((r) => r.initiatorDuid),
+          );
           return chunk.map((r) => {
             const v = svc.tokens.adminView(r, nowIso);
             return [r.tokenRef, r.mpxn, v.status, r.method, r.flow, names.get(r.initiatorDuid) ?? null, r.initiatorDuid, r.initiatorAccountId, apiTime(r.createdAt), v['expires-at'], v['confirmed-at'], v['consumed-at'], v['consumed-for']];
@@ -139,8 +142,7 @@ const adminReidentifications: RouteModule = (app, { reg, svc }) => {
     async (req) => {
       const onBehalfOf = svc.accounts.find(req.body['on-behalf-of']);
       if (!onBehalfOf) throw new ApiError(400, 'VAL001', `on-behalf-of: account "${req.body['on-behalf-of']}" does not exist`);
-      if (onBehalfOf.role !== 'data_user' && onBehalfOf.role !== 'portal')
-        throw new ApiError(400, 'VAL001', `on-behalf-of must be a data_user or portal account ("${onBehalfOf.accountId}" is ${onBehalfOf.role})`);
+      if (onBehalfOf.role !== 'data_user' && onBehalfOf.role !== 'portal') throw new ApiError(400, 'VAL001', `on-behalf-of must be a data_user or portal account ("${onBehalfOf.accountId}" is ${onBehalfOf.role})`);
       if (onBehalfOf.status !== 'active') throw new ApiError(409, 'CON001', `on-behalf-of account "${onBehalfOf.accountId}" is ${onBehalfOf.status}`);
       const { result, customerUrl } = svc.reidentification.startForMpxn(onBehalfOf, req.body.mpxn, req.body.method, {
         redirectUrl: req.body['redirect-url'] ?? null,

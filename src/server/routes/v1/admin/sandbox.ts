@@ -19,7 +19,12 @@ const adminSandbox: RouteModule = (app, { reg, svc }) => {
     '/admin/sandbox/discovered-access',
     {
       onRequest: sandboxOnly,
-      schema: { ...common, summary: 'Sandbox: record DISCOVERED access as the DCC would', body: DiscoveredAccessBody, response: { 200: Ok({ ak: Type.String(), state: Type.String() }), 201: Ok({ ak: Type.String(), state: Type.String() }) } },
+      schema: {
+        ...common,
+        summary: 'Sandbox: record DISCOVERED access as the DCC would',
+        body: DiscoveredAccessBody,
+        response: { 200: Ok({ ak: Type.String(), state: Type.String() }), 201: Ok({ ak: Type.String(), state: Type.String() }) },
+      },
     },
     async (req, reply) => {
       const { ak, created } = svc.dcc.recordDiscovered(req.account.accountId, req.body);

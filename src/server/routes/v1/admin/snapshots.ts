@@ -27,7 +27,14 @@ const adminSnapshots: RouteModule = (app, { reg, svc }) => {
 
   app.get(
     '/admin/sandbox/snapshots',
-    { onRequest: sandboxOnly, schema: { ...common, summary: 'Sandbox: the saved snapshots of the register, newest first', response: { 200: Ok({ snapshots: Type.Array(Snapshot), location: Type.String({ description: 'Where they are kept: the data folder\'s snapshots/, or a temporary folder for an in-memory register' }) }) } } },
+    {
+      onRequest: sandboxOnly,
+      schema: {
+        ...common,
+        summary: 'Sandbox: the saved snapshots of the register, newest first',
+        response: { 200: Ok({ snapshots: Type.Array(Snapshot), location: Type.String({ description: "Where they are kept: the data folder's snapshots/, or a temporary folder for an in-memory register" }) }) },
+      },
+    },
     async (req) => ({ response: envelope(req, reg.clock.now()), snapshots: svc.snapshots.list(), location: svc.snapshots.location }),
   );
 
@@ -70,14 +77,10 @@ const adminSnapshots: RouteModule = (app, { reg, svc }) => {
     },
   );
 
-  app.delete(
-    '/admin/sandbox/snapshots/:id',
-    { onRequest: sandboxOnly, schema: { ...common, summary: 'Sandbox: delete a saved snapshot', params: IdParams, response: { 200: Ok({ deleted: Type.String() }) } } },
-    async (req) => {
-      svc.snapshots.remove(req.account.accountId, req.params.id);
-      return { response: envelope(req, reg.clock.now()), deleted: req.params.id };
-    },
-  );
+  app.delete('/admin/sandbox/snapshots/:id', { onRequest: sandboxOnly, schema: { ...common, summary: 'Sandbox: delete a saved snapshot', params: IdParams, response: { 200: Ok({ deleted: Type.String() }) } } }, async (req) => {
+    svc.snapshots.remove(req.account.accountId, req.params.id);
+    return { response: envelope(req, reg.clock.now()), deleted: req.params.id };
+  });
 
   app.post(
     '/admin/sandbox/reset',
@@ -85,8 +88,7 @@ const adminSnapshots: RouteModule = (app, { reg, svc }) => {
       onRequest: sandboxOnly,
       schema: {
         ...common,
-        summary:
-          'Sandbox: empty the register (accounts are kept, so every credential still works; the clock returns to real time), then load the demo data (seed: demo) or nothing (seed: empty). Audited on the fresh chain',
+        summary: 'Sandbox: empty the register (accounts are kept, so every credential still works; the clock returns to real time), then load the demo data (seed: demo) or nothing (seed: empty). Audited on the fresh chain',
         body: Type.Object({ seed: Type.Union([Type.Literal('demo'), Type.Literal('empty')]) }, { additionalProperties: false }),
         response: { 200: Ok({ seed: Type.String(), now: Type.String(), 'offset-ms': Type.Integer() }) },
       },

@@ -6,10 +6,7 @@ import { AdminWebhookSubscription, CreateWebhookBody, SigningSecret, TestEventBo
 import { testResultToApi } from '../../../services/delivery-worker.js';
 import type { WebhookRow } from '../../../services/webhooks.js';
 
-const AdminCreateWebhookBody = Type.Object(
-  { duid: { ...Id('duid'), description: 'The Data User the subscription is for' }, ...CreateWebhookBody.properties },
-  { additionalProperties: false },
-);
+const AdminCreateWebhookBody = Type.Object({ duid: { ...Id('duid'), description: 'The Data User the subscription is for' }, ...CreateWebhookBody.properties }, { additionalProperties: false });
 
 /**
  * /v1/admin/webhooks — every live webhook subscription (contract §10), and an
@@ -46,7 +43,7 @@ const adminWebhooks: RouteModule = (app, { reg, svc }) => {
     {
       schema: {
         ...common,
-        summary: "Create a webhook subscription for a Data User (duid); the signing-secret is returned once",
+        summary: 'Create a webhook subscription for a Data User (duid); the signing-secret is returned once',
         body: AdminCreateWebhookBody,
         response: { 201: Ok({ webhook: AdminWebhookSubscription, 'signing-secret': SigningSecret }) },
       },
@@ -59,18 +56,17 @@ const adminWebhooks: RouteModule = (app, { reg, svc }) => {
     },
   );
 
-  app.get(
-    '/admin/webhooks/:wid',
-    { schema: { ...common, summary: "One Data User's webhook subscription", params: WidParams, response: { 200: Ok({ webhook: AdminWebhookSubscription }) } } },
-    async (req) => ({ response: envelope(req, reg.clock.now()), webhook: view(svc.webhooks.getForAdmin(req.params.wid).row) }),
-  );
+  app.get('/admin/webhooks/:wid', { schema: { ...common, summary: "One Data User's webhook subscription", params: WidParams, response: { 200: Ok({ webhook: AdminWebhookSubscription }) } } }, async (req) => ({
+    response: envelope(req, reg.clock.now()),
+    webhook: view(svc.webhooks.getForAdmin(req.params.wid).row),
+  }));
 
   app.patch(
     '/admin/webhooks/:wid',
     {
       schema: {
         ...common,
-        summary: 'Edit, pause (active: false), resume or rotate (rotate-secret: true, the new secret returned once) a Data User\'s subscription',
+        summary: "Edit, pause (active: false), resume or rotate (rotate-secret: true, the new secret returned once) a Data User's subscription",
         params: WidParams,
         body: UpdateWebhookBody,
         response: { 200: Ok({ webhook: AdminWebhookSubscription, 'signing-secret': Type.Optional(SigningSecret) }) },
@@ -83,15 +79,11 @@ const adminWebhooks: RouteModule = (app, { reg, svc }) => {
     },
   );
 
-  app.delete(
-    '/admin/webhooks/:wid',
-    { schema: { ...common, summary: "Delete a Data User's subscription (its queued events are not sent)", params: WidParams, response: { 204: Type.Null() } } },
-    async (req, reply) => {
-      const { account } = svc.webhooks.getForAdmin(req.params.wid);
-      svc.webhooks.remove(account, req.params.wid, req.account.accountId);
-      return reply.status(204).send(null);
-    },
-  );
+  app.delete('/admin/webhooks/:wid', { schema: { ...common, summary: "Delete a Data User's subscription (its queued events are not sent)", params: WidParams, response: { 204: Type.Null() } } }, async (req, reply) => {
+    const { account } = svc.webhooks.getForAdmin(req.params.wid);
+    svc.webhooks.remove(account, req.params.wid, req.account.accountId);
+    return reply.status(204).send(null);
+  });
 
   app.post(
     '/admin/webhooks/:wid/test',
@@ -107,9 +99,7 @@ const adminWebhooks: RouteModule = (app, { reg, svc }) => {
     async (req) => {
       const { row } = svc.webhooks.getForAdmin(req.params.wid);
       const result = await svc.delivery.sendTest(row, req.body?.['event-type']);
-      reg.tx(() =>
-        reg.audit.append({ actor: req.account.accountId, eventType: 'webhook.test-sent', subject: row.wid, detail: { 'event-id': result.eventId, 'event-type': result.eventType, 'for-duid': row.duid, delivered: result.ok } }),
-      );
+      reg.tx(() => reg.audit.append({ actor: req.account.accountId, eventType: 'webhook.test-sent', subject: row.wid, detail: { 'event-id': result.eventId, 'event-type': result.eventType, 'for-duid': row.duid, delivered: result.ok } }));
       return { response: envelope(req, reg.clock.now()), ...testResultToApi(result) };
     },
   );
