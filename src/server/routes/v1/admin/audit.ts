@@ -2,7 +2,7 @@ import { and, count, eq, sql, type SQL } from 'drizzle-orm';
 import { Type } from 'typebox';
 import { auditEvents } from '../../../db/schema.js';
 import { envelope } from '../../../http/envelope.js';
-import { sendCsvExport } from '../../../http/csv-export.js';
+import { csvExportSchema, sendCsvExport } from '../../../http/csv-export.js';
 import type { RouteModule } from '../../../http/types.js';
 import { DATE_OR_DATE_TIME_PATTERN, dateRange, sortedChunks, sortedPage } from '../../../lib/listing.js';
 import { apiTime } from '../../../lib/clock.js';
@@ -87,10 +87,7 @@ const adminAudit: RouteModule = (app, { reg }) => {
       config: { roles: STAFF_ROLES },
       schema: {
         ...common,
-        summary: '[ours] Every audit event matching the list filters, newest first, as CSV streamed a chunk at a time (X-Total-Count gives the row count up front)',
-        querystring: Type.Object(AuditQuery, { additionalProperties: false }),
-        produces: ['text/csv'],
-        response: { 200: Type.String({ description: 'text/csv; charset=utf-8 (RFC 4180, formula-safe fields)' }) },
+        ...csvExportSchema('audit event', Type.Object(AuditQuery, { additionalProperties: false }), { order: 'newest first', ours: true }),
       },
     },
     async (req, reply) => {

@@ -2,7 +2,7 @@ import { Type } from 'typebox';
 import { envelope } from '../../../http/envelope.js';
 import type { RouteModule } from '../../../http/types.js';
 import { AdminPagingQuery, Id, NextCursor, Nullable, Ok } from '../../../schemas/common.js';
-import { sendCsvExport } from '../../../http/csv-export.js';
+import { csvExportSchema, sendCsvExport } from '../../../http/csv-export.js';
 import { DateQuery, dataUserNames } from './records.js';
 import { DELIVERY_STATUSES, Delivery } from '../../../schemas/webhook.js';
 import { DELIVERY_SORTS, MAX_BULK_REDELIVER, type AdminDeliveryFilters } from '../../../services/delivery-worker.js';
@@ -64,10 +64,7 @@ const adminDeliveries: RouteModule = (app, { reg, svc }) => {
     {
       schema: {
         ...common,
-        summary: 'Every delivery matching the list filters, in the list order, as CSV streamed a chunk at a time (X-Total-Count gives the row count up front)',
-        querystring: Type.Object(AdminDeliveryQuery, { additionalProperties: false }),
-        produces: ['text/csv'],
-        response: { 200: Type.String({ description: 'text/csv; charset=utf-8 (RFC 4180, formula-safe fields)' }) },
+        ...csvExportSchema('delivery', Type.Object(AdminDeliveryQuery, { additionalProperties: false })),
       },
     },
     async (req, reply) => {

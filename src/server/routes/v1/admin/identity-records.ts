@@ -4,7 +4,7 @@ import type { RouteModule } from '../../../http/types.js';
 import { invalid, notFound } from '../../../lib/errors.js';
 import { AccessRecordSummary } from '../../../schemas/access-record.js';
 import { AdminPagingQuery, Email, Id, Mpxn, NextCursor, Nullable, Ok, STAFF_ROLES } from '../../../schemas/common.js';
-import { sendCsvExport } from '../../../http/csv-export.js';
+import { csvExportSchema, sendCsvExport } from '../../../http/csv-export.js';
 import { apiTime } from '../../../lib/clock.js';
 import { DATE_OR_DATE_TIME_PATTERN } from '../../../lib/listing.js';
 import { IDENTITY_SORTS, type AdminIdentityFilters, type IdentitySort } from '../../../services/identity-records.js';
@@ -100,11 +100,10 @@ const adminIdentityRecords: RouteModule = (app, { reg, svc }) => {
       config: staff,
       schema: {
         ...common,
-        summary: '[ours] Every identity record matching the list filters, in the list order, as CSV streamed a chunk at a time (X-Total-Count gives the row count up front)',
-        description: 'No address and no e-mail: only whether an e-mail is on file. Audited as a read (identity-record.read, with the filters and the row count).',
-        querystring: Type.Object(IdentityQuery, { additionalProperties: false }),
-        produces: ['text/csv'],
-        response: { 200: Type.String({ description: 'text/csv; charset=utf-8 (RFC 4180, formula-safe fields)' }) },
+        ...csvExportSchema('identity record', Type.Object(IdentityQuery, { additionalProperties: false }), {
+          ours: true,
+          description: 'No address and no e-mail: only whether an e-mail is on file. Audited as a read (identity-record.read, with the filters and the row count).',
+        }),
       },
     },
     async (req, reply) => {

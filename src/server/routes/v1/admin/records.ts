@@ -2,7 +2,7 @@ import { desc, eq, inArray } from 'drizzle-orm';
 import { Type } from 'typebox';
 import { accounts, auditEvents } from '../../../db/schema.js';
 import { envelope } from '../../../http/envelope.js';
-import { sendCsvExport } from '../../../http/csv-export.js';
+import { csvExportSchema, sendCsvExport } from '../../../http/csv-export.js';
 import type { RouteModule } from '../../../http/types.js';
 import { apiTime } from '../../../lib/clock.js';
 import { notFound } from '../../../lib/errors.js';
@@ -123,10 +123,7 @@ const adminRecords: RouteModule = (app, { reg, svc }) => {
       config: { roles: STAFF_ROLES },
       schema: {
         ...common,
-        summary: 'Every record matching the list filters, in the list order, as CSV streamed a chunk at a time (X-Total-Count gives the row count up front)',
-        querystring: Type.Object(AdminRecordQuery, { additionalProperties: false }),
-        produces: ['text/csv'],
-        response: { 200: Type.String({ description: 'text/csv; charset=utf-8 (RFC 4180, formula-safe fields)' }) },
+        ...csvExportSchema('record', Type.Object(AdminRecordQuery, { additionalProperties: false })),
       },
     },
     async (req, reply) => {

@@ -2,7 +2,7 @@ import { Type } from 'typebox';
 import { envelope } from '../../../http/envelope.js';
 import type { RouteModule } from '../../../http/types.js';
 import { ApiError, notFound } from '../../../lib/errors.js';
-import { sendCsvExport } from '../../../http/csv-export.js';
+import { csvExportSchema, sendCsvExport } from '../../../http/csv-export.js';
 import { apiTime } from '../../../lib/clock.js';
 import { AdminPagingQuery, Id, Mpxn, Ok, STAFF_ROLES } from '../../../schemas/common.js';
 import { DateQuery, dataUserNames } from './records.js';
@@ -65,10 +65,7 @@ const adminReidentifications: RouteModule = (app, { reg, svc }) => {
       config: { roles: STAFF_ROLES },
       schema: {
         ...common,
-        summary: 'Every token matching the list filters, in the list order, as CSV streamed a chunk at a time (X-Total-Count gives the row count up front)',
-        querystring: Type.Object(AdminTokenQuery, { additionalProperties: false }),
-        produces: ['text/csv'],
-        response: { 200: Type.String({ description: 'text/csv; charset=utf-8 (RFC 4180, formula-safe fields)' }) },
+        ...csvExportSchema('token', Type.Object(AdminTokenQuery, { additionalProperties: false })),
       },
     },
     async (req, reply) => {
