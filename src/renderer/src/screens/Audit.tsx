@@ -9,7 +9,7 @@ import { Dialog } from '../ui/dialog';
 import { EmptyState, ErrorNotice, Notice, Progress } from '../ui/feedback';
 import { JsonBlock, KeyValue, PageHeader, Panel, Toolbar } from '../ui/layout';
 import { PagedTable } from '../ui/table';
-import { DateRangeFilter, PageControls, StreamExportDialog, Truncated, useListState, useTablePage } from '../ui/listing';
+import { DateRangeFilter, ExportFooter, PageControls, saveExport, StreamExportDialog, Truncated, useListState, useTablePage } from '../ui/listing';
 import { When } from '../ui/time';
 import { useToast } from '../ui/toast';
 import { csvDocument } from '../../../shared/csv';
@@ -258,26 +258,13 @@ function ExportDialog({ format, onClose, filters, total }: { format: 'csv' | 'js
       } while (cursor);
       const name = `dar-audit-${stamp()}.${format}`;
       const content = format === 'csv' ? toCsv(events) : `${JSON.stringify({ exported: new Date().toISOString(), filters: Object.fromEntries(active), events }, null, 2)}\n`;
-      const desktop = window.darDesktop;
-      if (desktop) {
-        const res = await desktop.saveExport({ defaultName: name, content, filter: format === 'csv' ? { name: 'CSV', extensions: ['csv'] } : { name: 'JSON', extensions: ['json'] } });
-        if (!res.saved) {
-          setPhase('ready');
-          return;
-        }
-        setSavedTo(res.path);
-      } else {
-        const blob = new Blob([content], { type: format === 'csv' ? 'text/csv;charset=utf-8' : 'application/json' });
-        const url = URL.createObjectURL(blob);
-        const a = document.createElement('a');
-        a.href = url;
-        a.download = name;
-        document.body.appendChild(a);
-        a.click();
-        a.remove();
-        window.setTimeout(() => URL.revokeObjectURL(url), 10_000);
-        setSavedTo(name);
+      const blob = new Blob([content], { type: format === 'csv' ? 'text/csv;charset=utf-8' : 'application/json' });
+      const savedAs = await saveExport(name, blob, format === 'csv' ? { name: 'CSV', extensions: ['csv'] } : { name: 'JSON', extensions: ['json'] });
+      if (savedAs === null) {
+        setPhase('ready');
+        return;
       }
+      setSavedTo(savedAs);
       setPhase('done');
       toast(`Exported ${fmtNumber(events.length)} audit events`);
     } catch (err) {
@@ -288,28 +275,7 @@ function ExportDialog({ format, onClose, filters, total }: { format: 'csv' | 'js
   };
 
   return (
-    <Dialog
-      open={open}
-      onClose={close}
-      title={`Export audit log as ${format === 'json' ? 'JSON' : 'CSV'}`}
-      size="sm"
-      footer={
-        phase === 'done' ? (
-          <Button variant="primary" onClick={close}>
-            Done
-          </Button>
-        ) : (
-          <>
-            <Button variant="ghost" onClick={close}>
-              {phase === 'running' ? 'Cancel export' : 'Cancel'}
-            </Button>
-            <Button variant="primary" icon="download" busy={phase === 'running'} onClick={() => void run()}>
-              {phase === 'failed' ? 'Try again' : 'Export'}
-            </Button>
-          </>
-        )
-      }
-    >
+    <Dialog open={open} onClose={close} title={`Export audit log as ${format === 'json' ? 'JSON' : 'CSV'}`} size="sm" footer={<ExportFooter phase={phase} onClose={close} onRun={() => void run()} />}>
       <div className="stack">
         <p>
           {active.length ? <>Events matching {active.map(([k, v]) => `${k} = ${v}`).join(', ')}</> : 'All events'}

@@ -246,25 +246,12 @@ export function StreamExportDialog({ open, onClose, path, query, noun, filename,
       const name = `${filename}-${stamp()}.csv`;
       // The register names the type (CSV, UTF-8); the console saves what it sent.
       const blob = new Blob(parts, { type: res.headers.get('content-type') ?? '' });
-      const desktop = window.darDesktop;
-      if (desktop) {
-        const saved = await desktop.saveExport({ defaultName: name, content: await blob.text(), filter: { name: 'CSV', extensions: ['csv'] } });
-        if (!saved.saved) {
-          setPhase('ready');
-          return;
-        }
-        setSavedTo(saved.path);
-      } else {
-        const url = URL.createObjectURL(blob);
-        const a = document.createElement('a');
-        a.href = url;
-        a.download = name;
-        document.body.appendChild(a);
-        a.click();
-        a.remove();
-        window.setTimeout(() => URL.revokeObjectURL(url), 10_000);
-        setSavedTo(name);
+      const savedAs = await saveExport(name, blob, { name: 'CSV', extensions: ['csv'] });
+      if (savedAs === null) {
+        setPhase('ready');
+        return;
       }
+      setSavedTo(savedAs);
       setPhase('done');
       toast(`Exported ${fmtNumber(Math.max(0, lines - 1))} ${noun}`);
     } catch (err) {
@@ -276,28 +263,7 @@ export function StreamExportDialog({ open, onClose, path, query, noun, filename,
 
   const kb = (n: number) => (n < 1024 * 1024 ? `${fmtNumber(Math.round(n / 1024))} KB` : `${(n / 1024 / 1024).toFixed(1)} MB`);
   return (
-    <Dialog
-      open={open}
-      onClose={close}
-      title={`Export ${noun} as CSV`}
-      size="sm"
-      footer={
-        phase === 'done' ? (
-          <Button variant="primary" onClick={close}>
-            Done
-          </Button>
-        ) : (
-          <>
-            <Button variant="ghost" onClick={close}>
-              {phase === 'running' ? 'Cancel export' : 'Cancel'}
-            </Button>
-            <Button variant="primary" icon="download" busy={phase === 'running'} onClick={() => void run()}>
-              {phase === 'failed' ? 'Try again' : 'Export'}
-            </Button>
-          </>
-        )
-      }
-    >
+    <Dialog open={open} onClose={close} title={`Export ${noun} as CSV`} size="sm" footer={<ExportFooter phase={phase} onClose={close} onRun={() => void run()} />}>
       <div className="stack">
         <p>{describe} The register streams the file in the list's order; nothing is left out because of paging.</p>
         {phase !== 'ready' && (
@@ -344,4 +310,40 @@ export function useDataUser(duid: string): Account | null {
 export function DataUserName({ duid }: { duid: string }) {
   const account = useDataUser(duid);
   return <span title={duid}>{account ? account['display-name'] : duid}</span>;
+}
+
+/** Where an export went: the desktop app's save dialog (its path), else a browser download (its name); null if cancelled. */
+export async function saveExport(name: string, blob: Blob, filter: { name: string; extensions: string[] }): Promise<string | null> {
+  const desktop = window.darDesktop;
+  if (desktop) {
+    const saved = await desktop.saveExport({ defaultName: name, content: await blob.text(), filter });
+    return saved.saved ? saved.path : null;
+  }
+  const url = URL.createObjectURL(blob);
+  const a = document.createElement('a');
+  a.href = url;
+  a.download = name;
+  document.body.appendChild(a);
+  a.click();
+  a.remove();
+  window.setTimeout(() => URL.revokeObjectURL(url), 10_000);
+  return name;
+}
+
+/** An export dialog's buttons: Cancel / Export (Try again after a failure), then Done. */
+export function ExportFooter({ phase, onClose, onRun }: { phase: 'ready' | 'running' | 'done' | 'failed'; onClose: () => void; onRun: () => void }) {
+  return phase === 'done' ? (
+    <Button variant="primary" onClick={onClose}>
+      Done
+    </Button>
+  ) : (
+    <>
+      <Button variant="ghost" onClick={onClose}>
+        {phase === 'running' ? 'Cancel export' : 'Cancel'}
+      </Button>
+      <Button variant="primary" icon="download" busy={phase === 'running'} onClick={onRun}>
+        {phase === 'failed' ? 'Try again' : 'Export'}
+      </Button>
+    </>
+  );
 }
