@@ -20,35 +20,23 @@ export function registerReturnPage(app: App, { reg }: Deps): void {
     const statusPath = token && /^mlr_[0-9a-f]{24}$/.test(token) ? `/v1/identity-records/reidentify/${token}` : null;
     return sendPage(reply, 200, {
       title: 'Sandbox return page',
-      body: html` <h1>Back from the register</h1>
-        <p>This is the register’s sandbox return page. In a real integration this would be your own app’s page, registered as a return URL for your account. It received:</p>
-        ${
-          params.length
-            ? html`<table class="params" aria-label="Query parameters received">
-                <thead>
-                  <tr>
-                    <th scope="col">Parameter</th>
-                    <th scope="col">Value</th>
-                  </tr>
-                </thead>
-                <tbody>
-                  ${params.map(
-                    ([k, v]) =>
-                      html`<tr>
-                        <th scope="row"><code>${k}</code>${KNOWN[k] ? html`<br /><span class="muted">${KNOWN[k]}</span>` : ''}</th>
-                        <td><code id="param-${k}">${v}</code></td>
-                      </tr>`,
-                  )}
-                </tbody>
-              </table>`
-            : html`<p class="muted">No query parameters.</p>`
-        }
-        ${
-          statusPath
-            ? html`<p>Next: check the token’s status as the account that started it, then use it once.</p>
-                <pre>curl -s -H "Authorization: Bearer $TOKEN" ${reg.origin}${statusPath}</pre>`
-            : ''
-        }`,
+      body: html`
+<h1>Back from the register</h1>
+<p>This is the register’s sandbox return page. In a real integration this would be your own app’s page, registered as a return URL for your account. It received:</p>
+${
+  params.length
+    ? html`<table class="params" aria-label="Query parameters received">
+<thead><tr><th scope="col">Parameter</th><th scope="col">Value</th></tr></thead>
+<tbody>${params.map(([k, v]) => html`<tr><th scope="row"><code>${k}</code>${KNOWN[k] ? html`<br><span class="muted">${KNOWN[k]}</span>` : ''}</th><td><code id="param-${k}">${v}</code></td></tr>`)}</tbody>
+</table>`
+    : html`<p class="muted">No query parameters.</p>`
+}
+${
+  statusPath
+    ? html`<p>Next: check the token’s status as the account that started it, then use it once.</p>
+<pre>curl -s -H "Authorization: Bearer $TOKEN" ${reg.origin}${statusPath}</pre>`
+    : ''
+}`,
     });
   });
 }

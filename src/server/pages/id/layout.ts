@@ -76,7 +76,6 @@ export function messagePage(reply: FastifyReply, status: number, title: string, 
   return sendPage(reply, status, {
     title,
     org,
-    body: html`<h1 class="${tone}">${title}</h1>
-      ${paragraphs.map((p) => html`<p>${p}</p>`)}`,
+    body: html`<h1 class="${tone}">${title}</h1>${paragraphs.map((p) => html`<p>${p}</p>`)}`,
   });
 }

@@ -56,21 +56,20 @@ export function registerMagicLinkPages(app: App, { reg, svc }: Deps): void {
       title: kind === 'step-up' ? 'Confirm it’s you before adding a passkey' : `Confirm it’s you for ${ctx.org}`,
       org: ctx.org,
       formTargets: redirectOrigin && redirectOrigin !== reg.origin ? [redirectOrigin] : [],
-      body: html` <h1>${kind === 'step-up' ? 'Is it you adding a new passkey?' : 'Is it you?'}</h1>
-        <p>${ctx.purpose}</p>
-        <ul class="facts">
-          <li><strong>Meter point:</strong> ${ctx.meter}</li>
-          <li><strong>This link expires:</strong> ${humanTime(expiresAt)}</li>
-          <li id="held-by"><strong>Sent to:</strong> ${heldByPhrase(ctx.heldBy)}</li>
-        </ul>
-        <p>
-          ${kind === 'step-up' ? 'Press the button only if you started adding a passkey just now. You will then create the passkey on this device.' : `Press the button only if you asked ${ctx.org} to do this. Your name, address and e-mail address are not shared with them.`}
-        </p>
-        <form method="post" action="/id/magic/${secret}">
-          <input type="hidden" name="csrf" value="${csrf}" />
-          <div class="actions"><button type="submit">${yes}</button></div>
-        </form>
-        <p class="muted">If this wasn’t you, close this page. Nothing happens unless you press the button.</p>`,
+      body: html`
+<h1>${kind === 'step-up' ? 'Is it you adding a new passkey?' : 'Is it you?'}</h1>
+<p>${ctx.purpose}</p>
+<ul class="facts">
+  <li><strong>Meter point:</strong> ${ctx.meter}</li>
+  <li><strong>This link expires:</strong> ${humanTime(expiresAt)}</li>
+  <li id="held-by"><strong>Sent to:</strong> ${heldByPhrase(ctx.heldBy)}</li>
+</ul>
+<p>${kind === 'step-up' ? 'Press the button only if you started adding a passkey just now. You will then create the passkey on this device.' : `Press the button only if you asked ${ctx.org} to do this. Your name, address and e-mail address are not shared with them.`}</p>
+<form method="post" action="/id/magic/${secret}">
+  <input type="hidden" name="csrf" value="${csrf}">
+  <div class="actions"><button type="submit">${yes}</button></div>
+</form>
+<p class="muted">If this wasn’t you, close this page. Nothing happens unless you press the button.</p>`,
     });
   };
 

@@ -29,20 +29,15 @@ function uvRoute(view: SessionView, csrf: string) {
   const ctx = view.ctx!;
   const say = html`<p><strong>This device cannot check that it’s you.</strong> Passkeys here need a PIN, fingerprint, face or screen lock, and this device did not use one.</p>`;
   if (view.kind === 'register-stepup' && view.step === 'assert' && view.hasEmail)
-    return html`${say}
-      <form method="post" action="/id/passkey/email-link">
-        <input type="hidden" name="session" value="${view.session!.sessionId}" />
-        <input type="hidden" name="csrf" value="${csrf}" />
-        <div class="actions"><button type="submit" class="secondary">E-mail me a link instead</button></div>
-      </form>`;
-  if (ctx.initiatorRole === 'portal')
-    return html`${say}
-      <p>Confirm it’s you by e-mail instead: <a href="/portal">go back to ${ctx.org}</a> and choose “Email me a link”.</p>`;
+    return html`${say}<form method="post" action="/id/passkey/email-link">
+  <input type="hidden" name="session" value="${view.session!.sessionId}">
+  <input type="hidden" name="csrf" value="${csrf}">
+  <div class="actions"><button type="submit" class="secondary">E-mail me a link instead</button></div>
+</form>`;
+  if (ctx.initiatorRole === 'portal') return html`${say}<p>Confirm it’s you by e-mail instead: <a href="/portal">go back to ${ctx.org}</a> and choose “Email me a link”.</p>`;
   if (view.kind !== 'assert' && view.hasEmail)
-    return html`${say}
-      <p>You can still confirm it’s you by e-mail: ${ctx.org} can send a link to ${heldByPhrase(ctx.heldBy)} whenever it needs to. To use a passkey, try a device with a screen lock.</p>`;
-  return html`${say}
-    <p>Ask ${ctx.org} to confirm it’s you by e-mail instead, or try a device with a screen lock.</p>`;
+    return html`${say}<p>You can still confirm it’s you by e-mail: ${ctx.org} can send a link to ${heldByPhrase(ctx.heldBy)} whenever it needs to. To use a passkey, try a device with a screen lock.</p>`;
+  return html`${say}<p>Ask ${ctx.org} to confirm it’s you by e-mail instead, or try a device with a screen lock.</p>`;
 }
 
 export function registerPasskeyPages(app: App, { reg, svc }: Deps): void {
@@ -128,62 +123,61 @@ export function registerPasskeyPages(app: App, { reg, svc }: Deps): void {
       title: heading,
       org: ctx.org,
       scripts: [...(button ? ['/id/assets/webauthn.js', '/id/assets/passkey.js'] : []), ...(waiting && !elsewhere ? ['/id/assets/step-up-wait.js'] : [])],
-      body: html` <div id="ceremony" data-session="${session.sessionId}" data-csrf="${csrf}" data-step="${step}" ${waiting && !elsewhere ? html` data-progress-url="/id/passkey/progress?session=${session.sessionId}"` : ''}>
-        ${stepLabel ? html`<span class="step" id="step-label">${stepLabel}</span>` : ''}
-        <h1 id="heading">${heading}</h1>
-        <p>${ctx.purpose}</p>
-        <p id="lead">${lead}</p>
-        <ul class="facts">
-          <li><strong>Meter point:</strong> ${ctx.meter}</li>
-          <li><strong>This request expires:</strong> ${humanTime(view.expiresAt!)}</li>
-          ${heldBy ? html`<li id="held-by"><strong>Contact details used:</strong> ${heldBy}</li>` : ''}
-        </ul>
-        ${
-          button
-            ? html`<div class="actions"><button type="button" id="start">${button}</button></div>
-                <p id="status" class="status" role="status" aria-live="polite"></p>
-                <div id="no-uv" class="notice" hidden>${noUvRoute}</div>
-                <noscript><p class="status error">Passkeys need JavaScript. Turn it on for this page, or ask ${ctx.org} for another way to confirm it’s you.</p></noscript>`
-            : ''
-        }
-        ${
-          elsewhere
-            ? html`<div id="elsewhere" role="status">
-                ${
-                  view.mayResend
-                    ? html`<form method="post" action="/id/passkey/email-link">
-                        <input type="hidden" name="session" value="${session.sessionId}" />
-                        <input type="hidden" name="csrf" value="${csrf}" />
-                        <div class="actions"><button type="submit">E-mail me a new link for this device</button></div>
-                      </form>`
-                    : html`<p class="muted">We cannot send more links for this request. Continue on the device where you confirmed, or go back to ${ctx.org} and start again.</p>`
-                }
-              </div>`
-            : waiting
-              ? html`<div id="elsewhere" role="status" hidden>
-                  <p id="elsewhere-text"></p>
-                  <form method="post" action="/id/passkey/email-link">
-                    <input type="hidden" name="session" value="${session.sessionId}" />
-                    <input type="hidden" name="csrf" value="${csrf}" />
-                    <div class="actions"><button type="submit">E-mail me a new link for this device</button></div>
-                  </form>
-                </div>`
-              : ''
-        }
-        ${
-          offerEmail
-            ? view.emailSentTo
-              ? html`<p class="muted">We have also sent a link to ${view.emailSentTo}. You can open that on this device instead.</p>`
-              : html`<form method="post" action="/id/passkey/email-link">
-                  <input type="hidden" name="session" value="${session.sessionId}" />
-                  <input type="hidden" name="csrf" value="${csrf}" />
-                  <p class="muted">Lost the device with your passkey?</p>
-                  <div class="actions"><button type="submit" class="secondary">E-mail me a link instead</button></div>
-                </form>`
-            : ''
-        }
-        <p class="muted">If you didn’t expect this, close this page. Nothing happens unless you complete it.</p>
-      </div>`,
+      body: html`
+<div id="ceremony" data-session="${session.sessionId}" data-csrf="${csrf}" data-step="${step}"${waiting && !elsewhere ? html` data-progress-url="/id/passkey/progress?session=${session.sessionId}"` : ''}>
+${stepLabel ? html`<span class="step" id="step-label">${stepLabel}</span>` : ''}
+<h1 id="heading">${heading}</h1>
+<p>${ctx.purpose}</p>
+<p id="lead">${lead}</p>
+<ul class="facts">
+  <li><strong>Meter point:</strong> ${ctx.meter}</li>
+  <li><strong>This request expires:</strong> ${humanTime(view.expiresAt!)}</li>
+  ${heldBy ? html`<li id="held-by"><strong>Contact details used:</strong> ${heldBy}</li>` : ''}
+</ul>
+${
+  button
+    ? html`<div class="actions"><button type="button" id="start">${button}</button></div>
+<p id="status" class="status" role="status" aria-live="polite"></p>
+<div id="no-uv" class="notice" hidden>${noUvRoute}</div>
+<noscript><p class="status error">Passkeys need JavaScript. Turn it on for this page, or ask ${ctx.org} for another way to confirm it’s you.</p></noscript>`
+    : ''
+}
+${
+  elsewhere
+    ? html`<div id="elsewhere" role="status">${
+        view.mayResend
+          ? html`<form method="post" action="/id/passkey/email-link">
+  <input type="hidden" name="session" value="${session.sessionId}">
+  <input type="hidden" name="csrf" value="${csrf}">
+  <div class="actions"><button type="submit">E-mail me a new link for this device</button></div>
+</form>`
+          : html`<p class="muted">We cannot send more links for this request. Continue on the device where you confirmed, or go back to ${ctx.org} and start again.</p>`
+      }</div>`
+    : waiting
+      ? html`<div id="elsewhere" role="status" hidden>
+  <p id="elsewhere-text"></p>
+  <form method="post" action="/id/passkey/email-link">
+    <input type="hidden" name="session" value="${session.sessionId}">
+    <input type="hidden" name="csrf" value="${csrf}">
+    <div class="actions"><button type="submit">E-mail me a new link for this device</button></div>
+  </form>
+</div>`
+      : ''
+}
+${
+  offerEmail
+    ? view.emailSentTo
+      ? html`<p class="muted">We have also sent a link to ${view.emailSentTo}. You can open that on this device instead.</p>`
+      : html`<form method="post" action="/id/passkey/email-link">
+  <input type="hidden" name="session" value="${session.sessionId}">
+  <input type="hidden" name="csrf" value="${csrf}">
+  <p class="muted">Lost the device with your passkey?</p>
+  <div class="actions"><button type="submit" class="secondary">E-mail me a link instead</button></div>
+</form>`
+    : ''
+}
+<p class="muted">If you didn’t expect this, close this page. Nothing happens unless you complete it.</p>
+</div>`,
     });
   };
 

@@ -123,13 +123,11 @@ export function registerPortal(app: App, deps: Deps, portalAccountId = 'portal_o
     // The check-digit warning is for a number the visitor typed; an ir link shows no number.
     const warning = mpxn && !viaIr ? checkDigitWarning(mpxn) : '';
     if (!mpxn || !exists?.body.exists) {
-      return html`${warning}${entryPage({ portalName: portalName(), csrf, returnUrl, mpxn: viaIr ? undefined : (mpxn ?? undefined) })}
-        <div class="notice" role="status"><p>No energy company has registered this meter point with the register yet, so there is nothing to show. If you think this is wrong, check the number on your bill.</p></div>`;
+      return html`${warning}${entryPage({ portalName: portalName(), csrf, returnUrl, mpxn: viaIr ? undefined : (mpxn ?? undefined) })}<div class="notice" role="status"><p>No energy company has registered this meter point with the register yet, so there is nothing to show. If you think this is wrong, check the number on your bill.</p></div>`;
     }
     if (methods.length === 0) {
       // [ours] Records exist, but none holds an e-mail or passkey: nobody can prove to be the customer.
-      return html`${warning}${entryPage({ portalName: portalName(), csrf, returnUrl, mpxn: viaIr ? undefined : mpxn })}
-        <div class="notice" role="status"><p>The register has no e-mail address or passkey for this meter point, so it cannot confirm it is you. Ask your energy company to add your e-mail address to its registration.</p></div>`;
+      return html`${warning}${entryPage({ portalName: portalName(), csrf, returnUrl, mpxn: viaIr ? undefined : mpxn })}<div class="notice" role="status"><p>The register has no e-mail address or passkey for this meter point, so it cannot confirm it is you. Ask your energy company to add your e-mail address to its registration.</p></div>`;
     }
     return html`${note ? html`<div class="notice" role="status"><p>${note}</p></div>` : ''}${warning}${entryPage({ portalName: portalName(), csrf, returnUrl, mpxn: viaIr ? undefined : mpxn, methods, viaIr })}`;
   }
@@ -181,13 +179,7 @@ export function registerPortal(app: App, deps: Deps, portalAccountId = 'portal_o
     if (started.status !== 200) {
       // Never echo a message that could name the meter point of an ir link.
       const message = viaIr ? 'The register could not start the check. Choose another way to confirm it is you.' : (started.body.errors?.[0]?.message ?? 'The register could not start the check.');
-      return send(
-        reply,
-        'Confirm it is you',
-        html`<div class="notice bad" role="alert"><p>${message}</p></div>
-          ${await entryWithMethods(mpxn, csrf, returnUrl, undefined, viaIr)}`,
-        started.status >= 500 ? 502 : 400,
-      );
+      return send(reply, 'Confirm it is you', html`<div class="notice bad" role="alert"><p>${message}</p></div>${await entryWithMethods(mpxn, csrf, returnUrl, undefined, viaIr)}`, started.status >= 500 ? 502 : 400);
     }
     const details = started.body['magic-link'] ?? started.body.passkey;
     // Only a start that sent an e-mail uses up the e-mail starts of everyone together.
@@ -288,11 +280,7 @@ export function registerPortal(app: App, deps: Deps, portalAccountId = 'portal_o
     if (q.withdrawn && /^ak_[0-9a-f]{24}$/.test(q.withdrawn)) {
       const session = cookies.session(req);
       const back = session?.returnUrl ? withQuery(session.returnUrl, { 'dar-action': 'withdrawn', ak: q.withdrawn }) : null;
-      return html`<div class="notice ok" role="status">
-        <h2>Permission withdrawn</h2>
-        <p>The organisation has been told. The record now shows as withdrawn, with today's date. If the register holds your e-mail address, we have sent you a receipt.</p>
-        ${back ? html`<p><a href="${back}">Return to the service you came from</a></p>` : ''}
-      </div>`;
+      return html`<div class="notice ok" role="status"><h2>Permission withdrawn</h2><p>The organisation has been told. The record now shows as withdrawn, with today's date. If the register holds your e-mail address, we have sent you a receipt.</p>${back ? html`<p><a href="${back}">Return to the service you came from</a></p>` : ''}</div>`;
     }
     return null;
   }
