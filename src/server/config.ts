@@ -113,6 +113,30 @@ export function usage(): string {
 }
 
 /**
+ * Takes the next flag off `args` (the register's and `migrate`'s parsers share it): `--flag value`
+ * or `--flag=value`; `take()` reads its value (UsageError "<flag> needs a value" when there is
+ * none); 'help' for `--help` / `-h`.
+ */
+export function nextFlag(args: string[]): { flag: string; take: () => string } | 'help' {
+  let flag = args.shift()!;
+  let value: string | undefined;
+  if (flag === '--help' || flag === '-h') return 'help';
+  const eq = flag.indexOf('=');
+  if (flag.startsWith('--') && eq > 0) {
+    value = flag.slice(eq + 1);
+    flag = flag.slice(0, eq);
+  }
+  return {
+    flag,
+    take: () => {
+      const v = value ?? args.shift();
+      if (v === undefined || v === '') throw new UsageError(`${flag} needs a value`);
+      return v;
+    },
+  };
+}
+
+/**
  * Parses `--flag value` / `--flag=value` arguments. Throws UsageError on anything unknown.
  * `stdoutIsTTY` chooses the default log format: a person in a terminal reads pretty lines,
  * anything else (a pipe, a file, a service manager) gets JSON.
@@ -123,19 +147,9 @@ export function parseArgs(argv: string[], env: NodeJS.ProcessEnv = process.env, 
   if (env.DAR_TRUST_PROXY) config.trustProxy = parseTrustProxy(env.DAR_TRUST_PROXY, 'DAR_TRUST_PROXY');
   const args = [...argv];
   while (args.length > 0) {
-    let flag = args.shift()!;
-    let value: string | undefined;
-    if (flag === '--help' || flag === '-h') return 'help';
-    const eq = flag.indexOf('=');
-    if (flag.startsWith('--') && eq > 0) {
-      value = flag.slice(eq + 1);
-      flag = flag.slice(0, eq);
-    }
-    const take = (): string => {
-      const v = value ?? args.shift();
-      if (v === undefined || v === '') throw new UsageError(`${flag} needs a value`);
-      return v;
-    };
+    const next = nextFlag(args);
+    if (next === 'help') return 'help';
+    const { flag, take } = next;
     switch (flag) {
       case '--port': {
         const v = take();

@@ -7,7 +7,7 @@
 import { existsSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import Database from 'better-sqlite3';
-import { PROJECT_ROOT, UsageError } from './config.js';
+import { nextFlag, PROJECT_ROOT, UsageError } from './config.js';
 import { compareSchema, newerSchemaMessage, readJournal, SchemaVersionError, sqliteAppliedMigrations, type SchemaVersion } from './db/schema-version.js';
 
 const USAGE = `Usage: npm run register -- migrate --db <postgres://user@host:port/database | SQLite file>`;
@@ -16,17 +16,10 @@ export function parseMigrateArgs(argv: string[]): { db: string } | 'help' {
   let db: string | undefined;
   const args = [...argv];
   while (args.length > 0) {
-    let flag = args.shift()!;
-    let value: string | undefined;
-    if (flag === '--help' || flag === '-h') return 'help';
-    const eq = flag.indexOf('=');
-    if (flag.startsWith('--') && eq > 0) {
-      value = flag.slice(eq + 1);
-      flag = flag.slice(0, eq);
-    }
-    if (flag !== '--db') throw new UsageError(`migrate: unknown option "${flag}"`);
-    db = value ?? args.shift();
-    if (!db) throw new UsageError('--db needs a value');
+    const next = nextFlag(args);
+    if (next === 'help') return 'help';
+    if (next.flag !== '--db') throw new UsageError(`migrate: unknown option "${next.flag}"`);
+    db = next.take();
   }
   if (!db) throw new UsageError('migrate needs --db <postgres://… or SQLite file>');
   return { db };
