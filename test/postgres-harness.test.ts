@@ -105,5 +105,5 @@ describe.skipIf(!postgresAvailable())('the PostgreSQL test server', () => {
     } finally {
       blocker.close();
     }
-  });
+  }, 120_000);
 });
