@@ -12,7 +12,7 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from '@playwright/test';
-import { apiCall, bearerToken, chromiumLaunchOptions, DEMO, expect, ROOT, SCREEN_SIZES, startRegister, test, type RegisterHandle } from './support/fixtures';
+import { apiCall, bearerToken, chromiumLaunchOptions, DEMO, expect, registerCustomer, ROOT, SCREEN_SIZES, startRegister, test, type RegisterHandle } from './support/fixtures';
 
 const SHOTS = join(ROOT, 'test-results', 'screenshots');
 const MPXN = '1700000009';
@@ -114,16 +114,7 @@ test.describe.serial('every screen at 1440×900 and 1024×768', () => {
     reg = await startRegister();
     admin = await bearerToken(reg.url, 'admin_ops');
     const bright = await bearerToken(reg.url, 'bright_energy');
-    const created = await apiCall(reg.url, 'POST', '/v1/identity-records', {
-      token: bright,
-      body: {
-        'pii-principal': { mpxn: MPXN, 'move-in-date': '2023-02-01', address: { addressLine1: '12 Mill Street', townCity: 'York', postcode: 'YO1 7HH' } },
-        'expressed-by': 'data-subject',
-        email: 'sam.screens@example.org',
-      },
-    });
-    expect(created.status).toBe(201);
-    ir = created.body.ir;
+    ir = await registerCustomer(reg.url, bright, { mpxn: MPXN, moveIn: '2023-02-01', address: { addressLine1: '12 Mill Street', townCity: 'York', postcode: 'YO1 7HH' }, email: 'sam.screens@example.org' });
     const records = await apiCall(reg.url, 'GET', '/v1/admin/records?state=ACTIVE&limit=1', { token: admin });
     ak = records.body.records[0].ak;
     // A subscription whose endpoint refuses, so the webhook screens have deliveries to show.

@@ -5,7 +5,7 @@
  * Then an administrator's "Sign out everywhere". Screens are saved at 1440×900 and 1024×768.
  */
 import type { BrowserContext, Page } from '@playwright/test';
-import { apiCall, bearerToken, DEMO, expect, saveScreen, SCREEN_SIZES, startRegister, test, type RegisterHandle } from './support/fixtures';
+import { apiCall, bearerToken, DEMO, expect, registerCustomer, saveScreen, SCREEN_SIZES, startRegister, test, type RegisterHandle } from './support/fixtures';
 
 const CONSOLE = '/console/';
 /** A customer of this spec's own, with an e-mail address (registered by Bright Energy). */
@@ -39,15 +39,7 @@ test.describe.serial('support role in the console', () => {
     reg = await startRegister();
     admin = await bearerToken(reg.url, 'admin_ops');
     const bright = await bearerToken(reg.url, 'bright_energy');
-    const created = await apiCall(reg.url, 'POST', '/v1/identity-records', {
-      token: bright,
-      body: {
-        'pii-principal': { mpxn: MPXN, 'move-in-date': '2022-04-01', address: { addressLine1: '7 Quarry Lane', townCity: 'Leeds', postcode: 'LS6 2AB' } },
-        'expressed-by': 'data-subject',
-        email: 'pat.support@example.org',
-      },
-    });
-    expect(created.status).toBe(201);
+    await registerCustomer(reg.url, bright, { mpxn: MPXN, moveIn: '2022-04-01', address: { addressLine1: '7 Quarry Lane', townCity: 'Leeds', postcode: 'LS6 2AB' }, email: 'pat.support@example.org' });
     context = await browser.newContext({ baseURL: reg.url, viewport: SCREEN_SIZES[0], locale: 'en-GB' });
     page = await context.newPage();
   });

@@ -172,3 +172,14 @@ export async function apiCall<T = any>(url: string, method: string, path: string
   }
   return { status: res.status, body: body as T, headers: res.headers };
 }
+
+/** A customer's identity record, registered by a Data User (its bearer `token`); returns the record's ir. */
+export async function registerCustomer(url: string, token: string, customer: { mpxn: string; moveIn: string; address?: Record<string, string>; email?: string }): Promise<string> {
+  const { mpxn, moveIn, address, email } = customer;
+  const created = await apiCall(url, 'POST', '/v1/identity-records', {
+    token,
+    body: { 'pii-principal': { mpxn, 'move-in-date': moveIn, ...(address ? { address } : {}) }, 'expressed-by': 'data-subject', ...(email ? { email } : {}) },
+  });
+  if (created.status !== 201) throw new Error(`The register refused the identity record (HTTP ${created.status}): ${JSON.stringify(created.body)}`);
+  return created.body.ir;
+}

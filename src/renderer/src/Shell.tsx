@@ -1,5 +1,5 @@
 import { useState, type ReactNode } from 'react';
-import { useMode, useStats } from './api/hooks';
+import { useMode, useStats } from './api/register';
 import { useAuth, useSession } from './auth';
 import { Link, useRoute } from './lib/router';
 import { fmtCountdown } from './lib/format';

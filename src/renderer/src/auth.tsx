@@ -2,6 +2,7 @@ import { useQueryClient } from '@tanstack/react-query';
 import { STAFF_ROLES } from '../../shared/vocabulary';
 import { createContext, useCallback, useContext, useEffect, useMemo, useRef, useState, type ReactNode } from 'react';
 import { api, ApiError, basicAuth, configureClient } from './api/client';
+import { invalidateEverything } from './api/keys';
 import type { Account, Envelope } from './api/types';
 
 /**
@@ -186,7 +187,7 @@ export function AuthProvider({ children }: { children: ReactNode }) {
         // An expired token (or a sandbox clock moved past it) is renewed quietly when possible.
         void renew().then((ok) => {
           if (ok) {
-            void queryClient.invalidateQueries();
+            invalidateEverything(queryClient);
           } else {
             signOut('Your session has ended. Please sign in again.');
           }

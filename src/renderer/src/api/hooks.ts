@@ -1,6 +1,10 @@
-import { useInfiniteQuery, useQuery, type QueryKey } from '@tanstack/react-query';
+/**
+ * The base the feature modules (api/<feature>.ts) build on: server-side lists, read a page
+ * at a time ("Load more" or paged tables), and mutations that keep the cache in step.
+ */
+import { keepPreviousData, useInfiniteQuery, useMutation, useQuery, useQueryClient, type QueryClient, type QueryKey, type UseMutationOptions } from '@tanstack/react-query';
 import { api, type QueryValue } from './client';
-import type { Envelope, Page, Settings, Stats } from './types';
+import type { Envelope, Page } from './types';
 
 /** Rows per request for on-screen lists ("Load more" fetches the next page). */
 export const PAGE_SIZE = 50;
@@ -53,29 +57,67 @@ export function usePagedList<T>(key: QueryKey, path: string, itemsKey: string, p
   };
 }
 
-export function useSettings() {
-  return useQuery({
-    queryKey: ['settings'],
-    queryFn: ({ signal }) => api<Envelope & Settings>('/admin/settings', { signal }),
-    staleTime: 60_000,
-  });
+export interface ListState {
+  sort: string | null;
+  order: 'asc' | 'desc' | null;
+  size: number;
+  /** First row shown (0-based). */
+  offset: number;
 }
 
-export function useStats(refetchInterval: number | false = 15_000) {
-  return useQuery({
-    queryKey: ['stats'],
-    queryFn: ({ signal }) => api<Envelope & Stats>('/admin/stats', { signal }),
-    refetchInterval,
-  });
+export interface TablePage<T> {
+  rows: T[];
+  total: number | null;
+  isLoading: boolean;
+  isFetching: boolean;
+  error: unknown;
+  /** The last failed fetch's error, also while earlier rows are still shown (live lists). */
+  failureReason: unknown;
+  refetch: () => void;
 }
 
-/** Sandbox or production, from settings (or stats while settings are missing). */
-export function useMode(): 'sandbox' | 'production' | null {
-  const settings = useSettings();
-  const stats = useQuery({
-    queryKey: ['stats'],
-    queryFn: ({ signal }) => api<Envelope & Stats>('/admin/stats', { signal }),
-    enabled: settings.isError,
+/** One page (`offset`, `size`) of a server-side list with its filters and sort. */
+export function useTablePage<T>(key: QueryKey, path: string, itemsKey: string, params: Record<string, QueryValue>, state: ListState, opts: { enabled?: boolean; refetchInterval?: number } = {}): TablePage<T> {
+  const query = useQuery({
+    // A list of personal data waits for a search (enabled: false) instead of listing everything.
+    enabled: opts.enabled ?? true,
+    refetchInterval: opts.refetchInterval,
+    queryKey: [...key, params, state.sort, state.order, state.size, state.offset],
+    queryFn: ({ signal }) =>
+      api<Envelope & { total?: number } & Record<string, unknown>>(path, {
+        query: { ...params, sort: state.sort ?? undefined, order: state.order ?? undefined, limit: state.size, offset: state.offset || undefined },
+        signal,
+      }),
+    placeholderData: keepPreviousData,
   });
-  return settings.data?.mode ?? stats.data?.mode ?? null;
+  const data = query.data;
+  return {
+    rows: data && Array.isArray(data[itemsKey]) ? (data[itemsKey] as T[]) : [],
+    total: typeof data?.total === 'number' ? data.total : null,
+    isLoading: query.isLoading,
+    isFetching: query.isFetching,
+    error: query.error,
+    failureReason: query.failureReason,
+    refetch: () => void query.refetch(),
+  };
+}
+
+/** What a screen adds to a feature's mutation: toasts, closing dialogs, navigation. */
+export type MutationUi<TData, TVars> = Pick<UseMutationOptions<TData, Error, TVars>, 'onSuccess' | 'onError' | 'onMutate' | 'onSettled'>;
+
+/**
+ * A mutation whose cache upkeep (`afterSuccess`: invalidations, cache writes) runs before the
+ * screen's own `onSuccess`, so every caller keeps the cache the same way. A promise returned by
+ * `afterSuccess` is awaited (the outbox waits for its list before it says "deleted").
+ */
+export function useApiMutation<TData, TVars = void>(mutationFn: (vars: TVars) => Promise<TData>, afterSuccess: (qc: QueryClient, data: TData, vars: TVars) => unknown, ui: MutationUi<TData, TVars> = {}) {
+  const qc = useQueryClient();
+  return useMutation<TData, Error, TVars>({
+    ...ui,
+    mutationFn,
+    onSuccess: async (...args) => {
+      await afterSuccess(qc, args[0], args[1]);
+      return ui.onSuccess?.(...args);
+    },
+  });
 }

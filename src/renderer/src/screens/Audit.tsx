@@ -1,15 +1,14 @@
-import { useQuery } from '@tanstack/react-query';
 import { useRef, useState } from 'react';
-import { api } from '../api/client';
-import type { AuditEvent, AuditVerify, Envelope } from '../api/types';
+import { fetchAuditPage, useAuditList, useAuditVerify } from '../api/audit';
+import type { AuditEvent } from '../api/types';
 import { fmtNumber } from '../lib/format';
-import { Link, useSearchParams } from '../lib/router';
+import { Link } from '../lib/router';
 import { Button, SearchBox } from '../ui/controls';
 import { Dialog } from '../ui/dialog';
-import { EmptyState, ErrorNotice, Notice, Progress } from '../ui/feedback';
+import { EmptyState, ErrorNotice, Notice } from '../ui/feedback';
 import { JsonBlock, KeyValue, PageHeader, Panel, Toolbar } from '../ui/layout';
 import { PagedTable } from '../ui/table';
-import { DateRangeFilter, ExportFooter, PageControls, saveExport, StreamExportDialog, Truncated, useListState, useTablePage } from '../ui/listing';
+import { DateRangeFilter, ExportFooter, ExportProgress, foundCount, saveExport, stamp, StreamExportDialog, Truncated, useListScreen, type ExportPhase } from '../ui/listing';
 import { When } from '../ui/time';
 import { useToast } from '../ui/toast';
 import { csvDocument } from '../../../shared/csv';
@@ -25,11 +24,7 @@ function detailSummary(detail: unknown): string {
 }
 
 function ChainStatus() {
-  const q = useQuery({
-    queryKey: ['audit', 'verify'],
-    queryFn: ({ signal }) => api<Envelope & AuditVerify>('/admin/audit/verify', { signal }),
-    staleTime: 60_000,
-  });
+  const q = useAuditVerify();
   const action = (
     <Button size="sm" variant="ghost" icon="refresh" busy={q.isFetching} onClick={() => void q.refetch()}>
       Verify again
@@ -56,14 +51,15 @@ function ChainStatus() {
 }
 
 export function AuditScreen() {
-  const [params, setParams] = useSearchParams();
-  const accountId = params.get('account-id') ?? '';
-  const eventType = params.get('event-type') ?? '';
-  const typePrefix = params.get('event-type-prefix') ?? '';
-  const actor = params.get('actor') ?? '';
-  const ak = params.get('ak') ?? '';
-  const from = params.get('from') ?? '';
-  const to = params.get('to') ?? '';
+  const view = useListScreen();
+  const { param, filter } = view;
+  const accountId = param('account-id');
+  const eventType = param('event-type');
+  const typePrefix = param('event-type-prefix');
+  const actor = param('actor');
+  const ak = param('ak');
+  const from = param('from');
+  const to = param('to');
   const filters = {
     'account-id': accountId || undefined,
     'event-type': eventType || undefined,
@@ -73,15 +69,12 @@ export function AuditScreen() {
     from: from || undefined,
     to: to || undefined,
   };
-  const [listState, setListState] = useListState();
-  const list = useTablePage<AuditEvent>(['audit', 'list'], '/admin/audit', 'events', filters, listState);
+  const list = useAuditList(filters, view.state);
   const [exporting, setExporting] = useState<'csv' | 'json' | null>(null);
   // CSV is streamed by the register (every matching event, one request); JSON is still
   // assembled here page by page.
   const [streaming, setStreaming] = useState(false);
   const filtered = !!(accountId || eventType || typePrefix || actor || ak || from || to);
-  // A new filter starts again at the first row.
-  const filter = (changes: Record<string, string | null>) => setParams({ ...changes, row: null });
 
   return (
     <>
@@ -101,10 +94,10 @@ export function AuditScreen() {
       />
       <ChainStatus />
       <Panel flush>
-        <Toolbar end={list.total !== null && <span className="muted small">{list.total.toLocaleString('en-GB')} events · newest first</span>}>
+        <Toolbar end={foundCount(list.total, 'events · newest first')}>
           <SearchBox label="Actor contains" value={actor} onSearch={(v) => filter({ actor: v, 'account-id': null })} placeholder="part of an account id" width={190} />
           <SearchBox label="Event type starts with" value={typePrefix} onSearch={(v) => filter({ 'event-type-prefix': v, 'event-type': null })} placeholder="e.g. access-record." width={210} />
-          <SearchBox label="Access key" value={ak} onSearch={(v) => filter({ ak: v })} placeholder="ak_…" width={240} />
+          <SearchBox label="Access key" {...view.search('ak')} placeholder="ak_…" width={240} />
           <DateRangeFilter label="When" from={from} to={to} onChange={(f, t) => filter({ from: f, to: t })} />
           {accountId && (
             <Button size="sm" variant="ghost" onClick={() => filter({ 'account-id': null })}>
@@ -157,7 +150,7 @@ export function AuditScreen() {
               ),
             },
           ]}
-          controls={<PageControls state={listState} setState={setListState} total={list.total} shown={list.rows.length} noun="events" />}
+          controls={view.controls(list, 'events')}
           expand={(e) => (
             <div className="audit-detail">
               <KeyValue
@@ -214,13 +207,9 @@ function toCsv(events: AuditEvent[]): string {
   );
 }
 
-function stamp(): string {
-  return new Date().toISOString().slice(0, 16).replace(/[-:]/g, '').replace('T', '-');
-}
-
 function ExportDialog({ format, onClose, filters, total }: { format: 'csv' | 'json' | null; onClose: () => void; filters: Record<string, string | undefined>; total: number | null }) {
   const toast = useToast();
-  const [phase, setPhase] = useState<'ready' | 'running' | 'done' | 'failed'>('ready');
+  const [phase, setPhase] = useState<ExportPhase>('ready');
   const [count, setCount] = useState(0);
   const [error, setError] = useState<unknown>(null);
   const [savedTo, setSavedTo] = useState<string | null>(null);
@@ -251,7 +240,7 @@ function ExportDialog({ format, onClose, filters, total }: { format: 'csv' | 'js
     try {
       let cursor: string | undefined;
       do {
-        const page = await api<Envelope & { events: AuditEvent[]; 'next-cursor': string | null }>('/admin/audit', { query: { ...filters, limit: EXPORT_PAGE, cursor }, signal: controller.signal });
+        const page = await fetchAuditPage({ ...filters, limit: EXPORT_PAGE, cursor }, controller.signal);
         events.push(...page.events);
         setCount(events.length);
         cursor = page['next-cursor'] ?? undefined;
@@ -282,20 +271,14 @@ function ExportDialog({ format, onClose, filters, total }: { format: 'csv' | 'js
           {total !== null ? ` (${fmtNumber(total)})` : ''}, fetched from the register {EXPORT_PAGE} at a time, with their hashes so the chain can be checked independently.
         </p>
         {total !== null && total > 100_000 && phase === 'ready' && <Notice tone="amber">This is a large export; it may take a few minutes.</Notice>}
-        {phase !== 'ready' && (
-          <div className="export-progress">
-            <Progress value={count} max={total} label="Export progress" />
-            <span className="muted small" role="status">
-              {phase === 'running' ? `Fetched ${fmtNumber(count)}${total !== null ? ` of ${fmtNumber(total)}` : ''} events…` : phase === 'done' ? `${fmtNumber(count)} events exported.` : ''}
-            </span>
-          </div>
-        )}
-        {phase === 'done' && savedTo && (
-          <Notice tone="green" title={window.darDesktop ? 'Saved' : 'Downloaded'}>
-            <code className="break">{savedTo}</code>
-          </Notice>
-        )}
-        {error ? <ErrorNotice error={error} /> : null}
+        <ExportProgress
+          phase={phase}
+          value={count}
+          max={total}
+          status={phase === 'running' ? `Fetched ${fmtNumber(count)}${total !== null ? ` of ${fmtNumber(total)}` : ''} events…` : phase === 'done' ? `${fmtNumber(count)} events exported.` : ''}
+          savedTo={savedTo}
+          error={error}
+        />
       </div>
     </Dialog>
   );

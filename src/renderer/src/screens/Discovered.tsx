@@ -1,39 +1,36 @@
-import { useMutation, useQueryClient } from '@tanstack/react-query';
+import { MPXN_PATTERN } from '../../../shared/values';
 import { useIsAdmin } from '../auth';
 import { useState } from 'react';
-import { api } from '../api/client';
-import { useMode } from '../api/hooks';
-import { DATA_TYPES, type DiscoveredRow, type Envelope } from '../api/types';
+import { useDiscoveredList, useReportChangeOfTenancy, useReportDiscovered } from '../api/discovered';
+import { useMode } from '../api/register';
+import { DATA_TYPES } from '../api/types';
 import { fmtDate } from '../lib/format';
-import { href, Link, useSearchParams } from '../lib/router';
+import { accessKeyColumn } from '../ui/columns';
+import { href, Link } from '../lib/router';
 import { Button, Checkbox, Field, FilterSelect, SearchBox, TextField } from '../ui/controls';
 import { Dialog } from '../ui/dialog';
 import { Badge, EmptyState, ErrorNotice, Notice, StatusBadge } from '../ui/feedback';
 import { Chips, JsonBlock, PageHeader, Panel, Toolbar } from '../ui/layout';
 import { PagedTable } from '../ui/table';
-import { DataUserName, DateRangeFilter, PageControls, Truncated, useListState, useTablePage } from '../ui/listing';
+import { DataUserName, DateRangeFilter, foundCount, Truncated, useListScreen } from '../ui/listing';
 import { useToast } from '../ui/toast';
 
-const MPXN = /^(?:[0-9A-HJ-NPR-Z]{2}[0-9]{8,10}|[0-9]{6,13})$/;
+const MPXN = new RegExp(MPXN_PATTERN);
 // As published: 3–64 letters, digits, _ or -; kept as typed (the register matches it ignoring case).
 const ORG_REF = /^[A-Za-z0-9_-]{3,64}$/;
 
 export function DiscoveredScreen() {
-  const [params, setParams] = useSearchParams();
-  const q = params.get('q') ?? '';
-  const superseded = params.get('superseded') ?? '';
+  const view = useListScreen();
+  const { param, filter } = view;
+  const q = param('q');
+  const superseded = param('superseded');
   const mode = useMode();
   // The sandbox's simulated DCC is for administrators (the register refuses support staff).
   const simulate = useIsAdmin() && mode === 'sandbox';
   const [dialog, setDialog] = useState<'discovered' | 'cot' | null>(null);
-  const from = params.get('from') ?? '';
-  const to = params.get('to') ?? '';
-  const [listState, setListState] = useListState();
-  const list = useTablePage<DiscoveredRow>(['discovered', 'list'], '/admin/discovered-access', 'records', { q: q || undefined, superseded: superseded || undefined, from: from || undefined, to: to || undefined }, listState);
-  // A new filter starts again at the first row.
-  const filter = (changes: Record<string, string | null>) => setParams({ ...changes, row: null });
-  const sortKey = listState.sort ?? 'created';
-  const order = listState.order ?? (sortKey === 'created' ? 'desc' : 'asc');
+  const from = param('from');
+  const to = param('to');
+  const list = useDiscoveredList({ q: q || undefined, superseded: superseded || undefined, from: from || undefined, to: to || undefined }, view.state);
 
   return (
     <>
@@ -59,12 +56,11 @@ export function DiscoveredScreen() {
         </Notice>
       )}
       <Panel flush>
-        <Toolbar end={list.total !== null && <span className="muted small">{list.total.toLocaleString('en-GB')} found</span>}>
-          <SearchBox label="Search" value={q} onSearch={(v) => filter({ q: v })} placeholder="Part of an MPxN or organisation name, or a reference" width={320} />
+        <Toolbar end={foundCount(list.total)}>
+          <SearchBox label="Search" {...view.search('q')} placeholder="Part of an MPxN or organisation name, or a reference" width={320} />
           <FilterSelect
             label="Show"
-            value={superseded}
-            onChange={(v) => filter({ superseded: v })}
+            {...view.select('superseded')}
             options={[
               { value: '', label: 'All' },
               { value: 'false', label: 'Not yet superseded' },
@@ -75,8 +71,8 @@ export function DiscoveredScreen() {
         </Toolbar>
         <PagedTable
           page={list}
-          sort={{ key: sortKey, order, onSort: (k, o) => setListState({ sort: k === 'created' && o === 'desc' ? null : k, order: k === 'created' && o === 'desc' ? null : o, offset: 0 }) }}
-          controls={<PageControls state={listState} setState={setListState} total={list.total} shown={list.rows.length} noun="discovered records" />}
+          sort={view.sort}
+          controls={view.controls(list, 'discovered records')}
           noun="discovered records"
           caption="Discovered access"
           rowKey={(r) => r.ak}
@@ -128,15 +124,7 @@ export function DiscoveredScreen() {
             { key: 'types', header: 'Data types observed', render: (r) => <Chips values={r['data-types-observed']} /> },
             { key: 'first', header: 'First seen', className: 'nowrap', render: (r) => fmtDate(r['first-seen']) },
             { key: 'source', header: 'Source', render: (r) => <code className="mono-sm">{r['source-reference']}</code> },
-            {
-              key: 'ak',
-              header: 'Access key',
-              render: (r) => (
-                <Link to={`/records/${r.ak}`} className="mono-sm">
-                  {r.ak}
-                </Link>
-              ),
-            },
+            accessKeyColumn(),
           ]}
           empty={
             <EmptyState icon="radar" title={q || superseded ? 'Nothing matches' : 'No discovered access'}>
@@ -159,28 +147,26 @@ function today(): string {
   return new Date().toISOString().slice(0, 10);
 }
 
+/** The simulated DCC's dialog buttons. */
+function SendAsDcc({ onCancel, busy }: { onCancel: () => void; busy: boolean }) {
+  return (
+    <>
+      <Button variant="ghost" onClick={onCancel}>
+        Cancel
+      </Button>
+      <Button type="submit" variant="primary" busy={busy}>
+        Send as DCC
+      </Button>
+    </>
+  );
+}
+
 function DiscoveredDialog({ open, onClose }: { open: boolean; onClose: () => void }) {
-  const qc = useQueryClient();
   const toast = useToast();
   const [v, setV] = useState({ mpxn: '', name: '', ref: '', first: today(), last: '', types: ['HH-CONSUMPTION'] as string[], source: '' });
   const [errors, setErrors] = useState<Record<string, string>>({});
-  const send = useMutation({
-    mutationFn: () =>
-      api<Envelope & { ak: string; state: string }>('/admin/sandbox/discovered-access', {
-        method: 'POST',
-        body: {
-          mpxn: v.mpxn,
-          'organisation-name': v.name.trim(),
-          'organisation-reference': v.ref,
-          'first-seen': v.first,
-          ...(v.last ? { 'last-seen': v.last } : {}),
-          'data-types-observed': v.types,
-          'source-reference': v.source.trim(),
-        },
-      }),
+  const send = useReportDiscovered({
     onSuccess: (res) => {
-      void qc.invalidateQueries({ queryKey: ['discovered'] });
-      void qc.invalidateQueries({ queryKey: ['stats'] });
       toast(`Discovered access recorded (${res.ak})`);
       onClose();
     },
@@ -194,7 +180,16 @@ function DiscoveredDialog({ open, onClose }: { open: boolean; onClose: () => voi
     if (v.types.length === 0) e.types = 'Choose at least one data type.';
     if (!v.source.trim()) e.source = 'Enter the DCC source reference.';
     setErrors(e);
-    if (Object.keys(e).length === 0) send.mutate();
+    if (Object.keys(e).length === 0)
+      send.mutate({
+        mpxn: v.mpxn,
+        'organisation-name': v.name.trim(),
+        'organisation-reference': v.ref,
+        'first-seen': v.first,
+        ...(v.last ? { 'last-seen': v.last } : {}),
+        'data-types-observed': v.types,
+        'source-reference': v.source.trim(),
+      });
   };
   return (
     <Dialog
@@ -205,16 +200,7 @@ function DiscoveredDialog({ open, onClose }: { open: boolean; onClose: () => voi
       size="lg"
       onSubmit={submit}
       dismissable={!send.isPending}
-      footer={
-        <>
-          <Button variant="ghost" onClick={onClose}>
-            Cancel
-          </Button>
-          <Button type="submit" variant="primary" busy={send.isPending}>
-            Send as DCC
-          </Button>
-        </>
-      }
+      footer={<SendAsDcc onCancel={onClose} busy={send.isPending} />}
     >
       <div className="form-grid">
         <TextField label="MPxN" required value={v.mpxn} onChange={(e) => setV({ ...v, mpxn: e.target.value.replace(/\s+/g, '').toUpperCase() })} error={errors.mpxn} autoFocus spellCheck={false} />
@@ -239,15 +225,11 @@ function DiscoveredDialog({ open, onClose }: { open: boolean; onClose: () => voi
 }
 
 function CotDialog({ open, onClose }: { open: boolean; onClose: () => void }) {
-  const qc = useQueryClient();
   const [v, setV] = useState({ mpxn: '', date: today(), source: '' });
   const [errors, setErrors] = useState<Record<string, string>>({});
   const [result, setResult] = useState<Record<string, unknown> | null>(null);
-  const send = useMutation({
-    mutationFn: () => api<Envelope & Record<string, unknown>>('/admin/sandbox/cot-events', { method: 'POST', body: { mpxn: v.mpxn, 'effective-date': v.date, 'source-reference': v.source.trim() } }),
+  const send = useReportChangeOfTenancy({
     onSuccess: (res) => {
-      void qc.invalidateQueries({ queryKey: ['deliveries'] });
-      void qc.invalidateQueries({ queryKey: ['stats'] });
       const { response: _r, ...rest } = res;
       setResult(rest);
     },
@@ -272,7 +254,7 @@ function CotDialog({ open, onClose }: { open: boolean; onClose: () => void }) {
         if (!v.date) e.date = 'Enter the effective date.';
         if (!v.source.trim()) e.source = 'Enter the DCC source reference.';
         setErrors(e);
-        if (Object.keys(e).length === 0) send.mutate();
+        if (Object.keys(e).length === 0) send.mutate({ mpxn: v.mpxn, 'effective-date': v.date, 'source-reference': v.source.trim() });
       }}
       dismissable={!send.isPending}
       footer={
@@ -281,14 +263,7 @@ function CotDialog({ open, onClose }: { open: boolean; onClose: () => void }) {
             Done
           </Button>
         ) : (
-          <>
-            <Button variant="ghost" onClick={close}>
-              Cancel
-            </Button>
-            <Button type="submit" variant="primary" busy={send.isPending}>
-              Send as DCC
-            </Button>
-          </>
+          <SendAsDcc onCancel={close} busy={send.isPending} />
         )
       }
     >

@@ -1,8 +1,7 @@
-import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useMemo, useState } from 'react';
-import { api } from '../api/client';
-import { useMode, usePagedList, useSettings } from '../api/hooks';
-import type { Envelope, OutboxMessage } from '../api/types';
+import { useClearOutbox, useDeleteMessage, useMessageSource, useOutboxList, useRetryMessage } from '../api/outbox';
+import { useMode, useSettings } from '../api/register';
+import type { OutboxMessage } from '../api/types';
 import { plural } from '../lib/format';
 import { relinkToOrigin } from '../../../shared/relink';
 import { useSearchParams } from '../lib/router';
@@ -39,12 +38,12 @@ export function OutboxScreen() {
   const [params, setParams] = useSearchParams();
   const mode = useMode();
   const sandbox = mode === 'sandbox';
-  const qc = useQueryClient();
   const toast = useToast();
   const settings = useSettings();
+  const clear = useClearOutbox();
   const status = params.get('status') ?? '';
   const q = sandbox ? (params.get('q') ?? '') : '';
-  const list = usePagedList<OutboxMessage>(['outbox', 'list'], '/admin/outbox', 'messages', { status: status || undefined, q: q || undefined }, { refetchInterval: LIVE_MS });
+  const list = useOutboxList({ status: status || undefined, q: q || undefined }, LIVE_MS);
   const selectedId = params.get('id');
   const selected = useMemo(() => list.items.find((m) => String(m.id) === selectedId) ?? list.items[0] ?? null, [list.items, selectedId]);
   const [clearing, setClearing] = useState(false);
@@ -71,9 +70,8 @@ export function OutboxScreen() {
         confirmLabel="Delete all"
         tone="danger"
         onConfirm={async () => {
-          const res = await api<Envelope & { deleted: number }>('/admin/outbox', { method: 'DELETE' });
+          const res = await clear.mutateAsync();
           setParams({ id: null });
-          await qc.invalidateQueries({ queryKey: ['outbox'] });
           toast(`Deleted ${plural(res.deleted, 'message')}`);
         }}
       >
@@ -158,32 +156,15 @@ const PURPOSE_LABEL: Record<string, string> = {
 
 type View = 'both' | 'html' | 'text' | 'headers' | 'source';
 
-interface MessageSource {
-  from: string;
-  headers: { name: string; value: string }[];
-  source: string;
-}
-
 function MessageView({ m, linksLive, relink }: { m: OutboxMessage; linksLive: boolean; relink: (s: string) => string }) {
-  const qc = useQueryClient();
   const toast = useToast();
   const [, setParams] = useSearchParams();
   const [view, setView] = useState<View>(m.html && m.text ? 'both' : m.html ? 'html' : 'text');
   const [deleting, setDeleting] = useState(false);
   // Headers and the raw RFC 822 source (sandbox only), composed by the register as SMTP carries them.
-  const source = useQuery({
-    queryKey: ['outbox', 'source', m.id],
-    queryFn: ({ signal }) => api<Envelope & MessageSource>(`/admin/outbox/${encodeURIComponent(String(m.id))}/source`, { signal }),
-    enabled: linksLive && (view === 'headers' || view === 'source'),
-    staleTime: Infinity,
-  });
-  const retry = useMutation({
-    mutationFn: () => api(`/admin/outbox/${encodeURIComponent(String(m.id))}/retry`, { method: 'POST' }),
-    onSuccess: () => {
-      void qc.invalidateQueries({ queryKey: ['outbox'] });
-      toast('The register will try to send it again now');
-    },
-  });
+  const source = useMessageSource(m.id, linksLive && (view === 'headers' || view === 'source'));
+  const retry = useRetryMessage(m.id, { onSuccess: () => toast('The register will try to send it again now') });
+  const remove = useDeleteMessage();
   const canRetry = m.status === 'failed' || m.status === 'retrying';
   return (
     <Panel
@@ -211,9 +192,8 @@ function MessageView({ m, linksLive, relink }: { m: OutboxMessage; linksLive: bo
         confirmLabel="Delete message"
         tone="danger"
         onConfirm={async () => {
-          await api(`/admin/outbox/${encodeURIComponent(String(m.id))}`, { method: 'DELETE' });
+          await remove.mutateAsync(m.id);
           setParams({ id: null });
-          await qc.invalidateQueries({ queryKey: ['outbox'] });
           toast('Message deleted');
         }}
       >

@@ -1,10 +1,12 @@
-import { useQuery } from '@tanstack/react-query';
 import { useIsAdmin } from '../auth';
 import type { ReactNode } from 'react';
-import { api } from '../api/client';
-import { useStats } from '../api/hooks';
-import type { AuditEvent, Delivery, Envelope, Stats, Token } from '../api/types';
+import { useRecentAudit } from '../api/audit';
+import { useStats } from '../api/register';
+import { usePendingTokens } from '../api/tokens';
+import type { Stats } from '../api/types';
+import { useUndeliveredWebhooks } from '../api/webhooks';
 import { fmtDateTime, fmtNumber, LEGAL_BASIS_LABEL, METHOD_LABEL, ROLE_LABEL, shortId } from '../lib/format';
+import { ACCOUNT_KINDS, kindForRole } from '../lib/roles';
 import { href, Link } from '../lib/router';
 import { ButtonLink } from '../ui/controls';
 import { EmptyState, ErrorNotice, LiveDot, registerAnswering, Spinner, StatusBadge } from '../ui/feedback';
@@ -63,17 +65,8 @@ function Bars({ data, labels, link, order }: { data: Record<string, number> | un
   );
 }
 
-const ROLE_PATH: Record<string, string> = {
-  data_user: '/data-users',
-  portal: '/portal-accounts',
-  dcc: '/dcc-accounts',
-  data_provider: '/data-providers',
-  admin: '/administrators',
-  support: '/support-staff',
-};
-
 function RecentActivity() {
-  const q = useQuery({ queryKey: ['audit', 'recent'], queryFn: ({ signal }) => api<Envelope & { events: AuditEvent[] }>('/admin/audit', { query: { limit: 10 }, signal }), refetchInterval: 15_000 });
+  const q = useRecentAudit(15_000);
   if (q.isLoading) return <Spinner />;
   if (q.error) return <ErrorNotice error={q.error} />;
   const events = q.data?.events ?? [];
@@ -109,11 +102,7 @@ function RecentActivity() {
 }
 
 function PendingTokens() {
-  const q = useQuery({
-    queryKey: ['tokens', 'overview'],
-    queryFn: ({ signal }) => api<Envelope & { tokens: Token[]; total?: number }>('/admin/reidentifications', { query: { status: 'pending', limit: 5 }, signal }),
-    refetchInterval: 5_000,
-  });
+  const q = usePendingTokens(5_000);
   if (q.isLoading) return <Spinner />;
   if (q.error) return <ErrorNotice error={q.error} />;
   const tokens = q.data?.tokens ?? [];
@@ -138,11 +127,7 @@ function PendingTokens() {
 }
 
 function UndeliveredWebhooks() {
-  const q = useQuery({
-    queryKey: ['deliveries', 'overview'],
-    queryFn: ({ signal }) => api<Envelope & { deliveries: Delivery[] }>('/admin/deliveries', { query: { status: 'undelivered', limit: 5 }, signal }),
-    refetchInterval: 30_000,
-  });
+  const q = useUndeliveredWebhooks(30_000);
   if (q.isLoading) return <Spinner />;
   if (q.error) return <ErrorNotice error={q.error} />;
   const list = q.data?.deliveries ?? [];
@@ -234,7 +219,7 @@ export function OverviewScreen() {
         <Panel title="Accounts by role">
           {s ? (
             <>
-              <Bars data={s.accounts?.['by-role']} labels={ROLE_LABEL} link={admin ? (k) => ROLE_PATH[k] ?? '/data-users' : undefined} order={['data_user', 'portal', 'dcc', 'data_provider', 'admin', 'support']} />
+              <Bars data={s.accounts?.['by-role']} labels={ROLE_LABEL} link={admin ? (k) => `/${kindForRole(k).path}` : undefined} order={ACCOUNT_KINDS.map((k) => k.role)} />
               <p className="muted small bars-note">
                 {Object.entries(s.accounts?.['by-status'] ?? {})
                   .map(([k, n]) => `${fmtNumber(n)} ${k}`)

@@ -1,8 +1,10 @@
-import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useEffect, useLayoutEffect, useState, type FormEvent } from 'react';
-import { api } from '../api/client';
-import { useMode } from '../api/hooks';
-import type { Account, Envelope, ExistsAnswer, IdentityRow, Method, OutboxMessage, ReIdentifyResponse, Token } from '../api/types';
+import { useAccount, useSeedAccount } from '../api/accounts';
+import { useIdentityHolders, useMpxnExists } from '../api/identity';
+import { useTokenMail } from '../api/outbox';
+import { useMode, useRefreshStats } from '../api/register';
+import { useLiveToken, useStartReidentification } from '../api/tokens';
+import type { Account, Method, ReIdentifyResponse, Token } from '../api/types';
 import { canonicalMpxn, MPAN_CHECK_WARNING, mpanCheckDigitOk } from '../../../shared/values';
 import { fmtTime, METHOD_LABEL, ROLE_LABEL } from '../lib/format';
 import { href, Link, navigate, useRoute, useSearchParams } from '../lib/router';
@@ -158,37 +160,25 @@ function IdleCard() {
 }
 
 function StartForm({ disabled, onStarted }: { disabled: boolean; onStarted: (extras: DeskExtras) => void }) {
-  const qc = useQueryClient();
+  const seedAccount = useSeedAccount();
   const [params, setParams] = useSearchParams();
   const [mpxnInput, setMpxnInput] = useState(params.get('mpxn') ?? '');
   // The register's canonical form (spaces and hyphens dropped, a bill's 21-digit S-box number reduced to its core).
   const mpxn = canonicalMpxn(params.get('mpxn') ?? '') ?? '';
   const [mpxnError, setMpxnError] = useState<string | null>(null);
   const orgId = params.get('on-behalf-of') ?? '';
-  const orgQuery = useQuery({
-    queryKey: ['accounts', 'detail', orgId],
-    queryFn: ({ signal }) => api<Envelope & { account: Account }>(`/admin/accounts/${encodeURIComponent(orgId)}`, { signal }),
-    enabled: !!orgId,
-  });
+  const orgQuery = useAccount(orgId);
   const org = orgId ? (orgQuery.data?.account ?? null) : null;
   const setOrg = (a: Account | null) => {
-    if (a) qc.setQueryData(['accounts', 'detail', a['account-id']], (old: unknown) => old ?? { account: a });
+    if (a) seedAccount(a);
     setParams({ 'on-behalf-of': a?.['account-id'] ?? null });
   };
   const method = methodParam(params.get('method'));
   const setMethod = (m: Method | null) => setParams({ method: m });
   const [redirect, setRedirect] = useState('');
 
-  const exists = useQuery({
-    queryKey: ['desk', 'exists', mpxn],
-    queryFn: ({ signal }) => api<Envelope & ExistsAnswer>('/admin/identity-records/exists', { query: { mpxn }, signal }),
-    enabled: !!mpxn,
-  });
-  const holders = useQuery({
-    queryKey: ['desk', 'holders', mpxn],
-    queryFn: ({ signal }) => api<Envelope & { 'identity-records': IdentityRow[]; total?: number }>('/admin/identity-records', { query: { mpxn, limit: 5 }, signal }),
-    enabled: !!mpxn,
-  });
+  const exists = useMpxnExists(mpxn);
+  const holders = useIdentityHolders(mpxn);
   const available = exists.data?.['available-methods'] ?? [];
 
   useEffect(() => {
@@ -199,18 +189,11 @@ function StartForm({ disabled, onStarted }: { disabled: boolean; onStarted: (ext
   }, [exists.data]);
   useEffect(() => setRedirect(''), [orgId]);
 
-  const start = useMutation({
-    mutationFn: () =>
-      api<Envelope & ReIdentifyResponse>('/admin/reidentifications', {
-        method: 'POST',
-        body: { mpxn, method, 'on-behalf-of': org?.['account-id'], ...(redirect ? { 'redirect-url': redirect } : {}) },
-      }),
+  const start = useStartReidentification({
     onSuccess: (res) => {
       const extras = extrasFrom(res, redirect || null);
       saveExtras(extras);
       onStarted(extras);
-      void qc.invalidateQueries({ queryKey: ['tokens'] });
-      void qc.invalidateQueries({ queryKey: ['stats'] });
     },
   });
 
@@ -330,7 +313,7 @@ function StartForm({ disabled, onStarted }: { disabled: boolean; onStarted: (ext
         </div>
         {start.error ? <ErrorNotice error={start.error} /> : null}
         <div className="form-actions">
-          <Button variant="primary" icon="send" disabled={!ready || disabled} busy={start.isPending} onClick={() => start.mutate()}>
+          <Button variant="primary" icon="send" disabled={!ready || disabled} busy={start.isPending} onClick={() => start.mutate({ mpxn, method, 'on-behalf-of': org?.['account-id'], ...(redirect ? { 'redirect-url': redirect } : {}) })}>
             Start re-identification
           </Button>
           {!ready && !disabled && <span className="muted small">{!mpxn ? 'Look up a meter point first.' : !org ? 'Choose the requesting organisation.' : !method ? 'Choose a method.' : ''}</span>}
@@ -353,35 +336,24 @@ function StepTitle({ n, text }: { n: number; text: string }) {
 }
 
 function LiveSession({ tokenRef, sandbox, onClear, onRestart }: { tokenRef: string; sandbox: boolean; onClear: () => void; onRestart: (extras: DeskExtras) => void }) {
-  const qc = useQueryClient();
   const admin = useIsAdmin();
   const [cancelling, setCancelling] = useState(false);
   const extras = loadExtras(tokenRef);
-  const token = useQuery({
-    queryKey: ['tokens', 'detail', tokenRef],
-    queryFn: ({ signal }) => api<Envelope & { token: Token }>(`/admin/reidentifications/${encodeURIComponent(tokenRef)}`, { signal }),
-    refetchInterval: (q) => {
-      const s = q.state.data?.token.status;
-      return !s || s === 'pending' ? 2000 : false;
-    },
-    refetchIntervalInBackground: true,
-  });
+  const token = useLiveToken(tokenRef);
   const t = token.data?.token;
   // "Send again": the same meter point, method and organisation, as a new challenge.
-  const resend = useMutation({
-    mutationFn: () =>
-      api<Envelope & ReIdentifyResponse>('/admin/reidentifications', {
-        method: 'POST',
-        body: { mpxn: t!.mpxn, method: t!.method, 'on-behalf-of': t!['initiator-account-id'], ...(extras?.redirectUrl ? { 'redirect-url': extras.redirectUrl } : {}) },
-      }),
+  const start = useStartReidentification({
     onSuccess: (res) => {
       const next = extrasFrom(res, extras?.redirectUrl ?? null);
       saveExtras(next);
       onRestart(next);
-      void qc.invalidateQueries({ queryKey: ['tokens'] });
-      void qc.invalidateQueries({ queryKey: ['stats'] });
     },
   });
+  const resend = {
+    isPending: start.isPending,
+    error: start.error,
+    mutate: () => start.mutate({ mpxn: t!.mpxn, method: t!.method, 'on-behalf-of': t!['initiator-account-id'], ...(extras?.redirectUrl ? { 'redirect-url': extras.redirectUrl } : {}) }),
+  };
   const connected = registerAnswering(token.failureReason);
   // A link carrying only the token-ref: complete the URL from the token, so the form shows
   // the same meter point, organisation and method and "Start another" starts from them.
@@ -436,7 +408,7 @@ function LiveSessionCard({
   setCancelling: (v: boolean) => void;
   onClear: () => void;
 }) {
-  const qc = useQueryClient();
+  const refreshStats = useRefreshStats();
   const session = {
     tokenRef,
     mpxn: t.mpxn,
@@ -449,17 +421,10 @@ function LiveSessionCard({
   };
   const status = t?.status ?? 'pending';
   useEffect(() => {
-    if (status !== 'pending') {
-      void qc.invalidateQueries({ queryKey: ['stats'] });
-    }
-  }, [status, qc]);
-  const mail = useQuery({
-    queryKey: ['outbox', 'for-token', session.tokenRef],
-    queryFn: ({ signal }) => api<Envelope & { messages: OutboxMessage[] }>('/admin/outbox', { query: { ref: session.tokenRef, limit: 5 }, signal }),
-    // The outbox is for administrators (it holds customers' e-mail addresses).
-    enabled: admin && sandbox && session.method === 'magic-link',
-    refetchInterval: (q) => (q.state.data?.messages.some((m) => m.ref === session.tokenRef) ? false : 3000),
-  });
+    if (status !== 'pending') refreshStats();
+  }, [status, refreshStats]);
+  // The outbox is for administrators (it holds customers' e-mail addresses).
+  const mail = useTokenMail(session.tokenRef, admin && sandbox && session.method === 'magic-link');
   const message = mail.data?.messages.find((m) => m.ref === session.tokenRef) ?? null;
   const expiresAt = t['expires-at'];
   const headline = status === 'confirmed' ? 'Customer confirmed' : status === 'consumed' ? 'Confirmed and used' : status === 'expired' ? 'Expired without confirmation' : status === 'cancelled' ? 'Cancelled' : 'Waiting for the customer';

@@ -1,21 +1,11 @@
-import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState } from 'react';
-import { api, setServerTime } from '../api/client';
-import type { Envelope } from '../api/types';
-import { useAuth } from '../auth';
+import { useResetSandbox, useRestoreSnapshot, useSaveSnapshot, useSnapshots, type Snapshot } from '../api/sandbox';
 import { fmtDateTime } from '../lib/format';
-import { Button } from '../ui/controls';
+import { Button, InlineForm, TextField } from '../ui/controls';
 import { ConfirmDialog } from '../ui/dialog';
 import { EmptyState, ErrorNotice, Notice, Spinner } from '../ui/feedback';
 import { Panel } from '../ui/layout';
 import { useToast } from '../ui/toast';
-
-export interface Snapshot {
-  id: string;
-  name: string;
-  'created-at': string;
-  'size-bytes': number;
-}
 
 const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9 ._-]*$/;
 
@@ -31,27 +21,16 @@ function fmtBytes(n: number): string {
  * console shows, so every query is refetched afterwards.
  */
 export function SandboxSnapshots() {
-  const qc = useQueryClient();
-  const { renew } = useAuth();
   const toast = useToast();
   const [name, setName] = useState('');
   const [restoring, setRestoring] = useState<Snapshot | null>(null);
   const [resetTo, setResetTo] = useState<'demo' | 'empty' | null>(null);
-  const list = useQuery({
-    queryKey: ['snapshots'],
-    queryFn: ({ signal }) => api<Envelope & { snapshots: Snapshot[]; location: string }>('/admin/sandbox/snapshots', { signal }),
-  });
-  const afterReplace = async (now: string) => {
-    setServerTime(now);
-    await renew();
-    // Records, tokens, outbox, deliveries and the clock all changed.
-    void qc.invalidateQueries();
-  };
-  const save = useMutation({
-    mutationFn: (n: string) => api<Envelope & Snapshot>('/admin/sandbox/snapshots', { method: 'POST', body: { name: n } }),
+  const list = useSnapshots();
+  const restore = useRestoreSnapshot();
+  const reset = useResetSandbox();
+  const save = useSaveSnapshot({
     onSuccess: (s) => {
       setName('');
-      void qc.invalidateQueries({ queryKey: ['snapshots'] });
       toast(`Snapshot "${s.name}" saved (${fmtBytes(s['size-bytes'])})`);
     },
   });
@@ -61,19 +40,8 @@ export function SandboxSnapshots() {
 
   return (
     <Panel title="Snapshots" subtitle="Save the register's whole state under a name and come back to it: records, identity records, tokens, outbox, deliveries, the clock and the audit chain.">
-      <form
-        className="inline-form"
-        onSubmit={(e) => {
-          e.preventDefault();
-          if (nameOk) save.mutate(trimmed);
-        }}
-      >
-        <div className="field">
-          <label className="field-label" htmlFor="snapshot-name">
-            Snapshot name
-          </label>
-          <input id="snapshot-name" className="input" maxLength={64} placeholder="e.g. before-change-of-tenancy" value={name} onChange={(e) => setName(e.target.value)} aria-invalid={(trimmed.length > 0 && !nameOk) || undefined} />
-        </div>
+      <InlineForm onSubmit={() => nameOk && save.mutate(trimmed)}>
+        <TextField label="Snapshot name" maxLength={64} placeholder="e.g. before-change-of-tenancy" value={name} onChange={(e) => setName(e.target.value)} aria-invalid={(trimmed.length > 0 && !nameOk) || undefined} />
         <Button type="submit" variant="primary" icon="plus" busy={save.isPending} disabled={!nameOk}>
           {save.isPending ? 'Saving…' : 'Save snapshot'}
         </Button>
@@ -81,7 +49,7 @@ export function SandboxSnapshots() {
         <Button variant="danger" onClick={() => setResetTo('empty')}>
           Reset to empty
         </Button>
-      </form>
+      </InlineForm>
       {trimmed.length > 0 && !nameOk && <p className="muted small">Letters, digits, spaces, dots, underscores and hyphens; starting with a letter or digit; up to 64 characters.</p>}
       {save.error ? <ErrorNotice error={save.error} /> : null}
       {list.isLoading ? (
@@ -132,8 +100,7 @@ export function SandboxSnapshots() {
         busyLabel="Restoring…"
         tone="danger"
         onConfirm={async () => {
-          const res = await api<Envelope & { restored: Snapshot; now: string }>(`/admin/sandbox/snapshots/${encodeURIComponent(restoring!.id)}/restore`, { method: 'POST' });
-          await afterReplace(res.now);
+          const res = await restore.mutateAsync(restoring!.id);
           toast(`Register restored to "${res.restored.name}"`);
         }}
       >
@@ -147,8 +114,7 @@ export function SandboxSnapshots() {
         busyLabel="Resetting…"
         tone="danger"
         onConfirm={async () => {
-          const res = await api<Envelope & { seed: string; now: string }>('/admin/sandbox/reset', { method: 'POST', body: { seed: resetTo } });
-          await afterReplace(res.now);
+          const res = await reset.mutateAsync(resetTo!);
           toast(res.seed === 'demo' ? 'Register reset to the demo data' : 'Register reset to empty');
         }}
       >

@@ -1,11 +1,10 @@
-import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState } from 'react';
-import { api, setServerTime } from '../api/client';
-import { useSettings } from '../api/hooks';
-import type { ClockState, Envelope } from '../api/types';
+import { useSettings } from '../api/register';
+import { useAdvanceClock, useClock, useResetClock, useSetClock } from '../api/sandbox';
+import type { ClockState } from '../api/types';
 import { useAuth, useSession } from '../auth';
 import { fmtDateTime, fmtDuration } from '../lib/format';
-import { Button } from '../ui/controls';
+import { Button, InlineForm, TextField } from '../ui/controls';
 import { IdText } from '../ui/copy';
 import { ConfirmDialog } from '../ui/dialog';
 import { Badge, ErrorNotice, Notice, Spinner } from '../ui/feedback';
@@ -101,25 +100,11 @@ export function SettingsScreen() {
 }
 
 function SandboxClock() {
-  const qc = useQueryClient();
-  const { renew } = useAuth();
   const toast = useToast();
   const [days, setDays] = useState('1');
   const [resetting, setResetting] = useState(false);
-  const clock = useQuery({
-    queryKey: ['clock'],
-    queryFn: ({ signal }) => api<Envelope & ClockState>('/admin/clock', { signal }),
-    refetchInterval: 30_000,
-  });
+  const clock = useClock(30_000);
   useNow(1000);
-  const afterChange = async (res: ClockState) => {
-    setServerTime(res.now);
-    qc.setQueryData(['clock'], (old: unknown) => ({ ...(old as object), ...res }));
-    // Session tokens are timed by the register's clock: take a fresh one at the new time.
-    await renew();
-    // Expiry, tokens and webhooks all depend on the clock.
-    void qc.invalidateQueries();
-  };
   const ranSummary = (res: ClockState) => {
     const r = res.ran;
     if (!r) return '';
@@ -130,19 +115,15 @@ function SandboxClock() {
     ].filter(Boolean);
     return parts.length ? ` · ran ${parts.join(', ')}` : '';
   };
-  // Every change runs what fell due on the way, in order (retries, expiry, notices).
-  const advance = useMutation({
-    mutationFn: (seconds: number) => api<Envelope & ClockState>('/admin/clock', { method: 'POST', body: { 'advance-seconds': Math.round(seconds) } }),
-    onSuccess: async (res, seconds) => {
-      await afterChange(res);
+  const advance = useAdvanceClock({
+    onSuccess: (res, seconds) => {
       toast(`Sandbox clock moved forward ${fmtDuration(seconds * 1000)}${ranSummary(res)}`);
     },
   });
+  const reset = useResetClock();
   const [instant, setInstant] = useState('');
-  const setTo = useMutation({
-    mutationFn: (iso: string) => api<Envelope & ClockState>('/admin/clock', { method: 'POST', body: { set: iso } }),
-    onSuccess: async (res) => {
-      await afterChange(res);
+  const setTo = useSetClock({
+    onSuccess: (res) => {
       toast(`Sandbox clock set to ${fmtDateTime(res.now)}${ranSummary(res)}`);
     },
   });
@@ -169,26 +150,15 @@ function SandboxClock() {
             <span className="clock-time">{fmtDateTime(clock.data.now)}</span>
             <span className="muted small">{offset === 0 ? 'In step with real time' : `Ahead of real time by ${fmtDuration(offset)}`}</span>
           </div>
-          <form
-            className="inline-form"
-            onSubmit={(e) => {
-              e.preventDefault();
-              if (valid) advance.mutate(n * 86400);
-            }}
-          >
-            <div className="field">
-              <label className="field-label" htmlFor="clock-days">
-                Advance by (days)
-              </label>
-              <input id="clock-days" className="input" type="number" min={0.01} max={3650} step="any" value={days} onChange={(e) => setDays(e.target.value)} aria-invalid={!valid || undefined} />
-            </div>
+          <InlineForm onSubmit={() => valid && advance.mutate(n * 86400)}>
+            <TextField label="Advance by (days)" type="number" min={0.01} max={3650} step="any" value={days} onChange={(e) => setDays(e.target.value)} aria-invalid={!valid || undefined} />
             <Button type="submit" variant="primary" icon="clock" busy={advance.isPending} disabled={!valid}>
               Advance clock
             </Button>
             <Button icon="refresh" onClick={() => setResetting(true)} disabled={offset === 0}>
               Reset to real time
             </Button>
-          </form>
+          </InlineForm>
           <div className="inline-form" role="group" aria-label="Clock presets">
             <span className="field-label">Presets</span>
             {PRESETS.map(([label, seconds]) => (
@@ -197,23 +167,12 @@ function SandboxClock() {
               </Button>
             ))}
           </div>
-          <form
-            className="inline-form"
-            onSubmit={(e) => {
-              e.preventDefault();
-              if (instantIso) setTo.mutate(instantIso);
-            }}
-          >
-            <div className="field">
-              <label className="field-label" htmlFor="clock-set">
-                Set to instant (UTC)
-              </label>
-              <input id="clock-set" className="input" type="datetime-local" step={1} value={instant} onChange={(e) => setInstant(e.target.value)} />
-            </div>
+          <InlineForm onSubmit={() => instantIso && setTo.mutate(instantIso)}>
+            <TextField label="Set to instant (UTC)" type="datetime-local" step={1} value={instant} onChange={(e) => setInstant(e.target.value)} />
             <Button type="submit" icon="clock" busy={setTo.isPending} disabled={!instantIso}>
               Set clock
             </Button>
-          </form>
+          </InlineForm>
           {advance.error ? <ErrorNotice error={advance.error} /> : null}
           {setTo.error ? <ErrorNotice error={setTo.error} /> : null}
           <Notice tone="blue">The clock only moves forward. Each change runs everything that fell due on the way, in order: every webhook retry, expiries and consent.expiring notices. What already happened cannot be undone.</Notice>
@@ -225,8 +184,7 @@ function SandboxClock() {
         title="Reset the sandbox clock?"
         confirmLabel="Reset clock"
         onConfirm={async () => {
-          const res = await api<Envelope & ClockState>('/admin/clock', { method: 'POST', body: { reset: true } });
-          await afterChange(res);
+          await reset.mutateAsync();
           toast('Sandbox clock reset to real time');
         }}
       >

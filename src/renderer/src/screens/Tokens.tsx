@@ -1,16 +1,16 @@
-import { useQueryClient } from '@tanstack/react-query';
 import { useState } from 'react';
-import { api } from '../api/client';
-import type { Envelope, Token } from '../api/types';
+import { useDataUser } from '../api/accounts';
+import { useCancelToken, useTokenList } from '../api/tokens';
+import type { Token } from '../api/types';
 import { fmtNumber, METHOD_LABEL } from '../lib/format';
-import { href, Link, useSearchParams } from '../lib/router';
+import { href, Link } from '../lib/router';
 import { Button, ButtonLink, FilterSelect, SearchBox } from '../ui/controls';
 import { ConfirmDialog } from '../ui/dialog';
 import { EmptyState, LiveDot, registerAnswering, StatusBadge } from '../ui/feedback';
 import { PageHeader, Panel, Toolbar } from '../ui/layout';
 import { PagedTable } from '../ui/table';
-import { DateRangeFilter, PageControls, StreamExportDialog, Truncated, useDataUser, useListState, useTablePage } from '../ui/listing';
-import { AccountPicker } from '../ui/picker';
+import { DateRangeFilter, foundCount, StreamExportDialog, Truncated, useListScreen } from '../ui/listing';
+import { DataUserFilter } from '../ui/picker';
 import { Countdown, Relative, When } from '../ui/time';
 import { useToast } from '../ui/toast';
 
@@ -24,25 +24,21 @@ const STATUS_FILTERS = [
 ];
 
 export function TokensScreen() {
-  const [params, setParams] = useSearchParams();
+  const view = useListScreen();
+  const { param, filter } = view;
   // The screen is "Pending tokens": pending ones unless the URL asks for another status or `all`.
-  const status = params.get('status') || 'pending';
-  const mpxn = params.get('mpxn') ?? '';
-  const q = params.get('q') ?? '';
-  const duid = params.get('duid') ?? '';
-  const from = params.get('from') ?? '';
-  const to = params.get('to') ?? '';
-  const [listState, setList] = useListState();
+  const status = param('status') || 'pending';
+  const mpxn = param('mpxn');
+  const q = param('q');
+  const duid = param('duid');
+  const from = param('from');
+  const to = param('to');
   const [exporting, setExporting] = useState(false);
   const dataUser = useDataUser(duid);
   const filters = { status: status === 'all' ? undefined : status, mpxn: mpxn || undefined, q: q || undefined, duid: duid || undefined, from: from || undefined, to: to || undefined };
-  const list = useTablePage<Token>(['tokens', 'list'], '/admin/reidentifications', 'tokens', filters, listState, { refetchInterval: 2000 });
+  const list = useTokenList(filters, view.state, 2000);
   const statusLabel = STATUS_FILTERS.find((f) => f.value === status)?.label.toLowerCase() ?? status;
   const [cancelling, setCancelling] = useState<Token | null>(null);
-  // A new filter starts again at the first row.
-  const filter = (changes: Record<string, string | null>) => setParams({ ...changes, row: null });
-  const sortKey = listState.sort ?? 'created';
-  const order = listState.order ?? (sortKey === 'created' ? 'desc' : 'asc');
   const filtered = status !== 'all' || !!(mpxn || q || duid || from || to);
 
   return (
@@ -63,7 +59,7 @@ export function TokensScreen() {
         }
       />
       <Panel flush>
-        <Toolbar end={list.total !== null && <span className="muted small">{fmtNumber(list.total)} found</span>}>
+        <Toolbar end={foundCount(list.total)}>
           <span className="filter-state" data-testid="tokens-filter-state">
             Showing: <strong>{status === 'all' ? 'all tokens' : statusLabel}</strong>
             {status !== 'all' && (
@@ -74,9 +70,7 @@ export function TokensScreen() {
           </span>
           <FilterSelect label="Status" value={status} onChange={(v) => filter({ status: v === 'pending' ? null : v })} options={STATUS_FILTERS} />
           <SearchBox label="Search" value={q} onSearch={(v) => filter({ q: v.replace(/\s+/g, '') || null })} placeholder="Start of an MPxN or token" width={220} />
-          <div className="filter filter-picker">
-            <AccountPicker label="Data User" roles={['data_user', 'portal']} value={duid ? dataUser : null} onChange={(a) => filter({ duid: a?.duid ?? null })} placeholder="Search by name" onlyActive={false} />
-          </div>
+          <DataUserFilter duid={duid} dataUser={dataUser} roles={['data_user', 'portal']} onChange={(d) => filter({ duid: d })} />
           <DateRangeFilter label="Started" from={from} to={to} onChange={(f, t) => filter({ from: f, to: t })} />
           {mpxn && (
             <span className="filter-state">
@@ -93,8 +87,8 @@ export function TokensScreen() {
           caption="Re-identification tokens"
           rowKey={(t) => t['token-ref']}
           rowClassName={(t) => (t.status === 'pending' ? 'row-highlight' : undefined)}
-          sort={{ key: sortKey, order, onSort: (k, o) => setList({ sort: k === 'created' && o === 'desc' ? null : k, order: k === 'created' && o === 'desc' ? null : o, offset: 0 }) }}
-          controls={<PageControls state={listState} setState={setList} total={list.total} shown={list.rows.length} noun="tokens" />}
+          sort={view.sort}
+          controls={view.controls(list, 'tokens')}
           columns={[
             {
               key: 'ref',
@@ -216,7 +210,7 @@ export function TokensScreen() {
         open={exporting}
         onClose={() => setExporting(false)}
         path="/admin/reidentifications/export.csv"
-        query={{ ...filters, sort: listState.sort ?? undefined, order: listState.order ?? undefined }}
+        query={view.exportQuery(filters)}
         noun="tokens"
         filename="dar-reidentifications"
         describe={`${list.total !== null ? fmtNumber(list.total) : 'All'} ${status === 'all' ? '' : `${statusLabel} `}tokens${filtered ? ' matching the current filters' : ''}${dataUser ? ` started by ${dataUser['display-name']}` : ''}, in the order shown.`}
@@ -235,8 +229,8 @@ export function cancellable(t: Pick<Token, 'status'>): boolean {
  * its link or passkey page then says it was cancelled, and the organisation can no longer use it.
  */
 export function CancelTokenDialog({ token, onClose, onCancelled }: { token: Pick<Token, 'token-ref' | 'mpxn' | 'status'> | null; onClose: () => void; onCancelled?: (t: Token) => void }) {
-  const qc = useQueryClient();
   const toast = useToast();
+  const cancel = useCancelToken();
   return (
     <ConfirmDialog
       open={!!token}
@@ -247,10 +241,7 @@ export function CancelTokenDialog({ token, onClose, onCancelled }: { token: Pick
       tone="danger"
       onConfirm={async () => {
         if (!token) return;
-        const res = await api<Envelope & { token: Token }>(`/admin/reidentifications/${encodeURIComponent(token['token-ref'])}/cancel`, { method: 'POST' });
-        qc.setQueryData(['tokens', 'detail', token['token-ref']], (old: unknown) => ({ ...(old as object), token: res.token }));
-        void qc.invalidateQueries({ queryKey: ['tokens'] });
-        void qc.invalidateQueries({ queryKey: ['stats'] });
+        const res = await cancel.mutateAsync(token['token-ref']);
         toast('Re-identification cancelled');
         onCancelled?.(res.token);
       }}

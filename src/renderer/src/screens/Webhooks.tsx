@@ -1,8 +1,7 @@
-import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { Fragment, useEffect, useState } from 'react';
-import { api } from '../api/client';
-import { usePagedList } from '../api/hooks';
-import type { Account, Delivery, Envelope, Webhook } from '../api/types';
+import { useDataUser, useDataUserNames } from '../api/accounts';
+import type { Webhook } from '../api/types';
+import { useDeleteWebhook, useDeliveryList, useRedeliver, useRedeliverMatching, useSaveWebhook, useTestWebhook, useWebhookList, type WebhookAnswer } from '../api/webhooks';
 import { fmtDateTime, fmtNumber, plural } from '../lib/format';
 import { Link, useSearchParams } from '../lib/router';
 import { Button, Checkbox, FilterSelect, SearchBox, SelectField, TextField } from '../ui/controls';
@@ -10,8 +9,8 @@ import { ConfirmDialog, Dialog, SecretDialog } from '../ui/dialog';
 import { Badge, EmptyState, ErrorNotice, Notice, StatusBadge } from '../ui/feedback';
 import { Chips, JsonBlock, PageHeader, Panel, Tabs, Toolbar } from '../ui/layout';
 import { ListView, PagedTable } from '../ui/table';
-import { DateRangeFilter, PageControls, StreamExportDialog, useDataUser, useListState, useTablePage } from '../ui/listing';
-import { AccountPicker } from '../ui/picker';
+import { DateRangeFilter, foundCount, StreamExportDialog, useListScreen } from '../ui/listing';
+import { DataUserFilter } from '../ui/picker';
 import { Relative, When } from '../ui/time';
 import { useToast } from '../ui/toast';
 
@@ -44,27 +43,7 @@ export function WebhooksScreen() {
   );
 }
 
-function useDuidNames(): Map<string, string> {
-  const q = useQuery({
-    queryKey: ['accounts', 'names', 'data_user'],
-    queryFn: ({ signal }) => api<Envelope & { accounts: Account[] }>('/admin/accounts', { query: { role: 'data_user', limit: 500 }, signal }),
-    staleTime: 60_000,
-  });
-  return new Map((q.data?.accounts ?? []).map((a) => [a.duid, a['display-name']]));
-}
-
 const TEST_TYPES = ['webhook.test', ...EVENT_TYPES];
-
-type WebhookAnswer = Envelope & { webhook: Webhook; 'signing-secret'?: string };
-type TestAnswer = Envelope & {
-  'event-id': string;
-  'event-type': string;
-  delivered: boolean;
-  'status-code': number | null;
-  'duration-ms': number;
-  error: string | null;
-  'response-body': string | null;
-};
 
 /** Create or edit a chosen Data User's subscription (the admin routes act for it). */
 function SubscriptionDialog({ duid, name, editing, onClose, onSaved }: { duid: string; name: string; editing: Webhook | null; onClose: () => void; onSaved: (a: WebhookAnswer) => void }) {
@@ -72,13 +51,7 @@ function SubscriptionDialog({ duid, name, editing, onClose, onSaved }: { duid: s
   const [email, setEmail] = useState(editing?.['alert-email'] ?? '');
   const [days, setDays] = useState(String(editing?.['notify-days-before'] ?? 30));
   const [types, setTypes] = useState<string[]>(editing?.['event-types'] ?? [...EVENT_TYPES]);
-  const save = useMutation({
-    mutationFn: () => {
-      const body = { 'callback-url': url.trim(), 'alert-email': email.trim(), 'notify-days-before': Number(days), 'event-types': types };
-      return editing ? api<WebhookAnswer>(`/admin/webhooks/${encodeURIComponent(editing.wid)}`, { method: 'PATCH', body }) : api<WebhookAnswer>('/admin/webhooks', { method: 'POST', body: { duid, ...body } });
-    },
-    onSuccess: onSaved,
-  });
+  const save = useSaveWebhook({ onSuccess: onSaved });
   return (
     <Dialog
       open
@@ -86,7 +59,7 @@ function SubscriptionDialog({ duid, name, editing, onClose, onSaved }: { duid: s
       title={editing ? `Edit subscription ${editing.wid}` : `New subscription for ${name}`}
       onSubmit={(e) => {
         e.preventDefault();
-        save.mutate();
+        save.mutate({ wid: editing?.wid, duid, body: { 'callback-url': url.trim(), 'alert-email': email.trim(), 'notify-days-before': Number(days), 'event-types': types } });
       }}
       footer={
         <>
@@ -115,7 +88,7 @@ function SubscriptionDialog({ duid, name, editing, onClose, onSaved }: { duid: s
 /** Send a test event of a chosen type now and show what the receiver answered. */
 function TestEventDialog({ webhook, onClose }: { webhook: Webhook; onClose: () => void }) {
   const [type, setType] = useState('webhook.test');
-  const send = useMutation({ mutationFn: () => api<TestAnswer>(`/admin/webhooks/${encodeURIComponent(webhook.wid)}/test`, { method: 'POST', body: { 'event-type': type } }) });
+  const send = useTestWebhook(webhook.wid);
   const r = send.data;
   return (
     <Dialog
@@ -125,7 +98,7 @@ function TestEventDialog({ webhook, onClose }: { webhook: Webhook; onClose: () =
       description={<code className="mono-sm break">{webhook['callback-url']}</code>}
       onSubmit={(e) => {
         e.preventDefault();
-        send.mutate();
+        send.mutate(type);
       }}
       footer={
         <>
@@ -159,23 +132,21 @@ function TestEventDialog({ webhook, onClose }: { webhook: Webhook; onClose: () =
 }
 
 function Subscriptions() {
-  const qc = useQueryClient();
   const toast = useToast();
   const [params, setParams] = useSearchParams();
   const duid = params.get('duid') ?? '';
-  const names = useDuidNames();
-  const list = usePagedList<Webhook>(['webhooks', 'list'], '/admin/webhooks', 'webhooks', { duid: duid || undefined });
+  const names = useDataUserNames();
+  const list = useWebhookList(duid);
   const [dialog, setDialog] = useState<{ kind: 'create' } | { kind: 'edit' | 'test' | 'rotate' | 'delete'; webhook: Webhook } | null>(null);
   const [secret, setSecret] = useState<{ wid: string; secret: string } | null>(null);
-  const refresh = () => void qc.invalidateQueries({ queryKey: ['webhooks'] });
-  const pause = useMutation({
-    mutationFn: (w: Webhook) => api<WebhookAnswer>(`/admin/webhooks/${encodeURIComponent(w.wid)}`, { method: 'PATCH', body: { active: !w.active } }),
+  const pause = useSaveWebhook({
     onSuccess: (a) => {
-      refresh();
       toast(a.webhook.active ? 'Subscription resumed' : 'Subscription paused: its events wait until it is resumed');
     },
     onError: (err) => toast(`Could not change the subscription: ${(err as Error).message}`, 'red'),
   });
+  const rotate = useSaveWebhook();
+  const remove = useDeleteWebhook();
   const duidOptions = [...names.entries()].sort((a, b) => a[1].localeCompare(b[1]));
   return (
     <Panel flush>
@@ -242,7 +213,7 @@ function Subscriptions() {
                 <Button size="sm" variant="ghost" onClick={() => setDialog({ kind: 'edit', webhook: w })}>
                   Edit
                 </Button>
-                <Button size="sm" variant="ghost" busy={pause.isPending && pause.variables?.wid === w.wid} onClick={() => pause.mutate(w)}>
+                <Button size="sm" variant="ghost" busy={pause.isPending && pause.variables?.wid === w.wid} onClick={() => pause.mutate({ wid: w.wid, body: { active: !w.active } })}>
                   {w.active ? 'Pause' : 'Resume'}
                 </Button>
                 <Button size="sm" variant="ghost" onClick={() => setDialog({ kind: 'rotate', webhook: w })}>
@@ -272,7 +243,6 @@ function Subscriptions() {
           onClose={() => setDialog(null)}
           onSaved={(a) => {
             setDialog(null);
-            refresh();
             if (a['signing-secret']) setSecret({ wid: a.webhook.wid, secret: a['signing-secret'] });
             else toast('Subscription saved');
           }}
@@ -286,8 +256,7 @@ function Subscriptions() {
         confirmLabel="Rotate secret"
         onConfirm={async () => {
           const w = (dialog as { webhook: Webhook }).webhook;
-          const a = await api<WebhookAnswer>(`/admin/webhooks/${encodeURIComponent(w.wid)}`, { method: 'PATCH', body: { 'rotate-secret': true } });
-          refresh();
+          const a = await rotate.mutateAsync({ wid: w.wid, body: { 'rotate-secret': true } });
           if (a['signing-secret']) setSecret({ wid: w.wid, secret: a['signing-secret'] });
         }}
       >
@@ -301,8 +270,7 @@ function Subscriptions() {
         confirmLabel="Delete subscription"
         onConfirm={async () => {
           const w = (dialog as { webhook: Webhook }).webhook;
-          await api(`/admin/webhooks/${encodeURIComponent(w.wid)}`, { method: 'DELETE' });
-          refresh();
+          await remove.mutateAsync(w.wid);
           toast('Subscription deleted');
         }}
       >
@@ -323,27 +291,22 @@ function Subscriptions() {
 }
 
 function Deliveries() {
-  const qc = useQueryClient();
   const toast = useToast();
-  const [params, setParams] = useSearchParams();
-  const wid = params.get('wid') ?? '';
-  const status = params.get('status') ?? '';
-  const eventType = params.get('event-type') ?? '';
-  const duid = params.get('duid') ?? '';
-  const from = params.get('from') ?? '';
-  const to = params.get('to') ?? '';
+  const view = useListScreen();
+  const { param, filter } = view;
+  const wid = param('wid');
+  const status = param('status');
+  const eventType = param('event-type');
+  const duid = param('duid');
+  const from = param('from');
+  const to = param('to');
   const dataUser = useDataUser(duid);
-  const [listState, setList] = useListState();
   const [exporting, setExporting] = useState(false);
   // After a redelivery the new attempt shows up by itself: poll every second for a while.
   const [fastUntil, setFastUntil] = useState(0);
   const fast = Date.now() < fastUntil;
   const filters = { wid: wid || undefined, duid: duid || undefined, status: status || undefined, 'event-type': eventType || undefined, from: from || undefined, to: to || undefined };
-  const list = useTablePage<Delivery>(['deliveries', 'list'], '/admin/deliveries', 'deliveries', filters, listState, { refetchInterval: fast ? 1000 : 10_000 });
-  // A new filter starts again at the first row.
-  const filter = (changes: Record<string, string | null>) => setParams({ ...changes, row: null });
-  const sortKey = listState.sort ?? 'created';
-  const order = listState.order ?? (sortKey === 'created' ? 'desc' : 'asc');
+  const list = useDeliveryList(filters, view.state, fast ? 1000 : 10_000);
   useEffect(() => {
     if (!fastUntil) return;
     const t = setTimeout(() => setFastUntil(0), Math.max(0, fastUntil - Date.now()));
@@ -352,14 +315,12 @@ function Deliveries() {
   const [redelivering, setRedelivering] = useState<string | null>(null);
   const [bulk, setBulk] = useState(false);
   const filtered = Boolean(wid || eventType || (status && status !== 'pending'));
-  const redeliver = useMutation({
-    mutationFn: (eventId: string) => api(`/admin/deliveries/${encodeURIComponent(eventId)}/redeliver`, { method: 'POST' }),
+  const redeliverMatching = useRedeliverMatching();
+  const redeliver = useRedeliver({
     onMutate: (id) => setRedelivering(id),
     onSettled: () => setRedelivering(null),
     onSuccess: () => {
       setFastUntil(Date.now() + 15_000);
-      void qc.invalidateQueries({ queryKey: ['deliveries'] });
-      void qc.invalidateQueries({ queryKey: ['stats'] });
       toast('Queued for delivery now');
     },
     onError: (err) => toast(`Redeliver failed: ${(err as Error).message}`, 'red'),
@@ -367,11 +328,10 @@ function Deliveries() {
 
   return (
     <Panel flush>
-      <Toolbar end={list.total !== null && <span className="muted small">{fmtNumber(list.total)} found</span>}>
+      <Toolbar end={foundCount(list.total)}>
         <FilterSelect
           label="Status"
-          value={status}
-          onChange={(v) => filter({ status: v })}
+          {...view.select('status')}
           options={[
             { value: '', label: 'Any status' },
             { value: 'pending', label: 'Pending / retrying' },
@@ -379,12 +339,10 @@ function Deliveries() {
             { value: 'undelivered', label: 'Undelivered' },
           ]}
         />
-        <FilterSelect label="Event" value={eventType} onChange={(v) => filter({ 'event-type': v })} options={[{ value: '', label: 'Any event' }, ...EVENT_TYPES.map((e) => ({ value: e, label: e }))]} />
-        <div className="filter filter-picker">
-          <AccountPicker label="Data User" roles={['data_user']} value={duid ? dataUser : null} onChange={(a) => filter({ duid: a?.duid ?? null })} placeholder="Search by name" onlyActive={false} />
-        </div>
+        <FilterSelect label="Event" {...view.select('event-type')} options={[{ value: '', label: 'Any event' }, ...EVENT_TYPES.map((e) => ({ value: e, label: e }))]} />
+        <DataUserFilter duid={duid} dataUser={dataUser} onChange={(d) => filter({ duid: d })} />
         <DateRangeFilter label="Created" from={from} to={to} onChange={(f, t) => filter({ from: f, to: t })} />
-        <SearchBox label="Subscription" value={wid} onSearch={(v) => filter({ wid: v })} placeholder="wid_…" width={220} />
+        <SearchBox label="Subscription" {...view.search('wid')} placeholder="wid_…" width={220} />
         <Button icon="download" onClick={() => setExporting(true)} disabled={list.total === 0}>
           Export CSV
         </Button>
@@ -399,10 +357,8 @@ function Deliveries() {
         confirmLabel="Redeliver"
         onConfirm={async () => {
           const body = { ...(wid ? { wid } : {}), ...(eventType ? { 'event-type': eventType } : {}), ...(status && status !== 'pending' ? { status } : {}) };
-          const res = await api<Envelope & { queued: number }>('/admin/deliveries/redeliver', { method: 'POST', body });
+          const res = await redeliverMatching.mutateAsync(body);
           setFastUntil(Date.now() + 15_000);
-          void qc.invalidateQueries({ queryKey: ['deliveries'] });
-          void qc.invalidateQueries({ queryKey: ['stats'] });
           toast(`${plural(res.queued, 'event')} queued for delivery now`);
         }}
       >
@@ -413,8 +369,8 @@ function Deliveries() {
         noun="events"
         caption="Webhook deliveries"
         rowKey={(d) => d['event-id']}
-        sort={{ key: sortKey, order, onSort: (k, o) => setList({ sort: k === 'created' && o === 'desc' ? null : k, order: k === 'created' && o === 'desc' ? null : o, offset: 0 }) }}
-        controls={<PageControls state={listState} setState={setList} total={list.total} shown={list.rows.length} noun="events" />}
+        sort={view.sort}
+        controls={view.controls(list, 'events')}
         columns={[
           {
             key: 'event',
@@ -525,7 +481,7 @@ function Deliveries() {
         open={exporting}
         onClose={() => setExporting(false)}
         path="/admin/deliveries/export.csv"
-        query={{ ...filters, sort: listState.sort ?? undefined, order: listState.order ?? undefined }}
+        query={view.exportQuery(filters)}
         noun="deliveries"
         filename="dar-webhook-deliveries"
         describe={`${list.total !== null ? fmtNumber(list.total) : 'All'} deliveries${status || eventType || wid || duid || from || to ? ' matching the current filters' : ''}${dataUser ? ` to ${dataUser['display-name']}` : ''}, in the order shown.`}

@@ -126,6 +126,31 @@ export function FilterSelect({ label, value, onChange, options }: { label: strin
   );
 }
 
+/** A row of fields and buttons that submits with Enter or its submit button (no page load). */
+export function InlineForm({ onSubmit, children }: { onSubmit: () => void; children: ReactNode }) {
+  return (
+    <form
+      className="inline-form"
+      onSubmit={(e) => {
+        e.preventDefault();
+        onSubmit();
+      }}
+    >
+      {children}
+    </form>
+  );
+}
+
+/** A text input with the search glass before it (search boxes, the account picker). */
+export function SearchInput(props: InputHTMLAttributes<HTMLInputElement>) {
+  return (
+    <div className="search-box">
+      <Icon name="search" size={16} />
+      <input {...props} />
+    </div>
+  );
+}
+
 /**
  * Search box that sends its value to the server after the operator stops typing
  * (or presses Enter). Never filters on the client.
@@ -145,20 +170,17 @@ export function SearchBox({ label, value, onSearch, placeholder, delay = 350, wi
       <label htmlFor={id} className="filter-label">
         {label}
       </label>
-      <div className="search-box">
-        <Icon name="search" size={16} />
-        <input
-          id={id}
-          type="search"
-          className="input input-sm"
-          value={draft}
-          placeholder={placeholder}
-          onChange={(e) => setDraft(e.target.value)}
-          onKeyDown={(e) => {
-            if (e.key === 'Enter') onSearch(draft.trim());
-          }}
-        />
-      </div>
+      <SearchInput
+        id={id}
+        type="search"
+        className="input input-sm"
+        value={draft}
+        placeholder={placeholder}
+        onChange={(e) => setDraft(e.target.value)}
+        onKeyDown={(e) => {
+          if (e.key === 'Enter') onSearch(draft.trim());
+        }}
+      />
     </div>
   );
 }

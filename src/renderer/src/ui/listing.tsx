@@ -4,27 +4,20 @@
  * from the register with its progress shown. Sort, page size and row live in the URL with the
  * filters, so a view can be bookmarked, shared and restored after navigation.
  */
-import { keepPreviousData, useQuery, type QueryKey } from '@tanstack/react-query';
 import { useEffect, useId, useRef, useState } from 'react';
-import { api, ApiError, bearerToken, buildUrl, type QueryValue } from '../api/client';
-import type { Account, Envelope } from '../api/types';
+import { ApiError, bearerToken, buildUrl, type QueryValue } from '../api/client';
+import { useDataUser } from '../api/accounts';
+import type { ListState } from '../api/hooks';
 import { fmtNumber } from '../lib/format';
 import { useSearchParams } from '../lib/router';
 import { Button } from './controls';
+import type { TableSort } from './table';
 import { Dialog } from './dialog';
 import { ErrorNotice, Notice, Progress } from './feedback';
 import { useToast } from './toast';
 
 export const PAGE_SIZES = [25, 50, 100, 200] as const;
 const DEFAULT_SIZE = 50;
-
-export interface ListState {
-  sort: string | null;
-  order: 'asc' | 'desc' | null;
-  size: number;
-  /** First row shown (0-based). */
-  offset: number;
-}
 
 /** The list's sort, order, page size and first row, read from and written to the URL. */
 export function useListState(): [ListState, (changes: Partial<{ sort: string | null; order: 'asc' | 'desc' | null; size: number; offset: number }>) => void] {
@@ -48,41 +41,38 @@ export function useListState(): [ListState, (changes: Partial<{ sort: string | n
   return [state, set];
 }
 
-export interface TablePage<T> {
-  rows: T[];
-  total: number | null;
-  isLoading: boolean;
-  isFetching: boolean;
-  error: unknown;
-  /** The last failed fetch's error, also while earlier rows are still shown (live lists). */
-  failureReason: unknown;
-  refetch: () => void;
+/**
+ * A paged list screen's state, all in the URL: its filters (`param`; `filter` changes some and
+ * goes back to the first row), its sort (newest first until a column is chosen) and its page.
+ */
+export function useListScreen() {
+  const [params, setParams] = useSearchParams();
+  const [state, setState] = useListState();
+  const key = state.sort ?? 'created';
+  const order = state.order ?? (key === 'created' ? 'desc' : 'asc');
+  const sort: TableSort = { key, order, onSort: (k, o) => setState({ sort: k === 'created' && o === 'desc' ? null : k, order: k === 'created' && o === 'desc' ? null : o, offset: 0 }) };
+  return {
+    params,
+    setParams,
+    param: (name: string) => params.get(name) ?? '',
+    state,
+    setState,
+    // A new filter starts again at the first row.
+    filter: (changes: Record<string, string | null>) => setParams({ ...changes, row: null }),
+    sort,
+    /** A filter select bound to the URL parameter `name`. */
+    select: (name: string) => ({ value: params.get(name) ?? '', onChange: (v: string) => setParams({ [name]: v, row: null }) }),
+    /** A search box bound to the URL parameter `name`. */
+    search: (name: string) => ({ value: params.get(name) ?? '', onSearch: (v: string) => setParams({ [name]: v, row: null }) }),
+    /** The sort as the register's CSV export takes it, beside the filters. */
+    exportQuery: (filters: Record<string, QueryValue>) => ({ ...filters, sort: state.sort ?? undefined, order: state.order ?? undefined }),
+    controls: (page: { total: number | null; rows: unknown[] }, noun: string) => <PageControls state={state} setState={setState} total={page.total} shown={page.rows.length} noun={noun} />,
+  };
 }
 
-/** One page (`offset`, `size`) of a server-side list with its filters and sort. */
-export function useTablePage<T>(key: QueryKey, path: string, itemsKey: string, params: Record<string, QueryValue>, state: ListState, opts: { enabled?: boolean; refetchInterval?: number } = {}): TablePage<T> {
-  const query = useQuery({
-    // A list of personal data waits for a search (enabled: false) instead of listing everything.
-    enabled: opts.enabled ?? true,
-    refetchInterval: opts.refetchInterval,
-    queryKey: [...key, params, state.sort, state.order, state.size, state.offset],
-    queryFn: ({ signal }) =>
-      api<Envelope & { total?: number } & Record<string, unknown>>(path, {
-        query: { ...params, sort: state.sort ?? undefined, order: state.order ?? undefined, limit: state.size, offset: state.offset || undefined },
-        signal,
-      }),
-    placeholderData: keepPreviousData,
-  });
-  const data = query.data;
-  return {
-    rows: data && Array.isArray(data[itemsKey]) ? (data[itemsKey] as T[]) : [],
-    total: typeof data?.total === 'number' ? data.total : null,
-    isLoading: query.isLoading,
-    isFetching: query.isFetching,
-    error: query.error,
-    failureReason: query.failureReason,
-    refetch: () => void query.refetch(),
-  };
+/** "1,234 found" at the end of a list's toolbar, once the register said how many. */
+export function foundCount(total: number | null, what = 'found') {
+  return total !== null && <span className="muted small">{`${total.toLocaleString('en-GB')} ${what}`}</span>;
 }
 
 /** "Rows 2,001–2,050 of 100,000", previous/next, page size and "Go to row". */
@@ -170,7 +160,8 @@ export function DateRangeFilter({ label, from, to, onChange }: { label: string; 
   );
 }
 
-function stamp(): string {
+/** A file name's time stamp: 20260130-1412. */
+export function stamp(): string {
   return new Date().toISOString().slice(0, 16).replace(/[-:]/g, '').replace('T', '-');
 }
 
@@ -181,7 +172,7 @@ function stamp(): string {
  */
 export function StreamExportDialog({ open, onClose, path, query, noun, filename, describe }: { open: boolean; onClose: () => void; path: string; query: Record<string, QueryValue>; noun: string; filename: string; describe: string }) {
   const toast = useToast();
-  const [phase, setPhase] = useState<'ready' | 'running' | 'done' | 'failed'>('ready');
+  const [phase, setPhase] = useState<ExportPhase>('ready');
   const [rows, setRows] = useState(0);
   const [bytes, setBytes] = useState(0);
   const [total, setTotal] = useState<number | null>(null);
@@ -266,20 +257,14 @@ export function StreamExportDialog({ open, onClose, path, query, noun, filename,
     <Dialog open={open} onClose={close} title={`Export ${noun} as CSV`} size="sm" footer={<ExportFooter phase={phase} onClose={close} onRun={() => void run()} />}>
       <div className="stack">
         <p>{describe} The register streams the file in the list's order; nothing is left out because of paging.</p>
-        {phase !== 'ready' && (
-          <div className="export-progress">
-            <Progress value={rows} max={total} label="Export progress" />
-            <span className="muted small" role="status" data-testid="export-status">
-              {phase === 'running' ? `Received ${fmtNumber(rows)}${total !== null ? ` of ${fmtNumber(total)}` : ''} ${noun} (${kb(bytes)})…` : phase === 'done' ? `${fmtNumber(rows)} ${noun} exported (${kb(bytes)}).` : ''}
-            </span>
-          </div>
-        )}
-        {phase === 'done' && savedTo && (
-          <Notice tone="green" title={window.darDesktop ? 'Saved' : 'Downloaded'}>
-            <code className="break">{savedTo}</code>
-          </Notice>
-        )}
-        {error ? <ErrorNotice error={error} /> : null}
+        <ExportProgress
+          phase={phase}
+          value={rows}
+          max={total}
+          status={phase === 'running' ? `Received ${fmtNumber(rows)}${total !== null ? ` of ${fmtNumber(total)}` : ''} ${noun} (${kb(bytes)})…` : phase === 'done' ? `${fmtNumber(rows)} ${noun} exported (${kb(bytes)}).` : ''}
+          savedTo={savedTo}
+          error={error}
+        />
       </div>
     </Dialog>
   );
@@ -293,17 +278,6 @@ export function Truncated({ text, className, width }: { text: string | null | un
       {text}
     </span>
   );
-}
-
-/** The Data User with this DUID (searched on the register), so screens show its name. */
-export function useDataUser(duid: string): Account | null {
-  const q = useQuery({
-    queryKey: ['accounts', 'by-duid', duid],
-    queryFn: ({ signal }) => api<Envelope & { accounts: Account[] }>('/admin/accounts', { query: { role: 'data_user', q: duid, limit: 5 }, signal }),
-    enabled: !!duid,
-    staleTime: 60_000,
-  });
-  return q.data?.accounts.find((a) => a.duid === duid) ?? null;
 }
 
 /** A Data User's name where the register knows it (the DUID in the tooltip), else the DUID. */
@@ -331,7 +305,7 @@ export async function saveExport(name: string, blob: Blob, filter: { name: strin
 }
 
 /** An export dialog's buttons: Cancel / Export (Try again after a failure), then Done. */
-export function ExportFooter({ phase, onClose, onRun }: { phase: 'ready' | 'running' | 'done' | 'failed'; onClose: () => void; onRun: () => void }) {
+export function ExportFooter({ phase, onClose, onRun }: { phase: ExportPhase; onClose: () => void; onRun: () => void }) {
   return phase === 'done' ? (
     <Button variant="primary" onClick={onClose}>
       Done
@@ -344,6 +318,30 @@ export function ExportFooter({ phase, onClose, onRun }: { phase: 'ready' | 'runn
       <Button variant="primary" icon="download" busy={phase === 'running'} onClick={onRun}>
         {phase === 'failed' ? 'Try again' : 'Export'}
       </Button>
+    </>
+  );
+}
+
+export type ExportPhase = 'ready' | 'running' | 'done' | 'failed';
+
+/** An export dialog's progress bar and status, where the file went, and why it failed. */
+export function ExportProgress({ phase, value, max, status, savedTo, error }: { phase: ExportPhase; value: number; max: number | null; status: string; savedTo: string | null; error: unknown }) {
+  return (
+    <>
+      {phase !== 'ready' && (
+        <div className="export-progress">
+          <Progress value={value} max={max} label="Export progress" />
+          <span className="muted small" role="status" data-testid="export-status">
+            {status}
+          </span>
+        </div>
+      )}
+      {phase === 'done' && savedTo && (
+        <Notice tone="green" title={window.darDesktop ? 'Saved' : 'Downloaded'}>
+          <code className="break">{savedTo}</code>
+        </Notice>
+      )}
+      {error ? <ErrorNotice error={error} /> : null}
     </>
   );
 }

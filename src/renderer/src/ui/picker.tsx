@@ -1,10 +1,9 @@
-import { useQuery } from '@tanstack/react-query';
 import { useEffect, useId, useRef, useState } from 'react';
-import { api } from '../api/client';
-import type { Account, Envelope, Role } from '../api/types';
+import { useAccountSearch } from '../api/accounts';
+import type { Account, Role } from '../api/types';
 import { ROLE_LABEL } from '../lib/format';
 import { ErrorNotice, StatusBadge } from './feedback';
-import { Icon } from './icons';
+import { SearchInput } from './controls';
 
 /**
  * Picks one account by searching the register (never a full list): type a name,
@@ -42,15 +41,7 @@ export function AccountPicker({
     return () => window.clearTimeout(t);
   }, [text]);
 
-  const results = useQuery({
-    queryKey: ['accounts', 'picker', roles, term, onlyActive],
-    queryFn: async ({ signal }) => {
-      const pages = await Promise.all(roles.map((role) => api<Envelope & { accounts: Account[] }>('/admin/accounts', { query: { role, q: term || undefined, status: onlyActive ? 'active' : undefined, limit: 8 }, signal })));
-      return pages.flatMap((p) => p.accounts);
-    },
-    enabled: open,
-    staleTime: 10_000,
-  });
+  const results = useAccountSearch(roles, term, onlyActive, open);
   const options = results.data ?? [];
 
   useEffect(() => setActive(0), [term]);
@@ -97,43 +88,40 @@ export function AccountPicker({
         {label}
         {required && <span className="field-required"> *</span>}
       </label>
-      <div className="search-box">
-        <Icon name="search" size={16} />
-        <input
-          id={id}
-          className="input"
-          role="combobox"
-          aria-expanded={open}
-          aria-controls={listId}
-          aria-autocomplete="list"
-          aria-activedescendant={open && options[active] ? `${listId}-${active}` : undefined}
-          value={text}
-          placeholder={placeholder}
-          autoComplete="off"
-          onFocus={() => setOpen(true)}
-          onChange={(e) => {
-            setText(e.target.value);
+      <SearchInput
+        id={id}
+        className="input"
+        role="combobox"
+        aria-expanded={open}
+        aria-controls={listId}
+        aria-autocomplete="list"
+        aria-activedescendant={open && options[active] ? `${listId}-${active}` : undefined}
+        value={text}
+        placeholder={placeholder}
+        autoComplete="off"
+        onFocus={() => setOpen(true)}
+        onChange={(e) => {
+          setText(e.target.value);
+          setOpen(true);
+        }}
+        onKeyDown={(e) => {
+          if (e.key === 'ArrowDown') {
+            e.preventDefault();
             setOpen(true);
-          }}
-          onKeyDown={(e) => {
-            if (e.key === 'ArrowDown') {
-              e.preventDefault();
-              setOpen(true);
-              setActive((i) => Math.min(options.length - 1, i + 1));
-            } else if (e.key === 'ArrowUp') {
-              e.preventDefault();
-              setActive((i) => Math.max(0, i - 1));
-            } else if (e.key === 'Enter' && open && options[active]) {
-              e.preventDefault();
-              choose(options[active]);
-            } else if (e.key === 'Escape' && open) {
-              e.stopPropagation();
-              e.preventDefault();
-              setOpen(false);
-            }
-          }}
-        />
-      </div>
+            setActive((i) => Math.min(options.length - 1, i + 1));
+          } else if (e.key === 'ArrowUp') {
+            e.preventDefault();
+            setActive((i) => Math.max(0, i - 1));
+          } else if (e.key === 'Enter' && open && options[active]) {
+            e.preventDefault();
+            choose(options[active]);
+          } else if (e.key === 'Escape' && open) {
+            e.stopPropagation();
+            e.preventDefault();
+            setOpen(false);
+          }
+        }}
+      />
       {hint && <div className="field-hint">{hint}</div>}
       {open && (
         <ul className="picker-list" id={listId} role="listbox" aria-label={`${label} results`}>
@@ -165,6 +153,15 @@ export function AccountPicker({
           ))}
         </ul>
       )}
+    </div>
+  );
+}
+
+/** A list's "Data User" filter: the chosen DUID's account (from `useDataUser`), or a search. */
+export function DataUserFilter({ duid, dataUser, roles = ['data_user'], onChange }: { duid: string; dataUser: Account | null; roles?: Role[]; onChange: (duid: string | null) => void }) {
+  return (
+    <div className="filter filter-picker">
+      <AccountPicker label="Data User" roles={roles} value={duid ? dataUser : null} onChange={(a) => onChange(a?.duid ?? null)} placeholder="Search by name" onlyActive={false} />
     </div>
   );
 }
