@@ -12,7 +12,7 @@ import { href, Link, navigate } from '../lib/router';
 import { Button, ButtonLink } from '../ui/controls';
 import { IdText } from '../ui/copy';
 import { ConfirmDialog, Dialog, SecretDialog } from '../ui/dialog';
-import { Badge, ErrorNotice, Notice, Spinner, StatusBadge } from '../ui/feedback';
+import { Badge, detailUnavailable, ErrorNotice, Notice, Spinner, StatusBadge } from '../ui/feedback';
 import { Chips, ExternalLink, KeyValue, PageHeader, Panel } from '../ui/layout';
 import { DataTable } from '../ui/table';
 import { When } from '../ui/time';
@@ -32,19 +32,15 @@ export function AccountDetailScreen({ kind, accountId }: { kind: AccountKind; ac
   const [suspendReason, setSuspendReason] = useState('');
   const [secret, setSecret] = useState<string | null>(null);
   const query = useAccount(accountId);
-  const account = query.data?.account;
-  const change = useAccountAction(account?.['account-id'] ?? accountId, accountId);
-  const rotate = useRotateSecret(account?.['account-id'] ?? accountId);
+  // The route may name the account by its DUID; changes go to its account id.
+  const realId = query.data?.account['account-id'] ?? accountId;
+  const change = useAccountAction(realId, accountId);
+  const rotate = useRotateSecret(realId);
 
-  if (query.isLoading) return <Spinner label="Loading account…" />;
-  if (query.error || !account)
-    return (
-      <>
-        <PageHeader title={accountId} back={{ to: `/${kind.path}`, label: kind.title }} />
-        <ErrorNotice error={query.error ?? new Error('Not found')} onRetry={() => void query.refetch()} />
-      </>
-    );
+  const unavailable = detailUnavailable(query, { title: accountId, back: { to: `/${kind.path}`, label: kind.title }, loading: 'Loading account…' });
+  if (unavailable) return unavailable;
 
+  const account = query.data!.account;
   const actualKind = account.role === kind.role ? kind : kindForRole(account.role);
   const isSelf = account['account-id'] === session.account['account-id'];
   const back = { to: `/${actualKind.path}`, label: actualKind.title };

@@ -9,7 +9,7 @@ import { href, Link, navigate } from '../lib/router';
 import { Button, ButtonLink } from '../ui/controls';
 import { IdText } from '../ui/copy';
 import { ConfirmDialog } from '../ui/dialog';
-import { Badge, ErrorNotice, Notice, Spinner, StatusBadge } from '../ui/feedback';
+import { Badge, detailUnavailable, Notice, StatusBadge } from '../ui/feedback';
 import { Icon } from '../ui/icons';
 import { Chips, JsonBlock, KeyValue, PageHeader, Panel } from '../ui/layout';
 import { DataTable } from '../ui/table';
@@ -40,15 +40,9 @@ export function IdentityDetailScreen({ ir }: { ir: string }) {
   const anonymise = useAnonymiseIdentity(ir);
   const removePasskey = useRemovePasskey(ir);
   const back = { to: '/identity-records', label: 'Identity records' };
-  if (query.isLoading) return <Spinner label="Loading identity record…" />;
-  if (query.error || !query.data)
-    return (
-      <>
-        <PageHeader title={ir} back={back} />
-        <ErrorNotice error={query.error ?? new Error('Not found')} onRetry={() => void query.refetch()} />
-      </>
-    );
-  const d = query.data;
+  const unavailable = detailUnavailable(query, { title: ir, back: back, loading: 'Loading identity record…' });
+  if (unavailable) return unavailable;
+  const d = query.data!;
   const rec = d['identity-record'];
   const pii = rec['pii-principal'];
   const verification = rec['principal-verification'];

@@ -7,7 +7,7 @@ import { Link } from '../lib/router';
 import { Button, SelectField } from '../ui/controls';
 import { IdText } from '../ui/copy';
 import { ConfirmDialog } from '../ui/dialog';
-import { Badge, ErrorNotice, Notice, Spinner, StatusBadge } from '../ui/feedback';
+import { Badge, detailUnavailable, Notice, StatusBadge } from '../ui/feedback';
 import { Chips, ExternalLink, JsonBlock, KeyValue, PageHeader, Panel } from '../ui/layout';
 import { When } from '../ui/time';
 import { useToast } from '../ui/toast';
@@ -116,15 +116,9 @@ export function RecordDetailScreen({ ak }: { ak: string }) {
   const query = useRecord(ak);
   const revoke = useRevokeRecord(ak);
   const back = { to: '/records', label: 'Access records' };
-  if (query.isLoading) return <Spinner label="Loading access record…" />;
-  if (query.error || !query.data)
-    return (
-      <>
-        <PageHeader title={ak} back={back} />
-        <ErrorNotice error={query.error ?? new Error('Not found')} onRetry={() => void query.refetch()} />
-      </>
-    );
-  const r = query.data.record;
+  const unavailable = detailUnavailable(query, { title: ak, back: back, loading: 'Loading access record…' });
+  if (unavailable) return unavailable;
+  const r = query.data!.record;
   const full = r['access-record'] ?? ({} as RecordDetail['access-record']);
   const meta = full['record-metadata'] ?? {};
   const arrangement = meta['controller-arrangement'];

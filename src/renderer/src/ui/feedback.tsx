@@ -2,6 +2,7 @@ import type { ReactNode } from 'react';
 import { ApiError } from '../api/client';
 import { Button } from './controls';
 import { Icon, type IconName } from './icons';
+import { PageHeader } from './layout';
 
 export type Tone = 'neutral' | 'green' | 'amber' | 'red' | 'blue' | 'purple' | 'grey';
 
@@ -185,4 +186,21 @@ export function LiveDot({ label = 'Live', connected = true, offlineLabel = 'Not 
       {connected ? label : offlineLabel}
     </span>
   );
+}
+
+/**
+ * What a detail screen shows until its record is there: a spinner while it loads, or the
+ * screen's header with the register's message (and Retry) when it could not be read.
+ * Null once the record arrived.
+ */
+export function detailUnavailable(query: { isLoading: boolean; error: unknown; data: unknown; refetch: () => unknown }, screen: { title: string; back: { to: string; label: string }; loading: string }): ReactNode {
+  if (query.isLoading) return <Spinner label={screen.loading} />;
+  if (query.error || !query.data)
+    return (
+      <>
+        <PageHeader title={screen.title} back={screen.back} />
+        <ErrorNotice error={query.error ?? new Error('Not found')} onRetry={() => void query.refetch()} />
+      </>
+    );
+  return null;
 }
