@@ -83,15 +83,16 @@ export function useSeedAccount(): (account: Account) => void {
   return (account) => qc.setQueryData(queryKeys.accounts.detail(account['account-id']), (old: unknown) => old ?? { account });
 }
 
-function accountChanged(qc: QueryClient, cacheId: string, account?: Account): void {
-  if (account) qc.setQueryData(queryKeys.accounts.detail(cacheId), (old: unknown) => ({ ...(old as object), account }));
+/** An account changed: its detail (cached under `changed.cacheId`) shows the register's answer at once. */
+function accountChanged(qc: QueryClient, changed?: { cacheId: string; account: Account }): void {
+  if (changed) qc.setQueryData(queryKeys.accounts.detail(changed.cacheId), (old: unknown) => ({ ...(old as object), account: changed.account }));
   invalidate(qc, queryKeys.accounts.all, queryKeys.stats, queryKeys.audit.all);
 }
 
 export function useCreateAccount(ui?: MutationUi<Envelope & { account: Account; 'secret-key'?: string }, Record<string, unknown>>) {
   return useApiMutation(
     (body: Record<string, unknown>) => api<Envelope & { account: Account; 'secret-key'?: string }>('/admin/accounts', { method: 'POST', body }),
-    (qc) => accountChanged(qc, ''),
+    (qc) => accountChanged(qc),
     ui,
   );
 }
@@ -99,7 +100,7 @@ export function useCreateAccount(ui?: MutationUi<Envelope & { account: Account; 
 export function useUpdateAccount(accountId: string, ui?: MutationUi<AccountAnswer, Record<string, unknown>>) {
   return useApiMutation(
     (body: Record<string, unknown>) => api<AccountAnswer>(accountPath(accountId), { method: 'PATCH', body }),
-    (qc, res) => accountChanged(qc, accountId, res.account),
+    (qc, res) => accountChanged(qc, { cacheId: accountId, account: res.account }),
     ui,
   );
 }
@@ -113,7 +114,7 @@ export type AccountAction = 'suspend' | 'reactivate' | 'terminate' | 'sign-out-e
 export function useAccountAction(accountId: string, cacheId: string) {
   return useApiMutation(
     ({ action, reason }: { action: AccountAction; reason?: string }) => api<AccountAnswer>(`${accountPath(accountId)}/${action}`, { method: 'POST', ...(reason ? { body: { reason } } : {}) }),
-    (qc, res) => accountChanged(qc, cacheId, res.account),
+    (qc, res) => accountChanged(qc, { cacheId, account: res.account }),
   );
 }
 
@@ -128,6 +129,6 @@ export function useRotateSecret(accountId: string) {
       await beforeRefresh(res['secret-key']);
       return res;
     },
-    (qc) => accountChanged(qc, accountId),
+    (qc) => accountChanged(qc),
   );
 }

@@ -1,5 +1,5 @@
 /** Identity records: search, one record (masked until revealed), anonymisation, passkeys. */
-import { queryOptions, useQuery } from '@tanstack/react-query';
+import { queryOptions, useQuery, type QueryClient } from '@tanstack/react-query';
 import { api, type QueryValue } from './client';
 import { useApiMutation, useTablePage, type ListState } from './hooks';
 import { invalidate, queryKeys } from './keys';
@@ -46,7 +46,7 @@ export function useIdentityHolders(mpxn: string) {
   return useQuery({ ...identityQueries.holders(mpxn), enabled: !!mpxn });
 }
 
-const identityChanged = (qc: Parameters<typeof invalidate>[0]) => invalidate(qc, queryKeys.identity.all, queryKeys.stats, queryKeys.audit.all);
+const identityChanged = (qc: QueryClient) => invalidate(qc, queryKeys.identity.all, queryKeys.stats, queryKeys.audit.all);
 
 /** GDPR Art. 17: the register refuses (409) while a linked access record is ACTIVE. */
 export function useAnonymiseIdentity(ir: string) {

@@ -1,5 +1,5 @@
 /** Webhook subscriptions (the admin routes act for a Data User) and their deliveries. */
-import { queryOptions, useQuery } from '@tanstack/react-query';
+import { queryOptions, useQuery, type QueryClient } from '@tanstack/react-query';
 import { api, type QueryValue } from './client';
 import { useApiMutation, usePagedList, useTablePage, type ListState, type MutationUi } from './hooks';
 import { invalidate, queryKeys } from './keys';
@@ -46,11 +46,17 @@ export interface SubscriptionBody {
   'event-types': string[];
 }
 
-/** Creates a subscription for `duid`, or changes `wid`'s (pause, resume, edit, a new signing secret). */
-export function useSaveWebhook(ui?: MutationUi<WebhookAnswer, { wid?: string; duid?: string; body: Partial<SubscriptionBody> & { active?: boolean; 'rotate-secret'?: boolean } }>) {
+/** A new subscription for `duid`, or a change to `wid`'s (pause, resume, edit, a new signing secret). */
+export interface SaveWebhook {
+  wid?: string;
+  duid?: string;
+  body: Partial<SubscriptionBody> & { active?: boolean; 'rotate-secret'?: boolean };
+}
+
+/** Creates or changes a subscription (see SaveWebhook). */
+export function useSaveWebhook(ui?: MutationUi<WebhookAnswer, SaveWebhook>) {
   return useApiMutation(
-    ({ wid, duid, body }: { wid?: string; duid?: string; body: Partial<SubscriptionBody> & { active?: boolean; 'rotate-secret'?: boolean } }) =>
-      wid ? api<WebhookAnswer>(webhookPath(wid), { method: 'PATCH', body }) : api<WebhookAnswer>('/admin/webhooks', { method: 'POST', body: { duid, ...body } }),
+    ({ wid, duid, body }: SaveWebhook) => (wid ? api<WebhookAnswer>(webhookPath(wid), { method: 'PATCH', body }) : api<WebhookAnswer>('/admin/webhooks', { method: 'POST', body: { duid, ...body } })),
     (qc) => invalidate(qc, queryKeys.webhooks.all),
     ui,
   );
@@ -79,7 +85,7 @@ export function useUndeliveredWebhooks(refetchInterval: number) {
   return useQuery({ ...webhookQueries.undelivered(), refetchInterval });
 }
 
-const deliveriesChanged = (qc: Parameters<typeof invalidate>[0]) => invalidate(qc, queryKeys.deliveries.all, queryKeys.stats);
+const deliveriesChanged = (qc: QueryClient) => invalidate(qc, queryKeys.deliveries.all, queryKeys.stats);
 
 export function useRedeliver(ui?: MutationUi<unknown, string>) {
   return useApiMutation((eventId: string) => api(`/admin/deliveries/${encodeURIComponent(eventId)}/redeliver`, { method: 'POST' }), deliveriesChanged, ui);
