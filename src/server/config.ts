@@ -40,6 +40,8 @@ export interface RegisterConfig {
   webhookPollMs: number;
   /** How often the lifecycle sweeper runs (expiry, DISCOVERED ageing, consent.expiring). */
   sweepIntervalMs: number;
+  /** How often audit events written since are linked into the chain (services/audit.ts). */
+  auditLinkIntervalMs: number;
   /**
    * Proxies whose X-Forwarded-For the register believes (addresses or CIDR ranges, as
    * Fastify's `trustProxy` takes them). Empty: the client address is the socket's, whatever
@@ -75,6 +77,7 @@ export function defaultConfig(overrides: Partial<RegisterConfig> = {}): Register
     webhookTimeoutMs: WEBHOOK_TIMEOUT_MS,
     webhookPollMs: 5_000,
     sweepIntervalMs: 60_000,
+    auditLinkIntervalMs: 1_000,
     trustProxy: [],
     ...overrides,
   };

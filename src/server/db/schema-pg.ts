@@ -412,6 +412,14 @@ export const auditEvents = pgTable(
     ir: text('ir'),
     subject: text('subject'),
     detail: json<Record<string, unknown>>('detail').notNull(),
+    /**
+     * The event's own HMAC over its id and content, written at commit ('' on events written
+     * before the chain was linked after commit; those were linked as they were written).
+     */
+    eventHash: text('event_hash').notNull().default(''),
+    /** Position in the chain, set by the linker after commit (services/audit.ts); null until then. */
+    linkSeq: bigint('link_seq', { mode: 'number' }),
+    /** The previous link's hash and this link's hash; '' until the event is linked. */
     prevHash: text('prev_hash').notNull(),
     hash: text('hash').notNull(),
   },
@@ -426,6 +434,14 @@ export const auditEvents = pgTable(
       .where(sql`${t.subject} is not null`),
     // The audit log's date-range filter (docs/api.md "Admin lists").
     index('audit_events_at_idx').on(t.at),
+    // The chain in link order (verify, the linker's tip); one position per event.
+    uniqueIndex('audit_events_link_uq')
+      .on(t.linkSeq)
+      .where(sql`${t.linkSeq} is not null`),
+    // What the linker has still to link: only the few newest events are ever in it.
+    index('audit_events_unlinked_idx')
+      .on(t.seq)
+      .where(sql`${t.linkSeq} is null`),
   ],
 );
 

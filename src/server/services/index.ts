@@ -1,6 +1,7 @@
 import type { Register } from '../context.js';
 import { AccessRecords } from './access-records.js';
 import { Accounts } from './accounts.js';
+import { AuditLinker } from './audit.js';
 import { Dcc } from './dcc.js';
 import { EventPublisher } from './events.js';
 import { IdentityRecords } from './identity-records.js';
@@ -47,7 +48,9 @@ export interface Services {
   reidentification: ReidentificationService;
   /** The e-mail outbox: `mail.queue(...)` inside a transaction; its worker delivers over SMTP (also in `workers`). */
   mail: Mailer;
-  /** Background work (mail retries, webhook delivery, lifecycle sweeps), started after listen. */
+  /** Links audit events into the chain after commit (also in `workers`). */
+  auditLinker: AuditLinker;
+  /** Background work (mail retries, webhook delivery, lifecycle sweeps, audit linking), started after listen. */
   workers: Worker[];
 }
 
@@ -80,6 +83,7 @@ export function createServices(reg: Register): Services {
       reidentification.resetLimits();
     },
   });
+  const auditLinker = new AuditLinker(reg.audit, reg.tx, reg.config.auditLinkIntervalMs);
   const services: Services = {
     accounts,
     identities,
@@ -94,7 +98,8 @@ export function createServices(reg: Register): Services {
     delivery,
     sweeper,
     sandboxClock,
-    workers: [sweeper, delivery, mail.worker],
+    auditLinker,
+    workers: [sweeper, delivery, mail.worker, auditLinker],
   };
   return services;
 }

@@ -314,6 +314,9 @@ export class Snapshots {
       sqlite.pragma('defer_foreign_keys = ON');
       const tables = this.tables().filter((t) => !KEPT_ON_RESET.has(t));
       for (const t of tables) sqlite.prepare(`DELETE FROM main."${t}"`).run();
+      // Every event is gone: the chain starts again, anchored after the newest id handed out,
+      // so verify tells this reset apart from events deleted behind the register's back.
+      this.reg.audit.startFreshChain();
       this.rebuildIndexes();
       this.afterReplace();
     })();
