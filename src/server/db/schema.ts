@@ -312,6 +312,11 @@ export const webhookDeliveries = sqliteTable(
     lastError: text('last_error'),
     deliveredAt: text('delivered_at'),
     alertedAt: text('alerted_at'),
+    /**
+     * Set to a fresh random value by each claim (services/delivery-worker.ts); only the claim
+     * holding it may record the attempt's outcome. Null when nobody holds the row.
+     */
+    leaseToken: text('lease_token'),
     createdAt: text('created_at').notNull(),
   },
   (t) => [
@@ -372,6 +377,8 @@ export const mailMessages = sqliteTable(
     nextAttemptAt: text('next_attempt_at'),
     lastError: text('last_error'),
     sentAt: text('sent_at'),
+    /** Set by each lease (services/mail.ts); only the lease holding it may record the outcome. */
+    leaseToken: text('lease_token'),
     createdAt: text('created_at').notNull(),
   },
   (t) => [uniqueIndex('mail_messages_id_uq').on(t.messageId), index('mail_messages_due_idx').on(t.status, t.nextAttemptAt), index('mail_messages_ref_idx').on(t.ref)],
@@ -443,3 +450,19 @@ export const settings = sqliteTable('settings', {
   value: text('value').notNull(),
   updatedAt: text('updated_at').notNull(),
 });
+
+/**
+ * Failed sign-ins per throttling key (services/sign-in-throttle.ts), kept in the database so
+ * every node sharing it counts the same failures (docs/security.md "Sign-in throttling").
+ */
+export const signInFailures = sqliteTable(
+  'sign_in_failures',
+  {
+    key: text('key').primaryKey(),
+    /** Times of the recent failures (ms since the epoch), oldest first. */
+    failures: json<number[]>('failures').notNull(),
+    /** The newest failure (ms since the epoch): rows idle past the window are pruned by it. */
+    lastAt: integer('last_at').notNull(),
+  },
+  (t) => [index('sign_in_failures_last_idx').on(t.lastAt)],
+);
