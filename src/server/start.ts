@@ -12,7 +12,7 @@ import { Clock } from './lib/clock.js';
 import { generateKeys, loadOrCreateKeys } from './lib/keys.js';
 import { AuditLog } from './services/audit.js';
 import type { Services } from './services/index.js';
-import { loadSettings } from './services/settings.js';
+import { checkKeyFingerprint, followClockOffset, KeyMismatchError, loadSettings } from './services/settings.js';
 import { seedDemo, type DemoSummary } from './seed/demo.js';
 
 export interface RunningRegister {
@@ -83,7 +83,16 @@ export async function createRegister(config: RegisterConfig, logger: boolean | o
     tx: <T>(fn: () => T): T => reg.durability.tx(fn),
     durability,
   };
+  try {
+    checkKeyFingerprint(reg);
+  } catch (err) {
+    sqlite.close();
+    if (err instanceof KeyMismatchError) throw new StartupError(`refusing to start on ${dbFile}: ${err.message}. Start with the key file it was written with (--keys-file), or with a new data folder.`);
+    throw err;
+  }
   loadSettings(reg);
+  // Another node sharing the database may move the sandbox clock: follow it (services/settings.ts).
+  const stopFollowingClock = followClockOffset(reg);
 
   const { app, svc, readiness } = await buildApp(reg, logger);
   const running: RunningRegister = {
@@ -118,6 +127,7 @@ export async function createRegister(config: RegisterConfig, logger: boolean | o
     },
     async close() {
       readiness.notReady('shutting down');
+      stopFollowingClock();
       for (const w of [...svc.workers].reverse()) await w.stop();
       await app.close();
       await checkpointer?.stop();

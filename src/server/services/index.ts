@@ -11,6 +11,7 @@ import { ReidentificationService } from './reidentification.js';
 import { DeliveryWorker } from './delivery-worker.js';
 import { Sweeper } from './sweeper.js';
 import { SandboxClock } from './sandbox-clock.js';
+import { SignInThrottle } from './sign-in-throttle.js';
 import { Snapshots } from './snapshots.js';
 import { Webhooks } from './webhooks.js';
 import type { AccountRow } from './accounts.js';
@@ -48,6 +49,8 @@ export interface Services {
   reidentification: ReidentificationService;
   /** The e-mail outbox: `mail.queue(...)` inside a transaction; its worker delivers over SMTP (also in `workers`). */
   mail: Mailer;
+  /** Sign-in throttling, counted in the database (every node sharing it agrees). */
+  signInThrottle: SignInThrottle;
   /** Links audit events into the chain after commit (also in `workers`). */
   auditLinker: AuditLinker;
   /** Background work (mail retries, webhook delivery, lifecycle sweeps, audit linking), started after listen. */
@@ -99,6 +102,7 @@ export function createServices(reg: Register): Services {
     sweeper,
     sandboxClock,
     auditLinker,
+    signInThrottle: new SignInThrottle(reg),
     workers: [sweeper, delivery, mail.worker, auditLinker],
   };
   return services;

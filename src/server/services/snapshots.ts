@@ -6,7 +6,7 @@ import type { Register } from '../context.js';
 import { apiTime } from '../lib/clock.js';
 import { hmacHex } from '../lib/crypto.js';
 import { ApiError, conflict, notFound } from '../lib/errors.js';
-import { loadSettings } from './settings.js';
+import { checkKeyFingerprint, loadSettings } from './settings.js';
 
 /** A snapshot's id: `snap_` and 24 lowercase hex characters (it names its files, so nothing else is accepted). */
 export const SNAPSHOT_ID_PATTERN = '^snap_[0-9a-f]{24}$';
@@ -350,10 +350,15 @@ export class Snapshots {
     if (why) throw conflict(why);
   }
 
-  /** Clock offset from the (restored or cleared) settings; no stored offset means real time. */
+  /**
+   * Clock offset from the (restored or cleared) settings; no stored offset means real time. The
+   * settings table was replaced: the key file's fingerprint is recorded again (the same keys:
+   * a restore needs them, and a reset keeps them).
+   */
   private afterReplace(): void {
     this.reg.clock.setOffset(0);
     loadSettings(this.reg);
+    checkKeyFingerprint(this.reg);
   }
 
   /**
