@@ -6,8 +6,9 @@ CREATE TABLE "sign_in_failures" (
 --> statement-breakpoint
 ALTER TABLE "audit_events" ADD COLUMN "event_hash" text DEFAULT '' NOT NULL;--> statement-breakpoint
 ALTER TABLE "audit_events" ADD COLUMN "link_seq" bigint;--> statement-breakpoint
--- Events written so far were linked as they were written: their chain position is their id.
-UPDATE "audit_events" SET "link_seq" = "seq";--> statement-breakpoint
+-- Events written so far were linked as they were written, in id order: their chain position is
+-- their rank by id.
+UPDATE "audit_events" SET "link_seq" = "r"."n" FROM (SELECT "seq", row_number() OVER (ORDER BY "seq") AS "n" FROM "audit_events") AS "r" WHERE "r"."seq" = "audit_events"."seq";--> statement-breakpoint
 -- The first link run anchors that chain's tip (services/audit.ts, docs/security.md "Audit").
 INSERT INTO "settings" ("key", "value", "updated_at") SELECT 'audit-anchor', 'unanchored', to_char(now() at time zone 'utc', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') WHERE EXISTS (SELECT 1 FROM "audit_events");--> statement-breakpoint
 ALTER TABLE "mail_messages" ADD COLUMN "lease_token" text;--> statement-breakpoint

@@ -1,5 +1,10 @@
+import { cpSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { PROJECT_ROOT } from '../src/server/config.js';
+import { openDatabase } from '../src/server/db/open.js';
 import { hmacHex } from '../src/server/lib/crypto.js';
+import { writeNewKeyFile } from '../src/server/lib/keys.js';
 import { testRegister, type TestRegister } from './support/register.js';
 import { tempDir } from './support/temp-files.js';
 
@@ -226,5 +231,39 @@ describe('audit chain', () => {
     r.reg.sqlite.prepare('delete from audit_events').run();
     r.reg.sqlite.prepare("delete from settings where key = 'audit-anchor'").run();
     expect(r.reg.audit.verify()).toMatchObject({ intact: false });
+  });
+
+  it('upgrading: a chain written by the previous version (ids starting above 1 after a reset) is migrated, anchored on first start, and verifies', async () => {
+    const dataDir = tempDir('dar-audit-upgrade-');
+    // The previous version's schema: every migration but the one that introduced linking.
+    const oldMigrations = tempDir('dar-audit-migrations-');
+    cpSync(resolve(PROJECT_ROOT, 'drizzle'), oldMigrations, { recursive: true });
+    const journalFile = join(oldMigrations, 'meta', '_journal.json');
+    const journal = JSON.parse(readFileSync(journalFile, 'utf8')) as { entries: { tag: string }[] };
+    const newest = journal.entries.pop()!;
+    expect(newest.tag).toMatch(/cluster_mechanics$/);
+    rmSync(join(oldMigrations, `${newest.tag}.sql`));
+    writeFileSync(journalFile, JSON.stringify(journal));
+    const keys = writeNewKeyFile(join(dataDir, 'register.keys.json'));
+    const { sqlite } = openDatabase(join(dataDir, 'register.sqlite'), oldMigrations);
+    // As the previous version wrote them, after a sandbox reset had emptied ids 1-4.
+    let prev = '0'.repeat(64);
+    const insert = sqlite.prepare('insert into audit_events (seq, at, actor, event_type, ak, ir, subject, detail, prev_hash, hash) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)');
+    for (let seq = 5; seq <= 9; seq++) {
+      const row = ['2026-01-01T00:00:00.000Z', 'admin_ops', 'account.updated', null, null, `acct${seq}`, { n: seq }] as const;
+      const hash = hmacHex(keys.signingKey, JSON.stringify([prev, ...row]));
+      insert.run(seq, row[0], row[1], row[2], row[3], row[4], row[5], JSON.stringify(row[6]), prev, hash);
+      prev = hash;
+    }
+    sqlite.close();
+
+    const r = await register({ dataDir, workers: true, port: 0 }, { seed: false });
+    expect(r.reg.audit.verify()).toMatchObject({ intact: true, linked: 5, unlinked: 0 });
+    await r.listen();
+    r.reg.tx(() => r.reg.audit.append({ actor: 'admin_ops', eventType: 'account.updated', subject: 'acct10' }));
+    await linkAll(r);
+    expect(r.reg.audit.verify()).toMatchObject({ intact: true, linked: 6, unlinked: 0 });
+    r.reg.sqlite.prepare('delete from audit_events where seq = 10').run();
+    expect(r.reg.audit.verify().intact).toBe(false);
   });
 });
