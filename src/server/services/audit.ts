@@ -176,6 +176,11 @@ export class AuditLog {
     this.writeAnchor({ base: high, link: 0, seq: high, hash: GENESIS });
   }
 
+  /** Whether any event waits to be linked: a read outside any transaction, so an idle linker takes no write lock. */
+  hasPending(): boolean {
+    return this.unlinkedRows.all(1).length > 0;
+  }
+
   /**
    * The job lock, taken first inside the linker's transaction. On SQLite the transaction is
    * already the only writer on the database file (BEGIN IMMEDIATE), whichever process or node
@@ -343,7 +348,7 @@ export class AuditLinker {
   private async linkAll(): Promise<number> {
     let total = 0;
     try {
-      for (;;) {
+      while (this.audit.hasPending()) {
         const n = this.tx(() => this.audit.linkPending());
         total += n;
         if (n === 0 || this.stopped) break;
