@@ -9,7 +9,7 @@ ALTER TABLE "audit_events" ADD COLUMN "link_seq" bigint;--> statement-breakpoint
 -- Events written so far were linked as they were written, in id order: their chain position is
 -- their rank by id.
 UPDATE "audit_events" SET "link_seq" = "r"."n" FROM (SELECT "seq", row_number() OVER (ORDER BY "seq") AS "n" FROM "audit_events") AS "r" WHERE "r"."seq" = "audit_events"."seq";--> statement-breakpoint
--- The first link run anchors that chain's tip (services/audit.ts, docs/security.md "Audit").
+-- The first link run anchors that chain's tip (services/audit.ts, docs/security.md "The audit chain").
 INSERT INTO "settings" ("key", "value", "updated_at") SELECT 'audit-anchor', 'unanchored', to_char(now() at time zone 'utc', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') WHERE EXISTS (SELECT 1 FROM "audit_events");--> statement-breakpoint
 ALTER TABLE "mail_messages" ADD COLUMN "lease_token" text;--> statement-breakpoint
 ALTER TABLE "webhook_deliveries" ADD COLUMN "lease_token" text;--> statement-breakpoint

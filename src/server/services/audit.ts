@@ -20,7 +20,7 @@ export const GENESIS = '0'.repeat(64);
 export const ANCHOR_KEY = 'audit-anchor';
 /**
  * Written by the migration that introduced linking, on a register that already had a chain:
- * the first link run anchors that chain's tip (trust on first use; docs/security.md "Audit").
+ * the first link run anchors that chain's tip (trust on first use; docs/security.md "The audit chain").
  */
 export const UNANCHORED = 'unanchored';
 
@@ -53,7 +53,7 @@ type LinkedRow = { seq: number; linkSeq: number; prevHash: string; hash: string;
 
 /**
  * Append-only audit log, tamper-evident against someone who can write the database but does
- * not hold the key file (docs/security.md "Audit").
+ * not hold the key file (docs/security.md "The audit chain").
  *
  * - **At commit**, inside the audited transaction, each event gets its own HMAC over its id and
  *   content (`event_hash`). Nothing shared is read or written, so writers on any number of

@@ -18,7 +18,7 @@ const AuditEvent = Type.Object({
   subject: Nullable(Type.String()),
   detail: Type.Record(Type.String(), Type.Unknown()),
   // [ours] null while the event is not yet linked into the chain (normally a second or two
-  // after it was written; docs/security.md "Audit"). Its own HMAC is checked by verify meanwhile.
+  // after it was written; docs/security.md "The audit chain"). Its own HMAC is checked by verify meanwhile.
   hash: Nullable(Type.String()),
   'prev-hash': Nullable(Type.String()),
 });
