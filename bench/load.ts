@@ -133,13 +133,17 @@ export async function bulkLoad(opts: LoadOptions): Promise<Fixture> {
   let tick = 0;
   const at = () => new Date(now - DAY - span + Math.floor((span * tick++) / (totalRows * 3 + 1000))).toISOString();
 
-  // ---- audit chain, exactly as AuditLog.append computes it ----
+  // ---- audit chain, as registers wrote it before events were linked after commit ----
   let prevHash = '0'.repeat(64);
-  const insAudit = sqlite.prepare('insert into audit_events (at, actor, event_type, ak, ir, subject, detail, prev_hash, hash) values (?, ?, ?, ?, ?, ?, ?, ?, ?)');
+  // Written as a chain from before linking after commit (services/audit.ts): linked as written,
+  // position = id (the table starts empty), and marked unanchored so the register's first link
+  // run anchors its tip.
+  const insAudit = sqlite.prepare('insert into audit_events (seq, link_seq, at, actor, event_type, ak, ir, subject, detail, prev_hash, hash) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)');
+  sqlite.prepare("insert or replace into settings (key, value, updated_at) values ('audit-anchor', 'unanchored', ?)").run(new Date(now).toISOString());
   let auditCount = 0;
   const audit = (when: string, actor: string, eventType: string, ak: string | null, ir: string | null, subject: string | null, detail: Record<string, unknown>) => {
     const hash = hmacHex(keys.signingKey, JSON.stringify([prevHash, when, actor, eventType, ak, ir, subject, detail]));
-    insAudit.run(when, actor, eventType, ak, ir, subject, JSON.stringify(detail), prevHash, hash);
+    insAudit.run(auditCount + 1, auditCount + 1, when, actor, eventType, ak, ir, subject, JSON.stringify(detail), prevHash, hash);
     prevHash = hash;
     auditCount++;
   };

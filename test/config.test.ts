@@ -23,6 +23,15 @@ describe('register flags', () => {
     expect(usage()).toContain('--log-format pretty|json');
   });
 
+  it('--keys-file names the key file to use instead of <data>/register.keys.json; keys new is in the usage', () => {
+    expect(parse([]).keysFile).toBeNull();
+    expect(parse(['--keys-file', 'keys/cluster.json', '--data', 'd']).keysFile).toBe(resolve('keys/cluster.json'));
+    expect(parse(['--keys-file=/etc/dar/keys.json']).keysFile).toBe('/etc/dar/keys.json');
+    refuses(['--keys-file'], '--keys-file needs a value');
+    refuses(['--keys-file='], '--keys-file needs a value');
+    expect(usage()).toContain('keys new <file>');
+  });
+
   it('refuses unknown flags and missing values', () => {
     refuses(['--prot', '5001'], 'unknown option "--prot"');
     refuses(['--port'], '--port needs a value');

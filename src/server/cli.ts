@@ -20,6 +20,10 @@ import { createRegister, StartupError, type RunningRegister } from './start.js';
 setFlagsFromString('--heap-growing-percent=50');
 
 async function main(): Promise<void> {
+  if (process.argv[2] === 'keys') {
+    const { runKeysCommand } = await import('./keys-cli.js');
+    process.exit(runKeysCommand(process.argv.slice(3)));
+  }
   if (process.argv[2] === 'migrate') {
     const { runMigrateCommand } = await import('./migrate-cli.js');
     process.exit(await runMigrateCommand(process.argv.slice(3)));

@@ -11,6 +11,11 @@ export interface RegisterConfig {
   host: string;
   /** Data directory (SQLite file + key file). null = in-memory database and throwaway keys (tests). */
   dataDir: string | null;
+  /**
+   * The key file to use instead of `<dataDir>/register.keys.json` (`--keys-file`): it must exist
+   * (`npm run register -- keys new <file>` writes one). Every node of a cluster uses the same one.
+   */
+  keysFile: string | null;
   mode: Mode;
   seed: 'demo' | null;
   /** Public origin customers see (magic links, passkey pages). Sandbox: http://localhost:<port>. */
@@ -40,6 +45,8 @@ export interface RegisterConfig {
   webhookPollMs: number;
   /** How often the lifecycle sweeper runs (expiry, DISCOVERED ageing, consent.expiring). */
   sweepIntervalMs: number;
+  /** How often audit events written since are linked into the chain (services/audit.ts). */
+  auditLinkIntervalMs: number;
   /**
    * Proxies whose X-Forwarded-For the register believes (addresses or CIDR ranges, as
    * Fastify's `trustProxy` takes them). Empty: the client address is the socket's, whatever
@@ -59,6 +66,7 @@ export function defaultConfig(overrides: Partial<RegisterConfig> = {}): Register
     port: 5001,
     host: '127.0.0.1',
     dataDir: resolve('data'),
+    keysFile: null,
     mode: 'sandbox',
     seed: null,
     origin: null,
@@ -75,6 +83,7 @@ export function defaultConfig(overrides: Partial<RegisterConfig> = {}): Register
     webhookTimeoutMs: WEBHOOK_TIMEOUT_MS,
     webhookPollMs: 5_000,
     sweepIntervalMs: 60_000,
+    auditLinkIntervalMs: 1_000,
     trustProxy: [],
     ...overrides,
   };
@@ -87,6 +96,8 @@ const USAGE = `Usage: npm run register -- [options]
   --port <n>              TCP port (default 5001; 0 = any free port)
   --host <addr>           interface to listen on (default 127.0.0.1)
   --data <dir>            data directory for the SQLite file and key file (default ./data)
+  --keys-file <file>      use this key file instead of <data>/register.keys.json
+                          (it must exist: see "keys new" below)
   --seed demo             load the demo data set (idempotent)
   --mode sandbox|production
                           sandbox (default): local developer register
@@ -106,7 +117,9 @@ const USAGE = `Usage: npm run register -- [options]
   --help                  show this help
 
   npm run register -- migrate --db <postgres://… | SQLite file>
-                          migrate a database's schema to this version and exit`;
+                          migrate a database's schema to this version and exit
+  npm run register -- keys new <file>
+                          write a new key file (mode 0600; never overwrites one)`;
 
 export function usage(): string {
   return USAGE;
@@ -163,6 +176,9 @@ export function parseArgs(argv: string[], env: NodeJS.ProcessEnv = process.env, 
         break;
       case '--data':
         config.dataDir = resolve(take());
+        break;
+      case '--keys-file':
+        config.keysFile = resolve(take());
         break;
       case '--seed': {
         const v = take();

@@ -1,4 +1,4 @@
-import { accessSync, constants, mkdirSync } from 'node:fs';
+import { accessSync, constants, existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { buildApp } from './app.js';
 import type { RegisterConfig } from './config.js';
@@ -9,10 +9,10 @@ import { openDatabase } from './db/open.js';
 import type { Readiness } from './http/readiness.js';
 import type { App } from './http/types.js';
 import { Clock } from './lib/clock.js';
-import { generateKeys, loadOrCreateKeys } from './lib/keys.js';
+import { generateKeys, loadKeys, loadOrCreateKeys } from './lib/keys.js';
 import { AuditLog } from './services/audit.js';
 import type { Services } from './services/index.js';
-import { loadSettings } from './services/settings.js';
+import { checkKeyFingerprint, followClockOffset, KeyMismatchError, loadSettings } from './services/settings.js';
 import { seedDemo, type DemoSummary } from './seed/demo.js';
 
 export interface RunningRegister {
@@ -34,6 +34,15 @@ export class StartupError extends Error {}
 export async function createRegister(config: RegisterConfig, logger: boolean | object = false): Promise<RunningRegister> {
   let dbFile = ':memory:';
   let keys = generateKeys();
+  if (config.keysFile) {
+    // Named explicitly (every node of a cluster shares one): it must exist, never made up here.
+    if (!existsSync(config.keysFile)) throw new StartupError(`the key file ${config.keysFile} does not exist (write one with: npm run register -- keys new ${config.keysFile})`);
+    try {
+      keys = loadKeys(config.keysFile);
+    } catch (err) {
+      throw new StartupError(`cannot read the key file ${config.keysFile}: ${(err as Error).message}`);
+    }
+  }
   if (config.dataDir) {
     try {
       mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
@@ -42,10 +51,12 @@ export async function createRegister(config: RegisterConfig, logger: boolean | o
       throw new StartupError(`data directory ${config.dataDir} is not writable: ${(err as Error).message}`);
     }
     dbFile = join(config.dataDir, 'register.sqlite');
-    try {
-      keys = loadOrCreateKeys(join(config.dataDir, 'register.keys.json'));
-    } catch (err) {
-      throw new StartupError(`cannot read or create the key file: ${(err as Error).message}`);
+    if (!config.keysFile) {
+      try {
+        keys = loadOrCreateKeys(join(config.dataDir, 'register.keys.json'));
+      } catch (err) {
+        throw new StartupError(`cannot read or create the key file: ${(err as Error).message}`);
+      }
     }
   }
 
@@ -83,7 +94,16 @@ export async function createRegister(config: RegisterConfig, logger: boolean | o
     tx: <T>(fn: () => T): T => reg.durability.tx(fn),
     durability,
   };
+  try {
+    checkKeyFingerprint(reg);
+  } catch (err) {
+    sqlite.close();
+    if (err instanceof KeyMismatchError) throw new StartupError(`refusing to start on ${dbFile}: ${err.message}. Start with the key file it was written with (--keys-file), or with a new data folder.`);
+    throw err;
+  }
   loadSettings(reg);
+  // Another node sharing the database may move the sandbox clock: follow it (services/settings.ts).
+  const stopFollowingClock = followClockOffset(reg);
 
   const { app, svc, readiness } = await buildApp(reg, logger);
   const running: RunningRegister = {
@@ -118,6 +138,7 @@ export async function createRegister(config: RegisterConfig, logger: boolean | o
     },
     async close() {
       readiness.notReady('shutting down');
+      stopFollowingClock();
       for (const w of [...svc.workers].reverse()) await w.stop();
       await app.close();
       await checkpointer?.stop();

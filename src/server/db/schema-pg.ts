@@ -334,6 +334,11 @@ export const webhookDeliveries = pgTable(
     lastError: text('last_error'),
     deliveredAt: text('delivered_at'),
     alertedAt: text('alerted_at'),
+    /**
+     * Set to a fresh random value by each claim (services/delivery-worker.ts); only the claim
+     * holding it may record the attempt's outcome. Null when nobody holds the row.
+     */
+    leaseToken: text('lease_token'),
     createdAt: text('created_at').notNull(),
   },
   (t) => [
@@ -388,6 +393,8 @@ export const mailMessages = pgTable(
     nextAttemptAt: text('next_attempt_at'),
     lastError: text('last_error'),
     sentAt: text('sent_at'),
+    /** Set by each lease (services/mail.ts); only the lease holding it may record the outcome. */
+    leaseToken: text('lease_token'),
     createdAt: text('created_at').notNull(),
     /**
      * (Last, where SQLite's ALTER TABLE put it.)
@@ -412,6 +419,14 @@ export const auditEvents = pgTable(
     ir: text('ir'),
     subject: text('subject'),
     detail: json<Record<string, unknown>>('detail').notNull(),
+    /**
+     * The event's own HMAC over its id and content, written at commit ('' on events written
+     * before the chain was linked after commit; those were linked as they were written).
+     */
+    eventHash: text('event_hash').notNull().default(''),
+    /** Position in the chain, set by the linker after commit (services/audit.ts); null until then. */
+    linkSeq: bigint('link_seq', { mode: 'number' }),
+    /** The previous link's hash and this link's hash; '' until the event is linked. */
     prevHash: text('prev_hash').notNull(),
     hash: text('hash').notNull(),
   },
@@ -426,6 +441,14 @@ export const auditEvents = pgTable(
       .where(sql`${t.subject} is not null`),
     // The audit log's date-range filter (docs/api.md "Admin lists").
     index('audit_events_at_idx').on(t.at),
+    // The chain in link order (verify, the linker's tip); one position per event.
+    uniqueIndex('audit_events_link_uq')
+      .on(t.linkSeq)
+      .where(sql`${t.linkSeq} is not null`),
+    // What the linker has still to link: only the few newest events are ever in it.
+    index('audit_events_unlinked_idx')
+      .on(t.seq)
+      .where(sql`${t.linkSeq} is null`),
   ],
 );
 
@@ -450,3 +473,19 @@ export const settings = pgTable('settings', {
   value: text('value').notNull(),
   updatedAt: text('updated_at').notNull(),
 });
+
+/**
+ * Failed sign-ins per throttling key (services/sign-in-throttle.ts), kept in the database so
+ * every node sharing it counts the same failures (docs/security.md "Sign-in throttling").
+ */
+export const signInFailures = pgTable(
+  'sign_in_failures',
+  {
+    key: text('key').primaryKey(),
+    /** Times of the recent failures (ms since the epoch), oldest first. */
+    failures: json<number[]>('failures').notNull(),
+    /** The newest failure (ms since the epoch): rows idle past the window are pruned by it. */
+    lastAt: bigint('last_at', { mode: 'number' }).notNull(),
+  },
+  (t) => [index('sign_in_failures_last_idx').on(t.lastAt)],
+);

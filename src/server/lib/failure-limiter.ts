@@ -10,26 +10,52 @@ export interface FailureLimits {
 }
 
 /**
+ * Where the failure times live. A register keeps them in its database (services/sign-in-throttle.ts),
+ * so every node sharing it counts the same failures; this in-memory one serves a single process.
+ */
+export interface FailureStore {
+  /** The key's stored failure times (ms since the epoch, oldest first); [] for none. */
+  get(key: string): number[];
+  /**
+   * Replaces the key's list with `change(stored list)`, as one atomic step: two nodes failing
+   * at once must both be counted. An empty result forgets the key.
+   */
+  update(key: string, change: (list: number[]) => number[]): void;
+}
+
+export class MemoryFailureStore implements FailureStore {
+  private readonly failures = new Map<string, number[]>();
+
+  get(key: string): number[] {
+    return this.failures.get(key) ?? [];
+  }
+
+  update(key: string, change: (list: number[]) => number[]): void {
+    const list = change(this.get(key));
+    this.failures.delete(key);
+    if (list.length) this.failures.set(key, list);
+    // Bound memory under a flood of distinct keys.
+    if (this.failures.size > 100_000) this.failures.delete(this.failures.keys().next().value!);
+  }
+}
+
+/**
  * Counts failures per key in a sliding window and answers with growing delays: after `free`
  * failures, the key waits `baseDelayMs` after its latest failure, then twice that after the
  * next one, and so on up to `maxDelayMs`. Used for sign-in: only failed attempts count, so a
  * well-behaved client refreshing its token is never throttled, and a key is delayed rather
- * than locked out for everyone.
+ * than locked out for everyone. The rule lives here; the store decides where the counts live.
  */
 export class FailureLimiter {
-  private readonly failures = new Map<string, number[]>();
-
   constructor(
     private readonly limits: FailureLimits,
     private readonly now: () => number = Date.now,
+    private readonly store: FailureStore = new MemoryFailureStore(),
   ) {}
 
-  private recent(key: string): number[] {
+  private recent(list: number[]): number[] {
     const cutoff = this.now() - this.limits.windowMs;
-    const list = (this.failures.get(key) ?? []).filter((t) => t > cutoff);
-    if (list.length) this.failures.set(key, list);
-    else this.failures.delete(key);
-    return list;
+    return list.filter((t) => t > cutoff);
   }
 
   /** The delay owed after `count` failures in the window. */
@@ -41,22 +67,22 @@ export class FailureLimiter {
 
   /** Seconds until the key may try again, or 0 when it is not delayed. */
   blockedFor(key: string): number {
-    const list = this.recent(key);
+    const list = this.recent(this.store.get(key));
     const wait = list.length ? list[list.length - 1] + this.delayMs(list.length) - this.now() : 0;
     return wait > 0 ? Math.max(1, Math.ceil(wait / 1000)) : 0;
   }
 
   fail(key: string): void {
-    const list = this.recent(key);
-    list.push(this.now());
-    // The delay is capped, so failures beyond the one that reaches the cap add nothing.
-    if (list.length > this.limits.free + 32) list.shift();
-    this.failures.set(key, list);
-    // Bound memory under a flood of distinct keys.
-    if (this.failures.size > 100_000) this.failures.delete(this.failures.keys().next().value!);
+    this.store.update(key, (stored) => {
+      const list = this.recent(stored);
+      list.push(this.now());
+      // The delay is capped, so failures beyond the one that reaches the cap add nothing.
+      if (list.length > this.limits.free + 32) list.shift();
+      return list;
+    });
   }
 
   reset(key: string): void {
-    this.failures.delete(key);
+    this.store.update(key, () => []);
   }
 }

@@ -30,21 +30,37 @@ export function generateKeys(): RegisterKeys {
   };
 }
 
-/** Loads the key file, creating it (mode 0600) on first start. */
-export function loadOrCreateKeys(file: string): RegisterKeys {
-  if (!existsSync(file)) {
-    const keys = generateKeys();
-    const content: KeyFile = {
-      version: 1,
-      'jwt-secret': keys.jwtSecret.toString('base64'),
-      'email-hmac-key': keys.emailHmacKey.toString('base64'),
-      'encryption-key': keys.encryptionKey.toString('base64'),
-      'signing-key': keys.signingKey.toString('base64'),
-    };
-    writeFileSync(file, JSON.stringify(content, null, 2) + '\n', { mode: 0o600, flag: 'wx' });
-    chmodSync(file, 0o600);
-    return keys;
+function keyFileContent(keys: RegisterKeys): string {
+  const content: KeyFile = {
+    version: 1,
+    'jwt-secret': keys.jwtSecret.toString('base64'),
+    'email-hmac-key': keys.emailHmacKey.toString('base64'),
+    'encryption-key': keys.encryptionKey.toString('base64'),
+    'signing-key': keys.signingKey.toString('base64'),
+  };
+  return JSON.stringify(content, null, 2) + '\n';
+}
+
+export class KeyFileExistsError extends Error {}
+
+/**
+ * Writes a key file of fresh random keys, mode 0600 whatever the umask. Never overwrites: a key
+ * file replaced is data lost (encrypted fields, e-mail hashes, the audit chain).
+ */
+export function writeNewKeyFile(file: string): RegisterKeys {
+  const keys = generateKeys();
+  try {
+    writeFileSync(file, keyFileContent(keys), { mode: 0o600, flag: 'wx' });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') throw new KeyFileExistsError(`${file} already exists; a key file is never overwritten (its keys read the data written with them)`);
+    throw err;
   }
+  chmodSync(file, 0o600);
+  return keys;
+}
+
+/** Loads an existing key file (mode tightened to 0600). */
+export function loadKeys(file: string): RegisterKeys {
   // A key file copied in or left readable by others is tightened, like the database files.
   chmodSync(file, 0o600);
   const parsed = JSON.parse(readFileSync(file, 'utf8')) as KeyFile;
@@ -61,4 +77,9 @@ export function loadOrCreateKeys(file: string): RegisterKeys {
     encryptionKey: field('encryption-key'),
     signingKey: field('signing-key'),
   };
+}
+
+/** Loads the key file, creating it (mode 0600) on first start. */
+export function loadOrCreateKeys(file: string): RegisterKeys {
+  return existsSync(file) ? loadKeys(file) : writeNewKeyFile(file);
 }

@@ -1,8 +1,10 @@
-import { gt, sql } from 'drizzle-orm';
+import { sql } from 'drizzle-orm';
+import type Database from 'better-sqlite3';
 import type { Db } from '../db/open.js';
 import { auditEvents } from '../db/schema.js';
 import { hmacHex } from '../lib/crypto.js';
 import type { Clock } from '../lib/clock.js';
+import { errorForLog } from '../http/log-redaction.js';
 
 export interface AuditInput {
   actor: string;
@@ -13,42 +15,121 @@ export interface AuditInput {
   detail?: Record<string, unknown>;
 }
 
-const GENESIS = '0'.repeat(64);
+export const GENESIS = '0'.repeat(64);
+/** The settings row holding the chain's anchor (see AuditLog). */
+export const ANCHOR_KEY = 'audit-anchor';
+/**
+ * Written by the migration that introduced linking, on a register that already had a chain:
+ * the first link run anchors that chain's tip (trust on first use; docs/security.md "The audit chain").
+ */
+export const UNANCHORED = 'unanchored';
+
+type Content = { at: string; actor: string; eventType: string; ak: string | null; ir: string | null; subject: string | null; detail: Record<string, unknown> };
+
+/** The chain's tip as the linker last left it, HMAC'd under the audit key. */
+interface Anchor {
+  /** Events up to this id were deleted by a sandbox reset: the chain starts after it. */
+  base: number;
+  /** The newest linked event's position in the chain (0: nothing linked since `base`). */
+  link: number;
+  /** Its id (`base` when nothing is linked). */
+  seq: number;
+  /** Its hash (GENESIS when nothing is linked). */
+  hash: string;
+}
+
+export interface VerifyResult {
+  intact: boolean;
+  /** Events whose HMAC (and, when linked, chain link) was checked before the first fault. */
+  checked: number;
+  linked: number;
+  /** Events written but not yet linked into the chain (normally for a second or two). */
+  unlinked: number;
+  'first-broken-id': number | null;
+  reason: string | null;
+}
+
+type LinkedRow = { seq: number; linkSeq: number; prevHash: string; hash: string; eventHash: string } & Content;
 
 /**
- * Append-only, hash-chained audit log. Each event's hash is an HMAC (key outside the
- * database) over the previous hash and the event's fields, so editing, deleting or
- * reordering any row breaks the chain from that row on — even for someone who can
- * write the database file but does not hold the key file.
+ * Append-only audit log, tamper-evident against someone who can write the database but does
+ * not hold the key file (docs/security.md "The audit chain").
+ *
+ * - **At commit**, inside the audited transaction, each event gets its own HMAC over its id and
+ *   content (`event_hash`). Nothing shared is read or written, so writers on any number of
+ *   nodes never wait for one another (a single locked chain tip capped durable writes at about
+ *   190/s on PostgreSQL).
+ * - **After commit**, the linker (`linkPending`, run every second or so by one node at a time)
+ *   links events into the chain in the order it finds them: position `link_seq`, `prev_hash`
+ *   the previous link's hash, `hash` an HMAC over both and the event's own HMAC. So editing,
+ *   deleting or reordering a linked event breaks the chain from there on.
+ * - **The anchor** (settings row `audit-anchor`, HMAC'd) names the chain's tip and is written
+ *   in the same transaction as the links it covers; the linker continues from the anchor, not
+ *   from the newest row. Deleting the newest linked events therefore leaves the anchor naming
+ *   an event that is gone. Replaying an older anchor together with such a deletion is caught
+ *   by the database's own sequence: SQLite's AUTOINCREMENT counter only moves back with a
+ *   rolled-back transaction, so the newest id it ever handed out must still be there and the
+ *   ids after the tip must have no holes. What remains possible (rewinding that counter too)
+ *   is written down in docs/security.md.
+ *
+ * Several nodes: writers share nothing; the linker must run on one node at a time, and takes
+ * its lock inside its own transaction (`jobLock`), where the tip is then read and written.
  */
 export class AuditLog {
-  private readonly lastHash;
+  private readonly nextSeq: Database.Statement<[], number>;
   private readonly insert;
+  private readonly sqlite: Database.Database;
+  private readonly anchorRow: Database.Statement<[string], string>;
+  private readonly anchorWrite: Database.Statement<[string, string, string]>;
+  private readonly unlinkedRows: Database.Statement<[number], { seq: number; eventHash: string }>;
+  private readonly linkRow: Database.Statement<[number, string, string, number]>;
 
   constructor(
-    private readonly db: Db,
+    db: Db,
     private readonly key: Buffer,
     private readonly clock: Clock,
   ) {
-    // Run on better-sqlite3 directly (docs/performance.md): every write reads the chain's tip, and drizzle's
-    // wrapper cost twice the lookup itself (~9 against ~3 µs in a loop).
-    this.lastHash = db.$client.prepare<[], string>('select hash from audit_events order by seq desc limit 1').pluck();
+    this.sqlite = db.$client;
+    this.anchorRow = this.sqlite.prepare<[string], string>('select value from settings where key = ?').pluck();
+    this.anchorWrite = this.sqlite.prepare('insert into settings (key, value, updated_at) values (?, ?, ?) on conflict (key) do update set value = excluded.value, updated_at = excluded.updated_at');
+    this.unlinkedRows = this.sqlite.prepare('select seq, event_hash as eventHash from audit_events where link_seq is null order by seq limit ?');
+    this.linkRow = this.sqlite.prepare('update audit_events set link_seq = ?, prev_hash = ?, hash = ? where seq = ? and link_seq is null');
+    // The id is read before the insert so the event's own HMAC can bind it (moving an event to
+    // another id breaks it). Inside the writing transaction SQLite's counter cannot move under
+    // us. (PostgreSQL: `select nextval(...)`, which takes no lock either.) Run on better-sqlite3
+    // directly like the chain-tip read it replaces (docs/performance.md).
+    this.nextSeq = this.sqlite.prepare<[], number>("select coalesce((select seq from sqlite_sequence where name = 'audit_events'), 0) + 1").pluck();
     // Prepared once (docs/performance.md): every write appends an event. (drizzle applies the json
     // column's encoder to placeholder values too, so `detail` is passed as an object.)
     const p = (name: string) => sql.placeholder(name);
     this.insert = db
       .insert(auditEvents)
-      .values({ at: p('at'), actor: p('actor'), eventType: p('eventType'), ak: p('ak'), ir: p('ir'), subject: p('subject'), detail: p('detail'), prevHash: p('prevHash'), hash: p('hash') })
+      .values({ seq: p('seq'), at: p('at'), actor: p('actor'), eventType: p('eventType'), ak: p('ak'), ir: p('ir'), subject: p('subject'), detail: p('detail'), eventHash: p('eventHash'), prevHash: '', hash: '' })
       .prepare();
   }
 
-  private digest(prevHash: string, e: { at: string; actor: string; eventType: string; ak: string | null; ir: string | null; subject: string | null; detail: Record<string, unknown> }): string {
+  /** The event's own HMAC, written at commit. */
+  private eventDigest(seq: number, e: Content): string {
+    return hmacHex(this.key, JSON.stringify(['audit-event', seq, e.at, e.actor, e.eventType, e.ak, e.ir, e.subject, e.detail]));
+  }
+
+  /** A chain link: the previous link's hash, this position, and the event's own HMAC. */
+  private linkDigest(prevHash: string, linkSeq: number, seq: number, eventHash: string): string {
+    return hmacHex(this.key, JSON.stringify(['audit-link', prevHash, linkSeq, seq, eventHash]));
+  }
+
+  /** Events written before linking existed (empty `event_hash`): the hash covers the previous hash and the content. */
+  private legacyDigest(prevHash: string, e: Content): string {
     return hmacHex(this.key, JSON.stringify([prevHash, e.at, e.actor, e.eventType, e.ak, e.ir, e.subject, e.detail]));
+  }
+
+  private anchorMac(a: Anchor): string {
+    return hmacHex(this.key, JSON.stringify(['audit-anchor', a.base, a.link, a.seq, a.hash]));
   }
 
   /** Call inside the transaction that makes the change being audited. */
   append(input: AuditInput): void {
-    const prevHash = this.lastHash.get() ?? GENESIS;
+    const seq = this.nextSeq.get()!;
     const row = {
       at: this.clock.iso(),
       actor: input.actor,
@@ -58,28 +139,228 @@ export class AuditLog {
       subject: input.subject ?? null,
       detail: input.detail ?? {},
     };
-    this.insert.run({ ...row, prevHash, hash: this.digest(prevHash, row) });
+    this.insert.run({ ...row, seq, eventHash: this.eventDigest(seq, row) });
   }
 
-  /** Walks the whole chain; reports the first broken link. */
-  verify(): { intact: boolean; checked: number; 'first-broken-id': number | null; reason: string | null } {
-    let prev = GENESIS;
+  /** The highest event id the database ever handed out (0 for none). */
+  private sequenceHigh(): number {
+    return this.nextSeq.get()! - 1;
+  }
+
+  /** The stored anchor: an Anchor, 'unanchored' (legacy chain not yet anchored), null (none) or 'forged'. */
+  private readAnchor(): Anchor | typeof UNANCHORED | 'forged' | null {
+    const value = this.anchorRow.get(ANCHOR_KEY);
+    if (value === undefined) return null;
+    if (value === UNANCHORED) return UNANCHORED;
+    try {
+      const a = JSON.parse(value) as Anchor & { mac: string };
+      const anchor: Anchor = { base: a.base, link: a.link, seq: a.seq, hash: a.hash };
+      if (typeof a.mac === 'string' && a.mac === this.anchorMac(anchor)) return anchor;
+    } catch {
+      // fall through: unreadable is as bad as forged
+    }
+    return 'forged';
+  }
+
+  private writeAnchor(a: Anchor): void {
+    const value = JSON.stringify({ ...a, mac: this.anchorMac(a) });
+    this.anchorWrite.run(ANCHOR_KEY, value, new Date().toISOString());
+  }
+
+  /**
+   * A sandbox reset deleted every event: the chain starts again after the newest id handed out.
+   * Call inside the transaction that deleted them.
+   */
+  startFreshChain(): void {
+    const high = this.sequenceHigh();
+    this.writeAnchor({ base: high, link: 0, seq: high, hash: GENESIS });
+  }
+
+  /** Whether any event waits to be linked: a read outside any transaction, so an idle linker takes no write lock. */
+  hasPending(): boolean {
+    return this.unlinkedRows.all(1).length > 0;
+  }
+
+  /**
+   * The job lock, taken first inside the linker's transaction. On SQLite the transaction is
+   * already the only writer on the database file (BEGIN IMMEDIATE), whichever process or node
+   * runs it, so nothing more is needed. On PostgreSQL this becomes
+   * `select pg_try_advisory_xact_lock(<audit-linker key>)`: false means another node is linking.
+   */
+  private jobLock(): boolean {
+    return true;
+  }
+
+  /**
+   * Links up to `max` unlinked events into the chain, oldest id first, and moves the anchor.
+   * Call inside a transaction (reg.tx). Returns how many were linked; 0 when another node holds
+   * the lock or the anchor is missing or forged (verify reports that; linking on would hide it).
+   */
+  linkPending(max = 2000): number {
+    if (!this.jobLock()) return 0;
+    let anchor = this.readAnchor();
+    if (anchor === 'forged') throw new Error('the audit chain anchor fails its HMAC; not linking (GET /v1/admin/audit/verify)');
+    const tip = this.sqlite
+      .prepare<[], { link: number; seq: number; hash: string; eventHash: string }>('select link_seq as link, seq, hash, event_hash as eventHash from audit_events where link_seq is not null order by link_seq desc limit 1')
+      .get();
+    if (anchor === UNANCHORED) {
+      // A chain written before linking existed: anchor its tip once. Its newest link must be a
+      // legacy event; a linked new-style event means the marker was planted later.
+      if (tip && tip.eventHash !== '') throw new Error('the audit chain is marked unanchored but holds linked events; not linking (GET /v1/admin/audit/verify)');
+      anchor = tip ? { base: 0, link: tip.link, seq: tip.seq, hash: tip.hash } : { base: 0, link: 0, seq: 0, hash: GENESIS };
+      this.writeAnchor(anchor);
+    }
+    if (anchor === null) {
+      if (tip) throw new Error('the audit chain anchor is missing; not linking (GET /v1/admin/audit/verify)');
+      anchor = { base: 0, link: 0, seq: 0, hash: GENESIS };
+    }
+    const rows = this.unlinkedRows.all(max);
+    if (rows.length === 0) return 0;
+    let { link, hash } = anchor;
+    let seq = anchor.seq;
+    for (const r of rows) {
+      const next = this.linkDigest(hash, link + 1, r.seq, r.eventHash);
+      this.linkRow.run(link + 1, hash, next, r.seq);
+      link++;
+      hash = next;
+      seq = r.seq;
+    }
+    this.writeAnchor({ base: anchor.base, link, seq, hash });
+    return rows.length;
+  }
+
+  /**
+   * Checks every event's own HMAC, the chain over linked events and its anchor, and (SQLite) that
+   * no id the database handed out is missing after the chain's tip. Reports the first fault.
+   */
+  verify(): VerifyResult {
     let checked = 0;
-    const pageSize = 5000;
-    let after = 0;
-    // Keyset iteration so memory stays flat for millions of events.
-    for (;;) {
-      const rows = this.db.select().from(auditEvents).where(gt(auditEvents.seq, after)).orderBy(auditEvents.seq).limit(pageSize).all();
+    let linked = 0;
+    const fail = (id: number | null, reason: string): VerifyResult => ({ intact: false, checked, linked, unlinked: this.unlinkedCount(), 'first-broken-id': id, reason });
+    const stored = this.readAnchor();
+    if (stored === 'forged') return fail(null, 'the chain anchor does not carry the register’s HMAC (it was edited or replaced)');
+    const anchor: Anchor | null = stored === UNANCHORED ? null : (stored ?? { base: 0, link: 0, seq: 0, hash: GENESIS });
+
+    // 1. The chain over linked events, in link order (keyset pages keep memory flat).
+    let prev = GENESIS;
+    let tip = { link: 0, seq: anchor?.base ?? 0 };
+    const linkedPage = this.sqlite.prepare<[number], LinkedRow>(
+      `select seq, link_seq as linkSeq, prev_hash as prevHash, hash, event_hash as eventHash, at, actor, event_type as eventType, ak, ir, subject, detail
+       from audit_events where link_seq is not null and link_seq > ? order by link_seq limit 5000`,
+    );
+    for (let after = 0; ;) {
+      const rows = linkedPage.all(after);
       if (rows.length === 0) break;
-      for (const r of rows) {
-        if (r.prevHash !== prev) return { intact: false, checked, 'first-broken-id': r.seq, reason: 'prev-hash does not match the previous event' };
-        const expected = this.digest(prev, { at: r.at, actor: r.actor, eventType: r.eventType, ak: r.ak, ir: r.ir, subject: r.subject, detail: r.detail });
-        if (expected !== r.hash) return { intact: false, checked, 'first-broken-id': r.seq, reason: 'event content does not match its hash' };
+      for (const raw of rows) {
+        const r = { ...raw, detail: JSON.parse(raw.detail as unknown as string) as Record<string, unknown> };
+        if (r.linkSeq !== tip.link + 1) return fail(r.seq, 'linked events before this one are missing');
+        if (tip.link === 0 && anchor && r.seq <= anchor.base) return fail(r.seq, 'this event predates the chain’s start (a sandbox reset)');
+        if (r.prevHash !== prev) return fail(r.seq, 'prev-hash does not match the previous event');
+        if (r.eventHash === '') {
+          if (this.legacyDigest(prev, r) !== r.hash) return fail(r.seq, 'event content does not match its hash');
+        } else {
+          if (this.eventDigest(r.seq, r) !== r.eventHash) return fail(r.seq, 'event content does not match its hash');
+          if (this.linkDigest(prev, r.linkSeq, r.seq, r.eventHash) !== r.hash) return fail(r.seq, 'event content does not match its hash');
+        }
         prev = r.hash;
+        tip = { link: r.linkSeq, seq: r.seq };
+        after = r.linkSeq;
         checked++;
-        after = r.seq;
+        linked++;
       }
     }
-    return { intact: true, checked, 'first-broken-id': null, reason: null };
+
+    // 2. The anchor names the tip: newer linked events cannot have been deleted, nor the anchor rolled back.
+    if (anchor) {
+      if (anchor.link > tip.link) return fail(anchor.seq, `the newest linked events are missing: the chain ends at position ${tip.link}, its anchor names position ${anchor.link} (event ${anchor.seq})`);
+      if (anchor.link < tip.link) return fail(tip.seq, 'the chain anchor is older than the chain (it was replaced by an earlier one)');
+      if (anchor.link > 0 && (anchor.seq !== tip.seq || anchor.hash !== prev)) return fail(tip.seq, 'the chain’s newest event is not the one its anchor names');
+    }
+
+    // 3. Events not linked yet: their own HMAC, and (SQLite) no hole in the ids after the tip.
+    // SQLite's counter is gapless (a rolled-back insert gives its id back), so a missing id was
+    // deleted. (PostgreSQL sequences skip values on rollback: there this check cannot apply.)
+    let expected = tip.seq + 1;
+    const unlinkedPage = this.sqlite.prepare<[number], LinkedRow>(
+      `select seq, event_hash as eventHash, at, actor, event_type as eventType, ak, ir, subject, detail
+       from audit_events where link_seq is null and seq > ? order by seq limit 5000`,
+    );
+    for (let after = 0; ;) {
+      const rows = unlinkedPage.all(after);
+      if (rows.length === 0) break;
+      for (const raw of rows) {
+        const r = { ...raw, detail: JSON.parse(raw.detail as unknown as string) as Record<string, unknown> };
+        if (r.seq !== expected) return fail(r.seq, `events ${expected}${r.seq - 1 > expected ? `–${r.seq - 1}` : ''} are missing`);
+        if (r.eventHash === '' || this.eventDigest(r.seq, r) !== r.eventHash) return fail(r.seq, 'event content does not match its hash');
+        expected++;
+        after = r.seq;
+        checked++;
+      }
+    }
+    const high = this.sequenceHigh();
+    if (high > expected - 1) return fail(high, `the newest events are missing: the database handed out ids up to ${high}, the newest present is ${expected - 1}`);
+    return { intact: true, checked, linked, unlinked: checked - linked, 'first-broken-id': null, reason: null };
+  }
+
+  private unlinkedCount(): number {
+    return this.sqlite.prepare<[], number>('select count(*) from audit_events where link_seq is null').pluck().get()!;
+  }
+}
+
+/**
+ * Runs the linker every `intervalMs` (and at once on start, so events left unlinked by a stop
+ * or crash are linked on restart). `tx` is the register's transaction runner.
+ */
+export class AuditLinker {
+  readonly name = 'audit-linker';
+  private timer: NodeJS.Timeout | null = null;
+  private current: Promise<number> | null = null;
+  private stopped = false;
+  private reported = false;
+
+  constructor(
+    private readonly audit: AuditLog,
+    private readonly tx: <T>(fn: () => T) => T,
+    private readonly intervalMs: number,
+  ) {}
+
+  start(): void {
+    if (this.timer) return;
+    this.stopped = false;
+    void this.runOnce();
+    this.timer = setInterval(() => void this.runOnce(), this.intervalMs);
+    this.timer.unref();
+  }
+
+  async stop(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+    this.stopped = true;
+    await this.current;
+  }
+
+  /** Links everything pending now, a batch per turn of the event loop; resolves to how many were linked. */
+  runOnce(): Promise<number> {
+    this.current ??= this.linkAll().finally(() => (this.current = null));
+    return this.current;
+  }
+
+  private async linkAll(): Promise<number> {
+    let total = 0;
+    try {
+      while (this.audit.hasPending()) {
+        const n = this.tx(() => this.audit.linkPending());
+        total += n;
+        if (n === 0 || this.stopped) break;
+        // A backlog (after a restart) is linked without keeping requests waiting.
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+      this.reported = false;
+    } catch (err) {
+      // Said once per fault, not every second.
+      if (!this.reported) console.error('audit chain linking stopped', errorForLog(err));
+      this.reported = true;
+    }
+    return total;
   }
 }

@@ -7,7 +7,7 @@ import type { Register } from '../context.js';
 import { webhookAttempts, webhookDeliveries, webhooks } from '../db/schema.js';
 import { apiTime } from '../lib/clock.js';
 import { conflict, notFound } from '../lib/errors.js';
-import { newId } from '../lib/ids.js';
+import { newId, newSecret } from '../lib/ids.js';
 import { checkCallbackUrlForm, guardedLookup, internalAddressKind } from '../lib/net-guard.js';
 import { signatures } from '../lib/webhook-signature.js';
 import type { EventPublisher } from './events.js';
@@ -82,8 +82,13 @@ const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', 
 /**
  * Delivers the durable webhook outbox (contract §9).
  *
- * - Rows are claimed with a lease (next_attempt_at pushed past the request timeout) in one
- *   transaction, so a crash mid-delivery only delays that row until the lease runs out.
+ * - Rows are claimed with a lease (next_attempt_at pushed past the request timeout, and a fresh
+ *   random lease_token) in one transaction, so a crash mid-delivery only delays that row until
+ *   the lease runs out. Only the claim holding the row's current lease_token may record the
+ *   outcome (`where seq = ? and lease_token = ?`, one row changed or nothing is written): a
+ *   worker whose lease ran out, on this node or another sharing the database, and whose row
+ *   was claimed again meanwhile, cannot overwrite the newer claim's outcome. The claim's own
+ *   update is conditional on the row still being due, so two nodes never hold one row.
  * - Each attempt is recorded in webhook_attempts with its status code, duration and error.
  * - 2xx within the timeout = delivered. Otherwise the next attempt is scheduled from
  *   config.webhookRetryScheduleMs (persisted in next_attempt_at, so it survives restarts);
@@ -242,13 +247,20 @@ export class DeliveryWorker implements Worker {
         .limit(Math.min(limit, CLAIM_BATCH))
         .all();
       if (due.length === 0) return [];
+      // One token per claim: each row's outcome is recorded against it (see the class comment).
+      // Re-checked here (still pending and due), so on PostgreSQL, where two nodes may select
+      // the same rows, only one claim's update matches each row.
       return this.reg.db
         .update(webhookDeliveries)
-        .set({ nextAttemptAt: this.reg.clock.isoIn(this.reg.config.webhookTimeoutMs + LEASE_MARGIN_MS) })
+        .set({ nextAttemptAt: this.reg.clock.isoIn(this.reg.config.webhookTimeoutMs + LEASE_MARGIN_MS), leaseToken: newSecret(18) })
         .where(
-          inArray(
-            webhookDeliveries.seq,
-            due.map((d) => d.seq),
+          and(
+            inArray(
+              webhookDeliveries.seq,
+              due.map((d) => d.seq),
+            ),
+            eq(webhookDeliveries.status, 'pending'),
+            lte(webhookDeliveries.nextAttemptAt, now),
           ),
         )
         .returning()
@@ -268,8 +280,8 @@ export class DeliveryWorker implements Worker {
       this.reg.tx(() =>
         this.reg.db
           .update(webhookDeliveries)
-          .set({ status: 'undelivered', nextAttemptAt: null, lastError: 'subscription deleted before delivery' })
-          .where(and(eq(webhookDeliveries.seq, row.seq), eq(webhookDeliveries.status, 'pending')))
+          .set({ status: 'undelivered', nextAttemptAt: null, lastError: 'subscription deleted before delivery', leaseToken: null })
+          .where(and(this.holding(row), eq(webhookDeliveries.status, 'pending')))
           .run(),
       );
       return;
@@ -284,21 +296,46 @@ export class DeliveryWorker implements Worker {
     if (signal.aborted && this.stopping) {
       // Shutdown interrupted the request: the outcome is unknown, so it does not count as an
       // attempt. The row is due again at once; the next start delivers it (same event-id).
-      this.reg.db
-        .update(webhookDeliveries)
-        .set({ nextAttemptAt: this.reg.clock.iso() })
-        .where(and(eq(webhookDeliveries.seq, row.seq), eq(webhookDeliveries.status, 'pending')))
-        .run();
+      this.reg.tx(() =>
+        this.reg.db
+          .update(webhookDeliveries)
+          .set({ nextAttemptAt: this.reg.clock.iso(), leaseToken: null })
+          .where(and(this.holding(row), eq(webhookDeliveries.status, 'pending')))
+          .run(),
+      );
       return;
     }
-    this.record(row.eventId, sub, at, outcome);
+    this.record(row, sub, at, outcome);
   }
 
-  /** Writes the attempt and the row's next state in one transaction. */
-  private record(eventId: string, sub: WebhookRow, at: string, outcome: SendOutcome): void {
+  /** The row as this claim leased it: same id, same lease token (see the class comment). */
+  private holding(claimed: DeliveryRow): SQL {
+    return and(eq(webhookDeliveries.seq, claimed.seq), eq(webhookDeliveries.leaseToken, claimed.leaseToken ?? ''))!;
+  }
+
+  /**
+   * Writes the attempt and the row's next state in one transaction, only while `claimed`'s lease
+   * is still the row's: the conditional update comes first, and when it changes nothing (the
+   * lease ran out and the row was claimed again, here or on another node) nothing is written.
+   */
+  private record(claimed: DeliveryRow, sub: WebhookRow, at: string, outcome: SendOutcome): void {
+    const eventId = claimed.eventId;
     this.reg.tx(() => {
       const row = this.reg.db.select().from(webhookDeliveries).where(eq(webhookDeliveries.eventId, eventId)).get();
       if (!row) return;
+      const attempts = row.attempts + 1;
+      const base = { attempts, lastAttemptAt: at, lastStatusCode: outcome.statusCode, lastError: outcome.error, leaseToken: null };
+      let next: Partial<DeliveryRow>;
+      let exhausted = false;
+      if (outcome.ok) next = { ...base, status: 'delivered', deliveredAt: this.reg.clock.iso(), nextAttemptAt: null };
+      // Closed meanwhile (subscription deleted): keep the record of the attempt only.
+      else if (row.status !== 'pending') next = base;
+      else if (attempts < this.maxAttempts) next = { ...base, nextAttemptAt: this.reg.clock.isoIn(this.schedule[attempts - 1]) };
+      else {
+        next = { ...base, status: 'undelivered', nextAttemptAt: null, alertedAt: this.reg.clock.iso() };
+        exhausted = true;
+      }
+      if (this.reg.db.update(webhookDeliveries).set(next).where(this.holding(claimed)).run().changes !== 1) return;
       const logged = this.reg.db.select({ n: count() }).from(webhookAttempts).where(eq(webhookAttempts.eventId, eventId)).get()!.n;
       this.reg.db
         .insert(webhookAttempts)
@@ -314,35 +351,7 @@ export class DeliveryWorker implements Worker {
           responseBody: outcome.responseBody,
         })
         .run();
-      const attempts = row.attempts + 1;
-      const base = { attempts, lastAttemptAt: at, lastStatusCode: outcome.statusCode, lastError: outcome.error };
-      if (outcome.ok) {
-        this.reg.db
-          .update(webhookDeliveries)
-          .set({ ...base, status: 'delivered', deliveredAt: this.reg.clock.iso(), nextAttemptAt: null })
-          .where(eq(webhookDeliveries.seq, row.seq))
-          .run();
-        return;
-      }
-      if (row.status !== 'pending') {
-        // Closed meanwhile (subscription deleted): keep the record of the attempt only.
-        this.reg.db.update(webhookDeliveries).set(base).where(eq(webhookDeliveries.seq, row.seq)).run();
-        return;
-      }
-      if (attempts < this.maxAttempts) {
-        const next = this.reg.clock.isoIn(this.schedule[attempts - 1]);
-        this.reg.db
-          .update(webhookDeliveries)
-          .set({ ...base, nextAttemptAt: next })
-          .where(eq(webhookDeliveries.seq, row.seq))
-          .run();
-        return;
-      }
-      this.reg.db
-        .update(webhookDeliveries)
-        .set({ ...base, status: 'undelivered', nextAttemptAt: null, alertedAt: this.reg.clock.iso() })
-        .where(eq(webhookDeliveries.seq, row.seq))
-        .run();
+      if (!exhausted) return;
       this.mail.queue(this.alertMessage(sub, { ...row, ...base }));
       this.reg.audit.append({
         actor: 'register',
@@ -639,7 +648,7 @@ export class DeliveryWorker implements Worker {
       if (rows.length === 0) return { queued: 0, eventIds: [] };
       this.reg.db
         .update(webhookDeliveries)
-        .set({ status: 'pending', attempts: 0, nextAttemptAt: now, alertedAt: null, deliveredAt: null })
+        .set({ status: 'pending', attempts: 0, nextAttemptAt: now, alertedAt: null, deliveredAt: null, leaseToken: null })
         .where(
           inArray(
             webhookDeliveries.seq,
@@ -667,7 +676,7 @@ export class DeliveryWorker implements Worker {
       const sub = this.webhooks.find(row.wid);
       if (!sub || sub.deletedAt) throw conflict(`Subscription ${row.wid} was deleted; its events cannot be redelivered`);
       const now = this.reg.clock.iso();
-      this.reg.db.update(webhookDeliveries).set({ status: 'pending', attempts: 0, nextAttemptAt: now, alertedAt: null, deliveredAt: null }).where(eq(webhookDeliveries.seq, row.seq)).run();
+      this.reg.db.update(webhookDeliveries).set({ status: 'pending', attempts: 0, nextAttemptAt: now, alertedAt: null, deliveredAt: null, leaseToken: null }).where(eq(webhookDeliveries.seq, row.seq)).run();
       this.reg.audit.append({ actor, eventType: 'webhook.redeliver-requested', subject: row.wid, detail: { 'event-id': eventId, 'previous-status': row.status } });
       this.kick();
       return this.reg.db.select().from(webhookDeliveries).where(eq(webhookDeliveries.seq, row.seq)).get()!;

@@ -1,6 +1,7 @@
 import type { Register } from '../context.js';
 import { AccessRecords } from './access-records.js';
 import { Accounts } from './accounts.js';
+import { AuditLinker } from './audit.js';
 import { Dcc } from './dcc.js';
 import { EventPublisher } from './events.js';
 import { IdentityRecords } from './identity-records.js';
@@ -10,6 +11,7 @@ import { ReidentificationService } from './reidentification.js';
 import { DeliveryWorker } from './delivery-worker.js';
 import { Sweeper } from './sweeper.js';
 import { SandboxClock } from './sandbox-clock.js';
+import { SignInThrottle } from './sign-in-throttle.js';
 import { Snapshots } from './snapshots.js';
 import { Webhooks } from './webhooks.js';
 import type { AccountRow } from './accounts.js';
@@ -47,7 +49,11 @@ export interface Services {
   reidentification: ReidentificationService;
   /** The e-mail outbox: `mail.queue(...)` inside a transaction; its worker delivers over SMTP (also in `workers`). */
   mail: Mailer;
-  /** Background work (mail retries, webhook delivery, lifecycle sweeps), started after listen. */
+  /** Sign-in throttling, counted in the database (every node sharing it agrees). */
+  signInThrottle: SignInThrottle;
+  /** Links audit events into the chain after commit (also in `workers`). */
+  auditLinker: AuditLinker;
+  /** Background work (mail retries, webhook delivery, lifecycle sweeps, audit linking), started after listen. */
   workers: Worker[];
 }
 
@@ -80,6 +86,7 @@ export function createServices(reg: Register): Services {
       reidentification.resetLimits();
     },
   });
+  const auditLinker = new AuditLinker(reg.audit, reg.tx, reg.config.auditLinkIntervalMs);
   const services: Services = {
     accounts,
     identities,
@@ -94,7 +101,9 @@ export function createServices(reg: Register): Services {
     delivery,
     sweeper,
     sandboxClock,
-    workers: [sweeper, delivery, mail.worker],
+    auditLinker,
+    signInThrottle: new SignInThrottle(reg),
+    workers: [sweeper, delivery, mail.worker, auditLinker],
   };
   return services;
 }

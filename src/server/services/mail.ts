@@ -7,7 +7,8 @@ import { mailMessages } from '../db/schema.js';
 import { apiTime } from '../lib/clock.js';
 import { decrypt, encrypt } from '../lib/crypto.js';
 import { conflict, notFound } from '../lib/errors.js';
-import { newId } from '../lib/ids.js';
+import { newId, newSecret } from '../lib/ids.js';
+import type { AuditInput } from './audit.js';
 import type { Worker } from './index.js';
 import { errorForLog, scrubText } from '../http/log-redaction.js';
 
@@ -309,7 +310,7 @@ export class Mailer {
       if (row.status !== 'failed' && row.status !== 'retrying') throw conflict(`Message ${id} is ${row.status}; only failed or retrying messages can be retried`);
       if (!row.sealed && this.reg.config.mode === 'production' && row.links.some((l) => l.includes('/id/magic/[')))
         throw conflict(`Message ${id} carried a one-time link that the register no longer keeps; start a new re-identification instead`);
-      this.reg.db.update(mailMessages).set({ status: 'queued', attempts: 0, nextAttemptAt: this.reg.clock.iso() }).where(eq(mailMessages.seq, row.seq)).run();
+      this.reg.db.update(mailMessages).set({ status: 'queued', attempts: 0, nextAttemptAt: this.reg.clock.iso(), leaseToken: null }).where(eq(mailMessages.seq, row.seq)).run();
       this.reg.audit.append({ actor, eventType: 'mail.retry-requested', subject: id });
       if (this.started) setImmediate(() => this.wake());
       return this.find(id)!;
@@ -330,7 +331,12 @@ export class Mailer {
     return this.transport;
   }
 
-  /** Leases one due row (conditional update), so a row is attempted by one pass at a time. */
+  /**
+   * Leases one due row (conditional update), so a row is attempted by one pass at a time, on
+   * this node or any other sharing the database. The lease sets a fresh random `lease_token`;
+   * the outcome is recorded only `where seq = ? and lease_token = ?` (see `recordOutcome`), so a
+   * pass whose lease ran out and whose row was leased again cannot overwrite the newer outcome.
+   */
   private lease(): MailRow | null {
     const now = this.reg.clock.iso();
     for (;;) {
@@ -342,12 +348,13 @@ export class Mailer {
         .limit(1)
         .get();
       if (!due) return null;
+      const leaseToken = newSecret(18);
       const leased = this.reg.db
         .update(mailMessages)
-        .set({ nextAttemptAt: this.reg.clock.isoIn(this.leaseMs) })
+        .set({ nextAttemptAt: this.reg.clock.isoIn(this.leaseMs), leaseToken })
         .where(and(eq(mailMessages.seq, due.seq), eq(mailMessages.nextAttemptAt, due.nextAttemptAt!), inArray(mailMessages.status, ['queued', 'retrying'])))
         .run();
-      if (leased.changes === 1) return due;
+      if (leased.changes === 1) return { ...due, leaseToken };
     }
   }
 
@@ -370,11 +377,7 @@ export class Mailer {
       await (await this.smtp()).sendMail(this.mailOptions(row, body));
       if (generation !== this.generation) return;
       const now = this.reg.clock.iso();
-      this.reg.db
-        .update(mailMessages)
-        .set({ status: 'sent', attempts, sentAt: now, nextAttemptAt: null, lastError: null, ...this.forget(row) })
-        .where(eq(mailMessages.seq, row.seq))
-        .run();
+      this.recordOutcome(row, { status: 'sent', attempts, sentAt: now, nextAttemptAt: null, lastError: null, ...this.forget(row) });
     } catch (err) {
       if (generation !== this.generation) return;
       const e = err as Error & { responseCode?: number; permanent?: boolean; code?: string };
@@ -384,26 +387,34 @@ export class Mailer {
       // SMTP errors often quote the recipient ("550 <someone@example.org>: rejected"), which is
       // stored only encrypted: the stored error (and the audit event) must not repeat it.
       const message = scrubText(`${e.code ? `${e.code}: ` : ''}${(e.message ?? String(err)).slice(0, 500)}`);
-      this.reg.db
-        .update(mailMessages)
-        .set({
-          status,
-          attempts,
-          lastError: message,
-          nextAttemptAt: status === 'retrying' ? this.reg.clock.isoIn(this.backoffMs[attempts - 1]) : null,
-          ...(status === 'failed' ? this.forget(row) : {}),
-        })
-        .where(eq(mailMessages.seq, row.seq))
-        .run();
-      if (status === 'failed') {
-        this.reg.audit.append({
-          actor: 'register',
-          eventType: 'mail.failed',
-          subject: row.messageId,
-          detail: { purpose: row.purpose, ref: row.ref, attempts, error: message, permanent },
-        });
-      }
+      const outcome = {
+        status,
+        attempts,
+        lastError: message,
+        nextAttemptAt: status === 'retrying' ? this.reg.clock.isoIn(this.backoffMs[attempts - 1]) : null,
+        ...(status === 'failed' ? this.forget(row) : {}),
+      };
+      const audit = status === 'failed' ? { actor: 'register', eventType: 'mail.failed', subject: row.messageId, detail: { purpose: row.purpose, ref: row.ref, attempts, error: message, permanent } } : null;
+      this.recordOutcome(row, outcome, audit);
     }
+  }
+
+  /**
+   * Records an attempt's outcome (and its audit event) only while `leased`'s lease is still the
+   * row's: one row changed, or nothing is written (the lease ran out and the row was leased
+   * again, here or on another node; that lease's outcome stands).
+   */
+  private recordOutcome(leased: MailRow, outcome: Partial<MailRow>, audit: AuditInput | null = null): boolean {
+    return this.reg.tx(() => {
+      const changed = this.reg.db
+        .update(mailMessages)
+        .set({ ...outcome, leaseToken: null })
+        .where(and(eq(mailMessages.seq, leased.seq), eq(mailMessages.leaseToken, leased.leaseToken ?? '')))
+        .run().changes;
+      if (changed !== 1) return false;
+      if (audit) this.reg.audit.append(audit);
+      return true;
+    });
   }
 
   /**

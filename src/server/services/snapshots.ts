@@ -6,7 +6,7 @@ import type { Register } from '../context.js';
 import { apiTime } from '../lib/clock.js';
 import { hmacHex } from '../lib/crypto.js';
 import { ApiError, conflict, notFound } from '../lib/errors.js';
-import { loadSettings } from './settings.js';
+import { checkKeyFingerprint, loadSettings } from './settings.js';
 
 /** A snapshot's id: `snap_` and 24 lowercase hex characters (it names its files, so nothing else is accepted). */
 export const SNAPSHOT_ID_PATTERN = '^snap_[0-9a-f]{24}$';
@@ -314,6 +314,9 @@ export class Snapshots {
       sqlite.pragma('defer_foreign_keys = ON');
       const tables = this.tables().filter((t) => !KEPT_ON_RESET.has(t));
       for (const t of tables) sqlite.prepare(`DELETE FROM main."${t}"`).run();
+      // Every event is gone: the chain starts again, anchored after the newest id handed out,
+      // so verify tells this reset apart from events deleted behind the register's back.
+      this.reg.audit.startFreshChain();
       this.rebuildIndexes();
       this.afterReplace();
     })();
@@ -347,10 +350,15 @@ export class Snapshots {
     if (why) throw conflict(why);
   }
 
-  /** Clock offset from the (restored or cleared) settings; no stored offset means real time. */
+  /**
+   * Clock offset from the (restored or cleared) settings; no stored offset means real time. The
+   * settings table was replaced: the key file's fingerprint is recorded again (the same keys:
+   * a restore needs them, and a reset keeps them).
+   */
   private afterReplace(): void {
     this.reg.clock.setOffset(0);
     loadSettings(this.reg);
+    checkKeyFingerprint(this.reg);
   }
 
   /**

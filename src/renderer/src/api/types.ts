@@ -312,7 +312,8 @@ export interface AuditEvent {
   ir: string | null;
   subject: string | null;
   detail: unknown;
-  hash: string;
+  /** null until the register has linked the event into the chain (a second or two after it was written). */
+  hash: string | null;
   'prev-hash': string | null;
 }
 

@@ -144,8 +144,8 @@ export function AuditScreen() {
               key: 'hash',
               header: 'Hash',
               render: (e) => (
-                <code className="mono-xs" title={e.hash}>
-                  {e.hash?.slice(0, 10)}
+                <code className="mono-xs" title={e.hash ?? 'Not linked into the chain yet'}>
+                  {e.hash?.slice(0, 10) ?? '(linking)'}
                 </code>
               ),
             },
@@ -157,9 +157,9 @@ export function AuditScreen() {
                 columns={2}
                 items={[
                   ['Event id', <code>{String(e.id)}</code>],
-                  ['Hash', <code className="mono-xs break">{e.hash}</code>],
+                  ['Hash', <code className="mono-xs break">{e.hash ?? '(not linked into the chain yet)'}</code>],
                   ['Subject', e.subject],
-                  ['Previous hash', <code className="mono-xs break">{e['prev-hash'] ?? '(first event)'}</code>],
+                  ['Previous hash', <code className="mono-xs break">{e.hash === null ? '(not linked into the chain yet)' : e['prev-hash']}</code>],
                 ]}
               />
               {e.detail !== null && e.detail !== undefined && <JsonBlock value={e.detail} />}

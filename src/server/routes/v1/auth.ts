@@ -3,20 +3,14 @@ import { issueToken, parseBasic, TOKEN_TTL_SECONDS } from '../../http/auth.js';
 import { envelope } from '../../http/envelope.js';
 import type { RouteModule } from '../../http/types.js';
 import { ApiError } from '../../lib/errors.js';
-import { FailureLimiter } from '../../lib/failure-limiter.js';
 import { Ok } from '../../schemas/common.js';
 
 /** GET /v1/auth/token — Basic credentials → bearer JWT (contract §2). */
 const auth: RouteModule = (app, { reg, svc }) => {
-  // Sign-in throttling (docs/security.md): failures count per account and client address,
-  // so a stranger's wrong guesses delay the stranger, never the account's own clients. The
-  // delays grow (1 s, 2 s, 4 s … up to 15 min) rather than lock anyone out. A second,
-  // looser count per client address slows one address guessing across many accounts. The
-  // client address is the socket's, or a trusted proxy's X-Forwarded-For (--trust-proxy).
-  // There is no count per account alone: it would let anyone lock an account out, and
-  // secrets the register generates are far beyond guessing.
-  const perAccountAndAddress = new FailureLimiter({ free: 5, baseDelayMs: 1000, maxDelayMs: 15 * 60_000, windowMs: 60 * 60_000 });
-  const perAddress = new FailureLimiter({ free: 50, baseDelayMs: 1000, maxDelayMs: 15 * 60_000, windowMs: 60 * 60_000 });
+  // Sign-in throttling (docs/security.md): per account and client address, and per address;
+  // counted in the database so every node agrees (services/sign-in-throttle.ts). The client
+  // address is the socket's, or a trusted proxy's X-Forwarded-For (--trust-proxy).
+  const throttle = svc.signInThrottle;
 
   app.get(
     '/auth/token',
@@ -31,16 +25,14 @@ const auth: RouteModule = (app, { reg, svc }) => {
     async (req) => {
       const creds = parseBasic(req.headers.authorization);
       if (!creds) throw new ApiError(401, 'AUTH004', 'Send HTTP Basic credentials: Authorization: Basic base64(account_id:secret_key)', [], { 'WWW-Authenticate': 'Basic realm="dar"' });
-      const key = JSON.stringify([creds.accountId, req.ip]);
-      const wait = Math.max(perAccountAndAddress.blockedFor(key), perAddress.blockedFor(req.ip));
+      const wait = throttle.blockedFor(creds.accountId, req.ip);
       if (wait > 0) throw new ApiError(429, 'RATE001', `Too many failed sign-in attempts; try again in ${wait} s`, [], { 'Retry-After': String(wait) });
       // Read before the account row is: a rotation or sign-out from here on ends this token.
       const checkedAt = Date.now();
       const account = await svc.accounts.authenticate(creds.accountId, creds.secret);
       // Sign-ins are audited with the client address (docs/security.md "What the audit records"), failures included.
       if (!account) {
-        perAccountAndAddress.fail(key);
-        perAddress.fail(req.ip);
+        throttle.failed(creds.accountId, req.ip);
         svc.accounts.auditSignIn(creds.accountId, req.ip, 'wrong-credentials');
         throw new ApiError(401, 'AUTH005', 'Account id or secret key is wrong');
       }
@@ -48,7 +40,7 @@ const auth: RouteModule = (app, { reg, svc }) => {
         svc.accounts.auditSignIn(account.accountId, req.ip, account.status === 'terminated' ? 'terminated' : 'suspended');
         throw new ApiError(401, 'AUTH006', `Account is ${account.status}`);
       }
-      perAccountAndAddress.reset(key);
+      throttle.succeeded(creds.accountId, req.ip);
       svc.accounts.auditSignIn(account.accountId, req.ip, 'ok');
       return { response: envelope(req, reg.clock.now()), 'bearer-token': await issueToken(reg, account, checkedAt), expires: TOKEN_TTL_SECONDS };
     },

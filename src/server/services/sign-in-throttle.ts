@@ -1,0 +1,86 @@
+import type Database from 'better-sqlite3';
+import type { Register } from '../context.js';
+import { FailureLimiter, type FailureStore } from '../lib/failure-limiter.js';
+
+/** Failures are forgotten after this long (the limiters' window). */
+const WINDOW_MS = 60 * 60_000;
+/** Rows idle past the window are deleted every this many updates. */
+const PRUNE_EVERY = 256;
+
+/**
+ * Failed sign-ins kept in the database (`sign_in_failures`), so every node sharing it sees the
+ * same counts: spreading guesses over several nodes behind a load balancer buys nothing.
+ *
+ * Several nodes: `update` reads and writes the key's row inside one transaction. On SQLite
+ * that transaction holds the database's only write lock (BEGIN IMMEDIATE), whichever process
+ * runs it, so two nodes failing at once are both counted. (PostgreSQL: `select … for update`
+ * of the row, or an insert-on-conflict, in the same transaction.)
+ */
+export class SignInFailureStore implements FailureStore {
+  private readonly read: Database.Statement<[string], string>;
+  private readonly write: Database.Statement<[string, string, number]>;
+  private readonly remove: Database.Statement<[string]>;
+  private readonly prune: Database.Statement<[number]>;
+  private updates = 0;
+
+  constructor(private readonly reg: Register) {
+    const db = reg.sqlite;
+    this.read = db.prepare<[string], string>('select failures from sign_in_failures where key = ?').pluck();
+    this.write = db.prepare('insert into sign_in_failures (key, failures, last_at) values (?, ?, ?) on conflict (key) do update set failures = excluded.failures, last_at = excluded.last_at');
+    this.remove = db.prepare('delete from sign_in_failures where key = ?');
+    this.prune = db.prepare('delete from sign_in_failures where last_at < ?');
+  }
+
+  get(key: string): number[] {
+    const stored = this.read.get(key);
+    return stored ? (JSON.parse(stored) as number[]) : [];
+  }
+
+  update(key: string, change: (list: number[]) => number[]): void {
+    this.reg.tx(() => {
+      const list = change(this.get(key));
+      if (list.length) this.write.run(key, JSON.stringify(list), list[list.length - 1]);
+      else this.remove.run(key);
+      // Bounded under a flood of distinct keys: what is past the window counts for nothing.
+      if (++this.updates % PRUNE_EVERY === 0) this.prune.run(Date.now() - WINDOW_MS);
+    });
+  }
+}
+
+/**
+ * Sign-in throttling (docs/security.md "Sign-in throttling"): failures count per account and
+ * client address, so a stranger's wrong guesses delay the stranger, never the account's own
+ * clients. The delays grow (1 s, 2 s, 4 s … up to 15 min) rather than lock anyone out. A
+ * second, looser count per client address slows one address guessing across many accounts.
+ * There is no count per account alone: it would let anyone lock an account out, and secrets
+ * the register generates are far beyond guessing. Counts live in the database (above).
+ * Real time, not the sandbox clock: moving the clock must not lift a delay.
+ */
+export class SignInThrottle {
+  private readonly perAccountAndAddress: FailureLimiter;
+  private readonly perAddress: FailureLimiter;
+
+  constructor(reg: Register) {
+    const store = new SignInFailureStore(reg);
+    const scoped = (scope: string): FailureStore => ({
+      get: (key) => store.get(`${scope}:${key}`),
+      update: (key, change) => store.update(`${scope}:${key}`, change),
+    });
+    this.perAccountAndAddress = new FailureLimiter({ free: 5, baseDelayMs: 1000, maxDelayMs: 15 * 60_000, windowMs: WINDOW_MS }, Date.now, scoped('account-address'));
+    this.perAddress = new FailureLimiter({ free: 50, baseDelayMs: 1000, maxDelayMs: 15 * 60_000, windowMs: WINDOW_MS }, Date.now, scoped('address'));
+  }
+
+  /** Seconds this account id from this address must wait before trying again (0: go ahead). */
+  blockedFor(accountId: string, ip: string): number {
+    return Math.max(this.perAccountAndAddress.blockedFor(JSON.stringify([accountId, ip])), this.perAddress.blockedFor(ip));
+  }
+
+  failed(accountId: string, ip: string): void {
+    this.perAccountAndAddress.fail(JSON.stringify([accountId, ip]));
+    this.perAddress.fail(ip);
+  }
+
+  succeeded(accountId: string, ip: string): void {
+    this.perAccountAndAddress.reset(JSON.stringify([accountId, ip]));
+  }
+}
