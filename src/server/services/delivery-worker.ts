@@ -11,7 +11,7 @@ import { newId } from '../lib/ids.js';
 import { checkCallbackUrlForm, guardedLookup, internalAddressKind } from '../lib/net-guard.js';
 import { signatures } from '../lib/webhook-signature.js';
 import type { EventPublisher } from './events.js';
-import type { Worker } from './index.js';
+import type { Worker } from './worker.js';
 import type { WebhookRow, Webhooks } from './webhooks.js';
 import type { TEST_EVENT_TYPE_NAMES } from '../schemas/webhook.js';
 import { errorForLog } from '../http/log-redaction.js';

@@ -9,9 +9,9 @@ import { ApiError, conflict, notFound } from '../lib/errors.js';
 import { canonicalEmail, emailMatchKey } from '../lib/values.js';
 import { newId, newSecret } from '../lib/ids.js';
 import type { CreateIdentityRecordBody, IdentityRecord } from '../schemas/identity-record.js';
-import { contactChangeEmail } from '../pages/id/emails.js';
+import { contactChangeEmail } from './mail/templates.js';
 import type { Accounts } from './accounts.js';
-import type { Mailer } from './mail.js';
+import type { Mailer } from './mail/mailer.js';
 
 /** Columns the staff identity list sorts by (created: creation order). */
 export const IDENTITY_SORTS = ['created', 'mpxn'] as const;

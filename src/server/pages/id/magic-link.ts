@@ -2,9 +2,9 @@ import type { FastifyReply } from 'fastify';
 import { Type } from 'typebox';
 import type { App, Deps } from '../../http/types.js';
 import { sha256Hex } from '../../lib/crypto.js';
-import { ENDED_PAGE_TEXT, type CeremonyContext, type LinkOutcome } from '../../services/reidentification.js';
+import { ENDED_PAGE_TEXT, type CeremonyContext, type LinkOutcome } from '../../services/reidentification/index.js';
 import { checkCsrf, cookieOptions, issueCsrf, originAllowed, STEP_UP_COOKIE } from './csrf.js';
-import { heldByPhrase } from './emails.js';
+import { heldByPhrase } from '../../services/mail/templates.js';
 import { html, humanTime, messagePage, sendPage } from './layout.js';
 
 const SecretParams = Type.Object({ secret: Type.String({ maxLength: 200 }) });

@@ -1,4 +1,4 @@
-import { esc, humanTime, meterHint } from './layout.js';
+import { escapeHtml as esc, humanTime, meterHint } from '../../lib/customer-text.js';
 
 export interface ReidEmailInput {
   org: string;
