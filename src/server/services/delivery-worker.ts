@@ -32,7 +32,7 @@ export interface AdminDeliveryFilters {
 export type DeliveryRow = typeof webhookDeliveries.$inferSelect;
 export type AttemptRow = typeof webhookAttempts.$inferSelect;
 
-/** The slice of the register's mail module this worker needs (services/mail.ts). */
+/** The slice of the register's mail module this worker needs (services/mail/mailer.ts). */
 export interface AlertMail {
   queue(input: { to: string; subject: string; text: string; html: string; purpose: string; ref?: string | null }): string;
 }

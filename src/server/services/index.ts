@@ -1,5 +1,5 @@
 import type { Register } from '../context.js';
-import { AccessRecords } from './access-records.js';
+import { AccessRecords } from './access-records/index.js';
 import { Accounts } from './accounts.js';
 import { Dcc } from './dcc.js';
 import { EventPublisher } from './events.js';
