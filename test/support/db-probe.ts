@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import Database from 'better-sqlite3';
 import { and, asc, desc, eq, sql, type AnyColumn, type SQL } from 'drizzle-orm';
 import { drizzle } from 'drizzle-orm/better-sqlite3';
@@ -259,6 +260,12 @@ export class DbProbe {
     return Object.fromEntries(tables.map((t) => [t, this.rows(t)]));
   }
 
+  /** Every value in every table (the engine's own and the search index's too), as one string: what a copy of the database would reveal. */
+  everyValueAsText(): string {
+    const tables = this.sqlite.prepare("select name from sqlite_master where type = 'table'").pluck().all() as string[];
+    return tables.map((t) => JSON.stringify(this.rows(t))).join('\n');
+  }
+
   /** Every row of one table as stored (column names as in the database), oldest first. */
   rows(table: string): Record<string, unknown>[] {
     return this.sqlite.prepare(`select * from "${table.replace(/"/g, '""')}"`).all() as Record<string, unknown>[];
@@ -271,6 +278,25 @@ export class DbProbe {
   insertRow(table: string, row: Record<string, unknown>): void {
     const cols = Object.keys(row);
     this.sqlite.prepare(`insert into "${table}" (${cols.map((c) => `"${c}"`).join(', ')}) values (${cols.map(() => '?').join(', ')})`).run(...Object.values(row));
+  }
+
+  /**
+   * A hash of every row of the register's tables (tables()), in storage order, leaving out
+   * audit events of the given types: two equal fingerprints mean nothing was written.
+   */
+  fingerprint(skipAuditEventTypes: string[] = []): string {
+    const h = createHash('sha256');
+    for (const t of this.tables()) {
+      h.update(t);
+      const skip = t === 'audit_events' && skipAuditEventTypes.length > 0;
+      const rows = skip ? `select * from "${t}" where event_type not in (${skipAuditEventTypes.map(() => '?').join(', ')}) order by rowid` : `select * from "${t}" order by rowid`;
+      for (const row of this.sqlite
+        .prepare(rows)
+        .raw()
+        .iterate(...(skip ? skipAuditEventTypes : [])))
+        h.update(JSON.stringify(row, (_k, v) => (Buffer.isBuffer(v) ? v.toString('hex') : typeof v === 'bigint' ? String(v) : v)));
+    }
+    return h.digest('hex');
   }
 
   /** Whether the engine finds the database file sound. */
