@@ -299,6 +299,16 @@ export class DbProbe {
     return h.digest('hex');
   }
 
+  /** Creates an `accounts` table of the wrong shape in an empty file: the register's first migration then fails. */
+  createClashingAccountsTable(): void {
+    this.sqlite.exec('create table accounts (x int)');
+  }
+
+  /** SQLite's journal mode (the register runs in WAL). */
+  journalMode(): string {
+    return this.sqlite.pragma('journal_mode', { simple: true }) as string;
+  }
+
   /** Whether the engine finds the database file sound. */
   intact(): boolean {
     return this.sqlite.pragma('integrity_check', { simple: true }) === 'ok';
