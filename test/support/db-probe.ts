@@ -3,7 +3,7 @@ import Database from 'better-sqlite3';
 import { and, asc, desc, eq, sql, type AnyColumn, type SQL } from 'drizzle-orm';
 import { drizzle } from 'drizzle-orm/better-sqlite3';
 import * as schema from '../../src/server/db/schema.js';
-import { accessRecordCounts, accessRecords, accounts, auditEvents, identityRecords, mailMessages, webhookAttempts, webhookDeliveries, webhooks } from '../../src/server/db/schema.js';
+import { accessRecordCounts, accessRecords, accounts, auditEvents, identityRecords, mailMessages, reidTokens, webhookAttempts, webhookDeliveries, webhooks } from '../../src/server/db/schema.js';
 import type { Db } from '../../src/server/db/open.js';
 
 /**
@@ -132,6 +132,13 @@ export class DbProbe {
     for (const row of rows) this.db.insert(accessRecords).values(row).run();
   }
 
+  // ---------------------------------------------------------------- re-identification tokens
+
+  /** Stages tokens straight into the table (list fixtures with chosen dates and states). */
+  insertTokens(rows: (typeof reidTokens.$inferInsert)[]): void {
+    for (const row of rows) this.db.insert(reidTokens).values(row).run();
+  }
+
   // ---------------------------------------------------------------- identity records and accounts
 
   identity(ir: string) {
@@ -211,6 +218,11 @@ export class DbProbe {
       .where(and(...fieldFilters(webhookDeliveries, where)))
       .orderBy(asc(webhookDeliveries.seq))
       .all();
+  }
+
+  /** Stages deliveries straight into the table (list fixtures with chosen dates and states). */
+  insertDeliveries(rows: (typeof webhookDeliveries.$inferInsert)[]): void {
+    for (const row of rows) this.db.insert(webhookDeliveries).values(row).run();
   }
 
   /** Delivery attempts, oldest first: of one event, or all. */
@@ -297,6 +309,11 @@ export class DbProbe {
         h.update(JSON.stringify(row, (_k, v) => (Buffer.isBuffer(v) ? v.toString('hex') : typeof v === 'bigint' ? String(v) : v)));
     }
     return h.digest('hex');
+  }
+
+  /** Writes a row to a scratch table: the database files (WAL included) certainly exist afterwards. */
+  writeScratchRow(): void {
+    this.sqlite.exec('create table if not exists mode_probe(x); insert into mode_probe values (1)');
   }
 
   /** Creates an `accounts` table of the wrong shape in an empty file: the register's first migration then fails. */
