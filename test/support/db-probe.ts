@@ -321,6 +321,11 @@ export class DbProbe {
     this.sqlite.exec('create table accounts (x int)');
   }
 
+  /** How many schema migrations the database records as applied. */
+  migrationsApplied(): number {
+    return this.sqlite.prepare('select count(*) from __drizzle_migrations').pluck().get() as number;
+  }
+
   /** SQLite's journal mode (the register runs in WAL). */
   journalMode(): string {
     return this.sqlite.pragma('journal_mode', { simple: true }) as string;
