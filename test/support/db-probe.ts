@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import Database from 'better-sqlite3';
 import { and, asc, desc, eq, sql, type AnyColumn, type SQL } from 'drizzle-orm';
 import { drizzle } from 'drizzle-orm/better-sqlite3';
+import type { SQLiteTable } from 'drizzle-orm/sqlite-core';
 import * as schema from '../../src/server/db/schema.js';
 import { accessRecordCounts, accessRecords, accounts, auditEvents, identityRecords, mailMessages, reidTokens, webhookAttempts, webhookDeliveries, webhooks } from '../../src/server/db/schema.js';
 import type { Db } from '../../src/server/db/open.js';
@@ -31,6 +32,24 @@ export class DbProbe {
     return Object.assign(probe, { close: () => sqlite.close() });
   }
 
+  /** Rows matching every given field, oldest first. */
+  private matching<T extends SQLiteTable & { seq: AnyColumn }>(table: T, where: Record<string, unknown>) {
+    return this.db
+      .select()
+      .from(table)
+      .where(and(...fieldFilters(table, where)))
+      .orderBy(asc(table.seq))
+      .all();
+  }
+
+  private count(table: SQLiteTable, where?: SQL): number {
+    return this.db
+      .select({ n: sql<number>`count(*)` })
+      .from(table)
+      .where(where)
+      .get()!.n;
+  }
+
   // ---------------------------------------------------------------- access records
 
   record(ak: string) {
@@ -39,23 +58,14 @@ export class DbProbe {
 
   /** Records matching every given field, oldest first. */
   records(where: { mpxn?: string; ir?: string; duid?: string; state?: string; kind?: string } = {}) {
-    return this.db
-      .select()
-      .from(accessRecords)
-      .where(and(...fieldFilters(accessRecords, where)))
-      .orderBy(asc(accessRecords.seq))
-      .all();
+    return this.matching(accessRecords, where);
   }
 
   recordCount(where: { mpxn?: string; ir?: string; duid?: string; state?: string; kind?: string; expiredNotRevoked?: boolean } = {}): number {
     const { expiredNotRevoked, ...fields } = where;
     const filters = fieldFilters(accessRecords, fields);
     if (expiredNotRevoked) filters.push(eq(accessRecords.state, 'EXPIRED'), sql`${accessRecords.revokedAt} is null`);
-    return this.db
-      .select({ n: sql<number>`count(*)` })
-      .from(accessRecords)
-      .where(and(...filters))
-      .get()!.n;
+    return this.count(accessRecords, and(...filters));
   }
 
   /**
@@ -68,11 +78,7 @@ export class DbProbe {
     if (state === 'ACTIVE') filters.push(sql`${t.state} = 'ACTIVE' and (${t.expiresAt} is null or ${t.expiresAt} > ${nowIso})`);
     else if (state === 'EXPIRED') filters.push(sql`(${t.state} = 'EXPIRED' or (${t.state} = 'ACTIVE' and ${t.expiresAt} <= ${nowIso}))`);
     else if (state) filters.push(eq(t.state, state));
-    return this.db
-      .select({ n: sql<number>`count(*)` })
-      .from(t)
-      .where(and(...filters))
-      .get()!.n;
+    return this.count(t, and(...filters));
   }
 
   /** The trigger-kept counts of a Data User's records by stored state, and the same counted from the rows. */
@@ -146,10 +152,7 @@ export class DbProbe {
   }
 
   identityCount(): number {
-    return this.db
-      .select({ n: sql<number>`count(*)` })
-      .from(identityRecords)
-      .get()!.n;
+    return this.count(identityRecords);
   }
 
   /** The identity records owned by an account's Data User. */
@@ -164,10 +167,7 @@ export class DbProbe {
   }
 
   accountCount(): number {
-    return this.db
-      .select({ n: sql<number>`count(*)` })
-      .from(accounts)
-      .get()!.n;
+    return this.count(accounts);
   }
 
   /** Removes every account but one (a hostile sandbox state). */
@@ -212,12 +212,7 @@ export class DbProbe {
 
   /** Deliveries matching every given field, oldest first. */
   deliveries(where: { wid?: string; eventType?: string; duid?: string; status?: string } = {}) {
-    return this.db
-      .select()
-      .from(webhookDeliveries)
-      .where(and(...fieldFilters(webhookDeliveries, where)))
-      .orderBy(asc(webhookDeliveries.seq))
-      .all();
+    return this.matching(webhookDeliveries, where);
   }
 
   /** Stages deliveries straight into the table (list fixtures with chosen dates and states). */
@@ -247,11 +242,7 @@ export class DbProbe {
   }
 
   mailCount(purpose: string): number {
-    return this.db
-      .select({ n: sql<number>`count(*)` })
-      .from(mailMessages)
-      .where(eq(mailMessages.purpose, purpose))
-      .get()!.n;
+    return this.count(mailMessages, eq(mailMessages.purpose, purpose));
   }
 
   // ---------------------------------------------------------------- the whole database

@@ -2,6 +2,7 @@ import { and, eq, inArray, isNull, sql, type SQL } from 'drizzle-orm';
 import { newestFirstPage } from '../lib/paging.js';
 import { containsPattern, dateRange, listSort, sortedChunks, sortedPage, type PageRequest, type PageResult, type Sort, type SortDir } from '../lib/listing.js';
 import type { Register } from '../context.js';
+import { rowByKey } from '../lib/sql.js';
 import { accessRecords, identityRecords, passkeyCredentials } from '../db/schema.js';
 import { apiTime } from '../lib/clock.js';
 import { encrypt, decrypt, hmacHex } from '../lib/crypto.js';
@@ -95,11 +96,7 @@ export class IdentityRecords {
         limit 1`,
     );
     this.ownersByIr = reg.sqlite.prepare<[string], { ir: string; duid: string }>('select ir, duid from identity_records where ir in (select value from json_each(?))');
-    this.byIr = reg.db
-      .select()
-      .from(identityRecords)
-      .where(eq(identityRecords.ir, sql.placeholder('ir')))
-      .prepare();
+    this.byIr = rowByKey(reg.db, identityRecords, identityRecords.ir, 'ir');
     this.activeCredentials = reg.db
       .select()
       .from(passkeyCredentials)

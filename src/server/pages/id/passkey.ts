@@ -41,7 +41,7 @@ function uvRoute(view: SessionView, csrf: string) {
 }
 
 export function registerPasskeyPages(app: App, { reg, svc }: Deps): void {
-  const rid = svc.reidentification;
+  const rid = svc.reidentification.passkeys;
 
   const gone = (reply: FastifyReply, view: SessionView) => {
     if (view.state === 'used')

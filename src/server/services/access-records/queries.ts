@@ -1,11 +1,11 @@
 import { and, desc, eq, gt, isNotNull, isNull, lt, lte, or, sql, type Placeholder, type SQL } from 'drizzle-orm';
 import type { Static } from 'typebox';
 import { takePage } from '../../lib/paging.js';
-import { dateRange, sortedChunks, sortedPage, type PageResult, type PlanHints, type Sort, type SortDir } from '../../lib/listing.js';
+import { dateRange, listSort, sortedChunks, sortedPage, type PageResult, type PlanHints, type Sort, type SortDir } from '../../lib/listing.js';
 import type { Register } from '../../context.js';
 import { accessRecordCounts, accessRecords, accounts, auditEvents } from '../../db/schema.js';
 import { canonicalMpxn } from '../../../shared/values.js';
-import { prefixMatch, sameIgnoringCase } from '../../lib/sql.js';
+import { prefixMatch, rowByKey, sameIgnoringCase } from '../../lib/sql.js';
 import type { AccessRecordOutput, AccessRecordSummary } from '../../schemas/access-record.js';
 import { ownersIrSql, recordJsonSql, summaryJsonSql } from '../record-json.js';
 import { effectiveState } from './rules.js';
@@ -98,11 +98,7 @@ export class AccessRecordQueries {
   private readonly viewsByMpxn;
 
   constructor(protected readonly reg: Register) {
-    this.byAk = reg.db
-      .select()
-      .from(accessRecords)
-      .where(eq(accessRecords.ak, sql.placeholder('ak')))
-      .prepare();
+    this.byAk = rowByKey(reg.db, accessRecords, accessRecords.ak, 'ak');
     this.recordJsonByAk = reg.db
       .select({ json: recordJsonSql(sql.placeholder('now')) })
       .from(accessRecords)
@@ -392,20 +388,9 @@ export class AccessRecordQueries {
    * organisation name for DISCOVERED access (NOCASE, as their indexes are built).
    */
   private adminSort(f: AdminRecordFilters): Sort | undefined {
-    const dir = f.order ?? (f.sort === undefined || f.sort === 'created' ? 'desc' : 'asc');
     const t = accessRecords;
-    switch (f.sort ?? 'created') {
-      case 'created':
-        return dir === 'desc' ? undefined : { expr: t.seq, dir };
-      case 'expiry':
-        return { expr: t.expiresAt, dir };
-      case 'mpxn':
-        return { expr: t.mpxn, dir };
-      case 'state':
-        return { expr: t.state, dir };
-      case 'organisation':
-        return { expr: f.kind === 'discovered' ? sql`${t.organisationName} collate nocase` : sql`${t.leadControllerName} collate nocase`, dir };
-    }
+    const organisation = f.kind === 'discovered' ? sql`${t.organisationName} collate nocase` : sql`${t.leadControllerName} collate nocase`;
+    return listSort<RecordSort>({ expiry: t.expiresAt, mpxn: t.mpxn, state: t.state, organisation }, t.seq, f.sort, f.order);
   }
 
   /** GET /admin/records and /admin/discovered-access: one sorted, filtered page. */

@@ -1,9 +1,9 @@
 import type { Register } from '../../context.js';
 import { withdrawalReceiptEmail } from '../mail/templates.js';
-import { Ceremonies, type ReidDeps } from './ceremony.js';
+import type { ReidDeps } from './ceremony.js';
 import { MagicLinks } from './magic-link.js';
 import { Passkeys } from './passkey.js';
-import { DEFAULT_REID_LIMITS, Starting, type AnonymousLimits, type ReidLimits } from './starting.js';
+import { DEFAULT_REID_LIMITS, Starting, type ReidLimits } from './starting.js';
 
 export * from './ceremony.js';
 export { DEFAULT_ANONYMOUS_LIMITS, DEFAULT_REID_LIMITS, type AnonymousLimits, type ReIdentifyResult, type ReidLimits, type StartOptions } from './starting.js';
@@ -12,86 +12,20 @@ export { DEFAULT_ANONYMOUS_LIMITS, DEFAULT_REID_LIMITS, type AnonymousLimits, ty
  * Issues re-identification tokens and runs the customer side: magic links (e-mail with a
  * confirm page) and passkey ceremonies (WebAuthn via @simplewebauthn/server). A token
  * becomes confirmed only when a person completes one of these; nothing auto-confirms.
- * The parts live beside this file: starting.ts, magic-link.ts, passkey.ts (with
- * passkey-registration.ts and passkey-assertion.ts); this is the one door routes and pages use.
+ *
+ * Starting a ceremony (the /v1 operations, with their limits) is this class itself
+ * (starting.ts); the customer pages use `links` (magic-link.ts) and `passkeys` (passkey.ts,
+ * with passkey-registration.ts and passkey-assertion.ts).
  */
-export class ReidentificationService extends Ceremonies {
-  private readonly starting: Starting;
-  private readonly links: MagicLinks;
-  private readonly passkeys: Passkeys;
+export class ReidentificationService extends Starting {
+  readonly links: MagicLinks;
+  readonly passkeys: Passkeys;
 
   constructor(reg: Register, deps: ReidDeps, limits: ReidLimits = DEFAULT_REID_LIMITS) {
-    super(reg, deps);
-    this.starting = new Starting(reg, deps, limits);
+    super(reg, deps, limits);
     this.links = new MagicLinks(reg, deps);
     this.passkeys = new Passkeys(reg, deps);
   }
-
-  /** The initiation rate limit; per register (tests may tune it). */
-  get limits(): ReidLimits {
-    return this.starting.limits;
-  }
-
-  /** Anonymous (portal page) start limits; per register (tests may tune them). */
-  get anonymousLimits(): AnonymousLimits {
-    return this.starting.anonymousLimits;
-  }
-
-  // ---------------------------------------------------------------- starting (starting.ts)
-
-  resetLimits(): void {
-    this.starting.resetLimits();
-  }
-
-  admitAnonymousStart(...a: Parameters<Starting['admitAnonymousStart']>) {
-    return this.starting.admitAnonymousStart(...a);
-  }
-
-  anonymousEmailSent(): void {
-    this.starting.anonymousEmailSent();
-  }
-
-  startForRecord(...a: Parameters<Starting['startForRecord']>) {
-    return this.starting.startForRecord(...a);
-  }
-
-  startOnboarding(...a: Parameters<Starting['startOnboarding']>) {
-    return this.starting.startOnboarding(...a);
-  }
-
-  startForMpxn(...a: Parameters<Starting['startForMpxn']>) {
-    return this.starting.startForMpxn(...a);
-  }
-
-  // ---------------------------------------------------------------- magic links (magic-link.ts)
-
-  openLink(secret: string) {
-    return this.links.openLink(secret);
-  }
-
-  confirmLink(secret: string) {
-    return this.links.confirmLink(secret);
-  }
-
-  // ---------------------------------------------------------------- passkeys (passkey.ts)
-
-  viewSession(...a: Parameters<Passkeys['viewSession']>) {
-    return this.passkeys.viewSession(...a);
-  }
-
-  sendStepUpEmail(...a: Parameters<Passkeys['sendStepUpEmail']>) {
-    return this.passkeys.sendStepUpEmail(...a);
-  }
-
-  options(...a: Parameters<Passkeys['options']>) {
-    return this.passkeys.options(...a);
-  }
-
-  verify(...a: Parameters<Passkeys['verify']>) {
-    return this.passkeys.verify(...a);
-  }
-
-  // ---------------------------------------------------------------- after a portal withdrawal
 
   /**
    * [ours] After a portal withdrawal: a receipt to the e-mail of the identity record the

@@ -2,7 +2,7 @@ import type { AuthenticationResponseJSON } from '@simplewebauthn/server';
 import { eq } from 'drizzle-orm';
 import { passkeyCredentials } from '../../db/schema.js';
 import { canonicalCredentialId } from '../../lib/values.js';
-import { CeremonyError, failureDetail, plainFailure, type SessionKind, type SessionRow } from './ceremony.js';
+import { CeremonyError, type SessionKind, type SessionRow } from './ceremony.js';
 import type { PasskeySessions } from './passkey-session.js';
 import type { Expected } from './passkey-registration.js';
 import { webauthn } from './webauthn.js';
@@ -31,20 +31,16 @@ export async function verifyAssertion(
       await webauthn()
     ).verifyAuthenticationResponse({
       response,
-      expectedChallenge: challenge,
       ...expected,
       credential: { id: credential.webauthnId, publicKey: new Uint8Array(credential.publicKey), counter: credential.counter, transports: credential.transports },
-      requireUserVerification: true,
     });
     if (!result.verified) throw new Error('the signature could not be verified');
     newCounter = result.authenticationInfo.newCounter;
   } catch (err) {
-    p.clearChallenge(session, challenge);
-    p.reg.audit.append({ actor: 'customer', eventType: 'reidentification.passkey-failed', ir: session.ir, subject: session.tokenRef, detail: { step: 'assert', credential: credential.credentialId, error: failureDetail(err) } });
-    throw plainFailure(err);
+    throw p.refused(session, challenge, err, { step: 'assert', credential: credential.credentialId });
   }
   return p.reg.tx(() => {
-    if (!p.clearChallenge(session, challenge)) throw new CeremonyError(409, 'conflict', 'This passkey prompt was already used; press the button to start again.');
+    p.spendPrompt(session, challenge);
     // Re-read inside the transaction: a concurrent assertion may have moved the counter on.
     const current = p.reg.db.select().from(passkeyCredentials).where(eq(passkeyCredentials.seq, credential.seq)).get()!;
     if (current.removedAt) throw new CeremonyError(400, 'failed', 'That passkey has been removed.');

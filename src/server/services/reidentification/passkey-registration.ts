@@ -4,14 +4,16 @@ import { passkeyCredentials } from '../../db/schema.js';
 import { newId } from '../../lib/ids.js';
 import { canonicalCredentialId } from '../../lib/values.js';
 import { passkeyAddedEmail } from '../mail/templates.js';
-import { CeremonyError, failureDetail, plainFailure, type SessionRow } from './ceremony.js';
+import { CeremonyError, type SessionRow } from './ceremony.js';
 import type { PasskeySessions } from './passkey-session.js';
 import { webauthn } from './webauthn.js';
 
-/** The origin(s) and relying party a WebAuthn response must have been made for. */
+/** What every WebAuthn response must satisfy: the session's prompt, the page's origin(s), the relying party, a verified person. */
 export interface Expected {
+  expectedChallenge: string;
   expectedOrigin: string | string[];
   expectedRPID: string;
+  requireUserVerification: true;
 }
 
 /**
@@ -26,20 +28,16 @@ export async function verifyRegistration(p: PasskeySessions, session: SessionRow
       await webauthn()
     ).verifyRegistrationResponse({
       response,
-      expectedChallenge: challenge,
       ...expected,
       requireUserPresence: true,
-      requireUserVerification: true,
     });
     if (!result.verified) throw new Error('the registration could not be verified');
     info = result.registrationInfo;
   } catch (err) {
-    p.clearChallenge(session, challenge);
-    p.reg.audit.append({ actor: 'customer', eventType: 'reidentification.passkey-failed', ir: session.ir, subject: session.tokenRef, detail: { step: 'register', error: failureDetail(err) } });
-    throw plainFailure(err);
+    throw p.refused(session, challenge, err, { step: 'register' });
   }
   return p.reg.tx(() => {
-    if (!p.clearChallenge(session, challenge)) throw new CeremonyError(409, 'conflict', 'This passkey prompt was already used; press the button to start again.');
+    p.spendPrompt(session, challenge);
     const token = p.deps.tokens.find(session.tokenRef)!;
     const credentialId = newId('cred');
     const now = p.reg.clock.iso();

@@ -1,7 +1,7 @@
 import { and, eq, isNull } from 'drizzle-orm';
 import { passkeySessions } from '../../db/schema.js';
 import type { TokenRow } from '../reid-tokens.js';
-import { CeremonyError, Ceremonies, type SessionRow } from './ceremony.js';
+import { CeremonyError, Ceremonies, failureDetail, plainFailure, type SessionRow } from './ceremony.js';
 
 /**
  * The steps of a passkey session that both verifications (passkey-registration.ts,
@@ -17,6 +17,21 @@ export class PasskeySessions extends Ceremonies {
         .where(and(eq(passkeySessions.seq, session.seq), eq(passkeySessions.challenge, challenge), isNull(passkeySessions.usedAt)))
         .run().changes === 1
     );
+  }
+
+  /** Spends the prompt inside the transaction that records the outcome; 409 when another request already did. */
+  spendPrompt(session: SessionRow, challenge: string): void {
+    if (!this.clearChallenge(session, challenge)) throw new CeremonyError(409, 'conflict', 'This passkey prompt was already used; press the button to start again.');
+  }
+
+  /**
+   * A response the WebAuthn check refused: the prompt is spent, operators see why in the audit
+   * (scrubbed), and the customer gets plain words (the error to throw).
+   */
+  refused(session: SessionRow, challenge: string, err: unknown, detail: Record<string, unknown>): CeremonyError {
+    this.clearChallenge(session, challenge);
+    this.reg.audit.append({ actor: 'customer', eventType: 'reidentification.passkey-failed', ir: session.ir, subject: session.tokenRef, detail: { ...detail, error: failureDetail(err) } });
+    return plainFailure(err);
   }
 
   completionRedirect(session: SessionRow, token: TokenRow): string {

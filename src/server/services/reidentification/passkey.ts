@@ -173,7 +173,7 @@ export class Passkeys extends PasskeySessions {
     // to, see pages/id/csrf.ts originAllowed) signs with that origin; the relying party is unchanged.
     const expectedOrigin = pageOrigin && pageOrigin !== this.reg.origin && this.reg.config.mode === 'sandbox' ? [this.reg.origin, pageOrigin] : this.reg.origin;
     const expectedRPID = this.rpId;
-    const expected = { expectedOrigin, expectedRPID };
+    const expected = { expectedChallenge: challenge, expectedOrigin, expectedRPID, requireUserVerification: true as const };
     if (step === 'register') return verifyRegistration(this, session, challenge, response as RegistrationResponseJSON, expected);
     return verifyAssertion(this, view.kind, session, challenge, response as AuthenticationResponseJSON, expected);
   }
