@@ -181,7 +181,7 @@ describe('access records (contract §5)', () => {
       expect(active.body.records.map((x: { ak: string }) => x.ak)).not.toContain(ak);
       expect((await r.call('octopusflux', 'DELETE', `/v1/access-records/${ak}?reason=other`)).status).toBe(409);
       // The column still says ACTIVE: nothing was written by reading.
-      expect((r.reg.sqlite.prepare('select state from access_records where ak = ?').get(ak) as { state: string }).state).toBe('ACTIVE');
+      expect(r.probe.record(ak)!.state).toBe('ACTIVE');
     } finally {
       r.reg.clock.setOffset(0);
     }
@@ -203,19 +203,13 @@ describe('access records (contract §5)', () => {
     const revoked = await make('2030-01-01');
     expect((await r.call(as, 'DELETE', `/v1/access-records/${revoked}?reason=other`)).status).toBe(200);
     const duid = r.svc.accounts.get(as).duid!;
-    const counted = (state?: string) => {
-      const now = r.reg.clock.iso();
-      const where =
-        state === 'ACTIVE' ? "and state = 'ACTIVE' and (expires_at is null or expires_at > @now)" : state === 'EXPIRED' ? "and (state = 'EXPIRED' or (state = 'ACTIVE' and expires_at <= @now))" : state ? 'and state = @state' : '';
-      return (r.reg.sqlite.prepare(`select count(*) n from access_records where duid = @duid ${where}`).get({ duid, now, state }) as { n: number }).n;
-    };
+    const counted = (state?: string) => r.probe.effectiveRecordCount(duid, state, r.reg.clock.iso());
     const check = async () => {
       for (const state of [undefined, 'ACTIVE', 'EXPIRED', 'REVOKED']) {
         const res = await r.call(as, 'GET', `/v1/records?limit=1${state ? `&state=${state}` : ''}`);
         expect(res.body.total, `state ${state ?? '(any)'}`).toBe(counted(state));
       }
-      const kept = r.reg.sqlite.prepare('select state, n from access_record_counts where duid = ? and n > 0 order by state').all(duid);
-      const live = r.reg.sqlite.prepare('select state, count(*) n from access_records where duid = ? group by state order by state').all(duid);
+      const { kept, counted: live } = r.probe.recordCountsByState(duid);
       expect(kept).toEqual(live);
     };
     await check();
@@ -226,7 +220,7 @@ describe('access records (contract §5)', () => {
       expect(counted('EXPIRED')).toBe(expiredBefore + 2);
       r.svc.sweeper.run();
       await check(); // swept: the stored state changed, the triggers moved the counts
-      expect((r.reg.sqlite.prepare('select state from access_records where ak = ?').get(lapsing[0]) as { state: string }).state).toBe('EXPIRED');
+      expect(r.probe.record(lapsing[0])!.state).toBe('EXPIRED');
     } finally {
       r.reg.clock.setOffset(0);
     }
@@ -335,20 +329,13 @@ describe('access records (contract §5)', () => {
     const record = Compile(closed(AccessRecordOutput));
     const summary = Compile(closed(AccessRecordSummary));
     // owners_ir: the record's ir when that identity record is the record owner's own.
-    const rows = r.reg.sqlite.prepare('select a.ak, a.kind, a.state, a.mpxn, a.duid, i.ir owners_ir from access_records a left join identity_records i on i.ir = a.ir and i.duid = a.duid').all() as {
-      ak: string;
-      kind: string;
-      state: string;
-      mpxn: string;
-      duid: string | null;
-      owners_ir: string | null;
-    }[];
+    const rows = r.probe.recordsWithOwnersIr();
     expect(new Set(rows.map((x) => x.kind))).toEqual(new Set(['record', 'discovered']));
     for (const row of rows) {
       const v = (await r.call(null, 'GET', `/v1/access-records/${row.ak}`)).body['access-record'];
       expect(record.Errors(v), row.ak).toEqual([]);
       expect(v['record-metadata']['record-identifier']).toBe(row.ak);
-      expect(v['record-metadata']['identity-record-ref']).toBe(row.owners_ir);
+      expect(v['record-metadata']['identity-record-ref']).toBe(row.ownersIr);
       const expected = row.ak === lapsed ? 'EXPIRED' : row.state;
       expect(v['access-event'].state).toBe(expected);
       expect(v['discovered-access'] ?? null).toEqual(row.kind === 'discovered' ? expect.objectContaining({ mpxn: row.mpxn }) : null);
@@ -368,7 +355,7 @@ describe('access records (contract §5)', () => {
     const own = (await r.call('octopusflux', 'GET', '/v1/records?limit=200')).body.records;
     for (const s of own) expect(summary.Errors(s), s.ak).toEqual([]);
     expect(own.find((s: { ak: string }) => s.ak === lapsed).state).toBe('EXPIRED');
-    const mine = new Set(r.reg.sqlite.prepare('select ir from identity_records where duid = (select duid from accounts where account_id = ?)').pluck().all('octopusflux'));
+    const mine = new Set(r.probe.identityRefsOf('octopusflux'));
     expect(own.every((s: { 'record-metadata': { 'identity-record-ref': string | null } }) => s['record-metadata']['identity-record-ref'] === null || mine.has(s['record-metadata']['identity-record-ref']))).toBe(true);
     expect(own.some((s: { 'record-metadata': { 'identity-record-ref': string } }) => s['record-metadata']['identity-record-ref'] === ir)).toBe(true);
     expect(listed).toBeGreaterThan(5);

@@ -1,5 +1,4 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { reidTokens, webhookDeliveries } from '../src/server/db/schema.js';
 import { newId } from '../src/server/lib/ids.js';
 import { testRegister, type TestRegister } from './support/register.js';
 
@@ -34,9 +33,8 @@ describe('admin lists: re-identification tokens and webhook deliveries', () => {
     for (let i = 0; i < 10; i++) {
       const ref = newId('mlr');
       refs.push(ref);
-      r.reg.db
-        .insert(reidTokens)
-        .values({
+      r.probe.insertTokens([
+        {
           tokenRef: ref,
           method: 'magic-link',
           flow: 'record',
@@ -48,13 +46,12 @@ describe('admin lists: re-identification tokens and webhook deliveries', () => {
           createdAt: iso(start + i * DAY),
           ceremonyExpiresAt: iso(Date.now() + (20 - i) * DAY),
           usableUntil: iso(start + i * DAY + 3_600_000),
-        })
-        .run();
+        },
+      ]);
       const evt = newId('evt');
       events.push(evt);
-      r.reg.db
-        .insert(webhookDeliveries)
-        .values({
+      r.probe.insertDeliveries([
+        {
           eventId: evt,
           wid: newId('wid'),
           duid,
@@ -64,8 +61,8 @@ describe('admin lists: re-identification tokens and webhook deliveries', () => {
           status: i % 2 ? 'delivered' : 'pending',
           nextAttemptAt: i % 2 ? null : iso(start + (30 - i) * DAY),
           createdAt: iso(start + i * DAY),
-        })
-        .run();
+        },
+      ]);
     }
   });
   afterAll(() => r.close());

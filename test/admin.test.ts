@@ -113,16 +113,16 @@ describe('self-service and admin (contract §6, §10)', () => {
     expect(verify.body).toMatchObject({ intact: true, 'first-broken-id': null });
     expect(verify.body.checked).toBeGreaterThan(10);
 
-    const victim = r.reg.sqlite.prepare("select seq from audit_events where event_type = 'account.suspended' limit 1").get() as { seq: number };
-    r.reg.sqlite.prepare("update audit_events set actor = 'someone_else' where seq = ?").run(victim.seq);
+    const [victim] = r.probe.auditEvents('account.suspended');
+    r.probe.setAuditActor(victim.seq, 'someone_else');
     const broken = await r.call('admin_ops', 'GET', '/v1/admin/audit/verify');
     expect(broken.body.intact).toBe(false);
     expect(broken.body['first-broken-id']).toBe(victim.seq);
-    r.reg.sqlite.prepare("update audit_events set actor = 'admin_ops' where seq = ?").run(victim.seq);
+    r.probe.setAuditActor(victim.seq, 'admin_ops');
     expect((await r.call('admin_ops', 'GET', '/v1/admin/audit/verify')).body.intact).toBe(true);
 
     // Deleting a row breaks the link to the next one.
-    r.reg.sqlite.prepare('delete from audit_events where seq = ?').run(victim.seq);
+    r.probe.deleteAuditEvent(victim.seq);
     const gap = await r.call('admin_ops', 'GET', '/v1/admin/audit/verify');
     expect(gap.body.intact).toBe(false);
     expect(gap.body['first-broken-id']).toBe(victim.seq + 1);

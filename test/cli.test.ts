@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
+import { DbProbe } from './support/db-probe.js';
 import { afterAll, describe, expect, it } from 'vitest';
 
 const TSX = join(process.cwd(), 'node_modules', '.bin', 'tsx');
@@ -76,8 +76,8 @@ describe('headless register CLI', () => {
   it('fails loudly on a failed migration', () => {
     const data = tmp();
     // A database whose existing table clashes with the first migration.
-    const db = new Database(join(data, 'register.sqlite'));
-    db.exec('create table accounts (x int)');
+    const db = DbProbe.open(join(data, 'register.sqlite'));
+    db.createClashingAccountsTable();
     db.close();
     const res = run(['--data', data, '--port', '0']);
     expect(res.status).toBe(1);
@@ -101,12 +101,12 @@ describe('headless register CLI', () => {
     expect(statSync(join(data, 'register.keys.json')).mode & 0o777).toBe(0o600);
     const keys = JSON.parse(readFileSync(join(data, 'register.keys.json'), 'utf8'));
     expect(Object.keys(keys).sort()).toEqual(['email-hmac-key', 'encryption-key', 'jwt-secret', 'signing-key', 'version']);
-    const db = new Database(join(data, 'register.sqlite'), { readonly: true });
-    expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
+    const db = DbProbe.open(join(data, 'register.sqlite'), { readonly: true });
+    expect(db.journalMode()).toBe('wal');
     // Seeded twice, same state: 9 accounts (support_desk among them), 1 identity record, 5 records on the demo meter point.
-    expect(db.prepare('select count(*) n from accounts').get()).toEqual({ n: 9 });
-    expect(db.prepare('select count(*) n from identity_records').get()).toEqual({ n: 1 });
-    expect(db.prepare("select count(*) n from access_records where mpxn = '2312345678901'").get()).toEqual({ n: 5 });
+    expect(db.accountCount()).toBe(9);
+    expect(db.identityCount()).toBe(1);
+    expect(db.recordCount({ mpxn: '2312345678901' })).toBe(5);
     db.close();
   });
 

@@ -1,6 +1,4 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { webhookDeliveries, webhooks } from '../src/server/db/schema.js';
-import { encrypt } from '../src/server/lib/crypto.js';
 import { consentBody, testRegister, type TestRegister } from './support/register.js';
 
 const discovered = (patch: Record<string, unknown> = {}) => ({
@@ -55,22 +53,9 @@ describe('DCC: discovered access and change of tenancy (contract §8)', () => {
     // Subscriptions for both, so the outbox shows what each would receive.
     const bright = r.svc.accounts.get('bright_energy');
     const octopus = r.svc.accounts.get('octopusflux');
-    const now = new Date().toISOString();
-    for (const [i, a] of [bright, octopus].entries()) {
-      r.reg.db
-        .insert(webhooks)
-        .values({
-          wid: `wid_00000000000000000000000${i}`,
-          duid: a.duid,
-          callbackUrl: `https://example.org/hook${i}`,
-          alertEmail: 'ops@example.org',
-          notifyDaysBefore: 30,
-          eventTypes: ['tenancy.change'],
-          secretEnc: encrypt(r.reg.keys.encryptionKey, 'whsec_x'),
-          createdAt: now,
-          updatedAt: now,
-        })
-        .run();
+    for (const [i, as] of ['bright_energy', 'octopusflux'].entries()) {
+      const sub = await r.call(as, 'POST', '/v1/webhooks', { 'callback-url': `https://example.org/hook${i}`, 'alert-email': 'ops@example.org', 'event-types': ['tenancy.change'] });
+      expect(sub.status, JSON.stringify(sub.body)).toBe(201);
     }
 
     const body = { mpxn, 'effective-date': '2026-09-01', 'source-reference': 'DCC-COT-1' };
@@ -79,11 +64,7 @@ describe('DCC: discovered access and change of tenancy (contract §8)', () => {
     expect(res.body).toMatchObject({ ...body, 'active-records-affected': 3 });
     expect(res.body['data-users-notified'].sort()).toEqual([bright.duid, octopus.duid].sort());
 
-    const queued = r.reg.db
-      .select()
-      .from(webhookDeliveries)
-      .all()
-      .filter((d) => d.eventType === 'tenancy.change');
+    const queued = r.probe.deliveries({ eventType: 'tenancy.change' });
     expect(queued).toHaveLength(2);
     const forBright = queued.find((d) => d.duid === bright.duid)!.payload as { 'affected-aks': string[] };
     const forOcto = queued.find((d) => d.duid === octopus.duid)!.payload as { 'affected-aks': string[] };
@@ -93,13 +74,7 @@ describe('DCC: discovered access and change of tenancy (contract §8)', () => {
     const again = await r.call('dcc_system', 'POST', '/v1/cot-events', body);
     expect(again.status).toBe(200);
     expect(again.body['active-records-affected']).toBe(3);
-    expect(
-      r.reg.db
-        .select()
-        .from(webhookDeliveries)
-        .all()
-        .filter((d) => d.eventType === 'tenancy.change'),
-    ).toHaveLength(2);
+    expect(r.probe.deliveries({ eventType: 'tenancy.change' })).toHaveLength(2);
     // Never revokes anything itself.
     expect((await r.call(null, 'GET', `/v1/access-records/${bright1}`)).body['access-record']['access-event'].state).toBe('ACTIVE');
   });

@@ -18,7 +18,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
+import { DbProbe } from './support/db-probe.js';
 import { afterAll, describe, expect, it } from 'vitest';
 import { startReceiver, type Receiver } from './support/webhook-receiver.js';
 
@@ -99,9 +99,9 @@ function recordBody(ir: string, n: number) {
 }
 
 function integrity(data: string): string {
-  const db = new Database(join(data, 'register.sqlite'));
+  const db = DbProbe.open(join(data, 'register.sqlite'));
   try {
-    return db.pragma('integrity_check', { simple: true }) as string;
+    return db.intact() ? 'ok' : 'damaged';
   } finally {
     db.close();
   }
@@ -170,12 +170,12 @@ describe(`crash durability (${LARGE ? 'large' : 'small'}: ${SIZE.writers} writer
 
       expect(integrity(data), `integrity after SIGKILL in round ${round}`).toBe('ok');
       // What the outbox held at the moment of the kill.
-      const db = new Database(join(data, 'register.sqlite'), { readonly: true });
-      const queued = db.prepare("select event_id as id, payload, status from webhook_deliveries where event_type = 'consent.withdrawal'").all() as { id: string; payload: string; status: string }[];
-      const auditedCreates = new Set((db.prepare("select ak from audit_events where event_type = 'access-record.created'").all() as { ak: string }[]).map((r) => r.ak));
-      const auditedRevokes = new Set((db.prepare("select ak from audit_events where event_type = 'access-record.revoked'").all() as { ak: string }[]).map((r) => r.ak));
+      const db = DbProbe.open(join(data, 'register.sqlite'), { readonly: true });
+      const queued = db.deliveries({ eventType: 'consent.withdrawal' }).map((d) => ({ id: d.eventId, payload: d.payload, status: d.status }));
+      const auditedCreates = new Set(db.auditEvents('access-record.created').map((r) => r.ak));
+      const auditedRevokes = new Set(db.auditEvents('access-record.revoked').map((r) => r.ak));
       db.close();
-      const queuedByAk = new Map(queued.map((q) => [JSON.parse(q.payload).ak as string, q]));
+      const queuedByAk = new Map(queued.map((q) => [q.payload.ak as string, q]));
       for (const ak of created.keys()) expect(auditedCreates.has(ak), `audit event for acknowledged create ${ak}`).toBe(true);
       for (const ak of revoked) {
         expect(auditedRevokes.has(ak), `audit event for acknowledged revoke ${ak}`).toBe(true);
@@ -216,8 +216,8 @@ describe(`crash durability (${LARGE ? 'large' : 'small'}: ${SIZE.writers} writer
       for (;;) {
         const got = new Set(receiver.received.map((x) => x.json?.['event-id'] as string));
         const missing = undeliveredAtKill.filter((id) => !got.has(id));
-        const still = new Database(join(data, 'register.sqlite'), { readonly: true });
-        const pending = (still.prepare("select count(*) as n from webhook_deliveries where status = 'pending'").get() as { n: number }).n;
+        const still = DbProbe.open(join(data, 'register.sqlite'), { readonly: true });
+        const pending = still.deliveries({ status: 'pending' }).length;
         still.close();
         if (missing.length === 0 && pending === 0) break;
         if (Date.now() > deadline) throw new Error(`after restart: ${missing.length} deliveries queued before the kill never arrived (${missing.slice(0, 3).join(', ')}…), ${pending} still pending`);
@@ -229,7 +229,7 @@ describe(`crash durability (${LARGE ? 'large' : 'small'}: ${SIZE.writers} writer
         expect(arrivals.length, `event ${q.id} delivered`).toBeGreaterThan(0);
         for (const a of arrivals) {
           expect(a.json['event-type']).toBe('consent.withdrawal');
-          expect(a.json.payload.ak).toBe(JSON.parse(q.payload).ak);
+          expect(a.json.payload.ak).toBe(q.payload.ak);
           expect(a.headers['x-dar-signature']).toMatch(/sha256=[0-9a-f]{64}/);
         }
       }

@@ -4,6 +4,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { defaultConfig } from '../src/server/config.js';
 import { createRegister } from '../src/server/start.js';
 import { tempDir } from './support/temp-files.js';
+import { DbProbe } from './support/db-probe.js';
 
 const mode = (f: string) => statSync(f).mode & 0o777;
 
@@ -27,7 +28,7 @@ describe('the database, WAL and SHM files are readable by the register only (060
         // A write, so the WAL and SHM files certainly exist.
         const res = await running.app.inject({ method: 'GET', url: '/v1/auth/token', headers: { authorization: `Basic ${Buffer.from('nobody:wrong').toString('base64')}` } });
         expect(res.statusCode).toBe(401);
-        running.reg.sqlite.exec('CREATE TABLE IF NOT EXISTS mode_probe(x); INSERT INTO mode_probe VALUES (1)');
+        DbProbe.of(running.reg).writeScratchRow();
         const db = join(dir, 'register.sqlite');
         for (const f of [db, `${db}-wal`, `${db}-shm`]) {
           expect(existsSync(f), f).toBe(true);

@@ -20,9 +20,9 @@ describe('identity records (contract §3)', () => {
     expect(res.body.ir).toMatch(/^ir_[0-9a-f]{24}$/);
     expect(res.headers.location).toBe(`/v1/identity-records/${res.body.ir}`);
     expect(res.body['passkey-registration-redirect']).toBeNull();
-    const row = r.reg.sqlite.prepare('select email_hash, email_enc from identity_records where ir = ?').get(res.body.ir) as { email_hash: string; email_enc: string };
-    expect(row.email_hash).toMatch(/^[0-9a-f]{64}$/);
-    expect(row.email_enc).not.toContain('jane');
+    const row = r.probe.identity(res.body.ir)!;
+    expect(row.emailHash).toMatch(/^[0-9a-f]{64}$/);
+    expect(row.emailEnc).not.toContain('jane');
     const got = await r.call('octopusflux', 'GET', `/v1/identity-records/${res.body.ir}`);
     expect(got.status).toBe(200);
     expect(got.body['identity-record']['has-email']).toBe(true);
@@ -91,8 +91,7 @@ describe('identity records (contract §3)', () => {
     expect(after.body['identity-record']['pii-principal']).toBeNull();
     expect(after.body['identity-record']['has-email']).toBe(false);
     expect(after.body['identity-record']['anonymised-at']).not.toBeNull();
-    const row = r.reg.sqlite.prepare('select email_hash, email_enc, mpxn from identity_records where ir = ?').get(ir);
-    expect(row).toEqual({ email_hash: null, email_enc: null, mpxn: null });
+    expect(r.probe.identity(ir)).toMatchObject({ emailHash: null, emailEnc: null, mpxn: null });
     expect((await r.call('greenswitch', 'DELETE', `/v1/identity-records/${ir}`)).status).toBe(409);
     // The access record stays, linked.
     const stillThere = await r.call(null, 'GET', `/v1/access-records/${rec.body['access-token'].key}`);

@@ -1,7 +1,5 @@
 import { createServer } from 'node:net';
-import { eq } from 'drizzle-orm';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { mailMessages } from '../src/server/db/schema.js';
 import { Customer } from './support/customer.js';
 import { testRegister, type TestRegister } from './support/register.js';
 import { decodeQuotedPrintable, startSmtpSink, type SmtpSink } from './support/smtp-sink.js';
@@ -46,7 +44,7 @@ describe('mail outbox without SMTP (captured)', () => {
 
   it('the recipient is stored encrypted, like identity e-mails', () => {
     const id = r.reg.tx(() => r.svc.mail.queue(sample(9)));
-    const row = r.reg.db.select().from(mailMessages).where(eq(mailMessages.messageId, id)).get()!;
+    const row = r.probe.mail(id)!;
     expect(row.to).not.toContain('person9');
     expect(r.svc.mail.recipient(row)).toBe('person9@example.org');
   });

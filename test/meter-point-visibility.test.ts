@@ -28,8 +28,7 @@ describe('meter-point listing: rights, audit and other organisations keys', () =
     return res.body['access-token'].key as string;
   };
   const list = (as: string, mpxn: string, query = '') => r.call(as, 'GET', `/v1/meter-points/${mpxn}/access-records${query}`);
-  const views = (mpxn: string) =>
-    r.reg.sqlite.prepare("select actor, subject, detail from audit_events where event_type = 'meter-point.viewed' and subject = ? order by seq").all(mpxn) as { actor: string; subject: string; detail: string }[];
+  const views = (mpxn: string) => r.probe.auditEvents('meter-point.viewed', { subject: mpxn });
 
   it('a record submitted directly as EXPIRED or REVOKED gives no right to list (403)', async () => {
     // The demo's GreenSwitch record was submitted EXPIRED (a historic record).
@@ -74,18 +73,18 @@ describe('meter-point listing: rights, audit and other organisations keys', () =
     // Every record written so far (demo and the tests above: submitted ACTIVE, REVOKED,
     // EXPIRED, lapsed; revoked later, swept later) has activated_at set by create. Forget it
     // and run the migration's backfill: it must find the same records.
-    const before = r.reg.sqlite.prepare('select ak, activated_at is not null as a from access_records order by seq').all();
-    expect(before.filter((x: any) => x.a).length).toBeGreaterThan(3);
-    expect(before.filter((x: any) => !x.a).length).toBeGreaterThan(3);
+    const before = r.probe.activations();
+    expect(before.filter((x) => x.activated).length).toBeGreaterThan(3);
+    expect(before.filter((x) => !x.activated).length).toBeGreaterThan(3);
     const migration = readFileSync(new URL('../drizzle/0005_listing_rights.sql', import.meta.url), 'utf8');
     const backfill = migration
       .split('--> statement-breakpoint')
       .map((s) => s.trim())
       .find((s) => /UPDATE `access_records`/.test(s))!;
     expect(backfill).toBeDefined();
-    r.reg.sqlite.exec('update access_records set activated_at = null');
-    r.reg.sqlite.exec(backfill);
-    expect(r.reg.sqlite.prepare('select ak, activated_at is not null as a from access_records order by seq').all()).toEqual(before);
+    r.probe.forgetActivations();
+    r.probe.runMigrationStatement(backfill);
+    expect(r.probe.activations()).toEqual(before);
   });
 
   it('every listing by a Data User is audited as meter-point.viewed, in the hash chain', async () => {
@@ -97,7 +96,7 @@ describe('meter-point listing: rights, audit and other organisations keys', () =
     const after = views(DEMO).slice(before);
     expect(after.map((v) => v.actor)).toEqual(['bright_energy', 'bright_energy', 'octopusflux']);
     const bright = r.svc.accounts.get('bright_energy');
-    expect(JSON.parse(after[0].detail)).toEqual({ duid: bright.duid, role: 'data_user', via: 'api' });
+    expect(after[0].detail).toEqual({ duid: bright.duid, role: 'data_user', via: 'api' });
     const verify = await r.call('admin_ops', 'GET', '/v1/admin/audit/verify');
     expect(verify.body.intact).toBe(true);
     // Read back per MPxN (what /portal shows), newest first, with the organisation's name.
@@ -107,17 +106,13 @@ describe('meter-point listing: rights, audit and other organisations keys', () =
   });
 
   it('reading the views of one MPxN, and the right to list, use indexes', () => {
-    const plan = r.reg.sqlite.prepare("explain query plan select a.seq from audit_events a join accounts c on c.account_id = a.actor where a.subject = ? and a.event_type = 'meter-point.viewed' order by a.seq desc limit 10").all(DEMO) as {
-      detail: string;
-    }[];
-    expect(plan.map((p) => p.detail).join('\n')).toMatch(/audit_events_subject_idx/);
+    expect(r.probe.planOf('meter-point-views', DEMO)).toMatch(/audit_events_subject_idx/);
     // The right to list is answered from the partial (mpxn, duid, activated_at) index alone.
-    const rights = r.reg.sqlite.prepare('explain query plan select seq from access_records where mpxn = ? and duid = ? and activated_at is not null limit 1').all(DEMO, 'duid_x') as { detail: string }[];
-    expect(rights.map((p) => p.detail).join('\n')).toMatch(/COVERING INDEX access_records_mpxn_duid_idx/);
+    expect(r.probe.planOf('listing-right', DEMO, 'duid_x')).toMatch(/COVERING INDEX access_records_mpxn_duid_idx/);
   });
 
   it("a Data User's listing shows its own access keys only, never another Data User's", async () => {
-    const all = r.reg.sqlite.prepare('select ak, duid, kind from access_records where mpxn = ?').all(DEMO) as { ak: string; duid: string | null; kind: string }[];
+    const all = r.probe.records({ mpxn: DEMO });
     const northern = r.svc.accounts.get('northern_networks').duid;
     const res = await list('northern_networks', DEMO);
     expect(res.status).toBe(200);
@@ -131,10 +126,9 @@ describe('meter-point listing: rights, audit and other organisations keys', () =
     // no other Data User's record shows one.
     for (const x of res.body['access-records'] as { ak: string | null; state: string; 'record-metadata': { 'identity-record-ref': string | null } | null }[]) {
       if (x.state === 'DISCOVERED') continue;
-      const stored = r.reg.sqlite.prepare('select a.duid, i.duid as irDuid, a.ir from access_records a left join identity_records i on i.ir = a.ir where a.ak = ?');
       if (x.ak === null) expect(x['record-metadata']!['identity-record-ref']).toBeNull();
       else {
-        const row = stored.get(x.ak) as { duid: string; irDuid: string | null; ir: string };
+        const row = r.probe.recordOwners(x.ak)!;
         expect(x['record-metadata']!['identity-record-ref']).toBe(row.irDuid === row.duid ? row.ir : null);
       }
     }
@@ -173,7 +167,7 @@ describe('meter-point listing: rights, audit and other organisations keys', () =
 
   it("the anonymise 409 names only the caller's own access keys, never another Data User's", async () => {
     // The demo identity record (Bright Energy's) carries ACTIVE records of OctopusFlux and Northern Networks too.
-    const own = r.reg.sqlite.prepare("select ak, duid from access_records where ir = ? and state = 'ACTIVE'").all(r.demo!.ir) as { ak: string; duid: string }[];
+    const own = r.probe.records({ ir: r.demo!.ir, state: 'ACTIVE' });
     const bright = r.svc.accounts.get('bright_energy').duid;
     const others = own.filter((x) => x.duid !== bright);
     expect(others.length).toBeGreaterThanOrEqual(2);

@@ -6,7 +6,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { cpSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
+import { DbProbe } from './support/db-probe.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defaultConfig } from '../src/server/config.js';
 import { openDatabase } from '../src/server/db/open.js';
@@ -56,8 +56,8 @@ describe('migrate --db <SQLite file>', () => {
     const again = migrateSync(file);
     expect(again.status).toBe(0);
     expect(again.stdout).toContain(`is already at version ${LITE_VERSION}`);
-    const db = new Database(file, { readonly: true });
-    expect((db.prepare('select count(*) as n from __drizzle_migrations').get() as { n: number }).n).toBe(LITE_VERSION);
+    const db = DbProbe.open(file, { readonly: true });
+    expect(db.migrationsApplied()).toBe(LITE_VERSION);
     db.close();
   });
 
@@ -68,8 +68,8 @@ describe('migrate --db <SQLite file>', () => {
     expect(res.status).toBe(1);
     expect(res.stderr).toContain(`newer than this register's version ${LITE_VERSION}`);
     expect(res.stderr).toContain('this register does not know');
-    const db = new Database(file, { readonly: true });
-    expect((db.prepare('select count(*) as n from __drizzle_migrations').get() as { n: number }).n).toBe(LITE_VERSION + 1);
+    const db = DbProbe.open(file, { readonly: true });
+    expect(db.migrationsApplied()).toBe(LITE_VERSION + 1);
     db.close();
   });
 

@@ -4,6 +4,7 @@ import { SMTPServer } from 'smtp-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defaultConfig } from '../src/server/config.js';
 import { openDatabase } from '../src/server/db/open.js';
+import { DbProbe } from './support/db-probe.js';
 import { Customer } from './support/customer.js';
 import { testRegister, type TestRegister } from './support/register.js';
 import { decodeQuotedPrintable, startSmtpSink, type SmtpSink } from './support/smtp-sink.js';
@@ -15,8 +16,7 @@ const SECRET_LINK = /\/id\/magic\/[A-Za-z0-9_-]{43}/;
 
 /** Every value in every table, as one string: what a copy of the database would reveal. */
 function databaseText(r: TestRegister): string {
-  const tables = r.reg.sqlite.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").all() as { name: string }[];
-  return tables.map((t) => JSON.stringify(r.reg.sqlite.prepare(`SELECT * FROM "${t.name}"`).all())).join('\n');
+  return r.probe.everyValueAsText();
 }
 
 /**
@@ -30,8 +30,7 @@ async function productionCustomer(r: TestRegister): Promise<string> {
   return PRODUCTION_MPXN;
 }
 
-const outboxRow = (r: TestRegister, ref: string) =>
-  r.reg.sqlite.prepare('SELECT text, html, links, sealed, status FROM mail_messages WHERE ref = ? ORDER BY seq DESC').get(ref) as { text: string; html: string; links: string; sealed: string | null; status: string };
+const outboxRow = (r: TestRegister, ref: string) => r.probe.latestMailFor(ref)!;
 
 describe('production: the outbox never stores a usable magic link', () => {
   it('without SMTP: the link is stored redacted and nowhere else', async () => {
@@ -41,7 +40,7 @@ describe('production: the outbox never stores a usable magic link', () => {
       expect(start.status).toBe(200);
       const row = outboxRow(r, start.body['magic-link']['token-ref']);
       expect(row.status).toBe('captured');
-      expect(JSON.parse(row.links)).toEqual([`${ORIGIN}/id/magic/[redacted]`]);
+      expect(row.links).toEqual([`${ORIGIN}/id/magic/[redacted]`]);
       expect(row.text).toContain(`${ORIGIN}/id/magic/[redacted]`);
       expect(row.sealed).toBeNull();
       expect(databaseText(r)).not.toMatch(SECRET_LINK);
@@ -168,21 +167,22 @@ describe('migration: magic links already in the outbox lose their secret', () =>
     journal.entries = journal.entries.slice(0, mine);
     writeFileSync(journalFile, JSON.stringify(journal));
     const file = join(dir, 'register.sqlite');
-    const old = openDatabase(file, before);
+    openDatabase(file, before).sqlite.close();
+    const old = DbProbe.open(file);
     const link = (s: string) => `https://id.register.example/id/magic/${s.padEnd(43, 'x')}`;
-    const insert = old.sqlite.prepare(
-      "INSERT INTO mail_messages (message_id, \"to\", subject, text, html, links, purpose, ref, status, attempts, created_at) VALUES (?, 'enc', 's', ?, ?, ?, 'reidentification.magic-link', ?, ?, 0, '2026-01-01T00:00:00.000Z')",
-    );
+    const insert = (messageId: string, text: string, html: string, links: string, ref: string, status: string) =>
+      old.insertRow('mail_messages', { message_id: messageId, to: 'enc', subject: 's', text, html, links, purpose: 'reidentification.magic-link', ref, status, attempts: 0, created_at: '2026-01-01T00:00:00.000Z' });
     for (const [i, status] of ['captured', 'sent', 'failed', 'queued', 'retrying'].entries()) {
       const l = link(`Secret${i}`);
-      insert.run(`msg_${String(i).padStart(24, '0')}`, `Open ${l} now.`, `<a href="${l}">${l}</a>`, JSON.stringify([l, 'https://other.example/help']), `mlr_${i}`, status);
+      insert(`msg_${String(i).padStart(24, '0')}`, `Open ${l} now.`, `<a href="${l}">${l}</a>`, JSON.stringify([l, 'https://other.example/help']), `mlr_${i}`, status);
     }
-    insert.run('msg_9'.padEnd(28, '0'), 'No link here https://example.org/', '<p>none</p>', JSON.stringify(['https://example.org/']), 'mlr_9', 'sent');
-    old.sqlite.close();
+    insert('msg_9'.padEnd(28, '0'), 'No link here https://example.org/', '<p>none</p>', JSON.stringify(['https://example.org/']), 'mlr_9', 'sent');
+    old.close();
 
-    const migrated = openDatabase(file, defaultConfig().migrationsFolder);
-    const rows = migrated.sqlite.prepare('SELECT ref, status, text, html, links FROM mail_messages ORDER BY seq').all() as { ref: string; status: string; text: string; html: string; links: string }[];
-    migrated.sqlite.close();
+    openDatabase(file, defaultConfig().migrationsFolder).sqlite.close();
+    const migrated = DbProbe.open(file);
+    const rows = migrated.rows('mail_messages') as { ref: string; status: string; text: string; html: string; links: string }[];
+    migrated.close();
     for (const row of rows) {
       const all = row.text + row.html + row.links;
       if (row.ref === 'mlr_9') expect(row.text).toBe('No link here https://example.org/');

@@ -81,7 +81,7 @@ describe('lifecycle sweeper', () => {
       }
     });
     const sweeper = r.svc.sweeper;
-    const expiredCount = () => (r.reg.sqlite.prepare("select count(*) as n from access_records where state = 'EXPIRED' and revoked_at is null").get() as { n: number }).n;
+    const expiredCount = () => r.probe.recordCount({ expiredNotRevoked: true });
     const before = expiredCount();
     sweeper.start();
     // start() returned after the first batch: the rest continues between requests.

@@ -1,6 +1,4 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { webhookDeliveries, webhooks } from '../src/server/db/schema.js';
-import { encrypt } from '../src/server/lib/crypto.js';
 import { longDate } from '../src/server/pages/portal/labels.js';
 import { consentBody, testRegister, type TestRegister } from './support/register.js';
 
@@ -167,21 +165,8 @@ describe('customer transparency portal (/portal)', () => {
   it('withdraws a consent record with confirmation, notifies the Data User, and links back to a registered return URL', async () => {
     // Bright Energy subscribes to withdrawals, so the event is queued for it.
     const bright = r.svc.accounts.get('bright_energy');
-    const now = new Date().toISOString();
-    r.reg.db
-      .insert(webhooks)
-      .values({
-        wid: 'wid_0000000000000000000000aa',
-        duid: bright.duid,
-        callbackUrl: 'https://bright.example/hook',
-        alertEmail: 'ops@bright.example',
-        notifyDaysBefore: 30,
-        eventTypes: ['consent.withdrawal'],
-        secretEnc: encrypt(r.reg.keys.encryptionKey, 'whsec_x'),
-        createdAt: now,
-        updatedAt: now,
-      })
-      .run();
+    const sub = await r.call('bright_energy', 'POST', '/v1/webhooks', { 'callback-url': 'https://bright.example/hook', 'alert-email': 'ops@bright.example', 'event-types': ['consent.withdrawal'] });
+    expect(sub.status, JSON.stringify(sub.body)).toBe(201);
     const returnUrl = 'http://localhost:5001/return';
     const b = new Browser(r);
     const page = await signIn(b, `?mpxn=${MPXN}&return=${encodeURIComponent(returnUrl)}`);
@@ -198,11 +183,7 @@ describe('customer transparency portal (/portal)', () => {
     expect(decodeEntities(after.body)).toContain(`${returnUrl}?dar-action=withdrawn&ak=${brightAk}`);
     const verify = await r.call(null, 'GET', `/v1/access-records/${brightAk}`);
     expect(verify.body['access-record']['access-event'].state).toBe('REVOKED');
-    const events = r.reg.db
-      .select()
-      .from(webhookDeliveries)
-      .all()
-      .filter((d) => d.eventType === 'consent.withdrawal' && d.ak === brightAk);
+    const events = r.probe.deliveries({ eventType: 'consent.withdrawal' }).filter((d) => d.ak === brightAk);
     expect(events).toHaveLength(1);
     expect(events[0].payload).toMatchObject({ ak: brightAk, reason: 'customer-request', duid: bright.duid });
   });
@@ -249,7 +230,7 @@ describe('customer transparency portal (/portal)', () => {
     const octopus = r.svc.accounts.get('octopusflux');
     const portal = r.svc.accounts.get('portal_ops');
     expect((await r.call('octopusflux', 'GET', `/v1/meter-points/${MPXN}/access-records`)).status).toBe(200);
-    const viewed = () => r.reg.sqlite.prepare("select actor, detail from audit_events where event_type = 'meter-point.viewed' and subject = ? order by seq").all(MPXN) as { actor: string; detail: string }[];
+    const viewed = () => r.probe.auditEvents('meter-point.viewed', { subject: MPXN });
     const before = viewed().length;
     const b = new Browser(r);
     const page = await signIn(b);
@@ -257,7 +238,7 @@ describe('customer transparency portal (/portal)', () => {
     expect(
       viewed()
         .slice(before)
-        .map((v) => [v.actor, JSON.parse(v.detail).via]),
+        .map((v) => [v.actor, v.detail.via]),
     ).toEqual([
       ['portal_ops', 'api'],
       ['portal_ops', 'portal-page'],
@@ -278,7 +259,7 @@ describe('customer transparency portal (/portal)', () => {
     expect(
       viewed()
         .slice(n)
-        .map((v) => JSON.parse(v.detail).via),
+        .map((v) => v.detail.via),
     ).toEqual(['portal-page', 'portal-page']);
     expect((await r.call('admin_ops', 'GET', '/v1/admin/audit/verify')).body.intact).toBe(true);
   });
@@ -365,10 +346,10 @@ describe('customer transparency portal (/portal)', () => {
     const b = new Browser(r);
     const page = await signIn(b);
     const northernAk = (await r.call('northern_networks', 'GET', '/v1/records')).body.records[0].ak;
-    const count = () => r.reg.sqlite.prepare("select count(*) as n from mail_messages where purpose = 'access-record.withdrawal-receipt'").get() as { n: number };
-    const before = count().n;
+    const count = () => r.probe.mailCount('access-record.withdrawal-receipt');
+    const before = count();
     expect((await b.post('/portal/withdraw', { csrf: csrfOf(page.body), ak: northernAk })).statusCode).toBe(400);
-    expect(count().n).toBe(before);
+    expect(count()).toBe(before);
   });
 
   it('DISCOVERED access that a registration superseded says so, with the date, and is no longer counted as unregistered', async () => {

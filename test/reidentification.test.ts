@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Customer, linkFromOutbox } from './support/customer.js';
 import { consentBody, testRegister, type TestRegister } from './support/register.js';
-import { humanTime } from '../src/server/pages/id/layout.js';
+import { humanTime } from '../src/server/lib/customer-text.js';
 
 const DEMO_MPXN = '2312345678901';
 const MIN = 60_000;

@@ -1,7 +1,5 @@
-import { eq } from 'drizzle-orm';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { RegisterConfig } from '../src/server/config.js';
-import { accessRecords, webhookAttempts, webhookDeliveries } from '../src/server/db/schema.js';
 import { issueToken } from '../src/server/http/auth.js';
 import { consentBody, testRegister } from './support/register.js';
 import { eventually, startReceiver, type Behaviour } from './support/webhook-receiver.js';
@@ -52,7 +50,7 @@ describe('sandbox clock: set to an instant and catch up', () => {
     const ak = await newRecord(null);
     expect((await call('bright_energy', 'DELETE', `/v1/access-records/${ak}?reason=customer-request`)).status).toBe(200);
     await rc.waitFor(1);
-    await eventually(() => r.reg.db.select().from(webhookDeliveries).where(eq(webhookDeliveries.wid, wid)).get()?.attempts === 1);
+    await eventually(() => r.probe.deliveries({ wid })[0]?.attempts === 1);
 
     const target = r.reg.clock.now().getTime() + 27 * HOUR;
     const res = await call('admin_ops', 'POST', '/v1/admin/clock', { set: iso(target) });
@@ -63,9 +61,9 @@ describe('sandbox clock: set to an instant and catch up', () => {
     expect(res.body.ran).toMatchObject({ steps: 5, 'webhook-attempts': 5, capped: false });
     expect(Math.abs(Date.parse(res.body.now) - target)).toBeLessThan(5000);
 
-    const row = r.reg.db.select().from(webhookDeliveries).where(eq(webhookDeliveries.wid, wid)).get()!;
+    const row = r.probe.deliveries({ wid })[0];
     expect(row.status).toBe('undelivered');
-    const log = r.reg.db.select().from(webhookAttempts).where(eq(webhookAttempts.eventId, row.eventId)).orderBy(webhookAttempts.seq).all();
+    const log = r.probe.attempts(row.eventId);
     expect(log).toHaveLength(6);
     // Each retry went out at its own due instant on the register's clock, one after another.
     const gaps = log.slice(1).map((a, i) => Date.parse(a.at) - Date.parse(log[i].at));
@@ -92,7 +90,7 @@ describe('sandbox clock: set to an instant and catch up', () => {
     expect(res.body['offset-ms']).toBe(HOUR);
     expect(rc.received).toHaveLength(4);
     expect(res.body.ran).toMatchObject({ 'webhook-attempts': 4, steps: 3 });
-    expect(r.reg.db.select().from(webhookDeliveries).get()!.status).toBe('delivered');
+    expect(r.probe.deliveries()[0].status).toBe('delivered');
   });
 
   it('queues a consent.expiring notice when the record enters the window, delivers it then, and expires the record later, in order', async () => {
@@ -106,13 +104,13 @@ describe('sandbox clock: set to an instant and catch up', () => {
     const res = await call('admin_ops', 'POST', '/v1/admin/clock', { set: iso(r.reg.clock.now().getTime() + 30 * DAY) });
     expect(res.status).toBe(200);
     expect(res.body.ran).toMatchObject({ 'expiring-notices-queued': 1, 'records-expired': 1, 'webhook-attempts': 1 });
-    const notice = r.reg.db.select().from(webhookDeliveries).where(eq(webhookDeliveries.wid, wid)).get()!;
+    const notice = r.probe.deliveries({ wid })[0];
     // Queued and sent when the window opened (7 days before expiry), not at the target.
     expect(Math.abs(Date.parse(notice.occurredAt) - (expiresAt - 7 * DAY))).toBeLessThan(5000);
     expect(Math.abs(Date.parse(notice.deliveredAt!) - (expiresAt - 7 * DAY))).toBeLessThan(5000);
     // The sweep runs a few milliseconds into the window: 7 days less those milliseconds, floored.
     expect([6, 7]).toContain(rc.received[0].json.payload['days-remaining']);
-    const rec = r.reg.db.select().from(accessRecords).where(eq(accessRecords.ak, ak)).get()!;
+    const rec = r.probe.record(ak)!;
     expect(rec.state).toBe('EXPIRED');
   });
 

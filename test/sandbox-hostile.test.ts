@@ -24,7 +24,7 @@ const snapshot = async (r: TestRegister, name: string) => {
   expect(res.status, JSON.stringify(res.body)).toBe(201);
   return res.body as { id: string };
 };
-const recordCount = (r: TestRegister) => r.reg.sqlite.prepare('select count(*) from access_records').pluck().get() as number;
+const recordCount = (r: TestRegister) => r.probe.recordCount();
 
 describe('damaged snapshot files', () => {
   it('a truncated, overwritten, emptied or foreign file is refused with 409 CON001, never a 5xx, and the register is untouched', async () => {
@@ -150,8 +150,8 @@ describe('a reset while another replacement runs', () => {
     const saved = await snapshot(r, 'before');
     expect((await r.call('admin_ops', 'POST', '/v1/admin/sandbox/reset', { seed: 'empty' })).status).toBe(200);
     // A demo Data User missing (as after restoring a snapshot that predates it): the demo loader then waits on hashing its secret.
-    r.reg.sqlite.prepare("delete from accounts where account_id <> 'admin_ops'").run();
-    const accounts = () => r.reg.sqlite.prepare('select count(*) from accounts').pluck().get() as number;
+    r.probe.deleteAccountsExcept('admin_ops');
+    const accounts = () => r.probe.accountCount();
     const firstReset = r.call('admin_ops', 'POST', '/v1/admin/sandbox/reset', { seed: 'demo' });
     // Wait until it is loading: its first demo account is in, the others are still being hashed.
     for (let i = 0; i < 2000 && accounts() < 2; i++) await new Promise((res) => setTimeout(res, 1));

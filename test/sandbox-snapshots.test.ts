@@ -1,9 +1,7 @@
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { eq } from 'drizzle-orm';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { RegisterConfig } from '../src/server/config.js';
-import { webhookAttempts, webhookDeliveries } from '../src/server/db/schema.js';
 import { Customer, linkFromOutbox } from './support/customer.js';
 import { testRegister, type TestRegister } from './support/register.js';
 import { tempDir } from './support/temp-files.js';
@@ -38,13 +36,9 @@ const restore = async (r: TestRegister, id: string) => {
 };
 const verify = async (r: TestRegister) => (await r.call('admin_ops', 'GET', '/v1/admin/audit/verify')).body;
 /** Every table's rows (but the audit events appended since), for an exact comparison. */
-const dump = (r: TestRegister) => {
-  // The admin search index (FTS5) is derived from access_records and rebuilt by a restore, so its
-  // storage pages may be laid out differently; `searched` compares what it finds instead.
-  const virtual = r.reg.sqlite.prepare("select name from sqlite_master where type = 'table' and sql like 'CREATE VIRTUAL TABLE%'").pluck().all() as string[];
-  const tables = (r.reg.sqlite.prepare("select name from sqlite_master where type = 'table' and name not like '__drizzle%' order by name").pluck().all() as string[]).filter((t) => !virtual.some((v) => t === v || t.startsWith(`${v}_`)));
-  return Object.fromEntries(tables.map((t) => [t, r.reg.sqlite.prepare(`select * from "${t}"`).all()]));
-};
+// The admin search index is derived from access_records and rebuilt by a restore, so its
+// storage may be laid out differently: everyRow leaves it out; `searched` compares what it finds instead.
+const dump = (r: TestRegister): Record<string, any[]> => r.probe.everyRow();
 /** What the admin search finds for a few fragments (MPxN, purpose, organisation name). */
 const searched = async (r: TestRegister) => {
   const out: Record<string, string[]> = {};
@@ -151,47 +145,44 @@ describe('sandbox snapshots', () => {
     // 1. An event in flight when the snapshot is restored: the receiver got it, but its outcome is not recorded.
     r.svc.events.publishTo({ wid, duid }, 'consent.withdrawal', { n: 1 });
     const snap = await snapshot(r, 'one pending event');
-    const pending = r.reg.db.select().from(webhookDeliveries).where(eq(webhookDeliveries.wid, wid)).get()!;
+    const [pending] = r.probe.deliveries({ wid });
     expect(pending.status).toBe('pending');
     r.svc.delivery.start();
     await rc.waitFor(1);
     await restore(r, snap.id);
-    await new Promise((ok) => setTimeout(ok, 300));
-    const row = r.reg.db.select().from(webhookDeliveries).where(eq(webhookDeliveries.eventId, pending.eventId)).get()!;
+    // stop() returns once every delivery in flight has ended (the aborted one too): any
+    // outcome it were to record is written by then.
+    await r.svc.delivery.stop();
+    const row = r.probe.delivery(pending.eventId)!;
     // As the snapshot holds it: no attempt, pending, due (the aborted request is not counted).
     expect(row.attempts).toBe(0);
-    expect(r.reg.db.select().from(webhookAttempts).where(eq(webhookAttempts.eventId, pending.eventId)).all()).toHaveLength(0);
-    await r.svc.delivery.stop();
+    expect(r.probe.attempts(pending.eventId)).toHaveLength(0);
 
     // 2. A delivery claimed but not yet sent (waiting for its commit to reach the disk) when the state is replaced: never sent.
     const sent = rc.received.length;
     const clean = await snapshot(r, 'nothing queued');
     const realDurable = r.reg.durability.durable.bind(r.reg.durability);
     const gate = new Promise<void>((ok) => (hold = ok));
+    let claimed: () => void;
+    const waiting = new Promise<void>((ok) => (claimed = ok));
     r.reg.durability.durable = async () => {
+      claimed();
       await gate;
       return realDurable();
     };
     r.svc.events.publishTo({ wid, duid }, 'consent.withdrawal', { n: 2 });
     const queued = r.svc.delivery.runDue();
-    await new Promise((ok) => setTimeout(ok, 50));
+    await waiting;
     r.reg.durability.durable = realDurable;
     // (restore answers through the real durability; the claimed delivery still waits on the gate)
     await restore(r, clean.id);
     hold!();
     await queued;
-    await new Promise((ok) => setTimeout(ok, 200));
+    await r.svc.delivery.runDue(); // at rest: whatever the restored state has due has gone out
     // (The restored state's own pending event from step 1 is due, and is delivered as it says.)
     expect(rc.received.length).toBeGreaterThanOrEqual(sent);
     expect(rc.received.filter((g) => g.json.payload.n === 2)).toHaveLength(0);
-    expect(
-      r.reg.db
-        .select()
-        .from(webhookDeliveries)
-        .where(eq(webhookDeliveries.wid, wid))
-        .all()
-        .filter((d) => d.eventId !== pending.eventId),
-    ).toHaveLength(0);
+    expect(r.probe.deliveries({ wid }).filter((d) => d.eventId !== pending.eventId)).toHaveLength(0);
   });
 
   it('an e-mail leased before the restore is not sent afterwards; the restored outbox is as saved', async () => {
@@ -203,19 +194,22 @@ describe('sandbox snapshots', () => {
     let hold: (() => void) | null = null;
     const gate = new Promise<void>((ok) => (hold = ok));
     const realDurable = r.reg.durability.durable.bind(r.reg.durability);
+    let leased: () => void;
+    const waiting = new Promise<void>((ok) => (leased = ok));
     r.reg.durability.durable = async () => {
+      leased();
       await gate;
       return realDurable();
     };
     // The worker leases the message and waits for its commit to reach the disk…
     const pass = r.svc.mail.processDue();
-    await new Promise((ok) => setTimeout(ok, 50));
+    await waiting;
     r.reg.durability.durable = realDurable;
     // …while the register is taken back to before it was queued.
     await restore(r, clean.id);
     hold!();
     await pass;
-    await new Promise((ok) => setTimeout(ok, 200));
+    await r.svc.mail.processDue(); // at rest: nothing of the restored outbox is due
     expect(sink.received).toHaveLength(0);
     expect(r.svc.mail.find(id)).toBeUndefined();
   });
@@ -276,14 +270,14 @@ describe('sandbox snapshots', () => {
     expect(empty.status, JSON.stringify(empty.body)).toBe(200);
     expect(empty.body).toMatchObject({ seed: 'empty', 'offset-ms': 0 });
     expect((await r.call('admin_ops', 'GET', '/v1/admin/records')).body.total ?? 0).toBe(0);
-    expect(r.reg.sqlite.prepare('select count(*) from identity_records').pluck().get()).toBe(0);
-    expect(r.reg.sqlite.prepare('select count(*) from accounts').pluck().get()).toBeGreaterThan(5);
+    expect(r.probe.identityCount()).toBe(0);
+    expect(r.probe.accountCount()).toBeGreaterThan(5);
     const chain = await verify(r);
     expect(chain).toMatchObject({ intact: true, checked: 1 });
 
     const demo = await r.call('admin_ops', 'POST', '/v1/admin/sandbox/reset', { seed: 'demo' });
     expect(demo.status).toBe(200);
-    expect(r.reg.sqlite.prepare('select count(*) from identity_records').pluck().get()).toBe(1);
+    expect(r.probe.identityCount()).toBe(1);
     expect((await r.call('bright_energy', 'GET', '/v1/records')).status).toBe(200);
     const audit = await r.call('admin_ops', 'GET', '/v1/admin/audit?event-type=sandbox.reset');
     expect(audit.body.events.map((e: { detail: unknown }) => e.detail)).toEqual([{ seed: 'demo' }]);

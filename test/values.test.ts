@@ -1,9 +1,8 @@
 import { copyFileSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { eq } from 'drizzle-orm';
-import { accessRecords } from '../src/server/db/schema.js';
 import { openDatabase } from '../src/server/db/open.js';
+import { DbProbe } from './support/db-probe.js';
 import { canonicalInstant, canonicalMpxn, canonicalPostcode, mpanCheckDigitOk } from '../src/shared/values.js';
 import { Customer } from './support/customer.js';
 import { publishedIdentityBody } from './support/published.js';
@@ -80,7 +79,7 @@ describe('timestamps in both directions (contract §1)', () => {
       expect(rec['access-event']).toMatchObject({ 'registered-at': registeredAt, expiry });
       const listed = (await r.call('octopusflux', 'GET', `/v1/meter-points/${MPXN}/access-records`)).body['access-records'].find((s: any) => s.ak === ak);
       expect(listed.expiry).toBe(expiry);
-      const row = r.reg.db.select().from(accessRecords).where(eq(accessRecords.ak, ak)).get()!;
+      const row = r.probe.record(ak)!;
       expect(row).toMatchObject({ registeredAt, expiry, expiresAt: `${expiry!.slice(0, 19)}.000Z` });
     }
   });
@@ -171,7 +170,7 @@ describe('timestamps in both directions (contract §1)', () => {
     expect(first.status).toBe(201);
     const ak = first.body.ak;
     expect((await report({ 'last-seen': '2026-03-24T09:00:00-05:00' })).status).toBe(200); // 14:00Z, later
-    const row = () => r.reg.db.select().from(accessRecords).where(eq(accessRecords.ak, ak)).get()!;
+    const row = () => r.probe.record(ak)!;
     expect(row().lastSeen).toBe('2026-03-24T14:00:00Z');
     // Across midnight UTC: 20:00-05:00 on the 24th is 01:00Z on the 25th.
     expect((await report({ 'last-seen': '2026-03-24T20:00:00-05:00' })).status).toBe(200);
@@ -487,30 +486,47 @@ describe('migration: values stored before canonicalisation', () => {
     writeFileSync(join(oldMigrations, 'meta/_journal.json'), JSON.stringify({ ...journal, entries: before }));
 
     const file = join(dir, 'old.sqlite');
-    const old = openDatabase(file, oldMigrations);
+    openDatabase(file, oldMigrations).sqlite.close();
+    const old = DbProbe.open(file);
     const body = (registeredAt: string, expiry: string | null) => JSON.stringify({ 'record-metadata': { 'schema-version': '1.0' }, notice: null, processing: {}, 'access-event': { 'registered-at': registeredAt, expiry, consent: null } });
-    const insert = old.sqlite.prepare(
-      `insert into access_records (ak, kind, duid, mpxn, state, data_types, expiry, expires_at, registered_at, first_seen, last_seen, body, controller_count, created_at, updated_at)
-       values (?, ?, 'duid_x', '1029384756', ?, '[]', ?, ?, ?, ?, ?, ?, 1, '2026-01-01T00:00:00.000Z', '2026-01-01T00:00:00.000Z')`,
-    );
-    insert.run('ak_1', 'record', 'ACTIVE', '2027-03-24t10:00:00+01:00', '2027-03-24T09:00:00.000Z', '2026-03-24 10:00:00.5+01:00', null, null, body('2026-03-24 10:00:00.5+01:00', '2027-03-24t10:00:00+01:00'));
-    insert.run('ak_2', 'record', 'ACTIVE', '2027-03-24', '2027-03-24T23:59:59.999Z', '2016-12-31T23:59:60Z', null, null, body('2016-12-31T23:59:60Z', '2027-03-24'));
-    insert.run('ak_3', 'discovered', 'DISCOVERED', null, null, null, '2025-01-01t10:00:00z', '2026-02-30T10:00:00Z', null);
-    insert.run('ak_4', 'discovered', 'DISCOVERED', null, null, null, '2025-01-01', '2025-02-01T09:00:00-05:00', null);
-    old.sqlite
-      .prepare(
-        `insert into identity_records (ir, duid, mpxn, move_in_date, address, expressed_by, principal_verification, webauthn_user_id, created_at) values (?, 'duid_x', '1029384756', '2022-06-30', ?, 'data-subject', ?, 'u', '2026-01-01T00:00:00.000Z')`,
-      )
-      .run('ir_1', JSON.stringify({ addressLine1: 'x', townCity: 'y', postcode: 'SW1A1AA' }), JSON.stringify({ method: 'card', 'verified-at': '2023-11-07T06:30:45+01:00', outcome: 'verified' }));
-    old.sqlite.close();
+    const insert = (ak: string, kind: string, state: string, expiry: string | null, expiresAt: string | null, registeredAt: string | null, firstSeen: string | null, lastSeen: string | null, storedBody: string | null) =>
+      old.insertRow('access_records', {
+        ak,
+        kind,
+        duid: 'duid_x',
+        mpxn: '1029384756',
+        state,
+        data_types: '[]',
+        expiry,
+        expires_at: expiresAt,
+        registered_at: registeredAt,
+        first_seen: firstSeen,
+        last_seen: lastSeen,
+        body: storedBody,
+        controller_count: 1,
+        created_at: '2026-01-01T00:00:00.000Z',
+        updated_at: '2026-01-01T00:00:00.000Z',
+      });
+    insert('ak_1', 'record', 'ACTIVE', '2027-03-24t10:00:00+01:00', '2027-03-24T09:00:00.000Z', '2026-03-24 10:00:00.5+01:00', null, null, body('2026-03-24 10:00:00.5+01:00', '2027-03-24t10:00:00+01:00'));
+    insert('ak_2', 'record', 'ACTIVE', '2027-03-24', '2027-03-24T23:59:59.999Z', '2016-12-31T23:59:60Z', null, null, body('2016-12-31T23:59:60Z', '2027-03-24'));
+    insert('ak_3', 'discovered', 'DISCOVERED', null, null, null, '2025-01-01t10:00:00z', '2026-02-30T10:00:00Z', null);
+    insert('ak_4', 'discovered', 'DISCOVERED', null, null, null, '2025-01-01', '2025-02-01T09:00:00-05:00', null);
+    old.insertRow('identity_records', {
+      ir: 'ir_1',
+      duid: 'duid_x',
+      mpxn: '1029384756',
+      move_in_date: '2022-06-30',
+      address: JSON.stringify({ addressLine1: 'x', townCity: 'y', postcode: 'SW1A1AA' }),
+      expressed_by: 'data-subject',
+      principal_verification: JSON.stringify({ method: 'card', 'verified-at': '2023-11-07T06:30:45+01:00', outcome: 'verified' }),
+      webauthn_user_id: 'u',
+      created_at: '2026-01-01T00:00:00.000Z',
+    });
+    old.close();
 
-    const now = openDatabase(file, realMigrations);
-    const rows = Object.fromEntries(
-      now.sqlite
-        .prepare('select * from access_records')
-        .all()
-        .map((x: any) => [x.ak, x]),
-    );
+    openDatabase(file, realMigrations).sqlite.close();
+    const now = DbProbe.open(file);
+    const rows = Object.fromEntries(now.rows('access_records').map((x: any) => [x.ak, x]));
     expect(rows.ak_1).toMatchObject({ registered_at: '2026-03-24T09:00:00Z', expiry: '2027-03-24T09:00:00Z', expires_at: '2027-03-24T09:00:00.000Z' });
     expect(JSON.parse(rows.ak_1.body)['access-event']).toMatchObject({ 'registered-at': '2026-03-24T09:00:00Z', expiry: '2027-03-24T09:00:00Z' });
     // A stored date-only expiry keeps the instant it was enforced at (end of that day).
@@ -518,9 +534,9 @@ describe('migration: values stored before canonicalisation', () => {
     expect(JSON.parse(rows.ak_2.body)['access-event']).toMatchObject({ 'registered-at': '2016-12-31T23:59:60Z', expiry: '2027-03-24T23:59:59Z' });
     expect(rows.ak_3).toMatchObject({ first_seen: '2025-01-01T10:00:00Z', last_seen: '2026-02-30T10:00:00Z' });
     expect(rows.ak_4).toMatchObject({ first_seen: '2025-01-01T00:00:00Z', last_seen: '2025-02-01T14:00:00Z' });
-    const idr: any = now.sqlite.prepare('select * from identity_records').get();
+    const idr: any = now.rows('identity_records')[0];
     expect(JSON.parse(idr.address).postcode).toBe('SW1A 1AA');
     expect(JSON.parse(idr.principal_verification)['verified-at']).toBe('2023-11-07T05:30:45Z');
-    now.sqlite.close();
+    now.close();
   });
 });

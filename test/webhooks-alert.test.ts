@@ -1,6 +1,4 @@
-import { eq } from 'drizzle-orm';
 import { afterEach, describe, expect, it } from 'vitest';
-import { webhookDeliveries } from '../src/server/db/schema.js';
 import { consentBody, testRegister } from './support/register.js';
 import { eventually, startReceiver } from './support/webhook-receiver.js';
 
@@ -47,7 +45,7 @@ describe('undelivered webhooks', () => {
     expect(alerts[0].text).toContain('HTTP 500');
     expect(alerts[0].text).toContain(wid);
     expect(alerts[0].text).not.toMatch(/whsec_/);
-    const row = r.reg.db.select().from(webhookDeliveries).where(eq(webhookDeliveries.eventId, d['event-id'])).get()!;
+    const row = r.probe.delivery(d['event-id'])!;
     expect(row.alertedAt).not.toBeNull();
     const audit = await r.call('admin_ops', 'GET', '/v1/admin/audit?event-type=webhook.undelivered');
     expect(audit.body.events).toHaveLength(1);

@@ -1,10 +1,8 @@
 import { createHmac, randomBytes } from 'node:crypto';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { eq, inArray } from 'drizzle-orm';
 import { afterEach, describe, expect, it } from 'vitest';
 import { defaultConfig, type RegisterConfig } from '../src/server/config.js';
-import { accessRecords, webhookAttempts, webhookDeliveries } from '../src/server/db/schema.js';
 import { saveClockOffset } from '../src/server/services/settings.js';
 import { consentBody, testRegister } from './support/register.js';
 import { eventually, startReceiver, verifyDarSignature, verifyStandardWebhook, type Behaviour, type Receiver } from './support/webhook-receiver.js';
@@ -186,14 +184,10 @@ describe('webhook delivery (contract §9)', () => {
     expect(d['attempt-log'].map((a: { attempt: number }) => a.attempt)).toEqual([1, 2, 3, 4]);
     expect(d['attempt-log'][0].error).toBe('HTTP 500');
     expect(d['delivered-at']).not.toBeNull();
-    await new Promise((res) => setTimeout(res, 150));
+    // Delivered is final: with the worker driven to idle, nothing else was sent.
+    expect(await r.svc.delivery.runDue()).toBe(0);
     expect(rc.received).toHaveLength(4);
-    const row = r.reg.db
-      .select()
-      .from(webhookDeliveries)
-      .where(eq(webhookDeliveries.eventId, [...ids][0]))
-      .get()!;
-    expect(row).toMatchObject({ status: 'delivered', attempts: 4, nextAttemptAt: null, lastStatusCode: 204 });
+    expect(r.probe.delivery([...ids][0])).toMatchObject({ status: 'delivered', attempts: 4, nextAttemptAt: null, lastStatusCode: 204 });
   });
 
   it('schedules the next attempt from the configured retry schedule (persisted next_attempt_at)', async () => {
@@ -203,7 +197,7 @@ describe('webhook delivery (contract §9)', () => {
     await revoke(await newRecord());
     const before = r.reg.clock.now().getTime();
     expect(await r.svc.delivery.runDue()).toBe(1);
-    const row = r.reg.db.select().from(webhookDeliveries).get()!;
+    const [row] = r.probe.deliveries();
     expect(row.status).toBe('pending');
     expect(row.attempts).toBe(1);
     const delay = new Date(row.nextAttemptAt!).getTime() - before;
@@ -212,7 +206,7 @@ describe('webhook delivery (contract §9)', () => {
     expect(await r.svc.delivery.runDue()).toBe(0); // not due yet
     saveClockOffset(r.reg, 61_000);
     expect(await r.svc.delivery.runDue()).toBe(1);
-    const again = r.reg.db.select().from(webhookDeliveries).get()!;
+    const [again] = r.probe.deliveries();
     expect(new Date(again.nextAttemptAt!).getTime() - r.reg.clock.now().getTime()).toBeGreaterThan(295_000);
   });
 
@@ -321,19 +315,15 @@ describe('webhook delivery (contract §9)', () => {
       const payload = events[0].json.payload;
       expect(Object.keys(payload).sort()).toEqual(['affected-aks', 'effective-date', 'mpxn', 'source-reference']);
       expect(payload).toMatchObject({ mpxn: cot.mpxn, 'effective-date': cot['effective-date'], 'source-reference': cot['source-reference'] });
-      const owned = r.reg.db.select({ ak: accessRecords.ak }).from(accessRecords).where(inArray(accessRecords.ak, payload['affected-aks'])).all();
-      expect(owned).toHaveLength(payload['affected-aks'].length);
-      const rows = r.reg.db.select().from(accessRecords).where(inArray(accessRecords.ak, payload['affected-aks'])).all();
+      const rows = payload['affected-aks'].map((ak: string) => r.probe.record(ak));
+      expect(rows.every(Boolean)).toBe(true);
       for (const row of rows) {
         expect(row.duid, `${u} got someone else's key`).toBe(duidOf(u));
         expect(row.state).toBe('ACTIVE');
       }
-      const expected = r.reg.db
-        .select({ ak: accessRecords.ak })
-        .from(accessRecords)
-        .where(eq(accessRecords.duid, duidOf(u)))
-        .all()
-        .filter((x) => r.svc.records.effectiveState(r.svc.records.find(x.ak)!) === 'ACTIVE' && r.svc.records.find(x.ak)!.mpxn === cot.mpxn)
+      const expected = r.probe
+        .records({ duid: duidOf(u), mpxn: cot.mpxn })
+        .filter((x) => r.svc.records.effectiveState(x) === 'ACTIVE')
         .map((x) => x.ak)
         .sort();
       expect([...payload['affected-aks']].sort()).toEqual(expected);
@@ -343,8 +333,10 @@ describe('webhook delivery (contract §9)', () => {
     expect(brightAks).not.toContain(revokedAk);
 
     // The same triple again: 200 and no new webhooks. greenswitch (EXPIRED only) never hears.
+    const queued = r.probe.deliveries({ eventType: 'tenancy.change' }).length;
     expect((await r.call('dcc_system', 'POST', '/v1/cot-events', cot)).status).toBe(200);
-    await new Promise((res) => setTimeout(res, 200));
+    expect(r.probe.deliveries({ eventType: 'tenancy.change' })).toHaveLength(queued);
+    await r.svc.delivery.runDue(); // the worker at rest: whatever was due has gone out
     for (const u of ['octopusflux', 'northern_networks']) expect(rcs[u].received).toHaveLength(1);
     expect(rcs.greenswitch.received).toHaveLength(0);
   });
@@ -452,9 +444,15 @@ describe('webhook delivery (contract §9)', () => {
     await subscribe('bright_energy', rc.url);
     for (let i = 0; i < 12; i++) await revoke(await newRecord());
     await rc.waitFor(8, 6000);
-    await new Promise((res) => setTimeout(res, 400));
+    // Let every wake-up the publishes queued run (each claims what is free), then read the
+    // claims: a claimed row's next attempt is pushed past the request's timeout (its lease).
+    await new Promise((res) => setImmediate(res));
+    const rows = r.probe.deliveries();
+    expect(rows).toHaveLength(12);
+    const now = r.reg.clock.iso();
+    expect(rows.filter((d) => d.nextAttemptAt! > now)).toHaveLength(8);
+    expect(rows.filter((d) => d.nextAttemptAt! <= now)).toHaveLength(4);
     expect(rc.received).toHaveLength(8);
-    expect(r.reg.db.select().from(webhookDeliveries).all()).toHaveLength(12);
   });
 
   it('hands in-flight rows back when stopped, without counting an attempt', async () => {
@@ -464,11 +462,11 @@ describe('webhook delivery (contract §9)', () => {
     await revoke(await newRecord());
     await rc.waitFor(1);
     await r.svc.delivery.stop();
-    const row = r.reg.db.select().from(webhookDeliveries).get()!;
+    const [row] = r.probe.deliveries();
     expect(row.status).toBe('pending');
     expect(row.attempts).toBe(0);
     expect(row.nextAttemptAt! <= r.reg.clock.iso()).toBe(true);
-    expect(r.reg.db.select().from(webhookAttempts).all()).toHaveLength(0);
+    expect(r.probe.attempts()).toHaveLength(0);
     // The next pass picks it up again with the same event-id.
     rc.behaviour = () => 200;
     expect(await r.svc.delivery.runDue()).toBe(1);

@@ -2,9 +2,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { webhookDeliveries } from '../src/server/db/schema.js';
+import { DbProbe } from './support/db-probe.js';
 import { consentBody, testRegister, type TestRegister } from './support/register.js';
 import { startReceiver, verifyDarSignature, verifyStandardWebhook, type Receiver } from './support/webhook-receiver.js';
 
@@ -46,7 +45,7 @@ describe('webhook delivery survives restarts (real data directory)', () => {
     const secret = sub.body['signing-secret'];
     await revokeNew(r1);
     expect(await r1.svc.delivery.runDue()).toBe(1);
-    const pending = r1.reg.db.select().from(webhookDeliveries).get()!;
+    const [pending] = r1.probe.deliveries();
     expect(pending).toMatchObject({ status: 'pending', attempts: 1, lastStatusCode: 500 });
     expect(new Date(pending.nextAttemptAt!).getTime() - Date.now()).toBeGreaterThan(55_000);
     await r1.close();
@@ -79,10 +78,8 @@ describe('webhook delivery survives restarts (real data directory)', () => {
     await r1.call('bright_energy', 'POST', '/v1/webhooks', { 'callback-url': rc.url, 'alert-email': 'ops@bright-energy.example' });
     await revokeNew(r1);
     await revokeNew(r1);
-    const queued = r1.reg.db
-      .select()
-      .from(webhookDeliveries)
-      .all()
+    const queued = r1.probe
+      .deliveries()
       .map((d) => d.eventId)
       .sort();
     expect(queued).toHaveLength(2);
@@ -181,14 +178,14 @@ describe('webhook delivery survives SIGKILL of the register process', () => {
     const eventId = rc.received[0].json['event-id'];
 
     // On disk: the row is still pending, leased (due again after the lease), no attempt recorded.
-    const db = new Database(join(dataDir, 'register.sqlite'), { readonly: true });
-    const row = db.prepare('select status, attempts, next_attempt_at from webhook_deliveries where event_id = ?').get(eventId) as { status: string; attempts: number; next_attempt_at: string };
-    const attempts = db.prepare('select count(*) as n from webhook_attempts where event_id = ?').get(eventId) as { n: number };
+    const db = DbProbe.open(join(dataDir, 'register.sqlite'), { readonly: true });
+    const row = db.delivery(eventId)!;
+    const attempts = db.attempts(eventId);
     db.close();
     expect(row.status).toBe('pending');
     expect(row.attempts).toBe(0);
-    expect(new Date(row.next_attempt_at).getTime()).toBeGreaterThan(Date.now());
-    expect(attempts.n).toBe(0);
+    expect(new Date(row.nextAttemptAt!).getTime()).toBeGreaterThan(Date.now());
+    expect(attempts).toHaveLength(0);
 
     const second = await startCli(dataDir);
     open.push({ close: async () => void second.child.kill('SIGTERM') });

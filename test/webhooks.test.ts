@@ -1,6 +1,4 @@
-import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { webhooks } from '../src/server/db/schema.js';
 import { decrypt } from '../src/server/lib/crypto.js';
 import { testRegister, type TestRegister } from './support/register.js';
 
@@ -40,7 +38,7 @@ describe('webhook subscriptions (contract §9)', () => {
   it('stores the signing secret encrypted, never in clear', async () => {
     const res = await subscribe('bright_energy', { 'callback-url': 'https://bright-energy.example/hooks/secret-check', 'alert-email': 'ops@bright-energy.example' });
     const secret: string = res.body['signing-secret'];
-    const row = r.reg.db.select().from(webhooks).where(eq(webhooks.wid, res.body.webhook.wid)).get()!;
+    const row = r.probe.webhook(res.body.webhook.wid)!;
     expect(JSON.stringify(row)).not.toContain(secret);
     expect(JSON.stringify(row)).not.toContain(secret.slice(6));
     expect(decrypt(r.reg.keys.encryptionKey, row.secretEnc)).toBe(secret);
@@ -130,7 +128,7 @@ describe('webhook subscriptions (contract §9)', () => {
     expect(rotated.status).toBe(200);
     expect(rotated.body['signing-secret']).toMatch(/^whsec_/);
     expect(rotated.body['signing-secret']).not.toBe(created.body['signing-secret']);
-    const row = r.reg.db.select().from(webhooks).where(eq(webhooks.wid, wid)).get()!;
+    const row = r.probe.webhook(wid)!;
     expect(decrypt(r.reg.keys.encryptionKey, row.previousSecretEnc!)).toBe(created.body['signing-secret']);
     expect(new Date(row.previousSecretUntil!).getTime() - r.reg.clock.now().getTime()).toBeGreaterThan(14 * 60_000);
 
@@ -167,7 +165,7 @@ describe('webhook subscriptions (contract §9)', () => {
     expect((await r.call('greenswitch', 'GET', `/v1/webhooks/${wid}`)).status).toBe(404);
     expect((await r.call('greenswitch', 'DELETE', `/v1/webhooks/${wid}`)).status).toBe(404);
     expect((await r.call('greenswitch', 'GET', '/v1/webhooks')).body.webhooks.map((w: { wid: string }) => w.wid)).not.toContain(wid);
-    const row = r.reg.db.select().from(webhooks).where(eq(webhooks.wid, wid)).get()!;
+    const row = r.probe.webhook(wid)!;
     expect(row.deletedAt).not.toBeNull();
     expect((await subscribe('greenswitch', body)).status).toBe(201);
     const audit = await r.call('admin_ops', 'GET', '/v1/admin/audit?event-type=webhook.deleted');

@@ -1,12 +1,15 @@
 import { defaultConfig, type RegisterConfig } from '../../src/server/config.js';
 import { createRegister, type RunningRegister } from '../../src/server/start.js';
 import { DEMO_ACCOUNTS, seedDemo } from '../../src/server/seed/demo.js';
+import { DbProbe } from './db-probe.js';
 
 export interface TestRegister extends RunningRegister {
   /** Bearer token for an account (cached per account). */
   token(accountId: string, secret?: string): Promise<string>;
   /** `inject` with a bearer token for `as` (an account id; demo secrets are known). */
   call(as: string | null, method: string, url: string, body?: unknown, headers?: Record<string, string>): Promise<{ status: number; body: any; headers: Record<string, unknown> }>;
+  /** Direct reads of the database, for what the API does not show (see db-probe.ts). */
+  readonly probe: DbProbe;
 }
 
 /** Demo account secrets, from the seed itself (demo values only). */
@@ -20,6 +23,8 @@ export async function testRegister(overrides: Partial<RegisterConfig> = {}, opts
   const config = defaultConfig({ dataDir: null, port: 5001, workers: false, consoleDir: null, ...overrides });
   const running = (await createRegister(config, opts.logger ?? false)) as TestRegister;
   if (opts.seed !== false) running.demo = await seedDemo(running.reg, running.svc);
+  // Read through the register's current handle each time.
+  Object.defineProperty(running, 'probe', { get: () => DbProbe.of(running.reg) });
   const tokens = new Map<string, string>();
   running.token = async (accountId, secret) => {
     const key = `${accountId}:${secret ?? ''}`;

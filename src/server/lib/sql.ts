@@ -1,4 +1,6 @@
-import { sql, type AnyColumn, type SQL } from 'drizzle-orm';
+import { eq, sql, type AnyColumn, type SQL } from 'drizzle-orm';
+import type { SQLiteColumn, SQLiteTable } from 'drizzle-orm/sqlite-core';
+import type { Db } from '../db/open.js';
 
 /** Case-insensitive prefix match that can use a NOCASE index (range scan, no LIKE). */
 export function prefixMatch(column: AnyColumn, term: string): SQL {
@@ -11,4 +13,16 @@ export function prefixMatch(column: AnyColumn, term: string): SQL {
  */
 export function sameIgnoringCase(column: AnyColumn, value: unknown): SQL {
   return sql`${column} = ${value} collate nocase`;
+}
+
+/**
+ * The row of `table` whose `column` equals the placeholder `key`, as a statement prepared
+ * once (docs/performance.md): `.get({ [key]: value })`.
+ */
+export function rowByKey<T extends SQLiteTable>(db: Db, table: T, column: SQLiteColumn, key: string) {
+  return db
+    .select()
+    .from(table)
+    .where(eq(column, sql.placeholder(key)))
+    .prepare();
 }

@@ -1,3 +1,5 @@
+import { escapeHtml } from '../lib/customer-text.js';
+
 /**
  * Minimal server-side HTML: a tagged template that escapes every interpolation unless it
  * is marked `raw` (already-safe HTML from another `html` call). Pages send a strict CSP,
@@ -10,9 +12,7 @@ export class SafeHtml {
   }
 }
 
-export function escapeHtml(value: unknown): string {
-  return String(value ?? '').replace(/[&<>"'`=]/g, (c) => `&#${c.charCodeAt(0)};`);
-}
+export { escapeHtml };
 
 type Part = SafeHtml | string | number | boolean | null | undefined | readonly Part[];
 

@@ -1,6 +1,6 @@
 import { and, eq, or, sql, type SQL } from 'drizzle-orm';
 import { containsPattern, listSort, sortedPage, type PageResult, type SortDir } from '../lib/listing.js';
-import { sameIgnoringCase } from '../lib/sql.js';
+import { rowByKey, sameIgnoringCase } from '../lib/sql.js';
 import type { Register } from '../context.js';
 import { accounts } from '../db/schema.js';
 import { apiTime } from '../lib/clock.js';
@@ -39,16 +39,8 @@ export class Accounts {
   private readonly byDuid;
 
   constructor(private readonly reg: Register) {
-    this.byId = reg.db
-      .select()
-      .from(accounts)
-      .where(eq(accounts.accountId, sql.placeholder('id')))
-      .prepare();
-    this.byDuid = reg.db
-      .select()
-      .from(accounts)
-      .where(eq(accounts.duid, sql.placeholder('duid')))
-      .prepare();
+    this.byId = rowByKey(reg.db, accounts, accounts.accountId, 'id');
+    this.byDuid = rowByKey(reg.db, accounts, accounts.duid, 'duid');
   }
 
   find(accountId: string): AccountRow | undefined {

@@ -5,7 +5,7 @@ import { canonicalDate, canonicalInstantOrDate, instantMs } from '../../shared/v
 import { ApiError } from '../lib/errors.js';
 import { newId } from '../lib/ids.js';
 import { sameIgnoringCase } from '../lib/sql.js';
-import { REGISTERED_AT_MAX_FUTURE_MS, type AccessRecords } from './access-records.js';
+import { REGISTERED_AT_MAX_FUTURE_MS, type AccessRecords } from './access-records/index.js';
 import type { EventPublisher } from './events.js';
 
 export interface DiscoveredInput {

@@ -11,7 +11,8 @@ import { newId, newSecret } from '../lib/ids.js';
 import { checkCallbackUrlForm, guardedLookup, internalAddressKind } from '../lib/net-guard.js';
 import { signatures } from '../lib/webhook-signature.js';
 import type { EventPublisher } from './events.js';
-import type { Worker } from './index.js';
+import type { Worker } from './worker.js';
+import { webhookUndeliveredEmail } from './mail/templates.js';
 import type { WebhookRow, Webhooks } from './webhooks.js';
 import type { TEST_EVENT_TYPE_NAMES } from '../schemas/webhook.js';
 import { errorForLog } from '../http/log-redaction.js';
@@ -31,7 +32,7 @@ export interface AdminDeliveryFilters {
 export type DeliveryRow = typeof webhookDeliveries.$inferSelect;
 export type AttemptRow = typeof webhookAttempts.$inferSelect;
 
-/** The slice of the register's mail module this worker needs (services/mail.ts). */
+/** The slice of the register's mail module this worker needs (services/mail/mailer.ts). */
 export interface AlertMail {
   queue(input: { to: string; subject: string; text: string; html: string; purpose: string; ref?: string | null }): string;
 }
@@ -76,8 +77,6 @@ const LEASE_MARGIN_MS = 60_000;
 const USER_AGENT = 'DAR-Webhooks/1.0';
 
 const eventId8 = () => newId('evt').slice(4, 12).toUpperCase();
-
-const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
 
 /**
  * Delivers the durable webhook outbox (contract §9).
@@ -363,29 +362,8 @@ export class DeliveryWorker implements Worker {
   }
 
   private alertMessage(sub: WebhookRow, row: DeliveryRow) {
-    const lines = [
-      `The Data Access Register could not deliver a webhook event to your endpoint.`,
-      ``,
-      `Event:        ${row.eventType} (${row.eventId})`,
-      `Subscription: ${sub.wid}`,
-      `Endpoint:     ${sub.callbackUrl}`,
-      `Attempts:     ${row.attempts}, the last at ${apiTime(row.lastAttemptAt)}`,
-      `Last result:  ${row.lastStatusCode !== null ? `HTTP ${row.lastStatusCode}` : 'no HTTP response'}${row.lastError ? ` — ${row.lastError}` : ''}`,
-      ``,
-      `The register has stopped retrying this event. Check that the endpoint is reachable and answers 2xx within ${Math.round(this.reg.config.webhookTimeoutMs / 1000)} seconds,`,
-      `then ask the register operator to redeliver event ${row.eventId}, or review your records with GET /v1/records.`,
-    ];
-    const text = lines.join('\n');
-    const html = `<p>The Data Access Register could not deliver a webhook event to your endpoint.</p>
-<table>
-<tr><th align="left">Event</th><td>${escapeHtml(row.eventType)} (<code>${escapeHtml(row.eventId)}</code>)</td></tr>
-<tr><th align="left">Subscription</th><td><code>${escapeHtml(sub.wid)}</code></td></tr>
-<tr><th align="left">Endpoint</th><td>${escapeHtml(sub.callbackUrl)}</td></tr>
-<tr><th align="left">Attempts</th><td>${row.attempts}, the last at ${escapeHtml(apiTime(row.lastAttemptAt) ?? '')}</td></tr>
-<tr><th align="left">Last result</th><td>${row.lastStatusCode !== null ? `HTTP ${row.lastStatusCode}` : 'no HTTP response'}${row.lastError ? ` — ${escapeHtml(row.lastError)}` : ''}</td></tr>
-</table>
-<p>The register has stopped retrying this event. Check that the endpoint is reachable and answers 2xx within ${Math.round(this.reg.config.webhookTimeoutMs / 1000)} seconds, then ask the register operator to redeliver event <code>${escapeHtml(row.eventId)}</code>.</p>`;
-    return { to: sub.alertEmail, subject: `Webhook undelivered: ${row.eventType} ${row.eventId}`, text, html, purpose: 'webhook-undelivered', ref: row.eventId };
+    const mail = webhookUndeliveredEmail({ ...row, lastAttemptAt: apiTime(row.lastAttemptAt), wid: sub.wid, callbackUrl: sub.callbackUrl, timeoutSeconds: Math.round(this.reg.config.webhookTimeoutMs / 1000) });
+    return { to: sub.alertEmail, ...mail, purpose: 'webhook-undelivered', ref: row.eventId };
   }
 
   /** POSTs one signed event to the subscription's callback URL. Never throws. */

@@ -2,6 +2,7 @@ import { and, eq, inArray, isNull, sql, type SQL } from 'drizzle-orm';
 import { newestFirstPage } from '../lib/paging.js';
 import { containsPattern, dateRange, listSort, sortedChunks, sortedPage, type PageRequest, type PageResult, type Sort, type SortDir } from '../lib/listing.js';
 import type { Register } from '../context.js';
+import { rowByKey } from '../lib/sql.js';
 import { accessRecords, identityRecords, passkeyCredentials } from '../db/schema.js';
 import { apiTime } from '../lib/clock.js';
 import { encrypt, decrypt, hmacHex } from '../lib/crypto.js';
@@ -9,9 +10,9 @@ import { ApiError, conflict, notFound } from '../lib/errors.js';
 import { canonicalEmail, emailMatchKey } from '../lib/values.js';
 import { newId, newSecret } from '../lib/ids.js';
 import type { CreateIdentityRecordBody, IdentityRecord } from '../schemas/identity-record.js';
-import { contactChangeEmail } from '../pages/id/emails.js';
+import { contactChangeEmail } from './mail/templates.js';
 import type { Accounts } from './accounts.js';
-import type { Mailer } from './mail.js';
+import type { Mailer } from './mail/mailer.js';
 
 /** Columns the staff identity list sorts by (created: creation order). */
 export const IDENTITY_SORTS = ['created', 'mpxn'] as const;
@@ -95,11 +96,7 @@ export class IdentityRecords {
         limit 1`,
     );
     this.ownersByIr = reg.sqlite.prepare<[string], { ir: string; duid: string }>('select ir, duid from identity_records where ir in (select value from json_each(?))');
-    this.byIr = reg.db
-      .select()
-      .from(identityRecords)
-      .where(eq(identityRecords.ir, sql.placeholder('ir')))
-      .prepare();
+    this.byIr = rowByKey(reg.db, identityRecords, identityRecords.ir, 'ir');
     this.activeCredentials = reg.db
       .select()
       .from(passkeyCredentials)

@@ -1,32 +1,20 @@
 import type { Register } from '../context.js';
-import { AccessRecords } from './access-records.js';
+import { AccessRecords } from './access-records/index.js';
 import { Accounts } from './accounts.js';
 import { AuditLinker } from './audit.js';
 import { Dcc } from './dcc.js';
 import { EventPublisher } from './events.js';
 import { IdentityRecords } from './identity-records.js';
 import { ReidTokens } from './reid-tokens.js';
-import { Mailer } from './mail.js';
-import { ReidentificationService } from './reidentification.js';
+import { Mailer } from './mail/mailer.js';
+import { ReidentificationService } from './reidentification/index.js';
 import { DeliveryWorker } from './delivery-worker.js';
 import { Sweeper } from './sweeper.js';
 import { SandboxClock } from './sandbox-clock.js';
 import { SignInThrottle } from './sign-in-throttle.js';
 import { Snapshots } from './snapshots.js';
 import { Webhooks } from './webhooks.js';
-import type { AccountRow } from './accounts.js';
-import type { IdentityRow } from './identity-records.js';
-
-export interface ReIdentifyResult {
-  method: string;
-  'magic-link': { 'dispatched-to': string; 'expires-at': string; 'token-ref': string; 'redirect-url': string | null } | null;
-  passkey: { 'redirect-url': string; 'token-ref': string; 'expires-at': string; 'return-url': string | null } | null;
-}
-
-export interface Reidentification {
-  /** Starts a ceremony for `identity` on behalf of `account`; call inside a transaction. */
-  startForRecord(account: AccountRow, identity: IdentityRow, method: string, opts: { returnUrl?: string | null; redirectUrl?: string | null }): ReIdentifyResult;
-}
+import type { Worker } from './worker.js';
 
 /** Domain services, created once per register. Routes and workers call these, never SQL directly. */
 export interface Services {
@@ -55,13 +43,6 @@ export interface Services {
   auditLinker: AuditLinker;
   /** Background work (mail retries, webhook delivery, lifecycle sweeps, audit linking), started after listen. */
   workers: Worker[];
-}
-
-/** A background loop owned by the register; started after listen, stopped before the database closes. */
-export interface Worker {
-  name: string;
-  start(): void;
-  stop(): Promise<void>;
 }
 
 export function createServices(reg: Register): Services {

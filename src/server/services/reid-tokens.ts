@@ -1,6 +1,7 @@
 import { and, desc, eq, gt, inArray, isNotNull, isNull, lt, lte, not, or, sql, type SQL } from 'drizzle-orm';
 import { dateRange, prefixOf, sortDirection, sortedChunks, sortedPage, type Sort, type SortDir } from '../lib/listing.js';
 import type { Register } from '../context.js';
+import { rowByKey } from '../lib/sql.js';
 import { identityRecords, reidTokens } from '../db/schema.js';
 import { apiTime } from '../lib/clock.js';
 import { ApiError, badState, conflict, forbidden, notFound } from '../lib/errors.js';
@@ -66,11 +67,7 @@ export class ReidTokens {
   private readonly cotAfterMoveIn;
 
   constructor(private readonly reg: Register) {
-    this.byRef = reg.db
-      .select()
-      .from(reidTokens)
-      .where(eq(reidTokens.tokenRef, sql.placeholder('ref')))
-      .prepare();
+    this.byRef = rowByKey(reg.db, reidTokens, reidTokens.tokenRef, 'ref');
     // A change of tenancy reported for the token's MPxN with an effective-date after the
     // move-in-date of the token's identity record (an anonymised record has none, so any
     // change of tenancy ends it). One max() over the cot_events (mpxn, …) index.

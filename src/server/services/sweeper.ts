@@ -4,7 +4,7 @@ import { accessRecords, webhookDeliveries, webhooks } from '../db/schema.js';
 import { apiTime } from '../lib/clock.js';
 import { CONSENT_BASES } from '../schemas/access-record.js';
 import type { EventPublisher } from './events.js';
-import type { Worker } from './index.js';
+import type { Worker } from './worker.js';
 import { errorForLog } from '../http/log-redaction.js';
 
 const DAY_MS = 24 * 60 * 60 * 1000;

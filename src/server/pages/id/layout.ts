@@ -4,18 +4,7 @@ import { escapeHtml as esc, html, pageCsp, type SafeHtml as Raw } from '../html.
 // One escaping implementation for every page the register serves (see ../html.ts).
 export { escapeHtml as esc, html, raw, SafeHtml as Raw } from '../html.js';
 
-/** "2026-03-24T09:15:00.000Z" → "09:15 UTC on 24 March 2026". */
-export function humanTime(iso: string): string {
-  const d = new Date(iso);
-  const time = d.toISOString().slice(11, 16);
-  const date = d.toLocaleDateString('en-GB', { day: 'numeric', month: 'long', year: 'numeric', timeZone: 'UTC' });
-  return `${time} UTC on ${date}`;
-}
-
-/** Only the last four characters of a meter point number are ever shown to whoever holds a link. */
-export function meterHint(mpxn: string): string {
-  return `ending ${mpxn.slice(-4)}`;
-}
+export { humanTime, meterHint } from '../../lib/customer-text.js';
 
 export interface PageOptions {
   title: string;

@@ -2,9 +2,9 @@ import type { AuthenticationResponseJSON, RegistrationResponseJSON } from '@simp
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import type { App, Deps } from '../../http/types.js';
-import { CeremonyError, ENDED_PAGE_TEXT, type SessionView } from '../../services/reidentification.js';
+import { CeremonyError, ENDED_PAGE_TEXT, type SessionView } from '../../services/reidentification/index.js';
 import { checkCsrf, cookieOptions, issueCsrf, originAllowed, STEP_UP_COOKIE } from './csrf.js';
-import { heldByPhrase } from './emails.js';
+import { heldByPhrase } from '../../services/mail/templates.js';
 import { html, humanTime, messagePage, sendPage } from './layout.js';
 
 const SessionQuery = Type.Object({ session: Type.String({ maxLength: 64 }) }, { additionalProperties: true });
@@ -41,7 +41,7 @@ function uvRoute(view: SessionView, csrf: string) {
 }
 
 export function registerPasskeyPages(app: App, { reg, svc }: Deps): void {
-  const rid = svc.reidentification;
+  const rid = svc.reidentification.passkeys;
 
   const gone = (reply: FastifyReply, view: SessionView) => {
     if (view.state === 'used')

@@ -7,9 +7,9 @@ import { PortalApi } from './api-client.js';
 import { PORTAL_CSS, PORTAL_JS } from './assets.js';
 import { PortalCookies, type Session } from './session.js';
 import type { AccountRow } from '../../services/accounts.js';
-import type { MeterPointView } from '../../services/access-records.js';
+import type { MeterPointView } from '../../services/access-records/index.js';
 import { entryPage, layout, messagePage, recordsPage, waitingPage, withdrawConfirmPage, type Ending, type RecordExtras, type Summary, type ViewLine } from './views.js';
-import type { RecordLifecycle } from '../../services/access-records.js';
+import type { RecordLifecycle } from '../../services/access-records/index.js';
 import { apiTime } from '../../lib/clock.js';
 import { csvDocument } from '../../../shared/csv.js';
 

@@ -1,5 +1,5 @@
 import { html, type SafeHtml } from '../html.js';
-import type { RecordLifecycle } from '../../services/access-records.js';
+import type { RecordLifecycle } from '../../services/access-records/index.js';
 import { DATA_TYPE_LABELS, LEGAL_BASIS_LABELS, REVOKE_REASON_LABELS, STATE_LABELS, longDate, maskMpxn } from './labels.js';
 
 export interface Summary {

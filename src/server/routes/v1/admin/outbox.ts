@@ -5,7 +5,7 @@ import { ApiError, notFound } from '../../../lib/errors.js';
 import { idPattern } from '../../../lib/ids.js';
 import { NextCursor, Ok, PagingQuery } from '../../../schemas/common.js';
 import { OutboxMessage } from '../../../schemas/reidentification.js';
-import { MAIL_STATUSES } from '../../../services/mail.js';
+import { MAIL_STATUSES } from '../../../services/mail/mailer.js';
 
 /**
  * /v1/admin/outbox — every e-mail the register sent or captured, newest first. The mail

@@ -9,7 +9,7 @@ import { notFound } from '../../../lib/errors.js';
 import { AccessRecordOutput, LEGAL_BASES, REVOKE_REASONS, STATES } from '../../../schemas/access-record.js';
 import { AdminPagingQuery, Id, NextCursor, Nullable, Ok, STAFF_ROLES } from '../../../schemas/common.js';
 import { DATE_OR_DATE_TIME_PATTERN } from '../../../lib/listing.js';
-import { RECORD_SORTS, type AccessRow, type AdminRecordFilters } from '../../../services/access-records.js';
+import { RECORD_SORTS, type AccessRow, type AdminRecordFilters } from '../../../services/access-records/index.js';
 import type { Db } from '../../../db/open.js';
 
 /** A date (YYYY-MM-DD) or RFC 3339 date-time query parameter of the admin lists. */

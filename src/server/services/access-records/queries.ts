@@ -1,32 +1,22 @@
 import { and, desc, eq, gt, isNotNull, isNull, lt, lte, or, sql, type Placeholder, type SQL } from 'drizzle-orm';
 import type { Static } from 'typebox';
-import { takePage } from '../lib/paging.js';
-import { dateRange, sortedChunks, sortedPage, type PageResult, type PlanHints, type Sort, type SortDir } from '../lib/listing.js';
-import type { Register } from '../context.js';
-import { accessRecordCounts, accessRecords, accounts, auditEvents } from '../db/schema.js';
-import { canonicalInstant, canonicalInstantOrDate, canonicalMpxn, instantText } from '../../shared/values.js';
-import { apiTime } from '../lib/clock.js';
-import { ApiError, conflict, invalid, notFound } from '../lib/errors.js';
-import { newId } from '../lib/ids.js';
-import { prefixMatch, sameIgnoringCase } from '../lib/sql.js';
-import { CONSENT_BASES, type AccessRecordInput, type AccessRecordOutput, type AccessRecordSummary } from '../schemas/access-record.js';
-import type { AccountRow } from './accounts.js';
-import type { EventPublisher } from './events.js';
-import type { IdentityRecords, IdentityRow } from './identity-records.js';
-import { ownersIrSql, recordJsonSql, summaryJsonSql } from './record-json.js';
+import { takePage } from '../../lib/paging.js';
+import { dateRange, listSort, sortedChunks, sortedPage, type PageResult, type PlanHints, type Sort, type SortDir } from '../../lib/listing.js';
+import type { Register } from '../../context.js';
+import { accessRecordCounts, accessRecords, accounts, auditEvents } from '../../db/schema.js';
+import { canonicalMpxn } from '../../../shared/values.js';
+import { prefixMatch, rowByKey, sameIgnoringCase } from '../../lib/sql.js';
+import type { AccessRecordOutput, AccessRecordSummary } from '../../schemas/access-record.js';
+import { ownersIrSql, recordJsonSql, summaryJsonSql } from '../record-json.js';
+import { effectiveState } from './rules.js';
 
 export type AccessRow = typeof accessRecords.$inferSelect;
 export type AccessRecordApi = Static<typeof AccessRecordOutput>;
 export type AccessRecordSummaryApi = Static<typeof AccessRecordSummary>;
-/** What creating or replacing a record answers with (the access-token of contract §5). */
-export interface AccessToken {
-  ak: string;
-  expiry: string | null;
-}
+
 /** The audit event of a meter-point listing or portal view (contract §5). */
 export const METER_POINT_VIEWED = 'meter-point.viewed';
 
-/** One view of a meter point's records, as the customer is shown it. */
 /**
  * When a record on a meter point stopped giving access, and why: what the customer portal
  * shows and downloads next to each record. Register-kept columns, canonical instants.
@@ -44,6 +34,7 @@ export interface RecordLifecycle {
   lastSeen: string | null;
 }
 
+/** One view of a meter point's records, as the customer is shown it. */
 export interface MeterPointView {
   at: string;
   duid: string;
@@ -95,145 +86,19 @@ export interface AdminRecordFilters {
   order?: SortDir;
 }
 
-/** What the register keeps of a submitted record: the sections minus register-set fields. */
-interface StoredBody {
-  'record-metadata': { 'schema-version': string; 'controller-arrangement': AccessRecordInput['record-metadata']['controller-arrangement'] };
-  notice: AccessRecordInput['notice'] | null;
-  processing: Omit<AccessRecordInput['processing'], 'jurisdiction'>;
-  'access-event': { 'registered-at': string; expiry: string | null; 'controller-reference'?: string | null; consent: NonNullable<AccessRecordInput['access-event']['consent']> | null };
-}
-
-export type RevokeReason = 'customer-request' | 'contract-ended' | 'lia-lapsed' | 'statutory-authority-lapsed' | 'data-no-longer-required' | 'other';
-
-/** A registered-at may run ahead of the register's clock by at most this much (clock skew). */
-export const REGISTERED_AT_MAX_FUTURE_MS = 5 * 60_000;
-
 /**
- * The canonical expiry (`YYYY-MM-DDTHH:MM:SSZ`; a date-only input means 00:00:00Z of that
- * day, contract §1) as the millisecond timestamp the comparisons use (`expires_at`), or
- * null for no expiry or a value that names no instant.
+ * The access-record reads: prepared once where a request runs them (docs/performance.md), and
+ * the list statements built once per combination of filters. The service (index.ts) adds the
+ * writes and their rules.
  */
-export function normaliseExpiry(expiry: string | null | undefined): string | null {
-  if (!expiry) return null;
-  const c = canonicalInstantOrDate(expiry);
-  return c ? `${c.slice(0, 19)}.000Z` : null;
-}
-
-/**
- * The record's timestamps in canonical form, checked as instants: registered-at not more
- * than 5 minutes ahead of the register's clock (a consent dated in the future must not
- * authorise access today), expiry not before registered-at. The request canonicaliser has
- * normally done this already; services are also called by the seed and tools.
- */
-function timeProblems(body: AccessRecordInput, nowMs: number, problems: string[]): void {
-  const ev = body['access-event'];
-  const registeredAt = typeof ev['registered-at'] === 'string' ? canonicalInstant(ev['registered-at']) : null;
-  if (!registeredAt) problems.push('access-event.registered-at must be a valid date-time (RFC 3339, e.g. 2026-03-24T09:00:00Z)');
-  else ev['registered-at'] = registeredAt;
-  let expiry: string | null = null;
-  if (ev.expiry !== null && ev.expiry !== undefined) {
-    expiry = canonicalInstantOrDate(ev.expiry);
-    if (!expiry) problems.push('access-event.expiry must be a valid date-time or date (YYYY-MM-DD)');
-    else ev.expiry = expiry;
-  }
-  if (registeredAt && Date.parse(registeredAt) > nowMs + REGISTERED_AT_MAX_FUTURE_MS)
-    problems.push(`access-event.registered-at ${registeredAt} is in the future (the register's clock reads ${instantText(nowMs)}); at most 5 minutes ahead is accepted`);
-  if (registeredAt && expiry && Date.parse(expiry) < Date.parse(registeredAt)) problems.push('access-event.expiry must not be before access-event.registered-at');
-}
-
-/**
- * The business rules JSON Schema cannot express (contract §5). Returns every problem,
- * each naming its field path.
- */
-export function ruleProblems(body: AccessRecordInput, nowMs: number): string[] {
-  const problems: string[] = [];
-  timeProblems(body, nowMs, problems);
-  const arr = body['record-metadata']['controller-arrangement'];
-  const base = 'record-metadata.controller-arrangement';
-  const controllers = arr.controllers;
-  const type = arr['arrangement-type'];
-  const art26 = arr['art26-reference'];
-  const roleAt = (i: number, expected: string) => problems.push(`${base}.controllers[${i}].role must be "${expected}" in a ${type} arrangement (got "${controllers[i].role}")`);
-
-  if (type === 'sole') {
-    if (controllers.length !== 1) problems.push(`${base}.controllers must have exactly one controller in a sole arrangement (got ${controllers.length})`);
-    controllers.forEach((c, i) => c.role !== 'sole' && roleAt(i, 'sole'));
-  } else {
-    const other = type === 'joint' ? 'joint' : 'member';
-    if (type === 'joint' && controllers.length < 2) problems.push(`${base}.controllers must have at least two controllers in a joint arrangement (got ${controllers.length})`);
-    const leads = controllers.filter((c) => c.role === 'lead').length;
-    if (leads !== 1) problems.push(`${base}.controllers must have exactly one controller with role "lead" in a ${type} arrangement (got ${leads})`);
-    controllers.forEach((c, i) => c.role !== 'lead' && c.role !== other && roleAt(i, leads === 0 && i === 0 ? 'lead' : other));
-  }
-  if (type === 'joint' && !art26) problems.push(`${base}.art26-reference is required for a joint arrangement (UK GDPR Art. 26 arrangement)`);
-  if (type !== 'joint' && art26) problems.push(`${base}.art26-reference must be null or absent for a ${type} arrangement`);
-
-  const basis = body.processing['legal-basis'];
-  const isConsent = CONSENT_BASES.includes(basis);
-  const notice = body.notice ?? null;
-  if (isConsent) {
-    const shared = notice?.['shared-notice'] ?? null;
-    const notices = notice?.notices ?? null;
-    if (!notice || (!shared && !notices)) problems.push(`notice is required for ${basis}: give exactly one of notice.shared-notice or notice.notices`);
-    else if (shared && notices) problems.push('notice must have exactly one of shared-notice or notices, not both');
-    else if (notices && notices.length < 2) problems.push(`notice.notices must list at least two controller notices (got ${notices.length}); use notice.shared-notice for one`);
-    if (!body['access-event'].consent) problems.push(`access-event.consent is required for ${basis}`);
-  } else {
-    if (notice !== null) problems.push(`notice must be null for the non-consent basis ${basis}`);
-    if (body['access-event'].consent) problems.push(`access-event.consent must be null for the non-consent basis ${basis}`);
-  }
-  const consentType = body['access-event'].consent?.['consent-type'];
-  if (basis === 'uk-explicit-consent' && consentType && consentType !== 'explicit-consent') problems.push('access-event.consent.consent-type must be "explicit-consent" for uk-explicit-consent');
-
-  return problems;
-}
-
-function leadOf(arr: AccessRecordInput['record-metadata']['controller-arrangement']): string {
-  return (arr.controllers.find((c) => c.role === 'sole' || c.role === 'lead') ?? arr.controllers[0]).name;
-}
-
-/** The columns `columns()` fills for a new record (the prepared insert binds exactly these). */
-const RECORD_COLUMNS = [
-  'ak',
-  'kind',
-  'duid',
-  'ir',
-  'mpxn',
-  'state',
-  'legalBasis',
-  'arrangementType',
-  'leadControllerName',
-  'controllerCount',
-  'purpose',
-  'dataTypes',
-  'expiry',
-  'expiresAt',
-  'registeredAt',
-  'body',
-  'createdAt',
-  'updatedAt',
-  'revokedAt',
-  'revokeReason',
-  'expiredAt',
-  'activatedAt',
-] as const;
-
-export class AccessRecords {
+export class AccessRecordQueries {
   private readonly byAk;
   private readonly ownsOnMpxn;
   private readonly activatedOnMpxn;
   private readonly viewsByMpxn;
 
-  constructor(
-    private readonly reg: Register,
-    private readonly identities: IdentityRecords,
-    private readonly events: EventPublisher,
-  ) {
-    this.byAk = reg.db
-      .select()
-      .from(accessRecords)
-      .where(eq(accessRecords.ak, sql.placeholder('ak')))
-      .prepare();
+  constructor(protected readonly reg: Register) {
+    this.byAk = rowByKey(reg.db, accessRecords, accessRecords.ak, 'ak');
     this.recordJsonByAk = reg.db
       .select({ json: recordJsonSql(sql.placeholder('now')) })
       .from(accessRecords)
@@ -275,18 +140,7 @@ export class AccessRecords {
       .orderBy(desc(auditEvents.seq))
       .limit(sql.placeholder('limit') as unknown as number)
       .prepare();
-    // Prepared once (docs/performance.md): building these with drizzle on every create cost more than
-    // running them. The json columns' encoders apply to placeholder values as to literals.
     const p = (name: string) => sql.placeholder(name);
-    this.insertRecord = reg.db
-      .insert(accessRecords)
-      .values(Object.fromEntries(RECORD_COLUMNS.map((k) => [k, p(k)])) as unknown as typeof accessRecords.$inferInsert)
-      .prepare();
-    this.discoveredToSupersede = reg.db
-      .select({ ak: accessRecords.ak })
-      .from(accessRecords)
-      .where(and(eq(accessRecords.mpxn, p('mpxn')), sameIgnoringCase(accessRecords.organisationReference, p('orgRef')), eq(accessRecords.kind, 'discovered'), isNull(accessRecords.supersededBy)))
-      .prepare();
     this.countsOf = reg.db
       .select({ state: accessRecordCounts.state, n: accessRecordCounts.n })
       .from(accessRecordCounts)
@@ -313,25 +167,21 @@ export class AccessRecords {
     const lapsed = this.lapsedOf.get({ duid, now: nowIso })!.n;
     return state === 'ACTIVE' ? (counts.get('ACTIVE') ?? 0) - lapsed : (counts.get('EXPIRED') ?? 0) + lapsed;
   }
-
-  private readonly insertRecord;
   private readonly recordJsonByAk;
   private readonly summariesByIr;
   private readonly recordsByMpxn;
-  private readonly discoveredToSupersede;
   private readonly countsOf;
   private readonly lapsedOf;
 
   find(ak: string): AccessRow | undefined {
     return this.byAk.get({ ak });
   }
-
   /**
    * The state a reader sees: an ACTIVE record past its expiry is EXPIRED even before a sweep.
    * (The same rule in SQL, for records written as JSON: effectiveStateSql in record-json.ts.)
    */
   effectiveState(row: Pick<AccessRow, 'state' | 'expiresAt'>, nowIso = this.reg.clock.iso()): string {
-    return row.state === 'ACTIVE' && row.expiresAt !== null && row.expiresAt <= nowIso ? 'EXPIRED' : row.state;
+    return effectiveState(row, nowIso);
   }
 
   /** SQL for "effective state = s" (see effectiveState). */
@@ -340,160 +190,6 @@ export class AccessRecords {
     if (state === 'EXPIRED') return or(eq(accessRecords.state, 'EXPIRED'), and(eq(accessRecords.state, 'ACTIVE'), lte(accessRecords.expiresAt, nowIso)))!;
     return eq(accessRecords.state, state);
   }
-
-  /**
-   * Validates, resolves the identity record, inserts, supersedes matching DISCOVERED access.
-   * Returns the new record's access token (its key and expiry as given).
-   */
-  create(account: AccountRow, body: AccessRecordInput, link: { resolveToken: (tokenRef: string) => IdentityRow } | { identity: IdentityRow }): AccessToken {
-    const problems = ruleProblems(body, this.reg.clock.now().getTime());
-    const token = body['reidentification-token'] ?? null;
-    const irRef = body['record-metadata']['identity-record-ref'] ?? null;
-    if ('resolveToken' in link) {
-      if (token && irRef) problems.push('record-metadata.identity-record-ref must be omitted when reidentification-token is given');
-      if (!token && !irRef) problems.push('record-metadata.identity-record-ref is required (or give reidentification-token for a customer re-identified from another Data User)');
-    }
-    if (problems.length) throw ApiError.validation(problems);
-
-    return this.reg.tx(() => {
-      let identity: IdentityRow;
-      if ('identity' in link) {
-        identity = link.identity;
-      } else if (token) {
-        const resolveToken = link.resolveToken;
-        identity = resolveToken(token);
-      } else {
-        const found = this.identities.find(irRef!);
-        // Another Data User's ir is reported exactly like an unknown one.
-        if (!found || found.duid !== account.duid) throw invalid(`record-metadata.identity-record-ref ${irRef} is not one of your identity records`);
-        identity = found;
-      }
-      if (identity.anonymisedAt || !identity.mpxn) throw conflict(`The identity record was anonymised on ${apiTime(identity.anonymisedAt)}; it cannot be linked`);
-
-      const ak = newId('ak');
-      const now = this.reg.clock.iso();
-      const cols = this.columns(account.duid, identity, ak, body, now);
-      this.insertRecord.run(cols);
-      this.reg.audit.append({
-        actor: account.accountId,
-        eventType: 'access-record.created',
-        ak,
-        ir: identity.ir,
-        detail: { 'legal-basis': body.processing['legal-basis'], state: body['access-event'].state, via: token ? 'reidentification-token' : 'identity-record-ref' },
-      });
-      this.supersedeDiscovered(account, identity.mpxn, ak, now);
-      // What was just written, not read back: reading the row again cost a create ~5 % (docs/performance.md).
-      return { ak, expiry: cols.expiry };
-    });
-  }
-
-  private columns(duid: string, identity: IdentityRow, ak: string, body: AccessRecordInput, now: string) {
-    const arr = body['record-metadata']['controller-arrangement'];
-    const ev = body['access-event'];
-    const expiresAt = normaliseExpiry(ev.expiry);
-    const stored: StoredBody = {
-      'record-metadata': { 'schema-version': body['record-metadata']['schema-version'], 'controller-arrangement': { ...arr, 'art26-reference': arr['art26-reference'] ?? null } },
-      notice: body.notice ?? null,
-      processing: (({ jurisdiction: _j, ...rest }) => rest)(body.processing),
-      'access-event': {
-        'registered-at': ev['registered-at'],
-        expiry: ev.expiry ?? null,
-        ...(ev['controller-reference'] !== undefined ? { 'controller-reference': ev['controller-reference'] } : {}),
-        consent: ev.consent ?? null,
-      },
-    };
-    return {
-      ak,
-      kind: 'record',
-      duid,
-      ir: identity.ir,
-      mpxn: identity.mpxn!,
-      state: ev.state,
-      legalBasis: body.processing['legal-basis'],
-      arrangementType: arr['arrangement-type'],
-      leadControllerName: leadOf(arr),
-      controllerCount: arr.controllers.length,
-      purpose: body.processing.purpose,
-      dataTypes: body.processing['data-types'],
-      expiry: ev.expiry ?? null,
-      expiresAt,
-      registeredAt: ev['registered-at'],
-      body: stored as unknown as Record<string, unknown>,
-      createdAt: now,
-      updatedAt: now,
-      revokedAt: ev.state === 'REVOKED' ? now : null,
-      revokeReason: ev.state === 'REVOKED' ? 'other' : null,
-      expiredAt: ev.state === 'EXPIRED' ? now : null,
-      // Has been ACTIVE (contract §5): submitted ACTIVE with its expiry still ahead. A record
-      // submitted ACTIVE with an expiry already past reads EXPIRED from the start and never
-      // gave access, so it does not count either.
-      activatedAt: ev.state === 'ACTIVE' && (expiresAt === null || expiresAt > now) ? now : null,
-    };
-  }
-
-  private supersedeDiscovered(account: AccountRow, mpxn: string, ak: string, now: string): void {
-    if (!account.organisationReference) return;
-    const matches = this.discoveredToSupersede.all({ mpxn, orgRef: account.organisationReference });
-    for (const m of matches) {
-      this.reg.db.update(accessRecords).set({ supersededBy: ak, supersededAt: now, updatedAt: now }).where(eq(accessRecords.ak, m.ak)).run();
-      this.reg.audit.append({ actor: account.accountId, eventType: 'discovered-access.superseded', ak: m.ak, detail: { 'superseded-by': ak, 'organisation-reference': account.organisationReference } });
-    }
-  }
-
-  /** The caller's own record, or 404 (another Data User's is reported as unknown). */
-  getOwned(duid: string, ak: string): AccessRow {
-    const row = this.find(ak);
-    if (!row || row.kind !== 'record' || row.duid !== duid) throw notFound(`Access record ${ak}`);
-    return row;
-  }
-
-  replace(account: AccountRow, ak: string, body: AccessRecordInput): AccessToken {
-    const problems = ruleProblems(body, this.reg.clock.now().getTime());
-    if (body['reidentification-token']) problems.push('reidentification-token is only accepted when creating a record');
-    if (body['access-event'].state !== 'ACTIVE') problems.push('access-event.state must be ACTIVE in a replacement; use DELETE /v1/access-records/{ak} to revoke');
-    if (problems.length) throw ApiError.validation(problems);
-    return this.reg.tx(() => {
-      const row = this.getOwned(account.duid, ak);
-      const state = this.effectiveState(row);
-      if (state !== 'ACTIVE') throw conflict(`Access record ${ak} is ${state}; only ACTIVE records can be replaced`);
-      const irRef = body['record-metadata']['identity-record-ref'];
-      if (irRef && irRef !== row.ir) throw invalid('record-metadata.identity-record-ref cannot change in a replacement');
-      const identity = this.identities.find(row.ir!)!;
-      const now = this.reg.clock.iso();
-      const cols = this.columns(row.duid!, { ...identity, mpxn: row.mpxn }, ak, body, now);
-      // activated-at stays: the record has been ACTIVE since its creation.
-      const { createdAt: _c, ak: _ak, kind: _k, duid: _d, ir: _i, mpxn: _m, activatedAt: _a, ...changes } = cols;
-      this.reg.db.update(accessRecords).set(changes).where(eq(accessRecords.seq, row.seq)).run();
-      this.reg.audit.append({ actor: account.accountId, eventType: 'access-record.replaced', ak, ir: row.ir });
-      return { ak, expiry: cols.expiry };
-    });
-  }
-
-  /**
-   * ACTIVE → REVOKED, with the consent.withdrawal event queued in the same transaction.
-   * `reason` is optional, as in the published operation; without one the payload's reason
-   * is null (contract §5).
-   * `check` runs inside the transaction before anything changes (ownership, portal rules);
-   * `after` runs inside it once the record is REVOKED.
-   */
-  revoke(actor: string, ak: string, reason: RevokeReason | null, check: (row: AccessRow) => void, after?: (row: AccessRow) => void): AccessRow {
-    return this.reg.tx(() => {
-      const row = this.find(ak);
-      if (!row || row.kind !== 'record') throw notFound(`Access record ${ak}`);
-      check(row);
-      const state = this.effectiveState(row);
-      if (state !== 'ACTIVE') throw conflict(`Access record ${ak} is already ${state}`);
-      const now = this.reg.clock.iso();
-      this.reg.db.update(accessRecords).set({ state: 'REVOKED', revokedAt: now, revokeReason: reason, revokedBy: actor, updatedAt: now }).where(eq(accessRecords.seq, row.seq)).run();
-      this.reg.audit.append({ actor, eventType: 'access-record.revoked', ak, ir: row.ir, detail: { reason } });
-      this.events.publish(row.duid!, 'consent.withdrawal', { ak, mpxn: row.mpxn, duid: row.duid, 'revoked-at': apiTime(now), reason }, ak);
-      const revoked = this.find(ak)!;
-      // In the same transaction: e.g. the customer's receipt commits (or not) with the change.
-      after?.(revoked);
-      return revoked;
-    });
-  }
-
   /**
    * The full record as GET /access-records/{ak} returns it, as JSON text written by SQLite
    * (see record-json.ts), or undefined for an unknown ak.
@@ -555,16 +251,6 @@ export class AccessRecords {
   mayListMeterPoint(duid: string, mpxn: string): boolean {
     return this.activatedOnMpxn.get({ mpxn, duid }) !== undefined;
   }
-
-  /**
-   * Audits that an account saw a meter point's records (contract §5: every listing, and every
-   * portal page showing them). One audit insert; call inside the transaction of the request.
-   * `via`: `api` for GET /meter-points/{mpxn}/access-records, `portal-page` for /portal.
-   */
-  recordView(account: Pick<AccountRow, 'accountId' | 'duid' | 'role'>, mpxn: string, via: 'api' | 'portal-page'): void {
-    this.reg.audit.append({ actor: account.accountId, eventType: METER_POINT_VIEWED, subject: mpxn, detail: { duid: account.duid, role: account.role, via } });
-  }
-
   /** The newest `limit` views of a meter point, newest first: when, and which organisation. */
   meterPointViews(mpxn: string, limit: number): MeterPointView[] {
     return this.viewsByMpxn.all({ mpxn, limit });
@@ -702,20 +388,9 @@ export class AccessRecords {
    * organisation name for DISCOVERED access (NOCASE, as their indexes are built).
    */
   private adminSort(f: AdminRecordFilters): Sort | undefined {
-    const dir = f.order ?? (f.sort === undefined || f.sort === 'created' ? 'desc' : 'asc');
     const t = accessRecords;
-    switch (f.sort ?? 'created') {
-      case 'created':
-        return dir === 'desc' ? undefined : { expr: t.seq, dir };
-      case 'expiry':
-        return { expr: t.expiresAt, dir };
-      case 'mpxn':
-        return { expr: t.mpxn, dir };
-      case 'state':
-        return { expr: t.state, dir };
-      case 'organisation':
-        return { expr: f.kind === 'discovered' ? sql`${t.organisationName} collate nocase` : sql`${t.leadControllerName} collate nocase`, dir };
-    }
+    const organisation = f.kind === 'discovered' ? sql`${t.organisationName} collate nocase` : sql`${t.leadControllerName} collate nocase`;
+    return listSort<RecordSort>({ expiry: t.expiresAt, mpxn: t.mpxn, state: t.state, organisation }, t.seq, f.sort, f.order);
   }
 
   /** GET /admin/records and /admin/discovered-access: one sorted, filtered page. */

@@ -1,16 +1,16 @@
 import { and, desc, eq, inArray, lte, sql, type SQL } from 'drizzle-orm';
 import type Mail from 'nodemailer/lib/mailer';
-import { newestFirstPage } from '../lib/paging.js';
+import { newestFirstPage } from '../../lib/paging.js';
 import type { Transporter } from 'nodemailer';
-import type { Register } from '../context.js';
-import { mailMessages } from '../db/schema.js';
-import { apiTime } from '../lib/clock.js';
-import { decrypt, encrypt } from '../lib/crypto.js';
-import { conflict, notFound } from '../lib/errors.js';
-import { newId, newSecret } from '../lib/ids.js';
-import type { AuditInput } from './audit.js';
-import type { Worker } from './index.js';
-import { errorForLog, scrubText } from '../http/log-redaction.js';
+import type { Register } from '../../context.js';
+import { mailMessages } from '../../db/schema.js';
+import { apiTime } from '../../lib/clock.js';
+import { decrypt, encrypt } from '../../lib/crypto.js';
+import { conflict, notFound } from '../../lib/errors.js';
+import { newId, newSecret } from '../../lib/ids.js';
+import type { AuditInput } from '../audit.js';
+import type { Worker } from '../worker.js';
+import { errorForLog, scrubText } from '../../http/log-redaction.js';
 
 export type MailRow = typeof mailMessages.$inferSelect;
 

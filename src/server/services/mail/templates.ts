@@ -1,4 +1,4 @@
-import { esc, humanTime, meterHint } from './layout.js';
+import { escapeHtml as esc, humanTime, meterHint } from '../../lib/customer-text.js';
 
 export interface ReidEmailInput {
   org: string;
@@ -145,4 +145,42 @@ export function withdrawalReceiptEmail(m: { org: string; purpose: string | null;
     'If you did not do this, contact the organisation, and report it to the Data Access Register operator (Smart Energy Code Administrator), quoting the meter point and the date above.',
   ];
   return { subject, text: [...paragraphs, '', '— Data Access Register'].join('\n\n'), html: noticeHtml(subject, subject, paragraphs) };
+}
+
+/** To a subscription's alert address when the register stops retrying an event. */
+export function webhookUndeliveredEmail(m: {
+  eventType: string;
+  eventId: string;
+  wid: string;
+  callbackUrl: string;
+  attempts: number;
+  lastAttemptAt: string | null;
+  lastStatusCode: number | null;
+  lastError: string | null;
+  /** How long the endpoint has to answer, in seconds. */
+  timeoutSeconds: number;
+}): { subject: string; text: string; html: string } {
+  const result = `${m.lastStatusCode !== null ? `HTTP ${m.lastStatusCode}` : 'no HTTP response'}`;
+  const lines = [
+    `The Data Access Register could not deliver a webhook event to your endpoint.`,
+    ``,
+    `Event:        ${m.eventType} (${m.eventId})`,
+    `Subscription: ${m.wid}`,
+    `Endpoint:     ${m.callbackUrl}`,
+    `Attempts:     ${m.attempts}, the last at ${m.lastAttemptAt}`,
+    `Last result:  ${result}${m.lastError ? ` — ${m.lastError}` : ''}`,
+    ``,
+    `The register has stopped retrying this event. Check that the endpoint is reachable and answers 2xx within ${m.timeoutSeconds} seconds,`,
+    `then ask the register operator to redeliver event ${m.eventId}, or review your records with GET /v1/records.`,
+  ];
+  const html = `<p>The Data Access Register could not deliver a webhook event to your endpoint.</p>
+<table>
+<tr><th align="left">Event</th><td>${esc(m.eventType)} (<code>${esc(m.eventId)}</code>)</td></tr>
+<tr><th align="left">Subscription</th><td><code>${esc(m.wid)}</code></td></tr>
+<tr><th align="left">Endpoint</th><td>${esc(m.callbackUrl)}</td></tr>
+<tr><th align="left">Attempts</th><td>${m.attempts}, the last at ${esc(m.lastAttemptAt ?? '')}</td></tr>
+<tr><th align="left">Last result</th><td>${result}${m.lastError ? ` — ${esc(m.lastError)}` : ''}</td></tr>
+</table>
+<p>The register has stopped retrying this event. Check that the endpoint is reachable and answers 2xx within ${m.timeoutSeconds} seconds, then ask the register operator to redeliver event <code>${esc(m.eventId)}</code>.</p>`;
+  return { subject: `Webhook undelivered: ${m.eventType} ${m.eventId}`, text: lines.join('\n'), html };
 }
