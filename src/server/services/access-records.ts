@@ -9,7 +9,8 @@ import { apiTime } from '../lib/clock.js';
 import { ApiError, conflict, invalid, notFound } from '../lib/errors.js';
 import { newId } from '../lib/ids.js';
 import { prefixMatch, sameIgnoringCase } from '../lib/sql.js';
-import { CONSENT_BASES, type AccessRecordInput, type AccessRecordOutput, type AccessRecordSummary } from '../schemas/access-record.js';
+import { CONSENT_BASES, type RecordState, type RevokeReason } from '../../shared/vocabulary.js';
+import { type AccessRecordInput, type AccessRecordOutput, type AccessRecordSummary } from '../../shared/schemas/access-record.js';
 import type { AccountRow } from './accounts.js';
 import type { EventPublisher } from './events.js';
 import type { IdentityRecords, IdentityRow } from './identity-records.js';
@@ -102,8 +103,6 @@ interface StoredBody {
   processing: Omit<AccessRecordInput['processing'], 'jurisdiction'>;
   'access-event': { 'registered-at': string; expiry: string | null; 'controller-reference'?: string | null; consent: NonNullable<AccessRecordInput['access-event']['consent']> | null };
 }
-
-export type RevokeReason = 'customer-request' | 'contract-ended' | 'lia-lapsed' | 'statutory-authority-lapsed' | 'data-no-longer-required' | 'other';
 
 /** A registered-at may run ahead of the register's clock by at most this much (clock skew). */
 export const REGISTERED_AT_MAX_FUTURE_MS = 5 * 60_000;
@@ -330,8 +329,9 @@ export class AccessRecords {
    * The state a reader sees: an ACTIVE record past its expiry is EXPIRED even before a sweep.
    * (The same rule in SQL, for records written as JSON: effectiveStateSql in record-json.ts.)
    */
-  effectiveState(row: Pick<AccessRow, 'state' | 'expiresAt'>, nowIso = this.reg.clock.iso()): string {
-    return row.state === 'ACTIVE' && row.expiresAt !== null && row.expiresAt <= nowIso ? 'EXPIRED' : row.state;
+  effectiveState(row: Pick<AccessRow, 'state' | 'expiresAt'>, nowIso = this.reg.clock.iso()): RecordState {
+    // The column holds only RECORD_STATES (written by this service and the DCC's).
+    return row.state === 'ACTIVE' && row.expiresAt !== null && row.expiresAt <= nowIso ? 'EXPIRED' : (row.state as RecordState);
   }
 
   /** SQL for "effective state = s" (see effectiveState). */

@@ -14,12 +14,9 @@ import { Snapshots } from './snapshots.js';
 import { Webhooks } from './webhooks.js';
 import type { AccountRow } from './accounts.js';
 import type { IdentityRow } from './identity-records.js';
+import type { ReIdentifyResult } from '../../shared/schemas/reidentification.js';
 
-export interface ReIdentifyResult {
-  method: string;
-  'magic-link': { 'dispatched-to': string; 'expires-at': string; 'token-ref': string; 'redirect-url': string | null } | null;
-  passkey: { 'redirect-url': string; 'token-ref': string; 'expires-at': string; 'return-url': string | null } | null;
-}
+export type { ReIdentifyResult };
 
 export interface Reidentification {
   /** Starts a ceremony for `identity` on behalf of `account`; call inside a transaction. */

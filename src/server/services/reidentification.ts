@@ -344,7 +344,7 @@ export class ReidentificationService implements Reidentification {
       if (secret) this.sendLink(token, email!, this.linkUrl(secret), 'step-up');
       const pageUrl = this.sessionUrl(sessionId, kind);
       return {
-        result: { method, 'magic-link': null, passkey: { 'redirect-url': pageUrl, 'token-ref': token.tokenRef, 'expires-at': apiTime(expiresAt)!, 'return-url': returnUrl } },
+        result: { method: method as TokenMethod, 'magic-link': null, passkey: { 'redirect-url': pageUrl, 'token-ref': token.tokenRef, 'expires-at': apiTime(expiresAt)!, 'return-url': returnUrl } },
         customerUrl: pageUrl,
       };
     });

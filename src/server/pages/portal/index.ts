@@ -1,6 +1,6 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { App, Deps } from '../../http/types.js';
-import { MPXN_PATTERN } from '../../schemas/common.js';
+import { MPXN_PATTERN } from '../../../shared/schemas/common.js';
 import { canonicalMpxn, mpanCheckDigitOk, MPAN_CHECK_WARNING } from '../../../shared/values.js';
 import { html, pageCsp, type SafeHtml } from '../html.js';
 import { PortalApi } from './api-client.js';

@@ -4,10 +4,11 @@ import { envelope } from '../../http/envelope.js';
 import { sendRawJson } from '../../http/raw-json.js';
 import type { RouteModule } from '../../http/types.js';
 import { apiTime } from '../../lib/clock.js';
-import { idPattern } from '../../lib/ids.js';
+import { idPattern } from '../../../shared/values.js';
 import { forbidden, notFound } from '../../lib/errors.js';
-import { AccessRecordInput, AccessRecordOutput, CONSENT_BASES, REVOKE_REASONS } from '../../schemas/access-record.js';
-import { Id, Nullable, Ok } from '../../schemas/common.js';
+import { AccessRecordInput, AccessRecordOutput } from '../../../shared/schemas/access-record.js';
+import { CONSENT_BASES, REVOKE_REASONS } from '../../../shared/vocabulary.js';
+import { Id, Nullable, Ok } from '../../../shared/schemas/common.js';
 
 const AkParams = Type.Object({ ak: Id('ak') });
 const AccessToken = Type.Object({ key: Type.String(), expiry: Nullable(Type.String()) });

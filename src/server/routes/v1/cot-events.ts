@@ -1,8 +1,8 @@
 import { Type } from 'typebox';
 import { envelope } from '../../http/envelope.js';
 import type { RouteModule } from '../../http/types.js';
-import { Ok } from '../../schemas/common.js';
-import { CotEventBody } from '../../schemas/dcc.js';
+import { Ok } from '../../../shared/schemas/common.js';
+import { CotEventBody } from '../../../shared/schemas/dcc.js';
 
 const CotResponse = Ok({
   mpxn: Type.String(),

@@ -1,11 +1,26 @@
 import { Type } from 'typebox';
 import { ownership } from '../../http/auth.js';
 import { envelope } from '../../http/envelope.js';
-import type { RouteModule } from '../../http/types.js';
+import type { FastifyContextConfig } from 'fastify';
+import type { App, Deps, RouteModule } from '../../http/types.js';
 import { ApiError, invalid } from '../../lib/errors.js';
-import { idPattern } from '../../lib/ids.js';
-import { Email, Id, Mpxn, NextCursor, Nullable, Ok, PagingQuery } from '../../schemas/common.js';
-import { CreateIdentityRecordBody, IdentityRecord, IrParams, PasskeyRedirect } from '../../schemas/identity-record.js';
+import { idPattern } from '../../../shared/values.js';
+import { Email, Id, Mpxn, NextCursor, Nullable, Ok, PagingQuery } from '../../../shared/schemas/common.js';
+import { CreateIdentityRecordBody, IdentityRecord, IrParams, PasskeyRedirect } from '../../../shared/schemas/identity-record.js';
+import { ExistsAnswer, ExistsQuery } from '../../../shared/schemas/reidentification.js';
+
+/**
+ * GET …/identity-records/exists: whether an identity record exists for an MPxN and which
+ * re-identification methods it offers. One handler for the Data User / portal route and the
+ * staff one (routes/v1/admin/identity-records.ts); they differ only in who may call them.
+ */
+export function existsRoute(app: App, { reg, svc }: Deps, url: string, route: { config: FastifyContextConfig; tags: string[]; summary: string; description?: string }): void {
+  const { config, ...doc } = route;
+  app.get(url, { config, schema: { ...doc, security: [{ bearer: [] }], querystring: ExistsQuery, response: { 200: Ok(ExistsAnswer.properties) } } }, async (req) => {
+    const { exists, methods } = svc.identities.availableMethods(req.query.mpxn);
+    return { response: envelope(req, reg.clock.now()), mpxn: req.query.mpxn, exists, 'available-methods': methods };
+  });
+}
 
 /** /v1/identity-records — the person-property relationship (contract §3). */
 const identityRecords: RouteModule = (app, { reg, svc }) => {
@@ -60,24 +75,12 @@ const identityRecords: RouteModule = (app, { reg, svc }) => {
     },
   );
 
-  app.get(
-    '/identity-records/exists',
-    {
-      config: { roles: ['data_user', 'portal'] },
-      schema: {
-        tags: ['re-identification'],
-        security: [{ bearer: [] }],
-        summary: 'Does an identity record exist for this MPxN (any Data User)? Never returns an ir or PII',
-        description: '[ours] Answers from the eligible record (see POST /identity-records/reidentify). passkey-register is listed only together with magic-link or passkey-assert; a record with neither factor gives an empty list.',
-        querystring: Type.Object({ mpxn: Mpxn }, { additionalProperties: false }),
-        response: { 200: Ok({ mpxn: Type.String(), exists: Type.Boolean(), 'available-methods': Type.Array(Type.String()) }) },
-      },
-    },
-    async (req) => {
-      const { exists, methods } = svc.identities.availableMethods(req.query.mpxn);
-      return { response: envelope(req, reg.clock.now()), mpxn: req.query.mpxn, exists, 'available-methods': methods };
-    },
-  );
+  existsRoute(app, { reg, svc }, '/identity-records/exists', {
+    config: { roles: ['data_user', 'portal'] },
+    tags: ['re-identification'],
+    summary: 'Does an identity record exist for this MPxN (any Data User)? Never returns an ir or PII',
+    description: '[ours] Answers from the eligible record (see POST /identity-records/reidentify). passkey-register is listed only together with magic-link or passkey-assert; a record with neither factor gives an empty list.',
+  });
 
   app.get('/identity-records/:ir', { schema: { ...common, summary: 'One of your identity records', params: IrParams, response: { 200: Ok({ 'identity-record': IdentityRecord }) } } }, async (req) => ({
     response: envelope(req, reg.clock.now()),

@@ -4,8 +4,9 @@ import { sendRawJson } from '../../http/raw-json.js';
 import type { RouteModule } from '../../http/types.js';
 import { forbidden } from '../../lib/errors.js';
 import { takePage } from '../../lib/paging.js';
-import { AccessRecordSummary, LEGAL_BASES, STATES } from '../../schemas/access-record.js';
-import { Id, Mpxn, NextCursor, Ok } from '../../schemas/common.js';
+import { AccessRecordSummary } from '../../../shared/schemas/access-record.js';
+import { LEGAL_BASES, RECORD_STATES } from '../../../shared/vocabulary.js';
+import { Id, Mpxn, NextCursor, Ok } from '../../../shared/schemas/common.js';
 import { canonicalMpxn } from '../../../shared/values.js';
 
 const NOT_LISTABLE = 'You hold no access record on this meter point that is or has been ACTIVE';
@@ -31,7 +32,7 @@ const meterPoints: RouteModule = (app, { reg, svc }) => {
         params: Type.Object({ mpxn: Mpxn }),
         querystring: Type.Object(
           {
-            state: Type.Optional(Type.Enum([...STATES])),
+            state: Type.Optional(Type.Enum([...RECORD_STATES])),
             'legal-basis': Type.Optional(Type.Enum([...LEGAL_BASES])),
             'reidentification-token': Type.Optional(Id('mlr')),
             limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: 1000 })),

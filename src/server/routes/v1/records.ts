@@ -2,8 +2,9 @@ import { Type } from 'typebox';
 import { envelope } from '../../http/envelope.js';
 import { sendRawJson } from '../../http/raw-json.js';
 import type { RouteModule } from '../../http/types.js';
-import { AccessRecordSummary, LEGAL_BASES } from '../../schemas/access-record.js';
-import { NextCursor, Ok, PagingQuery } from '../../schemas/common.js';
+import { AccessRecordSummary } from '../../../shared/schemas/access-record.js';
+import { LEGAL_BASES } from '../../../shared/vocabulary.js';
+import { NextCursor, Ok, PagingQuery } from '../../../shared/schemas/common.js';
 
 /** GET /v1/records — a Data User's own records, paged (contract §5). */
 const records: RouteModule = (app, { reg, svc }) => {

@@ -2,9 +2,9 @@ import { ownership } from '../../http/auth.js';
 import { envelope } from '../../http/envelope.js';
 import type { RouteModule } from '../../http/types.js';
 import { notFound } from '../../lib/errors.js';
-import { idPattern } from '../../lib/ids.js';
-import { IrParams } from '../../schemas/identity-record.js';
-import { IrTokenParams, ReIdentifyBody, ReIdentifyByMpxnBody, ReIdentifyResponse, TokenRefParams, TokenStatusResponse } from '../../schemas/reidentification.js';
+import { idPattern } from '../../../shared/values.js';
+import { IrParams } from '../../../shared/schemas/identity-record.js';
+import { IrTokenParams, ReIdentifyBody, ReIdentifyByMpxnBody, ReIdentifyResponse, TokenRefParams, TokenStatusResponse } from '../../../shared/schemas/reidentification.js';
 
 /**
  * Re-identification (contract §4): start a magic-link or passkey ceremony and poll its

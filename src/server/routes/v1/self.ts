@@ -1,8 +1,8 @@
 import { Type } from 'typebox';
 import { envelope } from '../../http/envelope.js';
 import type { RouteModule } from '../../http/types.js';
-import { Account } from '../../schemas/account.js';
-import { Ok } from '../../schemas/common.js';
+import { Account } from '../../../shared/schemas/account.js';
+import { Ok } from '../../../shared/schemas/common.js';
 import { toAccount } from '../../services/accounts.js';
 
 /** GET /v1/self, POST /v1/self/rotate-secret (contract §10). */

@@ -1,8 +1,8 @@
 import { Type } from 'typebox';
 import { envelope } from '../../../http/envelope.js';
 import type { RouteModule } from '../../../http/types.js';
-import { Account, CreateAccountBody, UpdateAccountBody } from '../../../schemas/account.js';
-import { AdminPagingQuery, NextCursor, Ok, ROLES, STAFF_ROLES, Text } from '../../../schemas/common.js';
+import { Account, CreateAccountBody, UpdateAccountBody } from '../../../../shared/schemas/account.js';
+import { AdminPagingQuery, NextCursor, Ok, ROLES, STAFF_ROLES, Text } from '../../../../shared/schemas/common.js';
 import { ACCOUNT_SORTS, toAccount } from '../../../services/accounts.js';
 
 const AccountIdParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 64 }) });

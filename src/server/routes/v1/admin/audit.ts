@@ -6,20 +6,8 @@ import { csvExportSchema, sendCsvExport } from '../../../http/csv-export.js';
 import type { RouteModule } from '../../../http/types.js';
 import { DATE_OR_DATE_TIME_PATTERN, dateRange, sortedChunks, sortedPage } from '../../../lib/listing.js';
 import { apiTime } from '../../../lib/clock.js';
-import { AdminPagingQuery, NextCursor, Nullable, Ok, STAFF_ROLES } from '../../../schemas/common.js';
-
-const AuditEvent = Type.Object({
-  id: Type.Integer(),
-  at: Type.String(),
-  actor: Type.String(),
-  'event-type': Type.String(),
-  ak: Nullable(Type.String()),
-  ir: Nullable(Type.String()),
-  subject: Nullable(Type.String()),
-  detail: Type.Record(Type.String(), Type.Unknown()),
-  hash: Type.String(),
-  'prev-hash': Type.String(),
-});
+import { AuditEvent, AuditVerify } from '../../../../shared/schemas/admin.js';
+import { AdminPagingQuery, NextCursor, Ok, STAFF_ROLES } from '../../../../shared/schemas/common.js';
 
 /** Filters shared by the audit list and its CSV export. */
 const AuditQuery = {
@@ -115,7 +103,7 @@ const adminAudit: RouteModule = (app, { reg }) => {
       schema: {
         ...common,
         summary: 'Recompute the hash chain; reports the first broken event',
-        response: { 200: Ok({ intact: Type.Boolean(), checked: Type.Integer(), 'first-broken-id': Nullable(Type.Integer()), reason: Nullable(Type.String()) }) },
+        response: { 200: Ok(AuditVerify.properties) },
       },
     },
     async (req) => ({ response: envelope(req, reg.clock.now()), ...reg.audit.verify() }),

@@ -2,28 +2,13 @@ import { Type } from 'typebox';
 import { envelope } from '../../../http/envelope.js';
 import type { RouteModule } from '../../../http/types.js';
 import { ApiError, conflict, invalid } from '../../../lib/errors.js';
-import { DateTime, Ok } from '../../../schemas/common.js';
+import { ClockRan, ClockState } from '../../../../shared/schemas/admin.js';
+import { DateTime, Ok } from '../../../../shared/schemas/common.js';
 
 /** Ten years: far enough for any expiry scenario, small enough to stay a valid date. */
 const MAX_ADVANCE_SECONDS = 10 * 366 * 24 * 3600;
 
-const clockFields = {
-  now: Type.String(),
-  'offset-ms': Type.Integer(),
-  mode: Type.String(),
-};
-const ClockResponse = Ok(clockFields);
-
-const Ran = Type.Object(
-  {
-    steps: Type.Integer({ description: 'Due instants the clock stopped at on its way (retry times, expiries, notice windows)' }),
-    'webhook-attempts': Type.Integer(),
-    'records-expired': Type.Integer(),
-    'expiring-notices-queued': Type.Integer(),
-    capped: Type.Boolean({ description: 'True when the step bound (1000) was reached; what was still due then ran at the target' }),
-  },
-  { description: 'What ran because of this change' },
-);
+const ClockResponse = Ok(ClockState.properties);
 
 /**
  * /v1/admin/clock — the sandbox clock [ours]. Moving it moves the register's "now" for
@@ -57,7 +42,7 @@ const adminClock: RouteModule = (app, { reg, svc }) => {
           },
           { additionalProperties: false },
         ),
-        response: { 200: Ok({ ...clockFields, ran: Ran }) },
+        response: { 200: Ok({ ...ClockState.properties, ran: ClockRan }) },
       },
     },
     async (req) => {

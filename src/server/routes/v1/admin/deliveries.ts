@@ -1,10 +1,12 @@
 import { Type } from 'typebox';
 import { envelope } from '../../../http/envelope.js';
 import type { RouteModule } from '../../../http/types.js';
-import { AdminPagingQuery, Id, NextCursor, Nullable, Ok } from '../../../schemas/common.js';
+import { AdminDelivery } from '../../../../shared/schemas/admin.js';
+import { AdminPagingQuery, Id, NextCursor, Ok } from '../../../../shared/schemas/common.js';
 import { csvExportSchema, sendCsvExport } from '../../../http/csv-export.js';
 import { DateQuery, dataUserNames } from './records.js';
-import { DELIVERY_STATUSES, Delivery } from '../../../schemas/webhook.js';
+import { Delivery } from '../../../../shared/schemas/webhook.js';
+import { DELIVERY_STATUSES } from '../../../../shared/vocabulary.js';
 import { DELIVERY_SORTS, MAX_BULK_REDELIVER, type AdminDeliveryFilters } from '../../../services/delivery-worker.js';
 
 /** Filters and sort shared by the delivery list and its CSV export. */
@@ -29,8 +31,6 @@ const filtersOf = (q: { wid?: string; duid?: string; 'event-type'?: string; stat
   sort: q.sort,
   order: q.order,
 });
-
-const AdminDelivery = Type.Object({ ...Delivery.properties, 'data-user-name': Nullable(Type.String({ description: "[ours] the subscribing Data User's display name" })) });
 
 const CSV_HEADER = ['event-id', 'event-type', 'status', 'data-user', 'duid', 'wid', 'attempts', 'next-attempt-at', 'last-status-code', 'last-error', 'occurred-at', 'delivered-at'];
 

@@ -2,19 +2,11 @@ import { Type } from 'typebox';
 import { envelope } from '../../../http/envelope.js';
 import type { RouteModule } from '../../../http/types.js';
 import { apiTime } from '../../../lib/clock.js';
-import { AdminPagingQuery, NextCursor, Nullable, Ok, STAFF_ROLES } from '../../../schemas/common.js';
+import { AdminPagingQuery, NextCursor, Ok, STAFF_ROLES } from '../../../../shared/schemas/common.js';
 import { AdminRecordQuery } from './records.js';
-import { DiscoveredAccess } from '../../../schemas/access-record.js';
+import { AdminDiscovered } from '../../../../shared/schemas/admin.js';
 import { type SQL } from 'drizzle-orm';
 import { discoveredJson } from '../../../services/record-json.js';
-
-const AdminDiscovered = Type.Object({
-  ak: Type.String(),
-  state: Type.String(),
-  ...DiscoveredAccess.properties,
-  'superseded-at': Nullable(Type.String()),
-  'created-at': Type.String(),
-});
 
 /** GET /v1/admin/discovered-access — what the DCC saw, and what superseded it. */
 const adminDiscovered: RouteModule = (app, { reg, svc }) => {

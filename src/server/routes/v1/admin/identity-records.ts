@@ -2,24 +2,16 @@ import { Type } from 'typebox';
 import { envelope } from '../../../http/envelope.js';
 import type { RouteModule } from '../../../http/types.js';
 import { invalid, notFound } from '../../../lib/errors.js';
-import { AccessRecordSummary } from '../../../schemas/access-record.js';
-import { AdminPagingQuery, Email, Id, Mpxn, NextCursor, Nullable, Ok, STAFF_ROLES } from '../../../schemas/common.js';
+import { AdminIdentity, AdminIdentityDetail } from '../../../../shared/schemas/admin.js';
+import { AdminPagingQuery, Email, Id, Mpxn, NextCursor, Ok, STAFF_ROLES } from '../../../../shared/schemas/common.js';
 import { csvExportSchema, sendCsvExport } from '../../../http/csv-export.js';
 import { apiTime } from '../../../lib/clock.js';
 import { DATE_OR_DATE_TIME_PATTERN } from '../../../lib/listing.js';
 import { IDENTITY_SORTS, type AdminIdentityFilters, type IdentitySort } from '../../../services/identity-records.js';
 import { dataUserNames } from './records.js';
-import { IdentityRecord, IrParams } from '../../../schemas/identity-record.js';
-import { AdminToken } from '../../../schemas/reidentification.js';
+import { existsRoute } from '../identity-records.js';
+import { IrParams } from '../../../../shared/schemas/identity-record.js';
 import { adminTokenViews } from '../../../services/token-views.js';
-
-const AdminIdentity = Type.Object({
-  ...IdentityRecord.properties,
-  duid: Type.String(),
-  'owner-display-name': Nullable(Type.String()),
-  'access-record-count': Type.Integer(),
-  masked: Type.Boolean({ description: 'Address lines and postcode are masked; GET /admin/identity-records/{ir}?reveal=true shows them (audited)' }),
-});
 
 const DateQuery = (what: string) => Type.String({ pattern: DATE_OR_DATE_TIME_PATTERN, maxLength: 40, description: what });
 
@@ -129,22 +121,7 @@ const adminIdentityRecords: RouteModule = (app, { reg, svc }) => {
     },
   );
 
-  app.get(
-    '/admin/identity-records/exists',
-    {
-      config: staff,
-      schema: {
-        ...common,
-        summary: 'Existence and available re-identification methods for an MPxN',
-        querystring: Type.Object({ mpxn: Mpxn }, { additionalProperties: false }),
-        response: { 200: Ok({ mpxn: Type.String(), exists: Type.Boolean(), 'available-methods': Type.Array(Type.String()) }) },
-      },
-    },
-    async (req) => {
-      const { exists, methods } = svc.identities.availableMethods(req.query.mpxn);
-      return { response: envelope(req, reg.clock.now()), mpxn: req.query.mpxn, exists, 'available-methods': methods };
-    },
-  );
+  existsRoute(app, { reg, svc }, '/admin/identity-records/exists', { config: staff, tags: common.tags, summary: 'Existence and available re-identification methods for an MPxN' });
 
   app.get(
     '/admin/identity-records/:ir',
@@ -157,14 +134,7 @@ const adminIdentityRecords: RouteModule = (app, { reg, svc }) => {
         params: IrParams,
         querystring: Type.Object({ reveal: Type.Optional(Type.Boolean({ default: false })) }, { additionalProperties: false }),
         response: {
-          200: Ok({
-            'identity-record': IdentityRecord,
-            email: Nullable(Type.String({ description: 'The e-mail on file: masked unless revealed' })),
-            masked: Type.Boolean(),
-            owner: Nullable(Type.Object({ duid: Type.String(), 'display-name': Type.String(), 'account-id': Type.String() })),
-            'access-records': Type.Array(AccessRecordSummary),
-            tokens: Type.Array(AdminToken),
-          }),
+          200: Ok(AdminIdentityDetail.properties),
         },
       },
     },

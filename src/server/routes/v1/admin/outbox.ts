@@ -2,10 +2,10 @@ import { Type } from 'typebox';
 import { envelope } from '../../../http/envelope.js';
 import type { RouteModule } from '../../../http/types.js';
 import { ApiError, notFound } from '../../../lib/errors.js';
-import { idPattern } from '../../../lib/ids.js';
-import { NextCursor, Ok, PagingQuery } from '../../../schemas/common.js';
-import { OutboxMessage } from '../../../schemas/reidentification.js';
-import { MAIL_STATUSES } from '../../../services/mail.js';
+import { idPattern } from '../../../../shared/values.js';
+import { NextCursor, Ok, PagingQuery } from '../../../../shared/schemas/common.js';
+import { OutboxMessage } from '../../../../shared/schemas/reidentification.js';
+import { MAIL_STATUSES } from '../../../../shared/vocabulary.js';
 
 /**
  * /v1/admin/outbox — every e-mail the register sent or captured, newest first. The mail

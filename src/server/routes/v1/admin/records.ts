@@ -6,8 +6,9 @@ import { csvExportSchema, sendCsvExport } from '../../../http/csv-export.js';
 import type { RouteModule } from '../../../http/types.js';
 import { apiTime } from '../../../lib/clock.js';
 import { notFound } from '../../../lib/errors.js';
-import { AccessRecordOutput, LEGAL_BASES, REVOKE_REASONS, STATES } from '../../../schemas/access-record.js';
-import { AdminPagingQuery, Id, NextCursor, Nullable, Ok, STAFF_ROLES } from '../../../schemas/common.js';
+import { AdminRecord, AdminRecordDetail } from '../../../../shared/schemas/admin.js';
+import { LEGAL_BASES, RECORD_STATES, REVOKE_REASONS, type LegalBasis } from '../../../../shared/vocabulary.js';
+import { AdminPagingQuery, Id, NextCursor, Ok, STAFF_ROLES } from '../../../../shared/schemas/common.js';
 import { DATE_OR_DATE_TIME_PATTERN } from '../../../lib/listing.js';
 import { RECORD_SORTS, type AccessRow, type AdminRecordFilters } from '../../../services/access-records.js';
 import type { Db } from '../../../db/open.js';
@@ -18,7 +19,7 @@ export const DateQuery = (what: string) => Type.String({ pattern: DATE_OR_DATE_T
 /** Filters and sort shared by the admin record list and its CSV export. */
 export const AdminRecordQuery = {
   q: Type.Optional(Type.String({ minLength: 1, maxLength: 200, description: 'substring of MPxN, access key, purpose, controller or organisation name (3+ characters; shorter: prefix); or an exact DUID or organisation reference' })),
-  state: Type.Optional(Type.Enum([...STATES])),
+  state: Type.Optional(Type.Enum([...RECORD_STATES])),
   'legal-basis': Type.Optional(Type.Enum([...LEGAL_BASES])),
   duid: Type.Optional(Id('duid')),
   from: Type.Optional(DateQuery('created on or after (date or date-time)')),
@@ -43,26 +44,6 @@ export function dataUserNames(db: Db, duids: (string | null)[]): Map<string, str
 
 const CSV_HEADER = ['ak', 'mpxn', 'state', 'legal-basis', 'purpose', 'data-types', 'controller', 'organisation-name', 'data-user', 'duid', 'expiry', 'created-at', 'revoked-at'];
 
-const AdminRecord = Type.Object({
-  ak: Type.String(),
-  duid: Nullable(Type.String()),
-  mpxn: Type.String(),
-  state: Type.String(),
-  'legal-basis': Nullable(Type.String()),
-  purpose: Nullable(Type.String()),
-  'data-types': Type.Array(Type.String()),
-  'lead-controller-name': Nullable(Type.String()),
-  'arrangement-type': Nullable(Type.String()),
-  'controller-count': Type.Integer(),
-  expiry: Nullable(Type.String()),
-  'created-at': Type.String(),
-  'revoked-at': Nullable(Type.String()),
-  'organisation-name': Nullable(Type.String()),
-  'data-user-name': Nullable(Type.String({ description: "[ours] the owning Data User's display name" })),
-});
-
-const TimelineEntry = Type.Object({ at: Type.String(), 'event-type': Type.String(), actor: Type.String(), detail: Type.Record(Type.String(), Type.Unknown()) });
-
 /** /v1/admin/records — search every record; detail with a state timeline; revoke. */
 const adminRecords: RouteModule = (app, { reg, svc }) => {
   const common = { tags: ['admin'], security: [{ bearer: [] }] };
@@ -71,7 +52,7 @@ const adminRecords: RouteModule = (app, { reg, svc }) => {
     duid: r.duid,
     mpxn: r.mpxn,
     state: svc.records.effectiveState(r, nowIso),
-    'legal-basis': r.legalBasis,
+    'legal-basis': r.legalBasis as LegalBasis | null,
     purpose: r.purpose,
     'data-types': r.dataTypes,
     'lead-controller-name': r.leadControllerName,
@@ -171,13 +152,7 @@ const adminRecords: RouteModule = (app, { reg, svc }) => {
         params: Type.Object({ ak: Id('ak') }),
         response: {
           200: Ok({
-            record: Type.Object({
-              ...AdminRecord.properties,
-              ir: Nullable(Type.String()),
-              'access-record': AccessRecordOutput,
-              owner: Nullable(Type.Object({ duid: Type.String(), 'display-name': Type.String(), 'account-id': Type.String() })),
-              timeline: Type.Array(TimelineEntry),
-            }),
+            record: AdminRecordDetail,
           }),
         },
       },

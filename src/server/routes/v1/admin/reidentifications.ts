@@ -4,15 +4,16 @@ import type { RouteModule } from '../../../http/types.js';
 import { ApiError, notFound } from '../../../lib/errors.js';
 import { csvExportSchema, sendCsvExport } from '../../../http/csv-export.js';
 import { apiTime } from '../../../lib/clock.js';
-import { AdminPagingQuery, Id, Mpxn, Ok, STAFF_ROLES } from '../../../schemas/common.js';
+import { AdminPagingQuery, Id, Mpxn, Ok, STAFF_ROLES } from '../../../../shared/schemas/common.js';
 import { DateQuery, dataUserNames } from './records.js';
-import { AdminReIdentifyBody, AdminReIdentifyResponse, AdminToken, AdminTokenList, TokenRefParams } from '../../../schemas/reidentification.js';
+import { AdminReIdentifyBody, AdminReIdentifyResponse, AdminToken, AdminTokenList, TokenRefParams } from '../../../../shared/schemas/reidentification.js';
 import { adminTokenViews } from '../../../services/token-views.js';
-import { ADMIN_TOKEN_STATUSES, TOKEN_SORTS, type AdminTokenFilters, type TokenRow } from '../../../services/reid-tokens.js';
+import { TOKEN_STATUSES } from '../../../../shared/vocabulary.js';
+import { TOKEN_SORTS, type AdminTokenFilters, type TokenRow } from '../../../services/reid-tokens.js';
 
 /** Filters and sort shared by the token list and its CSV export. */
 const AdminTokenQuery = {
-  status: Type.Optional(Type.Enum([...ADMIN_TOKEN_STATUSES])),
+  status: Type.Optional(Type.Enum([...TOKEN_STATUSES])),
   mpxn: Type.Optional(Mpxn),
   q: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9_-]{1,60}$', description: 'prefix of an MPxN or of a token-ref' })),
   duid: Type.Optional(Id('duid')),

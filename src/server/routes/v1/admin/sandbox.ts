@@ -2,8 +2,8 @@ import { Type } from 'typebox';
 import { envelope } from '../../../http/envelope.js';
 import type { RouteModule } from '../../../http/types.js';
 import { ApiError } from '../../../lib/errors.js';
-import { Ok } from '../../../schemas/common.js';
-import { CotEventBody, DiscoveredAccessBody } from '../../../schemas/dcc.js';
+import { Ok } from '../../../../shared/schemas/common.js';
+import { CotEventBody, DiscoveredAccessBody } from '../../../../shared/schemas/dcc.js';
 
 /**
  * /v1/admin/sandbox/* — in sandbox mode, an operator can act as the DCC to try out

@@ -2,7 +2,7 @@ import { Type } from 'typebox';
 import { envelope } from '../../../http/envelope.js';
 import type { RouteModule } from '../../../http/types.js';
 import { ApiError } from '../../../lib/errors.js';
-import { Ok } from '../../../schemas/common.js';
+import { Ok } from '../../../../shared/schemas/common.js';
 import { seedDemo } from '../../../seed/demo.js';
 import { SNAPSHOT_ID_PATTERN, SNAPSHOT_NAME_MAX, SNAPSHOT_NAME_PATTERN } from '../../../services/snapshots.js';
 

@@ -1,8 +1,8 @@
 import { Type } from 'typebox';
 import { envelope } from '../../../http/envelope.js';
 import type { RouteModule } from '../../../http/types.js';
-import { Id, NextCursor, Ok, PagingQuery } from '../../../schemas/common.js';
-import { AdminWebhookSubscription, CreateWebhookBody, SigningSecret, TestEventBody, TestEventResult, UpdateWebhookBody, WidParams } from '../../../schemas/webhook.js';
+import { Id, NextCursor, Ok, PagingQuery } from '../../../../shared/schemas/common.js';
+import { AdminWebhookSubscription, CreateWebhookBody, SigningSecret, TestEventBody, TestEventResult, UpdateWebhookBody, WidParams } from '../../../../shared/schemas/webhook.js';
 import { testResultToApi } from '../../../services/delivery-worker.js';
 import type { WebhookRow } from '../../../services/webhooks.js';
 
