@@ -1,5 +1,6 @@
 import { Type, type Static } from 'typebox';
 import { ACCOUNT_STATUSES, ROLES } from '../vocabulary.js';
+import { ORG_REF_PATTERN } from '../values.js';
 import { DataType, HttpUrl, Id, Nullable, Text } from './common.js';
 
 export const Account = Type.Object({
@@ -30,8 +31,6 @@ export const DataUser = Type.Object({
 });
 
 export const ACCOUNT_ID_PATTERN = '^[a-z0-9][a-z0-9_.-]{2,63}$';
-/** SEC / DCC organisation references as published: 3–64 letters, digits, `_` or `-` (e.g. `SEC-OU-00429`, `org_abc123def456`). */
-export const ORG_REF_PATTERN = '^[A-Za-z0-9_-]{3,64}$';
 
 const ReturnUrls = Type.Array(HttpUrl, { maxItems: 20, uniqueItems: true });
 

@@ -13,10 +13,11 @@ import { Chips, JsonBlock, PageHeader, Panel, Toolbar } from '../ui/layout';
 import { PagedTable } from '../ui/table';
 import { DataUserName, DateRangeFilter, PageControls, Truncated, useListState, useTablePage } from '../ui/listing';
 import { useToast } from '../ui/toast';
+import { MPXN_PATTERN, ORG_REF_PATTERN } from '../../../shared/values';
 
-const MPXN = /^(?:[0-9A-HJ-NPR-Z]{2}[0-9]{8,10}|[0-9]{6,13})$/;
+const MPXN = new RegExp(MPXN_PATTERN);
 // As published: 3–64 letters, digits, _ or -; kept as typed (the register matches it ignoring case).
-const ORG_REF = /^[A-Za-z0-9_-]{3,64}$/;
+const ORG_REF = new RegExp(ORG_REF_PATTERN);
 
 export function DiscoveredScreen() {
   const [params, setParams] = useSearchParams();

@@ -16,8 +16,9 @@ import { DateRangeFilter, PageControls, StreamExportDialog, useDataUser, useList
 import { AccountPicker } from '../ui/picker';
 import { When } from '../ui/time';
 import { useToast } from '../ui/toast';
+import { MPXN_PATTERN } from '../../../shared/values';
 
-const MPXN = /^(?:[0-9A-HJ-NPR-Z]{2}[0-9]{8,10}|[0-9]{6,13})$/;
+const MPXN = new RegExp(MPXN_PATTERN);
 
 /* ------------------------------------------------------------------ list */
 

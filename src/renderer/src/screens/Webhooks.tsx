@@ -14,8 +14,7 @@ import { DateRangeFilter, PageControls, StreamExportDialog, useDataUser, useList
 import { AccountPicker } from '../ui/picker';
 import { Relative, When } from '../ui/time';
 import { useToast } from '../ui/toast';
-
-const EVENT_TYPES = ['consent.expiring', 'tenancy.change', 'consent.withdrawal'];
+import { WEBHOOK_EVENT_TYPES } from '../../../shared/vocabulary';
 
 const headerText = (h: Record<string, string> | null | undefined) =>
   h
@@ -53,7 +52,7 @@ function useDuidNames(): Map<string, string> {
   return new Map((q.data?.accounts ?? []).map((a) => [a.duid, a['display-name']]));
 }
 
-const TEST_TYPES = ['webhook.test', ...EVENT_TYPES];
+const TEST_TYPES = ['webhook.test', ...WEBHOOK_EVENT_TYPES];
 
 type WebhookAnswer = Envelope & { webhook: Webhook; 'signing-secret'?: string };
 type TestAnswer = Envelope & {
@@ -71,7 +70,7 @@ function SubscriptionDialog({ duid, name, editing, onClose, onSaved }: { duid: s
   const [url, setUrl] = useState(editing?.['callback-url'] ?? '');
   const [email, setEmail] = useState(editing?.['alert-email'] ?? '');
   const [days, setDays] = useState(String(editing?.['notify-days-before'] ?? 30));
-  const [types, setTypes] = useState<string[]>(editing?.['event-types'] ?? [...EVENT_TYPES]);
+  const [types, setTypes] = useState<string[]>(editing?.['event-types'] ?? [...WEBHOOK_EVENT_TYPES]);
   const save = useMutation({
     mutationFn: () => {
       const body = { 'callback-url': url.trim(), 'alert-email': email.trim(), 'notify-days-before': Number(days), 'event-types': types };
@@ -102,8 +101,8 @@ function SubscriptionDialog({ duid, name, editing, onClose, onSaved }: { duid: s
         <TextField label="Alert e-mail" type="email" value={email} onChange={(e) => setEmail(e.target.value)} required hint="Told when an event cannot be delivered after every retry" />
         <TextField label="consent.expiring notice (days before expiry)" type="number" min={1} max={90} value={days} onChange={(e) => setDays(e.target.value)} />
         <div role="group" aria-label="Event types">
-          {EVENT_TYPES.map((t) => (
-            <Checkbox key={t} label={<code>{t}</code>} checked={types.includes(t)} onChange={(on) => setTypes(on ? EVENT_TYPES.filter((x) => x === t || types.includes(x)) : types.filter((x) => x !== t))} />
+          {WEBHOOK_EVENT_TYPES.map((t) => (
+            <Checkbox key={t} label={<code>{t}</code>} checked={types.includes(t)} onChange={(on) => setTypes(on ? WEBHOOK_EVENT_TYPES.filter((x) => x === t || types.includes(x)) : types.filter((x) => x !== t))} />
           ))}
         </div>
         {save.error ? <ErrorNotice error={save.error} /> : null}
@@ -379,7 +378,7 @@ function Deliveries() {
             { value: 'undelivered', label: 'Undelivered' },
           ]}
         />
-        <FilterSelect label="Event" value={eventType} onChange={(v) => filter({ 'event-type': v })} options={[{ value: '', label: 'Any event' }, ...EVENT_TYPES.map((e) => ({ value: e, label: e }))]} />
+        <FilterSelect label="Event" value={eventType} onChange={(v) => filter({ 'event-type': v })} options={[{ value: '', label: 'Any event' }, ...WEBHOOK_EVENT_TYPES.map((e) => ({ value: e, label: e }))]} />
         <div className="filter filter-picker">
           <AccountPicker label="Data User" roles={['data_user']} value={duid ? dataUser : null} onChange={(a) => filter({ duid: a?.duid ?? null })} placeholder="Search by name" onlyActive={false} />
         </div>

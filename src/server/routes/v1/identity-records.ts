@@ -2,6 +2,7 @@ import { Type } from 'typebox';
 import { ownership } from '../../http/auth.js';
 import { envelope } from '../../http/envelope.js';
 import type { FastifyContextConfig } from 'fastify';
+import { seqPage } from '../../http/paging.js';
 import type { App, Deps, RouteModule } from '../../http/types.js';
 import { ApiError, invalid } from '../../lib/errors.js';
 import { idPattern } from '../../../shared/values.js';
@@ -69,8 +70,9 @@ const identityRecords: RouteModule = (app, { reg, svc }) => {
     },
     async (req) => {
       if (!req.query.mpxn && !req.query.email) throw invalid('Give at least one of the query parameters mpxn or email');
-      const { mpxn, email, limit, cursor } = req.query;
-      const { rows, nextCursor } = svc.identities.search(req.account.duid, { mpxn, email }, limit ?? 200, cursor ? Number(cursor) : undefined);
+      const { mpxn, email } = req.query;
+      const { limit, cursor } = seqPage(req.query);
+      const { rows, nextCursor } = svc.identities.search(req.account.duid, { mpxn, email }, limit, cursor);
       return { response: envelope(req, reg.clock.now()), 'identity-records': rows.map((r) => svc.identities.toApi(r)), 'next-cursor': nextCursor };
     },
   );

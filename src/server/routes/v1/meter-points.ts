@@ -1,6 +1,7 @@
 import { Type } from 'typebox';
 import { envelope } from '../../http/envelope.js';
 import { sendRawJson } from '../../http/raw-json.js';
+import { seqPage } from '../../http/paging.js';
 import type { RouteModule } from '../../http/types.js';
 import { forbidden } from '../../lib/errors.js';
 import { takePage } from '../../lib/paging.js';
@@ -67,7 +68,8 @@ const meterPoints: RouteModule = (app, { reg, svc }) => {
         // Audited in the group commit like any write (contract §5): one insert per listing.
         reg.tx(() => svc.records.recordView(account, mpxn, 'api'));
       }
-      const limit = req.query.limit ?? 1000;
+      // A meter point's listing is one page of up to 1000 by default (its schema's default).
+      const { limit, cursor } = seqPage(req.query, 1000);
       // Summaries written by SQLite (services/record-json.ts, docs/performance.md).
       const page = svc.records.meterPointSummaries(mpxn, {
         // A Data User is not shown other Data Users' access keys; a portal acts for the customer.
@@ -75,7 +77,7 @@ const meterPoints: RouteModule = (app, { reg, svc }) => {
         state: req.query.state,
         legalBasis: req.query['legal-basis'],
         limit: limit + 1,
-        cursor: req.query.cursor ? Number(req.query.cursor) : undefined,
+        cursor,
       });
       const { rows, nextCursor } = takePage(page, limit);
       return sendRawJson(reply, { response: envelope(req, reg.clock.now()), mpxn, 'next-cursor': nextCursor }, { 'access-records': `[${rows.map((r) => r.json).join(',')}]` });

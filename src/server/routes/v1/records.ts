@@ -1,6 +1,7 @@
 import { Type } from 'typebox';
 import { envelope } from '../../http/envelope.js';
 import { sendRawJson } from '../../http/raw-json.js';
+import { seqPage } from '../../http/paging.js';
 import type { RouteModule } from '../../http/types.js';
 import { AccessRecordSummary } from '../../../shared/schemas/access-record.js';
 import { LEGAL_BASES } from '../../../shared/vocabulary.js';
@@ -26,8 +27,7 @@ const records: RouteModule = (app, { reg, svc }) => {
         duid: req.account.duid,
         state: req.query.state,
         legalBasis: req.query['legal-basis'],
-        limit: req.query.limit ?? 200,
-        cursor: req.query.cursor ? Number(req.query.cursor) : undefined,
+        ...seqPage(req.query),
       });
       return sendRawJson(reply, { response: envelope(req, reg.clock.now()), total, 'next-cursor': nextCursor }, { records: `[${rows.map((r) => r.json).join(',')}]` });
     },

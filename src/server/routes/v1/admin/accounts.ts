@@ -1,8 +1,10 @@
 import { Type } from 'typebox';
 import { envelope } from '../../../http/envelope.js';
+import { adminPage } from '../../../http/paging.js';
+import { adminListResponse } from './lists.js';
 import type { RouteModule } from '../../../http/types.js';
 import { Account, CreateAccountBody, UpdateAccountBody } from '../../../../shared/schemas/account.js';
-import { AdminPagingQuery, NextCursor, Ok, ROLES, STAFF_ROLES, Text } from '../../../../shared/schemas/common.js';
+import { AdminPagingQuery, Ok, ROLES, STAFF_ROLES, Text } from '../../../../shared/schemas/common.js';
 import { ACCOUNT_SORTS, toAccount } from '../../../services/accounts.js';
 
 const AccountIdParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 64 }) });
@@ -30,11 +32,11 @@ const adminAccounts: RouteModule = (app, { reg, svc }) => {
           },
           { additionalProperties: false },
         ),
-        response: { 200: Ok({ accounts: Type.Array(Account), total: Type.Integer(), 'next-cursor': NextCursor }) },
+        response: { 200: adminListResponse('accounts', Account) },
       },
     },
     async (req) => {
-      const { rows, total, nextCursor } = svc.accounts.list({ ...req.query, limit: req.query.limit ?? 200 });
+      const { rows, total, nextCursor } = svc.accounts.list({ ...req.query, ...adminPage(req.query) });
       return { response: envelope(req, reg.clock.now()), accounts: rows.map(toAccount), total, 'next-cursor': nextCursor };
     },
   );

@@ -3,11 +3,13 @@ import { Type } from 'typebox';
 import { auditEvents } from '../../../db/schema.js';
 import { envelope } from '../../../http/envelope.js';
 import { csvExportSchema, sendCsvExport } from '../../../http/csv-export.js';
+import { adminPage } from '../../../http/paging.js';
+import { adminListResponse, DateQuery } from './lists.js';
 import type { RouteModule } from '../../../http/types.js';
-import { DATE_OR_DATE_TIME_PATTERN, dateRange, sortedChunks, sortedPage } from '../../../lib/listing.js';
+import { dateRange, sortedChunks, sortedPage } from '../../../lib/listing.js';
 import { apiTime } from '../../../lib/clock.js';
 import { AuditEvent, AuditVerify } from '../../../../shared/schemas/admin.js';
-import { AdminPagingQuery, NextCursor, Ok, STAFF_ROLES } from '../../../../shared/schemas/common.js';
+import { AdminPagingQuery, Ok, STAFF_ROLES } from '../../../../shared/schemas/common.js';
 
 /** Filters shared by the audit list and its CSV export. */
 const AuditQuery = {
@@ -16,8 +18,8 @@ const AuditQuery = {
   'event-type-prefix': Type.Optional(Type.String({ minLength: 1, maxLength: 100, description: '[ours] event types starting with this, e.g. access-record.' })),
   actor: Type.Optional(Type.String({ minLength: 1, maxLength: 64, description: '[ours] actors containing this (ignoring ASCII case)' })),
   ak: Type.Optional(Type.String({ maxLength: 40 })),
-  from: Type.Optional(Type.String({ pattern: DATE_OR_DATE_TIME_PATTERN, maxLength: 40, description: '[ours] at or after (date or date-time)' })),
-  to: Type.Optional(Type.String({ pattern: DATE_OR_DATE_TIME_PATTERN, maxLength: 40, description: '[ours] at or before (a date includes its whole day)' })),
+  from: Type.Optional(DateQuery('[ours] at or after (date or date-time)')),
+  to: Type.Optional(DateQuery('[ours] at or before (a date includes its whole day)')),
 };
 
 function auditFilters(q: { 'account-id'?: string; 'event-type'?: string; 'event-type-prefix'?: string; actor?: string; ak?: string; from?: string; to?: string }): SQL[] {
@@ -51,14 +53,13 @@ const adminAudit: RouteModule = (app, { reg }) => {
         ...common,
         summary: 'Audit events, newest first (filter by account — as actor or subject —, event type or its prefix, a fragment of the actor, ak, a date range)',
         querystring: Type.Object({ ...AuditQuery, limit: AdminPagingQuery.limit, cursor: AdminPagingQuery.cursor, offset: AdminPagingQuery.offset }, { additionalProperties: false }),
-        response: { 200: Ok({ events: Type.Array(AuditEvent), total: Type.Integer(), 'next-cursor': NextCursor }) },
+        response: { 200: adminListResponse('events', AuditEvent) },
       },
     },
     async (req) => {
       const q = req.query;
-      const limit = q.limit ?? 200;
       const filters = auditFilters(q);
-      const { rows, nextCursor, total } = sortedPage(reg.db, auditEvents, filters, undefined, { limit, cursor: q.cursor, offset: q.offset });
+      const { rows, nextCursor, total } = sortedPage(reg.db, auditEvents, filters, undefined, adminPage(q));
       return {
         response: envelope(req, reg.clock.now()),
         events: rows.map((e) => ({ id: e.seq, at: apiTime(e.at)!, actor: e.actor, 'event-type': e.eventType, ak: e.ak, ir: e.ir, subject: e.subject, detail: e.detail, hash: e.hash, 'prev-hash': e.prevHash })),

@@ -1,10 +1,11 @@
 import { Type } from 'typebox';
 import { envelope } from '../../../http/envelope.js';
+import { adminPage } from '../../../http/paging.js';
 import type { RouteModule } from '../../../http/types.js';
 import { AdminDelivery } from '../../../../shared/schemas/admin.js';
-import { AdminPagingQuery, Id, NextCursor, Ok } from '../../../../shared/schemas/common.js';
+import { AdminPagingQuery, Id, Ok } from '../../../../shared/schemas/common.js';
 import { csvExportSchema, sendCsvExport } from '../../../http/csv-export.js';
-import { DateQuery, dataUserNames } from './records.js';
+import { adminListResponse, dataUserNameOf, DateQuery } from './lists.js';
 import { Delivery } from '../../../../shared/schemas/webhook.js';
 import { DELIVERY_STATUSES } from '../../../../shared/vocabulary.js';
 import { DELIVERY_SORTS, MAX_BULK_REDELIVER, type AdminDeliveryFilters } from '../../../services/delivery-worker.js';
@@ -45,17 +46,14 @@ const adminDeliveries: RouteModule = (app, { reg, svc }) => {
         ...common,
         summary: 'Webhook deliveries with their attempt logs: filter by wid, Data User (DUID), event type, status and creation date range; sort by created, next-attempt or status; keyset or offset paging',
         querystring: Type.Object({ ...AdminDeliveryQuery, ...AdminPagingQuery }, { additionalProperties: false }),
-        response: { 200: Ok({ deliveries: Type.Array(AdminDelivery), total: Type.Integer(), 'next-cursor': NextCursor }) },
+        response: { 200: adminListResponse('deliveries', AdminDelivery) },
       },
     },
     async (req) => {
       const q = req.query;
-      const { deliveries, total, nextCursor } = svc.delivery.list(filtersOf(q), { limit: q.limit ?? 200, cursor: q.cursor, offset: q.offset });
-      const names = dataUserNames(
-        reg.db,
-        deliveries.map((d) => d.duid),
-      );
-      return { response: envelope(req, reg.clock.now()), deliveries: deliveries.map((d) => ({ ...d, 'data-user-name': names.get(d.duid) ?? null })), total, 'next-cursor': nextCursor };
+      const { deliveries, total, nextCursor } = svc.delivery.list(filtersOf(q), adminPage(q));
+      const nameOf = dataUserNameOf(reg.db, deliveries, (d) => d.duid);
+      return { response: envelope(req, reg.clock.now()), deliveries: deliveries.map((d) => ({ ...d, 'data-user-name': nameOf(d) })), total, 'next-cursor': nextCursor };
     },
   );
 
@@ -75,11 +73,8 @@ const adminDeliveries: RouteModule = (app, { reg, svc }) => {
         header: CSV_HEADER,
         chunks,
         rows: (chunk) => {
-          const names = dataUserNames(
-            reg.db,
-            chunk.map((d) => d.duid),
-          );
-          return chunk.map((d) => [d['event-id'], d['event-type'], d.status, names.get(d.duid) ?? null, d.duid, d.wid, d.attempts, d['next-attempt-at'], d['last-status-code'], d['last-error'], d['occurred-at'], d['delivered-at']]);
+          const nameOf = dataUserNameOf(reg.db, chunk, (d) => d.duid);
+          return chunk.map((d) => [d['event-id'], d['event-type'], d.status, nameOf(d), d.duid, d.wid, d.attempts, d['next-attempt-at'], d['last-status-code'], d['last-error'], d['occurred-at'], d['delivered-at']]);
         },
       });
     },

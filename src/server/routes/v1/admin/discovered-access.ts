@@ -1,8 +1,10 @@
 import { Type } from 'typebox';
 import { envelope } from '../../../http/envelope.js';
+import { adminPage } from '../../../http/paging.js';
+import { adminListResponse } from './lists.js';
 import type { RouteModule } from '../../../http/types.js';
 import { apiTime } from '../../../lib/clock.js';
-import { AdminPagingQuery, NextCursor, Ok, STAFF_ROLES } from '../../../../shared/schemas/common.js';
+import { AdminPagingQuery, STAFF_ROLES } from '../../../../shared/schemas/common.js';
 import { AdminRecordQuery } from './records.js';
 import { AdminDiscovered } from '../../../../shared/schemas/admin.js';
 import { type SQL } from 'drizzle-orm';
@@ -30,17 +32,12 @@ const adminDiscovered: RouteModule = (app, { reg, svc }) => {
           },
           { additionalProperties: false },
         ),
-        response: { 200: Ok({ records: Type.Array(AdminDiscovered), total: Type.Integer(), 'next-cursor': NextCursor }) },
+        response: { 200: adminListResponse('records', AdminDiscovered) },
       },
     },
     async (req) => {
       const q = req.query;
-      const limit = q.limit ?? 200;
-      const { rows, nextCursor, total } = svc.records.adminList(
-        { kind: 'discovered', q: q.q, superseded: q.superseded, from: q.from, to: q.to, sort: q.sort, order: q.order },
-        { limit, cursor: q.cursor, offset: q.offset },
-        { discovered: discoveredJson as SQL<string> },
-      );
+      const { rows, nextCursor, total } = svc.records.adminList({ kind: 'discovered', q: q.q, superseded: q.superseded, from: q.from, to: q.to, sort: q.sort, order: q.order }, adminPage(q), { discovered: discoveredJson as SQL<string> });
       return {
         response: envelope(req, reg.clock.now()),
         records: rows.map((r) => ({ ak: r.ak, state: r.state, ...JSON.parse(r.discovered), 'superseded-at': apiTime(r.supersededAt), 'created-at': apiTime(r.createdAt)! })),

@@ -1,19 +1,17 @@
 import { Type } from 'typebox';
 import { envelope } from '../../../http/envelope.js';
+import { adminPage } from '../../../http/paging.js';
 import type { RouteModule } from '../../../http/types.js';
 import { invalid, notFound } from '../../../lib/errors.js';
 import { AdminIdentity, AdminIdentityDetail } from '../../../../shared/schemas/admin.js';
-import { AdminPagingQuery, Email, Id, Mpxn, NextCursor, Ok, STAFF_ROLES } from '../../../../shared/schemas/common.js';
+import { AdminPagingQuery, Email, Id, Mpxn, Ok, STAFF_ROLES } from '../../../../shared/schemas/common.js';
 import { csvExportSchema, sendCsvExport } from '../../../http/csv-export.js';
 import { apiTime } from '../../../lib/clock.js';
-import { DATE_OR_DATE_TIME_PATTERN } from '../../../lib/listing.js';
 import { IDENTITY_SORTS, type AdminIdentityFilters, type IdentitySort } from '../../../services/identity-records.js';
-import { dataUserNames } from './records.js';
+import { adminListResponse, dataUserNameOf, DateQuery } from './lists.js';
 import { existsRoute } from '../identity-records.js';
 import { IrParams } from '../../../../shared/schemas/identity-record.js';
 import { adminTokenViews } from '../../../services/token-views.js';
-
-const DateQuery = (what: string) => Type.String({ pattern: DATE_OR_DATE_TIME_PATTERN, maxLength: 40, description: what });
 
 /** Filters and sort shared by the staff identity list and its CSV export. */
 const IdentityQuery = {
@@ -59,17 +57,14 @@ const adminIdentityRecords: RouteModule = (app, { reg, svc }) => {
         summary: 'Find identity records across Data Users: exact MPxN or e-mail (keyed-hash lookup), a fragment of the MPxN, a Data User, a creation date range; sort by creation or MPxN; keyset or offset paging',
         description: 'At least one filter is required. Addresses and e-mails are never searched by substring and are masked in the list. Every call is audited (identity-record.read, with the filters and the records found).',
         querystring: Type.Object({ ...IdentityQuery, ...AdminPagingQuery }, { additionalProperties: false }),
-        response: { 200: Ok({ 'identity-records': Type.Array(AdminIdentity), total: Type.Integer(), 'next-cursor': NextCursor }) },
+        response: { 200: adminListResponse('identity-records', AdminIdentity) },
       },
     },
     async (req) => {
       const f = filtersOf(req.query);
-      const { rows, total, nextCursor } = svc.identities.adminList(f, { limit: req.query.limit ?? 200, cursor: req.query.cursor, offset: req.query.offset });
+      const { rows, total, nextCursor } = svc.identities.adminList(f, adminPage(req.query));
       const counts = svc.identities.linkedCounts(rows.map((r) => r.ir));
-      const names = dataUserNames(
-        reg.db,
-        rows.map((r) => r.duid),
-      );
+      const nameOf = dataUserNameOf(reg.db, rows, (r) => r.duid);
       svc.identities.auditRead(req.account.accountId, req.ip, { ...auditSearch(f), found: rows.map((r) => r.ir) });
       return {
         response: envelope(req, reg.clock.now()),
@@ -77,7 +72,7 @@ const adminIdentityRecords: RouteModule = (app, { reg, svc }) => {
           ...svc.identities.masked(svc.identities.toApi(r)),
           masked: true,
           duid: r.duid,
-          'owner-display-name': names.get(r.duid) ?? null,
+          'owner-display-name': nameOf(r),
           'access-record-count': counts.get(r.ir) ?? 0,
         })),
         total,
@@ -110,12 +105,9 @@ const adminIdentityRecords: RouteModule = (app, { reg, svc }) => {
         header: CSV_HEADER,
         chunks,
         rows: (chunk) => {
-          const names = dataUserNames(
-            reg.db,
-            chunk.map((r) => r.duid),
-          );
+          const nameOf = dataUserNameOf(reg.db, chunk, (r) => r.duid);
           const counts = svc.identities.linkedCounts(chunk.map((r) => r.ir));
-          return chunk.map((r) => [r.ir, r.mpxn, r.moveInDate, r.duid, names.get(r.duid) ?? null, r.emailHash !== null, counts.get(r.ir) ?? 0, apiTime(r.createdAt), apiTime(r.anonymisedAt)]);
+          return chunk.map((r) => [r.ir, r.mpxn, r.moveInDate, r.duid, nameOf(r), r.emailHash !== null, counts.get(r.ir) ?? 0, apiTime(r.createdAt), apiTime(r.anonymisedAt)]);
         },
       });
     },

@@ -1,9 +1,11 @@
 import { Type } from 'typebox';
 import { envelope } from '../../../http/envelope.js';
+import { seqPage } from '../../../http/paging.js';
+import { adminListResponse } from './lists.js';
 import type { RouteModule } from '../../../http/types.js';
 import { ApiError, notFound } from '../../../lib/errors.js';
 import { idPattern } from '../../../../shared/values.js';
-import { NextCursor, Ok, PagingQuery } from '../../../../shared/schemas/common.js';
+import { Ok, PagingQuery } from '../../../../shared/schemas/common.js';
 import { OutboxMessage } from '../../../../shared/schemas/reidentification.js';
 import { MAIL_STATUSES } from '../../../../shared/vocabulary.js';
 
@@ -44,7 +46,7 @@ const adminOutbox: RouteModule = (app, { reg, svc }) => {
           },
           { additionalProperties: false },
         ),
-        response: { 200: Ok({ messages: Type.Array(OutboxMessage), total: Type.Integer(), 'next-cursor': NextCursor }) },
+        response: { 200: adminListResponse('messages', OutboxMessage) },
       },
     },
     async (req) => {
@@ -52,8 +54,7 @@ const adminOutbox: RouteModule = (app, { reg, svc }) => {
         status: req.query.status,
         ref: req.query.ref,
         purpose: req.query.purpose,
-        limit: req.query.limit ?? 200,
-        cursor: req.query.cursor ? Number(req.query.cursor) : undefined,
+        ...seqPage(req.query),
       };
       const { rows, total, nextCursor } = req.query.q !== undefined ? svc.mail.search({ ...filter, text: req.query.q }) : svc.mail.list(filter);
       return { response: envelope(req, reg.clock.now()), messages: rows.map((r) => svc.mail.view(r)), total, 'next-cursor': nextCursor };

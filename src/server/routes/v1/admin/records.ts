@@ -1,20 +1,17 @@
-import { desc, eq, inArray } from 'drizzle-orm';
+import { desc, eq } from 'drizzle-orm';
 import { Type } from 'typebox';
-import { accounts, auditEvents } from '../../../db/schema.js';
+import { auditEvents } from '../../../db/schema.js';
 import { envelope } from '../../../http/envelope.js';
 import { csvExportSchema, sendCsvExport } from '../../../http/csv-export.js';
+import { adminPage } from '../../../http/paging.js';
+import { adminListResponse, dataUserNameOf, DateQuery } from './lists.js';
 import type { RouteModule } from '../../../http/types.js';
 import { apiTime } from '../../../lib/clock.js';
 import { notFound } from '../../../lib/errors.js';
 import { AdminRecord, AdminRecordDetail } from '../../../../shared/schemas/admin.js';
 import { LEGAL_BASES, RECORD_STATES, REVOKE_REASONS, type LegalBasis } from '../../../../shared/vocabulary.js';
-import { AdminPagingQuery, Id, NextCursor, Ok, STAFF_ROLES } from '../../../../shared/schemas/common.js';
-import { DATE_OR_DATE_TIME_PATTERN } from '../../../lib/listing.js';
+import { AdminPagingQuery, Id, Ok, STAFF_ROLES } from '../../../../shared/schemas/common.js';
 import { RECORD_SORTS, type AccessRow, type AdminRecordFilters } from '../../../services/access-records.js';
-import type { Db } from '../../../db/open.js';
-
-/** A date (YYYY-MM-DD) or RFC 3339 date-time query parameter of the admin lists. */
-export const DateQuery = (what: string) => Type.String({ pattern: DATE_OR_DATE_TIME_PATTERN, maxLength: 40, description: what });
 
 /** Filters and sort shared by the admin record list and its CSV export. */
 export const AdminRecordQuery = {
@@ -28,26 +25,12 @@ export const AdminRecordQuery = {
   order: AdminPagingQuery.order,
 };
 
-/** Display names of the Data Users owning `rows`, so lists show names, not DUIDs. */
-export function dataUserNames(db: Db, duids: (string | null)[]): Map<string, string> {
-  const wanted = [...new Set(duids.filter((d): d is string => !!d))];
-  if (!wanted.length) return new Map();
-  return new Map(
-    db
-      .select({ duid: accounts.duid, name: accounts.displayName })
-      .from(accounts)
-      .where(inArray(accounts.duid, wanted))
-      .all()
-      .map((a) => [a.duid, a.name]),
-  );
-}
-
 const CSV_HEADER = ['ak', 'mpxn', 'state', 'legal-basis', 'purpose', 'data-types', 'controller', 'organisation-name', 'data-user', 'duid', 'expiry', 'created-at', 'revoked-at'];
 
 /** /v1/admin/records — search every record; detail with a state timeline; revoke. */
 const adminRecords: RouteModule = (app, { reg, svc }) => {
   const common = { tags: ['admin'], security: [{ bearer: [] }] };
-  const row = (r: AccessRow, nowIso: string, names: Map<string, string>) => ({
+  const row = (r: AccessRow, nowIso: string, nameOf: (r: AccessRow) => string | null) => ({
     ak: r.ak,
     duid: r.duid,
     mpxn: r.mpxn,
@@ -62,7 +45,7 @@ const adminRecords: RouteModule = (app, { reg, svc }) => {
     'created-at': apiTime(r.createdAt)!,
     'revoked-at': apiTime(r.revokedAt),
     'organisation-name': r.organisationName,
-    'data-user-name': r.duid ? (names.get(r.duid) ?? null) : null,
+    'data-user-name': nameOf(r),
   });
   const filtersOf = (q: { q?: string; state?: string; 'legal-basis'?: string; duid?: string; from?: string; to?: string; sort?: AdminRecordFilters['sort']; order?: 'asc' | 'desc' }): AdminRecordFilters => ({
     q: q.q,
@@ -84,17 +67,14 @@ const adminRecords: RouteModule = (app, { reg, svc }) => {
         ...common,
         summary: 'Search all records: substring search, filters, a creation date range, sort by a main column, keyset or offset paging',
         querystring: Type.Object({ ...AdminRecordQuery, ...AdminPagingQuery }, { additionalProperties: false }),
-        response: { 200: Ok({ records: Type.Array(AdminRecord), total: Type.Integer(), 'next-cursor': NextCursor }) },
+        response: { 200: adminListResponse('records', AdminRecord) },
       },
     },
     async (req) => {
       const nowIso = reg.clock.iso();
-      const { rows, total, nextCursor } = svc.records.adminList(filtersOf(req.query), { limit: req.query.limit ?? 200, cursor: req.query.cursor, offset: req.query.offset });
-      const names = dataUserNames(
-        reg.db,
-        rows.map((r) => r.duid),
-      );
-      return { response: envelope(req, reg.clock.now()), records: rows.map((r) => row(r, nowIso, names)), total, 'next-cursor': nextCursor };
+      const { rows, total, nextCursor } = svc.records.adminList(filtersOf(req.query), adminPage(req.query));
+      const nameOf = dataUserNameOf(reg.db, rows, (r) => r.duid);
+      return { response: envelope(req, reg.clock.now()), records: rows.map((r) => row(r, nowIso, nameOf)), total, 'next-cursor': nextCursor };
     },
   );
 
@@ -117,10 +97,7 @@ const adminRecords: RouteModule = (app, { reg, svc }) => {
         header: CSV_HEADER,
         chunks,
         rows: (chunk) => {
-          const names = dataUserNames(
-            reg.db,
-            chunk.map((r) => r.duid),
-          );
+          const nameOf = dataUserNameOf(reg.db, chunk, (r) => r.duid);
           return chunk.map((r) => [
             r.ak,
             r.mpxn,
@@ -130,7 +107,7 @@ const adminRecords: RouteModule = (app, { reg, svc }) => {
             r.dataTypes,
             r.leadControllerName,
             r.organisationName,
-            r.duid ? (names.get(r.duid) ?? null) : null,
+            nameOf(r),
             r.duid,
             r.expiry,
             apiTime(r.createdAt),
@@ -168,7 +145,11 @@ const adminRecords: RouteModule = (app, { reg, svc }) => {
       return {
         response: envelope(req, reg.clock.now()),
         record: {
-          ...row(r, nowIso, dataUserNames(reg.db, [r.duid])),
+          ...row(
+            r,
+            nowIso,
+            dataUserNameOf(reg.db, [r], (x) => x.duid),
+          ),
           ir: r.ir,
           'access-record': svc.records.apiRecord(r.ak, nowIso)!,
           owner: owner ? { duid: owner.duid, 'display-name': owner.displayName, 'account-id': owner.accountId } : null,

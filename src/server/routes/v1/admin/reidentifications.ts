@@ -1,11 +1,12 @@
 import { Type } from 'typebox';
 import { envelope } from '../../../http/envelope.js';
+import { adminPage } from '../../../http/paging.js';
 import type { RouteModule } from '../../../http/types.js';
 import { ApiError, notFound } from '../../../lib/errors.js';
 import { csvExportSchema, sendCsvExport } from '../../../http/csv-export.js';
 import { apiTime } from '../../../lib/clock.js';
 import { AdminPagingQuery, Id, Mpxn, Ok, STAFF_ROLES } from '../../../../shared/schemas/common.js';
-import { DateQuery, dataUserNames } from './records.js';
+import { dataUserNameOf, DateQuery } from './lists.js';
 import { AdminReIdentifyBody, AdminReIdentifyResponse, AdminToken, AdminTokenList, TokenRefParams } from '../../../../shared/schemas/reidentification.js';
 import { adminTokenViews } from '../../../services/token-views.js';
 import { TOKEN_STATUSES } from '../../../../shared/vocabulary.js';
@@ -55,7 +56,7 @@ const adminReidentifications: RouteModule = (app, { reg, svc }) => {
       },
     },
     async (req) => {
-      const { rows, total, nextCursor } = svc.tokens.adminList(filtersOf(req.query), { limit: req.query.limit ?? 200, cursor: req.query.cursor, offset: req.query.offset });
+      const { rows, total, nextCursor } = svc.tokens.adminList(filtersOf(req.query), adminPage(req.query));
       return { response: envelope(req, reg.clock.now()), tokens: views(rows), total, 'next-cursor': nextCursor };
     },
   );
@@ -78,13 +79,10 @@ const adminReidentifications: RouteModule = (app, { reg, svc }) => {
         header: CSV_HEADER,
         chunks,
         rows: (chunk: TokenRow[]) => {
-          const names = dataUserNames(
-            reg.db,
-            chunk.map((r) => r.initiatorDuid),
-          );
+          const nameOf = dataUserNameOf(reg.db, chunk, (r) => r.initiatorDuid);
           return chunk.map((r) => {
             const v = svc.tokens.adminView(r, nowIso);
-            return [r.tokenRef, r.mpxn, v.status, r.method, r.flow, names.get(r.initiatorDuid) ?? null, r.initiatorDuid, r.initiatorAccountId, apiTime(r.createdAt), v['expires-at'], v['confirmed-at'], v['consumed-at'], v['consumed-for']];
+            return [r.tokenRef, r.mpxn, v.status, r.method, r.flow, nameOf(r), r.initiatorDuid, r.initiatorAccountId, apiTime(r.createdAt), v['expires-at'], v['confirmed-at'], v['consumed-at'], v['consumed-for']];
           });
         },
       });

@@ -1,7 +1,9 @@
 import { Type } from 'typebox';
 import { envelope } from '../../../http/envelope.js';
+import { seqPage } from '../../../http/paging.js';
+import { adminListResponse } from './lists.js';
 import type { RouteModule } from '../../../http/types.js';
-import { Id, NextCursor, Ok, PagingQuery } from '../../../../shared/schemas/common.js';
+import { Id, Ok, PagingQuery } from '../../../../shared/schemas/common.js';
 import { AdminWebhookSubscription, CreateWebhookBody, SigningSecret, TestEventBody, TestEventResult, UpdateWebhookBody, WidParams } from '../../../../shared/schemas/webhook.js';
 import { testResultToApi } from '../../../services/delivery-worker.js';
 import type { WebhookRow } from '../../../services/webhooks.js';
@@ -25,14 +27,13 @@ const adminWebhooks: RouteModule = (app, { reg, svc }) => {
         ...common,
         summary: 'Webhook subscriptions of all Data Users, newest first (never their signing secrets)',
         querystring: Type.Object({ duid: Type.Optional(Id('duid')), ...PagingQuery }, { additionalProperties: false }),
-        response: { 200: Ok({ webhooks: Type.Array(AdminWebhookSubscription), total: Type.Integer(), 'next-cursor': NextCursor }) },
+        response: { 200: adminListResponse('webhooks', AdminWebhookSubscription) },
       },
     },
     async (req) => {
       const { rows, total, nextCursor } = svc.webhooks.adminList({
         duid: req.query.duid,
-        limit: req.query.limit ?? 200,
-        cursor: req.query.cursor ? Number(req.query.cursor) : undefined,
+        ...seqPage(req.query),
       });
       return { response: envelope(req, reg.clock.now()), webhooks: rows.map(view), total, 'next-cursor': nextCursor };
     },
