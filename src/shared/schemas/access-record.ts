@@ -1,6 +1,6 @@
 import { Type, type Static } from 'typebox';
 import { LEGAL_BASES, RECORD_STATES } from '../vocabulary.js';
-import { DataTypes, DateTime, DateTimeOrDate, DURATION_PATTERN, HttpUrl, Id, Nullable, Text, UKAddress } from './common.js';
+import { DataTypes, DateTime, DateTimeOrDate, DURATION_PATTERN, HttpUrl, Id, Nullable, StringEnum, Text, UKAddress } from './common.js';
 
 const strict = { additionalProperties: false } as const;
 
@@ -132,7 +132,7 @@ export const AccessRecordOutput = Type.Object({
   notice: Notice,
   processing: Nullable(
     Type.Object({
-      'legal-basis': Type.Enum([...LEGAL_BASES]),
+      'legal-basis': StringEnum(LEGAL_BASES),
       purpose: Type.String(),
       'data-types': Type.Array(Type.String()),
       jurisdiction: Type.String(),
@@ -141,7 +141,7 @@ export const AccessRecordOutput = Type.Object({
     }),
   ),
   'access-event': Type.Object({
-    state: Type.Enum([...RECORD_STATES]),
+    state: StringEnum(RECORD_STATES),
     'registered-at': Nullable(Type.String()),
     expiry: Nullable(Type.String()),
     'controller-reference': Type.Optional(Nullable(Type.String())),
@@ -167,10 +167,10 @@ export const AccessRecordSummary = Type.Object({
   // null for a DISCOVERED record, which has no controller arrangement.
   'controller-count': Nullable(Type.Integer()),
   'record-metadata': Nullable(Type.Object({ 'schema-version': schemaVersion, 'record-identifier': Nullable(Type.String({ description: HIDDEN_KEY })), ...summaryMetadata })),
-  'legal-basis': Nullable(Type.Enum([...LEGAL_BASES])),
+  'legal-basis': Nullable(StringEnum(LEGAL_BASES)),
   purpose: Nullable(Type.String()),
   'data-types': Type.Array(Type.String()),
-  state: Type.Enum([...RECORD_STATES]),
+  state: StringEnum(RECORD_STATES),
   expiry: Nullable(Type.String()),
   'discovered-access': Nullable(DiscoveredAccess),
 });

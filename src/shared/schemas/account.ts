@@ -1,14 +1,14 @@
 import { Type, type Static } from 'typebox';
 import { ACCOUNT_STATUSES, ROLES } from '../vocabulary.js';
 import { ORG_REF_PATTERN } from '../values.js';
-import { DataType, HttpUrl, Id, Nullable, Text } from './common.js';
+import { DataType, HttpUrl, Id, Nullable, StringEnum, Text } from './common.js';
 
 export const Account = Type.Object({
   'account-id': Type.String(),
   duid: Type.String(),
   'display-name': Type.String(),
-  role: Type.Enum([...ROLES]),
-  status: Type.Enum([...ACCOUNT_STATUSES]),
+  role: StringEnum(ROLES),
+  status: StringEnum(ACCOUNT_STATUSES),
   'contact-url': Nullable(Type.String()),
   'registered-at': Type.String(),
   'suspended-at': Nullable(Type.String()),
@@ -23,7 +23,7 @@ export type Account = Static<typeof Account>;
 export const DataUser = Type.Object({
   duid: Type.String(),
   'display-name': Type.String(),
-  status: Type.Enum([...ACCOUNT_STATUSES]),
+  status: StringEnum(ACCOUNT_STATUSES),
   'registered-at': Type.String(),
   'suspended-at': Nullable(Type.String()),
   'contact-url': Nullable(Type.String()),

@@ -1,7 +1,7 @@
 import { Type } from 'typebox';
 import { LEGAL_BASES, MODES, RECORD_STATES } from '../vocabulary.js';
 import { AccessRecordOutput, AccessRecordSummary, DiscoveredAccess } from './access-record.js';
-import { Nullable } from './common.js';
+import { Nullable, StringEnum } from './common.js';
 import { IdentityRecord } from './identity-record.js';
 import { AdminToken } from './reidentification.js';
 import { Delivery } from './webhook.js';
@@ -17,8 +17,8 @@ export const AdminRecord = Type.Object({
   ak: Type.String(),
   duid: Nullable(Type.String()),
   mpxn: Type.String(),
-  state: Type.Enum([...RECORD_STATES]),
-  'legal-basis': Nullable(Type.Enum([...LEGAL_BASES])),
+  state: StringEnum([...RECORD_STATES]),
+  'legal-basis': Nullable(StringEnum([...LEGAL_BASES])),
   purpose: Nullable(Type.String()),
   'data-types': Type.Array(Type.String()),
   'lead-controller-name': Nullable(Type.String()),
@@ -71,7 +71,7 @@ export const AdminDelivery = Type.Object({ ...Delivery.properties, 'data-user-na
 /** What the DCC saw (admin list), and what superseded it. */
 export const AdminDiscovered = Type.Object({
   ak: Type.String(),
-  state: Type.Enum([...RECORD_STATES]),
+  state: StringEnum([...RECORD_STATES]),
   ...DiscoveredAccess.properties,
   'superseded-at': Nullable(Type.String()),
   'created-at': Type.String(),
@@ -103,13 +103,13 @@ export const AdminStats = Type.Object({
   webhooks: Type.Object({ subscriptions: Type.Integer(), pending: Type.Integer(), undelivered: Type.Integer(), delivered: Type.Integer() }),
   discovered: Type.Object({ total: Type.Integer(), superseded: Type.Integer() }),
   'audit-events': Type.Integer(),
-  mode: Type.Enum([...MODES]),
+  mode: StringEnum([...MODES]),
   now: Type.String(),
 });
 
 /** GET /admin/settings: how this register is configured (no secrets). */
 export const AdminSettings = Type.Object({
-  mode: Type.Enum([...MODES]),
+  mode: StringEnum([...MODES]),
   origin: Type.String(),
   'rp-id': Type.String(),
   'rp-name': Type.String(),
@@ -122,7 +122,7 @@ export const AdminSettings = Type.Object({
 export const ClockState = Type.Object({
   now: Type.String(),
   'offset-ms': Type.Integer(),
-  mode: Type.Enum([...MODES]),
+  mode: StringEnum([...MODES]),
 });
 
 /** What ran on the way when the sandbox clock moved. */

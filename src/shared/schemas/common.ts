@@ -38,6 +38,12 @@ export const DateOnly = Type.String({ format: 'date', maxLength: 12, 'x-canonica
 /** An e-mail address; an internationalised domain is kept in its ASCII (punycode) form. */
 export const Email = Type.String({ format: 'email', maxLength: 254, 'x-canonical': 'email' });
 export const Nullable = <T extends TSchema>(t: T) => Type.Union([t, Type.Null()]);
+/**
+ * A string from one of the fixed vocabularies (src/shared/vocabulary.ts), typed as their
+ * union: `type: string` with `enum`, so OpenAPI readers see a string and answers serialise on
+ * the string path. Used for what the register sends; request bodies keep Type.Enum.
+ */
+export const StringEnum = <const T extends readonly string[]>(values: T, options: { description?: string } = {}) => Type.Unsafe<T[number]>({ type: 'string', enum: [...values], ...options } as TSchema);
 export { DATA_TYPES } from '../vocabulary.js';
 export const DataType = Type.Enum([...DATA_TYPES]);
 export const DataTypes = Type.Array(DataType, { minItems: 1, maxItems: DATA_TYPES.length, uniqueItems: true });

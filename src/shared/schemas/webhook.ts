@@ -1,6 +1,6 @@
 import { Type, type Static } from 'typebox';
 import { DELIVERY_STATUSES, TEST_EVENT_TYPES, WEBHOOK_EVENT_TYPES } from '../vocabulary.js';
-import { Email, Id, Nullable } from './common.js';
+import { Email, Id, Nullable, StringEnum } from './common.js';
 
 const CallbackUrl = Type.String({ minLength: 1, maxLength: 2000, description: 'https URL (sandbox: http also for localhost, 127.0.0.0/8, [::1])' });
 const NotifyDays = Type.Integer({ minimum: 1, maximum: 90, description: 'consent.expiring fires this many days before expiry' });
@@ -11,7 +11,7 @@ export const WebhookSubscription = Type.Object({
   'callback-url': Type.String(),
   'alert-email': Type.String(),
   'notify-days-before': Type.Integer(),
-  'event-types': Type.Array(Type.Enum([...WEBHOOK_EVENT_TYPES])),
+  'event-types': Type.Array(StringEnum(WEBHOOK_EVENT_TYPES)),
   'created-at': Type.String(),
   active: Type.Boolean(),
 });
@@ -62,8 +62,8 @@ export const Delivery = Type.Object({
   'event-id': Type.String(),
   wid: Type.String(),
   duid: Type.String(),
-  'event-type': Type.Enum([...WEBHOOK_EVENT_TYPES]),
-  status: Type.Enum([...DELIVERY_STATUSES]),
+  'event-type': StringEnum(WEBHOOK_EVENT_TYPES),
+  status: StringEnum(DELIVERY_STATUSES),
   attempts: Type.Integer(),
   'next-attempt-at': Nullable(Type.String()),
   'last-status-code': Nullable(Type.Integer()),
