@@ -15,7 +15,7 @@ const AccessToken = Type.Object({ key: Type.String(), expiry: Nullable(Type.Stri
 
 /** /v1/access-records — create, replace, revoke, verify (contract §5). */
 const accessRecords: RouteModule = (app, { reg, svc }) => {
-  const common = { tags: ['access-records'], security: [{ bearer: [] }] };
+  const common = { tags: ['access-records'] };
   // Another Data User's record is "not found" before its input is looked at (http/auth.ts).
   // A portal's right to withdraw depends on its token, in the query: checked in the handler.
   const ownAk = ownership('ak', idPattern('ak'), (account, ak) => {

@@ -19,7 +19,6 @@ const cotEvents: RouteModule = (app, { reg, svc }) => {
     {
       schema: {
         tags: ['dcc'],
-        security: [{ bearer: [] }],
         summary: 'Record a change of tenancy; notifies each affected Data User of only its own ACTIVE keys. Same triple again → 200, no new webhooks',
         body: CotEventBody,
         response: { 200: CotResponse, 201: CotResponse },

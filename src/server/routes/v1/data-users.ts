@@ -14,7 +14,6 @@ const dataUsers: RouteModule = (app, { reg, svc }) => {
     {
       schema: {
         tags: ['directory'],
-        security: [{ bearer: [] }],
         summary: 'A Data User in the directory',
         params: Type.Object({ duid: Id('duid') }),
         response: { 200: Ok({ 'data-user': DataUser }) },

@@ -11,7 +11,6 @@ const discoveredAccess: RouteModule = (app, { reg, svc }) => {
     {
       schema: {
         tags: ['dcc'],
-        security: [{ bearer: [] }],
         summary: 'Record DISCOVERED access (201); the same mpxn + organisation-reference again updates it (200)',
         body: DiscoveredAccessBody,
         response: { 200: Ok({ ak: Type.String(), state: Type.String() }), 201: Ok({ ak: Type.String(), state: Type.String() }) },

@@ -15,9 +15,9 @@ import { ExistsAnswer, ExistsQuery } from '../../../shared/schemas/reidentificat
  * re-identification methods it offers. One handler for the Data User / portal route and the
  * staff one (routes/v1/admin/identity-records.ts); they differ only in who may call them.
  */
-export function existsRoute(app: App, { reg, svc }: Deps, url: string, route: { config: FastifyContextConfig; tags: string[]; summary: string; description?: string }): void {
+export function existsRoute(app: App, { reg, svc }: Deps, url: string, route: { config: FastifyContextConfig; tags?: string[]; summary: string; description?: string }): void {
   const { config, ...doc } = route;
-  app.get(url, { config, schema: { ...doc, security: [{ bearer: [] }], querystring: ExistsQuery, response: { 200: Ok(ExistsAnswer.properties) } } }, async (req) => {
+  app.get(url, { config, schema: { ...doc, querystring: ExistsQuery, response: { 200: Ok(ExistsAnswer.properties) } } }, async (req) => {
     const { exists, methods } = svc.identities.availableMethods(req.query.mpxn);
     return { response: envelope(req, reg.clock.now()), mpxn: req.query.mpxn, exists, 'available-methods': methods };
   });
@@ -25,7 +25,7 @@ export function existsRoute(app: App, { reg, svc }: Deps, url: string, route: { 
 
 /** /v1/identity-records — the person-property relationship (contract §3). */
 const identityRecords: RouteModule = (app, { reg, svc }) => {
-  const common = { tags: ['identity-records'], security: [{ bearer: [] }] };
+  const common = { tags: ['identity-records'] };
   // Another Data User's identity record is "not found" before the rest is looked at (http/auth.ts).
   const ownIr = ownership('ir', idPattern('ir'), (account, ir) => void svc.identities.getOwned(account.duid, ir));
 

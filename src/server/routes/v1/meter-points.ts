@@ -27,7 +27,6 @@ const meterPoints: RouteModule = (app, { reg, svc }) => {
       },
       schema: {
         tags: ['access-records'],
-        security: [{ bearer: [] }],
         summary:
           'Every record and DISCOVERED access on a meter point (data_user with a record there that is or has been ACTIVE; portal with a confirmed token for this MPxN, consumed). [ours] Every listing is audited as meter-point.viewed and shown to the customer in /portal; a data_user sees only its own access keys (ak null on other records)',
         params: Type.Object({ mpxn: Mpxn }),

@@ -14,7 +14,6 @@ const records: RouteModule = (app, { reg, svc }) => {
     {
       schema: {
         tags: ['access-records'],
-        security: [{ bearer: [] }],
         summary: 'Your access records, newest first; page on with cursor=next-cursor',
         querystring: Type.Object({ state: Type.Optional(Type.Enum(['ACTIVE', 'EXPIRED', 'REVOKED'])), 'legal-basis': Type.Optional(Type.Enum([...LEGAL_BASES])), ...PagingQuery }, { additionalProperties: false }),
         response: { 200: Ok({ records: Type.Array(AccessRecordSummary), total: Type.Integer(), 'next-cursor': NextCursor }) },

@@ -12,7 +12,7 @@ import { IrTokenParams, ReIdentifyBody, ReIdentifyByMpxnBody, ReIdentifyResponse
  */
 const reidentification: RouteModule = (app, { reg, svc }) => {
   const dataUserOrPortal = { roles: ['data_user', 'portal'] as const };
-  const common = { tags: ['re-identification'], security: [{ bearer: [] }] };
+  const common = { tags: ['re-identification'] };
   // Another Data User's identity record is "not found" before the body is looked at (http/auth.ts).
   const ownIr = ownership('ir', idPattern('ir'), (account, ir) => void svc.identities.getOwned(account.duid, ir));
 

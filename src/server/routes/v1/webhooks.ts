@@ -9,7 +9,7 @@ import { CreateWebhookBody, SigningSecret, TestEventBody, TestEventResult, Updat
 
 /** /v1/webhooks — a Data User's webhook subscriptions (contract §9). */
 const webhooksRoutes: RouteModule = (app, { reg, svc }) => {
-  const common = { tags: ['webhooks'], security: [{ bearer: [] }] };
+  const common = { tags: ['webhooks'] };
   // Another Data User's subscription is "not found" before the body is looked at (http/auth.ts).
   const ownWid = ownership('wid', idPattern('wid'), (account, wid) => void svc.webhooks.getOwned(account.duid, wid));
 

@@ -11,8 +11,6 @@ const AccountIdParams = Type.Object({ id: Type.String({ minLength: 1, maxLength:
 
 /** /v1/admin/accounts — account management for SEC administrators (contract §10). */
 const adminAccounts: RouteModule = (app, { reg, svc }) => {
-  const common = { tags: ['admin'], security: [{ bearer: [] }] };
-
   // Reading the account directory is open to support staff (the desk picks the organisation
   // it acts for from it); every change stays admin-only.
   app.get(
@@ -20,7 +18,6 @@ const adminAccounts: RouteModule = (app, { reg, svc }) => {
     {
       config: { roles: STAFF_ROLES },
       schema: {
-        ...common,
         summary: 'List accounts (filter by role, status; q matches a fragment of account-id or display name, a DUID or organisation reference; sort by a main column; keyset or offset paging)',
         querystring: Type.Object(
           {
@@ -45,7 +42,6 @@ const adminAccounts: RouteModule = (app, { reg, svc }) => {
     '/admin/accounts',
     {
       schema: {
-        ...common,
         summary: 'Create an account (secret-key generated and returned once when absent; a supplied secret is never echoed)',
         body: CreateAccountBody,
         response: { 201: Ok({ account: Account, 'secret-key': Type.Optional(Type.String({ description: 'Only when the register generated the secret' })) }) },
@@ -59,12 +55,12 @@ const adminAccounts: RouteModule = (app, { reg, svc }) => {
     },
   );
 
-  app.get('/admin/accounts/:id', { config: { roles: STAFF_ROLES }, schema: { ...common, summary: 'One account', params: AccountIdParams, response: { 200: Ok({ account: Account }) } } }, async (req) => ({
+  app.get('/admin/accounts/:id', { config: { roles: STAFF_ROLES }, schema: { summary: 'One account', params: AccountIdParams, response: { 200: Ok({ account: Account }) } } }, async (req) => ({
     response: envelope(req, reg.clock.now()),
     account: toAccount(svc.accounts.get(req.params.id)),
   }));
 
-  app.patch('/admin/accounts/:id', { schema: { ...common, summary: 'Edit an account', params: AccountIdParams, body: UpdateAccountBody, response: { 200: Ok({ account: Account }) } } }, async (req) => ({
+  app.patch('/admin/accounts/:id', { schema: { summary: 'Edit an account', params: AccountIdParams, body: UpdateAccountBody, response: { 200: Ok({ account: Account }) } } }, async (req) => ({
     response: envelope(req, reg.clock.now()),
     account: toAccount(svc.accounts.update(req.account.accountId, req.params.id, req.body)),
   }));
@@ -73,7 +69,6 @@ const adminAccounts: RouteModule = (app, { reg, svc }) => {
     '/admin/accounts/:id/suspend',
     {
       schema: {
-        ...common,
         summary: 'Suspend an account (optional reason, kept in the audit log)',
         params: AccountIdParams,
         body: Type.Object({ reason: Type.Optional(Text(500)) }, { additionalProperties: false }),
@@ -91,13 +86,13 @@ const adminAccounts: RouteModule = (app, { reg, svc }) => {
   );
 
   for (const action of ['reactivate', 'terminate'] as const) {
-    app.post(`/admin/accounts/:id/${action}`, { schema: { ...common, summary: `${action[0].toUpperCase()}${action.slice(1)} an account`, params: AccountIdParams, response: { 200: Ok({ account: Account }) } } }, async (req) => ({
+    app.post(`/admin/accounts/:id/${action}`, { schema: { summary: `${action[0].toUpperCase()}${action.slice(1)} an account`, params: AccountIdParams, response: { 200: Ok({ account: Account }) } } }, async (req) => ({
       response: envelope(req, reg.clock.now()),
       account: toAccount(svc.accounts.setStatus(req.account.accountId, req.params.id, action)),
     }));
   }
 
-  app.post('/admin/accounts/:id/rotate-secret', { schema: { ...common, summary: 'Issue a new secret for an account (returned once)', params: AccountIdParams, response: { 200: Ok({ 'secret-key': Type.String() }) } } }, async (req) => {
+  app.post('/admin/accounts/:id/rotate-secret', { schema: { summary: 'Issue a new secret for an account (returned once)', params: AccountIdParams, response: { 200: Ok({ 'secret-key': Type.String() }) } } }, async (req) => {
     svc.accounts.get(req.params.id);
     return { response: envelope(req, reg.clock.now()), 'secret-key': await svc.accounts.rotateSecret(req.account.accountId, req.params.id) };
   });
@@ -106,7 +101,6 @@ const adminAccounts: RouteModule = (app, { reg, svc }) => {
     '/admin/accounts/:id/sign-out-everywhere',
     {
       schema: {
-        ...common,
         summary: 'End every session of an account: its bearer tokens issued so far answer 401 (its secret still signs in)',
         params: AccountIdParams,
         response: { 200: Ok({ account: Account }) },

@@ -42,15 +42,12 @@ const CSV_HEADER = ['id', 'at', 'actor', 'event-type', 'ak', 'ir', 'subject', 'd
 
 /** /v1/admin/audit — the hash-chained audit log and its verification. */
 const adminAudit: RouteModule = (app, { reg }) => {
-  const common = { tags: ['admin'], security: [{ bearer: [] }] };
-
   app.get(
     '/admin/audit',
     {
       // Read-only, or the re-identification desk: support staff too (docs/security.md "Roles").
       config: { roles: STAFF_ROLES },
       schema: {
-        ...common,
         summary: 'Audit events, newest first (filter by account — as actor or subject —, event type or its prefix, a fragment of the actor, ak, a date range)',
         querystring: Type.Object({ ...AuditQuery, limit: AdminPagingQuery.limit, cursor: AdminPagingQuery.cursor, offset: AdminPagingQuery.offset }, { additionalProperties: false }),
         response: { 200: adminListResponse('events', AuditEvent) },
@@ -75,7 +72,6 @@ const adminAudit: RouteModule = (app, { reg }) => {
       // Read-only, or the re-identification desk: support staff too (docs/security.md "Roles").
       config: { roles: STAFF_ROLES },
       schema: {
-        ...common,
         ...csvExportSchema('audit event', Type.Object(AuditQuery, { additionalProperties: false }), { order: 'newest first', ours: true }),
       },
     },
@@ -102,7 +98,6 @@ const adminAudit: RouteModule = (app, { reg }) => {
       // Read-only, or the re-identification desk: support staff too (docs/security.md "Roles").
       config: { roles: STAFF_ROLES },
       schema: {
-        ...common,
         summary: 'Recompute the hash chain; reports the first broken event',
         response: { 200: Ok(AuditVerify.properties) },
       },

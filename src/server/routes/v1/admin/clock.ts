@@ -17,21 +17,19 @@ const ClockResponse = Ok(ClockState.properties);
  * instant in order (services/sandbox-clock.ts). Production: read-only.
  */
 const adminClock: RouteModule = (app, { reg, svc }) => {
-  const common = { tags: ['admin'], security: [{ bearer: [] }] };
   const view = () => ({ now: `${reg.clock.iso().slice(0, 19)}Z`, 'offset-ms': reg.clock.offset, mode: reg.config.mode });
   // Refused before the body is looked at, like every sandbox-only route.
   const sandboxOnly = async () => {
     if (reg.config.mode !== 'sandbox') throw new ApiError(403, 'AUTH003', 'The clock can only be changed on a sandbox register; a production register always runs on real time');
   };
 
-  app.get('/admin/clock', { schema: { ...common, summary: "The register's clock (sandbox: with its offset from real time)", response: { 200: ClockResponse } } }, async (req) => ({ response: envelope(req, reg.clock.now()), ...view() }));
+  app.get('/admin/clock', { schema: { summary: "The register's clock (sandbox: with its offset from real time)", response: { 200: ClockResponse } } }, async (req) => ({ response: envelope(req, reg.clock.now()), ...view() }));
 
   app.post(
     '/admin/clock',
     {
       onRequest: sandboxOnly,
       schema: {
-        ...common,
         summary:
           'Sandbox only: set the clock to an instant (set), advance it (advance-seconds), or reset it to real time. It only moves forward; every retry, expiry and consent.expiring notice that falls due on the way runs in order before the answer',
         body: Type.Object(

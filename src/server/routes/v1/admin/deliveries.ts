@@ -37,13 +37,10 @@ const CSV_HEADER = ['event-id', 'event-type', 'status', 'data-user', 'duid', 'wi
 
 /** /v1/admin/deliveries — the webhook outbox with every attempt, and manual redelivery [ours]. */
 const adminDeliveries: RouteModule = (app, { reg, svc }) => {
-  const common = { tags: ['admin'], security: [{ bearer: [] }] };
-
   app.get(
     '/admin/deliveries',
     {
       schema: {
-        ...common,
         summary: 'Webhook deliveries with their attempt logs: filter by wid, Data User (DUID), event type, status and creation date range; sort by created, next-attempt or status; keyset or offset paging',
         querystring: Type.Object({ ...AdminDeliveryQuery, ...AdminPagingQuery }, { additionalProperties: false }),
         response: { 200: adminListResponse('deliveries', AdminDelivery) },
@@ -61,7 +58,6 @@ const adminDeliveries: RouteModule = (app, { reg, svc }) => {
     '/admin/deliveries/export.csv',
     {
       schema: {
-        ...common,
         ...csvExportSchema('delivery', Type.Object(AdminDeliveryQuery, { additionalProperties: false })),
       },
     },
@@ -84,7 +80,6 @@ const adminDeliveries: RouteModule = (app, { reg, svc }) => {
     '/admin/deliveries/redeliver',
     {
       schema: {
-        ...common,
         summary: `Bulk redelivery: queue again every event matching the filter (the list's) that is not already pending and whose subscription exists; same event-ids, fresh retry schedules; at most ${MAX_BULK_REDELIVER} per call`,
         body: Type.Object(
           {
@@ -107,7 +102,6 @@ const adminDeliveries: RouteModule = (app, { reg, svc }) => {
     '/admin/deliveries/:eventId/redeliver',
     {
       schema: {
-        ...common,
         summary: 'Queue an event again now with the same event-id and a fresh retry schedule',
         params: Type.Object({ eventId: Id('evt') }),
         response: { 200: Ok({ delivery: Delivery }) },

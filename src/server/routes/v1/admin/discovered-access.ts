@@ -18,8 +18,6 @@ const adminDiscovered: RouteModule = (app, { reg, svc }) => {
       // Read-only, or the re-identification desk: support staff too (docs/security.md "Roles").
       config: { roles: STAFF_ROLES },
       schema: {
-        tags: ['admin'],
-        security: [{ bearer: [] }],
         summary: 'DISCOVERED access (q: substring of MPxN or organisation name, or an organisation reference; superseded=true|false; creation date range; sort)',
         querystring: Type.Object(
           {

@@ -44,7 +44,6 @@ const CSV_HEADER = ['ir', 'mpxn', 'move-in-date', 'duid', 'data-user', 'has-emai
  * the address is masked until the person asks to reveal it, which is audited as such.
  */
 const adminIdentityRecords: RouteModule = (app, { reg, svc }) => {
-  const common = { tags: ['admin'], security: [{ bearer: [] }] };
   // Reads are open to support staff too; anonymising and removing passkeys stay admin-only.
   const staff = { roles: STAFF_ROLES };
 
@@ -53,7 +52,6 @@ const adminIdentityRecords: RouteModule = (app, { reg, svc }) => {
     {
       config: staff,
       schema: {
-        ...common,
         summary: 'Find identity records across Data Users: exact MPxN or e-mail (keyed-hash lookup), a fragment of the MPxN, a Data User, a creation date range; sort by creation or MPxN; keyset or offset paging',
         description: 'At least one filter is required. Addresses and e-mails are never searched by substring and are masked in the list. Every call is audited (identity-record.read, with the filters and the records found).',
         querystring: Type.Object({ ...IdentityQuery, ...AdminPagingQuery }, { additionalProperties: false }),
@@ -86,7 +84,6 @@ const adminIdentityRecords: RouteModule = (app, { reg, svc }) => {
     {
       config: staff,
       schema: {
-        ...common,
         ...csvExportSchema('identity record', Type.Object(IdentityQuery, { additionalProperties: false }), {
           ours: true,
           description: 'No address and no e-mail: only whether an e-mail is on file. Audited as a read (identity-record.read, with the filters and the row count).',
@@ -113,14 +110,13 @@ const adminIdentityRecords: RouteModule = (app, { reg, svc }) => {
     },
   );
 
-  existsRoute(app, { reg, svc }, '/admin/identity-records/exists', { config: staff, tags: common.tags, summary: 'Existence and available re-identification methods for an MPxN' });
+  existsRoute(app, { reg, svc }, '/admin/identity-records/exists', { config: staff, summary: 'Existence and available re-identification methods for an MPxN' });
 
   app.get(
     '/admin/identity-records/:ir',
     {
       config: staff,
       schema: {
-        ...common,
         summary: 'One identity record with its owner, linked access records and re-identification history',
         description: 'Address and e-mail are masked unless reveal=true. Every call is audited (identity-record.read, with revealed true/false and the client address).',
         params: IrParams,
@@ -154,7 +150,6 @@ const adminIdentityRecords: RouteModule = (app, { reg, svc }) => {
     '/admin/identity-records/:ir',
     {
       schema: {
-        ...common,
         summary: 'Anonymise an identity record (409 while a linked ACTIVE access record exists)',
         params: IrParams,
         response: { 200: Ok({ ir: Type.String(), 'anonymised-at': Type.String() }) },
@@ -171,7 +166,7 @@ const adminIdentityRecords: RouteModule = (app, { reg, svc }) => {
   app.delete(
     '/admin/identity-records/:ir/credentials/:credentialId',
     {
-      schema: { ...common, summary: 'Remove a passkey credential', params: Type.Object({ ir: Id('ir'), credentialId: Id('cred') }), response: { 204: Type.Null() } },
+      schema: { summary: 'Remove a passkey credential', params: Type.Object({ ir: Id('ir'), credentialId: Id('cred') }), response: { 204: Type.Null() } },
     },
     async (req, reply) => {
       if (!svc.identities.find(req.params.ir)) throw notFound(`Identity record ${req.params.ir}`);

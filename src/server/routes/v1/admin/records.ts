@@ -29,7 +29,6 @@ const CSV_HEADER = ['ak', 'mpxn', 'state', 'legal-basis', 'purpose', 'data-types
 
 /** /v1/admin/records — search every record; detail with a state timeline; revoke. */
 const adminRecords: RouteModule = (app, { reg, svc }) => {
-  const common = { tags: ['admin'], security: [{ bearer: [] }] };
   const row = (r: AccessRow, nowIso: string, nameOf: (r: AccessRow) => string | null) => ({
     ak: r.ak,
     duid: r.duid,
@@ -64,7 +63,6 @@ const adminRecords: RouteModule = (app, { reg, svc }) => {
       // Read-only, or the re-identification desk: support staff too (docs/security.md "Roles").
       config: { roles: STAFF_ROLES },
       schema: {
-        ...common,
         summary: 'Search all records: substring search, filters, a creation date range, sort by a main column, keyset or offset paging',
         querystring: Type.Object({ ...AdminRecordQuery, ...AdminPagingQuery }, { additionalProperties: false }),
         response: { 200: adminListResponse('records', AdminRecord) },
@@ -83,7 +81,6 @@ const adminRecords: RouteModule = (app, { reg, svc }) => {
     {
       config: { roles: STAFF_ROLES },
       schema: {
-        ...common,
         ...csvExportSchema('record', Type.Object(AdminRecordQuery, { additionalProperties: false })),
       },
     },
@@ -124,7 +121,6 @@ const adminRecords: RouteModule = (app, { reg, svc }) => {
       // Read-only, or the re-identification desk: support staff too (docs/security.md "Roles").
       config: { roles: STAFF_ROLES },
       schema: {
-        ...common,
         summary: 'One record: every section, its owner and its state timeline',
         params: Type.Object({ ak: Id('ak') }),
         response: {
@@ -163,7 +159,6 @@ const adminRecords: RouteModule = (app, { reg, svc }) => {
     '/admin/records/:ak/revoke',
     {
       schema: {
-        ...common,
         summary: 'Revoke a record as the register operator (fires consent.withdrawal to its owner)',
         params: Type.Object({ ak: Id('ak') }),
         body: Type.Object({ reason: Type.Enum([...REVOKE_REASONS]) }, { additionalProperties: false }),

@@ -39,8 +39,6 @@ const filtersOf = (q: { status?: string; mpxn?: string; q?: string; duid?: strin
 
 /** /v1/admin/reidentifications — the operator's view of re-identification tokens. */
 const adminReidentifications: RouteModule = (app, { reg, svc }) => {
-  const common = { tags: ['admin'], security: [{ bearer: [] }] };
-
   const views = (rows: TokenRow[]) => adminTokenViews(reg, svc, rows);
 
   app.get(
@@ -49,7 +47,6 @@ const adminReidentifications: RouteModule = (app, { reg, svc }) => {
       // Read-only, or the re-identification desk: support staff too (docs/security.md "Roles").
       config: { roles: STAFF_ROLES },
       schema: {
-        ...common,
         summary: 'Re-identification tokens: filter by status, MPxN, an MPxN or token-ref prefix, initiator (DUID) and creation date range; sort by created, expiry or status; keyset or offset paging',
         querystring: Type.Object({ ...AdminTokenQuery, ...AdminPagingQuery }, { additionalProperties: false }),
         response: { 200: AdminTokenList },
@@ -66,7 +63,6 @@ const adminReidentifications: RouteModule = (app, { reg, svc }) => {
     {
       config: { roles: STAFF_ROLES },
       schema: {
-        ...common,
         ...csvExportSchema('token', Type.Object(AdminTokenQuery, { additionalProperties: false })),
       },
     },
@@ -94,7 +90,7 @@ const adminReidentifications: RouteModule = (app, { reg, svc }) => {
     {
       // Read-only, or the re-identification desk: support staff too (docs/security.md "Roles").
       config: { roles: STAFF_ROLES },
-      schema: { ...common, summary: 'One re-identification token', params: TokenRefParams, response: { 200: Ok({ token: AdminToken }) } },
+      schema: { summary: 'One re-identification token', params: TokenRefParams, response: { 200: Ok({ token: AdminToken }) } },
     },
     async (req) => {
       const row = svc.tokens.find(req.params.tokenRef);
@@ -109,7 +105,6 @@ const adminReidentifications: RouteModule = (app, { reg, svc }) => {
       // The desk's own action: support staff too.
       config: { roles: STAFF_ROLES },
       schema: {
-        ...common,
         summary: 'Cancel a pending (or confirmed, unused) re-identification: it can no longer be confirmed or used',
         description:
           'The token becomes cancelled: its magic link and passkey pages say so and change nothing, and the initiator sees status expired (POST /access-records and meter-point listings answer as for an expired token). A consumed, expired or already cancelled token → 409 CON001. Audited (reidentification.cancelled).',
@@ -126,7 +121,6 @@ const adminReidentifications: RouteModule = (app, { reg, svc }) => {
       // Read-only, or the re-identification desk: support staff too (docs/security.md "Roles").
       config: { roles: STAFF_ROLES },
       schema: {
-        ...common,
         summary: 'Start a re-identification on behalf of a data_user or portal account (support staff)',
         description:
           'Same rules as POST /v1/identity-records/reidentify, with the on-behalf-of account as the initiator (its display-name is shown to the customer; its return URLs apply; it can poll and use the token). ' +

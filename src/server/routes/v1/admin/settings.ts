@@ -20,8 +20,6 @@ const adminSettings: RouteModule = (app, { reg }) => {
     '/admin/settings',
     {
       schema: {
-        tags: ['admin'],
-        security: [{ bearer: [] }],
         summary: "The register's configuration (mode, origin, WebAuthn RP, SMTP target, data folder)",
         response: {
           200: Ok(AdminSettings.properties),

@@ -12,8 +12,6 @@ const adminStats: RouteModule = (app, { reg }) => {
       // Read-only, or the re-identification desk: support staff too (docs/security.md "Roles").
       config: { roles: STAFF_ROLES },
       schema: {
-        tags: ['admin'],
-        security: [{ bearer: [] }],
         summary: 'Counts by state, legal basis, role; tokens; webhooks; audit',
         response: {
           200: Ok(AdminStats.properties),
