@@ -1,6 +1,6 @@
 import { bearer } from '../http/auth.js';
 import type { App, Deps, RouteModule } from '../http/types.js';
-import { ROLES, type Role } from '../../shared/schemas/common.js';
+import { ROLES, type Role } from '../../shared/vocabulary.js';
 import accessRecords from './v1/access-records.js';
 import adminAccounts from './v1/admin/accounts.js';
 import adminAudit from './v1/admin/audit.js';

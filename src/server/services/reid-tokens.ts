@@ -25,7 +25,7 @@ export const endedByCotSql = sql`(${reidTokens.flow} = 'mpxn' and coalesce((sele
 /** Why a token of a previous occupant no longer works (one wording for every path). */
 export const ENDED_BY_COT = 'This re-identification is no longer valid: a change of tenancy has been reported for the meter point since the customer moved in';
 
-import { TOKEN_METHODS, type TokenFlow, type TokenMethod, type TokenStatus } from '../../shared/vocabulary.js';
+import { TOKEN_METHODS, type POLLED_TOKEN_STATUSES, type TokenFlow, type TokenMethod, type TokenStatus } from '../../shared/vocabulary.js';
 
 export { TOKEN_METHODS, type TokenMethod };
 export const TOKEN_SORTS = ['created', 'expiry', 'status'] as const;
@@ -105,7 +105,7 @@ export class ReidTokens {
    * cancelled token reads as expired to the Data User and portal: the published status has no
    * other value for "no longer usable".
    */
-  status(row: TokenRow, nowIso = this.reg.clock.iso()): 'pending' | 'confirmed' | 'expired' {
+  status(row: TokenRow, nowIso = this.reg.clock.iso()): (typeof POLLED_TOKEN_STATUSES)[number] {
     if (row.status === 'expired' || row.status === 'cancelled') return 'expired';
     if (!row.consumedAt && this.endedByChangeOfTenancy(row)) return 'expired';
     if (row.status === 'pending') return row.ceremonyExpiresAt <= nowIso ? 'expired' : 'pending';

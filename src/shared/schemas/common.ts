@@ -6,7 +6,6 @@ import { idPattern, MPXN_PATTERN, POSTCODE_PATTERN, type IdPrefix } from '../val
  * The API's building blocks, shared by the register (validation, OpenAPI) and the console
  * (its response types are `Static<…>` of these schemas). Browser-safe: typebox only.
  */
-export { MPXN_PATTERN, POSTCODE_PATTERN } from '../values.js';
 export const HTTP_URL_PATTERN = '^https?://[^\\s]+$';
 /** ISO 8601 duration, e.g. P2Y, P6M, P1Y2M10DT2H30M. */
 export const DURATION_PATTERN = '^P(?!$)(\\d+Y)?(\\d+M)?(\\d+W)?(\\d+D)?(T(?=\\d)(\\d+H)?(\\d+M)?(\\d+(\\.\\d+)?S)?)?$';
@@ -44,11 +43,8 @@ export const Nullable = <T extends TSchema>(t: T) => Type.Union([t, Type.Null()]
  * the string path. Used for what the register sends; request bodies keep Type.Enum.
  */
 export const StringEnum = <const T extends readonly string[]>(values: T, options: { description?: string } = {}) => Type.Unsafe<T[number]>({ type: 'string', enum: [...values], ...options } as TSchema);
-export { DATA_TYPES } from '../vocabulary.js';
 export const DataType = Type.Enum([...DATA_TYPES]);
 export const DataTypes = Type.Array(DataType, { minItems: 1, maxItems: DATA_TYPES.length, uniqueItems: true });
-
-export { ROLES, STAFF_ROLES, type Role } from '../vocabulary.js';
 
 /** The `response` block every JSON body carries (contract §1). */
 export const EnvelopeSchema = Type.Object({

@@ -4,7 +4,8 @@ import { adminPage } from '../../../http/paging.js';
 import { adminListResponse } from './lists.js';
 import type { RouteModule } from '../../../http/types.js';
 import { Account, CreateAccountBody, UpdateAccountBody } from '../../../../shared/schemas/account.js';
-import { AdminPagingQuery, Ok, ROLES, STAFF_ROLES, Text } from '../../../../shared/schemas/common.js';
+import { AdminPagingQuery, Ok, Text } from '../../../../shared/schemas/common.js';
+import { ROLES, STAFF_ROLES } from '../../../../shared/vocabulary.js';
 import { ACCOUNT_SORTS, toAccount } from '../../../services/accounts.js';
 
 const AccountIdParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 64 }) });

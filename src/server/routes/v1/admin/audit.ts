@@ -9,7 +9,8 @@ import type { RouteModule } from '../../../http/types.js';
 import { dateRange, sortedChunks, sortedPage } from '../../../lib/listing.js';
 import { apiTime } from '../../../lib/clock.js';
 import { AuditEvent, AuditVerify } from '../../../../shared/schemas/admin.js';
-import { AdminPagingQuery, Ok, STAFF_ROLES } from '../../../../shared/schemas/common.js';
+import { AdminPagingQuery, Ok } from '../../../../shared/schemas/common.js';
+import { STAFF_ROLES } from '../../../../shared/vocabulary.js';
 
 /** Filters shared by the audit list and its CSV export. */
 const AuditQuery = {

@@ -9,8 +9,8 @@ import type { RouteModule } from '../../../http/types.js';
 import { apiTime } from '../../../lib/clock.js';
 import { notFound } from '../../../lib/errors.js';
 import { AdminRecord, AdminRecordDetail } from '../../../../shared/schemas/admin.js';
-import { LEGAL_BASES, RECORD_STATES, REVOKE_REASONS, type LegalBasis } from '../../../../shared/vocabulary.js';
-import { AdminPagingQuery, Id, Ok, STAFF_ROLES } from '../../../../shared/schemas/common.js';
+import { LEGAL_BASES, RECORD_STATES, REVOKE_REASONS, STAFF_ROLES, type LegalBasis } from '../../../../shared/vocabulary.js';
+import { AdminPagingQuery, Id, Ok } from '../../../../shared/schemas/common.js';
 import { RECORD_SORTS, type AccessRow, type AdminRecordFilters } from '../../../services/access-records.js';
 
 /** Filters and sort shared by the admin record list and its CSV export. */

@@ -5,11 +5,11 @@ import type { RouteModule } from '../../../http/types.js';
 import { ApiError, notFound } from '../../../lib/errors.js';
 import { csvExportSchema, sendCsvExport } from '../../../http/csv-export.js';
 import { apiTime } from '../../../lib/clock.js';
-import { AdminPagingQuery, Id, Mpxn, Ok, STAFF_ROLES } from '../../../../shared/schemas/common.js';
+import { AdminPagingQuery, Id, Mpxn, Ok } from '../../../../shared/schemas/common.js';
 import { dataUserNameOf, DateQuery } from './lists.js';
 import { AdminReIdentifyBody, AdminReIdentifyResponse, AdminToken, AdminTokenList, TokenRefParams } from '../../../../shared/schemas/reidentification.js';
 import { adminTokenViews } from '../../../services/token-views.js';
-import { TOKEN_STATUSES } from '../../../../shared/vocabulary.js';
+import { STAFF_ROLES, TOKEN_STATUSES } from '../../../../shared/vocabulary.js';
 import { TOKEN_SORTS, type AdminTokenFilters, type TokenRow } from '../../../services/reid-tokens.js';
 
 /** Filters and sort shared by the token list and its CSV export. */

@@ -1,7 +1,8 @@
 import { envelope } from '../../../http/envelope.js';
 import type { RouteModule } from '../../../http/types.js';
 import { AdminStats } from '../../../../shared/schemas/admin.js';
-import { Ok, STAFF_ROLES } from '../../../../shared/schemas/common.js';
+import { Ok } from '../../../../shared/schemas/common.js';
+import { STAFF_ROLES } from '../../../../shared/vocabulary.js';
 import { registerStats } from '../../../services/stats.js';
 
 /** GET /v1/admin/stats — the overview's numbers. */
