@@ -79,6 +79,8 @@ export const PagingQuery = {
   cursor: Type.Optional(Type.String({ pattern: '^[0-9]{1,18}$', description: 'next-cursor from the previous page' })),
 };
 export const NextCursor = Nullable(Type.String());
+/** The paging fields of a list's answer: how many match in all, and the cursor to the next page. */
+export const ListPage = Type.Object({ total: Type.Integer(), 'next-cursor': NextCursor });
 
 /**
  * Paging for the admin ([ours]) lists that sort (docs/api.md "Admin lists"): `cursor` is the

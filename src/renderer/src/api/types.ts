@@ -22,7 +22,7 @@ import type {
   Owner as OwnerSchema,
   TimelineEntry as TimelineEntrySchema,
 } from '../../../shared/schemas/admin';
-import type { EnvelopeSchema, NextCursor, UKAddress as UKAddressSchema } from '../../../shared/schemas/common';
+import type { EnvelopeSchema, ListPage, UKAddress as UKAddressSchema } from '../../../shared/schemas/common';
 import type { Credential as CredentialSchema, IdentityRecord as IdentityRecordSchema } from '../../../shared/schemas/identity-record';
 import type { AdminReIdentifyResult, AdminToken, ExistsAnswer as ExistsAnswerSchema, OutboxMessage as OutboxMessageSchema } from '../../../shared/schemas/reidentification';
 import type { AdminWebhookSubscription } from '../../../shared/schemas/webhook';
@@ -30,15 +30,11 @@ import type { AdminWebhookSubscription } from '../../../shared/schemas/webhook';
 export type { AccountStatus, Mode, RecordState, Role, TokenMethod as Method, TokenStatus } from '../../../shared/vocabulary';
 export { DATA_TYPES, LEGAL_BASES, REVOKE_REASONS } from '../../../shared/vocabulary';
 
-export interface Envelope {
-  response: Static<typeof EnvelopeSchema>;
-}
+/** What every JSON answer carries (contract §1). */
+export type Envelope = { response: Static<typeof EnvelopeSchema> };
 
-/** The paging fields of a list answer (the public lists carry no total). */
-export interface Page {
-  total?: number;
-  'next-cursor'?: Static<typeof NextCursor>;
-}
+/** The paging fields of a list answer (some public lists carry no total). */
+export type Page = Partial<Static<typeof ListPage>>;
 
 export type Account = Static<typeof AccountSchema>;
 export type DirectoryEntry = Static<typeof DataUser>;

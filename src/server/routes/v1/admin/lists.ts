@@ -1,9 +1,9 @@
 import { inArray } from 'drizzle-orm';
-import { Type, type TArray, type TInteger, type TSchema } from 'typebox';
+import { Type, type TArray, type TSchema } from 'typebox';
 import type { Db } from '../../../db/open.js';
 import { accounts } from '../../../db/schema.js';
 import { DATE_OR_DATE_TIME_PATTERN } from '../../../lib/listing.js';
-import { NextCursor, Ok } from '../../../../shared/schemas/common.js';
+import { ListPage, Ok } from '../../../../shared/schemas/common.js';
 
 /*
  * What the admin lists ([ours], docs/api.md "Admin lists") share: their answer's shape, their
@@ -12,7 +12,7 @@ import { NextCursor, Ok } from '../../../../shared/schemas/common.js';
 
 /** A list's answer: one page of `key`, how many match in all, and the cursor to the next page. */
 export function adminListResponse<K extends string, T extends TSchema>(key: K, item: T) {
-  return Ok({ [key]: Type.Array(item), total: Type.Integer(), 'next-cursor': NextCursor } as { [P in K]: TArray<T> } & { total: TInteger; 'next-cursor': typeof NextCursor });
+  return Ok({ [key]: Type.Array(item), ...ListPage.properties } as { [P in K]: TArray<T> } & (typeof ListPage)['properties']);
 }
 
 /** A date (YYYY-MM-DD) or RFC 3339 date-time query parameter of the admin lists. */
