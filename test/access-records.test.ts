@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Compile } from 'typebox/compile';
-import { AccessRecordOutput, AccessRecordSummary } from '../src/server/schemas/access-record.js';
+import { AccessRecordOutput, AccessRecordSummary } from '../src/shared/schemas/access-record.js';
 import { consentBody, testRegister, type TestRegister } from './support/register.js';
 
 const controllers = (...roles: string[]) => roles.map((role, i) => ({ name: `Controller ${i}`, role, 'contact-url': `https://c${i}.example/contact` }));

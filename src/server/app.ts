@@ -4,7 +4,7 @@ import swagger from '@fastify/swagger';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyServerOptions } from 'fastify';
 import type { Register } from './context.js';
-import { ErrorBodySchema } from './http/envelope.js';
+import { ErrorBodySchema } from '../shared/schemas/common.js';
 import { frameworkErrorHandler, installErrorHandler } from './http/error-handler.js';
 import { withDocumentedStatuses } from './http/documented-statuses.js';
 import { installReadiness, Readiness, readinessRoutes } from './http/readiness.js';

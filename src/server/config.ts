@@ -1,7 +1,9 @@
 import { isIP } from 'node:net';
 import { resolve } from 'node:path';
+import type { Mode } from '../shared/vocabulary.js';
 
-export type Mode = 'sandbox' | 'production';
+export type { Mode };
+
 /** `pretty`: one short line per request, for a terminal; `json`: pino's JSON lines, for log shippers. */
 export type LogFormat = 'pretty' | 'json';
 

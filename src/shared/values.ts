@@ -79,6 +79,13 @@ export function instantMs(value: string): number {
   return c ? Date.parse(c) : NaN;
 }
 
+/** The kinds of public identifier: `<prefix>_` + 24 lowercase hex characters. */
+export type IdPrefix = 'ak' | 'ir' | 'duid' | 'wid' | 'mlr' | 'pks' | 'cred' | 'evt' | 'tid' | 'msg';
+export const idPattern = (prefix: IdPrefix) => `^${prefix}_[0-9a-f]{24}$`;
+
+/** SEC / DCC organisation references as published: 3–64 letters, digits, `_` or `-` (e.g. `SEC-OU-00429`, `org_abc123def456`). */
+export const ORG_REF_PATTERN = '^[A-Za-z0-9_-]{3,64}$';
+
 /** UK postcode as published: `^[A-Z]{1,2}[0-9][0-9A-Z]? ?[0-9][A-Z]{2}$`. */
 export const POSTCODE_PATTERN = '^[A-Z]{1,2}[0-9][0-9A-Z]? ?[0-9][A-Z]{2}$';
 const POSTCODE_CANONICAL = /^[A-Z]{1,2}[0-9][0-9A-Z]? [0-9][A-Z]{2}$/;

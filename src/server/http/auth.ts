@@ -4,7 +4,7 @@ import type { Register } from '../context.js';
 import { ApiError } from '../lib/errors.js';
 import { newId } from '../lib/ids.js';
 import type { AccountRow, Accounts } from '../services/accounts.js';
-import type { Role } from '../schemas/common.js';
+import type { Role } from '../../shared/vocabulary.js';
 
 export const TOKEN_TTL_SECONDS = 7200;
 

@@ -1,5 +1,5 @@
 import type { RouteOptions } from 'fastify';
-import { ErrorBodySchema } from './envelope.js';
+import { ErrorBodySchema } from '../../shared/schemas/common.js';
 
 /**
  * Every status the register answers, documented in the served OpenAPI document alongside

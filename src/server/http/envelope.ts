@@ -1,5 +1,4 @@
 import type { FastifyRequest } from 'fastify';
-import { Type } from 'typebox';
 
 /** The `response` block every JSON body carries (contract §1). */
 export function envelope(req: FastifyRequest, now: Date) {
@@ -10,14 +9,3 @@ export function envelope(req: FastifyRequest, now: Date) {
     'transaction-id': req.id,
   };
 }
-
-export const EnvelopeSchema = Type.Object({
-  resource: Type.String(),
-  timestamp: Type.String(),
-  'transaction-id': Type.String(),
-});
-
-export const ErrorBodySchema = Type.Object({
-  response: EnvelopeSchema,
-  errors: Type.Array(Type.Object({ 'error-code': Type.String(), message: Type.String() })),
-});

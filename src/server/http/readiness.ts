@@ -1,7 +1,8 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import type { Clock } from '../lib/clock.js';
-import { envelope, ErrorBodySchema } from './envelope.js';
+import { ErrorBodySchema } from '../../shared/schemas/common.js';
+import { envelope } from './envelope.js';
 import type { App } from './types.js';
 
 /**

@@ -1,6 +1,5 @@
 import { randomBytes } from 'node:crypto';
-
-export type IdPrefix = 'ak' | 'ir' | 'duid' | 'wid' | 'mlr' | 'pks' | 'cred' | 'evt' | 'tid' | 'msg';
+import type { IdPrefix } from '../../shared/values.js';
 
 // Performance (see docs/performance.md): every request gets a transaction id, and a randomBytes() call per id
 // (a synchronous trip into OpenSSL) showed up in profiles. Ids are cut from a pool of CSPRNG
@@ -19,8 +18,6 @@ export function newId(prefix: IdPrefix): string {
   offset += 12;
   return `${prefix}_${hex}`;
 }
-
-export const idPattern = (prefix: IdPrefix) => `^${prefix}_[0-9a-f]{24}$`;
 
 /** A random URL-safe secret of `bytes` bytes of entropy. */
 export function newSecret(bytes = 32): string {

@@ -16,6 +16,7 @@
 import { domainToASCII } from 'node:url';
 import type { Ajv } from 'ajv';
 import { canonicalDate, canonicalInstant, canonicalInstantOrDate, canonicalMpxn, canonicalPostcode, mpanCheckDigitOk } from '../../shared/values.js';
+import type { Mode } from '../../shared/vocabulary.js';
 
 /**
  * An e-mail address with its domain in ASCII (IDNA / punycode, lower case), so that
@@ -135,7 +136,7 @@ export function canonicalise<T>(schema: unknown, data: T): T {
  * data do not carry valid check digits), and the portal and console warn instead.
  */
 export function valueKeywords(ajv: Ajv, options: unknown): Ajv {
-  const opts = options as { mode: 'sandbox' | 'production' };
+  const opts = options as { mode: Mode };
   ajv.addKeyword({
     keyword: 'x-canonical',
     type: 'string',

@@ -1,6 +1,6 @@
 import { bearer } from '../http/auth.js';
 import type { App, Deps, RouteModule } from '../http/types.js';
-import { ROLES, type Role } from '../schemas/common.js';
+import { ROLES, type Role } from '../../shared/vocabulary.js';
 import accessRecords from './v1/access-records.js';
 import adminAccounts from './v1/admin/accounts.js';
 import adminAudit from './v1/admin/audit.js';
@@ -32,9 +32,10 @@ import webhooks from './v1/webhooks.js';
  * group is one Fastify scope with one `onRequest` auth hook (http/auth.ts `bearer`): it
  * answers 401/403 before the body or query is even parsed, so a caller who may not use a
  * route learns nothing about its input rules. A route that admits other roles than its
- * scope says so in its own `config.roles` ('public' for none).
+ * scope says so in its own `config.roles` ('public' for none). The scope also states each
+ * route's OpenAPI security (and, for /v1/admin, its tag), so route modules do not repeat them.
  */
-const scopes: { roles: readonly Role[] | null; modules: RouteModule[] }[] = [
+const scopes: { roles: readonly Role[] | null; tag?: string; modules: RouteModule[] }[] = [
   // Basic credentials, checked by the route itself.
   { roles: null, modules: [auth] },
   { roles: ROLES, modules: [self] },
@@ -42,21 +43,23 @@ const scopes: { roles: readonly Role[] | null; modules: RouteModule[] }[] = [
   { roles: ['data_user', 'portal'], modules: [meterPoints] },
   { roles: ['data_provider', 'data_user', 'admin'], modules: [dataUsers] },
   { roles: ['dcc'], modules: [discoveredAccess, cotEvents] },
-  // Every /v1/admin route.
+  // Every /v1/admin route: one scope, one auth hook, one OpenAPI tag.
   {
     roles: ['admin'],
+    tag: 'admin',
     modules: [adminAccounts, adminRecords, adminIdentityRecords, adminReidentifications, adminOutbox, adminDiscovered, adminSandbox, adminSnapshots, adminAudit, adminStats, adminSettings, adminWebhooks, adminDeliveries, adminClock],
   },
 ];
 
 export function registerV1(app: App, deps: Deps): void {
-  for (const { roles, modules } of scopes) {
+  for (const { roles, tag, modules } of scopes) {
     void app.register(async (scope: App) => {
       if (roles) {
         scope.addHook('onRequest', bearer(deps.reg, deps.svc.accounts, roles));
         // The OpenAPI document states each route's authentication from the same source.
         scope.addHook('onRoute', (route) => {
           if (!route.schema || route.schema.hide) return;
+          if (tag) route.schema.tags ??= [tag];
           if (route.config?.roles === 'public') delete route.schema.security;
           else route.schema.security ??= [{ bearer: [] }];
         });

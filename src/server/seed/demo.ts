@@ -1,6 +1,6 @@
 import type { Register } from '../context.js';
-import type { AccessRecordInput } from '../schemas/access-record.js';
-import type { Role } from '../schemas/common.js';
+import type { AccessRecordInput } from '../../shared/schemas/access-record.js';
+import type { Role } from '../../shared/vocabulary.js';
 import type { Services } from '../services/index.js';
 
 /**

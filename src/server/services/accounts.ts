@@ -7,8 +7,8 @@ import { apiTime } from '../lib/clock.js';
 import { hashSecret, verifySecret, DUMMY_SECRET_HASH } from '../lib/crypto.js';
 import { conflict, notFound, ApiError } from '../lib/errors.js';
 import { newId, newSecret } from '../lib/ids.js';
-import type { Account, CreateAccountBody, UpdateAccountBody } from '../schemas/account.js';
-import type { Role } from '../schemas/common.js';
+import type { Account, CreateAccountBody, UpdateAccountBody } from '../../shared/schemas/account.js';
+import type { AccountStatus, Role } from '../../shared/vocabulary.js';
 
 /** Columns the account directory sorts by (created: registration order). */
 export const ACCOUNT_SORTS = ['created', 'name', 'role', 'status'] as const;
@@ -21,8 +21,8 @@ export function toAccount(row: AccountRow): Account {
     'account-id': row.accountId,
     duid: row.duid,
     'display-name': row.displayName,
-    role: row.role,
-    status: row.status,
+    role: row.role as Role,
+    status: row.status as AccountStatus,
     'contact-url': row.contactUrl,
     'registered-at': apiTime(row.registeredAt)!,
     'suspended-at': apiTime(row.suspendedAt),

@@ -14,7 +14,7 @@ import type { EventPublisher } from './events.js';
 import type { Worker } from './worker.js';
 import { webhookUndeliveredEmail } from './mail/templates.js';
 import type { WebhookRow, Webhooks } from './webhooks.js';
-import type { TEST_EVENT_TYPE_NAMES } from '../schemas/webhook.js';
+import type { DeliveryStatus, TestEventType, WebhookEventType } from '../../shared/vocabulary.js';
 import { errorForLog } from '../http/log-redaction.js';
 
 export const DELIVERY_SORTS = ['created', 'next-attempt', 'status'] as const;
@@ -54,8 +54,6 @@ export const RESPONSE_BODY_BYTES = 4096;
 /** After the response head, the body is read for at most this long. */
 const BODY_READ_MS = 1000;
 
-/** Test events of these types can be sent; the three real ones carry a realistic sample payload. */
-export type TestEventType = (typeof TEST_EVENT_TYPE_NAMES)[number];
 /** A sample MPAN for test payloads (the demo meter point's form; not a real supply). */
 const SAMPLE_MPAN = '2312345678901';
 
@@ -575,8 +573,9 @@ export class DeliveryWorker implements Worker {
       'event-id': row.eventId,
       wid: row.wid,
       duid: row.duid,
-      'event-type': row.eventType,
-      status: row.status,
+      // The columns hold only these values (written by the event publisher and this worker).
+      'event-type': row.eventType as WebhookEventType,
+      status: row.status as DeliveryStatus,
       // Every attempt ever made (a redelivery starts a fresh retry schedule but keeps the log).
       attempts: log.length,
       'next-attempt-at': row.status === 'pending' ? apiTime(row.nextAttemptAt) : null,

@@ -1,4 +1,5 @@
 import { and, eq, inArray, isNull, sql, type SQL } from 'drizzle-orm';
+import type { TokenMethod } from '../../shared/vocabulary.js';
 import { newestFirstPage } from '../lib/paging.js';
 import { containsPattern, dateRange, listSort, sortedChunks, sortedPage, type PageRequest, type PageResult, type Sort, type SortDir } from '../lib/listing.js';
 import type { Register } from '../context.js';
@@ -9,7 +10,7 @@ import { encrypt, decrypt, hmacHex } from '../lib/crypto.js';
 import { ApiError, conflict, notFound } from '../lib/errors.js';
 import { canonicalEmail, emailMatchKey } from '../lib/values.js';
 import { newId, newSecret } from '../lib/ids.js';
-import type { CreateIdentityRecordBody, IdentityRecord } from '../schemas/identity-record.js';
+import type { CreateIdentityRecordBody, IdentityRecord } from '../../shared/schemas/identity-record.js';
 import { contactChangeEmail } from './mail/templates.js';
 import type { Accounts } from './accounts.js';
 import type { Mailer } from './mail/mailer.js';
@@ -331,7 +332,7 @@ export class IdentityRecords {
    * credential, magic-link if an e-mail, and [ours] passkey-register only together with one
    * of those (a new passkey is enrolled only after proving a factor already on the record).
    */
-  availableMethods(mpxn: string): { exists: boolean; methods: string[] } {
+  availableMethods(mpxn: string): { exists: boolean; methods: TokenMethod[] } {
     const eligible = this.eligibleForMpxn(mpxn);
     if (!eligible) return { exists: false, methods: [] };
     return { exists: true, methods: methodsFor(eligible) };
@@ -403,8 +404,8 @@ export class IdentityRecords {
 }
 
 /** The methods a record's factors allow (passkey-register never on its own). */
-export function methodsFor(f: { hasEmail: boolean; hasPasskey: boolean }): string[] {
-  const methods: string[] = [];
+export function methodsFor(f: { hasEmail: boolean; hasPasskey: boolean }): TokenMethod[] {
+  const methods: TokenMethod[] = [];
   if (f.hasPasskey) methods.push('passkey-assert');
   if (f.hasEmail) methods.push('magic-link');
   if (methods.length) methods.push('passkey-register');

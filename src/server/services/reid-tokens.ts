@@ -26,9 +26,9 @@ export const endedByCotSql = sql`(${reidTokens.flow} = 'mpxn' and coalesce((sele
 /** Why a token of a previous occupant no longer works (one wording for every path). */
 export const ENDED_BY_COT = 'This re-identification is no longer valid: a change of tenancy has been reported for the meter point since the customer moved in';
 
-export type TokenMethod = 'magic-link' | 'passkey-assert' | 'passkey-register';
-export const TOKEN_METHODS: TokenMethod[] = ['magic-link', 'passkey-assert', 'passkey-register'];
-export const ADMIN_TOKEN_STATUSES = ['pending', 'confirmed', 'consumed', 'expired', 'cancelled'] as const;
+import { TOKEN_METHODS, type POLLED_TOKEN_STATUSES, type TokenFlow, type TokenMethod, type TokenStatus } from '../../shared/vocabulary.js';
+
+export { TOKEN_METHODS, type TokenMethod };
 export const TOKEN_SORTS = ['created', 'expiry', 'status'] as const;
 
 /** The admin token list's filters and sort (docs/api.md "Admin lists"). */
@@ -102,7 +102,7 @@ export class ReidTokens {
    * cancelled token reads as expired to the Data User and portal: the published status has no
    * other value for "no longer usable".
    */
-  status(row: TokenRow, nowIso = this.reg.clock.iso()): 'pending' | 'confirmed' | 'expired' {
+  status(row: TokenRow, nowIso = this.reg.clock.iso()): (typeof POLLED_TOKEN_STATUSES)[number] {
     if (row.status === 'expired' || row.status === 'cancelled') return 'expired';
     if (!row.consumedAt && this.endedByChangeOfTenancy(row)) return 'expired';
     if (row.status === 'pending') return row.ceremonyExpiresAt <= nowIso ? 'expired' : 'pending';
@@ -110,7 +110,7 @@ export class ReidTokens {
   }
 
   /** Admin view status, where consumption is shown too. */
-  adminStatus(row: TokenRow, nowIso = this.reg.clock.iso()): string {
+  adminStatus(row: TokenRow, nowIso = this.reg.clock.iso()): TokenStatus {
     if (row.status === 'cancelled') return 'cancelled';
     return row.consumedAt ? 'consumed' : this.status(row, nowIso);
   }
@@ -147,8 +147,9 @@ export class ReidTokens {
   adminView(row: TokenRow, nowIso = this.reg.clock.iso()) {
     return {
       'token-ref': row.tokenRef,
-      method: row.method,
-      flow: row.flow,
+      // The columns hold only these values (written by issue()).
+      method: row.method as TokenMethod,
+      flow: row.flow as TokenFlow,
       mpxn: row.mpxn,
       'initiator-account-id': row.initiatorAccountId,
       'initiator-duid': row.initiatorDuid,
@@ -162,7 +163,7 @@ export class ReidTokens {
   }
 
   statusBody(row: TokenRow) {
-    return { method: row.method, status: this.status(row), 'confirmed-at': apiTime(row.confirmedAt) };
+    return { method: row.method as TokenMethod, status: this.status(row), 'confirmed-at': apiTime(row.confirmedAt) };
   }
 
   /** Issues a pending token. Call inside the transaction that also starts its ceremony. */
@@ -271,7 +272,7 @@ export class ReidTokens {
    * `methods`) in `windowMs`.
    * Returns the seconds until another may start, or 0. Uses the (initiator, mpxn, seq) index.
    */
-  initiationRetryAfter(accountId: string, mpxn: string, max: number, windowMs: number, methods: TokenMethod[] = TOKEN_METHODS): number {
+  initiationRetryAfter(accountId: string, mpxn: string, max: number, windowMs: number, methods: readonly TokenMethod[] = TOKEN_METHODS): number {
     const recent = this.reg.db
       .select({ createdAt: reidTokens.createdAt })
       .from(reidTokens)

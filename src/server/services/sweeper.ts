@@ -2,7 +2,7 @@ import { and, asc, eq, gt, inArray, lte, sql } from 'drizzle-orm';
 import type { Register } from '../context.js';
 import { accessRecords, webhookDeliveries, webhooks } from '../db/schema.js';
 import { apiTime } from '../lib/clock.js';
-import { CONSENT_BASES } from '../schemas/access-record.js';
+import { CONSENT_BASES } from '../../shared/vocabulary.js';
 import type { EventPublisher } from './events.js';
 import type { Worker } from './worker.js';
 import { errorForLog } from '../http/log-redaction.js';

@@ -8,7 +8,8 @@ import { ApiError, conflict, notFound } from '../lib/errors.js';
 import { newId } from '../lib/ids.js';
 import { checkCallbackHost, checkCallbackUrlForm, systemResolver, type Resolver } from '../lib/net-guard.js';
 import { newSigningSecret } from '../lib/webhook-signature.js';
-import { WEBHOOK_EVENT_TYPES, type CreateWebhookBody, type UpdateWebhookBody, type WebhookSubscription } from '../schemas/webhook.js';
+import { WEBHOOK_EVENT_TYPES, type WebhookEventType } from '../../shared/vocabulary.js';
+import { type CreateWebhookBody, type UpdateWebhookBody, type WebhookSubscription } from '../../shared/schemas/webhook.js';
 import type { AccountRow } from './accounts.js';
 
 export type WebhookRow = typeof webhooks.$inferSelect;
@@ -50,7 +51,7 @@ export class Webhooks {
       'callback-url': row.callbackUrl,
       'alert-email': row.alertEmail,
       'notify-days-before': row.notifyDaysBefore,
-      'event-types': row.eventTypes,
+      'event-types': row.eventTypes as WebhookEventType[],
       'created-at': apiTime(row.createdAt)!,
       active: row.active,
     };

@@ -1,4 +1,3 @@
-import { MPXN_PATTERN } from '../../../shared/values';
 import { useIsAdmin } from '../auth';
 import { useState } from 'react';
 import { useDiscoveredList, useReportChangeOfTenancy, useReportDiscovered } from '../api/discovered';
@@ -14,10 +13,11 @@ import { Chips, JsonBlock, PageHeader, Panel, Toolbar } from '../ui/layout';
 import { PagedTable } from '../ui/table';
 import { DataUserName, DateRangeFilter, foundCount, Truncated, useListScreen } from '../ui/listing';
 import { useToast } from '../ui/toast';
+import { MPXN_PATTERN, ORG_REF_PATTERN } from '../../../shared/values';
 
 const MPXN = new RegExp(MPXN_PATTERN);
 // As published: 3–64 letters, digits, _ or -; kept as typed (the register matches it ignoring case).
-const ORG_REF = /^[A-Za-z0-9_-]{3,64}$/;
+const ORG_REF = new RegExp(ORG_REF_PATTERN);
 
 export function DiscoveredScreen() {
   const view = useListScreen();

@@ -202,8 +202,11 @@ export function IdentityDetailScreen({ ir }: { ir: string }) {
         ) : (
           <DataTable
             rows={linked}
-            rowKey={(r) => r.ak}
-            onRowClick={(r) => navigate(`/records/${r.ak}`)}
+            // The summary's ak is null only in a Data User's listing of others' records; staff see every key.
+            rowKey={(r) => r.ak ?? ''}
+            onRowClick={(r) => {
+              if (r.ak) navigate(`/records/${r.ak}`);
+            }}
             columns={[
               accessKeyColumn(),
               { key: 'org', header: 'Organisation', render: (r) => r['lead-controller-name'] ?? r['discovered-access']?.['organisation-name'] ?? '—' },

@@ -117,9 +117,7 @@ function PendingTokens() {
           <span className="feed-who">
             {METHOD_LABEL[t.method] ?? t.method} · {t['initiator-display-name']}
           </span>
-          <span className="feed-when">
-            <Countdown to={t['expires-at']} from={t['created-at']} />
-          </span>
+          <span className="feed-when">{t['expires-at'] ? <Countdown to={t['expires-at']} from={t['created-at']} /> : '—'}</span>
         </li>
       ))}
     </ul>

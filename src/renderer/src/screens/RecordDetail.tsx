@@ -128,7 +128,8 @@ export function RecordDetailScreen({ ak }: { ak: string }) {
   const discovered = full['discovered-access'];
   const isDiscovered = r.state === 'DISCOVERED';
   const revokedEvent = r.timeline?.find((t) => t['event-type'].endsWith('.revoked'));
-  const revokeReason = event?.['revocation-reason'] ?? (revokedEvent?.detail as { reason?: string } | null)?.reason ?? null;
+  // The reason is in the revocation's audit event (the published record has no field for it).
+  const revokeReason = (revokedEvent?.detail as { reason?: string } | undefined)?.reason ?? null;
 
   return (
     <>

@@ -17,6 +17,7 @@ import { AccountPicker } from '../ui/picker';
 import { Countdown } from '../ui/time';
 import { useIsAdmin } from '../auth';
 import { CancelTokenDialog, cancellable } from './Tokens';
+import { TOKEN_METHODS } from '../../../shared/vocabulary';
 
 /**
  * The desk's state lives in the URL (`#/reidentify?mpxn=…&on-behalf-of=…&method=…&token=mlr_…`),
@@ -74,7 +75,7 @@ function extrasFrom(res: ReIdentifyResponse, redirectUrl: string | null): DeskEx
 }
 
 function methodParam(v: string | null): Method | null {
-  return v && (METHODS as string[]).includes(v) ? (v as Method) : null;
+  return v && (TOKEN_METHODS as readonly string[]).includes(v) ? (v as Method) : null;
 }
 
 const METHOD_HELP: Record<Method, { title: string; text: string; missing: string }> = {
@@ -86,8 +87,6 @@ const METHOD_HELP: Record<Method, { title: string; text: string; missing: string
     missing: 'No e-mail address or passkey on file to confirm with first.',
   },
 };
-
-const METHODS: Method[] = ['magic-link', 'passkey-assert', 'passkey-register'];
 
 function openCustomerPage(url: string) {
   if (window.darDesktop) void window.darDesktop.openInBrowser(url);
@@ -296,7 +295,7 @@ function StartForm({ disabled, onStarted }: { disabled: boolean; onStarted: (ext
 
       <Panel title={<StepTitle n={3} text="How the customer confirms" />}>
         <div className="method-cards" role="radiogroup" aria-label="Re-identification method">
-          {METHODS.map((m) => {
+          {TOKEN_METHODS.map((m) => {
             const possible = !exists.data || available.includes(m);
             const checked = method === m;
             return (

@@ -133,7 +133,7 @@ export function TokensScreen() {
               sortKey: 'expiry',
               className: 'col-key',
               render: (t) =>
-                t.status === 'pending' ? (
+                t.status === 'pending' && t['expires-at'] ? (
                   <Countdown to={t['expires-at']} from={t['created-at']} />
                 ) : t.status === 'confirmed' ? (
                   <span className="nowrap">

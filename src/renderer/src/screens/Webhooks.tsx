@@ -13,8 +13,7 @@ import { DateRangeFilter, foundCount, StreamExportDialog, useListScreen } from '
 import { DataUserFilter } from '../ui/picker';
 import { Relative, When } from '../ui/time';
 import { useToast } from '../ui/toast';
-
-const EVENT_TYPES = ['consent.expiring', 'tenancy.change', 'consent.withdrawal'];
+import { WEBHOOK_EVENT_TYPES } from '../../../shared/vocabulary';
 
 const headerText = (h: Record<string, string> | null | undefined) =>
   h
@@ -43,14 +42,14 @@ export function WebhooksScreen() {
   );
 }
 
-const TEST_TYPES = ['webhook.test', ...EVENT_TYPES];
+const TEST_TYPES = ['webhook.test', ...WEBHOOK_EVENT_TYPES];
 
 /** Create or edit a chosen Data User's subscription (the admin routes act for it). */
 function SubscriptionDialog({ duid, name, editing, onClose, onSaved }: { duid: string; name: string; editing: Webhook | null; onClose: () => void; onSaved: (a: WebhookAnswer) => void }) {
   const [url, setUrl] = useState(editing?.['callback-url'] ?? '');
   const [email, setEmail] = useState(editing?.['alert-email'] ?? '');
   const [days, setDays] = useState(String(editing?.['notify-days-before'] ?? 30));
-  const [types, setTypes] = useState<string[]>(editing?.['event-types'] ?? [...EVENT_TYPES]);
+  const [types, setTypes] = useState<string[]>(editing?.['event-types'] ?? [...WEBHOOK_EVENT_TYPES]);
   const save = useSaveWebhook({ onSuccess: onSaved });
   return (
     <Dialog
@@ -75,8 +74,8 @@ function SubscriptionDialog({ duid, name, editing, onClose, onSaved }: { duid: s
         <TextField label="Alert e-mail" type="email" value={email} onChange={(e) => setEmail(e.target.value)} required hint="Told when an event cannot be delivered after every retry" />
         <TextField label="consent.expiring notice (days before expiry)" type="number" min={1} max={90} value={days} onChange={(e) => setDays(e.target.value)} />
         <div role="group" aria-label="Event types">
-          {EVENT_TYPES.map((t) => (
-            <Checkbox key={t} label={<code>{t}</code>} checked={types.includes(t)} onChange={(on) => setTypes(on ? EVENT_TYPES.filter((x) => x === t || types.includes(x)) : types.filter((x) => x !== t))} />
+          {WEBHOOK_EVENT_TYPES.map((t) => (
+            <Checkbox key={t} label={<code>{t}</code>} checked={types.includes(t)} onChange={(on) => setTypes(on ? WEBHOOK_EVENT_TYPES.filter((x) => x === t || types.includes(x)) : types.filter((x) => x !== t))} />
           ))}
         </div>
         {save.error ? <ErrorNotice error={save.error} /> : null}
@@ -339,7 +338,7 @@ function Deliveries() {
             { value: 'undelivered', label: 'Undelivered' },
           ]}
         />
-        <FilterSelect label="Event" {...view.select('event-type')} options={[{ value: '', label: 'Any event' }, ...EVENT_TYPES.map((e) => ({ value: e, label: e }))]} />
+        <FilterSelect label="Event" {...view.select('event-type')} options={[{ value: '', label: 'Any event' }, ...WEBHOOK_EVENT_TYPES.map((e) => ({ value: e, label: e }))]} />
         <DataUserFilter duid={duid} dataUser={dataUser} onChange={(d) => filter({ duid: d })} />
         <DateRangeFilter label="Created" from={from} to={to} onChange={(f, t) => filter({ from: f, to: t })} />
         <SearchBox label="Subscription" {...view.search('wid')} placeholder="wid_…" width={220} />

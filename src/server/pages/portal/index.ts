@@ -1,7 +1,6 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { App, Deps } from '../../http/types.js';
-import { MPXN_PATTERN } from '../../schemas/common.js';
-import { canonicalMpxn, mpanCheckDigitOk, MPAN_CHECK_WARNING } from '../../../shared/values.js';
+import { canonicalMpxn, mpanCheckDigitOk, MPAN_CHECK_WARNING, MPXN_PATTERN } from '../../../shared/values.js';
 import { html, pageCsp, type SafeHtml } from '../html.js';
 import { PortalApi } from './api-client.js';
 import { PORTAL_CSS, PORTAL_JS } from './assets.js';
@@ -12,11 +11,13 @@ import { entryPage, layout, messagePage, recordsPage, waitingPage, withdrawConfi
 import type { RecordLifecycle } from '../../services/access-records/index.js';
 import { apiTime } from '../../lib/clock.js';
 import { csvDocument } from '../../../shared/csv.js';
+import type { TokenMethod } from '../../../shared/vocabulary.js';
 
 const MPXN = new RegExp(MPXN_PATTERN);
 /** What the customer typed, in the register's canonical MPxN form where it is one (spaces, hyphens, the bill's full S-box number). */
 const typedMpxn = (typed: string): string => canonicalMpxn(typed) ?? typed.trim().toUpperCase();
-const METHOD_PREFERENCE = ['passkey-assert', 'magic-link', 'passkey-register'];
+/** The order the portal offers the methods a customer has (every TOKEN_METHODS value, once). */
+const METHOD_PREFERENCE: readonly string[] = ['passkey-assert', 'magic-link', 'passkey-register'] satisfies readonly TokenMethod[];
 /** How many of a meter point's newest views the portal reads to show who looked. */
 const VIEWS_READ = 2000;
 /** How many (organisation, day) lines "Who looked at your meter point" shows at most. */

@@ -4,17 +4,18 @@ import { envelope } from '../../http/envelope.js';
 import { sendRawJson } from '../../http/raw-json.js';
 import type { RouteModule } from '../../http/types.js';
 import { apiTime } from '../../lib/clock.js';
-import { idPattern } from '../../lib/ids.js';
+import { idPattern } from '../../../shared/values.js';
 import { forbidden, notFound } from '../../lib/errors.js';
-import { AccessRecordInput, AccessRecordOutput, CONSENT_BASES, REVOKE_REASONS } from '../../schemas/access-record.js';
-import { Id, Nullable, Ok } from '../../schemas/common.js';
+import { AccessRecordInput, AccessRecordOutput } from '../../../shared/schemas/access-record.js';
+import { CONSENT_BASES, REVOKE_REASONS } from '../../../shared/vocabulary.js';
+import { Id, Nullable, Ok } from '../../../shared/schemas/common.js';
 
 const AkParams = Type.Object({ ak: Id('ak') });
 const AccessToken = Type.Object({ key: Type.String(), expiry: Nullable(Type.String()) });
 
 /** /v1/access-records — create, replace, revoke, verify (contract §5). */
 const accessRecords: RouteModule = (app, { reg, svc }) => {
-  const common = { tags: ['access-records'], security: [{ bearer: [] }] };
+  const common = { tags: ['access-records'] };
   // Another Data User's record is "not found" before its input is looked at (http/auth.ts).
   // A portal's right to withdraw depends on its token, in the query: checked in the handler.
   const ownAk = ownership('ak', idPattern('ak'), (account, ak) => {

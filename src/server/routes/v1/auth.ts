@@ -3,7 +3,7 @@ import { issueToken, parseBasic, TOKEN_TTL_SECONDS } from '../../http/auth.js';
 import { envelope } from '../../http/envelope.js';
 import type { RouteModule } from '../../http/types.js';
 import { ApiError } from '../../lib/errors.js';
-import { Ok } from '../../schemas/common.js';
+import { Ok } from '../../../shared/schemas/common.js';
 
 /** GET /v1/auth/token — Basic credentials → bearer JWT (contract §2). */
 const auth: RouteModule = (app, { reg, svc }) => {

@@ -1,8 +1,8 @@
 import { Type } from 'typebox';
 import { envelope } from '../../http/envelope.js';
 import type { RouteModule } from '../../http/types.js';
-import { Ok } from '../../schemas/common.js';
-import { CotEventBody } from '../../schemas/dcc.js';
+import { Ok } from '../../../shared/schemas/common.js';
+import { CotEventBody } from '../../../shared/schemas/dcc.js';
 
 const CotResponse = Ok({
   mpxn: Type.String(),
@@ -19,7 +19,6 @@ const cotEvents: RouteModule = (app, { reg, svc }) => {
     {
       schema: {
         tags: ['dcc'],
-        security: [{ bearer: [] }],
         summary: 'Record a change of tenancy; notifies each affected Data User of only its own ACTIVE keys. Same triple again → 200, no new webhooks',
         body: CotEventBody,
         response: { 200: CotResponse, 201: CotResponse },

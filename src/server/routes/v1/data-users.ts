@@ -3,17 +3,9 @@ import { envelope } from '../../http/envelope.js';
 import type { RouteModule } from '../../http/types.js';
 import { apiTime } from '../../lib/clock.js';
 import { notFound } from '../../lib/errors.js';
-import { Id, Nullable, Ok } from '../../schemas/common.js';
-
-export const DataUser = Type.Object({
-  duid: Type.String(),
-  'display-name': Type.String(),
-  status: Type.String(),
-  'registered-at': Type.String(),
-  'suspended-at': Nullable(Type.String()),
-  'contact-url': Nullable(Type.String()),
-  'data-types-supported': Type.Array(Type.String()),
-});
+import { DataUser } from '../../../shared/schemas/account.js';
+import { Id, Ok } from '../../../shared/schemas/common.js';
+import type { AccountStatus } from '../../../shared/vocabulary.js';
 
 /** GET /v1/data-users/{duid} — the directory Data Providers check (contract §6). */
 const dataUsers: RouteModule = (app, { reg, svc }) => {
@@ -22,7 +14,6 @@ const dataUsers: RouteModule = (app, { reg, svc }) => {
     {
       schema: {
         tags: ['directory'],
-        security: [{ bearer: [] }],
         summary: 'A Data User in the directory',
         params: Type.Object({ duid: Id('duid') }),
         response: { 200: Ok({ 'data-user': DataUser }) },
@@ -36,7 +27,7 @@ const dataUsers: RouteModule = (app, { reg, svc }) => {
         'data-user': {
           duid: row.duid,
           'display-name': row.displayName,
-          status: row.status,
+          status: row.status as AccountStatus,
           'registered-at': apiTime(row.registeredAt)!,
           'suspended-at': apiTime(row.suspendedAt),
           'contact-url': row.contactUrl,

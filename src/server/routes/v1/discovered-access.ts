@@ -1,8 +1,8 @@
 import { Type } from 'typebox';
 import { envelope } from '../../http/envelope.js';
 import type { RouteModule } from '../../http/types.js';
-import { Ok } from '../../schemas/common.js';
-import { DiscoveredAccessBody } from '../../schemas/dcc.js';
+import { Ok } from '../../../shared/schemas/common.js';
+import { DiscoveredAccessBody } from '../../../shared/schemas/dcc.js';
 
 /** POST /v1/discovered-access — the DCC reports unregistered access (contract §8). */
 const discoveredAccess: RouteModule = (app, { reg, svc }) => {
@@ -11,7 +11,6 @@ const discoveredAccess: RouteModule = (app, { reg, svc }) => {
     {
       schema: {
         tags: ['dcc'],
-        security: [{ bearer: [] }],
         summary: 'Record DISCOVERED access (201); the same mpxn + organisation-reference again updates it (200)',
         body: DiscoveredAccessBody,
         response: { 200: Ok({ ak: Type.String(), state: Type.String() }), 201: Ok({ ak: Type.String(), state: Type.String() }) },

@@ -1,15 +1,31 @@
 import { Type } from 'typebox';
 import { ownership } from '../../http/auth.js';
 import { envelope } from '../../http/envelope.js';
-import type { RouteModule } from '../../http/types.js';
+import type { FastifyContextConfig } from 'fastify';
+import { seqPage } from '../../http/paging.js';
+import type { App, Deps, RouteModule } from '../../http/types.js';
 import { ApiError, invalid } from '../../lib/errors.js';
-import { idPattern } from '../../lib/ids.js';
-import { Email, Id, Mpxn, NextCursor, Nullable, Ok, PagingQuery } from '../../schemas/common.js';
-import { CreateIdentityRecordBody, IdentityRecord, IrParams, PasskeyRedirect } from '../../schemas/identity-record.js';
+import { idPattern } from '../../../shared/values.js';
+import { Email, Id, Mpxn, NextCursor, Nullable, Ok, PagingQuery } from '../../../shared/schemas/common.js';
+import { CreateIdentityRecordBody, IdentityRecord, IrParams, PasskeyRedirect } from '../../../shared/schemas/identity-record.js';
+import { ExistsAnswer, ExistsQuery } from '../../../shared/schemas/reidentification.js';
+
+/**
+ * GET …/identity-records/exists: whether an identity record exists for an MPxN and which
+ * re-identification methods it offers. One handler for the Data User / portal route and the
+ * staff one (routes/v1/admin/identity-records.ts); they differ only in who may call them.
+ */
+export function existsRoute(app: App, { reg, svc }: Deps, url: string, route: { config: FastifyContextConfig; tags?: string[]; summary: string; description?: string }): void {
+  const { config, ...doc } = route;
+  app.get(url, { config, schema: { ...doc, querystring: ExistsQuery, response: { 200: Ok(ExistsAnswer.properties) } } }, async (req) => {
+    const { exists, methods } = svc.identities.availableMethods(req.query.mpxn);
+    return { response: envelope(req, reg.clock.now()), mpxn: req.query.mpxn, exists, 'available-methods': methods };
+  });
+}
 
 /** /v1/identity-records — the person-property relationship (contract §3). */
 const identityRecords: RouteModule = (app, { reg, svc }) => {
-  const common = { tags: ['identity-records'], security: [{ bearer: [] }] };
+  const common = { tags: ['identity-records'] };
   // Another Data User's identity record is "not found" before the rest is looked at (http/auth.ts).
   const ownIr = ownership('ir', idPattern('ir'), (account, ir) => void svc.identities.getOwned(account.duid, ir));
 
@@ -54,30 +70,19 @@ const identityRecords: RouteModule = (app, { reg, svc }) => {
     },
     async (req) => {
       if (!req.query.mpxn && !req.query.email) throw invalid('Give at least one of the query parameters mpxn or email');
-      const { mpxn, email, limit, cursor } = req.query;
-      const { rows, nextCursor } = svc.identities.search(req.account.duid, { mpxn, email }, limit ?? 200, cursor ? Number(cursor) : undefined);
+      const { mpxn, email } = req.query;
+      const { limit, cursor } = seqPage(req.query);
+      const { rows, nextCursor } = svc.identities.search(req.account.duid, { mpxn, email }, limit, cursor);
       return { response: envelope(req, reg.clock.now()), 'identity-records': rows.map((r) => svc.identities.toApi(r)), 'next-cursor': nextCursor };
     },
   );
 
-  app.get(
-    '/identity-records/exists',
-    {
-      config: { roles: ['data_user', 'portal'] },
-      schema: {
-        tags: ['re-identification'],
-        security: [{ bearer: [] }],
-        summary: 'Does an identity record exist for this MPxN (any Data User)? Never returns an ir or PII',
-        description: '[ours] Answers from the eligible record (see POST /identity-records/reidentify). passkey-register is listed only together with magic-link or passkey-assert; a record with neither factor gives an empty list.',
-        querystring: Type.Object({ mpxn: Mpxn }, { additionalProperties: false }),
-        response: { 200: Ok({ mpxn: Type.String(), exists: Type.Boolean(), 'available-methods': Type.Array(Type.String()) }) },
-      },
-    },
-    async (req) => {
-      const { exists, methods } = svc.identities.availableMethods(req.query.mpxn);
-      return { response: envelope(req, reg.clock.now()), mpxn: req.query.mpxn, exists, 'available-methods': methods };
-    },
-  );
+  existsRoute(app, { reg, svc }, '/identity-records/exists', {
+    config: { roles: ['data_user', 'portal'] },
+    tags: ['re-identification'],
+    summary: 'Does an identity record exist for this MPxN (any Data User)? Never returns an ir or PII',
+    description: '[ours] Answers from the eligible record (see POST /identity-records/reidentify). passkey-register is listed only together with magic-link or passkey-assert; a record with neither factor gives an empty list.',
+  });
 
   app.get('/identity-records/:ir', { schema: { ...common, summary: 'One of your identity records', params: IrParams, response: { 200: Ok({ 'identity-record': IdentityRecord }) } } }, async (req) => ({
     response: envelope(req, reg.clock.now()),

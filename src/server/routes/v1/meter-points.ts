@@ -1,11 +1,13 @@
 import { Type } from 'typebox';
 import { envelope } from '../../http/envelope.js';
 import { sendRawJson } from '../../http/raw-json.js';
+import { seqPage } from '../../http/paging.js';
 import type { RouteModule } from '../../http/types.js';
 import { forbidden } from '../../lib/errors.js';
 import { takePage } from '../../lib/paging.js';
-import { AccessRecordSummary, LEGAL_BASES, STATES } from '../../schemas/access-record.js';
-import { Id, Mpxn, NextCursor, Ok } from '../../schemas/common.js';
+import { AccessRecordSummary } from '../../../shared/schemas/access-record.js';
+import { LEGAL_BASES, RECORD_STATES } from '../../../shared/vocabulary.js';
+import { Id, Mpxn, NextCursor, Ok } from '../../../shared/schemas/common.js';
 import { canonicalMpxn } from '../../../shared/values.js';
 
 const NOT_LISTABLE = 'You hold no access record on this meter point that is or has been ACTIVE';
@@ -25,13 +27,12 @@ const meterPoints: RouteModule = (app, { reg, svc }) => {
       },
       schema: {
         tags: ['access-records'],
-        security: [{ bearer: [] }],
         summary:
           'Every record and DISCOVERED access on a meter point (data_user with a record there that is or has been ACTIVE; portal with a confirmed token for this MPxN, consumed). [ours] Every listing is audited as meter-point.viewed and shown to the customer in /portal; a data_user sees only its own access keys (ak null on other records)',
         params: Type.Object({ mpxn: Mpxn }),
         querystring: Type.Object(
           {
-            state: Type.Optional(Type.Enum([...STATES])),
+            state: Type.Optional(Type.Enum([...RECORD_STATES])),
             'legal-basis': Type.Optional(Type.Enum([...LEGAL_BASES])),
             'reidentification-token': Type.Optional(Id('mlr')),
             limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: 1000 })),
@@ -66,7 +67,8 @@ const meterPoints: RouteModule = (app, { reg, svc }) => {
         // Audited in the group commit like any write (contract §5): one insert per listing.
         reg.tx(() => svc.records.recordView(account, mpxn, 'api'));
       }
-      const limit = req.query.limit ?? 1000;
+      // A meter point's listing is one page of up to 1000 by default (its schema's default).
+      const { limit, cursor } = seqPage(req.query, 1000);
       // Summaries written by SQLite (services/record-json.ts, docs/performance.md).
       const page = svc.records.meterPointSummaries(mpxn, {
         // A Data User is not shown other Data Users' access keys; a portal acts for the customer.
@@ -74,7 +76,7 @@ const meterPoints: RouteModule = (app, { reg, svc }) => {
         state: req.query.state,
         legalBasis: req.query['legal-basis'],
         limit: limit + 1,
-        cursor: req.query.cursor ? Number(req.query.cursor) : undefined,
+        cursor,
       });
       const { rows, nextCursor } = takePage(page, limit);
       return sendRawJson(reply, { response: envelope(req, reg.clock.now()), mpxn, 'next-cursor': nextCursor }, { 'access-records': `[${rows.map((r) => r.json).join(',')}]` });

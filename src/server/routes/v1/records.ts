@@ -1,9 +1,11 @@
 import { Type } from 'typebox';
 import { envelope } from '../../http/envelope.js';
 import { sendRawJson } from '../../http/raw-json.js';
+import { seqPage } from '../../http/paging.js';
 import type { RouteModule } from '../../http/types.js';
-import { AccessRecordSummary, LEGAL_BASES } from '../../schemas/access-record.js';
-import { NextCursor, Ok, PagingQuery } from '../../schemas/common.js';
+import { AccessRecordSummary } from '../../../shared/schemas/access-record.js';
+import { LEGAL_BASES } from '../../../shared/vocabulary.js';
+import { NextCursor, Ok, PagingQuery } from '../../../shared/schemas/common.js';
 
 /** GET /v1/records — a Data User's own records, paged (contract §5). */
 const records: RouteModule = (app, { reg, svc }) => {
@@ -12,7 +14,6 @@ const records: RouteModule = (app, { reg, svc }) => {
     {
       schema: {
         tags: ['access-records'],
-        security: [{ bearer: [] }],
         summary: 'Your access records, newest first; page on with cursor=next-cursor',
         querystring: Type.Object({ state: Type.Optional(Type.Enum(['ACTIVE', 'EXPIRED', 'REVOKED'])), 'legal-basis': Type.Optional(Type.Enum([...LEGAL_BASES])), ...PagingQuery }, { additionalProperties: false }),
         response: { 200: Ok({ records: Type.Array(AccessRecordSummary), total: Type.Integer(), 'next-cursor': NextCursor }) },
@@ -25,8 +26,7 @@ const records: RouteModule = (app, { reg, svc }) => {
         duid: req.account.duid,
         state: req.query.state,
         legalBasis: req.query['legal-basis'],
-        limit: req.query.limit ?? 200,
-        cursor: req.query.cursor ? Number(req.query.cursor) : undefined,
+        ...seqPage(req.query),
       });
       return sendRawJson(reply, { response: envelope(req, reg.clock.now()), total, 'next-cursor': nextCursor }, { records: `[${rows.map((r) => r.json).join(',')}]` });
     },

@@ -2,9 +2,9 @@ import { ownership } from '../../http/auth.js';
 import { envelope } from '../../http/envelope.js';
 import type { RouteModule } from '../../http/types.js';
 import { notFound } from '../../lib/errors.js';
-import { idPattern } from '../../lib/ids.js';
-import { IrParams } from '../../schemas/identity-record.js';
-import { IrTokenParams, ReIdentifyBody, ReIdentifyByMpxnBody, ReIdentifyResponse, TokenRefParams, TokenStatusResponse } from '../../schemas/reidentification.js';
+import { idPattern } from '../../../shared/values.js';
+import { IrParams } from '../../../shared/schemas/identity-record.js';
+import { IrTokenParams, ReIdentifyBody, ReIdentifyByMpxnBody, ReIdentifyResponse, TokenRefParams, TokenStatusResponse } from '../../../shared/schemas/reidentification.js';
 
 /**
  * Re-identification (contract §4): start a magic-link or passkey ceremony and poll its
@@ -12,7 +12,7 @@ import { IrTokenParams, ReIdentifyBody, ReIdentifyByMpxnBody, ReIdentifyResponse
  */
 const reidentification: RouteModule = (app, { reg, svc }) => {
   const dataUserOrPortal = { roles: ['data_user', 'portal'] as const };
-  const common = { tags: ['re-identification'], security: [{ bearer: [] }] };
+  const common = { tags: ['re-identification'] };
   // Another Data User's identity record is "not found" before the body is looked at (http/auth.ts).
   const ownIr = ownership('ir', idPattern('ir'), (account, ir) => void svc.identities.getOwned(account.duid, ir));
 

@@ -3,13 +3,13 @@ import { ownership } from '../../http/auth.js';
 import { envelope } from '../../http/envelope.js';
 import type { RouteModule } from '../../http/types.js';
 import { testResultToApi } from '../../services/delivery-worker.js';
-import { idPattern } from '../../lib/ids.js';
-import { Ok } from '../../schemas/common.js';
-import { CreateWebhookBody, SigningSecret, TestEventBody, TestEventResult, UpdateWebhookBody, WebhookSubscription, WidParams } from '../../schemas/webhook.js';
+import { idPattern } from '../../../shared/values.js';
+import { Ok } from '../../../shared/schemas/common.js';
+import { CreateWebhookBody, SigningSecret, TestEventBody, TestEventResult, UpdateWebhookBody, WebhookSubscription, WidParams } from '../../../shared/schemas/webhook.js';
 
 /** /v1/webhooks — a Data User's webhook subscriptions (contract §9). */
 const webhooksRoutes: RouteModule = (app, { reg, svc }) => {
-  const common = { tags: ['webhooks'], security: [{ bearer: [] }] };
+  const common = { tags: ['webhooks'] };
   // Another Data User's subscription is "not found" before the body is looked at (http/auth.ts).
   const ownWid = ownership('wid', idPattern('wid'), (account, wid) => void svc.webhooks.getOwned(account.duid, wid));
 

@@ -5,7 +5,7 @@ import { apiTime } from '../../lib/clock.js';
 import { ApiError, conflict, invalid, notFound } from '../../lib/errors.js';
 import { newId } from '../../lib/ids.js';
 import { sameIgnoringCase } from '../../lib/sql.js';
-import type { AccessRecordInput } from '../../schemas/access-record.js';
+import type { AccessRecordInput } from '../../../shared/schemas/access-record.js';
 import type { AccountRow } from '../accounts.js';
 import type { EventPublisher } from '../events.js';
 import type { IdentityRecords, IdentityRow } from '../identity-records.js';

@@ -5,8 +5,9 @@ import { dateRange, listSort, sortedChunks, sortedPage, type PageResult, type Pl
 import type { Register } from '../../context.js';
 import { accessRecordCounts, accessRecords, accounts, auditEvents } from '../../db/schema.js';
 import { canonicalMpxn } from '../../../shared/values.js';
+import type { RecordState } from '../../../shared/vocabulary.js';
 import { prefixMatch, rowByKey, sameIgnoringCase } from '../../lib/sql.js';
-import type { AccessRecordOutput, AccessRecordSummary } from '../../schemas/access-record.js';
+import type { AccessRecordOutput, AccessRecordSummary } from '../../../shared/schemas/access-record.js';
 import { ownersIrSql, recordJsonSql, summaryJsonSql } from '../record-json.js';
 import { effectiveState } from './rules.js';
 
@@ -180,7 +181,7 @@ export class AccessRecordQueries {
    * The state a reader sees: an ACTIVE record past its expiry is EXPIRED even before a sweep.
    * (The same rule in SQL, for records written as JSON: effectiveStateSql in record-json.ts.)
    */
-  effectiveState(row: Pick<AccessRow, 'state' | 'expiresAt'>, nowIso = this.reg.clock.iso()): string {
+  effectiveState(row: Pick<AccessRow, 'state' | 'expiresAt'>, nowIso = this.reg.clock.iso()): RecordState {
     return effectiveState(row, nowIso);
   }
 

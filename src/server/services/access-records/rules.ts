@@ -1,5 +1,6 @@
 import { canonicalInstant, canonicalInstantOrDate, instantText } from '../../../shared/values.js';
-import { CONSENT_BASES, type AccessRecordInput } from '../../schemas/access-record.js';
+import { CONSENT_BASES, type RecordState, type RevokeReason } from '../../../shared/vocabulary.js';
+import type { AccessRecordInput } from '../../../shared/schemas/access-record.js';
 import type { IdentityRow } from '../identity-records.js';
 
 /**
@@ -15,7 +16,7 @@ interface StoredBody {
   'access-event': { 'registered-at': string; expiry: string | null; 'controller-reference'?: string | null; consent: NonNullable<AccessRecordInput['access-event']['consent']> | null };
 }
 
-export type RevokeReason = 'customer-request' | 'contract-ended' | 'lia-lapsed' | 'statutory-authority-lapsed' | 'data-no-longer-required' | 'other';
+export type { RevokeReason };
 
 /** A registered-at may run ahead of the register's clock by at most this much (clock skew). */
 export const REGISTERED_AT_MAX_FUTURE_MS = 5 * 60_000;
@@ -179,6 +180,7 @@ export function recordColumns(duid: string, identity: Pick<IdentityRow, 'ir' | '
  * The state a reader sees: an ACTIVE record past its expiry is EXPIRED even before a sweep.
  * (The same rule in SQL, for records written as JSON: effectiveStateSql in record-json.ts.)
  */
-export function effectiveState(row: { state: string; expiresAt: string | null }, nowIso: string): string {
-  return row.state === 'ACTIVE' && row.expiresAt !== null && row.expiresAt <= nowIso ? 'EXPIRED' : row.state;
+export function effectiveState(row: { state: string; expiresAt: string | null }, nowIso: string): RecordState {
+  // The column holds only RECORD_STATES (written by this service and the DCC's).
+  return row.state === 'ACTIVE' && row.expiresAt !== null && row.expiresAt <= nowIso ? 'EXPIRED' : (row.state as RecordState);
 }

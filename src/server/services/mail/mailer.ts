@@ -11,6 +11,7 @@ import { newId, newSecret } from '../../lib/ids.js';
 import type { AuditInput } from '../audit.js';
 import type { Worker } from '../worker.js';
 import { errorForLog, scrubText } from '../../http/log-redaction.js';
+import type { MailStatus } from '../../../shared/vocabulary.js';
 
 export type MailRow = typeof mailMessages.$inferSelect;
 
@@ -22,8 +23,6 @@ export type MailRow = typeof mailMessages.$inferSelect;
  * - sent:     the SMTP server accepted it.
  * - failed:   a permanent SMTP error, or every retry was used up. An operator may retry it.
  */
-export type MailStatus = 'captured' | 'queued' | 'retrying' | 'sent' | 'failed';
-export const MAIL_STATUSES: MailStatus[] = ['captured', 'queued', 'retrying', 'sent', 'failed'];
 
 export interface QueueMail {
   to: string;
@@ -285,7 +284,7 @@ export class Mailer {
       purpose: row.purpose,
       ref: row.ref,
       'created-at': apiTime(row.createdAt)!,
-      status: row.status,
+      status: row.status as MailStatus,
       attempts: row.attempts,
       'next-attempt-at': row.status === 'queued' || row.status === 'retrying' ? apiTime(row.nextAttemptAt) : null,
       'last-error': row.lastError,

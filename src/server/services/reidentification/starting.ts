@@ -1,3 +1,4 @@
+import type { ReIdentifyResult } from '../../../shared/schemas/reidentification.js';
 import type { Register } from '../../context.js';
 import { passkeySessions } from '../../db/schema.js';
 import { apiTime } from '../../lib/clock.js';
@@ -11,12 +12,8 @@ import { maskEmail } from '../identity-records.js';
 import { MAGIC_LINK_MS, PASSKEY_SESSION_MS, TOKEN_METHODS, type TokenMethod } from '../reid-tokens.js';
 import { Ceremonies, type ReidDeps, type SessionKind } from './ceremony.js';
 
-/** What starting a ceremony returns (the body of the re-identify operations). */
-export interface ReIdentifyResult {
-  method: string;
-  'magic-link': { 'dispatched-to': string; 'expires-at': string; 'token-ref': string; 'redirect-url': string | null } | null;
-  passkey: { 'redirect-url': string; 'token-ref': string; 'expires-at': string; 'return-url': string | null } | null;
-}
+/** What starting a ceremony returns: the body of the re-identify operations (one schema, src/shared). */
+export type { ReIdentifyResult };
 
 export interface ReidLimits {
   /** At most this many re-identifications per (initiating account, MPxN)… */
@@ -228,7 +225,7 @@ export class Starting extends Ceremonies {
       if (secret) this.sendLink(token, email!, this.linkUrl(secret), 'step-up');
       const pageUrl = this.sessionUrl(sessionId, kind);
       return {
-        result: { method, 'magic-link': null, passkey: { 'redirect-url': pageUrl, 'token-ref': token.tokenRef, 'expires-at': apiTime(expiresAt)!, 'return-url': returnUrl } },
+        result: { method: method as TokenMethod, 'magic-link': null, passkey: { 'redirect-url': pageUrl, 'token-ref': token.tokenRef, 'expires-at': apiTime(expiresAt)!, 'return-url': returnUrl } },
         customerUrl: pageUrl,
       };
     });

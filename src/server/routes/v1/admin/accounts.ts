@@ -1,16 +1,17 @@
 import { Type } from 'typebox';
 import { envelope } from '../../../http/envelope.js';
+import { adminPage } from '../../../http/paging.js';
+import { adminListResponse } from './lists.js';
 import type { RouteModule } from '../../../http/types.js';
-import { Account, CreateAccountBody, UpdateAccountBody } from '../../../schemas/account.js';
-import { AdminPagingQuery, NextCursor, Ok, ROLES, STAFF_ROLES, Text } from '../../../schemas/common.js';
+import { Account, CreateAccountBody, UpdateAccountBody } from '../../../../shared/schemas/account.js';
+import { AdminPagingQuery, Ok, Text } from '../../../../shared/schemas/common.js';
+import { ROLES, STAFF_ROLES } from '../../../../shared/vocabulary.js';
 import { ACCOUNT_SORTS, toAccount } from '../../../services/accounts.js';
 
 const AccountIdParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 64 }) });
 
 /** /v1/admin/accounts — account management for SEC administrators (contract §10). */
 const adminAccounts: RouteModule = (app, { reg, svc }) => {
-  const common = { tags: ['admin'], security: [{ bearer: [] }] };
-
   // Reading the account directory is open to support staff (the desk picks the organisation
   // it acts for from it); every change stays admin-only.
   app.get(
@@ -18,7 +19,6 @@ const adminAccounts: RouteModule = (app, { reg, svc }) => {
     {
       config: { roles: STAFF_ROLES },
       schema: {
-        ...common,
         summary: 'List accounts (filter by role, status; q matches a fragment of account-id or display name, a DUID or organisation reference; sort by a main column; keyset or offset paging)',
         querystring: Type.Object(
           {
@@ -30,11 +30,11 @@ const adminAccounts: RouteModule = (app, { reg, svc }) => {
           },
           { additionalProperties: false },
         ),
-        response: { 200: Ok({ accounts: Type.Array(Account), total: Type.Integer(), 'next-cursor': NextCursor }) },
+        response: { 200: adminListResponse('accounts', Account) },
       },
     },
     async (req) => {
-      const { rows, total, nextCursor } = svc.accounts.list({ ...req.query, limit: req.query.limit ?? 200 });
+      const { rows, total, nextCursor } = svc.accounts.list({ ...req.query, ...adminPage(req.query) });
       return { response: envelope(req, reg.clock.now()), accounts: rows.map(toAccount), total, 'next-cursor': nextCursor };
     },
   );
@@ -43,7 +43,6 @@ const adminAccounts: RouteModule = (app, { reg, svc }) => {
     '/admin/accounts',
     {
       schema: {
-        ...common,
         summary: 'Create an account (secret-key generated and returned once when absent; a supplied secret is never echoed)',
         body: CreateAccountBody,
         response: { 201: Ok({ account: Account, 'secret-key': Type.Optional(Type.String({ description: 'Only when the register generated the secret' })) }) },
@@ -57,12 +56,12 @@ const adminAccounts: RouteModule = (app, { reg, svc }) => {
     },
   );
 
-  app.get('/admin/accounts/:id', { config: { roles: STAFF_ROLES }, schema: { ...common, summary: 'One account', params: AccountIdParams, response: { 200: Ok({ account: Account }) } } }, async (req) => ({
+  app.get('/admin/accounts/:id', { config: { roles: STAFF_ROLES }, schema: { summary: 'One account', params: AccountIdParams, response: { 200: Ok({ account: Account }) } } }, async (req) => ({
     response: envelope(req, reg.clock.now()),
     account: toAccount(svc.accounts.get(req.params.id)),
   }));
 
-  app.patch('/admin/accounts/:id', { schema: { ...common, summary: 'Edit an account', params: AccountIdParams, body: UpdateAccountBody, response: { 200: Ok({ account: Account }) } } }, async (req) => ({
+  app.patch('/admin/accounts/:id', { schema: { summary: 'Edit an account', params: AccountIdParams, body: UpdateAccountBody, response: { 200: Ok({ account: Account }) } } }, async (req) => ({
     response: envelope(req, reg.clock.now()),
     account: toAccount(svc.accounts.update(req.account.accountId, req.params.id, req.body)),
   }));
@@ -71,7 +70,6 @@ const adminAccounts: RouteModule = (app, { reg, svc }) => {
     '/admin/accounts/:id/suspend',
     {
       schema: {
-        ...common,
         summary: 'Suspend an account (optional reason, kept in the audit log)',
         params: AccountIdParams,
         body: Type.Object({ reason: Type.Optional(Text(500)) }, { additionalProperties: false }),
@@ -89,13 +87,13 @@ const adminAccounts: RouteModule = (app, { reg, svc }) => {
   );
 
   for (const action of ['reactivate', 'terminate'] as const) {
-    app.post(`/admin/accounts/:id/${action}`, { schema: { ...common, summary: `${action[0].toUpperCase()}${action.slice(1)} an account`, params: AccountIdParams, response: { 200: Ok({ account: Account }) } } }, async (req) => ({
+    app.post(`/admin/accounts/:id/${action}`, { schema: { summary: `${action[0].toUpperCase()}${action.slice(1)} an account`, params: AccountIdParams, response: { 200: Ok({ account: Account }) } } }, async (req) => ({
       response: envelope(req, reg.clock.now()),
       account: toAccount(svc.accounts.setStatus(req.account.accountId, req.params.id, action)),
     }));
   }
 
-  app.post('/admin/accounts/:id/rotate-secret', { schema: { ...common, summary: 'Issue a new secret for an account (returned once)', params: AccountIdParams, response: { 200: Ok({ 'secret-key': Type.String() }) } } }, async (req) => {
+  app.post('/admin/accounts/:id/rotate-secret', { schema: { summary: 'Issue a new secret for an account (returned once)', params: AccountIdParams, response: { 200: Ok({ 'secret-key': Type.String() }) } } }, async (req) => {
     svc.accounts.get(req.params.id);
     return { response: envelope(req, reg.clock.now()), 'secret-key': await svc.accounts.rotateSecret(req.account.accountId, req.params.id) };
   });
@@ -104,7 +102,6 @@ const adminAccounts: RouteModule = (app, { reg, svc }) => {
     '/admin/accounts/:id/sign-out-everywhere',
     {
       schema: {
-        ...common,
         summary: 'End every session of an account: its bearer tokens issued so far answer 401 (its secret still signs in)',
         params: AccountIdParams,
         response: { 200: Ok({ account: Account }) },

@@ -3,25 +3,14 @@ import { Type } from 'typebox';
 import { auditEvents } from '../../../db/schema.js';
 import { envelope } from '../../../http/envelope.js';
 import { csvExportSchema, sendCsvExport } from '../../../http/csv-export.js';
+import { adminPage } from '../../../http/paging.js';
+import { adminListResponse, DateQuery } from './lists.js';
 import type { RouteModule } from '../../../http/types.js';
-import { DATE_OR_DATE_TIME_PATTERN, dateRange, sortedChunks, sortedPage } from '../../../lib/listing.js';
+import { dateRange, sortedChunks, sortedPage } from '../../../lib/listing.js';
 import { apiTime } from '../../../lib/clock.js';
-import { AdminPagingQuery, NextCursor, Nullable, Ok, STAFF_ROLES } from '../../../schemas/common.js';
-
-const AuditEvent = Type.Object({
-  id: Type.Integer(),
-  at: Type.String(),
-  actor: Type.String(),
-  'event-type': Type.String(),
-  ak: Nullable(Type.String()),
-  ir: Nullable(Type.String()),
-  subject: Nullable(Type.String()),
-  detail: Type.Record(Type.String(), Type.Unknown()),
-  // [ours] null while the event is not yet linked into the chain (normally a second or two
-  // after it was written; docs/security.md "The audit chain"). Its own HMAC is checked by verify meanwhile.
-  hash: Nullable(Type.String()),
-  'prev-hash': Nullable(Type.String()),
-});
+import { AuditEvent, AuditVerify } from '../../../../shared/schemas/admin.js';
+import { AdminPagingQuery, Ok } from '../../../../shared/schemas/common.js';
+import { STAFF_ROLES } from '../../../../shared/vocabulary.js';
 
 /** An event's chain fields as the API shows them: null until the linker has linked it. */
 const chainFields = (e: { linkSeq: number | null; hash: string; prevHash: string }) => (e.linkSeq === null ? { hash: null, prevHash: null } : { hash: e.hash, prevHash: e.prevHash });
@@ -33,8 +22,8 @@ const AuditQuery = {
   'event-type-prefix': Type.Optional(Type.String({ minLength: 1, maxLength: 100, description: '[ours] event types starting with this, e.g. access-record.' })),
   actor: Type.Optional(Type.String({ minLength: 1, maxLength: 64, description: '[ours] actors containing this (ignoring ASCII case)' })),
   ak: Type.Optional(Type.String({ maxLength: 40 })),
-  from: Type.Optional(Type.String({ pattern: DATE_OR_DATE_TIME_PATTERN, maxLength: 40, description: '[ours] at or after (date or date-time)' })),
-  to: Type.Optional(Type.String({ pattern: DATE_OR_DATE_TIME_PATTERN, maxLength: 40, description: '[ours] at or before (a date includes its whole day)' })),
+  from: Type.Optional(DateQuery('[ours] at or after (date or date-time)')),
+  to: Type.Optional(DateQuery('[ours] at or before (a date includes its whole day)')),
 };
 
 function auditFilters(q: { 'account-id'?: string; 'event-type'?: string; 'event-type-prefix'?: string; actor?: string; ak?: string; from?: string; to?: string }): SQL[] {
@@ -57,25 +46,21 @@ const CSV_HEADER = ['id', 'at', 'actor', 'event-type', 'ak', 'ir', 'subject', 'd
 
 /** /v1/admin/audit — the hash-chained audit log and its verification. */
 const adminAudit: RouteModule = (app, { reg }) => {
-  const common = { tags: ['admin'], security: [{ bearer: [] }] };
-
   app.get(
     '/admin/audit',
     {
       // Read-only, or the re-identification desk: support staff too (docs/security.md "Roles").
       config: { roles: STAFF_ROLES },
       schema: {
-        ...common,
         summary: 'Audit events, newest first (filter by account — as actor or subject —, event type or its prefix, a fragment of the actor, ak, a date range)',
         querystring: Type.Object({ ...AuditQuery, limit: AdminPagingQuery.limit, cursor: AdminPagingQuery.cursor, offset: AdminPagingQuery.offset }, { additionalProperties: false }),
-        response: { 200: Ok({ events: Type.Array(AuditEvent), total: Type.Integer(), 'next-cursor': NextCursor }) },
+        response: { 200: adminListResponse('events', AuditEvent) },
       },
     },
     async (req) => {
       const q = req.query;
-      const limit = q.limit ?? 200;
       const filters = auditFilters(q);
-      const { rows, nextCursor, total } = sortedPage(reg.db, auditEvents, filters, undefined, { limit, cursor: q.cursor, offset: q.offset });
+      const { rows, nextCursor, total } = sortedPage(reg.db, auditEvents, filters, undefined, adminPage(q));
       return {
         response: envelope(req, reg.clock.now()),
         events: rows.map((e) => {
@@ -94,7 +79,6 @@ const adminAudit: RouteModule = (app, { reg }) => {
       // Read-only, or the re-identification desk: support staff too (docs/security.md "Roles").
       config: { roles: STAFF_ROLES },
       schema: {
-        ...common,
         ...csvExportSchema('audit event', Type.Object(AuditQuery, { additionalProperties: false }), { order: 'newest first', ours: true }),
       },
     },
@@ -125,18 +109,8 @@ const adminAudit: RouteModule = (app, { reg }) => {
       // Read-only, or the re-identification desk: support staff too (docs/security.md "Roles").
       config: { roles: STAFF_ROLES },
       schema: {
-        ...common,
         summary: "Check every event's own HMAC, the hash chain over linked events and its anchor; reports the first broken event and how many are not yet linked",
-        response: {
-          200: Ok({
-            intact: Type.Boolean(),
-            checked: Type.Integer(),
-            linked: Type.Integer({ description: '[ours] events linked into the chain' }),
-            unlinked: Type.Integer({ description: '[ours] events written but not yet linked (normally linked within a couple of seconds); checked by their own HMAC' }),
-            'first-broken-id': Nullable(Type.Integer()),
-            reason: Nullable(Type.String()),
-          }),
-        },
+        response: { 200: Ok(AuditVerify.properties) },
       },
     },
     async (req) => ({ response: envelope(req, reg.clock.now()), ...reg.audit.verify() }),

@@ -2,28 +2,13 @@ import { Type } from 'typebox';
 import { envelope } from '../../../http/envelope.js';
 import type { RouteModule } from '../../../http/types.js';
 import { ApiError, conflict, invalid } from '../../../lib/errors.js';
-import { DateTime, Ok } from '../../../schemas/common.js';
+import { ClockRan, ClockState } from '../../../../shared/schemas/admin.js';
+import { DateTime, Ok } from '../../../../shared/schemas/common.js';
 
 /** Ten years: far enough for any expiry scenario, small enough to stay a valid date. */
 const MAX_ADVANCE_SECONDS = 10 * 366 * 24 * 3600;
 
-const clockFields = {
-  now: Type.String(),
-  'offset-ms': Type.Integer(),
-  mode: Type.String(),
-};
-const ClockResponse = Ok(clockFields);
-
-const Ran = Type.Object(
-  {
-    steps: Type.Integer({ description: 'Due instants the clock stopped at on its way (retry times, expiries, notice windows)' }),
-    'webhook-attempts': Type.Integer(),
-    'records-expired': Type.Integer(),
-    'expiring-notices-queued': Type.Integer(),
-    capped: Type.Boolean({ description: 'True when the step bound (1000) was reached; what was still due then ran at the target' }),
-  },
-  { description: 'What ran because of this change' },
-);
+const ClockResponse = Ok(ClockState.properties);
 
 /**
  * /v1/admin/clock — the sandbox clock [ours]. Moving it moves the register's "now" for
@@ -32,21 +17,19 @@ const Ran = Type.Object(
  * instant in order (services/sandbox-clock.ts). Production: read-only.
  */
 const adminClock: RouteModule = (app, { reg, svc }) => {
-  const common = { tags: ['admin'], security: [{ bearer: [] }] };
   const view = () => ({ now: `${reg.clock.iso().slice(0, 19)}Z`, 'offset-ms': reg.clock.offset, mode: reg.config.mode });
   // Refused before the body is looked at, like every sandbox-only route.
   const sandboxOnly = async () => {
     if (reg.config.mode !== 'sandbox') throw new ApiError(403, 'AUTH003', 'The clock can only be changed on a sandbox register; a production register always runs on real time');
   };
 
-  app.get('/admin/clock', { schema: { ...common, summary: "The register's clock (sandbox: with its offset from real time)", response: { 200: ClockResponse } } }, async (req) => ({ response: envelope(req, reg.clock.now()), ...view() }));
+  app.get('/admin/clock', { schema: { summary: "The register's clock (sandbox: with its offset from real time)", response: { 200: ClockResponse } } }, async (req) => ({ response: envelope(req, reg.clock.now()), ...view() }));
 
   app.post(
     '/admin/clock',
     {
       onRequest: sandboxOnly,
       schema: {
-        ...common,
         summary:
           'Sandbox only: set the clock to an instant (set), advance it (advance-seconds), or reset it to real time. It only moves forward; every retry, expiry and consent.expiring notice that falls due on the way runs in order before the answer',
         body: Type.Object(
@@ -57,7 +40,7 @@ const adminClock: RouteModule = (app, { reg, svc }) => {
           },
           { additionalProperties: false },
         ),
-        response: { 200: Ok({ ...clockFields, ran: Ran }) },
+        response: { 200: Ok({ ...ClockState.properties, ran: ClockRan }) },
       },
     },
     async (req) => {

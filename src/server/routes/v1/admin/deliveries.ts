@@ -1,10 +1,13 @@
 import { Type } from 'typebox';
 import { envelope } from '../../../http/envelope.js';
+import { adminPage } from '../../../http/paging.js';
 import type { RouteModule } from '../../../http/types.js';
-import { AdminPagingQuery, Id, NextCursor, Nullable, Ok } from '../../../schemas/common.js';
+import { AdminDelivery } from '../../../../shared/schemas/admin.js';
+import { AdminPagingQuery, Id, Ok } from '../../../../shared/schemas/common.js';
 import { csvExportSchema, sendCsvExport } from '../../../http/csv-export.js';
-import { DateQuery, dataUserNames } from './records.js';
-import { DELIVERY_STATUSES, Delivery } from '../../../schemas/webhook.js';
+import { adminListResponse, dataUserNameOf, DateQuery } from './lists.js';
+import { Delivery } from '../../../../shared/schemas/webhook.js';
+import { DELIVERY_STATUSES } from '../../../../shared/vocabulary.js';
 import { DELIVERY_SORTS, MAX_BULK_REDELIVER, type AdminDeliveryFilters } from '../../../services/delivery-worker.js';
 
 /** Filters and sort shared by the delivery list and its CSV export. */
@@ -30,32 +33,24 @@ const filtersOf = (q: { wid?: string; duid?: string; 'event-type'?: string; stat
   order: q.order,
 });
 
-const AdminDelivery = Type.Object({ ...Delivery.properties, 'data-user-name': Nullable(Type.String({ description: "[ours] the subscribing Data User's display name" })) });
-
 const CSV_HEADER = ['event-id', 'event-type', 'status', 'data-user', 'duid', 'wid', 'attempts', 'next-attempt-at', 'last-status-code', 'last-error', 'occurred-at', 'delivered-at'];
 
 /** /v1/admin/deliveries — the webhook outbox with every attempt, and manual redelivery [ours]. */
 const adminDeliveries: RouteModule = (app, { reg, svc }) => {
-  const common = { tags: ['admin'], security: [{ bearer: [] }] };
-
   app.get(
     '/admin/deliveries',
     {
       schema: {
-        ...common,
         summary: 'Webhook deliveries with their attempt logs: filter by wid, Data User (DUID), event type, status and creation date range; sort by created, next-attempt or status; keyset or offset paging',
         querystring: Type.Object({ ...AdminDeliveryQuery, ...AdminPagingQuery }, { additionalProperties: false }),
-        response: { 200: Ok({ deliveries: Type.Array(AdminDelivery), total: Type.Integer(), 'next-cursor': NextCursor }) },
+        response: { 200: adminListResponse('deliveries', AdminDelivery) },
       },
     },
     async (req) => {
       const q = req.query;
-      const { deliveries, total, nextCursor } = svc.delivery.list(filtersOf(q), { limit: q.limit ?? 200, cursor: q.cursor, offset: q.offset });
-      const names = dataUserNames(
-        reg.db,
-        deliveries.map((d) => d.duid),
-      );
-      return { response: envelope(req, reg.clock.now()), deliveries: deliveries.map((d) => ({ ...d, 'data-user-name': names.get(d.duid) ?? null })), total, 'next-cursor': nextCursor };
+      const { deliveries, total, nextCursor } = svc.delivery.list(filtersOf(q), adminPage(q));
+      const nameOf = dataUserNameOf(reg.db, deliveries, (d) => d.duid);
+      return { response: envelope(req, reg.clock.now()), deliveries: deliveries.map((d) => ({ ...d, 'data-user-name': nameOf(d) })), total, 'next-cursor': nextCursor };
     },
   );
 
@@ -63,7 +58,6 @@ const adminDeliveries: RouteModule = (app, { reg, svc }) => {
     '/admin/deliveries/export.csv',
     {
       schema: {
-        ...common,
         ...csvExportSchema('delivery', Type.Object(AdminDeliveryQuery, { additionalProperties: false })),
       },
     },
@@ -75,11 +69,8 @@ const adminDeliveries: RouteModule = (app, { reg, svc }) => {
         header: CSV_HEADER,
         chunks,
         rows: (chunk) => {
-          const names = dataUserNames(
-            reg.db,
-            chunk.map((d) => d.duid),
-          );
-          return chunk.map((d) => [d['event-id'], d['event-type'], d.status, names.get(d.duid) ?? null, d.duid, d.wid, d.attempts, d['next-attempt-at'], d['last-status-code'], d['last-error'], d['occurred-at'], d['delivered-at']]);
+          const nameOf = dataUserNameOf(reg.db, chunk, (d) => d.duid);
+          return chunk.map((d) => [d['event-id'], d['event-type'], d.status, nameOf(d), d.duid, d.wid, d.attempts, d['next-attempt-at'], d['last-status-code'], d['last-error'], d['occurred-at'], d['delivered-at']]);
         },
       });
     },
@@ -89,7 +80,6 @@ const adminDeliveries: RouteModule = (app, { reg, svc }) => {
     '/admin/deliveries/redeliver',
     {
       schema: {
-        ...common,
         summary: `Bulk redelivery: queue again every event matching the filter (the list's) that is not already pending and whose subscription exists; same event-ids, fresh retry schedules; at most ${MAX_BULK_REDELIVER} per call`,
         body: Type.Object(
           {
@@ -112,7 +102,6 @@ const adminDeliveries: RouteModule = (app, { reg, svc }) => {
     '/admin/deliveries/:eventId/redeliver',
     {
       schema: {
-        ...common,
         summary: 'Queue an event again now with the same event-id and a fresh retry schedule',
         params: Type.Object({ eventId: Id('evt') }),
         response: { 200: Ok({ delivery: Delivery }) },

@@ -1,20 +1,15 @@
 import { Type } from 'typebox';
 import { envelope } from '../../../http/envelope.js';
+import { adminPage } from '../../../http/paging.js';
+import { adminListResponse } from './lists.js';
 import type { RouteModule } from '../../../http/types.js';
 import { apiTime } from '../../../lib/clock.js';
-import { AdminPagingQuery, NextCursor, Nullable, Ok, STAFF_ROLES } from '../../../schemas/common.js';
+import { AdminPagingQuery } from '../../../../shared/schemas/common.js';
+import { STAFF_ROLES } from '../../../../shared/vocabulary.js';
 import { AdminRecordQuery } from './records.js';
-import { DiscoveredAccess } from '../../../schemas/access-record.js';
+import { AdminDiscovered } from '../../../../shared/schemas/admin.js';
 import { type SQL } from 'drizzle-orm';
 import { discoveredJson } from '../../../services/record-json.js';
-
-const AdminDiscovered = Type.Object({
-  ak: Type.String(),
-  state: Type.String(),
-  ...DiscoveredAccess.properties,
-  'superseded-at': Nullable(Type.String()),
-  'created-at': Type.String(),
-});
 
 /** GET /v1/admin/discovered-access — what the DCC saw, and what superseded it. */
 const adminDiscovered: RouteModule = (app, { reg, svc }) => {
@@ -24,8 +19,6 @@ const adminDiscovered: RouteModule = (app, { reg, svc }) => {
       // Read-only, or the re-identification desk: support staff too (docs/security.md "Roles").
       config: { roles: STAFF_ROLES },
       schema: {
-        tags: ['admin'],
-        security: [{ bearer: [] }],
         summary: 'DISCOVERED access (q: substring of MPxN or organisation name, or an organisation reference; superseded=true|false; creation date range; sort)',
         querystring: Type.Object(
           {
@@ -38,17 +31,12 @@ const adminDiscovered: RouteModule = (app, { reg, svc }) => {
           },
           { additionalProperties: false },
         ),
-        response: { 200: Ok({ records: Type.Array(AdminDiscovered), total: Type.Integer(), 'next-cursor': NextCursor }) },
+        response: { 200: adminListResponse('records', AdminDiscovered) },
       },
     },
     async (req) => {
       const q = req.query;
-      const limit = q.limit ?? 200;
-      const { rows, nextCursor, total } = svc.records.adminList(
-        { kind: 'discovered', q: q.q, superseded: q.superseded, from: q.from, to: q.to, sort: q.sort, order: q.order },
-        { limit, cursor: q.cursor, offset: q.offset },
-        { discovered: discoveredJson as SQL<string> },
-      );
+      const { rows, nextCursor, total } = svc.records.adminList({ kind: 'discovered', q: q.q, superseded: q.superseded, from: q.from, to: q.to, sort: q.sort, order: q.order }, adminPage(q), { discovered: discoveredJson as SQL<string> });
       return {
         response: envelope(req, reg.clock.now()),
         records: rows.map((r) => ({ ak: r.ak, state: r.state, ...JSON.parse(r.discovered), 'superseded-at': apiTime(r.supersededAt), 'created-at': apiTime(r.createdAt)! })),

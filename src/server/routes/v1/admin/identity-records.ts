@@ -1,27 +1,18 @@
 import { Type } from 'typebox';
 import { envelope } from '../../../http/envelope.js';
+import { adminPage } from '../../../http/paging.js';
 import type { RouteModule } from '../../../http/types.js';
 import { invalid, notFound } from '../../../lib/errors.js';
-import { AccessRecordSummary } from '../../../schemas/access-record.js';
-import { AdminPagingQuery, Email, Id, Mpxn, NextCursor, Nullable, Ok, STAFF_ROLES } from '../../../schemas/common.js';
+import { AdminIdentity, AdminIdentityDetail } from '../../../../shared/schemas/admin.js';
+import { AdminPagingQuery, Email, Id, Mpxn, Ok } from '../../../../shared/schemas/common.js';
+import { STAFF_ROLES } from '../../../../shared/vocabulary.js';
 import { csvExportSchema, sendCsvExport } from '../../../http/csv-export.js';
 import { apiTime } from '../../../lib/clock.js';
-import { DATE_OR_DATE_TIME_PATTERN } from '../../../lib/listing.js';
 import { IDENTITY_SORTS, type AdminIdentityFilters, type IdentitySort } from '../../../services/identity-records.js';
-import { dataUserNames } from './records.js';
-import { IdentityRecord, IrParams } from '../../../schemas/identity-record.js';
-import { AdminToken } from '../../../schemas/reidentification.js';
+import { adminListResponse, dataUserNameOf, DateQuery } from './lists.js';
+import { existsRoute } from '../identity-records.js';
+import { IrParams } from '../../../../shared/schemas/identity-record.js';
 import { adminTokenViews } from '../../../services/token-views.js';
-
-const AdminIdentity = Type.Object({
-  ...IdentityRecord.properties,
-  duid: Type.String(),
-  'owner-display-name': Nullable(Type.String()),
-  'access-record-count': Type.Integer(),
-  masked: Type.Boolean({ description: 'Address lines and postcode are masked; GET /admin/identity-records/{ir}?reveal=true shows them (audited)' }),
-});
-
-const DateQuery = (what: string) => Type.String({ pattern: DATE_OR_DATE_TIME_PATTERN, maxLength: 40, description: what });
 
 /** Filters and sort shared by the staff identity list and its CSV export. */
 const IdentityQuery = {
@@ -54,7 +45,6 @@ const CSV_HEADER = ['ir', 'mpxn', 'move-in-date', 'duid', 'data-user', 'has-emai
  * the address is masked until the person asks to reveal it, which is audited as such.
  */
 const adminIdentityRecords: RouteModule = (app, { reg, svc }) => {
-  const common = { tags: ['admin'], security: [{ bearer: [] }] };
   // Reads are open to support staff too; anonymising and removing passkeys stay admin-only.
   const staff = { roles: STAFF_ROLES };
 
@@ -63,21 +53,17 @@ const adminIdentityRecords: RouteModule = (app, { reg, svc }) => {
     {
       config: staff,
       schema: {
-        ...common,
         summary: 'Find identity records across Data Users: exact MPxN or e-mail (keyed-hash lookup), a fragment of the MPxN, a Data User, a creation date range; sort by creation or MPxN; keyset or offset paging',
         description: 'At least one filter is required. Addresses and e-mails are never searched by substring and are masked in the list. Every call is audited (identity-record.read, with the filters and the records found).',
         querystring: Type.Object({ ...IdentityQuery, ...AdminPagingQuery }, { additionalProperties: false }),
-        response: { 200: Ok({ 'identity-records': Type.Array(AdminIdentity), total: Type.Integer(), 'next-cursor': NextCursor }) },
+        response: { 200: adminListResponse('identity-records', AdminIdentity) },
       },
     },
     async (req) => {
       const f = filtersOf(req.query);
-      const { rows, total, nextCursor } = svc.identities.adminList(f, { limit: req.query.limit ?? 200, cursor: req.query.cursor, offset: req.query.offset });
+      const { rows, total, nextCursor } = svc.identities.adminList(f, adminPage(req.query));
       const counts = svc.identities.linkedCounts(rows.map((r) => r.ir));
-      const names = dataUserNames(
-        reg.db,
-        rows.map((r) => r.duid),
-      );
+      const nameOf = dataUserNameOf(reg.db, rows, (r) => r.duid);
       svc.identities.auditRead(req.account.accountId, req.ip, { ...auditSearch(f), found: rows.map((r) => r.ir) });
       return {
         response: envelope(req, reg.clock.now()),
@@ -85,7 +71,7 @@ const adminIdentityRecords: RouteModule = (app, { reg, svc }) => {
           ...svc.identities.masked(svc.identities.toApi(r)),
           masked: true,
           duid: r.duid,
-          'owner-display-name': names.get(r.duid) ?? null,
+          'owner-display-name': nameOf(r),
           'access-record-count': counts.get(r.ir) ?? 0,
         })),
         total,
@@ -99,7 +85,6 @@ const adminIdentityRecords: RouteModule = (app, { reg, svc }) => {
     {
       config: staff,
       schema: {
-        ...common,
         ...csvExportSchema('identity record', Type.Object(IdentityQuery, { additionalProperties: false }), {
           ours: true,
           description: 'No address and no e-mail: only whether an e-mail is on file. Audited as a read (identity-record.read, with the filters and the row count).',
@@ -118,53 +103,27 @@ const adminIdentityRecords: RouteModule = (app, { reg, svc }) => {
         header: CSV_HEADER,
         chunks,
         rows: (chunk) => {
-          const names = dataUserNames(
-            reg.db,
-            chunk.map((r) => r.duid),
-          );
+          const nameOf = dataUserNameOf(reg.db, chunk, (r) => r.duid);
           const counts = svc.identities.linkedCounts(chunk.map((r) => r.ir));
-          return chunk.map((r) => [r.ir, r.mpxn, r.moveInDate, r.duid, names.get(r.duid) ?? null, r.emailHash !== null, counts.get(r.ir) ?? 0, apiTime(r.createdAt), apiTime(r.anonymisedAt)]);
+          return chunk.map((r) => [r.ir, r.mpxn, r.moveInDate, r.duid, nameOf(r), r.emailHash !== null, counts.get(r.ir) ?? 0, apiTime(r.createdAt), apiTime(r.anonymisedAt)]);
         },
       });
     },
   );
 
-  app.get(
-    '/admin/identity-records/exists',
-    {
-      config: staff,
-      schema: {
-        ...common,
-        summary: 'Existence and available re-identification methods for an MPxN',
-        querystring: Type.Object({ mpxn: Mpxn }, { additionalProperties: false }),
-        response: { 200: Ok({ mpxn: Type.String(), exists: Type.Boolean(), 'available-methods': Type.Array(Type.String()) }) },
-      },
-    },
-    async (req) => {
-      const { exists, methods } = svc.identities.availableMethods(req.query.mpxn);
-      return { response: envelope(req, reg.clock.now()), mpxn: req.query.mpxn, exists, 'available-methods': methods };
-    },
-  );
+  existsRoute(app, { reg, svc }, '/admin/identity-records/exists', { config: staff, summary: 'Existence and available re-identification methods for an MPxN' });
 
   app.get(
     '/admin/identity-records/:ir',
     {
       config: staff,
       schema: {
-        ...common,
         summary: 'One identity record with its owner, linked access records and re-identification history',
         description: 'Address and e-mail are masked unless reveal=true. Every call is audited (identity-record.read, with revealed true/false and the client address).',
         params: IrParams,
         querystring: Type.Object({ reveal: Type.Optional(Type.Boolean({ default: false })) }, { additionalProperties: false }),
         response: {
-          200: Ok({
-            'identity-record': IdentityRecord,
-            email: Nullable(Type.String({ description: 'The e-mail on file: masked unless revealed' })),
-            masked: Type.Boolean(),
-            owner: Nullable(Type.Object({ duid: Type.String(), 'display-name': Type.String(), 'account-id': Type.String() })),
-            'access-records': Type.Array(AccessRecordSummary),
-            tokens: Type.Array(AdminToken),
-          }),
+          200: Ok(AdminIdentityDetail.properties),
         },
       },
     },
@@ -192,7 +151,6 @@ const adminIdentityRecords: RouteModule = (app, { reg, svc }) => {
     '/admin/identity-records/:ir',
     {
       schema: {
-        ...common,
         summary: 'Anonymise an identity record (409 while a linked ACTIVE access record exists)',
         params: IrParams,
         response: { 200: Ok({ ir: Type.String(), 'anonymised-at': Type.String() }) },
@@ -209,7 +167,7 @@ const adminIdentityRecords: RouteModule = (app, { reg, svc }) => {
   app.delete(
     '/admin/identity-records/:ir/credentials/:credentialId',
     {
-      schema: { ...common, summary: 'Remove a passkey credential', params: Type.Object({ ir: Id('ir'), credentialId: Id('cred') }), response: { 204: Type.Null() } },
+      schema: { summary: 'Remove a passkey credential', params: Type.Object({ ir: Id('ir'), credentialId: Id('cred') }), response: { 204: Type.Null() } },
     },
     async (req, reply) => {
       if (!svc.identities.find(req.params.ir)) throw notFound(`Identity record ${req.params.ir}`);

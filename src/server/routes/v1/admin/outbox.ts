@@ -1,11 +1,13 @@
 import { Type } from 'typebox';
 import { envelope } from '../../../http/envelope.js';
+import { seqPage } from '../../../http/paging.js';
+import { adminListResponse } from './lists.js';
 import type { RouteModule } from '../../../http/types.js';
 import { ApiError, notFound } from '../../../lib/errors.js';
-import { idPattern } from '../../../lib/ids.js';
-import { NextCursor, Ok, PagingQuery } from '../../../schemas/common.js';
-import { OutboxMessage } from '../../../schemas/reidentification.js';
-import { MAIL_STATUSES } from '../../../services/mail/mailer.js';
+import { idPattern } from '../../../../shared/values.js';
+import { Ok, PagingQuery } from '../../../../shared/schemas/common.js';
+import { OutboxMessage } from '../../../../shared/schemas/reidentification.js';
+import { MAIL_STATUSES } from '../../../../shared/vocabulary.js';
 
 /**
  * /v1/admin/outbox — every e-mail the register sent or captured, newest first. The mail
@@ -13,7 +15,6 @@ import { MAIL_STATUSES } from '../../../services/mail/mailer.js';
  * holds real customers' mail, kept as sent (one-time links redacted).
  */
 const adminOutbox: RouteModule = (app, { reg, svc }) => {
-  const common = { tags: ['admin'], security: [{ bearer: [] }] };
   const refuse = () => new ApiError(403, 'AUTH003', "The outbox's search, delete and raw source are only available on a sandbox register");
   const sandboxOnly = async () => {
     if (reg.config.mode !== 'sandbox') throw refuse();
@@ -32,7 +33,6 @@ const adminOutbox: RouteModule = (app, { reg, svc }) => {
     {
       onRequest: searchSandboxOnly,
       schema: {
-        ...common,
         summary: 'E-mails the register sent or captured, newest first (status, attempts and last error for SMTP delivery)',
         querystring: Type.Object(
           {
@@ -44,7 +44,7 @@ const adminOutbox: RouteModule = (app, { reg, svc }) => {
           },
           { additionalProperties: false },
         ),
-        response: { 200: Ok({ messages: Type.Array(OutboxMessage), total: Type.Integer(), 'next-cursor': NextCursor }) },
+        response: { 200: adminListResponse('messages', OutboxMessage) },
       },
     },
     async (req) => {
@@ -52,8 +52,7 @@ const adminOutbox: RouteModule = (app, { reg, svc }) => {
         status: req.query.status,
         ref: req.query.ref,
         purpose: req.query.purpose,
-        limit: req.query.limit ?? 200,
-        cursor: req.query.cursor ? Number(req.query.cursor) : undefined,
+        ...seqPage(req.query),
       };
       const { rows, total, nextCursor } = req.query.q !== undefined ? svc.mail.search({ ...filter, text: req.query.q }) : svc.mail.list(filter);
       return { response: envelope(req, reg.clock.now()), messages: rows.map((r) => svc.mail.view(r)), total, 'next-cursor': nextCursor };
@@ -64,7 +63,6 @@ const adminOutbox: RouteModule = (app, { reg, svc }) => {
     '/admin/outbox/:id/retry',
     {
       schema: {
-        ...common,
         summary: 'Try a failed (or retrying) message again now, with a fresh set of attempts',
         params: Type.Object({ id: Type.String({ pattern: '^msg_[0-9a-f]{24}$' }) }),
         response: { 200: Ok({ message: OutboxMessage }) },
@@ -79,7 +77,6 @@ const adminOutbox: RouteModule = (app, { reg, svc }) => {
     {
       onRequest: sandboxOnly,
       schema: {
-        ...common,
         summary: "Sandbox: a message's From:, its header lines and its raw RFC 822 source (composed by nodemailer, as SMTP would carry it)",
         params: IdParams,
         response: { 200: Ok({ id: Type.String(), from: Type.String(), headers: Type.Array(Header), source: Type.String() }) },
@@ -97,7 +94,6 @@ const adminOutbox: RouteModule = (app, { reg, svc }) => {
     {
       onRequest: sandboxOnly,
       schema: {
-        ...common,
         summary: 'Sandbox: the raw RFC 822 source as message/rfc822 (e.g. `curl … > message.eml`)',
         params: IdParams,
         produces: ['message/rfc822'],
@@ -112,12 +108,12 @@ const adminOutbox: RouteModule = (app, { reg, svc }) => {
     },
   );
 
-  app.delete('/admin/outbox/:id', { onRequest: sandboxOnly, schema: { ...common, summary: 'Sandbox: delete one message (audited)', params: IdParams, response: { 200: Ok({ deleted: Type.Integer() }) } } }, async (req) => {
+  app.delete('/admin/outbox/:id', { onRequest: sandboxOnly, schema: { summary: 'Sandbox: delete one message (audited)', params: IdParams, response: { 200: Ok({ deleted: Type.Integer() }) } } }, async (req) => {
     svc.mail.remove(req.account.accountId, req.params.id);
     return { response: envelope(req, reg.clock.now()), deleted: 1 };
   });
 
-  app.delete('/admin/outbox', { onRequest: sandboxOnly, schema: { ...common, summary: 'Sandbox: delete every message in the outbox (audited, with how many)', response: { 200: Ok({ deleted: Type.Integer() }) } } }, async (req) => ({
+  app.delete('/admin/outbox', { onRequest: sandboxOnly, schema: { summary: 'Sandbox: delete every message in the outbox (audited, with how many)', response: { 200: Ok({ deleted: Type.Integer() }) } } }, async (req) => ({
     response: envelope(req, reg.clock.now()),
     deleted: svc.mail.removeAll(req.account.accountId),
   }));

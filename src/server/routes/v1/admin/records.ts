@@ -1,24 +1,22 @@
-import { desc, eq, inArray } from 'drizzle-orm';
+import { desc, eq } from 'drizzle-orm';
 import { Type } from 'typebox';
-import { accounts, auditEvents } from '../../../db/schema.js';
+import { auditEvents } from '../../../db/schema.js';
 import { envelope } from '../../../http/envelope.js';
 import { csvExportSchema, sendCsvExport } from '../../../http/csv-export.js';
+import { adminPage } from '../../../http/paging.js';
+import { adminListResponse, dataUserNameOf, DateQuery } from './lists.js';
 import type { RouteModule } from '../../../http/types.js';
 import { apiTime } from '../../../lib/clock.js';
 import { notFound } from '../../../lib/errors.js';
-import { AccessRecordOutput, LEGAL_BASES, REVOKE_REASONS, STATES } from '../../../schemas/access-record.js';
-import { AdminPagingQuery, Id, NextCursor, Nullable, Ok, STAFF_ROLES } from '../../../schemas/common.js';
-import { DATE_OR_DATE_TIME_PATTERN } from '../../../lib/listing.js';
+import { AdminRecord, AdminRecordDetail } from '../../../../shared/schemas/admin.js';
+import { LEGAL_BASES, RECORD_STATES, REVOKE_REASONS, STAFF_ROLES, type LegalBasis } from '../../../../shared/vocabulary.js';
+import { AdminPagingQuery, Id, Ok } from '../../../../shared/schemas/common.js';
 import { RECORD_SORTS, type AccessRow, type AdminRecordFilters } from '../../../services/access-records/index.js';
-import type { Db } from '../../../db/open.js';
-
-/** A date (YYYY-MM-DD) or RFC 3339 date-time query parameter of the admin lists. */
-export const DateQuery = (what: string) => Type.String({ pattern: DATE_OR_DATE_TIME_PATTERN, maxLength: 40, description: what });
 
 /** Filters and sort shared by the admin record list and its CSV export. */
 export const AdminRecordQuery = {
   q: Type.Optional(Type.String({ minLength: 1, maxLength: 200, description: 'substring of MPxN, access key, purpose, controller or organisation name (3+ characters; shorter: prefix); or an exact DUID or organisation reference' })),
-  state: Type.Optional(Type.Enum([...STATES])),
+  state: Type.Optional(Type.Enum([...RECORD_STATES])),
   'legal-basis': Type.Optional(Type.Enum([...LEGAL_BASES])),
   duid: Type.Optional(Id('duid')),
   from: Type.Optional(DateQuery('created on or after (date or date-time)')),
@@ -27,51 +25,16 @@ export const AdminRecordQuery = {
   order: AdminPagingQuery.order,
 };
 
-/** Display names of the Data Users owning `rows`, so lists show names, not DUIDs. */
-export function dataUserNames(db: Db, duids: (string | null)[]): Map<string, string> {
-  const wanted = [...new Set(duids.filter((d): d is string => !!d))];
-  if (!wanted.length) return new Map();
-  return new Map(
-    db
-      .select({ duid: accounts.duid, name: accounts.displayName })
-      .from(accounts)
-      .where(inArray(accounts.duid, wanted))
-      .all()
-      .map((a) => [a.duid, a.name]),
-  );
-}
-
 const CSV_HEADER = ['ak', 'mpxn', 'state', 'legal-basis', 'purpose', 'data-types', 'controller', 'organisation-name', 'data-user', 'duid', 'expiry', 'created-at', 'revoked-at'];
-
-const AdminRecord = Type.Object({
-  ak: Type.String(),
-  duid: Nullable(Type.String()),
-  mpxn: Type.String(),
-  state: Type.String(),
-  'legal-basis': Nullable(Type.String()),
-  purpose: Nullable(Type.String()),
-  'data-types': Type.Array(Type.String()),
-  'lead-controller-name': Nullable(Type.String()),
-  'arrangement-type': Nullable(Type.String()),
-  'controller-count': Type.Integer(),
-  expiry: Nullable(Type.String()),
-  'created-at': Type.String(),
-  'revoked-at': Nullable(Type.String()),
-  'organisation-name': Nullable(Type.String()),
-  'data-user-name': Nullable(Type.String({ description: "[ours] the owning Data User's display name" })),
-});
-
-const TimelineEntry = Type.Object({ at: Type.String(), 'event-type': Type.String(), actor: Type.String(), detail: Type.Record(Type.String(), Type.Unknown()) });
 
 /** /v1/admin/records — search every record; detail with a state timeline; revoke. */
 const adminRecords: RouteModule = (app, { reg, svc }) => {
-  const common = { tags: ['admin'], security: [{ bearer: [] }] };
-  const row = (r: AccessRow, nowIso: string, names: Map<string, string>) => ({
+  const row = (r: AccessRow, nowIso: string, nameOf: (r: AccessRow) => string | null) => ({
     ak: r.ak,
     duid: r.duid,
     mpxn: r.mpxn,
     state: svc.records.effectiveState(r, nowIso),
-    'legal-basis': r.legalBasis,
+    'legal-basis': r.legalBasis as LegalBasis | null,
     purpose: r.purpose,
     'data-types': r.dataTypes,
     'lead-controller-name': r.leadControllerName,
@@ -81,7 +44,7 @@ const adminRecords: RouteModule = (app, { reg, svc }) => {
     'created-at': apiTime(r.createdAt)!,
     'revoked-at': apiTime(r.revokedAt),
     'organisation-name': r.organisationName,
-    'data-user-name': r.duid ? (names.get(r.duid) ?? null) : null,
+    'data-user-name': nameOf(r),
   });
   const filtersOf = (q: { q?: string; state?: string; 'legal-basis'?: string; duid?: string; from?: string; to?: string; sort?: AdminRecordFilters['sort']; order?: 'asc' | 'desc' }): AdminRecordFilters => ({
     q: q.q,
@@ -100,20 +63,16 @@ const adminRecords: RouteModule = (app, { reg, svc }) => {
       // Read-only, or the re-identification desk: support staff too (docs/security.md "Roles").
       config: { roles: STAFF_ROLES },
       schema: {
-        ...common,
         summary: 'Search all records: substring search, filters, a creation date range, sort by a main column, keyset or offset paging',
         querystring: Type.Object({ ...AdminRecordQuery, ...AdminPagingQuery }, { additionalProperties: false }),
-        response: { 200: Ok({ records: Type.Array(AdminRecord), total: Type.Integer(), 'next-cursor': NextCursor }) },
+        response: { 200: adminListResponse('records', AdminRecord) },
       },
     },
     async (req) => {
       const nowIso = reg.clock.iso();
-      const { rows, total, nextCursor } = svc.records.adminList(filtersOf(req.query), { limit: req.query.limit ?? 200, cursor: req.query.cursor, offset: req.query.offset });
-      const names = dataUserNames(
-        reg.db,
-        rows.map((r) => r.duid),
-      );
-      return { response: envelope(req, reg.clock.now()), records: rows.map((r) => row(r, nowIso, names)), total, 'next-cursor': nextCursor };
+      const { rows, total, nextCursor } = svc.records.adminList(filtersOf(req.query), adminPage(req.query));
+      const nameOf = dataUserNameOf(reg.db, rows, (r) => r.duid);
+      return { response: envelope(req, reg.clock.now()), records: rows.map((r) => row(r, nowIso, nameOf)), total, 'next-cursor': nextCursor };
     },
   );
 
@@ -122,7 +81,6 @@ const adminRecords: RouteModule = (app, { reg, svc }) => {
     {
       config: { roles: STAFF_ROLES },
       schema: {
-        ...common,
         ...csvExportSchema('record', Type.Object(AdminRecordQuery, { additionalProperties: false })),
       },
     },
@@ -136,10 +94,7 @@ const adminRecords: RouteModule = (app, { reg, svc }) => {
         header: CSV_HEADER,
         chunks,
         rows: (chunk) => {
-          const names = dataUserNames(
-            reg.db,
-            chunk.map((r) => r.duid),
-          );
+          const nameOf = dataUserNameOf(reg.db, chunk, (r) => r.duid);
           return chunk.map((r) => [
             r.ak,
             r.mpxn,
@@ -149,7 +104,7 @@ const adminRecords: RouteModule = (app, { reg, svc }) => {
             r.dataTypes,
             r.leadControllerName,
             r.organisationName,
-            r.duid ? (names.get(r.duid) ?? null) : null,
+            nameOf(r),
             r.duid,
             r.expiry,
             apiTime(r.createdAt),
@@ -166,18 +121,11 @@ const adminRecords: RouteModule = (app, { reg, svc }) => {
       // Read-only, or the re-identification desk: support staff too (docs/security.md "Roles").
       config: { roles: STAFF_ROLES },
       schema: {
-        ...common,
         summary: 'One record: every section, its owner and its state timeline',
         params: Type.Object({ ak: Id('ak') }),
         response: {
           200: Ok({
-            record: Type.Object({
-              ...AdminRecord.properties,
-              ir: Nullable(Type.String()),
-              'access-record': AccessRecordOutput,
-              owner: Nullable(Type.Object({ duid: Type.String(), 'display-name': Type.String(), 'account-id': Type.String() })),
-              timeline: Type.Array(TimelineEntry),
-            }),
+            record: AdminRecordDetail,
           }),
         },
       },
@@ -193,7 +141,11 @@ const adminRecords: RouteModule = (app, { reg, svc }) => {
       return {
         response: envelope(req, reg.clock.now()),
         record: {
-          ...row(r, nowIso, dataUserNames(reg.db, [r.duid])),
+          ...row(
+            r,
+            nowIso,
+            dataUserNameOf(reg.db, [r], (x) => x.duid),
+          ),
           ir: r.ir,
           'access-record': svc.records.apiRecord(r.ak, nowIso)!,
           owner: owner ? { duid: owner.duid, 'display-name': owner.displayName, 'account-id': owner.accountId } : null,
@@ -207,7 +159,6 @@ const adminRecords: RouteModule = (app, { reg, svc }) => {
     '/admin/records/:ak/revoke',
     {
       schema: {
-        ...common,
         summary: 'Revoke a record as the register operator (fires consent.withdrawal to its owner)',
         params: Type.Object({ ak: Id('ak') }),
         body: Type.Object({ reason: Type.Enum([...REVOKE_REASONS]) }, { additionalProperties: false }),

@@ -1,18 +1,20 @@
 import { Type } from 'typebox';
 import { envelope } from '../../../http/envelope.js';
+import { adminPage } from '../../../http/paging.js';
 import type { RouteModule } from '../../../http/types.js';
 import { ApiError, notFound } from '../../../lib/errors.js';
 import { csvExportSchema, sendCsvExport } from '../../../http/csv-export.js';
 import { apiTime } from '../../../lib/clock.js';
-import { AdminPagingQuery, Id, Mpxn, Ok, STAFF_ROLES } from '../../../schemas/common.js';
-import { DateQuery, dataUserNames } from './records.js';
-import { AdminReIdentifyBody, AdminReIdentifyResponse, AdminToken, AdminTokenList, TokenRefParams } from '../../../schemas/reidentification.js';
+import { AdminPagingQuery, Id, Mpxn, Ok } from '../../../../shared/schemas/common.js';
+import { dataUserNameOf, DateQuery } from './lists.js';
+import { AdminReIdentifyBody, AdminReIdentifyResponse, AdminToken, AdminTokenList, TokenRefParams } from '../../../../shared/schemas/reidentification.js';
 import { adminTokenViews } from '../../../services/token-views.js';
-import { ADMIN_TOKEN_STATUSES, TOKEN_SORTS, type AdminTokenFilters, type TokenRow } from '../../../services/reid-tokens.js';
+import { STAFF_ROLES, TOKEN_STATUSES } from '../../../../shared/vocabulary.js';
+import { TOKEN_SORTS, type AdminTokenFilters, type TokenRow } from '../../../services/reid-tokens.js';
 
 /** Filters and sort shared by the token list and its CSV export. */
 const AdminTokenQuery = {
-  status: Type.Optional(Type.Enum([...ADMIN_TOKEN_STATUSES])),
+  status: Type.Optional(Type.Enum([...TOKEN_STATUSES])),
   mpxn: Type.Optional(Mpxn),
   q: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9_-]{1,60}$', description: 'prefix of an MPxN or of a token-ref' })),
   duid: Type.Optional(Id('duid')),
@@ -37,8 +39,6 @@ const filtersOf = (q: { status?: string; mpxn?: string; q?: string; duid?: strin
 
 /** /v1/admin/reidentifications — the operator's view of re-identification tokens. */
 const adminReidentifications: RouteModule = (app, { reg, svc }) => {
-  const common = { tags: ['admin'], security: [{ bearer: [] }] };
-
   const views = (rows: TokenRow[]) => adminTokenViews(reg, svc, rows);
 
   app.get(
@@ -47,14 +47,13 @@ const adminReidentifications: RouteModule = (app, { reg, svc }) => {
       // Read-only, or the re-identification desk: support staff too (docs/security.md "Roles").
       config: { roles: STAFF_ROLES },
       schema: {
-        ...common,
         summary: 'Re-identification tokens: filter by status, MPxN, an MPxN or token-ref prefix, initiator (DUID) and creation date range; sort by created, expiry or status; keyset or offset paging',
         querystring: Type.Object({ ...AdminTokenQuery, ...AdminPagingQuery }, { additionalProperties: false }),
         response: { 200: AdminTokenList },
       },
     },
     async (req) => {
-      const { rows, total, nextCursor } = svc.tokens.adminList(filtersOf(req.query), { limit: req.query.limit ?? 200, cursor: req.query.cursor, offset: req.query.offset });
+      const { rows, total, nextCursor } = svc.tokens.adminList(filtersOf(req.query), adminPage(req.query));
       return { response: envelope(req, reg.clock.now()), tokens: views(rows), total, 'next-cursor': nextCursor };
     },
   );
@@ -64,7 +63,6 @@ const adminReidentifications: RouteModule = (app, { reg, svc }) => {
     {
       config: { roles: STAFF_ROLES },
       schema: {
-        ...common,
         ...csvExportSchema('token', Type.Object(AdminTokenQuery, { additionalProperties: false })),
       },
     },
@@ -77,13 +75,10 @@ const adminReidentifications: RouteModule = (app, { reg, svc }) => {
         header: CSV_HEADER,
         chunks,
         rows: (chunk: TokenRow[]) => {
-          const names = dataUserNames(
-            reg.db,
-            chunk.map((r) => r.initiatorDuid),
-          );
+          const nameOf = dataUserNameOf(reg.db, chunk, (r) => r.initiatorDuid);
           return chunk.map((r) => {
             const v = svc.tokens.adminView(r, nowIso);
-            return [r.tokenRef, r.mpxn, v.status, r.method, r.flow, names.get(r.initiatorDuid) ?? null, r.initiatorDuid, r.initiatorAccountId, apiTime(r.createdAt), v['expires-at'], v['confirmed-at'], v['consumed-at'], v['consumed-for']];
+            return [r.tokenRef, r.mpxn, v.status, r.method, r.flow, nameOf(r), r.initiatorDuid, r.initiatorAccountId, apiTime(r.createdAt), v['expires-at'], v['confirmed-at'], v['consumed-at'], v['consumed-for']];
           });
         },
       });
@@ -95,7 +90,7 @@ const adminReidentifications: RouteModule = (app, { reg, svc }) => {
     {
       // Read-only, or the re-identification desk: support staff too (docs/security.md "Roles").
       config: { roles: STAFF_ROLES },
-      schema: { ...common, summary: 'One re-identification token', params: TokenRefParams, response: { 200: Ok({ token: AdminToken }) } },
+      schema: { summary: 'One re-identification token', params: TokenRefParams, response: { 200: Ok({ token: AdminToken }) } },
     },
     async (req) => {
       const row = svc.tokens.find(req.params.tokenRef);
@@ -110,7 +105,6 @@ const adminReidentifications: RouteModule = (app, { reg, svc }) => {
       // The desk's own action: support staff too.
       config: { roles: STAFF_ROLES },
       schema: {
-        ...common,
         summary: 'Cancel a pending (or confirmed, unused) re-identification: it can no longer be confirmed or used',
         description:
           'The token becomes cancelled: its magic link and passkey pages say so and change nothing, and the initiator sees status expired (POST /access-records and meter-point listings answer as for an expired token). A consumed, expired or already cancelled token → 409 CON001. Audited (reidentification.cancelled).',
@@ -127,7 +121,6 @@ const adminReidentifications: RouteModule = (app, { reg, svc }) => {
       // Read-only, or the re-identification desk: support staff too (docs/security.md "Roles").
       config: { roles: STAFF_ROLES },
       schema: {
-        ...common,
         summary: 'Start a re-identification on behalf of a data_user or portal account (support staff)',
         description:
           'Same rules as POST /v1/identity-records/reidentify, with the on-behalf-of account as the initiator (its display-name is shown to the customer; its return URLs apply; it can poll and use the token). ' +

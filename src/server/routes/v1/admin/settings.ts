@@ -1,7 +1,7 @@
-import { Type } from 'typebox';
 import { envelope } from '../../../http/envelope.js';
 import type { RouteModule } from '../../../http/types.js';
-import { Nullable, Ok } from '../../../schemas/common.js';
+import { AdminSettings } from '../../../../shared/schemas/admin.js';
+import { Ok } from '../../../../shared/schemas/common.js';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PROJECT_ROOT } from '../../../config.js';
@@ -20,19 +20,9 @@ const adminSettings: RouteModule = (app, { reg }) => {
     '/admin/settings',
     {
       schema: {
-        tags: ['admin'],
-        security: [{ bearer: [] }],
         summary: "The register's configuration (mode, origin, WebAuthn RP, SMTP target, data folder)",
         response: {
-          200: Ok({
-            mode: Type.String(),
-            origin: Type.String(),
-            'rp-id': Type.String(),
-            'rp-name': Type.String(),
-            smtp: Type.Object({ configured: Type.Boolean(), target: Nullable(Type.String()) }),
-            'data-dir': Nullable(Type.String()),
-            version: Type.String(),
-          }),
+          200: Ok(AdminSettings.properties),
         },
       },
     },

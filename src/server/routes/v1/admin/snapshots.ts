@@ -2,7 +2,7 @@ import { Type } from 'typebox';
 import { envelope } from '../../../http/envelope.js';
 import type { RouteModule } from '../../../http/types.js';
 import { ApiError } from '../../../lib/errors.js';
-import { Ok } from '../../../schemas/common.js';
+import { Ok } from '../../../../shared/schemas/common.js';
 import { seedDemo } from '../../../seed/demo.js';
 import { SNAPSHOT_ID_PATTERN, SNAPSHOT_NAME_MAX, SNAPSHOT_NAME_PATTERN } from '../../../services/snapshots.js';
 
@@ -23,14 +23,12 @@ const adminSnapshots: RouteModule = (app, { reg, svc }) => {
   const sandboxOnly = async () => {
     if (reg.config.mode !== 'sandbox') throw new ApiError(403, 'AUTH003', 'Snapshots and reset are only available on a sandbox register');
   };
-  const common = { tags: ['admin'], security: [{ bearer: [] }] };
 
   app.get(
     '/admin/sandbox/snapshots',
     {
       onRequest: sandboxOnly,
       schema: {
-        ...common,
         summary: 'Sandbox: the saved snapshots of the register, newest first',
         response: { 200: Ok({ snapshots: Type.Array(Snapshot), location: Type.String({ description: "Where they are kept: the data folder's snapshots/, or a temporary folder for an in-memory register" }) }) },
       },
@@ -43,7 +41,6 @@ const adminSnapshots: RouteModule = (app, { reg, svc }) => {
     {
       onRequest: sandboxOnly,
       schema: {
-        ...common,
         summary: "Sandbox: save the register's whole state (SQLite online backup, consistent while the register serves) under a name",
         body: Type.Object(
           { name: Type.String({ minLength: 1, maxLength: SNAPSHOT_NAME_MAX, pattern: SNAPSHOT_NAME_PATTERN, description: 'Letters, digits, spaces, . _ -; unique among the saved snapshots' }) },
@@ -64,7 +61,6 @@ const adminSnapshots: RouteModule = (app, { reg, svc }) => {
     {
       onRequest: sandboxOnly,
       schema: {
-        ...common,
         summary:
           'Sandbox: take the register back exactly to a snapshot (records, identity records, tokens, outbox, deliveries, clock offset, audit chain). Work in flight from before is dropped; the restore is audited on the restored chain',
         params: IdParams,
@@ -77,7 +73,7 @@ const adminSnapshots: RouteModule = (app, { reg, svc }) => {
     },
   );
 
-  app.delete('/admin/sandbox/snapshots/:id', { onRequest: sandboxOnly, schema: { ...common, summary: 'Sandbox: delete a saved snapshot', params: IdParams, response: { 200: Ok({ deleted: Type.String() }) } } }, async (req) => {
+  app.delete('/admin/sandbox/snapshots/:id', { onRequest: sandboxOnly, schema: { summary: 'Sandbox: delete a saved snapshot', params: IdParams, response: { 200: Ok({ deleted: Type.String() }) } } }, async (req) => {
     svc.snapshots.remove(req.account.accountId, req.params.id);
     return { response: envelope(req, reg.clock.now()), deleted: req.params.id };
   });
@@ -87,7 +83,6 @@ const adminSnapshots: RouteModule = (app, { reg, svc }) => {
     {
       onRequest: sandboxOnly,
       schema: {
-        ...common,
         summary: 'Sandbox: empty the register (accounts are kept, so every credential still works; the clock returns to real time), then load the demo data (seed: demo) or nothing (seed: empty). Audited on the fresh chain',
         body: Type.Object({ seed: Type.Union([Type.Literal('demo'), Type.Literal('empty')]) }, { additionalProperties: false }),
         response: { 200: Ok({ seed: Type.String(), now: Type.String(), 'offset-ms': Type.Integer() }) },

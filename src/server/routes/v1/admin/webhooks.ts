@@ -1,8 +1,10 @@
 import { Type } from 'typebox';
 import { envelope } from '../../../http/envelope.js';
+import { seqPage } from '../../../http/paging.js';
+import { adminListResponse } from './lists.js';
 import type { RouteModule } from '../../../http/types.js';
-import { Id, NextCursor, Ok, PagingQuery } from '../../../schemas/common.js';
-import { AdminWebhookSubscription, CreateWebhookBody, SigningSecret, TestEventBody, TestEventResult, UpdateWebhookBody, WidParams } from '../../../schemas/webhook.js';
+import { Id, Ok, PagingQuery } from '../../../../shared/schemas/common.js';
+import { AdminWebhookSubscription, CreateWebhookBody, SigningSecret, TestEventBody, TestEventResult, UpdateWebhookBody, WidParams } from '../../../../shared/schemas/webhook.js';
 import { testResultToApi } from '../../../services/delivery-worker.js';
 import type { WebhookRow } from '../../../services/webhooks.js';
 
@@ -15,24 +17,21 @@ const AdminCreateWebhookBody = Type.Object({ duid: { ...Id('duid'), description:
  * the Data User as `for-duid`.
  */
 const adminWebhooks: RouteModule = (app, { reg, svc }) => {
-  const common = { tags: ['admin'], security: [{ bearer: [] }] };
   const view = (w: WebhookRow) => ({ ...svc.webhooks.toApi(w), duid: w.duid });
 
   app.get(
     '/admin/webhooks',
     {
       schema: {
-        ...common,
         summary: 'Webhook subscriptions of all Data Users, newest first (never their signing secrets)',
         querystring: Type.Object({ duid: Type.Optional(Id('duid')), ...PagingQuery }, { additionalProperties: false }),
-        response: { 200: Ok({ webhooks: Type.Array(AdminWebhookSubscription), total: Type.Integer(), 'next-cursor': NextCursor }) },
+        response: { 200: adminListResponse('webhooks', AdminWebhookSubscription) },
       },
     },
     async (req) => {
       const { rows, total, nextCursor } = svc.webhooks.adminList({
         duid: req.query.duid,
-        limit: req.query.limit ?? 200,
-        cursor: req.query.cursor ? Number(req.query.cursor) : undefined,
+        ...seqPage(req.query),
       });
       return { response: envelope(req, reg.clock.now()), webhooks: rows.map(view), total, 'next-cursor': nextCursor };
     },
@@ -42,7 +41,6 @@ const adminWebhooks: RouteModule = (app, { reg, svc }) => {
     '/admin/webhooks',
     {
       schema: {
-        ...common,
         summary: 'Create a webhook subscription for a Data User (duid); the signing-secret is returned once',
         body: AdminCreateWebhookBody,
         response: { 201: Ok({ webhook: AdminWebhookSubscription, 'signing-secret': SigningSecret }) },
@@ -56,7 +54,7 @@ const adminWebhooks: RouteModule = (app, { reg, svc }) => {
     },
   );
 
-  app.get('/admin/webhooks/:wid', { schema: { ...common, summary: "One Data User's webhook subscription", params: WidParams, response: { 200: Ok({ webhook: AdminWebhookSubscription }) } } }, async (req) => ({
+  app.get('/admin/webhooks/:wid', { schema: { summary: "One Data User's webhook subscription", params: WidParams, response: { 200: Ok({ webhook: AdminWebhookSubscription }) } } }, async (req) => ({
     response: envelope(req, reg.clock.now()),
     webhook: view(svc.webhooks.getForAdmin(req.params.wid).row),
   }));
@@ -65,7 +63,6 @@ const adminWebhooks: RouteModule = (app, { reg, svc }) => {
     '/admin/webhooks/:wid',
     {
       schema: {
-        ...common,
         summary: "Edit, pause (active: false), resume or rotate (rotate-secret: true, the new secret returned once) a Data User's subscription",
         params: WidParams,
         body: UpdateWebhookBody,
@@ -79,7 +76,7 @@ const adminWebhooks: RouteModule = (app, { reg, svc }) => {
     },
   );
 
-  app.delete('/admin/webhooks/:wid', { schema: { ...common, summary: "Delete a Data User's subscription (its queued events are not sent)", params: WidParams, response: { 204: Type.Null() } } }, async (req, reply) => {
+  app.delete('/admin/webhooks/:wid', { schema: { summary: "Delete a Data User's subscription (its queued events are not sent)", params: WidParams, response: { 204: Type.Null() } } }, async (req, reply) => {
     const { account } = svc.webhooks.getForAdmin(req.params.wid);
     svc.webhooks.remove(account, req.params.wid, req.account.accountId);
     return reply.status(204).send(null);
@@ -89,7 +86,6 @@ const adminWebhooks: RouteModule = (app, { reg, svc }) => {
     '/admin/webhooks/:wid/test',
     {
       schema: {
-        ...common,
         summary: "Send a test event of a chosen type to a Data User's subscription now (signed like a delivery, X-DAR-Test: true, never queued or retried)",
         params: WidParams,
         body: Type.Union([TestEventBody, Type.Null()]),

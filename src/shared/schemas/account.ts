@@ -1,12 +1,14 @@
 import { Type, type Static } from 'typebox';
-import { DataType, HttpUrl, Id, Nullable, ROLES, Text } from './common.js';
+import { ACCOUNT_STATUSES, ROLES } from '../vocabulary.js';
+import { ORG_REF_PATTERN } from '../values.js';
+import { DataType, HttpUrl, Id, Nullable, StringEnum, Text } from './common.js';
 
 export const Account = Type.Object({
   'account-id': Type.String(),
   duid: Type.String(),
   'display-name': Type.String(),
-  role: Type.String(),
-  status: Type.String(),
+  role: StringEnum(ROLES),
+  status: StringEnum(ACCOUNT_STATUSES),
   'contact-url': Nullable(Type.String()),
   'registered-at': Type.String(),
   'suspended-at': Nullable(Type.String()),
@@ -17,9 +19,18 @@ export const Account = Type.Object({
 });
 export type Account = Static<typeof Account>;
 
+/** A Data User as the directory shows it (contract §6). */
+export const DataUser = Type.Object({
+  duid: Type.String(),
+  'display-name': Type.String(),
+  status: StringEnum(ACCOUNT_STATUSES),
+  'registered-at': Type.String(),
+  'suspended-at': Nullable(Type.String()),
+  'contact-url': Nullable(Type.String()),
+  'data-types-supported': Type.Array(Type.String()),
+});
+
 export const ACCOUNT_ID_PATTERN = '^[a-z0-9][a-z0-9_.-]{2,63}$';
-/** SEC / DCC organisation references as published: 3–64 letters, digits, `_` or `-` (e.g. `SEC-OU-00429`, `org_abc123def456`). */
-export const ORG_REF_PATTERN = '^[A-Za-z0-9_-]{3,64}$';
 
 const ReturnUrls = Type.Array(HttpUrl, { maxItems: 20, uniqueItems: true });
 

@@ -1,10 +1,11 @@
 import { Type, type TSchema } from 'typebox';
-import { EnvelopeSchema } from '../http/envelope.js';
-import { idPattern, type IdPrefix } from '../lib/ids.js';
-import { DATA_TYPES } from '../../shared/vocabulary.js';
-import { MPXN_PATTERN, POSTCODE_PATTERN } from '../../shared/values.js';
+import { DATA_TYPES } from '../vocabulary.js';
+import { idPattern, MPXN_PATTERN, POSTCODE_PATTERN, type IdPrefix } from '../values.js';
 
-export { MPXN_PATTERN, POSTCODE_PATTERN } from '../../shared/values.js';
+/*
+ * The API's building blocks, shared by the register (validation, OpenAPI) and the console
+ * (its response types are `Static<…>` of these schemas). Browser-safe: typebox only.
+ */
 export const HTTP_URL_PATTERN = '^https?://[^\\s]+$';
 /** ISO 8601 duration, e.g. P2Y, P6M, P1Y2M10DT2H30M. */
 export const DURATION_PATTERN = '^P(?!$)(\\d+Y)?(\\d+M)?(\\d+W)?(\\d+D)?(T(?=\\d)(\\d+H)?(\\d+M)?(\\d+(\\.\\d+)?S)?)?$';
@@ -36,11 +37,27 @@ export const DateOnly = Type.String({ format: 'date', maxLength: 12, 'x-canonica
 /** An e-mail address; an internationalised domain is kept in its ASCII (punycode) form. */
 export const Email = Type.String({ format: 'email', maxLength: 254, 'x-canonical': 'email' });
 export const Nullable = <T extends TSchema>(t: T) => Type.Union([t, Type.Null()]);
-export { DATA_TYPES } from '../../shared/vocabulary.js';
+/**
+ * A string from one of the fixed vocabularies (src/shared/vocabulary.ts), typed as their
+ * union: `type: string` with `enum`, so OpenAPI readers see a string and answers serialise on
+ * the string path. Used for what the register sends; request bodies keep Type.Enum.
+ */
+export const StringEnum = <const T extends readonly string[]>(values: T, options: { description?: string } = {}) => Type.Unsafe<T[number]>({ type: 'string', enum: [...values], ...options } as TSchema);
 export const DataType = Type.Enum([...DATA_TYPES]);
 export const DataTypes = Type.Array(DataType, { minItems: 1, maxItems: DATA_TYPES.length, uniqueItems: true });
 
-export { ROLES, STAFF_ROLES, type Role } from '../../shared/vocabulary.js';
+/** The `response` block every JSON body carries (contract §1). */
+export const EnvelopeSchema = Type.Object({
+  resource: Type.String(),
+  timestamp: Type.String(),
+  'transaction-id': Type.String(),
+});
+
+/** The error envelope (contract §1): every 4xx and 5xx. */
+export const ErrorBodySchema = Type.Object({
+  response: EnvelopeSchema,
+  errors: Type.Array(Type.Object({ 'error-code': Type.String(), message: Type.String() })),
+});
 
 /** Wraps the body properties of a successful response with the envelope. */
 export const Ok = <P extends Record<string, TSchema>>(props: P) => Type.Object({ response: EnvelopeSchema, ...props });
@@ -62,6 +79,8 @@ export const PagingQuery = {
   cursor: Type.Optional(Type.String({ pattern: '^[0-9]{1,18}$', description: 'next-cursor from the previous page' })),
 };
 export const NextCursor = Nullable(Type.String());
+/** The paging fields of a list's answer: how many match in all, and the cursor to the next page. */
+export const ListPage = Type.Object({ total: Type.Integer(), 'next-cursor': NextCursor });
 
 /**
  * Paging for the admin ([ours]) lists that sort (docs/api.md "Admin lists"): `cursor` is the

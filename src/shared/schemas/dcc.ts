@@ -1,6 +1,6 @@
 import { Type } from 'typebox';
 import { DataTypes, DateOnly, DateTimeOrDate, Mpxn, Nullable, Text } from './common.js';
-import { ORG_REF_PATTERN } from './account.js';
+import { ORG_REF_PATTERN } from '../values.js';
 
 export const DiscoveredAccessBody = Type.Object(
   {

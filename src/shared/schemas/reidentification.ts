@@ -1,6 +1,6 @@
-import { Type } from 'typebox';
-import { ADMIN_TOKEN_STATUSES, TOKEN_METHODS } from '../services/reid-tokens.js';
-import { HttpUrl, Id, Mpxn, NextCursor, Nullable, Ok } from './common.js';
+import { Type, type Static } from 'typebox';
+import { MAIL_STATUSES, POLLED_TOKEN_STATUSES, TOKEN_FLOWS, TOKEN_METHODS, TOKEN_STATUSES } from '../vocabulary.js';
+import { HttpUrl, Id, Mpxn, NextCursor, Nullable, Ok, StringEnum } from './common.js';
 import { MagicLinkDetails, PasskeyRedirect } from './identity-record.js';
 
 export const ReidMethod = Type.Enum([...TOKEN_METHODS], { description: 'magic-link | passkey-assert | passkey-register' });
@@ -16,15 +16,7 @@ export const ReIdentifyBody = Type.Object(
 );
 
 /** POST /identity-records/reidentify (cross-Data-User, portal) */
-export const ReIdentifyByMpxnBody = Type.Object(
-  {
-    mpxn: Mpxn,
-    method: ReidMethod,
-    'redirect-url': Type.Optional(Nullable(HttpUrl)),
-    'passkey-return-url': Type.Optional(Nullable(HttpUrl)),
-  },
-  { additionalProperties: false },
-);
+export const ReIdentifyByMpxnBody = Type.Object({ mpxn: Mpxn, ...ReIdentifyBody.properties }, { additionalProperties: false });
 
 /** POST /admin/reidentifications (operator starts one on behalf of a data_user or portal account) */
 export const AdminReIdentifyBody = Type.Object(
@@ -38,18 +30,26 @@ export const AdminReIdentifyBody = Type.Object(
   { additionalProperties: false },
 );
 
-const ReIdentifyFields = {
-  method: Type.String(),
+/** What starting a re-identification answers (one definition for the API, the service and the console). */
+export const ReIdentifyResult = Type.Object({
+  method: StringEnum(TOKEN_METHODS),
   'magic-link': Nullable(MagicLinkDetails),
   passkey: Nullable(PasskeyRedirect),
-};
+});
+export type ReIdentifyResult = Static<typeof ReIdentifyResult>;
 
-export const ReIdentifyResponse = Ok(ReIdentifyFields);
-export const AdminReIdentifyResponse = Ok({ ...ReIdentifyFields, 'customer-url': Type.Optional(Type.String()) });
+export const ReIdentifyResponse = Ok(ReIdentifyResult.properties);
+/** The operator's answer adds, in sandbox mode, the customer page to open directly. */
+export const AdminReIdentifyResult = Type.Object({ ...ReIdentifyResult.properties, 'customer-url': Type.Optional(Type.String()) });
+export const AdminReIdentifyResponse = Ok(AdminReIdentifyResult.properties);
+
+/** GET /identity-records/exists and its staff twin: never an ir or PII. */
+export const ExistsQuery = Type.Object({ mpxn: Mpxn }, { additionalProperties: false });
+export const ExistsAnswer = Type.Object({ mpxn: Type.String(), exists: Type.Boolean(), 'available-methods': Type.Array(StringEnum(TOKEN_METHODS)) });
 
 export const TokenStatusResponse = Ok({
-  method: Type.String(),
-  status: Type.Enum(['pending', 'confirmed', 'expired']),
+  method: StringEnum(TOKEN_METHODS),
+  status: StringEnum(POLLED_TOKEN_STATUSES),
   'confirmed-at': Nullable(Type.String()),
 });
 
@@ -59,13 +59,13 @@ export const IrTokenParams = Type.Object({ ir: Id('ir'), tokenRef: Id('mlr') });
 /** A token as the operator console sees it. */
 export const AdminToken = Type.Object({
   'token-ref': Type.String(),
-  method: Type.String(),
-  flow: Type.String(),
+  method: StringEnum(TOKEN_METHODS),
+  flow: StringEnum(TOKEN_FLOWS),
   mpxn: Type.String(),
   'initiator-account-id': Type.String(),
   'initiator-duid': Type.String(),
   'initiator-display-name': Nullable(Type.String()),
-  status: Type.String({ description: ADMIN_TOKEN_STATUSES.join(' | ') }),
+  status: StringEnum(TOKEN_STATUSES),
   'created-at': Type.String(),
   'expires-at': Nullable(Type.String()),
   'confirmed-at': Nullable(Type.String()),
@@ -87,7 +87,7 @@ export const OutboxMessage = Type.Object({
   purpose: Type.String(),
   ref: Nullable(Type.String()),
   'created-at': Type.String(),
-  status: Type.String({ description: 'captured | queued | retrying | sent | failed' }),
+  status: StringEnum(MAIL_STATUSES),
   attempts: Type.Integer(),
   'next-attempt-at': Nullable(Type.String()),
   'last-error': Nullable(Type.String()),

@@ -1,10 +1,6 @@
 import { Type, type Static } from 'typebox';
-import { Email, Id, Nullable } from './common.js';
-
-/** Contract §9: the events a subscription can take. */
-export const WEBHOOK_EVENT_TYPES = ['consent.expiring', 'tenancy.change', 'consent.withdrawal'] as const;
-export type WebhookEventType = (typeof WEBHOOK_EVENT_TYPES)[number];
-export const DELIVERY_STATUSES = ['pending', 'delivered', 'undelivered'] as const;
+import { DELIVERY_STATUSES, TEST_EVENT_TYPES, WEBHOOK_EVENT_TYPES } from '../vocabulary.js';
+import { Email, Id, Nullable, StringEnum } from './common.js';
 
 const CallbackUrl = Type.String({ minLength: 1, maxLength: 2000, description: 'https URL (sandbox: http also for localhost, 127.0.0.0/8, [::1])' });
 const NotifyDays = Type.Integer({ minimum: 1, maximum: 90, description: 'consent.expiring fires this many days before expiry' });
@@ -15,7 +11,7 @@ export const WebhookSubscription = Type.Object({
   'callback-url': Type.String(),
   'alert-email': Type.String(),
   'notify-days-before': Type.Integer(),
-  'event-types': Type.Array(Type.String()),
+  'event-types': Type.Array(StringEnum(WEBHOOK_EVENT_TYPES)),
   'created-at': Type.String(),
   active: Type.Boolean(),
 });
@@ -66,8 +62,8 @@ export const Delivery = Type.Object({
   'event-id': Type.String(),
   wid: Type.String(),
   duid: Type.String(),
-  'event-type': Type.String(),
-  status: Type.String(),
+  'event-type': StringEnum(WEBHOOK_EVENT_TYPES),
+  status: StringEnum(DELIVERY_STATUSES),
   attempts: Type.Integer(),
   'next-attempt-at': Nullable(Type.String()),
   'last-status-code': Nullable(Type.Integer()),
@@ -78,14 +74,11 @@ export const Delivery = Type.Object({
   'attempt-log': Type.Array(AttemptLogEntry),
 });
 
-/** The event types a test event can take (contract §9 types plus webhook.test). */
-export const TEST_EVENT_TYPE_NAMES = ['webhook.test', 'consent.withdrawal', 'consent.expiring', 'tenancy.change'] as const;
-
-export const TestEventBody = Type.Object({ 'event-type': Type.Optional(Type.Enum([...TEST_EVENT_TYPE_NAMES], { description: 'Default webhook.test' })) }, { additionalProperties: false });
+export const TestEventBody = Type.Object({ 'event-type': Type.Optional(Type.Enum([...TEST_EVENT_TYPES], { description: 'Default webhook.test' })) }, { additionalProperties: false });
 
 export const TestEventResult = Type.Object({
   'event-id': Type.String(),
-  'event-type': Type.Enum([...TEST_EVENT_TYPE_NAMES]),
+  'event-type': Type.Enum([...TEST_EVENT_TYPES]),
   payload: Type.Record(Type.String(), Type.Unknown(), { description: 'The sample payload sent' }),
   delivered: Type.Boolean(),
   'status-code': Nullable(Type.Integer()),

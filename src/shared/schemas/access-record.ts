@@ -1,10 +1,7 @@
 import { Type, type Static } from 'typebox';
-import { LEGAL_BASES } from '../../shared/vocabulary.js';
-import { DataTypes, DateTime, DateTimeOrDate, DURATION_PATTERN, HttpUrl, Id, Nullable, Text, UKAddress } from './common.js';
+import { LEGAL_BASES, RECORD_STATES } from '../vocabulary.js';
+import { DataTypes, DateTime, DateTimeOrDate, DURATION_PATTERN, HttpUrl, Id, Nullable, StringEnum, Text, UKAddress } from './common.js';
 
-export { CONSENT_BASES, LEGAL_BASES, REVOKE_REASONS, type LegalBasis } from '../../shared/vocabulary.js';
-
-export const STATES = ['ACTIVE', 'EXPIRED', 'REVOKED', 'DISCOVERED'] as const;
 const strict = { additionalProperties: false } as const;
 
 export const Controller = Type.Object(
@@ -111,6 +108,18 @@ export const AccessRecordInput = Type.Object(
 );
 export type AccessRecordInput = Static<typeof AccessRecordInput>;
 
+/** What the DCC observed (a DISCOVERED record's `discovered-access`). */
+export const DiscoveredAccess = Type.Object({
+  mpxn: Type.String(),
+  'organisation-name': Type.String(),
+  'organisation-reference': Type.String(),
+  'first-seen': Type.String(),
+  'last-seen': Nullable(Type.String()),
+  'data-types-observed': Type.Array(Type.String()),
+  'source-reference': Type.String(),
+  'superseded-by': Nullable(Type.String()),
+});
+
 /** The record as the register returns it (GET /access-records/{ak}): no PII. */
 export const AccessRecordOutput = Type.Object({
   'record-metadata': Type.Object({
@@ -123,7 +132,7 @@ export const AccessRecordOutput = Type.Object({
   notice: Notice,
   processing: Nullable(
     Type.Object({
-      'legal-basis': Type.String(),
+      'legal-basis': StringEnum(LEGAL_BASES),
       purpose: Type.String(),
       'data-types': Type.Array(Type.String()),
       jurisdiction: Type.String(),
@@ -132,7 +141,7 @@ export const AccessRecordOutput = Type.Object({
     }),
   ),
   'access-event': Type.Object({
-    state: Type.String(),
+    state: StringEnum(RECORD_STATES),
     'registered-at': Nullable(Type.String()),
     expiry: Nullable(Type.String()),
     'controller-reference': Type.Optional(Nullable(Type.String())),
@@ -140,18 +149,7 @@ export const AccessRecordOutput = Type.Object({
     // Absent until the record is revoked: the published schema does not allow null here.
     'revoked-at': Type.Optional(Type.String()),
   }),
-  'discovered-access': Type.Optional(Nullable(Type.Any())),
-});
-
-export const DiscoveredAccess = Type.Object({
-  mpxn: Type.String(),
-  'organisation-name': Type.String(),
-  'organisation-reference': Type.String(),
-  'first-seen': Type.String(),
-  'last-seen': Nullable(Type.String()),
-  'data-types-observed': Type.Array(Type.String()),
-  'source-reference': Type.String(),
-  'superseded-by': Nullable(Type.String()),
+  'discovered-access': Type.Optional(Nullable(DiscoveredAccess)),
 });
 
 /**
@@ -169,10 +167,10 @@ export const AccessRecordSummary = Type.Object({
   // null for a DISCOVERED record, which has no controller arrangement.
   'controller-count': Nullable(Type.Integer()),
   'record-metadata': Nullable(Type.Object({ 'schema-version': schemaVersion, 'record-identifier': Nullable(Type.String({ description: HIDDEN_KEY })), ...summaryMetadata })),
-  'legal-basis': Nullable(Type.String()),
+  'legal-basis': Nullable(StringEnum(LEGAL_BASES)),
   purpose: Nullable(Type.String()),
   'data-types': Type.Array(Type.String()),
-  state: Type.String(),
+  state: StringEnum(RECORD_STATES),
   expiry: Nullable(Type.String()),
   'discovered-access': Nullable(DiscoveredAccess),
 });
