@@ -11,15 +11,11 @@
  * dependencies, out/bench/cli.mjs), which is how a deployment would ship it; the start time
  * under tsx (`npm run register`, TypeScript compiled on the fly) is measured and reported beside it.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
-import Database from 'better-sqlite3';
-import { compileRegister, drive, driveRegister, fileMb, login, ROOT, round, rssOf, scenarios, sleep, startRegister, type Measured } from './harness.js';
+import { compileRegister, drive, driveRegister, fileMb, login, ROOT, round, rssOf, scenarios, sleep, startCeiling, startRegister, sweptBacklog, type Measured } from './harness.js';
 import { bulkLoad, type Fixture } from './load.js';
-
-const TSX = join(ROOT, 'node_modules', '.bin', 'tsx');
 
 // ---------------------------------------------------------------- options
 interface Options {
@@ -37,6 +33,8 @@ interface Options {
   data: string | null;
   /** Where the compiled register goes; another path lets two benchmarks share a working tree. */
   outfile: string;
+  /** Extra register flags for the measured (compiled) runs, e.g. `--log-level silent`; none by default. */
+  registerArgs: string[];
 }
 
 function parseSize(s: string): number {
@@ -46,7 +44,7 @@ function parseSize(s: string): number {
 }
 
 function parseOptions(argv: string[]): Options {
-  const o: Options = { sizes: [10_000, 100_000], duration: 5, connections: 10, dataUsers: 50, keep: false, only: null, profile: null, starts: 5, data: null, outfile: join(ROOT, 'out', 'bench', 'cli.mjs') };
+  const o: Options = { sizes: [10_000, 100_000], duration: 5, connections: 10, dataUsers: 50, keep: false, only: null, profile: null, starts: 5, data: null, outfile: join(ROOT, 'out', 'bench', 'cli.mjs'), registerArgs: [] };
   for (let i = 0; i < argv.length; i++) {
     const [flag, inline] = argv[i].split('=', 2);
     const value = () => inline ?? argv[++i];
@@ -81,9 +79,12 @@ function parseOptions(argv: string[]): Options {
       case '--outfile':
         o.outfile = resolve(value());
         break;
+      case '--register-args':
+        o.registerArgs = value().split(' ').filter(Boolean);
+        break;
       case '--help':
         process.stdout.write(
-          'npm run bench -- [--sizes 10k,100k[,1m]] [--duration <s per endpoint, default 5>] [--connections <n, default 10>] [--data-users <n, default 50>] [--only verify,create,...] [--keep] [--profile <dir>] [--starts <compiled restarts, default 5>] [--data <folder kept by --keep>] [--outfile <compiled register, default out/bench/cli.mjs; keep it two folders below the repo>]\n',
+          'npm run bench -- [--sizes 10k,100k[,1m]] [--duration <s per endpoint, default 5>] [--connections <n, default 10>] [--data-users <n, default 50>] [--only verify,create,...] [--keep] [--profile <dir>] [--starts <compiled restarts, default 5>] [--data <folder kept by --keep>] [--outfile <compiled register, default out/bench/cli.mjs; keep it two folders below the repo>] [--register-args "<register flags, e.g. --log-level silent; default none: the default configuration, request log included>"]\n',
         );
         process.exit(0);
         break; // not reached: process.exit
@@ -92,40 +93,6 @@ function parseOptions(argv: string[]): Options {
     }
   }
   return o;
-}
-
-/** Waits (≤ 5 min) until no ACTIVE record is past its expiry and no DISCOVERED row is older than 180 days. */
-async function sweptBacklog(dbFile: string): Promise<void> {
-  const db = new Database(dbFile, { readonly: true, fileMustExist: true });
-  try {
-    const left = db.prepare(
-      `select (select count(*) from access_records where state = 'ACTIVE' and expires_at <= ?)
-            + (select count(*) from access_records where state = 'DISCOVERED' and coalesce(last_seen, first_seen) < ?) as n`,
-    );
-    const deadline = Date.now() + 300_000;
-    for (;;) {
-      const now = new Date();
-      const n = (left.get(now.toISOString(), new Date(now.getTime() - 180 * 86_400_000).toISOString()) as { n: number }).n;
-      if (n === 0 || Date.now() > deadline) return;
-      await sleep(250);
-    }
-  } finally {
-    db.close();
-  }
-}
-
-async function startCeiling(bodiesFile: string): Promise<{ child: ChildProcess; base: string }> {
-  const child = spawn(TSX, [join(ROOT, 'bench', 'ceiling.ts'), bodiesFile], { stdio: ['ignore', 'pipe', 'inherit'] });
-  const port = await new Promise<number>((res, rej) => {
-    let out = '';
-    child.stdout!.on('data', (c: Buffer) => {
-      out += c.toString();
-      const m = /port (\d+)/.exec(out);
-      if (m) res(Number(m[1]));
-    });
-    child.on('exit', (code) => rej(new Error(`ceiling server exited ${code}`)));
-  });
-  return { child, base: `http://127.0.0.1:${port}` };
 }
 
 // ---------------------------------------------------------------- main
@@ -189,12 +156,12 @@ async function runSize(size: number, opts: Options, compiled: string): Promise<S
   const startMsRuns: number[] = [];
   const startCpuMsRuns: number[] = [];
   for (let i = 1; i < opts.starts; i++) {
-    const r = await startRegister(compiledCommand, dir);
+    const r = await startRegister(compiledCommand, dir, opts.registerArgs);
     startMsRuns.push(r.startMs);
     startCpuMsRuns.push(r.startCpuMs);
     await r.stop();
   }
-  const reg = await startRegister([process.execPath, ...nodeFlags, ...(opts.profile ? ['--cpu-prof', `--cpu-prof-dir=${opts.profile}`] : []), compiled], dir);
+  const reg = await startRegister([process.execPath, ...nodeFlags, ...(opts.profile ? ['--cpu-prof', `--cpu-prof-dir=${opts.profile}`] : []), compiled], dir, opts.registerArgs);
   startMsRuns.push(reg.startMs);
   startCpuMsRuns.push(reg.startCpuMs);
   const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)];
