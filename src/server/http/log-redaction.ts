@@ -150,15 +150,16 @@ export function redactingLogger(options: FastifyServerOptions['logger']): Fastif
   } as FastifyServerOptions['logger'];
 }
 
+/** The request line's messages: constants, so the message scrub can skip them. */
+const REQUEST_COMPLETED = 'request completed';
+const REQUEST_ERRORED = 'request errored';
+const CONSTANT_MESSAGES = new Set([REQUEST_COMPLETED, REQUEST_ERRORED]);
+
 /**
  * Fastify logs two records per request (on arrival, then on response). The register writes
  * one, when the answer has gone: the request (method, redacted URL, client address), the status
  * and the time taken. Half the log volume, and each line tells the whole story.
  */
-const REQUEST_COMPLETED = 'request completed';
-const REQUEST_ERRORED = 'request errored';
-const CONSTANT_MESSAGES = new Set([REQUEST_COMPLETED, REQUEST_ERRORED]);
-
 export class OneRecordPerRequest extends LogController {
   override incomingRequest(): void {
     // nothing: the request is logged with its outcome, in requestCompleted
@@ -173,6 +174,8 @@ export class OneRecordPerRequest extends LogController {
     // order, the child logger's bindings with the request id) but without pino's general path:
     // its per-call hooks, serializer lookup and redaction wrapper cost more than the rest of the
     // line (docs/performance.md). What the line holds is exactly what the serializers above allow.
+    // This matches pino's own output because `redactingLogger` sets no formatters, message key,
+    // timestamp function or mixin; a logger that had them would need pino's path.
     const log = reply.log as unknown as PinoInternals;
     const stream = log[pino.symbols.streamSym] as { write?: (line: string) => unknown } | undefined;
     const bindings = log[pino.symbols.chindingsSym];
