@@ -25,10 +25,12 @@ interface Options {
   connections: number;
   data: string | null;
   registerArgs: string[];
+  /** Node flags for the register (e.g. `--jitless`, to see the guard fail on a slow register). */
+  nodeFlags: string[];
 }
 
 function parseOptions(argv: string[]): Options {
-  const o: Options = { min: 0.35, rounds: 5, seconds: 1.5, connections: 10, data: null, registerArgs: [] };
+  const o: Options = { min: 0.35, rounds: 5, seconds: 1.5, connections: 10, data: null, registerArgs: [], nodeFlags: [] };
   for (let i = 0; i < argv.length; i++) {
     const [flag, inline] = argv[i].split('=', 2);
     const value = () => inline ?? argv[++i];
@@ -38,9 +40,10 @@ function parseOptions(argv: string[]): Options {
     else if (flag === '--connections') o.connections = Number(value());
     else if (flag === '--data') o.data = resolve(value());
     else if (flag === '--register-args') o.registerArgs = value().split(' ').filter(Boolean);
+    else if (flag === '--node-flags') o.nodeFlags = value().split(' ').filter(Boolean);
     else if (flag === '--help') {
       process.stdout.write(
-        'npm run bench:guard -- [--min <ratio, default 0.35>] [--rounds <pairs, default 5>] [--seconds <per slice, default 1.5>] [--connections <n, default 10>] [--data <folder kept by `npm run bench -- --sizes 10k --keep`>] [--register-args "<register flags>"]\n',
+        'npm run bench:guard -- [--min <ratio, default 0.35>] [--rounds <pairs, default 5>] [--seconds <per slice, default 1.5>] [--connections <n, default 10>] [--data <folder kept by `npm run bench -- --sizes 10k --keep`>] [--register-args "<register flags>"] [--node-flags "<node flags for the register>"]\n',
       );
       process.exit(0);
     } else throw new Error(`unknown option ${flag} (see --help)`);
@@ -74,7 +77,7 @@ async function main() {
     await sweptBacklog(join(dir, 'register.sqlite'));
     await first.stop();
   }
-  const reg = await startRegister([process.execPath, compiled], dir, opts.registerArgs);
+  const reg = await startRegister([process.execPath, ...opts.nodeFlags, compiled], dir, opts.registerArgs);
   let ceiling: Awaited<ReturnType<typeof startCeiling>> | null = null;
   try {
     const verify = scenarios(fixture, {}, { only: ['verify'], connections: opts.connections })[0];
