@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Compile } from 'typebox/compile';
 import { AccessRecordOutput, AccessRecordSummary } from '../src/shared/schemas/access-record.js';
-import { consentBody, testRegister, type TestRegister } from './support/register.js';
+import { consentBody, discoveredBody, testRegister, type TestRegister } from './support/register.js';
 
 const controllers = (...roles: string[]) => roles.map((role, i) => ({ name: `Controller ${i}`, role, 'contact-url': `https://c${i}.example/contact` }));
 const withArrangement = (ir: string, type: string, roles: string[], art26?: string | null) => {
@@ -278,22 +278,8 @@ describe('access records (contract §5)', () => {
 
   it('supersedes DISCOVERED access only when the organisation reference matches', async () => {
     const mpxn = '7771112223';
-    await r.call('dcc_system', 'POST', '/v1/discovered-access', {
-      mpxn,
-      'organisation-name': 'OctopusFlux Ltd',
-      'organisation-reference': 'SEC-OU-00102',
-      'first-seen': '2026-01-01',
-      'data-types-observed': ['HH-CONSUMPTION'],
-      'source-reference': 'DCC-1',
-    });
-    await r.call('dcc_system', 'POST', '/v1/discovered-access', {
-      mpxn,
-      'organisation-name': 'Someone Else',
-      'organisation-reference': 'SEC-OU-00999',
-      'first-seen': '2026-01-01',
-      'data-types-observed': ['HH-CONSUMPTION'],
-      'source-reference': 'DCC-2',
-    });
+    await r.call('dcc_system', 'POST', '/v1/discovered-access', discoveredBody(mpxn));
+    await r.call('dcc_system', 'POST', '/v1/discovered-access', discoveredBody(mpxn, { 'organisation-name': 'Someone Else', 'organisation-reference': 'SEC-OU-00999', 'source-reference': 'DCC-2' }));
     const own = await r.call('octopusflux', 'POST', '/v1/identity-records', { 'pii-principal': { mpxn, 'move-in-date': '2021-01-01' }, 'expressed-by': 'data-subject' });
     const ak = (await r.call('octopusflux', 'POST', '/v1/access-records', consentBody(own.body.ir))).body['access-token'].key;
     const list = (await r.call('octopusflux', 'GET', `/v1/meter-points/${mpxn}/access-records?state=DISCOVERED`)).body['access-records'];

@@ -1,8 +1,8 @@
 import { createServer } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { Customer } from './support/customer.js';
-import { testRegister, type TestRegister } from './support/register.js';
-import { decodeQuotedPrintable, startSmtpSink, type SmtpSink } from './support/smtp-sink.js';
+import { registerWithSmtpSink, testRegister, type TestRegister } from './support/register.js';
+import { decodeQuotedPrintable, type SmtpSink } from './support/smtp-sink.js';
 
 const DEMO_MPXN = '2312345678901';
 const MIN = 60_000;
@@ -71,17 +71,10 @@ describe('mail outbox without SMTP (captured)', () => {
 describe('mail delivery over SMTP (nodemailer → smtp-server on 127.0.0.1)', () => {
   let sink: SmtpSink;
   let r: TestRegister;
-  beforeAll(async () => {
-    sink = await startSmtpSink();
-    r = await testRegister({ smtpUrl: sink.url });
-  });
+  registerWithSmtpSink((env) => ({ r, sink } = env));
   afterEach(() => {
     sink.failWith = null;
     r.reg.clock.setOffset(0);
-  });
-  afterAll(async () => {
-    await r.close();
-    await sink.close();
   });
 
   it('a magic link is delivered: the message names the organisation and carries the link; the outbox says sent', async () => {

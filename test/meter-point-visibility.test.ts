@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { saveClockOffset } from '../src/server/services/settings.js';
-import { consentBody, testRegister, type TestRegister } from './support/register.js';
+import { consentBody, discoveredBody, testRegister, type TestRegister } from './support/register.js';
 
 const DAY = 24 * 60 * 60 * 1000;
 
@@ -139,14 +139,7 @@ describe('meter-point listing: rights, audit and other organisations keys', () =
 
     // A DISCOVERED row superseded by another organisation's record does not name that record's key.
     const mpxn = '4400000009';
-    await r.call('dcc_system', 'POST', '/v1/discovered-access', {
-      mpxn,
-      'organisation-name': 'OctopusFlux Ltd',
-      'organisation-reference': 'SEC-OU-00102',
-      'first-seen': '2026-01-01',
-      'data-types-observed': ['HH-CONSUMPTION'],
-      'source-reference': 'DCC-9',
-    });
+    await r.call('dcc_system', 'POST', '/v1/discovered-access', discoveredBody(mpxn, { 'source-reference': 'DCC-9' }));
     const octoAk = await create('octopusflux', await ownIdentity('octopusflux', mpxn), 'ACTIVE');
     const northernIr = await ownIdentity('northern_networks', mpxn);
     const northernAk = await create('northern_networks', northernIr, 'ACTIVE');

@@ -1,13 +1,13 @@
 import { cpSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { SMTPServer } from 'smtp-server';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { defaultConfig } from '../src/server/config.js';
 import { openDatabase } from '../src/server/db/open.js';
 import { DbProbe } from './support/db-probe.js';
 import { Customer } from './support/customer.js';
-import { testRegister, type TestRegister } from './support/register.js';
-import { decodeQuotedPrintable, startSmtpSink, type SmtpSink } from './support/smtp-sink.js';
+import { registerWithSmtpSink, testRegister, type TestRegister } from './support/register.js';
+import { decodeQuotedPrintable, type SmtpSink } from './support/smtp-sink.js';
 import { tempDir } from './support/temp-files.js';
 
 const DEMO_MPXN = '2312345678901';
@@ -52,14 +52,7 @@ describe('production: the outbox never stores a usable magic link', () => {
   describe('with SMTP', () => {
     let sink: SmtpSink;
     let r: TestRegister;
-    beforeAll(async () => {
-      sink = await startSmtpSink();
-      r = await testRegister({ mode: 'production', origin: ORIGIN, smtpUrl: sink.url });
-    });
-    afterAll(async () => {
-      await r.close();
-      await sink.close();
-    });
+    registerWithSmtpSink((env) => ({ r, sink } = env), { mode: 'production', origin: ORIGIN });
 
     it('queued: only an encrypted copy; delivered: the customer gets a working link, the database keeps none', async () => {
       const start = await r.call('octopusflux', 'POST', '/v1/identity-records/reidentify', { mpxn: await productionCustomer(r), method: 'magic-link' });

@@ -9,8 +9,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Customer } from './support/customer.js';
-import { testRegister, type TestRegister } from './support/register.js';
-import { decodeQuotedPrintable, startSmtpSink, type SmtpSink } from './support/smtp-sink.js';
+import { registerWithSmtpSink, testRegister, type TestRegister } from './support/register.js';
+import { decodeQuotedPrintable, type SmtpSink } from './support/smtp-sink.js';
 import { SoftAuthenticator } from './support/soft-authenticator.js';
 
 const ORIGIN = 'http://localhost:5001';
@@ -166,14 +166,7 @@ describe('[ours] no passkey enrolment without proof of a factor already on the r
 describe('[ours] which identity record speaks for a meter point', () => {
   let r: TestRegister;
   let sink: SmtpSink;
-  beforeAll(async () => {
-    sink = await startSmtpSink();
-    r = await testRegister({ smtpUrl: sink.url });
-  });
-  afterAll(async () => {
-    await r.close();
-    await sink.close();
-  });
+  registerWithSmtpSink((env) => ({ r, sink } = env));
 
   it('reproduction: a Data User registers its own address for the demo MPxN; the customer is told at once, and every challenge names whose address it used', async () => {
     const before = sink.received.length;

@@ -6,9 +6,9 @@ import { DbProbe } from './support/db-probe.js';
 import { canonicalInstant, canonicalMpxn, canonicalPostcode, mpanCheckDigitOk } from '../src/shared/values.js';
 import { Customer } from './support/customer.js';
 import { publishedIdentityBody } from './support/published.js';
-import { consentBody, testRegister, type TestRegister } from './support/register.js';
+import { consentBody, registerWithSmtpSink, testRegister, type TestRegister } from './support/register.js';
 import { SoftAuthenticator } from './support/soft-authenticator.js';
-import { decodeQuotedPrintable, startSmtpSink, type SmtpSink } from './support/smtp-sink.js';
+import { decodeQuotedPrintable, type SmtpSink } from './support/smtp-sink.js';
 import { tempDir } from './support/temp-files.js';
 
 const messages = (res: { body: { errors?: { message: string; 'error-code': string }[] } }) => (res.body.errors ?? []).map((e) => e.message).join('\n');
@@ -314,14 +314,7 @@ describe('MPAN check digits in production mode', () => {
 describe('internationalised e-mail domains (real SMTP)', () => {
   let r: TestRegister;
   let sink: SmtpSink;
-  beforeAll(async () => {
-    sink = await startSmtpSink();
-    r = await testRegister({ smtpUrl: sink.url });
-  });
-  afterAll(async () => {
-    await r.close();
-    await sink.close();
-  });
+  registerWithSmtpSink((env) => ({ r, sink } = env));
 
   it('accepts kunde@münchen.example, matches it in any case and spelling, and sends to the ASCII domain with the local part as given', async () => {
     const made = await r.call('bright_energy', 'POST', '/v1/identity-records', {

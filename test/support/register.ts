@@ -1,7 +1,9 @@
 import { defaultConfig, type RegisterConfig } from '../../src/server/config.js';
 import { createRegister, type RunningRegister } from '../../src/server/start.js';
 import { DEMO_ACCOUNTS, seedDemo } from '../../src/server/seed/demo.js';
+import { afterAll, beforeAll } from 'vitest';
 import { DbProbe } from './db-probe.js';
+import { startSmtpSink, type SmtpSink } from './smtp-sink.js';
 
 export interface TestRegister extends RunningRegister {
   /** Bearer token for an account (cached per account). */
@@ -52,6 +54,37 @@ export async function testRegister(overrides: Partial<RegisterConfig> = {}, opts
     return { status: res.statusCode, body: parsed, headers: res.headers };
   };
   return running;
+}
+
+/**
+ * For one describe block: a register that delivers its e-mail to a real SMTP sink on
+ * 127.0.0.1, started before the block's tests and closed after them. `use` receives both once
+ * they run: `registerWithSmtpSink((env) => ({ r, sink } = env))`.
+ */
+export function registerWithSmtpSink(use: (env: { r: TestRegister; sink: SmtpSink }) => void, overrides: Partial<RegisterConfig> = {}): void {
+  let env: { r: TestRegister; sink: SmtpSink } | null = null;
+  beforeAll(async () => {
+    const sink = await startSmtpSink();
+    env = { sink, r: await testRegister({ ...overrides, smtpUrl: sink.url }) };
+    use(env);
+  });
+  afterAll(async () => {
+    await env?.r.close();
+    await env?.sink.close();
+  });
+}
+
+/** A DCC report of DISCOVERED access (POST /v1/discovered-access) by OctopusFlux's reference; override parts as needed. */
+export function discoveredBody(mpxn: string, patch: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    mpxn,
+    'organisation-name': 'OctopusFlux Ltd',
+    'organisation-reference': 'SEC-OU-00102',
+    'first-seen': '2026-01-01',
+    'data-types-observed': ['HH-CONSUMPTION'],
+    'source-reference': 'DCC-1',
+    ...patch,
+  };
 }
 
 /** A valid sole/uk-consent record body for tests; override parts as needed. */
