@@ -35,6 +35,26 @@ const restore = async (r: TestRegister, id: string) => {
   return res.body;
 };
 const verify = async (r: TestRegister) => (await r.call('admin_ops', 'GET', '/v1/admin/audit/verify')).body;
+/**
+ * Holds the next commit on its way to the disk: `reached` resolves once work waits there (and
+ * from then on the register commits through the real path again); `release()` lets it through.
+ */
+function holdDurability(r: TestRegister): { reached: Promise<void>; release: () => void } {
+  const realDurable = r.reg.durability.durable.bind(r.reg.durability);
+  let release!: () => void;
+  let arrived!: () => void;
+  const gate = new Promise<void>((ok) => (release = ok));
+  const reached = new Promise<void>((ok) => (arrived = ok)).then(() => {
+    r.reg.durability.durable = realDurable;
+  });
+  r.reg.durability.durable = async () => {
+    arrived();
+    await gate;
+    return realDurable();
+  };
+  return { reached, release };
+}
+
 /** Every table's rows (but the audit events appended since), for an exact comparison. */
 // The admin search index is derived from access_records and rebuilt by a restore, so its
 // storage may be laid out differently: everyRow leaves it out; `searched` compares what it finds instead.
@@ -136,7 +156,6 @@ describe('sandbox snapshots', () => {
 
   it('work queued from before the restore is not sent afterwards, nor recorded into the restored state', async () => {
     const r = await setup({ webhookRetryScheduleMs: [60_000], webhookTimeoutMs: 3000 });
-    let hold: (() => void) | null = null;
     const rc = await receiver(() => 'hang');
     const sub = await r.call('bright_energy', 'POST', '/v1/webhooks', { 'callback-url': rc.url, 'alert-email': 'alerts@bright-energy.example' });
     const wid = sub.body.webhook.wid as string;
@@ -161,22 +180,13 @@ describe('sandbox snapshots', () => {
     // 2. A delivery claimed but not yet sent (waiting for its commit to reach the disk) when the state is replaced: never sent.
     const sent = rc.received.length;
     const clean = await snapshot(r, 'nothing queued');
-    const realDurable = r.reg.durability.durable.bind(r.reg.durability);
-    const gate = new Promise<void>((ok) => (hold = ok));
-    let claimed: () => void;
-    const waiting = new Promise<void>((ok) => (claimed = ok));
-    r.reg.durability.durable = async () => {
-      claimed();
-      await gate;
-      return realDurable();
-    };
+    const held = holdDurability(r);
     r.svc.events.publishTo({ wid, duid }, 'consent.withdrawal', { n: 2 });
     const queued = r.svc.delivery.runDue();
-    await waiting;
-    r.reg.durability.durable = realDurable;
+    await held.reached;
     // (restore answers through the real durability; the claimed delivery still waits on the gate)
     await restore(r, clean.id);
-    hold!();
+    held.release();
     await queued;
     await r.svc.delivery.runDue(); // at rest: whatever the restored state has due has gone out
     // (The restored state's own pending event from step 1 is due, and is delivered as it says.)
@@ -191,23 +201,13 @@ describe('sandbox snapshots', () => {
     const r = await setup({ smtpUrl: sink.url });
     const clean = await snapshot(r, 'no mail yet');
     const id = r.reg.tx(() => r.svc.mail.queue({ to: 'late@example.org', subject: 'Queued before the restore', text: 'x', html: '<p>x</p>', purpose: 'test' }));
-    let hold: (() => void) | null = null;
-    const gate = new Promise<void>((ok) => (hold = ok));
-    const realDurable = r.reg.durability.durable.bind(r.reg.durability);
-    let leased: () => void;
-    const waiting = new Promise<void>((ok) => (leased = ok));
-    r.reg.durability.durable = async () => {
-      leased();
-      await gate;
-      return realDurable();
-    };
+    const held = holdDurability(r);
     // The worker leases the message and waits for its commit to reach the disk…
     const pass = r.svc.mail.processDue();
-    await waiting;
-    r.reg.durability.durable = realDurable;
+    await held.reached;
     // …while the register is taken back to before it was queued.
     await restore(r, clean.id);
-    hold!();
+    held.release();
     await pass;
     await r.svc.mail.processDue(); // at rest: nothing of the restored outbox is due
     expect(sink.received).toHaveLength(0);
