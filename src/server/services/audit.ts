@@ -5,6 +5,7 @@ import { auditEvents } from '../db/schema.js';
 import { hmacHex } from '../lib/crypto.js';
 import type { Clock } from '../lib/clock.js';
 import { errorForLog } from '../http/log-redaction.js';
+import { PeriodicWorker } from './worker.js';
 
 export interface AuditInput {
   actor: string;
@@ -311,38 +312,25 @@ export class AuditLog {
  * Runs the linker every `intervalMs` (and at once on start, so events left unlinked by a stop
  * or crash are linked on restart). `tx` is the register's transaction runner.
  */
-export class AuditLinker {
+export class AuditLinker extends PeriodicWorker<number> {
   readonly name = 'audit-linker';
-  private timer: NodeJS.Timeout | null = null;
-  private current: Promise<number> | null = null;
-  private stopped = false;
   private reported = false;
 
   constructor(
     private readonly audit: AuditLog,
     private readonly tx: <T>(fn: () => T) => T,
-    private readonly intervalMs: number,
-  ) {}
-
-  start(): void {
-    if (this.timer) return;
-    this.stopped = false;
-    void this.runOnce();
-    this.timer = setInterval(() => void this.runOnce(), this.intervalMs);
-    this.timer.unref();
-  }
-
-  async stop(): Promise<void> {
-    if (this.timer) clearInterval(this.timer);
-    this.timer = null;
-    this.stopped = true;
-    await this.current;
+    intervalMs: number,
+  ) {
+    super(intervalMs);
   }
 
   /** Links everything pending now, a batch per turn of the event loop; resolves to how many were linked. */
   runOnce(): Promise<number> {
-    this.current ??= this.linkAll().finally(() => (this.current = null));
-    return this.current;
+    return this.runPass();
+  }
+
+  protected pass(): Promise<number> {
+    return this.linkAll();
   }
 
   private async linkAll(): Promise<number> {

@@ -4,7 +4,7 @@ import { accessRecords, webhookDeliveries, webhooks } from '../db/schema.js';
 import { apiTime } from '../lib/clock.js';
 import { CONSENT_BASES } from '../../shared/vocabulary.js';
 import type { EventPublisher } from './events.js';
-import type { Worker } from './worker.js';
+import { PeriodicWorker } from './worker.js';
 import { errorForLog } from '../http/log-redaction.js';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
@@ -38,29 +38,15 @@ const isoSql = (value: unknown, modifier?: unknown) => (modifier === undefined ?
  *
  * Each batch of at most 500 rows is one transaction; queries use the (state, expires_at) index.
  */
-export class Sweeper implements Worker {
+export class Sweeper extends PeriodicWorker<void> {
   readonly name = 'lifecycle-sweeper';
-  private timer: NodeJS.Timeout | null = null;
   private running = false;
 
   constructor(
     private readonly reg: Register,
     private readonly events: EventPublisher,
-  ) {}
-
-  start(): void {
-    if (this.timer) return;
-    this.stopped = false;
-    this.background();
-    this.timer = setInterval(() => this.background(), this.reg.config.sweepIntervalMs);
-    this.timer.unref();
-  }
-
-  async stop(): Promise<void> {
-    if (this.timer) clearInterval(this.timer);
-    this.timer = null;
-    this.stopped = true;
-    await this.current;
+  ) {
+    super(reg.config.sweepIntervalMs);
   }
 
   /**
@@ -69,14 +55,9 @@ export class Sweeper implements Worker {
    * sweep can have tens of thousands of rows to move; in one go it kept the register from
    * answering at all (22 s with 1 M records). With little to do it never yields, as before.
    */
-  private stopped = false;
-  private current: Promise<void> | null = null;
-
-  private background(): void {
-    if (this.running || this.current) return;
-    this.current = this.runYielding()
-      .catch((err) => console.error('lifecycle sweep failed', errorForLog(err)))
-      .finally(() => (this.current = null));
+  protected async pass(): Promise<void> {
+    if (this.running) return;
+    await this.runYielding().catch((err) => console.error('lifecycle sweep failed', errorForLog(err)));
   }
 
   private async runYielding(): Promise<void> {
