@@ -1,4 +1,5 @@
 /** The register's settings and counters (the navigation badges, the overview). */
+import type { Mode } from '../../../shared/vocabulary';
 import { queryOptions, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useCallback } from 'react';
 import { api } from './client';
@@ -19,7 +20,7 @@ export function useStats(refetchInterval: number | false = 15_000) {
 }
 
 /** Sandbox or production, from settings (or stats while settings are missing). */
-export function useMode(): 'sandbox' | 'production' | null {
+export function useMode(): Mode | null {
   const settings = useSettings();
   const stats = useQuery({ ...registerQueries.stats(), enabled: settings.isError });
   return settings.data?.mode ?? stats.data?.mode ?? null;

@@ -1,4 +1,5 @@
 import { useState } from 'react';
+import { ACCOUNT_STATUSES } from '../../../shared/vocabulary';
 import { useAccountList, useCreateAccount } from '../api/accounts';
 import type { Account } from '../api/types';
 import { fmtDate } from '../lib/format';
@@ -6,7 +7,7 @@ import type { AccountKind } from '../lib/roles';
 import { Link, navigate } from '../lib/router';
 import { Button, FilterSelect, SearchBox } from '../ui/controls';
 import { Dialog, SecretDialog } from '../ui/dialog';
-import { EmptyState, ErrorNotice, StatusBadge } from '../ui/feedback';
+import { EmptyState, ErrorNotice, StatusBadge, statusOptions } from '../ui/feedback';
 import { PageHeader, Panel, Toolbar } from '../ui/layout';
 import { PagedTable, type Column } from '../ui/table';
 import { foundCount, useListScreen } from '../ui/listing';
@@ -61,16 +62,7 @@ export function AccountListScreen({ kind }: { kind: AccountKind }) {
       <Panel flush>
         <Toolbar end={foundCount(list.total)}>
           <SearchBox label="Search" {...view.search('q')} placeholder="Part of a name or account id, a DUID or organisation ref." width={340} />
-          <FilterSelect
-            label="Status"
-            {...view.select('status')}
-            options={[
-              { value: '', label: 'Any status' },
-              { value: 'active', label: 'Active' },
-              { value: 'suspended', label: 'Suspended' },
-              { value: 'terminated', label: 'Terminated' },
-            ]}
-          />
+          <FilterSelect label="Status" {...view.select('status')} options={statusOptions(ACCOUNT_STATUSES, 'Any status')} />
         </Toolbar>
         <PagedTable
           page={list}

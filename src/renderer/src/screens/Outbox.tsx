@@ -1,4 +1,5 @@
 import { useMemo, useState } from 'react';
+import { MAIL_STATUSES } from '../../../shared/vocabulary';
 import { useClearOutbox, useDeleteMessage, useMessageSource, useOutboxList, useRetryMessage } from '../api/outbox';
 import { useMode, useSettings } from '../api/register';
 import type { OutboxMessage } from '../api/types';
@@ -8,7 +9,7 @@ import { useSearchParams } from '../lib/router';
 import { Button, FilterSelect, SearchBox } from '../ui/controls';
 import { ConfirmDialog } from '../ui/dialog';
 import { useToast } from '../ui/toast';
-import { EmptyState, ErrorNotice, LiveDot, Notice, registerAnswering, Spinner, StatusBadge } from '../ui/feedback';
+import { EmptyState, ErrorNotice, LiveDot, Notice, registerAnswering, Spinner, StatusBadge, statusOptions } from '../ui/feedback';
 import { Icon } from '../ui/icons';
 import { KeyValue, PageHeader, Panel, Tabs } from '../ui/layout';
 import { Relative, When } from '../ui/time';
@@ -84,19 +85,7 @@ export function OutboxScreen() {
       )}
       <div className="toolbar-bare">
         {sandbox && <SearchBox label="Search messages" placeholder="Recipient, subject or text" value={q} onSearch={(v) => setParams({ q: v || null, id: null })} width={300} />}
-        <FilterSelect
-          label="Delivery"
-          value={status}
-          onChange={(v) => setParams({ status: v, id: null })}
-          options={[
-            { value: '', label: 'All messages' },
-            { value: 'captured', label: 'Captured (no SMTP)' },
-            { value: 'queued', label: 'Queued' },
-            { value: 'retrying', label: 'Retrying' },
-            { value: 'sent', label: 'Sent' },
-            { value: 'failed', label: 'Failed' },
-          ]}
-        />
+        <FilterSelect label="Delivery" value={status} onChange={(v) => setParams({ status: v, id: null })} options={statusOptions(MAIL_STATUSES, 'All messages', { captured: 'Captured (no SMTP)' })} />
         {list.total !== null && <span className="muted small">{plural(list.total, 'message')} · newest first</span>}
       </div>
       {list.isLoading ? (

@@ -1,4 +1,5 @@
 import { useState } from 'react';
+import { RECORD_STATES } from '../../../shared/vocabulary';
 import { useDataUser } from '../api/accounts';
 import { useRecordList } from '../api/records';
 import { LEGAL_BASES } from '../api/types';
@@ -6,7 +7,7 @@ import { fmtDate, fmtNumber, legalBasis, LEGAL_BASIS_LABEL } from '../lib/format
 import { accessKeyColumn } from '../ui/columns';
 import { navigate } from '../lib/router';
 import { Button, FilterSelect, SearchBox } from '../ui/controls';
-import { EmptyState, StatusBadge } from '../ui/feedback';
+import { EmptyState, StatusBadge, statusOptions } from '../ui/feedback';
 import { PageHeader, Panel, Toolbar } from '../ui/layout';
 import { PagedTable } from '../ui/table';
 import { DateRangeFilter, foundCount, StreamExportDialog, Truncated, useListScreen } from '../ui/listing';
@@ -43,17 +44,7 @@ export function RecordListScreen() {
       <Panel flush>
         <Toolbar end={foundCount(page.total)}>
           <SearchBox label="Search" {...view.search('q')} placeholder="MPxN, ak_…, purpose or organisation" width={300} />
-          <FilterSelect
-            label="State"
-            {...view.select('state')}
-            options={[
-              { value: '', label: 'Any state' },
-              { value: 'ACTIVE', label: 'Active' },
-              { value: 'EXPIRED', label: 'Expired' },
-              { value: 'REVOKED', label: 'Revoked' },
-              { value: 'DISCOVERED', label: 'Discovered' },
-            ]}
-          />
+          <FilterSelect label="State" {...view.select('state')} options={statusOptions(RECORD_STATES, 'Any state')} />
           <FilterSelect label="Legal basis" {...view.select('legal-basis')} options={[{ value: '', label: 'Any basis' }, ...LEGAL_BASES.map((b) => ({ value: b, label: LEGAL_BASIS_LABEL[b] }))]} />
           <DataUserFilter duid={duid} dataUser={dataUser} onChange={(d) => filter({ duid: d })} />
           <DateRangeFilter label="Created" from={from} to={to} onChange={(f, t) => filter({ from: f, to: t })} />

@@ -1,4 +1,5 @@
 import { useState } from 'react';
+import { TOKEN_STATUSES } from '../../../shared/vocabulary';
 import { useDataUser } from '../api/accounts';
 import { useCancelToken, useTokenList } from '../api/tokens';
 import type { Token } from '../api/types';
@@ -6,7 +7,7 @@ import { fmtNumber, METHOD_LABEL } from '../lib/format';
 import { href, Link } from '../lib/router';
 import { Button, ButtonLink, FilterSelect, SearchBox } from '../ui/controls';
 import { ConfirmDialog } from '../ui/dialog';
-import { EmptyState, LiveDot, registerAnswering, StatusBadge } from '../ui/feedback';
+import { EmptyState, LiveDot, registerAnswering, StatusBadge, statusLabel } from '../ui/feedback';
 import { PageHeader, Panel, Toolbar } from '../ui/layout';
 import { PagedTable } from '../ui/table';
 import { DateRangeFilter, foundCount, StreamExportDialog, Truncated, useListScreen } from '../ui/listing';
@@ -14,14 +15,8 @@ import { DataUserFilter } from '../ui/picker';
 import { Countdown, Relative, When } from '../ui/time';
 import { useToast } from '../ui/toast';
 
-const STATUS_FILTERS = [
-  { value: 'pending', label: 'Pending' },
-  { value: 'all', label: 'Any status' },
-  { value: 'confirmed', label: 'Confirmed' },
-  { value: 'consumed', label: 'Used' },
-  { value: 'expired', label: 'Expired' },
-  { value: 'cancelled', label: 'Cancelled' },
-];
+// Pending first: the list opens on the tokens still waiting for a customer ("all" is the explicit "any").
+const STATUS_FILTERS = [{ value: 'pending', label: statusLabel('pending') }, { value: 'all', label: 'Any status' }, ...TOKEN_STATUSES.filter((s) => s !== 'pending').map((s) => ({ value: s, label: statusLabel(s) }))];
 
 export function TokensScreen() {
   const view = useListScreen();

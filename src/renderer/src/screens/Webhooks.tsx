@@ -6,14 +6,14 @@ import { fmtDateTime, fmtNumber, plural } from '../lib/format';
 import { Link, useSearchParams } from '../lib/router';
 import { Button, Checkbox, FilterSelect, SearchBox, SelectField, TextField } from '../ui/controls';
 import { ConfirmDialog, Dialog, SecretDialog } from '../ui/dialog';
-import { Badge, EmptyState, ErrorNotice, Notice, StatusBadge } from '../ui/feedback';
+import { Badge, EmptyState, ErrorNotice, Notice, StatusBadge, statusOptions } from '../ui/feedback';
 import { Chips, JsonBlock, PageHeader, Panel, Tabs, Toolbar } from '../ui/layout';
 import { ListView, PagedTable } from '../ui/table';
 import { DateRangeFilter, foundCount, StreamExportDialog, useListScreen } from '../ui/listing';
 import { DataUserFilter } from '../ui/picker';
 import { Relative, When } from '../ui/time';
 import { useToast } from '../ui/toast';
-import { WEBHOOK_EVENT_TYPES } from '../../../shared/vocabulary';
+import { DELIVERY_STATUSES, WEBHOOK_EVENT_TYPES } from '../../../shared/vocabulary';
 
 const headerText = (h: Record<string, string> | null | undefined) =>
   h
@@ -328,16 +328,7 @@ function Deliveries() {
   return (
     <Panel flush>
       <Toolbar end={foundCount(list.total)}>
-        <FilterSelect
-          label="Status"
-          {...view.select('status')}
-          options={[
-            { value: '', label: 'Any status' },
-            { value: 'pending', label: 'Pending / retrying' },
-            { value: 'delivered', label: 'Delivered' },
-            { value: 'undelivered', label: 'Undelivered' },
-          ]}
-        />
+        <FilterSelect label="Status" {...view.select('status')} options={statusOptions(DELIVERY_STATUSES, 'Any status', { pending: 'Pending / retrying' })} />
         <FilterSelect label="Event" {...view.select('event-type')} options={[{ value: '', label: 'Any event' }, ...WEBHOOK_EVENT_TYPES.map((e) => ({ value: e, label: e }))]} />
         <DataUserFilter duid={duid} dataUser={dataUser} onChange={(d) => filter({ duid: d })} />
         <DateRangeFilter label="Created" from={from} to={to} onChange={(f, t) => filter({ from: f, to: t })} />

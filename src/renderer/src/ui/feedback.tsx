@@ -67,11 +67,24 @@ const STATUS_LABEL: Record<string, string> = {
   anonymised: 'Anonymised',
 };
 
+/** A status as the console names it (badges and filters agree). */
+export function statusLabel(status: string): string {
+  return STATUS_LABEL[status] ?? status;
+}
+
+/**
+ * A status filter's options: "any" first, then each value of the vocabulary (src/shared/vocabulary.ts)
+ * with its label, or the screen's own wording where it says more.
+ */
+export function statusOptions(values: readonly string[], anyLabel: string, labels: Record<string, string> = {}): Array<{ value: string; label: string }> {
+  return [{ value: '', label: anyLabel }, ...values.map((v) => ({ value: v, label: labels[v] ?? statusLabel(v) }))];
+}
+
 export function StatusBadge({ status }: { status: string | null | undefined }) {
   if (!status) return <span className="muted">—</span>;
   return (
     <Badge tone={STATUS_TONE[status] ?? 'neutral'} dot>
-      {STATUS_LABEL[status] ?? status}
+      {statusLabel(status)}
     </Badge>
   );
 }
