@@ -68,7 +68,8 @@ export function loadKeys(file: string): RegisterKeys {
     parsed = JSON.parse(readFileSync(file, 'utf8')) as KeyFile;
   } catch (err) {
     if (!(err instanceof SyntaxError)) throw err;
-    // Not the parser's message: it quotes the start of the file, which may be a key.
+    // Not the parser's message, nor the error as cause: it quotes the start of the file, which may be a key.
+    // eslint-disable-next-line preserve-caught-error
     throw new Error(`key file ${file} is not valid JSON (write one with: npm run register -- keys new <file>)`);
   }
   const field = (name: keyof KeyFile) => {
