@@ -213,6 +213,7 @@ export class AuditLog {
     // Where the next event's id is known, the linker links only that id: linking over a hole
     // (an unlinked event deleted before it was linked) would make the chain whole again and hide
     // the deletion for good. Only a database with no chain and no anchor yet starts anywhere.
+    // (PostgreSQL sequences skip values on rollback: there this check must not apply, as in verify.)
     let contiguous = true;
     if (anchor === null) {
       if (tip) throw new Error('the audit chain anchor is missing; not linking (GET /v1/admin/audit/verify)');

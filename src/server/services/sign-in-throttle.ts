@@ -74,18 +74,27 @@ export class SignInThrottle {
   /** Seconds this account id from this address must wait before trying again (0: go ahead). */
   blockedFor(accountId: string, ip: string): number {
     const client = clientKey(ip);
-    return Math.max(this.perAccountAndAddress.blockedFor(JSON.stringify([accountId, client])), this.perAddress.blockedFor(client));
+    return Math.max(this.perAccountAndAddress.blockedFor(JSON.stringify([claimed(accountId), client])), this.perAddress.blockedFor(client));
   }
 
   failed(accountId: string, ip: string): void {
     const client = clientKey(ip);
-    this.perAccountAndAddress.fail(JSON.stringify([accountId, client]));
+    this.perAccountAndAddress.fail(JSON.stringify([claimed(accountId), client]));
     this.perAddress.fail(client);
   }
 
   succeeded(accountId: string, ip: string): void {
-    this.perAccountAndAddress.reset(JSON.stringify([accountId, clientKey(ip)]));
+    this.perAccountAndAddress.reset(JSON.stringify([claimed(accountId), clientKey(ip)]));
   }
+}
+
+/**
+ * The account id a failure counts against, at most 65 characters: account ids are at most 64
+ * (ACCOUNT_ID_PATTERN), so a longer claim names no account, and storing it whole would let
+ * each failure write up to a request header's size into sign_in_failures.
+ */
+function claimed(accountId: string): string {
+  return accountId.length > 64 ? `${accountId.slice(0, 64)}…` : accountId;
 }
 
 /**
