@@ -284,6 +284,19 @@ describe('audit chain: the linker never links over a hole, and a stalled linker 
     expect(after.reason).toMatch(/missing/);
   });
 
+  it('a sqlite_sequence moved forward stays reported after more events are written and linked', async () => {
+    const r = await register();
+    await someEvents(r, 1);
+    await linkAll(r);
+    r.reg.sqlite.prepare("update sqlite_sequence set seq = seq + 3 where name = 'audit_events'").run();
+    expect((await verify(r)).reason).toMatch(/newest events are missing/);
+    await someEvents(r, 1);
+    await linkAll(r);
+    const v = await verify(r);
+    expect(v.intact).toBe(false);
+    expect(v.reason).toMatch(/missing/);
+  });
+
   it('a planted "unanchored" marker that stops the linker is reported by verify, not shown as intact', async () => {
     const r = await register();
     await someEvents(r, 2);
