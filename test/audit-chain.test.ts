@@ -267,3 +267,47 @@ describe('audit chain', () => {
     expect(r.reg.audit.verify().intact).toBe(false);
   });
 });
+
+describe('audit chain: the linker never links over a hole, and a stalled linker is reported', () => {
+  it('an unlinked event deleted from the middle stays detected after the linker runs', async () => {
+    const r = await register();
+    await someEvents(r, 3);
+    expect((await verify(r)).intact).toBe(true);
+    const db = r.reg.sqlite;
+    const [, , victim] = newest(r, 3);
+    db.prepare('delete from audit_events where seq = ?').run(victim);
+    expect(await verify(r)).toMatchObject({ intact: false, 'first-broken-id': victim + 1 });
+    // Linking over the hole would make the chain whole again and hide the deletion for good.
+    await linkAll(r);
+    const after = await verify(r);
+    expect(after.intact).toBe(false);
+    expect(after.reason).toMatch(/missing/);
+  });
+
+  it('a sqlite_sequence moved forward stays reported after more events are written and linked', async () => {
+    const r = await register();
+    await someEvents(r, 1);
+    await linkAll(r);
+    r.reg.sqlite.prepare("update sqlite_sequence set seq = seq + 3 where name = 'audit_events'").run();
+    expect((await verify(r)).reason).toMatch(/newest events are missing/);
+    await someEvents(r, 1);
+    await linkAll(r);
+    const v = await verify(r);
+    expect(v.intact).toBe(false);
+    expect(v.reason).toMatch(/missing/);
+  });
+
+  it('a planted "unanchored" marker that stops the linker is reported by verify, not shown as intact', async () => {
+    const r = await register();
+    await someEvents(r, 2);
+    await linkAll(r);
+    const db = r.reg.sqlite;
+    db.prepare("update settings set value = 'unanchored' where key = 'audit-anchor'").run();
+    await someEvents(r, 1);
+    await linkAll(r);
+    const v = await verify(r);
+    expect(v.unlinked).toBeGreaterThan(0);
+    expect(v.intact).toBe(false);
+    expect(v.reason).toMatch(/unanchored/);
+  });
+});

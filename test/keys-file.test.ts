@@ -1,4 +1,4 @@
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -73,5 +73,25 @@ describe('key files', () => {
     const otherFile = join(tempDir('dar-keys-'), 'other.keys.json');
     expect(runKeysCommand(['new', otherFile], capture(), capture())).toBe(0);
     await expect(testRegister({ dataDir, keysFile: otherFile }, { seed: false })).rejects.toThrow(/key file does not belong to this database/);
+  });
+
+  it('a database written with --keys-file, started without it, is refused without writing a stray key file into the data folder', async () => {
+    const dataDir = tempDir('dar-keys-');
+    const keysFile = join(tempDir('dar-keys-'), 'cluster.keys.json');
+    expect(runKeysCommand(['new', keysFile], capture(), capture())).toBe(0);
+    const r = await testRegister({ dataDir, keysFile });
+    await r.close();
+    await expect(testRegister({ dataDir }, { seed: false })).rejects.toThrow(StartupError);
+    // A fresh register.keys.json beside the database would be mistaken for its key file (and backed up as such).
+    expect(existsSync(join(dataDir, 'register.keys.json'))).toBe(false);
+  });
+
+  it('an unreadable key file is refused without echoing any of its content', async () => {
+    const dir = tempDir('dar-keys-');
+    const keysFile = join(dir, 'cluster.keys.json');
+    writeFileSync(keysFile, 'c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0MTI=\n', { mode: 0o600 });
+    const started = testRegister({ dataDir: join(dir, 'data'), keysFile }, { seed: false });
+    await expect(started).rejects.toThrow(/cannot read the key file .*not valid JSON/);
+    await expect(started).rejects.not.toThrow(/c2VjcmV0/);
   });
 });

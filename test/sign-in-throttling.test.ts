@@ -131,3 +131,41 @@ describe('FailureLimiter', () => {
     expect(limiter.blockedFor('k')).toBe(0);
   });
 });
+
+describe('sign-in throttling by network for IPv6 (one client holds a whole /64)', () => {
+  let r: TestRegister;
+  beforeAll(async () => {
+    r = await testRegister();
+  });
+  afterAll(() => r.close());
+
+  it('a new address from the same /64 per guess does not reset the count for the account', async () => {
+    for (let i = 0; i < 5; i++) expect((await loginAs(r, 'bright_energy', `wrong-${i}`, { remoteAddress: `2001:db8:1:2::${(i + 1).toString(16)}` })).statusCode).toBe(401);
+    const rotated = await loginAs(r, 'bright_energy', 'wrong-again', { remoteAddress: '2001:db8:1:2:ffff:ffff:ffff:fffe' });
+    expect(rotated.statusCode).toBe(429);
+    // Another network is not delayed.
+    expect((await loginAs(r, 'bright_energy', DEMO_SECRETS.bright_energy, { remoteAddress: '2001:db8:1:3::1' })).statusCode).toBe(200);
+  });
+
+  it('an IPv4 client counts the same whether its address arrives IPv4-mapped or not', async () => {
+    for (let i = 0; i < 5; i++) expect((await loginAs(r, 'octopusflux', `wrong-${i}`, { remoteAddress: i % 2 ? '198.51.100.77' : '::ffff:198.51.100.77' })).statusCode).toBe(401);
+    expect((await loginAs(r, 'octopusflux', 'wrong', { remoteAddress: '::FFFF:c633:644d' })).statusCode).toBe(429);
+  });
+});
+
+describe('sign_in_failures stays small whatever account id is claimed', () => {
+  let r: TestRegister;
+  beforeAll(async () => {
+    r = await testRegister();
+  });
+  afterAll(() => r.close());
+
+  it('a failure under a 10,000-character account id stores a short key, and still counts', async () => {
+    const huge = 'a'.repeat(10_000);
+    for (let i = 0; i < 5; i++) expect((await loginAs(r, `${huge}${i}`, 'wrong', { remoteAddress: '198.51.100.90' })).statusCode).toBe(401);
+    const longest = r.reg.sqlite.prepare('select max(length(key)) from sign_in_failures').pluck().get() as number;
+    expect(longest).toBeLessThan(200);
+    // The five distinct ids share their first 64 characters: one count, now delayed.
+    expect((await loginAs(r, `${huge}x`, 'wrong', { remoteAddress: '198.51.100.90' })).statusCode).toBe(429);
+  });
+});

@@ -34,6 +34,7 @@ export class StartupError extends Error {}
 export async function createRegister(config: RegisterConfig, logger: boolean | object = false): Promise<RunningRegister> {
   let dbFile = ':memory:';
   let keys = generateKeys();
+  let keyFileMissing: string | null = null;
   if (config.keysFile) {
     // Named explicitly (every node of a cluster shares one): it must exist, never made up here.
     if (!existsSync(config.keysFile)) throw new StartupError(`the key file ${config.keysFile} does not exist (write one with: npm run register -- keys new ${config.keysFile})`);
@@ -51,7 +52,12 @@ export async function createRegister(config: RegisterConfig, logger: boolean | o
       throw new StartupError(`data directory ${config.dataDir} is not writable: ${(err as Error).message}`);
     }
     dbFile = join(config.dataDir, 'register.sqlite');
-    if (!config.keysFile) {
+    // A database without its key file beside it was written with --keys-file (or lost its key
+    // file): a fresh one written here could never read it, and would be mistaken for its key.
+    // Refused once the database has opened, so a schema error is still reported first.
+    if (!config.keysFile && existsSync(dbFile) && !existsSync(join(config.dataDir, 'register.keys.json'))) {
+      keyFileMissing = `${dbFile} exists but ${join(config.dataDir, 'register.keys.json')} does not: start with the key file the database was written with (--keys-file <file>)`;
+    } else if (!config.keysFile) {
       try {
         keys = loadOrCreateKeys(join(config.dataDir, 'register.keys.json'));
       } catch (err) {
@@ -67,6 +73,10 @@ export async function createRegister(config: RegisterConfig, logger: boolean | o
     throw new StartupError(`database ${dbFile} could not be opened or migrated: ${(err as Error).message}`);
   }
   const { sqlite, db } = opened;
+  if (keyFileMissing) {
+    sqlite.close();
+    throw new StartupError(keyFileMissing);
+  }
   const clock = new Clock();
   const port = config.port;
   const durability = new GroupCommit(sqlite, dbFile === ':memory:' ? null : `${dbFile}-wal`);

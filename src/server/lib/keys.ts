@@ -63,7 +63,15 @@ export function writeNewKeyFile(file: string): RegisterKeys {
 export function loadKeys(file: string): RegisterKeys {
   // A key file copied in or left readable by others is tightened, like the database files.
   chmodSync(file, 0o600);
-  const parsed = JSON.parse(readFileSync(file, 'utf8')) as KeyFile;
+  let parsed: KeyFile;
+  try {
+    parsed = JSON.parse(readFileSync(file, 'utf8')) as KeyFile;
+  } catch (err) {
+    if (!(err instanceof SyntaxError)) throw err;
+    // Not the parser's message, nor the error as cause: it quotes the start of the file, which may be a key.
+    // eslint-disable-next-line preserve-caught-error
+    throw new Error(`key file ${file} is not valid JSON (write one with: npm run register -- keys new <file>)`);
+  }
   const field = (name: keyof KeyFile) => {
     const value = parsed[name];
     if (typeof value !== 'string') throw new Error(`key file ${file} is missing "${name}"`);

@@ -211,15 +211,26 @@ export class AuditLog {
       anchor = tip ? { base: 0, link: tip.link, seq: tip.seq, hash: tip.hash } : { base: 0, link: 0, seq: 0, hash: GENESIS };
       this.writeAnchor(anchor);
     }
+    // Where the next event's id is known, the linker links only that id: linking over a hole
+    // (an unlinked event deleted before it was linked) would make the chain whole again and hide
+    // the deletion for good. Only a database with no chain and no anchor yet starts anywhere.
+    // (PostgreSQL sequences skip values on rollback: there this check must not apply, as in verify.)
+    let contiguous = true;
     if (anchor === null) {
       if (tip) throw new Error('the audit chain anchor is missing; not linking (GET /v1/admin/audit/verify)');
       anchor = { base: 0, link: 0, seq: 0, hash: GENESIS };
+      contiguous = false;
     }
     const rows = this.unlinkedRows.all(max);
     if (rows.length === 0) return 0;
     let { link, hash } = anchor;
     let seq = anchor.seq;
     for (const r of rows) {
+      if (contiguous && r.seq !== seq + 1) {
+        if (link === anchor.link) throw new Error(`audit events ${seq + 1}${r.seq - 1 > seq + 1 ? `–${r.seq - 1}` : ''} are missing; not linking over them (GET /v1/admin/audit/verify)`);
+        break; // link up to the hole, anchor that, and stop there on the next run
+      }
+      contiguous = true;
       const next = this.linkDigest(hash, link + 1, r.seq, r.eventHash);
       this.linkRow.run(link + 1, hash, next, r.seq);
       link++;
@@ -241,6 +252,12 @@ export class AuditLog {
     const stored = this.readAnchor();
     if (stored === 'forged') return fail(null, 'the chain anchor does not carry the register’s HMAC (it was edited or replaced)');
     const anchor: Anchor | null = stored === UNANCHORED ? null : (stored ?? { base: 0, link: 0, seq: 0, hash: GENESIS });
+    // The marker is only ever written over a chain of events from before linking; over linked
+    // new-style events it was planted, and it stops the linker (linkPending refuses).
+    if (stored === UNANCHORED) {
+      const newStyle = this.sqlite.prepare<[], number>("select seq from audit_events where link_seq is not null and event_hash <> '' order by link_seq limit 1").pluck().get();
+      if (newStyle !== undefined) return fail(newStyle, 'the chain is marked unanchored (as before an upgrade) but holds events linked since; linking has stopped');
+    }
 
     // 1. The chain over linked events, in link order (keyset pages keep memory flat).
     let prev = GENESIS;
@@ -257,6 +274,9 @@ export class AuditLog {
         if (r.linkSeq !== tip.link + 1) return fail(r.seq, 'linked events before this one are missing');
         if (tip.link === 0 && anchor && r.seq <= anchor.base) return fail(r.seq, 'this event predates the chain’s start (a sandbox reset)');
         if (r.prevHash !== prev) return fail(r.seq, 'prev-hash does not match the previous event');
+        // Linked since linking existed: ids follow one another (SQLite's counter has no gaps), so
+        // a hole between two links is a deletion, even if a linker linked over it.
+        if (r.eventHash !== '' && tip.link > 0 && r.seq !== tip.seq + 1) return fail(r.seq, `events ${tip.seq + 1}${r.seq - 1 > tip.seq + 1 ? `–${r.seq - 1}` : ''} are missing`);
         if (r.eventHash === '') {
           if (this.legacyDigest(prev, r) !== r.hash) return fail(r.seq, 'event content does not match its hash');
         } else {

@@ -1,3 +1,4 @@
+import { isIPv4, isIPv6 } from 'node:net';
 import type Database from 'better-sqlite3';
 import type { Register } from '../context.js';
 import { FailureLimiter, type FailureStore } from '../lib/failure-limiter.js';
@@ -72,15 +73,55 @@ export class SignInThrottle {
 
   /** Seconds this account id from this address must wait before trying again (0: go ahead). */
   blockedFor(accountId: string, ip: string): number {
-    return Math.max(this.perAccountAndAddress.blockedFor(JSON.stringify([accountId, ip])), this.perAddress.blockedFor(ip));
+    const client = clientKey(ip);
+    return Math.max(this.perAccountAndAddress.blockedFor(JSON.stringify([claimed(accountId), client])), this.perAddress.blockedFor(client));
   }
 
   failed(accountId: string, ip: string): void {
-    this.perAccountAndAddress.fail(JSON.stringify([accountId, ip]));
-    this.perAddress.fail(ip);
+    const client = clientKey(ip);
+    this.perAccountAndAddress.fail(JSON.stringify([claimed(accountId), client]));
+    this.perAddress.fail(client);
   }
 
   succeeded(accountId: string, ip: string): void {
-    this.perAccountAndAddress.reset(JSON.stringify([accountId, ip]));
+    this.perAccountAndAddress.reset(JSON.stringify([claimed(accountId), clientKey(ip)]));
   }
+}
+
+/**
+ * The account id a failure counts against, at most 65 characters: account ids are at most 64
+ * (ACCOUNT_ID_PATTERN), so a longer claim names no account, and storing it whole would let
+ * each failure write up to a request header's size into sign_in_failures.
+ */
+function claimed(accountId: string): string {
+  return accountId.length > 64 ? `${accountId.slice(0, 64)}…` : accountId;
+}
+
+/**
+ * The client a failure counts against. An IPv4 address as itself (also when it arrives
+ * IPv4-mapped, `::ffff:a.b.c.d`); an IPv6 address by its /64, since one client is routinely
+ * given a whole /64 and could otherwise take a fresh address, and a fresh count, per guess.
+ */
+export function clientKey(ip: string): string {
+  if (isIPv4(ip) || !isIPv6(ip)) return ip;
+  const groups = ipv6Groups(ip);
+  if (!groups) return ip;
+  if (groups.slice(0, 5).every((g) => g === 0) && groups[5] === 0xffff) return [groups[6]! >> 8, groups[6]! & 255, groups[7]! >> 8, groups[7]! & 255].join('.');
+  return `${groups
+    .slice(0, 4)
+    .map((g) => g.toString(16))
+    .join(':')}::/64`;
+}
+
+/** The eight 16-bit groups of a valid IPv6 address (zone dropped, dotted-quad tail allowed). */
+function ipv6Groups(ip: string): number[] | null {
+  let s = ip.split('%')[0]!.toLowerCase();
+  const quad = /^(.*:)(\d+)\.(\d+)\.(\d+)\.(\d+)$/.exec(s);
+  if (quad) s = `${quad[1]}${((Number(quad[2]) << 8) | Number(quad[3])).toString(16)}:${((Number(quad[4]) << 8) | Number(quad[5])).toString(16)}`;
+  const [head, tail] = s.split('::') as [string, string | undefined];
+  const part = (x: string | undefined) => (x ? x.split(':').map((g) => parseInt(g, 16)) : []);
+  const h = part(head);
+  const t = part(tail);
+  const groups = tail === undefined ? h : [...h, ...new Array<number>(8 - h.length - t.length).fill(0), ...t];
+  return groups.length === 8 && groups.every((g) => Number.isInteger(g) && g >= 0 && g <= 0xffff) ? groups : null;
 }
