@@ -78,7 +78,7 @@ async function main(): Promise<void> {
     const lines = [
       '',
       `DAR register (${config.mode}) listening on ${url}   [started in ${ms} ms]`,
-      `  API        ${url}/v1        (OpenAPI: ${url}/v1/openapi.json, docs: ${url}/docs)`,
+      `  API docs   ${url}/docs      (OpenAPI: ${url}/v1/openapi.json; every route is under ${url}/v1/)`,
       `  Console    ${url}/console/`,
       `  Portal     ${url}/portal`,
       `  Data       ${config.dataDir ?? '(in memory)'}`,
