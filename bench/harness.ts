@@ -4,10 +4,11 @@
  * from /proc, and the endpoint scenarios themselves.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync, statSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import autocannon from 'autocannon';
+import Database from 'better-sqlite3';
 import { build } from 'esbuild';
 import type { Fixture } from './load.js';
 
@@ -94,22 +95,35 @@ export interface Running {
   startMs: number;
   /** CPU time the register used until its first answer: unlike wall time, barely moved by other load on the machine. */
   startCpuMs: number;
+  /** Where its stdout (the request log) goes. */
+  logFile: string;
   stop(): Promise<void>;
 }
 
-/** Spawns the register and polls until it answers HTTP; start time = spawn → first response. */
-export async function startRegister(command: string[], dataDir: string): Promise<Running> {
+/**
+ * Spawns the register and polls until it answers HTTP; start time = spawn → first response.
+ *
+ * It runs with its DEFAULT configuration, request logging included (one JSON line per request
+ * at `info`, as a deployment runs it): that is what users run, so that is what is measured.
+ * Its stdout goes to `<data folder>/register.log` (a file, as a service manager would keep it),
+ * not through a pipe into the benchmark, which shares the two cores. `extraArgs` adds register
+ * flags, e.g. `--log-level silent` to see what logging costs.
+ */
+export async function startRegister(command: string[], dataDir: string, extraArgs: string[] = []): Promise<Running> {
   const port = await freePort();
   const base = `http://127.0.0.1:${port}`;
+  const logFile = join(dataDir, 'register.log');
+  const logFd = openSync(logFile, 'w');
   const t0 = performance.now();
-  const child = spawn(command[0], [...command.slice(1), '--data', dataDir, '--port', String(port), '--log-level', 'silent'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(command[0], [...command.slice(1), '--data', dataDir, '--port', String(port), ...extraArgs], { stdio: ['ignore', logFd, 'pipe'] });
+  closeSync(logFd);
   let output = '';
-  child.stdout!.on('data', (c: Buffer) => (output += c.toString()));
   child.stderr!.on('data', (c: Buffer) => (output += c.toString()));
   let exited = false;
   child.on('exit', () => (exited = true));
+  const tail = () => `${output}${readFileSync(logFile, 'utf8').slice(-4000)}`;
   for (;;) {
-    if (exited) throw new Error(`register exited during start:\n${output}`);
+    if (exited) throw new Error(`register exited during start:\n${tail()}`);
     try {
       const res = await fetch(`${base}/v1/access-records/ak_000000000000000000000000`);
       await res.arrayBuffer();
@@ -117,7 +131,7 @@ export async function startRegister(command: string[], dataDir: string): Promise
     } catch {
       await sleep(2);
     }
-    if (performance.now() - t0 > 60_000) throw new Error(`register did not answer within 60 s:\n${output}`);
+    if (performance.now() - t0 > 60_000) throw new Error(`register did not answer within 60 s:\n${tail()}`);
   }
   const startMs = performance.now() - t0;
   return {
@@ -126,6 +140,7 @@ export async function startRegister(command: string[], dataDir: string): Promise
     base,
     startMs,
     startCpuMs: cpuMsOf(child.pid!),
+    logFile,
     stop: () =>
       new Promise<void>((res) => {
         if (exited) return res();
@@ -133,6 +148,41 @@ export async function startRegister(command: string[], dataDir: string): Promise
         child.kill('SIGTERM');
       }),
   };
+}
+
+/** Waits (≤ 5 min) until no ACTIVE record is past its expiry and no DISCOVERED row is older than 180 days. */
+export async function sweptBacklog(dbFile: string): Promise<void> {
+  const db = new Database(dbFile, { readonly: true, fileMustExist: true });
+  try {
+    const left = db.prepare(
+      `select (select count(*) from access_records where state = 'ACTIVE' and expires_at <= ?)
+            + (select count(*) from access_records where state = 'DISCOVERED' and coalesce(last_seen, first_seen) < ?) as n`,
+    );
+    const deadline = Date.now() + 300_000;
+    for (;;) {
+      const now = new Date();
+      const n = (left.get(now.toISOString(), new Date(now.getTime() - 180 * 86_400_000).toISOString()) as { n: number }).n;
+      if (n === 0 || Date.now() > deadline) return;
+      await sleep(250);
+    }
+  } finally {
+    db.close();
+  }
+}
+
+/** Starts the bare-Fastify ceiling (bench/ceiling.ts) serving the bodies in `bodiesFile`. */
+export async function startCeiling(bodiesFile: string): Promise<{ child: ChildProcess; base: string }> {
+  const child = spawn(join(ROOT, 'node_modules', '.bin', 'tsx'), [join(ROOT, 'bench', 'ceiling.ts'), bodiesFile], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const port = await new Promise<number>((res, rej) => {
+    let out = '';
+    child.stdout!.on('data', (c: Buffer) => {
+      out += c.toString();
+      const m = /port (\d+)/.exec(out);
+      if (m) res(Number(m[1]));
+    });
+    child.on('exit', (code) => rej(new Error(`ceiling server exited ${code}`)));
+  });
+  return { child, base: `http://127.0.0.1:${port}` };
 }
 
 export interface Measured {

@@ -1,7 +1,7 @@
 import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseArgs, UsageError, type RegisterConfig } from '../src/server/config.js';
-import { formatLogRecord, prettyDestination, stdoutLogDestination } from '../src/server/http/log-format.js';
+import { formatLogRecord, LOG_BATCH_BYTES, LOG_FLUSH_MS, prettyDestination, stdoutLogDestination } from '../src/server/http/log-format.js';
 import { testRegister, type TestRegister } from './support/register.js';
 
 /** Collects what the register's real logger (pino) writes. */
@@ -67,6 +67,25 @@ describe('JSON log: one redacted record per request, written on response', () =>
     expect(typeof mine[0].responseTime).toBe('number');
     expect(log.lines.join('\n')).not.toContain(ak);
     expect(records.some((rec) => rec.msg === 'incoming request')).toBe(false);
+  });
+
+  it("the request line has pino's fields in pino's order, the request id among them, and nothing else", async () => {
+    log.clear();
+    const res = await r.app.inject({ method: 'GET', url: '/v1/records?limit=5&email=someone%40example.org', headers: { authorization: 'Bearer nope' } });
+    const [line] = log.lines;
+    const rec = JSON.parse(line);
+    expect(Object.keys(rec)).toEqual(['level', 'time', 'pid', 'hostname', 'reqId', 'req', 'res', 'responseTime', 'msg']);
+    expect(Object.keys(rec.req)).toEqual(['method', 'url', 'remoteAddress']);
+    expect(rec).toMatchObject({
+      level: 30,
+      pid: process.pid,
+      reqId: JSON.parse(res.body).response['transaction-id'],
+      req: { method: 'GET', url: '/v1/records?limit=5&email=[redacted]' },
+      res: { statusCode: res.statusCode },
+      msg: 'request completed',
+    });
+    expect(Math.abs(rec.time - Date.now())).toBeLessThan(60_000);
+    expect(line).not.toMatch(/someone|Bearer|nope/);
   });
 
   it('a refused request is one record too', async () => {
@@ -143,5 +162,27 @@ describe('stdout destination', () => {
     const dest = stdoutLogDestination('json') as unknown as { sync: boolean; fd: number };
     expect(dest.fd).toBe(1);
     expect(dest.sync).toBe(false);
+  });
+
+  it('writes in batches (one write for many request lines), flushed at the latest after a second', () => {
+    const dest = stdoutLogDestination('json') as unknown as { minLength: number; _periodicFlush: number };
+    expect(dest.minLength).toBe(LOG_BATCH_BYTES);
+    expect(LOG_BATCH_BYTES).toBeGreaterThanOrEqual(4096);
+    expect(dest._periodicFlush).toBe(LOG_FLUSH_MS);
+    expect(LOG_FLUSH_MS).toBeLessThanOrEqual(1000);
+  });
+});
+
+describe('request lines follow the log level', () => {
+  it('at warn, an answered request writes no line', async () => {
+    const log = new LogCapture();
+    const r = await testRegister({}, { logger: { level: 'warn', stream: log } });
+    try {
+      const res = await r.app.inject({ method: 'GET', url: '/v1/access-records/ak_0123456789abcdef01234567' });
+      expect(res.statusCode).toBe(404);
+      expect(log.lines).toEqual([]);
+    } finally {
+      await r.close();
+    }
   });
 });

@@ -9,6 +9,7 @@
  * logged by its type, code and message only, scrubbed, never with a request body.
  */
 import { LogController, type FastifyReply, type FastifyRequest, type FastifyServerOptions } from 'fastify';
+import pino from 'pino';
 
 /** Query parameters whose values are never secret or personal: paging and enumerated filters. */
 const HARMLESS_QUERY = new Set(['limit', 'cursor', 'state', 'status', 'purpose', 'role', 'event-type', 'legal-basis', 'reason', 'superseded', 'format']);
@@ -129,21 +130,30 @@ export function redactingLogger(options: FastifyServerOptions['logger']): Fastif
   return {
     ...base,
     serializers: { ...serializers, ...((base.serializers as object) ?? {}) },
+    // `req` and `res` pass through the serializers above, which never copy headers or a body, so
+    // only top-level headers and bodies need pino's redaction. A path under `req`/`res` would make
+    // pino run the redactor on every request line for nothing (docs/performance.md).
     redact: {
-      paths: ['req.headers.authorization', 'req.headers.cookie', 'headers.authorization', 'headers.cookie', 'res.headers["set-cookie"]', 'body', 'req.body'],
+      paths: ['headers.authorization', 'headers.cookie', 'headers["set-cookie"]', 'body'],
       censor: REDACTED,
     },
     hooks: {
       // The last line of defence: a message string (or a string argument) never carries a secret.
+      // The request line's own two messages are constants and skip the scrub.
       logMethod(this: unknown, args: unknown[], method: (...a: unknown[]) => void) {
         method.apply(
           this,
-          args.map((a) => (typeof a === 'string' ? scrubText(a) : a)),
+          args.map((a) => (typeof a === 'string' && !CONSTANT_MESSAGES.has(a) ? scrubText(a) : a)),
         );
       },
     },
   } as FastifyServerOptions['logger'];
 }
+
+/** The request line's messages: constants, so the message scrub can skip them. */
+const REQUEST_COMPLETED = 'request completed';
+const REQUEST_ERRORED = 'request errored';
+const CONSTANT_MESSAGES = new Set([REQUEST_COMPLETED, REQUEST_ERRORED]);
 
 /**
  * Fastify logs two records per request (on arrival, then on response). The register writes
@@ -156,9 +166,35 @@ export class OneRecordPerRequest extends LogController {
   }
 
   override requestCompleted(error: Error | null | undefined, request: FastifyRequest, reply: FastifyReply): void {
-    if (error) reply.log.error({ req: request, res: reply, err: error, responseTime: reply.elapsedTime }, 'request errored');
-    else reply.log.info({ req: request, res: reply, responseTime: reply.elapsedTime }, 'request completed');
+    if (error) {
+      reply.log.error({ req: request, res: reply, err: error, responseTime: reply.elapsedTime }, REQUEST_ERRORED);
+      return;
+    }
+    // The line of every answered request, written as pino would write it (same fields, same
+    // order, the child logger's bindings with the request id) but without pino's general path:
+    // its per-call hooks, serializer lookup and redaction wrapper cost more than the rest of the
+    // line (docs/performance.md). What the line holds is exactly what the serializers above allow.
+    // This matches pino's own output because `redactingLogger` sets no formatters, message key,
+    // timestamp function or mixin; a logger that had them would need pino's path.
+    const log = reply.log as unknown as PinoInternals;
+    const stream = log[pino.symbols.streamSym] as { write?: (line: string) => unknown } | undefined;
+    const bindings = log[pino.symbols.chindingsSym];
+    if (!stream || typeof stream.write !== 'function' || typeof bindings !== 'string' || typeof log.isLevelEnabled !== 'function') {
+      reply.log.info({ req: request, res: reply, responseTime: reply.elapsedTime }, REQUEST_COMPLETED);
+      return;
+    }
+    if (!log.isLevelEnabled('info')) return;
+    stream.write(
+      `{"level":${log.levels.values.info},"time":${Date.now()}${bindings},"req":${JSON.stringify(serializers.req(request))},"res":{"statusCode":${reply.statusCode}},"responseTime":${reply.elapsedTime},"msg":"${REQUEST_COMPLETED}"}\n`,
+    );
   }
+}
+
+/** The parts of a pino logger the request line reads: pino exports these symbols for this use. */
+interface PinoInternals {
+  [key: symbol]: unknown;
+  isLevelEnabled(level: string): boolean;
+  levels: { values: Record<string, number> };
 }
 
 /** An error as a background worker may print it to stderr: its stack (or message), scrubbed. */
