@@ -63,7 +63,9 @@ export class SearchIndexer {
       const last = s.last.pluck().get(this.batchSize) as number | null;
       if (last === null) return 0;
       // Queued seqs whose record is gone were removed by the delete trigger; every queued record's
-      // current text goes in, and the queue forgets exactly the seqs that were read.
+      // current text goes in, and the queue forgets exactly the seqs that were read. The queue is
+      // the outer loop (`CROSS JOIN`): the queued seqs are the newest, so a plain join let SQLite
+      // walk access_records by `seq <= last`, i.e. the whole table, once per batch.
       s.index.run(last);
       return s.forget.run(last).changes;
     });
@@ -80,7 +82,7 @@ export class SearchIndexer {
       index: this.sqlite.prepare(
         `INSERT INTO access_records_search (rowid, mpxn, purpose, lead_controller_name, organisation_name)
          SELECT a.seq, a.mpxn, a.purpose, a.lead_controller_name, a.organisation_name
-         FROM "${SEARCH_QUEUE}" q JOIN access_records a ON a.seq = q.seq WHERE q.seq <= ?`,
+         FROM "${SEARCH_QUEUE}" q CROSS JOIN access_records a ON a.seq = q.seq WHERE q.seq <= ?`,
       ),
       forget: this.sqlite.prepare(`DELETE FROM "${SEARCH_QUEUE}" WHERE seq <= ?`),
       pending: this.sqlite.prepare(`SELECT count(*) FROM "${SEARCH_QUEUE}"`),
