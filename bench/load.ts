@@ -419,6 +419,9 @@ export async function bulkLoad(opts: LoadOptions): Promise<Fixture> {
     if (!result.intact) throw new Error(`bench loader built a broken audit chain: ${JSON.stringify(result)}`);
   }
 
+  // The triggers only queued the records for the admin search (services/search-index.ts): index
+  // them all at once, as a register that had indexed them as they came would have them.
+  sqlite.exec("INSERT INTO access_records_search (access_records_search) VALUES ('rebuild'); DELETE FROM access_records_search_queue;");
   sqlite.pragma('wal_checkpoint(TRUNCATE)');
   sqlite.close();
 

@@ -49,6 +49,8 @@ export interface RegisterConfig {
   sweepIntervalMs: number;
   /** How often audit events written since are linked into the chain (services/audit.ts). */
   auditLinkIntervalMs: number;
+  /** How often records queued for the admin search's index are indexed (services/search-index.ts). */
+  searchIndexIntervalMs: number;
   /**
    * Proxies whose X-Forwarded-For the register believes (addresses or CIDR ranges, as
    * Fastify's `trustProxy` takes them). Empty: the client address is the socket's, whatever
@@ -86,6 +88,7 @@ export function defaultConfig(overrides: Partial<RegisterConfig> = {}): Register
     webhookPollMs: 5_000,
     sweepIntervalMs: 60_000,
     auditLinkIntervalMs: 1_000,
+    searchIndexIntervalMs: 1_000,
     trustProxy: [],
     ...overrides,
   };

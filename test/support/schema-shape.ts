@@ -71,11 +71,23 @@ const byName = <T extends { name: string }>(a: T, b: T) => (a.name < b.name ? -1
  */
 export const SQLITE_ONLY_SEARCH_INDEXES = ['access_records_search'];
 
+/**
+ * Ordinary SQLite tables that belong to that machinery: the queue of records waiting for the
+ * trigram index (migration `admin_search_queue`, services/search-index.ts). It is derived data,
+ * kept by the SQLite triggers and drained by the SQLite indexer; PostgreSQL's pg_trgm index is
+ * maintained by PostgreSQL itself and needs no queue.
+ */
+export const SQLITE_ONLY_SEARCH_TABLES = ['access_records_search_queue'];
+
 export function sqliteShape(db: Database.Database): TableShape[] {
   const virtual = db.prepare("select name from sqlite_master where type = 'table' and sql like 'CREATE VIRTUAL TABLE%'").pluck().all() as string[];
   const unexpected = virtual.filter((v) => !SQLITE_ONLY_SEARCH_INDEXES.includes(v));
   if (unexpected.length) throw new Error(`virtual tables not modelled by this comparison: ${unexpected.join(', ')}`);
-  const searchMachinery = (name: string) => virtual.some((v) => name === v || name.startsWith(`${v}_`));
+  // FTS5's own shadow tables are named after their virtual table (`<name>_data`, `_idx`, ...).
+  const shadow = ['data', 'idx', 'content', 'docsize', 'config'];
+  const searchMachinery = (name: string) => SQLITE_ONLY_SEARCH_TABLES.includes(name) || virtual.some((v) => name === v || shadow.some((s) => name === `${v}_${s}`));
+  // The triggers that keep it are named after the index (`access_records_search_insert`, ...).
+  const searchTrigger = (name: string) => virtual.some((v) => name.startsWith(`${v}_`));
   const tables = (db.prepare("select name from sqlite_master where type = 'table' and name not like 'sqlite_%' and name <> '__drizzle_migrations' order by name").all() as { name: string }[]).filter((t) => !searchMachinery(t.name));
   return tables.map(({ name }) => {
     const info = db.prepare(`pragma table_info("${name}")`).all() as { name: string; type: string; notnull: number; pk: number }[];
@@ -94,7 +106,7 @@ export function sqliteShape(db: Database.Database): TableShape[] {
         return { name: i.name, unique: i.unique === 1, columns: cols, where: where ? normaliseExpr(where[1]) : null };
       })
       .sort(byName);
-    const triggers = (db.prepare("select name from sqlite_master where type = 'trigger' and tbl_name = ? order by name").all(name) as { name: string }[]).map((t) => t.name).filter((t) => !searchMachinery(t));
+    const triggers = (db.prepare("select name from sqlite_master where type = 'trigger' and tbl_name = ? order by name").all(name) as { name: string }[]).map((t) => t.name).filter((t) => !searchTrigger(t));
     return {
       name,
       // An INTEGER PRIMARY KEY cannot hold NULL even though SQLite reports notnull = 0.

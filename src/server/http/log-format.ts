@@ -16,8 +16,12 @@
 import pino from 'pino';
 import type { LogFormat } from '../config.js';
 
-/** Lines are written once this much has been buffered… */
-export const LOG_BATCH_BYTES = 8192;
+/**
+ * Lines are written once this much has been buffered (~60 request lines)… 8 KiB cost a verify
+ * 10–60 µs more than no log in the register on a busy machine, ~16 KB 10–15 µs
+ * (docs/performance.md "Request logging"). SonicBoom requires it below its maxWrite (16 KiB).
+ */
+export const LOG_BATCH_BYTES = 16000;
 /** …or this long after the last write, whichever comes first. */
 export const LOG_FLUSH_MS = 1000;
 
@@ -104,7 +108,7 @@ export function prettyDestination(out: LogDestination, color: boolean): LogDesti
  * colour when stdout is a terminal and NO_COLOR is not set).
  */
 export function stdoutLogDestination(format: LogFormat): LogDestination {
-  // Lines are written in batches of at least 8 KiB (one write for ~30 request lines) and at the
+  // Lines are written in batches of at least ~16 KB (one write for ~60 request lines) and at the
   // latest after LOG_FLUSH_MS: one write per line costs a thread-pool hop and a wake-up of the
   // event loop per request (docs/performance.md). pino writes what is left when the process
   // exits; a SIGKILL loses at most the last second of lines.

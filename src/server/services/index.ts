@@ -11,6 +11,7 @@ import { ReidentificationService } from './reidentification/index.js';
 import { DeliveryWorker } from './delivery-worker.js';
 import { Sweeper } from './sweeper.js';
 import { SandboxClock } from './sandbox-clock.js';
+import { SearchIndexer } from './search-index.js';
 import { SignInThrottle } from './sign-in-throttle.js';
 import { Snapshots } from './snapshots.js';
 import { Webhooks } from './webhooks.js';
@@ -41,7 +42,9 @@ export interface Services {
   signInThrottle: SignInThrottle;
   /** Links audit events into the chain after commit (also in `workers`). */
   auditLinker: AuditLinker;
-  /** Background work (mail retries, webhook delivery, lifecycle sweeps, audit linking), started after listen. */
+  /** Moves records queued for the admin search into its trigram index, off the request path (also in `workers`). */
+  searchIndexer: SearchIndexer;
+  /** Background work (mail retries, webhook delivery, lifecycle sweeps, audit linking, search indexing), started after listen. */
   workers: Worker[];
 }
 
@@ -68,6 +71,7 @@ export function createServices(reg: Register): Services {
     },
   });
   const auditLinker = new AuditLinker(reg.audit, reg.tx, reg.config.auditLinkIntervalMs);
+  const searchIndexer = new SearchIndexer(reg.sqlite, reg.tx, reg.config.searchIndexIntervalMs);
   const services: Services = {
     accounts,
     identities,
@@ -83,8 +87,9 @@ export function createServices(reg: Register): Services {
     sweeper,
     sandboxClock,
     auditLinker,
+    searchIndexer,
     signInThrottle: new SignInThrottle(reg),
-    workers: [sweeper, delivery, mail.worker, auditLinker],
+    workers: [sweeper, delivery, mail.worker, auditLinker, searchIndexer],
   };
   return services;
 }

@@ -7,6 +7,7 @@ import { apiTime } from '../lib/clock.js';
 import { hmacHex } from '../lib/crypto.js';
 import { ApiError, conflict, notFound } from '../lib/errors.js';
 import { checkKeyFingerprint, loadSettings } from './settings.js';
+import { forgetQueuedSearch } from './search-index.js';
 
 /** A snapshot's id: `snap_` and 24 lowercase hex characters (it names its files, so nothing else is accepted). */
 export const SNAPSHOT_ID_PATTERN = '^snap_[0-9a-f]{24}$';
@@ -364,7 +365,8 @@ export class Snapshots {
   /**
    * The ordinary tables, in name order. Virtual tables (the admin search's FTS5 index) and their
    * shadow tables are left out: they cannot be written row by row, and they are derived from
-   * ordinary tables anyway, so `rebuildIndexes` remakes them after a replace.
+   * ordinary tables anyway, so `rebuildIndexes` remakes them after a replace. The search's queue
+   * (`access_records_search_queue`, same prefix) is left out too: derived, emptied by the rebuild.
    */
   private tables(): string[] {
     const virtual = this.virtualTables();
@@ -377,9 +379,13 @@ export class Snapshots {
     return this.reg.sqlite.prepare("select name from main.sqlite_master where type = 'table' and sql like 'CREATE VIRTUAL TABLE%'").pluck().all() as string[];
   }
 
-  /** Every FTS5 index is rebuilt from its content table (SQLite's documented 'rebuild' command). */
+  /**
+   * Every FTS5 index is rebuilt from its content table (SQLite's documented 'rebuild' command);
+   * the admin search's queue (services/search-index.ts) is then empty, since every record is indexed.
+   */
   private rebuildIndexes(): void {
     for (const v of this.virtualTables()) this.reg.sqlite.prepare(`INSERT INTO main."${v}" ("${v}") VALUES ('rebuild')`).run();
+    forgetQueuedSearch(this.reg.sqlite);
   }
 
   private columns(schema: 'main' | 'snap', table: string): string[] {

@@ -1,4 +1,5 @@
 import { and, desc, eq, gt, isNotNull, isNull, lt, lte, or, sql, type Placeholder, type SQL } from 'drizzle-orm';
+import type { SQLiteColumn } from 'drizzle-orm/sqlite-core';
 import type { Static } from 'typebox';
 import { takePage } from '../../lib/paging.js';
 import { dateRange, listSort, sortedChunks, sortedPage, type PageResult, type PlanHints, type Sort, type SortDir } from '../../lib/listing.js';
@@ -10,6 +11,7 @@ import { prefixMatch, rowByKey, sameIgnoringCase } from '../../lib/sql.js';
 import type { AccessRecordOutput, AccessRecordSummary } from '../../../shared/schemas/access-record.js';
 import { ownersIrSql, recordJsonSql, summaryJsonSql } from '../record-json.js';
 import { effectiveState } from './rules.js';
+import { SEARCH_QUEUE } from '../search-index.js';
 
 export type AccessRow = typeof accessRecords.$inferSelect;
 export type AccessRecordApi = Static<typeof AccessRecordOutput>;
@@ -332,6 +334,15 @@ export class AccessRecordQueries {
     alternatives.push(sql`select ${t.seq} from ${t} where ${sameIgnoringCase(t.organisationReference, term)}`);
     if ([...term].length >= 3) {
       alternatives.push(sql`select rowid from access_records_search where access_records_search match ${`"${term.replace(/"/g, '""')}"`}`);
+      // Records written since the indexer last ran are not in the trigram index yet (their seq
+      // waits in its queue, services/search-index.ts): the few of them are matched directly, so
+      // a search finds a record the moment it is written. (`cross join` keeps the queue outside:
+      // a lookup by seq per queued record, never a scan of the table.) LIKE folds ASCII case only,
+      // the trigram index folds all of Unicode: until it is indexed, a queued record with
+      // non-ASCII letters is found by the case it was written in.
+      const like = `%${term.replace(/[!%_]/g, (c) => `!${c}`)}%`;
+      const has = (c: SQLiteColumn) => sql`${c} like ${like} escape '!'`;
+      alternatives.push(sql`select ${t.seq} from ${sql.raw(SEARCH_QUEUE)} q cross join ${t} on ${t.seq} = q.seq where ${has(t.mpxn)} or ${has(t.purpose)} or ${has(t.leadControllerName)} or ${has(t.organisationName)}`);
       // Access keys are lower-case hex after `ak_`: a fragment that could be part of one is
       // looked for in the access-key index alone (a scan of short entries, ~20 ms at 100 k),
       // never in the table's rows.
