@@ -307,6 +307,14 @@ async function check(property: fc.IAsyncProperty<any>, numRuns: number) {
   }
 }
 
+/**
+ * Left out of the schema-driven property: with a valid body (`{"seed":"empty"}` is one of two
+ * enum values) these replace the whole data set on purpose, after which the final checks' demo
+ * records are gone. Their hostile input is tested in sandbox-hostile and sandbox-snapshots, and
+ * garbage still reaches them through the raw-garbage property.
+ */
+const REPLACES_EVERYTHING = ['POST /v1/admin/sandbox/reset', 'POST /v1/admin/sandbox/snapshots/{id}/restore'];
+
 beforeAll(async () => {
   r = await testRegister();
   await mintTokens();
@@ -334,10 +342,12 @@ afterAll(async () => {
 describe('fuzz: hostile requests to every OpenAPI operation', () => {
   it('lists the operations to fuzz', () => {
     expect(operations.length).toBeGreaterThan(40);
+    // The left-out operations exist under these names (a renamed route must not slip back in unseen).
+    expect(operations.filter((op) => REPLACES_EVERYTHING.includes(`${op.method} ${op.path}`))).toHaveLength(REPLACES_EVERYTHING.length);
   });
 
   it(`never answers 5xx; every 4xx is an error envelope and changes nothing (${RUNS} runs)`, { timeout: 300_000 }, async () => {
-    const opArb = fc.constantFrom(...operations).chain((op) => requestArb(op).map((req) => ({ op, req })));
+    const opArb = fc.constantFrom(...operations.filter((op) => !REPLACES_EVERYTHING.includes(`${op.method} ${op.path}`))).chain((op) => requestArb(op).map((req) => ({ op, req })));
     await check(
       fc.asyncProperty(opArb, async ({ op, req }) => {
         const url = req.path + (req.query ? `?${req.query}` : '');
