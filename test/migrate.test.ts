@@ -144,6 +144,9 @@ describe.skipIf(!postgresAvailable())('migrate --db postgres://…', () => {
         if (Date.now() > deadline) throw new Error('the two migrate runs never both waited on the lock');
         await new Promise((r) => setTimeout(r, 50));
       }
+      // Both are queued; hold on a little longer, so that each has waited well past the
+      // 50 ms the CLI counts as "waiting" whichever of them the lock goes to first.
+      await new Promise((r) => setTimeout(r, 250));
       await holder.query('select pg_advisory_unlock($1)', [MIGRATE_LOCK_KEY]);
       const results = await Promise.all(runs);
       for (const r of results) {
