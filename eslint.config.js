@@ -48,6 +48,17 @@ export default tseslint.config(
     },
   },
   {
+    // The register's storage is asynchronous (db/store.ts): a query, a unit of work or an audit
+    // append that is not awaited would run outside its transaction, or after the answer.
+    files: ['src/server/**/*.ts', 'test/**/*.ts', 'bench/**/*.ts'],
+    languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname } },
+    rules: {
+      '@typescript-eslint/no-floating-promises': 'error',
+      '@typescript-eslint/await-thenable': 'error',
+      '@typescript-eslint/no-misused-promises': ['error', { checksVoidReturn: false }],
+    },
+  },
+  {
     // The console: the two classic rules of hooks (the React Compiler rules of the plugin's
     // newer presets are not adopted).
     files: ['src/renderer/**/*.{ts,tsx}'],

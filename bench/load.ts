@@ -415,7 +415,7 @@ export async function bulkLoad(opts: LoadOptions): Promise<Fixture> {
 
   if (opts.verifyAudit) {
     // The register's own verifier over the loaded chain: proves the loader hashes exactly as AuditLog does.
-    const result = new AuditLog(drizzle(sqlite, { schema }), keys.signingKey, new Clock()).verify();
+    const result = await new AuditLog(drizzle(sqlite, { schema }), keys.signingKey, new Clock()).verify();
     if (!result.intact) throw new Error(`bench loader built a broken audit chain: ${JSON.stringify(result)}`);
   }
 

@@ -27,7 +27,7 @@ const PRE = Number(process.argv[3] ?? 20_000);
 const PURPOSES = ['Half-hourly tariff optimisation and export payments', 'Heat-pump sizing and performance monitoring', 'Monthly carbon footprint report'];
 
 /** CPU time (user + system, ms) of the timed inserts: less disturbed than wall time on a shared machine. */
-function run(arm: Arm): number {
+async function run(arm: Arm): Promise<number> {
   const dir = mkdtempSync(join(tmpdir(), 'search-cost-'));
   try {
     const { sqlite } = openDatabase(join(dir, 'r.sqlite'), defaultConfig().migrationsFolder);
@@ -71,19 +71,19 @@ function run(arm: Arm): number {
       for (let i = 0; i < count; i++) insertOne();
     });
     // The queue arm indexes what the rows before left queued, untimed.
-    const drain = () => {
-      while (indexer.indexBatch() === SEARCH_INDEX_BATCH);
+    const drain = async () => {
+      while ((await indexer.indexBatch()) === SEARCH_INDEX_BATCH);
     };
     for (let done = 0; done < PRE; done += 1000) insertMany(1000);
-    drain();
+    await drain();
     // The register commits groups of creates; 50 rows per transaction is in its usual range. The
     // indexer's batches (every SEARCH_INDEX_BATCH rows here) are part of the timed work.
     const c0 = process.cpuUsage();
     for (let done = 0; done < ROWS; done += 50) {
       insertMany(50);
-      if ((done + 50) % SEARCH_INDEX_BATCH === 0) drain();
+      if ((done + 50) % SEARCH_INDEX_BATCH === 0) await drain();
     }
-    drain();
+    await drain();
     const c = process.cpuUsage(c0);
     const ms = (c.user + c.system) / 1000;
     sqlite.close();
@@ -95,7 +95,7 @@ function run(arm: Arm): number {
 
 const arms: Arm[] = ['none', 'trigger', 'queue'];
 const results: Record<Arm, number[]> = { none: [], trigger: [], queue: [] };
-for (let round = 0; round < 3; round++) for (const arm of arms) results[arm].push(run(arm));
+for (let round = 0; round < 3; round++) for (const arm of arms) results[arm].push(await run(arm));
 const best = (xs: number[]) => Math.min(...xs);
 const us = (ms: number) => ((ms * 1000) / ROWS).toFixed(1);
 console.log(`${ROWS} inserts (a savepoint each, transactions of 50) after ${PRE} rows, CPU time, best of 3:`);

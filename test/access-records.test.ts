@@ -181,7 +181,7 @@ describe('access records (contract §5)', () => {
       expect(active.body.records.map((x: { ak: string }) => x.ak)).not.toContain(ak);
       expect((await r.call('octopusflux', 'DELETE', `/v1/access-records/${ak}?reason=other`)).status).toBe(409);
       // The column still says ACTIVE: nothing was written by reading.
-      expect(r.probe.record(ak)!.state).toBe('ACTIVE');
+      expect((await r.probe.record(ak))!.state).toBe('ACTIVE');
     } finally {
       r.reg.clock.setOffset(0);
     }
@@ -202,25 +202,25 @@ describe('access records (contract §5)', () => {
     await make(null);
     const revoked = await make('2030-01-01');
     expect((await r.call(as, 'DELETE', `/v1/access-records/${revoked}?reason=other`)).status).toBe(200);
-    const duid = r.svc.accounts.get(as).duid!;
+    const duid = (await r.svc.accounts.get(as)).duid!;
     const counted = (state?: string) => r.probe.effectiveRecordCount(duid, state, r.reg.clock.iso());
     const check = async () => {
       for (const state of [undefined, 'ACTIVE', 'EXPIRED', 'REVOKED']) {
         const res = await r.call(as, 'GET', `/v1/records?limit=1${state ? `&state=${state}` : ''}`);
-        expect(res.body.total, `state ${state ?? '(any)'}`).toBe(counted(state));
+        expect(res.body.total, `state ${state ?? '(any)'}`).toBe(await counted(state));
       }
-      const { kept, counted: live } = r.probe.recordCountsByState(duid);
+      const { kept, counted: live } = await r.probe.recordCountsByState(duid);
       expect(kept).toEqual(live);
     };
     await check();
-    const expiredBefore = counted('EXPIRED');
+    const expiredBefore = await counted('EXPIRED');
     r.reg.clock.setOffset(120_000);
     try {
       await check(); // two ACTIVE records past expiry, not swept: EXPIRED in totals too
-      expect(counted('EXPIRED')).toBe(expiredBefore + 2);
-      r.svc.sweeper.run();
+      expect(await counted('EXPIRED')).toBe(expiredBefore + 2);
+      await r.svc.sweeper.run();
       await check(); // swept: the stored state changed, the triggers moved the counts
-      expect(r.probe.record(lapsing[0])!.state).toBe('EXPIRED');
+      expect((await r.probe.record(lapsing[0]))!.state).toBe('EXPIRED');
     } finally {
       r.reg.clock.setOffset(0);
     }
@@ -315,7 +315,7 @@ describe('access records (contract §5)', () => {
     const record = Compile(closed(AccessRecordOutput));
     const summary = Compile(closed(AccessRecordSummary));
     // owners_ir: the record's ir when that identity record is the record owner's own.
-    const rows = r.probe.recordsWithOwnersIr();
+    const rows = await r.probe.recordsWithOwnersIr();
     expect(new Set(rows.map((x) => x.kind))).toEqual(new Set(['record', 'discovered']));
     for (const row of rows) {
       const v = (await r.call(null, 'GET', `/v1/access-records/${row.ak}`)).body['access-record'];
@@ -341,7 +341,7 @@ describe('access records (contract §5)', () => {
     const own = (await r.call('octopusflux', 'GET', '/v1/records?limit=200')).body.records;
     for (const s of own) expect(summary.Errors(s), s.ak).toEqual([]);
     expect(own.find((s: { ak: string }) => s.ak === lapsed).state).toBe('EXPIRED');
-    const mine = new Set(r.probe.identityRefsOf('octopusflux'));
+    const mine = new Set(await r.probe.identityRefsOf('octopusflux'));
     expect(own.every((s: { 'record-metadata': { 'identity-record-ref': string | null } }) => s['record-metadata']['identity-record-ref'] === null || mine.has(s['record-metadata']['identity-record-ref']))).toBe(true);
     expect(own.some((s: { 'record-metadata': { 'identity-record-ref': string } }) => s['record-metadata']['identity-record-ref'] === ir)).toBe(true);
     expect(listed).toBeGreaterThan(5);

@@ -57,7 +57,7 @@ describe('admin lists, more: audit export, accounts, identity records (docs/api.
   it('audit: an export larger than one chunk comes out whole, in order', async () => {
     const total = Number((await csv('admin_ops', '/v1/admin/audit/export.csv')).headers['x-total-count']);
     // Appended through the audit log itself (the routes that write events are covered elsewhere).
-    for (let i = total; i < 1100; i++) r.reg.audit.append({ actor: 'register', eventType: 'test.bulk', detail: { i } });
+    for (let i = total; i < 1100; i++) await r.reg.audit.append({ actor: 'register', eventType: 'test.bulk', detail: { i } });
     const res = await csv('admin_ops', '/v1/admin/audit/export.csv');
     const ids = res.body
       .split('\r\n')

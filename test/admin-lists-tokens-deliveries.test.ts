@@ -24,7 +24,7 @@ describe('admin lists: re-identification tokens and webhook deliveries', () => {
     r = await testRegister();
     const created = await r.call('admin_ops', 'POST', '/v1/admin/accounts', { 'account-id': 'list_tester', 'display-name': 'List Tester Energy', role: 'data_user', 'data-types': ['HH-CONSUMPTION'] });
     expect(created.status).toBe(201);
-    duid = created.body.duid ?? r.svc.accounts.get('list_tester').duid;
+    duid = created.body.duid ?? (await r.svc.accounts.get('list_tester')).duid;
     const token = await r.token('list_tester', created.body['secret-key']);
     const idr = await r.app.inject({ method: 'POST', url: '/v1/identity-records', headers: { authorization: `Bearer ${token}` }, payload: { 'pii-principal': { mpxn, 'move-in-date': '2021-01-01' }, 'expressed-by': 'data-subject' } });
     ir = idr.json().ir;
@@ -33,7 +33,7 @@ describe('admin lists: re-identification tokens and webhook deliveries', () => {
     for (let i = 0; i < 10; i++) {
       const ref = newId('mlr');
       refs.push(ref);
-      r.probe.insertTokens([
+      await r.probe.insertTokens([
         {
           tokenRef: ref,
           method: 'magic-link',
@@ -50,7 +50,7 @@ describe('admin lists: re-identification tokens and webhook deliveries', () => {
       ]);
       const evt = newId('evt');
       events.push(evt);
-      r.probe.insertDeliveries([
+      await r.probe.insertDeliveries([
         {
           eventId: evt,
           wid: newId('wid'),

@@ -50,9 +50,9 @@ describe('admin lists: sort, search, date ranges, export (docs/api.md "Admin lis
   });
   afterAll(() => r.close());
 
-  const octo = () => r.svc.accounts.get('list_tester').duid;
+  const octo = async () => (await r.svc.accounts.get('list_tester')).duid;
   const list = async (qs: string) => {
-    const res = await r.call('admin_ops', 'GET', `/v1/admin/records?duid=${octo()}&${qs}`);
+    const res = await r.call('admin_ops', 'GET', `/v1/admin/records?duid=${await octo()}&${qs}`);
     expect(res.status, JSON.stringify(res.body)).toBe(200);
     return res.body as { records: Row[]; total: number; 'next-cursor': string | null };
   };
@@ -152,7 +152,7 @@ describe('admin lists: sort, search, date ranges, export (docs/api.md "Admin lis
     expect(await aks('HYPERLINK("')).toEqual(expect_((m) => m.purpose.startsWith('=HYPERLINK')));
     expect(await aks('%_%')).toEqual([]);
     // The search index follows a replaced record's purpose.
-    const replacement = consentBody(r.svc.records.find(m5.ak)!.ir);
+    const replacement = consentBody((await r.svc.records.find(m5.ak))!.ir);
     replacement.processing.purpose = 'Solar diverter tuning';
     expect((await as('PUT', `/v1/access-records/${m5.ak}`, replacement)).status).toBe(200);
     expect(await aks('diverter')).toEqual([m5.ak]);
@@ -170,11 +170,11 @@ describe('admin lists: sort, search, date ranges, export (docs/api.md "Admin lis
   });
 
   it('filters by Data User and shows its name', async () => {
-    const bright = r.svc.accounts.get('bright_energy').duid;
+    const bright = (await r.svc.accounts.get('bright_energy')).duid;
     const res = await r.call('admin_ops', 'GET', `/v1/admin/records?duid=${bright}`);
     expect(res.status).toBe(200);
     expect(res.body.records.length).toBeGreaterThan(0);
-    for (const x of res.body.records as Row[]) expect(x).toMatchObject({ duid: bright, 'data-user-name': r.svc.accounts.get('bright_energy').displayName });
+    for (const x of res.body.records as Row[]) expect(x).toMatchObject({ duid: bright, 'data-user-name': (await r.svc.accounts.get('bright_energy')).displayName });
     expect((await list('limit=1')).records[0]['data-user-name']).toBe('List Tester Energy');
   });
 
@@ -212,7 +212,7 @@ describe('admin lists: sort, search, date ranges, export (docs/api.md "Admin lis
 
   it('exports the current filter and sort as streamed, formula-safe CSV with X-Total-Count', async () => {
     const token = await r.token('admin_ops');
-    const res = await r.app.inject({ method: 'GET', url: `/v1/admin/records/export.csv?duid=${octo()}&sort=expiry&order=desc`, headers: { authorization: `Bearer ${token}` } });
+    const res = await r.app.inject({ method: 'GET', url: `/v1/admin/records/export.csv?duid=${await octo()}&sort=expiry&order=desc`, headers: { authorization: `Bearer ${token}` } });
     expect(res.statusCode).toBe(200);
     expect(res.headers['content-type']).toBe('text/csv; charset=utf-8');
     expect(res.headers['x-total-count']).toBe('12');
@@ -228,23 +228,23 @@ describe('admin lists: sort, search, date ranges, export (docs/api.md "Admin lis
     expect(res.body).not.toMatch(/(^|,)"=/m);
     expect(body[0]).toContain('"List Tester Energy"');
     // Filters apply: one Data User's records matching a search.
-    const some = await r.app.inject({ method: 'GET', url: `/v1/admin/records/export.csv?duid=${octo()}&q=grid`, headers: { authorization: `Bearer ${token}` } });
+    const some = await r.app.inject({ method: 'GET', url: `/v1/admin/records/export.csv?duid=${await octo()}&q=grid`, headers: { authorization: `Bearer ${token}` } });
     expect(some.headers['x-total-count']).toBe('4');
     expect(some.body.split('\r\n')).toHaveLength(6);
     // Support staff may export; a Data User may not.
-    expect((await r.call('support_desk', 'GET', `/v1/admin/records/export.csv?duid=${octo()}`)).status).toBe(200);
+    expect((await r.call('support_desk', 'GET', `/v1/admin/records/export.csv?duid=${await octo()}`)).status).toBe(200);
     expect((await r.call('octopusflux', 'GET', '/v1/admin/records/export.csv')).status).toBe(403);
   });
 
   it('exports more rows than one chunk in order', async () => {
     // 1,200 rows inserted through the service (the create path itself is covered above).
     const before = (await list('limit=1')).total;
-    const ir = r.svc.records.find(made[0].ak)!.ir!;
-    const account = r.svc.accounts.get('list_tester');
-    const identity = r.svc.identities.find(ir)!;
-    for (let i = 0; i < 1200; i++) r.svc.records.create(account, consentBody(ir, { processing: { 'legal-basis': 'uk-consent', purpose: `Bulk ${i}`, 'data-types': ['HH-CONSUMPTION'] } }), { identity });
+    const ir = (await r.svc.records.find(made[0].ak))!.ir!;
+    const account = await r.svc.accounts.get('list_tester');
+    const identity = (await r.svc.identities.find(ir))!;
+    for (let i = 0; i < 1200; i++) await r.svc.records.create(account, consentBody(ir, { processing: { 'legal-basis': 'uk-consent', purpose: `Bulk ${i}`, 'data-types': ['HH-CONSUMPTION'] } }), { identity });
     const token = await r.token('admin_ops');
-    const res = await r.app.inject({ method: 'GET', url: `/v1/admin/records/export.csv?duid=${octo()}`, headers: { authorization: `Bearer ${token}` } });
+    const res = await r.app.inject({ method: 'GET', url: `/v1/admin/records/export.csv?duid=${await octo()}`, headers: { authorization: `Bearer ${token}` } });
     const rows = res.body.split('\r\n').slice(1, -1);
     expect(rows).toHaveLength(before + 1200);
     expect(new Set(rows.map((l) => l.slice(1, 28))).size).toBe(before + 1200);

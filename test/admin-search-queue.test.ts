@@ -127,15 +127,15 @@ describe('admin search queue (docs/performance.md "Creates")', () => {
     const aks: string[] = [];
     for (let i = 0; i < 7; i++) aks.push((await create(r, `Batch cepheid purpose ${i}`)).ak);
     const small = new SearchIndexer(r.reg.sqlite, r.reg.tx, 60_000, 3);
-    expect(small.pending()).toBe(7);
-    expect(small.indexBatch()).toBe(3);
+    expect(await small.pending()).toBe(7);
+    expect(await small.indexBatch()).toBe(3);
     expect(queued(r)).toEqual(aks.slice(3).map((ak) => seqOf(r, ak)));
     expect(inIndex(r, 'cepheid').sort((a, b) => a - b)).toEqual(aks.slice(0, 3).map((ak) => seqOf(r, ak)));
     // Half indexed, half queued: the search still finds every one, once.
     expect(await search(r, 'cepheid')).toEqual([...aks].sort());
     expect(await small.runOnce()).toBe(4);
-    expect(small.pending()).toBe(0);
-    expect(small.indexBatch()).toBe(0);
+    expect(await small.pending()).toBe(0);
+    expect(await small.indexBatch()).toBe(0);
     integrity(r);
     expect(await search(r, 'cepheid')).toEqual([...aks].sort());
   });

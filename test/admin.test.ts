@@ -40,7 +40,7 @@ describe('self-service and admin (contract §6, §10)', () => {
   });
 
   it('suspend / reactivate / terminate, with the directory reflecting status', async () => {
-    const duid = r.svc.accounts.get('greenswitch').duid;
+    const duid = (await r.svc.accounts.get('greenswitch')).duid;
     const dir = () => r.call('provider_ops', 'GET', `/v1/data-users/${duid}`);
     expect((await dir()).body['data-user']).toMatchObject({ 'display-name': 'GreenSwitch Analytics', status: 'active', 'suspended-at': null });
     expect((await r.call('admin_ops', 'POST', '/v1/admin/accounts/greenswitch/suspend')).status).toBe(200);
@@ -56,7 +56,7 @@ describe('self-service and admin (contract §6, §10)', () => {
 
   it('directory: unknown or non-data_user duid is 404; dcc may not read it', async () => {
     expect((await r.call('provider_ops', 'GET', '/v1/data-users/duid_000000000000000000000000')).status).toBe(404);
-    const portalDuid = r.svc.accounts.get('portal_ops').duid;
+    const portalDuid = (await r.svc.accounts.get('portal_ops')).duid;
     expect((await r.call('provider_ops', 'GET', `/v1/data-users/${portalDuid}`)).status).toBe(404);
     expect((await r.call('dcc_system', 'GET', `/v1/data-users/${portalDuid}`)).status).toBe(403);
   });
@@ -77,7 +77,7 @@ describe('self-service and admin (contract §6, §10)', () => {
     expect(acme.body.records[0].state).toBe('DISCOVERED');
     const ak = byName.body.records[0].ak;
     expect((await r.call('admin_ops', 'GET', `/v1/admin/records?q=${ak}`)).body.records[0].ak).toBe(ak);
-    const duid = r.svc.accounts.get('bright_energy').duid;
+    const duid = (await r.svc.accounts.get('bright_energy')).duid;
     expect((await r.call('admin_ops', 'GET', `/v1/admin/records?q=${duid}`)).body.total).toBe(1);
     const expired = await r.call('admin_ops', 'GET', '/v1/admin/records?state=EXPIRED');
     expect(expired.body.records.map((x: { 'lead-controller-name': string }) => x['lead-controller-name'])).toEqual(['GreenSwitch Analytics']);
@@ -113,16 +113,16 @@ describe('self-service and admin (contract §6, §10)', () => {
     expect(verify.body).toMatchObject({ intact: true, 'first-broken-id': null });
     expect(verify.body.checked).toBeGreaterThan(10);
 
-    const [victim] = r.probe.auditEvents('account.suspended');
-    r.probe.setAuditActor(victim.seq, 'someone_else');
+    const [victim] = await r.probe.auditEvents('account.suspended');
+    await r.probe.setAuditActor(victim.seq, 'someone_else');
     const broken = await r.call('admin_ops', 'GET', '/v1/admin/audit/verify');
     expect(broken.body.intact).toBe(false);
     expect(broken.body['first-broken-id']).toBe(victim.seq);
-    r.probe.setAuditActor(victim.seq, 'admin_ops');
+    await r.probe.setAuditActor(victim.seq, 'admin_ops');
     expect((await r.call('admin_ops', 'GET', '/v1/admin/audit/verify')).body.intact).toBe(true);
 
     // Deleting a row breaks the link to the next one.
-    r.probe.deleteAuditEvent(victim.seq);
+    await r.probe.deleteAuditEvent(victim.seq);
     const gap = await r.call('admin_ops', 'GET', '/v1/admin/audit/verify');
     expect(gap.body.intact).toBe(false);
     expect(gap.body['first-broken-id']).toBe(victim.seq + 1);

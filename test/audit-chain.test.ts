@@ -198,14 +198,14 @@ describe('audit chain', () => {
       prev = hash;
     }
     db.prepare("insert into settings (key, value, updated_at) values ('audit-anchor', 'unanchored', '2026-01-01T00:00:00.000Z')").run();
-    expect(r.reg.audit.verify()).toMatchObject({ intact: true, linked: 5 });
-    r.reg.tx(() => r.reg.audit.append({ actor: 'admin_ops', eventType: 'account.updated', subject: 'acct6' }));
+    expect(await r.reg.audit.verify()).toMatchObject({ intact: true, linked: 5 });
+    await r.reg.tx(() => r.reg.audit.append({ actor: 'admin_ops', eventType: 'account.updated', subject: 'acct6' }));
     await linkAll(r);
-    expect(r.reg.audit.verify()).toMatchObject({ intact: true, linked: 6, unlinked: 0 });
+    expect(await r.reg.audit.verify()).toMatchObject({ intact: true, linked: 6, unlinked: 0 });
     expect(JSON.parse(db.prepare("select value from settings where key = 'audit-anchor'").pluck().get() as string)).toMatchObject({ link: 6, seq: 6 });
     // Now anchored: the newest event cannot go unnoticed any more.
     db.prepare('delete from audit_events where seq = 6').run();
-    expect(r.reg.audit.verify().intact).toBe(false);
+    expect((await r.reg.audit.verify()).intact).toBe(false);
   });
 
   it('snapshots and reset keep the chain verifiable: a restore brings back chain and anchor, a reset starts a fresh anchored chain', async () => {
@@ -230,7 +230,7 @@ describe('audit chain', () => {
     // Deleting every event and the anchor does not pass for a reset: the ids handed out before are missing.
     r.reg.sqlite.prepare('delete from audit_events').run();
     r.reg.sqlite.prepare("delete from settings where key = 'audit-anchor'").run();
-    expect(r.reg.audit.verify()).toMatchObject({ intact: false });
+    expect(await r.reg.audit.verify()).toMatchObject({ intact: false });
   });
 
   it('upgrading: a chain written by the previous version (ids starting above 1 after a reset) is migrated, anchored on first start, and verifies', async () => {
@@ -258,13 +258,13 @@ describe('audit chain', () => {
     sqlite.close();
 
     const r = await register({ dataDir, workers: true, port: 0 }, { seed: false });
-    expect(r.reg.audit.verify()).toMatchObject({ intact: true, linked: 5, unlinked: 0 });
+    expect(await r.reg.audit.verify()).toMatchObject({ intact: true, linked: 5, unlinked: 0 });
     await r.listen();
-    r.reg.tx(() => r.reg.audit.append({ actor: 'admin_ops', eventType: 'account.updated', subject: 'acct10' }));
+    await r.reg.tx(() => r.reg.audit.append({ actor: 'admin_ops', eventType: 'account.updated', subject: 'acct10' }));
     await linkAll(r);
-    expect(r.reg.audit.verify()).toMatchObject({ intact: true, linked: 6, unlinked: 0 });
+    expect(await r.reg.audit.verify()).toMatchObject({ intact: true, linked: 6, unlinked: 0 });
     r.reg.sqlite.prepare('delete from audit_events where seq = 10').run();
-    expect(r.reg.audit.verify().intact).toBe(false);
+    expect((await r.reg.audit.verify()).intact).toBe(false);
   });
 });
 

@@ -73,11 +73,11 @@ describe('headless register CLI', () => {
     }
   });
 
-  it('fails loudly on a failed migration', () => {
+  it('fails loudly on a failed migration', async () => {
     const data = tmp();
     // A database whose existing table clashes with the first migration.
     const db = DbProbe.open(join(data, 'register.sqlite'));
-    db.createClashingAccountsTable();
+    await db.createClashingAccountsTable();
     db.close();
     const res = run(['--data', data, '--port', '0']);
     expect(res.status).toBe(1);
@@ -102,11 +102,11 @@ describe('headless register CLI', () => {
     const keys = JSON.parse(readFileSync(join(data, 'register.keys.json'), 'utf8'));
     expect(Object.keys(keys).sort()).toEqual(['email-hmac-key', 'encryption-key', 'jwt-secret', 'signing-key', 'version']);
     const db = DbProbe.open(join(data, 'register.sqlite'), { readonly: true });
-    expect(db.journalMode()).toBe('wal');
+    expect(await db.journalMode()).toBe('wal');
     // Seeded twice, same state: 9 accounts (support_desk among them), 1 identity record, 5 records on the demo meter point.
-    expect(db.accountCount()).toBe(9);
-    expect(db.identityCount()).toBe(1);
-    expect(db.recordCount({ mpxn: '2312345678901' })).toBe(5);
+    expect(await db.accountCount()).toBe(9);
+    expect(await db.identityCount()).toBe(1);
+    expect(await db.recordCount({ mpxn: '2312345678901' })).toBe(5);
     db.close();
   });
 

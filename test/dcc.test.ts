@@ -51,8 +51,8 @@ describe('DCC: discovered access and change of tenancy (contract §8)', () => {
     const revoked = await akOf('octopusflux');
     await r.call('octopusflux', 'DELETE', `/v1/access-records/${revoked}?reason=other`);
     // Subscriptions for both, so the outbox shows what each would receive.
-    const bright = r.svc.accounts.get('bright_energy');
-    const octopus = r.svc.accounts.get('octopusflux');
+    const bright = await r.svc.accounts.get('bright_energy');
+    const octopus = await r.svc.accounts.get('octopusflux');
     for (const [i, as] of ['bright_energy', 'octopusflux'].entries()) {
       const sub = await r.call(as, 'POST', '/v1/webhooks', { 'callback-url': `https://example.org/hook${i}`, 'alert-email': 'ops@example.org', 'event-types': ['tenancy.change'] });
       expect(sub.status, JSON.stringify(sub.body)).toBe(201);
@@ -64,7 +64,7 @@ describe('DCC: discovered access and change of tenancy (contract §8)', () => {
     expect(res.body).toMatchObject({ ...body, 'active-records-affected': 3 });
     expect(res.body['data-users-notified'].sort()).toEqual([bright.duid, octopus.duid].sort());
 
-    const queued = r.probe.deliveries({ eventType: 'tenancy.change' });
+    const queued = await r.probe.deliveries({ eventType: 'tenancy.change' });
     expect(queued).toHaveLength(2);
     const forBright = queued.find((d) => d.duid === bright.duid)!.payload as { 'affected-aks': string[] };
     const forOcto = queued.find((d) => d.duid === octopus.duid)!.payload as { 'affected-aks': string[] };
@@ -74,7 +74,7 @@ describe('DCC: discovered access and change of tenancy (contract §8)', () => {
     const again = await r.call('dcc_system', 'POST', '/v1/cot-events', body);
     expect(again.status).toBe(200);
     expect(again.body['active-records-affected']).toBe(3);
-    expect(r.probe.deliveries({ eventType: 'tenancy.change' })).toHaveLength(2);
+    expect(await r.probe.deliveries({ eventType: 'tenancy.change' })).toHaveLength(2);
     // Never revokes anything itself.
     expect((await r.call(null, 'GET', `/v1/access-records/${bright1}`)).body['access-record']['access-event'].state).toBe('ACTIVE');
   });

@@ -98,10 +98,10 @@ function recordBody(ir: string, n: number) {
   };
 }
 
-function integrity(data: string): string {
+async function integrity(data: string): Promise<string> {
   const db = DbProbe.open(join(data, 'register.sqlite'));
   try {
-    return db.intact() ? 'ok' : 'damaged';
+    return (await db.intact()) ? 'ok' : 'damaged';
   } finally {
     db.close();
   }
@@ -168,12 +168,12 @@ describe(`crash durability (${LARGE ? 'large' : 'small'}: ${SIZE.writers} writer
       await reg.exited;
       await Promise.allSettled(writers);
 
-      expect(integrity(data), `integrity after SIGKILL in round ${round}`).toBe('ok');
+      expect(await integrity(data), `integrity after SIGKILL in round ${round}`).toBe('ok');
       // What the outbox held at the moment of the kill.
       const db = DbProbe.open(join(data, 'register.sqlite'), { readonly: true });
-      const queued = db.deliveries({ eventType: 'consent.withdrawal' }).map((d) => ({ id: d.eventId, payload: d.payload, status: d.status }));
-      const auditedCreates = new Set(db.auditEvents('access-record.created').map((r) => r.ak));
-      const auditedRevokes = new Set(db.auditEvents('access-record.revoked').map((r) => r.ak));
+      const queued = (await db.deliveries({ eventType: 'consent.withdrawal' })).map((d) => ({ id: d.eventId, payload: d.payload, status: d.status }));
+      const auditedCreates = new Set((await db.auditEvents('access-record.created')).map((r) => r.ak));
+      const auditedRevokes = new Set((await db.auditEvents('access-record.revoked')).map((r) => r.ak));
       db.close();
       const queuedByAk = new Map(queued.map((q) => [q.payload.ak as string, q]));
       for (const ak of created.keys()) expect(auditedCreates.has(ak), `audit event for acknowledged create ${ak}`).toBe(true);
@@ -217,7 +217,7 @@ describe(`crash durability (${LARGE ? 'large' : 'small'}: ${SIZE.writers} writer
         const got = new Set(receiver.received.map((x) => x.json?.['event-id'] as string));
         const missing = undeliveredAtKill.filter((id) => !got.has(id));
         const still = DbProbe.open(join(data, 'register.sqlite'), { readonly: true });
-        const pending = still.deliveries({ status: 'pending' }).length;
+        const pending = (await still.deliveries({ status: 'pending' })).length;
         still.close();
         if (missing.length === 0 && pending === 0) break;
         if (Date.now() > deadline) throw new Error(`after restart: ${missing.length} deliveries queued before the kill never arrived (${missing.slice(0, 3).join(', ')}…), ${pending} still pending`);
@@ -239,7 +239,7 @@ describe(`crash durability (${LARGE ? 'large' : 'small'}: ${SIZE.writers} writer
     // Final clean stop; the file is intact.
     reg.child.kill('SIGTERM');
     await reg.exited;
-    expect(integrity(data)).toBe('ok');
+    expect(await integrity(data)).toBe('ok');
     await receiver.close();
     expect(created.size).toBeGreaterThan(SIZE.opsBeforeKill * 0.5);
     expect(revoked.size).toBeGreaterThan(0);

@@ -28,7 +28,7 @@ describe('the database, WAL and SHM files are readable by the register only (060
         // A write, so the WAL and SHM files certainly exist.
         const res = await running.app.inject({ method: 'GET', url: '/v1/auth/token', headers: { authorization: `Basic ${Buffer.from('nobody:wrong').toString('base64')}` } });
         expect(res.statusCode).toBe(401);
-        DbProbe.of(running.reg).writeScratchRow();
+        await DbProbe.of(running.reg).writeScratchRow();
         const db = join(dir, 'register.sqlite');
         for (const f of [db, `${db}-wal`, `${db}-shm`]) {
           expect(existsSync(f), f).toBe(true);

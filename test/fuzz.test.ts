@@ -47,14 +47,14 @@ const AUDITED_REFUSALS = ['account.login-failed'];
 const COUNTED_REFUSALS_TABLE = 'sign_in_failures';
 
 /** Every table's rows, hashed (but the audited refusals): a 4xx must leave this unchanged. */
-function checksum(): string {
+function checksum(): Promise<string> {
   return r.probe.fingerprint(AUDITED_REFUSALS, [COUNTED_REFUSALS_TABLE]);
 }
 
 /** Tokens minted directly (no scrypt), so they can be refreshed cheaply if a 2xx moved the clock. */
 async function mintTokens() {
   tokens = {};
-  for (const id of ROLES) tokens[id] = await issueToken(r.reg, r.svc.accounts.get(id));
+  for (const id of ROLES) tokens[id] = await issueToken(r.reg, await r.svc.accounts.get(id));
 }
 
 // ---------------------------------------------------------------- arbitraries
@@ -287,10 +287,10 @@ async function send(method: string, url: string, headers: Record<string, string>
       expect(typeof e.message === 'string' && e.message.length > 0, where).toBe(true);
     }
     expect(res.body, where).not.toMatch(/at .*\.(ts|js):\d+/);
-    expect(checksum(), `4xx changed data: ${where}`).toBe(before);
+    expect(await checksum(), `4xx changed data: ${where}`).toBe(before);
   } else {
     // A request that happened to be valid: it may change data; carry on from the new state.
-    baseline = checksum();
+    baseline = await checksum();
     await mintTokens();
   }
   expect(({} as Record<string, unknown>).admin, 'prototype polluted').toBeUndefined();
@@ -332,7 +332,7 @@ beforeAll(async () => {
     }
   }
   // The search index is derived from access_records, which is checked (probe.tables() leaves it out).
-  baseline = checksum();
+  baseline = await checksum();
 });
 
 afterAll(async () => {
@@ -380,10 +380,10 @@ describe('fuzz: hostile requests to every OpenAPI operation', () => {
     const ok = await get('bright_energy', `/v1/meter-points/${r.demo!.mpxn}/access-records`);
     expect(ok.statusCode).toBe(200);
     expect(ok.json()['access-records'].length).toBeGreaterThan(0);
-    baseline = checksum(); // a listing is audited (meter-point.viewed), so it writes
+    baseline = await checksum(); // a listing is audited (meter-point.viewed), so it writes
     const verify = await get('admin_ops', '/v1/admin/audit/verify');
     expect(verify.json().intact).toBe(true);
-    expect(r.probe.intact()).toBe(true);
+    expect(await r.probe.intact()).toBe(true);
     expect(stats.requests).toBeGreaterThan(RUNS);
     console.info(`fuzz: ${stats.requests} requests; by status ${JSON.stringify(Object.fromEntries([...stats.byStatus].sort((a, b) => a[0] - b[0])))}`);
     // Most requests must be rejected: the fuzzer is doing its job.
@@ -495,7 +495,7 @@ describe('fuzz: authentication and role come before validation, for every route 
     ra = await testRegister();
     const { SignJWT } = await import('jose');
     for (const role of ALL) {
-      good[role] = await issueToken(ra.reg, ra.svc.accounts.get(ACCOUNT_OF[role]));
+      good[role] = await issueToken(ra.reg, await ra.svc.accounts.get(ACCOUNT_OF[role]));
       const now = Math.floor(Date.now() / 1000);
       noExp[role] = await new SignJWT({ role }).setProtectedHeader({ alg: 'HS256' }).setSubject(ACCOUNT_OF[role]).setIssuedAt(now).sign(ra.reg.keys.jwtSecret);
       algNone[role] = `${b64({ alg: 'none', typ: 'JWT' })}.${b64({ sub: ACCOUNT_OF[role], role, iat: now, exp: now + 3600 })}.`;
@@ -505,9 +505,9 @@ describe('fuzz: authentication and role come before validation, for every route 
       ] as const) {
         const id = `${kind}_${role}`;
         await ra.svc.accounts.create('admin_ops', { 'account-id': id, 'display-name': `${kind} ${role} Ltd`, role, 'secret-key': 'a-long-enough-secret-key' } as never);
-        store[role] = await issueToken(ra.reg, ra.svc.accounts.get(id));
-        if (kind === 'suspended') ra.svc.accounts.setStatus('admin_ops', id, 'suspend');
-        else ra.svc.accounts.signOutEverywhere('admin_ops', id);
+        store[role] = await issueToken(ra.reg, await ra.svc.accounts.get(id));
+        if (kind === 'suspended') await ra.svc.accounts.setStatus('admin_ops', id, 'suspend');
+        else await ra.svc.accounts.signOutEverywhere('admin_ops', id);
       }
     }
     const doc = (await ra.app.inject({ method: 'GET', url: '/v1/openapi.json' })).json();
@@ -605,7 +605,7 @@ describe('fuzz: authentication and role come before validation, for every route 
   });
 
   it("ownership decided by the URL precedes validation: another Data User's resources answer 404 (403 for a meter point) whatever the input", async () => {
-    const octopus = await issueToken(ra.reg, ra.svc.accounts.get('octopusflux'));
+    const octopus = await issueToken(ra.reg, await ra.svc.accounts.get('octopusflux'));
     const call = (token: string, method: string, url: string, payload?: string) =>
       ra.app.inject({ method: method as 'GET', url, headers: { authorization: `Bearer ${token}`, ...(payload !== undefined ? { 'content-type': 'application/json' } : {}) }, ...(payload !== undefined ? { payload } : {}) });
     const as = (_bright: 'bright_energy', method: string, url: string, payload?: string) => call(good.data_user, method, url, payload);

@@ -67,7 +67,7 @@ describe('support role: what it may and may not do (403 AUTH003 before validatio
     // The same invalid input from an administrator is a validation error: the role was decided first.
     expect((await r.call('admin_ops', 'PATCH', '/v1/admin/accounts/bright_energy', { 'display-name': '' })).status).toBe(400);
     // Nothing changed.
-    expect(r.svc.accounts.get('bright_energy').status).toBe('active');
+    expect((await r.svc.accounts.get('bright_energy')).status).toBe('active');
   });
 
   it('may not use the Data User API', async () => {
@@ -227,7 +227,7 @@ describe('POST /v1/admin/reidentifications/{tokenRef}/cancel', () => {
     expect(reopened.body).not.toContain('Yes, it&#39;s me');
     expect(await publicStatus(ref)).toBe('expired');
     expect((await r.call('admin_ops', 'GET', `/v1/admin/reidentifications/${ref}`)).body.token.status).toBe('cancelled');
-    expect(r.svc.tokens.find(ref)!.confirmedAt).toBeNull();
+    expect((await r.svc.tokens.find(ref))!.confirmedAt).toBeNull();
 
     const [e] = await events(r, 'reidentification.cancelled');
     expect(e).toMatchObject({ actor: 'support_desk', subject: ref, detail: { was: 'pending', method: 'magic-link' } });
@@ -261,7 +261,7 @@ describe('POST /v1/admin/reidentifications/{tokenRef}/cancel', () => {
     const { ref } = await start('magic-link', 'portal_ops');
     await new Customer(r).confirmMagicLink(await linkFromOutbox(r, ref));
     await r.call('support_desk', 'POST', `/v1/admin/reidentifications/${ref}/cancel`);
-    const mpxn = r.svc.tokens.find(ref)!.mpxn;
+    const mpxn = (await r.svc.tokens.find(ref))!.mpxn;
     const list = await r.call('portal_ops', 'GET', `/v1/meter-points/${mpxn}/access-records?reidentification-token=${ref}`);
     expect(list.status).toBe(403);
     expect(list.body.errors[0]['error-code']).toBe('AUTH003');

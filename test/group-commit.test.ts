@@ -133,7 +133,7 @@ describe('group commit', () => {
     sqlite.exec('create table t (x integer)');
     const g = gatedSync();
     const gc = new GroupCommit(sqlite, null, g.sync);
-    gc.tx(() => sqlite.prepare('insert into t values (1)').run());
+    await gc.tx(() => sqlite.prepare('insert into t values (1)').run());
     expect(gc.pending).toBe(true);
     await gc.durable();
     expect(gc.pending).toBe(false);
@@ -146,14 +146,16 @@ describe('group commit', () => {
     const gc = new GroupCommit(sqlite, wal);
     const insert = sqlite.prepare('insert into t values (?)');
     const count = () => (sqlite.prepare('select count(*) n from t').get() as { n: number }).n;
-    gc.tx(() => insert.run(1));
-    expect(() =>
+    const outcomes = await Promise.allSettled([
+      gc.tx(() => insert.run(1)),
       gc.tx(() => {
         insert.run(2);
         throw new Error('validation failed half-way');
       }),
-    ).toThrow('half-way');
-    gc.tx(() => insert.run(3));
+      gc.tx(() => insert.run(3)),
+    ]);
+    expect(outcomes.map((o) => o.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+    expect(String((outcomes[1] as PromiseRejectedResult).reason)).toContain('half-way');
     expect(sqlite.inTransaction).toBe(true); // still open: one batch
     // Another connection sees nothing until the batch commits at the end of the turn.
     const other = new Database(sqlite.name, { readonly: true });
@@ -173,7 +175,7 @@ describe('group commit', () => {
     const g = gatedSync();
     const gc = new GroupCommit(sqlite, wal, g.sync);
     const insert = sqlite.prepare('insert into t values (?)');
-    gc.tx(() => insert.run(1));
+    await gc.tx(() => insert.run(1));
     const first = gc.durable();
     await tick();
     expect(gc.stats.commits).toBe(1);
@@ -181,7 +183,7 @@ describe('group commit', () => {
     // Three more turns of writes while it runs: one batch, not yet committed.
     const later: Promise<void>[] = [];
     for (let i = 2; i <= 4; i++) {
-      gc.tx(() => insert.run(i));
+      await gc.tx(() => insert.run(i));
       later.push(gc.durable());
       await tick();
     }
@@ -200,10 +202,10 @@ describe('group commit', () => {
     const { sqlite, wal } = fileDb();
     const g = gatedSync();
     const gc = new GroupCommit(sqlite, wal, g.sync);
-    gc.tx(() => sqlite.prepare('insert into t values (1)').run());
+    await gc.tx(() => sqlite.prepare('insert into t values (1)').run());
     const first = gc.durable();
     await tick();
-    gc.tx(() => sqlite.prepare('insert into t values (2)').run()); // no durable() call for this one
+    await gc.tx(() => sqlite.prepare('insert into t values (2)').run()); // no durable() call for this one
     await tick();
     expect(sqlite.inTransaction).toBe(true);
     await g.releaseAll();
@@ -223,14 +225,188 @@ describe('group commit', () => {
     sqlite.pragma('foreign_keys = ON');
     const gc = new GroupCommit(sqlite, wal);
     // A deferred foreign key is only checked at COMMIT: the whole batch fails there.
-    gc.tx(() => sqlite.prepare('insert into c values (42)').run());
+    await gc.tx(() => sqlite.prepare('insert into c values (42)').run());
     const lost = gc.durable();
     await expect(lost).rejects.toThrow(/could not commit/);
     expect(sqlite.inTransaction).toBe(false);
     expect(sqlite.prepare('select count(*) from c').pluck().get()).toBe(0);
-    gc.tx(() => sqlite.prepare('insert into t values (7)').run());
+    await gc.tx(() => sqlite.prepare('insert into t values (7)').run());
     await gc.durable();
     expect(sqlite.prepare('select count(*) from t').pluck().get()).toBe(1);
+  });
+});
+
+describe('group commit: asynchronous units', () => {
+  /** The rows of t, read by another connection (what is committed). */
+  const committed = (file: string) => {
+    const other = new Database(file, { readonly: true });
+    try {
+      return other.prepare('select x from t order by x').pluck().all();
+    } finally {
+      other.close();
+    }
+  };
+  const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+  it('runs two concurrent units one after the other; the second keeps its rows when the first, paused on a timer, throws', async () => {
+    const { sqlite, wal } = fileDb();
+    const gc = new GroupCommit(sqlite, wal);
+    const insert = sqlite.prepare('insert into t values (?)');
+    const order: string[] = [];
+    const first = gc.tx(async () => {
+      insert.run(1);
+      order.push('first: wrote 1');
+      await sleep(20); // across macrotasks: the end of the turn comes and goes meanwhile
+      order.push('first: throws');
+      throw new Error('first unit failed');
+    });
+    const second = gc.tx(async () => {
+      order.push('second: runs');
+      insert.run(2);
+      await sleep(1);
+      insert.run(3);
+    });
+    await sleep(5);
+    expect(order).toEqual(['first: wrote 1']); // the second waits for the first to end
+    await expect(first).rejects.toThrow('first unit failed');
+    await second;
+    expect(order).toEqual(['first: wrote 1', 'first: throws', 'second: runs']);
+    // The first unit's rollback took only its own row.
+    expect(sqlite.prepare('select x from t order by x').pluck().all()).toEqual([2, 3]);
+    await gc.durable();
+    expect(sqlite.inTransaction).toBe(false);
+    expect(committed(sqlite.name)).toEqual([2, 3]);
+  });
+
+  it('nests a unit started inside a unit: a caught inner failure rolls back the inner writes only', async () => {
+    const { sqlite, wal } = fileDb();
+    const gc = new GroupCommit(sqlite, wal);
+    const insert = sqlite.prepare('insert into t values (?)');
+    await gc.tx(async () => {
+      insert.run(1);
+      // After an await (across a macrotask) the inner unit is still this unit's: it nests,
+      // it does not queue behind it (which would never end).
+      await sleep(2);
+      await expect(
+        gc.tx(async () => {
+          insert.run(2);
+          await sleep(1);
+          throw new Error('inner failed');
+        }),
+      ).rejects.toThrow('inner failed');
+      expect(await gc.tx(() => insert.run(3).changes)).toBe(1); // a nested unit that succeeds
+      insert.run(4);
+    });
+    await gc.durable();
+    expect(committed(sqlite.name)).toEqual([1, 3, 4]);
+
+    // The outer unit failing takes its nested units' writes with it.
+    await expect(
+      gc.tx(async () => {
+        await gc.tx(() => insert.run(5));
+        throw new Error('outer failed');
+      }),
+    ).rejects.toThrow('outer failed');
+    await gc.durable();
+    expect(committed(sqlite.name)).toEqual([1, 3, 4]);
+  });
+
+  it('runs work scheduled from inside a unit (a timer, setImmediate) as units of their own once that unit has ended', async () => {
+    const { sqlite, wal } = fileDb();
+    const gc = new GroupCommit(sqlite, wal);
+    const insert = sqlite.prepare('insert into t values (?)');
+    const later: Promise<string>[] = [];
+    const outcome = (p: Promise<unknown>) =>
+      p.then(
+        () => 'done',
+        (err: Error) => `failed: ${err.message}`,
+      );
+    await gc.tx(async () => {
+      insert.run(1);
+      // As a worker's kick or a notification does: the callbacks inherit this unit's async context.
+      setImmediate(() =>
+        later.push(
+          outcome(
+            gc.tx(async () => {
+              insert.run(2);
+              await sleep(5);
+              throw new Error('scheduled unit failed');
+            }),
+          ),
+        ),
+      );
+      setTimeout(() => later.push(outcome(gc.tx(() => insert.run(3)))), 1);
+    });
+    await sleep(20);
+    expect(await Promise.all(later)).toEqual(['failed: scheduled unit failed', 'done']);
+    // Each ran alone: the failing one rolled back its own row, not the other's.
+    await gc.durable();
+    expect(sqlite.inTransaction).toBe(false);
+    expect(committed(sqlite.name)).toEqual([1, 3]);
+  });
+
+  it('afterUnit: runs once the unit has succeeded, never after a rollback, and outside the unit even while another is paused', async () => {
+    const { sqlite, wal } = fileDb();
+    const gc = new GroupCommit(sqlite, wal);
+    const insert = sqlite.prepare('insert into t values (?)');
+    const woken: string[] = [];
+    let wakeUnit: Promise<unknown> = Promise.resolve();
+    await gc.tx(async () => {
+      insert.run(1);
+      gc.afterUnit(() => {
+        woken.push('after commit');
+        // A worker woken here claims in a unit of its own: it queues, it does not nest.
+        wakeUnit = gc.tx(() => insert.run(2));
+      });
+      expect(woken).toEqual([]);
+    });
+    expect(woken).toEqual(['after commit']);
+    await expect(
+      gc.tx(async () => {
+        gc.afterUnit(() => woken.push('never'));
+        insert.run(9);
+        throw new Error('rolled back');
+      }),
+    ).rejects.toThrow('rolled back');
+    gc.afterUnit(() => woken.push('outside a unit: at once'));
+    await wakeUnit;
+    await gc.durable();
+    expect(woken).toEqual(['after commit', 'outside a unit: at once']);
+    expect(committed(sqlite.name)).toEqual([1, 2]);
+  });
+
+  it('does not commit the batch while a unit is between awaits across a macrotask, and commits it when the unit ends', async () => {
+    const { sqlite, wal } = fileDb();
+    const g = gatedSync();
+    const gc = new GroupCommit(sqlite, wal, g.sync);
+    const insert = sqlite.prepare('insert into t values (?)');
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const unit = gc.tx(async () => {
+      insert.run(1);
+      await gate;
+      insert.run(2);
+    });
+    let durable = false;
+    const waiting = gc.durable().then(() => (durable = true)); // asks for row 1
+    for (let i = 0; i < 5; i++) await tick(); // the turn ended and durable() kicked meanwhile
+    expect(sqlite.inTransaction).toBe(true);
+    expect(gc.stats.commits).toBe(0);
+    expect(committed(sqlite.name)).toEqual([]);
+    gc.endBatch(); // also when asked directly (before a close or a file-level operation)
+    expect(sqlite.inTransaction).toBe(true);
+    expect(g.calls).toHaveLength(0); // nothing to sync while the unit is open
+    expect(durable).toBe(false);
+
+    release();
+    await unit;
+    expect(sqlite.inTransaction).toBe(false); // committed as the unit ended
+    expect(gc.stats.commits).toBe(1);
+    expect(committed(sqlite.name)).toEqual([1, 2]);
+    await g.releaseAll();
+    await waiting;
+    expect(durable).toBe(true);
+    expect(gc.stats.syncs).toBe(1);
   });
 });
 

@@ -20,7 +20,7 @@ describe('identity records (contract §3)', () => {
     expect(res.body.ir).toMatch(/^ir_[0-9a-f]{24}$/);
     expect(res.headers.location).toBe(`/v1/identity-records/${res.body.ir}`);
     expect(res.body['passkey-registration-redirect']).toBeNull();
-    const row = r.probe.identity(res.body.ir)!;
+    const row = (await r.probe.identity(res.body.ir))!;
     expect(row.emailHash).toMatch(/^[0-9a-f]{64}$/);
     expect(row.emailEnc).not.toContain('jane');
     const got = await r.call('octopusflux', 'GET', `/v1/identity-records/${res.body.ir}`);
@@ -91,7 +91,7 @@ describe('identity records (contract §3)', () => {
     expect(after.body['identity-record']['pii-principal']).toBeNull();
     expect(after.body['identity-record']['has-email']).toBe(false);
     expect(after.body['identity-record']['anonymised-at']).not.toBeNull();
-    expect(r.probe.identity(ir)).toMatchObject({ emailHash: null, emailEnc: null, mpxn: null });
+    expect(await r.probe.identity(ir)).toMatchObject({ emailHash: null, emailEnc: null, mpxn: null });
     expect((await r.call('greenswitch', 'DELETE', `/v1/identity-records/${ir}`)).status).toBe(409);
     // The access record stays, linked.
     const stillThere = await r.call(null, 'GET', `/v1/access-records/${rec.body['access-token'].key}`);

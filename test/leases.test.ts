@@ -57,14 +57,14 @@ describe('lease tokens', () => {
     expect(await b.svc.delivery.runDue()).toBe(1);
     await settle(b);
     await rc.waitFor(2);
-    const delivered = b.reg.db.select().from(webhookDeliveries).get()!;
+    const [delivered] = await b.reg.db.select().from(webhookDeliveries).limit(1);
     expect(delivered).toMatchObject({ status: 'delivered', attempts: 1, lastStatusCode: 200, leaseToken: null });
 
     // A's request times out now; its outcome (a failure) must not be recorded.
     expect(await first).toBe(1);
-    const after = a.reg.db.select().from(webhookDeliveries).get()!;
+    const [after] = await a.reg.db.select().from(webhookDeliveries).limit(1);
     expect(after).toMatchObject({ status: 'delivered', attempts: 1, lastStatusCode: 200, lastError: null });
-    expect(a.reg.db.select().from(webhookAttempts).all()).toHaveLength(1);
+    expect(await a.reg.db.select().from(webhookAttempts)).toHaveLength(1);
     // Both requests carried the same event: same event-id, same body.
     expect(rc.received[0].json['event-id']).toBe(delivered.eventId);
     expect(rc.received[1].raw).toBe(rc.received[0].raw);
@@ -94,7 +94,7 @@ describe('lease tokens', () => {
 
     const a = await node({ dataDir, smtpUrl: `smtp://127.0.0.1:${port}` }, true);
     const b = await node({ dataDir, smtpUrl: good.url });
-    a.reg.tx(() => a.svc.mail.queue({ to: 'someone@example.org', subject: 'Hello', text: 'Hello', html: '<p>Hello</p>', purpose: 'test', ref: null }));
+    await a.reg.tx(() => a.svc.mail.queue({ to: 'someone@example.org', subject: 'Hello', text: 'Hello', html: '<p>Hello</p>', purpose: 'test', ref: null }));
     await settle(a);
 
     const first = a.svc.mail.processDue();
@@ -104,12 +104,12 @@ describe('lease tokens', () => {
     expect(await b.svc.mail.processDue()).toBe(1);
     await settle(b);
     await good.waitFor(1);
-    expect(b.reg.db.select().from(mailMessages).get()).toMatchObject({ status: 'sent', attempts: 1, lastError: null, leaseToken: null });
+    expect((await b.reg.db.select().from(mailMessages).limit(1))[0]).toMatchObject({ status: 'sent', attempts: 1, lastError: null, leaseToken: null });
 
     release();
     expect(await first).toBe(1);
     // Still sent once, not "retrying" (which would send it a second time).
-    expect(a.reg.db.select().from(mailMessages).get()).toMatchObject({ status: 'sent', attempts: 1, lastError: null });
+    expect((await a.reg.db.select().from(mailMessages).limit(1))[0]).toMatchObject({ status: 'sent', attempts: 1, lastError: null });
     expect(a.reg.sqlite.prepare("select count(*) from audit_events where event_type = 'mail.failed'").pluck().get()).toBe(0);
   });
 });

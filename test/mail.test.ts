@@ -29,7 +29,11 @@ describe('mail outbox without SMTP (captured)', () => {
   afterAll(() => r.close());
 
   it('queue() captures every message, newest first, paged with limit/cursor; links extracted', async () => {
-    const ids = r.reg.tx(() => [1, 2, 3].map((n) => r.svc.mail.queue(sample(n))));
+    const ids = await r.reg.tx(async () => {
+      const queued: string[] = [];
+      for (const n of [1, 2, 3]) queued.push(await r.svc.mail.queue(sample(n)));
+      return queued;
+    });
     expect(ids[0]).toMatch(/^msg_[0-9a-f]{24}$/);
     const page1 = await r.call('admin_ops', 'GET', '/v1/admin/outbox?purpose=test&limit=2');
     expect(page1.status).toBe(200);
@@ -42,27 +46,27 @@ describe('mail outbox without SMTP (captured)', () => {
     expect(page2.body['next-cursor']).toBeNull();
   });
 
-  it('the recipient is stored encrypted, like identity e-mails', () => {
-    const id = r.reg.tx(() => r.svc.mail.queue(sample(9)));
-    const row = r.probe.mail(id)!;
+  it('the recipient is stored encrypted, like identity e-mails', async () => {
+    const id = await r.reg.tx(() => r.svc.mail.queue(sample(9)));
+    const row = (await r.probe.mail(id))!;
     expect(row.to).not.toContain('person9');
     expect(r.svc.mail.recipient(row)).toBe('person9@example.org');
   });
 
-  it('a message queued in a transaction that rolls back is never kept', () => {
-    expect(() =>
-      r.reg.tx(() => {
-        r.svc.mail.queue(sample(10));
+  it('a message queued in a transaction that rolls back is never kept', async () => {
+    await expect(
+      r.reg.tx(async () => {
+        await r.svc.mail.queue(sample(10));
         throw new Error('boom');
       }),
-    ).toThrow('boom');
-    expect(r.svc.mail.list({ ref: 'ref-10', limit: 10 }).total).toBe(0);
+    ).rejects.toThrow('boom');
+    expect((await r.svc.mail.list({ ref: 'ref-10', limit: 10 })).total).toBe(0);
   });
 
   it('admin only; retry needs SMTP', async () => {
     expect((await r.call('bright_energy', 'GET', '/v1/admin/outbox')).status).toBe(403);
     expect((await r.call(null, 'GET', '/v1/admin/outbox')).status).toBe(401);
-    const id = r.reg.tx(() => r.svc.mail.queue(sample(11)));
+    const id = await r.reg.tx(() => r.svc.mail.queue(sample(11)));
     const retry = await r.call('admin_ops', 'POST', `/v1/admin/outbox/${id}/retry`);
     expect(retry.status).toBe(409);
   });
@@ -103,9 +107,9 @@ describe('mail delivery over SMTP (nodemailer → smtp-server on 127.0.0.1)', ()
     const before = sink.received.length;
     r.svc.mail.worker.start();
     try {
-      r.reg.tx(() => r.svc.mail.queue(sample(20)));
+      await r.reg.tx(() => r.svc.mail.queue(sample(20)));
       await sink.waitFor(before + 1);
-      await expect.poll(() => r.svc.mail.list({ ref: 'ref-20', limit: 1 }).rows[0].status).toBe('sent');
+      await expect.poll(async () => (await r.svc.mail.list({ ref: 'ref-20', limit: 1 })).rows[0].status).toBe('sent');
     } finally {
       await r.svc.mail.worker.stop();
     }
@@ -113,7 +117,7 @@ describe('mail delivery over SMTP (nodemailer → smtp-server on 127.0.0.1)', ()
 
   it('a transient failure (451) is retried with backoff, visible as retrying with the last error, then sent', async () => {
     sink.failWith = 451;
-    const id = r.reg.tx(() => r.svc.mail.queue(sample(21)));
+    const id = await r.reg.tx(() => r.svc.mail.queue(sample(21)));
     await r.svc.mail.processDue();
     let view = (await r.call('admin_ops', 'GET', '/v1/admin/outbox?ref=ref-21')).body.messages[0];
     expect(view).toMatchObject({ id, status: 'retrying', attempts: 1 });
@@ -140,7 +144,7 @@ describe('mail delivery over SMTP (nodemailer → smtp-server on 127.0.0.1)', ()
 
   it('a permanent failure (550) is failed at once, audited, and an operator can retry it', async () => {
     sink.failWith = 550;
-    const id = r.reg.tx(() => r.svc.mail.queue(sample(22)));
+    const id = await r.reg.tx(() => r.svc.mail.queue(sample(22)));
     await r.svc.mail.processDue();
     const failed = (await r.call('admin_ops', 'GET', '/v1/admin/outbox?status=failed')).body.messages.find((m: any) => m.id === id);
     expect(failed).toMatchObject({ status: 'failed', attempts: 1, 'next-attempt-at': null });
@@ -152,7 +156,7 @@ describe('mail delivery over SMTP (nodemailer → smtp-server on 127.0.0.1)', ()
     expect(retry.status).toBe(200);
     expect(retry.body.message.status).toBe('queued');
     await r.svc.mail.processDue();
-    expect(r.svc.mail.list({ ref: 'ref-22', limit: 1 }).rows[0].status).toBe('sent');
+    expect((await r.svc.mail.list({ ref: 'ref-22', limit: 1 })).rows[0].status).toBe('sent');
   });
 });
 
@@ -164,12 +168,12 @@ describe('mail delivery when the SMTP server is down', () => {
   afterAll(() => r.close());
 
   it('connection refused: retried on every backoff step, then failed — never dropped', async () => {
-    const id = r.reg.tx(() => r.svc.mail.queue(sample(30)));
+    const id = await r.reg.tx(() => r.svc.mail.queue(sample(30)));
     const max = r.svc.mail.maxAttempts;
     let offset: number;
     for (let attempt = 1; attempt <= max; attempt++) {
       expect(await r.svc.mail.processDue()).toBe(1);
-      const row = r.svc.mail.find(id)!;
+      const row = (await r.svc.mail.find(id))!;
       expect(row.attempts).toBe(attempt);
       expect(row.lastError).toMatch(/ECONNREFUSED/);
       if (attempt < max) {

@@ -46,7 +46,7 @@ describe('meter-point listing: rights, audit and other organisations keys', () =
     await create('octopusflux', ir, 'ACTIVE', '2025-06-30', '2025-01-01T00:00:00Z');
     expect((await list('octopusflux', mpxn)).status).toBe(403);
     // Nothing was audited for a refused listing.
-    expect(views(mpxn)).toEqual([]);
+    expect(await views(mpxn)).toEqual([]);
   });
 
   it('a record that is or has been ACTIVE does: revoked or expired later still counts', async () => {
@@ -60,12 +60,12 @@ describe('meter-point listing: rights, audit and other organisations keys', () =
     const soon = new Date(r.reg.clock.now().getTime() + 2 * DAY).toISOString().slice(0, 10);
     await create('northern_networks', await ownIdentity('northern_networks', expiringMpxn), 'ACTIVE', soon);
     const offset = r.reg.clock.offset;
-    saveClockOffset(r.reg, offset + 5 * DAY);
+    await saveClockOffset(r.reg, offset + 5 * DAY);
     try {
-      expect(r.svc.sweeper.run().expired).toBeGreaterThanOrEqual(1);
+      expect((await r.svc.sweeper.run()).expired).toBeGreaterThanOrEqual(1);
       expect((await list('northern_networks', expiringMpxn)).status).toBe(200);
     } finally {
-      saveClockOffset(r.reg, offset);
+      await saveClockOffset(r.reg, offset);
     }
   });
 
@@ -73,7 +73,7 @@ describe('meter-point listing: rights, audit and other organisations keys', () =
     // Every record written so far (demo and the tests above: submitted ACTIVE, REVOKED,
     // EXPIRED, lapsed; revoked later, swept later) has activated_at set by create. Forget it
     // and run the migration's backfill: it must find the same records.
-    const before = r.probe.activations();
+    const before = await r.probe.activations();
     expect(before.filter((x) => x.activated).length).toBeGreaterThan(3);
     expect(before.filter((x) => !x.activated).length).toBeGreaterThan(3);
     const migration = readFileSync(new URL('../drizzle/0005_listing_rights.sql', import.meta.url), 'utf8');
@@ -82,38 +82,38 @@ describe('meter-point listing: rights, audit and other organisations keys', () =
       .map((s) => s.trim())
       .find((s) => /UPDATE `access_records`/.test(s))!;
     expect(backfill).toBeDefined();
-    r.probe.forgetActivations();
-    r.probe.runMigrationStatement(backfill);
-    expect(r.probe.activations()).toEqual(before);
+    await r.probe.forgetActivations();
+    await r.probe.runMigrationStatement(backfill);
+    expect(await r.probe.activations()).toEqual(before);
   });
 
   it('every listing by a Data User is audited as meter-point.viewed, in the hash chain', async () => {
-    const before = views(DEMO).length;
+    const before = (await views(DEMO)).length;
     const res = await list('bright_energy', DEMO, '?limit=2');
     expect(res.status).toBe(200);
     await list('bright_energy', DEMO, `?limit=2&cursor=${res.body['next-cursor']}`);
     await list('octopusflux', DEMO, '?state=ACTIVE');
-    const after = views(DEMO).slice(before);
+    const after = (await views(DEMO)).slice(before);
     expect(after.map((v) => v.actor)).toEqual(['bright_energy', 'bright_energy', 'octopusflux']);
-    const bright = r.svc.accounts.get('bright_energy');
+    const bright = await r.svc.accounts.get('bright_energy');
     expect(after[0].detail).toEqual({ duid: bright.duid, role: 'data_user', via: 'api' });
     const verify = await r.call('admin_ops', 'GET', '/v1/admin/audit/verify');
     expect(verify.body.intact).toBe(true);
     // Read back per MPxN (what /portal shows), newest first, with the organisation's name.
-    const shown = r.svc.records.meterPointViews(DEMO, 3);
+    const shown = await r.svc.records.meterPointViews(DEMO, 3);
     expect(shown.map((v) => v.displayName)).toEqual(['OctopusFlux Ltd', 'Bright Energy Ltd', 'Bright Energy Ltd']);
-    expect(shown[0].duid).toBe(r.svc.accounts.get('octopusflux').duid);
+    expect(shown[0].duid).toBe((await r.svc.accounts.get('octopusflux')).duid);
   });
 
-  it('reading the views of one MPxN, and the right to list, use indexes', () => {
-    expect(r.probe.planOf('meter-point-views', DEMO)).toMatch(/audit_events_subject_idx/);
+  it('reading the views of one MPxN, and the right to list, use indexes', async () => {
+    expect(await r.probe.planOf('meter-point-views', DEMO)).toMatch(/audit_events_subject_idx/);
     // The right to list is answered from the partial (mpxn, duid, activated_at) index alone.
-    expect(r.probe.planOf('listing-right', DEMO, 'duid_x')).toMatch(/COVERING INDEX access_records_mpxn_duid_idx/);
+    expect(await r.probe.planOf('listing-right', DEMO, 'duid_x')).toMatch(/COVERING INDEX access_records_mpxn_duid_idx/);
   });
 
   it("a Data User's listing shows its own access keys only, never another Data User's", async () => {
-    const all = r.probe.records({ mpxn: DEMO });
-    const northern = r.svc.accounts.get('northern_networks').duid;
+    const all = await r.probe.records({ mpxn: DEMO });
+    const northern = (await r.svc.accounts.get('northern_networks')).duid;
     const res = await list('northern_networks', DEMO);
     expect(res.status).toBe(200);
     const text = JSON.stringify(res.body);
@@ -128,7 +128,7 @@ describe('meter-point listing: rights, audit and other organisations keys', () =
       if (x.state === 'DISCOVERED') continue;
       if (x.ak === null) expect(x['record-metadata']!['identity-record-ref']).toBeNull();
       else {
-        const row = r.probe.recordOwners(x.ak)!;
+        const row = (await r.probe.recordOwners(x.ak))!;
         expect(x['record-metadata']!['identity-record-ref']).toBe(row.irDuid === row.duid ? row.ir : null);
       }
     }
@@ -160,8 +160,8 @@ describe('meter-point listing: rights, audit and other organisations keys', () =
 
   it("the anonymise 409 names only the caller's own access keys, never another Data User's", async () => {
     // The demo identity record (Bright Energy's) carries ACTIVE records of OctopusFlux and Northern Networks too.
-    const own = r.probe.records({ ir: r.demo!.ir, state: 'ACTIVE' });
-    const bright = r.svc.accounts.get('bright_energy').duid;
+    const own = await r.probe.records({ ir: r.demo!.ir, state: 'ACTIVE' });
+    const bright = (await r.svc.accounts.get('bright_energy')).duid;
     const others = own.filter((x) => x.duid !== bright);
     expect(others.length).toBeGreaterThanOrEqual(2);
     const refused = await r.call('bright_energy', 'DELETE', `/v1/identity-records/${r.demo!.ir}`);

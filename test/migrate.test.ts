@@ -47,7 +47,7 @@ function newerFolder(from: string, sql: string): string {
 }
 
 describe('migrate --db <SQLite file>', () => {
-  it('migrates a new file, then finds nothing to do', () => {
+  it('migrates a new file, then finds nothing to do', async () => {
     const file = join(tempDir('dar-migrate-'), 'register.sqlite');
     const first = migrateSync(file);
     expect(first.stderr).toBe('');
@@ -57,11 +57,11 @@ describe('migrate --db <SQLite file>', () => {
     expect(again.status).toBe(0);
     expect(again.stdout).toContain(`is already at version ${LITE_VERSION}`);
     const db = DbProbe.open(file, { readonly: true });
-    expect(db.migrationsApplied()).toBe(LITE_VERSION);
+    expect(await db.migrationsApplied()).toBe(LITE_VERSION);
     db.close();
   });
 
-  it('refuses a file a newer register migrated, and leaves it as it was', () => {
+  it('refuses a file a newer register migrated, and leaves it as it was', async () => {
     const file = join(tempDir('dar-migrate-'), 'register.sqlite');
     openDatabase(file, newerFolder(LITE_MIGRATIONS, 'CREATE TABLE future_things (x integer);')).sqlite.close();
     const res = migrateSync(file);
@@ -69,7 +69,7 @@ describe('migrate --db <SQLite file>', () => {
     expect(res.stderr).toContain(`newer than this register's version ${LITE_VERSION}`);
     expect(res.stderr).toContain('this register does not know');
     const db = DbProbe.open(file, { readonly: true });
-    expect(db.migrationsApplied()).toBe(LITE_VERSION + 1);
+    expect(await db.migrationsApplied()).toBe(LITE_VERSION + 1);
     db.close();
   });
 

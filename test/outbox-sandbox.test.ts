@@ -25,9 +25,9 @@ const search = async (r: TestRegister, q: string, extra = '') => {
 describe('sandbox mail outbox', () => {
   it('searches recipient (stored encrypted), subject and body, ignoring case, with paging and the other filters', async () => {
     const r = await setup();
-    const a = mail(r, 'Alice@Example.org', 'Your meter reading', 'Hello from the register');
-    const b = mail(r, 'bob@example.net', 'Change of tenancy', 'Alice moved out of 14 Harbour View');
-    const c = mail(r, 'carol@example.com', 'Weekly summary', 'Nothing to see', '<p>A <b>tariff</b> note</p>');
+    const a = await mail(r, 'Alice@Example.org', 'Your meter reading', 'Hello from the register');
+    const b = await mail(r, 'bob@example.net', 'Change of tenancy', 'Alice moved out of 14 Harbour View');
+    const c = await mail(r, 'carol@example.com', 'Weekly summary', 'Nothing to see', '<p>A <b>tariff</b> note</p>');
     expect((await search(r, 'alice@example')).messages.map((m) => m.id)).toEqual([a]);
     expect((await search(r, 'ALICE')).messages.map((m) => m.id)).toEqual([b, a]);
     expect((await search(r, 'tenancy')).messages.map((m) => m.id)).toEqual([b]);
@@ -48,8 +48,8 @@ describe('sandbox mail outbox', () => {
   it('deletes one and deletes all, audited as the administrator; unknown is 404, a bad id 400', async () => {
     const r = await setup();
     const before = (await r.call('admin_ops', 'GET', '/v1/admin/outbox')).body.total as number;
-    const a = mail(r, 'a@example.org', 'One', 'first');
-    mail(r, 'b@example.org', 'Two', 'second');
+    const a = await mail(r, 'a@example.org', 'One', 'first');
+    await mail(r, 'b@example.org', 'Two', 'second');
     const del = await r.call('admin_ops', 'DELETE', `/v1/admin/outbox/${a}`);
     expect(del.status, JSON.stringify(del.body)).toBe(200);
     expect(del.body.deleted).toBe(1);
@@ -75,7 +75,7 @@ describe('sandbox mail outbox', () => {
     const sink = await startSmtpSink();
     open.push(sink);
     const r = await setup({ smtpUrl: sink.url, mailFrom: 'Sandbox Register <register@dar.example>' });
-    const id = mail(r, 'dana@example.org', 'Résumé of your access', 'Plain body line', '<p>HTML <a href="http://localhost:5001/portal">body</a></p>');
+    const id = await mail(r, 'dana@example.org', 'Résumé of your access', 'Plain body line', '<p>HTML <a href="http://localhost:5001/portal">body</a></p>');
     await r.svc.mail.processDue();
     const [delivered] = await sink.waitFor(1);
 
@@ -121,7 +121,7 @@ describe('sandbox mail outbox', () => {
 
   it('production: search, delete, delete all and the source are 403 AUTH003; the list and retry stay', async () => {
     const r = await setup({ mode: 'production', origin: 'https://register.example' });
-    const id = mail(r, 'erin@example.org', 'Hello', 'body');
+    const id = await mail(r, 'erin@example.org', 'Hello', 'body');
     for (const [method, url] of [
       ['GET', '/v1/admin/outbox?q=erin'],
       ['DELETE', `/v1/admin/outbox/${id}`],

@@ -15,7 +15,7 @@ const ORIGIN = 'https://id.register.example';
 const SECRET_LINK = /\/id\/magic\/[A-Za-z0-9_-]{43}/;
 
 /** Every value in every table, as one string: what a copy of the database would reveal. */
-function databaseText(r: TestRegister): string {
+function databaseText(r: TestRegister): Promise<string> {
   return r.probe.everyValueAsText();
 }
 
@@ -30,7 +30,7 @@ async function productionCustomer(r: TestRegister): Promise<string> {
   return PRODUCTION_MPXN;
 }
 
-const outboxRow = (r: TestRegister, ref: string) => r.probe.latestMailFor(ref)!;
+const outboxRow = async (r: TestRegister, ref: string) => (await r.probe.latestMailFor(ref))!;
 
 describe('production: the outbox never stores a usable magic link', () => {
   it('without SMTP: the link is stored redacted and nowhere else', async () => {
@@ -38,12 +38,12 @@ describe('production: the outbox never stores a usable magic link', () => {
     try {
       const start = await r.call('octopusflux', 'POST', '/v1/identity-records/reidentify', { mpxn: await productionCustomer(r), method: 'magic-link' });
       expect(start.status).toBe(200);
-      const row = outboxRow(r, start.body['magic-link']['token-ref']);
+      const row = await outboxRow(r, start.body['magic-link']['token-ref']);
       expect(row.status).toBe('captured');
       expect(row.links).toEqual([`${ORIGIN}/id/magic/[redacted]`]);
       expect(row.text).toContain(`${ORIGIN}/id/magic/[redacted]`);
       expect(row.sealed).toBeNull();
-      expect(databaseText(r)).not.toMatch(SECRET_LINK);
+      expect(await databaseText(r)).not.toMatch(SECRET_LINK);
     } finally {
       await r.close();
     }
@@ -57,10 +57,10 @@ describe('production: the outbox never stores a usable magic link', () => {
     it('queued: only an encrypted copy; delivered: the customer gets a working link, the database keeps none', async () => {
       const start = await r.call('octopusflux', 'POST', '/v1/identity-records/reidentify', { mpxn: await productionCustomer(r), method: 'magic-link' });
       const ref = start.body['magic-link']['token-ref'];
-      const queued = outboxRow(r, ref);
+      const queued = await outboxRow(r, ref);
       expect(queued.status).toBe('queued');
       expect(queued.sealed).toMatch(/^v1\./);
-      expect(databaseText(r)).not.toMatch(SECRET_LINK);
+      expect(await databaseText(r)).not.toMatch(SECRET_LINK);
 
       const before = sink.received.length;
       expect(await r.svc.mail.processDue()).toBe(1);
@@ -69,10 +69,10 @@ describe('production: the outbox never stores a usable magic link', () => {
       const link = new RegExp(`${ORIGIN.replace(/[.]/g, '\\.')}${SECRET_LINK.source}`).exec(body)![0];
       const secret = link.split('/').pop()!;
 
-      const sent = outboxRow(r, ref);
+      const sent = await outboxRow(r, ref);
       expect(sent.status).toBe('sent');
       expect(sent.sealed).toBeNull();
-      expect(databaseText(r)).not.toContain(secret);
+      expect(await databaseText(r)).not.toContain(secret);
       // The admin outbox shows the redacted form.
       const shown = (await r.call('admin_ops', 'GET', `/v1/admin/outbox?ref=${ref}`)).body.messages[0];
       expect(shown.links).toEqual([`${ORIGIN}/id/magic/[redacted]`]);
@@ -90,10 +90,10 @@ describe('production: the outbox never stores a usable magic link', () => {
       } finally {
         sink.failWith = null;
       }
-      const failed = outboxRow(r, ref);
+      const failed = await outboxRow(r, ref);
       expect(failed.status).toBe('failed');
       expect(failed.sealed).toBeNull();
-      expect(databaseText(r)).not.toMatch(SECRET_LINK);
+      expect(await databaseText(r)).not.toMatch(SECRET_LINK);
       const id = (await r.call('admin_ops', 'GET', `/v1/admin/outbox?ref=${ref}`)).body.messages[0].id;
       const retry = await r.call('admin_ops', 'POST', `/v1/admin/outbox/${id}/retry`);
       expect(retry.status).toBe(409);
@@ -117,14 +117,14 @@ describe('an SMTP error quoting the recipient is stored without the address', ()
     const port = (server.server.address() as { port: number }).port;
     const r = await testRegister({ smtpUrl: `smtp://127.0.0.1:${port}` });
     try {
-      const id = r.reg.tx(() => r.svc.mail.queue({ to: 'rejected.person@example.org', subject: 'Hello', text: 'Hi', html: '<p>Hi</p>', purpose: 'test', ref: 'ref-rejected' }));
+      const id = await r.reg.tx(() => r.svc.mail.queue({ to: 'rejected.person@example.org', subject: 'Hello', text: 'Hi', html: '<p>Hi</p>', purpose: 'test', ref: 'ref-rejected' }));
       await r.svc.mail.processDue();
       const shown = (await r.call('admin_ops', 'GET', '/v1/admin/outbox?ref=ref-rejected')).body.messages[0];
       expect(shown.id).toBe(id);
       expect(shown.status).toBe('failed');
       expect(shown['last-error']).toMatch(/Recipient address rejected/);
       expect(shown.to).toBe('rejected.person@example.org'); // the operator still sees it, decrypted
-      expect(databaseText(r)).not.toContain('rejected.person@example.org');
+      expect(await databaseText(r)).not.toContain('rejected.person@example.org');
     } finally {
       await r.close();
       await new Promise<void>((resolve) => server.close(() => resolve()));
@@ -147,7 +147,7 @@ describe("sandbox: the outbox stays the developer's mail catcher", () => {
 });
 
 describe('migration: magic links already in the outbox lose their secret', () => {
-  it('scrubs captured, sent and failed rows; leaves rows still waiting for SMTP', () => {
+  it('scrubs captured, sent and failed rows; leaves rows still waiting for SMTP', async () => {
     const root = join(import.meta.dirname, '..', 'drizzle');
     const dir = tempDir('dar-outbox-mig-');
     // The migrations before this one, then rows as an older register wrote them.
@@ -167,14 +167,14 @@ describe('migration: magic links already in the outbox lose their secret', () =>
       old.insertRow('mail_messages', { message_id: messageId, to: 'enc', subject: 's', text, html, links, purpose: 'reidentification.magic-link', ref, status, attempts: 0, created_at: '2026-01-01T00:00:00.000Z' });
     for (const [i, status] of ['captured', 'sent', 'failed', 'queued', 'retrying'].entries()) {
       const l = link(`Secret${i}`);
-      insert(`msg_${String(i).padStart(24, '0')}`, `Open ${l} now.`, `<a href="${l}">${l}</a>`, JSON.stringify([l, 'https://other.example/help']), `mlr_${i}`, status);
+      await insert(`msg_${String(i).padStart(24, '0')}`, `Open ${l} now.`, `<a href="${l}">${l}</a>`, JSON.stringify([l, 'https://other.example/help']), `mlr_${i}`, status);
     }
-    insert('msg_9'.padEnd(28, '0'), 'No link here https://example.org/', '<p>none</p>', JSON.stringify(['https://example.org/']), 'mlr_9', 'sent');
+    await insert('msg_9'.padEnd(28, '0'), 'No link here https://example.org/', '<p>none</p>', JSON.stringify(['https://example.org/']), 'mlr_9', 'sent');
     old.close();
 
     openDatabase(file, defaultConfig().migrationsFolder).sqlite.close();
     const migrated = DbProbe.open(file);
-    const rows = migrated.rows('mail_messages') as { ref: string; status: string; text: string; html: string; links: string }[];
+    const rows = (await migrated.rows('mail_messages')) as { ref: string; status: string; text: string; html: string; links: string }[];
     migrated.close();
     for (const row of rows) {
       const all = row.text + row.html + row.links;

@@ -373,7 +373,7 @@ describe('[ours] passkey-register across Data Users needs proof of an existing f
     expect(reg.json.message).toContain('by e-mail');
     expect(reg.json.message).not.toMatch(/User verification|required|could not be verified/);
     // The library's detail is kept for operators only, scrubbed.
-    const audit = r.probe.auditEvents('reidentification.passkey-failed', { ir }).at(-1)!;
+    const audit = (await r.probe.auditEvents('reidentification.passkey-failed', { ir })).at(-1)!;
     expect(audit.detail.error).toMatch(/[Uu]ser verification/);
     expect(JSON.stringify(audit.detail)).not.toContain('uv@example.org');
 
@@ -419,7 +419,7 @@ describe('[ours] passkey-register across Data Users needs proof of an existing f
     const phone = new Customer(r);
     const link = await linkFromOutbox(r, ref);
     expect((await phone.confirmMagicLink(link)).status).toBe(303);
-    const linkOpenedAt = r.svc.tokens.find(ref)!.linkOpenedAt!;
+    const linkOpenedAt = (await r.svc.tokens.find(ref))!.linkOpenedAt!;
     // The phone's browser (it holds the step-up proof) is told to go on; the desktop notices.
     expect(await progress(phone)).toMatchObject({ step: 'register' });
     const seen = await progress(desktop);

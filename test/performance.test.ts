@@ -69,11 +69,11 @@ describe('lifecycle sweeper', () => {
     registers.push(r);
     // 1,300 ACTIVE records already past their expiry (more than two sweep batches).
     const ir = (await r.call('bright_energy', 'GET', `/v1/identity-records?mpxn=${r.demo!.mpxn}`)).body['identity-records'][0].ir;
-    const account = r.svc.accounts.get('bright_energy');
-    r.reg.tx(() => {
+    const account = await r.svc.accounts.get('bright_energy');
+    await r.reg.tx(async () => {
       for (let i = 0; i < 1300; i++) {
         const body = consentBody(ir, { 'access-event': { state: 'ACTIVE', 'registered-at': '2020-01-01T00:00:00Z', expiry: '2020-06-01', consent: { 'consent-type': 'expressed-consent' } } });
-        r.svc.records.create(account, body, {
+        await r.svc.records.create(account, body, {
           resolveToken: () => {
             throw new Error('unused');
           },
@@ -82,17 +82,17 @@ describe('lifecycle sweeper', () => {
     });
     const sweeper = r.svc.sweeper;
     const expiredCount = () => r.probe.recordCount({ expiredNotRevoked: true });
-    const before = expiredCount();
+    const before = await expiredCount();
     sweeper.start();
     // start() returned after the first batch: the rest continues between requests.
-    expect(expiredCount() - before).toBeLessThan(1300);
+    expect((await expiredCount()) - before).toBeLessThan(1300);
     const res = await r.call(null, 'GET', `/v1/access-records/ak_000000000000000000000000`);
     expect(res.status).toBe(404);
     await sweeper.stop();
     sweeper.start();
-    for (let i = 0; i < 200 && expiredCount() - before < 1300; i++) await new Promise((ok) => setTimeout(ok, 10));
+    for (let i = 0; i < 200 && (await expiredCount()) - before < 1300; i++) await new Promise((ok) => setTimeout(ok, 10));
     await sweeper.stop();
-    expect(expiredCount() - before).toBe(1300);
+    expect((await expiredCount()) - before).toBe(1300);
     const audit = await r.call('admin_ops', 'GET', '/v1/admin/audit/verify');
     expect(audit.body.intact).toBe(true);
   });

@@ -164,7 +164,7 @@ describe('customer transparency portal (/portal)', () => {
 
   it('withdraws a consent record with confirmation, notifies the Data User, and links back to a registered return URL', async () => {
     // Bright Energy subscribes to withdrawals, so the event is queued for it.
-    const bright = r.svc.accounts.get('bright_energy');
+    const bright = await r.svc.accounts.get('bright_energy');
     const sub = await r.call('bright_energy', 'POST', '/v1/webhooks', { 'callback-url': 'https://bright.example/hook', 'alert-email': 'ops@bright.example', 'event-types': ['consent.withdrawal'] });
     expect(sub.status, JSON.stringify(sub.body)).toBe(201);
     const returnUrl = 'http://localhost:5001/return';
@@ -183,7 +183,7 @@ describe('customer transparency portal (/portal)', () => {
     expect(decodeEntities(after.body)).toContain(`${returnUrl}?dar-action=withdrawn&ak=${brightAk}`);
     const verify = await r.call(null, 'GET', `/v1/access-records/${brightAk}`);
     expect(verify.body['access-record']['access-event'].state).toBe('REVOKED');
-    const events = r.probe.deliveries({ eventType: 'consent.withdrawal' }).filter((d) => d.ak === brightAk);
+    const events = (await r.probe.deliveries({ eventType: 'consent.withdrawal' })).filter((d) => d.ak === brightAk);
     expect(events).toHaveLength(1);
     expect(events[0].payload).toMatchObject({ ak: brightAk, reason: 'customer-request', duid: bright.duid });
   });
@@ -227,19 +227,15 @@ describe('customer transparency portal (/portal)', () => {
   });
 
   it('shows the customer who looked at the meter point, and audits every portal view', async () => {
-    const octopus = r.svc.accounts.get('octopusflux');
-    const portal = r.svc.accounts.get('portal_ops');
+    const octopus = await r.svc.accounts.get('octopusflux');
+    const portal = await r.svc.accounts.get('portal_ops');
     expect((await r.call('octopusflux', 'GET', `/v1/meter-points/${MPXN}/access-records`)).status).toBe(200);
     const viewed = () => r.probe.auditEvents('meter-point.viewed', { subject: MPXN });
-    const before = viewed().length;
+    const before = (await viewed()).length;
     const b = new Browser(r);
     const page = await signIn(b);
     // The portal's own listing (consuming the token) and its page view are both audited.
-    expect(
-      viewed()
-        .slice(before)
-        .map((v) => [v.actor, v.detail.via]),
-    ).toEqual([
+    expect((await viewed()).slice(before).map((v) => [v.actor, v.detail.via])).toEqual([
       ['portal_ops', 'api'],
       ['portal_ops', 'portal-page'],
     ]);
@@ -253,14 +249,10 @@ describe('customer transparency portal (/portal)', () => {
     expect(section).not.toContain('octopusflux');
     expect(page.body).not.toContain(MPXN);
     // Downloads show the records too, so they are views as well.
-    const n = viewed().length;
+    const n = (await viewed()).length;
     await b.get('/portal/history.json');
     await b.get('/portal/history.csv');
-    expect(
-      viewed()
-        .slice(n)
-        .map((v) => v.detail.via),
-    ).toEqual(['portal-page', 'portal-page']);
+    expect((await viewed()).slice(n).map((v) => v.detail.via)).toEqual(['portal-page', 'portal-page']);
     expect((await r.call('admin_ops', 'GET', '/v1/admin/audit/verify')).body.intact).toBe(true);
   });
 
@@ -347,9 +339,9 @@ describe('customer transparency portal (/portal)', () => {
     const page = await signIn(b);
     const northernAk = (await r.call('northern_networks', 'GET', '/v1/records')).body.records[0].ak;
     const count = () => r.probe.mailCount('access-record.withdrawal-receipt');
-    const before = count();
+    const before = await count();
     expect((await b.post('/portal/withdraw', { csrf: csrfOf(page.body), ak: northernAk })).statusCode).toBe(400);
-    expect(count()).toBe(before);
+    expect(await count()).toBe(before);
   });
 
   it('DISCOVERED access that a registration superseded says so, with the date, and is no longer counted as unregistered', async () => {

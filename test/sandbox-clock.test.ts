@@ -18,7 +18,7 @@ async function setup(overrides: Partial<RegisterConfig> = {}) {
   const r = await testRegister(overrides);
   open.push(r);
   // Tokens are minted at the register's current (possibly advanced) time, so they stay valid.
-  const call = async (as: string | null, method: string, url: string, body?: unknown) => r.call(null, method, url, body, as ? { authorization: `Bearer ${await issueToken(r.reg, r.svc.accounts.get(as))}` } : {});
+  const call = async (as: string | null, method: string, url: string, body?: unknown) => r.call(null, method, url, body, as ? { authorization: `Bearer ${await issueToken(r.reg, await r.svc.accounts.get(as))}` } : {});
   const receiver = async (b?: Behaviour) => {
     const rc = await startReceiver(b);
     open.push(rc);
@@ -50,7 +50,7 @@ describe('sandbox clock: set to an instant and catch up', () => {
     const ak = await newRecord(null);
     expect((await call('bright_energy', 'DELETE', `/v1/access-records/${ak}?reason=customer-request`)).status).toBe(200);
     await rc.waitFor(1);
-    await eventually(() => r.probe.deliveries({ wid })[0]?.attempts === 1);
+    await eventually(async () => (await r.probe.deliveries({ wid }))[0]?.attempts === 1);
 
     const target = r.reg.clock.now().getTime() + 27 * HOUR;
     const res = await call('admin_ops', 'POST', '/v1/admin/clock', { set: iso(target) });
@@ -61,9 +61,9 @@ describe('sandbox clock: set to an instant and catch up', () => {
     expect(res.body.ran).toMatchObject({ steps: 5, 'webhook-attempts': 5, capped: false });
     expect(Math.abs(Date.parse(res.body.now) - target)).toBeLessThan(5000);
 
-    const row = r.probe.deliveries({ wid })[0];
+    const row = (await r.probe.deliveries({ wid }))[0];
     expect(row.status).toBe('undelivered');
-    const log = r.probe.attempts(row.eventId);
+    const log = await r.probe.attempts(row.eventId);
     expect(log).toHaveLength(6);
     // Each retry went out at its own due instant on the register's clock, one after another.
     const gaps = log.slice(1).map((a, i) => Date.parse(a.at) - Date.parse(log[i].at));
@@ -90,7 +90,7 @@ describe('sandbox clock: set to an instant and catch up', () => {
     expect(res.body['offset-ms']).toBe(HOUR);
     expect(rc.received).toHaveLength(4);
     expect(res.body.ran).toMatchObject({ 'webhook-attempts': 4, steps: 3 });
-    expect(r.probe.deliveries()[0].status).toBe('delivered');
+    expect((await r.probe.deliveries())[0].status).toBe('delivered');
   });
 
   it('queues a consent.expiring notice when the record enters the window, delivers it then, and expires the record later, in order', async () => {
@@ -104,13 +104,13 @@ describe('sandbox clock: set to an instant and catch up', () => {
     const res = await call('admin_ops', 'POST', '/v1/admin/clock', { set: iso(r.reg.clock.now().getTime() + 30 * DAY) });
     expect(res.status).toBe(200);
     expect(res.body.ran).toMatchObject({ 'expiring-notices-queued': 1, 'records-expired': 1, 'webhook-attempts': 1 });
-    const notice = r.probe.deliveries({ wid })[0];
+    const notice = (await r.probe.deliveries({ wid }))[0];
     // Queued and sent when the window opened (7 days before expiry), not at the target.
     expect(Math.abs(Date.parse(notice.occurredAt) - (expiresAt - 7 * DAY))).toBeLessThan(5000);
     expect(Math.abs(Date.parse(notice.deliveredAt!) - (expiresAt - 7 * DAY))).toBeLessThan(5000);
     // The sweep runs a few milliseconds into the window: 7 days less those milliseconds, floored.
     expect([6, 7]).toContain(rc.received[0].json.payload['days-remaining']);
-    const rec = r.probe.record(ak)!;
+    const rec = (await r.probe.record(ak))!;
     expect(rec.state).toBe('EXPIRED');
   });
 

@@ -42,7 +42,7 @@ describe('damaged snapshot files', () => {
         closeSync(fd);
       },
     };
-    const before = recordCount(r);
+    const before = await recordCount(r);
     for (const [name, spoil] of Object.entries(damage)) {
       const s = await snapshot(r, name);
       spoil(join(dir, `${s.id}.sqlite`));
@@ -53,7 +53,7 @@ describe('damaged snapshot files', () => {
       // Still listed (so it can be deleted), and deleting it works.
       expect((await r.call('admin_ops', 'DELETE', `/v1/admin/sandbox/snapshots/${s.id}`)).status).toBe(200);
     }
-    expect(recordCount(r)).toBe(before);
+    expect(await recordCount(r)).toBe(before);
     expect((await r.call('admin_ops', 'GET', '/v1/admin/audit/verify')).body.intact).toBe(true);
   });
 
@@ -93,11 +93,11 @@ describe('a snapshot from another register', () => {
     for (const ext of ['sqlite', 'json']) copyFileSync(join(dataA, 'snapshots', `${s.id}.${ext}`), join(dataB, 'snapshots', `${s.id}.${ext}`));
     const list = await b.call('admin_ops', 'GET', '/v1/admin/sandbox/snapshots');
     for (const item of list.body.snapshots) expect(Object.keys(item).sort()).toEqual(['created-at', 'id', 'name', 'size-bytes']);
-    const before = recordCount(b);
+    const before = await recordCount(b);
     const res = await b.call('admin_ops', 'POST', `/v1/admin/sandbox/snapshots/${s.id}/restore`);
     expect(res.status).toBe(409);
     expect(res.body.errors[0].message).toContain('another key file');
-    expect(recordCount(b)).toBe(before);
+    expect(await recordCount(b)).toBe(before);
     expect((await b.call('admin_ops', 'GET', '/v1/admin/audit/verify')).body.intact).toBe(true);
   });
 });
@@ -150,12 +150,12 @@ describe('a reset while another replacement runs', () => {
     const saved = await snapshot(r, 'before');
     expect((await r.call('admin_ops', 'POST', '/v1/admin/sandbox/reset', { seed: 'empty' })).status).toBe(200);
     // A demo Data User missing (as after restoring a snapshot that predates it): the demo loader then waits on hashing its secret.
-    r.probe.deleteAccountsExcept('admin_ops');
+    await r.probe.deleteAccountsExcept('admin_ops');
     const accounts = () => r.probe.accountCount();
     const firstReset = r.call('admin_ops', 'POST', '/v1/admin/sandbox/reset', { seed: 'demo' });
     // Wait until it is loading: its first demo account is in, the others are still being hashed.
-    for (let i = 0; i < 2000 && accounts() < 2; i++) await new Promise((res) => setTimeout(res, 1));
-    expect(accounts()).toBeGreaterThanOrEqual(2);
+    for (let i = 0; i < 2000 && (await accounts()) < 2; i++) await new Promise((res) => setTimeout(res, 1));
+    expect(await accounts()).toBeGreaterThanOrEqual(2);
     const [second, restoring, saving] = await Promise.all([
       r.call('admin_ops', 'POST', '/v1/admin/sandbox/reset', { seed: 'demo' }),
       r.call('admin_ops', 'POST', `/v1/admin/sandbox/snapshots/${saved.id}/restore`),
@@ -167,10 +167,10 @@ describe('a reset while another replacement runs', () => {
       expect(res.body.errors[0].message).toMatch(/reset .* still loading/);
     }
     // Exactly the demo data, once, on a chain that verifies; and the register can be restored afterwards.
-    const demoRecords = recordCount(r);
+    const demoRecords = await recordCount(r);
     expect(demoRecords).toBeGreaterThan(0);
     expect((await r.call('admin_ops', 'POST', '/v1/admin/sandbox/reset', { seed: 'demo' })).status).toBe(200);
-    expect(recordCount(r)).toBe(demoRecords);
+    expect(await recordCount(r)).toBe(demoRecords);
     expect((await r.call('admin_ops', 'GET', '/v1/admin/audit/verify')).body.intact).toBe(true);
     expect((await r.call('admin_ops', 'POST', `/v1/admin/sandbox/snapshots/${saved.id}/restore`)).status).toBe(200);
   });
@@ -179,7 +179,7 @@ describe('a reset while another replacement runs', () => {
 describe('outbox raw source from hostile text', () => {
   it('CR/LF in a subject or recipient never becomes a header of its own; % and _ in q are plain characters', async () => {
     const r = await setup();
-    const id = r.reg.tx(() =>
+    const id = await r.reg.tx(() =>
       r.svc.mail.queue({ to: 'dana@example.org\r\nBcc: evil@attacker.example', subject: 'Hello from Evil Org\r\nBcc: evil2@attacker.example\nX-Injected: 1\u2028X-Too: 1', text: '100%_done', html: '<p>100%_done</p>', purpose: 'test' }),
     );
     for (const path of ['source', 'raw']) {

@@ -58,7 +58,7 @@ function holdDurability(r: TestRegister): { reached: Promise<void>; release: () 
 /** Every table's rows (but the audit events appended since), for an exact comparison. */
 // The admin search index is derived from access_records and rebuilt by a restore, so its
 // storage may be laid out differently: everyRow leaves it out; `searched` compares what it finds instead.
-const dump = (r: TestRegister): Record<string, any[]> => r.probe.everyRow();
+const dump = (r: TestRegister): Promise<Record<string, any[]>> => r.probe.everyRow();
 /** What the admin search finds for a few fragments (MPxN, purpose, organisation name). */
 const searched = async (r: TestRegister) => {
   const out: Record<string, string[]> = {};
@@ -116,7 +116,7 @@ describe('sandbox snapshots', () => {
     const sub = await r.call('bright_energy', 'POST', '/v1/webhooks', { 'callback-url': rc.url, 'alert-email': 'alerts@bright-energy.example' });
     expect(sub.status).toBe(201);
     expect((await r.call('admin_ops', 'POST', '/v1/admin/clock', { 'advance-seconds': 3600 })).status).toBe(200);
-    const before = dump(r);
+    const before = await dump(r);
     const foundBefore = await searched(r);
     expect(Object.values(foundBefore).flat().length).toBeGreaterThan(0);
     const stats = (await r.call('admin_ops', 'GET', '/v1/admin/stats')).body;
@@ -131,13 +131,13 @@ describe('sandbox snapshots', () => {
     expect(rc.received.length).toBeGreaterThan(0);
     await r.call('bright_energy', 'POST', `/v1/identity-records/${r.demo!.ir}/re-identify`, { method: 'magic-link' });
     expect((await r.call('admin_ops', 'POST', '/v1/admin/clock', { 'advance-seconds': 7 * 86400 })).status).toBe(200);
-    expect(dump(r)).not.toEqual(before);
+    expect(await dump(r)).not.toEqual(before);
 
     const res = await restore(r, snap.id);
     expect(res['offset-ms']).toBeGreaterThanOrEqual(3600_000);
     expect(res['offset-ms']).toBeLessThan(3600_000 + 60_000);
     expect(r.reg.clock.offset).toBe(res['offset-ms']);
-    const after = dump(r);
+    const after = await dump(r);
     // Identical, but for the audit events appended by the snapshot and the restore themselves.
     expect(after.audit_events.slice(0, beforeSnapshotEvent)).toEqual(before.audit_events);
     // (The snapshot holds its own "saved" event: the restored chain says where it came from.)
@@ -159,12 +159,12 @@ describe('sandbox snapshots', () => {
     const rc = await receiver(() => 'hang');
     const sub = await r.call('bright_energy', 'POST', '/v1/webhooks', { 'callback-url': rc.url, 'alert-email': 'alerts@bright-energy.example' });
     const wid = sub.body.webhook.wid as string;
-    const duid = r.svc.accounts.get('bright_energy').duid;
+    const duid = (await r.svc.accounts.get('bright_energy')).duid;
 
     // 1. An event in flight when the snapshot is restored: the receiver got it, but its outcome is not recorded.
-    r.svc.events.publishTo({ wid, duid }, 'consent.withdrawal', { n: 1 });
+    await r.svc.events.publishTo({ wid, duid }, 'consent.withdrawal', { n: 1 });
     const snap = await snapshot(r, 'one pending event');
-    const [pending] = r.probe.deliveries({ wid });
+    const [pending] = await r.probe.deliveries({ wid });
     expect(pending.status).toBe('pending');
     r.svc.delivery.start();
     await rc.waitFor(1);
@@ -172,16 +172,16 @@ describe('sandbox snapshots', () => {
     // stop() returns once every delivery in flight has ended (the aborted one too): any
     // outcome it were to record is written by then.
     await r.svc.delivery.stop();
-    const row = r.probe.delivery(pending.eventId)!;
+    const row = (await r.probe.delivery(pending.eventId))!;
     // As the snapshot holds it: no attempt, pending, due (the aborted request is not counted).
     expect(row.attempts).toBe(0);
-    expect(r.probe.attempts(pending.eventId)).toHaveLength(0);
+    expect(await r.probe.attempts(pending.eventId)).toHaveLength(0);
 
     // 2. A delivery claimed but not yet sent (waiting for its commit to reach the disk) when the state is replaced: never sent.
     const sent = rc.received.length;
     const clean = await snapshot(r, 'nothing queued');
     const held = holdDurability(r);
-    r.svc.events.publishTo({ wid, duid }, 'consent.withdrawal', { n: 2 });
+    await r.svc.events.publishTo({ wid, duid }, 'consent.withdrawal', { n: 2 });
     const queued = r.svc.delivery.runDue();
     await held.reached;
     // (restore answers through the real durability; the claimed delivery still waits on the gate)
@@ -192,7 +192,7 @@ describe('sandbox snapshots', () => {
     // (The restored state's own pending event from step 1 is due, and is delivered as it says.)
     expect(rc.received.length).toBeGreaterThanOrEqual(sent);
     expect(rc.received.filter((g) => g.json.payload.n === 2)).toHaveLength(0);
-    expect(r.probe.deliveries({ wid }).filter((d) => d.eventId !== pending.eventId)).toHaveLength(0);
+    expect((await r.probe.deliveries({ wid })).filter((d) => d.eventId !== pending.eventId)).toHaveLength(0);
   });
 
   it('an e-mail leased before the restore is not sent afterwards; the restored outbox is as saved', async () => {
@@ -200,7 +200,7 @@ describe('sandbox snapshots', () => {
     open.push(sink);
     const r = await setup({ smtpUrl: sink.url });
     const clean = await snapshot(r, 'no mail yet');
-    const id = r.reg.tx(() => r.svc.mail.queue({ to: 'late@example.org', subject: 'Queued before the restore', text: 'x', html: '<p>x</p>', purpose: 'test' }));
+    const id = await r.reg.tx(() => r.svc.mail.queue({ to: 'late@example.org', subject: 'Queued before the restore', text: 'x', html: '<p>x</p>', purpose: 'test' }));
     const held = holdDurability(r);
     // The worker leases the message and waits for its commit to reach the disk…
     const pass = r.svc.mail.processDue();
@@ -211,7 +211,7 @@ describe('sandbox snapshots', () => {
     await pass;
     await r.svc.mail.processDue(); // at rest: nothing of the restored outbox is due
     expect(sink.received).toHaveLength(0);
-    expect(r.svc.mail.find(id)).toBeUndefined();
+    expect(await r.svc.mail.find(id)).toBeUndefined();
   });
 
   it('keeps files 0600 in the data folder under snapshots/, lists newest first, deletes; bad names and ids are 4xx in the envelope', async () => {
@@ -270,14 +270,14 @@ describe('sandbox snapshots', () => {
     expect(empty.status, JSON.stringify(empty.body)).toBe(200);
     expect(empty.body).toMatchObject({ seed: 'empty', 'offset-ms': 0 });
     expect((await r.call('admin_ops', 'GET', '/v1/admin/records')).body.total ?? 0).toBe(0);
-    expect(r.probe.identityCount()).toBe(0);
-    expect(r.probe.accountCount()).toBeGreaterThan(5);
+    expect(await r.probe.identityCount()).toBe(0);
+    expect(await r.probe.accountCount()).toBeGreaterThan(5);
     const chain = await verify(r);
     expect(chain).toMatchObject({ intact: true, checked: 1 });
 
     const demo = await r.call('admin_ops', 'POST', '/v1/admin/sandbox/reset', { seed: 'demo' });
     expect(demo.status).toBe(200);
-    expect(r.probe.identityCount()).toBe(1);
+    expect(await r.probe.identityCount()).toBe(1);
     expect((await r.call('bright_energy', 'GET', '/v1/records')).status).toBe(200);
     const audit = await r.call('admin_ops', 'GET', '/v1/admin/audit?event-type=sandbox.reset');
     expect(audit.body.events.map((e: { detail: unknown }) => e.detail)).toEqual([{ seed: 'demo' }]);

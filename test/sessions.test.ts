@@ -77,7 +77,7 @@ describe('bearer sessions end on rotation, suspension, termination and sign-out 
     const t = await login(id, secret);
     expect((await admin('POST', `/v1/admin/accounts/${id}/terminate`)).status).toBe(200);
     expect((await self(t)).statusCode).toBe(401);
-    expect(r.svc.accounts.get(id).tokensValidAfter).toBeGreaterThan(0);
+    expect((await r.svc.accounts.get(id)).tokensValidAfter).toBeGreaterThan(0);
   });
 
   it('POST /v1/admin/accounts/{id}/sign-out-everywhere: admin only, audited, ends earlier tokens but not the secret', async () => {
@@ -108,10 +108,10 @@ describe('bearer sessions end on rotation, suspension, termination and sign-out 
     let sameSecond = 0;
     let sameMillisecond = 0;
     for (let i = 0; i < 40; i++) {
-      const before = await issueToken(r.reg, r.svc.accounts.get(id));
+      const before = await issueToken(r.reg, await r.svc.accounts.get(id));
       const t0 = Date.now();
-      r.svc.accounts.signOutEverywhere('admin_ops', id);
-      const after = await issueToken(r.reg, r.svc.accounts.get(id));
+      await r.svc.accounts.signOutEverywhere('admin_ops', id);
+      const after = await issueToken(r.reg, await r.svc.accounts.get(id));
       const t1 = Date.now();
       if (Math.floor(t0 / 1000) === Math.floor(t1 / 1000)) sameSecond++;
       if (t0 === t1) sameMillisecond++;
@@ -128,7 +128,7 @@ describe('bearer sessions end on rotation, suspension, termination and sign-out 
     // The secret check (scrypt) takes tens of milliseconds; sign out while it runs.
     const pending = r.app.inject({ method: 'GET', url: '/v1/auth/token', headers: { authorization: basic(id, secret) } });
     await new Promise((res) => setTimeout(res, 5));
-    r.svc.accounts.signOutEverywhere('admin_ops', id);
+    await r.svc.accounts.signOutEverywhere('admin_ops', id);
     const res = await pending;
     expect(res.statusCode).toBe(200);
     expect((await self(res.json()['bearer-token'])).statusCode).toBe(401);
@@ -138,7 +138,7 @@ describe('bearer sessions end on rotation, suspension, termination and sign-out 
   it('a token without the millisecond claim, issued in the second of a sign-out, answers 401', async () => {
     const { id, secret } = await account();
     await login(id, secret);
-    r.svc.accounts.signOutEverywhere('admin_ops', id);
+    await r.svc.accounts.signOutEverywhere('admin_ops', id);
     const iat = Math.floor(Date.now() / 1000);
     const legacy = await new SignJWT({ role: 'data_user' })
       .setProtectedHeader({ alg: 'HS256' })

@@ -111,24 +111,24 @@ describe('--trust-proxy', () => {
 });
 
 describe('FailureLimiter', () => {
-  it('grows the delay 1 s, 2 s, 4 s … to its maximum, and forgets failures after the window', () => {
+  it('grows the delay 1 s, 2 s, 4 s … to its maximum, and forgets failures after the window', async () => {
     let now = 1_000_000;
     const limiter = new FailureLimiter({ free: 3, baseDelayMs: 1000, maxDelayMs: 10_000, windowMs: 60_000 }, () => now);
-    for (let i = 0; i < 2; i++) limiter.fail('k');
-    expect(limiter.blockedFor('k')).toBe(0);
+    for (let i = 0; i < 2; i++) await limiter.fail('k');
+    expect(await limiter.blockedFor('k')).toBe(0);
     const waits: number[] = [];
     for (let i = 0; i < 6; i++) {
-      limiter.fail('k');
-      const w = limiter.blockedFor('k');
+      await limiter.fail('k');
+      const w = await limiter.blockedFor('k');
       waits.push(w);
       now += w * 1000;
-      expect(limiter.blockedFor('k')).toBe(0);
+      expect(await limiter.blockedFor('k')).toBe(0);
     }
     expect(waits).toEqual([1, 2, 4, 8, 10, 10]);
-    expect(limiter.blockedFor('other')).toBe(0);
+    expect(await limiter.blockedFor('other')).toBe(0);
     now += 60_001;
-    limiter.fail('k');
-    expect(limiter.blockedFor('k')).toBe(0);
+    await limiter.fail('k');
+    expect(await limiter.blockedFor('k')).toBe(0);
   });
 });
 

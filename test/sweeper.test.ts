@@ -18,7 +18,7 @@ async function setup(overrides: Partial<RegisterConfig> = {}) {
   const r = await testRegister({ webhookRetryScheduleMs: [40, 40], webhookPollMs: 20, ...overrides });
   open.push(r);
   // Tokens are minted at the register's current (possibly advanced) time, so they stay valid.
-  const call = async (as: string | null, method: string, url: string, body?: unknown) => r.call(null, method, url, body, as ? { authorization: `Bearer ${await issueToken(r.reg, r.svc.accounts.get(as))}` } : {});
+  const call = async (as: string | null, method: string, url: string, body?: unknown) => r.call(null, method, url, body, as ? { authorization: `Bearer ${await issueToken(r.reg, await r.svc.accounts.get(as))}` } : {});
   const dateIn = (days: number) => new Date(r.reg.clock.now().getTime() + days * DAY).toISOString().slice(0, 10);
   const advanceDays = (days: number) => saveClockOffset(r.reg, r.reg.clock.offset + days * DAY);
   const newRecord = async (expiry: string | null, patch: Record<string, unknown> = {}) => {
@@ -38,7 +38,7 @@ async function setup(overrides: Partial<RegisterConfig> = {}) {
     expect(res.status, JSON.stringify(res.body)).toBe(201);
     return { wid: res.body.webhook.wid as string, secret: res.body['signing-secret'] as string };
   };
-  const row = (ak: string) => r.probe.record(ak)!;
+  const row = async (ak: string) => (await r.probe.record(ak))!;
   const audits = (type: string, ak?: string) => r.probe.auditEvents(type, { ak });
   const expiring = (wid?: string) => r.probe.deliveries({ eventType: 'consent.expiring', wid });
   return { r, call, dateIn, advanceDays, newRecord, receiver, subscribe, row, audits, expiring };
@@ -48,32 +48,32 @@ describe('lifecycle sweeper', () => {
   it('moves past-expiry ACTIVE records to EXPIRED; readers see EXPIRED before the sweep', async () => {
     const { r, call, dateIn, advanceDays, newRecord, row, audits } = await setup();
     const ak = await newRecord(dateIn(2));
-    expect(r.svc.sweeper.run().expired).toBe(0);
-    advanceDays(3);
-    expect(row(ak).state).toBe('ACTIVE');
+    expect((await r.svc.sweeper.run()).expired).toBe(0);
+    await advanceDays(3);
+    expect((await row(ak)).state).toBe('ACTIVE');
     const read = await call(null, 'GET', `/v1/access-records/${ak}`);
     expect(read.body['access-record']['access-event'].state).toBe('EXPIRED');
 
-    const result = r.svc.sweeper.run();
+    const result = await r.svc.sweeper.run();
     expect(result.expired).toBe(1);
-    const swept = row(ak);
+    const swept = await row(ak);
     expect(swept.state).toBe('EXPIRED');
     expect(swept.expiredAt).toBe(swept.expiresAt);
-    const [audit] = audits('access-record.expired', ak);
+    const [audit] = await audits('access-record.expired', ak);
     expect(audit.actor).toBe('register');
     expect(audit.detail).toMatchObject({ expiry: `${dateIn(-1)}T00:00:00Z` }); // a date-only expiry means 00:00:00Z that day
     expect((await call(null, 'GET', `/v1/access-records/${ak}`)).body['access-record']['access-event'].state).toBe('EXPIRED');
     expect((await call('bright_energy', 'DELETE', `/v1/access-records/${ak}?reason=other`)).status).toBe(409);
 
     // Idempotent: nothing more to do, no more audit events.
-    expect(r.svc.sweeper.run()).toEqual({ expired: 0, discoveredExpired: 0, expiringQueued: 0 });
-    expect(audits('access-record.expired', ak)).toHaveLength(1);
+    expect(await r.svc.sweeper.run()).toEqual({ expired: 0, discoveredExpired: 0, expiringQueued: 0 });
+    expect(await audits('access-record.expired', ak)).toHaveLength(1);
     expect((await call('admin_ops', 'GET', '/v1/admin/audit/verify')).body.intact).toBe(true);
   });
 
   it('moves DISCOVERED access not seen for 180 days to EXPIRED, whatever the last-seen format', async () => {
     const { r, call, advanceDays, row, audits } = await setup();
-    const acme = r.svc.records.forMeterPoint(r.demo!.mpxn, { state: 'DISCOVERED' })[0]; // last seen 3 days ago
+    const acme = (await r.svc.records.forMeterPoint(r.demo!.mpxn, { state: 'DISCOVERED' }))[0]; // last seen 3 days ago
     const old = new Date(r.reg.clock.now().getTime() - 170 * DAY);
     const offsetForm = `${old.toISOString().slice(0, 10)}T01:00:00+02:00`;
     const res = await call('dcc_system', 'POST', '/v1/discovered-access', {
@@ -87,21 +87,21 @@ describe('lifecycle sweeper', () => {
     });
     expect(res.status).toBe(201);
     const oldAk = res.body.ak;
-    expect(r.svc.sweeper.run().discoveredExpired).toBe(0);
+    expect((await r.svc.sweeper.run()).discoveredExpired).toBe(0);
 
-    advanceDays(11); // Old Data Co: 181 days unseen; Acme: 14
-    expect(r.svc.sweeper.run().discoveredExpired).toBe(1);
-    expect(row(oldAk).state).toBe('EXPIRED');
-    expect(Math.abs(new Date(row(oldAk).expiredAt!).getTime() - r.reg.clock.now().getTime())).toBeLessThan(60_000);
-    expect(row(acme.ak).state).toBe('DISCOVERED');
-    expect(audits('discovered-access.expired', oldAk)[0].detail).toMatchObject({ 'organisation-reference': 'SEC-OU-00777', reason: 'not seen for 180 days' });
+    await advanceDays(11); // Old Data Co: 181 days unseen; Acme: 14
+    expect((await r.svc.sweeper.run()).discoveredExpired).toBe(1);
+    expect((await row(oldAk)).state).toBe('EXPIRED');
+    expect(Math.abs(new Date((await row(oldAk)).expiredAt!).getTime() - r.reg.clock.now().getTime())).toBeLessThan(60_000);
+    expect((await row(acme.ak)).state).toBe('DISCOVERED');
+    expect((await audits('discovered-access.expired', oldAk))[0].detail).toMatchObject({ 'organisation-reference': 'SEC-OU-00777', reason: 'not seen for 180 days' });
 
-    advanceDays(165); // Acme: 179 days unseen
-    r.svc.sweeper.run();
-    expect(row(acme.ak).state).toBe('DISCOVERED');
-    advanceDays(2);
-    expect(r.svc.sweeper.run().discoveredExpired).toBe(1);
-    expect(row(acme.ak).state).toBe('EXPIRED');
+    await advanceDays(165); // Acme: 179 days unseen
+    await r.svc.sweeper.run();
+    expect((await row(acme.ak)).state).toBe('DISCOVERED');
+    await advanceDays(2);
+    expect((await r.svc.sweeper.run()).discoveredExpired).toBe(1);
+    expect((await row(acme.ak)).state).toBe('EXPIRED');
     const listed = await call('admin_ops', 'GET', `/v1/admin/records?q=${acme.ak}`);
     expect(listed.body.records[0].state).toBe('EXPIRED');
   });
@@ -127,22 +127,22 @@ describe('lifecycle sweeper', () => {
     const revoked = await newRecord(dateIn(20));
     await call('bright_energy', 'DELETE', `/v1/access-records/${revoked}?reason=customer-request`);
 
-    r.svc.sweeper.run();
-    expect(expiring()).toHaveLength(0);
+    await r.svc.sweeper.run();
+    expect(await expiring()).toHaveLength(0);
 
-    advanceDays(11); // 28.x days left (expiry is 00:00:00Z of its day): inside A's 30-day window only
-    for (let i = 0; i < 3; i++) r.svc.sweeper.run();
-    expect(expiring(A.wid).map((d) => d.ak)).toEqual([ak]);
-    expect(expiring(B.wid)).toHaveLength(0);
+    await advanceDays(11); // 28.x days left (expiry is 00:00:00Z of its day): inside A's 30-day window only
+    for (let i = 0; i < 3; i++) await r.svc.sweeper.run();
+    expect((await expiring(A.wid)).map((d) => d.ak)).toEqual([ak]);
+    expect(await expiring(B.wid)).toHaveLength(0);
 
-    advanceDays(23); // 5.x days left: B's window too
-    for (let i = 0; i < 3; i++) r.svc.sweeper.run();
-    expect(expiring(A.wid)).toHaveLength(1);
-    expect(expiring(B.wid).map((d) => d.ak)).toEqual([ak]);
-    expect(expiring(C.wid)).toHaveLength(0);
+    await advanceDays(23); // 5.x days left: B's window too
+    for (let i = 0; i < 3; i++) await r.svc.sweeper.run();
+    expect(await expiring(A.wid)).toHaveLength(1);
+    expect((await expiring(B.wid)).map((d) => d.ak)).toEqual([ak]);
+    expect(await expiring(C.wid)).toHaveLength(0);
     // Octopus's seeded record expires in 365 days: outside even a 90-day window.
-    expect(expiring(D.wid)).toHaveLength(0);
-    for (const skipped of [noExpiry, publicTask, revoked]) expect(expiring().filter((d) => d.ak === skipped)).toHaveLength(0);
+    expect(await expiring(D.wid)).toHaveLength(0);
+    for (const skipped of [noExpiry, publicTask, revoked]) expect((await expiring()).filter((d) => d.ak === skipped)).toHaveLength(0);
 
     await r.svc.delivery.runDue();
     const notices = (rc: Receiver) => rc.received.filter((g) => g.json['event-type'] === 'consent.expiring');
@@ -153,15 +153,15 @@ describe('lifecycle sweeper', () => {
     expect(verifyStandardWebhook(A.secret, got.headers, got.raw)).toBe(true);
     const payload = got.json.payload;
     expect(Object.keys(payload).sort()).toEqual(['ak', 'days-remaining', 'duid', 'expiry', 'mpxn']);
-    expect(payload).toEqual({ ak, mpxn: r.demo!.mpxn, duid: r.svc.accounts.get('bright_energy').duid, expiry: `${dateIn(-34 + 40)}T00:00:00Z`, 'days-remaining': 28 });
+    expect(payload).toEqual({ ak, mpxn: r.demo!.mpxn, duid: (await r.svc.accounts.get('bright_energy')).duid, expiry: `${dateIn(-34 + 40)}T00:00:00Z`, 'days-remaining': 28 });
     expect(notices(narrow)[0].json.payload['days-remaining']).toBe(5);
 
     // Past expiry: the record expires, no further notices.
-    advanceDays(7);
-    const swept = r.svc.sweeper.run();
+    await advanceDays(7);
+    const swept = await r.svc.sweeper.run();
     expect(swept.expiringQueued).toBe(0);
-    expect(expiring()).toHaveLength(2);
-    expect(r.svc.events.publishTo({ wid: A.wid, duid: r.svc.accounts.get('bright_energy').duid }, 'consent.expiring', {}, ak)).toBeNull();
+    expect(await expiring()).toHaveLength(2);
+    expect(await r.svc.events.publishTo({ wid: A.wid, duid: (await r.svc.accounts.get('bright_energy')).duid }, 'consent.expiring', {}, ak)).toBeNull();
     await r.svc.delivery.runDue();
     expect(notices(wide)).toHaveLength(1);
     expect(notices(none)).toHaveLength(0);
@@ -173,40 +173,40 @@ describe('lifecycle sweeper', () => {
     const rc = await receiver();
     const ak = await newRecord(dateIn(10));
     const { wid } = await subscribe('bright_energy', rc.url, { 'notify-days-before': 5 });
-    r.svc.sweeper.run();
-    expect(expiring(wid)).toHaveLength(0);
+    await r.svc.sweeper.run();
+    expect(await expiring(wid)).toHaveLength(0);
     await call('bright_energy', 'PATCH', `/v1/webhooks/${wid}`, { 'notify-days-before': 15 });
-    r.svc.sweeper.run();
-    r.svc.sweeper.run();
-    expect(expiring(wid).map((d) => d.ak)).toEqual([ak]);
+    await r.svc.sweeper.run();
+    await r.svc.sweeper.run();
+    expect((await expiring(wid)).map((d) => d.ak)).toEqual([ak]);
   });
 
   it('processes large backlogs in batches', async () => {
     const { r, subscribe, audits, expiring } = await setup();
     const { wid } = await subscribe('bright_energy', 'https://bright-energy.example/hooks/batch', { 'notify-days-before': 30 });
-    const duid = r.svc.accounts.get('bright_energy').duid;
+    const duid = (await r.svc.accounts.get('bright_energy')).duid;
     const now = r.reg.clock.now().getTime();
     const iso = (ms: number) => new Date(ms).toISOString();
     const base = { kind: 'record', duid, mpxn: r.demo!.mpxn, legalBasis: 'uk-consent', dataTypes: ['HH-CONSUMPTION'], createdAt: iso(now), updatedAt: iso(now) };
-    r.reg.tx(() =>
+    await r.reg.tx(() =>
       r.probe.insertRecords([
         ...Array.from({ length: 1201 }, (_, i) => ({ ...base, ak: newId('ak'), state: 'ACTIVE', expiry: iso(now - DAY - i * 1000), expiresAt: iso(now - DAY - i * 1000) })),
         ...Array.from({ length: 1050 }, (_, i) => ({ ...base, ak: newId('ak'), state: 'ACTIVE', expiry: iso(now + 10 * DAY + i * 1000), expiresAt: iso(now + 10 * DAY + i * 1000) })),
       ]),
     );
-    const result = r.svc.sweeper.run();
+    const result = await r.svc.sweeper.run();
     expect(result.expired).toBe(1201);
     expect(result.expiringQueued).toBe(1050);
-    expect(audits('access-record.expired')).toHaveLength(1201);
-    expect(expiring(wid)).toHaveLength(1050);
-    expect(r.svc.sweeper.run()).toEqual({ expired: 0, discoveredExpired: 0, expiringQueued: 0 });
+    expect(await audits('access-record.expired')).toHaveLength(1201);
+    expect(await expiring(wid)).toHaveLength(1050);
+    expect(await r.svc.sweeper.run()).toEqual({ expired: 0, discoveredExpired: 0, expiringQueued: 0 });
     const nowIso = r.reg.clock.iso();
-    expect(r.probe.records({ state: 'ACTIVE' }).filter((x) => x.expiresAt !== null && x.expiresAt <= nowIso)).toHaveLength(0);
+    expect((await r.probe.records({ state: 'ACTIVE' })).filter((x) => x.expiresAt !== null && x.expiresAt <= nowIso)).toHaveLength(0);
   });
 
   it('uses the (state, expires_at) index for its expiry queries', async () => {
     const { r } = await setup();
-    expect(r.probe.planOf('expiry-sweep', r.reg.clock.iso())).toMatch(/access_records_expiry_idx/);
+    expect(await r.probe.planOf('expiry-sweep', r.reg.clock.iso())).toMatch(/access_records_expiry_idx/);
   });
 });
 
@@ -225,7 +225,7 @@ describe('sandbox clock (GET/POST /v1/admin/clock)', () => {
     expect(advanced.body['offset-ms']).toBe(3 * DAY);
     expect(new Date(advanced.body.now).getTime() - Date.now()).toBeGreaterThan(3 * DAY - 5000);
     expect(advanced.body.response.timestamp).toBe(advanced.body.now);
-    expect(row(ak).state).toBe('EXPIRED'); // swept as part of the change, no manual run
+    expect((await row(ak)).state).toBe('EXPIRED'); // swept as part of the change, no manual run
 
     const twice = await call('admin_ops', 'POST', '/v1/admin/clock', { 'advance-seconds': 60 });
     expect(twice.body['offset-ms']).toBe(3 * DAY + 60_000);
@@ -253,7 +253,7 @@ describe('sandbox clock (GET/POST /v1/admin/clock)', () => {
     await call('bright_energy', 'DELETE', `/v1/access-records/${ak}?reason=customer-request`);
     await rc.waitFor(1);
     // The failed attempt is recorded with its retry a minute away: at rest, the worker sends nothing more.
-    await eventually(() => r.probe.deliveries()[0].attempts === 1);
+    await eventually(async () => (await r.probe.deliveries())[0].attempts === 1);
     expect(await r.svc.delivery.runDue()).toBe(0);
     expect(rc.received).toHaveLength(1);
     await call('admin_ops', 'POST', '/v1/admin/clock', { 'advance-seconds': 61 });

@@ -79,7 +79,7 @@ describe('timestamps in both directions (contract §1)', () => {
       expect(rec['access-event']).toMatchObject({ 'registered-at': registeredAt, expiry });
       const listed = (await r.call('octopusflux', 'GET', `/v1/meter-points/${MPXN}/access-records`)).body['access-records'].find((s: any) => s.ak === ak);
       expect(listed.expiry).toBe(expiry);
-      const row = r.probe.record(ak)!;
+      const row = (await r.probe.record(ak))!;
       expect(row).toMatchObject({ registeredAt, expiry, expiresAt: `${expiry!.slice(0, 19)}.000Z` });
     }
   });
@@ -170,13 +170,13 @@ describe('timestamps in both directions (contract §1)', () => {
     expect(first.status).toBe(201);
     const ak = first.body.ak;
     expect((await report({ 'last-seen': '2026-03-24T09:00:00-05:00' })).status).toBe(200); // 14:00Z, later
-    const row = () => r.probe.record(ak)!;
-    expect(row().lastSeen).toBe('2026-03-24T14:00:00Z');
+    const row = async () => (await r.probe.record(ak))!;
+    expect((await row()).lastSeen).toBe('2026-03-24T14:00:00Z');
     // Across midnight UTC: 20:00-05:00 on the 24th is 01:00Z on the 25th.
     expect((await report({ 'last-seen': '2026-03-24T20:00:00-05:00' })).status).toBe(200);
     // An older report never moves it back, whatever its spelling.
     expect((await report({ 'last-seen': '2026-03-24t23:59:00z' })).status).toBe(200);
-    expect(row().lastSeen).toBe('2026-03-25T01:00:00Z');
+    expect((await row()).lastSeen).toBe('2026-03-25T01:00:00Z');
     // Returned as dates, as published.
     const d = (await r.call(null, 'GET', `/v1/access-records/${ak}`)).body['access-record']['discovered-access'];
     expect(d).toMatchObject({ 'first-seen': '2026-03-01', 'last-seen': '2026-03-25' });
@@ -197,7 +197,7 @@ describe('timestamps in both directions (contract §1)', () => {
       'source-reference': 'DCC-8',
     });
     expect(res.status).toBe(201);
-    r.svc.sweeper.run();
+    await r.svc.sweeper.run();
     const rec = (await r.call(null, 'GET', `/v1/access-records/${res.body.ak}`)).body['access-record'];
     expect(rec['access-event'].state).toBe('EXPIRED');
     expect(rec['discovered-access']).toMatchObject({ 'first-seen': '2025-01-01', 'last-seen': '2025-01-01' });
@@ -341,7 +341,7 @@ describe('internationalised e-mail domains (real SMTP)', () => {
     // carries the ASCII form, as does the recipient the outbox keeps.
     expect(mail.to).toEqual(['Kunde@münchen.example']);
     expect(mail.raw).toMatch(/^To: Kunde@xn--mnchen-3ya\.example\r?$/m);
-    const [kept] = r.svc.mail.list({ ref: start.body['magic-link']['token-ref'], limit: 1 }).rows;
+    const [kept] = (await r.svc.mail.list({ ref: start.body['magic-link']['token-ref'], limit: 1 })).rows;
     expect(r.svc.mail.recipient(kept)).toBe('Kunde@xn--mnchen-3ya.example');
     expect(decodeQuotedPrintable(mail.raw)).toMatch(/\/id\/magic\//);
 
@@ -465,7 +465,7 @@ describe('the served OpenAPI document describes the canonical forms', () => {
 });
 
 describe('migration: values stored before canonicalisation', () => {
-  it('rewrites stored instants, dates and postcodes to the canonical form; leaves what names no instant alone', () => {
+  it('rewrites stored instants, dates and postcodes to the canonical form; leaves what names no instant alone', async () => {
     const dir = tempDir('dar-values-');
     const oldMigrations = join(dir, 'drizzle-old');
     const realMigrations = join(process.cwd(), 'drizzle');
@@ -500,11 +500,11 @@ describe('migration: values stored before canonicalisation', () => {
         created_at: '2026-01-01T00:00:00.000Z',
         updated_at: '2026-01-01T00:00:00.000Z',
       });
-    insert('ak_1', 'record', 'ACTIVE', '2027-03-24t10:00:00+01:00', '2027-03-24T09:00:00.000Z', '2026-03-24 10:00:00.5+01:00', null, null, body('2026-03-24 10:00:00.5+01:00', '2027-03-24t10:00:00+01:00'));
-    insert('ak_2', 'record', 'ACTIVE', '2027-03-24', '2027-03-24T23:59:59.999Z', '2016-12-31T23:59:60Z', null, null, body('2016-12-31T23:59:60Z', '2027-03-24'));
-    insert('ak_3', 'discovered', 'DISCOVERED', null, null, null, '2025-01-01t10:00:00z', '2026-02-30T10:00:00Z', null);
-    insert('ak_4', 'discovered', 'DISCOVERED', null, null, null, '2025-01-01', '2025-02-01T09:00:00-05:00', null);
-    old.insertRow('identity_records', {
+    await insert('ak_1', 'record', 'ACTIVE', '2027-03-24t10:00:00+01:00', '2027-03-24T09:00:00.000Z', '2026-03-24 10:00:00.5+01:00', null, null, body('2026-03-24 10:00:00.5+01:00', '2027-03-24t10:00:00+01:00'));
+    await insert('ak_2', 'record', 'ACTIVE', '2027-03-24', '2027-03-24T23:59:59.999Z', '2016-12-31T23:59:60Z', null, null, body('2016-12-31T23:59:60Z', '2027-03-24'));
+    await insert('ak_3', 'discovered', 'DISCOVERED', null, null, null, '2025-01-01t10:00:00z', '2026-02-30T10:00:00Z', null);
+    await insert('ak_4', 'discovered', 'DISCOVERED', null, null, null, '2025-01-01', '2025-02-01T09:00:00-05:00', null);
+    await old.insertRow('identity_records', {
       ir: 'ir_1',
       duid: 'duid_x',
       mpxn: '1029384756',
@@ -519,7 +519,7 @@ describe('migration: values stored before canonicalisation', () => {
 
     openDatabase(file, realMigrations).sqlite.close();
     const now = DbProbe.open(file);
-    const rows = Object.fromEntries(now.rows('access_records').map((x: any) => [x.ak, x]));
+    const rows = Object.fromEntries((await now.rows('access_records')).map((x: any) => [x.ak, x]));
     expect(rows.ak_1).toMatchObject({ registered_at: '2026-03-24T09:00:00Z', expiry: '2027-03-24T09:00:00Z', expires_at: '2027-03-24T09:00:00.000Z' });
     expect(JSON.parse(rows.ak_1.body)['access-event']).toMatchObject({ 'registered-at': '2026-03-24T09:00:00Z', expiry: '2027-03-24T09:00:00Z' });
     // A stored date-only expiry keeps the instant it was enforced at (end of that day).
@@ -527,7 +527,7 @@ describe('migration: values stored before canonicalisation', () => {
     expect(JSON.parse(rows.ak_2.body)['access-event']).toMatchObject({ 'registered-at': '2016-12-31T23:59:60Z', expiry: '2027-03-24T23:59:59Z' });
     expect(rows.ak_3).toMatchObject({ first_seen: '2025-01-01T10:00:00Z', last_seen: '2026-02-30T10:00:00Z' });
     expect(rows.ak_4).toMatchObject({ first_seen: '2025-01-01T00:00:00Z', last_seen: '2025-02-01T14:00:00Z' });
-    const idr: any = now.rows('identity_records')[0];
+    const idr: any = (await now.rows('identity_records'))[0];
     expect(JSON.parse(idr.address).postcode).toBe('SW1A 1AA');
     expect(JSON.parse(idr.principal_verification)['verified-at']).toBe('2023-11-07T05:30:45Z');
     now.close();

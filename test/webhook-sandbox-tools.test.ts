@@ -59,7 +59,7 @@ describe('test events of a chosen type', () => {
     expect(res.body.payload).toEqual(got.json.payload);
     expect(res.body['request-headers']['x-dar-signature']).toBe(got.headers['x-dar-signature']);
     expect(JSON.stringify(res.body)).not.toContain(secret);
-    expect(r.probe.deliveries()).toHaveLength(0);
+    expect(await r.probe.deliveries()).toHaveLength(0);
   });
 
   it('sends each type with the published payload shape; a failing test is not retried; bodyless is webhook.test', async () => {
@@ -82,7 +82,7 @@ describe('test events of a chosen type', () => {
     const bare = await r.call('bright_energy', 'POST', `/v1/webhooks/${wid}/test`);
     expect(bare.body['event-type']).toBe('webhook.test');
     // A test send is not queued: no delivery rows, so nothing to retry, whenever the worker runs.
-    expect(r.probe.deliveries()).toHaveLength(0);
+    expect(await r.probe.deliveries()).toHaveLength(0);
     expect(await r.svc.delivery.runDue()).toBe(0);
     expect(rc.received).toHaveLength(4);
     const bad = await r.call('bright_energy', 'POST', `/v1/webhooks/${wid}/test`, { 'event-type': 'consent.granted' });
@@ -120,7 +120,7 @@ describe('every delivery attempt is inspectable', () => {
     expect(a['response-body'].startsWith('x'.repeat(3000) + 'é')).toBe(true);
     expect(a['response-body'].length).toBeLessThan(big.length);
     // The signing secret is nowhere in the stored attempt.
-    const stored = r.probe.rows('webhook_attempts');
+    const stored = await r.probe.rows('webhook_attempts');
     expect(JSON.stringify(stored)).not.toContain(secret);
     expect(JSON.stringify(stored)).not.toContain(secret.slice(6));
 
@@ -129,7 +129,7 @@ describe('every delivery attempt is inspectable', () => {
     await new Promise<void>((ok) => server.close(() => ok()));
     expect((await r.call('admin_ops', 'POST', `/v1/admin/deliveries/${list.body.deliveries[0]['event-id']}/redeliver`)).status).toBe(200);
     await r.svc.delivery.runDue();
-    const again = r.probe.attempts().at(-1)!;
+    const again = (await r.probe.attempts()).at(-1)!;
     expect(again.statusCode).toBeNull();
     expect(again.error).toMatch(/ECONNREFUSED/);
     expect(again.responseHeaders).toBeNull();
@@ -147,8 +147,10 @@ describe('bulk redelivery (POST /v1/admin/deliveries/redeliver)', () => {
     const other = await receiver(() => 500);
     const { wid: otherWid } = await subscribe(other.url, {}, 'octopusflux');
     // 40 events for this subscription, 3 for another Data User's, all failing once (no retries).
-    for (let i = 0; i < 40; i++) r.svc.events.publishTo({ wid, duid: r.svc.accounts.get('bright_energy').duid }, 'consent.withdrawal', { n: i });
-    for (let i = 0; i < 3; i++) r.svc.events.publishTo({ wid: otherWid, duid: r.svc.accounts.get('octopusflux').duid }, 'consent.withdrawal', { n: i });
+    const bright = (await r.svc.accounts.get('bright_energy')).duid;
+    const octopus = (await r.svc.accounts.get('octopusflux')).duid;
+    for (let i = 0; i < 40; i++) await r.svc.events.publishTo({ wid, duid: bright }, 'consent.withdrawal', { n: i });
+    for (let i = 0; i < 3; i++) await r.svc.events.publishTo({ wid: otherWid, duid: octopus }, 'consent.withdrawal', { n: i });
     await r.svc.delivery.runDue();
     expect(rc.received).toHaveLength(40);
     const undelivered = (await r.call('admin_ops', 'GET', `/v1/admin/deliveries?wid=${wid}&status=undelivered`)).body;
@@ -203,7 +205,7 @@ describe('admin routes acting for a Data User (/v1/admin/webhooks…)', () => {
   it("creates, edits, pauses, rotates, tests and deletes a chosen Data User's subscription, audited as the administrator", async () => {
     const { r, receiver } = await setup();
     const rc = await receiver(() => 200);
-    const duid = r.svc.accounts.get('octopusflux').duid;
+    const duid = (await r.svc.accounts.get('octopusflux')).duid;
     const created = await r.call('admin_ops', 'POST', '/v1/admin/webhooks', { duid, 'callback-url': rc.url, 'alert-email': 'ops@octopusflux.example', 'event-types': ['tenancy.change'] });
     expect(created.status, JSON.stringify(created.body)).toBe(201);
     const wid = created.body.webhook.wid as string;

@@ -45,7 +45,7 @@ describe('undelivered webhooks', () => {
     expect(alerts[0].text).toContain('HTTP 500');
     expect(alerts[0].text).toContain(wid);
     expect(alerts[0].text).not.toMatch(/whsec_/);
-    const row = r.probe.delivery(d['event-id'])!;
+    const row = (await r.probe.delivery(d['event-id']))!;
     expect(row.alertedAt).not.toBeNull();
     const audit = await r.call('admin_ops', 'GET', '/v1/admin/audit?event-type=webhook.undelivered');
     expect(audit.body.events).toHaveLength(1);

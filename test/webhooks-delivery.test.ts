@@ -70,7 +70,7 @@ describe('webhook delivery (contract §9)', () => {
     expect(got.headers['x-dar-signature']).toMatch(/^sha256=[0-9a-f]{64}$/);
     expect(got.headers['webhook-signature']).toMatch(/^v1,[A-Za-z0-9+/]{43}=$/);
 
-    const bright = r.svc.accounts.get('bright_energy');
+    const bright = await r.svc.accounts.get('bright_energy');
     expect(Object.keys(got.json).sort()).toEqual(['event-id', 'event-type', 'occurred-at', 'payload', 'wid']);
     expect(got.json).toEqual({
       'event-id': expect.stringMatching(/^evt_[0-9a-f]{24}$/),
@@ -187,7 +187,7 @@ describe('webhook delivery (contract §9)', () => {
     // Delivered is final: with the worker driven to idle, nothing else was sent.
     expect(await r.svc.delivery.runDue()).toBe(0);
     expect(rc.received).toHaveLength(4);
-    expect(r.probe.delivery([...ids][0])).toMatchObject({ status: 'delivered', attempts: 4, nextAttemptAt: null, lastStatusCode: 204 });
+    expect(await r.probe.delivery([...ids][0])).toMatchObject({ status: 'delivered', attempts: 4, nextAttemptAt: null, lastStatusCode: 204 });
   });
 
   it('schedules the next attempt from the configured retry schedule (persisted next_attempt_at)', async () => {
@@ -197,16 +197,16 @@ describe('webhook delivery (contract §9)', () => {
     await revoke(await newRecord());
     const before = r.reg.clock.now().getTime();
     expect(await r.svc.delivery.runDue()).toBe(1);
-    const [row] = r.probe.deliveries();
+    const [row] = await r.probe.deliveries();
     expect(row.status).toBe('pending');
     expect(row.attempts).toBe(1);
     const delay = new Date(row.nextAttemptAt!).getTime() - before;
     expect(delay).toBeGreaterThanOrEqual(60_000);
     expect(delay).toBeLessThan(65_000);
     expect(await r.svc.delivery.runDue()).toBe(0); // not due yet
-    saveClockOffset(r.reg, 61_000);
+    await saveClockOffset(r.reg, 61_000);
     expect(await r.svc.delivery.runDue()).toBe(1);
-    const [again] = r.probe.deliveries();
+    const [again] = await r.probe.deliveries();
     expect(new Date(again.nextAttemptAt!).getTime() - r.reg.clock.now().getTime()).toBeGreaterThan(295_000);
   });
 
@@ -270,14 +270,14 @@ describe('webhook delivery (contract §9)', () => {
     const onlyNew = { ...during.headers, 'webhook-signature': String(during.headers['webhook-signature']).split(' ')[0] };
     expect(verifyStandardWebhook(newSecret, onlyNew, during.raw)).toBe(true);
 
-    saveClockOffset(r.reg, 14 * 60_000);
+    await saveClockOffset(r.reg, 14 * 60_000);
     await revoke(await newRecord());
     const [, at14] = await rc.waitFor(2);
     expect(String(at14.headers['webhook-signature']).split(' ')).toHaveLength(2);
     expect(verifyDarSignature(oldSecret, at14.headers, at14.raw)).toBe(true);
     expect(verifyDarSignature(newSecret, at14.headers, at14.raw, 'x-dar-signature-new')).toBe(true);
 
-    saveClockOffset(r.reg, 15 * 60_000 + 1000);
+    await saveClockOffset(r.reg, 15 * 60_000 + 1000);
     await revoke(await newRecord());
     const [, , after] = await rc.waitFor(3);
     expect(after.headers['x-dar-signature-new']).toBeUndefined();
@@ -305,8 +305,8 @@ describe('webhook delivery (contract §9)', () => {
     const cot = { mpxn: r.demo!.mpxn, 'effective-date': '2026-05-01', 'source-reference': 'DCC-COT-TEST-1' };
     const res = await r.call('dcc_system', 'POST', '/v1/cot-events', cot);
     expect(res.status).toBe(201);
-    const duidOf = (u: string) => r.svc.accounts.get(u).duid;
-    expect(res.body['data-users-notified']).toEqual([duidOf('bright_energy'), duidOf('octopusflux'), duidOf('northern_networks')].sort());
+    const duidOf = async (u: string) => (await r.svc.accounts.get(u)).duid;
+    expect(res.body['data-users-notified']).toEqual([await duidOf('bright_energy'), await duidOf('octopusflux'), await duidOf('northern_networks')].sort());
 
     for (const u of ['bright_energy', 'octopusflux', 'northern_networks']) {
       const got = await rcs[u].waitFor(u === 'bright_energy' ? before + 1 : 1);
@@ -315,14 +315,14 @@ describe('webhook delivery (contract §9)', () => {
       const payload = events[0].json.payload;
       expect(Object.keys(payload).sort()).toEqual(['affected-aks', 'effective-date', 'mpxn', 'source-reference']);
       expect(payload).toMatchObject({ mpxn: cot.mpxn, 'effective-date': cot['effective-date'], 'source-reference': cot['source-reference'] });
-      const rows = payload['affected-aks'].map((ak: string) => r.probe.record(ak));
+      const rows = [];
+      for (const ak of payload['affected-aks'] as string[]) rows.push(await r.probe.record(ak));
       expect(rows.every(Boolean)).toBe(true);
       for (const row of rows) {
-        expect(row.duid, `${u} got someone else's key`).toBe(duidOf(u));
+        expect(row.duid, `${u} got someone else's key`).toBe(await duidOf(u));
         expect(row.state).toBe('ACTIVE');
       }
-      const expected = r.probe
-        .records({ duid: duidOf(u), mpxn: cot.mpxn })
+      const expected = (await r.probe.records({ duid: await duidOf(u), mpxn: cot.mpxn }))
         .filter((x) => r.svc.records.effectiveState(x) === 'ACTIVE')
         .map((x) => x.ak)
         .sort();
@@ -333,9 +333,9 @@ describe('webhook delivery (contract §9)', () => {
     expect(brightAks).not.toContain(revokedAk);
 
     // The same triple again: 200 and no new webhooks. greenswitch (EXPIRED only) never hears.
-    const queued = r.probe.deliveries({ eventType: 'tenancy.change' }).length;
+    const queued = (await r.probe.deliveries({ eventType: 'tenancy.change' })).length;
     expect((await r.call('dcc_system', 'POST', '/v1/cot-events', cot)).status).toBe(200);
-    expect(r.probe.deliveries({ eventType: 'tenancy.change' })).toHaveLength(queued);
+    expect(await r.probe.deliveries({ eventType: 'tenancy.change' })).toHaveLength(queued);
     await r.svc.delivery.runDue(); // the worker at rest: whatever was due has gone out
     for (const u of ['octopusflux', 'northern_networks']) expect(rcs[u].received).toHaveLength(1);
     expect(rcs.greenswitch.received).toHaveLength(0);
@@ -447,7 +447,7 @@ describe('webhook delivery (contract §9)', () => {
     // Let every wake-up the publishes queued run (each claims what is free), then read the
     // claims: a claimed row's next attempt is pushed past the request's timeout (its lease).
     await new Promise((res) => setImmediate(res));
-    const rows = r.probe.deliveries();
+    const rows = await r.probe.deliveries();
     expect(rows).toHaveLength(12);
     const now = r.reg.clock.iso();
     expect(rows.filter((d) => d.nextAttemptAt! > now)).toHaveLength(8);
@@ -462,11 +462,11 @@ describe('webhook delivery (contract §9)', () => {
     await revoke(await newRecord());
     await rc.waitFor(1);
     await r.svc.delivery.stop();
-    const [row] = r.probe.deliveries();
+    const [row] = await r.probe.deliveries();
     expect(row.status).toBe('pending');
     expect(row.attempts).toBe(0);
     expect(row.nextAttemptAt! <= r.reg.clock.iso()).toBe(true);
-    expect(r.probe.attempts()).toHaveLength(0);
+    expect(await r.probe.attempts()).toHaveLength(0);
     // The next pass picks it up again with the same event-id.
     rc.behaviour = () => 200;
     expect(await r.svc.delivery.runDue()).toBe(1);

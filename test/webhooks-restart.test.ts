@@ -45,7 +45,7 @@ describe('webhook delivery survives restarts (real data directory)', () => {
     const secret = sub.body['signing-secret'];
     await revokeNew(r1);
     expect(await r1.svc.delivery.runDue()).toBe(1);
-    const [pending] = r1.probe.deliveries();
+    const [pending] = await r1.probe.deliveries();
     expect(pending).toMatchObject({ status: 'pending', attempts: 1, lastStatusCode: 500 });
     expect(new Date(pending.nextAttemptAt!).getTime() - Date.now()).toBeGreaterThan(55_000);
     await r1.close();
@@ -78,10 +78,7 @@ describe('webhook delivery survives restarts (real data directory)', () => {
     await r1.call('bright_energy', 'POST', '/v1/webhooks', { 'callback-url': rc.url, 'alert-email': 'ops@bright-energy.example' });
     await revokeNew(r1);
     await revokeNew(r1);
-    const queued = r1.probe
-      .deliveries()
-      .map((d) => d.eventId)
-      .sort();
+    const queued = (await r1.probe.deliveries()).map((d) => d.eventId).sort();
     expect(queued).toHaveLength(2);
     await r1.close();
     expect(rc.received).toHaveLength(0);
@@ -179,8 +176,8 @@ describe('webhook delivery survives SIGKILL of the register process', () => {
 
     // On disk: the row is still pending, leased (due again after the lease), no attempt recorded.
     const db = DbProbe.open(join(dataDir, 'register.sqlite'), { readonly: true });
-    const row = db.delivery(eventId)!;
-    const attempts = db.attempts(eventId);
+    const row = (await db.delivery(eventId))!;
+    const attempts = await db.attempts(eventId);
     db.close();
     expect(row.status).toBe('pending');
     expect(row.attempts).toBe(0);

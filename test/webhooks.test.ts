@@ -38,7 +38,7 @@ describe('webhook subscriptions (contract §9)', () => {
   it('stores the signing secret encrypted, never in clear', async () => {
     const res = await subscribe('bright_energy', { 'callback-url': 'https://bright-energy.example/hooks/secret-check', 'alert-email': 'ops@bright-energy.example' });
     const secret: string = res.body['signing-secret'];
-    const row = r.probe.webhook(res.body.webhook.wid)!;
+    const row = (await r.probe.webhook(res.body.webhook.wid))!;
     expect(JSON.stringify(row)).not.toContain(secret);
     expect(JSON.stringify(row)).not.toContain(secret.slice(6));
     expect(decrypt(r.reg.keys.encryptionKey, row.secretEnc)).toBe(secret);
@@ -128,7 +128,7 @@ describe('webhook subscriptions (contract §9)', () => {
     expect(rotated.status).toBe(200);
     expect(rotated.body['signing-secret']).toMatch(/^whsec_/);
     expect(rotated.body['signing-secret']).not.toBe(created.body['signing-secret']);
-    const row = r.probe.webhook(wid)!;
+    const row = (await r.probe.webhook(wid))!;
     expect(decrypt(r.reg.keys.encryptionKey, row.previousSecretEnc!)).toBe(created.body['signing-secret']);
     expect(new Date(row.previousSecretUntil!).getTime() - r.reg.clock.now().getTime()).toBeGreaterThan(14 * 60_000);
 
@@ -165,7 +165,7 @@ describe('webhook subscriptions (contract §9)', () => {
     expect((await r.call('greenswitch', 'GET', `/v1/webhooks/${wid}`)).status).toBe(404);
     expect((await r.call('greenswitch', 'DELETE', `/v1/webhooks/${wid}`)).status).toBe(404);
     expect((await r.call('greenswitch', 'GET', '/v1/webhooks')).body.webhooks.map((w: { wid: string }) => w.wid)).not.toContain(wid);
-    const row = r.probe.webhook(wid)!;
+    const row = (await r.probe.webhook(wid))!;
     expect(row.deletedAt).not.toBeNull();
     expect((await subscribe('greenswitch', body)).status).toBe(201);
     const audit = await r.call('admin_ops', 'GET', '/v1/admin/audit?event-type=webhook.deleted');
@@ -247,7 +247,7 @@ describe('webhook subscriptions in production mode (SSRF guard)', () => {
 
   it('refuses delivery when the host resolves to an internal address at delivery time (DNS rebinding)', async () => {
     const created = await r.call('octopusflux', 'POST', '/v1/webhooks', { 'callback-url': 'https://hooks.public.example/rebind', 'alert-email': 'dev@octopusflux.example' });
-    const sub = r.svc.webhooks.find(created.body.webhook.wid)!;
+    const sub = (await r.svc.webhooks.find(created.body.webhook.wid))!;
     const resolver = r.svc.webhooks.resolver;
     r.svc.webhooks.resolver = async (host) => (host === 'hooks.public.example' ? [{ address: '127.0.0.1', family: 4 }] : resolver(host));
     try {

@@ -57,7 +57,7 @@ async function ensureLocalAdmin(reg: RunningRegister, file: string): Promise<Dar
     }
   }
   let secret: string;
-  if (reg.svc.accounts.find(LOCAL_ADMIN)) {
+  if (await reg.svc.accounts.find(LOCAL_ADMIN)) {
     secret = await reg.svc.accounts.rotateSecret('system', LOCAL_ADMIN);
   } else {
     const created = await reg.svc.accounts.create('system', {

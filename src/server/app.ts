@@ -69,7 +69,8 @@ export async function buildApp(reg: Register, logger: FastifyServerOptions['logg
   app.removeContentTypeParser('application/json');
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (req, body, done) => {
     if (body.length === 0) return done(null, undefined);
-    jsonParser(req, body as string, done);
+    // Fastify's own parser answers through `done` (its type also allows a promise-returning parser).
+    void jsonParser(req, body as string, done);
   });
   app.addHook('onListen', async () => {
     void compilers.warmUp((err) => app.log.error({ err }, 'a route schema failed to compile'));

@@ -2,6 +2,7 @@ import type Database from 'better-sqlite3';
 import type { RegisterConfig } from './config.js';
 import type { GroupCommit } from './db/group-commit.js';
 import type { Db } from './db/open.js';
+import type { Store } from './db/store.js';
 import type { Clock } from './lib/clock.js';
 import type { RegisterKeys } from './lib/keys.js';
 import type { AuditLog } from './services/audit.js';
@@ -14,16 +15,21 @@ export interface Register {
   config: RegisterConfig;
   /** The origin customers see (magic links, passkey pages), e.g. http://localhost:5001. */
   origin: string;
+  /** The SQLite connection, for what only SQLite has (snapshots, checkpoints, its search index). */
   sqlite: Database.Database;
+  /** `store.db`: the drizzle handle of the current unit of work. */
   db: Db;
+  /** The storage engine (db/store.ts): transactions, locks, durability, notifications. */
+  store: Store;
   keys: RegisterKeys;
   clock: Clock;
   audit: AuditLog;
   /**
    * Runs `fn` as one all-or-nothing unit: the state change and its audit/outbox rows commit
    * together. Units handled in the same turn of the event loop share one COMMIT (group commit).
+   * The same as `store.tx`.
    */
-  tx<T>(fn: () => T): T;
+  tx<T>(fn: () => Promise<T> | T): Promise<T>;
   /**
    * Group commit: `durability.durable()` resolves once everything committed so far is on disk.
    * Every HTTP response, webhook and e-mail waits for it (see db/group-commit.ts).

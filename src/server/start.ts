@@ -6,6 +6,7 @@ import type { Register } from './context.js';
 import { startCheckpointer, type Checkpointer } from './db/checkpointer.js';
 import { GroupCommit } from './db/group-commit.js';
 import { openDatabase } from './db/open.js';
+import { SqliteStore } from './db/sqlite-store.js';
 import type { Readiness } from './http/readiness.js';
 import type { App } from './http/types.js';
 import { Clock } from './lib/clock.js';
@@ -101,19 +102,20 @@ export async function createRegister(config: RegisterConfig, logger: boolean | o
     clock,
     audit: new AuditLog(db, keys.signingKey, clock),
     // Through reg.durability (not the local) so a test can swap in an instrumented one.
-    tx: <T>(fn: () => T): T => reg.durability.tx(fn),
+    store: new SqliteStore(db, () => reg.durability),
+    tx: <T>(fn: () => Promise<T> | T): Promise<T> => reg.durability.tx(fn),
     durability,
   };
   try {
-    checkKeyFingerprint(reg);
+    await checkKeyFingerprint(reg);
   } catch (err) {
     sqlite.close();
     if (err instanceof KeyMismatchError) throw new StartupError(`refusing to start on ${dbFile}: ${err.message}. Start with the key file it was written with (--keys-file), or with a new data folder.`);
     throw err;
   }
-  loadSettings(reg);
+  await loadSettings(reg);
   // Another node sharing the database may move the sandbox clock: follow it (services/settings.ts).
-  const stopFollowingClock = followClockOffset(reg);
+  const stopFollowingClock = await followClockOffset(reg);
 
   const { app, svc, readiness } = await buildApp(reg, logger);
   const running: RunningRegister = {

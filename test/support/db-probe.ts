@@ -33,35 +33,35 @@ export class DbProbe {
   }
 
   /** Rows matching every given field, oldest first. */
-  private matching<T extends SQLiteTable & { seq: AnyColumn }>(table: T, where: Record<string, unknown>) {
-    return this.db
+  private async matching<T extends SQLiteTable & { seq: AnyColumn }>(table: T, where: Record<string, unknown>): Promise<T['$inferSelect'][]> {
+    return (await this.db
       .select()
       .from(table)
       .where(and(...fieldFilters(table, where)))
-      .orderBy(asc(table.seq))
-      .all();
+      .orderBy(asc(table.seq))) as T['$inferSelect'][];
   }
 
-  private count(table: SQLiteTable, where?: SQL): number {
-    return this.db
+  private async count(table: SQLiteTable, where?: SQL): Promise<number> {
+    const [row] = await this.db
       .select({ n: sql<number>`count(*)` })
       .from(table)
-      .where(where)
-      .get()!.n;
+      .where(where);
+    return row.n;
   }
 
   // ---------------------------------------------------------------- access records
 
-  record(ak: string) {
-    return this.db.select().from(accessRecords).where(eq(accessRecords.ak, ak)).get();
+  async record(ak: string) {
+    const [row] = await this.db.select().from(accessRecords).where(eq(accessRecords.ak, ak)).limit(1);
+    return row;
   }
 
   /** Records matching every given field, oldest first. */
-  records(where: { mpxn?: string; ir?: string; duid?: string; state?: string; kind?: string } = {}) {
+  async records(where: { mpxn?: string; ir?: string; duid?: string; state?: string; kind?: string } = {}) {
     return this.matching(accessRecords, where);
   }
 
-  recordCount(where: { mpxn?: string; ir?: string; duid?: string; state?: string; kind?: string; expiredNotRevoked?: boolean } = {}): number {
+  async recordCount(where: { mpxn?: string; ir?: string; duid?: string; state?: string; kind?: string; expiredNotRevoked?: boolean } = {}): Promise<number> {
     const { expiredNotRevoked, ...fields } = where;
     const filters = fieldFilters(accessRecords, fields);
     if (expiredNotRevoked) filters.push(eq(accessRecords.state, 'EXPIRED'), sql`${accessRecords.revokedAt} is null`);
@@ -72,7 +72,7 @@ export class DbProbe {
    * A Data User's records in one effective state, counted row by row (ACTIVE past its expiry
    * counts as EXPIRED), or all of them without a state.
    */
-  effectiveRecordCount(duid: string, state: string | undefined, nowIso: string): number {
+  async effectiveRecordCount(duid: string, state: string | undefined, nowIso: string): Promise<number> {
     const t = accessRecords;
     const filters: SQL[] = [eq(t.duid, duid)];
     if (state === 'ACTIVE') filters.push(sql`${t.state} = 'ACTIVE' and (${t.expiresAt} is null or ${t.expiresAt} > ${nowIso})`);
@@ -82,173 +82,167 @@ export class DbProbe {
   }
 
   /** The trigger-kept counts of a Data User's records by stored state, and the same counted from the rows. */
-  recordCountsByState(duid: string): { kept: { state: string; n: number }[]; counted: { state: string; n: number }[] } {
-    const kept = this.db
+  async recordCountsByState(duid: string): Promise<{ kept: { state: string; n: number }[]; counted: { state: string; n: number }[] }> {
+    const kept = await this.db
       .select({ state: accessRecordCounts.state, n: accessRecordCounts.n })
       .from(accessRecordCounts)
       .where(and(eq(accessRecordCounts.duid, duid), sql`${accessRecordCounts.n} > 0`))
-      .orderBy(asc(accessRecordCounts.state))
-      .all();
-    const counted = this.db
+      .orderBy(asc(accessRecordCounts.state));
+    const counted = await this.db
       .select({ state: accessRecords.state, n: sql<number>`count(*)` })
       .from(accessRecords)
       .where(eq(accessRecords.duid, duid))
       .groupBy(accessRecords.state)
-      .orderBy(asc(accessRecords.state))
-      .all();
+      .orderBy(asc(accessRecords.state));
     return { kept, counted };
   }
 
   /** Each record with the identity record it links to, when that identity record is the record owner's own. */
-  recordsWithOwnersIr(): { ak: string; kind: string; state: string; mpxn: string; duid: string | null; ownersIr: string | null }[] {
+  async recordsWithOwnersIr(): Promise<{ ak: string; kind: string; state: string; mpxn: string; duid: string | null; ownersIr: string | null }[]> {
     return this.db
       .select({ ak: accessRecords.ak, kind: accessRecords.kind, state: accessRecords.state, mpxn: accessRecords.mpxn, duid: accessRecords.duid, ownersIr: identityRecords.ir })
       .from(accessRecords)
-      .leftJoin(identityRecords, and(eq(identityRecords.ir, accessRecords.ir), eq(identityRecords.duid, accessRecords.duid)))
-      .all();
+      .leftJoin(identityRecords, and(eq(identityRecords.ir, accessRecords.ir), eq(identityRecords.duid, accessRecords.duid)));
   }
 
   /** A record's owner and its identity record's owner. */
-  recordOwners(ak: string): { duid: string | null; ir: string | null; irDuid: string | null } | undefined {
-    return this.db.select({ duid: accessRecords.duid, ir: accessRecords.ir, irDuid: identityRecords.duid }).from(accessRecords).leftJoin(identityRecords, eq(identityRecords.ir, accessRecords.ir)).where(eq(accessRecords.ak, ak)).get();
+  async recordOwners(ak: string): Promise<{ duid: string | null; ir: string | null; irDuid: string | null } | undefined> {
+    const [row] = await this.db
+      .select({ duid: accessRecords.duid, ir: accessRecords.ir, irDuid: identityRecords.duid })
+      .from(accessRecords)
+      .leftJoin(identityRecords, eq(identityRecords.ir, accessRecords.ir))
+      .where(eq(accessRecords.ak, ak))
+      .limit(1);
+    return row;
   }
 
   /** Which records have ever been ACTIVE (activated-at set), oldest first. */
-  activations(): { ak: string; activated: boolean }[] {
-    return this.db
-      .select({ ak: accessRecords.ak, activatedAt: accessRecords.activatedAt })
-      .from(accessRecords)
-      .orderBy(asc(accessRecords.seq))
-      .all()
-      .map((x) => ({ ak: x.ak, activated: x.activatedAt !== null }));
+  async activations(): Promise<{ ak: string; activated: boolean }[]> {
+    const rows = await this.db.select({ ak: accessRecords.ak, activatedAt: accessRecords.activatedAt }).from(accessRecords).orderBy(asc(accessRecords.seq));
+    return rows.map((x) => ({ ak: x.ak, activated: x.activatedAt !== null }));
   }
 
   /** Forgets every record's activated-at (to re-run a migration's backfill over them). */
-  forgetActivations(): void {
-    this.db.update(accessRecords).set({ activatedAt: null }).run();
+  async forgetActivations(): Promise<void> {
+    await this.db.update(accessRecords).set({ activatedAt: null });
   }
 
   /** Runs a statement taken from a migration file. */
-  runMigrationStatement(statement: string): void {
+  async runMigrationStatement(statement: string): Promise<void> {
     this.sqlite.exec(statement);
   }
 
   /** Stages records straight into the table (bulk fixtures the API would take minutes to make). */
-  insertRecords(rows: (typeof accessRecords.$inferInsert)[]): void {
-    for (const row of rows) this.db.insert(accessRecords).values(row).run();
+  async insertRecords(rows: (typeof accessRecords.$inferInsert)[]): Promise<void> {
+    for (const row of rows) await this.db.insert(accessRecords).values(row);
   }
 
   // ---------------------------------------------------------------- re-identification tokens
 
   /** Stages tokens straight into the table (list fixtures with chosen dates and states). */
-  insertTokens(rows: (typeof reidTokens.$inferInsert)[]): void {
-    for (const row of rows) this.db.insert(reidTokens).values(row).run();
+  async insertTokens(rows: (typeof reidTokens.$inferInsert)[]): Promise<void> {
+    for (const row of rows) await this.db.insert(reidTokens).values(row);
   }
 
   // ---------------------------------------------------------------- identity records and accounts
 
-  identity(ir: string) {
-    return this.db.select().from(identityRecords).where(eq(identityRecords.ir, ir)).get();
+  async identity(ir: string) {
+    const [row] = await this.db.select().from(identityRecords).where(eq(identityRecords.ir, ir)).limit(1);
+    return row;
   }
 
-  identityCount(): number {
+  async identityCount(): Promise<number> {
     return this.count(identityRecords);
   }
 
   /** The identity records owned by an account's Data User. */
-  identityRefsOf(accountId: string): string[] {
-    return this.db
-      .select({ ir: identityRecords.ir })
-      .from(identityRecords)
-      .innerJoin(accounts, eq(accounts.duid, identityRecords.duid))
-      .where(eq(accounts.accountId, accountId))
-      .all()
-      .map((x) => x.ir);
+  async identityRefsOf(accountId: string): Promise<string[]> {
+    const rows = await this.db.select({ ir: identityRecords.ir }).from(identityRecords).innerJoin(accounts, eq(accounts.duid, identityRecords.duid)).where(eq(accounts.accountId, accountId));
+    return rows.map((x) => x.ir);
   }
 
-  accountCount(): number {
+  async accountCount(): Promise<number> {
     return this.count(accounts);
   }
 
   /** Removes every account but one (a hostile sandbox state). */
-  deleteAccountsExcept(accountId: string): void {
-    this.db
-      .delete(accounts)
-      .where(sql`${accounts.accountId} <> ${accountId}`)
-      .run();
+  async deleteAccountsExcept(accountId: string): Promise<void> {
+    await this.db.delete(accounts).where(sql`${accounts.accountId} <> ${accountId}`);
   }
 
   // ---------------------------------------------------------------- audit log
 
   /** Audit events of one type, oldest first, optionally about one subject, identity record or record. */
-  auditEvents(eventType: string, about: { subject?: string; ir?: string; ak?: string } = {}) {
+  async auditEvents(eventType: string, about: { subject?: string; ir?: string; ak?: string } = {}) {
     return this.db
       .select()
       .from(auditEvents)
       .where(and(eq(auditEvents.eventType, eventType), ...fieldFilters(auditEvents, about)))
-      .orderBy(asc(auditEvents.seq))
-      .all();
+      .orderBy(asc(auditEvents.seq));
   }
 
   /** Rewrites one audit event's actor (to check that the hash chain notices). */
-  setAuditActor(seq: number, actor: string): void {
-    this.db.update(auditEvents).set({ actor }).where(eq(auditEvents.seq, seq)).run();
+  async setAuditActor(seq: number, actor: string): Promise<void> {
+    await this.db.update(auditEvents).set({ actor }).where(eq(auditEvents.seq, seq));
   }
 
   /** Deletes one audit event (to check that the hash chain notices). */
-  deleteAuditEvent(seq: number): void {
-    this.db.delete(auditEvents).where(eq(auditEvents.seq, seq)).run();
+  async deleteAuditEvent(seq: number): Promise<void> {
+    await this.db.delete(auditEvents).where(eq(auditEvents.seq, seq));
   }
 
   // ---------------------------------------------------------------- webhooks
 
-  webhook(wid: string) {
-    return this.db.select().from(webhooks).where(eq(webhooks.wid, wid)).get();
+  async webhook(wid: string) {
+    const [row] = await this.db.select().from(webhooks).where(eq(webhooks.wid, wid)).limit(1);
+    return row;
   }
 
-  delivery(eventId: string) {
-    return this.db.select().from(webhookDeliveries).where(eq(webhookDeliveries.eventId, eventId)).get();
+  async delivery(eventId: string) {
+    const [row] = await this.db.select().from(webhookDeliveries).where(eq(webhookDeliveries.eventId, eventId)).limit(1);
+    return row;
   }
 
   /** Deliveries matching every given field, oldest first. */
-  deliveries(where: { wid?: string; eventType?: string; duid?: string; status?: string } = {}) {
+  async deliveries(where: { wid?: string; eventType?: string; duid?: string; status?: string } = {}) {
     return this.matching(webhookDeliveries, where);
   }
 
   /** Stages deliveries straight into the table (list fixtures with chosen dates and states). */
-  insertDeliveries(rows: (typeof webhookDeliveries.$inferInsert)[]): void {
-    for (const row of rows) this.db.insert(webhookDeliveries).values(row).run();
+  async insertDeliveries(rows: (typeof webhookDeliveries.$inferInsert)[]): Promise<void> {
+    for (const row of rows) await this.db.insert(webhookDeliveries).values(row);
   }
 
   /** Delivery attempts, oldest first: of one event, or all. */
-  attempts(eventId?: string) {
+  async attempts(eventId?: string) {
     return this.db
       .select()
       .from(webhookAttempts)
       .where(eventId ? eq(webhookAttempts.eventId, eventId) : undefined)
-      .orderBy(asc(webhookAttempts.seq))
-      .all();
+      .orderBy(asc(webhookAttempts.seq));
   }
 
   // ---------------------------------------------------------------- e-mail outbox
 
-  mail(messageId: string) {
-    return this.db.select().from(mailMessages).where(eq(mailMessages.messageId, messageId)).get();
+  async mail(messageId: string) {
+    const [row] = await this.db.select().from(mailMessages).where(eq(mailMessages.messageId, messageId)).limit(1);
+    return row;
   }
 
   /** The newest message about `ref` (a token-ref, event id…). */
-  latestMailFor(ref: string) {
-    return this.db.select().from(mailMessages).where(eq(mailMessages.ref, ref)).orderBy(desc(mailMessages.seq)).limit(1).get();
+  async latestMailFor(ref: string) {
+    const [row] = await this.db.select().from(mailMessages).where(eq(mailMessages.ref, ref)).orderBy(desc(mailMessages.seq)).limit(1);
+    return row;
   }
 
-  mailCount(purpose: string): number {
+  async mailCount(purpose: string): Promise<number> {
     return this.count(mailMessages, eq(mailMessages.purpose, purpose));
   }
 
   // ---------------------------------------------------------------- the whole database
 
   /** The names of the register's own tables (not the engine's, not the search index's), sorted. */
-  tables(): string[] {
+  async tables(): Promise<string[]> {
     return (this.sqlite.prepare("select name from sqlite_master where type = 'table' and name not like 'sqlite_%' and name not like 'access_records_search%' order by name").pluck().all() as string[]).sort();
   }
 
@@ -257,20 +251,24 @@ export class DbProbe {
    * Left out: virtual tables (the search index, rebuilt from its table) and the migrations'
    * bookkeeping; kept: the engine's sequence counters.
    */
-  everyRow(): Record<string, Record<string, unknown>[]> {
+  async everyRow(): Promise<Record<string, Record<string, unknown>[]>> {
     const virtual = this.sqlite.prepare("select name from sqlite_master where type = 'table' and sql like 'CREATE VIRTUAL TABLE%'").pluck().all() as string[];
     const tables = (this.sqlite.prepare("select name from sqlite_master where type = 'table' and name not like '__drizzle%' order by name").pluck().all() as string[]).filter((t) => !virtual.some((v) => t === v || t.startsWith(`${v}_`)));
-    return Object.fromEntries(tables.map((t) => [t, this.rows(t)]));
+    const rows: Record<string, Record<string, unknown>[]> = {};
+    for (const t of tables) rows[t] = await this.rows(t);
+    return rows;
   }
 
   /** Every value in every table (the engine's own and the search index's too), as one string: what a copy of the database would reveal. */
-  everyValueAsText(): string {
+  async everyValueAsText(): Promise<string> {
     const tables = this.sqlite.prepare("select name from sqlite_master where type = 'table'").pluck().all() as string[];
-    return tables.map((t) => JSON.stringify(this.rows(t))).join('\n');
+    const texts: string[] = [];
+    for (const t of tables) texts.push(JSON.stringify(await this.rows(t)));
+    return texts.join('\n');
   }
 
   /** Every row of one table as stored (column names as in the database), oldest first. */
-  rows(table: string): Record<string, unknown>[] {
+  async rows(table: string): Promise<Record<string, unknown>[]> {
     return this.sqlite.prepare(`select * from "${table.replace(/"/g, '""')}"`).all() as Record<string, unknown>[];
   }
 
@@ -278,7 +276,7 @@ export class DbProbe {
    * Writes one row as stored (column names as in the database): for a database at an older
    * schema version, which the current schema's names do not describe.
    */
-  insertRow(table: string, row: Record<string, unknown>): void {
+  async insertRow(table: string, row: Record<string, unknown>): Promise<void> {
     const cols = Object.keys(row);
     this.sqlite.prepare(`insert into "${table}" (${cols.map((c) => `"${c}"`).join(', ')}) values (${cols.map(() => '?').join(', ')})`).run(...Object.values(row));
   }
@@ -287,9 +285,9 @@ export class DbProbe {
    * A hash of every row of the register's tables (tables()), in storage order, leaving out
    * audit events of the given types: two equal fingerprints mean nothing was written.
    */
-  fingerprint(skipAuditEventTypes: string[] = [], skipTables: string[] = []): string {
+  async fingerprint(skipAuditEventTypes: string[] = [], skipTables: string[] = []): Promise<string> {
     const h = createHash('sha256');
-    for (const t of this.tables()) {
+    for (const t of await this.tables()) {
       if (skipTables.includes(t)) continue;
       h.update(t);
       const skip = t === 'audit_events' && skipAuditEventTypes.length > 0;
@@ -304,27 +302,27 @@ export class DbProbe {
   }
 
   /** Writes a row to a scratch table: the database files (WAL included) certainly exist afterwards. */
-  writeScratchRow(): void {
+  async writeScratchRow(): Promise<void> {
     this.sqlite.exec('create table if not exists mode_probe(x); insert into mode_probe values (1)');
   }
 
   /** Creates an `accounts` table of the wrong shape in an empty file: the register's first migration then fails. */
-  createClashingAccountsTable(): void {
+  async createClashingAccountsTable(): Promise<void> {
     this.sqlite.exec('create table accounts (x int)');
   }
 
   /** How many schema migrations the database records as applied. */
-  migrationsApplied(): number {
+  async migrationsApplied(): Promise<number> {
     return this.sqlite.prepare('select count(*) from __drizzle_migrations').pluck().get() as number;
   }
 
   /** SQLite's journal mode (the register runs in WAL). */
-  journalMode(): string {
+  async journalMode(): Promise<string> {
     return this.sqlite.pragma('journal_mode', { simple: true }) as string;
   }
 
   /** Whether the engine finds the database file sound. */
-  intact(): boolean {
+  async intact(): Promise<boolean> {
     return this.sqlite.pragma('integrity_check', { simple: true }) === 'ok';
   }
 
@@ -332,7 +330,7 @@ export class DbProbe {
    * The indexes the engine would use for one of the register's hot reads, as text. `read`
    * names the read; the statements are the register's own shapes.
    */
-  planOf(read: 'meter-point-views' | 'listing-right' | 'expiry-sweep', ...params: unknown[]): string {
+  async planOf(read: 'meter-point-views' | 'listing-right' | 'expiry-sweep', ...params: unknown[]): Promise<string> {
     const statements = {
       'meter-point-views': "select a.seq from audit_events a join accounts c on c.account_id = a.actor where a.subject = ? and a.event_type = 'meter-point.viewed' order by a.seq desc limit 10",
       'listing-right': 'select seq from access_records where mpxn = ? and duid = ? and activated_at is not null limit 1',

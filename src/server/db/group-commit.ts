@@ -1,6 +1,8 @@
 import { close, fdatasync, fsync, open } from 'node:fs';
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { dirname } from 'node:path';
 import type Database from 'better-sqlite3';
+import type { Durability } from './store.js';
 
 /** Flushes one file's data to stable storage, off the event loop (libuv's thread pool). */
 export type SyncFile = (path: string, directory?: boolean) => Promise<void>;
@@ -46,7 +48,7 @@ type Waiter = { target: number; resolve: () => void; reject: (err: Error) => voi
  * "Written so far" is SQLite's own `total_changes()` counter (every row inserted, updated or
  * deleted on this connection), so no write path has to remember to report itself.
  */
-export class GroupCommit {
+export class GroupCommit implements Durability {
   private readonly totalChanges: Database.Statement;
   private readonly begin: Database.Statement;
   private readonly commit: Database.Statement;
@@ -57,6 +59,18 @@ export class GroupCommit {
   private kickQueued = false;
   private directorySynced = false;
   private waiters: Waiter[] = [];
+  /** A unit is running (between its savepoint and its release); others queue behind it. */
+  private active = false;
+  private queue: (() => void)[] = [];
+  private endDeferred = false;
+  private depth = 0;
+  /**
+   * Marks the async call chain of the running unit, so a unit inside it nests instead of
+   * queueing (which would wait for itself). Work the unit schedules (a timer, a worker's kick)
+   * inherits the marker too; once the unit has ended the marker says so, and that work's units
+   * queue as units of their own.
+   */
+  private readonly unit = new AsyncLocalStorage<{ live: boolean; after: (() => void)[] }>();
   /** Batches committed, fsyncs done and how many waiters the last fsync released (for tests and the benchmark). */
   readonly stats = { commits: 0, syncs: 0, lastBatch: 0 };
 
@@ -82,21 +96,85 @@ export class GroupCommit {
   }
 
   /**
-   * Runs `fn` as one all-or-nothing unit inside the current batch transaction (a savepoint;
-   * better-sqlite3 nests transactions that way). The state change and its audit and outbox
-   * rows commit together or not at all.
+   * Runs `fn` as one all-or-nothing unit inside the current batch transaction: a savepoint,
+   * released when `fn` resolves and rolled back when it throws. The state change and its audit
+   * and outbox rows commit together or not at all.
+   *
+   * Units run one at a time (the connection has one transaction): a unit that starts while
+   * another is between two awaits waits for it, so a rollback can never take another unit's
+   * writes with it. `fn`'s awaits on this connection resolve at once, so the wait is normally
+   * a few microtasks. A unit started inside a unit (the same async call chain) nests as a
+   * savepoint of its own, as better-sqlite3's transactions do.
    */
-  tx<T>(fn: () => T): T {
-    if (!this.batchOpen) {
-      this.begin.run();
-      this.batchOpen = true;
-      setImmediate(() => this.endOfTurn());
-    }
+  async tx<T>(fn: () => Promise<T> | T): Promise<T> {
+    if (this.unit.getStore()?.live) return this.savepoint(fn);
+    const marker = { live: true, after: [] as (() => void)[] };
+    if (this.active) await new Promise<void>((resolve) => this.queue.push(resolve));
+    else this.active = true;
     try {
-      return this.sqlite.transaction(fn)();
+      if (!this.batchOpen) {
+        this.begin.run();
+        this.batchOpen = true;
+        setImmediate(() => this.endOfTurn());
+      }
+      const result = await this.unit.run(marker, () => this.savepoint(fn));
+      // Outside the unit's context, so what they schedule runs as units of their own.
+      for (const f of marker.after) this.unit.exit(f);
+      return result;
     } finally {
+      marker.live = false;
+      const next = this.queue.shift();
+      if (next) next();
+      else {
+        this.active = false;
+        // The turn (or an fsync) ended while this unit was between two awaits: commit now.
+        if (this.endDeferred) {
+          this.endDeferred = false;
+          this.endBatch();
+          this.kick();
+        }
+      }
+    }
+  }
+
+  private readonly savepoints: { open: Database.Statement; release: Database.Statement; rollback: Database.Statement }[] = [];
+
+  /** The statements for the savepoint at nesting `depth`, prepared once. */
+  private savepointStatements(depth: number) {
+    return (this.savepoints[depth] ??= {
+      open: this.sqlite.prepare(`SAVEPOINT u${depth}`),
+      release: this.sqlite.prepare(`RELEASE u${depth}`),
+      rollback: this.sqlite.prepare(`ROLLBACK TO u${depth}`),
+    });
+  }
+
+  /**
+   * Calls `fn` once the running unit has succeeded (at once outside a unit), outside the unit's
+   * context: for waking a worker that must see, and must not join, what the unit wrote.
+   */
+  afterUnit(fn: () => void): void {
+    const marker = this.unit.getStore();
+    if (marker?.live) marker.after.push(fn);
+    else this.unit.exit(fn);
+  }
+
+  private async savepoint<T>(fn: () => Promise<T> | T): Promise<T> {
+    const sp = this.savepointStatements(++this.depth);
+    sp.open.run();
+    try {
+      const result = await fn();
+      sp.release.run();
+      return result;
+    } catch (err) {
+      if (this.sqlite.inTransaction) {
+        sp.rollback.run();
+        sp.release.run();
+      }
+      throw err;
+    } finally {
+      this.depth--;
       // An I/O error or a full disk can make SQLite roll the whole batch back by itself.
-      if (!this.sqlite.inTransaction) this.batchLost(new Error('the batch transaction was rolled back by SQLite'));
+      if (this.batchOpen && !this.sqlite.inTransaction) this.batchLost(new Error('the batch transaction was rolled back by SQLite'));
     }
   }
 
@@ -111,9 +189,13 @@ export class GroupCommit {
     if (!this.running) this.endBatch();
   }
 
-  /** Commits the open batch (if any). Also called before close. */
+  /** Commits the open batch (if any), or as soon as the unit running now ends. Also called before close. */
   endBatch(): void {
     if (!this.batchOpen || !this.sqlite.open) return;
+    if (this.active) {
+      this.endDeferred = true;
+      return;
+    }
     try {
       this.commit.run();
       this.batchOpen = false;
@@ -160,6 +242,7 @@ export class GroupCommit {
     if (this.running || this.waiters.length === 0) return;
     this.endBatch();
     if (this.waiters.length === 0) return; // the commit failed and released them
+    if (this.batchOpen) return; // a unit is running: kicked again when it ends
     // Everything counted here is committed and written to the WAL file, so one fdatasync that
     // starts after this line covers all of it.
     const covered = this.changes();

@@ -122,7 +122,7 @@ export async function authenticate(reg: Register, accounts: Accounts, req: Fasti
   const m = /^Bearer ([A-Za-z0-9._~+/-]+=*)$/i.exec(header);
   if (!m) throw new ApiError(401, 'AUTH001', 'Authorization header is malformed; expected "Bearer <token>"');
   const token = await verifiedToken(reg, m[1]);
-  const account = accounts.find(token.sub);
+  const account = await accounts.find(token.sub);
   if (!account) throw new ApiError(401, 'AUTH002', 'Bearer token is invalid');
   if (account.status !== 'active') throw new ApiError(401, 'AUTH006', `Account is ${account.status}`);
   if (token.iatMs < account.tokensValidAfter) throw new ApiError(401, 'AUTH002', 'Bearer token was issued before this account was signed out; request a new one');
@@ -153,10 +153,10 @@ export function bearer(reg: Register, accounts: Accounts, roles: readonly Role[]
  * else's resource answers the same 404 (or 403) whatever is sent. A malformed parameter is
  * left to validation (400), which reveals nothing about anyone's resources.
  */
-export function ownership(param: string, pattern: string, check: (account: AccountRow, value: string) => void) {
+export function ownership(param: string, pattern: string, check: (account: AccountRow, value: string) => Promise<unknown> | void) {
   const wellFormed = new RegExp(pattern);
   return async function owned(req: FastifyRequest): Promise<void> {
     const value = (req.params as Record<string, string | undefined>)[param];
-    if (value !== undefined && wellFormed.test(value)) check(req.account, value);
+    if (value !== undefined && wellFormed.test(value)) await check(req.account, value);
   };
 }

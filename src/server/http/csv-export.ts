@@ -5,14 +5,18 @@ import { csvRow } from '../../shared/csv.js';
 
 /**
  * Sends a streamed CSV export (docs/api.md "Admin lists"): the header row, then each chunk of
- * rows as the client takes them (the chunks come from `sortedChunks`, one short query each),
- * with the row count up front in X-Total-Count so the console can show progress.
+ * rows as the client takes them (the chunks come from `sortedChunks`, one short query each,
+ * read only when the client is ready for more), with the row count up front in X-Total-Count
+ * so the console can show progress. `rows` may read more (e.g. names) for its chunk.
  */
-export function sendCsvExport<R>(reply: FastifyReply, opts: { filename: string; total: number; header: readonly string[]; chunks: Iterable<R[]>; rows: (chunk: R[]) => (readonly unknown[])[] }) {
+export function sendCsvExport<R>(
+  reply: FastifyReply,
+  opts: { filename: string; total: number; header: readonly string[]; chunks: Iterable<R[]> | AsyncIterable<R[]>; rows: (chunk: R[]) => Promise<(readonly unknown[])[]> | (readonly unknown[])[] },
+) {
   async function* csv() {
     yield csvRow(opts.header);
-    for (const chunk of opts.chunks) {
-      yield opts.rows(chunk).map(csvRow).join('');
+    for await (const chunk of opts.chunks) {
+      yield (await opts.rows(chunk)).map(csvRow).join('');
     }
   }
   return reply

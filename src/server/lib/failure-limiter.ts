@@ -15,27 +15,32 @@ export interface FailureLimits {
  */
 export interface FailureStore {
   /** The key's stored failure times (ms since the epoch, oldest first); [] for none. */
-  get(key: string): number[];
+  get(key: string): Promise<number[]>;
   /**
    * Replaces the key's list with `change(stored list)`, as one atomic step: two nodes failing
    * at once must both be counted. An empty result forgets the key.
    */
-  update(key: string, change: (list: number[]) => number[]): void;
+  update(key: string, change: (list: number[]) => number[]): Promise<void>;
 }
 
 export class MemoryFailureStore implements FailureStore {
   private readonly failures = new Map<string, number[]>();
 
-  get(key: string): number[] {
+  get(key: string): Promise<number[]> {
+    return Promise.resolve(this.list(key));
+  }
+
+  private list(key: string): number[] {
     return this.failures.get(key) ?? [];
   }
 
-  update(key: string, change: (list: number[]) => number[]): void {
-    const list = change(this.get(key));
+  update(key: string, change: (list: number[]) => number[]): Promise<void> {
+    const list = change(this.list(key));
     this.failures.delete(key);
     if (list.length) this.failures.set(key, list);
     // Bound memory under a flood of distinct keys.
     if (this.failures.size > 100_000) this.failures.delete(this.failures.keys().next().value!);
+    return Promise.resolve();
   }
 }
 
@@ -66,14 +71,14 @@ export class FailureLimiter {
   }
 
   /** Seconds until the key may try again, or 0 when it is not delayed. */
-  blockedFor(key: string): number {
-    const list = this.recent(this.store.get(key));
+  async blockedFor(key: string): Promise<number> {
+    const list = this.recent(await this.store.get(key));
     const wait = list.length ? list[list.length - 1] + this.delayMs(list.length) - this.now() : 0;
     return wait > 0 ? Math.max(1, Math.ceil(wait / 1000)) : 0;
   }
 
-  fail(key: string): void {
-    this.store.update(key, (stored) => {
+  fail(key: string): Promise<void> {
+    return this.store.update(key, (stored) => {
       const list = this.recent(stored);
       list.push(this.now());
       // The delay is capped, so failures beyond the one that reaches the cap add nothing.
@@ -82,7 +87,7 @@ export class FailureLimiter {
     });
   }
 
-  reset(key: string): void {
-    this.store.update(key, () => []);
+  reset(key: string): Promise<void> {
+    return this.store.update(key, () => []);
   }
 }

@@ -66,12 +66,12 @@ function after(sort: Sort, seqCol: SQLiteColumn, value: SortValue, seq: number):
  */
 export interface PlanHints {
   /** How to count the matching rows, when there is a cheaper way than counting the table. */
-  count?: () => number;
+  count?: () => Promise<number>;
   /** The filters for fetching the page, given the total (e.g. another plan for many matches). */
   pageFilters?: (total: number) => SQL[];
 }
 
-export function sortedPage<T extends SQLiteTable & { seq: SQLiteColumn }, E extends Record<string, SQL<unknown>> = Record<never, SQL<unknown>>>(
+export async function sortedPage<T extends SQLiteTable & { seq: SQLiteColumn }, E extends Record<string, SQL<unknown>> = Record<never, SQL<unknown>>>(
   db: Db,
   table: T,
   filters: SQL[],
@@ -79,16 +79,17 @@ export function sortedPage<T extends SQLiteTable & { seq: SQLiteColumn }, E exte
   page: PageRequest,
   extra?: E,
   hints: PlanHints = {},
-): PageResult<T['$inferSelect'] & { [K in keyof E]: E[K] extends SQL<infer V> ? V : never }> {
+): Promise<PageResult<T['$inferSelect'] & { [K in keyof E]: E[K] extends SQL<infer V> ? V : never }>> {
   if (page.cursor !== undefined && page.offset !== undefined) throw invalid('cursor and offset: give one or the other');
   const where = filters.length ? and(...filters) : undefined;
   const total = hints.count
-    ? hints.count()
-    : db
-        .select({ n: count() })
-        .from(table as SQLiteTable)
-        .where(where)
-        .get()!.n;
+    ? await hints.count()
+    : (
+        await db
+          .select({ n: count() })
+          .from(table as SQLiteTable)
+          .where(where)
+      )[0].n;
   const seqCol = table.seq;
   const conditions = [...(hints.pageFilters ? hints.pageFilters(total) : filters)];
   if (page.cursor !== undefined) {
@@ -109,7 +110,7 @@ export function sortedPage<T extends SQLiteTable & { seq: SQLiteColumn }, E exte
     .limit(page.limit + 1)
     .$dynamic();
   if (page.offset) q = q.offset(page.offset);
-  const fetched = q.all() as unknown as (T['$inferSelect'] & { [K in keyof E]: E[K] extends SQL<infer V> ? V : never } & { seq: number; __sort: SortValue })[];
+  const fetched = (await q) as unknown as (T['$inferSelect'] & { [K in keyof E]: E[K] extends SQL<infer V> ? V : never } & { seq: number; __sort: SortValue })[];
   const more = fetched.length > page.limit;
   const rows = more ? fetched.slice(0, page.limit) : fetched;
   const last = rows[rows.length - 1];
@@ -123,7 +124,7 @@ export function sortedPage<T extends SQLiteTable & { seq: SQLiteColumn }, E exte
  * chunk is its own short query, so no statement stays open on the shared connection while the
  * client reads.
  */
-export function* sortedChunks<T extends SQLiteTable & { seq: SQLiteColumn }, E extends Record<string, SQL<unknown>> = Record<never, SQL<unknown>>>(
+export async function* sortedChunks<T extends SQLiteTable & { seq: SQLiteColumn }, E extends Record<string, SQL<unknown>> = Record<never, SQL<unknown>>>(
   db: Db,
   table: T,
   filters: SQL[],
@@ -131,10 +132,10 @@ export function* sortedChunks<T extends SQLiteTable & { seq: SQLiteColumn }, E e
   chunk: number,
   extra?: E,
   hints: PlanHints = {},
-): Generator<(T['$inferSelect'] & { [K in keyof E]: E[K] extends SQL<infer V> ? V : never })[]> {
+): AsyncGenerator<(T['$inferSelect'] & { [K in keyof E]: E[K] extends SQL<infer V> ? V : never })[]> {
   let cursor: string | undefined;
   for (;;) {
-    const page = sortedPage(db, table, filters, sort, { limit: chunk, cursor }, extra, hints);
+    const page = await sortedPage(db, table, filters, sort, { limit: chunk, cursor }, extra, hints);
     if (page.rows.length) yield page.rows;
     if (!page.nextCursor) return;
     cursor = page.nextCursor;

@@ -17,25 +17,23 @@ export function takePage<T extends { seq: number }>(fetched: T[], limit: number)
  * hold), newest first, one page after `cursor`, and how many match in all. `extra` adds
  * computed columns to each row (e.g. a record's API JSON written by SQLite).
  */
-export function newestFirstPage<T extends SQLiteTable & { seq: SQLiteColumn }, E extends Record<string, SQL<unknown>> = Record<never, SQL<unknown>>>(
+export async function newestFirstPage<T extends SQLiteTable & { seq: SQLiteColumn }, E extends Record<string, SQL<unknown>> = Record<never, SQL<unknown>>>(
   db: Db,
   table: T,
   filters: SQL[],
   page: { limit: number; cursor?: number },
   extra?: E,
-): { rows: (T['$inferSelect'] & { [K in keyof E]: E[K] extends SQL<infer V> ? V : never })[]; total: number; nextCursor: string | null } {
+): Promise<{ rows: (T['$inferSelect'] & { [K in keyof E]: E[K] extends SQL<infer V> ? V : never })[]; total: number; nextCursor: string | null }> {
   const where = filters.length ? and(...filters) : undefined;
-  const total = db
+  const [{ n: total }] = await db
     .select({ n: count() })
     .from(table as SQLiteTable)
-    .where(where)
-    .get()!.n;
-  const fetched = db
+    .where(where);
+  const fetched = (await db
     .select({ ...getTableColumns(table as SQLiteTable), ...extra })
     .from(table as SQLiteTable)
     .where(page.cursor ? and(where, lt(table.seq, page.cursor)) : where)
     .orderBy(desc(table.seq))
-    .limit(page.limit + 1)
-    .all() as (T['$inferSelect'] & { [K in keyof E]: E[K] extends SQL<infer V> ? V : never } & { seq: number })[];
+    .limit(page.limit + 1)) as (T['$inferSelect'] & { [K in keyof E]: E[K] extends SQL<infer V> ? V : never } & { seq: number })[];
   return { ...takePage(fetched, page.limit), total };
 }

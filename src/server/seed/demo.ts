@@ -85,7 +85,7 @@ export async function seedDemo(reg: Register, svc: Services): Promise<DemoSummar
   const portalUrls = [`${reg.origin}/portal/continue`, ...returnUrls];
 
   for (const a of DEMO_ACCOUNTS) {
-    const existing = svc.accounts.find(a.accountId);
+    const existing = await svc.accounts.find(a.accountId);
     const urls = a.role === 'portal' ? portalUrls : a.role === 'data_user' ? returnUrls : [];
     if (!existing) {
       await svc.accounts.create('seed', {
@@ -99,15 +99,15 @@ export async function seedDemo(reg: Register, svc: Services): Promise<DemoSummar
         'return-urls': urls,
       });
     } else if (urls.some((u) => !existing.returnUrls.includes(u))) {
-      svc.accounts.update('seed', a.accountId, { 'return-urls': [...new Set([...existing.returnUrls, ...urls])] });
+      await svc.accounts.update('seed', a.accountId, { 'return-urls': [...new Set([...existing.returnUrls, ...urls])] });
     }
   }
 
-  const bright = svc.accounts.get('bright_energy');
+  const bright = await svc.accounts.get('bright_energy');
   const now = reg.clock.now();
-  let identity = svc.identities.search(bright.duid, { mpxn: DEMO_MPXN }, 1).rows[0];
+  let identity = (await svc.identities.search(bright.duid, { mpxn: DEMO_MPXN }, 1)).rows[0];
   if (!identity) {
-    identity = reg.tx(() =>
+    identity = await reg.tx(() =>
       svc.identities.create('seed', bright.duid, {
         'pii-principal': {
           mpxn: DEMO_MPXN,
@@ -156,13 +156,13 @@ export async function seedDemo(reg: Register, svc: Services): Promise<DemoSummar
     { accountId: 'greenswitch', body: consentRecord(now, 'GreenSwitch Analytics', 'greenswitch', 'Monthly carbon footprint report', ['MTH-CONSUMPTION'], -30, 400, 'EXPIRED') },
   ];
   for (const r of records) {
-    const account = svc.accounts.get(r.accountId);
-    if (!svc.records.callerHasRecordOn(account.duid, DEMO_MPXN)) svc.records.create(account, r.body, { identity });
+    const account = await svc.accounts.get(r.accountId);
+    if (!(await svc.records.callerHasRecordOn(account.duid, DEMO_MPXN))) await svc.records.create(account, r.body, { identity });
   }
 
-  const alreadyDiscovered = svc.records.forMeterPoint(DEMO_MPXN, { state: 'DISCOVERED' }).some((r) => r.organisationReference === 'SEC-OU-00429');
+  const alreadyDiscovered = (await svc.records.forMeterPoint(DEMO_MPXN, { state: 'DISCOVERED' })).some((r) => r.organisationReference === 'SEC-OU-00429');
   if (!alreadyDiscovered)
-    svc.dcc.recordDiscovered('seed', {
+    await svc.dcc.recordDiscovered('seed', {
       mpxn: DEMO_MPXN,
       'organisation-name': 'Acme Energy Services Ltd',
       'organisation-reference': 'SEC-OU-00429',

@@ -39,27 +39,27 @@ export class Accounts {
   private readonly byDuid;
 
   constructor(private readonly reg: Register) {
-    this.byId = rowByKey(reg.db, accounts, accounts.accountId, 'id');
-    this.byDuid = rowByKey(reg.db, accounts, accounts.duid, 'duid');
+    this.byId = rowByKey(reg.store, 'accounts.by-id', accounts, accounts.accountId, 'id');
+    this.byDuid = rowByKey(reg.store, 'accounts.by-duid', accounts, accounts.duid, 'duid');
   }
 
-  find(accountId: string): AccountRow | undefined {
-    return this.byId.get({ id: accountId });
+  find(accountId: string): Promise<AccountRow | undefined> {
+    return this.byId.find({ id: accountId });
   }
 
-  findByDuid(duid: string): AccountRow | undefined {
-    return this.byDuid.get({ duid });
+  findByDuid(duid: string): Promise<AccountRow | undefined> {
+    return this.byDuid.find({ duid });
   }
 
-  get(accountId: string): AccountRow {
-    const row = this.find(accountId);
+  async get(accountId: string): Promise<AccountRow> {
+    const row = await this.find(accountId);
     if (!row) throw notFound(`Account "${accountId}"`);
     return row;
   }
 
   /** Checks Basic credentials. Same cost and same answer for unknown account and wrong secret. */
   async authenticate(accountId: string, secret: string): Promise<AccountRow | null> {
-    const row = this.find(accountId);
+    const row = await this.find(accountId);
     const ok = await verifySecret(secret, row?.secretHash ?? DUMMY_SECRET_HASH);
     return row && ok ? row : null;
   }
@@ -69,9 +69,9 @@ export class Accounts {
    * why, and the client address either way. Never the secret. An account id that does not
    * exist is recorded as claimed (cut to 64 characters), so guessing shows in the audit.
    */
-  auditSignIn(claimedId: string, from: string, outcome: 'ok' | 'wrong-credentials' | 'suspended' | 'terminated'): void {
-    const known = outcome !== 'wrong-credentials' || this.find(claimedId) !== undefined;
-    this.reg.tx(() =>
+  async auditSignIn(claimedId: string, from: string, outcome: 'ok' | 'wrong-credentials' | 'suspended' | 'terminated'): Promise<void> {
+    const known = outcome !== 'wrong-credentials' || (await this.find(claimedId)) !== undefined;
+    await this.reg.tx(() =>
       this.reg.audit.append({
         actor: outcome === 'ok' ? claimedId : 'anonymous',
         eventType: outcome === 'ok' ? 'account.login' : 'account.login-failed',
@@ -86,9 +86,9 @@ export class Accounts {
     const secretHash = await hashSecret(secret);
     const now = this.reg.clock.iso();
     const duid = body.duid ?? newId('duid');
-    return this.reg.tx(() => {
-      if (this.find(body['account-id'])) throw conflict(`Account "${body['account-id']}" already exists`);
-      if (this.findByDuid(duid)) throw conflict(`duid "${duid}" is already assigned to another account`);
+    return this.reg.tx(async () => {
+      if (await this.find(body['account-id'])) throw conflict(`Account "${body['account-id']}" already exists`);
+      if (await this.findByDuid(duid)) throw conflict(`duid "${duid}" is already assigned to another account`);
       const row = {
         accountId: body['account-id'],
         secretHash,
@@ -103,40 +103,40 @@ export class Accounts {
         registeredAt: now,
         updatedAt: now,
       };
-      this.reg.db.insert(accounts).values(row).run();
-      this.reg.audit.append({ actor, eventType: 'account.created', subject: row.accountId, detail: { role: row.role, duid } });
-      return { account: this.get(row.accountId), secret };
+      await this.reg.db.insert(accounts).values(row);
+      await this.reg.audit.append({ actor, eventType: 'account.created', subject: row.accountId, detail: { role: row.role, duid } });
+      return { account: await this.get(row.accountId), secret };
     });
   }
 
-  update(actor: string, accountId: string, body: UpdateAccountBody): AccountRow {
-    return this.reg.tx(() => {
-      const row = this.get(accountId);
+  update(actor: string, accountId: string, body: UpdateAccountBody): Promise<AccountRow> {
+    return this.reg.tx(async () => {
+      const row = await this.get(accountId);
       const changes: Partial<AccountRow> = { updatedAt: this.reg.clock.iso() };
       if (body['display-name'] !== undefined) changes.displayName = body['display-name'];
       if (body['contact-url'] !== undefined) changes.contactUrl = body['contact-url'];
       if (body['data-types'] !== undefined) changes.dataTypesSupported = body['data-types'];
       if (body['organisation-reference'] !== undefined) changes.organisationReference = body['organisation-reference'];
       if (body['return-urls'] !== undefined) changes.returnUrls = body['return-urls'];
-      this.reg.db.update(accounts).set(changes).where(eq(accounts.seq, row.seq)).run();
+      await this.reg.db.update(accounts).set(changes).where(eq(accounts.seq, row.seq));
       // The audit keeps what changed, from and to, field by field (never a secret: no
       // editable field holds one; secrets change only through rotate-secret).
       const before = toAccount(row) as Record<string, unknown>;
-      const after = toAccount(this.get(accountId)) as Record<string, unknown>;
+      const after = toAccount(await this.get(accountId)) as Record<string, unknown>;
       const changed: Record<string, { from: unknown; to: unknown }> = {};
       for (const field of Object.keys(body)) {
         const key = field === 'data-types' ? 'data-types-supported' : field;
         if (JSON.stringify(before[key]) !== JSON.stringify(after[key])) changed[field] = { from: before[key] ?? null, to: after[key] ?? null };
       }
-      this.reg.audit.append({ actor, eventType: 'account.updated', subject: accountId, detail: { fields: Object.keys(changed), changes: changed } });
+      await this.reg.audit.append({ actor, eventType: 'account.updated', subject: accountId, detail: { fields: Object.keys(changed), changes: changed } });
       return this.get(accountId);
     });
   }
 
   /** suspend / reactivate / terminate. Termination is final. */
-  setStatus(actor: string, accountId: string, action: 'suspend' | 'reactivate' | 'terminate', reason: string | null = null): AccountRow {
-    return this.reg.tx(() => {
-      const row = this.get(accountId);
+  setStatus(actor: string, accountId: string, action: 'suspend' | 'reactivate' | 'terminate', reason: string | null = null): Promise<AccountRow> {
+    return this.reg.tx(async () => {
+      const row = await this.get(accountId);
       const now = this.reg.clock.iso();
       if (row.status === 'terminated') throw conflict(`Account "${accountId}" is terminated; that is final`);
       if (action === 'suspend' && row.status === 'suspended') throw conflict(`Account "${accountId}" is already suspended`);
@@ -149,12 +149,11 @@ export class Accounts {
           : action === 'reactivate'
             ? { status: 'active', reactivatedAt: now, suspendedAt: null }
             : { status: 'terminated', terminatedAt: now, tokensValidAfter: this.sessionsEnd(row) };
-      this.reg.db
+      await this.reg.db
         .update(accounts)
         .set({ ...changes, updatedAt: now })
-        .where(eq(accounts.seq, row.seq))
-        .run();
-      this.reg.audit.append({
+        .where(eq(accounts.seq, row.seq));
+      await this.reg.audit.append({
         actor,
         eventType: `account.${action === 'suspend' ? 'suspended' : action === 'reactivate' ? 'reactivated' : 'terminated'}`,
         subject: accountId,
@@ -175,15 +174,14 @@ export class Accounts {
   }
 
   /** "Sign out everywhere": every bearer token issued so far for the account answers 401. */
-  signOutEverywhere(actor: string, accountId: string): AccountRow {
-    return this.reg.tx(() => {
-      const row = this.get(accountId);
-      this.reg.db
+  signOutEverywhere(actor: string, accountId: string): Promise<AccountRow> {
+    return this.reg.tx(async () => {
+      const row = await this.get(accountId);
+      await this.reg.db
         .update(accounts)
         .set({ tokensValidAfter: this.sessionsEnd(row), updatedAt: this.reg.clock.iso() })
-        .where(eq(accounts.seq, row.seq))
-        .run();
-      this.reg.audit.append({ actor, eventType: 'account.signed-out-everywhere', subject: accountId });
+        .where(eq(accounts.seq, row.seq));
+      await this.reg.audit.append({ actor, eventType: 'account.signed-out-everywhere', subject: accountId });
       return this.get(accountId);
     });
   }
@@ -195,20 +193,19 @@ export class Accounts {
   async rotateSecret(actor: string, accountId: string): Promise<string> {
     const secret = newSecret(32);
     const secretHash = await hashSecret(secret);
-    this.reg.tx(() => {
-      const row = this.get(accountId);
+    await this.reg.tx(async () => {
+      const row = await this.get(accountId);
       const now = this.reg.clock.iso();
-      this.reg.db
+      await this.reg.db
         .update(accounts)
         .set({ secretHash, secretRotatedAt: now, tokensValidAfter: this.sessionsEnd(row), updatedAt: now })
-        .where(eq(accounts.seq, row.seq))
-        .run();
-      this.reg.audit.append({ actor, eventType: 'account.secret-rotated', subject: accountId });
+        .where(eq(accounts.seq, row.seq));
+      await this.reg.audit.append({ actor, eventType: 'account.secret-rotated', subject: accountId });
     });
     return secret;
   }
 
-  list(q: { role?: string; status?: string; q?: string; sort?: AccountSort; order?: SortDir; limit: number; cursor?: string; offset?: number }): PageResult<AccountRow> {
+  async list(q: { role?: string; status?: string; q?: string; sort?: AccountSort; order?: SortDir; limit: number; cursor?: string; offset?: number }): Promise<PageResult<AccountRow>> {
     const filters: SQL[] = [];
     if (q.role) filters.push(eq(accounts.role, q.role));
     if (q.status) filters.push(eq(accounts.status, q.status));
@@ -224,12 +221,11 @@ export class Accounts {
   }
 
   /** Whether `url` exactly matches a pre-registered return URL of an active Data User or portal account. */
-  isRegisteredReturnUrl(url: string): boolean {
-    const rows = this.reg.db
+  async isRegisteredReturnUrl(url: string): Promise<boolean> {
+    const rows = await this.reg.db
       .select({ returnUrls: accounts.returnUrls })
       .from(accounts)
-      .where(and(eq(accounts.status, 'active'), or(eq(accounts.role, 'data_user'), eq(accounts.role, 'portal'))))
-      .all();
+      .where(and(eq(accounts.status, 'active'), or(eq(accounts.role, 'data_user'), eq(accounts.role, 'portal'))));
     return rows.some((r) => r.returnUrls.includes(url));
   }
 

@@ -129,7 +129,7 @@ export class AuditLog {
   }
 
   /** Call inside the transaction that makes the change being audited. */
-  append(input: AuditInput): void {
+  async append(input: AuditInput): Promise<void> {
     const seq = this.nextSeq.get()!;
     const row = {
       at: this.clock.iso(),
@@ -140,7 +140,7 @@ export class AuditLog {
       subject: input.subject ?? null,
       detail: input.detail ?? {},
     };
-    this.insert.run({ ...row, seq, eventHash: this.eventDigest(seq, row) });
+    await this.insert.execute({ ...row, seq, eventHash: this.eventDigest(seq, row) });
   }
 
   /** The highest event id the database ever handed out (0 for none). */
@@ -172,13 +172,13 @@ export class AuditLog {
    * A sandbox reset deleted every event: the chain starts again after the newest id handed out.
    * Call inside the transaction that deleted them.
    */
-  startFreshChain(): void {
+  async startFreshChain(): Promise<void> {
     const high = this.sequenceHigh();
     this.writeAnchor({ base: high, link: 0, seq: high, hash: GENESIS });
   }
 
   /** Whether any event waits to be linked: a read outside any transaction, so an idle linker takes no write lock. */
-  hasPending(): boolean {
+  async hasPending(): Promise<boolean> {
     return this.unlinkedRows.all(1).length > 0;
   }
 
@@ -188,8 +188,8 @@ export class AuditLog {
    * runs it, so nothing more is needed. On PostgreSQL this becomes
    * `select pg_try_advisory_xact_lock(<audit-linker key>)`: false means another node is linking.
    */
-  private jobLock(): boolean {
-    return true;
+  private jobLock(): Promise<boolean> {
+    return Promise.resolve(true);
   }
 
   /**
@@ -197,8 +197,8 @@ export class AuditLog {
    * Call inside a transaction (reg.tx). Returns how many were linked; 0 when another node holds
    * the lock or the anchor is missing or forged (verify reports that; linking on would hide it).
    */
-  linkPending(max = 2000): number {
-    if (!this.jobLock()) return 0;
+  async linkPending(max = 2000): Promise<number> {
+    if (!(await this.jobLock())) return 0;
     let anchor = this.readAnchor();
     if (anchor === 'forged') throw new Error('the audit chain anchor fails its HMAC; not linking (GET /v1/admin/audit/verify)');
     const tip = this.sqlite
@@ -245,7 +245,7 @@ export class AuditLog {
    * Checks every event's own HMAC, the chain over linked events and its anchor, and (SQLite) that
    * no id the database handed out is missing after the chain's tip. Reports the first fault.
    */
-  verify(): VerifyResult {
+  async verify(): Promise<VerifyResult> {
     let checked = 0;
     let linked = 0;
     const fail = (id: number | null, reason: string): VerifyResult => ({ intact: false, checked, linked, unlinked: this.unlinkedCount(), 'first-broken-id': id, reason });
@@ -338,7 +338,7 @@ export class AuditLinker extends PeriodicWorker<number> {
 
   constructor(
     private readonly audit: AuditLog,
-    private readonly tx: <T>(fn: () => T) => T,
+    private readonly tx: <T>(fn: () => Promise<T> | T) => Promise<T>,
     intervalMs: number,
   ) {
     super(intervalMs);
@@ -356,8 +356,8 @@ export class AuditLinker extends PeriodicWorker<number> {
   private async linkAll(): Promise<number> {
     let total = 0;
     try {
-      while (this.audit.hasPending()) {
-        const n = this.tx(() => this.audit.linkPending());
+      while (await this.audit.hasPending()) {
+        const n = await this.tx(() => this.audit.linkPending());
         total += n;
         if (n === 0 || this.stopped) break;
         // A backlog (after a restart) is linked without keeping requests waiting.

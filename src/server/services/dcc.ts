@@ -4,7 +4,7 @@ import { accessRecords, cotEvents } from '../db/schema.js';
 import { canonicalDate, canonicalInstantOrDate, instantMs } from '../../shared/values.js';
 import { ApiError } from '../lib/errors.js';
 import { newId } from '../lib/ids.js';
-import { sameIgnoringCase } from '../lib/sql.js';
+import { ONE_ROW, sameIgnoringCase } from '../lib/sql.js';
 import { REGISTERED_AT_MAX_FUTURE_MS, type AccessRecords } from './access-records/index.js';
 import type { EventPublisher } from './events.js';
 
@@ -33,7 +33,7 @@ export class Dcc {
   ) {}
 
   /** Idempotent on (mpxn, organisation-reference): a repeat updates last-seen and data types. */
-  recordDiscovered(actor: string, input: DiscoveredInput): { ak: string; created: boolean } {
+  async recordDiscovered(actor: string, input: DiscoveredInput): Promise<{ ak: string; created: boolean }> {
     // Stored as canonical instants (a date means 00:00:00Z) so the sweeper and the
     // "newest last-seen wins" rule compare instants; returned as dates (contract §5).
     const firstSeen = canonicalInstantOrDate(input['first-seen']);
@@ -54,46 +54,41 @@ export class Dcc {
     if (firstSeen && lastSeenIn && instantMs(firstSeen) > instantMs(lastSeenIn) + slack) problems.push('first-seen must not be after last-seen');
     if (problems.length) throw ApiError.validation(problems);
     const reported = lastSeenIn ?? firstSeen!;
-    return this.reg.tx(() => {
+    return this.reg.tx(async () => {
       const now = this.reg.clock.iso();
-      const existing = this.reg.db
+      const [existing] = await this.reg.db
         .select()
         .from(accessRecords)
         .where(and(eq(accessRecords.mpxn, input.mpxn), sameIgnoringCase(accessRecords.organisationReference, input['organisation-reference']), eq(accessRecords.kind, 'discovered')))
         .orderBy(sql`${accessRecords.seq} desc`)
-        .limit(1)
-        .get();
+        .limit(ONE_ROW);
       if (existing && existing.state === 'DISCOVERED') {
         const types = [...new Set([...existing.dataTypes, ...input['data-types-observed']])];
         const newest = existing.lastSeen && instantMs(existing.lastSeen) > instantMs(reported) ? existing.lastSeen : reported;
-        this.reg.db
+        await this.reg.db
           .update(accessRecords)
           .set({ lastSeen: newest, dataTypes: types, organisationName: input['organisation-name'], sourceReference: input['source-reference'], updatedAt: now })
-          .where(eq(accessRecords.seq, existing.seq))
-          .run();
-        this.reg.audit.append({ actor, eventType: 'discovered-access.seen-again', ak: existing.ak, detail: { 'last-seen': newest, 'source-reference': input['source-reference'] } });
+          .where(eq(accessRecords.seq, existing.seq));
+        await this.reg.audit.append({ actor, eventType: 'discovered-access.seen-again', ak: existing.ak, detail: { 'last-seen': newest, 'source-reference': input['source-reference'] } });
         return { ak: existing.ak, created: false };
       }
       const ak = newId('ak');
-      this.reg.db
-        .insert(accessRecords)
-        .values({
-          ak,
-          kind: 'discovered',
-          mpxn: input.mpxn,
-          state: 'DISCOVERED',
-          dataTypes: input['data-types-observed'],
-          organisationName: input['organisation-name'],
-          organisationReference: input['organisation-reference'],
-          firstSeen,
-          lastSeen: reported,
-          sourceReference: input['source-reference'],
-          controllerCount: 0,
-          createdAt: now,
-          updatedAt: now,
-        })
-        .run();
-      this.reg.audit.append({ actor, eventType: 'discovered-access.recorded', ak, detail: { mpxn: input.mpxn, 'organisation-reference': input['organisation-reference'] } });
+      await this.reg.db.insert(accessRecords).values({
+        ak,
+        kind: 'discovered',
+        mpxn: input.mpxn,
+        state: 'DISCOVERED',
+        dataTypes: input['data-types-observed'],
+        organisationName: input['organisation-name'],
+        organisationReference: input['organisation-reference'],
+        firstSeen,
+        lastSeen: reported,
+        sourceReference: input['source-reference'],
+        controllerCount: 0,
+        createdAt: now,
+        updatedAt: now,
+      });
+      await this.reg.audit.append({ actor, eventType: 'discovered-access.recorded', ak, detail: { mpxn: input.mpxn, 'organisation-reference': input['organisation-reference'] } });
       return { ak, created: true };
     });
   }
@@ -102,41 +97,38 @@ export class Dcc {
    * Records a change of tenancy and queues one tenancy.change per affected Data User,
    * listing only that Data User's ACTIVE keys. Never revokes anything. Idempotent on the triple.
    */
-  changeOfTenancy(actor: string, input: CotInput): { created: boolean; affected: number; notified: string[] } {
+  async changeOfTenancy(actor: string, input: CotInput): Promise<{ created: boolean; affected: number; notified: string[] }> {
     const effectiveDate = canonicalDate(input['effective-date']);
     if (!effectiveDate) throw ApiError.validation(['effective-date must be a valid date (YYYY-MM-DD)']);
     input = { ...input, 'effective-date': effectiveDate };
-    return this.reg.tx(() => {
-      const existing = this.reg.db
+    return this.reg.tx(async () => {
+      const [existing] = await this.reg.db
         .select()
         .from(cotEvents)
         .where(and(eq(cotEvents.mpxn, input.mpxn), eq(cotEvents.effectiveDate, input['effective-date']), eq(cotEvents.sourceReference, input['source-reference'])))
-        .get();
+        .limit(ONE_ROW);
       if (existing) return { created: false, affected: existing.activeRecordsAffected, notified: existing.dataUsersNotified };
 
-      const active = this.records.forMeterPoint(input.mpxn, { state: 'ACTIVE' }).filter((r) => r.kind === 'record');
+      const active = (await this.records.forMeterPoint(input.mpxn, { state: 'ACTIVE' })).filter((r) => r.kind === 'record');
       const byDuid = new Map<string, string[]>();
       for (const r of active) byDuid.set(r.duid!, [...(byDuid.get(r.duid!) ?? []), r.ak]);
       const notified = [...byDuid.keys()].sort();
       for (const duid of notified) {
-        this.events.publish(duid, 'tenancy.change', {
+        await this.events.publish(duid, 'tenancy.change', {
           mpxn: input.mpxn,
           'effective-date': input['effective-date'],
           'source-reference': input['source-reference'],
           'affected-aks': byDuid.get(duid)!,
         });
       }
-      this.reg.db
-        .insert(cotEvents)
-        .values({
-          ...{ mpxn: input.mpxn, effectiveDate: input['effective-date'], sourceReference: input['source-reference'] },
-          activeRecordsAffected: active.length,
-          dataUsersNotified: notified,
-          createdBy: actor,
-          createdAt: this.reg.clock.iso(),
-        })
-        .run();
-      this.reg.audit.append({ actor, eventType: 'cot.recorded', detail: { mpxn: input.mpxn, 'effective-date': input['effective-date'], 'active-records-affected': active.length, 'data-users-notified': notified } });
+      await this.reg.db.insert(cotEvents).values({
+        ...{ mpxn: input.mpxn, effectiveDate: input['effective-date'], sourceReference: input['source-reference'] },
+        activeRecordsAffected: active.length,
+        dataUsersNotified: notified,
+        createdBy: actor,
+        createdAt: this.reg.clock.iso(),
+      });
+      await this.reg.audit.append({ actor, eventType: 'cot.recorded', detail: { mpxn: input.mpxn, 'effective-date': input['effective-date'], 'active-records-affected': active.length, 'data-users-notified': notified } });
       return { created: true, affected: active.length, notified };
     });
   }

@@ -1,10 +1,11 @@
 import http from 'node:http';
-import { dateRange, sortDirection, sortedChunks, sortedPage, type Sort, type SortDir } from '../lib/listing.js';
+import { dateRange, listSort, sortedChunks, sortedPage, type Sort, type SortDir } from '../lib/listing.js';
 import https from 'node:https';
 import { isIP } from 'node:net';
 import { and, asc, count, eq, exists, inArray, isNull, lte, ne, notInArray, sql, type SQL } from 'drizzle-orm';
 import type { Register } from '../context.js';
 import { webhookAttempts, webhookDeliveries, webhooks } from '../db/schema.js';
+import { affectedRows } from '../db/store.js';
 import { apiTime } from '../lib/clock.js';
 import { conflict, notFound } from '../lib/errors.js';
 import { newId, newSecret } from '../lib/ids.js';
@@ -16,8 +17,10 @@ import { webhookUndeliveredEmail } from './mail/templates.js';
 import type { WebhookRow, Webhooks } from './webhooks.js';
 import type { DeliveryStatus, TestEventType, WebhookEventType } from '../../shared/vocabulary.js';
 import { errorForLog } from '../http/log-redaction.js';
+import { ONE_ROW } from '../lib/sql.js';
 
 export const DELIVERY_SORTS = ['created', 'next-attempt', 'status'] as const;
+type DeliverySort = (typeof DELIVERY_SORTS)[number];
 export interface AdminDeliveryFilters {
   wid?: string;
   /** The subscribing Data User's DUID. */
@@ -26,7 +29,7 @@ export interface AdminDeliveryFilters {
   status?: string;
   from?: string;
   to?: string;
-  sort?: (typeof DELIVERY_SORTS)[number];
+  sort?: DeliverySort;
   order?: SortDir;
 }
 export type DeliveryRow = typeof webhookDeliveries.$inferSelect;
@@ -34,7 +37,7 @@ export type AttemptRow = typeof webhookAttempts.$inferSelect;
 
 /** The slice of the register's mail module this worker needs (services/mail/mailer.ts). */
 export interface AlertMail {
-  queue(input: { to: string; subject: string; text: string; html: string; purpose: string; ref?: string | null }): string;
+  queue(input: { to: string; subject: string; text: string; html: string; purpose: string; ref?: string | null }): Promise<string>;
 }
 
 export interface SendOutcome {
@@ -100,6 +103,10 @@ export class DeliveryWorker implements Worker {
   private started = false;
   private stopping = false;
   private pumpQueued = false;
+  /** The pump claiming rows now (a claim is asynchronous); pumps run one at a time. */
+  private pumping: Promise<void> | null = null;
+  /** Kicked while a pump was claiming: pump again once it is done. */
+  private pumpAgain = false;
   private timer: NodeJS.Timeout | null = null;
   private readonly inflight = new Map<string, { controller: AbortController; done: Promise<void> }>();
   /**
@@ -140,6 +147,8 @@ export class DeliveryWorker implements Worker {
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
     if (this.events.onPublished) this.events.onPublished = undefined;
+    // A claim in progress launches its rows first, so they are aborted and handed back with the rest.
+    await this.pumping;
     for (const f of this.inflight.values()) f.controller.abort();
     await Promise.all([...this.inflight.values()].map((f) => f.done));
     this.started = false;
@@ -168,14 +177,31 @@ export class DeliveryWorker implements Worker {
 
   private pump(): void {
     if (!this.started || this.stopping) return;
+    if (this.pumping) {
+      this.pumpAgain = true;
+      return;
+    }
     const free = MAX_CONCURRENT - this.inflight.size;
     if (free <= 0) return;
-    for (const row of this.claim(free)) this.launch(row);
+    const generation = this.generation;
+    this.pumping = this.claim(free)
+      .then((rows) => {
+        for (const row of rows) this.launch(row, generation);
+      })
+      .catch((err) => console.error('webhook delivery claim failed', errorForLog(err)))
+      .finally(() => {
+        this.pumping = null;
+        if (this.pumpAgain) {
+          this.pumpAgain = false;
+          this.kick();
+        }
+      });
   }
 
-  private launch(row: DeliveryRow): void {
+  /** Delivers a claimed row in the background; `generation` is the state it was claimed in. */
+  private launch(row: DeliveryRow, generation: number): void {
     const controller = new AbortController();
-    const done = this.deliver(row, controller.signal)
+    const done = this.deliver(row, controller.signal, generation)
       .catch((err) => console.error(`webhook delivery ${row.eventId} failed unexpectedly`, errorForLog(err)))
       .finally(() => {
         this.inflight.delete(row.eventId);
@@ -192,18 +218,20 @@ export class DeliveryWorker implements Worker {
   async runDue(): Promise<number> {
     let attempts = 0;
     for (;;) {
-      const rows = this.claim(MAX_CONCURRENT);
+      const generation = this.generation;
+      const rows = await this.claim(MAX_CONCURRENT);
       if (rows.length === 0) {
-        if (this.inflight.size === 0) return attempts;
-        // The background loop holds leases on these rows: wait for their outcomes so the
-        // caller sees the state after them (their next attempt time, not the lease).
+        if (this.inflight.size === 0 && !this.pumping) return attempts;
+        // The background loop holds leases on these rows (or is claiming some): wait for their
+        // outcomes so the caller sees the state after them (their next attempt time, not the lease).
+        await this.pumping;
         await Promise.all([...this.inflight.values()].map((f) => f.done));
         continue;
       }
       await Promise.all(
         rows.map((row) => {
           const controller = new AbortController();
-          const done = this.deliver(row, controller.signal).finally(() => this.inflight.delete(row.eventId));
+          const done = this.deliver(row, controller.signal, generation).finally(() => this.inflight.delete(row.eventId));
           this.inflight.set(row.eventId, { controller, done });
           return done;
         }),
@@ -213,22 +241,21 @@ export class DeliveryWorker implements Worker {
   }
 
   /** The earliest next-attempt time of a pending delivery to a live, active subscription (ISO), or null. */
-  nextDueAt(): string | null {
+  async nextDueAt(): Promise<string | null> {
     const live = this.reg.db
       .select({ one: sql`1` })
       .from(webhooks)
       .where(and(eq(webhooks.wid, webhookDeliveries.wid), eq(webhooks.active, true), isNull(webhooks.deletedAt)));
-    const r = this.reg.db
+    const [r] = await this.reg.db
       .select({ at: sql<string | null>`min(${webhookDeliveries.nextAttemptAt})` })
       .from(webhookDeliveries)
-      .where(and(eq(webhookDeliveries.status, 'pending'), exists(live)))
-      .get();
+      .where(and(eq(webhookDeliveries.status, 'pending'), exists(live)));
     return r?.at ?? null;
   }
 
   /** Claims up to `limit` due rows of live, active subscriptions by leasing them. */
-  private claim(limit: number): DeliveryRow[] {
-    return this.reg.tx(() => {
+  private async claim(limit: number): Promise<DeliveryRow[]> {
+    return this.reg.tx(async () => {
       const now = this.reg.clock.iso();
       const live = this.reg.db
         .select({ one: sql`1` })
@@ -236,13 +263,12 @@ export class DeliveryWorker implements Worker {
         .where(and(eq(webhooks.wid, webhookDeliveries.wid), eq(webhooks.active, true), isNull(webhooks.deletedAt)));
       const filters: SQL[] = [eq(webhookDeliveries.status, 'pending'), lte(webhookDeliveries.nextAttemptAt, now), exists(live)];
       if (this.inflight.size) filters.push(notInArray(webhookDeliveries.eventId, [...this.inflight.keys()]));
-      const due = this.reg.db
+      const due = await this.reg.db
         .select({ seq: webhookDeliveries.seq })
         .from(webhookDeliveries)
         .where(and(...filters))
         .orderBy(asc(webhookDeliveries.nextAttemptAt))
-        .limit(Math.min(limit, CLAIM_BATCH))
-        .all();
+        .limit(Math.min(limit, CLAIM_BATCH));
       if (due.length === 0) return [];
       // One token per claim: each row's outcome is recorded against it (see the class comment).
       // Re-checked here (still pending and due), so on PostgreSQL, where two nodes may select
@@ -260,8 +286,7 @@ export class DeliveryWorker implements Worker {
             lte(webhookDeliveries.nextAttemptAt, now),
           ),
         )
-        .returning()
-        .all();
+        .returning();
     });
   }
 
@@ -270,17 +295,16 @@ export class DeliveryWorker implements Worker {
     return JSON.stringify({ 'event-id': e.eventId, 'event-type': e.eventType, 'occurred-at': apiTime(e.occurredAt), wid: e.wid, payload: e.payload });
   }
 
-  private async deliver(row: DeliveryRow, signal: AbortSignal): Promise<void> {
-    const generation = this.generation;
-    const sub = this.webhooks.find(row.wid);
+  /** `generation`: the register's state when the row was claimed (see discardInFlight). */
+  private async deliver(row: DeliveryRow, signal: AbortSignal, generation: number): Promise<void> {
+    const sub = await this.webhooks.find(row.wid);
     if (!sub || sub.deletedAt) {
-      this.reg.tx(() =>
-        this.reg.db
+      await this.reg.tx(async () => {
+        await this.reg.db
           .update(webhookDeliveries)
           .set({ status: 'undelivered', nextAttemptAt: null, lastError: 'subscription deleted before delivery', leaseToken: null })
-          .where(and(this.holding(row), eq(webhookDeliveries.status, 'pending')))
-          .run(),
-      );
+          .where(and(this.holding(row), eq(webhookDeliveries.status, 'pending')));
+      });
       return;
     }
     // Group commit: an event leaves the register only once the change it reports is on disk.
@@ -293,16 +317,15 @@ export class DeliveryWorker implements Worker {
     if (signal.aborted && this.stopping) {
       // Shutdown interrupted the request: the outcome is unknown, so it does not count as an
       // attempt. The row is due again at once; the next start delivers it (same event-id).
-      this.reg.tx(() =>
-        this.reg.db
+      await this.reg.tx(async () => {
+        await this.reg.db
           .update(webhookDeliveries)
           .set({ nextAttemptAt: this.reg.clock.iso(), leaseToken: null })
-          .where(and(this.holding(row), eq(webhookDeliveries.status, 'pending')))
-          .run(),
-      );
+          .where(and(this.holding(row), eq(webhookDeliveries.status, 'pending')));
+      });
       return;
     }
-    this.record(row, sub, at, outcome);
+    await this.record(row, sub, at, outcome);
   }
 
   /** The row as this claim leased it: same id, same lease token (see the class comment). */
@@ -315,10 +338,10 @@ export class DeliveryWorker implements Worker {
    * is still the row's: the conditional update comes first, and when it changes nothing (the
    * lease ran out and the row was claimed again, here or on another node) nothing is written.
    */
-  private record(claimed: DeliveryRow, sub: WebhookRow, at: string, outcome: SendOutcome): void {
+  private async record(claimed: DeliveryRow, sub: WebhookRow, at: string, outcome: SendOutcome): Promise<void> {
     const eventId = claimed.eventId;
-    this.reg.tx(() => {
-      const row = this.reg.db.select().from(webhookDeliveries).where(eq(webhookDeliveries.eventId, eventId)).get();
+    await this.reg.tx(async () => {
+      const [row] = await this.reg.db.select().from(webhookDeliveries).where(eq(webhookDeliveries.eventId, eventId)).limit(ONE_ROW);
       if (!row) return;
       const attempts = row.attempts + 1;
       const base = { attempts, lastAttemptAt: at, lastStatusCode: outcome.statusCode, lastError: outcome.error, leaseToken: null };
@@ -332,25 +355,22 @@ export class DeliveryWorker implements Worker {
         next = { ...base, status: 'undelivered', nextAttemptAt: null, alertedAt: this.reg.clock.iso() };
         exhausted = true;
       }
-      if (this.reg.db.update(webhookDeliveries).set(next).where(this.holding(claimed)).run().changes !== 1) return;
-      const logged = this.reg.db.select({ n: count() }).from(webhookAttempts).where(eq(webhookAttempts.eventId, eventId)).get()!.n;
-      this.reg.db
-        .insert(webhookAttempts)
-        .values({
-          eventId,
-          attempt: logged + 1,
-          at,
-          statusCode: outcome.statusCode,
-          durationMs: outcome.durationMs,
-          error: outcome.error,
-          requestHeaders: outcome.requestHeaders,
-          responseHeaders: outcome.responseHeaders,
-          responseBody: outcome.responseBody,
-        })
-        .run();
+      if (affectedRows(await this.reg.db.update(webhookDeliveries).set(next).where(this.holding(claimed))) !== 1) return;
+      const [{ n: logged }] = await this.reg.db.select({ n: count() }).from(webhookAttempts).where(eq(webhookAttempts.eventId, eventId));
+      await this.reg.db.insert(webhookAttempts).values({
+        eventId,
+        attempt: logged + 1,
+        at,
+        statusCode: outcome.statusCode,
+        durationMs: outcome.durationMs,
+        error: outcome.error,
+        requestHeaders: outcome.requestHeaders,
+        responseHeaders: outcome.responseHeaders,
+        responseBody: outcome.responseBody,
+      });
       if (!exhausted) return;
-      this.mail.queue(this.alertMessage(sub, { ...row, ...base }));
-      this.reg.audit.append({
+      await this.mail.queue(this.alertMessage(sub, { ...row, ...base }));
+      await this.reg.audit.append({
         actor: 'register',
         eventType: 'webhook.undelivered',
         subject: sub.wid,
@@ -508,22 +528,14 @@ export class DeliveryWorker implements Worker {
 
   /** Next attempt: only a pending delivery has one (every way out of pending clears it). */
   private adminSort(q: AdminDeliveryFilters): Sort | undefined {
-    const dir = sortDirection(q.sort, q.order);
     const t = webhookDeliveries;
-    switch (q.sort ?? 'created') {
-      case 'created':
-        return dir === 'desc' ? undefined : { expr: t.seq, dir };
-      case 'next-attempt':
-        return { expr: t.nextAttemptAt, dir };
-      case 'status':
-        return { expr: t.status, dir };
-    }
+    return listSort<DeliverySort>({ 'next-attempt': t.nextAttemptAt, status: t.status }, t.seq, q.sort, q.order);
   }
 
-  private withLogs(rows: DeliveryRow[]) {
+  private async withLogs(rows: DeliveryRow[]) {
     const logs = new Map<string, AttemptRow[]>();
     if (rows.length) {
-      const attempts = this.reg.db
+      const attempts = await this.reg.db
         .select()
         .from(webhookAttempts)
         .where(
@@ -532,39 +544,37 @@ export class DeliveryWorker implements Worker {
             rows.map((r) => r.eventId),
           ),
         )
-        .orderBy(asc(webhookAttempts.seq))
-        .all();
+        .orderBy(asc(webhookAttempts.seq));
       for (const a of attempts) logs.set(a.eventId, [...(logs.get(a.eventId) ?? []), a]);
     }
     return rows.map((r) => this.toApi(r, logs.get(r.eventId) ?? []));
   }
 
   /** GET /v1/admin/deliveries: one sorted, filtered page, with each event's attempt log. */
-  list(q: AdminDeliveryFilters, page: { limit: number; cursor?: string; offset?: number }) {
-    const { rows, nextCursor, total } = sortedPage(this.reg.db, webhookDeliveries, this.adminFilters(q), this.adminSort(q), page);
-    return { deliveries: this.withLogs(rows), total, nextCursor };
+  async list(q: AdminDeliveryFilters, page: { limit: number; cursor?: string; offset?: number }) {
+    const { rows, nextCursor, total } = await sortedPage(this.reg.db, webhookDeliveries, this.adminFilters(q), this.adminSort(q), page);
+    return { deliveries: await this.withLogs(rows), total, nextCursor };
   }
 
   /** The same deliveries, every one, a chunk at a time (streamed CSV export). */
-  listAll(q: AdminDeliveryFilters) {
+  async listAll(q: AdminDeliveryFilters) {
     const filters = this.adminFilters(q);
-    const total = this.reg.db
+    const [{ n: total }] = await this.reg.db
       .select({ n: count() })
       .from(webhookDeliveries)
-      .where(filters.length ? and(...filters) : undefined)
-      .get()!.n;
-    return { total, chunks: this.logChunks(sortedChunks(this.reg.db, webhookDeliveries, filters, this.adminSort(q), 500, undefined, { count: () => total })) };
+      .where(filters.length ? and(...filters) : undefined);
+    return { total, chunks: this.logChunks(sortedChunks(this.reg.db, webhookDeliveries, filters, this.adminSort(q), 500, undefined, { count: () => Promise.resolve(total) })) };
   }
 
-  private *logChunks(chunks: Iterable<DeliveryRow[]>) {
-    for (const rows of chunks) yield this.withLogs(rows);
+  private async *logChunks(chunks: AsyncIterable<DeliveryRow[]> | Iterable<DeliveryRow[]>) {
+    for await (const rows of chunks) yield await this.withLogs(rows);
   }
 
   /** One delivery as the admin API shows it, or undefined. */
-  view(eventId: string) {
-    const row = this.reg.db.select().from(webhookDeliveries).where(eq(webhookDeliveries.eventId, eventId)).get();
+  async view(eventId: string) {
+    const [row] = await this.reg.db.select().from(webhookDeliveries).where(eq(webhookDeliveries.eventId, eventId)).limit(ONE_ROW);
     if (!row) return undefined;
-    const log = this.reg.db.select().from(webhookAttempts).where(eq(webhookAttempts.eventId, eventId)).orderBy(asc(webhookAttempts.seq)).all();
+    const log = await this.reg.db.select().from(webhookAttempts).where(eq(webhookAttempts.eventId, eventId)).orderBy(asc(webhookAttempts.seq));
     return this.toApi(row, log);
   }
 
@@ -603,8 +613,8 @@ export class DeliveryWorker implements Worker {
    * now; each keeps its event-id and gets a fresh retry schedule. At most MAX_BULK_REDELIVER
    * per call, oldest first (call again for more). One audit event lists them.
    */
-  redeliverMatching(actor: string, q: { wid?: string; eventType?: string; status?: string }): { queued: number; eventIds: string[] } {
-    return this.reg.tx(() => {
+  async redeliverMatching(actor: string, q: { wid?: string; eventType?: string; status?: string }): Promise<{ queued: number; eventIds: string[] }> {
+    return this.reg.tx(async () => {
       const liveSub = this.reg.db
         .select({ one: sql`1` })
         .from(webhooks)
@@ -615,15 +625,14 @@ export class DeliveryWorker implements Worker {
       if (q.status) filters.push(eq(webhookDeliveries.status, q.status));
       if (this.inflight.size) filters.push(notInArray(webhookDeliveries.eventId, [...this.inflight.keys()]));
       const now = this.reg.clock.iso();
-      const rows = this.reg.db
+      const rows = await this.reg.db
         .select({ seq: webhookDeliveries.seq, eventId: webhookDeliveries.eventId })
         .from(webhookDeliveries)
         .where(and(...filters))
         .orderBy(asc(webhookDeliveries.seq))
-        .limit(MAX_BULK_REDELIVER)
-        .all();
+        .limit(MAX_BULK_REDELIVER);
       if (rows.length === 0) return { queued: 0, eventIds: [] };
-      this.reg.db
+      await this.reg.db
         .update(webhookDeliveries)
         .set({ status: 'pending', attempts: 0, nextAttemptAt: now, alertedAt: null, deliveredAt: null, leaseToken: null })
         .where(
@@ -631,10 +640,9 @@ export class DeliveryWorker implements Worker {
             webhookDeliveries.seq,
             rows.map((r) => r.seq),
           ),
-        )
-        .run();
+        );
       const eventIds = rows.map((r) => r.eventId);
-      this.reg.audit.append({
+      await this.reg.audit.append({
         actor,
         eventType: 'webhook.bulk-redeliver-requested',
         detail: { filter: { ...(q.wid ? { wid: q.wid } : {}), ...(q.eventType ? { 'event-type': q.eventType } : {}), ...(q.status ? { status: q.status } : {}) }, queued: rows.length, 'event-ids': eventIds },
@@ -645,18 +653,19 @@ export class DeliveryWorker implements Worker {
   }
 
   /** Operator action: queue an event again with the same event-id and a fresh set of attempts. */
-  redeliver(actor: string, eventId: string): DeliveryRow {
-    return this.reg.tx(() => {
-      const row = this.reg.db.select().from(webhookDeliveries).where(eq(webhookDeliveries.eventId, eventId)).get();
+  async redeliver(actor: string, eventId: string): Promise<DeliveryRow> {
+    return this.reg.tx(async () => {
+      const [row] = await this.reg.db.select().from(webhookDeliveries).where(eq(webhookDeliveries.eventId, eventId)).limit(ONE_ROW);
       if (!row) throw notFound(`Delivery ${eventId}`);
       if (this.inflight.has(eventId)) throw conflict(`Delivery ${eventId} is being attempted right now; try again in a moment`);
-      const sub = this.webhooks.find(row.wid);
+      const sub = await this.webhooks.find(row.wid);
       if (!sub || sub.deletedAt) throw conflict(`Subscription ${row.wid} was deleted; its events cannot be redelivered`);
       const now = this.reg.clock.iso();
-      this.reg.db.update(webhookDeliveries).set({ status: 'pending', attempts: 0, nextAttemptAt: now, alertedAt: null, deliveredAt: null, leaseToken: null }).where(eq(webhookDeliveries.seq, row.seq)).run();
-      this.reg.audit.append({ actor, eventType: 'webhook.redeliver-requested', subject: row.wid, detail: { 'event-id': eventId, 'previous-status': row.status } });
+      await this.reg.db.update(webhookDeliveries).set({ status: 'pending', attempts: 0, nextAttemptAt: now, alertedAt: null, deliveredAt: null, leaseToken: null }).where(eq(webhookDeliveries.seq, row.seq));
+      await this.reg.audit.append({ actor, eventType: 'webhook.redeliver-requested', subject: row.wid, detail: { 'event-id': eventId, 'previous-status': row.status } });
       this.kick();
-      return this.reg.db.select().from(webhookDeliveries).where(eq(webhookDeliveries.seq, row.seq)).get()!;
+      const [updated] = await this.reg.db.select().from(webhookDeliveries).where(eq(webhookDeliveries.seq, row.seq)).limit(ONE_ROW);
+      return updated;
     });
   }
 }

@@ -14,23 +14,24 @@ export class EventPublisher {
   private readonly subscriptions;
 
   constructor(private readonly reg: Register) {
-    this.subscriptions = reg.db
-      .select()
-      .from(webhooks)
-      .where(and(eq(webhooks.duid, sql.placeholder('duid')), eq(webhooks.active, true), isNull(webhooks.deletedAt)))
-      .prepare();
+    this.subscriptions = reg.store.prepare('events.subscriptions', (db) =>
+      db
+        .select()
+        .from(webhooks)
+        .where(and(eq(webhooks.duid, sql.placeholder('duid')), eq(webhooks.active, true), isNull(webhooks.deletedAt))),
+    );
   }
 
   /** Queues one delivery per active subscription of `duid` that takes `type`. Returns the event ids. */
-  publish(duid: string, type: EventType, payload: Record<string, unknown>, ak: string | null = null): string[] {
+  async publish(duid: string, type: EventType, payload: Record<string, unknown>, ak: string | null = null): Promise<string[]> {
     const now = this.reg.clock.iso();
     const ids: string[] = [];
-    for (const sub of this.subscriptions.all({ duid })) {
+    for (const sub of await this.subscriptions.execute({ duid })) {
       if (!sub.eventTypes.includes(type)) continue;
-      const eventId = this.insert(sub.wid, duid, type, payload, ak, now);
+      const eventId = await this.insert(sub.wid, duid, type, payload, ak, now);
       if (eventId) ids.push(eventId);
     }
-    if (ids.length) this.onPublished?.();
+    if (ids.length) this.wakeDelivery();
     return ids;
   }
 
@@ -39,26 +40,30 @@ export class EventPublisher {
    * subscription). Returns null when the outbox already holds that (wid, ak) expiring
    * notice — the partial unique index makes "once per record and subscription" hold.
    */
-  publishTo(sub: { wid: string; duid: string }, type: EventType, payload: Record<string, unknown>, ak: string | null = null): string | null {
-    const eventId = this.insert(sub.wid, sub.duid, type, payload, ak, this.reg.clock.iso());
-    if (eventId) this.onPublished?.();
+  async publishTo(sub: { wid: string; duid: string }, type: EventType, payload: Record<string, unknown>, ak: string | null = null): Promise<string | null> {
+    const eventId = await this.insert(sub.wid, sub.duid, type, payload, ak, this.reg.clock.iso());
+    if (eventId) this.wakeDelivery();
     return eventId;
   }
 
-  private insert(wid: string, duid: string, type: EventType, payload: Record<string, unknown>, ak: string | null, now: string): string | null {
+  private async insert(wid: string, duid: string, type: EventType, payload: Record<string, unknown>, ak: string | null, now: string): Promise<string | null> {
     const eventId = newId('evt');
-    const inserted = this.reg.db
+    const inserted = await this.reg.db
       .insert(webhookDeliveries)
       .values({ eventId, wid, duid, eventType: type, ak, payload, occurredAt: now, status: 'pending', nextAttemptAt: now, createdAt: now })
       .onConflictDoNothing()
-      .returning({ eventId: webhookDeliveries.eventId })
-      .all();
+      .returning({ eventId: webhookDeliveries.eventId });
     return inserted.length ? eventId : null;
   }
 
+  /** Once the publishing unit has committed, and outside it: the worker's claims are units of their own. */
+  private wakeDelivery(): void {
+    if (this.onPublished) this.reg.store.afterCommit(() => this.onPublished?.());
+  }
+
   /**
-   * Set by the delivery worker to be woken when something is queued. Called inside the
-   * publishing transaction, so the listener must defer its work until after commit.
+   * Set by the delivery worker to be woken when something is queued; called after the
+   * publishing unit has committed.
    */
   onPublished?: () => void;
 }

@@ -1,10 +1,10 @@
-import { and, eq, inArray, isNull, sql, type SQL } from 'drizzle-orm';
+import { and, desc, eq, inArray, isNull, sql, type SQL } from 'drizzle-orm';
 import type { TokenMethod } from '../../shared/vocabulary.js';
 import { newestFirstPage } from '../lib/paging.js';
 import { containsPattern, dateRange, listSort, sortedChunks, sortedPage, type PageRequest, type PageResult, type Sort, type SortDir } from '../lib/listing.js';
 import type { Register } from '../context.js';
-import { rowByKey } from '../lib/sql.js';
-import { accessRecords, identityRecords, passkeyCredentials } from '../db/schema.js';
+import { ONE_ROW, rowByKey } from '../lib/sql.js';
+import { accessRecords, cotEvents, identityRecords, passkeyCredentials } from '../db/schema.js';
 import { apiTime } from '../lib/clock.js';
 import { encrypt, decrypt, hmacHex } from '../lib/crypto.js';
 import { ApiError, conflict, notFound } from '../lib/errors.js';
@@ -67,7 +67,6 @@ export class IdentityRecords {
   private readonly byIr;
   private readonly activeCredentials;
   private readonly eligibleByMpxn;
-  private readonly ownersByIr;
 
   constructor(
     private readonly reg: Register,
@@ -85,25 +84,36 @@ export class IdentityRecords {
     // A record speaks for the meter point only from its move-in-date: one dated after the
     // register's today (@today, from the register clock) is not the current occupant's yet,
     // so a future move-in-date cannot outlast a later change of tenancy.
-    this.eligibleByMpxn = reg.sqlite.prepare<{ mpxn: string; today: string }, { ir: string; hasEmail: number; hasPasskey: number }>(
-      `select i.ir as ir,
-              i.email_hash is not null as hasEmail,
-              exists (select 1 from passkey_credentials c where c.ir = i.ir and c.removed_at is null) as hasPasskey
-         from identity_records i
-        where i.mpxn = @mpxn and i.anonymised_at is null
-          and coalesce(i.move_in_date, '') >= coalesce((select max(effective_date) from cot_events where mpxn = @mpxn), '')
-          and coalesce(i.move_in_date, '') <= @today
-        order by (hasEmail or hasPasskey) desc, i.seq desc
-        limit 1`,
+    this.eligibleByMpxn = reg.store.prepare('identity-records.eligible-by-mpxn', (db) => {
+      const i = identityRecords;
+      const mpxn = sql.placeholder('mpxn');
+      // 0/1 on SQLite, a boolean on PostgreSQL.
+      const hasEmail = sql<number | boolean>`${i.emailHash} is not null`;
+      // The outer column is written out: drizzle leaves a single-table select's columns unqualified
+      // in its fields, where `ir` would be the credential's own.
+      const hasPasskey = sql<number | boolean>`exists (select 1 from ${passkeyCredentials} c where c.ir = identity_records.ir and c.removed_at is null)`;
+      return db
+        .select({ ir: i.ir, hasEmail, hasPasskey })
+        .from(i)
+        .where(
+          and(
+            eq(i.mpxn, mpxn),
+            isNull(i.anonymisedAt),
+            sql`coalesce(${i.moveInDate}, '') >= coalesce((select max(${cotEvents.effectiveDate}) from ${cotEvents} where ${cotEvents.mpxn} = ${mpxn}), '')`,
+            sql`coalesce(${i.moveInDate}, '') <= ${sql.placeholder('today')}`,
+          ),
+        )
+        .orderBy(sql`(${hasEmail} or ${hasPasskey}) desc`, desc(i.seq))
+        .limit(ONE_ROW);
+    });
+    this.byIr = rowByKey(reg.store, 'identity-records.by-ir', identityRecords, identityRecords.ir, 'ir');
+    this.activeCredentials = reg.store.prepare('identity-records.active-credentials', (db) =>
+      db
+        .select()
+        .from(passkeyCredentials)
+        .where(and(eq(passkeyCredentials.ir, sql.placeholder('ir')), isNull(passkeyCredentials.removedAt)))
+        .orderBy(passkeyCredentials.seq),
     );
-    this.ownersByIr = reg.sqlite.prepare<[string], { ir: string; duid: string }>('select ir, duid from identity_records where ir in (select value from json_each(?))');
-    this.byIr = rowByKey(reg.db, identityRecords, identityRecords.ir, 'ir');
-    this.activeCredentials = reg.db
-      .select()
-      .from(passkeyCredentials)
-      .where(and(eq(passkeyCredentials.ir, sql.placeholder('ir')), isNull(passkeyCredentials.removedAt)))
-      .orderBy(passkeyCredentials.seq)
-      .prepare();
   }
 
   /**
@@ -115,25 +125,26 @@ export class IdentityRecords {
     return hmacHex(this.reg.keys.emailHmacKey, emailMatchKey(email));
   }
 
-  find(ir: string): IdentityRow | undefined {
-    return this.byIr.get({ ir });
+  find(ir: string): Promise<IdentityRow | undefined> {
+    return this.byIr.find({ ir });
   }
 
   /** ir → owning duid for a page of records, in one query (GET /records showed an N+1 here). */
-  ownersOf(irs: string[]): Map<string, string> {
+  async ownersOf(irs: string[]): Promise<Map<string, string>> {
     if (irs.length === 0) return new Map();
-    return new Map(this.ownersByIr.all(JSON.stringify(irs)).map((r) => [r.ir, r.duid]));
+    const rows = await this.reg.db.select({ ir: identityRecords.ir, duid: identityRecords.duid }).from(identityRecords).where(inArray(identityRecords.ir, irs));
+    return new Map(rows.map((r) => [r.ir, r.duid]));
   }
 
   /** The caller's own record, or 404 without revealing whether another Data User's exists. */
-  getOwned(duid: string, ir: string): IdentityRow {
-    const row = this.find(ir);
+  async getOwned(duid: string, ir: string): Promise<IdentityRow> {
+    const row = await this.find(ir);
     if (!row || row.duid !== duid) throw notFound(`Identity record ${ir}`);
     return row;
   }
 
-  credentials(ir: string): CredentialRow[] {
-    return this.activeCredentials.all({ ir });
+  credentials(ir: string): Promise<CredentialRow[]> {
+    return this.activeCredentials.execute({ ir });
   }
 
   /** The stored address, decrypted, for sending a magic link. Never returned by the API. */
@@ -141,7 +152,7 @@ export class IdentityRecords {
     return row.emailEnc ? decrypt(this.reg.keys.encryptionKey, row.emailEnc) : null;
   }
 
-  toApi(row: IdentityRow): IdentityRecord {
+  async toApi(row: IdentityRow): Promise<IdentityRecord> {
     type Address = NonNullable<NonNullable<IdentityRecord['pii-principal']>['address']>;
     // Optional address lines sent as null (which request validation turns into "") are left
     // out too: the published address has no null lines.
@@ -157,7 +168,7 @@ export class IdentityRecords {
       'expressed-by': row.expressedBy,
       'principal-verification': (row.principalVerification as IdentityRecord['principal-verification']) ?? null,
       'has-email': row.emailHash !== null,
-      credentials: this.credentials(row.ir).map((c) => ({ 'credential-id': c.credentialId, 'registered-at': apiTime(c.registeredAt)!, transports: c.transports })),
+      credentials: (await this.credentials(row.ir)).map((c) => ({ 'credential-id': c.credentialId, 'registered-at': apiTime(c.registeredAt)!, transports: c.transports })),
       'anonymised-at': apiTime(row.anonymisedAt),
     };
   }
@@ -188,8 +199,8 @@ export class IdentityRecords {
    * Audits a person's read of customer data (docs/security.md "What the audit records"): who, which record (or the
    * MPxN searched; never an e-mail address) and where from (the client address).
    */
-  auditRead(actor: string, from: string, what: { ir?: string; mpxn?: string; byEmail?: boolean; filters?: Record<string, string>; found?: string[]; exported?: number; revealed?: boolean }): void {
-    this.reg.tx(() =>
+  async auditRead(actor: string, from: string, what: { ir?: string; mpxn?: string; byEmail?: boolean; filters?: Record<string, string>; found?: string[]; exported?: number; revealed?: boolean }): Promise<void> {
+    await this.reg.tx(() =>
       this.reg.audit.append({
         actor,
         eventType: 'identity-record.read',
@@ -212,7 +223,7 @@ export class IdentityRecords {
   }
 
   /** Call inside the caller's transaction, so the contact-change notice commits with the record. */
-  create(actor: string, duid: string, body: CreateIdentityRecordBody): IdentityRow {
+  async create(actor: string, duid: string, body: CreateIdentityRecordBody): Promise<IdentityRow> {
     const ir = newId('ir');
     const now = this.reg.clock.iso();
     const email = body.email ? normaliseEmail(body.email) : null;
@@ -225,26 +236,23 @@ export class IdentityRecords {
       throw ApiError.validation([`pii-principal.move-in-date ${pii['move-in-date']} is more than ${MOVE_IN_MAX_AHEAD_DAYS} days after the register's today (${this.reg.clock.iso().slice(0, 10)})`]);
     // Read before the insert: the record that spoke for the meter point until now. (Without
     // an e-mail the new record has no factor yet; its first passkey is checked then.)
-    const previous = email ? this.eligibleForMpxn(pii.mpxn) : undefined;
-    this.reg.db
-      .insert(identityRecords)
-      .values({
-        ir,
-        duid,
-        mpxn: pii.mpxn,
-        moveInDate: pii['move-in-date'],
-        address: (pii.address as Record<string, string> | null | undefined) ?? null,
-        expressedBy: body['expressed-by'],
-        principalVerification: (body['principal-verification'] as Record<string, unknown> | null | undefined) ?? null,
-        emailHash: email ? this.emailHash(email) : null,
-        emailEnc: email ? encrypt(this.reg.keys.encryptionKey, email) : null,
-        webauthnUserId: newSecret(16),
-        createdAt: now,
-      })
-      .run();
-    this.reg.audit.append({ actor, eventType: 'identity-record.created', ir, detail: { 'has-email': email !== null } });
-    if (previous) this.noticeContactChange(previous, ir, this.deps.accounts.findByDuid(duid)?.displayName ?? duid, pii.mpxn);
-    return this.find(ir)!;
+    const previous = email ? await this.eligibleForMpxn(pii.mpxn) : undefined;
+    await this.reg.db.insert(identityRecords).values({
+      ir,
+      duid,
+      mpxn: pii.mpxn,
+      moveInDate: pii['move-in-date'],
+      address: (pii.address as Record<string, string> | null | undefined) ?? null,
+      expressedBy: body['expressed-by'],
+      principalVerification: (body['principal-verification'] as Record<string, unknown> | null | undefined) ?? null,
+      emailHash: email ? this.emailHash(email) : null,
+      emailEnc: email ? encrypt(this.reg.keys.encryptionKey, email) : null,
+      webauthnUserId: newSecret(16),
+      createdAt: now,
+    });
+    await this.reg.audit.append({ actor, eventType: 'identity-record.created', ir, detail: { 'has-email': email !== null } });
+    if (previous) await this.noticeContactChange(previous, ir, (await this.deps.accounts.findByDuid(duid))?.displayName ?? duid, pii.mpxn);
+    return (await this.find(ir))!;
   }
 
   /**
@@ -254,24 +262,24 @@ export class IdentityRecords {
    * e-mail, the previous address is told who did it, when, for which meter point, and how to
    * raise a concern.
    */
-  noticeContactChange(before: EligibleRecord | undefined, ir: string, org: string, mpxn: string): void {
+  async noticeContactChange(before: EligibleRecord | undefined, ir: string, org: string, mpxn: string): Promise<void> {
     if (!before?.ir || !before.hasEmail || before.ir === ir) return;
-    if (this.eligibleForMpxn(mpxn)?.ir !== ir) return; // e.g. a record from before a change of tenancy
-    const previous = this.find(before.ir)!;
-    const current = this.find(ir)!;
+    if ((await this.eligibleForMpxn(mpxn))?.ir !== ir) return; // e.g. a record from before a change of tenancy
+    const previous = (await this.find(before.ir))!;
+    const current = (await this.find(ir))!;
     if (previous.emailHash === current.emailHash) return;
     const change = current.emailHash ? 'email' : 'passkey';
-    this.deps.mail.queue({ to: this.email(previous)!, ...contactChangeEmail({ org, mpxn, at: this.reg.clock.iso(), change }), purpose: 'identity-record.contact-changed', ref: before.ir });
-    this.reg.audit.append({ actor: 'register', eventType: 'identity-record.contact-change-notified', ir: before.ir, detail: { 'new-ir': ir } });
+    await this.deps.mail.queue({ to: this.email(previous)!, ...contactChangeEmail({ org, mpxn, at: this.reg.clock.iso(), change }), purpose: 'identity-record.contact-changed', ref: before.ir });
+    await this.reg.audit.append({ actor: 'register', eventType: 'identity-record.contact-change-notified', ir: before.ir, detail: { 'new-ir': ir } });
   }
 
   /** Display name of the organisation that registered a record (its contact details). */
-  heldBy(row: Pick<IdentityRow, 'duid'>): string {
-    return this.deps.accounts.findByDuid(row.duid)?.displayName ?? row.duid;
+  async heldBy(row: Pick<IdentityRow, 'duid'>): Promise<string> {
+    return (await this.deps.accounts.findByDuid(row.duid))?.displayName ?? row.duid;
   }
 
   /** The caller's records matching mpxn and/or email (AND). */
-  search(duid: string | null, q: { mpxn?: string; email?: string }, limit = 500, cursor?: number): { rows: IdentityRow[]; total: number; nextCursor: string | null } {
+  search(duid: string | null, q: { mpxn?: string; email?: string }, limit = 500, cursor?: number): Promise<{ rows: IdentityRow[]; total: number; nextCursor: string | null }> {
     const filters: SQL[] = [];
     if (duid) filters.push(eq(identityRecords.duid, duid));
     if (q.mpxn) filters.push(eq(identityRecords.mpxn, q.mpxn));
@@ -285,19 +293,18 @@ export class IdentityRecords {
    * address and e-mail are never searched by substring: they are held encrypted, and a
    * fragment search over them would let a reader enumerate customers' personal data.
    */
-  adminList(f: AdminIdentityFilters, page: PageRequest): PageResult<IdentityRow> {
+  adminList(f: AdminIdentityFilters, page: PageRequest): Promise<PageResult<IdentityRow>> {
     return sortedPage(this.reg.db, identityRecords, this.adminFilters(f), this.adminSort(f), page);
   }
 
   /** The same rows, every one, a chunk at a time (streamed CSV export). */
-  adminListAll(f: AdminIdentityFilters): { total: number; chunks: Generator<IdentityRow[]> } {
+  async adminListAll(f: AdminIdentityFilters): Promise<{ total: number; chunks: AsyncGenerator<IdentityRow[]> }> {
     const filters = this.adminFilters(f);
-    const total = this.reg.db
+    const [{ n: total }] = await this.reg.db
       .select({ n: sql<number>`count(*)` })
       .from(identityRecords)
-      .where(filters.length ? and(...filters) : undefined)
-      .get()!.n;
-    return { total, chunks: sortedChunks(this.reg.db, identityRecords, filters, this.adminSort(f), 500, undefined, { count: () => total }) };
+      .where(filters.length ? and(...filters) : undefined);
+    return { total, chunks: sortedChunks(this.reg.db, identityRecords, filters, this.adminSort(f), 500, undefined, { count: () => Promise.resolve(total) }) };
   }
 
   private adminFilters(f: AdminIdentityFilters): SQL[] {
@@ -319,11 +326,11 @@ export class IdentityRecords {
    * The record that speaks for an MPxN in cross-Data-User and portal flows (see the
    * constructor): undefined when the current occupant has no record at all.
    */
-  eligibleForMpxn(mpxn: string): EligibleRecord | undefined {
-    const row = this.eligibleByMpxn.get({ mpxn, today: this.reg.clock.iso().slice(0, 10) });
+  async eligibleForMpxn(mpxn: string): Promise<EligibleRecord | undefined> {
+    const [row] = await this.eligibleByMpxn.execute({ mpxn, today: this.reg.clock.iso().slice(0, 10) });
     if (!row) return undefined;
-    const hasEmail = row.hasEmail === 1;
-    const hasPasskey = row.hasPasskey === 1;
+    const hasEmail = Boolean(row.hasEmail);
+    const hasPasskey = Boolean(row.hasPasskey);
     return { ir: hasEmail || hasPasskey ? row.ir : null, hasEmail, hasPasskey };
   }
 
@@ -332,8 +339,8 @@ export class IdentityRecords {
    * credential, magic-link if an e-mail, and [ours] passkey-register only together with one
    * of those (a new passkey is enrolled only after proving a factor already on the record).
    */
-  availableMethods(mpxn: string): { exists: boolean; methods: TokenMethod[] } {
-    const eligible = this.eligibleForMpxn(mpxn);
+  async availableMethods(mpxn: string): Promise<{ exists: boolean; methods: TokenMethod[] }> {
+    const eligible = await this.eligibleForMpxn(mpxn);
     if (!eligible) return { exists: false, methods: [] };
     return { exists: true, methods: methodsFor(eligible) };
   }
@@ -344,17 +351,17 @@ export class IdentityRecords {
    * counts those of other organisations (records linked through re-identification), whose keys
    * it must never see. null = a register operator, who is shown every key.
    */
-  anonymise(actor: string, row: IdentityRow, viewerDuid: string | null): string {
-    return this.reg.tx(() => {
-      const fresh = this.find(row.ir)!;
+  async anonymise(actor: string, row: IdentityRow, viewerDuid: string | null): Promise<string> {
+    return this.reg.tx(async () => {
+      const fresh = (await this.find(row.ir))!;
       if (fresh.anonymisedAt) throw conflict(`Identity record ${row.ir} is already anonymised`);
       const nowIso = this.reg.clock.iso();
-      const linkedActive = this.reg.db
-        .select({ ak: accessRecords.ak, duid: accessRecords.duid, expiresAt: accessRecords.expiresAt })
-        .from(accessRecords)
-        .where(and(eq(accessRecords.ir, row.ir), eq(accessRecords.state, 'ACTIVE')))
-        .all()
-        .filter((r) => !r.expiresAt || r.expiresAt > nowIso);
+      const linkedActive = (
+        await this.reg.db
+          .select({ ak: accessRecords.ak, duid: accessRecords.duid, expiresAt: accessRecords.expiresAt })
+          .from(accessRecords)
+          .where(and(eq(accessRecords.ir, row.ir), eq(accessRecords.state, 'ACTIVE')))
+      ).filter((r) => !r.expiresAt || r.expiresAt > nowIso);
       if (linkedActive.length > 0) {
         const shown = viewerDuid === null ? linkedActive : linkedActive.filter((r) => r.duid === viewerDuid);
         const hidden = linkedActive.length - shown.length;
@@ -366,39 +373,37 @@ export class IdentityRecords {
         const parts = [...(shown.length ? [viewerDuid === null ? keys : `yours: ${keys}`] : []), ...(hidden ? [`${hidden} held by other organisations, who must revoke them or let them expire`] : [])];
         throw conflict(`Identity record ${row.ir} has ${linkedActive.length} linked ACTIVE access record(s) (${parts.join('; ')}); revoke them or let them expire before anonymising`);
       }
-      this.reg.db.update(identityRecords).set({ mpxn: null, moveInDate: null, address: null, principalVerification: null, emailHash: null, emailEnc: null, anonymisedAt: nowIso }).where(eq(identityRecords.ir, row.ir)).run();
-      this.reg.db
+      await this.reg.db.update(identityRecords).set({ mpxn: null, moveInDate: null, address: null, principalVerification: null, emailHash: null, emailEnc: null, anonymisedAt: nowIso }).where(eq(identityRecords.ir, row.ir));
+      await this.reg.db
         .update(passkeyCredentials)
         .set({ removedAt: nowIso, publicKey: Buffer.alloc(0) })
-        .where(and(eq(passkeyCredentials.ir, row.ir), isNull(passkeyCredentials.removedAt)))
-        .run();
-      this.reg.audit.append({ actor, eventType: 'identity-record.anonymised', ir: row.ir });
+        .where(and(eq(passkeyCredentials.ir, row.ir), isNull(passkeyCredentials.removedAt)));
+      await this.reg.audit.append({ actor, eventType: 'identity-record.anonymised', ir: row.ir });
       return nowIso;
     });
   }
 
-  removeCredential(actor: string, ir: string, credentialId: string): void {
-    this.reg.tx(() => {
-      const cred = this.reg.db
+  async removeCredential(actor: string, ir: string, credentialId: string): Promise<void> {
+    await this.reg.tx(async () => {
+      const [cred] = await this.reg.db
         .select()
         .from(passkeyCredentials)
         .where(and(eq(passkeyCredentials.credentialId, credentialId), eq(passkeyCredentials.ir, ir), isNull(passkeyCredentials.removedAt)))
-        .get();
+        .limit(ONE_ROW);
       if (!cred) throw notFound(`Credential ${credentialId}`);
-      this.reg.db.update(passkeyCredentials).set({ removedAt: this.reg.clock.iso() }).where(eq(passkeyCredentials.seq, cred.seq)).run();
-      this.reg.audit.append({ actor, eventType: 'identity-record.credential-removed', ir, subject: credentialId });
+      await this.reg.db.update(passkeyCredentials).set({ removedAt: this.reg.clock.iso() }).where(eq(passkeyCredentials.seq, cred.seq));
+      await this.reg.audit.append({ actor, eventType: 'identity-record.credential-removed', ir, subject: credentialId });
     });
   }
 
   /** Linked access-record counts, for admin listings. */
-  linkedCounts(irs: string[]): Map<string, number> {
+  async linkedCounts(irs: string[]): Promise<Map<string, number>> {
     if (irs.length === 0) return new Map();
-    const rows = this.reg.db
+    const rows = await this.reg.db
       .select({ ir: accessRecords.ir, n: sql<number>`count(*)` })
       .from(accessRecords)
       .where(inArray(accessRecords.ir, irs))
-      .groupBy(accessRecords.ir)
-      .all();
+      .groupBy(accessRecords.ir);
     return new Map(rows.map((r) => [r.ir!, r.n]));
   }
 }

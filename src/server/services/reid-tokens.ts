@@ -1,8 +1,9 @@
 import { and, desc, eq, gt, inArray, isNotNull, isNull, lt, lte, not, or, sql, type SQL } from 'drizzle-orm';
-import { dateRange, prefixOf, sortDirection, sortedChunks, sortedPage, type Sort, type SortDir } from '../lib/listing.js';
+import { dateRange, listSort, prefixOf, sortedChunks, sortedPage, type Sort, type SortDir } from '../lib/listing.js';
 import type { Register } from '../context.js';
-import { rowByKey } from '../lib/sql.js';
-import { identityRecords, reidTokens } from '../db/schema.js';
+import { ONE_ROW, rowByKey } from '../lib/sql.js';
+import { cotEvents, identityRecords, reidTokens } from '../db/schema.js';
+import { affectedRows } from '../db/store.js';
 import { apiTime } from '../lib/clock.js';
 import { ApiError, badState, conflict, forbidden, notFound } from '../lib/errors.js';
 import { newId } from '../lib/ids.js';
@@ -30,6 +31,7 @@ import { TOKEN_METHODS, type POLLED_TOKEN_STATUSES, type TokenFlow, type TokenMe
 
 export { TOKEN_METHODS, type TokenMethod };
 export const TOKEN_SORTS = ['created', 'expiry', 'status'] as const;
+type TokenSort = (typeof TOKEN_SORTS)[number];
 
 /** The admin token list's filters and sort (docs/api.md "Admin lists"). */
 export interface AdminTokenFilters {
@@ -41,7 +43,7 @@ export interface AdminTokenFilters {
   duid?: string;
   from?: string;
   to?: string;
-  sort?: (typeof TOKEN_SORTS)[number];
+  sort?: TokenSort;
   order?: SortDir;
 }
 
@@ -67,18 +69,24 @@ export class ReidTokens {
   private readonly cotAfterMoveIn;
 
   constructor(private readonly reg: Register) {
-    this.byRef = rowByKey(reg.db, reidTokens, reidTokens.tokenRef, 'ref');
+    this.byRef = rowByKey(reg.store, 'reid-tokens.by-ref', reidTokens, reidTokens.tokenRef, 'ref');
     // A change of tenancy reported for the token's MPxN with an effective-date after the
     // move-in-date of the token's identity record (an anonymised record has none, so any
-    // change of tenancy ends it). One max() over the cot_events (mpxn, …) index.
-    this.cotAfterMoveIn = reg.sqlite.prepare<{ ir: string; mpxn: string }, { after: number }>(
-      `select coalesce((select move_in_date from identity_records where ir = @ir), '')
-                < coalesce((select max(effective_date) from cot_events where mpxn = @mpxn), '') as after`,
+    // change of tenancy ends it). One max() over the cot_events (mpxn, …) index; an aggregate
+    // answers one row even when there is none.
+    this.cotAfterMoveIn = reg.store.prepare('reid-tokens.cot-after-move-in', (db) =>
+      db
+        .select({
+          after: sql<number>`case when coalesce((select ${identityRecords.moveInDate} from ${identityRecords} where ${identityRecords.ir} = ${sql.placeholder('ir')}), '')
+                < coalesce(max(${cotEvents.effectiveDate}), '') then 1 else 0 end`,
+        })
+        .from(cotEvents)
+        .where(eq(cotEvents.mpxn, sql.placeholder('mpxn'))),
     );
   }
 
-  find(tokenRef: string): TokenRow | undefined {
-    return this.byRef.get({ ref: tokenRef });
+  async find(tokenRef: string): Promise<TokenRow | undefined> {
+    return this.byRef.find({ ref: tokenRef });
   }
 
   /**
@@ -91,9 +99,10 @@ export class ReidTokens {
    * User's own-record flow is not ended: it reaches the customer behind its own record
    * whatever the change of tenancy, and gives no access to the meter point's other records.
    */
-  endedByChangeOfTenancy(row: Pick<TokenRow, 'flow' | 'ir' | 'mpxn'>): boolean {
+  async endedByChangeOfTenancy(row: Pick<TokenRow, 'flow' | 'ir' | 'mpxn'>): Promise<boolean> {
     if (row.flow !== 'mpxn') return false;
-    return this.cotAfterMoveIn.get({ ir: row.ir, mpxn: row.mpxn })?.after === 1;
+    const [r] = await this.cotAfterMoveIn.execute({ ir: row.ir, mpxn: row.mpxn });
+    return Number(r?.after) === 1;
   }
 
   /**
@@ -102,15 +111,15 @@ export class ReidTokens {
    * cancelled token reads as expired to the Data User and portal: the published status has no
    * other value for "no longer usable".
    */
-  status(row: TokenRow, nowIso = this.reg.clock.iso()): (typeof POLLED_TOKEN_STATUSES)[number] {
+  async status(row: TokenRow, nowIso = this.reg.clock.iso()): Promise<(typeof POLLED_TOKEN_STATUSES)[number]> {
     if (row.status === 'expired' || row.status === 'cancelled') return 'expired';
-    if (!row.consumedAt && this.endedByChangeOfTenancy(row)) return 'expired';
+    if (!row.consumedAt && (await this.endedByChangeOfTenancy(row))) return 'expired';
     if (row.status === 'pending') return row.ceremonyExpiresAt <= nowIso ? 'expired' : 'pending';
     return row.usableUntil <= nowIso && !row.consumedAt ? 'expired' : 'confirmed';
   }
 
   /** Admin view status, where consumption is shown too. */
-  adminStatus(row: TokenRow, nowIso = this.reg.clock.iso()): TokenStatus {
+  async adminStatus(row: TokenRow, nowIso = this.reg.clock.iso()): Promise<TokenStatus> {
     if (row.status === 'cancelled') return 'cancelled';
     return row.consumedAt ? 'consumed' : this.status(row, nowIso);
   }
@@ -121,30 +130,29 @@ export class ReidTokens {
    * longer be confirmed (the conditional UPDATEs in `confirm` and `consume` require pending
    * and confirmed) nor used. Anything else is 409. Audited.
    */
-  cancel(actor: string, tokenRef: string): TokenRow {
-    return this.reg.tx(() => {
-      const row = this.find(tokenRef);
+  async cancel(actor: string, tokenRef: string): Promise<TokenRow> {
+    return this.reg.tx(async () => {
+      const row = await this.find(tokenRef);
       if (!row) throw notFound(`Re-identification token ${tokenRef}`);
-      const status = this.adminStatus(row);
+      const status = await this.adminStatus(row);
       if (status !== 'pending' && status !== 'confirmed') throw conflict(`This re-identification token is ${status}; only a pending or confirmed, unused token can be cancelled`);
       const nowIso = this.reg.clock.iso();
-      const result = this.reg.db
+      const result = await this.reg.db
         .update(reidTokens)
         .set({ status: 'cancelled' })
-        .where(and(eq(reidTokens.seq, row.seq), inArray(reidTokens.status, ['pending', 'confirmed']), isNull(reidTokens.consumedAt)))
-        .run();
-      if (result.changes !== 1) throw conflict('This re-identification token changed meanwhile; reload it');
-      this.reg.audit.append({ actor, eventType: 'reidentification.cancelled', ir: row.ir, subject: tokenRef, detail: { method: row.method, was: status, mpxn: row.mpxn, at: nowIso } });
-      return this.find(tokenRef)!;
+        .where(and(eq(reidTokens.seq, row.seq), inArray(reidTokens.status, ['pending', 'confirmed']), isNull(reidTokens.consumedAt)));
+      if (affectedRows(result) !== 1) throw conflict('This re-identification token changed meanwhile; reload it');
+      await this.reg.audit.append({ actor, eventType: 'reidentification.cancelled', ir: row.ir, subject: tokenRef, detail: { method: row.method, was: status, mpxn: row.mpxn, at: nowIso } });
+      return (await this.find(tokenRef))!;
     });
   }
 
-  forIdentity(ir: string): TokenRow[] {
-    return this.reg.db.select().from(reidTokens).where(eq(reidTokens.ir, ir)).orderBy(desc(reidTokens.seq)).limit(200).all();
+  async forIdentity(ir: string): Promise<TokenRow[]> {
+    return this.reg.db.select().from(reidTokens).where(eq(reidTokens.ir, ir)).orderBy(desc(reidTokens.seq)).limit(200);
   }
 
   /** The operator's view of a token (never the magic link secret). */
-  adminView(row: TokenRow, nowIso = this.reg.clock.iso()) {
+  async adminView(row: TokenRow, nowIso = this.reg.clock.iso()) {
     return {
       'token-ref': row.tokenRef,
       // The columns hold only these values (written by issue()).
@@ -153,7 +161,7 @@ export class ReidTokens {
       mpxn: row.mpxn,
       'initiator-account-id': row.initiatorAccountId,
       'initiator-duid': row.initiatorDuid,
-      status: this.adminStatus(row, nowIso),
+      status: await this.adminStatus(row, nowIso),
       'created-at': apiTime(row.createdAt)!,
       'expires-at': apiTime(row.status === 'pending' ? row.ceremonyExpiresAt : row.usableUntil),
       'confirmed-at': apiTime(row.confirmedAt),
@@ -162,72 +170,70 @@ export class ReidTokens {
     };
   }
 
-  statusBody(row: TokenRow) {
-    return { method: row.method as TokenMethod, status: this.status(row), 'confirmed-at': apiTime(row.confirmedAt) };
+  async statusBody(row: TokenRow) {
+    return { method: row.method as TokenMethod, status: await this.status(row), 'confirmed-at': apiTime(row.confirmedAt) };
   }
 
   /** Issues a pending token. Call inside the transaction that also starts its ceremony. */
-  issue(t: IssueToken): TokenRow {
+  async issue(t: IssueToken): Promise<TokenRow> {
     const tokenRef = newId('mlr');
     const now = this.reg.clock.now();
-    this.reg.db
-      .insert(reidTokens)
-      .values({
-        tokenRef,
-        method: t.method,
-        flow: t.flow,
-        ir: t.ir,
-        mpxn: t.mpxn,
-        initiatorAccountId: t.initiator.accountId,
-        initiatorDuid: t.initiator.duid,
-        status: 'pending',
-        createdAt: now.toISOString(),
-        ceremonyExpiresAt: t.ceremonyExpiresAt,
-        usableUntil: new Date(now.getTime() + TOKEN_USABLE_MS).toISOString(),
-        redirectUrl: t.redirectUrl,
-        linkSecretHash: t.linkSecretHash,
-      })
-      .run();
-    this.reg.audit.append({
+    await this.reg.db.insert(reidTokens).values({
+      tokenRef,
+      method: t.method,
+      flow: t.flow,
+      ir: t.ir,
+      mpxn: t.mpxn,
+      initiatorAccountId: t.initiator.accountId,
+      initiatorDuid: t.initiator.duid,
+      status: 'pending',
+      createdAt: now.toISOString(),
+      ceremonyExpiresAt: t.ceremonyExpiresAt,
+      usableUntil: new Date(now.getTime() + TOKEN_USABLE_MS).toISOString(),
+      redirectUrl: t.redirectUrl,
+      linkSecretHash: t.linkSecretHash,
+    });
+    await this.reg.audit.append({
       actor: t.actor,
       eventType: 'reidentification.started',
       ir: t.ir,
       subject: tokenRef,
       detail: { method: t.method, flow: t.flow, initiator: t.initiator.accountId },
     });
-    return this.find(tokenRef)!;
+    return (await this.find(tokenRef))!;
   }
 
-  findByLinkHash(hash: string): TokenRow | undefined {
-    return this.reg.db.select().from(reidTokens).where(eq(reidTokens.linkSecretHash, hash)).get();
+  async findByLinkHash(hash: string): Promise<TokenRow | undefined> {
+    const [row] = await this.reg.db.select().from(reidTokens).where(eq(reidTokens.linkSecretHash, hash)).limit(ONE_ROW);
+    return row;
   }
 
   /**
    * pending → confirmed, only while the ceremony is open. The conditional UPDATE makes a
-   * second confirmation (double click, two tabs) a no-op. Returns whether this call confirmed it.
+   * second confirmation (double click, two tabs) a no-op. Resolves to whether this call confirmed it.
    */
-  confirm(row: TokenRow, via: string): boolean {
+  async confirm(row: TokenRow, via: string): Promise<boolean> {
     const nowIso = this.reg.clock.iso();
     // Callers run inside a transaction, so no change of tenancy can land between this check and the UPDATE.
-    if (this.endedByChangeOfTenancy(row)) return false;
-    const result = this.reg.db
+    if (await this.endedByChangeOfTenancy(row)) return false;
+    const result = await this.reg.db
       .update(reidTokens)
       .set({ status: 'confirmed', confirmedAt: nowIso })
-      .where(and(eq(reidTokens.seq, row.seq), eq(reidTokens.status, 'pending'), gt(reidTokens.ceremonyExpiresAt, nowIso)))
-      .run();
-    if (result.changes !== 1) return false;
-    this.reg.audit.append({ actor: 'customer', eventType: 'reidentification.confirmed', ir: row.ir, subject: row.tokenRef, detail: { method: row.method, via } });
+      .where(and(eq(reidTokens.seq, row.seq), eq(reidTokens.status, 'pending'), gt(reidTokens.ceremonyExpiresAt, nowIso)));
+    if (affectedRows(result) !== 1) return false;
+    await this.reg.audit.append({ actor: 'customer', eventType: 'reidentification.confirmed', ir: row.ir, subject: row.tokenRef, detail: { method: row.method, via } });
     return true;
   }
 
   /** Gives a token a magic link (step-up e-mails are sent after the token was issued). */
-  setLink(row: TokenRow, hash: string): boolean {
+  async setLink(row: TokenRow, hash: string): Promise<boolean> {
     return (
-      this.reg.db
-        .update(reidTokens)
-        .set({ linkSecretHash: hash })
-        .where(and(eq(reidTokens.seq, row.seq), isNull(reidTokens.linkSecretHash)))
-        .run().changes === 1
+      affectedRows(
+        await this.reg.db
+          .update(reidTokens)
+          .set({ linkSecretHash: hash })
+          .where(and(eq(reidTokens.seq, row.seq), isNull(reidTokens.linkSecretHash))),
+      ) === 1
     );
   }
 
@@ -236,50 +242,50 @@ export class ReidTokens {
    * hash replaces the used one (the old link then no longer opens anything), if nobody else
    * replaced it first.
    */
-  replaceUsedLink(row: TokenRow, hash: string): boolean {
+  async replaceUsedLink(row: TokenRow, hash: string): Promise<boolean> {
     if (!row.linkOpenedAt) return false;
     return (
-      this.reg.db
-        .update(reidTokens)
-        .set({ linkSecretHash: hash, linkOpenedAt: null })
-        .where(and(eq(reidTokens.seq, row.seq), eq(reidTokens.linkOpenedAt, row.linkOpenedAt)))
-        .run().changes === 1
+      affectedRows(
+        await this.reg.db
+          .update(reidTokens)
+          .set({ linkSecretHash: hash, linkOpenedAt: null })
+          .where(and(eq(reidTokens.seq, row.seq), eq(reidTokens.linkOpenedAt, row.linkOpenedAt))),
+      ) === 1
     );
   }
 
   /** Marks a magic link as used (single use), if nobody else did first. */
-  markLinkUsed(row: TokenRow): boolean {
+  async markLinkUsed(row: TokenRow): Promise<boolean> {
     const nowIso = this.reg.clock.iso();
     return (
-      this.reg.db
-        .update(reidTokens)
-        .set({ linkOpenedAt: nowIso })
-        .where(and(eq(reidTokens.seq, row.seq), isNull(reidTokens.linkOpenedAt)))
-        .run().changes === 1
+      affectedRows(
+        await this.reg.db
+          .update(reidTokens)
+          .set({ linkOpenedAt: nowIso })
+          .where(and(eq(reidTokens.seq, row.seq), isNull(reidTokens.linkOpenedAt))),
+      ) === 1
     );
   }
 
-  extendCeremony(row: TokenRow, until: string): void {
-    this.reg.db
+  async extendCeremony(row: TokenRow, until: string): Promise<void> {
+    await this.reg.db
       .update(reidTokens)
       .set({ ceremonyExpiresAt: until })
-      .where(and(eq(reidTokens.seq, row.seq), lt(reidTokens.ceremonyExpiresAt, until)))
-      .run();
+      .where(and(eq(reidTokens.seq, row.seq), lt(reidTokens.ceremonyExpiresAt, until)));
   }
 
   /**
    * [ours] Rate limit on starting ceremonies: at most `max` per (account, MPxN, class of
    * `methods`) in `windowMs`.
-   * Returns the seconds until another may start, or 0. Uses the (initiator, mpxn, seq) index.
+   * Resolves to the seconds until another may start, or 0. Uses the (initiator, mpxn, seq) index.
    */
-  initiationRetryAfter(accountId: string, mpxn: string, max: number, windowMs: number, methods: readonly TokenMethod[] = TOKEN_METHODS): number {
-    const recent = this.reg.db
+  async initiationRetryAfter(accountId: string, mpxn: string, max: number, windowMs: number, methods: readonly TokenMethod[] = TOKEN_METHODS): Promise<number> {
+    const recent = await this.reg.db
       .select({ createdAt: reidTokens.createdAt })
       .from(reidTokens)
       .where(and(eq(reidTokens.initiatorAccountId, accountId), eq(reidTokens.mpxn, mpxn), inArray(reidTokens.method, methods)))
       .orderBy(desc(reidTokens.seq))
-      .limit(max)
-      .all();
+      .limit(max);
     if (recent.length < max) return 0;
     const freeAt = new Date(recent[max - 1].createdAt).getTime() + windowMs;
     const wait = freeAt - this.reg.clock.now().getTime();
@@ -331,37 +337,28 @@ export class ReidTokens {
 
   /** Expiry as the list shows it: the ceremony's for a pending token, the usable-until otherwise. */
   private adminSort(f: AdminTokenFilters): Sort | undefined {
-    const dir = sortDirection(f.sort, f.order);
     const t = reidTokens;
-    switch (f.sort ?? 'created') {
-      case 'created':
-        return dir === 'desc' ? undefined : { expr: t.seq, dir };
-      case 'expiry':
-        return { expr: sql`(case when ${t.status} = 'pending' then ${t.ceremonyExpiresAt} else ${t.usableUntil} end)`, dir };
-      case 'status':
-        return { expr: t.status, dir };
-    }
+    return listSort<TokenSort>({ expiry: sql`(case when ${t.status} = 'pending' then ${t.ceremonyExpiresAt} else ${t.usableUntil} end)`, status: t.status }, t.seq, f.sort, f.order);
   }
 
   /** GET /admin/reidentifications: one sorted, filtered page (keyset cursor or offset). */
-  adminList(f: AdminTokenFilters, page: { limit: number; cursor?: string; offset?: number }) {
+  async adminList(f: AdminTokenFilters, page: { limit: number; cursor?: string; offset?: number }) {
     return sortedPage(this.reg.db, reidTokens, this.adminFilters(f), this.adminSort(f), page);
   }
 
   /** The same rows, every one, a chunk at a time (streamed CSV export). */
-  adminListAll(f: AdminTokenFilters) {
+  async adminListAll(f: AdminTokenFilters) {
     const filters = this.adminFilters(f);
-    const total = this.reg.db
+    const [{ n: total }] = await this.reg.db
       .select({ n: sql<number>`count(*)` })
       .from(reidTokens)
-      .where(filters.length ? and(...filters) : undefined)
-      .get()!.n;
-    return { total, chunks: sortedChunks(this.reg.db, reidTokens, filters, this.adminSort(f), 500, undefined, { count: () => total }) };
+      .where(filters.length ? and(...filters) : undefined);
+    return { total, chunks: sortedChunks(this.reg.db, reidTokens, filters, this.adminSort(f), 500, undefined, { count: () => Promise.resolve(total) }) };
   }
 
   /** The caller's token or 404 / 403 (contract §4: another account's token → 403). */
-  getInitiatedBy(accountId: string, tokenRef: string): TokenRow {
-    const row = this.find(tokenRef);
+  async getInitiatedBy(accountId: string, tokenRef: string): Promise<TokenRow> {
+    const row = await this.find(tokenRef);
     if (!row) throw notFound(`Re-identification token ${tokenRef}`);
     if (row.initiatorAccountId !== accountId) throw forbidden('This re-identification was initiated by another account');
     return row;
@@ -372,36 +369,35 @@ export class ReidTokens {
    * the conditional UPDATE makes consumption atomic, so of any number of concurrent uses
    * exactly one succeeds and the rest get 409.
    */
-  consume(accountId: string, tokenRef: string, purpose: string, opts: { mpxn?: string; withdrawWindow?: boolean } = {}): TokenRow {
-    const row = this.getInitiatedBy(accountId, tokenRef);
+  async consume(accountId: string, tokenRef: string, purpose: string, opts: { mpxn?: string; withdrawWindow?: boolean } = {}): Promise<TokenRow> {
+    const row = await this.getInitiatedBy(accountId, tokenRef);
     const nowIso = this.reg.clock.iso();
     if (opts.mpxn !== undefined && row.mpxn !== opts.mpxn) throw forbidden('This re-identification token was issued for a different meter point');
     if (row.consumedAt) throw conflict('This re-identification token has already been used');
-    const status = this.status(row, nowIso);
+    const status = await this.status(row, nowIso);
     if (status === 'pending') throw badState('The customer has not confirmed this re-identification yet');
     if (row.status === 'cancelled') throw badState('This re-identification was cancelled by support staff; start a new re-identification');
-    if (status === 'expired') throw badState(this.endedByChangeOfTenancy(row) ? ENDED_BY_COT : 'This re-identification token has expired; start a new re-identification');
-    const result = this.reg.db
+    if (status === 'expired') throw badState((await this.endedByChangeOfTenancy(row)) ? ENDED_BY_COT : 'This re-identification token has expired; start a new re-identification');
+    const result = await this.reg.db
       .update(reidTokens)
       .set({
         consumedAt: nowIso,
         consumedFor: purpose,
         withdrawUntil: opts.withdrawWindow ? new Date(new Date(nowIso).getTime() + PORTAL_WITHDRAW_MS).toISOString() : null,
       })
-      .where(and(eq(reidTokens.seq, row.seq), isNull(reidTokens.consumedAt), eq(reidTokens.status, 'confirmed')))
-      .run();
-    if (result.changes !== 1) throw conflict('This re-identification token has already been used');
-    this.reg.audit.append({ actor: accountId, eventType: 'reidentification.consumed', ir: row.ir, subject: tokenRef, detail: { for: purpose } });
-    return this.find(tokenRef)!;
+      .where(and(eq(reidTokens.seq, row.seq), isNull(reidTokens.consumedAt), eq(reidTokens.status, 'confirmed')));
+    if (affectedRows(result) !== 1) throw conflict('This re-identification token has already been used');
+    await this.reg.audit.append({ actor: accountId, eventType: 'reidentification.consumed', ir: row.ir, subject: tokenRef, detail: { for: purpose } });
+    return (await this.find(tokenRef))!;
   }
 
   /** [ours] A portal's withdrawal authority: the consumed token, for its MPxN, within 30 minutes. */
-  checkWithdrawal(accountId: string, tokenRef: string, mpxn: string): void {
-    const row = this.find(tokenRef);
+  async checkWithdrawal(accountId: string, tokenRef: string, mpxn: string): Promise<void> {
+    const row = await this.find(tokenRef);
     if (!row || row.initiatorAccountId !== accountId) throw forbidden('reidentification-token does not authorise this withdrawal');
     if (row.mpxn !== mpxn) throw forbidden('reidentification-token was issued for a different meter point');
     if (!row.consumedAt || !row.withdrawUntil) throw forbidden('Query the meter point with this token before withdrawing');
-    if (this.endedByChangeOfTenancy(row)) throw forbidden(ENDED_BY_COT);
+    if (await this.endedByChangeOfTenancy(row)) throw forbidden(ENDED_BY_COT);
     if (row.withdrawUntil <= this.reg.clock.iso()) throw new ApiError(422, 'VAL002', 'The withdrawal window for this token has closed; re-identify the customer again');
   }
 }

@@ -55,7 +55,7 @@ export class SandboxClock {
     try {
       await this.runDueNow(out);
       for (;;) {
-        const next = [this.delivery.nextDueAt(), this.sweeper.nextDueAt()].filter((t): t is string => !!t).sort()[0];
+        const next = [await this.delivery.nextDueAt(), await this.sweeper.nextDueAt()].filter((t): t is string => !!t).sort()[0];
         if (!next) break;
         const at = Date.parse(next);
         if (at >= Date.now() + targetOffsetMs) break;
@@ -66,11 +66,11 @@ export class SandboxClock {
           out.capped = true;
           break;
         }
-        this.setAt(at);
+        await this.setAt(at);
         out.steps++;
         await this.runDueNow(out);
       }
-      this.reg.tx(() => saveClockOffset(this.reg, targetOffsetMs));
+      await this.reg.tx(() => saveClockOffset(this.reg, targetOffsetMs));
       await this.runDueNow(out);
       return out;
     } finally {
@@ -81,17 +81,17 @@ export class SandboxClock {
   /** Back to real time (a sandbox may go back only this way); then runs what is due. */
   async reset(): Promise<CatchUp> {
     const out: CatchUp = { steps: 0, 'webhook-attempts': 0, 'records-expired': 0, 'expiring-notices-queued': 0, capped: false };
-    this.reg.tx(() => saveClockOffset(this.reg, 0));
+    await this.reg.tx(() => saveClockOffset(this.reg, 0));
     await this.runDueNow(out);
     return out;
   }
 
-  private setAt(ms: number): void {
-    this.reg.tx(() => saveClockOffset(this.reg, ms - Date.now()));
+  private async setAt(ms: number): Promise<void> {
+    await this.reg.tx(() => saveClockOffset(this.reg, ms - Date.now()));
   }
 
   private async runDueNow(out: CatchUp): Promise<void> {
-    const s = this.sweeper.run();
+    const s = await this.sweeper.run();
     out['records-expired'] += s.expired + s.discoveredExpired;
     out['expiring-notices-queued'] += s.expiringQueued;
     out['webhook-attempts'] += await this.delivery.runDue();

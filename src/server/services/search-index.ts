@@ -15,9 +15,13 @@ export const SEARCH_QUEUE = 'access_records_search_queue';
 /** Records moved into the index per transaction: one FTS segment per batch, short write locks. */
 export const SEARCH_INDEX_BATCH = 500;
 
-/** Forgets every queued record; for callers that have just rebuilt the whole index (sandbox snapshots). */
-export function forgetQueuedSearch(sqlite: Database.Database): void {
+/**
+ * Forgets every queued record; for callers that have just rebuilt the whole index (sandbox snapshots).
+ * The delete runs before this returns (SQLite answers at once); the promise is for the storage interface.
+ */
+export function forgetQueuedSearch(sqlite: Database.Database): Promise<void> {
   sqlite.prepare(`DELETE FROM main."${SEARCH_QUEUE}"`).run();
+  return Promise.resolve();
 }
 
 /** Background worker (one of `Services.workers`) that indexes queued records, a batch per turn of the event loop. */
@@ -28,7 +32,8 @@ export class SearchIndexer extends PeriodicWorker<number> {
 
   constructor(
     private readonly sqlite: Database.Database,
-    private readonly tx: <T>(fn: () => T) => T,
+    /** The register's `tx` (a unit of work); its work here is synchronous raw SQLite. */
+    private readonly tx: <T>(fn: () => T) => Promise<T> | T,
     intervalMs: number,
     private readonly batchSize = SEARCH_INDEX_BATCH,
   ) {
@@ -44,8 +49,8 @@ export class SearchIndexer extends PeriodicWorker<number> {
     return this.indexAll();
   }
 
-  /** Moves up to one batch of queued records into the index, in one transaction; returns how many. */
-  indexBatch(): number {
+  /** Moves up to one batch of queued records into the index, in one transaction; resolves to how many. */
+  async indexBatch(): Promise<number> {
     const s = this.prepared();
     return this.tx(() => {
       const last = s.last.pluck().get(this.batchSize) as number | null;
@@ -60,8 +65,8 @@ export class SearchIndexer extends PeriodicWorker<number> {
   }
 
   /** How many records wait to be indexed. */
-  pending(): number {
-    return this.prepared().pending.pluck().get() as number;
+  pending(): Promise<number> {
+    return Promise.resolve(this.prepared().pending.pluck().get() as number);
   }
 
   private prepared() {
@@ -82,7 +87,7 @@ export class SearchIndexer extends PeriodicWorker<number> {
     let total = 0;
     try {
       for (;;) {
-        const n = this.indexBatch();
+        const n = await this.indexBatch();
         total += n;
         if (n < this.batchSize || this.stopped) break;
         // A backlog (after a restart or a bulk load) is indexed without keeping requests waiting.

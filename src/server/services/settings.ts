@@ -11,8 +11,9 @@ const KEY_FINGERPRINT = 'key-fingerprint';
 export const CLOCK_FOLLOW_MS = 500;
 
 /** The stored offset row (value and when it was written), or null. */
-function storedOffset(reg: Register): { value: string; updatedAt: string } | null {
-  return reg.db.select({ value: settings.value, updatedAt: settings.updatedAt }).from(settings).where(eq(settings.key, CLOCK_OFFSET)).get() ?? null;
+async function storedOffset(reg: Register): Promise<{ value: string; updatedAt: string } | null> {
+  const [row] = await reg.db.select({ value: settings.value, updatedAt: settings.updatedAt }).from(settings).where(eq(settings.key, CLOCK_OFFSET));
+  return row ?? null;
 }
 
 /**
@@ -20,9 +21,9 @@ function storedOffset(reg: Register): { value: string; updatedAt: string } | nul
  * read (start-up, after a snapshot restore or reset, and by `followClockOffset`). On PostgreSQL
  * a NOTIFY from the node that moved it will call this too.
  */
-export function loadSettings(reg: Register): void {
+export async function loadSettings(reg: Register): Promise<void> {
   if (reg.config.mode !== 'sandbox') return;
-  const row = storedOffset(reg);
+  const row = await storedOffset(reg);
   reg.clock.setOffset(row ? Number(row.value) || 0 : 0);
 }
 
@@ -33,30 +34,38 @@ export function loadSettings(reg: Register): void {
  * the row is the clock's history, not a lock on it.) Reading one settings row by its key costs
  * microseconds. Returns the stop function.
  */
-export function followClockOffset(reg: Register): () => void {
+export async function followClockOffset(reg: Register): Promise<() => void> {
   if (reg.config.mode !== 'sandbox') return () => undefined;
   const seen = (row: { value: string; updatedAt: string } | null) => (row ? `${row.value}@${row.updatedAt}` : '');
-  let last = seen(storedOffset(reg));
+  let last = seen(await storedOffset(reg));
+  let stopped = false;
+  const follow = async () => {
+    const now = seen(await storedOffset(reg));
+    if (now === last || stopped) return;
+    last = now;
+    await loadSettings(reg);
+  };
   const timer = setInterval(() => {
     if (!reg.sqlite.open) return;
-    const now = seen(storedOffset(reg));
-    if (now === last) return;
-    last = now;
-    loadSettings(reg);
+    follow().catch(() => {
+      // The database is closing or briefly unreachable: the next tick tries again.
+    });
   }, CLOCK_FOLLOW_MS);
   timer.unref();
-  return () => clearInterval(timer);
+  return () => {
+    stopped = true;
+    clearInterval(timer);
+  };
 }
 
 /** Sandbox only: moves the register's "now" and remembers it across restarts (and for the other nodes). */
-export function saveClockOffset(reg: Register, offsetMs: number): void {
+export async function saveClockOffset(reg: Register, offsetMs: number): Promise<void> {
   reg.clock.setOffset(offsetMs);
   const now = new Date().toISOString();
-  reg.db
+  await reg.db
     .insert(settings)
     .values({ key: CLOCK_OFFSET, value: String(offsetMs), updatedAt: now })
-    .onConflictDoUpdate({ target: settings.key, set: { value: String(offsetMs), updatedAt: now } })
-    .run();
+    .onConflictDoUpdate({ target: settings.key, set: { value: String(offsetMs), updatedAt: now } });
 }
 
 /** A fingerprint of the key file's keys: HMACs of a constant, hashed together (reveals no key). */
@@ -75,9 +84,9 @@ export class KeyMismatchError extends Error {}
  * first insert wins (insert-or-ignore), and every node then compares with what is stored.
  * Also re-recorded after a sandbox reset or restore, which replace the settings table.
  */
-export function checkKeyFingerprint(reg: Register): void {
+export async function checkKeyFingerprint(reg: Register): Promise<void> {
   const mine = keyFingerprint(reg.keys);
-  reg.db.insert(settings).values({ key: KEY_FINGERPRINT, value: mine, updatedAt: new Date().toISOString() }).onConflictDoNothing().run();
-  const stored = reg.db.select({ value: settings.value }).from(settings).where(eq(settings.key, KEY_FINGERPRINT)).get()!.value;
+  await reg.db.insert(settings).values({ key: KEY_FINGERPRINT, value: mine, updatedAt: new Date().toISOString() }).onConflictDoNothing();
+  const [{ value: stored }] = await reg.db.select({ value: settings.value }).from(settings).where(eq(settings.key, KEY_FINGERPRINT));
   if (stored !== mine) throw new KeyMismatchError(`the key file does not belong to this database: the database was written with a key file whose fingerprint starts ${stored.slice(0, 12)}, this one's starts ${mine.slice(0, 12)}`);
 }

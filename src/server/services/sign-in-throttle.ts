@@ -1,7 +1,9 @@
 import { isIPv4, isIPv6 } from 'node:net';
-import type Database from 'better-sqlite3';
+import { eq, lt, sql } from 'drizzle-orm';
 import type { Register } from '../context.js';
+import { signInFailures } from '../db/schema.js';
 import { FailureLimiter, type FailureStore } from '../lib/failure-limiter.js';
+import { ONE_ROW } from '../lib/sql.js';
 
 /** Failures are forgotten after this long (the limiters' window). */
 const WINDOW_MS = 60 * 60_000;
@@ -12,38 +14,50 @@ const PRUNE_EVERY = 256;
  * Failed sign-ins kept in the database (`sign_in_failures`), so every node sharing it sees the
  * same counts: spreading guesses over several nodes behind a load balancer buys nothing.
  *
- * Several nodes: `update` reads and writes the key's row inside one transaction. On SQLite
- * that transaction holds the database's only write lock (BEGIN IMMEDIATE), whichever process
- * runs it, so two nodes failing at once are both counted. (PostgreSQL: `select … for update`
- * of the row, or an insert-on-conflict, in the same transaction.)
+ * Several nodes: `update` reads and writes the key's row inside one transaction that first
+ * holds the key (`store.lockKey`), so two nodes failing at once are both counted. On SQLite
+ * that transaction already holds the database's only write lock (BEGIN IMMEDIATE), whichever
+ * process runs it; on PostgreSQL the key lock serialises them, even before the row exists.
  */
 export class SignInFailureStore implements FailureStore {
-  private readonly read: Database.Statement<[string], string>;
-  private readonly write: Database.Statement<[string, string, number]>;
-  private readonly remove: Database.Statement<[string]>;
-  private readonly prune: Database.Statement<[number]>;
+  private readonly read;
+  private readonly write;
+  private readonly remove;
+  private readonly prune;
   private updates = 0;
 
   constructor(private readonly reg: Register) {
-    const db = reg.sqlite;
-    this.read = db.prepare<[string], string>('select failures from sign_in_failures where key = ?').pluck();
-    this.write = db.prepare('insert into sign_in_failures (key, failures, last_at) values (?, ?, ?) on conflict (key) do update set failures = excluded.failures, last_at = excluded.last_at');
-    this.remove = db.prepare('delete from sign_in_failures where key = ?');
-    this.prune = db.prepare('delete from sign_in_failures where last_at < ?');
+    const store = reg.store;
+    this.read = store.prepare('sign-in-throttle.read', (db) =>
+      db
+        .select({ failures: signInFailures.failures })
+        .from(signInFailures)
+        .where(eq(signInFailures.key, sql.placeholder('key')))
+        .limit(ONE_ROW),
+    );
+    this.write = store.prepare('sign-in-throttle.write', (db) =>
+      db
+        .insert(signInFailures)
+        .values({ key: sql.placeholder('key'), failures: sql.placeholder('failures'), lastAt: sql.placeholder('lastAt') })
+        .onConflictDoUpdate({ target: signInFailures.key, set: { failures: sql`excluded.failures`, lastAt: sql`excluded.last_at` } }),
+    );
+    this.remove = store.prepare('sign-in-throttle.remove', (db) => db.delete(signInFailures).where(eq(signInFailures.key, sql.placeholder('key'))));
+    this.prune = store.prepare('sign-in-throttle.prune', (db) => db.delete(signInFailures).where(lt(signInFailures.lastAt, sql.placeholder('before'))));
   }
 
-  get(key: string): number[] {
-    const stored = this.read.get(key);
-    return stored ? (JSON.parse(stored) as number[]) : [];
+  async get(key: string): Promise<number[]> {
+    const [row] = await this.read.execute({ key });
+    return row ? row.failures : [];
   }
 
-  update(key: string, change: (list: number[]) => number[]): void {
-    this.reg.tx(() => {
-      const list = change(this.get(key));
-      if (list.length) this.write.run(key, JSON.stringify(list), list[list.length - 1]);
-      else this.remove.run(key);
+  async update(key: string, change: (list: number[]) => number[]): Promise<void> {
+    await this.reg.tx(async () => {
+      await this.reg.store.lockKey(`sign-in-failures:${key}`);
+      const list = change(await this.get(key));
+      if (list.length) await this.write.execute({ key, failures: list, lastAt: list[list.length - 1] });
+      else await this.remove.execute({ key });
       // Bounded under a flood of distinct keys: what is past the window counts for nothing.
-      if (++this.updates % PRUNE_EVERY === 0) this.prune.run(Date.now() - WINDOW_MS);
+      if (++this.updates % PRUNE_EVERY === 0) await this.prune.execute({ before: Date.now() - WINDOW_MS });
     });
   }
 }
@@ -72,19 +86,19 @@ export class SignInThrottle {
   }
 
   /** Seconds this account id from this address must wait before trying again (0: go ahead). */
-  blockedFor(accountId: string, ip: string): number {
+  async blockedFor(accountId: string, ip: string): Promise<number> {
     const client = clientKey(ip);
-    return Math.max(this.perAccountAndAddress.blockedFor(JSON.stringify([claimed(accountId), client])), this.perAddress.blockedFor(client));
+    return Math.max(await this.perAccountAndAddress.blockedFor(JSON.stringify([claimed(accountId), client])), await this.perAddress.blockedFor(client));
   }
 
-  failed(accountId: string, ip: string): void {
+  async failed(accountId: string, ip: string): Promise<void> {
     const client = clientKey(ip);
-    this.perAccountAndAddress.fail(JSON.stringify([claimed(accountId), client]));
-    this.perAddress.fail(client);
+    await this.perAccountAndAddress.fail(JSON.stringify([claimed(accountId), client]));
+    await this.perAddress.fail(client);
   }
 
-  succeeded(accountId: string, ip: string): void {
-    this.perAccountAndAddress.reset(JSON.stringify([claimed(accountId), clientKey(ip)]));
+  succeeded(accountId: string, ip: string): Promise<void> {
+    return this.perAccountAndAddress.reset(JSON.stringify([claimed(accountId), clientKey(ip)]));
   }
 }
 

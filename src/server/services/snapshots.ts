@@ -96,10 +96,11 @@ export interface RestoreHooks {
  *   (name, time, schema version). An in-memory register (no data folder) keeps them in a
  *   private temporary folder that is removed when it stops.
  * - Restoring keeps the live connection (every service holds it): the snapshot is ATTACHed
- *   and every table is emptied and copied from it inside one transaction, foreign keys
- *   checked at its commit. Rows, counters, AUTOINCREMENT sequences, the clock offset and the
- *   audit chain come back exactly; then the in-memory state is reset (`RestoreHooks`) and the
- *   restore is appended to the restored audit chain, which therefore still verifies.
+ *   and every table is emptied and copied from it inside one unit of work (`reg.tx`), foreign
+ *   keys checked once the copies are done. Rows, counters, AUTOINCREMENT sequences, the clock
+ *   offset and the audit chain come back exactly; the restore is appended to the restored
+ *   audit chain in the same unit, which therefore still verifies; then the in-memory state is
+ *   reset (`RestoreHooks`).
  */
 export class Snapshots {
   private folder: string | null = null;
@@ -107,8 +108,8 @@ export class Snapshots {
   private readonly keyCheck: string;
   /** Names being saved right now: a second save under the same name is refused while the first one's backup runs. */
   private readonly saving = new Set<string>();
-  /** True while a reset loads its data (see reset). */
-  private resetting = false;
+  /** Why the state may not be replaced or saved now: a reset or a restore is under way (see reset, restore). */
+  private replacing: string | null = null;
 
   constructor(
     private readonly reg: Register,
@@ -193,7 +194,7 @@ export class Snapshots {
    */
   async create(actor: string, name: string): Promise<SnapshotView> {
     const trimmed = name.trim();
-    this.refuseWhileResetting();
+    this.refuseWhileReplacing();
     if (this.saving.has(trimmed) || this.list().some((s) => s.name === trimmed)) throw conflict(`A snapshot named "${trimmed}" already exists; choose another name`);
     this.saving.add(trimmed);
     try {
@@ -219,8 +220,8 @@ export class Snapshots {
     }
     const createdAt = this.reg.clock.iso();
     // Audited first, so the snapshot holds its own "saved" event: a restored chain says where it came from.
-    this.reg.tx(() => this.reg.audit.append({ actor, eventType: 'sandbox.snapshot-saved', subject: id, detail: { name: trimmed } }));
-    this.reg.durability.endBatch();
+    await this.reg.tx(() => this.reg.audit.append({ actor, eventType: 'sandbox.snapshot-saved', subject: id, detail: { name: trimmed } }));
+    await this.noTransactionOpen();
     let meta: SnapshotMeta;
     try {
       await this.reg.sqlite.backup(part);
@@ -231,23 +232,23 @@ export class Snapshots {
     } catch (err) {
       for (const f of [part, file, metaFile]) rmSync(f, { force: true });
       // The chain already says it was saved: say it was not, after all.
-      this.reg.tx(() => this.reg.audit.append({ actor, eventType: 'sandbox.snapshot-failed', subject: id, detail: { name: trimmed, error: (err as Error).message.slice(0, 200) } }));
+      await this.reg.tx(() => this.reg.audit.append({ actor, eventType: 'sandbox.snapshot-failed', subject: id, detail: { name: trimmed, error: (err as Error).message.slice(0, 200) } }));
       throw cannotWrite(err);
     }
     return this.view(meta);
   }
 
   /** Deletes a snapshot's files. */
-  remove(actor: string, id: string): void {
+  async remove(actor: string, id: string): Promise<void> {
     // A damaged snapshot (not listed, not restorable) can still be deleted: either file is enough.
     if (!ID_RE.test(id) || (!existsSync(join(this.dir(), `${id}.json`)) && !existsSync(join(this.dir(), `${id}.sqlite`)))) throw notFound(`Snapshot ${id}`);
     rmSync(join(this.dir(), `${id}.sqlite`), { force: true });
     rmSync(join(this.dir(), `${id}.json`), { force: true });
-    this.reg.tx(() => this.reg.audit.append({ actor, eventType: 'sandbox.snapshot-deleted', subject: id }));
+    await this.reg.tx(() => this.reg.audit.append({ actor, eventType: 'sandbox.snapshot-deleted', subject: id }));
   }
 
   /** Takes the register back to snapshot `id` exactly, then audits the restore on the restored chain. */
-  restore(actor: string, id: string): SnapshotView {
+  async restore(actor: string, id: string): Promise<SnapshotView> {
     const meta = this.readMeta(id);
     if (!meta) throw notFound(`Snapshot ${id}`);
     this.refuseWhileBusy();
@@ -256,21 +257,25 @@ export class Snapshots {
       throw conflict(`Snapshot ${id} was taken with another version of the register's database (${meta.migrations} migrations, this register has ${this.migrationsIn('main')}); it cannot be restored`);
     const file = join(this.dir(), `${id}.sqlite`);
     if (fileSha256(file) !== meta.sha256) throw conflict(`Snapshot ${id} is damaged or was changed since it was saved; it cannot be restored (delete it)`);
-    // ATTACH and DETACH cannot run inside a transaction: commit the open batch first.
-    this.reg.durability.endBatch();
+    // Its units of work interleave with other requests' now: nothing else may replace or save the state meanwhile.
+    this.replacing = 'A restore of a snapshot is under way; try again when it has finished';
     try {
-      this.replaceFrom(actor, id, meta, file);
+      await this.replaceFrom(actor, id, meta, file);
     } catch (err) {
-      // The transaction rolled back: the register still holds what it held. A file SQLite cannot read is the snapshot's fault, not a server error.
+      // The unit rolled back: the register still holds what it held. A file SQLite cannot read is the snapshot's fault, not a server error.
       if (isSqliteError(err)) throw conflict(`Snapshot ${id} is damaged and could not be read (${err.message}); it cannot be restored (delete it)`);
       throw err;
+    } finally {
+      this.replacing = null;
     }
     this.hooks.restored();
     return this.view(meta);
   }
 
-  private replaceFrom(actor: string, id: string, meta: SnapshotMeta, file: string): void {
+  private async replaceFrom(actor: string, id: string, meta: SnapshotMeta, file: string): Promise<void> {
     const sqlite = this.reg.sqlite;
+    // ATTACH and DETACH cannot run inside a transaction: the open batch is committed first.
+    await this.noTransactionOpen();
     sqlite.prepare('ATTACH DATABASE ? AS snap').run(file);
     try {
       if (this.migrationsIn('snap') !== meta.migrations) throw conflict(`Snapshot ${id} does not match its description; it cannot be restored`);
@@ -279,25 +284,62 @@ export class Snapshots {
         const cols = this.columns('snap', t);
         if (cols.join(',') !== this.columns('main', t).join(',')) throw conflict(`Snapshot ${id} has a different layout of table ${t}; it cannot be restored`);
       }
-      sqlite.transaction(() => {
-        sqlite.pragma('defer_foreign_keys = ON');
-        for (const t of tables) sqlite.prepare(`DELETE FROM main."${t}"`).run();
-        for (const t of tables) this.copy(t);
-        // Tables kept by triggers (record counts) were changed by the copies above: copy them last, exactly.
-        for (const t of this.triggerTargets(tables)) {
-          sqlite.prepare(`DELETE FROM main."${t}"`).run();
-          this.copy(t);
-        }
-        if (this.hasSequence('main') && this.hasSequence('snap')) {
-          sqlite.prepare('DELETE FROM main.sqlite_sequence').run();
-          sqlite.prepare('INSERT INTO main.sqlite_sequence (name, seq) SELECT name, seq FROM snap.sqlite_sequence').run();
-        }
-        this.rebuildIndexes();
-        this.afterReplace();
-        this.reg.audit.append({ actor, eventType: 'sandbox.snapshot-restored', subject: id, detail: { name: meta.name, 'snapshot-created-at': apiTime(meta.createdAt) } });
-      })();
+      const damaged = () => conflict(`Snapshot ${id} is damaged and could not be read (FOREIGN KEY constraint failed); it cannot be restored (delete it)`);
+      await this.reg.tx(async () => {
+        // The rows are replaced in one synchronous stretch: no other request can read a half-copied state.
+        this.withDeferredForeignKeys(damaged, () => {
+          for (const t of tables) sqlite.prepare(`DELETE FROM main."${t}"`).run();
+          for (const t of tables) this.copy(t);
+          // Tables kept by triggers (record counts) were changed by the copies above: copy them last, exactly.
+          for (const t of this.triggerTargets(tables)) {
+            sqlite.prepare(`DELETE FROM main."${t}"`).run();
+            this.copy(t);
+          }
+          if (this.hasSequence('main') && this.hasSequence('snap')) {
+            sqlite.prepare('DELETE FROM main.sqlite_sequence').run();
+            sqlite.prepare('INSERT INTO main.sqlite_sequence (name, seq) SELECT name, seq FROM snap.sqlite_sequence').run();
+          }
+        });
+        await this.rebuildIndexes();
+        await this.afterReplace();
+        await this.reg.audit.append({ actor, eventType: 'sandbox.snapshot-restored', subject: id, detail: { name: meta.name, 'snapshot-created-at': apiTime(meta.createdAt) } });
+      });
     } finally {
+      await this.noTransactionOpen();
       sqlite.prepare('DETACH DATABASE snap').run();
+    }
+  }
+
+  /**
+   * Runs `fn` (inside a unit of work) with foreign keys checked once it has finished rather than
+   * statement by statement, so tables can be emptied and refilled in any order. The check runs
+   * here, not at the batch's COMMIT: a violation fails this unit alone (a damaged snapshot),
+   * never the other requests' units committed with it.
+   */
+  private withDeferredForeignKeys(violated: () => Error, fn: () => void): void {
+    const sqlite = this.reg.sqlite;
+    sqlite.pragma('defer_foreign_keys = ON');
+    try {
+      fn();
+      if ((sqlite.pragma('main.foreign_key_check') as unknown[]).length > 0) throw violated();
+    } finally {
+      // The unit's rollback (on a throw) takes its pending violations back with its rows.
+      sqlite.pragma('defer_foreign_keys = OFF');
+    }
+  }
+
+  /**
+   * Commits the open batch and waits until no unit of work is running, so that no transaction is
+   * open on the connection: ATTACH and DETACH cannot run inside one, and a backup then starts
+   * from everything already committed. A unit in progress ends within a few turns of the event
+   * loop (its awaits on this connection resolve at once). Returns with no transaction open; the
+   * caller's next statement must follow without an await in between.
+   */
+  private async noTransactionOpen(): Promise<void> {
+    this.reg.durability.endBatch();
+    while (this.reg.sqlite.inTransaction) {
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      this.reg.durability.endBatch();
     }
   }
 
@@ -307,20 +349,24 @@ export class Snapshots {
    * caller (seed/demo.ts), which also re-creates missing demo accounts. Audited by the caller
    * once the data is in (`audit`), so the event is the newest on the fresh chain.
    */
-  clear(): void {
-    this.refuseWhileBusy();
+  private async clear(): Promise<void> {
     const sqlite = this.reg.sqlite;
-    this.reg.durability.endBatch();
-    sqlite.transaction(() => {
-      sqlite.pragma('defer_foreign_keys = ON');
-      const tables = this.tables().filter((t) => !KEPT_ON_RESET.has(t));
-      for (const t of tables) sqlite.prepare(`DELETE FROM main."${t}"`).run();
+    // Its own batch: what was written before it is committed first.
+    await this.noTransactionOpen();
+    await this.reg.tx(async () => {
+      this.withDeferredForeignKeys(
+        () => new Error('FOREIGN KEY constraint failed: a kept table refers to a cleared one'),
+        () => {
+          const tables = this.tables().filter((t) => !KEPT_ON_RESET.has(t));
+          for (const t of tables) sqlite.prepare(`DELETE FROM main."${t}"`).run();
+        },
+      );
       // Every event is gone: the chain starts again, anchored after the newest id handed out,
       // so verify tells this reset apart from events deleted behind the register's back.
-      this.reg.audit.startFreshChain();
-      this.rebuildIndexes();
-      this.afterReplace();
-    })();
+      await this.reg.audit.startFreshChain();
+      await this.rebuildIndexes();
+      await this.afterReplace();
+    });
     this.hooks.restored();
   }
 
@@ -331,22 +377,23 @@ export class Snapshots {
    * until it has finished, so no mix of two states is left behind.
    */
   async reset(actor: string, seed: SeedChoice, load: () => Promise<unknown>): Promise<void> {
-    this.clear();
-    this.resetting = true;
+    this.refuseWhileBusy();
+    this.replacing = 'A reset of the sandbox is still loading its data; try again when it has finished';
     try {
+      await this.clear();
       await load();
-      this.reg.tx(() => this.reg.audit.append({ actor, eventType: 'sandbox.reset', detail: { seed } }));
+      await this.reg.tx(() => this.reg.audit.append({ actor, eventType: 'sandbox.reset', detail: { seed } }));
     } finally {
-      this.resetting = false;
+      this.replacing = null;
     }
   }
 
-  private refuseWhileResetting(): void {
-    if (this.resetting) throw conflict('A reset of the sandbox is still loading its data; try again when it has finished');
+  private refuseWhileReplacing(): void {
+    if (this.replacing) throw conflict(this.replacing);
   }
 
   private refuseWhileBusy(): void {
-    this.refuseWhileResetting();
+    this.refuseWhileReplacing();
     const why = this.hooks.busy();
     if (why) throw conflict(why);
   }
@@ -356,10 +403,10 @@ export class Snapshots {
    * settings table was replaced: the key file's fingerprint is recorded again (the same keys:
    * a restore needs them, and a reset keeps them).
    */
-  private afterReplace(): void {
+  private async afterReplace(): Promise<void> {
     this.reg.clock.setOffset(0);
-    loadSettings(this.reg);
-    checkKeyFingerprint(this.reg);
+    await loadSettings(this.reg);
+    await checkKeyFingerprint(this.reg);
   }
 
   /**
@@ -383,9 +430,9 @@ export class Snapshots {
    * Every FTS5 index is rebuilt from its content table (SQLite's documented 'rebuild' command);
    * the admin search's queue (services/search-index.ts) is then empty, since every record is indexed.
    */
-  private rebuildIndexes(): void {
+  private async rebuildIndexes(): Promise<void> {
     for (const v of this.virtualTables()) this.reg.sqlite.prepare(`INSERT INTO main."${v}" ("${v}") VALUES ('rebuild')`).run();
-    forgetQueuedSearch(this.reg.sqlite);
+    await forgetQueuedSearch(this.reg.sqlite);
   }
 
   private columns(schema: 'main' | 'snap', table: string): string[] {

@@ -66,7 +66,7 @@ export class Sweeper extends PeriodicWorker<void> {
       for (const step of [() => this.expireActiveBatch(), () => this.expireDiscoveredBatch(), () => this.queueExpiringBatch()]) {
         for (;;) {
           if (this.stopped) return;
-          if (this.reg.tx(step) < BATCH) break;
+          if ((await this.reg.tx(step)) < BATCH) break;
           await new Promise((r) => setImmediate(r));
         }
       }
@@ -75,15 +75,15 @@ export class Sweeper extends PeriodicWorker<void> {
     }
   }
 
-  /** One full sweep, synchronously. */
-  run(): SweepResult {
+  /** One full sweep, without giving the event loop back between batches. */
+  async run(): Promise<SweepResult> {
     if (this.running) return { expired: 0, discoveredExpired: 0, expiringQueued: 0 };
     this.running = true;
     try {
       return {
-        expired: this.batches(() => this.expireActiveBatch()),
-        discoveredExpired: this.batches(() => this.expireDiscoveredBatch()),
-        expiringQueued: this.batches(() => this.queueExpiringBatch()),
+        expired: await this.batches(() => this.expireActiveBatch()),
+        discoveredExpired: await this.batches(() => this.expireDiscoveredBatch()),
+        expiringQueued: await this.batches(() => this.queueExpiringBatch()),
       };
     } finally {
       this.running = false;
@@ -96,71 +96,69 @@ export class Sweeper extends PeriodicWorker<void> {
    * notify-days-before window. (DISCOVERED expiry is left to the final sweep: it only
    * changes a state, nothing is sent.) The sandbox clock steps through these in order.
    */
-  nextDueAt(): string | null {
+  async nextDueAt(): Promise<string | null> {
     const now = this.reg.clock.iso();
-    const expiry = this.reg.sqlite.prepare("select min(expires_at) as at from access_records where state = 'ACTIVE' and expires_at > ?").get(now) as { at: string | null } | undefined;
-    const legal = CONSENT_BASES.map(() => '?').join(',');
-    const notice = this.reg.sqlite
-      .prepare(
-        `select min(strftime('%Y-%m-%dT%H:%M:%fZ', r.expires_at, '-' || w.notify_days_before || ' days')) as at
+    const [expiry] = await this.reg.store.rows<{ at: string | null }>(sql`select min(expires_at) as at from access_records where state = 'ACTIVE' and expires_at > ${now}`);
+    const legal = sql.join(
+      CONSENT_BASES.map((b) => sql`${b}`),
+      sql`,`,
+    );
+    const [notice] = await this.reg.store.rows<{ at: string | null }>(
+      sql`select min(strftime('%Y-%m-%dT%H:%M:%fZ', r.expires_at, '-' || w.notify_days_before || ' days')) as at
            from access_records r join webhooks w on w.duid = r.duid
-          where r.state = 'ACTIVE' and r.kind = 'record' and r.expires_at > ? and r.legal_basis in (${legal})
+          where r.state = 'ACTIVE' and r.kind = 'record' and r.expires_at > ${now} and r.legal_basis in (${legal})
             and w.active = 1 and w.deleted_at is null
             and exists (select 1 from json_each(w.event_types) where json_each.value = 'consent.expiring')
-            and strftime('%Y-%m-%dT%H:%M:%fZ', r.expires_at, '-' || w.notify_days_before || ' days') > ?
+            and strftime('%Y-%m-%dT%H:%M:%fZ', r.expires_at, '-' || w.notify_days_before || ' days') > ${now}
             and not exists (select 1 from webhook_deliveries d where d.wid = w.wid and d.ak = r.ak and d.event_type = 'consent.expiring')`,
-      )
-      .get(now, ...CONSENT_BASES, now) as { at: string | null } | undefined;
+    );
     const times = [expiry?.at, notice?.at].filter((t): t is string => !!t).sort();
     return times[0] ?? null;
   }
 
-  private batches(step: () => number): number {
+  private async batches(step: () => Promise<number>): Promise<number> {
     let total = 0;
     for (;;) {
-      const n = this.reg.tx(step);
+      const n = await this.reg.tx(step);
       total += n;
       if (n < BATCH) return total;
     }
   }
 
   /** One batch (at most BATCH rows); run inside a transaction. */
-  private expireActiveBatch(): number {
+  private async expireActiveBatch(): Promise<number> {
     const now = this.reg.clock.iso();
-    const due = this.reg.db
+    const due = await this.reg.db
       .select({ seq: accessRecords.seq, ak: accessRecords.ak, ir: accessRecords.ir, expiry: accessRecords.expiry, expiresAt: accessRecords.expiresAt })
       .from(accessRecords)
       .where(and(eq(accessRecords.state, 'ACTIVE'), lte(accessRecords.expiresAt, now)))
       .orderBy(asc(accessRecords.expiresAt))
-      .limit(BATCH)
-      .all();
+      .limit(BATCH);
     for (const r of due) {
-      this.reg.db
+      await this.reg.db
         .update(accessRecords)
         .set({ state: 'EXPIRED', expiredAt: r.expiresAt, updatedAt: now })
-        .where(and(eq(accessRecords.seq, r.seq), eq(accessRecords.state, 'ACTIVE')))
-        .run();
-      this.reg.audit.append({ actor: ACTOR, eventType: 'access-record.expired', ak: r.ak, ir: r.ir, detail: { expiry: r.expiry, 'expired-at': apiTime(r.expiresAt) } });
+        .where(and(eq(accessRecords.seq, r.seq), eq(accessRecords.state, 'ACTIVE')));
+      await this.reg.audit.append({ actor: ACTOR, eventType: 'access-record.expired', ak: r.ak, ir: r.ir, detail: { expiry: r.expiry, 'expired-at': apiTime(r.expiresAt) } });
     }
     return due.length;
   }
 
   /** One batch (at most BATCH rows); run inside a transaction. */
-  private expireDiscoveredBatch(): number {
+  private async expireDiscoveredBatch(): Promise<number> {
     const now = this.reg.clock.iso();
     const cutoff = new Date(this.reg.clock.now().getTime() - DISCOVERED_TTL_DAYS * DAY_MS).toISOString();
     // last-seen is stored as a canonical instant (services/dcc.ts); strftime puts it in the
     // millisecond form the cutoff has, so the comparison is between instants.
-    const due = this.reg.db
+    const due = await this.reg.db
       .select({ seq: accessRecords.seq, ak: accessRecords.ak, lastSeen: accessRecords.lastSeen, firstSeen: accessRecords.firstSeen, org: accessRecords.organisationReference })
       .from(accessRecords)
       .where(and(eq(accessRecords.state, 'DISCOVERED'), sql`${isoSql(sql`coalesce(${accessRecords.lastSeen}, ${accessRecords.firstSeen})`)} < ${cutoff}`))
       .orderBy(asc(accessRecords.seq))
-      .limit(BATCH)
-      .all();
+      .limit(BATCH);
     for (const r of due) {
-      this.reg.db.update(accessRecords).set({ state: 'EXPIRED', expiredAt: now, updatedAt: now }).where(eq(accessRecords.seq, r.seq)).run();
-      this.reg.audit.append({
+      await this.reg.db.update(accessRecords).set({ state: 'EXPIRED', expiredAt: now, updatedAt: now }).where(eq(accessRecords.seq, r.seq));
+      await this.reg.audit.append({
         actor: ACTOR,
         eventType: 'discovered-access.expired',
         ak: r.ak,
@@ -171,12 +169,12 @@ export class Sweeper extends PeriodicWorker<void> {
   }
 
   /** One batch (at most BATCH rows); run inside a transaction. */
-  private queueExpiringBatch(): number {
+  private async queueExpiringBatch(): Promise<number> {
     // Performance (see docs/performance.md): the query below walks every ACTIVE record expiring within 90 days
     // (≈0.9 s per sweep with 100 k records, ≈8 s with 1 M, blocking requests) even when no
     // subscription takes consent.expiring; then there is nothing to queue, so skip it.
-    const anySubscriber = this.reg.sqlite.prepare("select 1 from webhooks where active = 1 and deleted_at is null and exists (select 1 from json_each(event_types) where json_each.value = 'consent.expiring') limit 1").get();
-    if (!anySubscriber) return 0;
+    const anySubscriber = await this.reg.store.rows(sql`select 1 from webhooks where active = 1 and deleted_at is null and exists (select 1 from json_each(event_types) where json_each.value = 'consent.expiring') limit 1`);
+    if (!anySubscriber.length) return 0;
     const nowDate = this.reg.clock.now();
     const now = nowDate.toISOString();
     const horizon = new Date(nowDate.getTime() + MAX_NOTIFY_DAYS * DAY_MS).toISOString();
@@ -185,7 +183,7 @@ export class Sweeper extends PeriodicWorker<void> {
       .select({ one: sql`1` })
       .from(webhookDeliveries)
       .where(and(eq(webhookDeliveries.wid, webhooks.wid), eq(webhookDeliveries.ak, accessRecords.ak), eq(webhookDeliveries.eventType, 'consent.expiring')));
-    const due = this.reg.db
+    const due = await this.reg.db
       .select({
         ak: accessRecords.ak,
         mpxn: accessRecords.mpxn,
@@ -211,12 +209,11 @@ export class Sweeper extends PeriodicWorker<void> {
         ),
       )
       .orderBy(asc(accessRecords.expiresAt))
-      .limit(BATCH)
-      .all();
+      .limit(BATCH);
     let queued = 0;
     for (const r of due) {
       const daysRemaining = Math.floor((new Date(r.expiresAt!).getTime() - nowDate.getTime()) / DAY_MS);
-      const id = this.events.publishTo({ wid: r.wid, duid: r.duid! }, 'consent.expiring', { ak: r.ak, mpxn: r.mpxn, duid: r.duid, expiry: r.expiry, 'days-remaining': daysRemaining }, r.ak);
+      const id = await this.events.publishTo({ wid: r.wid, duid: r.duid! }, 'consent.expiring', { ak: r.ak, mpxn: r.mpxn, duid: r.duid, expiry: r.expiry, 'days-remaining': daysRemaining }, r.ak);
       if (id) queued++;
     }
     // Every selected row either was queued or already had its notice: stop rather than spin.

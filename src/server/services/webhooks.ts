@@ -1,5 +1,6 @@
 import { and, eq, isNull, ne, sql, type SQL } from 'drizzle-orm';
 import { newestFirstPage } from '../lib/paging.js';
+import { ONE_ROW, rowByKey } from '../lib/sql.js';
 import type { Register } from '../context.js';
 import { webhookDeliveries, webhooks } from '../db/schema.js';
 import { apiTime } from '../lib/clock.js';
@@ -36,13 +37,9 @@ export class Webhooks {
 
   constructor(
     private readonly reg: Register,
-    private readonly accountsByDuid: (duid: string) => AccountRow | undefined,
+    private readonly accountsByDuid: (duid: string) => Promise<AccountRow | undefined>,
   ) {
-    this.byWid = reg.db
-      .select()
-      .from(webhooks)
-      .where(eq(webhooks.wid, sql.placeholder('wid')))
-      .prepare();
+    this.byWid = rowByKey(reg.store, 'webhooks.by-wid', webhooks, webhooks.wid, 'wid');
   }
 
   toApi(row: WebhookRow): WebhookSubscription {
@@ -57,42 +54,41 @@ export class Webhooks {
     };
   }
 
-  find(wid: string): WebhookRow | undefined {
-    return this.byWid.get({ wid });
+  find(wid: string): Promise<WebhookRow | undefined> {
+    return this.byWid.find({ wid });
   }
 
   /** The caller's own live subscription, or 404 (another Data User's is reported as unknown). */
-  getOwned(duid: string, wid: string): WebhookRow {
-    const row = this.find(wid);
+  async getOwned(duid: string, wid: string): Promise<WebhookRow> {
+    const row = await this.find(wid);
     if (!row || row.duid !== duid || row.deletedAt) throw notFound(`Webhook ${wid}`);
     return row;
   }
 
   /** For the admin routes: the Data User account a Data User's duid names, or 404. */
-  dataUserAccount(duid: string): AccountRow {
-    const account = this.accountsByDuid(duid);
+  async dataUserAccount(duid: string): Promise<AccountRow> {
+    const account = await this.accountsByDuid(duid);
     if (!account || account.role !== 'data_user') throw notFound(`Data User ${duid}`);
     return account;
   }
 
   /** For the admin routes: a live subscription and its Data User's account, or 404. */
-  getForAdmin(wid: string): { row: WebhookRow; account: AccountRow } {
-    const row = this.find(wid);
+  async getForAdmin(wid: string): Promise<{ row: WebhookRow; account: AccountRow }> {
+    const row = await this.find(wid);
     if (!row || row.deletedAt) throw notFound(`Webhook ${wid}`);
-    return { row, account: this.dataUserAccount(row.duid) };
+    return { row, account: await this.dataUserAccount(row.duid) };
   }
 
-  list(duid: string): WebhookRow[] {
-    return this.reg.db
+  async list(duid: string): Promise<WebhookRow[]> {
+    return await this.reg.db
       .select()
       .from(webhooks)
       .where(and(eq(webhooks.duid, duid), isNull(webhooks.deletedAt)))
-      .orderBy(webhooks.seq)
-      .all();
+      .orderBy(webhooks.seq);
   }
 
   /** Every live subscription (admin), newest first, optionally for one Data User. */
-  adminList(f: { duid?: string; limit: number; cursor?: number }): { rows: WebhookRow[]; total: number; nextCursor: string | null } {
+  async adminList(f: { duid?: string; limit: number; cursor?: number }): Promise<{ rows: WebhookRow[]; total: number; nextCursor: string | null }> {
     const filters: SQL[] = [isNull(webhooks.deletedAt)];
     if (f.duid) filters.push(eq(webhooks.duid, f.duid));
     return newestFirstPage(this.reg.db, webhooks, filters, f);
@@ -113,56 +109,52 @@ export class Webhooks {
   async create(account: AccountRow, body: CreateWebhookBody, actor: string = account.accountId): Promise<{ row: WebhookRow; secret: string }> {
     const callbackUrl = await this.checkCallbackUrl(body['callback-url']);
     const secret = newSigningSecret();
-    return this.reg.tx(() => {
-      this.assertUrlFree(account.duid, callbackUrl, null);
-      const live = this.reg.db
+    return this.reg.tx(async () => {
+      await this.assertUrlFree(account.duid, callbackUrl, null);
+      const [{ n: live }] = await this.reg.db
         .select({ n: sql<number>`count(*)` })
         .from(webhooks)
-        .where(and(eq(webhooks.duid, account.duid), isNull(webhooks.deletedAt)))
-        .get()!.n;
+        .where(and(eq(webhooks.duid, account.duid), isNull(webhooks.deletedAt)));
       if (live >= MAX_SUBSCRIPTIONS) throw conflict(`You already have ${live} webhook subscriptions (the most allowed); delete one first`);
       const now = this.reg.clock.iso();
       const wid = newId('wid');
       const eventTypes = body['event-types'] ? WEBHOOK_EVENT_TYPES.filter((t) => body['event-types']!.includes(t)) : [...WEBHOOK_EVENT_TYPES];
-      this.reg.db
-        .insert(webhooks)
-        .values({
-          wid,
-          duid: account.duid,
-          callbackUrl,
-          alertEmail: body['alert-email'],
-          notifyDaysBefore: body['notify-days-before'] ?? DEFAULT_NOTIFY_DAYS,
-          eventTypes,
-          secretEnc: encrypt(this.reg.keys.encryptionKey, secret),
-          active: true,
-          createdAt: now,
-          updatedAt: now,
-        })
-        .run();
-      this.reg.audit.append({ actor, eventType: 'webhook.created', subject: wid, detail: { 'callback-url': callbackUrl, 'event-types': eventTypes, ...forDuid(account, actor) } });
-      return { row: this.find(wid)!, secret };
+      await this.reg.db.insert(webhooks).values({
+        wid,
+        duid: account.duid,
+        callbackUrl,
+        alertEmail: body['alert-email'],
+        notifyDaysBefore: body['notify-days-before'] ?? DEFAULT_NOTIFY_DAYS,
+        eventTypes,
+        secretEnc: encrypt(this.reg.keys.encryptionKey, secret),
+        active: true,
+        createdAt: now,
+        updatedAt: now,
+      });
+      await this.reg.audit.append({ actor, eventType: 'webhook.created', subject: wid, detail: { 'callback-url': callbackUrl, 'event-types': eventTypes, ...forDuid(account, actor) } });
+      return { row: (await this.find(wid))!, secret };
     });
   }
 
-  private assertUrlFree(duid: string, callbackUrl: string, exceptWid: string | null): void {
+  private async assertUrlFree(duid: string, callbackUrl: string, exceptWid: string | null): Promise<void> {
     const filters = [eq(webhooks.duid, duid), eq(webhooks.callbackUrl, callbackUrl), isNull(webhooks.deletedAt)];
     if (exceptWid) filters.push(ne(webhooks.wid, exceptWid));
-    const dup = this.reg.db
+    const [dup] = await this.reg.db
       .select({ wid: webhooks.wid })
       .from(webhooks)
       .where(and(...filters))
-      .get();
+      .limit(ONE_ROW);
     if (dup) throw conflict(`You already have a webhook for ${callbackUrl} (${dup.wid})`);
   }
 
   /** Partial update; `rotate-secret: true` returns the new secret (the old one signs too for 15 minutes). */
   async update(account: AccountRow, wid: string, body: UpdateWebhookBody, actor: string = account.accountId): Promise<{ row: WebhookRow; secret: string | null }> {
-    this.getOwned(account.duid, wid);
+    await this.getOwned(account.duid, wid);
     const callbackUrl = body['callback-url'] !== undefined ? await this.checkCallbackUrl(body['callback-url']) : undefined;
     const secret = body['rotate-secret'] ? newSigningSecret() : null;
-    return this.reg.tx(() => {
-      const row = this.getOwned(account.duid, wid);
-      if (callbackUrl !== undefined) this.assertUrlFree(account.duid, callbackUrl, wid);
+    return this.reg.tx(async () => {
+      const row = await this.getOwned(account.duid, wid);
+      if (callbackUrl !== undefined) await this.assertUrlFree(account.duid, callbackUrl, wid);
       const now = this.reg.clock.iso();
       const changes: Partial<typeof webhooks.$inferInsert> = { updatedAt: now };
       const changed: string[] = [];
@@ -195,26 +187,25 @@ export class Webhooks {
         changes.previousSecretUntil = this.reg.clock.isoIn(ROTATION_OVERLAP_MS);
         changes.secretEnc = encrypt(this.reg.keys.encryptionKey, secret);
       }
-      this.reg.db.update(webhooks).set(changes).where(eq(webhooks.seq, row.seq)).run();
-      if (changed.length) this.reg.audit.append({ actor, eventType: 'webhook.updated', subject: wid, detail: { changed, ...(callbackUrl ? { 'callback-url': callbackUrl } : {}), ...forDuid(account, actor) } });
-      if (secret) this.reg.audit.append({ actor, eventType: 'webhook.secret-rotated', subject: wid, detail: { 'previous-valid-until': apiTime(changes.previousSecretUntil!), ...forDuid(account, actor) } });
-      return { row: this.find(wid)!, secret };
+      await this.reg.db.update(webhooks).set(changes).where(eq(webhooks.seq, row.seq));
+      if (changed.length) await this.reg.audit.append({ actor, eventType: 'webhook.updated', subject: wid, detail: { changed, ...(callbackUrl ? { 'callback-url': callbackUrl } : {}), ...forDuid(account, actor) } });
+      if (secret) await this.reg.audit.append({ actor, eventType: 'webhook.secret-rotated', subject: wid, detail: { 'previous-valid-until': apiTime(changes.previousSecretUntil!), ...forDuid(account, actor) } });
+      return { row: (await this.find(wid))!, secret };
     });
   }
 
   /** Soft delete: the subscription stops; its queued deliveries are closed as undelivered. */
-  remove(account: AccountRow, wid: string, actor: string = account.accountId): void {
-    this.reg.tx(() => {
-      const row = this.getOwned(account.duid, wid);
+  async remove(account: AccountRow, wid: string, actor: string = account.accountId): Promise<void> {
+    await this.reg.tx(async () => {
+      const row = await this.getOwned(account.duid, wid);
       const now = this.reg.clock.iso();
-      this.reg.db.update(webhooks).set({ deletedAt: now, active: false, updatedAt: now }).where(eq(webhooks.seq, row.seq)).run();
-      const closed = this.reg.db
+      await this.reg.db.update(webhooks).set({ deletedAt: now, active: false, updatedAt: now }).where(eq(webhooks.seq, row.seq));
+      const closed = await this.reg.db
         .update(webhookDeliveries)
         .set({ status: 'undelivered', nextAttemptAt: null, lastError: 'subscription deleted before delivery' })
         .where(and(eq(webhookDeliveries.wid, wid), eq(webhookDeliveries.status, 'pending')))
-        .returning({ eventId: webhookDeliveries.eventId })
-        .all();
-      this.reg.audit.append({ actor, eventType: 'webhook.deleted', subject: wid, detail: { 'pending-deliveries-closed': closed.length, ...forDuid(account, actor) } });
+        .returning({ eventId: webhookDeliveries.eventId });
+      await this.reg.audit.append({ actor, eventType: 'webhook.deleted', subject: wid, detail: { 'pending-deliveries-closed': closed.length, ...forDuid(account, actor) } });
     });
   }
 

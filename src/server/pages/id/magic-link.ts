@@ -74,7 +74,7 @@ export function registerMagicLinkPages(app: App, { reg, svc }: Deps): void {
   };
 
   app.get('/id/magic/:secret', { schema: { hide: true, params: SecretParams } }, async (req, reply) => {
-    const view = svc.reidentification.links.openLink(req.params.secret);
+    const view = await svc.reidentification.links.openLink(req.params.secret);
     if (view.state !== 'ready') return finished(reply, view);
     const csrf = issueCsrf(reg, req, reply, `magic:${sha256Hex(req.params.secret)}`);
     return confirmPage(reply, view.ctx, view.kind, view.expiresAt, req.params.secret, csrf);
@@ -91,7 +91,7 @@ export function registerMagicLinkPages(app: App, { reg, svc }: Deps): void {
       if (!originAllowed(reg, req)) return messagePage(reply, 403, 'This request came from another website', ['For your safety, confirmations are only accepted from this page.', again], null, 'warn');
       if (!checkCsrf(reg, req, `magic:${sha256Hex(secret)}`, req.body?.csrf))
         return messagePage(reply, 403, 'Please try that again', ['Your browser did not send the confirmation we expected (perhaps the page was open for a long time, or cookies are blocked).', again], null, 'warn');
-      const outcome = svc.reidentification.links.confirmLink(secret);
+      const outcome = await svc.reidentification.links.confirmLink(secret);
       if (outcome.state === 'stepped-up') {
         reply.setCookie(STEP_UP_COOKIE, svc.reidentification.stepUpProof(outcome.sessionId), cookieOptions(reg, 20 * 60));
         return reply.redirect(`/id/passkey/register?session=${outcome.sessionId}`, 303);

@@ -69,8 +69,8 @@ export function registerPasskeyPages(app: App, { reg, svc }: Deps): void {
     return messagePage(reply, 404, 'This passkey request isn’t valid', ['We could not find this request. Go back to the organisation that sent you here and start again.']);
   };
 
-  const ceremonyPage = (req: FastifyRequest, reply: FastifyReply, path: 'register' | 'assert', sessionId: string) => {
-    const view = rid.viewSession(sessionId, req.cookies[STEP_UP_COOKIE]);
+  const ceremonyPage = async (req: FastifyRequest, reply: FastifyReply, path: 'register' | 'assert', sessionId: string) => {
+    const view = await rid.viewSession(sessionId, req.cookies[STEP_UP_COOKIE]);
     if (view.state !== 'ready') return gone(reply, view);
     const session = view.session!;
     const ctx = view.ctx!;
@@ -188,7 +188,7 @@ ${
    */
   app.get('/id/passkey/progress', { schema: { hide: true, querystring: SessionQuery } }, async (req, reply) => {
     reply.header('cache-control', 'no-store');
-    const view = rid.viewSession(req.query.session, req.cookies[STEP_UP_COOKIE]);
+    const view = await rid.viewSession(req.query.session, req.cookies[STEP_UP_COOKIE]);
     if (view.state !== 'ready') return { state: view.state };
     return {
       state: 'ready',
@@ -256,7 +256,7 @@ ${
     if (!originAllowed(reg, req) || !checkCsrf(reg, req, `passkey:${sessionId}`, req.body.csrf))
       return messagePage(reply, 403, 'Please try that again', [html`Your browser did not send what we expected. <a href="${back}">Go back to the passkey page</a> and try again.`], null, 'warn');
     try {
-      rid.sendStepUpEmail(sessionId, req.cookies[STEP_UP_COOKIE]);
+      await rid.sendStepUpEmail(sessionId, req.cookies[STEP_UP_COOKIE]);
     } catch (err) {
       if (!(err instanceof CeremonyError)) throw err;
       if (err.code !== 'conflict') return messagePage(reply, err.status, 'We couldn’t send a link', [err.message, html`<a href="${back}">Go back to the passkey page</a>.`], null, 'warn');
@@ -265,7 +265,7 @@ ${
   });
 
   app.get('/id/passkey/done', { schema: { hide: true, querystring: SessionQuery } }, async (req, reply) => {
-    const view = rid.viewSession(req.query.session);
+    const view = await rid.viewSession(req.query.session);
     if (view.state !== 'used') return gone(reply, view.state === 'ready' ? { state: 'unknown' } : view);
     const registered = view.kind !== 'assert';
     return messagePage(

@@ -23,14 +23,14 @@ export class PortalApi {
     readonly accountId: string,
   ) {}
 
-  account() {
-    const a = this.svc.accounts.find(this.accountId);
+  async account() {
+    const a = await this.svc.accounts.find(this.accountId);
     return a && a.role === 'portal' && a.status === 'active' ? a : null;
   }
 
   private async token(): Promise<string> {
     if (this.cached && this.cached.until > Date.now()) return this.cached.token;
-    const account = this.account();
+    const account = await this.account();
     if (!account) throw new Error(`portal account "${this.accountId}" is missing, suspended or not a portal account`);
     const token = await issueToken(this.reg, account);
     this.cached = { token, until: Date.now() + 60 * 60 * 1000 };

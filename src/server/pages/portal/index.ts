@@ -50,16 +50,16 @@ export function registerPortal(app: App, deps: Deps, portalAccountId = 'portal_o
    * change of tenancy reported after the customer's move-in ends it at once (docs/security.md),
    * not only when its 30 minutes are up.
    */
-  const liveSession = (req: FastifyRequest) => {
-    const session = cookies.session(req);
-    const token = session ? svc.tokens.find(session.tokenRef) : undefined;
-    return session && token && !svc.tokens.endedByChangeOfTenancy(token) ? session : null;
+  const liveSession = async (req: FastifyRequest) => {
+    const session = await cookies.session(req);
+    const token = session ? await svc.tokens.find(session.tokenRef) : undefined;
+    return session && token && !(await svc.tokens.endedByChangeOfTenancy(token)) ? session : null;
   };
-  const mailsSentFor = (tokenRef: string) => svc.mail.forRef([tokenRef]).length > 0;
+  const mailsSentFor = async (tokenRef: string) => (await svc.mail.forRef([tokenRef])).length > 0;
   const continueUrl = () => `${reg.origin}/portal/continue`;
-  const portalName = () => api.account()?.displayName ?? 'Data Access Register';
+  const portalName = async () => (await api.account())?.displayName ?? 'Data Access Register';
 
-  const send = (reply: FastifyReply, title: string, body: SafeHtml, status = 200) =>
+  const send = async (reply: FastifyReply, title: string, body: SafeHtml, status = 200) =>
     reply
       .status(status)
       .header('content-security-policy', pageCsp())
@@ -68,12 +68,12 @@ export function registerPortal(app: App, deps: Deps, portalAccountId = 'portal_o
       // same-origin (not no-referrer): otherwise browsers send `Origin: null` on our own form POSTs.
       .header('referrer-policy', 'same-origin')
       .type('text/html; charset=utf-8')
-      .send(layout(title, portalName(), body));
+      .send(layout(title, await portalName(), body));
 
   /** A `return` URL is honoured only when it exactly matches a pre-registered one. */
-  const validReturn = (value: unknown): string | null => {
+  const validReturn = async (value: unknown): Promise<string | null> => {
     if (typeof value !== 'string' || value.length > 2000) return null;
-    return svc.accounts.isRegisteredReturnUrl(value) ? value : null;
+    return (await svc.accounts.isRegisteredReturnUrl(value)) ? value : null;
   };
 
   const unavailable = (reply: FastifyReply) => send(reply, 'Unavailable', messagePage({ title: 'The portal is not available', body: 'This register has no active portal account configured. Please try again later.', tone: 'bad' }), 503);
@@ -87,34 +87,34 @@ export function registerPortal(app: App, deps: Deps, portalAccountId = 'portal_o
 
   // ---- entry / records -----------------------------------------------------------------
   app.get<{ Querystring: Record<string, string | undefined> }>('/portal', { schema: { hide: true } }, async (req, reply) => {
-    if (!api.account()) return unavailable(reply);
+    if (!(await api.account())) return unavailable(reply);
     const csrf = cookies.csrf(req, reply);
-    const session = liveSession(req);
+    const session = await liveSession(req);
     let mpxn = typeof req.query.mpxn === 'string' ? typedMpxn(req.query.mpxn) : undefined;
     let viaIr: string | undefined;
     if (!mpxn && typeof req.query.ir === 'string') {
       // Resolved server-side; neither the ir's meter point nor whether it exists is shown.
-      const resolved = mpxnOfIr(req.query.ir);
+      const resolved = await mpxnOfIr(req.query.ir);
       viaIr = req.query.ir;
       if (resolved) mpxn = resolved;
     }
-    const returnUrl = validReturn(req.query.return) ?? session?.returnUrl ?? null;
+    const returnUrl = (await validReturn(req.query.return)) ?? session?.returnUrl ?? null;
     if (viaIr && !(session && mpxn === session.mpxn)) {
       return send(reply, 'Confirm it is you', await entryWithMethods(mpxn ?? null, csrf, returnUrl, session ? 'You are signed in for a different meter point. Confirm it is you for this one.' : undefined, viaIr));
     }
     // A session opens exactly one meter point; asking for another means re-identifying.
     if (session && (!mpxn || mpxn === session.mpxn)) {
       if (mpxn) return reply.redirect('/portal'); // keep the MPxN out of the address bar
-      return send(reply, 'Your meter point', recordsView(session, api.account()!, csrf, flashFor(req)));
+      return send(reply, 'Your meter point', await recordsView(session, (await api.account())!, csrf, await flashFor(req)));
     }
     if (mpxn && MPXN.test(mpxn)) return send(reply, 'Confirm it is you', await entryWithMethods(mpxn, csrf, returnUrl, session ? 'You are signed in for a different meter point. Confirm it is you for this one.' : undefined));
-    return send(reply, 'Find your meter point', entryPage({ portalName: portalName(), csrf, returnUrl, mpxn, error: mpxn ? 'That does not look like a meter point number. Check it and try again.' : undefined }));
+    return send(reply, 'Find your meter point', entryPage({ portalName: await portalName(), csrf, returnUrl, mpxn, error: mpxn ? 'That does not look like a meter point number. Check it and try again.' : undefined }));
   });
 
   /** The MPxN behind an `ir` link, for server-side use only (null when unknown or anonymised). */
-  function mpxnOfIr(ir: unknown): string | null {
+  async function mpxnOfIr(ir: unknown): Promise<string | null> {
     if (typeof ir !== 'string' || !/^ir_[0-9a-f]{24}$/.test(ir)) return null;
-    const identity = svc.identities.find(ir);
+    const identity = await svc.identities.find(ir);
     return identity && !identity.anonymisedAt && identity.mpxn ? identity.mpxn : null;
   }
 
@@ -124,13 +124,13 @@ export function registerPortal(app: App, deps: Deps, portalAccountId = 'portal_o
     // The check-digit warning is for a number the visitor typed; an ir link shows no number.
     const warning = mpxn && !viaIr ? checkDigitWarning(mpxn) : '';
     if (!mpxn || !exists?.body.exists) {
-      return html`${warning}${entryPage({ portalName: portalName(), csrf, returnUrl, mpxn: viaIr ? undefined : (mpxn ?? undefined) })}<div class="notice" role="status"><p>No energy company has registered this meter point with the register yet, so there is nothing to show. If you think this is wrong, check the number on your bill.</p></div>`;
+      return html`${warning}${entryPage({ portalName: await portalName(), csrf, returnUrl, mpxn: viaIr ? undefined : (mpxn ?? undefined) })}<div class="notice" role="status"><p>No energy company has registered this meter point with the register yet, so there is nothing to show. If you think this is wrong, check the number on your bill.</p></div>`;
     }
     if (methods.length === 0) {
       // [ours] Records exist, but none holds an e-mail or passkey: nobody can prove to be the customer.
-      return html`${warning}${entryPage({ portalName: portalName(), csrf, returnUrl, mpxn: viaIr ? undefined : mpxn })}<div class="notice" role="status"><p>The register has no e-mail address or passkey for this meter point, so it cannot confirm it is you. Ask your energy company to add your e-mail address to its registration.</p></div>`;
+      return html`${warning}${entryPage({ portalName: await portalName(), csrf, returnUrl, mpxn: viaIr ? undefined : mpxn })}<div class="notice" role="status"><p>The register has no e-mail address or passkey for this meter point, so it cannot confirm it is you. Ask your energy company to add your e-mail address to its registration.</p></div>`;
     }
-    return html`${note ? html`<div class="notice" role="status"><p>${note}</p></div>` : ''}${warning}${entryPage({ portalName: portalName(), csrf, returnUrl, mpxn: viaIr ? undefined : mpxn, methods, viaIr })}`;
+    return html`${note ? html`<div class="notice" role="status"><p>${note}</p></div>` : ''}${warning}${entryPage({ portalName: await portalName(), csrf, returnUrl, mpxn: viaIr ? undefined : mpxn, methods, viaIr })}`;
   }
 
   /** Before any challenge starts: an MPAN whose check digit is wrong was probably mistyped (a warning, not a block). */
@@ -139,15 +139,15 @@ export function registerPortal(app: App, deps: Deps, portalAccountId = 'portal_o
   }
 
   app.post<{ Body: Record<string, string | undefined> }>('/portal/start', { schema: { hide: true } }, async (req, reply) => {
-    if (!api.account()) return unavailable(reply);
+    if (!(await api.account())) return unavailable(reply);
     const body = req.body ?? {};
     if (!cookies.checkCsrf(req, body.csrf)) return refuse(reply);
     const csrf = cookies.csrf(req, reply);
-    const returnUrl = validReturn(body.return);
+    const returnUrl = await validReturn(body.return);
     const viaIr = body.ir && !body.mpxn ? body.ir : undefined;
-    const mpxn = viaIr ? (mpxnOfIr(viaIr) ?? '') : typedMpxn(body.mpxn ?? '');
+    const mpxn = viaIr ? ((await mpxnOfIr(viaIr)) ?? '') : typedMpxn(body.mpxn ?? '');
     if (viaIr && !mpxn) return send(reply, 'Confirm it is you', await entryWithMethods(null, csrf, returnUrl, undefined, viaIr), 400);
-    if (!MPXN.test(mpxn)) return send(reply, 'Find your meter point', entryPage({ portalName: portalName(), csrf, returnUrl, mpxn, error: 'Enter a valid meter point number: 13 digits (MPAN) or 6–10 digits (MPRN).' }), 400);
+    if (!MPXN.test(mpxn)) return send(reply, 'Find your meter point', entryPage({ portalName: await portalName(), csrf, returnUrl, mpxn, error: 'Enter a valid meter point number: 13 digits (MPAN) or 6–10 digits (MPRN).' }), 400);
     const method = body.method;
     if (!method || !METHOD_PREFERENCE.includes(method)) return send(reply, 'Confirm it is you', await entryWithMethods(mpxn, csrf, returnUrl, undefined, viaIr));
 
@@ -184,19 +184,19 @@ export function registerPortal(app: App, deps: Deps, portalAccountId = 'portal_o
     }
     const details = started.body['magic-link'] ?? started.body.passkey;
     // Only a start that sent an e-mail uses up the e-mail starts of everyone together.
-    if (started.body['magic-link'] || mailsSentFor(details['token-ref'])) svc.reidentification.anonymousEmailSent();
-    const token = svc.tokens.find(details['token-ref']);
-    const heldBy = token ? svc.reidentification.context(token).heldBy : null;
+    if (started.body['magic-link'] || (await mailsSentFor(details['token-ref']))) svc.reidentification.anonymousEmailSent();
+    const token = await svc.tokens.find(details['token-ref']);
+    const heldBy = token ? (await svc.reidentification.context(token)).heldBy : null;
     cookies.setPending(reply, { mpxn, tokenRef: details['token-ref'], method, returnUrl, dispatchedTo: started.body['magic-link']?.['dispatched-to'] ?? null, heldBy });
     if (started.body.passkey) return reply.redirect(started.body.passkey['redirect-url'], 303);
-    return send(reply, 'Check your email', waitingPage({ portalName: portalName(), dispatchedTo: started.body['magic-link']['dispatched-to'], heldBy, minutes: 15 }));
+    return send(reply, 'Check your email', waitingPage({ portalName: await portalName(), dispatchedTo: started.body['magic-link']['dispatched-to'], heldBy, minutes: 15 }));
   });
 
   app.get('/portal/status', { schema: { hide: true } }, async (req, reply) => {
     const pending = cookies.pending(req);
     reply.header('cache-control', 'no-store');
     // Confirmed in another tab of this browser: that tab opened the session already.
-    if (!pending) return cookies.session(req) ? { status: 'confirmed' } : { status: 'unknown', message: 'This request has expired. Please start again.' };
+    if (!pending) return (await cookies.session(req)) ? { status: 'confirmed' } : { status: 'unknown', message: 'This request has expired. Please start again.' };
     const res = await api.call('GET', `/v1/identity-records/reidentify/${pending.tokenRef}`);
     if (res.status !== 200) return { status: 'unknown', message: 'This request is no longer valid. Please start again.' };
     return { status: res.body.status };
@@ -205,14 +205,14 @@ export function registerPortal(app: App, deps: Deps, portalAccountId = 'portal_o
   app.get<{ Querystring: Record<string, string | undefined> }>('/portal/continue', { schema: { hide: true } }, async (req, reply) => {
     const pending = cookies.pending(req);
     const given = req.query['dar-reid-token'] ?? req.query['dar-passkey-token'];
-    if (!pending && cookies.session(req)) return reply.redirect('/portal', 303);
+    if (!pending && (await cookies.session(req))) return reply.redirect('/portal', 303);
     if (!pending || (given && given !== pending.tokenRef)) {
       // Confirmed on another device or browser: the session belongs to the window that started.
       return send(reply, 'Confirmed', messagePage({ title: "Thanks, you're confirmed", body: 'Go back to the window where you started: it will show your records in a few seconds. You can close this one.', tone: 'ok' }));
     }
     const status = await api.call('GET', `/v1/identity-records/reidentify/${pending.tokenRef}`);
     if (status.status !== 200 || status.body.status !== 'confirmed') {
-      if (status.body?.status === 'pending') return send(reply, 'Check your email', waitingPage({ portalName: portalName(), dispatchedTo: pending.dispatchedTo, heldBy: pending.heldBy ?? null, minutes: 15 }));
+      if (status.body?.status === 'pending') return send(reply, 'Check your email', waitingPage({ portalName: await portalName(), dispatchedTo: pending.dispatchedTo, heldBy: pending.heldBy ?? null, minutes: 15 }));
       return send(reply, 'Expired', messagePage({ title: 'That took too long', body: 'The confirmation expired before it was completed. Please start again.', tone: 'bad', action: { href: '/portal', label: 'Start again' } }), 410);
     }
     // Consumes the token and opens the 30-minute withdrawal window.
@@ -244,10 +244,10 @@ export function registerPortal(app: App, deps: Deps, portalAccountId = 'portal_o
     return null;
   }
 
-  function sessionRecords(session: Session): { records: Summary[]; extras: Map<string, RecordExtras> } {
+  async function sessionRecords(session: Session): Promise<{ records: Summary[]; extras: Map<string, RecordExtras> }> {
     const extras = new Map<string, RecordExtras>();
-    const lifecycle = svc.records.meterPointLifecycle(session.mpxn);
-    const records = svc.records.meterPointRecords(session.mpxn).map(({ summary, record }) => {
+    const lifecycle = await svc.records.meterPointLifecycle(session.mpxn);
+    const records = (await svc.records.meterPointRecords(session.mpxn)).map(({ summary, record }) => {
       const shared = record.notice?.['shared-notice'] ?? record.notice?.notices?.[0] ?? null;
       const life = lifecycle.get(summary.ak);
       extras.set(summary.ak, {
@@ -265,21 +265,21 @@ export function registerPortal(app: App, deps: Deps, portalAccountId = 'portal_o
    * The session's records as the portal shows or downloads them. Showing them is a view of the
    * meter point by the portal account, audited like a listing (contract §5).
    */
-  function viewedRecords(session: Session, portal: AccountRow): ReturnType<typeof sessionRecords> {
-    reg.tx(() => svc.records.recordView(portal, session.mpxn, 'portal-page'));
+  async function viewedRecords(session: Session, portal: AccountRow): ReturnType<typeof sessionRecords> {
+    await reg.tx(() => svc.records.recordView(portal, session.mpxn, 'portal-page'));
     return sessionRecords(session);
   }
 
-  function recordsView(session: Session, portal: AccountRow, csrf: string, flash: SafeHtml | null): SafeHtml {
-    const { records, extras } = viewedRecords(session, portal);
-    const views = whoLooked(svc.records.meterPointViews(session.mpxn, VIEWS_READ));
+  async function recordsView(session: Session, portal: AccountRow, csrf: string, flash: SafeHtml | null): Promise<SafeHtml> {
+    const { records, extras } = await viewedRecords(session, portal);
+    const views = whoLooked(await svc.records.meterPointViews(session.mpxn, VIEWS_READ));
     return recordsPage({ mpxn: session.mpxn, records, extras, views, csrf, returnUrl: session.returnUrl, flash });
   }
 
-  function flashFor(req: FastifyRequest): SafeHtml | null {
+  async function flashFor(req: FastifyRequest): Promise<SafeHtml | null> {
     const q = req.query as Record<string, string | undefined>;
     if (q.withdrawn && /^ak_[0-9a-f]{24}$/.test(q.withdrawn)) {
-      const session = cookies.session(req);
+      const session = await cookies.session(req);
       const back = session?.returnUrl ? withQuery(session.returnUrl, { 'dar-action': 'withdrawn', ak: q.withdrawn }) : null;
       return html`<div class="notice ok" role="status"><h2>Permission withdrawn</h2><p>The organisation has been told. The record now shows as withdrawn, with today's date. If the register holds your e-mail address, we have sent you a receipt.</p>${back ? html`<p><a href="${back}">Return to the service you came from</a></p>` : ''}</div>`;
     }
@@ -287,22 +287,22 @@ export function registerPortal(app: App, deps: Deps, portalAccountId = 'portal_o
   }
 
   app.post<{ Body: Record<string, string | undefined> }>('/portal/withdraw/confirm', { schema: { hide: true } }, async (req, reply) => {
-    const session = liveSession(req);
+    const session = await liveSession(req);
     if (!session) return reply.redirect('/portal', 303);
     if (!cookies.checkCsrf(req, req.body?.csrf)) return refuse(reply);
     const csrf = cookies.csrf(req, reply);
-    const record = sessionRecords(session).records.find((r) => r.ak === req.body?.ak);
+    const record = (await sessionRecords(session)).records.find((r) => r.ak === req.body?.ak);
     if (!record || record.state !== 'ACTIVE') return reply.redirect('/portal', 303);
     return send(reply, 'Withdraw permission', withdrawConfirmPage({ record, csrf }));
   });
 
   app.post<{ Body: Record<string, string | undefined> }>('/portal/withdraw', { schema: { hide: true } }, async (req, reply) => {
-    const session = liveSession(req);
+    const session = await liveSession(req);
     if (!session) return reply.redirect('/portal', 303);
     if (!cookies.checkCsrf(req, req.body?.csrf)) return refuse(reply);
     const ak = req.body?.ak ?? '';
     // Only records on the session's own meter point (the API checks again).
-    if (!sessionRecords(session).records.some((r) => r.ak === ak)) return reply.redirect('/portal', 303);
+    if (!(await sessionRecords(session)).records.some((r) => r.ak === ak)) return reply.redirect('/portal', 303);
     const res = await api.call('DELETE', `/v1/access-records/${encodeURIComponent(ak)}?reason=customer-request&reidentification-token=${session.tokenRef}`);
     if (res.status === 200) return reply.redirect(`/portal?withdrawn=${ak}`, 303);
     if (res.status === 422) {
@@ -327,21 +327,21 @@ export function registerPortal(app: App, deps: Deps, portalAccountId = 'portal_o
   });
 
   app.get('/portal/history.json', { schema: { hide: true } }, async (req, reply) => {
-    const session = liveSession(req);
+    const session = await liveSession(req);
     if (!session) return reply.status(401).type('application/json').send({ error: 'Confirm it is you first at /portal' });
-    const portal = api.account();
+    const portal = await api.account();
     if (!portal) return unavailable(reply);
-    const { records, extras } = viewedRecords(session, portal);
+    const { records, extras } = await viewedRecords(session, portal);
     reply.header('content-disposition', 'attachment; filename="my-meter-access-history.json"').header('cache-control', 'no-store');
     return { 'meter-point': session.mpxn, 'generated-at': `${reg.clock.iso().slice(0, 19)}Z`, 'access-records': records.map((r) => ({ ...r, ...historyDates(extras.get(r.ak)) })) };
   });
 
   app.get('/portal/history.csv', { schema: { hide: true } }, async (req, reply) => {
-    const session = liveSession(req);
+    const session = await liveSession(req);
     if (!session) return reply.status(401).type('text/plain').send('Confirm it is you first at /portal');
-    const portal = api.account();
+    const portal = await api.account();
     if (!portal) return unavailable(reply);
-    const { records, extras } = viewedRecords(session, portal);
+    const { records, extras } = await viewedRecords(session, portal);
     const dateColumns = ['ended-at', 'revoked-at', 'revocation-reason', 'expired-at', 'superseded-at', 'first-seen', 'last-seen'] as const;
     const header = ['access-key', 'organisation', 'state', 'legal-basis', 'purpose', 'data-types', 'registered-at', 'expiry', 'organisation-reference', ...dateColumns];
     const rows = records.map((r) => {
@@ -364,7 +364,7 @@ export function registerPortal(app: App, deps: Deps, portalAccountId = 'portal_o
 
   app.post<{ Body: Record<string, string | undefined> }>('/portal/signout', { schema: { hide: true } }, async (req, reply) => {
     if (!cookies.checkCsrf(req, req.body?.csrf)) return refuse(reply);
-    cookies.signOut(req, reply);
+    await cookies.signOut(req, reply);
     return send(reply, 'Signed out', messagePage({ title: 'You are signed out', body: 'Nothing about your meter point is kept in this browser.', tone: 'ok', action: { href: '/portal', label: 'Start again' } }));
   });
 }

@@ -4,6 +4,7 @@ import type { Register } from '../../context.js';
 import { endedPortalSessions } from '../../db/schema.js';
 import { decrypt, encrypt, safeEqual } from '../../lib/crypto.js';
 import { newSecret } from '../../lib/ids.js';
+import { ONE_ROW } from '../../lib/sql.js';
 
 /**
  * Portal state lives in two encrypted, httpOnly, SameSite=Strict cookies (AES-256-GCM with
@@ -45,11 +46,13 @@ export class PortalCookies {
   private readonly ended;
 
   constructor(private readonly reg: Register) {
-    this.ended = reg.db
-      .select({ seq: endedPortalSessions.seq })
-      .from(endedPortalSessions)
-      .where(eq(endedPortalSessions.sessionId, sql.placeholder('sid')))
-      .prepare();
+    this.ended = reg.store.prepare('portal.ended-session', (db) =>
+      db
+        .select({ seq: endedPortalSessions.seq })
+        .from(endedPortalSessions)
+        .where(eq(endedPortalSessions.sessionId, sql.placeholder('sid')))
+        .limit(ONE_ROW),
+    );
   }
 
   private options(maxAgeMs: number) {
@@ -86,9 +89,9 @@ export class PortalCookies {
   }
 
   /** The confirmed session, unless it expired or was signed out of (on any copy of the cookie). */
-  session(req: FastifyRequest): Session | null {
+  async session(req: FastifyRequest): Promise<Session | null> {
     const session = this.read<Session>(req, SESSION);
-    if (!session || typeof session.sid !== 'string' || this.ended.get({ sid: session.sid })) return null;
+    if (!session || typeof session.sid !== 'string' || (await this.ended.execute({ sid: session.sid })).length > 0) return null;
     return session;
   }
 
@@ -105,11 +108,13 @@ export class PortalCookies {
   }
 
   /** Sign-out: ends the session on the server as well as clearing this browser's cookies. */
-  signOut(req: FastifyRequest, reply: FastifyReply): void {
+  async signOut(req: FastifyRequest, reply: FastifyReply): Promise<void> {
     const session = this.read<Session>(req, SESSION);
     if (session && typeof session.sid === 'string') {
       const sid = session.sid;
-      this.reg.tx(() => this.reg.db.insert(endedPortalSessions).values({ sessionId: sid, endedAt: this.reg.clock.iso() }).onConflictDoNothing().run());
+      await this.reg.tx(async () => {
+        await this.reg.db.insert(endedPortalSessions).values({ sessionId: sid, endedAt: this.reg.clock.iso() }).onConflictDoNothing();
+      });
     }
     this.clear(reply);
   }

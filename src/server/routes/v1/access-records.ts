@@ -18,8 +18,8 @@ const accessRecords: RouteModule = (app, { reg, svc }) => {
   const common = { tags: ['access-records'] };
   // Another Data User's record is "not found" before its input is looked at (http/auth.ts).
   // A portal's right to withdraw depends on its token, in the query: checked in the handler.
-  const ownAk = ownership('ak', idPattern('ak'), (account, ak) => {
-    if (account.role === 'data_user') svc.records.getOwned(account.duid, ak);
+  const ownAk = ownership('ak', idPattern('ak'), async (account, ak) => {
+    if (account.role === 'data_user') await svc.records.getOwned(account.duid, ak);
   });
 
   app.post(
@@ -33,8 +33,8 @@ const accessRecords: RouteModule = (app, { reg, svc }) => {
       },
     },
     async (req, reply) => {
-      const row = svc.records.create(req.account, req.body, {
-        resolveToken: (tokenRef) => svc.identities.find(svc.tokens.consume(req.account.accountId, tokenRef, 'access-record').ir)!,
+      const row = await svc.records.create(req.account, req.body, {
+        resolveToken: async (tokenRef) => (await svc.identities.find((await svc.tokens.consume(req.account.accountId, tokenRef, 'access-record')).ir))!,
       });
       reply.status(201).header('Location', `/v1/access-records/${row.ak}`);
       return { response: envelope(req, reg.clock.now()), 'access-token': { key: row.ak, expiry: row.expiry } };
@@ -54,7 +54,7 @@ const accessRecords: RouteModule = (app, { reg, svc }) => {
       },
     },
     async (req) => {
-      const row = svc.records.replace(req.account, req.params.ak, req.body);
+      const row = await svc.records.replace(req.account, req.params.ak, req.body);
       return { response: envelope(req, reg.clock.now()), 'access-token': { key: row.ak, expiry: row.expiry } };
     },
   );
@@ -76,11 +76,11 @@ const accessRecords: RouteModule = (app, { reg, svc }) => {
       const account = req.account;
       // Optional, as published: the consent.withdrawal payload then carries reason null.
       const reason = req.query.reason ?? null;
-      const row = svc.records.revoke(
+      const row = await svc.records.revoke(
         account.accountId,
         req.params.ak,
         reason,
-        (r) => {
+        async (r) => {
           if (account.role === 'data_user') {
             if (r.duid !== account.duid) throw notFound(`Access record ${req.params.ak}`);
             return;
@@ -89,12 +89,12 @@ const accessRecords: RouteModule = (app, { reg, svc }) => {
           const tokenRef = req.query['reidentification-token'];
           if (!tokenRef) throw forbidden('A portal must pass the reidentification-token that opened this meter point');
           if (reason !== 'customer-request') throw forbidden('A portal may only withdraw with reason=customer-request');
-          svc.tokens.checkWithdrawal(account.accountId, tokenRef, r.mpxn);
+          await svc.tokens.checkWithdrawal(account.accountId, tokenRef, r.mpxn);
           if (!CONSENT_BASES.includes(r.legalBasis ?? '')) throw forbidden('A portal may only withdraw consent-based records (uk-consent, uk-explicit-consent)');
         },
-        (revoked) => {
+        async (revoked) => {
           // [ours] A withdrawal for the customer: a receipt to the address they proved (if any).
-          if (account.role === 'portal') svc.reidentification.withdrawalReceipt(req.query['reidentification-token']!, revoked);
+          if (account.role === 'portal') await svc.reidentification.withdrawalReceipt(req.query['reidentification-token']!, revoked);
         },
       );
       return { response: envelope(req, reg.clock.now()), ak: row.ak, 'revoked-at': apiTime(row.revokedAt)! };
@@ -114,7 +114,7 @@ const accessRecords: RouteModule = (app, { reg, svc }) => {
     },
     async (req, reply) => {
       // Written by SQLite (services/record-json.ts): the register's hottest read (docs/performance.md).
-      const record = svc.records.recordJson(req.params.ak);
+      const record = await svc.records.recordJson(req.params.ak);
       if (record === undefined) throw notFound(`Access record ${req.params.ak}`);
       return sendRawJson(reply, { response: envelope(req, reg.clock.now()) }, { 'access-record': record });
     },

@@ -25,23 +25,23 @@ const auth: RouteModule = (app, { reg, svc }) => {
     async (req) => {
       const creds = parseBasic(req.headers.authorization);
       if (!creds) throw new ApiError(401, 'AUTH004', 'Send HTTP Basic credentials: Authorization: Basic base64(account_id:secret_key)', [], { 'WWW-Authenticate': 'Basic realm="dar"' });
-      const wait = throttle.blockedFor(creds.accountId, req.ip);
+      const wait = await throttle.blockedFor(creds.accountId, req.ip);
       if (wait > 0) throw new ApiError(429, 'RATE001', `Too many failed sign-in attempts; try again in ${wait} s`, [], { 'Retry-After': String(wait) });
       // Read before the account row is: a rotation or sign-out from here on ends this token.
       const checkedAt = Date.now();
       const account = await svc.accounts.authenticate(creds.accountId, creds.secret);
       // Sign-ins are audited with the client address (docs/security.md "What the audit records"), failures included.
       if (!account) {
-        throttle.failed(creds.accountId, req.ip);
-        svc.accounts.auditSignIn(creds.accountId, req.ip, 'wrong-credentials');
+        await throttle.failed(creds.accountId, req.ip);
+        await svc.accounts.auditSignIn(creds.accountId, req.ip, 'wrong-credentials');
         throw new ApiError(401, 'AUTH005', 'Account id or secret key is wrong');
       }
       if (account.status !== 'active') {
-        svc.accounts.auditSignIn(account.accountId, req.ip, account.status === 'terminated' ? 'terminated' : 'suspended');
+        await svc.accounts.auditSignIn(account.accountId, req.ip, account.status === 'terminated' ? 'terminated' : 'suspended');
         throw new ApiError(401, 'AUTH006', `Account is ${account.status}`);
       }
-      throttle.succeeded(creds.accountId, req.ip);
-      svc.accounts.auditSignIn(account.accountId, req.ip, 'ok');
+      await throttle.succeeded(creds.accountId, req.ip);
+      await svc.accounts.auditSignIn(account.accountId, req.ip, 'ok');
       return { response: envelope(req, reg.clock.now()), 'bearer-token': await issueToken(reg, account, checkedAt), expires: TOKEN_TTL_SECONDS };
     },
   );

@@ -25,7 +25,7 @@ const cotEvents: RouteModule = (app, { reg, svc }) => {
       },
     },
     async (req, reply) => {
-      const result = svc.dcc.changeOfTenancy(req.account.accountId, req.body);
+      const result = await svc.dcc.changeOfTenancy(req.account.accountId, req.body);
       reply.status(result.created ? 201 : 200);
       return {
         response: envelope(req, reg.clock.now()),

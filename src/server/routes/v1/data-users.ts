@@ -20,7 +20,7 @@ const dataUsers: RouteModule = (app, { reg, svc }) => {
       },
     },
     async (req) => {
-      const row = svc.accounts.findByDuid(req.params.duid);
+      const row = await svc.accounts.findByDuid(req.params.duid);
       if (!row || row.role !== 'data_user') throw notFound(`Data User ${req.params.duid}`);
       return {
         response: envelope(req, reg.clock.now()),

@@ -17,7 +17,7 @@ const discoveredAccess: RouteModule = (app, { reg, svc }) => {
       },
     },
     async (req, reply) => {
-      const { ak, created } = svc.dcc.recordDiscovered(req.account.accountId, req.body);
+      const { ak, created } = await svc.dcc.recordDiscovered(req.account.accountId, req.body);
       reply.status(created ? 201 : 200);
       if (created) reply.header('Location', `/v1/access-records/${ak}`);
       return { response: envelope(req, reg.clock.now()), ak, state: 'DISCOVERED' };

@@ -18,7 +18,7 @@ import { ExistsAnswer, ExistsQuery } from '../../../shared/schemas/reidentificat
 export function existsRoute(app: App, { reg, svc }: Deps, url: string, route: { config: FastifyContextConfig; tags?: string[]; summary: string; description?: string }): void {
   const { config, ...doc } = route;
   app.get(url, { config, schema: { ...doc, querystring: ExistsQuery, response: { 200: Ok(ExistsAnswer.properties) } } }, async (req) => {
-    const { exists, methods } = svc.identities.availableMethods(req.query.mpxn);
+    const { exists, methods } = await svc.identities.availableMethods(req.query.mpxn);
     return { response: envelope(req, reg.clock.now()), mpxn: req.query.mpxn, exists, 'available-methods': methods };
   });
 }
@@ -27,7 +27,7 @@ export function existsRoute(app: App, { reg, svc }: Deps, url: string, route: { 
 const identityRecords: RouteModule = (app, { reg, svc }) => {
   const common = { tags: ['identity-records'] };
   // Another Data User's identity record is "not found" before the rest is looked at (http/auth.ts).
-  const ownIr = ownership('ir', idPattern('ir'), (account, ir) => void svc.identities.getOwned(account.duid, ir));
+  const ownIr = ownership('ir', idPattern('ir'), (account, ir) => svc.identities.getOwned(account.duid, ir));
 
   app.post(
     '/identity-records',
@@ -48,9 +48,9 @@ const identityRecords: RouteModule = (app, { reg, svc }) => {
         if (!req.account.returnUrls.includes(returnUrl)) throw invalid('passkey-return-url must exactly match one of your pre-registered return URLs');
         if (!svc.reidentification) throw new ApiError(501, 'SRV001', 'Passkey registration is not available on this register');
       }
-      const { row, passkey } = reg.tx(() => {
-        const row = svc.identities.create(req.account.accountId, req.account.duid, body);
-        const passkey = wantsPasskey ? svc.reidentification!.startOnboarding(req.account, row, { returnUrl }).passkey : null;
+      const { row, passkey } = await reg.tx(async () => {
+        const row = await svc.identities.create(req.account.accountId, req.account.duid, body);
+        const passkey = wantsPasskey ? (await svc.reidentification!.startOnboarding(req.account, row, { returnUrl })).passkey : null;
         return { row, passkey };
       });
       reply.status(201).header('Location', `/v1/identity-records/${row.ir}`);
@@ -72,8 +72,10 @@ const identityRecords: RouteModule = (app, { reg, svc }) => {
       if (!req.query.mpxn && !req.query.email) throw invalid('Give at least one of the query parameters mpxn or email');
       const { mpxn, email } = req.query;
       const { limit, cursor } = seqPage(req.query);
-      const { rows, nextCursor } = svc.identities.search(req.account.duid, { mpxn, email }, limit, cursor);
-      return { response: envelope(req, reg.clock.now()), 'identity-records': rows.map((r) => svc.identities.toApi(r)), 'next-cursor': nextCursor };
+      const { rows, nextCursor } = await svc.identities.search(req.account.duid, { mpxn, email }, limit, cursor);
+      const views = [];
+      for (const r of rows) views.push(await svc.identities.toApi(r));
+      return { response: envelope(req, reg.clock.now()), 'identity-records': views, 'next-cursor': nextCursor };
     },
   );
 
@@ -86,7 +88,7 @@ const identityRecords: RouteModule = (app, { reg, svc }) => {
 
   app.get('/identity-records/:ir', { schema: { ...common, summary: 'One of your identity records', params: IrParams, response: { 200: Ok({ 'identity-record': IdentityRecord }) } } }, async (req) => ({
     response: envelope(req, reg.clock.now()),
-    'identity-record': svc.identities.toApi(svc.identities.getOwned(req.account.duid, req.params.ir)),
+    'identity-record': await svc.identities.toApi(await svc.identities.getOwned(req.account.duid, req.params.ir)),
   }));
 
   app.delete(
@@ -100,8 +102,8 @@ const identityRecords: RouteModule = (app, { reg, svc }) => {
       },
     },
     async (req) => {
-      const row = svc.identities.getOwned(req.account.duid, req.params.ir);
-      const at = svc.identities.anonymise(req.account.accountId, row, req.account.duid);
+      const row = await svc.identities.getOwned(req.account.duid, req.params.ir);
+      const at = await svc.identities.anonymise(req.account.accountId, row, req.account.duid);
       return { response: envelope(req, reg.clock.now()), ir: row.ir, 'anonymised-at': `${at.slice(0, 19)}Z` };
     },
   );
@@ -118,8 +120,8 @@ const identityRecords: RouteModule = (app, { reg, svc }) => {
       },
     },
     async (req, reply) => {
-      svc.identities.getOwned(req.account.duid, req.params.ir);
-      svc.identities.removeCredential(req.account.accountId, req.params.ir, req.params.credentialId);
+      await svc.identities.getOwned(req.account.duid, req.params.ir);
+      await svc.identities.removeCredential(req.account.accountId, req.params.ir, req.params.credentialId);
       return reply.status(204).send(null);
     },
   );

@@ -23,7 +23,7 @@ const meterPoints: RouteModule = (app, { reg, svc }) => {
       // validation will, so every spelling of a meter point gets the same answer.
       onRequest: async (req) => {
         const mpxn = canonicalMpxn((req.params as { mpxn?: string }).mpxn ?? '');
-        if (mpxn && req.account.role === 'data_user' && !svc.records.mayListMeterPoint(req.account.duid, mpxn)) throw forbidden(NOT_LISTABLE);
+        if (mpxn && req.account.role === 'data_user' && !(await svc.records.mayListMeterPoint(req.account.duid, mpxn))) throw forbidden(NOT_LISTABLE);
       },
       schema: {
         tags: ['access-records'],
@@ -52,25 +52,25 @@ const meterPoints: RouteModule = (app, { reg, svc }) => {
         // 403 for every token problem here: the portal may not see this meter point.
         // The first page consumes the token; further pages ([ours]) need that same consumed
         // token, for this MPxN, while its 30-minute window is open.
-        reg.tx(() => {
+        await reg.tx(async () => {
           try {
-            if (req.query.cursor) svc.tokens.checkWithdrawal(account.accountId, tokenRef, mpxn);
-            else svc.tokens.consume(account.accountId, tokenRef, 'meter-point', { mpxn, withdrawWindow: true });
+            if (req.query.cursor) await svc.tokens.checkWithdrawal(account.accountId, tokenRef, mpxn);
+            else await svc.tokens.consume(account.accountId, tokenRef, 'meter-point', { mpxn, withdrawWindow: true });
           } catch (err) {
             const e = err as { entries?: { message: string }[] };
             throw forbidden(e.entries?.[0]?.message ?? 'reidentification-token is not valid for this meter point');
           }
-          svc.records.recordView(account, mpxn, 'api');
+          await svc.records.recordView(account, mpxn, 'api');
         });
       } else {
-        if (!svc.records.mayListMeterPoint(account.duid, mpxn)) throw forbidden(NOT_LISTABLE);
+        if (!(await svc.records.mayListMeterPoint(account.duid, mpxn))) throw forbidden(NOT_LISTABLE);
         // Audited in the group commit like any write (contract §5): one insert per listing.
-        reg.tx(() => svc.records.recordView(account, mpxn, 'api'));
+        await reg.tx(() => svc.records.recordView(account, mpxn, 'api'));
       }
       // A meter point's listing is one page of up to 1000 by default (its schema's default).
       const { limit, cursor } = seqPage(req.query, 1000);
       // Summaries written by SQLite (services/record-json.ts, docs/performance.md).
-      const page = svc.records.meterPointSummaries(mpxn, {
+      const page = await svc.records.meterPointSummaries(mpxn, {
         // A Data User is not shown other Data Users' access keys; a portal acts for the customer.
         viewerDuid: account.role === 'data_user' ? account.duid : undefined,
         state: req.query.state,

@@ -22,7 +22,7 @@ const records: RouteModule = (app, { reg, svc }) => {
     async (req, reply) => {
       // Summaries written by SQLite (services/record-json.ts, docs/performance.md); the owner sees which of
       // its own identity records each record is linked to.
-      const { rows, total, nextCursor } = svc.records.ownSummaries({
+      const { rows, total, nextCursor } = await svc.records.ownSummaries({
         duid: req.account.duid,
         state: req.query.state,
         legalBasis: req.query['legal-basis'],

@@ -14,7 +14,9 @@ const reidentification: RouteModule = (app, { reg, svc }) => {
   const dataUserOrPortal = { roles: ['data_user', 'portal'] as const };
   const common = { tags: ['re-identification'] };
   // Another Data User's identity record is "not found" before the body is looked at (http/auth.ts).
-  const ownIr = ownership('ir', idPattern('ir'), (account, ir) => void svc.identities.getOwned(account.duid, ir));
+  const ownIr = ownership('ir', idPattern('ir'), async (account, ir) => {
+    await svc.identities.getOwned(account.duid, ir);
+  });
 
   app.post(
     '/identity-records/:ir/re-identify',
@@ -34,8 +36,8 @@ const reidentification: RouteModule = (app, { reg, svc }) => {
       },
     },
     async (req) => {
-      const identity = svc.identities.getOwned(req.account.duid, req.params.ir);
-      const result = svc.reidentification.startForRecord(req.account, identity, req.body.method, {
+      const identity = await svc.identities.getOwned(req.account.duid, req.params.ir);
+      const result = await svc.reidentification.startForRecord(req.account, identity, req.body.method, {
         redirectUrl: req.body['redirect-url'] ?? null,
         returnUrl: req.body['passkey-return-url'] ?? null,
       });
@@ -55,10 +57,10 @@ const reidentification: RouteModule = (app, { reg, svc }) => {
       },
     },
     async (req) => {
-      const row = svc.tokens.find(req.params.tokenRef);
+      const row = await svc.tokens.find(req.params.tokenRef);
       if (!row || row.ir !== req.params.ir) throw notFound(`Re-identification token ${req.params.tokenRef}`);
-      const mine = svc.tokens.getInitiatedBy(req.account.accountId, req.params.tokenRef);
-      return { response: envelope(req, reg.clock.now()), ...svc.tokens.statusBody(mine) };
+      const mine = await svc.tokens.getInitiatedBy(req.account.accountId, req.params.tokenRef);
+      return { response: envelope(req, reg.clock.now()), ...(await svc.tokens.statusBody(mine)) };
     },
   );
 
@@ -79,7 +81,7 @@ const reidentification: RouteModule = (app, { reg, svc }) => {
       },
     },
     async (req) => {
-      const { result } = svc.reidentification.startForMpxn(req.account, req.body.mpxn, req.body.method, {
+      const { result } = await svc.reidentification.startForMpxn(req.account, req.body.mpxn, req.body.method, {
         redirectUrl: req.body['redirect-url'] ?? null,
         returnUrl: req.body['passkey-return-url'] ?? null,
       });
@@ -98,7 +100,7 @@ const reidentification: RouteModule = (app, { reg, svc }) => {
         response: { 200: TokenStatusResponse },
       },
     },
-    async (req) => ({ response: envelope(req, reg.clock.now()), ...svc.tokens.statusBody(svc.tokens.getInitiatedBy(req.account.accountId, req.params.tokenRef)) }),
+    async (req) => ({ response: envelope(req, reg.clock.now()), ...(await svc.tokens.statusBody(await svc.tokens.getInitiatedBy(req.account.accountId, req.params.tokenRef))) }),
   );
 };
 export default reidentification;

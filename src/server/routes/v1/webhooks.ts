@@ -11,7 +11,7 @@ import { CreateWebhookBody, SigningSecret, TestEventBody, TestEventResult, Updat
 const webhooksRoutes: RouteModule = (app, { reg, svc }) => {
   const common = { tags: ['webhooks'] };
   // Another Data User's subscription is "not found" before the body is looked at (http/auth.ts).
-  const ownWid = ownership('wid', idPattern('wid'), (account, wid) => void svc.webhooks.getOwned(account.duid, wid));
+  const ownWid = ownership('wid', idPattern('wid'), (account, wid) => svc.webhooks.getOwned(account.duid, wid));
 
   app.post(
     '/webhooks',
@@ -32,12 +32,12 @@ const webhooksRoutes: RouteModule = (app, { reg, svc }) => {
 
   app.get('/webhooks', { schema: { ...common, summary: 'Your webhook subscriptions', response: { 200: Ok({ webhooks: Type.Array(WebhookSubscription) }) } } }, async (req) => ({
     response: envelope(req, reg.clock.now()),
-    webhooks: svc.webhooks.list(req.account.duid).map((w) => svc.webhooks.toApi(w)),
+    webhooks: (await svc.webhooks.list(req.account.duid)).map((w) => svc.webhooks.toApi(w)),
   }));
 
   app.get('/webhooks/:wid', { schema: { ...common, summary: 'One of your webhook subscriptions', params: WidParams, response: { 200: Ok({ webhook: WebhookSubscription }) } } }, async (req) => ({
     response: envelope(req, reg.clock.now()),
-    webhook: svc.webhooks.toApi(svc.webhooks.getOwned(req.account.duid, req.params.wid)),
+    webhook: svc.webhooks.toApi(await svc.webhooks.getOwned(req.account.duid, req.params.wid)),
   }));
 
   app.patch(
@@ -59,7 +59,7 @@ const webhooksRoutes: RouteModule = (app, { reg, svc }) => {
   );
 
   app.delete('/webhooks/:wid', { schema: { ...common, summary: 'Delete a subscription (its queued events are not sent)', params: WidParams, response: { 204: Type.Null() } } }, async (req, reply) => {
-    svc.webhooks.remove(req.account, req.params.wid);
+    await svc.webhooks.remove(req.account, req.params.wid);
     return reply.status(204).send(null);
   });
 
@@ -77,7 +77,7 @@ const webhooksRoutes: RouteModule = (app, { reg, svc }) => {
       },
     },
     async (req) => {
-      const sub = svc.webhooks.getOwned(req.account.duid, req.params.wid);
+      const sub = await svc.webhooks.getOwned(req.account.duid, req.params.wid);
       return { response: envelope(req, reg.clock.now()), ...testResultToApi(await svc.delivery.sendTest(sub, req.body?.['event-type'])) };
     },
   );

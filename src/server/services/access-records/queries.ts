@@ -4,10 +4,12 @@ import type { Static } from 'typebox';
 import { takePage } from '../../lib/paging.js';
 import { dateRange, listSort, sortedChunks, sortedPage, type PageResult, type PlanHints, type Sort, type SortDir } from '../../lib/listing.js';
 import type { Register } from '../../context.js';
+import type { Db } from '../../db/open.js';
+import type { Preparable, Prepared } from '../../db/store.js';
 import { accessRecordCounts, accessRecords, accounts, auditEvents } from '../../db/schema.js';
 import { canonicalMpxn } from '../../../shared/values.js';
 import type { RecordState } from '../../../shared/vocabulary.js';
-import { prefixMatch, rowByKey, sameIgnoringCase } from '../../lib/sql.js';
+import { ONE_ROW, prefixMatch, rowByKey, sameIgnoringCase } from '../../lib/sql.js';
 import type { AccessRecordOutput, AccessRecordSummary } from '../../../shared/schemas/access-record.js';
 import { ownersIrSql, recordJsonSql, summaryJsonSql } from '../record-json.js';
 import { effectiveState } from './rules.js';
@@ -101,61 +103,69 @@ export class AccessRecordQueries {
   private readonly viewsByMpxn;
 
   constructor(protected readonly reg: Register) {
-    this.byAk = rowByKey(reg.db, accessRecords, accessRecords.ak, 'ak');
-    this.recordJsonByAk = reg.db
-      .select({ json: recordJsonSql(sql.placeholder('now')) })
-      .from(accessRecords)
-      .where(eq(accessRecords.ak, sql.placeholder('ak')))
-      .prepare();
-    this.summariesByIr = reg.db
-      .select({ json: summaryJsonSql(sql.placeholder('now')) })
-      .from(accessRecords)
-      .where(eq(accessRecords.ir, sql.placeholder('ir')))
-      .orderBy(desc(accessRecords.seq))
-      .limit(1000)
-      .prepare();
-    this.recordsByMpxn = reg.db
-      .select({ summary: summaryJsonSql(sql.placeholder('now')), record: recordJsonSql(sql.placeholder('now')) })
-      .from(accessRecords)
-      .where(eq(accessRecords.mpxn, sql.placeholder('mpxn')))
-      .orderBy(desc(accessRecords.seq))
-      .prepare();
-    this.ownsOnMpxn = reg.db
-      .select({ seq: accessRecords.seq })
-      .from(accessRecords)
-      .where(and(eq(accessRecords.mpxn, sql.placeholder('mpxn')), eq(accessRecords.duid, sql.placeholder('duid'))))
-      .limit(1)
-      .prepare();
+    this.byAk = rowByKey(reg.store, 'access-records.by-ak', accessRecords, accessRecords.ak, 'ak');
+    this.recordJsonByAk = reg.store.prepare('access-records.record-json-by-ak', (db) =>
+      db
+        .select({ json: recordJsonSql(sql.placeholder('now')) })
+        .from(accessRecords)
+        .where(eq(accessRecords.ak, sql.placeholder('ak'))),
+    );
+    this.summariesByIr = reg.store.prepare('access-records.summaries-by-ir', (db) =>
+      db
+        .select({ json: summaryJsonSql(sql.placeholder('now')) })
+        .from(accessRecords)
+        .where(eq(accessRecords.ir, sql.placeholder('ir')))
+        .orderBy(desc(accessRecords.seq))
+        .limit(1000),
+    );
+    this.recordsByMpxn = reg.store.prepare('access-records.records-by-mpxn', (db) =>
+      db
+        .select({ summary: summaryJsonSql(sql.placeholder('now')), record: recordJsonSql(sql.placeholder('now')) })
+        .from(accessRecords)
+        .where(eq(accessRecords.mpxn, sql.placeholder('mpxn')))
+        .orderBy(desc(accessRecords.seq)),
+    );
+    this.ownsOnMpxn = reg.store.prepare('access-records.owns-on-mpxn', (db) =>
+      db
+        .select({ seq: accessRecords.seq })
+        .from(accessRecords)
+        .where(and(eq(accessRecords.mpxn, sql.placeholder('mpxn')), eq(accessRecords.duid, sql.placeholder('duid'))))
+        .limit(ONE_ROW),
+    );
     // Answered from the partial (mpxn, duid) index alone: it holds only activated records.
-    this.activatedOnMpxn = reg.db
-      .select({ seq: accessRecords.seq })
-      .from(accessRecords)
-      .where(and(eq(accessRecords.mpxn, sql.placeholder('mpxn')), eq(accessRecords.duid, sql.placeholder('duid')), isNotNull(accessRecords.activatedAt)))
-      .limit(1)
-      .prepare();
+    this.activatedOnMpxn = reg.store.prepare('access-records.activated-on-mpxn', (db) =>
+      db
+        .select({ seq: accessRecords.seq })
+        .from(accessRecords)
+        .where(and(eq(accessRecords.mpxn, sql.placeholder('mpxn')), eq(accessRecords.duid, sql.placeholder('duid')), isNotNull(accessRecords.activatedAt)))
+        .limit(ONE_ROW),
+    );
     // The newest views of one meter point, through the partial (subject, seq) index of the
     // audit log; only meter-point.viewed events carry an MPxN as their subject.
-    this.viewsByMpxn = reg.db
-      .select({ at: auditEvents.at, duid: accounts.duid, displayName: accounts.displayName, role: accounts.role })
-      .from(auditEvents)
-      .innerJoin(accounts, eq(accounts.accountId, auditEvents.actor))
-      .where(and(eq(auditEvents.subject, sql.placeholder('mpxn')), eq(auditEvents.eventType, METER_POINT_VIEWED)))
-      .orderBy(desc(auditEvents.seq))
-      .limit(sql.placeholder('limit') as unknown as number)
-      .prepare();
+    this.viewsByMpxn = reg.store.prepare('access-records.views-by-mpxn', (db) =>
+      db
+        .select({ at: auditEvents.at, duid: accounts.duid, displayName: accounts.displayName, role: accounts.role })
+        .from(auditEvents)
+        .innerJoin(accounts, eq(accounts.accountId, auditEvents.actor))
+        .where(and(eq(auditEvents.subject, sql.placeholder('mpxn')), eq(auditEvents.eventType, METER_POINT_VIEWED)))
+        .orderBy(desc(auditEvents.seq))
+        .limit(sql.placeholder('limit') as unknown as number),
+    );
     const p = (name: string) => sql.placeholder(name);
-    this.countsOf = reg.db
-      .select({ state: accessRecordCounts.state, n: accessRecordCounts.n })
-      .from(accessRecordCounts)
-      .where(eq(accessRecordCounts.duid, p('duid')))
-      .prepare();
+    this.countsOf = reg.store.prepare('access-records.counts-of', (db) =>
+      db
+        .select({ state: accessRecordCounts.state, n: accessRecordCounts.n })
+        .from(accessRecordCounts)
+        .where(eq(accessRecordCounts.duid, p('duid'))),
+    );
     // ACTIVE past expiry but not swept yet: a handful at most (the sweeper runs every few
     // seconds), found through the (state, expires_at) index.
-    this.lapsedOf = reg.db
-      .select({ n: sql<number>`count(*)` })
-      .from(accessRecords)
-      .where(and(eq(accessRecords.state, 'ACTIVE'), lte(accessRecords.expiresAt, p('now')), eq(accessRecords.duid, p('duid'))))
-      .prepare();
+    this.lapsedOf = reg.store.prepare('access-records.lapsed-of', (db) =>
+      db
+        .select({ n: sql<number>`count(*)` })
+        .from(accessRecords)
+        .where(and(eq(accessRecords.state, 'ACTIVE'), lte(accessRecords.expiresAt, p('now')), eq(accessRecords.duid, p('duid')))),
+    );
   }
 
   /**
@@ -163,11 +173,11 @@ export class AccessRecordQueries {
    * trigger-kept counts: O(1) instead of counting every index entry (docs/performance.md). The
    * effective state moves ACTIVE records past their expiry to EXPIRED before any sweep.
    */
-  countOwned(duid: string, state: string | undefined, nowIso: string): number {
-    const counts = new Map(this.countsOf.all({ duid }).map((c) => [c.state, c.n]));
+  async countOwned(duid: string, state: string | undefined, nowIso: string): Promise<number> {
+    const counts = new Map((await this.countsOf.execute({ duid })).map((c) => [c.state, c.n]));
     if (!state) return [...counts.values()].reduce((a, b) => a + b, 0);
     if (state !== 'ACTIVE' && state !== 'EXPIRED') return counts.get(state) ?? 0;
-    const lapsed = this.lapsedOf.get({ duid, now: nowIso })!.n;
+    const lapsed = (await this.lapsedOf.execute({ duid, now: nowIso }))[0].n;
     return state === 'ACTIVE' ? (counts.get('ACTIVE') ?? 0) - lapsed : (counts.get('EXPIRED') ?? 0) + lapsed;
   }
   private readonly recordJsonByAk;
@@ -176,8 +186,8 @@ export class AccessRecordQueries {
   private readonly countsOf;
   private readonly lapsedOf;
 
-  find(ak: string): AccessRow | undefined {
-    return this.byAk.get({ ak });
+  find(ak: string): Promise<AccessRow | undefined> {
+    return this.byAk.find({ ak });
   }
   /**
    * The state a reader sees: an ACTIVE record past its expiry is EXPIRED even before a sweep.
@@ -197,13 +207,13 @@ export class AccessRecordQueries {
    * The full record as GET /access-records/{ak} returns it, as JSON text written by SQLite
    * (see record-json.ts), or undefined for an unknown ak.
    */
-  recordJson(ak: string, nowIso = this.reg.clock.iso()): string | undefined {
-    return this.recordJsonByAk.get({ ak, now: nowIso })?.json;
+  async recordJson(ak: string, nowIso = this.reg.clock.iso()): Promise<string | undefined> {
+    return (await this.recordJsonByAk.execute({ ak, now: nowIso }))[0]?.json;
   }
 
   /** The same record as an object, for pages and admin views that use its parts. */
-  apiRecord(ak: string, nowIso = this.reg.clock.iso()): AccessRecordApi | undefined {
-    const text = this.recordJson(ak, nowIso);
+  async apiRecord(ak: string, nowIso = this.reg.clock.iso()): Promise<AccessRecordApi | undefined> {
+    const text = await this.recordJson(ak, nowIso);
     return text === undefined ? undefined : (JSON.parse(text) as AccessRecordApi);
   }
 
@@ -211,14 +221,14 @@ export class AccessRecordQueries {
    * Every record on a meter point, newest first, both as its summary and as the full record
    * (the customer portal shows parts of each), read in one statement.
    */
-  meterPointRecords(mpxn: string, nowIso = this.reg.clock.iso()): { summary: AccessRecordSummaryApi & { ak: string }; record: AccessRecordApi }[] {
+  async meterPointRecords(mpxn: string, nowIso = this.reg.clock.iso()): Promise<{ summary: AccessRecordSummaryApi & { ak: string }; record: AccessRecordApi }[]> {
     // Every key is shown here (the customer's own view, through the portal).
-    return this.recordsByMpxn.all({ mpxn, now: nowIso }).map((r) => ({ summary: JSON.parse(r.summary) as AccessRecordSummaryApi & { ak: string }, record: JSON.parse(r.record) as AccessRecordApi }));
+    return (await this.recordsByMpxn.execute({ mpxn, now: nowIso })).map((r) => ({ summary: JSON.parse(r.summary) as AccessRecordSummaryApi & { ak: string }, record: JSON.parse(r.record) as AccessRecordApi }));
   }
 
   /** When each record on a meter point ended, and why (see RecordLifecycle), by ak. */
-  meterPointLifecycle(mpxn: string): Map<string, RecordLifecycle> {
-    const rows = this.reg.db
+  async meterPointLifecycle(mpxn: string): Promise<Map<string, RecordLifecycle>> {
+    const rows = await this.reg.db
       .select({
         ak: accessRecords.ak,
         kind: accessRecords.kind,
@@ -231,19 +241,18 @@ export class AccessRecordQueries {
         lastSeen: accessRecords.lastSeen,
       })
       .from(accessRecords)
-      .where(eq(accessRecords.mpxn, mpxn))
-      .all();
+      .where(eq(accessRecords.mpxn, mpxn));
     return new Map(rows.map((r) => [r.ak, r]));
   }
 
   /** Summaries of the records linked to an identity record, newest first (admin detail). */
-  summariesForIdentity(ir: string, nowIso = this.reg.clock.iso()): AccessRecordSummaryApi[] {
-    return this.summariesByIr.all({ ir, now: nowIso }).map((r) => JSON.parse(r.json) as AccessRecordSummaryApi);
+  async summariesForIdentity(ir: string, nowIso = this.reg.clock.iso()): Promise<AccessRecordSummaryApi[]> {
+    return (await this.summariesByIr.execute({ ir, now: nowIso })).map((r) => JSON.parse(r.json) as AccessRecordSummaryApi);
   }
 
   /** Any record of this Data User on the MPxN, whatever its state (the demo seed's idempotence). */
-  callerHasRecordOn(duid: string, mpxn: string): boolean {
-    return this.ownsOnMpxn.get({ mpxn, duid }) !== undefined;
+  async callerHasRecordOn(duid: string, mpxn: string): Promise<boolean> {
+    return (await this.ownsOnMpxn.execute({ mpxn, duid })).length > 0;
   }
 
   /**
@@ -251,12 +260,12 @@ export class AccessRecordQueries {
    * or has been, ACTIVE: one submitted directly as REVOKED or EXPIRED never counts, one that
    * was ACTIVE and has since been revoked or expired still does.
    */
-  mayListMeterPoint(duid: string, mpxn: string): boolean {
-    return this.activatedOnMpxn.get({ mpxn, duid }) !== undefined;
+  async mayListMeterPoint(duid: string, mpxn: string): Promise<boolean> {
+    return (await this.activatedOnMpxn.execute({ mpxn, duid })).length > 0;
   }
   /** The newest `limit` views of a meter point, newest first: when, and which organisation. */
-  meterPointViews(mpxn: string, limit: number): MeterPointView[] {
-    return this.viewsByMpxn.all({ mpxn, limit });
+  meterPointViews(mpxn: string, limit: number): Promise<MeterPointView[]> {
+    return this.viewsByMpxn.execute({ mpxn, limit });
   }
 
   /**
@@ -266,22 +275,23 @@ export class AccessRecordQueries {
    * (The filter values are placeholders; only which filters are present, and the state,
    * which comes from a fixed enum, select the statement.)
    */
-  private readonly statements = new Map<string, { all(p: Record<string, unknown>): AccessRow[]; get(p: Record<string, unknown>): unknown }>();
+  private readonly statements = new Map<string, Prepared<unknown[]>>();
 
-  private statement(key: string, build: () => { all(p: Record<string, unknown>): unknown[]; get(p: Record<string, unknown>): unknown }) {
+  /** The statement of one shape, prepared the first time it is asked for (named after the shape). */
+  private statement(key: string, build: (db: Db) => Preparable<unknown[]>): Prepared<unknown[]> {
     let stmt = this.statements.get(key);
-    if (!stmt) this.statements.set(key, (stmt = build() as never));
-    return stmt!;
+    if (!stmt) this.statements.set(key, (stmt = this.reg.store.prepare(`access-records.${key}`, build)));
+    return stmt;
   }
 
   /** Every record and DISCOVERED access on a meter point, newest first (optionally one page of it). */
-  forMeterPoint(mpxn: string, f: MeterPointFilters): AccessRow[] {
-    return this.meterPointStatement('rows', f).all(this.meterPointParams(mpxn, f)) as AccessRow[];
+  async forMeterPoint(mpxn: string, f: MeterPointFilters): Promise<AccessRow[]> {
+    return (await this.meterPointStatement('rows', f).execute(this.meterPointParams(mpxn, f))) as AccessRow[];
   }
 
   /** The same listing as summaries written by SQLite (GET /meter-points/{mpxn}/access-records). */
-  meterPointSummaries(mpxn: string, f: MeterPointFilters): SummaryJson[] {
-    return this.meterPointStatement('summaries', f).all(this.meterPointParams(mpxn, f)) as unknown as SummaryJson[];
+  async meterPointSummaries(mpxn: string, f: MeterPointFilters): Promise<SummaryJson[]> {
+    return (await this.meterPointStatement('summaries', f).execute(this.meterPointParams(mpxn, f))) as SummaryJson[];
   }
 
   private meterPointParams(mpxn: string, f: MeterPointFilters) {
@@ -290,16 +300,16 @@ export class AccessRecordQueries {
 
   private meterPointStatement(output: 'rows' | 'summaries', f: MeterPointFilters) {
     const viewer = output === 'summaries' && f.viewerDuid !== undefined;
-    return this.statement(`mpxn|${output}|${f.state ?? ''}|${f.legalBasis ? 'b' : ''}|${f.cursor ? 'c' : ''}|${f.limit ? 'l' : ''}|${viewer ? 'v' : ''}`, () => {
+    return this.statement(`mpxn|${output}|${f.state ?? ''}|${f.legalBasis ? 'b' : ''}|${f.cursor ? 'c' : ''}|${f.limit ? 'l' : ''}|${viewer ? 'v' : ''}`, (db) => {
       const filters: SQL[] = [eq(accessRecords.mpxn, sql.placeholder('mpxn'))];
       if (f.state) filters.push(this.stateFilter(f.state, sql.placeholder('now') as unknown as string));
       if (f.legalBasis) filters.push(eq(accessRecords.legalBasis, sql.placeholder('legalBasis')));
       if (f.cursor) filters.push(lt(accessRecords.seq, sql.placeholder('cursor')));
-      const q = this.select(output, undefined, viewer ? sql.placeholder('viewerDuid') : undefined)
+      const q = this.select(db, output, undefined, viewer ? sql.placeholder('viewerDuid') : undefined)
         .from(accessRecords)
         .where(and(...filters))
         .orderBy(desc(accessRecords.seq));
-      return f.limit ? q.limit(sql.placeholder('limit') as unknown as number).prepare() : q.prepare();
+      return f.limit ? q.limit(sql.placeholder('limit') as unknown as number) : q;
     });
   }
 
@@ -308,12 +318,12 @@ export class AccessRecordQueries {
    * (`ownerDuid`) and on its own records in a meter-point listing (`viewerDuid`),
    * record-metadata shows the ir when that identity record is the caller's.
    */
-  private select(output: 'rows' | 'summaries', ownerDuid?: Placeholder, viewerDuid?: Placeholder) {
-    if (output === 'rows') return this.reg.db.select();
+  private select(db: Db, output: 'rows' | 'summaries', ownerDuid?: Placeholder, viewerDuid?: Placeholder) {
+    if (output === 'rows') return db.select();
     // The ir is shown on the caller's own records only, when the identity record is its own too
     // (ownersIrSql), as verification shows it; a portal never learns an ir.
     const ownIr = ownerDuid ? ownersIrSql : viewerDuid ? sql`case when ${accessRecords.duid} = ${viewerDuid} then ${ownersIrSql} end` : undefined;
-    return this.reg.db.select({ seq: accessRecords.seq, json: summaryJsonSql(sql.placeholder('now'), ownIr, viewerDuid) });
+    return db.select({ seq: accessRecords.seq, json: summaryJsonSql(sql.placeholder('now'), ownIr, viewerDuid) });
   }
 
   /**
@@ -388,7 +398,7 @@ export class AccessRecordQueries {
     return {
       filters,
       hints: {
-        count: base.length === 0 ? () => (this.reg.db.get(sql`select count(*) as n from (${set})`) as { n: number }).n : undefined,
+        count: base.length === 0 ? async () => (await this.reg.store.rows<{ n: number }>(sql`select count(*) as n from (${set})`))[0].n : undefined,
         pageFilters: (total) => (sorted && total > 2000 ? [...base, sql`+${t.seq} in (${set})`] : filters),
       },
     };
@@ -406,34 +416,38 @@ export class AccessRecordQueries {
   }
 
   /** GET /admin/records and /admin/discovered-access: one sorted, filtered page. */
-  adminList<E extends Record<string, SQL<unknown>> = Record<never, SQL<unknown>>>(f: AdminRecordFilters, page: { limit: number; cursor?: string; offset?: number }, extra?: E) {
+  async adminList<E extends Record<string, SQL<unknown>> = Record<never, SQL<unknown>>>(f: AdminRecordFilters, page: { limit: number; cursor?: string; offset?: number }, extra?: E) {
     const { filters, hints } = this.adminQuery(f);
-    return sortedPage(this.reg.db, accessRecords, filters, this.adminSort(f), page, extra, hints) as PageResult<AccessRow & { [K in keyof E]: E[K] extends SQL<infer V> ? V : never }>;
+    return (await sortedPage(this.reg.db, accessRecords, filters, this.adminSort(f), page, extra, hints)) as PageResult<AccessRow & { [K in keyof E]: E[K] extends SQL<infer V> ? V : never }>;
   }
 
   /** The same rows, every one, a chunk at a time (streamed CSV export). */
-  adminListAll<E extends Record<string, SQL<unknown>> = Record<never, SQL<unknown>>>(f: AdminRecordFilters, extra?: E) {
+  async adminListAll<E extends Record<string, SQL<unknown>> = Record<never, SQL<unknown>>>(f: AdminRecordFilters, extra?: E) {
     const { filters, hints } = this.adminQuery(f);
     const total = hints.count
-      ? hints.count()
-      : this.reg.db
-          .select({ n: sql<number>`count(*)` })
-          .from(accessRecords)
-          .where(filters.length ? and(...filters) : undefined)
-          .get()!.n;
-    return { total, chunks: sortedChunks(this.reg.db, accessRecords, filters, this.adminSort(f), 500, extra, { ...hints, count: () => total }) as Generator<(AccessRow & { [K in keyof E]: E[K] extends SQL<infer V> ? V : never })[]> };
+      ? await hints.count()
+      : (
+          await this.reg.db
+            .select({ n: sql<number>`count(*)` })
+            .from(accessRecords)
+            .where(filters.length ? and(...filters) : undefined)
+        )[0].n;
+    return {
+      total,
+      chunks: sortedChunks(this.reg.db, accessRecords, filters, this.adminSort(f), 500, extra, { ...hints, count: () => Promise.resolve(total) }) as AsyncGenerator<(AccessRow & { [K in keyof E]: E[K] extends SQL<infer V> ? V : never })[]>,
+    };
   }
 
   /**
    * GET /records: a Data User's own records, newest first, as summaries written by SQLite;
    * record-metadata shows the ir where that identity record is the caller's.
    */
-  ownSummaries(f: { duid: string; state?: string; legalBasis?: string; limit: number; cursor?: number }): { rows: SummaryJson[]; total: number; nextCursor: string | null } {
-    return this.searchPrepared({ ...f, kind: 'record' }, 'summaries') as { rows: SummaryJson[]; total: number; nextCursor: string | null };
+  async ownSummaries(f: { duid: string; state?: string; legalBasis?: string; limit: number; cursor?: number }): Promise<{ rows: SummaryJson[]; total: number; nextCursor: string | null }> {
+    return (await this.searchPrepared({ ...f, kind: 'record' }, 'summaries')) as { rows: SummaryJson[]; total: number; nextCursor: string | null };
   }
 
   /** `search` without a free-text term (GET /records, admin filters), as prepared statements. */
-  private searchPrepared(f: SearchFilters, output: 'rows' | 'summaries' = 'rows') {
+  private async searchPrepared(f: SearchFilters, output: 'rows' | 'summaries' = 'rows') {
     // Only full records carry a duid (DISCOVERED rows never do), so with a duid filter
     // kind = 'record' is implied and left out. That keeps SQLite on the (duid, seq) index
     // whatever its statistics say: it counts from the index alone, and pages in seq order
@@ -450,28 +464,26 @@ export class AccessRecordQueries {
       return out;
     };
     const params = { duid: f.duid, kind: f.kind, mpxn: f.mpxn, now: this.reg.clock.iso(), legalBasis: f.legalBasis, cursor: f.cursor, limit: f.limit + 1 };
-    const count = this.statement(`count|${shape}`, () => {
+    const count = this.statement(`count|${shape}`, (db) => {
       const where = filters();
-      return this.reg.db
+      return db
         .select({ n: sql<number>`count(*)` })
         .from(accessRecords)
-        .where(where.length ? and(...where) : undefined)
-        .prepare();
+        .where(where.length ? and(...where) : undefined);
     });
     // A Data User's own records (GET /records): from the kept counts unless filtered further.
     const owned = f.duid && (!f.kind || f.kind === 'record') && !f.mpxn && !f.legalBasis;
-    const total = owned ? this.countOwned(f.duid!, f.state, params.now) : (count.get(params) as { n: number }).n;
-    const pageStmt = this.statement(`page|${output}|${shape}|${f.cursor ? 'c' : ''}`, () => {
+    const total = owned ? await this.countOwned(f.duid!, f.state, params.now) : ((await count.execute(params))[0] as { n: number }).n;
+    const pageStmt = this.statement(`page|${output}|${shape}|${f.cursor ? 'c' : ''}`, (db) => {
       const where = filters();
       if (f.cursor) where.push(lt(accessRecords.seq, sql.placeholder('cursor')));
-      return this.select(output, f.duid ? sql.placeholder('duid') : undefined)
+      return this.select(db, output, f.duid ? sql.placeholder('duid') : undefined)
         .from(accessRecords)
         .where(where.length ? and(...where) : undefined)
         .orderBy(desc(accessRecords.seq))
-        .limit(sql.placeholder('limit') as unknown as number)
-        .prepare();
+        .limit(sql.placeholder('limit') as unknown as number);
     });
-    const page = pageStmt.all(params) as (AccessRow | SummaryJson)[];
+    const page = (await pageStmt.execute(params)) as (AccessRow | SummaryJson)[];
     return { ...takePage(page, f.limit), total };
   }
 }

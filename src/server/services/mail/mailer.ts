@@ -1,9 +1,11 @@
-import { and, desc, eq, inArray, lte, sql, type SQL } from 'drizzle-orm';
+import { and, desc, eq, inArray, lte, type SQL } from 'drizzle-orm';
 import type Mail from 'nodemailer/lib/mailer';
 import { newestFirstPage } from '../../lib/paging.js';
 import type { Transporter } from 'nodemailer';
 import type { Register } from '../../context.js';
 import { mailMessages } from '../../db/schema.js';
+import { affectedRows } from '../../db/store.js';
+import { ONE_ROW, rowByKey } from '../../lib/sql.js';
 import { apiTime } from '../../lib/clock.js';
 import { decrypt, encrypt } from '../../lib/crypto.js';
 import { conflict, notFound } from '../../lib/errors.js';
@@ -43,6 +45,9 @@ export interface MailerOptions {
   /** How long a row is leased to one attempt (a crash mid-send makes it due again after this). */
   leaseMs?: number;
 }
+
+/** The store channel a queued or retried message is announced on: the worker wakes once it has committed. */
+const MAIL_CHANNEL = 'mail-queued';
 
 const DEFAULT_BACKOFF_MS = [30_000, 60_000, 2 * 60_000, 5 * 60_000, 15 * 60_000, 60 * 60_000, 4 * 60 * 60_000];
 const URL_RE = /\bhttps?:\/\/[^\s<>"')]+/g;
@@ -104,6 +109,7 @@ export class Mailer {
   private readonly leaseMs: number;
   private transport: Transporter | null = null;
   private timer: NodeJS.Timeout | null = null;
+  private unlisten: (() => void) | null = null;
   private running: Promise<number> | null = null;
   private started = false;
   /** Bumped when the register's state is replaced (sandbox snapshot restore or reset); see discardInFlight. */
@@ -117,11 +123,7 @@ export class Mailer {
     this.backoffMs = opts.backoffMs ?? DEFAULT_BACKOFF_MS;
     this.pollMs = opts.pollMs ?? 2000;
     this.leaseMs = opts.leaseMs ?? 2 * 60_000;
-    this.byId = reg.db
-      .select()
-      .from(mailMessages)
-      .where(eq(mailMessages.messageId, sql.placeholder('id')))
-      .prepare();
+    this.byId = rowByKey(reg.store, 'mail.by-id', mailMessages, mailMessages.messageId, 'id');
     this.worker = {
       name: 'mail',
       start: () => this.start(),
@@ -139,39 +141,36 @@ export class Mailer {
   }
 
   /**
-   * Writes a message to the outbox and returns its id (msg_…). Call it inside the
+   * Writes a message to the outbox and resolves to its id (msg_…). Call it (awaited) inside the
    * transaction that makes the change the message is about: the row then commits (or
    * rolls back) with that change, and the worker only ever sees committed rows.
    */
-  queue(input: QueueMail): string {
+  async queue(input: QueueMail): Promise<string> {
     const id = newId('msg');
     const now = this.reg.clock.iso();
     const links = linksIn(input.text, input.html);
     const seal = this.reg.config.mode === 'production' && links.some(hasOneTimeLink);
-    this.reg.db
-      .insert(mailMessages)
-      .values({
-        messageId: id,
-        to: encrypt(this.reg.keys.encryptionKey, input.to.trim()),
-        subject: stripHeaderBreaks(input.subject),
-        text: seal ? redactOneTimeLinks(input.text) : input.text,
-        html: seal ? redactOneTimeLinks(input.html) : input.html,
-        links: seal ? links.map(redactOneTimeLinks) : links,
-        sealed: seal && this.delivering ? encrypt(this.reg.keys.encryptionKey, JSON.stringify({ text: input.text, html: input.html } satisfies SealedBody)) : null,
-        purpose: input.purpose,
-        ref: input.ref ?? null,
-        status: this.delivering ? 'queued' : 'captured',
-        nextAttemptAt: this.delivering ? now : null,
-        createdAt: now,
-      })
-      .run();
-    // Runs after the caller's (synchronous) transaction has committed.
-    if (this.delivering && this.started) setImmediate(() => this.wake());
+    await this.reg.db.insert(mailMessages).values({
+      messageId: id,
+      to: encrypt(this.reg.keys.encryptionKey, input.to.trim()),
+      subject: stripHeaderBreaks(input.subject),
+      text: seal ? redactOneTimeLinks(input.text) : input.text,
+      html: seal ? redactOneTimeLinks(input.html) : input.html,
+      links: seal ? links.map(redactOneTimeLinks) : links,
+      sealed: seal && this.delivering ? encrypt(this.reg.keys.encryptionKey, JSON.stringify({ text: input.text, html: input.html } satisfies SealedBody)) : null,
+      purpose: input.purpose,
+      ref: input.ref ?? null,
+      status: this.delivering ? 'queued' : 'captured',
+      nextAttemptAt: this.delivering ? now : null,
+      createdAt: now,
+    });
+    // The worker is woken once the caller's transaction has committed.
+    if (this.delivering) await this.reg.store.notify(MAIL_CHANNEL);
     return id;
   }
 
-  find(id: string): MailRow | undefined {
-    return this.byId.get({ id });
+  async find(id: string): Promise<MailRow | undefined> {
+    return this.byId.find({ id });
   }
 
   recipient(row: Pick<MailRow, 'to'>): string {
@@ -179,9 +178,9 @@ export class Mailer {
   }
 
   /** Messages about `ref` (e.g. a token-ref), newest first. */
-  forRef(refs: string[]): MailRow[] {
+  async forRef(refs: string[]): Promise<MailRow[]> {
     if (refs.length === 0) return [];
-    return this.reg.db.select().from(mailMessages).where(inArray(mailMessages.ref, refs)).orderBy(desc(mailMessages.seq)).all();
+    return this.reg.db.select().from(mailMessages).where(inArray(mailMessages.ref, refs)).orderBy(desc(mailMessages.seq));
   }
 
   /** The bodies SMTP delivers: the sealed ones when the stored text is redacted. */
@@ -230,19 +229,19 @@ export class Mailer {
    * Sandbox: messages whose recipient, subject or body (text or HTML) contains `q`, case-insensitively.
    * Recipients are stored encrypted, so the match runs here over the decrypted rows, newest first.
    */
-  search(q: { text: string; status?: string; ref?: string; purpose?: string; limit: number; cursor?: number }): { rows: MailRow[]; total: number; nextCursor: string | null } {
+  async search(q: { text: string; status?: string; ref?: string; purpose?: string; limit: number; cursor?: number }): Promise<{ rows: MailRow[]; total: number; nextCursor: string | null }> {
     const needle = q.text.toLowerCase();
     const filters: SQL[] = [];
     if (q.status) filters.push(eq(mailMessages.status, q.status));
     if (q.ref) filters.push(eq(mailMessages.ref, q.ref));
     if (q.purpose) filters.push(eq(mailMessages.purpose, q.purpose));
-    const all = this.reg.db
-      .select()
-      .from(mailMessages)
-      .where(filters.length ? and(...filters) : undefined)
-      .orderBy(desc(mailMessages.seq))
-      .all()
-      .filter((r) => [this.recipient(r), r.subject, r.text, r.html].some((f) => f.toLowerCase().includes(needle)));
+    const all = (
+      await this.reg.db
+        .select()
+        .from(mailMessages)
+        .where(filters.length ? and(...filters) : undefined)
+        .orderBy(desc(mailMessages.seq))
+    ).filter((r) => [this.recipient(r), r.subject, r.text, r.html].some((f) => f.toLowerCase().includes(needle)));
     const from = q.cursor !== undefined ? all.findIndex((r) => r.seq < q.cursor!) : 0;
     const page = from < 0 ? [] : all.slice(from, from + q.limit);
     const more = from >= 0 && from + q.limit < all.length;
@@ -250,20 +249,20 @@ export class Mailer {
   }
 
   /** Sandbox: deletes one message (audited as the operator). */
-  remove(actor: string, id: string): void {
-    this.reg.tx(() => {
-      const row = this.find(id);
+  async remove(actor: string, id: string): Promise<void> {
+    await this.reg.tx(async () => {
+      const row = await this.find(id);
       if (!row) throw notFound(`Message ${id}`);
-      this.reg.db.delete(mailMessages).where(eq(mailMessages.seq, row.seq)).run();
-      this.reg.audit.append({ actor, eventType: 'mail.deleted', subject: id, detail: { purpose: row.purpose, ref: row.ref } });
+      await this.reg.db.delete(mailMessages).where(eq(mailMessages.seq, row.seq));
+      await this.reg.audit.append({ actor, eventType: 'mail.deleted', subject: id, detail: { purpose: row.purpose, ref: row.ref } });
     });
   }
 
   /** Sandbox: empties the outbox (audited as the operator, with how many went). */
-  removeAll(actor: string): number {
-    return this.reg.tx(() => {
-      const n = this.reg.db.delete(mailMessages).run().changes;
-      this.reg.audit.append({ actor, eventType: 'mail.deleted-all', detail: { deleted: n } });
+  async removeAll(actor: string): Promise<number> {
+    return this.reg.tx(async () => {
+      const n = affectedRows(await this.reg.db.delete(mailMessages));
+      await this.reg.audit.append({ actor, eventType: 'mail.deleted-all', detail: { deleted: n } });
       return n;
     });
   }
@@ -292,7 +291,7 @@ export class Mailer {
     };
   }
 
-  list(q: { status?: string; ref?: string; purpose?: string; limit: number; cursor?: number }): { rows: MailRow[]; total: number; nextCursor: string | null } {
+  async list(q: { status?: string; ref?: string; purpose?: string; limit: number; cursor?: number }): Promise<{ rows: MailRow[]; total: number; nextCursor: string | null }> {
     const filters: SQL[] = [];
     if (q.status) filters.push(eq(mailMessages.status, q.status));
     if (q.ref) filters.push(eq(mailMessages.ref, q.ref));
@@ -301,18 +300,18 @@ export class Mailer {
   }
 
   /** Operator action: a failed (or retrying) message is tried again now, with a fresh set of attempts. */
-  retryNow(actor: string, id: string): MailRow {
-    return this.reg.tx(() => {
-      const row = this.find(id);
+  async retryNow(actor: string, id: string): Promise<MailRow> {
+    return this.reg.tx(async () => {
+      const row = await this.find(id);
       if (!row) throw notFound(`Message ${id}`);
       if (!this.delivering) throw conflict('This register has no SMTP server configured (--smtp); messages are only captured');
       if (row.status !== 'failed' && row.status !== 'retrying') throw conflict(`Message ${id} is ${row.status}; only failed or retrying messages can be retried`);
       if (!row.sealed && this.reg.config.mode === 'production' && row.links.some((l) => l.includes('/id/magic/[')))
         throw conflict(`Message ${id} carried a one-time link that the register no longer keeps; start a new re-identification instead`);
-      this.reg.db.update(mailMessages).set({ status: 'queued', attempts: 0, nextAttemptAt: this.reg.clock.iso(), leaseToken: null }).where(eq(mailMessages.seq, row.seq)).run();
-      this.reg.audit.append({ actor, eventType: 'mail.retry-requested', subject: id });
-      if (this.started) setImmediate(() => this.wake());
-      return this.find(id)!;
+      await this.reg.db.update(mailMessages).set({ status: 'queued', attempts: 0, nextAttemptAt: this.reg.clock.iso(), leaseToken: null }).where(eq(mailMessages.seq, row.seq));
+      await this.reg.audit.append({ actor, eventType: 'mail.retry-requested', subject: id });
+      await this.reg.store.notify(MAIL_CHANNEL);
+      return (await this.find(id))!;
     });
   }
 
@@ -335,26 +334,27 @@ export class Mailer {
    * this node or any other sharing the database. The lease sets a fresh random `lease_token`;
    * the outcome is recorded only `where seq = ? and lease_token = ?` (see `recordOutcome`), so a
    * pass whose lease ran out and whose row was leased again cannot overwrite the newer outcome.
+   * One unit of work, so the lease never joins another unit's writes.
    */
-  private lease(): MailRow | null {
-    const now = this.reg.clock.iso();
-    for (;;) {
-      const due = this.reg.db
-        .select()
-        .from(mailMessages)
-        .where(and(inArray(mailMessages.status, ['queued', 'retrying']), lte(mailMessages.nextAttemptAt, now)))
-        .orderBy(mailMessages.nextAttemptAt)
-        .limit(1)
-        .get();
-      if (!due) return null;
-      const leaseToken = newSecret(18);
-      const leased = this.reg.db
-        .update(mailMessages)
-        .set({ nextAttemptAt: this.reg.clock.isoIn(this.leaseMs), leaseToken })
-        .where(and(eq(mailMessages.seq, due.seq), eq(mailMessages.nextAttemptAt, due.nextAttemptAt!), inArray(mailMessages.status, ['queued', 'retrying'])))
-        .run();
-      if (leased.changes === 1) return { ...due, leaseToken };
-    }
+  private async lease(): Promise<MailRow | null> {
+    return this.reg.tx(async () => {
+      const now = this.reg.clock.iso();
+      for (;;) {
+        const [due] = await this.reg.db
+          .select()
+          .from(mailMessages)
+          .where(and(inArray(mailMessages.status, ['queued', 'retrying']), lte(mailMessages.nextAttemptAt, now)))
+          .orderBy(mailMessages.nextAttemptAt)
+          .limit(ONE_ROW);
+        if (!due) return null;
+        const leaseToken = newSecret(18);
+        const leased = await this.reg.db
+          .update(mailMessages)
+          .set({ nextAttemptAt: this.reg.clock.isoIn(this.leaseMs), leaseToken })
+          .where(and(eq(mailMessages.seq, due.seq), eq(mailMessages.nextAttemptAt, due.nextAttemptAt!), inArray(mailMessages.status, ['queued', 'retrying'])));
+        if (affectedRows(leased) === 1) return { ...due, leaseToken };
+      }
+    });
   }
 
   /**
@@ -376,7 +376,7 @@ export class Mailer {
       await (await this.smtp()).sendMail(this.mailOptions(row, body));
       if (generation !== this.generation) return;
       const now = this.reg.clock.iso();
-      this.recordOutcome(row, { status: 'sent', attempts, sentAt: now, nextAttemptAt: null, lastError: null, ...this.forget(row) });
+      await this.recordOutcome(row, { status: 'sent', attempts, sentAt: now, nextAttemptAt: null, lastError: null, ...this.forget(row) });
     } catch (err) {
       if (generation !== this.generation) return;
       const e = err as Error & { responseCode?: number; permanent?: boolean; code?: string };
@@ -394,7 +394,7 @@ export class Mailer {
         ...(status === 'failed' ? this.forget(row) : {}),
       };
       const audit = status === 'failed' ? { actor: 'register', eventType: 'mail.failed', subject: row.messageId, detail: { purpose: row.purpose, ref: row.ref, attempts, error: message, permanent } } : null;
-      this.recordOutcome(row, outcome, audit);
+      await this.recordOutcome(row, outcome, audit);
     }
   }
 
@@ -403,15 +403,16 @@ export class Mailer {
    * row's: one row changed, or nothing is written (the lease ran out and the row was leased
    * again, here or on another node; that lease's outcome stands).
    */
-  private recordOutcome(leased: MailRow, outcome: Partial<MailRow>, audit: AuditInput | null = null): boolean {
-    return this.reg.tx(() => {
-      const changed = this.reg.db
-        .update(mailMessages)
-        .set({ ...outcome, leaseToken: null })
-        .where(and(eq(mailMessages.seq, leased.seq), eq(mailMessages.leaseToken, leased.leaseToken ?? '')))
-        .run().changes;
+  private async recordOutcome(leased: MailRow, outcome: Partial<MailRow>, audit: AuditInput | null = null): Promise<boolean> {
+    return this.reg.tx(async () => {
+      const changed = affectedRows(
+        await this.reg.db
+          .update(mailMessages)
+          .set({ ...outcome, leaseToken: null })
+          .where(and(eq(mailMessages.seq, leased.seq), eq(mailMessages.leaseToken, leased.leaseToken ?? ''))),
+      );
       if (changed !== 1) return false;
-      if (audit) this.reg.audit.append(audit);
+      if (audit) await this.reg.audit.append(audit);
       return true;
     });
   }
@@ -436,14 +437,13 @@ export class Mailer {
     const pass = async () => {
       let n = 0;
       const generation = this.generation;
-      for (let row = this.lease(); row && generation === this.generation; row = this.lease()) {
+      for (let row = await this.lease(); row && generation === this.generation; row = await this.lease()) {
         await this.attempt(row, generation);
         n++;
       }
       return n;
     };
-    // Cleared in a later microtask, so never before `running` is assigned (a pass with
-    // nothing due finishes synchronously).
+    // Cleared in a later microtask, so never before `running` is assigned.
     const running: Promise<number> = pass().finally(() => {
       if (this.running === running) this.running = null;
     });
@@ -472,12 +472,15 @@ export class Mailer {
   private start(): void {
     if (this.started || !this.delivering) return;
     this.started = true;
+    this.unlisten = this.reg.store.listen(MAIL_CHANNEL, () => this.wake());
     this.wake();
     this.schedule();
   }
 
   private async stop(): Promise<void> {
     this.started = false;
+    this.unlisten?.();
+    this.unlisten = null;
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
     if (this.running) await this.running.catch(() => undefined);

@@ -9,6 +9,7 @@ import type { IdentityRecords } from '../identity-records.js';
 import { reidentificationEmail } from '../mail/templates.js';
 import type { Mailer } from '../mail/mailer.js';
 import type { ReidTokens, TokenRow } from '../reid-tokens.js';
+import { ONE_ROW } from '../../lib/sql.js';
 
 export type SessionRow = typeof passkeySessions.$inferSelect;
 
@@ -124,16 +125,16 @@ export class Ceremonies {
     return `${this.reg.origin}/id/passkey/${kind === 'assert' ? 'assert' : 'register'}?session=${sessionId}`;
   }
 
-  sendLink(token: TokenRow, to: string, link: string, kind: 'confirm' | 'step-up'): string {
-    const ctx = this.context(token);
+  async sendLink(token: TokenRow, to: string, link: string, kind: 'confirm' | 'step-up'): Promise<string> {
+    const ctx = await this.context(token);
     const mail = reidentificationEmail({ org: ctx.org, purpose: ctx.purpose, mpxn: token.mpxn, link, expiresAt: token.ceremonyExpiresAt, kind, heldBy: ctx.heldBy });
     return this.deps.mail.queue({ to, ...mail, purpose: kind === 'confirm' ? 'reidentification.magic-link' : 'reidentification.step-up', ref: token.tokenRef });
   }
 
   // ---------------------------------------------------------------- what the customer sees
 
-  context(token: TokenRow): CeremonyContext {
-    const initiator = this.deps.accounts.find(token.initiatorAccountId);
+  async context(token: TokenRow): Promise<CeremonyContext> {
+    const initiator = await this.deps.accounts.find(token.initiatorAccountId);
     const org = initiator?.displayName ?? token.initiatorAccountId;
     const role = initiator?.role ?? 'data_user';
     const meter = meterHint(token.mpxn);
@@ -144,17 +145,18 @@ export class Ceremonies {
       purpose = `${org} has asked you to set up a passkey for your entry in the Data Access Register (meter point ${meter}), so you can confirm it is you quickly and safely whenever an organisation asks.`;
     else purpose = `${org} wants to confirm it is you before it updates its record of the smart-meter data you share with it (meter point ${meter}).`;
     if (token.method === 'passkey-register' && token.flow === 'mpxn') purpose += ' You will also add a passkey, so you can confirm it is you more quickly next time.';
-    const identity = this.deps.identities.find(token.ir);
-    const heldBy = identity ? this.deps.identities.heldBy(identity) : org;
+    const identity = await this.deps.identities.find(token.ir);
+    const heldBy = identity ? await this.deps.identities.heldBy(identity) : org;
     return { token, org, initiatorRole: role, purpose, meter, heldBy };
   }
 
-  tokenLive(token: TokenRow): boolean {
-    return this.deps.tokens.status(token) === 'pending';
+  async tokenLive(token: TokenRow): Promise<boolean> {
+    return (await this.deps.tokens.status(token)) === 'pending';
   }
 
-  sessionForToken(tokenRef: string): SessionRow | undefined {
-    return this.reg.db.select().from(passkeySessions).where(eq(passkeySessions.tokenRef, tokenRef)).get();
+  async sessionForToken(tokenRef: string): Promise<SessionRow | undefined> {
+    const [row] = await this.reg.db.select().from(passkeySessions).where(eq(passkeySessions.tokenRef, tokenRef)).limit(ONE_ROW);
+    return row;
   }
 
   /** The value of the step-up cookie for a session: only the browser that proved a factor holds it. */

@@ -31,15 +31,15 @@ export class ReidentificationService extends Starting {
    * [ours] After a portal withdrawal: a receipt to the e-mail of the identity record the
    * customer proved (the token's), when it has one. Call inside the withdrawal's transaction.
    */
-  withdrawalReceipt(tokenRef: string, record: { ak: string; duid: string | null; leadControllerName: string | null; purpose: string | null; mpxn: string; revokedAt: string | null }): string | null {
-    const token = this.deps.tokens.find(tokenRef);
+  async withdrawalReceipt(tokenRef: string, record: { ak: string; duid: string | null; leadControllerName: string | null; purpose: string | null; mpxn: string; revokedAt: string | null }): Promise<string | null> {
+    const token = await this.deps.tokens.find(tokenRef);
     if (!token) return null;
-    const identity = this.deps.identities.find(token.ir);
+    const identity = await this.deps.identities.find(token.ir);
     const email = identity && !identity.anonymisedAt ? this.deps.identities.email(identity) : null;
     if (!email) return null;
-    const owner = record.duid ? this.deps.accounts.findByDuid(record.duid) : undefined;
+    const owner = record.duid ? await this.deps.accounts.findByDuid(record.duid) : undefined;
     const org = record.leadControllerName ?? owner?.displayName ?? 'the organisation';
-    const via = this.context(token).org;
+    const via = (await this.context(token)).org;
     const mail = withdrawalReceiptEmail({ org, purpose: record.purpose, mpxn: record.mpxn, at: record.revokedAt ?? this.reg.clock.iso(), via });
     return this.deps.mail.queue({ to: email, ...mail, purpose: 'access-record.withdrawal-receipt', ref: token.tokenRef });
   }

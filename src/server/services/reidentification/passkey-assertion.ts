@@ -6,6 +6,7 @@ import { CeremonyError, type SessionKind, type SessionRow } from './ceremony.js'
 import type { PasskeySessions } from './passkey-session.js';
 import type { Expected } from './passkey-registration.js';
 import { webauthn } from './webauthn.js';
+import { ONE_ROW } from '../../lib/sql.js';
 
 /**
  * An existing passkey: verifies the browser's assertion server-side (challenge, origin, RP ID,
@@ -20,9 +21,9 @@ export async function verifyAssertion(
   response: AuthenticationResponseJSON,
   expected: Expected,
 ): Promise<{ done: true; redirect: string } | { done: false; next: 'register'; stepUpProof: string }> {
-  const credential = p.deps.identities.credentials(session.ir).find((c) => c.webauthnId === canonicalCredentialId(String(response.id ?? '')));
+  const credential = (await p.deps.identities.credentials(session.ir)).find((c) => c.webauthnId === canonicalCredentialId(String(response.id ?? '')));
   if (!credential) {
-    p.clearChallenge(session, challenge);
+    await p.reg.tx(() => p.clearChallenge(session, challenge));
     throw new CeremonyError(400, 'failed', 'That passkey is not registered for this meter point. Try another passkey.');
   }
   let newCounter: number;
@@ -37,16 +38,16 @@ export async function verifyAssertion(
     if (!result.verified) throw new Error('the signature could not be verified');
     newCounter = result.authenticationInfo.newCounter;
   } catch (err) {
-    throw p.refused(session, challenge, err, { step: 'assert', credential: credential.credentialId });
+    throw await p.refused(session, challenge, err, { step: 'assert', credential: credential.credentialId });
   }
-  return p.reg.tx(() => {
-    p.spendPrompt(session, challenge);
+  return p.reg.tx(async () => {
+    await p.spendPrompt(session, challenge);
     // Re-read inside the transaction: a concurrent assertion may have moved the counter on.
-    const current = p.reg.db.select().from(passkeyCredentials).where(eq(passkeyCredentials.seq, credential.seq)).get()!;
+    const [current] = await p.reg.db.select().from(passkeyCredentials).where(eq(passkeyCredentials.seq, credential.seq)).limit(ONE_ROW);
     if (current.removedAt) throw new CeremonyError(400, 'failed', 'That passkey has been removed.');
     // Synced passkeys keep the counter at 0; any other counter must move forward.
     if ((newCounter > 0 || current.counter > 0) && newCounter <= current.counter) {
-      p.reg.audit.append({
+      await p.reg.audit.append({
         actor: 'customer',
         eventType: 'reidentification.passkey-failed',
         ir: session.ir,
@@ -55,13 +56,13 @@ export async function verifyAssertion(
       });
       throw new CeremonyError(400, 'failed', 'This passkey reported a signature counter that went backwards, which can mean it was copied. Use another passkey.');
     }
-    p.reg.db.update(passkeyCredentials).set({ counter: newCounter, lastUsedAt: p.reg.clock.iso() }).where(eq(passkeyCredentials.seq, credential.seq)).run();
-    const token = p.deps.tokens.find(session.tokenRef)!;
+    await p.reg.db.update(passkeyCredentials).set({ counter: newCounter, lastUsedAt: p.reg.clock.iso() }).where(eq(passkeyCredentials.seq, credential.seq));
+    const token = (await p.deps.tokens.find(session.tokenRef))!;
     if (kind === 'register-stepup') {
-      p.reg.audit.append({ actor: 'customer', eventType: 'reidentification.step-up', ir: session.ir, subject: token.tokenRef, detail: { via: 'passkey', credential: credential.credentialId } });
+      await p.reg.audit.append({ actor: 'customer', eventType: 'reidentification.step-up', ir: session.ir, subject: token.tokenRef, detail: { via: 'passkey', credential: credential.credentialId } });
       return { done: false as const, next: 'register' as const, stepUpProof: p.stepUpProof(session.sessionId) };
     }
-    p.finish(session, token, 'passkey-assert');
+    await p.finish(session, token, 'passkey-assert');
     return { done: true as const, redirect: p.completionRedirect(session, token) };
   });
 }

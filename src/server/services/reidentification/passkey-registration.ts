@@ -7,6 +7,7 @@ import { passkeyAddedEmail } from '../mail/templates.js';
 import { CeremonyError, type SessionRow } from './ceremony.js';
 import type { PasskeySessions } from './passkey-session.js';
 import { webauthn } from './webauthn.js';
+import { ONE_ROW } from '../../lib/sql.js';
 
 /** What every WebAuthn response must satisfy: the session's prompt, the page's origin(s), the relying party, a verified person. */
 export interface Expected {
@@ -34,40 +35,37 @@ export async function verifyRegistration(p: PasskeySessions, session: SessionRow
     if (!result.verified) throw new Error('the registration could not be verified');
     info = result.registrationInfo;
   } catch (err) {
-    throw p.refused(session, challenge, err, { step: 'register' });
+    throw await p.refused(session, challenge, err, { step: 'register' });
   }
-  return p.reg.tx(() => {
-    p.spendPrompt(session, challenge);
-    const token = p.deps.tokens.find(session.tokenRef)!;
+  return p.reg.tx(async () => {
+    await p.spendPrompt(session, challenge);
+    const token = (await p.deps.tokens.find(session.tokenRef))!;
     const credentialId = newId('cred');
     const now = p.reg.clock.iso();
     const webauthnId = canonicalCredentialId(info.credential.id);
-    const existing = p.reg.db.select({ seq: passkeyCredentials.seq }).from(passkeyCredentials).where(eq(passkeyCredentials.webauthnId, webauthnId)).get();
+    const [existing] = await p.reg.db.select({ seq: passkeyCredentials.seq }).from(passkeyCredentials).where(eq(passkeyCredentials.webauthnId, webauthnId)).limit(ONE_ROW);
     if (existing) throw new CeremonyError(409, 'conflict', 'This passkey is already registered.');
     // A first passkey can make this record the one that speaks for the meter point.
-    const before = p.deps.identities.eligibleForMpxn(token.mpxn);
-    p.reg.db
-      .insert(passkeyCredentials)
-      .values({
-        credentialId,
-        ir: session.ir,
-        webauthnId,
-        publicKey: Buffer.from(info.credential.publicKey),
-        counter: info.credential.counter,
-        transports: (response.response.transports ?? info.credential.transports ?? []).slice(0, 10),
-        deviceType: info.credentialDeviceType,
-        backedUp: info.credentialBackedUp,
-        registeredAt: now,
-      })
-      .run();
-    p.reg.audit.append({ actor: 'customer', eventType: 'identity-record.credential-added', ir: session.ir, subject: credentialId, detail: { 'token-ref': token.tokenRef, 'device-type': info.credentialDeviceType } });
-    const identity = p.deps.identities.find(session.ir)!;
-    const org = p.context(token).org;
+    const before = await p.deps.identities.eligibleForMpxn(token.mpxn);
+    await p.reg.db.insert(passkeyCredentials).values({
+      credentialId,
+      ir: session.ir,
+      webauthnId,
+      publicKey: Buffer.from(info.credential.publicKey),
+      counter: info.credential.counter,
+      transports: (response.response.transports ?? info.credential.transports ?? []).slice(0, 10),
+      deviceType: info.credentialDeviceType,
+      backedUp: info.credentialBackedUp,
+      registeredAt: now,
+    });
+    await p.reg.audit.append({ actor: 'customer', eventType: 'identity-record.credential-added', ir: session.ir, subject: credentialId, detail: { 'token-ref': token.tokenRef, 'device-type': info.credentialDeviceType } });
+    const identity = (await p.deps.identities.find(session.ir))!;
+    const org = (await p.context(token)).org;
     const email = p.deps.identities.email(identity);
     // [ours] The record's address hears of every new passkey: who asked, and when.
-    if (email) p.deps.mail.queue({ to: email, ...passkeyAddedEmail({ org, mpxn: token.mpxn, at: now }), purpose: 'identity-record.passkey-added', ref: credentialId });
-    p.deps.identities.noticeContactChange(before, session.ir, org, token.mpxn);
-    p.finish(session, token, 'passkey-register');
+    if (email) await p.deps.mail.queue({ to: email, ...passkeyAddedEmail({ org, mpxn: token.mpxn, at: now }), purpose: 'identity-record.passkey-added', ref: credentialId });
+    await p.deps.identities.noticeContactChange(before, session.ir, org, token.mpxn);
+    await p.finish(session, token, 'passkey-register');
     return { done: true as const, redirect: p.completionRedirect(session, token) };
   });
 }

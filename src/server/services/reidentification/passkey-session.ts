@@ -1,5 +1,6 @@
 import { and, eq, isNull } from 'drizzle-orm';
 import { passkeySessions } from '../../db/schema.js';
+import { affectedRows } from '../../db/store.js';
 import type { TokenRow } from '../reid-tokens.js';
 import { CeremonyError, Ceremonies, failureDetail, plainFailure, type SessionRow } from './ceremony.js';
 
@@ -9,28 +10,31 @@ import { CeremonyError, Ceremonies, failureDetail, plainFailure, type SessionRow
  */
 export class PasskeySessions extends Ceremonies {
   /** Spends the session's prompt; false when another request already did. */
-  clearChallenge(session: SessionRow, challenge: string): boolean {
+  async clearChallenge(session: SessionRow, challenge: string): Promise<boolean> {
     return (
-      this.reg.db
-        .update(passkeySessions)
-        .set({ challenge: null })
-        .where(and(eq(passkeySessions.seq, session.seq), eq(passkeySessions.challenge, challenge), isNull(passkeySessions.usedAt)))
-        .run().changes === 1
+      affectedRows(
+        await this.reg.db
+          .update(passkeySessions)
+          .set({ challenge: null })
+          .where(and(eq(passkeySessions.seq, session.seq), eq(passkeySessions.challenge, challenge), isNull(passkeySessions.usedAt))),
+      ) === 1
     );
   }
 
   /** Spends the prompt inside the transaction that records the outcome; 409 when another request already did. */
-  spendPrompt(session: SessionRow, challenge: string): void {
-    if (!this.clearChallenge(session, challenge)) throw new CeremonyError(409, 'conflict', 'This passkey prompt was already used; press the button to start again.');
+  async spendPrompt(session: SessionRow, challenge: string): Promise<void> {
+    if (!(await this.clearChallenge(session, challenge))) throw new CeremonyError(409, 'conflict', 'This passkey prompt was already used; press the button to start again.');
   }
 
   /**
    * A response the WebAuthn check refused: the prompt is spent, operators see why in the audit
-   * (scrubbed), and the customer gets plain words (the error to throw).
+   * (scrubbed), and the customer gets plain words (the error to throw). Both writes are one unit.
    */
-  refused(session: SessionRow, challenge: string, err: unknown, detail: Record<string, unknown>): CeremonyError {
-    this.clearChallenge(session, challenge);
-    this.reg.audit.append({ actor: 'customer', eventType: 'reidentification.passkey-failed', ir: session.ir, subject: session.tokenRef, detail: { ...detail, error: failureDetail(err) } });
+  async refused(session: SessionRow, challenge: string, err: unknown, detail: Record<string, unknown>): Promise<CeremonyError> {
+    await this.reg.tx(async () => {
+      await this.clearChallenge(session, challenge);
+      await this.reg.audit.append({ actor: 'customer', eventType: 'reidentification.passkey-failed', ir: session.ir, subject: session.tokenRef, detail: { ...detail, error: failureDetail(err) } });
+    });
     return plainFailure(err);
   }
 
@@ -44,13 +48,12 @@ export class PasskeySessions extends Ceremonies {
   }
 
   /** Marks the session used and the token confirmed, or fails (and rolls back) if either is no longer possible. */
-  finish(session: SessionRow, token: TokenRow, via: string): void {
-    const used = this.reg.db
+  async finish(session: SessionRow, token: TokenRow, via: string): Promise<void> {
+    const used = await this.reg.db
       .update(passkeySessions)
       .set({ usedAt: this.reg.clock.iso() })
-      .where(and(eq(passkeySessions.seq, session.seq), isNull(passkeySessions.usedAt)))
-      .run();
-    if (used.changes !== 1) throw new CeremonyError(410, 'used', 'This passkey request has already been completed.');
-    if (!this.deps.tokens.confirm(token, via)) throw new CeremonyError(410, 'expired', 'This passkey request has expired. Go back to the organisation that sent you here and start again.');
+      .where(and(eq(passkeySessions.seq, session.seq), isNull(passkeySessions.usedAt)));
+    if (affectedRows(used) !== 1) throw new CeremonyError(410, 'used', 'This passkey request has already been completed.');
+    if (!(await this.deps.tokens.confirm(token, via))) throw new CeremonyError(410, 'expired', 'This passkey request has expired. Go back to the organisation that sent you here and start again.');
   }
 }

@@ -10,6 +10,7 @@ import { PasskeySessions } from './passkey-session.js';
 import { verifyAssertion } from './passkey-assertion.js';
 import { verifyRegistration } from './passkey-registration.js';
 import { webauthn } from './webauthn.js';
+import { ONE_ROW } from '../../lib/sql.js';
 
 /** How many step-up e-mails one passkey request may send (the first, then new links for this device). */
 const MAX_STEP_UP_LINKS = 3;
@@ -28,9 +29,10 @@ export class Passkeys extends PasskeySessions {
     return this.reg.config.rpName;
   }
 
-  findSession(sessionId: string): SessionRow | undefined {
+  async findSession(sessionId: string): Promise<SessionRow | undefined> {
     if (!/^pks_[0-9a-f]{24}$/.test(sessionId)) return undefined;
-    return this.reg.db.select().from(passkeySessions).where(eq(passkeySessions.sessionId, sessionId)).get();
+    const [row] = await this.reg.db.select().from(passkeySessions).where(eq(passkeySessions.sessionId, sessionId)).limit(ONE_ROW);
+    return row;
   }
 
   hasStepUp(sessionId: string, cookie: string | undefined): boolean {
@@ -38,36 +40,36 @@ export class Passkeys extends PasskeySessions {
   }
 
   /** Where a passkey session stands, and which step the page runs next. Read-only. */
-  viewSession(sessionId: string, stepUpCookie?: string): SessionView {
-    const session = this.findSession(sessionId);
+  async viewSession(sessionId: string, stepUpCookie?: string): Promise<SessionView> {
+    const session = await this.findSession(sessionId);
     if (!session) return { state: 'unknown' };
-    const token = this.deps.tokens.find(session.tokenRef);
+    const token = await this.deps.tokens.find(session.tokenRef);
     if (!token) return { state: 'unknown' };
-    const ctx = this.context(token);
+    const ctx = await this.context(token);
     const kind = session.kind as SessionKind;
     if (session.usedAt) return { state: 'used', session, ctx, kind };
     if (token.status === 'cancelled') return { state: 'cancelled', session, ctx, kind };
-    if (this.deps.tokens.endedByChangeOfTenancy(token)) return { state: 'ended', session, ctx, kind };
-    if (session.expiresAt <= this.reg.clock.iso() || token.status !== 'pending' || !this.tokenLive(token)) return { state: 'expired', session, ctx, kind };
-    const identity = this.deps.identities.find(session.ir);
+    if (await this.deps.tokens.endedByChangeOfTenancy(token)) return { state: 'ended', session, ctx, kind };
+    if (session.expiresAt <= this.reg.clock.iso() || token.status !== 'pending' || !(await this.tokenLive(token))) return { state: 'expired', session, ctx, kind };
+    const identity = await this.deps.identities.find(session.ir);
     if (!identity || identity.anonymisedAt) return { state: 'expired', session, ctx, kind };
     const hasEmail = identity.emailEnc !== null;
-    const hasCredentials = this.deps.identities.credentials(session.ir).length > 0;
+    const hasCredentials = (await this.deps.identities.credentials(session.ir)).length > 0;
     let step: SessionView['step'];
     if (kind === 'assert') step = 'assert';
     else if (kind === 'register') step = 'register';
     else if (this.hasStepUp(sessionId, stepUpCookie)) step = 'register';
     else step = hasCredentials ? 'assert' : 'await-email';
-    const mails = this.deps.mail.forRef([token.tokenRef]);
+    const mails = await this.deps.mail.forRef([token.tokenRef]);
     const emailSentTo = mails.length ? maskEmail(this.deps.mail.recipient(mails[0])) : null;
     // Only a browser without the step-up proof can have confirmed "elsewhere".
     const confirmedElsewhereAt = kind === 'register-stepup' && step !== 'register' && token.linkOpenedAt ? token.linkOpenedAt : null;
-    const mayResend = confirmedElsewhereAt !== null && hasEmail && this.stepUpLinksSent(token.tokenRef) < MAX_STEP_UP_LINKS;
+    const mayResend = confirmedElsewhereAt !== null && hasEmail && (await this.stepUpLinksSent(token.tokenRef)) < MAX_STEP_UP_LINKS;
     return { state: 'ready', session, ctx, kind, step, hasEmail, hasCredentials, emailSentTo, expiresAt: session.expiresAt, confirmedElsewhereAt, mayResend };
   }
 
-  private readySession(sessionId: string, stepUpCookie?: string): SessionView & { session: SessionRow; ctx: CeremonyContext; kind: SessionKind } {
-    const view = this.viewSession(sessionId, stepUpCookie);
+  private async readySession(sessionId: string, stepUpCookie?: string): Promise<SessionView & { session: SessionRow; ctx: CeremonyContext; kind: SessionKind }> {
+    const view = await this.viewSession(sessionId, stepUpCookie);
     if (view.state === 'unknown') throw new CeremonyError(404, 'unknown', 'This passkey request is not known. Go back to the organisation that sent you here and start again.');
     if (view.state === 'used') throw new CeremonyError(410, 'used', 'This passkey request has already been completed.');
     if (view.state === 'ended') throw new CeremonyError(410, 'ended', ENDED_PAGE_TEXT);
@@ -76,8 +78,8 @@ export class Passkeys extends PasskeySessions {
     return view as SessionView & { session: SessionRow; ctx: CeremonyContext; kind: SessionKind };
   }
 
-  private stepUpLinksSent(tokenRef: string): number {
-    return this.deps.mail.forRef([tokenRef]).filter((m) => m.purpose === 'reidentification.step-up').length;
+  private async stepUpLinksSent(tokenRef: string): Promise<number> {
+    return (await this.deps.mail.forRef([tokenRef])).filter((m) => m.purpose === 'reidentification.step-up').length;
   }
 
   /**
@@ -85,41 +87,41 @@ export class Passkeys extends PasskeySessions {
    * plus, when the link was confirmed in another browser, a new one for this browser
    * ("get a new link here"), up to MAX_STEP_UP_LINKS in all.
    */
-  sendStepUpEmail(sessionId: string, stepUpCookie?: string): { sentTo: string } {
-    return this.reg.tx(() => {
-      const view = this.readySession(sessionId, stepUpCookie);
+  async sendStepUpEmail(sessionId: string, stepUpCookie?: string): Promise<{ sentTo: string }> {
+    return this.reg.tx(async () => {
+      const view = await this.readySession(sessionId, stepUpCookie);
       if (view.confirmedElsewhereAt) {
-        const identity = this.deps.identities.find(view.session.ir)!;
+        const identity = (await this.deps.identities.find(view.session.ir))!;
         const email = this.deps.identities.email(identity);
         if (!email || !view.mayResend) throw new CeremonyError(429, 'invalid', 'We cannot send more links for this request. Continue on the device where you confirmed, or start again.');
         const secret = newSecret(32);
-        if (!this.deps.tokens.replaceUsedLink(view.ctx.token, sha256Hex(secret))) throw new CeremonyError(409, 'conflict', 'We already sent a new link. Open it on this device to continue.');
-        this.sendLink(this.deps.tokens.find(view.ctx.token.tokenRef)!, email, this.linkUrl(secret), 'step-up');
-        this.reg.audit.append({ actor: 'customer', eventType: 'reidentification.step-up-resent', ir: view.session.ir, subject: view.ctx.token.tokenRef, detail: { reason: 'confirmed-on-another-device' } });
+        if (!(await this.deps.tokens.replaceUsedLink(view.ctx.token, sha256Hex(secret)))) throw new CeremonyError(409, 'conflict', 'We already sent a new link. Open it on this device to continue.');
+        await this.sendLink((await this.deps.tokens.find(view.ctx.token.tokenRef))!, email, this.linkUrl(secret), 'step-up');
+        await this.reg.audit.append({ actor: 'customer', eventType: 'reidentification.step-up-resent', ir: view.session.ir, subject: view.ctx.token.tokenRef, detail: { reason: 'confirmed-on-another-device' } });
         return { sentTo: maskEmail(email) };
       }
       if (view.kind !== 'register-stepup') throw new CeremonyError(400, 'invalid', 'This request does not need an e-mail confirmation.');
-      const identity = this.deps.identities.find(view.session.ir)!;
+      const identity = (await this.deps.identities.find(view.session.ir))!;
       const email = this.deps.identities.email(identity);
       if (!email) throw new CeremonyError(400, 'invalid', 'There is no e-mail address to send a link to. Use your existing passkey.');
       const token = view.ctx.token;
       if (view.emailSentTo || token.linkSecretHash) throw new CeremonyError(409, 'conflict', `We already sent a link to ${view.emailSentTo ?? maskEmail(email)}. Open it on this device to continue.`);
       const secret = newSecret(32);
-      if (!this.deps.tokens.setLink(token, sha256Hex(secret))) throw new CeremonyError(409, 'conflict', 'We already sent a link. Open it on this device to continue.');
-      this.sendLink(this.deps.tokens.find(token.tokenRef)!, email, this.linkUrl(secret), 'step-up');
+      if (!(await this.deps.tokens.setLink(token, sha256Hex(secret)))) throw new CeremonyError(409, 'conflict', 'We already sent a link. Open it on this device to continue.');
+      await this.sendLink((await this.deps.tokens.find(token.tokenRef))!, email, this.linkUrl(secret), 'step-up');
       return { sentTo: maskEmail(email) };
     });
   }
 
   /** WebAuthn options for the session's next step; stores the challenge. */
   async options(sessionId: string, stepUpCookie?: string): Promise<{ step: CeremonyStep; options: unknown }> {
-    const view = this.readySession(sessionId, stepUpCookie);
+    const view = await this.readySession(sessionId, stepUpCookie);
     if (view.step === 'await-email') throw new CeremonyError(403, 'step-up-required', `First open the link we e-mailed${view.emailSentTo ? ` to ${view.emailSentTo}` : ''}, on this device.`);
     const step = view.step as CeremonyStep;
-    const credentials = this.deps.identities.credentials(view.session.ir);
+    const credentials = await this.deps.identities.credentials(view.session.ir);
     let options: { challenge: string };
     if (step === 'register') {
-      const identity = this.deps.identities.find(view.session.ir)!;
+      const identity = (await this.deps.identities.find(view.session.ir))!;
       const label = `Meter point ${meterHint(view.ctx.token.mpxn)}`;
       options = await (
         await webauthn()
@@ -144,11 +146,12 @@ export class Passkeys extends PasskeySessions {
         allowCredentials: credentials.map((c) => ({ id: c.webauthnId, transports: c.transports })),
       });
     }
-    this.reg.db
-      .update(passkeySessions)
-      .set({ challenge: options.challenge })
-      .where(and(eq(passkeySessions.seq, view.session.seq), isNull(passkeySessions.usedAt)))
-      .run();
+    await this.reg.tx(() =>
+      this.reg.db
+        .update(passkeySessions)
+        .set({ challenge: options.challenge })
+        .where(and(eq(passkeySessions.seq, view.session.seq), isNull(passkeySessions.usedAt))),
+    );
     return { step, options };
   }
 
@@ -164,7 +167,7 @@ export class Passkeys extends PasskeySessions {
     stepUpCookie?: string,
     pageOrigin?: string,
   ): Promise<{ done: true; redirect: string } | { done: false; next: 'register'; stepUpProof: string }> {
-    const view = this.readySession(sessionId, stepUpCookie);
+    const view = await this.readySession(sessionId, stepUpCookie);
     if (view.step !== step) throw new CeremonyError(409, 'conflict', 'This page is out of date; reload it and try again.');
     const session = view.session;
     const challenge = session.challenge;

@@ -110,8 +110,8 @@ export class Starting extends Ceremonies {
   }
 
   /** Same Data User: a ceremony on one of the caller's own identity records. */
-  startForRecord(account: AccountRow, identity: IdentityRow, method: string, opts: StartOptions): ReIdentifyResult {
-    return this.begin(account, identity, method, 'record', opts).result;
+  async startForRecord(account: AccountRow, identity: IdentityRow, method: string, opts: StartOptions): Promise<ReIdentifyResult> {
+    return (await this.begin(account, identity, method, 'record', opts)).result;
   }
 
   /**
@@ -119,26 +119,26 @@ export class Starting extends Ceremonies {
    * User onboarding its own customer, in the request that creates the record
    * (initiate-passkey-registration on POST /identity-records). Call in that transaction.
    */
-  startOnboarding(account: AccountRow, identity: IdentityRow, opts: StartOptions): ReIdentifyResult {
-    if (identity.duid !== account.duid || this.deps.identities.credentials(identity.ir).length > 0) throw precondition('Passkey onboarding is only for a new identity record of your own that has no passkey yet');
-    return this.begin(account, identity, 'passkey-register', 'record', { ...opts, onboarding: true }).result;
+  async startOnboarding(account: AccountRow, identity: IdentityRow, opts: StartOptions): Promise<ReIdentifyResult> {
+    if (identity.duid !== account.duid || (await this.deps.identities.credentials(identity.ir)).length > 0) throw precondition('Passkey onboarding is only for a new identity record of your own that has no passkey yet');
+    return (await this.begin(account, identity, 'passkey-register', 'record', { ...opts, onboarding: true })).result;
   }
 
   /** Cross-Data-User or portal: the eligible record for the MPxN (contract §4), never revealed. */
-  startForMpxn(account: AccountRow, mpxn: string, method: string, opts: StartOptions): { result: ReIdentifyResult; customerUrl: string } {
-    return this.reg.tx(() => {
-      const eligible = this.deps.identities.eligibleForMpxn(mpxn);
+  async startForMpxn(account: AccountRow, mpxn: string, method: string, opts: StartOptions): Promise<{ result: ReIdentifyResult; customerUrl: string }> {
+    return this.reg.tx(async () => {
+      const eligible = await this.deps.identities.eligibleForMpxn(mpxn);
       if (!eligible) throw notFound(`Identity record for MPxN ${mpxn}`);
       if (!TOKEN_METHODS.includes(method as TokenMethod)) throw invalid(`method must be one of: ${TOKEN_METHODS.join(', ')}`);
       if (!eligible.ir) throw noFactor();
-      return this.begin(account, this.deps.identities.find(eligible.ir)!, method, 'mpxn', opts);
+      return this.begin(account, (await this.deps.identities.find(eligible.ir))!, method, 'mpxn', opts);
     });
   }
 
-  private begin(account: AccountRow, identity: IdentityRow, method: string, flow: 'record' | 'mpxn', opts: StartOptions & { onboarding?: boolean }): { result: ReIdentifyResult; customerUrl: string } {
+  private async begin(account: AccountRow, identity: IdentityRow, method: string, flow: 'record' | 'mpxn', opts: StartOptions & { onboarding?: boolean }): Promise<{ result: ReIdentifyResult; customerUrl: string }> {
     if (!TOKEN_METHODS.includes(method as TokenMethod)) throw invalid(`method must be one of: ${TOKEN_METHODS.join(', ')}`);
-    return this.reg.tx(() => {
-      const fresh = this.deps.identities.find(identity.ir) ?? identity;
+    return this.reg.tx(async () => {
+      const fresh = (await this.deps.identities.find(identity.ir)) ?? identity;
       if (fresh.anonymisedAt || !fresh.mpxn) throw conflict('The identity record has been anonymised; it cannot be re-identified');
       const problems: string[] = [];
       for (const [field, url] of [
@@ -150,7 +150,7 @@ export class Starting extends Ceremonies {
       if (problems.length) throw ApiError.validation(problems);
 
       const email = this.deps.identities.email(fresh);
-      const credentials = this.deps.identities.credentials(fresh.ir);
+      const credentials = await this.deps.identities.credentials(fresh.ir);
       if (method === 'magic-link' && !email) throw precondition('magic-link needs an e-mail address on the identity record, and none is stored');
       if (method === 'passkey-assert' && credentials.length === 0) throw precondition('passkey-assert needs a registered passkey on the identity record, and none is registered');
       if (!email && credentials.length === 0 && !opts.onboarding) throw noFactor();
@@ -162,7 +162,7 @@ export class Starting extends Ceremonies {
       const wait =
         method === 'passkey-assert' && account.role === 'portal'
           ? 0
-          : this.deps.tokens.initiationRetryAfter(account.accountId, fresh.mpxn, this.limits.max, this.limits.windowMs, method === 'passkey-assert' ? ['passkey-assert'] : EMAIL_CLASS);
+          : await this.deps.tokens.initiationRetryAfter(account.accountId, fresh.mpxn, this.limits.max, this.limits.windowMs, method === 'passkey-assert' ? ['passkey-assert'] : EMAIL_CLASS);
       if (wait > 0) {
         throw new ApiError(429, 'RATE001', `Too many re-identification requests for this meter point (at most ${this.limits.max} in ${Math.round(this.limits.windowMs / 60000)} minutes); try again in ${wait} s`, [], {
           'Retry-After': String(wait),
@@ -174,7 +174,7 @@ export class Starting extends Ceremonies {
       if (method === 'magic-link') {
         const secret = newSecret(32);
         const expiresAt = new Date(now + MAGIC_LINK_MS).toISOString();
-        const token = this.deps.tokens.issue({
+        const token = await this.deps.tokens.issue({
           method: 'magic-link',
           flow,
           ir: fresh.ir,
@@ -186,7 +186,7 @@ export class Starting extends Ceremonies {
           actor,
         });
         const link = this.linkUrl(secret);
-        this.sendLink(token, email!, link, 'confirm');
+        await this.sendLink(token, email!, link, 'confirm');
         return {
           result: {
             method,
@@ -206,7 +206,7 @@ export class Starting extends Ceremonies {
       const expiresAt = new Date(now + (stepUp && email ? MAGIC_LINK_MS : PASSKEY_SESSION_MS)).toISOString();
       // With no passkey to assert, the step-up e-mail goes out now.
       const secret = stepUp && email && credentials.length === 0 ? newSecret(32) : null;
-      const token = this.deps.tokens.issue({
+      const token = await this.deps.tokens.issue({
         method: method as TokenMethod,
         flow,
         ir: fresh.ir,
@@ -218,11 +218,8 @@ export class Starting extends Ceremonies {
         actor,
       });
       const sessionId = newId('pks');
-      this.reg.db
-        .insert(passkeySessions)
-        .values({ sessionId, tokenRef: token.tokenRef, kind, ir: fresh.ir, challenge: null, returnUrl, createdAt: new Date(now).toISOString(), expiresAt })
-        .run();
-      if (secret) this.sendLink(token, email!, this.linkUrl(secret), 'step-up');
+      await this.reg.db.insert(passkeySessions).values({ sessionId, tokenRef: token.tokenRef, kind, ir: fresh.ir, challenge: null, returnUrl, createdAt: new Date(now).toISOString(), expiresAt });
+      if (secret) await this.sendLink(token, email!, this.linkUrl(secret), 'step-up');
       const pageUrl = this.sessionUrl(sessionId, kind);
       return {
         result: { method: method as TokenMethod, 'magic-link': null, passkey: { 'redirect-url': pageUrl, 'token-ref': token.tokenRef, 'expires-at': apiTime(expiresAt)!, 'return-url': returnUrl } },

@@ -34,7 +34,7 @@ const adminAccounts: RouteModule = (app, { reg, svc }) => {
       },
     },
     async (req) => {
-      const { rows, total, nextCursor } = svc.accounts.list({ ...req.query, ...adminPage(req.query) });
+      const { rows, total, nextCursor } = await svc.accounts.list({ ...req.query, ...adminPage(req.query) });
       return { response: envelope(req, reg.clock.now()), accounts: rows.map(toAccount), total, 'next-cursor': nextCursor };
     },
   );
@@ -58,12 +58,12 @@ const adminAccounts: RouteModule = (app, { reg, svc }) => {
 
   app.get('/admin/accounts/:id', { config: { roles: STAFF_ROLES }, schema: { summary: 'One account', params: AccountIdParams, response: { 200: Ok({ account: Account }) } } }, async (req) => ({
     response: envelope(req, reg.clock.now()),
-    account: toAccount(svc.accounts.get(req.params.id)),
+    account: toAccount(await svc.accounts.get(req.params.id)),
   }));
 
   app.patch('/admin/accounts/:id', { schema: { summary: 'Edit an account', params: AccountIdParams, body: UpdateAccountBody, response: { 200: Ok({ account: Account }) } } }, async (req) => ({
     response: envelope(req, reg.clock.now()),
-    account: toAccount(svc.accounts.update(req.account.accountId, req.params.id, req.body)),
+    account: toAccount(await svc.accounts.update(req.account.accountId, req.params.id, req.body)),
   }));
 
   app.post(
@@ -82,19 +82,19 @@ const adminAccounts: RouteModule = (app, { reg, svc }) => {
     },
     async (req) => ({
       response: envelope(req, reg.clock.now()),
-      account: toAccount(svc.accounts.setStatus(req.account.accountId, req.params.id, 'suspend', req.body.reason ?? null)),
+      account: toAccount(await svc.accounts.setStatus(req.account.accountId, req.params.id, 'suspend', req.body.reason ?? null)),
     }),
   );
 
   for (const action of ['reactivate', 'terminate'] as const) {
     app.post(`/admin/accounts/:id/${action}`, { schema: { summary: `${action[0].toUpperCase()}${action.slice(1)} an account`, params: AccountIdParams, response: { 200: Ok({ account: Account }) } } }, async (req) => ({
       response: envelope(req, reg.clock.now()),
-      account: toAccount(svc.accounts.setStatus(req.account.accountId, req.params.id, action)),
+      account: toAccount(await svc.accounts.setStatus(req.account.accountId, req.params.id, action)),
     }));
   }
 
   app.post('/admin/accounts/:id/rotate-secret', { schema: { summary: 'Issue a new secret for an account (returned once)', params: AccountIdParams, response: { 200: Ok({ 'secret-key': Type.String() }) } } }, async (req) => {
-    svc.accounts.get(req.params.id);
+    await svc.accounts.get(req.params.id);
     return { response: envelope(req, reg.clock.now()), 'secret-key': await svc.accounts.rotateSecret(req.account.accountId, req.params.id) };
   });
 
@@ -107,7 +107,7 @@ const adminAccounts: RouteModule = (app, { reg, svc }) => {
         response: { 200: Ok({ account: Account }) },
       },
     },
-    async (req) => ({ response: envelope(req, reg.clock.now()), account: toAccount(svc.accounts.signOutEverywhere(req.account.accountId, req.params.id)) }),
+    async (req) => ({ response: envelope(req, reg.clock.now()), account: toAccount(await svc.accounts.signOutEverywhere(req.account.accountId, req.params.id)) }),
   );
 };
 export default adminAccounts;

@@ -60,7 +60,7 @@ const adminAudit: RouteModule = (app, { reg }) => {
     async (req) => {
       const q = req.query;
       const filters = auditFilters(q);
-      const { rows, nextCursor, total } = sortedPage(reg.db, auditEvents, filters, undefined, adminPage(q));
+      const { rows, nextCursor, total } = await sortedPage(reg.db, auditEvents, filters, undefined, adminPage(q));
       return {
         response: envelope(req, reg.clock.now()),
         events: rows.map((e) => {
@@ -84,16 +84,15 @@ const adminAudit: RouteModule = (app, { reg }) => {
     },
     async (req, reply) => {
       const filters = auditFilters(req.query);
-      const total = reg.db
+      const [{ n: total }] = await reg.db
         .select({ n: count() })
         .from(auditEvents)
-        .where(filters.length ? and(...filters) : undefined)
-        .get()!.n;
+        .where(filters.length ? and(...filters) : undefined);
       return sendCsvExport(reply, {
         filename: `audit-log-${reg.clock.iso().slice(0, 10)}.csv`,
         total,
         header: CSV_HEADER,
-        chunks: sortedChunks(reg.db, auditEvents, filters, undefined, 500, undefined, { count: () => total }),
+        chunks: sortedChunks(reg.db, auditEvents, filters, undefined, 500, undefined, { count: () => Promise.resolve(total) }),
         rows: (chunk) =>
           chunk.map((e) => {
             const { hash, prevHash } = chainFields(e);
@@ -113,7 +112,7 @@ const adminAudit: RouteModule = (app, { reg }) => {
         response: { 200: Ok(AuditVerify.properties) },
       },
     },
-    async (req) => ({ response: envelope(req, reg.clock.now()), ...reg.audit.verify() }),
+    async (req) => ({ response: envelope(req, reg.clock.now()), ...(await reg.audit.verify()) }),
   );
 };
 export default adminAudit;

@@ -56,7 +56,7 @@ const adminClock: RouteModule = (app, { reg, svc }) => {
         if (target - nowMs > MAX_ADVANCE_SECONDS * 1000) throw invalid(`set may be at most ${MAX_ADVANCE_SECONDS / 86400} days after the register's now`);
         offset = before + (target - nowMs);
       } else if (advance !== undefined) offset = before + advance * 1000;
-      reg.tx(() =>
+      await reg.tx(() =>
         reg.audit.append({
           actor: req.account.accountId,
           eventType: 'sandbox.clock-changed',

@@ -48,8 +48,8 @@ const adminDeliveries: RouteModule = (app, { reg, svc }) => {
     },
     async (req) => {
       const q = req.query;
-      const { deliveries, total, nextCursor } = svc.delivery.list(filtersOf(q), adminPage(q));
-      const nameOf = dataUserNameOf(reg.db, deliveries, (d) => d.duid);
+      const { deliveries, total, nextCursor } = await svc.delivery.list(filtersOf(q), adminPage(q));
+      const nameOf = await dataUserNameOf(reg.db, deliveries, (d) => d.duid);
       return { response: envelope(req, reg.clock.now()), deliveries: deliveries.map((d) => ({ ...d, 'data-user-name': nameOf(d) })), total, 'next-cursor': nextCursor };
     },
   );
@@ -62,14 +62,14 @@ const adminDeliveries: RouteModule = (app, { reg, svc }) => {
       },
     },
     async (req, reply) => {
-      const { total, chunks } = svc.delivery.listAll(filtersOf(req.query));
+      const { total, chunks } = await svc.delivery.listAll(filtersOf(req.query));
       return sendCsvExport(reply, {
         filename: `webhook-deliveries-${reg.clock.iso().slice(0, 10)}.csv`,
         total,
         header: CSV_HEADER,
         chunks,
-        rows: (chunk) => {
-          const nameOf = dataUserNameOf(reg.db, chunk, (d) => d.duid);
+        rows: async (chunk) => {
+          const nameOf = await dataUserNameOf(reg.db, chunk, (d) => d.duid);
           return chunk.map((d) => [d['event-id'], d['event-type'], d.status, nameOf(d), d.duid, d.wid, d.attempts, d['next-attempt-at'], d['last-status-code'], d['last-error'], d['occurred-at'], d['delivered-at']]);
         },
       });
@@ -93,7 +93,7 @@ const adminDeliveries: RouteModule = (app, { reg, svc }) => {
       },
     },
     async (req) => {
-      const { queued, eventIds } = svc.delivery.redeliverMatching(req.account.accountId, { wid: req.body.wid, eventType: req.body['event-type'], status: req.body.status });
+      const { queued, eventIds } = await svc.delivery.redeliverMatching(req.account.accountId, { wid: req.body.wid, eventType: req.body['event-type'], status: req.body.status });
       return { response: envelope(req, reg.clock.now()), queued, 'event-ids': eventIds };
     },
   );
@@ -108,8 +108,8 @@ const adminDeliveries: RouteModule = (app, { reg, svc }) => {
       },
     },
     async (req) => {
-      const row = svc.delivery.redeliver(req.account.accountId, req.params.eventId);
-      return { response: envelope(req, reg.clock.now()), delivery: svc.delivery.view(row.eventId)! };
+      const row = await svc.delivery.redeliver(req.account.accountId, req.params.eventId);
+      return { response: envelope(req, reg.clock.now()), delivery: (await svc.delivery.view(row.eventId))! };
     },
   );
 };

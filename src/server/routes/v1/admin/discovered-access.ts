@@ -36,7 +36,9 @@ const adminDiscovered: RouteModule = (app, { reg, svc }) => {
     },
     async (req) => {
       const q = req.query;
-      const { rows, nextCursor, total } = svc.records.adminList({ kind: 'discovered', q: q.q, superseded: q.superseded, from: q.from, to: q.to, sort: q.sort, order: q.order }, adminPage(q), { discovered: discoveredJson as SQL<string> });
+      const { rows, nextCursor, total } = await svc.records.adminList({ kind: 'discovered', q: q.q, superseded: q.superseded, from: q.from, to: q.to, sort: q.sort, order: q.order }, adminPage(q), {
+        discovered: discoveredJson as SQL<string>,
+      });
       return {
         response: envelope(req, reg.clock.now()),
         records: rows.map((r) => ({ ak: r.ak, state: r.state, ...JSON.parse(r.discovered), 'superseded-at': apiTime(r.supersededAt), 'created-at': apiTime(r.createdAt)! })),

@@ -61,19 +61,23 @@ const adminIdentityRecords: RouteModule = (app, { reg, svc }) => {
     },
     async (req) => {
       const f = filtersOf(req.query);
-      const { rows, total, nextCursor } = svc.identities.adminList(f, adminPage(req.query));
-      const counts = svc.identities.linkedCounts(rows.map((r) => r.ir));
-      const nameOf = dataUserNameOf(reg.db, rows, (r) => r.duid);
-      svc.identities.auditRead(req.account.accountId, req.ip, { ...auditSearch(f), found: rows.map((r) => r.ir) });
-      return {
-        response: envelope(req, reg.clock.now()),
-        'identity-records': rows.map((r) => ({
-          ...svc.identities.masked(svc.identities.toApi(r)),
+      const { rows, total, nextCursor } = await svc.identities.adminList(f, adminPage(req.query));
+      const counts = await svc.identities.linkedCounts(rows.map((r) => r.ir));
+      const nameOf = await dataUserNameOf(reg.db, rows, (r) => r.duid);
+      await svc.identities.auditRead(req.account.accountId, req.ip, { ...auditSearch(f), found: rows.map((r) => r.ir) });
+      const views = [];
+      for (const r of rows) {
+        views.push({
+          ...svc.identities.masked(await svc.identities.toApi(r)),
           masked: true,
           duid: r.duid,
           'owner-display-name': nameOf(r),
           'access-record-count': counts.get(r.ir) ?? 0,
-        })),
+        });
+      }
+      return {
+        response: envelope(req, reg.clock.now()),
+        'identity-records': views,
         total,
         'next-cursor': nextCursor,
       };
@@ -93,18 +97,18 @@ const adminIdentityRecords: RouteModule = (app, { reg, svc }) => {
     },
     async (req, reply) => {
       const f = filtersOf(req.query);
-      const { total, chunks } = svc.identities.adminListAll(f);
+      const { total, chunks } = await svc.identities.adminListAll(f);
       // The export reads customer data (MPxNs, move-in dates), as the list does: one audited
       // read naming the filters and how many records it held (the filters name the set).
-      svc.identities.auditRead(req.account.accountId, req.ip, { ...auditSearch(f), exported: total });
+      await svc.identities.auditRead(req.account.accountId, req.ip, { ...auditSearch(f), exported: total });
       return sendCsvExport(reply, {
         filename: `identity-records-${reg.clock.iso().slice(0, 10)}.csv`,
         total,
         header: CSV_HEADER,
         chunks,
-        rows: (chunk) => {
-          const nameOf = dataUserNameOf(reg.db, chunk, (r) => r.duid);
-          const counts = svc.identities.linkedCounts(chunk.map((r) => r.ir));
+        rows: async (chunk) => {
+          const nameOf = await dataUserNameOf(reg.db, chunk, (r) => r.duid);
+          const counts = await svc.identities.linkedCounts(chunk.map((r) => r.ir));
           return chunk.map((r) => [r.ir, r.mpxn, r.moveInDate, r.duid, nameOf(r), r.emailHash !== null, counts.get(r.ir) ?? 0, apiTime(r.createdAt), apiTime(r.anonymisedAt)]);
         },
       });
@@ -128,21 +132,21 @@ const adminIdentityRecords: RouteModule = (app, { reg, svc }) => {
       },
     },
     async (req) => {
-      const row = svc.identities.find(req.params.ir);
+      const row = await svc.identities.find(req.params.ir);
       if (!row) throw notFound(`Identity record ${req.params.ir}`);
-      const owner = svc.accounts.findByDuid(row.duid);
+      const owner = await svc.accounts.findByDuid(row.duid);
       const nowIso = reg.clock.iso();
       const reveal = req.query.reveal === true;
-      svc.identities.auditRead(req.account.accountId, req.ip, { ir: row.ir, revealed: reveal });
-      const view = svc.identities.toApi(row);
+      await svc.identities.auditRead(req.account.accountId, req.ip, { ir: row.ir, revealed: reveal });
+      const view = await svc.identities.toApi(row);
       return {
         response: envelope(req, reg.clock.now()),
         'identity-record': reveal ? view : svc.identities.masked(view),
         email: svc.identities.emailForStaff(row, reveal),
         masked: !reveal,
         owner: owner ? { duid: owner.duid, 'display-name': owner.displayName, 'account-id': owner.accountId } : null,
-        'access-records': svc.records.summariesForIdentity(row.ir, nowIso),
-        tokens: adminTokenViews(reg, svc, svc.tokens.forIdentity(row.ir)),
+        'access-records': await svc.records.summariesForIdentity(row.ir, nowIso),
+        tokens: await adminTokenViews(reg, svc, await svc.tokens.forIdentity(row.ir)),
       };
     },
   );
@@ -157,9 +161,9 @@ const adminIdentityRecords: RouteModule = (app, { reg, svc }) => {
       },
     },
     async (req) => {
-      const row = svc.identities.find(req.params.ir);
+      const row = await svc.identities.find(req.params.ir);
       if (!row) throw notFound(`Identity record ${req.params.ir}`);
-      const at = svc.identities.anonymise(req.account.accountId, row, null);
+      const at = await svc.identities.anonymise(req.account.accountId, row, null);
       return { response: envelope(req, reg.clock.now()), ir: row.ir, 'anonymised-at': `${at.slice(0, 19)}Z` };
     },
   );
@@ -170,8 +174,8 @@ const adminIdentityRecords: RouteModule = (app, { reg, svc }) => {
       schema: { summary: 'Remove a passkey credential', params: Type.Object({ ir: Id('ir'), credentialId: Id('cred') }), response: { 204: Type.Null() } },
     },
     async (req, reply) => {
-      if (!svc.identities.find(req.params.ir)) throw notFound(`Identity record ${req.params.ir}`);
-      svc.identities.removeCredential(req.account.accountId, req.params.ir, req.params.credentialId);
+      if (!(await svc.identities.find(req.params.ir))) throw notFound(`Identity record ${req.params.ir}`);
+      await svc.identities.removeCredential(req.account.accountId, req.params.ir, req.params.credentialId);
       return reply.status(204).send(null);
     },
   );

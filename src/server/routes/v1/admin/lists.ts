@@ -22,18 +22,9 @@ export const DateQuery = (what: string) => Type.String({ pattern: DATE_OR_DATE_T
  * The display name of the Data User behind each of `rows` (one query for them all), so lists
  * and exports show names, not DUIDs: call once per page or export chunk.
  */
-export function dataUserNameOf<R>(db: Db, rows: readonly R[], duidOf: (row: R) => string | null): (row: R) => string | null {
+export async function dataUserNameOf<R>(db: Db, rows: readonly R[], duidOf: (row: R) => string | null): Promise<(row: R) => string | null> {
   const wanted = [...new Set(rows.map(duidOf).filter((d): d is string => !!d))];
-  const names = new Map(
-    wanted.length
-      ? db
-          .select({ duid: accounts.duid, name: accounts.displayName })
-          .from(accounts)
-          .where(inArray(accounts.duid, wanted))
-          .all()
-          .map((a) => [a.duid, a.name])
-      : [],
-  );
+  const names = new Map(wanted.length ? (await db.select({ duid: accounts.duid, name: accounts.displayName }).from(accounts).where(inArray(accounts.duid, wanted))).map((a) => [a.duid, a.name]) : []);
   return (row) => {
     const duid = duidOf(row);
     return duid ? (names.get(duid) ?? null) : null;

@@ -54,7 +54,7 @@ const adminOutbox: RouteModule = (app, { reg, svc }) => {
         purpose: req.query.purpose,
         ...seqPage(req.query),
       };
-      const { rows, total, nextCursor } = req.query.q !== undefined ? svc.mail.search({ ...filter, text: req.query.q }) : svc.mail.list(filter);
+      const { rows, total, nextCursor } = req.query.q !== undefined ? await svc.mail.search({ ...filter, text: req.query.q }) : await svc.mail.list(filter);
       return { response: envelope(req, reg.clock.now()), messages: rows.map((r) => svc.mail.view(r)), total, 'next-cursor': nextCursor };
     },
   );
@@ -68,7 +68,7 @@ const adminOutbox: RouteModule = (app, { reg, svc }) => {
         response: { 200: Ok({ message: OutboxMessage }) },
       },
     },
-    async (req) => ({ response: envelope(req, reg.clock.now()), message: svc.mail.view(svc.mail.retryNow(req.account.accountId, req.params.id)) }),
+    async (req) => ({ response: envelope(req, reg.clock.now()), message: svc.mail.view(await svc.mail.retryNow(req.account.accountId, req.params.id)) }),
   );
 
   const Header = Type.Object({ name: Type.String(), value: Type.String() });
@@ -83,7 +83,7 @@ const adminOutbox: RouteModule = (app, { reg, svc }) => {
       },
     },
     async (req) => {
-      const row = svc.mail.find(req.params.id);
+      const row = await svc.mail.find(req.params.id);
       if (!row) throw notFound(`Message ${req.params.id}`);
       return { response: envelope(req, reg.clock.now()), id: row.messageId, ...(await svc.mail.source(row)) };
     },
@@ -101,7 +101,7 @@ const adminOutbox: RouteModule = (app, { reg, svc }) => {
       },
     },
     async (req, reply) => {
-      const row = svc.mail.find(req.params.id);
+      const row = await svc.mail.find(req.params.id);
       if (!row) throw notFound(`Message ${req.params.id}`);
       const { source } = await svc.mail.source(row);
       return reply.type('message/rfc822').header('content-disposition', `attachment; filename="${row.messageId}.eml"`).send(source);
@@ -109,13 +109,13 @@ const adminOutbox: RouteModule = (app, { reg, svc }) => {
   );
 
   app.delete('/admin/outbox/:id', { onRequest: sandboxOnly, schema: { summary: 'Sandbox: delete one message (audited)', params: IdParams, response: { 200: Ok({ deleted: Type.Integer() }) } } }, async (req) => {
-    svc.mail.remove(req.account.accountId, req.params.id);
+    await svc.mail.remove(req.account.accountId, req.params.id);
     return { response: envelope(req, reg.clock.now()), deleted: 1 };
   });
 
   app.delete('/admin/outbox', { onRequest: sandboxOnly, schema: { summary: 'Sandbox: delete every message in the outbox (audited, with how many)', response: { 200: Ok({ deleted: Type.Integer() }) } } }, async (req) => ({
     response: envelope(req, reg.clock.now()),
-    deleted: svc.mail.removeAll(req.account.accountId),
+    deleted: await svc.mail.removeAll(req.account.accountId),
   }));
 };
 export default adminOutbox;

@@ -70,8 +70,8 @@ const adminRecords: RouteModule = (app, { reg, svc }) => {
     },
     async (req) => {
       const nowIso = reg.clock.iso();
-      const { rows, total, nextCursor } = svc.records.adminList(filtersOf(req.query), adminPage(req.query));
-      const nameOf = dataUserNameOf(reg.db, rows, (r) => r.duid);
+      const { rows, total, nextCursor } = await svc.records.adminList(filtersOf(req.query), adminPage(req.query));
+      const nameOf = await dataUserNameOf(reg.db, rows, (r) => r.duid);
       return { response: envelope(req, reg.clock.now()), records: rows.map((r) => row(r, nowIso, nameOf)), total, 'next-cursor': nextCursor };
     },
   );
@@ -86,15 +86,15 @@ const adminRecords: RouteModule = (app, { reg, svc }) => {
     },
     async (req, reply) => {
       const nowIso = reg.clock.iso();
-      const { total, chunks } = svc.records.adminListAll(filtersOf(req.query));
+      const { total, chunks } = await svc.records.adminListAll(filtersOf(req.query));
       // Rows are read a chunk (500) at a time as the client takes them, never all at once.
       return sendCsvExport(reply, {
         filename: `access-records-${nowIso.slice(0, 10)}.csv`,
         total,
         header: CSV_HEADER,
         chunks,
-        rows: (chunk) => {
-          const nameOf = dataUserNameOf(reg.db, chunk, (r) => r.duid);
+        rows: async (chunk) => {
+          const nameOf = await dataUserNameOf(reg.db, chunk, (r) => r.duid);
           return chunk.map((r) => [
             r.ak,
             r.mpxn,
@@ -131,23 +131,19 @@ const adminRecords: RouteModule = (app, { reg, svc }) => {
       },
     },
     async (req) => {
-      const r = svc.records.find(req.params.ak);
+      const r = await svc.records.find(req.params.ak);
       if (!r) throw notFound(`Access record ${req.params.ak}`);
       const nowIso = reg.clock.iso();
-      const owner = r.duid ? svc.accounts.findByDuid(r.duid) : undefined;
-      const events = reg.db.select().from(auditEvents).where(eq(auditEvents.ak, r.ak)).orderBy(desc(auditEvents.seq)).limit(200).all();
+      const owner = r.duid ? await svc.accounts.findByDuid(r.duid) : undefined;
+      const events = await reg.db.select().from(auditEvents).where(eq(auditEvents.ak, r.ak)).orderBy(desc(auditEvents.seq)).limit(200);
       const timeline = events.reverse().map((e) => ({ at: apiTime(e.at)!, 'event-type': e.eventType, actor: e.actor, detail: e.detail }));
       if (svc.records.effectiveState(r, nowIso) === 'EXPIRED' && r.state === 'ACTIVE') timeline.push({ at: apiTime(r.expiresAt)!, 'event-type': 'access-record.expired', actor: 'register', detail: { note: 'expiry passed' } });
       return {
         response: envelope(req, reg.clock.now()),
         record: {
-          ...row(
-            r,
-            nowIso,
-            dataUserNameOf(reg.db, [r], (x) => x.duid),
-          ),
+          ...row(r, nowIso, await dataUserNameOf(reg.db, [r], (x) => x.duid)),
           ir: r.ir,
-          'access-record': svc.records.apiRecord(r.ak, nowIso)!,
+          'access-record': (await svc.records.apiRecord(r.ak, nowIso))!,
           owner: owner ? { duid: owner.duid, 'display-name': owner.displayName, 'account-id': owner.accountId } : null,
           timeline,
         },
@@ -166,7 +162,7 @@ const adminRecords: RouteModule = (app, { reg, svc }) => {
       },
     },
     async (req) => {
-      const r = svc.records.revoke(req.account.accountId, req.params.ak, req.body.reason, () => undefined);
+      const r = await svc.records.revoke(req.account.accountId, req.params.ak, req.body.reason, () => undefined);
       return { response: envelope(req, reg.clock.now()), ak: r.ak, 'revoked-at': apiTime(r.revokedAt)! };
     },
   );

@@ -40,6 +40,7 @@ const filtersOf = (q: { status?: string; mpxn?: string; q?: string; duid?: strin
 /** /v1/admin/reidentifications — the operator's view of re-identification tokens. */
 const adminReidentifications: RouteModule = (app, { reg, svc }) => {
   const views = (rows: TokenRow[]) => adminTokenViews(reg, svc, rows);
+  const view = async (row: TokenRow) => (await views([row]))[0];
 
   app.get(
     '/admin/reidentifications',
@@ -53,8 +54,8 @@ const adminReidentifications: RouteModule = (app, { reg, svc }) => {
       },
     },
     async (req) => {
-      const { rows, total, nextCursor } = svc.tokens.adminList(filtersOf(req.query), adminPage(req.query));
-      return { response: envelope(req, reg.clock.now()), tokens: views(rows), total, 'next-cursor': nextCursor };
+      const { rows, total, nextCursor } = await svc.tokens.adminList(filtersOf(req.query), adminPage(req.query));
+      return { response: envelope(req, reg.clock.now()), tokens: await views(rows), total, 'next-cursor': nextCursor };
     },
   );
 
@@ -68,18 +69,20 @@ const adminReidentifications: RouteModule = (app, { reg, svc }) => {
     },
     async (req, reply) => {
       const nowIso = reg.clock.iso();
-      const { total, chunks } = svc.tokens.adminListAll(filtersOf(req.query));
+      const { total, chunks } = await svc.tokens.adminListAll(filtersOf(req.query));
       return sendCsvExport(reply, {
         filename: `reidentifications-${nowIso.slice(0, 10)}.csv`,
         total,
         header: CSV_HEADER,
         chunks,
-        rows: (chunk: TokenRow[]) => {
-          const nameOf = dataUserNameOf(reg.db, chunk, (r) => r.initiatorDuid);
-          return chunk.map((r) => {
-            const v = svc.tokens.adminView(r, nowIso);
-            return [r.tokenRef, r.mpxn, v.status, r.method, r.flow, nameOf(r), r.initiatorDuid, r.initiatorAccountId, apiTime(r.createdAt), v['expires-at'], v['confirmed-at'], v['consumed-at'], v['consumed-for']];
-          });
+        rows: async (chunk: TokenRow[]) => {
+          const nameOf = await dataUserNameOf(reg.db, chunk, (r) => r.initiatorDuid);
+          const out = [];
+          for (const r of chunk) {
+            const v = await svc.tokens.adminView(r, nowIso);
+            out.push([r.tokenRef, r.mpxn, v.status, r.method, r.flow, nameOf(r), r.initiatorDuid, r.initiatorAccountId, apiTime(r.createdAt), v['expires-at'], v['confirmed-at'], v['consumed-at'], v['consumed-for']]);
+          }
+          return out;
         },
       });
     },
@@ -93,9 +96,9 @@ const adminReidentifications: RouteModule = (app, { reg, svc }) => {
       schema: { summary: 'One re-identification token', params: TokenRefParams, response: { 200: Ok({ token: AdminToken }) } },
     },
     async (req) => {
-      const row = svc.tokens.find(req.params.tokenRef);
+      const row = await svc.tokens.find(req.params.tokenRef);
       if (!row) throw notFound(`Re-identification token ${req.params.tokenRef}`);
-      return { response: envelope(req, reg.clock.now()), token: views([row])[0] };
+      return { response: envelope(req, reg.clock.now()), token: await view(row) };
     },
   );
 
@@ -112,7 +115,7 @@ const adminReidentifications: RouteModule = (app, { reg, svc }) => {
         response: { 200: Ok({ token: AdminToken }) },
       },
     },
-    async (req) => ({ response: envelope(req, reg.clock.now()), token: views([svc.tokens.cancel(req.account.accountId, req.params.tokenRef)])[0] }),
+    async (req) => ({ response: envelope(req, reg.clock.now()), token: await view(await svc.tokens.cancel(req.account.accountId, req.params.tokenRef)) }),
   );
 
   app.post(
@@ -130,11 +133,11 @@ const adminReidentifications: RouteModule = (app, { reg, svc }) => {
       },
     },
     async (req) => {
-      const onBehalfOf = svc.accounts.find(req.body['on-behalf-of']);
+      const onBehalfOf = await svc.accounts.find(req.body['on-behalf-of']);
       if (!onBehalfOf) throw new ApiError(400, 'VAL001', `on-behalf-of: account "${req.body['on-behalf-of']}" does not exist`);
       if (onBehalfOf.role !== 'data_user' && onBehalfOf.role !== 'portal') throw new ApiError(400, 'VAL001', `on-behalf-of must be a data_user or portal account ("${onBehalfOf.accountId}" is ${onBehalfOf.role})`);
       if (onBehalfOf.status !== 'active') throw new ApiError(409, 'CON001', `on-behalf-of account "${onBehalfOf.accountId}" is ${onBehalfOf.status}`);
-      const { result, customerUrl } = svc.reidentification.startForMpxn(onBehalfOf, req.body.mpxn, req.body.method, {
+      const { result, customerUrl } = await svc.reidentification.startForMpxn(onBehalfOf, req.body.mpxn, req.body.method, {
         redirectUrl: req.body['redirect-url'] ?? null,
         returnUrl: req.body['passkey-return-url'] ?? null,
         actor: req.account.accountId,

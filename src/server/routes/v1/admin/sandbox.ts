@@ -25,7 +25,7 @@ const adminSandbox: RouteModule = (app, { reg, svc }) => {
       },
     },
     async (req, reply) => {
-      const { ak, created } = svc.dcc.recordDiscovered(req.account.accountId, req.body);
+      const { ak, created } = await svc.dcc.recordDiscovered(req.account.accountId, req.body);
       reply.status(created ? 201 : 200);
       return { response: envelope(req, reg.clock.now()), ak, state: 'DISCOVERED' };
     },
@@ -33,7 +33,7 @@ const adminSandbox: RouteModule = (app, { reg, svc }) => {
 
   const CotResponse = Ok({ mpxn: Type.String(), 'effective-date': Type.String(), 'source-reference': Type.String(), 'active-records-affected': Type.Integer(), 'data-users-notified': Type.Array(Type.String()) });
   app.post('/admin/sandbox/cot-events', { onRequest: sandboxOnly, schema: { summary: 'Sandbox: record a change of tenancy as the DCC would', body: CotEventBody, response: { 200: CotResponse, 201: CotResponse } } }, async (req, reply) => {
-    const r = svc.dcc.changeOfTenancy(req.account.accountId, req.body);
+    const r = await svc.dcc.changeOfTenancy(req.account.accountId, req.body);
     reply.status(r.created ? 201 : 200);
     return { response: envelope(req, reg.clock.now()), ...req.body, 'active-records-affected': r.affected, 'data-users-notified': r.notified };
   });

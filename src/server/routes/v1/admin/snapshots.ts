@@ -68,13 +68,13 @@ const adminSnapshots: RouteModule = (app, { reg, svc }) => {
       },
     },
     async (req) => {
-      const restored = svc.snapshots.restore(req.account.accountId, req.params.id);
+      const restored = await svc.snapshots.restore(req.account.accountId, req.params.id);
       return { response: envelope(req, reg.clock.now()), restored, now: `${reg.clock.iso().slice(0, 19)}Z`, 'offset-ms': reg.clock.offset };
     },
   );
 
   app.delete('/admin/sandbox/snapshots/:id', { onRequest: sandboxOnly, schema: { summary: 'Sandbox: delete a saved snapshot', params: IdParams, response: { 200: Ok({ deleted: Type.String() }) } } }, async (req) => {
-    svc.snapshots.remove(req.account.accountId, req.params.id);
+    await svc.snapshots.remove(req.account.accountId, req.params.id);
     return { response: envelope(req, reg.clock.now()), deleted: req.params.id };
   });
 

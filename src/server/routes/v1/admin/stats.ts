@@ -19,7 +19,7 @@ const adminStats: RouteModule = (app, { reg }) => {
         },
       },
     },
-    async (req) => ({ response: envelope(req, reg.clock.now()), ...registerStats(reg) }),
+    async (req) => ({ response: envelope(req, reg.clock.now()), ...(await registerStats(reg)) }),
   );
 };
 export default adminStats;

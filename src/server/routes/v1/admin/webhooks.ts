@@ -29,7 +29,7 @@ const adminWebhooks: RouteModule = (app, { reg, svc }) => {
       },
     },
     async (req) => {
-      const { rows, total, nextCursor } = svc.webhooks.adminList({
+      const { rows, total, nextCursor } = await svc.webhooks.adminList({
         duid: req.query.duid,
         ...seqPage(req.query),
       });
@@ -48,7 +48,7 @@ const adminWebhooks: RouteModule = (app, { reg, svc }) => {
     },
     async (req, reply) => {
       const { duid, ...body } = req.body;
-      const { row, secret } = await svc.webhooks.create(svc.webhooks.dataUserAccount(duid), body, req.account.accountId);
+      const { row, secret } = await svc.webhooks.create(await svc.webhooks.dataUserAccount(duid), body, req.account.accountId);
       reply.status(201).header('Location', `/v1/admin/webhooks/${row.wid}`);
       return { response: envelope(req, reg.clock.now()), webhook: view(row), 'signing-secret': secret };
     },
@@ -56,7 +56,7 @@ const adminWebhooks: RouteModule = (app, { reg, svc }) => {
 
   app.get('/admin/webhooks/:wid', { schema: { summary: "One Data User's webhook subscription", params: WidParams, response: { 200: Ok({ webhook: AdminWebhookSubscription }) } } }, async (req) => ({
     response: envelope(req, reg.clock.now()),
-    webhook: view(svc.webhooks.getForAdmin(req.params.wid).row),
+    webhook: view((await svc.webhooks.getForAdmin(req.params.wid)).row),
   }));
 
   app.patch(
@@ -70,15 +70,15 @@ const adminWebhooks: RouteModule = (app, { reg, svc }) => {
       },
     },
     async (req) => {
-      const { account } = svc.webhooks.getForAdmin(req.params.wid);
+      const { account } = await svc.webhooks.getForAdmin(req.params.wid);
       const { row, secret } = await svc.webhooks.update(account, req.params.wid, req.body, req.account.accountId);
       return { response: envelope(req, reg.clock.now()), webhook: view(row), ...(secret ? { 'signing-secret': secret } : {}) };
     },
   );
 
   app.delete('/admin/webhooks/:wid', { schema: { summary: "Delete a Data User's subscription (its queued events are not sent)", params: WidParams, response: { 204: Type.Null() } } }, async (req, reply) => {
-    const { account } = svc.webhooks.getForAdmin(req.params.wid);
-    svc.webhooks.remove(account, req.params.wid, req.account.accountId);
+    const { account } = await svc.webhooks.getForAdmin(req.params.wid);
+    await svc.webhooks.remove(account, req.params.wid, req.account.accountId);
     return reply.status(204).send(null);
   });
 
@@ -93,9 +93,11 @@ const adminWebhooks: RouteModule = (app, { reg, svc }) => {
       },
     },
     async (req) => {
-      const { row } = svc.webhooks.getForAdmin(req.params.wid);
+      const { row } = await svc.webhooks.getForAdmin(req.params.wid);
       const result = await svc.delivery.sendTest(row, req.body?.['event-type']);
-      reg.tx(() => reg.audit.append({ actor: req.account.accountId, eventType: 'webhook.test-sent', subject: row.wid, detail: { 'event-id': result.eventId, 'event-type': result.eventType, 'for-duid': row.duid, delivered: result.ok } }));
+      await reg.tx(() =>
+        reg.audit.append({ actor: req.account.accountId, eventType: 'webhook.test-sent', subject: row.wid, detail: { 'event-id': result.eventId, 'event-type': result.eventType, 'for-duid': row.duid, delivered: result.ok } }),
+      );
       return { response: envelope(req, reg.clock.now()), ...testResultToApi(result) };
     },
   );

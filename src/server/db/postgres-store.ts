@@ -1,0 +1,185 @@
+/**
+ * The Store on PostgreSQL (deployments: several register nodes on one database). A pool of
+ * connections; a unit of work (`tx`) holds one of them from BEGIN to COMMIT, and every query made
+ * inside it, however deep in the call chain, is routed to that connection (AsyncLocalStorage).
+ * Commit is durable when it returns (synchronous_commit on, PostgreSQL's default), so there is
+ * no group commit to wait for. Locks are PostgreSQL's own: advisory locks scoped to the
+ * transaction (they end with it, also when a node dies), and notifications are NOTIFY/LISTEN,
+ * which PostgreSQL delivers only when the notifying transaction commits.
+ */
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { createHash } from 'node:crypto';
+import { EventEmitter } from 'node:events';
+import { sql, type SQL } from 'drizzle-orm';
+import { drizzle, type NodePgDatabase } from 'drizzle-orm/node-postgres';
+import pg from 'pg';
+import type { Db } from './open.js';
+import type * as schema from './schema.js';
+import * as pgSchema from './schema-pg.js';
+import type { Durability, Preparable, Prepared, Store } from './store.js';
+
+type PgDb = NodePgDatabase<typeof pgSchema>;
+
+/** Nothing to wait for: PostgreSQL's COMMIT returns once the commit record is flushed. */
+const COMMITTED_IS_DURABLE: Durability = { pending: false, durable: () => Promise.resolve(), endBatch: () => undefined };
+
+/** An advisory lock key (bigint) for a name: the first 8 bytes of its SHA-256, signed. */
+export function advisoryKey(name: string): bigint {
+  return createHash('sha256').update(name).digest().readBigInt64BE(0);
+}
+
+// int8 (counts, ms instants, ids) read as JS numbers, as SQLite's integers are: every value
+// the register stores is below 2^53. drizzle's node-postgres session falls back to pg's global
+// parser table for every type it does not parse itself, and passes its own `types` with each
+// query (overriding a pool's), so the global table is the one place this takes effect.
+pg.types.setTypeParser(pg.types.builtins.INT8, (v: string) => Number(v));
+
+export interface PostgresStoreOptions {
+  /** postgres://user:password@host:port/database */
+  url: string;
+  /** Connections in the pool (default 10). */
+  max?: number;
+  /** Shown in pg_stat_activity. */
+  applicationName?: string;
+}
+
+export class PostgresStore implements Store {
+  readonly engine = 'postgres' as const;
+  readonly tables = pgSchema as unknown as typeof schema;
+  readonly durability = COMMITTED_IS_DURABLE;
+  readonly pool: pg.Pool;
+  private readonly root: PgDb;
+  private readonly unit = new AsyncLocalStorage<{ tx: PgDb; after: (() => void)[] }>();
+  private readonly channels = new EventEmitter();
+  private listener: pg.Client | null = null;
+  private listening = new Set<string>();
+  private listenerReady: Promise<void> | null = null;
+  private closed = false;
+
+  constructor(options: PostgresStoreOptions) {
+    this.pool = new pg.Pool({ connectionString: options.url, max: options.max ?? 10, application_name: options.applicationName ?? 'dar-register' });
+    // An idle connection that dies (the server restarts) must not crash the node; the pool
+    // drops it and the next query opens a new one.
+    this.pool.on('error', () => undefined);
+    this.root = drizzle(this.pool, { schema: pgSchema });
+    this.channels.setMaxListeners(0);
+  }
+
+  /** The current unit's transaction, or the pool (each query then takes any free connection). */
+  get db(): Db {
+    return (this.unit.getStore()?.tx ?? this.root) as unknown as Db;
+  }
+
+  private get handle(): PgDb {
+    return this.unit.getStore()?.tx ?? this.root;
+  }
+
+  async tx<T>(fn: () => Promise<T> | T): Promise<T> {
+    const outer = this.unit.getStore();
+    // Inside a unit: a savepoint on the same connection (drizzle nests that way); what it
+    // defers to after commit waits for the outermost unit.
+    if (outer) return outer.tx.transaction((tx) => this.unit.run({ tx, after: outer.after }, async () => fn()));
+    const after: (() => void)[] = [];
+    const result = await this.root.transaction((tx) => this.unit.run({ tx, after }, async () => fn()));
+    for (const f of after) this.unit.exit(f);
+    return result;
+  }
+
+  afterCommit(fn: () => void): void {
+    const unit = this.unit.getStore();
+    if (unit) unit.after.push(fn);
+    else this.unit.exit(fn);
+  }
+
+  prepare<R>(name: string, build: (db: Db, tables: typeof schema) => Preparable<R>): Prepared<R> {
+    // Built per call on the current connection (a transaction's, or the pool's); PostgreSQL
+    // keeps the named statement prepared per connection.
+    return {
+      execute: async (placeholders) => {
+        const q = build(this.db, this.tables) as unknown as { prepare(name: string): { execute(p?: Record<string, unknown>): Promise<R> } };
+        return q.prepare(name).execute(placeholders);
+      },
+    };
+  }
+
+  async rows<T>(query: SQL): Promise<T[]> {
+    return (await this.handle.execute(query)).rows as T[];
+  }
+
+  async execute(query: SQL): Promise<number> {
+    return (await this.handle.execute(query)).rowCount ?? 0;
+  }
+
+  private inUnit(what: string): PgDb {
+    const unit = this.unit.getStore();
+    if (!unit) throw new Error(`${what} needs a unit of work (store.tx)`);
+    return unit.tx;
+  }
+
+  async lockKey(key: string): Promise<void> {
+    await this.inUnit('lockKey').execute(sql`select pg_advisory_xact_lock(${advisoryKey(`key:${key}`)})`);
+  }
+
+  async tryJobLock(name: string): Promise<boolean> {
+    const { rows } = await this.inUnit('tryJobLock').execute<{ locked: boolean }>(sql`select pg_try_advisory_xact_lock(${advisoryKey(`job:${name}`)}) as locked`);
+    return rows[0].locked;
+  }
+
+  async notify(channel: string, payload = ''): Promise<void> {
+    // Inside a unit, PostgreSQL holds the notification until COMMIT (and drops it on rollback).
+    await this.handle.execute(sql`select pg_notify(${channel}, ${payload})`);
+  }
+
+  listen(channel: string, fn: (payload: string) => void): () => void {
+    this.channels.on(channel, fn);
+    this.listening.add(channel);
+    void this.ensureListener().catch(() => undefined);
+    return () => this.channels.off(channel, fn);
+  }
+
+  /**
+   * One connection of its own LISTENs on every channel. When it breaks (the server restarted),
+   * it is opened again after a second and re-LISTENs; notifications sent meanwhile are lost,
+   * which is why every listener also polls (a notification only makes things faster).
+   */
+  private ensureListener(): Promise<void> {
+    if (this.closed) return Promise.resolve();
+    this.listenerReady ??= (async () => {
+      const client = new pg.Client({ connectionString: this.pool.options.connectionString, application_name: 'dar-register listen' });
+      client.on('notification', (n) => this.channels.emit(n.channel, n.payload ?? ''));
+      const reopen = () => {
+        if (this.listener !== client) return;
+        this.listener = null;
+        this.listenerReady = null;
+        if (!this.closed) setTimeout(() => void this.ensureListener().catch(() => undefined), 1000).unref();
+      };
+      client.on('error', reopen);
+      client.on('end', reopen);
+      try {
+        await client.connect();
+        this.listener = client;
+        for (const channel of this.listening) await client.query(`listen ${pg.escapeIdentifier(channel)}`);
+      } catch (err) {
+        this.listenerReady = null;
+        await client.end().catch(() => undefined);
+        if (!this.closed) setTimeout(() => void this.ensureListener().catch(() => undefined), 1000).unref();
+        throw err;
+      }
+    })();
+    // A channel added after the connection was made.
+    return this.listenerReady.then(async () => {
+      const client = this.listener;
+      if (!client) return;
+      for (const channel of this.listening) await client.query(`listen ${pg.escapeIdentifier(channel)}`);
+    });
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    this.channels.removeAllListeners();
+    const listener = this.listener;
+    this.listener = null;
+    await listener?.end().catch(() => undefined);
+    await this.pool.end();
+  }
+}

@@ -1,0 +1,80 @@
+/**
+ * The Store on SQLite (the embedded default): one better-sqlite3 connection in WAL mode, units of
+ * work batched by group commit (group-commit.ts). One process writes the file at a time, so the
+ * per-key and job locks are already held by whoever writes; notifications stay in this process.
+ */
+import { EventEmitter } from 'node:events';
+import type { SQL } from 'drizzle-orm';
+import type { GroupCommit } from './group-commit.js';
+import type { Db } from './open.js';
+import * as schema from './schema.js';
+import type { Preparable, Prepared, Store } from './store.js';
+
+export class SqliteStore implements Store {
+  readonly engine = 'sqlite' as const;
+  readonly tables = schema;
+  private readonly channels = new EventEmitter();
+
+  /**
+   * @param durability group commit on this connection. Read through `current` on every call,
+   *   so a test can swap in an instrumented one.
+   */
+  constructor(
+    readonly db: Db,
+    private readonly current: () => GroupCommit,
+  ) {
+    this.channels.setMaxListeners(0);
+  }
+
+  get durability(): GroupCommit {
+    return this.current();
+  }
+
+  tx<T>(fn: () => Promise<T> | T): Promise<T> {
+    return this.current().tx(fn);
+  }
+
+  prepare<R>(_name: string, build: (db: Db, tables: typeof schema) => Preparable<R>): Prepared<R> {
+    // One connection: prepared once, on it.
+    const q = build(this.db, schema).prepare();
+    return { execute: async (placeholders) => q.execute(placeholders) };
+  }
+
+  rows<T>(query: SQL): Promise<T[]> {
+    return Promise.resolve(this.db.all<T>(query));
+  }
+
+  execute(query: SQL): Promise<number> {
+    return Promise.resolve(this.db.run(query).changes);
+  }
+
+  lockKey(): Promise<void> {
+    return Promise.resolve();
+  }
+
+  tryJobLock(): Promise<boolean> {
+    return Promise.resolve(true);
+  }
+
+  afterCommit(fn: () => void): void {
+    this.current().afterUnit(fn);
+  }
+
+  notify(channel: string, payload = ''): Promise<void> {
+    // After the current unit (listeners then read what it wrote), and not in its context.
+    this.afterCommit(() => setImmediate(() => this.channels.emit(channel, payload)));
+    return Promise.resolve();
+  }
+
+  listen(channel: string, fn: (payload: string) => void): () => void {
+    this.channels.on(channel, fn);
+    return () => this.channels.off(channel, fn);
+  }
+
+  close(): Promise<void> {
+    this.current().endBatch();
+    this.channels.removeAllListeners();
+    if (this.db.$client.open) this.db.$client.close();
+    return Promise.resolve();
+  }
+}
