@@ -36,8 +36,18 @@ export class SqliteStore implements Store {
 
   prepare<R>(_name: string, build: (db: Db, tables: typeof schema) => Preparable<R>): Prepared<R> {
     // One connection: prepared once, on it.
-    const q = build(this.db, schema).prepare();
-    return { execute: async (placeholders) => q.execute(placeholders) };
+    const q = build(this.db, schema).prepare() as unknown as { execute(p?: Record<string, unknown>): { sync(): R } };
+    // better-sqlite3 runs the statement synchronously: take its result at once rather than
+    // through drizzle's promise wrapper (three promise hops per query on the hottest paths).
+    return {
+      execute: (placeholders) => {
+        try {
+          return Promise.resolve(q.execute(placeholders).sync());
+        } catch (err) {
+          return Promise.reject(err as Error);
+        }
+      },
+    };
   }
 
   rows<T>(query: SQL): Promise<T[]> {
