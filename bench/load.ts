@@ -14,7 +14,9 @@
  */
 import { join } from 'node:path';
 import { drizzle } from 'drizzle-orm/better-sqlite3';
+import { GroupCommit } from '../src/server/db/group-commit.js';
 import { openDatabase } from '../src/server/db/open.js';
+import { SqliteStore } from '../src/server/db/sqlite-store.js';
 import * as schema from '../src/server/db/schema.js';
 import { defaultConfig } from '../src/server/config.js';
 import { encrypt, hashSecret, hmacHex } from '../src/server/lib/crypto.js';
@@ -415,7 +417,7 @@ export async function bulkLoad(opts: LoadOptions): Promise<Fixture> {
 
   if (opts.verifyAudit) {
     // The register's own verifier over the loaded chain: proves the loader hashes exactly as AuditLog does.
-    const result = await new AuditLog(drizzle(sqlite, { schema }), keys.signingKey, new Clock()).verify();
+    const result = await new AuditLog(new SqliteStore(drizzle(sqlite, { schema }), () => new GroupCommit(sqlite, null)), keys.signingKey, new Clock()).verify();
     if (!result.intact) throw new Error(`bench loader built a broken audit chain: ${JSON.stringify(result)}`);
   }
 

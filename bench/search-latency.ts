@@ -10,8 +10,8 @@ const [dataDir, adminId, adminSecret] = process.argv.slice(2);
 const running = await createRegister(defaultConfig({ dataDir, port: 0, workers: false, consoleDir: null }), false);
 const login = await running.app.inject({ method: 'GET', url: '/v1/auth/token', headers: { authorization: `Basic ${Buffer.from(`${adminId}:${adminSecret}`).toString('base64')}` } });
 const token = login.json()['bearer-token'] as string;
-const sample = running.reg.sqlite.prepare('select ak, mpxn from access_records where seq = 5000').get() as { ak: string; mpxn: string };
-const duid = (running.reg.sqlite.prepare("select duid from accounts where account_id = 'bench_du_7'").get() as { duid: string }).duid;
+const sample = running.reg.sqlite!.prepare('select ak, mpxn from access_records where seq = 5000').get() as { ak: string; mpxn: string };
+const duid = (running.reg.sqlite!.prepare("select duid from accounts where account_id = 'bench_du_7'").get() as { duid: string }).duid;
 const urls = [
   '/v1/admin/records?limit=50',
   '/v1/admin/records?q=ump%20siz&limit=50',

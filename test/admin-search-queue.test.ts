@@ -19,12 +19,12 @@ async function setup(): Promise<TestRegister> {
   return r;
 }
 
-const queued = (r: TestRegister) => r.reg.sqlite.prepare('select seq from access_records_search_queue order by seq').pluck().all() as number[];
+const queued = (r: TestRegister) => r.reg.sqlite!.prepare('select seq from access_records_search_queue order by seq').pluck().all() as number[];
 /** What the trigram index alone finds (no queue). */
-const inIndex = (r: TestRegister, term: string) => r.reg.sqlite.prepare('select rowid from access_records_search where access_records_search match ?').pluck().all(`"${term}"`) as number[];
-const seqOf = (r: TestRegister, ak: string) => r.reg.sqlite.prepare('select seq from access_records where ak = ?').pluck().get(ak) as number;
+const inIndex = (r: TestRegister, term: string) => r.reg.sqlite!.prepare('select rowid from access_records_search where access_records_search match ?').pluck().all(`"${term}"`) as number[];
+const seqOf = (r: TestRegister, ak: string) => r.reg.sqlite!.prepare('select seq from access_records where ak = ?').pluck().get(ak) as number;
 /** FTS5's own check of the index against its content table (every record indexed with its current text). */
-const integrity = (r: TestRegister) => r.reg.sqlite.prepare("insert into access_records_search (access_records_search, rank) values ('integrity-check', 1)").run();
+const integrity = (r: TestRegister) => r.reg.sqlite!.prepare("insert into access_records_search (access_records_search, rank) values ('integrity-check', 1)").run();
 const search = async (r: TestRegister, q: string, extra = '') => {
   const res = await r.call('admin_ops', 'GET', `/v1/admin/records?q=${encodeURIComponent(q)}&limit=500${extra}`);
   expect(res.status, JSON.stringify(res.body)).toBe(200);
@@ -126,7 +126,7 @@ describe('admin search queue (docs/performance.md "Creates")', () => {
     await r.svc.searchIndexer.runOnce();
     const aks: string[] = [];
     for (let i = 0; i < 7; i++) aks.push((await create(r, `Batch cepheid purpose ${i}`)).ak);
-    const small = new SearchIndexer(r.reg.sqlite, r.reg.tx, 60_000, 3);
+    const small = new SearchIndexer(r.reg.sqlite!, r.reg.tx, 60_000, 3);
     expect(await small.pending()).toBe(7);
     expect(await small.indexBatch()).toBe(3);
     expect(queued(r)).toEqual(aks.slice(3).map((ak) => seqOf(r, ak)));
@@ -160,7 +160,7 @@ describe('admin search queue (docs/performance.md "Creates")', () => {
     expect(await search(r, 'snapshot')).toEqual([]);
     // The demo data is loaded after the rebuild, so its records wait in the queue like any write.
     expect((await r.call('admin_ops', 'POST', '/v1/admin/sandbox/reset', { seed: 'demo' })).status).toBe(200);
-    expect(queued(r)).toEqual(r.reg.sqlite.prepare('select seq from access_records order by seq').pluck().all());
+    expect(queued(r)).toEqual(r.reg.sqlite!.prepare('select seq from access_records order by seq').pluck().all());
     expect(await search(r, 'snapshot')).toEqual([]);
     await r.svc.searchIndexer.runOnce();
     integrity(r);

@@ -27,7 +27,7 @@ async function register(overrides: Parameters<typeof testRegister>[0] = {}, opts
 
 const verify = async (r: TestRegister) => (await r.call('admin_ops', 'GET', '/v1/admin/audit/verify')).body;
 const linkAll = (r: TestRegister) => r.svc.auditLinker.runOnce();
-const newest = (r: TestRegister, n: number) => r.reg.sqlite.prepare('select seq from audit_events order by seq desc limit ?').pluck().all(n) as number[];
+const newest = (r: TestRegister, n: number) => r.reg.sqlite!.prepare('select seq from audit_events order by seq desc limit ?').pluck().all(n) as number[];
 
 /** 2n audited changes: greenswitch suspended and reactivated n times. */
 async function someEvents(r: TestRegister, n: number): Promise<void> {
@@ -43,13 +43,13 @@ describe('audit chain', () => {
     await someEvents(r, 3);
     await linkAll(r);
     expect(await verify(r)).toMatchObject({ intact: true, unlinked: 0 });
-    const anchorBefore = r.reg.sqlite.prepare("select value from settings where key = 'audit-anchor'").pluck().get();
+    const anchorBefore = r.reg.sqlite!.prepare("select value from settings where key = 'audit-anchor'").pluck().get();
     await someEvents(r, 2);
     await linkAll(r);
     expect(await verify(r)).toMatchObject({ intact: true, unlinked: 0 });
 
     // The newest 3 linked events go: the anchor names an event that is no longer there.
-    const db = r.reg.sqlite;
+    const db = r.reg.sqlite!;
     const gone = newest(r, 3);
     const saved = db.prepare(`select * from audit_events where seq in (${gone.join(',')})`).all();
     db.prepare(`delete from audit_events where seq in (${gone.join(',')})`).run();
@@ -73,7 +73,7 @@ describe('audit chain', () => {
     const before = await verify(r2);
     expect(before).toMatchObject({ intact: true, linked: 0 });
     expect(before.unlinked).toBeGreaterThan(3);
-    r2.reg.sqlite.prepare(`delete from audit_events where seq in (${newest(r2, 2).join(',')})`).run();
+    r2.reg.sqlite!.prepare(`delete from audit_events where seq in (${newest(r2, 2).join(',')})`).run();
     expect((await verify(r2)).intact).toBe(false);
     expect(saved.length).toBe(3);
   });
@@ -82,17 +82,17 @@ describe('audit chain', () => {
     const r = await register();
     await someEvents(r, 2);
     const [victim] = newest(r, 1);
-    r.reg.sqlite.prepare("update audit_events set detail = json_object('reason', 'nothing happened') where seq = ?").run(victim);
+    r.reg.sqlite!.prepare("update audit_events set detail = json_object('reason', 'nothing happened') where seq = ?").run(victim);
     expect(await verify(r)).toMatchObject({ intact: false, 'first-broken-id': victim, reason: 'event content does not match its hash' });
 
     const r2 = await register();
     await someEvents(r2, 2);
     await linkAll(r2);
-    const target = r2.reg.sqlite.prepare("select seq from audit_events where event_type = 'account.suspended' order by seq limit 1").pluck().get() as number;
-    r2.reg.sqlite.prepare("update audit_events set actor = 'someone_else' where seq = ?").run(target);
+    const target = r2.reg.sqlite!.prepare("select seq from audit_events where event_type = 'account.suspended' order by seq limit 1").pluck().get() as number;
+    r2.reg.sqlite!.prepare("update audit_events set actor = 'someone_else' where seq = ?").run(target);
     expect(await verify(r2)).toMatchObject({ intact: false, 'first-broken-id': target });
     // Recomputing a plain SHA-256 or HMAC without the key does not help: the edited row's hash is still wrong.
-    r2.reg.sqlite.prepare('update audit_events set event_hash = ? where seq = ?').run(hmacHex(Buffer.alloc(32), 'guess'), target);
+    r2.reg.sqlite!.prepare('update audit_events set event_hash = ? where seq = ?').run(hmacHex(Buffer.alloc(32), 'guess'), target);
     expect((await verify(r2)).intact).toBe(false);
   });
 
@@ -100,7 +100,7 @@ describe('audit chain', () => {
     const r = await register();
     await someEvents(r, 2);
     await linkAll(r);
-    const db = r.reg.sqlite;
+    const db = r.reg.sqlite!;
     const [b, a] = newest(r, 2);
     const cols = ['at', 'actor', 'event_type', 'ak', 'ir', 'subject', 'detail', 'event_hash', 'prev_hash', 'hash'];
     const rowOf = (seq: number) => db.prepare(`select ${cols.join(', ')} from audit_events where seq = ?`).get(seq) as Record<string, unknown>;
@@ -174,7 +174,7 @@ describe('audit chain', () => {
 
   it('a chain written before linking existed is anchored on first use and still verifies', async () => {
     const r = await register({}, { seed: false });
-    const db = r.reg.sqlite;
+    const db = r.reg.sqlite!;
     // As the previous version wrote them: hash over the previous hash and the content; the
     // migration gave them their id as chain position and marked the chain unanchored.
     const key = r.reg.keys.signingKey;
@@ -228,8 +228,8 @@ describe('audit chain', () => {
     expect(fresh).toMatchObject({ intact: true, unlinked: 0 });
     expect(fresh.linked).toBeGreaterThan(0);
     // Deleting every event and the anchor does not pass for a reset: the ids handed out before are missing.
-    r.reg.sqlite.prepare('delete from audit_events').run();
-    r.reg.sqlite.prepare("delete from settings where key = 'audit-anchor'").run();
+    r.reg.sqlite!.prepare('delete from audit_events').run();
+    r.reg.sqlite!.prepare("delete from settings where key = 'audit-anchor'").run();
     expect(await r.reg.audit.verify()).toMatchObject({ intact: false });
   });
 
@@ -263,7 +263,7 @@ describe('audit chain', () => {
     await r.reg.tx(() => r.reg.audit.append({ actor: 'admin_ops', eventType: 'account.updated', subject: 'acct10' }));
     await linkAll(r);
     expect(await r.reg.audit.verify()).toMatchObject({ intact: true, linked: 6, unlinked: 0 });
-    r.reg.sqlite.prepare('delete from audit_events where seq = 10').run();
+    r.reg.sqlite!.prepare('delete from audit_events where seq = 10').run();
     expect((await r.reg.audit.verify()).intact).toBe(false);
   });
 });
@@ -273,7 +273,7 @@ describe('audit chain: the linker never links over a hole, and a stalled linker 
     const r = await register();
     await someEvents(r, 3);
     expect((await verify(r)).intact).toBe(true);
-    const db = r.reg.sqlite;
+    const db = r.reg.sqlite!;
     const [, , victim] = newest(r, 3);
     db.prepare('delete from audit_events where seq = ?').run(victim);
     expect(await verify(r)).toMatchObject({ intact: false, 'first-broken-id': victim + 1 });
@@ -288,7 +288,7 @@ describe('audit chain: the linker never links over a hole, and a stalled linker 
     const r = await register();
     await someEvents(r, 1);
     await linkAll(r);
-    r.reg.sqlite.prepare("update sqlite_sequence set seq = seq + 3 where name = 'audit_events'").run();
+    r.reg.sqlite!.prepare("update sqlite_sequence set seq = seq + 3 where name = 'audit_events'").run();
     expect((await verify(r)).reason).toMatch(/newest events are missing/);
     await someEvents(r, 1);
     await linkAll(r);
@@ -301,7 +301,7 @@ describe('audit chain: the linker never links over a hole, and a stalled linker 
     const r = await register();
     await someEvents(r, 2);
     await linkAll(r);
-    const db = r.reg.sqlite;
+    const db = r.reg.sqlite!;
     db.prepare("update settings set value = 'unanchored' where key = 'audit-anchor'").run();
     await someEvents(r, 1);
     await linkAll(r);

@@ -35,7 +35,7 @@ async function settle(r: TestRegister): Promise<void> {
 }
 
 /** As if the lease had run out: the row is due again now. */
-const leaseRunsOut = (r: TestRegister, table: 'webhook_deliveries' | 'mail_messages') => r.reg.sqlite.prepare(`update ${table} set next_attempt_at = ?`).run(new Date(Date.now() - 1000).toISOString());
+const leaseRunsOut = (r: TestRegister, table: 'webhook_deliveries' | 'mail_messages') => r.reg.sqlite!.prepare(`update ${table} set next_attempt_at = ?`).run(new Date(Date.now() - 1000).toISOString());
 
 describe('lease tokens', () => {
   it('a webhook delivery whose lease ran out and was claimed by another node cannot record its outcome; the event goes out with the same event id and body', async () => {
@@ -110,6 +110,6 @@ describe('lease tokens', () => {
     expect(await first).toBe(1);
     // Still sent once, not "retrying" (which would send it a second time).
     expect((await a.reg.db.select().from(mailMessages).limit(1))[0]).toMatchObject({ status: 'sent', attempts: 1, lastError: null });
-    expect(a.reg.sqlite.prepare("select count(*) from audit_events where event_type = 'mail.failed'").pluck().get()).toBe(0);
+    expect(a.reg.sqlite!.prepare("select count(*) from audit_events where event_type = 'mail.failed'").pluck().get()).toBe(0);
   });
 });

@@ -132,6 +132,26 @@ describe.skipIf(!postgresAvailable())('the PostgreSQL store', () => {
     expect(seen).toEqual(['inner, committed: true', 'outside: at once']);
   });
 
+  it('work scheduled from inside a unit runs after it as a unit of its own, never on its finished transaction', async () => {
+    const later: Promise<string>[] = [];
+    await a.tx(async () => {
+      await put(a, 'sched', 'first');
+      setTimeout(() => {
+        later.push(
+          a
+            .tx(async () => {
+              await put(a, 'sched', 'second');
+              return 'ran';
+            })
+            .catch((err: Error) => `failed: ${err.message}`),
+        );
+      }, 20);
+    });
+    await sleep(200);
+    expect(await Promise.all(later)).toEqual(['ran']);
+    expect(await read(b, 'sched')).toBe('second');
+  });
+
   it('prepared queries run in the current unit; affected rows and 64-bit integers read as on SQLite', async () => {
     const byKey = a.prepare('test.settingByKey', (db, t) =>
       db

@@ -18,6 +18,11 @@ export interface RegisterConfig {
    * (`npm run register -- keys new <file>` writes one). Every node of a cluster uses the same one.
    */
   keysFile: string | null;
+  /**
+   * `--db postgres://…`: run on that PostgreSQL database, as one of any number of nodes sharing
+   * it (docs/deploying.md). null: SQLite in the data folder (the default).
+   */
+  databaseUrl: string | null;
   mode: Mode;
   seed: 'demo' | null;
   /** Public origin customers see (magic links, passkey pages). Sandbox: http://localhost:<port>. */
@@ -28,6 +33,8 @@ export interface RegisterConfig {
   smtpUrl: string | null;
   mailFrom: string;
   migrationsFolder: string;
+  /** PostgreSQL's migrations (drizzle-pg/): a node checks the database is at their version. */
+  pgMigrationsFolder: string;
   /** Folder holding the built console (served at /console) when present. */
   consoleDir: string | null;
   logLevel: string;
@@ -71,6 +78,7 @@ export function defaultConfig(overrides: Partial<RegisterConfig> = {}): Register
     host: '127.0.0.1',
     dataDir: resolve('data'),
     keysFile: null,
+    databaseUrl: null,
     mode: 'sandbox',
     seed: null,
     origin: null,
@@ -79,6 +87,7 @@ export function defaultConfig(overrides: Partial<RegisterConfig> = {}): Register
     smtpUrl: process.env.DAR_SMTP_URL ?? null,
     mailFrom: process.env.DAR_MAIL_FROM ?? 'Data Access Register <no-reply@dar.localhost>',
     migrationsFolder: resolve(PROJECT_ROOT, 'drizzle'),
+    pgMigrationsFolder: resolve(PROJECT_ROOT, 'drizzle-pg'),
     consoleDir: resolve(PROJECT_ROOT, 'out', 'renderer'),
     logLevel: 'info',
     logFormat: 'json',
@@ -101,6 +110,8 @@ const USAGE = `Usage: npm run register -- [options]
   --port <n>              TCP port (default 5001; 0 = any free port)
   --host <addr>           interface to listen on (default 127.0.0.1)
   --data <dir>            data directory for the SQLite file and key file (default ./data)
+  --db <postgres://…>     run on this PostgreSQL database (migrated with "migrate"
+                          below), one of any number of nodes; needs --keys-file
   --keys-file <file>      use this key file instead of <data>/register.keys.json
                           (it must exist: see "keys new" below)
   --seed demo             load the demo data set (idempotent)
@@ -185,6 +196,12 @@ export function parseArgs(argv: string[], env: NodeJS.ProcessEnv = process.env, 
       case '--keys-file':
         config.keysFile = resolve(take());
         break;
+      case '--db': {
+        const url = take();
+        if (!/^postgres(ql)?:\/\//.test(url)) throw new UsageError('--db takes a postgres:// URL (SQLite, the default, lives in --data <dir>)');
+        config.databaseUrl = url;
+        break;
+      }
       case '--seed': {
         const v = take();
         if (v !== 'demo') throw new UsageError(`--seed accepts only "demo", got "${v}"`);

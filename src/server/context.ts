@@ -1,8 +1,7 @@
 import type Database from 'better-sqlite3';
 import type { RegisterConfig } from './config.js';
-import type { GroupCommit } from './db/group-commit.js';
 import type { Db } from './db/open.js';
-import type { Store } from './db/store.js';
+import type { Durability, Store } from './db/store.js';
 import type { Clock } from './lib/clock.js';
 import type { RegisterKeys } from './lib/keys.js';
 import type { AuditLog } from './services/audit.js';
@@ -15,10 +14,10 @@ export interface Register {
   config: RegisterConfig;
   /** The origin customers see (magic links, passkey pages), e.g. http://localhost:5001. */
   origin: string;
-  /** The SQLite connection, for what only SQLite has (snapshots, checkpoints, its search index). */
-  sqlite: Database.Database;
-  /** `store.db`: the drizzle handle of the current unit of work. */
-  db: Db;
+  /** The SQLite connection, for what only SQLite has (snapshots, checkpoints, its search index); null on PostgreSQL. */
+  sqlite: Database.Database | null;
+  /** `store.db`: the drizzle handle of the current unit of work (a getter: on PostgreSQL each unit has its own). */
+  readonly db: Db;
   /** The storage engine (db/store.ts): transactions, locks, durability, notifications. */
   store: Store;
   keys: RegisterKeys;
@@ -31,8 +30,9 @@ export interface Register {
    */
   tx<T>(fn: () => Promise<T> | T): Promise<T>;
   /**
-   * Group commit: `durability.durable()` resolves once everything committed so far is on disk.
-   * Every HTTP response, webhook and e-mail waits for it (see db/group-commit.ts).
+   * `durability.durable()` resolves once everything committed so far is on disk; every HTTP
+   * response, webhook and e-mail waits for it. SQLite: group commit (db/group-commit.ts);
+   * PostgreSQL: a commit is durable when it returns.
    */
-  durability: GroupCommit;
+  durability: Durability;
 }

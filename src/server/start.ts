@@ -1,3 +1,4 @@
+import type Database from 'better-sqlite3';
 import { accessSync, constants, existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { buildApp } from './app.js';
@@ -6,11 +7,14 @@ import type { Register } from './context.js';
 import { startCheckpointer, type Checkpointer } from './db/checkpointer.js';
 import { GroupCommit } from './db/group-commit.js';
 import { openDatabase } from './db/open.js';
+import { assertPostgresSchemaKnown } from './db/migrate-pg.js';
+import { PostgresStore } from './db/postgres-store.js';
+import type { Durability, Store } from './db/store.js';
 import { SqliteStore } from './db/sqlite-store.js';
 import type { Readiness } from './http/readiness.js';
 import type { App } from './http/types.js';
 import { Clock } from './lib/clock.js';
-import { generateKeys, loadKeys, loadOrCreateKeys } from './lib/keys.js';
+import { generateKeys, loadKeys, loadOrCreateKeys, type RegisterKeys } from './lib/keys.js';
 import { AuditLog } from './services/audit.js';
 import type { Services } from './services/index.js';
 import { checkKeyFingerprint, followClockOffset, KeyMismatchError, loadSettings } from './services/settings.js';
@@ -32,19 +36,35 @@ export interface RunningRegister {
 export class StartupError extends Error {}
 
 /** Opens the data folder and database, migrates, seeds, builds the app. Does not listen yet. */
-export async function createRegister(config: RegisterConfig, logger: boolean | object = false): Promise<RunningRegister> {
-  let dbFile = ':memory:';
-  let keys = generateKeys();
-  let keyFileMissing: string | null = null;
-  if (config.keysFile) {
-    // Named explicitly (every node of a cluster shares one): it must exist, never made up here.
-    if (!existsSync(config.keysFile)) throw new StartupError(`the key file ${config.keysFile} does not exist (write one with: npm run register -- keys new ${config.keysFile})`);
-    try {
-      keys = loadKeys(config.keysFile);
-    } catch (err) {
-      throw new StartupError(`cannot read the key file ${config.keysFile}: ${(err as Error).message}`);
-    }
+/** What opening one engine gives the register: its store, and how to stop what it started. */
+interface OpenedStore {
+  store: Store;
+  /** The SQLite connection (null on PostgreSQL). */
+  sqlite: Database.Database | null;
+  durability: Durability;
+  keys: RegisterKeys;
+  /** Names the database in errors ("/data/register.sqlite", "postgres://host/db"). */
+  label: string;
+  /** Started once listening (SQLite's WAL checkpoints). */
+  startBackground(): void;
+  close(): Promise<void>;
+}
+
+/** The key file named by --keys-file: it must exist, never made up here (every node shares one). */
+function namedKeys(file: string): RegisterKeys {
+  if (!existsSync(file)) throw new StartupError(`the key file ${file} does not exist (write one with: npm run register -- keys new ${file})`);
+  try {
+    return loadKeys(file);
+  } catch (err) {
+    throw new StartupError(`cannot read the key file ${file}: ${(err as Error).message}`);
   }
+}
+
+/** SQLite (the embedded default): the data folder's file, or an in-memory database (tests). */
+function openSqlite(config: RegisterConfig, current: () => Durability): OpenedStore {
+  let dbFile = ':memory:';
+  let keys = config.keysFile ? namedKeys(config.keysFile) : generateKeys();
+  let keyFileMissing: string | null = null;
   if (config.dataDir) {
     try {
       mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
@@ -66,7 +86,6 @@ export async function createRegister(config: RegisterConfig, logger: boolean | o
       }
     }
   }
-
   let opened;
   try {
     opened = openDatabase(dbFile, config.migrationsFolder);
@@ -78,39 +97,96 @@ export async function createRegister(config: RegisterConfig, logger: boolean | o
     sqlite.close();
     throw new StartupError(keyFileMissing);
   }
-  const clock = new Clock();
-  const port = config.port;
   const durability = new GroupCommit(sqlite, dbFile === ':memory:' ? null : `${dbFile}-wal`);
   // WAL checkpoints run on a worker thread, off the event loop (db/checkpointer.ts); started
   // once listening, so the thread's start-up does not delay the first answer.
   const reported = new Set<string>();
   let checkpointer: Checkpointer | null = null;
-  const startCheckpoints = () =>
-    dbFile === ':memory:'
-      ? null
-      : startCheckpointer(sqlite, dbFile, 100, (message) => {
-          if (reported.has(message)) return;
-          reported.add(message);
-          process.stderr.write(`register: background WAL checkpoint failed (the register's own checkpoint still runs): ${message}\n`);
-        });
-  const reg: Register = {
-    config,
-    origin: config.origin ?? `http://localhost:${port}`,
+  return {
+    // Through `current` (the register's durability, not this local) so a test can swap in an instrumented one.
+    store: new SqliteStore(db, () => current() as GroupCommit),
     sqlite,
-    db,
+    durability,
+    keys,
+    label: dbFile,
+    startBackground() {
+      if (dbFile === ':memory:' || checkpointer) return;
+      checkpointer = startCheckpointer(sqlite, dbFile, 100, (message) => {
+        if (reported.has(message)) return;
+        reported.add(message);
+        process.stderr.write(`register: background WAL checkpoint failed (the register's own checkpoint still runs): ${message}\n`);
+      });
+    },
+    async close() {
+      await checkpointer?.stop();
+      // Commit the open batch (its requests, if any, were answered only after a durable() that
+      // committed it; this catches background writes of the last turn).
+      current().endBatch();
+      sqlite.close();
+    },
+  };
+}
+
+/**
+ * PostgreSQL (deployments, `--db postgres://…`): one of several nodes sharing the database. The
+ * schema must be exactly this code's version (nodes never migrate by themselves:
+ * `npm run register -- migrate --db <url>`), and the key file is named (--keys-file), the same
+ * on every node.
+ */
+async function openPostgres(config: RegisterConfig, url: string): Promise<OpenedStore> {
+  if (!config.keysFile) throw new StartupError('a register on PostgreSQL needs --keys-file <file>, the same key file on every node (write one with: npm run register -- keys new <file>)');
+  const keys = namedKeys(config.keysFile);
+  const label = redactedUrl(url);
+  const store = new PostgresStore({ url, applicationName: 'dar-register' });
+  try {
+    const client = await store.pool.connect();
+    try {
+      await assertPostgresSchemaKnown(client, config.pgMigrationsFolder);
+    } finally {
+      client.release();
+    }
+  } catch (err) {
+    await store.close().catch(() => undefined);
+    throw new StartupError(`database ${label}: ${(err as Error).message}`);
+  }
+  return { store, sqlite: null, durability: store.durability, keys, label, startBackground: () => undefined, close: () => store.close() };
+}
+
+/** A database URL without its password, for messages and logs. */
+function redactedUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = '***';
+    return u.toString();
+  } catch {
+    return 'the database URL';
+  }
+}
+
+/** Opens the data folder and database, migrates (SQLite), seeds, builds the app. Does not listen yet. */
+export async function createRegister(config: RegisterConfig, logger: boolean | object = false): Promise<RunningRegister> {
+  const reg = {} as Register;
+  const opened = config.databaseUrl ? await openPostgres(config, config.databaseUrl) : openSqlite(config, () => reg.durability);
+  const { store, keys } = opened;
+  const clock = new Clock();
+  Object.assign(reg, {
+    config,
+    origin: config.origin ?? `http://localhost:${config.port}`,
+    sqlite: opened.sqlite,
+    store,
     keys,
     clock,
-    audit: new AuditLog(db, keys.signingKey, clock),
-    // Through reg.durability (not the local) so a test can swap in an instrumented one.
-    store: new SqliteStore(db, () => reg.durability),
-    tx: <T>(fn: () => Promise<T> | T): Promise<T> => reg.durability.tx(fn),
-    durability,
-  };
+    audit: new AuditLog(store, keys.signingKey, clock),
+    tx: <T>(fn: () => Promise<T> | T): Promise<T> => store.tx(fn),
+    durability: opened.durability,
+  } satisfies Omit<Register, 'db'>);
+  // The current unit's handle: on PostgreSQL each unit of work has a connection of its own.
+  Object.defineProperty(reg, 'db', { get: () => store.db, enumerable: true });
   try {
     await checkKeyFingerprint(reg);
   } catch (err) {
-    sqlite.close();
-    if (err instanceof KeyMismatchError) throw new StartupError(`refusing to start on ${dbFile}: ${err.message}. Start with the key file it was written with (--keys-file), or with a new data folder.`);
+    await opened.close();
+    if (err instanceof KeyMismatchError) throw new StartupError(`refusing to start on ${opened.label}: ${err.message}. Start with the key file it was written with (--keys-file), or with a new data folder.`);
     throw err;
   }
   await loadSettings(reg);
@@ -144,7 +220,7 @@ export async function createRegister(config: RegisterConfig, logger: boolean | o
       if (config.seed === 'demo') running.demo = await seedDemo(reg, svc);
       readiness.markReady();
       running.url = `http://localhost:${actualPort}`;
-      checkpointer ??= startCheckpoints();
+      opened.startBackground();
       if (config.workers) for (const w of svc.workers) w.start();
       return running.url;
     },
@@ -153,12 +229,8 @@ export async function createRegister(config: RegisterConfig, logger: boolean | o
       stopFollowingClock();
       for (const w of [...svc.workers].reverse()) await w.stop();
       await app.close();
-      await checkpointer?.stop();
       svc.snapshots.dispose();
-      // Commit the open batch (its requests, if any, were answered only after a durable() that
-      // committed it; this catches background writes of the last turn).
-      reg.durability.endBatch();
-      sqlite.close();
+      await opened.close();
     },
   };
   return running;

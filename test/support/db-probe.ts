@@ -4,7 +4,6 @@ import { and, asc, desc, eq, sql, type AnyColumn, type SQL } from 'drizzle-orm';
 import { drizzle } from 'drizzle-orm/better-sqlite3';
 import type { SQLiteTable } from 'drizzle-orm/sqlite-core';
 import * as schema from '../../src/server/db/schema.js';
-import { accessRecordCounts, accessRecords, accounts, auditEvents, identityRecords, mailMessages, reidTokens, webhookAttempts, webhookDeliveries, webhooks } from '../../src/server/db/schema.js';
 import type { Db } from '../../src/server/db/open.js';
 
 /**
@@ -16,13 +15,21 @@ import type { Db } from '../../src/server/db/open.js';
  */
 export class DbProbe {
   private constructor(
-    private readonly sqlite: Database.Database,
+    private readonly sqlite: Database.Database | null,
     private readonly db: Db,
+    /** The engine's tables (the register's `store.tables`; SQLite's for a file). */
+    private readonly t: typeof schema = schema,
   ) {}
 
   /** A probe on a running register's database. */
-  static of(reg: { sqlite: Database.Database; db: Db }): DbProbe {
-    return new DbProbe(reg.sqlite, reg.db);
+  /** The SQLite connection, for what only SQLite has (its catalogue, pragmas, raw rows). */
+  private get lite(): Database.Database {
+    if (!this.sqlite) throw new Error('this probe reads SQLite itself (its catalogue, pragmas or raw rows); the register runs on PostgreSQL');
+    return this.sqlite;
+  }
+
+  static of(reg: { sqlite: Database.Database | null; db: Db; store: { tables: typeof schema } }): DbProbe {
+    return new DbProbe(reg.sqlite, reg.db, reg.store.tables);
   }
 
   /** A probe on a database file (another process's register, or one a test migrates); close it after. */
@@ -52,20 +59,20 @@ export class DbProbe {
   // ---------------------------------------------------------------- access records
 
   async record(ak: string) {
-    const [row] = await this.db.select().from(accessRecords).where(eq(accessRecords.ak, ak)).limit(1);
+    const [row] = await this.db.select().from(this.t.accessRecords).where(eq(this.t.accessRecords.ak, ak)).limit(1);
     return row;
   }
 
   /** Records matching every given field, oldest first. */
   async records(where: { mpxn?: string; ir?: string; duid?: string; state?: string; kind?: string } = {}) {
-    return this.matching(accessRecords, where);
+    return this.matching(this.t.accessRecords, where);
   }
 
   async recordCount(where: { mpxn?: string; ir?: string; duid?: string; state?: string; kind?: string; expiredNotRevoked?: boolean } = {}): Promise<number> {
     const { expiredNotRevoked, ...fields } = where;
-    const filters = fieldFilters(accessRecords, fields);
-    if (expiredNotRevoked) filters.push(eq(accessRecords.state, 'EXPIRED'), sql`${accessRecords.revokedAt} is null`);
-    return this.count(accessRecords, and(...filters));
+    const filters = fieldFilters(this.t.accessRecords, fields);
+    if (expiredNotRevoked) filters.push(eq(this.t.accessRecords.state, 'EXPIRED'), sql`${this.t.accessRecords.revokedAt} is null`);
+    return this.count(this.t.accessRecords, and(...filters));
   }
 
   /**
@@ -73,7 +80,7 @@ export class DbProbe {
    * counts as EXPIRED), or all of them without a state.
    */
   async effectiveRecordCount(duid: string, state: string | undefined, nowIso: string): Promise<number> {
-    const t = accessRecords;
+    const t = this.t.accessRecords;
     const filters: SQL[] = [eq(t.duid, duid)];
     if (state === 'ACTIVE') filters.push(sql`${t.state} = 'ACTIVE' and (${t.expiresAt} is null or ${t.expiresAt} > ${nowIso})`);
     else if (state === 'EXPIRED') filters.push(sql`(${t.state} = 'EXPIRED' or (${t.state} = 'ACTIVE' and ${t.expiresAt} <= ${nowIso}))`);
@@ -84,90 +91,90 @@ export class DbProbe {
   /** The trigger-kept counts of a Data User's records by stored state, and the same counted from the rows. */
   async recordCountsByState(duid: string): Promise<{ kept: { state: string; n: number }[]; counted: { state: string; n: number }[] }> {
     const kept = await this.db
-      .select({ state: accessRecordCounts.state, n: accessRecordCounts.n })
-      .from(accessRecordCounts)
-      .where(and(eq(accessRecordCounts.duid, duid), sql`${accessRecordCounts.n} > 0`))
-      .orderBy(asc(accessRecordCounts.state));
+      .select({ state: this.t.accessRecordCounts.state, n: this.t.accessRecordCounts.n })
+      .from(this.t.accessRecordCounts)
+      .where(and(eq(this.t.accessRecordCounts.duid, duid), sql`${this.t.accessRecordCounts.n} > 0`))
+      .orderBy(asc(this.t.accessRecordCounts.state));
     const counted = await this.db
-      .select({ state: accessRecords.state, n: sql<number>`count(*)` })
-      .from(accessRecords)
-      .where(eq(accessRecords.duid, duid))
-      .groupBy(accessRecords.state)
-      .orderBy(asc(accessRecords.state));
+      .select({ state: this.t.accessRecords.state, n: sql<number>`count(*)` })
+      .from(this.t.accessRecords)
+      .where(eq(this.t.accessRecords.duid, duid))
+      .groupBy(this.t.accessRecords.state)
+      .orderBy(asc(this.t.accessRecords.state));
     return { kept, counted };
   }
 
   /** Each record with the identity record it links to, when that identity record is the record owner's own. */
   async recordsWithOwnersIr(): Promise<{ ak: string; kind: string; state: string; mpxn: string; duid: string | null; ownersIr: string | null }[]> {
     return this.db
-      .select({ ak: accessRecords.ak, kind: accessRecords.kind, state: accessRecords.state, mpxn: accessRecords.mpxn, duid: accessRecords.duid, ownersIr: identityRecords.ir })
-      .from(accessRecords)
-      .leftJoin(identityRecords, and(eq(identityRecords.ir, accessRecords.ir), eq(identityRecords.duid, accessRecords.duid)));
+      .select({ ak: this.t.accessRecords.ak, kind: this.t.accessRecords.kind, state: this.t.accessRecords.state, mpxn: this.t.accessRecords.mpxn, duid: this.t.accessRecords.duid, ownersIr: this.t.identityRecords.ir })
+      .from(this.t.accessRecords)
+      .leftJoin(this.t.identityRecords, and(eq(this.t.identityRecords.ir, this.t.accessRecords.ir), eq(this.t.identityRecords.duid, this.t.accessRecords.duid)));
   }
 
   /** A record's owner and its identity record's owner. */
   async recordOwners(ak: string): Promise<{ duid: string | null; ir: string | null; irDuid: string | null } | undefined> {
     const [row] = await this.db
-      .select({ duid: accessRecords.duid, ir: accessRecords.ir, irDuid: identityRecords.duid })
-      .from(accessRecords)
-      .leftJoin(identityRecords, eq(identityRecords.ir, accessRecords.ir))
-      .where(eq(accessRecords.ak, ak))
+      .select({ duid: this.t.accessRecords.duid, ir: this.t.accessRecords.ir, irDuid: this.t.identityRecords.duid })
+      .from(this.t.accessRecords)
+      .leftJoin(this.t.identityRecords, eq(this.t.identityRecords.ir, this.t.accessRecords.ir))
+      .where(eq(this.t.accessRecords.ak, ak))
       .limit(1);
     return row;
   }
 
   /** Which records have ever been ACTIVE (activated-at set), oldest first. */
   async activations(): Promise<{ ak: string; activated: boolean }[]> {
-    const rows = await this.db.select({ ak: accessRecords.ak, activatedAt: accessRecords.activatedAt }).from(accessRecords).orderBy(asc(accessRecords.seq));
+    const rows = await this.db.select({ ak: this.t.accessRecords.ak, activatedAt: this.t.accessRecords.activatedAt }).from(this.t.accessRecords).orderBy(asc(this.t.accessRecords.seq));
     return rows.map((x) => ({ ak: x.ak, activated: x.activatedAt !== null }));
   }
 
   /** Forgets every record's activated-at (to re-run a migration's backfill over them). */
   async forgetActivations(): Promise<void> {
-    await this.db.update(accessRecords).set({ activatedAt: null });
+    await this.db.update(this.t.accessRecords).set({ activatedAt: null });
   }
 
   /** Runs a statement taken from a migration file. */
   async runMigrationStatement(statement: string): Promise<void> {
-    this.sqlite.exec(statement);
+    this.lite.exec(statement);
   }
 
   /** Stages records straight into the table (bulk fixtures the API would take minutes to make). */
-  async insertRecords(rows: (typeof accessRecords.$inferInsert)[]): Promise<void> {
-    for (const row of rows) await this.db.insert(accessRecords).values(row);
+  async insertRecords(rows: (typeof schema.accessRecords.$inferInsert)[]): Promise<void> {
+    for (const row of rows) await this.db.insert(this.t.accessRecords).values(row);
   }
 
   // ---------------------------------------------------------------- re-identification tokens
 
   /** Stages tokens straight into the table (list fixtures with chosen dates and states). */
-  async insertTokens(rows: (typeof reidTokens.$inferInsert)[]): Promise<void> {
-    for (const row of rows) await this.db.insert(reidTokens).values(row);
+  async insertTokens(rows: (typeof schema.reidTokens.$inferInsert)[]): Promise<void> {
+    for (const row of rows) await this.db.insert(this.t.reidTokens).values(row);
   }
 
-  // ---------------------------------------------------------------- identity records and accounts
+  // ---------------------------------------------------------------- identity records and this.t.accounts
 
   async identity(ir: string) {
-    const [row] = await this.db.select().from(identityRecords).where(eq(identityRecords.ir, ir)).limit(1);
+    const [row] = await this.db.select().from(this.t.identityRecords).where(eq(this.t.identityRecords.ir, ir)).limit(1);
     return row;
   }
 
   async identityCount(): Promise<number> {
-    return this.count(identityRecords);
+    return this.count(this.t.identityRecords);
   }
 
   /** The identity records owned by an account's Data User. */
   async identityRefsOf(accountId: string): Promise<string[]> {
-    const rows = await this.db.select({ ir: identityRecords.ir }).from(identityRecords).innerJoin(accounts, eq(accounts.duid, identityRecords.duid)).where(eq(accounts.accountId, accountId));
+    const rows = await this.db.select({ ir: this.t.identityRecords.ir }).from(this.t.identityRecords).innerJoin(this.t.accounts, eq(this.t.accounts.duid, this.t.identityRecords.duid)).where(eq(this.t.accounts.accountId, accountId));
     return rows.map((x) => x.ir);
   }
 
   async accountCount(): Promise<number> {
-    return this.count(accounts);
+    return this.count(this.t.accounts);
   }
 
   /** Removes every account but one (a hostile sandbox state). */
   async deleteAccountsExcept(accountId: string): Promise<void> {
-    await this.db.delete(accounts).where(sql`${accounts.accountId} <> ${accountId}`);
+    await this.db.delete(this.t.accounts).where(sql`${this.t.accounts.accountId} <> ${accountId}`);
   }
 
   // ---------------------------------------------------------------- audit log
@@ -176,74 +183,74 @@ export class DbProbe {
   async auditEvents(eventType: string, about: { subject?: string; ir?: string; ak?: string } = {}) {
     return this.db
       .select()
-      .from(auditEvents)
-      .where(and(eq(auditEvents.eventType, eventType), ...fieldFilters(auditEvents, about)))
-      .orderBy(asc(auditEvents.seq));
+      .from(this.t.auditEvents)
+      .where(and(eq(this.t.auditEvents.eventType, eventType), ...fieldFilters(this.t.auditEvents, about)))
+      .orderBy(asc(this.t.auditEvents.seq));
   }
 
   /** Rewrites one audit event's actor (to check that the hash chain notices). */
   async setAuditActor(seq: number, actor: string): Promise<void> {
-    await this.db.update(auditEvents).set({ actor }).where(eq(auditEvents.seq, seq));
+    await this.db.update(this.t.auditEvents).set({ actor }).where(eq(this.t.auditEvents.seq, seq));
   }
 
   /** Deletes one audit event (to check that the hash chain notices). */
   async deleteAuditEvent(seq: number): Promise<void> {
-    await this.db.delete(auditEvents).where(eq(auditEvents.seq, seq));
+    await this.db.delete(this.t.auditEvents).where(eq(this.t.auditEvents.seq, seq));
   }
 
-  // ---------------------------------------------------------------- webhooks
+  // ---------------------------------------------------------------- this.t.webhooks
 
   async webhook(wid: string) {
-    const [row] = await this.db.select().from(webhooks).where(eq(webhooks.wid, wid)).limit(1);
+    const [row] = await this.db.select().from(this.t.webhooks).where(eq(this.t.webhooks.wid, wid)).limit(1);
     return row;
   }
 
   async delivery(eventId: string) {
-    const [row] = await this.db.select().from(webhookDeliveries).where(eq(webhookDeliveries.eventId, eventId)).limit(1);
+    const [row] = await this.db.select().from(this.t.webhookDeliveries).where(eq(this.t.webhookDeliveries.eventId, eventId)).limit(1);
     return row;
   }
 
   /** Deliveries matching every given field, oldest first. */
   async deliveries(where: { wid?: string; eventType?: string; duid?: string; status?: string } = {}) {
-    return this.matching(webhookDeliveries, where);
+    return this.matching(this.t.webhookDeliveries, where);
   }
 
   /** Stages deliveries straight into the table (list fixtures with chosen dates and states). */
-  async insertDeliveries(rows: (typeof webhookDeliveries.$inferInsert)[]): Promise<void> {
-    for (const row of rows) await this.db.insert(webhookDeliveries).values(row);
+  async insertDeliveries(rows: (typeof schema.webhookDeliveries.$inferInsert)[]): Promise<void> {
+    for (const row of rows) await this.db.insert(this.t.webhookDeliveries).values(row);
   }
 
   /** Delivery attempts, oldest first: of one event, or all. */
   async attempts(eventId?: string) {
     return this.db
       .select()
-      .from(webhookAttempts)
-      .where(eventId ? eq(webhookAttempts.eventId, eventId) : undefined)
-      .orderBy(asc(webhookAttempts.seq));
+      .from(this.t.webhookAttempts)
+      .where(eventId ? eq(this.t.webhookAttempts.eventId, eventId) : undefined)
+      .orderBy(asc(this.t.webhookAttempts.seq));
   }
 
   // ---------------------------------------------------------------- e-mail outbox
 
   async mail(messageId: string) {
-    const [row] = await this.db.select().from(mailMessages).where(eq(mailMessages.messageId, messageId)).limit(1);
+    const [row] = await this.db.select().from(this.t.mailMessages).where(eq(this.t.mailMessages.messageId, messageId)).limit(1);
     return row;
   }
 
   /** The newest message about `ref` (a token-ref, event id…). */
   async latestMailFor(ref: string) {
-    const [row] = await this.db.select().from(mailMessages).where(eq(mailMessages.ref, ref)).orderBy(desc(mailMessages.seq)).limit(1);
+    const [row] = await this.db.select().from(this.t.mailMessages).where(eq(this.t.mailMessages.ref, ref)).orderBy(desc(this.t.mailMessages.seq)).limit(1);
     return row;
   }
 
   async mailCount(purpose: string): Promise<number> {
-    return this.count(mailMessages, eq(mailMessages.purpose, purpose));
+    return this.count(this.t.mailMessages, eq(this.t.mailMessages.purpose, purpose));
   }
 
   // ---------------------------------------------------------------- the whole database
 
   /** The names of the register's own tables (not the engine's, not the search index's), sorted. */
   async tables(): Promise<string[]> {
-    return (this.sqlite.prepare("select name from sqlite_master where type = 'table' and name not like 'sqlite_%' and name not like 'access_records_search%' order by name").pluck().all() as string[]).sort();
+    return (this.lite.prepare("select name from sqlite_master where type = 'table' and name not like 'sqlite_%' and name not like 'access_records_search%' order by name").pluck().all() as string[]).sort();
   }
 
   /**
@@ -252,8 +259,8 @@ export class DbProbe {
    * bookkeeping; kept: the engine's sequence counters.
    */
   async everyRow(): Promise<Record<string, Record<string, unknown>[]>> {
-    const virtual = this.sqlite.prepare("select name from sqlite_master where type = 'table' and sql like 'CREATE VIRTUAL TABLE%'").pluck().all() as string[];
-    const tables = (this.sqlite.prepare("select name from sqlite_master where type = 'table' and name not like '__drizzle%' order by name").pluck().all() as string[]).filter((t) => !virtual.some((v) => t === v || t.startsWith(`${v}_`)));
+    const virtual = this.lite.prepare("select name from sqlite_master where type = 'table' and sql like 'CREATE VIRTUAL TABLE%'").pluck().all() as string[];
+    const tables = (this.lite.prepare("select name from sqlite_master where type = 'table' and name not like '__drizzle%' order by name").pluck().all() as string[]).filter((t) => !virtual.some((v) => t === v || t.startsWith(`${v}_`)));
     const rows: Record<string, Record<string, unknown>[]> = {};
     for (const t of tables) rows[t] = await this.rows(t);
     return rows;
@@ -261,7 +268,7 @@ export class DbProbe {
 
   /** Every value in every table (the engine's own and the search index's too), as one string: what a copy of the database would reveal. */
   async everyValueAsText(): Promise<string> {
-    const tables = this.sqlite.prepare("select name from sqlite_master where type = 'table'").pluck().all() as string[];
+    const tables = this.lite.prepare("select name from sqlite_master where type = 'table'").pluck().all() as string[];
     const texts: string[] = [];
     for (const t of tables) texts.push(JSON.stringify(await this.rows(t)));
     return texts.join('\n');
@@ -269,7 +276,7 @@ export class DbProbe {
 
   /** Every row of one table as stored (column names as in the database), oldest first. */
   async rows(table: string): Promise<Record<string, unknown>[]> {
-    return this.sqlite.prepare(`select * from "${table.replace(/"/g, '""')}"`).all() as Record<string, unknown>[];
+    return this.lite.prepare(`select * from "${table.replace(/"/g, '""')}"`).all() as Record<string, unknown>[];
   }
 
   /**
@@ -278,7 +285,7 @@ export class DbProbe {
    */
   async insertRow(table: string, row: Record<string, unknown>): Promise<void> {
     const cols = Object.keys(row);
-    this.sqlite.prepare(`insert into "${table}" (${cols.map((c) => `"${c}"`).join(', ')}) values (${cols.map(() => '?').join(', ')})`).run(...Object.values(row));
+    this.lite.prepare(`insert into "${table}" (${cols.map((c) => `"${c}"`).join(', ')}) values (${cols.map(() => '?').join(', ')})`).run(...Object.values(row));
   }
 
   /**
@@ -292,7 +299,7 @@ export class DbProbe {
       h.update(t);
       const skip = t === 'audit_events' && skipAuditEventTypes.length > 0;
       const rows = skip ? `select * from "${t}" where event_type not in (${skipAuditEventTypes.map(() => '?').join(', ')}) order by rowid` : `select * from "${t}" order by rowid`;
-      for (const row of this.sqlite
+      for (const row of this.lite
         .prepare(rows)
         .raw()
         .iterate(...(skip ? skipAuditEventTypes : [])))
@@ -303,27 +310,27 @@ export class DbProbe {
 
   /** Writes a row to a scratch table: the database files (WAL included) certainly exist afterwards. */
   async writeScratchRow(): Promise<void> {
-    this.sqlite.exec('create table if not exists mode_probe(x); insert into mode_probe values (1)');
+    this.lite.exec('create table if not exists mode_probe(x); insert into mode_probe values (1)');
   }
 
   /** Creates an `accounts` table of the wrong shape in an empty file: the register's first migration then fails. */
   async createClashingAccountsTable(): Promise<void> {
-    this.sqlite.exec('create table accounts (x int)');
+    this.lite.exec('create table accounts (x int)');
   }
 
   /** How many schema migrations the database records as applied. */
   async migrationsApplied(): Promise<number> {
-    return this.sqlite.prepare('select count(*) from __drizzle_migrations').pluck().get() as number;
+    return this.lite.prepare('select count(*) from __drizzle_migrations').pluck().get() as number;
   }
 
   /** SQLite's journal mode (the register runs in WAL). */
   async journalMode(): Promise<string> {
-    return this.sqlite.pragma('journal_mode', { simple: true }) as string;
+    return this.lite.pragma('journal_mode', { simple: true }) as string;
   }
 
   /** Whether the engine finds the database file sound. */
   async intact(): Promise<boolean> {
-    return this.sqlite.pragma('integrity_check', { simple: true }) === 'ok';
+    return this.lite.pragma('integrity_check', { simple: true }) === 'ok';
   }
 
   /**
@@ -336,7 +343,7 @@ export class DbProbe {
       'listing-right': 'select seq from access_records where mpxn = ? and duid = ? and activated_at is not null limit 1',
       'expiry-sweep': "select seq from access_records where state = 'ACTIVE' and expires_at <= ? order by expires_at limit 500",
     };
-    return (this.sqlite.prepare(`explain query plan ${statements[read]}`).all(...params) as { detail: string }[]).map((p) => p.detail).join('\n');
+    return (this.lite.prepare(`explain query plan ${statements[read]}`).all(...params) as { detail: string }[]).map((p) => p.detail).join('\n');
   }
 }
 

@@ -1,4 +1,9 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { defaultConfig, type RegisterConfig } from '../../src/server/config.js';
+import { writeNewKeyFile } from '../../src/server/lib/keys.js';
+import { testDatabase } from './postgres.js';
 import { createRegister, type RunningRegister } from '../../src/server/start.js';
 import { DEMO_ACCOUNTS, seedDemo } from '../../src/server/seed/demo.js';
 import { afterAll, beforeAll } from 'vitest';
@@ -17,13 +22,35 @@ export interface TestRegister extends RunningRegister {
 /** Demo account secrets, from the seed itself (demo values only). */
 export const DEMO_SECRETS: Record<string, string> = Object.fromEntries(DEMO_ACCOUNTS.map((a) => [a.accountId, a.secret]));
 
+/** The engine the tests run on: DAR_TEST_DB=postgres, or SQLite (the default). */
+export const TEST_ENGINE: 'sqlite' | 'postgres' = process.env.DAR_TEST_DB === 'postgres' ? 'postgres' : 'sqlite';
+
 /**
- * A register on an in-memory database with the real migrations, no listening socket
+ * On PostgreSQL (DAR_TEST_DB=postgres) every test register gets a database of its own, cloned
+ * from the migrated template (test/support/postgres.ts), and a key file, as a node would; a test
+ * that asks for a data folder (a SQLite file), or names its database, keeps what it asked for.
+ */
+async function engineOverrides(overrides: Partial<RegisterConfig>): Promise<Partial<RegisterConfig> & { dropDatabase?: () => Promise<void> }> {
+  if (TEST_ENGINE !== 'postgres' || overrides.dataDir || 'databaseUrl' in overrides) return {};
+  const d = await testDatabase('register');
+  const keysFile = join(mkdtempSync(join(tmpdir(), 'dar-test-keys-')), 'register.keys.json');
+  writeNewKeyFile(keysFile);
+  return { databaseUrl: d.url, keysFile, dropDatabase: () => d.drop() };
+}
+
+/**
+ * A register on an in-memory database (or, with DAR_TEST_DB=postgres, a database of its own) with the real migrations, no listening socket
  * (tests use inject) and no background workers unless asked. Seeds the demo data by default.
  */
 export async function testRegister(overrides: Partial<RegisterConfig> = {}, opts: { seed?: boolean; logger?: object } = {}): Promise<TestRegister> {
-  const config = defaultConfig({ dataDir: null, port: 5001, workers: false, consoleDir: null, ...overrides });
+  const { dropDatabase, ...engine } = await engineOverrides(overrides);
+  const config = defaultConfig({ dataDir: null, port: 5001, workers: false, consoleDir: null, ...overrides, ...engine });
   const running = (await createRegister(config, opts.logger ?? false)) as TestRegister;
+  const close = running.close.bind(running);
+  running.close = async () => {
+    await close();
+    await dropDatabase?.();
+  };
   if (opts.seed !== false) running.demo = await seedDemo(running.reg, running.svc);
   // Read through the register's current handle each time.
   Object.defineProperty(running, 'probe', { get: () => DbProbe.of(running.reg) });

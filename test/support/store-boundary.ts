@@ -8,10 +8,10 @@
 export const CHECKED_FOLDERS = ['services', 'routes', 'pages', 'seed'];
 
 /**
- * Files (relative to src/server) that are SQLite-specific by design: the audit chain's raw
- * statements, snapshots (file copies), the trigram search index and the admin search over it.
+ * Files (relative to src/server) that are SQLite-specific by design: snapshots (file copies),
+ * the trigram search index and the admin search over it.
  */
-export const SQLITE_SPECIFIC = ['services/audit.ts', 'services/snapshots.ts', 'services/search-index.ts', 'services/access-records/queries.ts'];
+export const SQLITE_SPECIFIC = ['services/snapshots.ts', 'services/search-index.ts', 'services/access-records/queries.ts'];
 
 /** Drizzle query-builder steps: a `.get()`, `.all()`, `.run()` or `.values()` after one of these runs a SQLite builder synchronously. */
 const BUILDER_STEP = /\.\s*(select|selectDistinct|from|insert|update|delete|where|set|values|returning|orderBy|groupBy|having|limit|offset|innerJoin|leftJoin|rightJoin|fullJoin|onConflictDoUpdate|onConflictDoNothing|\$dynamic)\s*\(/;

@@ -13,6 +13,7 @@ import { EventEmitter } from 'node:events';
 import { sql, type SQL } from 'drizzle-orm';
 import { drizzle, type NodePgDatabase } from 'drizzle-orm/node-postgres';
 import pg from 'pg';
+import { postgresDialect } from './postgres-dialect.js';
 import type { Db } from './open.js';
 import type * as schema from './schema.js';
 import * as pgSchema from './schema-pg.js';
@@ -46,10 +47,17 @@ export interface PostgresStoreOptions {
 export class PostgresStore implements Store {
   readonly engine = 'postgres' as const;
   readonly tables = pgSchema as unknown as typeof schema;
+  readonly dialect = postgresDialect;
   readonly durability = COMMITTED_IS_DURABLE;
   readonly pool: pg.Pool;
   private readonly root: PgDb;
-  private readonly unit = new AsyncLocalStorage<{ tx: PgDb; after: (() => void)[] }>();
+  /**
+   * The current unit: its transaction, what waits for its commit, and whether it is still
+   * running. Work the unit schedules (a timer, a worker's kick) inherits this store too; once the
+   * unit has ended (`live` false) that work's queries go to the pool and its units are units of
+   * their own, never savepoints on a connection already handed back.
+   */
+  private readonly unit = new AsyncLocalStorage<{ tx: PgDb; after: (() => void)[]; live: boolean }>();
   private readonly channels = new EventEmitter();
   private listener: pg.Client | null = null;
   private listening = new Set<string>();
@@ -67,26 +75,49 @@ export class PostgresStore implements Store {
 
   /** The current unit's transaction, or the pool (each query then takes any free connection). */
   get db(): Db {
-    return (this.unit.getStore()?.tx ?? this.root) as unknown as Db;
+    return this.handle as unknown as Db;
   }
 
   private get handle(): PgDb {
-    return this.unit.getStore()?.tx ?? this.root;
+    return this.current()?.tx ?? this.root;
+  }
+
+  /** The running unit, if this call chain is inside one that has not ended. */
+  private current() {
+    const unit = this.unit.getStore();
+    return unit?.live ? unit : undefined;
   }
 
   async tx<T>(fn: () => Promise<T> | T): Promise<T> {
-    const outer = this.unit.getStore();
+    const outer = this.current();
     // Inside a unit: a savepoint on the same connection (drizzle nests that way); what it
     // defers to after commit waits for the outermost unit.
-    if (outer) return outer.tx.transaction((tx) => this.unit.run({ tx, after: outer.after }, async () => fn()));
+    if (outer) {
+      return outer.tx.transaction(async (tx) => {
+        const inner = { tx, after: outer.after, live: true };
+        try {
+          return await this.unit.run(inner, async () => fn());
+        } finally {
+          inner.live = false;
+        }
+      });
+    }
     const after: (() => void)[] = [];
-    const result = await this.root.transaction((tx) => this.unit.run({ tx, after }, async () => fn()));
+    const result = await this.root.transaction(async (tx) => {
+      const unit = { tx, after, live: true };
+      try {
+        return await this.unit.run(unit, async () => fn());
+      } finally {
+        // Ended before COMMIT is sent: nothing scheduled from it can join it from now on.
+        unit.live = false;
+      }
+    });
     for (const f of after) this.unit.exit(f);
     return result;
   }
 
   afterCommit(fn: () => void): void {
-    const unit = this.unit.getStore();
+    const unit = this.current();
     if (unit) unit.after.push(fn);
     else this.unit.exit(fn);
   }
@@ -111,7 +142,7 @@ export class PostgresStore implements Store {
   }
 
   private inUnit(what: string): PgDb {
-    const unit = this.unit.getStore();
+    const unit = this.current();
     if (!unit) throw new Error(`${what} needs a unit of work (store.tx)`);
     return unit.tx;
   }

@@ -6,6 +6,7 @@
 import { EventEmitter } from 'node:events';
 import type { SQL } from 'drizzle-orm';
 import type { GroupCommit } from './group-commit.js';
+import { sqliteDialect } from './sqlite-dialect.js';
 import type { Db } from './open.js';
 import * as schema from './schema.js';
 import type { Preparable, Prepared, Store } from './store.js';
@@ -13,6 +14,7 @@ import type { Preparable, Prepared, Store } from './store.js';
 export class SqliteStore implements Store {
   readonly engine = 'sqlite' as const;
   readonly tables = schema;
+  readonly dialect = sqliteDialect;
   private readonly channels = new EventEmitter();
 
   /**

@@ -9,6 +9,7 @@
  * builders only (test/store-boundary.test.ts holds the line).
  */
 import type { SQL } from 'drizzle-orm';
+import type { Dialect } from './dialect.js';
 import type { Db } from './open.js';
 import type * as schema from './schema.js';
 
@@ -44,6 +45,8 @@ export interface Store {
   readonly db: Db;
   /** The engine's table objects (the same names and row types on both). */
   readonly tables: typeof schema;
+  /** SQL the engines write differently (db/dialect.ts). */
+  readonly dialect: Dialect;
   /**
    * Runs `fn` as one all-or-nothing unit; every query `fn` makes through `db` takes part.
    * A `tx` inside a `tx` nests (a savepoint). Resolves once committed (not necessarily durable:

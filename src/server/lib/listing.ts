@@ -1,3 +1,4 @@
+import type { Dialect } from '../db/dialect.js';
 import { and, count, getTableColumns, gte, lt, lte, or, sql, type SQL } from 'drizzle-orm';
 import type { SQLiteColumn, SQLiteTable } from 'drizzle-orm/sqlite-core';
 import type { Db } from '../db/open.js';
@@ -21,6 +22,11 @@ export type SortDir = 'asc' | 'desc';
 export interface Sort {
   expr: SQL | SQLiteColumn;
   dir: SortDir;
+  /**
+   * Where NULLs go, written out where the engine's default differs from SQLite's (first when
+   * ascending, last when descending), which the keyset cursor below assumes (dialect.nullsAsSqlite).
+   */
+  nulls?: SQL;
 }
 export interface PageRequest {
   limit: number;
@@ -101,7 +107,7 @@ export async function sortedPage<T extends SQLiteTable & { seq: SQLiteColumn }, 
       conditions.push(after(sort, seqCol, value, seq));
     }
   }
-  const order = sort ? [sql`${sort.expr} ${sql.raw(sort.dir)}`, sql`${seqCol} ${sql.raw(sort.dir)}`] : [sql`${seqCol} desc`];
+  const order = sort ? [sort.nulls ? sql`${sort.expr} ${sql.raw(sort.dir)} ${sort.nulls}` : sql`${sort.expr} ${sql.raw(sort.dir)}`, sql`${seqCol} ${sql.raw(sort.dir)}`] : [sql`${seqCol} desc`];
   let q = db
     .select({ ...getTableColumns(table as SQLiteTable), ...extra, __sort: sort ? sql<SortValue>`${sort.expr}` : sql<SortValue>`null` })
     .from(table as SQLiteTable)
@@ -176,11 +182,11 @@ export function dateRange(column: SQLiteColumn, from: string | undefined, to: st
  * (`seq`): newest first by default, which is the plain keyset list (no sort). Every other
  * column sorts ascending unless `order` says otherwise.
  */
-export function listSort<K extends string>(columns: Record<Exclude<K, 'created'>, SQL | SQLiteColumn>, seqCol: SQLiteColumn, sort: K | 'created' | undefined, order: SortDir | undefined): Sort | undefined {
+export function listSort<K extends string>(dialect: Dialect, columns: Record<Exclude<K, 'created'>, SQL | SQLiteColumn>, seqCol: SQLiteColumn, sort: K | 'created' | undefined, order: SortDir | undefined): Sort | undefined {
   const key = sort ?? 'created';
   const dir = order ?? (key === 'created' ? 'desc' : 'asc');
   if (key === 'created') return dir === 'desc' ? undefined : { expr: seqCol, dir };
-  return { expr: columns[key as Exclude<K, 'created'>], dir };
+  return { expr: columns[key as Exclude<K, 'created'>], dir, nulls: dialect.nullsAsSqlite(dir) };
 }
 
 /** A LIKE pattern matching `term` anywhere, with LIKE's own wildcards taken literally (escape '\'). */

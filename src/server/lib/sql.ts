@@ -1,19 +1,6 @@
-import { eq, sql, type AnyColumn, type SQL } from 'drizzle-orm';
+import { eq, sql } from 'drizzle-orm';
 import type { SQLiteColumn, SQLiteTable } from 'drizzle-orm/sqlite-core';
 import type { Store } from '../db/store.js';
-
-/** Case-insensitive prefix match that can use a NOCASE index (range scan, no LIKE). */
-export function prefixMatch(column: AnyColumn, term: string): SQL {
-  return sql`(${column} >= ${term} collate nocase and ${column} < ${term + '\u{10FFFF}'} collate nocase)`;
-}
-
-/**
- * Equality ignoring (ASCII) case, for organisation references (contract §8: a DCC report
- * `org_abc123def456` matches an account's `ORG_ABC123DEF456`). Uses the NOCASE indexes.
- */
-export function sameIgnoringCase(column: AnyColumn, value: unknown): SQL {
-  return sql`${column} = ${value} collate nocase`;
-}
 
 /**
  * `.limit(ONE_ROW)`: at most one row, written into the statement as the literal `limit 1`.

@@ -1,8 +1,8 @@
-import { and, eq, or, sql, type SQL } from 'drizzle-orm';
+import { and, eq, or, type SQL } from 'drizzle-orm';
 import { containsPattern, listSort, sortedPage, type PageResult, type SortDir } from '../lib/listing.js';
-import { rowByKey, sameIgnoringCase } from '../lib/sql.js';
+import { rowByKey } from '../lib/sql.js';
 import type { Register } from '../context.js';
-import { accounts } from '../db/schema.js';
+import type { accounts } from '../db/schema.js';
 import { apiTime } from '../lib/clock.js';
 import { hashSecret, verifySecret, DUMMY_SECRET_HASH } from '../lib/crypto.js';
 import { conflict, notFound, ApiError } from '../lib/errors.js';
@@ -39,6 +39,7 @@ export class Accounts {
   private readonly byDuid;
 
   constructor(private readonly reg: Register) {
+    const { accounts } = reg.store.tables;
     this.byId = rowByKey(reg.store, 'accounts.by-id', accounts, accounts.accountId, 'id');
     this.byDuid = rowByKey(reg.store, 'accounts.by-duid', accounts, accounts.duid, 'duid');
   }
@@ -82,6 +83,7 @@ export class Accounts {
   }
 
   async create(actor: string, body: CreateAccountBody): Promise<{ account: AccountRow; secret: string }> {
+    const { accounts } = this.reg.store.tables;
     const secret = body['secret-key'] ?? newSecret(32);
     const secretHash = await hashSecret(secret);
     const now = this.reg.clock.iso();
@@ -110,6 +112,7 @@ export class Accounts {
   }
 
   update(actor: string, accountId: string, body: UpdateAccountBody): Promise<AccountRow> {
+    const { accounts } = this.reg.store.tables;
     return this.reg.tx(async () => {
       const row = await this.get(accountId);
       const changes: Partial<AccountRow> = { updatedAt: this.reg.clock.iso() };
@@ -135,6 +138,7 @@ export class Accounts {
 
   /** suspend / reactivate / terminate. Termination is final. */
   setStatus(actor: string, accountId: string, action: 'suspend' | 'reactivate' | 'terminate', reason: string | null = null): Promise<AccountRow> {
+    const { accounts } = this.reg.store.tables;
     return this.reg.tx(async () => {
       const row = await this.get(accountId);
       const now = this.reg.clock.iso();
@@ -175,6 +179,7 @@ export class Accounts {
 
   /** "Sign out everywhere": every bearer token issued so far for the account answers 401. */
   signOutEverywhere(actor: string, accountId: string): Promise<AccountRow> {
+    const { accounts } = this.reg.store.tables;
     return this.reg.tx(async () => {
       const row = await this.get(accountId);
       await this.reg.db
@@ -191,6 +196,7 @@ export class Accounts {
    * issued with it. Returned once, never stored in clear.
    */
   async rotateSecret(actor: string, accountId: string): Promise<string> {
+    const { accounts } = this.reg.store.tables;
     const secret = newSecret(32);
     const secretHash = await hashSecret(secret);
     await this.reg.tx(async () => {
@@ -206,6 +212,7 @@ export class Accounts {
   }
 
   async list(q: { role?: string; status?: string; q?: string; sort?: AccountSort; order?: SortDir; limit: number; cursor?: string; offset?: number }): Promise<PageResult<AccountRow>> {
+    const { accounts } = this.reg.store.tables;
     const filters: SQL[] = [];
     if (q.role) filters.push(eq(accounts.role, q.role));
     if (q.status) filters.push(eq(accounts.status, q.status));
@@ -214,14 +221,16 @@ export class Accounts {
       // Accounts are few (hundreds), so a fragment of the account id or display name is a scan
       // of a small table; a DUID or organisation reference must be given whole.
       const like = containsPattern(term);
-      filters.push(or(eq(accounts.duid, term), sameIgnoringCase(accounts.organisationReference, term), sql`${accounts.accountId} like ${like} escape '\\'`, sql`${accounts.displayName} like ${like} escape '\\'`)!);
+      const { dialect } = this.reg.store;
+      filters.push(or(eq(accounts.duid, term), dialect.sameIgnoringCase(accounts.organisationReference, term), dialect.likeIgnoringCase(accounts.accountId, like), dialect.likeIgnoringCase(accounts.displayName, like))!);
     }
-    const sort = listSort<AccountSort>({ name: sql`${accounts.displayName} collate nocase`, role: accounts.role, status: accounts.status }, accounts.seq, q.sort, q.order);
+    const sort = listSort<AccountSort>(this.reg.store.dialect, { name: this.reg.store.dialect.ignoringCase(accounts.displayName), role: accounts.role, status: accounts.status }, accounts.seq, q.sort, q.order);
     return sortedPage(this.reg.db, accounts, filters, sort, { limit: q.limit, cursor: q.cursor, offset: q.offset });
   }
 
   /** Whether `url` exactly matches a pre-registered return URL of an active Data User or portal account. */
   async isRegisteredReturnUrl(url: string): Promise<boolean> {
+    const { accounts } = this.reg.store.tables;
     const rows = await this.reg.db
       .select({ returnUrls: accounts.returnUrls })
       .from(accounts)

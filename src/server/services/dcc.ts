@@ -1,10 +1,9 @@
 import { and, eq, sql } from 'drizzle-orm';
 import type { Register } from '../context.js';
-import { accessRecords, cotEvents } from '../db/schema.js';
 import { canonicalDate, canonicalInstantOrDate, instantMs } from '../../shared/values.js';
 import { ApiError } from '../lib/errors.js';
 import { newId } from '../lib/ids.js';
-import { ONE_ROW, sameIgnoringCase } from '../lib/sql.js';
+import { ONE_ROW } from '../lib/sql.js';
 import { REGISTERED_AT_MAX_FUTURE_MS, type AccessRecords } from './access-records/index.js';
 import type { EventPublisher } from './events.js';
 
@@ -55,11 +54,14 @@ export class Dcc {
     if (problems.length) throw ApiError.validation(problems);
     const reported = lastSeenIn ?? firstSeen!;
     return this.reg.tx(async () => {
+      const { accessRecords } = this.reg.store.tables;
+      // Check-then-insert: on several nodes, two reports of the same access wait for each other.
+      await this.reg.store.lockKey(`dcc.discovered:${input.mpxn}:${input['organisation-reference'].toLowerCase()}`);
       const now = this.reg.clock.iso();
       const [existing] = await this.reg.db
         .select()
         .from(accessRecords)
-        .where(and(eq(accessRecords.mpxn, input.mpxn), sameIgnoringCase(accessRecords.organisationReference, input['organisation-reference']), eq(accessRecords.kind, 'discovered')))
+        .where(and(eq(accessRecords.mpxn, input.mpxn), this.reg.store.dialect.sameIgnoringCase(accessRecords.organisationReference, input['organisation-reference']), eq(accessRecords.kind, 'discovered')))
         .orderBy(sql`${accessRecords.seq} desc`)
         .limit(ONE_ROW);
       if (existing && existing.state === 'DISCOVERED') {
@@ -102,6 +104,9 @@ export class Dcc {
     if (!effectiveDate) throw ApiError.validation(['effective-date must be a valid date (YYYY-MM-DD)']);
     input = { ...input, 'effective-date': effectiveDate };
     return this.reg.tx(async () => {
+      const { cotEvents } = this.reg.store.tables;
+      // Check-then-insert: on several nodes, two reports of the same change wait for each other.
+      await this.reg.store.lockKey(`dcc.cot:${input.mpxn}:${input['effective-date']}:${input['source-reference']}`);
       const [existing] = await this.reg.db
         .select()
         .from(cotEvents)

@@ -4,7 +4,7 @@ import https from 'node:https';
 import { isIP } from 'node:net';
 import { and, asc, count, eq, exists, inArray, isNull, lte, ne, notInArray, sql, type SQL } from 'drizzle-orm';
 import type { Register } from '../context.js';
-import { webhookAttempts, webhookDeliveries, webhooks } from '../db/schema.js';
+import type * as schema from '../db/schema.js';
 import { affectedRows } from '../db/store.js';
 import { apiTime } from '../lib/clock.js';
 import { conflict, notFound } from '../lib/errors.js';
@@ -32,8 +32,8 @@ export interface AdminDeliveryFilters {
   sort?: DeliverySort;
   order?: SortDir;
 }
-export type DeliveryRow = typeof webhookDeliveries.$inferSelect;
-export type AttemptRow = typeof webhookAttempts.$inferSelect;
+export type DeliveryRow = typeof schema.webhookDeliveries.$inferSelect;
+export type AttemptRow = typeof schema.webhookAttempts.$inferSelect;
 
 /** The slice of the register's mail module this worker needs (services/mail/mailer.ts). */
 export interface AlertMail {
@@ -88,7 +88,9 @@ const eventId8 = () => newId('evt').slice(4, 12).toUpperCase();
  *   outcome (`where seq = ? and lease_token = ?`, one row changed or nothing is written): a
  *   worker whose lease ran out, on this node or another sharing the database, and whose row
  *   was claimed again meanwhile, cannot overwrite the newer claim's outcome. The claim's own
- *   update is conditional on the row still being due, so two nodes never hold one row.
+ *   update is conditional on the row still being due, so two nodes never hold one row; on
+ *   PostgreSQL the claim's select also locks the rows it picks and passes over those another
+ *   node is claiming at that moment (`for update skip locked`), so the nodes take different rows.
  * - Each attempt is recorded in webhook_attempts with its status code, duration and error.
  * - 2xx within the timeout = delivered. Otherwise the next attempt is scheduled from
  *   config.webhookRetryScheduleMs (persisted in next_attempt_at, so it survives restarts);
@@ -167,11 +169,16 @@ export class DeliveryWorker implements Worker {
 
   /** Asks the worker to look for due rows soon (after the current transaction has committed). */
   kick(): void {
-    if (!this.started || this.stopping || this.pumpQueued) return;
-    this.pumpQueued = true;
-    setImmediate(() => {
-      this.pumpQueued = false;
-      this.pump();
+    if (!this.started || this.stopping) return;
+    // Called inside a unit (a redelivery, a publish), the claim must see what it wrote: on
+    // PostgreSQL that is only once it has committed, and on another connection.
+    this.reg.store.afterCommit(() => {
+      if (this.pumpQueued) return;
+      this.pumpQueued = true;
+      setImmediate(() => {
+        this.pumpQueued = false;
+        this.pump();
+      });
     });
   }
 
@@ -242,6 +249,7 @@ export class DeliveryWorker implements Worker {
 
   /** The earliest next-attempt time of a pending delivery to a live, active subscription (ISO), or null. */
   async nextDueAt(): Promise<string | null> {
+    const { webhooks, webhookDeliveries } = this.reg.store.tables;
     const live = this.reg.db
       .select({ one: sql`1` })
       .from(webhooks)
@@ -255,6 +263,7 @@ export class DeliveryWorker implements Worker {
 
   /** Claims up to `limit` due rows of live, active subscriptions by leasing them. */
   private async claim(limit: number): Promise<DeliveryRow[]> {
+    const { webhooks, webhookDeliveries } = this.reg.store.tables;
     return this.reg.tx(async () => {
       const now = this.reg.clock.iso();
       const live = this.reg.db
@@ -263,16 +272,19 @@ export class DeliveryWorker implements Worker {
         .where(and(eq(webhooks.wid, webhookDeliveries.wid), eq(webhooks.active, true), isNull(webhooks.deletedAt)));
       const filters: SQL[] = [eq(webhookDeliveries.status, 'pending'), lte(webhookDeliveries.nextAttemptAt, now), exists(live)];
       if (this.inflight.size) filters.push(notInArray(webhookDeliveries.eventId, [...this.inflight.keys()]));
-      const due = await this.reg.db
-        .select({ seq: webhookDeliveries.seq })
-        .from(webhookDeliveries)
-        .where(and(...filters))
-        .orderBy(asc(webhookDeliveries.nextAttemptAt))
-        .limit(Math.min(limit, CLAIM_BATCH));
+      const due = await this.reg.store.dialect.lockRows(
+        this.reg.db
+          .select({ seq: webhookDeliveries.seq })
+          .from(webhookDeliveries)
+          .where(and(...filters))
+          .orderBy(asc(webhookDeliveries.nextAttemptAt))
+          .limit(Math.min(limit, CLAIM_BATCH)),
+        { skipLocked: true },
+      );
       if (due.length === 0) return [];
       // One token per claim: each row's outcome is recorded against it (see the class comment).
-      // Re-checked here (still pending and due), so on PostgreSQL, where two nodes may select
-      // the same rows, only one claim's update matches each row.
+      // Re-checked here (still pending and due): the rows are locked on PostgreSQL, and the
+      // condition keeps a row changed meanwhile out of the claim on either engine.
       return this.reg.db
         .update(webhookDeliveries)
         .set({ nextAttemptAt: this.reg.clock.isoIn(this.reg.config.webhookTimeoutMs + LEASE_MARGIN_MS), leaseToken: newSecret(18) })
@@ -298,6 +310,7 @@ export class DeliveryWorker implements Worker {
   /** `generation`: the register's state when the row was claimed (see discardInFlight). */
   private async deliver(row: DeliveryRow, signal: AbortSignal, generation: number): Promise<void> {
     const sub = await this.webhooks.find(row.wid);
+    const { webhookDeliveries } = this.reg.store.tables;
     if (!sub || sub.deletedAt) {
       await this.reg.tx(async () => {
         await this.reg.db
@@ -330,6 +343,7 @@ export class DeliveryWorker implements Worker {
 
   /** The row as this claim leased it: same id, same lease token (see the class comment). */
   private holding(claimed: DeliveryRow): SQL {
+    const { webhookDeliveries } = this.reg.store.tables;
     return and(eq(webhookDeliveries.seq, claimed.seq), eq(webhookDeliveries.leaseToken, claimed.leaseToken ?? ''))!;
   }
 
@@ -340,8 +354,11 @@ export class DeliveryWorker implements Worker {
    */
   private async record(claimed: DeliveryRow, sub: WebhookRow, at: string, outcome: SendOutcome): Promise<void> {
     const eventId = claimed.eventId;
+    const { webhookDeliveries, webhookAttempts } = this.reg.store.tables;
     await this.reg.tx(async () => {
-      const [row] = await this.reg.db.select().from(webhookDeliveries).where(eq(webhookDeliveries.eventId, eventId)).limit(ONE_ROW);
+      // Locked as it is read (PostgreSQL): the next state is worked out from this row, so a
+      // change made on another node meanwhile (subscription deleted, redelivery) waits for it.
+      const [row] = await this.reg.store.dialect.lockRows(this.reg.db.select().from(webhookDeliveries).where(eq(webhookDeliveries.eventId, eventId)).limit(ONE_ROW));
       if (!row) return;
       const attempts = row.attempts + 1;
       const base = { attempts, lastAttemptAt: at, lastStatusCode: outcome.statusCode, lastError: outcome.error, leaseToken: null };
@@ -516,7 +533,7 @@ export class DeliveryWorker implements Worker {
 
   /** The admin delivery list's filters (docs/api.md "Admin lists"). */
   private adminFilters(q: AdminDeliveryFilters): SQL[] {
-    const t = webhookDeliveries;
+    const t = this.reg.store.tables.webhookDeliveries;
     const filters: SQL[] = [];
     if (q.wid) filters.push(eq(t.wid, q.wid));
     if (q.duid) filters.push(eq(t.duid, q.duid));
@@ -528,13 +545,14 @@ export class DeliveryWorker implements Worker {
 
   /** Next attempt: only a pending delivery has one (every way out of pending clears it). */
   private adminSort(q: AdminDeliveryFilters): Sort | undefined {
-    const t = webhookDeliveries;
-    return listSort<DeliverySort>({ 'next-attempt': t.nextAttemptAt, status: t.status }, t.seq, q.sort, q.order);
+    const t = this.reg.store.tables.webhookDeliveries;
+    return listSort<DeliverySort>(this.reg.store.dialect, { 'next-attempt': t.nextAttemptAt, status: t.status }, t.seq, q.sort, q.order);
   }
 
   private async withLogs(rows: DeliveryRow[]) {
     const logs = new Map<string, AttemptRow[]>();
     if (rows.length) {
+      const { webhookAttempts } = this.reg.store.tables;
       const attempts = await this.reg.db
         .select()
         .from(webhookAttempts)
@@ -552,13 +570,14 @@ export class DeliveryWorker implements Worker {
 
   /** GET /v1/admin/deliveries: one sorted, filtered page, with each event's attempt log. */
   async list(q: AdminDeliveryFilters, page: { limit: number; cursor?: string; offset?: number }) {
-    const { rows, nextCursor, total } = await sortedPage(this.reg.db, webhookDeliveries, this.adminFilters(q), this.adminSort(q), page);
+    const { rows, nextCursor, total } = await sortedPage(this.reg.db, this.reg.store.tables.webhookDeliveries, this.adminFilters(q), this.adminSort(q), page);
     return { deliveries: await this.withLogs(rows), total, nextCursor };
   }
 
   /** The same deliveries, every one, a chunk at a time (streamed CSV export). */
   async listAll(q: AdminDeliveryFilters) {
     const filters = this.adminFilters(q);
+    const { webhookDeliveries } = this.reg.store.tables;
     const [{ n: total }] = await this.reg.db
       .select({ n: count() })
       .from(webhookDeliveries)
@@ -572,6 +591,7 @@ export class DeliveryWorker implements Worker {
 
   /** One delivery as the admin API shows it, or undefined. */
   async view(eventId: string) {
+    const { webhookDeliveries, webhookAttempts } = this.reg.store.tables;
     const [row] = await this.reg.db.select().from(webhookDeliveries).where(eq(webhookDeliveries.eventId, eventId)).limit(ONE_ROW);
     if (!row) return undefined;
     const log = await this.reg.db.select().from(webhookAttempts).where(eq(webhookAttempts.eventId, eventId)).orderBy(asc(webhookAttempts.seq));
@@ -614,6 +634,7 @@ export class DeliveryWorker implements Worker {
    * per call, oldest first (call again for more). One audit event lists them.
    */
   async redeliverMatching(actor: string, q: { wid?: string; eventType?: string; status?: string }): Promise<{ queued: number; eventIds: string[] }> {
+    const { webhooks, webhookDeliveries } = this.reg.store.tables;
     return this.reg.tx(async () => {
       const liveSub = this.reg.db
         .select({ one: sql`1` })
@@ -654,6 +675,7 @@ export class DeliveryWorker implements Worker {
 
   /** Operator action: queue an event again with the same event-id and a fresh set of attempts. */
   async redeliver(actor: string, eventId: string): Promise<DeliveryRow> {
+    const { webhookDeliveries } = this.reg.store.tables;
     return this.reg.tx(async () => {
       const [row] = await this.reg.db.select().from(webhookDeliveries).where(eq(webhookDeliveries.eventId, eventId)).limit(ONE_ROW);
       if (!row) throw notFound(`Delivery ${eventId}`);

@@ -1,6 +1,5 @@
 import { and, eq, isNull, sql } from 'drizzle-orm';
 import type { Register } from '../context.js';
-import { webhookDeliveries, webhooks } from '../db/schema.js';
 import { newId } from '../lib/ids.js';
 
 export type EventType = 'consent.withdrawal' | 'consent.expiring' | 'tenancy.change';
@@ -14,7 +13,7 @@ export class EventPublisher {
   private readonly subscriptions;
 
   constructor(private readonly reg: Register) {
-    this.subscriptions = reg.store.prepare('events.subscriptions', (db) =>
+    this.subscriptions = reg.store.prepare('events.subscriptions', (db, { webhooks }) =>
       db
         .select()
         .from(webhooks)
@@ -47,6 +46,7 @@ export class EventPublisher {
   }
 
   private async insert(wid: string, duid: string, type: EventType, payload: Record<string, unknown>, ak: string | null, now: string): Promise<string | null> {
+    const { webhookDeliveries } = this.reg.store.tables;
     const eventId = newId('evt');
     const inserted = await this.reg.db
       .insert(webhookDeliveries)

@@ -4,7 +4,7 @@ import { newestFirstPage } from '../lib/paging.js';
 import { containsPattern, dateRange, listSort, sortedChunks, sortedPage, type PageRequest, type PageResult, type Sort, type SortDir } from '../lib/listing.js';
 import type { Register } from '../context.js';
 import { ONE_ROW, rowByKey } from '../lib/sql.js';
-import { accessRecords, cotEvents, identityRecords, passkeyCredentials } from '../db/schema.js';
+import type * as schema from '../db/schema.js';
 import { apiTime } from '../lib/clock.js';
 import { encrypt, decrypt, hmacHex } from '../lib/crypto.js';
 import { ApiError, conflict, notFound } from '../lib/errors.js';
@@ -31,8 +31,8 @@ export interface AdminIdentityFilters {
   order?: SortDir;
 }
 
-export type IdentityRow = typeof identityRecords.$inferSelect;
-export type CredentialRow = typeof passkeyCredentials.$inferSelect;
+export type IdentityRow = typeof schema.identityRecords.$inferSelect;
+export type CredentialRow = typeof schema.passkeyCredentials.$inferSelect;
 
 /**
  * The address as stored (encrypted) and sent: trimmed, its domain in ASCII (punycode), the
@@ -84,8 +84,7 @@ export class IdentityRecords {
     // A record speaks for the meter point only from its move-in-date: one dated after the
     // register's today (@today, from the register clock) is not the current occupant's yet,
     // so a future move-in-date cannot outlast a later change of tenancy.
-    this.eligibleByMpxn = reg.store.prepare('identity-records.eligible-by-mpxn', (db) => {
-      const i = identityRecords;
+    this.eligibleByMpxn = reg.store.prepare('identity-records.eligible-by-mpxn', (db, { identityRecords: i, passkeyCredentials, cotEvents }) => {
       const mpxn = sql.placeholder('mpxn');
       // 0/1 on SQLite, a boolean on PostgreSQL.
       const hasEmail = sql<number | boolean>`${i.emailHash} is not null`;
@@ -106,8 +105,9 @@ export class IdentityRecords {
         .orderBy(sql`(${hasEmail} or ${hasPasskey}) desc`, desc(i.seq))
         .limit(ONE_ROW);
     });
+    const { identityRecords } = reg.store.tables;
     this.byIr = rowByKey(reg.store, 'identity-records.by-ir', identityRecords, identityRecords.ir, 'ir');
-    this.activeCredentials = reg.store.prepare('identity-records.active-credentials', (db) =>
+    this.activeCredentials = reg.store.prepare('identity-records.active-credentials', (db, { passkeyCredentials }) =>
       db
         .select()
         .from(passkeyCredentials)
@@ -132,6 +132,7 @@ export class IdentityRecords {
   /** ir → owning duid for a page of records, in one query (GET /records showed an N+1 here). */
   async ownersOf(irs: string[]): Promise<Map<string, string>> {
     if (irs.length === 0) return new Map();
+    const { identityRecords } = this.reg.store.tables;
     const rows = await this.reg.db.select({ ir: identityRecords.ir, duid: identityRecords.duid }).from(identityRecords).where(inArray(identityRecords.ir, irs));
     return new Map(rows.map((r) => [r.ir, r.duid]));
   }
@@ -237,6 +238,7 @@ export class IdentityRecords {
     // Read before the insert: the record that spoke for the meter point until now. (Without
     // an e-mail the new record has no factor yet; its first passkey is checked then.)
     const previous = email ? await this.eligibleForMpxn(pii.mpxn) : undefined;
+    const { identityRecords } = this.reg.store.tables;
     await this.reg.db.insert(identityRecords).values({
       ir,
       duid,
@@ -280,6 +282,7 @@ export class IdentityRecords {
 
   /** The caller's records matching mpxn and/or email (AND). */
   search(duid: string | null, q: { mpxn?: string; email?: string }, limit = 500, cursor?: number): Promise<{ rows: IdentityRow[]; total: number; nextCursor: string | null }> {
+    const { identityRecords } = this.reg.store.tables;
     const filters: SQL[] = [];
     if (duid) filters.push(eq(identityRecords.duid, duid));
     if (q.mpxn) filters.push(eq(identityRecords.mpxn, q.mpxn));
@@ -294,12 +297,13 @@ export class IdentityRecords {
    * fragment search over them would let a reader enumerate customers' personal data.
    */
   adminList(f: AdminIdentityFilters, page: PageRequest): Promise<PageResult<IdentityRow>> {
-    return sortedPage(this.reg.db, identityRecords, this.adminFilters(f), this.adminSort(f), page);
+    return sortedPage(this.reg.db, this.reg.store.tables.identityRecords, this.adminFilters(f), this.adminSort(f), page);
   }
 
   /** The same rows, every one, a chunk at a time (streamed CSV export). */
   async adminListAll(f: AdminIdentityFilters): Promise<{ total: number; chunks: AsyncGenerator<IdentityRow[]> }> {
     const filters = this.adminFilters(f);
+    const { identityRecords } = this.reg.store.tables;
     const [{ n: total }] = await this.reg.db
       .select({ n: sql<number>`count(*)` })
       .from(identityRecords)
@@ -308,6 +312,7 @@ export class IdentityRecords {
   }
 
   private adminFilters(f: AdminIdentityFilters): SQL[] {
+    const { identityRecords } = this.reg.store.tables;
     const filters: SQL[] = [];
     if (f.duid) filters.push(eq(identityRecords.duid, f.duid));
     if (f.mpxn) filters.push(eq(identityRecords.mpxn, f.mpxn));
@@ -319,7 +324,8 @@ export class IdentityRecords {
   }
 
   private adminSort(f: AdminIdentityFilters): Sort | undefined {
-    return listSort<IdentitySort>({ mpxn: identityRecords.mpxn }, identityRecords.seq, f.sort, f.order);
+    const { identityRecords } = this.reg.store.tables;
+    return listSort<IdentitySort>(this.reg.store.dialect, { mpxn: identityRecords.mpxn }, identityRecords.seq, f.sort, f.order);
   }
 
   /**
@@ -356,6 +362,7 @@ export class IdentityRecords {
       const fresh = (await this.find(row.ir))!;
       if (fresh.anonymisedAt) throw conflict(`Identity record ${row.ir} is already anonymised`);
       const nowIso = this.reg.clock.iso();
+      const { accessRecords, identityRecords, passkeyCredentials } = this.reg.store.tables;
       const linkedActive = (
         await this.reg.db
           .select({ ak: accessRecords.ak, duid: accessRecords.duid, expiresAt: accessRecords.expiresAt })
@@ -385,6 +392,7 @@ export class IdentityRecords {
 
   async removeCredential(actor: string, ir: string, credentialId: string): Promise<void> {
     await this.reg.tx(async () => {
+      const { passkeyCredentials } = this.reg.store.tables;
       const [cred] = await this.reg.db
         .select()
         .from(passkeyCredentials)
@@ -399,6 +407,7 @@ export class IdentityRecords {
   /** Linked access-record counts, for admin listings. */
   async linkedCounts(irs: string[]): Promise<Map<string, number>> {
     if (irs.length === 0) return new Map();
+    const { accessRecords } = this.reg.store.tables;
     const rows = await this.reg.db
       .select({ ir: accessRecords.ir, n: sql<number>`count(*)` })
       .from(accessRecords)

@@ -2,14 +2,14 @@ import { and, desc, eq, gt, inArray, isNotNull, isNull, lt, lte, not, or, sql, t
 import { dateRange, listSort, prefixOf, sortedChunks, sortedPage, type Sort, type SortDir } from '../lib/listing.js';
 import type { Register } from '../context.js';
 import { ONE_ROW, rowByKey } from '../lib/sql.js';
-import { cotEvents, identityRecords, reidTokens } from '../db/schema.js';
+import type * as schema from '../db/schema.js';
 import { affectedRows } from '../db/store.js';
 import { apiTime } from '../lib/clock.js';
 import { ApiError, badState, conflict, forbidden, notFound } from '../lib/errors.js';
 import { newId } from '../lib/ids.js';
 import type { AccountRow } from './accounts.js';
 
-export type TokenRow = typeof reidTokens.$inferSelect;
+export type TokenRow = typeof schema.reidTokens.$inferSelect;
 
 /** How long a confirmed token may be used, from issue. */
 export const TOKEN_USABLE_MS = 60 * 60 * 1000;
@@ -20,9 +20,14 @@ export const MAGIC_LINK_MS = 15 * 60 * 1000;
 /** How long a passkey ceremony session may be completed. */
 export const PASSKEY_SESSION_MS = 5 * 60 * 1000;
 
-/** The SQL form of ReidTokens.endedByChangeOfTenancy, over a reid_tokens row (admin filter, stats). */
-export const endedByCotSql = sql`(${reidTokens.flow} = 'mpxn' and coalesce((select i.move_in_date from identity_records i where i.ir = ${reidTokens.ir}), '')
+/**
+ * The SQL form of ReidTokens.endedByChangeOfTenancy, over a row of `reidTokens` (the store's
+ * table: `reg.store.tables.reidTokens`), for the admin filter and stats.
+ */
+export function endedByCotSql(reidTokens: typeof schema.reidTokens): SQL {
+  return sql`(${reidTokens.flow} = 'mpxn' and coalesce((select i.move_in_date from identity_records i where i.ir = ${reidTokens.ir}), '')
   < coalesce((select max(c.effective_date) from cot_events c where c.mpxn = ${reidTokens.mpxn}), ''))`;
+}
 
 /** Why a token of a previous occupant no longer works (one wording for every path). */
 export const ENDED_BY_COT = 'This re-identification is no longer valid: a change of tenancy has been reported for the meter point since the customer moved in';
@@ -69,12 +74,13 @@ export class ReidTokens {
   private readonly cotAfterMoveIn;
 
   constructor(private readonly reg: Register) {
+    const { reidTokens } = reg.store.tables;
     this.byRef = rowByKey(reg.store, 'reid-tokens.by-ref', reidTokens, reidTokens.tokenRef, 'ref');
     // A change of tenancy reported for the token's MPxN with an effective-date after the
     // move-in-date of the token's identity record (an anonymised record has none, so any
     // change of tenancy ends it). One max() over the cot_events (mpxn, …) index; an aggregate
     // answers one row even when there is none.
-    this.cotAfterMoveIn = reg.store.prepare('reid-tokens.cot-after-move-in', (db) =>
+    this.cotAfterMoveIn = reg.store.prepare('reid-tokens.cot-after-move-in', (db, { cotEvents, identityRecords }) =>
       db
         .select({
           after: sql<number>`case when coalesce((select ${identityRecords.moveInDate} from ${identityRecords} where ${identityRecords.ir} = ${sql.placeholder('ir')}), '')
@@ -131,6 +137,7 @@ export class ReidTokens {
    * and confirmed) nor used. Anything else is 409. Audited.
    */
   async cancel(actor: string, tokenRef: string): Promise<TokenRow> {
+    const { reidTokens } = this.reg.store.tables;
     return this.reg.tx(async () => {
       const row = await this.find(tokenRef);
       if (!row) throw notFound(`Re-identification token ${tokenRef}`);
@@ -148,6 +155,7 @@ export class ReidTokens {
   }
 
   async forIdentity(ir: string): Promise<TokenRow[]> {
+    const { reidTokens } = this.reg.store.tables;
     return this.reg.db.select().from(reidTokens).where(eq(reidTokens.ir, ir)).orderBy(desc(reidTokens.seq)).limit(200);
   }
 
@@ -176,6 +184,7 @@ export class ReidTokens {
 
   /** Issues a pending token. Call inside the transaction that also starts its ceremony. */
   async issue(t: IssueToken): Promise<TokenRow> {
+    const { reidTokens } = this.reg.store.tables;
     const tokenRef = newId('mlr');
     const now = this.reg.clock.now();
     await this.reg.db.insert(reidTokens).values({
@@ -204,6 +213,7 @@ export class ReidTokens {
   }
 
   async findByLinkHash(hash: string): Promise<TokenRow | undefined> {
+    const { reidTokens } = this.reg.store.tables;
     const [row] = await this.reg.db.select().from(reidTokens).where(eq(reidTokens.linkSecretHash, hash)).limit(ONE_ROW);
     return row;
   }
@@ -213,6 +223,7 @@ export class ReidTokens {
    * second confirmation (double click, two tabs) a no-op. Resolves to whether this call confirmed it.
    */
   async confirm(row: TokenRow, via: string): Promise<boolean> {
+    const { reidTokens } = this.reg.store.tables;
     const nowIso = this.reg.clock.iso();
     // Callers run inside a transaction, so no change of tenancy can land between this check and the UPDATE.
     if (await this.endedByChangeOfTenancy(row)) return false;
@@ -227,6 +238,7 @@ export class ReidTokens {
 
   /** Gives a token a magic link (step-up e-mails are sent after the token was issued). */
   async setLink(row: TokenRow, hash: string): Promise<boolean> {
+    const { reidTokens } = this.reg.store.tables;
     return (
       affectedRows(
         await this.reg.db
@@ -243,6 +255,7 @@ export class ReidTokens {
    * replaced it first.
    */
   async replaceUsedLink(row: TokenRow, hash: string): Promise<boolean> {
+    const { reidTokens } = this.reg.store.tables;
     if (!row.linkOpenedAt) return false;
     return (
       affectedRows(
@@ -256,6 +269,7 @@ export class ReidTokens {
 
   /** Marks a magic link as used (single use), if nobody else did first. */
   async markLinkUsed(row: TokenRow): Promise<boolean> {
+    const { reidTokens } = this.reg.store.tables;
     const nowIso = this.reg.clock.iso();
     return (
       affectedRows(
@@ -268,6 +282,7 @@ export class ReidTokens {
   }
 
   async extendCeremony(row: TokenRow, until: string): Promise<void> {
+    const { reidTokens } = this.reg.store.tables;
     await this.reg.db
       .update(reidTokens)
       .set({ ceremonyExpiresAt: until })
@@ -280,6 +295,7 @@ export class ReidTokens {
    * Resolves to the seconds until another may start, or 0. Uses the (initiator, mpxn, seq) index.
    */
   async initiationRetryAfter(accountId: string, mpxn: string, max: number, windowMs: number, methods: readonly TokenMethod[] = TOKEN_METHODS): Promise<number> {
+    const { reidTokens } = this.reg.store.tables;
     const recent = await this.reg.db
       .select({ createdAt: reidTokens.createdAt })
       .from(reidTokens)
@@ -294,7 +310,8 @@ export class ReidTokens {
 
   /** SQL for the admin status filter (see adminStatus), including tokens ended by a change of tenancy. */
   private statusFilter(status: string, nowIso: string): SQL {
-    const ended = and(isNull(reidTokens.consumedAt), endedByCotSql)!;
+    const { reidTokens } = this.reg.store.tables;
+    const ended = and(isNull(reidTokens.consumedAt), endedByCotSql(reidTokens))!;
     switch (status) {
       case 'pending':
         return and(eq(reidTokens.status, 'pending'), gt(reidTokens.ceremonyExpiresAt, nowIso), not(ended))!;
@@ -319,7 +336,7 @@ export class ReidTokens {
    * the tokens' ir index (so tokens of since-anonymised records are not matched by MPxN).
    */
   private adminFilters(f: AdminTokenFilters): SQL[] {
-    const t = reidTokens;
+    const { reidTokens: t, identityRecords } = this.reg.store.tables;
     const filters: SQL[] = [];
     if (f.status) filters.push(this.statusFilter(f.status, this.reg.clock.iso()));
     if (f.mpxn) filters.push(inArray(t.ir, this.reg.db.select({ ir: identityRecords.ir }).from(identityRecords).where(eq(identityRecords.mpxn, f.mpxn))), eq(t.mpxn, f.mpxn));
@@ -337,17 +354,19 @@ export class ReidTokens {
 
   /** Expiry as the list shows it: the ceremony's for a pending token, the usable-until otherwise. */
   private adminSort(f: AdminTokenFilters): Sort | undefined {
-    const t = reidTokens;
-    return listSort<TokenSort>({ expiry: sql`(case when ${t.status} = 'pending' then ${t.ceremonyExpiresAt} else ${t.usableUntil} end)`, status: t.status }, t.seq, f.sort, f.order);
+    const t = this.reg.store.tables.reidTokens;
+    return listSort<TokenSort>(this.reg.store.dialect, { expiry: sql`(case when ${t.status} = 'pending' then ${t.ceremonyExpiresAt} else ${t.usableUntil} end)`, status: t.status }, t.seq, f.sort, f.order);
   }
 
   /** GET /admin/reidentifications: one sorted, filtered page (keyset cursor or offset). */
   async adminList(f: AdminTokenFilters, page: { limit: number; cursor?: string; offset?: number }) {
+    const { reidTokens } = this.reg.store.tables;
     return sortedPage(this.reg.db, reidTokens, this.adminFilters(f), this.adminSort(f), page);
   }
 
   /** The same rows, every one, a chunk at a time (streamed CSV export). */
   async adminListAll(f: AdminTokenFilters) {
+    const { reidTokens } = this.reg.store.tables;
     const filters = this.adminFilters(f);
     const [{ n: total }] = await this.reg.db
       .select({ n: sql<number>`count(*)` })
@@ -378,6 +397,10 @@ export class ReidTokens {
     if (status === 'pending') throw badState('The customer has not confirmed this re-identification yet');
     if (row.status === 'cancelled') throw badState('This re-identification was cancelled by support staff; start a new re-identification');
     if (status === 'expired') throw badState((await this.endedByChangeOfTenancy(row)) ? ENDED_BY_COT : 'This re-identification token has expired; start a new re-identification');
+    // The checks above read the row unlocked; this UPDATE decides. On PostgreSQL, a concurrent
+    // use from another node holds the row until it commits, after which this one no longer
+    // finds it unconsumed and changes nothing.
+    const { reidTokens } = this.reg.store.tables;
     const result = await this.reg.db
       .update(reidTokens)
       .set({

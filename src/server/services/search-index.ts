@@ -9,6 +9,10 @@ import { PeriodicWorker } from './worker.js';
  * moves queued records into the index in batches. A search scans the queued records too
  * (`AccessRecords.searchSet`), so what it finds never depends on whether the indexer has run.
  * See docs/performance.md "Creates".
+ *
+ * SQLite only: the index, its queue and their triggers exist in SQLite's migrations alone. On
+ * PostgreSQL the admin search reads the table itself (AccessRecords.scanSearch), and the
+ * indexer, given no SQLite connection, has nothing to do.
  */
 export const SEARCH_QUEUE = 'access_records_search_queue';
 
@@ -24,14 +28,19 @@ export function forgetQueuedSearch(sqlite: Database.Database): Promise<void> {
   return Promise.resolve();
 }
 
-/** Background worker (one of `Services.workers`) that indexes queued records, a batch per turn of the event loop. */
+/**
+ * Background worker (one of `Services.workers`) that indexes queued records, a batch per turn of
+ * the event loop. Without a SQLite connection (a register on PostgreSQL) every pass indexes
+ * nothing and nothing is pending.
+ */
 export class SearchIndexer extends PeriodicWorker<number> {
   readonly name = 'search-indexer';
   private reported = false;
   private statements: { last: Database.Statement; index: Database.Statement; forget: Database.Statement; pending: Database.Statement } | null = null;
 
   constructor(
-    private readonly sqlite: Database.Database,
+    /** The register's SQLite connection; null on PostgreSQL. */
+    private readonly sqlite: Database.Database | null,
     /** The register's `tx` (a unit of work); its work here is synchronous raw SQLite. */
     private readonly tx: <T>(fn: () => T) => Promise<T> | T,
     intervalMs: number,
@@ -52,6 +61,7 @@ export class SearchIndexer extends PeriodicWorker<number> {
   /** Moves up to one batch of queued records into the index, in one transaction; resolves to how many. */
   async indexBatch(): Promise<number> {
     const s = this.prepared();
+    if (!s) return 0;
     return this.tx(() => {
       const last = s.last.pluck().get(this.batchSize) as number | null;
       if (last === null) return 0;
@@ -66,19 +76,23 @@ export class SearchIndexer extends PeriodicWorker<number> {
 
   /** How many records wait to be indexed. */
   pending(): Promise<number> {
-    return Promise.resolve(this.prepared().pending.pluck().get() as number);
+    const s = this.prepared();
+    return Promise.resolve(s ? (s.pending.pluck().get() as number) : 0);
   }
 
+  /** The indexer's statements, prepared on first use; null without SQLite. */
   private prepared() {
+    const sqlite = this.sqlite;
+    if (!sqlite) return null;
     this.statements ??= {
-      last: this.sqlite.prepare(`SELECT max(seq) FROM (SELECT seq FROM "${SEARCH_QUEUE}" ORDER BY seq LIMIT ?)`),
-      index: this.sqlite.prepare(
+      last: sqlite.prepare(`SELECT max(seq) FROM (SELECT seq FROM "${SEARCH_QUEUE}" ORDER BY seq LIMIT ?)`),
+      index: sqlite.prepare(
         `INSERT INTO access_records_search (rowid, mpxn, purpose, lead_controller_name, organisation_name)
          SELECT a.seq, a.mpxn, a.purpose, a.lead_controller_name, a.organisation_name
          FROM "${SEARCH_QUEUE}" q CROSS JOIN access_records a ON a.seq = q.seq WHERE q.seq <= ?`,
       ),
-      forget: this.sqlite.prepare(`DELETE FROM "${SEARCH_QUEUE}" WHERE seq <= ?`),
-      pending: this.sqlite.prepare(`SELECT count(*) FROM "${SEARCH_QUEUE}"`),
+      forget: sqlite.prepare(`DELETE FROM "${SEARCH_QUEUE}" WHERE seq <= ?`),
+      pending: sqlite.prepare(`SELECT count(*) FROM "${SEARCH_QUEUE}"`),
     };
     return this.statements;
   }

@@ -1,7 +1,6 @@
 import { createHash } from 'node:crypto';
 import { eq } from 'drizzle-orm';
 import type { Register } from '../context.js';
-import { settings } from '../db/schema.js';
 import { hmacHex } from '../lib/crypto.js';
 import type { RegisterKeys } from '../lib/keys.js';
 
@@ -12,14 +11,15 @@ export const CLOCK_FOLLOW_MS = 500;
 
 /** The stored offset row (value and when it was written), or null. */
 async function storedOffset(reg: Register): Promise<{ value: string; updatedAt: string } | null> {
+  const { settings } = reg.store.tables;
   const [row] = await reg.db.select({ value: settings.value, updatedAt: settings.updatedAt }).from(settings).where(eq(settings.key, CLOCK_OFFSET));
   return row ?? null;
 }
 
 /**
  * Applies the stored sandbox clock offset to this register's clock: the one place the offset is
- * read (start-up, after a snapshot restore or reset, and by `followClockOffset`). On PostgreSQL
- * a NOTIFY from the node that moved it will call this too.
+ * read (start-up, after a snapshot restore or reset, and by `followClockOffset`, which is how
+ * the other nodes learn of a change, on either engine).
  */
 export async function loadSettings(reg: Register): Promise<void> {
   if (reg.config.mode !== 'sandbox') return;
@@ -46,7 +46,8 @@ export async function followClockOffset(reg: Register): Promise<() => void> {
     await loadSettings(reg);
   };
   const timer = setInterval(() => {
-    if (!reg.sqlite.open) return;
+    // SQLite: the file is closed (the register is stopping). PostgreSQL: a failed read is caught below.
+    if (reg.sqlite && !reg.sqlite.open) return;
     follow().catch(() => {
       // The database is closing or briefly unreachable: the next tick tries again.
     });
@@ -61,6 +62,7 @@ export async function followClockOffset(reg: Register): Promise<() => void> {
 /** Sandbox only: moves the register's "now" and remembers it across restarts (and for the other nodes). */
 export async function saveClockOffset(reg: Register, offsetMs: number): Promise<void> {
   reg.clock.setOffset(offsetMs);
+  const { settings } = reg.store.tables;
   const now = new Date().toISOString();
   await reg.db
     .insert(settings)
@@ -85,6 +87,7 @@ export class KeyMismatchError extends Error {}
  * Also re-recorded after a sandbox reset or restore, which replace the settings table.
  */
 export async function checkKeyFingerprint(reg: Register): Promise<void> {
+  const { settings } = reg.store.tables;
   const mine = keyFingerprint(reg.keys);
   await reg.db.insert(settings).values({ key: KEY_FINGERPRINT, value: mine, updatedAt: new Date().toISOString() }).onConflictDoNothing();
   const [{ value: stored }] = await reg.db.select({ value: settings.value }).from(settings).where(eq(settings.key, KEY_FINGERPRINT));

@@ -1,7 +1,6 @@
 import { isIPv4, isIPv6 } from 'node:net';
 import { eq, lt, sql } from 'drizzle-orm';
 import type { Register } from '../context.js';
-import { signInFailures } from '../db/schema.js';
 import { FailureLimiter, type FailureStore } from '../lib/failure-limiter.js';
 import { ONE_ROW } from '../lib/sql.js';
 
@@ -28,21 +27,21 @@ export class SignInFailureStore implements FailureStore {
 
   constructor(private readonly reg: Register) {
     const store = reg.store;
-    this.read = store.prepare('sign-in-throttle.read', (db) =>
+    this.read = store.prepare('sign-in-throttle.read', (db, { signInFailures }) =>
       db
         .select({ failures: signInFailures.failures })
         .from(signInFailures)
         .where(eq(signInFailures.key, sql.placeholder('key')))
         .limit(ONE_ROW),
     );
-    this.write = store.prepare('sign-in-throttle.write', (db) =>
+    this.write = store.prepare('sign-in-throttle.write', (db, { signInFailures }) =>
       db
         .insert(signInFailures)
         .values({ key: sql.placeholder('key'), failures: sql.placeholder('failures'), lastAt: sql.placeholder('lastAt') })
         .onConflictDoUpdate({ target: signInFailures.key, set: { failures: sql`excluded.failures`, lastAt: sql`excluded.last_at` } }),
     );
-    this.remove = store.prepare('sign-in-throttle.remove', (db) => db.delete(signInFailures).where(eq(signInFailures.key, sql.placeholder('key'))));
-    this.prune = store.prepare('sign-in-throttle.prune', (db) => db.delete(signInFailures).where(lt(signInFailures.lastAt, sql.placeholder('before'))));
+    this.remove = store.prepare('sign-in-throttle.remove', (db, { signInFailures }) => db.delete(signInFailures).where(eq(signInFailures.key, sql.placeholder('key'))));
+    this.prune = store.prepare('sign-in-throttle.prune', (db, { signInFailures }) => db.delete(signInFailures).where(lt(signInFailures.lastAt, sql.placeholder('before'))));
   }
 
   async get(key: string): Promise<number[]> {

@@ -1,3 +1,5 @@
+import type Database from 'better-sqlite3';
+import { sql } from 'drizzle-orm';
 import { createHash, randomBytes } from 'node:crypto';
 import { chmodSync, closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, readSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -101,6 +103,8 @@ export interface RestoreHooks {
  *   offset and the audit chain come back exactly; the restore is appended to the restored
  *   audit chain in the same unit, which therefore still verifies; then the in-memory state is
  *   reset (`RestoreHooks`).
+ * - On PostgreSQL there is no database file to copy: saving and restoring answer 409, and a
+ *   reset truncates the tables instead (`clearPostgres`).
  */
 export class Snapshots {
   private folder: string | null = null;
@@ -150,8 +154,22 @@ export class Snapshots {
     return this.reg.config.dataDir ? join(this.reg.config.dataDir, 'snapshots') : 'temporary (in-memory register)';
   }
 
+  /**
+   * The SQLite connection: a snapshot is a copy of the database file (SQLite's online backup)
+   * and a restore ATTACHes it. A register on PostgreSQL has neither; it refuses, and its
+   * operator uses PostgreSQL's own backups. (A reset needs no file: `clear` has a PostgreSQL way.)
+   */
+  private get sqlite(): Database.Database {
+    return this.requireSqlite();
+  }
+
+  private requireSqlite(): Database.Database {
+    if (!this.reg.sqlite) throw conflict('Sandbox snapshots are copies of the SQLite database file; a register on PostgreSQL cannot save or restore them (use PostgreSQL’s own backups)');
+    return this.reg.sqlite;
+  }
+
   private migrationsIn(schema: 'main' | 'snap'): number {
-    return this.reg.sqlite.prepare(`select count(*) from ${schema}.__drizzle_migrations`).pluck().get() as number;
+    return this.sqlite.prepare(`select count(*) from ${schema}.__drizzle_migrations`).pluck().get() as number;
   }
 
   private readMeta(id: string): SnapshotMeta | null {
@@ -194,6 +212,7 @@ export class Snapshots {
    */
   async create(actor: string, name: string): Promise<SnapshotView> {
     const trimmed = name.trim();
+    this.requireSqlite(); // PostgreSQL: refused before anything is written or audited
     this.refuseWhileReplacing();
     if (this.saving.has(trimmed) || this.list().some((s) => s.name === trimmed)) throw conflict(`A snapshot named "${trimmed}" already exists; choose another name`);
     this.saving.add(trimmed);
@@ -224,7 +243,7 @@ export class Snapshots {
     await this.noTransactionOpen();
     let meta: SnapshotMeta;
     try {
-      await this.reg.sqlite.backup(part);
+      await this.sqlite.backup(part);
       chmodSync(part, 0o600);
       meta = { id, name: trimmed, createdAt, migrations: this.migrationsIn('main'), keyCheck: this.keyCheck, sha256: fileSha256(part) };
       renameSync(part, file);
@@ -249,6 +268,7 @@ export class Snapshots {
 
   /** Takes the register back to snapshot `id` exactly, then audits the restore on the restored chain. */
   async restore(actor: string, id: string): Promise<SnapshotView> {
+    this.requireSqlite(); // PostgreSQL: refused (there are no snapshot files to restore)
     const meta = this.readMeta(id);
     if (!meta) throw notFound(`Snapshot ${id}`);
     this.refuseWhileBusy();
@@ -273,7 +293,7 @@ export class Snapshots {
   }
 
   private async replaceFrom(actor: string, id: string, meta: SnapshotMeta, file: string): Promise<void> {
-    const sqlite = this.reg.sqlite;
+    const sqlite = this.sqlite;
     // ATTACH and DETACH cannot run inside a transaction: the open batch is committed first.
     await this.noTransactionOpen();
     sqlite.prepare('ATTACH DATABASE ? AS snap').run(file);
@@ -317,7 +337,7 @@ export class Snapshots {
    * never the other requests' units committed with it.
    */
   private withDeferredForeignKeys(violated: () => Error, fn: () => void): void {
-    const sqlite = this.reg.sqlite;
+    const sqlite = this.sqlite;
     sqlite.pragma('defer_foreign_keys = ON');
     try {
       fn();
@@ -337,7 +357,7 @@ export class Snapshots {
    */
   private async noTransactionOpen(): Promise<void> {
     this.reg.durability.endBatch();
-    while (this.reg.sqlite.inTransaction) {
+    while (this.sqlite.inTransaction) {
       await new Promise<void>((resolve) => setImmediate(resolve));
       this.reg.durability.endBatch();
     }
@@ -350,7 +370,8 @@ export class Snapshots {
    * once the data is in (`audit`), so the event is the newest on the fresh chain.
    */
   private async clear(): Promise<void> {
-    const sqlite = this.reg.sqlite;
+    if (!this.reg.sqlite) return this.clearPostgres();
+    const sqlite = this.sqlite;
     // Its own batch: what was written before it is committed first.
     await this.noTransactionOpen();
     await this.reg.tx(async () => {
@@ -365,6 +386,22 @@ export class Snapshots {
       // so verify tells this reset apart from events deleted behind the register's back.
       await this.reg.audit.startFreshChain();
       await this.rebuildIndexes();
+      await this.afterReplace();
+    });
+    this.hooks.restored();
+  }
+
+  /**
+   * `clear` on PostgreSQL: every table of the register's schema but the kept ones is truncated
+   * in one unit (identity sequences go on, as SQLite's counters do, so the fresh chain starts
+   * after every id handed out). There is no FTS index to rebuild there.
+   */
+  private async clearPostgres(): Promise<void> {
+    await this.reg.tx(async () => {
+      const rows = await this.reg.store.rows<{ name: string }>(sql`select tablename as name from pg_tables where schemaname = current_schema() order by tablename`);
+      const tables = rows.map((r) => r.name).filter((t) => !SKIPPED_TABLES.has(t) && !KEPT_ON_RESET.has(t));
+      if (tables.length) await this.reg.store.execute(sql.raw(`truncate table ${tables.map((t) => `"${t.replace(/"/g, '""')}"`).join(', ')}`));
+      await this.reg.audit.startFreshChain();
       await this.afterReplace();
     });
     this.hooks.restored();
@@ -417,13 +454,13 @@ export class Snapshots {
    */
   private tables(): string[] {
     const virtual = this.virtualTables();
-    return (this.reg.sqlite.prepare("select name from main.sqlite_master where type = 'table' and name not like 'sqlite_%' order by name").pluck().all() as string[]).filter(
+    return (this.sqlite.prepare("select name from main.sqlite_master where type = 'table' and name not like 'sqlite_%' order by name").pluck().all() as string[]).filter(
       (t) => !SKIPPED_TABLES.has(t) && !virtual.some((v) => t === v || t.startsWith(`${v}_`)),
     );
   }
 
   private virtualTables(): string[] {
-    return this.reg.sqlite.prepare("select name from main.sqlite_master where type = 'table' and sql like 'CREATE VIRTUAL TABLE%'").pluck().all() as string[];
+    return this.sqlite.prepare("select name from main.sqlite_master where type = 'table' and sql like 'CREATE VIRTUAL TABLE%'").pluck().all() as string[];
   }
 
   /**
@@ -431,29 +468,29 @@ export class Snapshots {
    * the admin search's queue (services/search-index.ts) is then empty, since every record is indexed.
    */
   private async rebuildIndexes(): Promise<void> {
-    for (const v of this.virtualTables()) this.reg.sqlite.prepare(`INSERT INTO main."${v}" ("${v}") VALUES ('rebuild')`).run();
-    await forgetQueuedSearch(this.reg.sqlite);
+    for (const v of this.virtualTables()) this.sqlite.prepare(`INSERT INTO main."${v}" ("${v}") VALUES ('rebuild')`).run();
+    await forgetQueuedSearch(this.sqlite);
   }
 
   private columns(schema: 'main' | 'snap', table: string): string[] {
-    return this.reg.sqlite.prepare(`select name from pragma_table_info(?, ?)`).pluck().all(table, schema) as string[];
+    return this.sqlite.prepare(`select name from pragma_table_info(?, ?)`).pluck().all(table, schema) as string[];
   }
 
   private copy(table: string): void {
     const cols = this.columns('main', table)
       .map((c) => `"${c}"`)
       .join(', ');
-    this.reg.sqlite.prepare(`INSERT INTO main."${table}" (${cols}) SELECT ${cols} FROM snap."${table}"`).run();
+    this.sqlite.prepare(`INSERT INTO main."${table}" (${cols}) SELECT ${cols} FROM snap."${table}"`).run();
   }
 
   private triggerTargets(tables: string[]): string[] {
-    const bodies = this.reg.sqlite.prepare("select sql from main.sqlite_master where type = 'trigger'").pluck().all() as string[];
+    const bodies = this.sqlite.prepare("select sql from main.sqlite_master where type = 'trigger'").pluck().all() as string[];
     const out = new Set<string>();
     for (const sql of bodies) for (const m of sql.matchAll(/\b(?:INSERT\s+INTO|UPDATE)\s+[`"]?(\w+)[`"]?/gi)) if (tables.includes(m[1])) out.add(m[1]);
     return [...out];
   }
 
   private hasSequence(schema: 'main' | 'snap'): boolean {
-    return !!this.reg.sqlite.prepare(`select 1 from ${schema}.sqlite_master where name = 'sqlite_sequence'`).get();
+    return !!this.sqlite.prepare(`select 1 from ${schema}.sqlite_master where name = 'sqlite_sequence'`).get();
   }
 }

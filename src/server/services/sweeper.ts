@@ -1,7 +1,7 @@
-import { and, asc, eq, gt, inArray, lte, sql } from 'drizzle-orm';
+import { and, asc, eq, gt, inArray, isNull, lte, sql } from 'drizzle-orm';
 import type { Register } from '../context.js';
-import { accessRecords, webhookDeliveries, webhooks } from '../db/schema.js';
 import { apiTime } from '../lib/clock.js';
+import { ONE_ROW } from '../lib/sql.js';
 import { CONSENT_BASES } from '../../shared/vocabulary.js';
 import type { EventPublisher } from './events.js';
 import { PeriodicWorker } from './worker.js';
@@ -21,9 +21,6 @@ export interface SweepResult {
   expiringQueued: number;
 }
 
-/** `2026-03-24T09:00:00.000Z` in SQLite, comparable with the register's stored timestamps. */
-const isoSql = (value: unknown, modifier?: unknown) => (modifier === undefined ? sql`strftime('%Y-%m-%dT%H:%M:%fZ', ${value})` : sql`strftime('%Y-%m-%dT%H:%M:%fZ', ${value}, ${modifier})`);
-
 /**
  * The record lifecycle sweeper. At start-up, every config.sweepIntervalMs, and at once
  * after the sandbox clock moves, it:
@@ -37,6 +34,8 @@ const isoSql = (value: unknown, modifier?: unknown) => (modifier === undefined ?
  *    on (wid, ak) for that event type makes "once" hold across sweeps and restarts.
  *
  * Each batch of at most 500 rows is one transaction; queries use the (state, expires_at) index.
+ * Several nodes: the sweep is a job run by one node at a time; each batch's unit takes its
+ * job lock first (`store.tryJobLock('sweeper')`) and does nothing when another node holds it.
  */
 export class Sweeper extends PeriodicWorker<void> {
   readonly name = 'lifecycle-sweeper';
@@ -99,19 +98,26 @@ export class Sweeper extends PeriodicWorker<void> {
   async nextDueAt(): Promise<string | null> {
     const now = this.reg.clock.iso();
     const [expiry] = await this.reg.store.rows<{ at: string | null }>(sql`select min(expires_at) as at from access_records where state = 'ACTIVE' and expires_at > ${now}`);
-    const legal = sql.join(
-      CONSENT_BASES.map((b) => sql`${b}`),
-      sql`,`,
-    );
-    const [notice] = await this.reg.store.rows<{ at: string | null }>(
-      sql`select min(strftime('%Y-%m-%dT%H:%M:%fZ', r.expires_at, '-' || w.notify_days_before || ' days')) as at
-           from access_records r join webhooks w on w.duid = r.duid
-          where r.state = 'ACTIVE' and r.kind = 'record' and r.expires_at > ${now} and r.legal_basis in (${legal})
-            and w.active = 1 and w.deleted_at is null
-            and exists (select 1 from json_each(w.event_types) where json_each.value = 'consent.expiring')
-            and strftime('%Y-%m-%dT%H:%M:%fZ', r.expires_at, '-' || w.notify_days_before || ' days') > ${now}
-            and not exists (select 1 from webhook_deliveries d where d.wid = w.wid and d.ak = r.ak and d.event_type = 'consent.expiring')`,
-    );
+    const { accessRecords: r, webhooks: w, webhookDeliveries: d } = this.reg.store.tables;
+    const { dialect } = this.reg.store;
+    const noticeAt = dialect.isoInstant(r.expiresAt, { sign: '-', count: w.notifyDaysBefore });
+    const [notice] = await this.reg.db
+      .select({ at: sql<string | null>`min(${noticeAt})` })
+      .from(r)
+      .innerJoin(w, eq(w.duid, r.duid))
+      .where(
+        and(
+          eq(r.state, 'ACTIVE'),
+          eq(r.kind, 'record'),
+          gt(r.expiresAt, now),
+          inArray(r.legalBasis, [...CONSENT_BASES]),
+          eq(w.active, true),
+          isNull(w.deletedAt),
+          dialect.jsonArrayHas(w.eventTypes, 'consent.expiring'),
+          sql`${noticeAt} > ${now}`,
+          sql`not exists (select 1 from ${d} where ${d.wid} = ${w.wid} and ${d.ak} = ${r.ak} and ${d.eventType} = 'consent.expiring')`,
+        ),
+      );
     const times = [expiry?.at, notice?.at].filter((t): t is string => !!t).sort();
     return times[0] ?? null;
   }
@@ -127,6 +133,8 @@ export class Sweeper extends PeriodicWorker<void> {
 
   /** One batch (at most BATCH rows); run inside a transaction. */
   private async expireActiveBatch(): Promise<number> {
+    if (!(await this.reg.store.tryJobLock('sweeper'))) return 0;
+    const { accessRecords } = this.reg.store.tables;
     const now = this.reg.clock.iso();
     const due = await this.reg.db
       .select({ seq: accessRecords.seq, ak: accessRecords.ak, ir: accessRecords.ir, expiry: accessRecords.expiry, expiresAt: accessRecords.expiresAt })
@@ -146,14 +154,16 @@ export class Sweeper extends PeriodicWorker<void> {
 
   /** One batch (at most BATCH rows); run inside a transaction. */
   private async expireDiscoveredBatch(): Promise<number> {
+    if (!(await this.reg.store.tryJobLock('sweeper'))) return 0;
+    const { accessRecords } = this.reg.store.tables;
     const now = this.reg.clock.iso();
     const cutoff = new Date(this.reg.clock.now().getTime() - DISCOVERED_TTL_DAYS * DAY_MS).toISOString();
-    // last-seen is stored as a canonical instant (services/dcc.ts); strftime puts it in the
+    // last-seen is stored as a canonical instant (services/dcc.ts); isoInstant puts it in the
     // millisecond form the cutoff has, so the comparison is between instants.
     const due = await this.reg.db
       .select({ seq: accessRecords.seq, ak: accessRecords.ak, lastSeen: accessRecords.lastSeen, firstSeen: accessRecords.firstSeen, org: accessRecords.organisationReference })
       .from(accessRecords)
-      .where(and(eq(accessRecords.state, 'DISCOVERED'), sql`${isoSql(sql`coalesce(${accessRecords.lastSeen}, ${accessRecords.firstSeen})`)} < ${cutoff}`))
+      .where(and(eq(accessRecords.state, 'DISCOVERED'), sql`${this.reg.store.dialect.isoInstant(sql`coalesce(${accessRecords.lastSeen}, ${accessRecords.firstSeen})`)} < ${cutoff}`))
       .orderBy(asc(accessRecords.seq))
       .limit(BATCH);
     for (const r of due) {
@@ -170,15 +180,22 @@ export class Sweeper extends PeriodicWorker<void> {
 
   /** One batch (at most BATCH rows); run inside a transaction. */
   private async queueExpiringBatch(): Promise<number> {
+    if (!(await this.reg.store.tryJobLock('sweeper'))) return 0;
+    const { accessRecords, webhooks, webhookDeliveries } = this.reg.store.tables;
+    const { dialect } = this.reg.store;
     // Performance (see docs/performance.md): the query below walks every ACTIVE record expiring within 90 days
     // (≈0.9 s per sweep with 100 k records, ≈8 s with 1 M, blocking requests) even when no
     // subscription takes consent.expiring; then there is nothing to queue, so skip it.
-    const anySubscriber = await this.reg.store.rows(sql`select 1 from webhooks where active = 1 and deleted_at is null and exists (select 1 from json_each(event_types) where json_each.value = 'consent.expiring') limit 1`);
+    const anySubscriber = await this.reg.db
+      .select({ one: sql`1` })
+      .from(webhooks)
+      .where(and(eq(webhooks.active, true), isNull(webhooks.deletedAt), dialect.jsonArrayHas(webhooks.eventTypes, 'consent.expiring')))
+      .limit(ONE_ROW);
     if (!anySubscriber.length) return 0;
     const nowDate = this.reg.clock.now();
     const now = nowDate.toISOString();
     const horizon = new Date(nowDate.getTime() + MAX_NOTIFY_DAYS * DAY_MS).toISOString();
-    const windowEnd = isoSql(now, sql`'+' || ${webhooks.notifyDaysBefore} || ' days'`);
+    const windowEnd = dialect.isoInstant(now, { sign: '+', count: webhooks.notifyDaysBefore });
     const already = this.reg.db
       .select({ one: sql`1` })
       .from(webhookDeliveries)
@@ -203,7 +220,7 @@ export class Sweeper extends PeriodicWorker<void> {
           inArray(accessRecords.legalBasis, [...CONSENT_BASES]),
           eq(webhooks.active, true),
           sql`${webhooks.deletedAt} is null`,
-          sql`exists (select 1 from json_each(${webhooks.eventTypes}) where json_each.value = 'consent.expiring')`,
+          dialect.jsonArrayHas(webhooks.eventTypes, 'consent.expiring'),
           sql`${accessRecords.expiresAt} <= ${windowEnd}`,
           sql`not exists ${already}`,
         ),

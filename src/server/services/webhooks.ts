@@ -2,7 +2,7 @@ import { and, eq, isNull, ne, sql, type SQL } from 'drizzle-orm';
 import { newestFirstPage } from '../lib/paging.js';
 import { ONE_ROW, rowByKey } from '../lib/sql.js';
 import type { Register } from '../context.js';
-import { webhookDeliveries, webhooks } from '../db/schema.js';
+import type { webhooks } from '../db/schema.js';
 import { apiTime } from '../lib/clock.js';
 import { decrypt, encrypt } from '../lib/crypto.js';
 import { ApiError, conflict, notFound } from '../lib/errors.js';
@@ -39,6 +39,7 @@ export class Webhooks {
     private readonly reg: Register,
     private readonly accountsByDuid: (duid: string) => Promise<AccountRow | undefined>,
   ) {
+    const { webhooks } = reg.store.tables;
     this.byWid = rowByKey(reg.store, 'webhooks.by-wid', webhooks, webhooks.wid, 'wid');
   }
 
@@ -80,6 +81,7 @@ export class Webhooks {
   }
 
   async list(duid: string): Promise<WebhookRow[]> {
+    const { webhooks } = this.reg.store.tables;
     return await this.reg.db
       .select()
       .from(webhooks)
@@ -89,6 +91,7 @@ export class Webhooks {
 
   /** Every live subscription (admin), newest first, optionally for one Data User. */
   async adminList(f: { duid?: string; limit: number; cursor?: number }): Promise<{ rows: WebhookRow[]; total: number; nextCursor: string | null }> {
+    const { webhooks } = this.reg.store.tables;
     const filters: SQL[] = [isNull(webhooks.deletedAt)];
     if (f.duid) filters.push(eq(webhooks.duid, f.duid));
     return newestFirstPage(this.reg.db, webhooks, filters, f);
@@ -110,6 +113,10 @@ export class Webhooks {
     const callbackUrl = await this.checkCallbackUrl(body['callback-url']);
     const secret = newSigningSecret();
     return this.reg.tx(async () => {
+      const { webhooks } = this.reg.store.tables;
+      // Check-then-insert (the URL is free, the count is under the cap): on several nodes, one
+      // Data User's changes to its subscriptions wait for each other.
+      await this.reg.store.lockKey(`webhooks:${account.duid}`);
       await this.assertUrlFree(account.duid, callbackUrl, null);
       const [{ n: live }] = await this.reg.db
         .select({ n: sql<number>`count(*)` })
@@ -137,6 +144,7 @@ export class Webhooks {
   }
 
   private async assertUrlFree(duid: string, callbackUrl: string, exceptWid: string | null): Promise<void> {
+    const { webhooks } = this.reg.store.tables;
     const filters = [eq(webhooks.duid, duid), eq(webhooks.callbackUrl, callbackUrl), isNull(webhooks.deletedAt)];
     if (exceptWid) filters.push(ne(webhooks.wid, exceptWid));
     const [dup] = await this.reg.db
@@ -153,6 +161,8 @@ export class Webhooks {
     const callbackUrl = body['callback-url'] !== undefined ? await this.checkCallbackUrl(body['callback-url']) : undefined;
     const secret = body['rotate-secret'] ? newSigningSecret() : null;
     return this.reg.tx(async () => {
+      const { webhooks } = this.reg.store.tables;
+      await this.reg.store.lockKey(`webhooks:${account.duid}`);
       const row = await this.getOwned(account.duid, wid);
       if (callbackUrl !== undefined) await this.assertUrlFree(account.duid, callbackUrl, wid);
       const now = this.reg.clock.iso();
@@ -197,6 +207,7 @@ export class Webhooks {
   /** Soft delete: the subscription stops; its queued deliveries are closed as undelivered. */
   async remove(account: AccountRow, wid: string, actor: string = account.accountId): Promise<void> {
     await this.reg.tx(async () => {
+      const { webhooks, webhookDeliveries } = this.reg.store.tables;
       const row = await this.getOwned(account.duid, wid);
       const now = this.reg.clock.iso();
       await this.reg.db.update(webhooks).set({ deletedAt: now, active: false, updatedAt: now }).where(eq(webhooks.seq, row.seq));

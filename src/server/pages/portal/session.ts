@@ -1,7 +1,6 @@
 import { eq, sql } from 'drizzle-orm';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Register } from '../../context.js';
-import { endedPortalSessions } from '../../db/schema.js';
 import { decrypt, encrypt, safeEqual } from '../../lib/crypto.js';
 import { newSecret } from '../../lib/ids.js';
 import { ONE_ROW } from '../../lib/sql.js';
@@ -46,7 +45,7 @@ export class PortalCookies {
   private readonly ended;
 
   constructor(private readonly reg: Register) {
-    this.ended = reg.store.prepare('portal.ended-session', (db) =>
+    this.ended = reg.store.prepare('portal.ended-session', (db, { endedPortalSessions }) =>
       db
         .select({ seq: endedPortalSessions.seq })
         .from(endedPortalSessions)
@@ -113,7 +112,7 @@ export class PortalCookies {
     if (session && typeof session.sid === 'string') {
       const sid = session.sid;
       await this.reg.tx(async () => {
-        await this.reg.db.insert(endedPortalSessions).values({ sessionId: sid, endedAt: this.reg.clock.iso() }).onConflictDoNothing();
+        await this.reg.db.insert(this.reg.store.tables.endedPortalSessions).values({ sessionId: sid, endedAt: this.reg.clock.iso() }).onConflictDoNothing();
       });
     }
     this.clear(reply);

@@ -113,7 +113,7 @@ const accessRecords: RouteModule = (app, { reg, svc }) => {
       },
     },
     async (req, reply) => {
-      // Written by SQLite (services/record-json.ts): the register's hottest read (docs/performance.md).
+      // Written by the database (services/record-json.ts): the register's hottest read (docs/performance.md).
       const record = await svc.records.recordJson(req.params.ak);
       if (record === undefined) throw notFound(`Access record ${req.params.ak}`);
       return sendRawJson(reply, { response: envelope(req, reg.clock.now()) }, { 'access-record': record });

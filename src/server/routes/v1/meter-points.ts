@@ -69,7 +69,7 @@ const meterPoints: RouteModule = (app, { reg, svc }) => {
       }
       // A meter point's listing is one page of up to 1000 by default (its schema's default).
       const { limit, cursor } = seqPage(req.query, 1000);
-      // Summaries written by SQLite (services/record-json.ts, docs/performance.md).
+      // Summaries written by the database (services/record-json.ts, docs/performance.md).
       const page = await svc.records.meterPointSummaries(mpxn, {
         // A Data User is not shown other Data Users' access keys; a portal acts for the customer.
         viewerDuid: account.role === 'data_user' ? account.duid : undefined,

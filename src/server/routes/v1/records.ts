@@ -20,7 +20,7 @@ const records: RouteModule = (app, { reg, svc }) => {
       },
     },
     async (req, reply) => {
-      // Summaries written by SQLite (services/record-json.ts, docs/performance.md); the owner sees which of
+      // Summaries written by the database (services/record-json.ts, docs/performance.md); the owner sees which of
       // its own identity records each record is linked to.
       const { rows, total, nextCursor } = await svc.records.ownSummaries({
         duid: req.account.duid,

@@ -1,10 +1,9 @@
 import { and, eq, isNull, sql } from 'drizzle-orm';
 import type { Register } from '../../context.js';
-import { accessRecords } from '../../db/schema.js';
+import type * as schema from '../../db/schema.js';
 import { apiTime } from '../../lib/clock.js';
 import { ApiError, conflict, invalid, notFound } from '../../lib/errors.js';
 import { newId } from '../../lib/ids.js';
-import { sameIgnoringCase } from '../../lib/sql.js';
 import type { AccessRecordInput } from '../../../shared/schemas/access-record.js';
 import type { AccountRow } from '../accounts.js';
 import type { EventPublisher } from '../events.js';
@@ -38,12 +37,12 @@ export class AccessRecords extends AccessRecordQueries {
     // Prepared once (docs/performance.md): building these with drizzle on every create cost more than
     // running them. The json columns' encoders apply to placeholder values as to literals.
     const p = (name: string) => sql.placeholder(name);
-    this.insertRecord = reg.store.prepare('access-records.insert', (db) => db.insert(accessRecords).values(Object.fromEntries(RECORD_COLUMNS.map((k) => [k, p(k)])) as unknown as typeof accessRecords.$inferInsert));
-    this.discoveredToSupersede = reg.store.prepare('access-records.discovered-to-supersede', (db) =>
+    this.insertRecord = reg.store.prepare('access-records.insert', (db, { accessRecords }) => db.insert(accessRecords).values(Object.fromEntries(RECORD_COLUMNS.map((k) => [k, p(k)])) as unknown as typeof schema.accessRecords.$inferInsert));
+    this.discoveredToSupersede = reg.store.prepare('access-records.discovered-to-supersede', (db, { accessRecords }) =>
       db
         .select({ ak: accessRecords.ak })
         .from(accessRecords)
-        .where(and(eq(accessRecords.mpxn, p('mpxn')), sameIgnoringCase(accessRecords.organisationReference, p('orgRef')), eq(accessRecords.kind, 'discovered'), isNull(accessRecords.supersededBy))),
+        .where(and(eq(accessRecords.mpxn, p('mpxn')), reg.store.dialect.sameIgnoringCase(accessRecords.organisationReference, p('orgRef')), eq(accessRecords.kind, 'discovered'), isNull(accessRecords.supersededBy))),
     );
   }
 
@@ -96,6 +95,7 @@ export class AccessRecords extends AccessRecordQueries {
   private async supersedeDiscovered(account: AccountRow, mpxn: string, ak: string, now: string): Promise<void> {
     if (!account.organisationReference) return;
     const matches = await this.discoveredToSupersede.execute({ mpxn, orgRef: account.organisationReference });
+    const { accessRecords } = this.reg.store.tables;
     for (const m of matches) {
       await this.reg.db.update(accessRecords).set({ supersededBy: ak, supersededAt: now, updatedAt: now }).where(eq(accessRecords.ak, m.ak));
       await this.reg.audit.append({ actor: account.accountId, eventType: 'discovered-access.superseded', ak: m.ak, detail: { 'superseded-by': ak, 'organisation-reference': account.organisationReference } });
@@ -125,6 +125,7 @@ export class AccessRecords extends AccessRecordQueries {
       const cols = recordColumns(row.duid!, { ...identity, mpxn: row.mpxn }, ak, body, now);
       // activated-at stays: the record has been ACTIVE since its creation.
       const { createdAt: _c, ak: _ak, kind: _k, duid: _d, ir: _i, mpxn: _m, activatedAt: _a, ...changes } = cols;
+      const { accessRecords } = this.reg.store.tables;
       await this.reg.db.update(accessRecords).set(changes).where(eq(accessRecords.seq, row.seq));
       await this.reg.audit.append({ actor: account.accountId, eventType: 'access-record.replaced', ak, ir: row.ir });
       return { ak, expiry: cols.expiry };
@@ -146,6 +147,7 @@ export class AccessRecords extends AccessRecordQueries {
       const state = this.effectiveState(row);
       if (state !== 'ACTIVE') throw conflict(`Access record ${ak} is already ${state}`);
       const now = this.reg.clock.iso();
+      const { accessRecords } = this.reg.store.tables;
       await this.reg.db.update(accessRecords).set({ state: 'REVOKED', revokedAt: now, revokeReason: reason, revokedBy: actor, updatedAt: now }).where(eq(accessRecords.seq, row.seq));
       await this.reg.audit.append({ actor, eventType: 'access-record.revoked', ak, ir: row.ir, detail: { reason } });
       await this.events.publish(row.duid!, 'consent.withdrawal', { ak, mpxn: row.mpxn, duid: row.duid, 'revoked-at': apiTime(now), reason }, ak);

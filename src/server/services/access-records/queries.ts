@@ -1,4 +1,4 @@
-import { and, desc, eq, gt, isNotNull, isNull, lt, lte, or, sql, type Placeholder, type SQL } from 'drizzle-orm';
+import { and, desc, eq, gt, isNotNull, isNull, lt, lte, or, sql, type AnyColumn, type Placeholder, type SQL } from 'drizzle-orm';
 import type { SQLiteColumn } from 'drizzle-orm/sqlite-core';
 import type { Static } from 'typebox';
 import { takePage } from '../../lib/paging.js';
@@ -6,16 +6,16 @@ import { dateRange, listSort, sortedChunks, sortedPage, type PageResult, type Pl
 import type { Register } from '../../context.js';
 import type { Db } from '../../db/open.js';
 import type { Preparable, Prepared } from '../../db/store.js';
-import { accessRecordCounts, accessRecords, accounts, auditEvents } from '../../db/schema.js';
+import type * as schema from '../../db/schema.js';
 import { canonicalMpxn } from '../../../shared/values.js';
 import type { RecordState } from '../../../shared/vocabulary.js';
-import { ONE_ROW, prefixMatch, rowByKey, sameIgnoringCase } from '../../lib/sql.js';
+import { ONE_ROW, rowByKey } from '../../lib/sql.js';
 import type { AccessRecordOutput, AccessRecordSummary } from '../../../shared/schemas/access-record.js';
-import { ownersIrSql, recordJsonSql, summaryJsonSql } from '../record-json.js';
+import { recordJsonOf } from '../record-json.js';
 import { effectiveState } from './rules.js';
 import { SEARCH_QUEUE } from '../search-index.js';
 
-export type AccessRow = typeof accessRecords.$inferSelect;
+export type AccessRow = typeof schema.accessRecords.$inferSelect;
 export type AccessRecordApi = Static<typeof AccessRecordOutput>;
 export type AccessRecordSummaryApi = Static<typeof AccessRecordSummary>;
 
@@ -103,29 +103,32 @@ export class AccessRecordQueries {
   private readonly viewsByMpxn;
 
   constructor(protected readonly reg: Register) {
+    const d = reg.store.dialect;
+    const { accessRecords } = reg.store.tables;
     this.byAk = rowByKey(reg.store, 'access-records.by-ak', accessRecords, accessRecords.ak, 'ak');
-    this.recordJsonByAk = reg.store.prepare('access-records.record-json-by-ak', (db) =>
+    this.recordJsonByAk = reg.store.prepare('access-records.record-json-by-ak', (db, t) =>
       db
-        .select({ json: recordJsonSql(sql.placeholder('now')) })
-        .from(accessRecords)
-        .where(eq(accessRecords.ak, sql.placeholder('ak'))),
+        .select({ json: recordJsonOf(t, d).recordJsonSql(sql.placeholder('now')) })
+        .from(t.accessRecords)
+        .where(eq(t.accessRecords.ak, sql.placeholder('ak'))),
     );
-    this.summariesByIr = reg.store.prepare('access-records.summaries-by-ir', (db) =>
+    this.summariesByIr = reg.store.prepare('access-records.summaries-by-ir', (db, t) =>
       db
-        .select({ json: summaryJsonSql(sql.placeholder('now')) })
-        .from(accessRecords)
-        .where(eq(accessRecords.ir, sql.placeholder('ir')))
-        .orderBy(desc(accessRecords.seq))
+        .select({ json: recordJsonOf(t, d).summaryJsonSql(sql.placeholder('now')) })
+        .from(t.accessRecords)
+        .where(eq(t.accessRecords.ir, sql.placeholder('ir')))
+        .orderBy(desc(t.accessRecords.seq))
         .limit(1000),
     );
-    this.recordsByMpxn = reg.store.prepare('access-records.records-by-mpxn', (db) =>
-      db
-        .select({ summary: summaryJsonSql(sql.placeholder('now')), record: recordJsonSql(sql.placeholder('now')) })
-        .from(accessRecords)
-        .where(eq(accessRecords.mpxn, sql.placeholder('mpxn')))
-        .orderBy(desc(accessRecords.seq)),
-    );
-    this.ownsOnMpxn = reg.store.prepare('access-records.owns-on-mpxn', (db) =>
+    this.recordsByMpxn = reg.store.prepare('access-records.records-by-mpxn', (db, t) => {
+      const json = recordJsonOf(t, d);
+      return db
+        .select({ summary: json.summaryJsonSql(sql.placeholder('now')), record: json.recordJsonSql(sql.placeholder('now')) })
+        .from(t.accessRecords)
+        .where(eq(t.accessRecords.mpxn, sql.placeholder('mpxn')))
+        .orderBy(desc(t.accessRecords.seq));
+    });
+    this.ownsOnMpxn = reg.store.prepare('access-records.owns-on-mpxn', (db, { accessRecords }) =>
       db
         .select({ seq: accessRecords.seq })
         .from(accessRecords)
@@ -133,7 +136,7 @@ export class AccessRecordQueries {
         .limit(ONE_ROW),
     );
     // Answered from the partial (mpxn, duid) index alone: it holds only activated records.
-    this.activatedOnMpxn = reg.store.prepare('access-records.activated-on-mpxn', (db) =>
+    this.activatedOnMpxn = reg.store.prepare('access-records.activated-on-mpxn', (db, { accessRecords }) =>
       db
         .select({ seq: accessRecords.seq })
         .from(accessRecords)
@@ -142,7 +145,7 @@ export class AccessRecordQueries {
     );
     // The newest views of one meter point, through the partial (subject, seq) index of the
     // audit log; only meter-point.viewed events carry an MPxN as their subject.
-    this.viewsByMpxn = reg.store.prepare('access-records.views-by-mpxn', (db) =>
+    this.viewsByMpxn = reg.store.prepare('access-records.views-by-mpxn', (db, { auditEvents, accounts }) =>
       db
         .select({ at: auditEvents.at, duid: accounts.duid, displayName: accounts.displayName, role: accounts.role })
         .from(auditEvents)
@@ -152,7 +155,7 @@ export class AccessRecordQueries {
         .limit(sql.placeholder('limit') as unknown as number),
     );
     const p = (name: string) => sql.placeholder(name);
-    this.countsOf = reg.store.prepare('access-records.counts-of', (db) =>
+    this.countsOf = reg.store.prepare('access-records.counts-of', (db, { accessRecordCounts }) =>
       db
         .select({ state: accessRecordCounts.state, n: accessRecordCounts.n })
         .from(accessRecordCounts)
@@ -160,7 +163,7 @@ export class AccessRecordQueries {
     );
     // ACTIVE past expiry but not swept yet: a handful at most (the sweeper runs every few
     // seconds), found through the (state, expires_at) index.
-    this.lapsedOf = reg.store.prepare('access-records.lapsed-of', (db) =>
+    this.lapsedOf = reg.store.prepare('access-records.lapsed-of', (db, { accessRecords }) =>
       db
         .select({ n: sql<number>`count(*)` })
         .from(accessRecords)
@@ -199,12 +202,13 @@ export class AccessRecordQueries {
 
   /** SQL for "effective state = s" (see effectiveState). */
   stateFilter(state: string, nowIso: string): SQL {
+    const { accessRecords } = this.reg.store.tables;
     if (state === 'ACTIVE') return and(eq(accessRecords.state, 'ACTIVE'), or(isNull(accessRecords.expiresAt), gt(accessRecords.expiresAt, nowIso)))!;
     if (state === 'EXPIRED') return or(eq(accessRecords.state, 'EXPIRED'), and(eq(accessRecords.state, 'ACTIVE'), lte(accessRecords.expiresAt, nowIso)))!;
     return eq(accessRecords.state, state);
   }
   /**
-   * The full record as GET /access-records/{ak} returns it, as JSON text written by SQLite
+   * The full record as GET /access-records/{ak} returns it, as JSON text written by the database
    * (see record-json.ts), or undefined for an unknown ak.
    */
   async recordJson(ak: string, nowIso = this.reg.clock.iso()): Promise<string | undefined> {
@@ -228,6 +232,7 @@ export class AccessRecordQueries {
 
   /** When each record on a meter point ended, and why (see RecordLifecycle), by ak. */
   async meterPointLifecycle(mpxn: string): Promise<Map<string, RecordLifecycle>> {
+    const { accessRecords } = this.reg.store.tables;
     const rows = await this.reg.db
       .select({
         ak: accessRecords.ak,
@@ -278,7 +283,7 @@ export class AccessRecordQueries {
   private readonly statements = new Map<string, Prepared<unknown[]>>();
 
   /** The statement of one shape, prepared the first time it is asked for (named after the shape). */
-  private statement(key: string, build: (db: Db) => Preparable<unknown[]>): Prepared<unknown[]> {
+  private statement(key: string, build: (db: Db, tables: typeof schema) => Preparable<unknown[]>): Prepared<unknown[]> {
     let stmt = this.statements.get(key);
     if (!stmt) this.statements.set(key, (stmt = this.reg.store.prepare(`access-records.${key}`, build)));
     return stmt;
@@ -289,7 +294,7 @@ export class AccessRecordQueries {
     return (await this.meterPointStatement('rows', f).execute(this.meterPointParams(mpxn, f))) as AccessRow[];
   }
 
-  /** The same listing as summaries written by SQLite (GET /meter-points/{mpxn}/access-records). */
+  /** The same listing as summaries written by the database (GET /meter-points/{mpxn}/access-records). */
   async meterPointSummaries(mpxn: string, f: MeterPointFilters): Promise<SummaryJson[]> {
     return (await this.meterPointStatement('summaries', f).execute(this.meterPointParams(mpxn, f))) as SummaryJson[];
   }
@@ -300,12 +305,13 @@ export class AccessRecordQueries {
 
   private meterPointStatement(output: 'rows' | 'summaries', f: MeterPointFilters) {
     const viewer = output === 'summaries' && f.viewerDuid !== undefined;
-    return this.statement(`mpxn|${output}|${f.state ?? ''}|${f.legalBasis ? 'b' : ''}|${f.cursor ? 'c' : ''}|${f.limit ? 'l' : ''}|${viewer ? 'v' : ''}`, (db) => {
+    return this.statement(`mpxn|${output}|${f.state ?? ''}|${f.legalBasis ? 'b' : ''}|${f.cursor ? 'c' : ''}|${f.limit ? 'l' : ''}|${viewer ? 'v' : ''}`, (db, tables) => {
+      const { accessRecords } = tables;
       const filters: SQL[] = [eq(accessRecords.mpxn, sql.placeholder('mpxn'))];
       if (f.state) filters.push(this.stateFilter(f.state, sql.placeholder('now') as unknown as string));
       if (f.legalBasis) filters.push(eq(accessRecords.legalBasis, sql.placeholder('legalBasis')));
       if (f.cursor) filters.push(lt(accessRecords.seq, sql.placeholder('cursor')));
-      const q = this.select(db, output, undefined, viewer ? sql.placeholder('viewerDuid') : undefined)
+      const q = this.select(db, tables, output, undefined, viewer ? sql.placeholder('viewerDuid') : undefined)
         .from(accessRecords)
         .where(and(...filters))
         .orderBy(desc(accessRecords.seq));
@@ -318,8 +324,10 @@ export class AccessRecordQueries {
    * (`ownerDuid`) and on its own records in a meter-point listing (`viewerDuid`),
    * record-metadata shows the ir when that identity record is the caller's.
    */
-  private select(db: Db, output: 'rows' | 'summaries', ownerDuid?: Placeholder, viewerDuid?: Placeholder) {
+  private select(db: Db, tables: typeof schema, output: 'rows' | 'summaries', ownerDuid?: Placeholder, viewerDuid?: Placeholder) {
     if (output === 'rows') return db.select();
+    const { accessRecords } = tables;
+    const { ownersIrSql, summaryJsonSql } = recordJsonOf(tables, this.reg.store.dialect);
     // The ir is shown on the caller's own records only, when the identity record is its own too
     // (ownersIrSql), as verification shows it; a portal never learns an ir.
     const ownIr = ownerDuid ? ownersIrSql : viewerDuid ? sql`case when ${accessRecords.duid} = ${viewerDuid} then ${ownersIrSql} end` : undefined;
@@ -328,47 +336,73 @@ export class AccessRecordQueries {
 
   /**
    * Substring search for the admin lists: MPxN, purpose, controller and organisation names
-   * through the FTS5 trigram index, a fragment of an access key through the access-key index,
-   * plus exact matches (access key, DUID, organisation reference, a formatted MPxN).
-   * A trigram needs 3 characters, so a shorter term falls back to prefixes: of the access
-   * key, the MPxN and the organisation names (index range scans). Returns the matching seqs,
-   * as a UNION of index lookups.
+   * (ignoring case), a fragment of an access key, plus exact matches (access key, DUID,
+   * organisation reference, a formatted MPxN). A term shorter than 3 characters matches
+   * prefixes instead: of the access key, the MPxN and the organisation names (index range
+   * scans). Returns the matching seqs, as a UNION of lookups. The substring part is the
+   * engine's own (trigramSearch, scanSearch).
    */
   private searchSet(q: string): SQL {
     const term = q.trim();
-    const t = accessRecords;
+    const t = this.reg.store.tables.accessRecords;
     const alternatives: SQL[] = [sql`select ${t.seq} from ${t} where ${t.ak} = ${term}`];
     const mpxn = canonicalMpxn(term);
     if (mpxn) alternatives.push(sql`select ${t.seq} from ${t} where ${t.mpxn} = ${mpxn}`);
     alternatives.push(sql`select ${t.seq} from ${t} where ${t.duid} = ${term}`);
-    alternatives.push(sql`select ${t.seq} from ${t} where ${sameIgnoringCase(t.organisationReference, term)}`);
+    alternatives.push(sql`select ${t.seq} from ${t} where ${this.reg.store.dialect.sameIgnoringCase(t.organisationReference, term)}`);
     if ([...term].length >= 3) {
-      alternatives.push(sql`select rowid from access_records_search where access_records_search match ${`"${term.replace(/"/g, '""')}"`}`);
-      // Records written since the indexer last ran are not in the trigram index yet (their seq
-      // waits in its queue, services/search-index.ts): the few of them are matched directly, so
-      // a search finds a record the moment it is written. (`cross join` keeps the queue outside:
-      // a lookup by seq per queued record, never a scan of the table.) LIKE folds ASCII case only,
-      // the trigram index folds all of Unicode: until it is indexed, a queued record with
-      // non-ASCII letters is found by the case it was written in.
-      const like = `%${term.replace(/[!%_]/g, (c) => `!${c}`)}%`;
-      const has = (c: SQLiteColumn) => sql`${c} like ${like} escape '!'`;
-      alternatives.push(sql`select ${t.seq} from ${sql.raw(SEARCH_QUEUE)} q cross join ${t} on ${t.seq} = q.seq where ${has(t.mpxn)} or ${has(t.purpose)} or ${has(t.leadControllerName)} or ${has(t.organisationName)}`);
-      // Access keys are lower-case hex after `ak_`: a fragment that could be part of one is
-      // looked for in the access-key index alone (a scan of short entries, ~20 ms at 100 k),
-      // never in the table's rows.
-      if (/^(a|ak|ak_)?[0-9a-f]*$/i.test(term)) alternatives.push(sql`select ${t.seq} from ${t} indexed by access_records_ak_uq where instr(${t.ak}, ${term.toLowerCase()}) > 0`);
+      // The FTS5 index and its queue exist in SQLite only (services/search-index.ts).
+      alternatives.push(...(this.reg.store.engine === 'sqlite' ? this.trigramSearch(t, term) : this.scanSearch(t, term)));
     } else {
       alternatives.push(sql`select ${t.seq} from ${t} where ${t.ak} >= ${term} and ${t.ak} < ${term + '\u{10FFFF}'}`);
       alternatives.push(sql`select ${t.seq} from ${t} where ${t.mpxn} >= ${term} and ${t.mpxn} < ${term + '\u{10FFFF}'}`);
-      alternatives.push(sql`select ${t.seq} from ${t} where ${prefixMatch(t.leadControllerName, term)}`);
-      alternatives.push(sql`select ${t.seq} from ${t} where ${prefixMatch(t.organisationName, term)}`);
+      alternatives.push(sql`select ${t.seq} from ${t} where ${this.reg.store.dialect.prefixIgnoringCase(t.leadControllerName, term)}`);
+      alternatives.push(sql`select ${t.seq} from ${t} where ${this.reg.store.dialect.prefixIgnoringCase(t.organisationName, term)}`);
     }
     return sql.join(alternatives, sql` union `);
   }
 
+  /**
+   * SQLite: the four names through the FTS5 trigram index, plus the records still queued for
+   * it, and an access-key fragment through the access-key index.
+   */
+  private trigramSearch(t: typeof schema.accessRecords, term: string): SQL[] {
+    const alternatives: SQL[] = [sql`select rowid from access_records_search where access_records_search match ${`"${term.replace(/"/g, '""')}"`}`];
+    // Records written since the indexer last ran are not in the trigram index yet (their seq
+    // waits in its queue, services/search-index.ts): the few of them are matched directly, so
+    // a search finds a record the moment it is written. (`cross join` keeps the queue outside:
+    // a lookup by seq per queued record, never a scan of the table.) LIKE folds ASCII case only,
+    // the trigram index folds all of Unicode: until it is indexed, a queued record with
+    // non-ASCII letters is found by the case it was written in.
+    const like = `%${term.replace(/[!%_]/g, (c) => `!${c}`)}%`;
+    const has = (c: SQLiteColumn) => sql`${c} like ${like} escape '!'`;
+    alternatives.push(sql`select ${t.seq} from ${sql.raw(SEARCH_QUEUE)} q cross join ${t} on ${t.seq} = q.seq where ${has(t.mpxn)} or ${has(t.purpose)} or ${has(t.leadControllerName)} or ${has(t.organisationName)}`);
+    // Access keys are lower-case hex after `ak_`: a fragment that could be part of one is
+    // looked for in the access-key index alone (a scan of short entries, ~20 ms at 100 k),
+    // never in the table's rows.
+    if (/^(a|ak|ak_)?[0-9a-f]*$/i.test(term)) alternatives.push(sql`select ${t.seq} from ${t} indexed by access_records_ak_uq where instr(${t.ak}, ${term.toLowerCase()}) > 0`);
+    return alternatives;
+  }
+
+  /**
+   * PostgreSQL, which has no trigram index here (drizzle-pg/): the same four names, each
+   * lower-cased, matched against the lower-cased term (one pass over the table; written as a
+   * LIKE, which a pg_trgm index on lower(column) could serve), and an access-key fragment, as
+   * SQLite finds them. The term's own `%`, `_` and `\` are literal. lower() folds what the
+   * database's character type folds (ASCII under the C locale the register's databases use),
+   * on both sides alike.
+   */
+  private scanSearch(t: typeof schema.accessRecords, term: string): SQL[] {
+    const pattern = `%${term.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+    const has = (c: AnyColumn) => sql`lower(${c}) like lower(${pattern}) escape '\\'`;
+    const alternatives: SQL[] = [sql`select ${t.seq} from ${t} where ${has(t.mpxn)} or ${has(t.purpose)} or ${has(t.leadControllerName)} or ${has(t.organisationName)}`];
+    if (/^(a|ak|ak_)?[0-9a-f]*$/i.test(term)) alternatives.push(sql`select ${t.seq} from ${t} where strpos(${t.ak}, ${term.toLowerCase()}) > 0`);
+    return alternatives;
+  }
+
   /** The filters other than the search term. */
   private adminFilters(f: AdminRecordFilters): SQL[] {
-    const t = accessRecords;
+    const t = this.reg.store.tables.accessRecords;
     const out: SQL[] = [];
     if (f.kind) out.push(eq(t.kind, f.kind));
     if (f.duid) out.push(eq(t.duid, f.duid));
@@ -392,13 +426,15 @@ export class AccessRecordQueries {
     const base = this.adminFilters(f);
     if (!f.q) return { filters: base, hints: {} };
     const set = this.searchSet(f.q);
-    const t = accessRecords;
+    const t = this.reg.store.tables.accessRecords;
     const filters = [...base, sql`${t.seq} in (${set})`];
+    // PostgreSQL (before 16) wants a name for a subquery in FROM.
+    const matches = this.reg.store.engine === 'sqlite' ? sql`(${set})` : sql`(${set}) as matches`;
     const sorted = f.sort !== undefined && !(f.sort === 'created');
     return {
       filters,
       hints: {
-        count: base.length === 0 ? async () => (await this.reg.store.rows<{ n: number }>(sql`select count(*) as n from (${set})`))[0].n : undefined,
+        count: base.length === 0 ? async () => (await this.reg.store.rows<{ n: number }>(sql`select count(*) as n from ${matches}`))[0].n : undefined,
         pageFilters: (total) => (sorted && total > 2000 ? [...base, sql`+${t.seq} in (${set})`] : filters),
       },
     };
@@ -407,23 +443,25 @@ export class AccessRecordQueries {
   /**
    * The sort expression for an admin list. Newest first is the default and keeps the plain
    * seq cursor. Organisation sorts by the lead controller's name for records and by the
-   * organisation name for DISCOVERED access (NOCASE, as their indexes are built).
+   * organisation name for DISCOVERED access, ignoring case, as their indexes are built.
    */
   private adminSort(f: AdminRecordFilters): Sort | undefined {
-    const t = accessRecords;
-    const organisation = f.kind === 'discovered' ? sql`${t.organisationName} collate nocase` : sql`${t.leadControllerName} collate nocase`;
-    return listSort<RecordSort>({ expiry: t.expiresAt, mpxn: t.mpxn, state: t.state, organisation }, t.seq, f.sort, f.order);
+    const t = this.reg.store.tables.accessRecords;
+    const d = this.reg.store.dialect;
+    const organisation = f.kind === 'discovered' ? d.ignoringCase(t.organisationName) : d.ignoringCase(t.leadControllerName);
+    return listSort<RecordSort>(this.reg.store.dialect, { expiry: t.expiresAt, mpxn: t.mpxn, state: t.state, organisation }, t.seq, f.sort, f.order);
   }
 
   /** GET /admin/records and /admin/discovered-access: one sorted, filtered page. */
   async adminList<E extends Record<string, SQL<unknown>> = Record<never, SQL<unknown>>>(f: AdminRecordFilters, page: { limit: number; cursor?: string; offset?: number }, extra?: E) {
     const { filters, hints } = this.adminQuery(f);
-    return (await sortedPage(this.reg.db, accessRecords, filters, this.adminSort(f), page, extra, hints)) as PageResult<AccessRow & { [K in keyof E]: E[K] extends SQL<infer V> ? V : never }>;
+    return (await sortedPage(this.reg.db, this.reg.store.tables.accessRecords, filters, this.adminSort(f), page, extra, hints)) as PageResult<AccessRow & { [K in keyof E]: E[K] extends SQL<infer V> ? V : never }>;
   }
 
   /** The same rows, every one, a chunk at a time (streamed CSV export). */
   async adminListAll<E extends Record<string, SQL<unknown>> = Record<never, SQL<unknown>>>(f: AdminRecordFilters, extra?: E) {
     const { filters, hints } = this.adminQuery(f);
+    const { accessRecords } = this.reg.store.tables;
     const total = hints.count
       ? await hints.count()
       : (
@@ -439,7 +477,7 @@ export class AccessRecordQueries {
   }
 
   /**
-   * GET /records: a Data User's own records, newest first, as summaries written by SQLite;
+   * GET /records: a Data User's own records, newest first, as summaries written by the database;
    * record-metadata shows the ir where that identity record is the caller's.
    */
   async ownSummaries(f: { duid: string; state?: string; legalBasis?: string; limit: number; cursor?: number }): Promise<{ rows: SummaryJson[]; total: number; nextCursor: string | null }> {
@@ -454,7 +492,7 @@ export class AccessRecordQueries {
     // (with kind in the query, approximate statistics made it walk the kind index instead).
     const kindImplied = !!f.duid && f.kind === 'record';
     const shape = `${f.duid ? 'd' : ''}${f.kind && !kindImplied ? `k=${f.kind}` : ''}${f.mpxn ? 'm' : ''}|${f.state ?? ''}|${f.legalBasis ? 'b' : ''}`;
-    const filters = (): SQL[] => {
+    const filters = ({ accessRecords }: typeof schema): SQL[] => {
       const out: SQL[] = [];
       if (f.duid) out.push(eq(accessRecords.duid, sql.placeholder('duid')));
       if (f.kind && !kindImplied) out.push(eq(accessRecords.kind, sql.placeholder('kind')));
@@ -464,20 +502,21 @@ export class AccessRecordQueries {
       return out;
     };
     const params = { duid: f.duid, kind: f.kind, mpxn: f.mpxn, now: this.reg.clock.iso(), legalBasis: f.legalBasis, cursor: f.cursor, limit: f.limit + 1 };
-    const count = this.statement(`count|${shape}`, (db) => {
-      const where = filters();
+    const count = this.statement(`count|${shape}`, (db, tables) => {
+      const where = filters(tables);
       return db
         .select({ n: sql<number>`count(*)` })
-        .from(accessRecords)
+        .from(tables.accessRecords)
         .where(where.length ? and(...where) : undefined);
     });
     // A Data User's own records (GET /records): from the kept counts unless filtered further.
     const owned = f.duid && (!f.kind || f.kind === 'record') && !f.mpxn && !f.legalBasis;
     const total = owned ? await this.countOwned(f.duid!, f.state, params.now) : ((await count.execute(params))[0] as { n: number }).n;
-    const pageStmt = this.statement(`page|${output}|${shape}|${f.cursor ? 'c' : ''}`, (db) => {
-      const where = filters();
+    const pageStmt = this.statement(`page|${output}|${shape}|${f.cursor ? 'c' : ''}`, (db, tables) => {
+      const { accessRecords } = tables;
+      const where = filters(tables);
       if (f.cursor) where.push(lt(accessRecords.seq, sql.placeholder('cursor')));
-      return this.select(db, output, f.duid ? sql.placeholder('duid') : undefined)
+      return this.select(db, tables, output, f.duid ? sql.placeholder('duid') : undefined)
         .from(accessRecords)
         .where(where.length ? and(...where) : undefined)
         .orderBy(desc(accessRecords.seq))

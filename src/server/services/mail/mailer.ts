@@ -3,7 +3,7 @@ import type Mail from 'nodemailer/lib/mailer';
 import { newestFirstPage } from '../../lib/paging.js';
 import type { Transporter } from 'nodemailer';
 import type { Register } from '../../context.js';
-import { mailMessages } from '../../db/schema.js';
+import type * as schema from '../../db/schema.js';
 import { affectedRows } from '../../db/store.js';
 import { ONE_ROW, rowByKey } from '../../lib/sql.js';
 import { apiTime } from '../../lib/clock.js';
@@ -15,7 +15,7 @@ import type { Worker } from '../worker.js';
 import { errorForLog, scrubText } from '../../http/log-redaction.js';
 import type { MailStatus } from '../../../shared/vocabulary.js';
 
-export type MailRow = typeof mailMessages.$inferSelect;
+export type MailRow = typeof schema.mailMessages.$inferSelect;
 
 /**
  * Status of an outbox row:
@@ -123,6 +123,7 @@ export class Mailer {
     this.backoffMs = opts.backoffMs ?? DEFAULT_BACKOFF_MS;
     this.pollMs = opts.pollMs ?? 2000;
     this.leaseMs = opts.leaseMs ?? 2 * 60_000;
+    const { mailMessages } = reg.store.tables;
     this.byId = rowByKey(reg.store, 'mail.by-id', mailMessages, mailMessages.messageId, 'id');
     this.worker = {
       name: 'mail',
@@ -150,7 +151,7 @@ export class Mailer {
     const now = this.reg.clock.iso();
     const links = linksIn(input.text, input.html);
     const seal = this.reg.config.mode === 'production' && links.some(hasOneTimeLink);
-    await this.reg.db.insert(mailMessages).values({
+    await this.reg.db.insert(this.reg.store.tables.mailMessages).values({
       messageId: id,
       to: encrypt(this.reg.keys.encryptionKey, input.to.trim()),
       subject: stripHeaderBreaks(input.subject),
@@ -180,6 +181,7 @@ export class Mailer {
   /** Messages about `ref` (e.g. a token-ref), newest first. */
   async forRef(refs: string[]): Promise<MailRow[]> {
     if (refs.length === 0) return [];
+    const { mailMessages } = this.reg.store.tables;
     return this.reg.db.select().from(mailMessages).where(inArray(mailMessages.ref, refs)).orderBy(desc(mailMessages.seq));
   }
 
@@ -231,6 +233,7 @@ export class Mailer {
    */
   async search(q: { text: string; status?: string; ref?: string; purpose?: string; limit: number; cursor?: number }): Promise<{ rows: MailRow[]; total: number; nextCursor: string | null }> {
     const needle = q.text.toLowerCase();
+    const { mailMessages } = this.reg.store.tables;
     const filters: SQL[] = [];
     if (q.status) filters.push(eq(mailMessages.status, q.status));
     if (q.ref) filters.push(eq(mailMessages.ref, q.ref));
@@ -253,6 +256,7 @@ export class Mailer {
     await this.reg.tx(async () => {
       const row = await this.find(id);
       if (!row) throw notFound(`Message ${id}`);
+      const { mailMessages } = this.reg.store.tables;
       await this.reg.db.delete(mailMessages).where(eq(mailMessages.seq, row.seq));
       await this.reg.audit.append({ actor, eventType: 'mail.deleted', subject: id, detail: { purpose: row.purpose, ref: row.ref } });
     });
@@ -261,7 +265,7 @@ export class Mailer {
   /** Sandbox: empties the outbox (audited as the operator, with how many went). */
   async removeAll(actor: string): Promise<number> {
     return this.reg.tx(async () => {
-      const n = affectedRows(await this.reg.db.delete(mailMessages));
+      const n = affectedRows(await this.reg.db.delete(this.reg.store.tables.mailMessages));
       await this.reg.audit.append({ actor, eventType: 'mail.deleted-all', detail: { deleted: n } });
       return n;
     });
@@ -292,6 +296,7 @@ export class Mailer {
   }
 
   async list(q: { status?: string; ref?: string; purpose?: string; limit: number; cursor?: number }): Promise<{ rows: MailRow[]; total: number; nextCursor: string | null }> {
+    const { mailMessages } = this.reg.store.tables;
     const filters: SQL[] = [];
     if (q.status) filters.push(eq(mailMessages.status, q.status));
     if (q.ref) filters.push(eq(mailMessages.ref, q.ref));
@@ -308,7 +313,14 @@ export class Mailer {
       if (row.status !== 'failed' && row.status !== 'retrying') throw conflict(`Message ${id} is ${row.status}; only failed or retrying messages can be retried`);
       if (!row.sealed && this.reg.config.mode === 'production' && row.links.some((l) => l.includes('/id/magic/[')))
         throw conflict(`Message ${id} carried a one-time link that the register no longer keeps; start a new re-identification instead`);
-      await this.reg.db.update(mailMessages).set({ status: 'queued', attempts: 0, nextAttemptAt: this.reg.clock.iso(), leaseToken: null }).where(eq(mailMessages.seq, row.seq));
+      const { mailMessages } = this.reg.store.tables;
+      // Conditional on the status just checked: when another node's retry or a send was recorded
+      // meanwhile, this one is a 409 rather than a second reset.
+      const reset = await this.reg.db
+        .update(mailMessages)
+        .set({ status: 'queued', attempts: 0, nextAttemptAt: this.reg.clock.iso(), leaseToken: null })
+        .where(and(eq(mailMessages.seq, row.seq), inArray(mailMessages.status, ['failed', 'retrying'])));
+      if (affectedRows(reset) !== 1) throw conflict(`Message ${id} changed meanwhile; reload it`);
       await this.reg.audit.append({ actor, eventType: 'mail.retry-requested', subject: id });
       await this.reg.store.notify(MAIL_CHANNEL);
       return (await this.find(id))!;
@@ -331,21 +343,28 @@ export class Mailer {
 
   /**
    * Leases one due row (conditional update), so a row is attempted by one pass at a time, on
-   * this node or any other sharing the database. The lease sets a fresh random `lease_token`;
-   * the outcome is recorded only `where seq = ? and lease_token = ?` (see `recordOutcome`), so a
-   * pass whose lease ran out and whose row was leased again cannot overwrite the newer outcome.
+   * this node or any other sharing the database. On PostgreSQL the due row is also locked as it
+   * is read, passing over a row another node is leasing at that moment (`for update skip
+   * locked`), so nodes leasing at the same time take different rows. The lease sets a fresh
+   * random `lease_token`; the outcome is recorded only `where seq = ? and lease_token = ?` (see
+   * `recordOutcome`), so a pass whose lease ran out and whose row was leased again cannot
+   * overwrite the newer outcome.
    * One unit of work, so the lease never joins another unit's writes.
    */
   private async lease(): Promise<MailRow | null> {
+    const { mailMessages } = this.reg.store.tables;
     return this.reg.tx(async () => {
       const now = this.reg.clock.iso();
       for (;;) {
-        const [due] = await this.reg.db
-          .select()
-          .from(mailMessages)
-          .where(and(inArray(mailMessages.status, ['queued', 'retrying']), lte(mailMessages.nextAttemptAt, now)))
-          .orderBy(mailMessages.nextAttemptAt)
-          .limit(ONE_ROW);
+        const [due] = await this.reg.store.dialect.lockRows(
+          this.reg.db
+            .select()
+            .from(mailMessages)
+            .where(and(inArray(mailMessages.status, ['queued', 'retrying']), lte(mailMessages.nextAttemptAt, now)))
+            .orderBy(mailMessages.nextAttemptAt)
+            .limit(ONE_ROW),
+          { skipLocked: true },
+        );
         if (!due) return null;
         const leaseToken = newSecret(18);
         const leased = await this.reg.db
@@ -404,6 +423,7 @@ export class Mailer {
    * again, here or on another node; that lease's outcome stands).
    */
   private async recordOutcome(leased: MailRow, outcome: Partial<MailRow>, audit: AuditInput | null = null): Promise<boolean> {
+    const { mailMessages } = this.reg.store.tables;
     return this.reg.tx(async () => {
       const changed = affectedRows(
         await this.reg.db

@@ -1,6 +1,6 @@
 import { eq } from 'drizzle-orm';
 import type { Register } from '../../context.js';
-import { passkeySessions } from '../../db/schema.js';
+import type * as schema from '../../db/schema.js';
 import { hmacHex } from '../../lib/crypto.js';
 import { meterHint } from '../../lib/customer-text.js';
 import { scrubText } from '../../http/log-redaction.js';
@@ -11,7 +11,7 @@ import type { Mailer } from '../mail/mailer.js';
 import type { ReidTokens, TokenRow } from '../reid-tokens.js';
 import { ONE_ROW } from '../../lib/sql.js';
 
-export type SessionRow = typeof passkeySessions.$inferSelect;
+export type SessionRow = typeof schema.passkeySessions.$inferSelect;
 
 /**
  * Passkey session kinds:
@@ -155,6 +155,7 @@ export class Ceremonies {
   }
 
   async sessionForToken(tokenRef: string): Promise<SessionRow | undefined> {
+    const { passkeySessions } = this.reg.store.tables;
     const [row] = await this.reg.db.select().from(passkeySessions).where(eq(passkeySessions.tokenRef, tokenRef)).limit(ONE_ROW);
     return row;
   }

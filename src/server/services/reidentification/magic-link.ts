@@ -1,5 +1,4 @@
 import { eq } from 'drizzle-orm';
-import { passkeySessions } from '../../db/schema.js';
 import { sha256Hex } from '../../lib/crypto.js';
 import { PASSKEY_SESSION_MS } from '../reid-tokens.js';
 import { Ceremonies, type LinkOutcome, type LinkView } from './ceremony.js';
@@ -43,6 +42,7 @@ export class MagicLinks extends Ceremonies {
         const session = (await this.sessionForToken(token.tokenRef))!;
         if (!(await this.deps.tokens.markLinkUsed(token))) return (await this.openLink(secret)) as LinkOutcome;
         const until = new Date(this.reg.clock.now().getTime() + AFTER_STEP_UP_MS).toISOString();
+        const { passkeySessions } = this.reg.store.tables;
         if (session.expiresAt < until) await this.reg.db.update(passkeySessions).set({ expiresAt: until }).where(eq(passkeySessions.seq, session.seq));
         await this.deps.tokens.extendCeremony(token, until);
         await this.reg.audit.append({ actor: 'customer', eventType: 'reidentification.step-up', ir: token.ir, subject: token.tokenRef, detail: { via: 'magic-link' } });

@@ -1,6 +1,5 @@
 import type { AuthenticationResponseJSON } from '@simplewebauthn/server';
 import { eq } from 'drizzle-orm';
-import { passkeyCredentials } from '../../db/schema.js';
 import { canonicalCredentialId } from '../../lib/values.js';
 import { CeremonyError, type SessionKind, type SessionRow } from './ceremony.js';
 import type { PasskeySessions } from './passkey-session.js';
@@ -42,8 +41,11 @@ export async function verifyAssertion(
   }
   return p.reg.tx(async () => {
     await p.spendPrompt(session, challenge);
-    // Re-read inside the transaction: a concurrent assertion may have moved the counter on.
-    const [current] = await p.reg.db.select().from(passkeyCredentials).where(eq(passkeyCredentials.seq, credential.seq)).limit(ONE_ROW);
+    // Re-read inside the transaction: a concurrent assertion may have moved the counter on. The
+    // row lock makes an assertion on another node wait until this one has committed, and then
+    // read (and check against) the counter this one stored.
+    const { passkeyCredentials } = p.reg.store.tables;
+    const [current] = await p.reg.store.dialect.lockRows(p.reg.db.select().from(passkeyCredentials).where(eq(passkeyCredentials.seq, credential.seq)).limit(ONE_ROW));
     if (current.removedAt) throw new CeremonyError(400, 'failed', 'That passkey has been removed.');
     // Synced passkeys keep the counter at 0; any other counter must move forward.
     if ((newCounter > 0 || current.counter > 0) && newCounter <= current.counter) {

@@ -1,6 +1,5 @@
 import type { RegistrationResponseJSON } from '@simplewebauthn/server';
 import { eq } from 'drizzle-orm';
-import { passkeyCredentials } from '../../db/schema.js';
 import { newId } from '../../lib/ids.js';
 import { canonicalCredentialId } from '../../lib/values.js';
 import { passkeyAddedEmail } from '../mail/templates.js';
@@ -43,6 +42,10 @@ export async function verifyRegistration(p: PasskeySessions, session: SessionRow
     const credentialId = newId('cred');
     const now = p.reg.clock.iso();
     const webauthnId = canonicalCredentialId(info.credential.id);
+    const { passkeyCredentials } = p.reg.store.tables;
+    // Two nodes registering the same authenticator at once: the second waits here, then finds
+    // the first's row and answers 409 rather than failing on the unique index.
+    await p.reg.store.lockKey(`passkey-credential:${webauthnId}`);
     const [existing] = await p.reg.db.select({ seq: passkeyCredentials.seq }).from(passkeyCredentials).where(eq(passkeyCredentials.webauthnId, webauthnId)).limit(ONE_ROW);
     if (existing) throw new CeremonyError(409, 'conflict', 'This passkey is already registered.');
     // A first passkey can make this record the one that speaks for the meter point.

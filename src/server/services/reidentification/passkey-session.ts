@@ -1,5 +1,4 @@
 import { and, eq, isNull } from 'drizzle-orm';
-import { passkeySessions } from '../../db/schema.js';
 import { affectedRows } from '../../db/store.js';
 import type { TokenRow } from '../reid-tokens.js';
 import { CeremonyError, Ceremonies, failureDetail, plainFailure, type SessionRow } from './ceremony.js';
@@ -11,6 +10,7 @@ import { CeremonyError, Ceremonies, failureDetail, plainFailure, type SessionRow
 export class PasskeySessions extends Ceremonies {
   /** Spends the session's prompt; false when another request already did. */
   async clearChallenge(session: SessionRow, challenge: string): Promise<boolean> {
+    const { passkeySessions } = this.reg.store.tables;
     return (
       affectedRows(
         await this.reg.db
@@ -49,6 +49,7 @@ export class PasskeySessions extends Ceremonies {
 
   /** Marks the session used and the token confirmed, or fails (and rolls back) if either is no longer possible. */
   async finish(session: SessionRow, token: TokenRow, via: string): Promise<void> {
+    const { passkeySessions } = this.reg.store.tables;
     const used = await this.reg.db
       .update(passkeySessions)
       .set({ usedAt: this.reg.clock.iso() })

@@ -1,6 +1,5 @@
 import type { AuthenticationResponseJSON, RegistrationResponseJSON } from '@simplewebauthn/server';
 import { and, eq, isNull } from 'drizzle-orm';
-import { passkeySessions } from '../../db/schema.js';
 import { safeEqual, sha256Hex } from '../../lib/crypto.js';
 import { newSecret } from '../../lib/ids.js';
 import { meterHint } from '../../lib/customer-text.js';
@@ -31,6 +30,7 @@ export class Passkeys extends PasskeySessions {
 
   async findSession(sessionId: string): Promise<SessionRow | undefined> {
     if (!/^pks_[0-9a-f]{24}$/.test(sessionId)) return undefined;
+    const { passkeySessions } = this.reg.store.tables;
     const [row] = await this.reg.db.select().from(passkeySessions).where(eq(passkeySessions.sessionId, sessionId)).limit(ONE_ROW);
     return row;
   }
@@ -146,6 +146,7 @@ export class Passkeys extends PasskeySessions {
         allowCredentials: credentials.map((c) => ({ id: c.webauthnId, transports: c.transports })),
       });
     }
+    const { passkeySessions } = this.reg.store.tables;
     await this.reg.tx(() =>
       this.reg.db
         .update(passkeySessions)

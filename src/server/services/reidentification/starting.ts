@@ -1,6 +1,5 @@
 import type { ReIdentifyResult } from '../../../shared/schemas/reidentification.js';
 import type { Register } from '../../context.js';
-import { passkeySessions } from '../../db/schema.js';
 import { apiTime } from '../../lib/clock.js';
 import { sha256Hex } from '../../lib/crypto.js';
 import { ApiError, conflict, invalid, notFound, precondition } from '../../lib/errors.js';
@@ -155,6 +154,10 @@ export class Starting extends Ceremonies {
       if (method === 'passkey-assert' && credentials.length === 0) throw precondition('passkey-assert needs a registered passkey on the identity record, and none is registered');
       if (!email && credentials.length === 0 && !opts.onboarding) throw noFactor();
 
+      // Starts for one (account, MPxN) take turns, so two nodes cannot both count the same
+      // recent starts and each let one more through.
+      await this.reg.store.lockKey(`reid-start:${account.accountId}:${fresh.mpxn}`);
+
       // The per-meter-point limit protects the customer's mailbox: magic-link and
       // passkey-register (which may e-mail a step-up link) share it. passkey-assert sends
       // nothing and is counted apart, and not at all for a portal account, whose anonymous
@@ -218,7 +221,7 @@ export class Starting extends Ceremonies {
         actor,
       });
       const sessionId = newId('pks');
-      await this.reg.db.insert(passkeySessions).values({ sessionId, tokenRef: token.tokenRef, kind, ir: fresh.ir, challenge: null, returnUrl, createdAt: new Date(now).toISOString(), expiresAt });
+      await this.reg.db.insert(this.reg.store.tables.passkeySessions).values({ sessionId, tokenRef: token.tokenRef, kind, ir: fresh.ir, challenge: null, returnUrl, createdAt: new Date(now).toISOString(), expiresAt });
       if (secret) await this.sendLink(token, email!, this.linkUrl(secret), 'step-up');
       const pageUrl = this.sessionUrl(sessionId, kind);
       return {

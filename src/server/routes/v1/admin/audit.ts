@@ -1,6 +1,6 @@
 import { and, count, eq, sql, type SQL } from 'drizzle-orm';
 import { Type } from 'typebox';
-import { auditEvents } from '../../../db/schema.js';
+import type { Store } from '../../../db/store.js';
 import { envelope } from '../../../http/envelope.js';
 import { csvExportSchema, sendCsvExport } from '../../../http/csv-export.js';
 import { adminPage } from '../../../http/paging.js';
@@ -26,7 +26,8 @@ const AuditQuery = {
   to: Type.Optional(DateQuery('[ours] at or before (a date includes its whole day)')),
 };
 
-function auditFilters(q: { 'account-id'?: string; 'event-type'?: string; 'event-type-prefix'?: string; actor?: string; ak?: string; from?: string; to?: string }): SQL[] {
+function auditFilters(store: Store, q: { 'account-id'?: string; 'event-type'?: string; 'event-type-prefix'?: string; actor?: string; ak?: string; from?: string; to?: string }): SQL[] {
+  const { auditEvents } = store.tables;
   const filters: SQL[] = [];
   // An account's history: what it did (actor) and what was done to it (subject).
   const id = q['account-id'];
@@ -36,7 +37,7 @@ function auditFilters(q: { 'account-id'?: string; 'event-type'?: string; 'event-
   // over the (actor, seq) index, whose distinct actors are few (accounts and the register).
   const prefix = q['event-type-prefix'];
   if (prefix) filters.push(sql`(${auditEvents.eventType} >= ${prefix} and ${auditEvents.eventType} < ${prefix + '\u{10FFFF}'})`);
-  if (q.actor) filters.push(sql`${auditEvents.actor} like ${`%${q.actor.replace(/[\\%_]/g, (c) => `\\${c}`)}%`} escape '\\'`);
+  if (q.actor) filters.push(store.dialect.likeIgnoringCase(auditEvents.actor, `%${q.actor.replace(/[\\%_]/g, (c) => `\\${c}`)}%`));
   if (q.ak) filters.push(eq(auditEvents.ak, q.ak));
   filters.push(...dateRange(auditEvents.at, q.from, q.to));
   return filters;
@@ -59,7 +60,8 @@ const adminAudit: RouteModule = (app, { reg }) => {
     },
     async (req) => {
       const q = req.query;
-      const filters = auditFilters(q);
+      const filters = auditFilters(reg.store, q);
+      const { auditEvents } = reg.store.tables;
       const { rows, nextCursor, total } = await sortedPage(reg.db, auditEvents, filters, undefined, adminPage(q));
       return {
         response: envelope(req, reg.clock.now()),
@@ -83,7 +85,8 @@ const adminAudit: RouteModule = (app, { reg }) => {
       },
     },
     async (req, reply) => {
-      const filters = auditFilters(req.query);
+      const filters = auditFilters(reg.store, req.query);
+      const { auditEvents } = reg.store.tables;
       const [{ n: total }] = await reg.db
         .select({ n: count() })
         .from(auditEvents)

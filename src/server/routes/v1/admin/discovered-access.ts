@@ -8,8 +8,8 @@ import { AdminPagingQuery } from '../../../../shared/schemas/common.js';
 import { STAFF_ROLES } from '../../../../shared/vocabulary.js';
 import { AdminRecordQuery } from './records.js';
 import { AdminDiscovered } from '../../../../shared/schemas/admin.js';
-import { type SQL } from 'drizzle-orm';
-import { discoveredJson } from '../../../services/record-json.js';
+import type { SQL } from 'drizzle-orm';
+import { recordJsonOf } from '../../../services/record-json.js';
 
 /** GET /v1/admin/discovered-access — what the DCC saw, and what superseded it. */
 const adminDiscovered: RouteModule = (app, { reg, svc }) => {
@@ -37,7 +37,7 @@ const adminDiscovered: RouteModule = (app, { reg, svc }) => {
     async (req) => {
       const q = req.query;
       const { rows, nextCursor, total } = await svc.records.adminList({ kind: 'discovered', q: q.q, superseded: q.superseded, from: q.from, to: q.to, sort: q.sort, order: q.order }, adminPage(q), {
-        discovered: discoveredJson as SQL<string>,
+        discovered: recordJsonOf(reg.store.tables, reg.store.dialect).discoveredJson as SQL<string>,
       });
       return {
         response: envelope(req, reg.clock.now()),

@@ -63,7 +63,7 @@ const adminIdentityRecords: RouteModule = (app, { reg, svc }) => {
       const f = filtersOf(req.query);
       const { rows, total, nextCursor } = await svc.identities.adminList(f, adminPage(req.query));
       const counts = await svc.identities.linkedCounts(rows.map((r) => r.ir));
-      const nameOf = await dataUserNameOf(reg.db, rows, (r) => r.duid);
+      const nameOf = await dataUserNameOf(reg.store, rows, (r) => r.duid);
       await svc.identities.auditRead(req.account.accountId, req.ip, { ...auditSearch(f), found: rows.map((r) => r.ir) });
       const views = [];
       for (const r of rows) {
@@ -107,7 +107,7 @@ const adminIdentityRecords: RouteModule = (app, { reg, svc }) => {
         header: CSV_HEADER,
         chunks,
         rows: async (chunk) => {
-          const nameOf = await dataUserNameOf(reg.db, chunk, (r) => r.duid);
+          const nameOf = await dataUserNameOf(reg.store, chunk, (r) => r.duid);
           const counts = await svc.identities.linkedCounts(chunk.map((r) => r.ir));
           return chunk.map((r) => [r.ir, r.mpxn, r.moveInDate, r.duid, nameOf(r), r.emailHash !== null, counts.get(r.ir) ?? 0, apiTime(r.createdAt), apiTime(r.anonymisedAt)]);
         },

@@ -1,6 +1,5 @@
 import { desc, eq } from 'drizzle-orm';
 import { Type } from 'typebox';
-import { auditEvents } from '../../../db/schema.js';
 import { envelope } from '../../../http/envelope.js';
 import { csvExportSchema, sendCsvExport } from '../../../http/csv-export.js';
 import { adminPage } from '../../../http/paging.js';
@@ -71,7 +70,7 @@ const adminRecords: RouteModule = (app, { reg, svc }) => {
     async (req) => {
       const nowIso = reg.clock.iso();
       const { rows, total, nextCursor } = await svc.records.adminList(filtersOf(req.query), adminPage(req.query));
-      const nameOf = await dataUserNameOf(reg.db, rows, (r) => r.duid);
+      const nameOf = await dataUserNameOf(reg.store, rows, (r) => r.duid);
       return { response: envelope(req, reg.clock.now()), records: rows.map((r) => row(r, nowIso, nameOf)), total, 'next-cursor': nextCursor };
     },
   );
@@ -94,7 +93,7 @@ const adminRecords: RouteModule = (app, { reg, svc }) => {
         header: CSV_HEADER,
         chunks,
         rows: async (chunk) => {
-          const nameOf = await dataUserNameOf(reg.db, chunk, (r) => r.duid);
+          const nameOf = await dataUserNameOf(reg.store, chunk, (r) => r.duid);
           return chunk.map((r) => [
             r.ak,
             r.mpxn,
@@ -135,13 +134,14 @@ const adminRecords: RouteModule = (app, { reg, svc }) => {
       if (!r) throw notFound(`Access record ${req.params.ak}`);
       const nowIso = reg.clock.iso();
       const owner = r.duid ? await svc.accounts.findByDuid(r.duid) : undefined;
+      const { auditEvents } = reg.store.tables;
       const events = await reg.db.select().from(auditEvents).where(eq(auditEvents.ak, r.ak)).orderBy(desc(auditEvents.seq)).limit(200);
       const timeline = events.reverse().map((e) => ({ at: apiTime(e.at)!, 'event-type': e.eventType, actor: e.actor, detail: e.detail }));
       if (svc.records.effectiveState(r, nowIso) === 'EXPIRED' && r.state === 'ACTIVE') timeline.push({ at: apiTime(r.expiresAt)!, 'event-type': 'access-record.expired', actor: 'register', detail: { note: 'expiry passed' } });
       return {
         response: envelope(req, reg.clock.now()),
         record: {
-          ...row(r, nowIso, await dataUserNameOf(reg.db, [r], (x) => x.duid)),
+          ...row(r, nowIso, await dataUserNameOf(reg.store, [r], (x) => x.duid)),
           ir: r.ir,
           'access-record': (await svc.records.apiRecord(r.ak, nowIso))!,
           owner: owner ? { duid: owner.duid, 'display-name': owner.displayName, 'account-id': owner.accountId } : null,
