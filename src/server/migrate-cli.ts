@@ -27,8 +27,8 @@ export function parseMigrateArgs(argv: string[]): { db: string } | 'help' {
 
 export const isPostgresUrl = (db: string): boolean => /^postgres(ql)?:\/\//i.test(db);
 
-/** The URL without its password, for messages. */
-function displayUrl(url: string): string {
+/** A database URL without its password, for messages and logs. */
+export function displayUrl(url: string): string {
   try {
     const u = new URL(url);
     if (u.password) u.password = '***';

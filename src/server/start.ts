@@ -8,6 +8,7 @@ import { startCheckpointer, type Checkpointer } from './db/checkpointer.js';
 import { GroupCommit } from './db/group-commit.js';
 import { openDatabase } from './db/open.js';
 import { assertPostgresSchemaKnown } from './db/migrate-pg.js';
+import { displayUrl } from './migrate-cli.js';
 import { PostgresStore } from './db/postgres-store.js';
 import type { Durability, Store } from './db/store.js';
 import { SqliteStore } from './db/sqlite-store.js';
@@ -35,7 +36,6 @@ export interface RunningRegister {
 
 export class StartupError extends Error {}
 
-/** Opens the data folder and database, migrates, seeds, builds the app. Does not listen yet. */
 /** What opening one engine gives the register: its store, and how to stop what it started. */
 interface OpenedStore {
   store: Store;
@@ -136,7 +136,7 @@ function openSqlite(config: RegisterConfig, current: () => Durability): OpenedSt
 async function openPostgres(config: RegisterConfig, url: string): Promise<OpenedStore> {
   if (!config.keysFile) throw new StartupError('a register on PostgreSQL needs --keys-file <file>, the same key file on every node (write one with: npm run register -- keys new <file>)');
   const keys = namedKeys(config.keysFile);
-  const label = redactedUrl(url);
+  const label = displayUrl(url);
   const store = new PostgresStore({ url, applicationName: 'dar-register' });
   try {
     const client = await store.pool.connect();
@@ -150,17 +150,6 @@ async function openPostgres(config: RegisterConfig, url: string): Promise<Opened
     throw new StartupError(`database ${label}: ${(err as Error).message}`);
   }
   return { store, sqlite: null, durability: store.durability, keys, label, startBackground: () => undefined, close: () => store.close() };
-}
-
-/** A database URL without its password, for messages and logs. */
-function redactedUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.password) u.password = '***';
-    return u.toString();
-  } catch {
-    return 'the database URL';
-  }
 }
 
 /** Opens the data folder and database, migrates (SQLite), seeds, builds the app. Does not listen yet. */
