@@ -33,7 +33,7 @@ const NOT_ON_POSTGRES: Record<string, string> = {
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
-    exclude: ['e2e/**', 'node_modules/**', 'out/**', ...(process.env.DAR_TEST_DB === 'postgres' ? Object.keys(NOT_ON_POSTGRES) : [])],
+    exclude: ['e2e/**', 'node_modules/**', 'out/**', 'test/cluster/**', ...(process.env.DAR_TEST_DB === 'postgres' ? Object.keys(NOT_ON_POSTGRES) : [])],
     environment: 'node',
     testTimeout: 30_000,
     hookTimeout: 30_000,
