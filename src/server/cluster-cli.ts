@@ -139,10 +139,16 @@ export async function startCluster(o: ClusterOptions, log: (line: string) => voi
     child.stderr!.on('data', forward);
     nodes[index] = { port, process: child };
   };
-  spawnNode(0);
-  await answers(`http://127.0.0.1:${o.port + 1}`, Date.now() + 60_000);
-  for (let i = 1; i < o.nodes; i++) spawnNode(i);
-  await Promise.all(nodes.slice(1).map((n) => answers(`http://127.0.0.1:${n.port}`, Date.now() + 60_000)));
+  try {
+    spawnNode(0);
+    await answers(`http://127.0.0.1:${o.port + 1}`, Date.now() + 60_000);
+    for (let i = 1; i < o.nodes; i++) spawnNode(i);
+    await Promise.all(nodes.slice(1).map((n) => answers(`http://127.0.0.1:${n.port}`, Date.now() + 60_000)));
+  } catch (err) {
+    // A node that never became ready: stop the ones already started, leave nothing running.
+    for (const n of nodes) if (n && n.process.exitCode === null && n.process.signalCode === null) n.process.kill('SIGKILL');
+    throw err;
+  }
 
   let next = 0;
   const proxy = http.createServer((req, res) => {
