@@ -239,14 +239,7 @@ export class ReidTokens {
   /** Gives a token a magic link (step-up e-mails are sent after the token was issued). */
   async setLink(row: TokenRow, hash: string): Promise<boolean> {
     const { reidTokens } = this.reg.store.tables;
-    return (
-      affectedRows(
-        await this.reg.db
-          .update(reidTokens)
-          .set({ linkSecretHash: hash })
-          .where(and(eq(reidTokens.seq, row.seq), isNull(reidTokens.linkSecretHash))),
-      ) === 1
-    );
+    return this.updateIf(row, { linkSecretHash: hash }, isNull(reidTokens.linkSecretHash));
   }
 
   /**
@@ -257,26 +250,27 @@ export class ReidTokens {
   async replaceUsedLink(row: TokenRow, hash: string): Promise<boolean> {
     const { reidTokens } = this.reg.store.tables;
     if (!row.linkOpenedAt) return false;
-    return (
-      affectedRows(
-        await this.reg.db
-          .update(reidTokens)
-          .set({ linkSecretHash: hash, linkOpenedAt: null })
-          .where(and(eq(reidTokens.seq, row.seq), eq(reidTokens.linkOpenedAt, row.linkOpenedAt))),
-      ) === 1
-    );
+    return this.updateIf(row, { linkSecretHash: hash, linkOpenedAt: null }, eq(reidTokens.linkOpenedAt, row.linkOpenedAt));
   }
 
   /** Marks a magic link as used (single use), if nobody else did first. */
   async markLinkUsed(row: TokenRow): Promise<boolean> {
     const { reidTokens } = this.reg.store.tables;
-    const nowIso = this.reg.clock.iso();
+    return this.updateIf(row, { linkOpenedAt: this.reg.clock.iso() }, isNull(reidTokens.linkOpenedAt));
+  }
+
+  /**
+   * Changes `row` only while `guard` still holds: the conditional update that keeps a
+   * check-then-act safe when several nodes race for the same token. True when it won.
+   */
+  private async updateIf(row: TokenRow, set: Partial<TokenRow>, guard: SQL): Promise<boolean> {
+    const { reidTokens } = this.reg.store.tables;
     return (
       affectedRows(
         await this.reg.db
           .update(reidTokens)
-          .set({ linkOpenedAt: nowIso })
-          .where(and(eq(reidTokens.seq, row.seq), isNull(reidTokens.linkOpenedAt))),
+          .set(set)
+          .where(and(eq(reidTokens.seq, row.seq), guard)),
       ) === 1
     );
   }
