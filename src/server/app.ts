@@ -2,10 +2,12 @@ import cookie from '@fastify/cookie';
 import formbody from '@fastify/formbody';
 import swagger from '@fastify/swagger';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { sql } from 'drizzle-orm';
 import Fastify, { type FastifyServerOptions } from 'fastify';
 import type { Register } from './context.js';
 import { ErrorBodySchema } from '../shared/schemas/common.js';
 import { frameworkErrorHandler, installErrorHandler } from './http/error-handler.js';
+import { databaseUnavailable } from './db/postgres-store.js';
 import { withDocumentedStatuses } from './http/documented-statuses.js';
 import { installReadiness, Readiness, readinessRoutes } from './http/readiness.js';
 import { lazyCompilers } from './http/schema-compilers.js';
@@ -60,7 +62,9 @@ export async function buildApp(reg: Register, logger: FastifyServerOptions['logg
     done();
   });
 
-  installErrorHandler(app, reg.clock);
+  // PostgreSQL unreachable (restarting, failing over): 503 SRV001 + Retry-After, not 500 (docs/deploying.md).
+  const onPostgres = reg.store.engine === 'postgres';
+  installErrorHandler(app, reg.clock, onPostgres ? databaseUnavailable : undefined);
   // Many HTTP clients send `Content-Type: application/json` on every request, DELETE
   // included, with no body. An empty JSON body therefore parses as no body: a bodyless
   // route just works, and a route that needs a body still answers 400 naming it. Anything
@@ -154,7 +158,7 @@ export async function buildApp(reg: Register, logger: FastifyServerOptions['logg
     await sub.register(swagger, { mode: 'static', specification: { document: app.swagger() as never } });
     await sub.register(swaggerUi, { routePrefix: '/docs', staticCSP: true, uiConfig: { docExpansion: 'list', deepLinking: true } });
   });
-  readinessRoutes(app, reg.clock);
+  readinessRoutes(app, reg.clock, onPostgres ? () => reg.store.rows(sql`select 1`) : undefined);
   await registerPages(app, { reg, svc });
   return { app, svc, readiness };
 }

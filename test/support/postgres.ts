@@ -59,10 +59,10 @@ export function postgresAvailable(): boolean {
   return false;
 }
 
-const asRoot = typeof process.getuid === 'function' && process.getuid() === 0;
+export const asRoot = typeof process.getuid === 'function' && process.getuid() === 0;
 
-/** Runs a PostgreSQL binary as the `postgres` user (initdb and postgres refuse to run as root). */
-function pgRun(cmd: string, args: string[], timeout = 60_000): SpawnSyncReturns<string> {
+/** Runs a PostgreSQL binary (initdb, pg_ctl) from pgBinDir(), as the `postgres` user when we are root (initdb and postgres refuse to run as root). */
+export function pgRun(cmd: string, args: string[], timeout = 60_000): SpawnSyncReturns<string> {
   const bin = join(pgBinDir()!, cmd);
   const env = { ...process.env, LC_ALL: 'C', LANG: 'C' };
   return asRoot ? spawnSync('runuser', ['-u', 'postgres', '--', bin, ...args], { encoding: 'utf8', env, timeout, cwd: '/' }) : spawnSync(bin, args, { encoding: 'utf8', env, timeout });

@@ -35,6 +35,42 @@ export function advisoryKey(name: string): bigint {
 // query (overriding a pool's), so the global table is the one place this takes effect.
 pg.types.setTypeParser(pg.types.builtins.INT8, (v: string) => Number(v));
 
+/**
+ * SQLSTATEs that mean the server cannot serve this connection now, not that the query is wrong:
+ * class 08 (connection exception), 57P01–57P03 (terminated by a shutdown or crash, or "the
+ * database system is starting up / in recovery"), 53300 (too many connections).
+ */
+const UNAVAILABLE_SQLSTATE = /^(08...|57P0[123]|53300)$/;
+/** node-postgres's own messages for a connection that broke, closed or never opened in time. */
+const UNAVAILABLE_MESSAGE =
+  /^(Connection terminated( unexpectedly| due to connection timeout)?|Client has encountered a connection error and is not queryable|Client was closed and is not queryable|timeout exceeded when trying to connect)$/;
+/** Socket and name-lookup failures on the way to the server. */
+const UNAVAILABLE_ERRNO = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'EHOSTDOWN', 'ENOTFOUND', 'EAI_AGAIN']);
+
+/**
+ * Whether an error means PostgreSQL was unreachable or went away (a restart, a failover, a
+ * network cut), so the request may be retried once it is back: the error handler answers these
+ * 503 SRV001 with Retry-After rather than 500. Looks through drizzle's DrizzleQueryError (`cause`)
+ * and Node's AggregateError (`errors`: one per address tried). Never true for a fault of the query
+ * itself (a constraint, a syntax error) nor for SQLite's errors.
+ */
+export function databaseUnavailable(err: unknown, depth = 0): boolean {
+  if (!(err instanceof Error) || depth > 5) return false;
+  const code = (err as { code?: unknown }).code;
+  if (err instanceof pg.DatabaseError) return typeof code === 'string' && UNAVAILABLE_SQLSTATE.test(code);
+  if (typeof code === 'string' && UNAVAILABLE_ERRNO.has(code)) return true;
+  if (UNAVAILABLE_MESSAGE.test(err.message)) return true;
+  if (err instanceof AggregateError && err.errors.some((e) => databaseUnavailable(e, depth + 1))) return true;
+  return databaseUnavailable(err.cause, depth + 1);
+}
+
+/**
+ * How long a query waits for a connection before failing, in ms: a new one (the server does not
+ * answer), or a free one from the pool (every connection busy that long: the request is shed with
+ * a 503 rather than queued without end).
+ */
+export const CONNECT_TIMEOUT_MS = 5000;
+
 export interface PostgresStoreOptions {
   /** postgres://user:password@host:port/database */
   url: string;
@@ -65,10 +101,17 @@ export class PostgresStore implements Store {
   private closed = false;
 
   constructor(options: PostgresStoreOptions) {
-    this.pool = new pg.Pool({ connectionString: options.url, max: options.max ?? 10, application_name: options.applicationName ?? 'dar-register' });
+    // connectionTimeoutMillis: with the server unreachable (packets dropped rather than refused),
+    // a request fails after CONNECT_TIMEOUT_MS (503, see databaseUnavailable) instead of hanging.
+    this.pool = new pg.Pool({ connectionString: options.url, max: options.max ?? 10, application_name: options.applicationName ?? 'dar-register', connectionTimeoutMillis: CONNECT_TIMEOUT_MS });
     // An idle connection that dies (the server restarts) must not crash the node; the pool
     // drops it and the next query opens a new one.
     this.pool.on('error', () => undefined);
+    // Nor one that dies while checked out (a unit of work holds it): the pool listens for errors
+    // only on idle connections, and node-postgres emits 'error' on the connection besides
+    // failing its query, which with no listener would end the process. The query's own failure
+    // reaches the caller; the broken connection is dropped when it is released.
+    this.pool.on('connect', (client) => client.on('error', () => undefined));
     this.root = drizzle(this.pool, { schema: pgSchema });
     this.channels.setMaxListeners(0);
   }
@@ -176,7 +219,7 @@ export class PostgresStore implements Store {
   private ensureListener(): Promise<void> {
     if (this.closed) return Promise.resolve();
     this.listenerReady ??= (async () => {
-      const client = new pg.Client({ connectionString: this.pool.options.connectionString, application_name: 'dar-register listen' });
+      const client = new pg.Client({ connectionString: this.pool.options.connectionString, application_name: 'dar-register listen', connectionTimeoutMillis: CONNECT_TIMEOUT_MS });
       client.on('notification', (n) => this.channels.emit(n.channel, n.payload ?? ''));
       const reopen = () => {
         if (this.listener !== client) return;

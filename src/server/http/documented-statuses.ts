@@ -9,7 +9,8 @@ import { ErrorBodySchema } from '../../shared/schemas/common.js';
  *
  * Most statuses follow from what a route declares, so they are derived here rather than
  * repeated in every route file:
- * - every route: 503 SRV001 while the register starts or stops (see http/readiness.ts);
+ * - every route: 503 SRV001 while the register starts or stops (see http/readiness.ts), or on
+ *   PostgreSQL while the database is unreachable (http/error-handler.ts);
  * - bearer security: 401 (AUTH001 / AUTH002 / AUTH006) and 403 AUTH003;
  * - HTTP Basic security: 401 (AUTH004 / AUTH005 / AUTH006);
  * - a path, query or body schema: 400 VAL001; a body: 413 and 415 too;
@@ -89,7 +90,7 @@ const err = (description: string) => ({ ...ErrorBodySchema, description });
 export function documentedErrors(route: { method: RouteOptions['method']; url: string; schema?: unknown }): Record<string, unknown> {
   const schema = (route.schema ?? {}) as { security?: Record<string, unknown>[]; body?: unknown; querystring?: unknown; params?: unknown };
   const schemes = new Set((schema.security ?? []).flatMap((s) => Object.keys(s)));
-  const out: Record<string, unknown> = { 503: err('SRV001: the register is starting or stopping; retry after Retry-After seconds') };
+  const out: Record<string, unknown> = { 503: err('SRV001: the register is starting or stopping, or (PostgreSQL) its database is unreachable; retry after Retry-After seconds') };
   if (schema.body || schema.querystring || schema.params) out[400] = err('VAL001: a field is missing or invalid (one entry per problem, naming the field)');
   if (schemes.has('bearer')) {
     out[401] = err('AUTH001: Authorization missing or malformed; AUTH002: bearer token invalid, expired or revoked; AUTH006: account suspended or terminated');

@@ -2,6 +2,7 @@ import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from
 import { ApiError, type ErrorCode, type ErrorEntry } from '../lib/errors.js';
 import { envelope } from './envelope.js';
 import type { Clock } from '../lib/clock.js';
+import { RETRY_AFTER_SECONDS } from './readiness.js';
 
 interface AjvError {
   instancePath?: string;
@@ -71,8 +72,14 @@ function describe(e: AjvError, context: string): string | null {
   }
 }
 
-/** Turns any thrown error into the contract's error envelope, and never leaks a stack. */
-export function installErrorHandler(app: FastifyInstance, clock: Clock): void {
+/**
+ * Turns any thrown error into the contract's error envelope, and never leaks a stack.
+ * `unavailable` names the errors that mean the database is unreachable (PostgreSQL restarting,
+ * say: db/postgres-store.ts databaseUnavailable): those answer 503 SRV001 with Retry-After, as
+ * while the register starts, since the same request may succeed once it is back; anything else
+ * unexpected stays a 500.
+ */
+export function installErrorHandler(app: FastifyInstance, clock: Clock, unavailable: (err: unknown) => boolean = () => false): void {
   const send = (req: FastifyRequest, reply: FastifyReply, status: number, entries: ErrorEntry[]) =>
     reply
       .status(status)
@@ -112,6 +119,12 @@ export function installErrorHandler(app: FastifyInstance, clock: Clock): void {
       }
       if (entries.length === 0) entries.push({ 'error-code': 'VAL001', message: `invalid ${fe.validationContext ?? 'request'}` });
       return send(req, reply, 400, entries);
+    }
+    if (unavailable(err)) {
+      // Logged without the stack: during an outage every request fails the same way.
+      req.log.warn({ reason: err.message }, 'database unavailable');
+      reply.header('Retry-After', String(RETRY_AFTER_SECONDS));
+      return send(req, reply, 503, [{ 'error-code': 'SRV001', message: `The database is not available right now; retry after ${RETRY_AFTER_SECONDS} s` }]);
     }
     const status = fe.statusCode ?? 500;
     if (status === 429) return send(req, reply, 429, [{ 'error-code': 'RATE001', message: 'Too many requests; try again later' }]);

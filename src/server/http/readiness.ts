@@ -65,8 +65,14 @@ export function installReadiness(app: App, readiness: Readiness, clock: Clock): 
   });
 }
 
-/** `GET /health` and `GET /ready`, also under the API's base path; registered after swagger so they are documented. */
-export function readinessRoutes(app: App, clock: Clock): void {
+/**
+ * `GET /health` and `GET /ready`, also under the API's base path; registered after swagger so they are documented.
+ * `probe` (PostgreSQL: a `select 1`) makes `/ready` also ask the database: while it is
+ * unreachable the probe throws and the error handler answers 503 SRV001, so a load balancer
+ * stops sending this node requests it could only fail. `/health` never asks it: the process is
+ * alive, and restarting it would not bring the database back.
+ */
+export function readinessRoutes(app: App, clock: Clock, probe?: () => Promise<unknown>): void {
   for (const prefix of ['', '/v1']) {
     app.get(
       `${prefix}/health`,
@@ -87,13 +93,15 @@ export function readinessRoutes(app: App, clock: Clock): void {
       {
         schema: {
           tags: ['health'],
-          summary: 'Readiness: 200 once the register serves requests; 503 with Retry-After while it starts (e.g. loads the demo data) or stops',
+          summary: 'Readiness: 200 once the register serves requests; 503 with Retry-After while it starts (e.g. loads the demo data) or stops, or while its database (PostgreSQL) is unreachable',
           response: { 200: Probe, 503: ErrorBodySchema, '5xx': ErrorBodySchema },
         },
       },
       async (req, reply) => {
-        // Reaching here means the gate let the request through, i.e. the register is ready.
+        // Reaching here means the gate let the request through, i.e. the register is ready;
+        // on PostgreSQL it must reach its database too.
         reply.header('Cache-Control', 'no-store');
+        if (probe) await probe();
         return { response: envelope(req, clock.now()), status: 'ready' as const };
       },
     );
