@@ -51,6 +51,8 @@ export interface VerifyResult {
 
 /** Events per page when verify reads the chain. */
 const VERIFY_PAGE = 5000;
+/** How long verify waits for another node's linker run to finish (PostgreSQL; see verify). */
+const LINKER_WAIT_MS = 5000;
 
 /**
  * Append-only audit log, tamper-evident against someone who can write the database but does
@@ -300,8 +302,25 @@ export class AuditLog {
   /**
    * Checks every event's own HMAC, the chain over linked events and its anchor, and (SQLite) that
    * no id the database handed out is missing after the chain's tip. Reports the first fault.
+   *
+   * The check reads the anchor, then the chain, then the events not linked yet, in several
+   * statements: a linker run committing in between moves the anchor past the chain already
+   * read, and an intact chain was reported broken ("the chain anchor is older than the chain").
+   * On PostgreSQL, where every node links, the check therefore runs in a transaction holding the
+   * linker's job lock, so no link is written until it is done (a linker run in progress is
+   * waited for, up to LINKER_WAIT_MS; after that the check runs unlocked, as before). SQLite is
+   * left as it was: there a transaction is the one writer's and would hold up every write.
    */
   async verify(): Promise<VerifyResult> {
+    if (this.store.engine !== 'postgres') return this.check();
+    return this.store.tx(async () => {
+      const until = Date.now() + LINKER_WAIT_MS;
+      while (!(await this.store.tryJobLock('audit-linker')) && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
+      return this.check();
+    });
+  }
+
+  private async check(): Promise<VerifyResult> {
     let checked = 0;
     let linked = 0;
     const fail = async (id: number | null, reason: string): Promise<VerifyResult> => ({ intact: false, checked, linked, unlinked: await this.unlinkedCount(), 'first-broken-id': id, reason });

@@ -14,6 +14,8 @@ export const DISCOVERED_TTL_DAYS = 180;
 const MAX_NOTIFY_DAYS = 90;
 const BATCH = 500;
 const ACTOR = 'register';
+/** How long a sweep asked for (run) waits for another node's sweep batch to end before it gives up. */
+const JOB_WAIT_MS = 10_000;
 
 export interface SweepResult {
   expired: number;
@@ -35,11 +37,14 @@ export interface SweepResult {
  *
  * Each batch of at most 500 rows is one transaction; queries use the (state, expires_at) index.
  * Several nodes: the sweep is a job run by one node at a time; each batch's unit takes its
- * job lock first (`store.tryJobLock('sweeper')`) and does nothing when another node holds it.
+ * job lock first (`store.tryJobLock('sweeper')`) and does nothing when another node holds it
+ * (run(), for the sandbox clock, waits for it instead: takeJob).
  */
 export class Sweeper extends PeriodicWorker<void> {
   readonly name = 'lifecycle-sweeper';
   private running = false;
+  /** True during run(): its batches wait for the job rather than skip it (see takeJob). */
+  private waitForJob = false;
 
   constructor(
     private readonly reg: Register,
@@ -78,6 +83,7 @@ export class Sweeper extends PeriodicWorker<void> {
   async run(): Promise<SweepResult> {
     if (this.running) return { expired: 0, discoveredExpired: 0, expiringQueued: 0 };
     this.running = true;
+    this.waitForJob = true;
     try {
       return {
         expired: await this.batches(() => this.expireActiveBatch()),
@@ -86,7 +92,25 @@ export class Sweeper extends PeriodicWorker<void> {
       };
     } finally {
       this.running = false;
+      this.waitForJob = false;
     }
+  }
+
+  /**
+   * Inside a batch's transaction: the sweeper job, or false when another node holds it. A
+   * periodic pass skips then (that node is sweeping). A sweep asked for by run() (the sandbox
+   * clock that just moved, which answers with what became due) waits for the other node's
+   * batch to end instead, up to JOB_WAIT_MS: skipping left the expiries to a later periodic
+   * sweep, up to a minute later. SQLite: the job is always free (one writer on the file).
+   */
+  private async takeJob(): Promise<boolean> {
+    if (await this.reg.store.tryJobLock('sweeper')) return true;
+    if (!this.waitForJob) return false;
+    for (const until = Date.now() + JOB_WAIT_MS; Date.now() < until;) {
+      await new Promise((r) => setTimeout(r, 20));
+      if (await this.reg.store.tryJobLock('sweeper')) return true;
+    }
+    return false;
   }
 
   /**
@@ -133,7 +157,7 @@ export class Sweeper extends PeriodicWorker<void> {
 
   /** One batch (at most BATCH rows); run inside a transaction. */
   private async expireActiveBatch(): Promise<number> {
-    if (!(await this.reg.store.tryJobLock('sweeper'))) return 0;
+    if (!(await this.takeJob())) return 0;
     const { accessRecords } = this.reg.store.tables;
     const now = this.reg.clock.iso();
     const due = await this.reg.db
@@ -154,7 +178,7 @@ export class Sweeper extends PeriodicWorker<void> {
 
   /** One batch (at most BATCH rows); run inside a transaction. */
   private async expireDiscoveredBatch(): Promise<number> {
-    if (!(await this.reg.store.tryJobLock('sweeper'))) return 0;
+    if (!(await this.takeJob())) return 0;
     const { accessRecords } = this.reg.store.tables;
     const now = this.reg.clock.iso();
     const cutoff = new Date(this.reg.clock.now().getTime() - DISCOVERED_TTL_DAYS * DAY_MS).toISOString();
@@ -180,7 +204,7 @@ export class Sweeper extends PeriodicWorker<void> {
 
   /** One batch (at most BATCH rows); run inside a transaction. */
   private async queueExpiringBatch(): Promise<number> {
-    if (!(await this.reg.store.tryJobLock('sweeper'))) return 0;
+    if (!(await this.takeJob())) return 0;
     const { accessRecords, webhooks, webhookDeliveries } = this.reg.store.tables;
     const { dialect } = this.reg.store;
     // Performance (see docs/performance.md): the query below walks every ACTIVE record expiring within 90 days
