@@ -18,16 +18,6 @@ const NOT_ON_POSTGRES: Record<string, string> = {
   'test/postgres-store.test.ts': 'PostgreSQL only, in both passes',
   'test/postgres-harness.test.ts': 'PostgreSQL only, in both passes',
   'test/migrate.test.ts': 'migrates both engines itself',
-  // Not yet: these read the database through the SQLite-only half of test/support/db-probe.ts
-  // (raw rows, the catalogue, query plans), which has no PostgreSQL version yet.
-  'test/admin.test.ts': 'a tampered audit row, written into SQLite directly',
-  'test/fuzz.test.ts': 'compares whole-database fingerprints read from SQLite',
-  'test/outbox-secrets.test.ts': 'scans every value in the SQLite file for secrets',
-  'test/webhook-sandbox-tools.test.ts': 'reads attempt rows raw from SQLite',
-  'test/sandbox-hostile.test.ts': 'reads the catalogue of the SQLite file',
-  'test/sweeper.test.ts': 'checks SQLite’s query plan',
-  'test/sign-in-throttling.test.ts': 'reads the throttle table raw from SQLite',
-  'test/meter-point-visibility.test.ts': 'checks SQLite’s query plans and rewrites rows raw',
 };
 
 export default defineConfig({

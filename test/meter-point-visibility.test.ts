@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { newId } from '../src/server/lib/ids.js';
 import { saveClockOffset } from '../src/server/services/settings.js';
-import { consentBody, discoveredBody, testRegister, type TestRegister } from './support/register.js';
+import { consentBody, discoveredBody, TEST_ENGINE, testRegister, type TestRegister } from './support/register.js';
 
 const DAY = 24 * 60 * 60 * 1000;
 
@@ -69,7 +70,8 @@ describe('meter-point listing: rights, audit and other organisations keys', () =
     }
   });
 
-  it('existing records are migrated by the same rule the register applies to new ones', async () => {
+  // The backfill is in a SQLite migration only: PostgreSQL's schema began with activated_at (drizzle-pg's baseline).
+  it.skipIf(TEST_ENGINE === 'postgres')('existing records are migrated by the same rule the register applies to new ones', async () => {
     // Every record written so far (demo and the tests above: submitted ACTIVE, REVOKED,
     // EXPIRED, lapsed; revoked later, swept later) has activated_at set by create. Forget it
     // and run the migration's backfill: it must find the same records.
@@ -106,9 +108,37 @@ describe('meter-point listing: rights, audit and other organisations keys', () =
   });
 
   it('reading the views of one MPxN, and the right to list, use indexes', async () => {
-    expect(await r.probe.planOf('meter-point-views', DEMO)).toMatch(/audit_events_subject_idx/);
-    // The right to list is answered from the partial (mpxn, duid, activated_at) index alone.
-    expect(await r.probe.planOf('listing-right', DEMO, 'duid_x')).toMatch(/COVERING INDEX access_records_mpxn_duid_idx/);
+    // Enough rows that no other index is as good (PostgreSQL weighs indexes by the rows they
+    // would read, and on a few dozen rows several tie): a busy meter point, viewed often, where
+    // a Data User holds many records that never gave it the right to list, and one that did.
+    const busy = '4400000020';
+    await create('bright_energy', await ownIdentity('bright_energy', busy), 'ACTIVE');
+    for (let i = 0; i < 200; i++) expect((await list('bright_energy', busy, '?limit=1')).status).toBe(200);
+    const bright = (await r.svc.accounts.get('bright_energy')).duid;
+    const at = '2025-01-01T00:00:00.000Z';
+    const never = {
+      kind: 'record',
+      duid: bright,
+      mpxn: busy,
+      legalBasis: 'uk-consent',
+      dataTypes: ['HH-CONSUMPTION'],
+      state: 'EXPIRED',
+      expiry: '2025-06-30',
+      expiresAt: '2025-06-30T00:00:00.000Z',
+      expiredAt: at,
+      createdAt: at,
+      updatedAt: at,
+    };
+    await r.reg.tx(() => r.probe.insertRecords(Array.from({ length: 300 }, () => ({ ...never, ak: newId('ak') }))));
+
+    const views = await r.probe.planOf('meter-point-views', DEMO);
+    expect(views, views).toMatch(/audit_events_subject_idx/);
+    // The right to list is answered from the partial (mpxn, duid, activated_at) index. On SQLite
+    // from that index alone (it holds the rowid, which is seq); PostgreSQL's index holds no seq
+    // (drizzle-pg has no INCLUDE, and an extra key column would part it from SQLite's), so it
+    // then reads the one row it found.
+    const right = await r.probe.planOf('listing-right', busy, bright);
+    expect(right, right).toMatch(TEST_ENGINE === 'postgres' ? /Index Scan using access_records_mpxn_duid_idx on access_records/ : /COVERING INDEX access_records_mpxn_duid_idx/);
   });
 
   it("a Data User's listing shows its own access keys only, never another Data User's", async () => {

@@ -6,7 +6,7 @@ import { defaultConfig } from '../src/server/config.js';
 import { openDatabase } from '../src/server/db/open.js';
 import { DbProbe } from './support/db-probe.js';
 import { Customer } from './support/customer.js';
-import { registerWithSmtpSink, testRegister, type TestRegister } from './support/register.js';
+import { registerWithSmtpSink, TEST_ENGINE, testRegister, type TestRegister } from './support/register.js';
 import { decodeQuotedPrintable, type SmtpSink } from './support/smtp-sink.js';
 import { tempDir } from './support/temp-files.js';
 
@@ -147,7 +147,8 @@ describe("sandbox: the outbox stays the developer's mail catcher", () => {
 });
 
 describe('migration: magic links already in the outbox lose their secret', () => {
-  it('scrubs captured, sent and failed rows; leaves rows still waiting for SMTP', async () => {
+  // A SQLite migration on a SQLite file: PostgreSQL's schema began after it (drizzle-pg's baseline).
+  it.skipIf(TEST_ENGINE === 'postgres')('scrubs captured, sent and failed rows; leaves rows still waiting for SMTP', async () => {
     const root = join(import.meta.dirname, '..', 'drizzle');
     const dir = tempDir('dar-outbox-mig-');
     // The migrations before this one, then rows as an older register wrote them.

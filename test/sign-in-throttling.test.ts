@@ -163,8 +163,9 @@ describe('sign_in_failures stays small whatever account id is claimed', () => {
   it('a failure under a 10,000-character account id stores a short key, and still counts', async () => {
     const huge = 'a'.repeat(10_000);
     for (let i = 0; i < 5; i++) expect((await loginAs(r, `${huge}${i}`, 'wrong', { remoteAddress: '198.51.100.90' })).statusCode).toBe(401);
-    const longest = r.reg.sqlite!.prepare('select max(length(key)) from sign_in_failures').pluck().get() as number;
-    expect(longest).toBeLessThan(200);
+    const keys = (await r.probe.rows('sign_in_failures')).map((row) => String(row.key));
+    expect(keys.length).toBeGreaterThan(0);
+    expect(Math.max(...keys.map((k) => k.length))).toBeLessThan(200);
     // The five distinct ids share their first 64 characters: one count, now delayed.
     expect((await loginAs(r, `${huge}x`, 'wrong', { remoteAddress: '198.51.100.90' })).statusCode).toBe(429);
   });

@@ -5,6 +5,7 @@ import { drizzle } from 'drizzle-orm/better-sqlite3';
 import type { SQLiteTable } from 'drizzle-orm/sqlite-core';
 import * as schema from '../../src/server/db/schema.js';
 import type { Db } from '../../src/server/db/open.js';
+import type { Store } from '../../src/server/db/store.js';
 
 /**
  * The one place test code reads or changes the register's database directly: named, typed
@@ -12,6 +13,13 @@ import type { Db } from '../../src/server/db/open.js';
  * needs to stage a fault. Everything else goes through the API. Names and shapes say what is
  * read, never how: rows come back in the schema's field names (camelCase, JSON columns parsed),
  * so a second database engine needs a second implementation of this file, not new tests.
+ *
+ * The typed reads go through drizzle and run on either engine. What reads the database below
+ * its schema (raw rows, the catalogue, query plans, soundness) has one half per engine: SQLite's
+ * through its own connection, PostgreSQL's through the register's store (`rows`/`execute`, so
+ * inside a unit of work they see what it wrote), the catalogue from pg_catalog, plans from
+ * EXPLAIN. What SQLite alone has (pragmas, its migration files, scratch writes to the file)
+ * throws a plain error on PostgreSQL.
  */
 export class DbProbe {
   private constructor(
@@ -19,17 +27,19 @@ export class DbProbe {
     private readonly db: Db,
     /** The engine's tables (the register's `store.tables`; SQLite's for a file). */
     private readonly t: typeof schema = schema,
+    /** The register's store when it runs on PostgreSQL (null on SQLite). */
+    private readonly pgStore: Store | null = null,
   ) {}
 
-  /** A probe on a running register's database. */
   /** The SQLite connection, for what only SQLite has (its catalogue, pragmas, raw rows). */
   private get lite(): Database.Database {
-    if (!this.sqlite) throw new Error('this probe reads SQLite itself (its catalogue, pragmas or raw rows); the register runs on PostgreSQL');
+    if (!this.sqlite) throw new Error('this probe reads SQLite itself (its pragmas, migration files or file); the register runs on PostgreSQL');
     return this.sqlite;
   }
 
-  static of(reg: { sqlite: Database.Database | null; db: Db; store: { tables: typeof schema } }): DbProbe {
-    return new DbProbe(reg.sqlite, reg.db, reg.store.tables);
+  /** A probe on a running register's database. */
+  static of(reg: { sqlite: Database.Database | null; db: Db; store: Store }): DbProbe {
+    return new DbProbe(reg.sqlite, reg.db, reg.store.tables, reg.store.engine === 'postgres' ? reg.store : null);
   }
 
   /** A probe on a database file (another process's register, or one a test migrates); close it after. */
@@ -250,6 +260,7 @@ export class DbProbe {
 
   /** The names of the register's own tables (not the engine's, not the search index's), sorted. */
   async tables(): Promise<string[]> {
+    if (this.pgStore) return (await this.pgTables(this.pgStore, 'register')).sort();
     return (this.lite.prepare("select name from sqlite_master where type = 'table' and name not like 'sqlite_%' and name not like 'access_records_search%' order by name").pluck().all() as string[]).sort();
   }
 
@@ -268,14 +279,21 @@ export class DbProbe {
 
   /** Every value in every table (the engine's own and the search index's too), as one string: what a copy of the database would reveal. */
   async everyValueAsText(): Promise<string> {
+    if (this.pgStore) {
+      // Every schema a dump of the database would hold: the register's and drizzle's bookkeeping.
+      const texts: string[] = [];
+      for (const t of await this.pgTables(this.pgStore, 'all')) texts.push(JSON.stringify(await this.pgRows(this.pgStore, t)));
+      return texts.join('\n');
+    }
     const tables = this.lite.prepare("select name from sqlite_master where type = 'table'").pluck().all() as string[];
     const texts: string[] = [];
     for (const t of tables) texts.push(JSON.stringify(await this.rows(t)));
     return texts.join('\n');
   }
 
-  /** Every row of one table as stored (column names as in the database), oldest first. */
+  /** Every row of one table as stored (column names as in the database), oldest first (PostgreSQL: in primary-key order). */
   async rows(table: string): Promise<Record<string, unknown>[]> {
+    if (this.pgStore) return this.pgRows(this.pgStore, table);
     return this.lite.prepare(`select * from "${table.replace(/"/g, '""')}"`).all() as Record<string, unknown>[];
   }
 
@@ -293,6 +311,7 @@ export class DbProbe {
    * audit events of the given types: two equal fingerprints mean nothing was written.
    */
   async fingerprint(skipAuditEventTypes: string[] = [], skipTables: string[] = []): Promise<string> {
+    if (this.pgStore) return this.pgFingerprint(this.pgStore, skipAuditEventTypes, skipTables);
     const h = createHash('sha256');
     for (const t of await this.tables()) {
       if (skipTables.includes(t)) continue;
@@ -330,20 +349,149 @@ export class DbProbe {
 
   /** Whether the engine finds the database file sound. */
   async intact(): Promise<boolean> {
+    if (this.pgStore) return this.pgIntact(this.pgStore);
     return this.lite.pragma('integrity_check', { simple: true }) === 'ok';
   }
 
   /**
-   * The indexes the engine would use for one of the register's hot reads, as text. `read`
-   * names the read; the statements are the register's own shapes.
+   * The indexes the engine would use for one of the register's hot reads, as text (SQLite's
+   * `explain query plan` details, or PostgreSQL's EXPLAIN lines, which name an index as
+   * "Index Scan using <name>", "Index Only Scan using <name>" or "Bitmap Index Scan on <name>").
+   * `read` names the read; the statements are the register's own shapes.
+   *
+   * PostgreSQL plans from statistics, gathered first (ANALYZE of the tables read), and prices a
+   * test's few hundred rows cheaper to scan whole than through any index, so its plan is asked
+   * with sequential scans switched off (for that one transaction): it then names the index it
+   * prefers for the query on this data, or still scans the table when it has none. Where several
+   * indexes could serve, the test needs enough rows for the intended one to be clearly cheaper.
    */
   async planOf(read: 'meter-point-views' | 'listing-right' | 'expiry-sweep', ...params: unknown[]): Promise<string> {
+    if (this.pgStore) {
+      const s = this.pgStore;
+      const [a, b] = params;
+      const statements = {
+        'meter-point-views': sql`select a.seq from audit_events a join accounts c on c.account_id = a.actor where a.subject = ${a} and a.event_type = 'meter-point.viewed' order by a.seq desc limit 10`,
+        'listing-right': sql`select seq from access_records where mpxn = ${a} and duid = ${b} and activated_at is not null limit 1`,
+        'expiry-sweep': sql`select seq from access_records where state = 'ACTIVE' and expires_at <= ${a} order by expires_at limit 500`,
+      };
+      const tables = { 'meter-point-views': sql`audit_events, accounts`, 'listing-right': sql`access_records`, 'expiry-sweep': sql`access_records` };
+      return s.tx(async () => {
+        // Statistics as they stand now (autovacuum would gather them in time), so the planner
+        // weighs the indexes on this data rather than on its defaults for a table never analysed.
+        await s.execute(sql`analyze ${tables[read]}`);
+        await s.execute(sql`set local enable_seqscan = off`);
+        const plan = await s.rows<{ 'QUERY PLAN': string }>(sql`explain ${statements[read]}`);
+        return plan.map((p) => p['QUERY PLAN'].trim()).join('\n');
+      });
+    }
     const statements = {
       'meter-point-views': "select a.seq from audit_events a join accounts c on c.account_id = a.actor where a.subject = ? and a.event_type = 'meter-point.viewed' order by a.seq desc limit 10",
       'listing-right': 'select seq from access_records where mpxn = ? and duid = ? and activated_at is not null limit 1',
       'expiry-sweep': "select seq from access_records where state = 'ACTIVE' and expires_at <= ? order by expires_at limit 500",
     };
     return (this.lite.prepare(`explain query plan ${statements[read]}`).all(...params) as { detail: string }[]).map((p) => p.detail).join('\n');
+  }
+
+  // ---------------------------------------------------------------- PostgreSQL's half
+
+  /**
+   * Table names: the register's own (its schema, the connection's current one), or every table
+   * outside PostgreSQL's own catalogues, schema-qualified where not the register's.
+   */
+  private async pgTables(s: Store, which: 'register' | 'all'): Promise<string[]> {
+    const rows = await s.rows<{ name: string }>(
+      which === 'register'
+        ? sql`select tablename as name from pg_tables where schemaname = current_schema() order by tablename`
+        : sql`select case when schemaname = current_schema() then tablename else schemaname || '.' || tablename end as name from pg_tables where schemaname not in ('pg_catalog', 'information_schema') order by 1`,
+    );
+    return rows.map((r) => r.name);
+  }
+
+  /** A table name (`t` or `schema.t`) as a quoted identifier. */
+  private static pgName(table: string): SQL {
+    const dot = table.indexOf('.');
+    return dot < 0 ? sql`${sql.identifier(table)}` : sql`${sql.identifier(table.slice(0, dot))}.${sql.identifier(table.slice(dot + 1))}`;
+  }
+
+  /**
+   * The order rows were written in, as near as PostgreSQL keeps it: by primary key (every
+   * register table's is its `seq` or a natural key), else by the whole row's text. Not the
+   * physical order: an update moves a row there.
+   */
+  private async pgOrder(s: Store, table: string): Promise<SQL> {
+    const key = await s.rows<{ col: string }>(
+      sql`select a.attname as col from pg_index i join pg_attribute a on a.attrelid = i.indrelid and a.attnum = any(i.indkey) where i.indrelid = ${table}::regclass and i.indisprimary order by array_position(i.indkey::int2[], a.attnum)`,
+    );
+    return key.length > 0
+      ? sql.join(
+          key.map((k) => sql.identifier(k.col)),
+          sql`, `,
+        )
+      : sql`x::text`;
+  }
+
+  private async pgRows(s: Store, table: string, where?: SQL): Promise<Record<string, unknown>[]> {
+    return s.rows<Record<string, unknown>>(sql`select * from ${DbProbe.pgName(table)} x ${where ? sql`where ${where}` : sql``} order by ${await this.pgOrder(s, table)}`);
+  }
+
+  /**
+   * The register's tables with the columns of their primary keys, quoted, in key order (null
+   * for a table without one).
+   */
+  private async pgKeyedTables(s: Store): Promise<{ name: string; key: string | null }[]> {
+    return s.rows<{ name: string; key: string | null }>(
+      sql`select c.relname as name, (select string_agg(quote_ident(a.attname), ', ' order by array_position(i.indkey::int2[], a.attnum)) from pg_index i join pg_attribute a on a.attrelid = i.indrelid and a.attnum = any(i.indkey) where i.indrelid = c.oid and i.indisprimary) as key
+        from pg_class c join pg_namespace n on n.oid = c.relnamespace where n.nspname = current_schema() and c.relkind in ('r', 'p') order by c.relname`,
+    );
+  }
+
+  /**
+   * Each table's rows hashed by PostgreSQL itself (md5 of every row's text, in key order) in one
+   * statement, then hashed together: the fuzz test fingerprints after every request.
+   */
+  private async pgFingerprint(s: Store, skipAuditEventTypes: string[], skipTables: string[]): Promise<string> {
+    const tables = (await this.pgKeyedTables(s)).filter((t) => !skipTables.includes(t.name));
+    const parts = tables.map(({ name, key }) => {
+      const skip =
+        name === 'audit_events' && skipAuditEventTypes.length > 0
+          ? sql`where event_type not in (${sql.join(
+              skipAuditEventTypes.map((x) => sql`${x}`),
+              sql`, `,
+            )})`
+          : sql``;
+      return sql`select ${name}::text as t, md5(coalesce(string_agg(x::text, e'\\n' order by ${sql.raw(key ?? 'x::text')}), '')) as h from ${sql.identifier(name)} x ${skip}`;
+    });
+    const rows = await s.rows<{ t: string; h: string }>(sql.join(parts, sql` union all `));
+    const h = createHash('sha256');
+    for (const row of rows.sort((a, b) => (a.t < b.t ? -1 : 1))) h.update(`${row.t}:${row.h}`);
+    return h.digest('hex');
+  }
+
+  /**
+   * PostgreSQL's own checks (the amcheck extension, created in this database if missing): every
+   * table of the register's schema has sound pages and tuples (verify_heapam), and every b-tree
+   * index is well formed and holds every row (bt_index_check with heapallindexed).
+   */
+  private async pgIntact(s: Store): Promise<boolean> {
+    await s.execute(sql`create extension if not exists amcheck`);
+    const heap = await s.rows<{ name: string }>(
+      sql`select c.relname as name from pg_class c join pg_namespace n on n.oid = c.relnamespace where n.nspname = current_schema() and c.relkind = 'r' and exists (select 1 from verify_heapam(c.oid))`,
+    );
+    if (heap.length > 0) return false;
+    const indexes = await s.rows<{ oid: number }>(
+      sql`select c.oid::int as oid from pg_class c join pg_namespace n on n.oid = c.relnamespace join pg_am am on am.oid = c.relam where n.nspname = current_schema() and c.relkind = 'i' and am.amname = 'btree'`,
+    );
+    if (indexes.length === 0) return false;
+    for (const i of indexes) {
+      try {
+        await s.rows(sql`select bt_index_check(${i.oid}::oid::regclass, true)`);
+      } catch (err) {
+        // XX002: index_corrupted, how amcheck reports a damaged index.
+        if ((err as { code?: string }).code === 'XX002') return false;
+        throw err;
+      }
+    }
+    return true;
   }
 }
 
