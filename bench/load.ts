@@ -1,6 +1,7 @@
 /**
  * Bulk loader for the benchmark: writes a realistic, register-valid data set straight into
- * a fresh data folder's SQLite file, before the register is started on it.
+ * a fresh data folder's SQLite file, or into a freshly migrated PostgreSQL database
+ * (bench/pg-load.ts: the same rows, written with COPY), before the register is started on it.
  *
  * - Opens the database with the register's own `openDatabase` (same schema, same migrations)
  *   and the key file with `loadOrCreateKeys`, so everything the register derives from its
@@ -13,6 +14,7 @@
  *   synthetic Data Users share one scrypt hash of a random secret nobody uses.
  */
 import { join } from 'node:path';
+import type Database from 'better-sqlite3';
 import { drizzle } from 'drizzle-orm/better-sqlite3';
 import { GroupCommit } from '../src/server/db/group-commit.js';
 import { openDatabase } from '../src/server/db/open.js';
@@ -20,13 +22,21 @@ import { SqliteStore } from '../src/server/db/sqlite-store.js';
 import * as schema from '../src/server/db/schema.js';
 import { defaultConfig } from '../src/server/config.js';
 import { encrypt, hashSecret, hmacHex } from '../src/server/lib/crypto.js';
-import { loadOrCreateKeys } from '../src/server/lib/keys.js';
+import { loadKeys, loadOrCreateKeys, type RegisterKeys } from '../src/server/lib/keys.js';
 import { Clock } from '../src/server/lib/clock.js';
 import { AuditLog } from '../src/server/services/audit.js';
+import { openPostgresSink } from './pg-load.js';
 import { Progress } from './progress.js';
 
 export interface LoadOptions {
+  /** SQLite: the data folder (register.sqlite, register.keys.json). PostgreSQL: unused by the loader. */
   dataDir: string;
+  /**
+   * Load into this PostgreSQL database instead (postgres://…): migrated and empty
+   * (bench/pg-load.ts `resetBenchDatabase`), with `keysFile` the key file its nodes start with.
+   */
+  db?: string;
+  keysFile?: string;
   /** Access records (kind 'record'); DISCOVERED rows come on top (~2 %). */
   records: number;
   dataUsers: number;
@@ -117,72 +127,45 @@ function sample<T>(xs: T[], n: number, rnd: ReturnType<typeof prng>): T[] {
   return out;
 }
 
-export async function bulkLoad(opts: LoadOptions): Promise<Fixture> {
-  const started = Date.now();
-  const rnd = prng(opts.seed ?? 20260324);
-  const id = (prefix: string) => `${prefix}_${rnd.hex(24)}`;
-  const keys = loadOrCreateKeys(join(opts.dataDir, 'register.keys.json'));
-  const { sqlite } = openDatabase(join(opts.dataDir, 'register.sqlite'), defaultConfig().migrationsFolder);
+/**
+ * Where the loader's rows go. Each row is the column values in the order of the SQLite
+ * statement in `openSqliteSink` (the constant columns are the sink's); both sinks write the
+ * same rows, PostgreSQL giving each table's `seq` explicitly in insertion order, as SQLite's
+ * AUTOINCREMENT hands them out in an empty table.
+ */
+export interface LoadSink {
+  /** (key, value, updated_at); replaces an existing row. */
+  setting(row: [string, string, string]): void;
+  /** audit_events (seq, link_seq, at, actor, event_type, ak, ir, subject, detail, prev_hash, hash) */
+  audit(row: unknown[]): void;
+  account(row: unknown[]): void;
+  identity(row: unknown[]): void;
+  credential(row: unknown[]): void;
+  /** Returns the record's seq. */
+  record(row: unknown[]): number;
+  discovered(row: unknown[]): void;
+  token(row: unknown[]): void;
+  /** Runs `fn` (synchronous: it calls the row methods) as one transaction's worth of rows. */
+  batch(fn: () => void): Promise<void>;
+  /** Verifies the audit chain with the register's own verifier. */
+  verifyAudit(keys: RegisterKeys): Promise<{ intact: boolean }>;
+  /** Builds what the engine derives from the rows (indexes, counts, statistics) and closes. */
+  finish(): Promise<void>;
+}
+
+/** The data folder's SQLite file, through the register's own `openDatabase` (its migrations). */
+function openSqliteSink(dataDir: string): LoadSink {
+  const { sqlite } = openDatabase(join(dataDir, 'register.sqlite'), defaultConfig().migrationsFolder);
   // The loader's own connection only: the register reopens the file with its own durability rules.
   sqlite.pragma('synchronous = OFF');
   sqlite.pragma('cache_size = -1000000'); // 1 GB page cache: random-key index inserts stay in memory
-
-  const now = Date.now();
-  const DAY = 86_400_000;
-  const span = 3 * 365 * DAY;
-  // Loaded history runs from 3 years ago to 1 day ago, in seq order (so audit time is monotonic).
-  const totalRows = opts.records + Math.ceil(opts.records * 0.02);
-  let tick = 0;
-  const at = () => new Date(now - DAY - span + Math.floor((span * tick++) / (totalRows * 3 + 1000))).toISOString();
-
-  // ---- audit chain, as registers wrote it before events were linked after commit ----
-  let prevHash = '0'.repeat(64);
-  // Written as a chain from before linking after commit (services/audit.ts): linked as written,
-  // position = id (the table starts empty), and marked unanchored so the register's first link
-  // run anchors its tip.
+  const run = (st: Database.Statement) => (row: unknown[]) => void st.run(...row);
   const insAudit = sqlite.prepare('insert into audit_events (seq, link_seq, at, actor, event_type, ak, ir, subject, detail, prev_hash, hash) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)');
-  sqlite.prepare("insert or replace into settings (key, value, updated_at) values ('audit-anchor', 'unanchored', ?)").run(new Date(now).toISOString());
-  let auditCount = 0;
-  const audit = (when: string, actor: string, eventType: string, ak: string | null, ir: string | null, subject: string | null, detail: Record<string, unknown>) => {
-    const hash = hmacHex(keys.signingKey, JSON.stringify([prevHash, when, actor, eventType, ak, ir, subject, detail]));
-    insAudit.run(auditCount + 1, auditCount + 1, when, actor, eventType, ak, ir, subject, JSON.stringify(detail), prevHash, hash);
-    prevHash = hash;
-    auditCount++;
-  };
-
-  // ---- accounts ----
+  const insSetting = sqlite.prepare('insert or replace into settings (key, value, updated_at) values (?, ?, ?)');
   const insAccount = sqlite.prepare(
     `insert into accounts (account_id, secret_hash, duid, display_name, role, status, contact_url, organisation_reference,
        data_types_supported, return_urls, registered_at, updated_at) values (?, ?, ?, ?, ?, 'active', ?, ?, ?, ?, ?, ?)`,
   );
-  const login = (accountId: string, role: string): LoginAccount => ({ accountId, role, secret: `${accountId}-secret-${rnd.hex(16)}`, duid: id('duid') });
-  const du = login('bench_du_0', 'data_user');
-  const du2 = login('bench_du_1', 'data_user');
-  const portal = login('bench_portal', 'portal');
-  const admin = login('bench_admin', 'admin');
-  const loginHashes = new Map<string, string>();
-  for (const a of [du, du2, portal, admin]) loginHashes.set(a.accountId, await hashSecret(a.secret));
-  const sharedHash = await hashSecret(rnd.hex(32));
-  const returnUrls = JSON.stringify(['http://localhost:5001/return', 'http://127.0.0.1:5001/return']);
-  const dus: { accountId: string; duid: string; name: string; slug: string; orgRef: string }[] = [];
-  const accountsAt = new Date(now - span - 30 * DAY).toISOString();
-  sqlite.transaction(() => {
-    for (let i = 0; i < opts.dataUsers; i++) {
-      const a = i === 0 ? du : i === 1 ? du2 : { accountId: `bench_du_${i}`, duid: id('duid'), secret: '', role: 'data_user' };
-      const name = `Bench Energy ${i} Ltd`;
-      const slug = `bench-energy-${i}`;
-      const orgRef = `SEC-OU-${String(10_000 + i).padStart(5, '0')}`;
-      insAccount.run(a.accountId, loginHashes.get(a.accountId) ?? sharedHash, a.duid, name, 'data_user', `https://${slug}.example/contact`, orgRef, JSON.stringify(DATA_TYPES.slice(0, 4)), returnUrls, accountsAt, accountsAt);
-      audit(accountsAt, 'bench-loader', 'account.created', null, null, a.accountId, { role: 'data_user', duid: a.duid });
-      dus.push({ accountId: a.accountId, duid: a.duid, name, slug, orgRef });
-    }
-    for (const a of [portal, admin]) {
-      insAccount.run(a.accountId, loginHashes.get(a.accountId)!, a.duid, a.accountId, a.role, null, null, '[]', a.role === 'portal' ? returnUrls : '[]', accountsAt, accountsAt);
-      audit(accountsAt, 'bench-loader', 'account.created', null, null, a.accountId, { role: a.role, duid: a.duid });
-    }
-  })();
-
-  // ---- identity records, access records, DISCOVERED access, tokens ----
   const insIr = sqlite.prepare(
     `insert into identity_records (ir, duid, mpxn, move_in_date, address, expressed_by, principal_verification, email_hash, email_enc, webauthn_user_id, created_at)
      values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
@@ -201,7 +184,90 @@ export async function bulkLoad(opts: LoadOptions): Promise<Fixture> {
     `insert into reid_tokens (token_ref, method, flow, ir, mpxn, initiator_account_id, initiator_duid, status, created_at, ceremony_expires_at, usable_until, confirmed_at)
      values (?, ?, 'mpxn', ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
   );
+  return {
+    setting: run(insSetting),
+    audit: run(insAudit),
+    account: run(insAccount),
+    identity: run(insIr),
+    credential: run(insCred),
+    record: (row) => Number(insRecord.run(...row).lastInsertRowid),
+    discovered: run(insDiscovered),
+    token: run(insToken),
+    batch: (fn) => {
+      sqlite.transaction(fn)();
+      return Promise.resolve();
+    },
+    verifyAudit: (keys) => new AuditLog(new SqliteStore(drizzle(sqlite, { schema }), () => new GroupCommit(sqlite, null)), keys.signingKey, new Clock()).verify(),
+    finish: () => {
+      // The triggers only queued the records for the admin search (services/search-index.ts): index
+      // them all at once, as a register that had indexed them as they came would have them.
+      sqlite.exec("INSERT INTO access_records_search (access_records_search) VALUES ('rebuild'); DELETE FROM access_records_search_queue;");
+      sqlite.pragma('wal_checkpoint(TRUNCATE)');
+      sqlite.close();
+      return Promise.resolve();
+    },
+  };
+}
 
+export async function bulkLoad(opts: LoadOptions): Promise<Fixture> {
+  const started = Date.now();
+  const rnd = prng(opts.seed ?? 20260324);
+  const id = (prefix: string) => `${prefix}_${rnd.hex(24)}`;
+  if (opts.db && !opts.keysFile) throw new Error('loading PostgreSQL needs the key file its nodes start with (keysFile)');
+  const keys = opts.db ? loadKeys(opts.keysFile!) : loadOrCreateKeys(join(opts.dataDir, 'register.keys.json'));
+  const sink = opts.db ? await openPostgresSink(opts.db) : openSqliteSink(opts.dataDir);
+
+  const now = Date.now();
+  const DAY = 86_400_000;
+  const span = 3 * 365 * DAY;
+  // Loaded history runs from 3 years ago to 1 day ago, in seq order (so audit time is monotonic).
+  const totalRows = opts.records + Math.ceil(opts.records * 0.02);
+  let tick = 0;
+  const at = () => new Date(now - DAY - span + Math.floor((span * tick++) / (totalRows * 3 + 1000))).toISOString();
+
+  // ---- audit chain, as registers wrote it before events were linked after commit ----
+  let prevHash = '0'.repeat(64);
+  // Written as a chain from before linking after commit (services/audit.ts): linked as written,
+  // position = id (the table starts empty), and marked unanchored so the register's first link
+  // run anchors its tip.
+  sink.setting(['audit-anchor', 'unanchored', new Date(now).toISOString()]);
+  let auditCount = 0;
+  const audit = (when: string, actor: string, eventType: string, ak: string | null, ir: string | null, subject: string | null, detail: Record<string, unknown>) => {
+    const hash = hmacHex(keys.signingKey, JSON.stringify([prevHash, when, actor, eventType, ak, ir, subject, detail]));
+    sink.audit([auditCount + 1, auditCount + 1, when, actor, eventType, ak, ir, subject, JSON.stringify(detail), prevHash, hash]);
+    prevHash = hash;
+    auditCount++;
+  };
+
+  // ---- accounts ----
+  const login = (accountId: string, role: string): LoginAccount => ({ accountId, role, secret: `${accountId}-secret-${rnd.hex(16)}`, duid: id('duid') });
+  const du = login('bench_du_0', 'data_user');
+  const du2 = login('bench_du_1', 'data_user');
+  const portal = login('bench_portal', 'portal');
+  const admin = login('bench_admin', 'admin');
+  const loginHashes = new Map<string, string>();
+  for (const a of [du, du2, portal, admin]) loginHashes.set(a.accountId, await hashSecret(a.secret));
+  const sharedHash = await hashSecret(rnd.hex(32));
+  const returnUrls = JSON.stringify(['http://localhost:5001/return', 'http://127.0.0.1:5001/return']);
+  const dus: { accountId: string; duid: string; name: string; slug: string; orgRef: string }[] = [];
+  const accountsAt = new Date(now - span - 30 * DAY).toISOString();
+  await sink.batch(() => {
+    for (let i = 0; i < opts.dataUsers; i++) {
+      const a = i === 0 ? du : i === 1 ? du2 : { accountId: `bench_du_${i}`, duid: id('duid'), secret: '', role: 'data_user' };
+      const name = `Bench Energy ${i} Ltd`;
+      const slug = `bench-energy-${i}`;
+      const orgRef = `SEC-OU-${String(10_000 + i).padStart(5, '0')}`;
+      sink.account([a.accountId, loginHashes.get(a.accountId) ?? sharedHash, a.duid, name, 'data_user', `https://${slug}.example/contact`, orgRef, JSON.stringify(DATA_TYPES.slice(0, 4)), returnUrls, accountsAt, accountsAt]);
+      audit(accountsAt, 'bench-loader', 'account.created', null, null, a.accountId, { role: 'data_user', duid: a.duid });
+      dus.push({ accountId: a.accountId, duid: a.duid, name, slug, orgRef });
+    }
+    for (const a of [portal, admin]) {
+      sink.account([a.accountId, loginHashes.get(a.accountId)!, a.duid, a.accountId, a.role, null, null, '[]', a.role === 'portal' ? returnUrls : '[]', accountsAt, accountsAt]);
+      audit(accountsAt, 'bench-loader', 'account.created', null, null, a.accountId, { role: a.role, duid: a.duid });
+    }
+  });
+
+  // ---- identity records, access records, DISCOVERED access, tokens ----
   const irs = new Map<string, string>(); // `${duIndex}:${mpxn}` → ir
   const duSeqs: number[] = [];
   const ownIrs: string[] = [];
@@ -222,7 +288,7 @@ export async function bulkLoad(opts: LoadOptions): Promise<Fixture> {
     const [town, postcode] = rnd.pick(TOWNS);
     const withEmail = rnd.next() < 0.6;
     const email = withEmail ? `customer.${mpxn}@example.com` : null;
-    insIr.run(
+    sink.identity([
       ir,
       dus[d].duid,
       mpxn,
@@ -234,11 +300,11 @@ export async function bulkLoad(opts: LoadOptions): Promise<Fixture> {
       email ? encrypt(keys.encryptionKey, email) : null,
       Buffer.from(rnd.hex(32), 'hex').toString('base64url'),
       when,
-    );
+    ]);
     audit(when, dus[d].accountId, 'identity-record.created', null, ir, null, { 'has-email': withEmail });
     if (rnd.next() < 0.02) {
       const credentialId = id('cred');
-      insCred.run(credentialId, ir, Buffer.from(rnd.hex(32), 'hex').toString('base64url'), Buffer.from(rnd.hex(154), 'hex'), JSON.stringify(['internal', 'hybrid']), when);
+      sink.credential([credentialId, ir, Buffer.from(rnd.hex(32), 'hex').toString('base64url'), Buffer.from(rnd.hex(154), 'hex'), JSON.stringify(['internal', 'hybrid']), when]);
       credCount++;
     }
     irs.set(key, ir);
@@ -297,7 +363,7 @@ export async function bulkLoad(opts: LoadOptions): Promise<Fixture> {
     // Every fixture record was created ACTIVE (see its audit event); it gave access, and so the
     // right to list its meter point, unless its expiry had already passed (AccessRecords.create).
     const activated = expiresAt === null || expiresAt > when ? when : null;
-    const info = insRecord.run(
+    const seq = sink.record([
       ak,
       a.duid,
       ir,
@@ -320,10 +386,10 @@ export async function bulkLoad(opts: LoadOptions): Promise<Fixture> {
       revokedAt ? a.accountId : null,
       state === 'EXPIRED' ? expiresAt : null,
       activated,
-    );
+    ]);
     audit(when, a.accountId, 'access-record.created', ak, ir, null, { 'legal-basis': basis, state: 'ACTIVE', via: 'identity-record-ref' });
     if (revokedAt) audit(when, a.accountId, 'access-record.revoked', ak, ir, null, { reason: 'contract-ended' });
-    if (d === 0) duSeqs.push(Number(info.lastInsertRowid));
+    if (d === 0) duSeqs.push(seq);
     if (akSample.length < 20_000 ? true : rnd.next() < 20_000 / (recordCount + 1)) {
       if (akSample.length < 20_000) akSample.push(ak);
       else akSample[rnd.int(akSample.length)] = ak;
@@ -337,7 +403,7 @@ export async function bulkLoad(opts: LoadOptions): Promise<Fixture> {
     const when = at();
     const org = rnd.next() < 0.3 ? dus[rnd.int(dus.length)] : null;
     const orgRef = org ? org.orgRef : `SEC-OU-${String(rnd.int(9999)).padStart(5, '0')}`;
-    insDiscovered.run(ak, mpxn, JSON.stringify([rnd.pick(DATA_TYPES)]), when, when, org ? org.name : `Unregistered Energy ${orgRef.slice(-4)} Ltd`, orgRef, `${when.slice(0, 19)}Z`, `${when.slice(0, 19)}Z`, `DCC-SR-${rnd.hex(10)}`);
+    sink.discovered([ak, mpxn, JSON.stringify([rnd.pick(DATA_TYPES)]), when, when, org ? org.name : `Unregistered Energy ${orgRef.slice(-4)} Ltd`, orgRef, `${when.slice(0, 19)}Z`, `${when.slice(0, 19)}Z`, `DCC-SR-${rnd.hex(10)}`]);
     audit(when, 'dcc_system', 'discovered-access.recorded', ak, null, null, { mpxn, 'organisation-reference': orgRef });
     if (akSample.length < 20_000) akSample.push(ak);
     discoveredCount++;
@@ -351,7 +417,7 @@ export async function bulkLoad(opts: LoadOptions): Promise<Fixture> {
   let m = 0;
   const discoveredEvery = 50; // ~2 % DISCOVERED rows
   while (recordCount < opts.records) {
-    sqlite.transaction(() => {
+    await sink.batch(() => {
       const stop = Math.min(opts.records, recordCount + BATCH);
       // Hot meter points first, spread through the load (in the first batch), the bench DU on each.
       if (m === 0) {
@@ -377,7 +443,7 @@ export async function bulkLoad(opts: LoadOptions): Promise<Fixture> {
         }
         if (m % discoveredEvery === 0) addDiscovered(mpxn);
       }
-    })();
+    });
     progress.update(recordCount);
   }
   progress.done();
@@ -386,7 +452,7 @@ export async function bulkLoad(opts: LoadOptions): Promise<Fixture> {
   const tokenRefs: string[] = [];
   let tokenCount = 0;
   const tokensWanted = Math.max(500, Math.floor(opts.records / 100));
-  sqlite.transaction(() => {
+  await sink.batch(() => {
     const irList = [...irs.entries()];
     for (let i = 0; i < tokensWanted; i++) {
       const [key, ir] = irList[rnd.int(irList.length)];
@@ -396,7 +462,7 @@ export async function bulkLoad(opts: LoadOptions): Promise<Fixture> {
       const created = new Date(now - rnd.int(50) * 60_000);
       const confirmed = rnd.next() < 0.5;
       const ref = id('mlr');
-      insToken.run(
+      sink.token([
         ref,
         rnd.next() < 0.5 ? 'magic-link' : 'passkey-assert',
         ir,
@@ -408,24 +474,20 @@ export async function bulkLoad(opts: LoadOptions): Promise<Fixture> {
         new Date(created.getTime() + 15 * 60_000).toISOString(),
         new Date(created.getTime() + 60 * 60_000).toISOString(),
         confirmed ? new Date(created.getTime() + 60_000).toISOString() : null,
-      );
+      ]);
       audit(created.toISOString(), initiator.accountId, 'reidentification.started', null, ir, ref, { method: 'magic-link', flow: 'mpxn' });
       if (mine) tokenRefs.push(ref);
       tokenCount++;
     }
-  })();
+  });
 
   if (opts.verifyAudit) {
     // The register's own verifier over the loaded chain: proves the loader hashes exactly as AuditLog does.
-    const result = await new AuditLog(new SqliteStore(drizzle(sqlite, { schema }), () => new GroupCommit(sqlite, null)), keys.signingKey, new Clock()).verify();
+    const result = await sink.verifyAudit(keys);
     if (!result.intact) throw new Error(`bench loader built a broken audit chain: ${JSON.stringify(result)}`);
   }
 
-  // The triggers only queued the records for the admin search (services/search-index.ts): index
-  // them all at once, as a register that had indexed them as they came would have them.
-  sqlite.exec("INSERT INTO access_records_search (access_records_search) VALUES ('rebuild'); DELETE FROM access_records_search_queue;");
-  sqlite.pragma('wal_checkpoint(TRUNCATE)');
-  sqlite.close();
+  await sink.finish();
 
   const existing = sample(allMpxns, 2000, rnd);
   const missing = Array.from({ length: 2000 }, (_, i) => `88${String(i * 7919).padStart(11, '0')}`);

@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --sizes 10k,100k,1m --duration 5 --connections 10]`
+ * `npm run bench [-- --sizes 10k,100k,1m --duration 5 --connections 10] [--db postgres://…]`
  *
  * For each size: bulk-load a fresh data folder (bench/load.ts), start the register on it as
  * a child process, measure its start time (spawn → first HTTP response), then drive each
@@ -10,12 +10,19 @@
  * The register runs as compiled JavaScript (one esbuild bundle of src/server/cli.ts and its
  * dependencies, out/bench/cli.mjs), which is how a deployment would ship it; the start time
  * under tsx (`npm run register`, TypeScript compiled on the fly) is measured and reported beside it.
+ *
+ * With `--db postgres://…` the same scenarios run against a register on that PostgreSQL database
+ * (bench/pg-load.ts): for each size the database is emptied, migrated (`npm run register --
+ * migrate`) and loaded with COPY, a key file is made with `npm run register -- keys new`, and
+ * every register process starts with `--db <url> --keys-file <file>`. The memory reported is
+ * the node's; the database server's is outside it (its CPU per request is reported beside).
  */
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import { compileRegister, drive, driveRegister, fileMb, login, ROOT, round, rssOf, scenarios, sleep, startCeiling, startRegister, sweptBacklog, type Measured } from './harness.js';
 import { bulkLoad, type Fixture } from './load.js';
+import { databaseMb, displayDb, newKeyFile, resetBenchDatabase, serverCpuMs, serverProcesses, serverVersion, sweptBacklogPg } from './pg-load.js';
 
 // ---------------------------------------------------------------- options
 interface Options {
@@ -35,6 +42,8 @@ interface Options {
   outfile: string;
   /** Extra register flags for the measured (compiled) runs, e.g. `--log-level silent`; none by default. */
   registerArgs: string[];
+  /** PostgreSQL database the bench empties, loads and runs the register on; null: SQLite in a data folder. */
+  db: string | null;
 }
 
 function parseSize(s: string): number {
@@ -44,7 +53,7 @@ function parseSize(s: string): number {
 }
 
 function parseOptions(argv: string[]): Options {
-  const o: Options = { sizes: [10_000, 100_000], duration: 5, connections: 10, dataUsers: 50, keep: false, only: null, profile: null, starts: 5, data: null, outfile: join(ROOT, 'out', 'bench', 'cli.mjs'), registerArgs: [] };
+  const o: Options = { sizes: [10_000, 100_000], duration: 5, connections: 10, dataUsers: 50, keep: false, only: null, profile: null, starts: 5, data: null, outfile: join(ROOT, 'out', 'bench', 'cli.mjs'), registerArgs: [], db: null };
   for (let i = 0; i < argv.length; i++) {
     const [flag, inline] = argv[i].split('=', 2);
     const value = () => inline ?? argv[++i];
@@ -82,9 +91,13 @@ function parseOptions(argv: string[]): Options {
       case '--register-args':
         o.registerArgs = value().split(' ').filter(Boolean);
         break;
+      case '--db':
+        o.db = value();
+        if (!/^postgres(ql)?:\/\//.test(o.db)) throw new Error('--db takes a postgres:// URL (SQLite, the default, needs no option)');
+        break;
       case '--help':
         process.stdout.write(
-          'npm run bench -- [--sizes 10k,100k[,1m]] [--duration <s per endpoint, default 5>] [--connections <n, default 10>] [--data-users <n, default 50>] [--only verify,create,...] [--keep] [--profile <dir>] [--starts <compiled restarts, default 5>] [--data <folder kept by --keep>] [--outfile <compiled register, default out/bench/cli.mjs; keep it two folders below the repo>] [--register-args "<register flags, e.g. --log-level silent; default none: the default configuration, request log included>"]\n',
+          'npm run bench -- [--sizes 10k,100k[,1m]] [--duration <s per endpoint, default 5>] [--connections <n, default 10>] [--data-users <n, default 50>] [--only verify,create,...] [--keep] [--profile <dir>] [--starts <compiled restarts, default 5>] [--data <folder kept by --keep>] [--outfile <compiled register, default out/bench/cli.mjs; keep it two folders below the repo>] [--register-args "<register flags, e.g. --log-level silent; default none: the default configuration, request log included>"] [--db <postgres://user@host:port/database: run on PostgreSQL; the bench EMPTIES that database, so give it one of its own>]\n',
         );
         process.exit(0);
         break; // not reached: process.exit
@@ -116,7 +129,10 @@ interface SizeResult {
   rssPeakFileMb: number;
   loadavgBefore: number[];
   loadavgAfter: number[];
-  endpoints: Record<string, { label: string; pending?: string; register?: Measured; single?: Measured; ceiling?: Measured; ratio?: number; bodyBytes?: number; rssPeakMb?: number; rssPeakAnonMb?: number; rssPeakFileMb?: number }>;
+  endpoints: Record<
+    string,
+    { label: string; pending?: string; register?: Measured; single?: Measured; ceiling?: Measured; ratio?: number; bodyBytes?: number; rssPeakMb?: number; rssPeakAnonMb?: number; rssPeakFileMb?: number; dbCpuUsPerReq?: number }
+  >;
 }
 
 /** The fixture of a kept data folder (`--keep`), so `--data` can reuse the folder without reloading it. */
@@ -127,28 +143,38 @@ async function runSize(size: number, opts: Options, compiled: string): Promise<S
   process.stderr.write(`\n== ${size.toLocaleString('en-GB')} access records (data folder ${dir}${opts.data ? ', reused' : ''})\n`);
   const loadavgBefore = loadavg();
   const dbFile = join(dir, 'register.sqlite');
+  // PostgreSQL: the key file the loader writes with and every register process starts with (in
+  // the bench's folder, kept with it by --keep), and the flags that put a register on the database.
+  const keysFile = join(dir, 'bench.keys.json');
+  const dbArgs = opts.db ? ['--db', opts.db, '--keys-file', keysFile] : [];
   let fixture: Fixture;
   let firstStartMs: number | null = null;
   if (opts.data) {
     fixture = JSON.parse(readFileSync(join(dir, FIXTURE_FILE), 'utf8')) as Fixture;
   } else {
-    fixture = await bulkLoad({ dataDir: dir, records: size, dataUsers: opts.dataUsers, hotMeterPoints: 5, hotSize: 300, verifyAudit: size <= 100_000 });
+    if (opts.db) {
+      const t0 = performance.now();
+      await resetBenchDatabase(opts.db);
+      newKeyFile(keysFile);
+      process.stderr.write(`  ${displayDb(opts.db)} emptied and migrated, key file written, in ${((performance.now() - t0) / 1000).toFixed(1)} s\n`);
+    }
+    fixture = await bulkLoad({ dataDir: dir, db: opts.db ?? undefined, keysFile: opts.db ? keysFile : undefined, records: size, dataUsers: opts.dataUsers, hotMeterPoints: 5, hotSize: 300, verifyAudit: size <= 100_000 });
     if (opts.keep) writeFileSync(join(dir, FIXTURE_FILE), JSON.stringify(fixture));
     // The first start after a bulk load also builds SQLite's planner statistics once (PRAGMA
     // optimize at open) and sweeps the loaded backlog; it is measured and reported on its own.
-    const first = await startRegister([process.execPath, compiled], dir);
+    const first = await startRegister([process.execPath, compiled], dir, dbArgs);
     firstStartMs = first.startMs;
     // The synthetic history includes records already past their expiry and DISCOVERED rows not
     // seen for months: the first start's lifecycle sweeper moves them (in the background). Let
     // it finish, so the restarts below are ordinary restarts of an up-to-date register.
-    await sweptBacklog(dbFile);
+    await (opts.db ? sweptBacklogPg(opts.db) : sweptBacklog(dbFile));
     await first.stop();
   }
-  const dbMb = fileMb(dbFile) + fileMb(`${dbFile}-wal`);
+  const dbMb = opts.db ? await databaseMb(opts.db) : fileMb(dbFile) + fileMb(`${dbFile}-wal`);
   // Then a restart under tsx (what `npm run register` does), then compiled restarts: one start
   // is too noisy on a shared 2-core machine (0.6–1.5 s for the same build), so several are
   // measured and the median reported; the last one is the register the benchmark runs against.
-  const viaTsx = await startRegister([process.execPath, '--import', 'tsx', join(ROOT, 'src', 'server', 'cli.ts')], dir);
+  const viaTsx = await startRegister([process.execPath, '--import', 'tsx', join(ROOT, 'src', 'server', 'cli.ts')], dir, dbArgs);
   const startMsTsx = viaTsx.startMs;
   await viaTsx.stop();
   const nodeFlags = (process.env.DAR_BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean);
@@ -156,12 +182,12 @@ async function runSize(size: number, opts: Options, compiled: string): Promise<S
   const startMsRuns: number[] = [];
   const startCpuMsRuns: number[] = [];
   for (let i = 1; i < opts.starts; i++) {
-    const r = await startRegister(compiledCommand, dir, opts.registerArgs);
+    const r = await startRegister(compiledCommand, dir, [...opts.registerArgs, ...dbArgs]);
     startMsRuns.push(r.startMs);
     startCpuMsRuns.push(r.startCpuMs);
     await r.stop();
   }
-  const reg = await startRegister([process.execPath, ...nodeFlags, ...(opts.profile ? ['--cpu-prof', `--cpu-prof-dir=${opts.profile}`] : []), compiled], dir, opts.registerArgs);
+  const reg = await startRegister([process.execPath, ...nodeFlags, ...(opts.profile ? ['--cpu-prof', `--cpu-prof-dir=${opts.profile}`] : []), compiled], dir, [...opts.registerArgs, ...dbArgs]);
   startMsRuns.push(reg.startMs);
   startCpuMsRuns.push(reg.startCpuMs);
   const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)];
@@ -174,6 +200,8 @@ async function runSize(size: number, opts: Options, compiled: string): Promise<S
   // listening (~1 s of CPU); let that finish so it does not weigh on the first measurement.
   await sleep(3000);
 
+  // PostgreSQL on this machine: its processes' CPU time is measured beside the register's.
+  const dbProcesses = opts.db ? await serverProcesses(opts.db) : null;
   let peak = { rssMb: 0, anonMb: 0, fileMb: 0 };
   let endpointPeak = { rssMb: 0, anonMb: 0, fileMb: 0 };
   const sampler = setInterval(() => {
@@ -219,7 +247,9 @@ async function runSize(size: number, opts: Options, compiled: string): Promise<S
         await drive(reg.base, s.next, 1, conns); // warm-up
         // With the CPU time the register (all its threads) spent per answered request: unlike
         // req/s, hardly moved by other load on the machine. And its disk reads and writes.
+        const dbCpu0 = dbProcesses ? serverCpuMs(dbProcesses) : 0;
         entry.register = await driveRegister(reg.child.pid!, reg.base, s.next, opts.duration, conns);
+        if (dbProcesses) entry.dbCpuUsPerReq = Math.round((1000 * (serverCpuMs(dbProcesses) - dbCpu0)) / Math.max(1, entry.register.requests + entry.register.non2xx));
         // Latency without queueing: one connection, one request at a time.
         entry.single = await drive(reg.base, s.next, Math.min(2, opts.duration), 1);
         entry.rssPeakMb = round(endpointPeak.rssMb, 0);
@@ -230,7 +260,7 @@ async function runSize(size: number, opts: Options, compiled: string): Promise<S
         entry.ratio = entry.register.rps / entry.ceiling.rps;
         const m = entry.register;
         process.stderr.write(
-          `  ${s.name.padEnd(16)} ${m.rps.toFixed(0).padStart(7)} req/s  p50 ${m.p50.toFixed(2)} ms  p99 ${m.p99.toFixed(2)} ms  CPU ${m.cpuUsPerReq} µs/req  disk read ${m.diskReadKiBPerReq} / written ${m.diskWriteKiBPerReq} KiB/req  (ceiling ${entry.ceiling.rps.toFixed(0)} req/s, ratio ${entry.ratio.toFixed(2)}; 1 conn p50 ${entry.single.p50.toFixed(2)} p99 ${entry.single.p99.toFixed(2)} ms; RSS ≤ ${entry.rssPeakMb} MB: ${entry.rssPeakAnonMb} anon + ${entry.rssPeakFileMb} file)${m.non2xx ? `  non-2xx ${JSON.stringify(m.statusCodes)}` : ''}\n`,
+          `  ${s.name.padEnd(16)} ${m.rps.toFixed(0).padStart(7)} req/s  p50 ${m.p50.toFixed(2)} ms  p99 ${m.p99.toFixed(2)} ms  CPU ${m.cpuUsPerReq} µs/req${entry.dbCpuUsPerReq === undefined ? '' : ` (+ PostgreSQL ${entry.dbCpuUsPerReq} µs/req)`}  disk read ${m.diskReadKiBPerReq} / written ${m.diskWriteKiBPerReq} KiB/req  (ceiling ${entry.ceiling.rps.toFixed(0)} req/s, ratio ${entry.ratio.toFixed(2)}; 1 conn p50 ${entry.single.p50.toFixed(2)} p99 ${entry.single.p99.toFixed(2)} ms; RSS ≤ ${entry.rssPeakMb} MB: ${entry.rssPeakAnonMb} anon + ${entry.rssPeakFileMb} file)${m.non2xx ? `  non-2xx ${JSON.stringify(m.statusCodes)}` : ''}\n`,
         );
       }
     } finally {
@@ -306,15 +336,24 @@ function report(results: SizeResult[], opts: Options): { table: string; verdicts
   row('register start, compiled: CPU time until the first answer (ms, median)', (r) => String(r.startCpuMs));
   row('register start, tsx (ms)', (r) => String(r.startMsTsx));
   row('first start after bulk load, compiled (ms; one-off statistics + backlog sweep)', (r) => (r.firstStartMs === null ? '(reused folder)' : String(r.firstStartMs)));
-  row('register RSS after run / peak (MB)', (r) => `${r.rssMb.toFixed(0)} / ${r.rssPeakMb.toFixed(0)}`);
-  row('peak RSS: anonymous + file-backed (MB)', (r) => `${r.rssPeakAnonMb.toFixed(0)} + ${r.rssPeakFileMb.toFixed(0)}`);
+  // On PostgreSQL the page cache and the query work are the server's, in its own processes.
+  const nodeOnly = opts.db ? ' (the node only; the PostgreSQL server is outside it)' : '';
+  row(`register RSS after run / peak (MB)${nodeOnly}`, (r) => `${r.rssMb.toFixed(0)} / ${r.rssPeakMb.toFixed(0)}`);
+  row(`peak RSS: anonymous + file-backed (MB)${nodeOnly}`, (r) => `${r.rssPeakAnonMb.toFixed(0)} + ${r.rssPeakFileMb.toFixed(0)}`);
   row('peak RSS per endpoint, anonymous + file-backed (MB)', (r) =>
     Object.entries(r.endpoints)
       .filter(([, e]) => e.rssPeakMb !== undefined)
       .map(([n, e]) => `${n} ${e.rssPeakAnonMb} + ${e.rssPeakFileMb}`)
       .join(', '),
   );
-  row('database size (MB)', (r) => r.dbMb.toFixed(0));
+  if (opts.db)
+    row('PostgreSQL server CPU per request (µs; all its processes, 10 connections)', (r) =>
+      Object.entries(r.endpoints)
+        .filter(([, e]) => e.dbCpuUsPerReq !== undefined)
+        .map(([n, e]) => `${n} ${e.dbCpuUsPerReq}`)
+        .join(', '),
+    );
+  row(opts.db ? 'database size (MB; pg_database_size)' : 'database size (MB)', (r) => r.dbMb.toFixed(0));
   row('rows: access records + DISCOVERED', (r) => `${r.counts['access-records']} + ${r.counts.discovered}`);
   row('rows: identity records / audit events', (r) => `${r.counts['identity-records']} / ${r.counts['audit-events']}`);
   row('bulk load (s)', (r) => r.loadSeconds.toFixed(1));
@@ -331,6 +370,9 @@ function report(results: SizeResult[], opts: Options): { table: string; verdicts
     });
     verdicts.push({ target: `verify p99 ≤ ${TARGETS.verifyP99Ms} ms at ${fmtSize(at100k.size)}`, met: v.register.p99 <= TARGETS.verifyP99Ms, detail: `${v.register.p99.toFixed(2)} ms` });
   }
+  // The scale-out target (several nodes on PostgreSQL) names 1M records as well.
+  const v1m = results.find((r) => r.size === 1_000_000)?.endpoints.verify;
+  if (v1m?.register) verdicts.push({ target: `verify p99 ≤ ${TARGETS.verifyP99Ms} ms at 1M`, met: v1m.register.p99 <= TARGETS.verifyP99Ms, detail: `${v1m.register.p99.toFixed(2)} ms (1 connection: ${v1m.single!.p99.toFixed(2)} ms)` });
   for (const r of results) {
     const c = r.endpoints.create?.register;
     const goal = TARGETS.createRps[r.size];
@@ -364,7 +406,7 @@ function report(results: SizeResult[], opts: Options): { table: string; verdicts
   const biggest = results[results.length - 1];
   verdicts.push({ target: `register start ≤ ${TARGETS.startMs} ms at ${fmtSize(biggest.size)} (compiled)`, met: biggest.startMs <= TARGETS.startMs, detail: `${biggest.startMs} ms (tsx: ${biggest.startMsTsx} ms)` });
   verdicts.push({
-    target: `anonymous memory (RssAnon) ≤ ${TARGETS.rssAnonMb} MB at every size`,
+    target: `anonymous memory (RssAnon) ≤ ${TARGETS.rssAnonMb} MB at every size${opts.db ? ' (the node; PostgreSQL not counted)' : ''}`,
     met: results.every((r) => r.rssPeakAnonMb <= TARGETS.rssAnonMb),
     detail: results.map((r) => `${fmtSize(r.size)} ${r.rssPeakAnonMb.toFixed(0)} MB (+ ${r.rssPeakFileMb.toFixed(0)} MB file-backed)`).join(', '),
   });
@@ -389,16 +431,26 @@ async function main() {
     `DAR register benchmark: sizes ${opts.sizes.map(fmtSize).join(', ')}, ${opts.duration} s per endpoint, ${opts.connections} connections\n` +
       `machine: ${machine.cpus} × ${machine.cpuModel}, ${machine.memGb} GiB, Node ${machine.node}, load average ${machine.loadavgAtStart.join(' ')}\n`,
   );
+  const database = opts.db ? `PostgreSQL ${await serverVersion(opts.db)} at ${displayDb(opts.db)}` : 'SQLite';
+  if (opts.db) process.stderr.write(`database: ${database} (emptied and loaded for each size)\n`);
   const compiled = await compileRegister(opts.outfile);
   const results: SizeResult[] = [];
   for (const size of opts.sizes) results.push(await runSize(size, opts, compiled));
   const { table, verdicts } = report(results, opts);
-  const command = `npm run bench -- ${process.argv.slice(2).join(' ')}`.trim();
-  process.stdout.write(`\n${command}\n${machine.cpus} cores (${machine.cpuModel}), ${machine.memGb} GiB, Node ${machine.node}; load average at start ${machine.loadavgAtStart.join(' ')}\n\n${table}\n`);
+  const command = `npm run bench -- ${process.argv
+    .slice(2)
+    .map((a) => (/^postgres(ql)?:\/\//.test(a) ? displayDb(a) : a))
+    .join(' ')}`.trim();
+  process.stdout.write(
+    `\n${command}\n${machine.cpus} cores (${machine.cpuModel}), ${machine.memGb} GiB, Node ${machine.node}; load average at start ${machine.loadavgAtStart.join(' ')}${opts.db ? `\ndatabase: ${database}` : ''}\n\n${table}\n`,
+  );
   const outDir = join(ROOT, 'bench', 'results');
   mkdirSync(outDir, { recursive: true });
   const file = join(outDir, `${startedAt.toISOString().replace(/[:.]/g, '-')}.json`);
-  writeFileSync(file, JSON.stringify({ startedAt: startedAt.toISOString(), finishedAt: new Date().toISOString(), command, options: opts, machine, targets: TARGETS, verdicts, results }, null, 2));
+  writeFileSync(
+    file,
+    JSON.stringify({ startedAt: startedAt.toISOString(), finishedAt: new Date().toISOString(), command, options: { ...opts, db: opts.db && displayDb(opts.db) }, database, machine, targets: TARGETS, verdicts, results }, null, 2),
+  );
   process.stdout.write(`\nresults written to ${file}\n`);
 }
 
