@@ -79,6 +79,12 @@ export const SQLITE_ONLY_SEARCH_INDEXES = ['access_records_search'];
  */
 export const SQLITE_ONLY_SEARCH_TABLES = ['access_records_search_queue'];
 
+/**
+ * PostgreSQL's side of that machinery: the pg_trgm index over the searchable names (drizzle-pg
+ * migration `admin_search_trigrams`), which SQLite's FTS5 table does the work of.
+ */
+export const POSTGRES_ONLY_SEARCH_INDEXES = ['access_records_search_trgm'];
+
 export function sqliteShape(db: Database.Database): TableShape[] {
   const virtual = db.prepare("select name from sqlite_master where type = 'table' and sql like 'CREATE VIRTUAL TABLE%'").pluck().all() as string[];
   const unexpected = virtual.filter((v) => !SQLITE_ONLY_SEARCH_INDEXES.includes(v));
@@ -158,7 +164,7 @@ export async function postgresShape(client: pg.ClientBase, schema = 'public'): P
       columns,
       primaryKey: idx.find((i) => i.primary)?.keys.map(normaliseKey) ?? [],
       indexes: idx
-        .filter((i) => !i.primary)
+        .filter((i) => !i.primary && !POSTGRES_ONLY_SEARCH_INDEXES.includes(i.name))
         .map((i) => ({ name: i.name, unique: i.unique, columns: i.keys.map(normaliseKey), where: i.where === null ? null : normaliseExpr(i.where) }))
         .sort(byName),
       triggers,

@@ -11,8 +11,8 @@ import { PeriodicWorker } from './worker.js';
  * See docs/performance.md "Creates".
  *
  * SQLite only: the index, its queue and their triggers exist in SQLite's migrations alone. On
- * PostgreSQL the admin search reads the table itself (AccessRecords.scanSearch), and the
- * indexer, given no SQLite connection, has nothing to do.
+ * PostgreSQL the admin search reads a pg_trgm index that PostgreSQL keeps itself
+ * (AccessRecords.scanSearch), and the indexer, given no SQLite connection, has nothing to do.
  */
 export const SEARCH_QUEUE = 'access_records_search_queue';
 

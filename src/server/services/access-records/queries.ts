@@ -15,6 +15,9 @@ import { recordJsonOf } from '../record-json.js';
 import { effectiveState } from './rules.js';
 import { SEARCH_QUEUE } from '../search-index.js';
 
+/** Joins the searchable names in PostgreSQL's trigram-indexed search text (scanSearch). */
+const SEARCH_SEPARATOR = '\u001f';
+
 export type AccessRow = typeof schema.accessRecords.$inferSelect;
 export type AccessRecordApi = Static<typeof AccessRecordOutput>;
 export type AccessRecordSummaryApi = Static<typeof AccessRecordSummary>;
@@ -385,17 +388,26 @@ export class AccessRecordQueries {
   }
 
   /**
-   * PostgreSQL, which has no trigram index here (drizzle-pg/): the same four names, each
-   * lower-cased, matched against the lower-cased term (one pass over the table; written as a
-   * LIKE, which a pg_trgm index on lower(column) could serve), and an access-key fragment, as
-   * SQLite finds them. The term's own `%`, `_` and `\` are literal. lower() folds what the
-   * database's character type folds (ASCII under the C locale the register's databases use),
-   * on both sides alike.
+   * PostgreSQL: the four names as one lower-cased text (mpxn, purpose, lead controller name,
+   * organisation name, joined by U+001F, nulls as empty), matched against the lower-cased term
+   * with LIKE, which the trigram index `access_records_search_trgm` serves (drizzle-pg migration
+   * `admin_search_trigrams`; the expression here must stay the index's); and an access-key
+   * fragment, as SQLite finds them (a scan of the keys: like SQLite's, the trigram index leaves
+   * random keys out, for the cost of indexing them on every create). The term's own `%`, `_` and `\` are literal. A
+   * term holding the separator could match across two names, so it reads each name on its own
+   * (a scan). lower() folds what the database's character type folds (ASCII under the C locale
+   * the register's databases use), on both sides alike.
    */
   private scanSearch(t: typeof schema.accessRecords, term: string): SQL[] {
     const pattern = `%${term.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
-    const has = (c: AnyColumn) => sql`lower(${c}) like lower(${pattern}) escape '\\'`;
-    const alternatives: SQL[] = [sql`select ${t.seq} from ${t} where ${has(t.mpxn)} or ${has(t.purpose)} or ${has(t.leadControllerName)} or ${has(t.organisationName)}`];
+    const alternatives: SQL[] = [];
+    if (term.includes(SEARCH_SEPARATOR)) {
+      const has = (c: AnyColumn) => sql`lower(${c}) like lower(${pattern}) escape '\\'`;
+      alternatives.push(sql`select ${t.seq} from ${t} where ${has(t.mpxn)} or ${has(t.purpose)} or ${has(t.leadControllerName)} or ${has(t.organisationName)}`);
+    } else {
+      const names = sql`lower(${t.mpxn} || chr(31) || coalesce(${t.purpose}, '') || chr(31) || coalesce(${t.leadControllerName}, '') || chr(31) || coalesce(${t.organisationName}, ''))`;
+      alternatives.push(sql`select ${t.seq} from ${t} where ${names} like lower(${pattern}) escape '\\'`);
+    }
     if (/^(a|ak|ak_)?[0-9a-f]*$/i.test(term)) alternatives.push(sql`select ${t.seq} from ${t} where strpos(${t.ak}, ${term.toLowerCase()}) > 0`);
     return alternatives;
   }
