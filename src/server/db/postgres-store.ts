@@ -166,12 +166,18 @@ export class PostgresStore implements Store {
   }
 
   prepare<R>(name: string, build: (db: Db, tables: typeof schema) => Preparable<R>): Prepared<R> {
-    // Built per call on the current connection (a transaction's, or the pool's); PostgreSQL
-    // keeps the named statement prepared per connection.
+    type Query = { execute(p?: Record<string, unknown>): Promise<R> };
+    const prepareOn = (db: Db) => (build(db, this.tables) as unknown as { prepare(name: string): Query }).prepare(name);
+    // Outside a unit the query runs on the pool, the same handle every time: built once (building
+    // it was about a tenth of the register's time serving verify). Inside a unit it is bound to
+    // that unit's transaction, so built per call. PostgreSQL keeps the named statement prepared
+    // per connection either way.
+    let pooled: Query | null = null;
     return {
-      execute: async (placeholders) => {
-        const q = build(this.db, this.tables) as unknown as { prepare(name: string): { execute(p?: Record<string, unknown>): Promise<R> } };
-        return q.prepare(name).execute(placeholders);
+      execute: (placeholders) => {
+        if (this.current()) return prepareOn(this.db).execute(placeholders);
+        pooled ??= prepareOn(this.root as unknown as Db);
+        return pooled.execute(placeholders);
       },
     };
   }
