@@ -16,6 +16,7 @@ const NOT_ON_POSTGRES: Record<string, string> = {
   'test/schema-parity.test.ts': 'compares both engines itself',
   'test/engine-parity.test.ts': 'compares both engines itself',
   'test/admin-search-postgres.test.ts': 'compares both engines itself',
+  'test/record-counts-postgres.test.ts': 'PostgreSQL only, in both passes',
   'test/postgres-store.test.ts': 'PostgreSQL only, in both passes',
   'test/postgres-harness.test.ts': 'PostgreSQL only, in both passes',
   'test/migrate.test.ts': 'migrates both engines itself',

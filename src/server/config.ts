@@ -58,6 +58,8 @@ export interface RegisterConfig {
   auditLinkIntervalMs: number;
   /** How often records queued for the admin search's index are indexed (services/search-index.ts). */
   searchIndexIntervalMs: number;
+  /** How often PostgreSQL's pending record-count changes are folded into the counts (services/record-counts.ts). */
+  recordCountFoldIntervalMs: number;
   /**
    * Proxies whose X-Forwarded-For the register believes (addresses or CIDR ranges, as
    * Fastify's `trustProxy` takes them). Empty: the client address is the socket's, whatever
@@ -98,6 +100,7 @@ export function defaultConfig(overrides: Partial<RegisterConfig> = {}): Register
     sweepIntervalMs: 60_000,
     auditLinkIntervalMs: 1_000,
     searchIndexIntervalMs: 1_000,
+    recordCountFoldIntervalMs: 1_000,
     trustProxy: [],
     ...overrides,
   };

@@ -100,11 +100,21 @@ export class DbProbe {
 
   /** The trigger-kept counts of a Data User's records by stored state, and the same counted from the rows. */
   async recordCountsByState(duid: string): Promise<{ kept: { state: string; n: number }[]; counted: { state: string; n: number }[] }> {
+    // The counts plus their changes not folded in yet (PostgreSQL: services/record-counts.ts).
+    const c = this.t.accessRecordCounts;
+    const d = this.t.accessRecordCountDeltas;
+    const both = this.db
+      .select({ state: c.state, n: c.n })
+      .from(c)
+      .where(eq(c.duid, duid))
+      .unionAll(this.db.select({ state: d.state, n: d.n }).from(d).where(eq(d.duid, duid)))
+      .as('both');
     const kept = await this.db
-      .select({ state: this.t.accessRecordCounts.state, n: this.t.accessRecordCounts.n })
-      .from(this.t.accessRecordCounts)
-      .where(and(eq(this.t.accessRecordCounts.duid, duid), sql`${this.t.accessRecordCounts.n} > 0`))
-      .orderBy(asc(this.t.accessRecordCounts.state));
+      .select({ state: both.state, n: sql<number>`cast(sum(${both.n}) as bigint)`.mapWith(Number) })
+      .from(both)
+      .groupBy(both.state)
+      .having(sql`sum(${both.n}) > 0`)
+      .orderBy(asc(both.state));
     const counted = await this.db
       .select({ state: this.t.accessRecords.state, n: sql<number>`count(*)` })
       .from(this.t.accessRecords)

@@ -78,4 +78,11 @@ export interface Dialect {
    * PostgreSQL, whose default is the reverse. null when nothing needs writing.
    */
   nullsAsSqlite(dir: 'asc' | 'desc'): SQL | undefined;
+  /**
+   * One statement that folds the pending changes of access_record_count_deltas into
+   * access_record_counts and deletes them, atomically (a reader sees either the changes or their
+   * sum); null where the count triggers write access_record_counts directly and leave no changes
+   * to fold (SQLite). See services/record-counts.ts.
+   */
+  foldRecordCountDeltas: SQL | null;
 }

@@ -32,4 +32,10 @@ export const postgresDialect: Dialect = {
   jsonMember: (column: AnyColumn | SQL, key: string): SQL => sql`(${column} -> ${sql.raw(`'${key.replace(/'/g, "''")}'`)})::text`,
   asText: (expr: AnyColumn | SQL): SQL => sql`(${expr})::text`,
   nullsAsSqlite: (dir: 'asc' | 'desc') => (dir === 'asc' ? sql`nulls first` : sql`nulls last`),
+  // The count triggers append changes (drizzle-pg/0006_record_count_deltas.sql); this sums the
+  // ones committed so far into the counts and removes exactly those rows.
+  foldRecordCountDeltas: sql`with folded as (delete from access_record_count_deltas returning duid, state, n)
+    insert into access_record_counts (duid, state, n)
+    select duid, state, sum(n) from folded group by duid, state
+    on conflict (duid, state) do update set n = access_record_counts.n + excluded.n`,
 };

@@ -248,6 +248,23 @@ export const accessRecordCounts = sqliteTable(
   (t) => [primaryKey({ columns: [t.duid, t.state] })],
 );
 
+/**
+ * Changes to access_record_counts not folded in yet (+1 or -1 per record entering or leaving a
+ * state). PostgreSQL's count triggers append here instead of updating the Data User's count
+ * row, which would hold that row's lock until commit and so let one Data User's creates commit
+ * only one at a time; a background job folds the changes into the counts (services/record-counts.ts),
+ * and a count reads both. SQLite, with one writer, updates the counts directly and leaves this empty.
+ */
+export const accessRecordCountDeltas = sqliteTable(
+  'access_record_count_deltas',
+  {
+    duid: text('duid').notNull(),
+    state: text('state').notNull(),
+    n: integer('n').notNull(),
+  },
+  (t) => [index('access_record_count_deltas_duid_idx').on(t.duid, t.state)],
+);
+
 export const cotEvents = sqliteTable(
   'cot_events',
   {

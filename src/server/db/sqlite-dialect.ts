@@ -24,4 +24,6 @@ export const sqliteDialect: Dialect = {
   jsonMember: (column: AnyColumn | SQL, key: string): SQL => sql`${column} -> ${sql.raw(`'$.${/^[a-z]+$/.test(key) ? key : `"${key}"`}'`)}`,
   asText: (expr: AnyColumn | SQL): SQL => sql`${expr}`,
   nullsAsSqlite: () => undefined,
+  // One writer: the count triggers update access_record_counts themselves (drizzle/0003_record_counts.sql).
+  foldRecordCountDeltas: null,
 };

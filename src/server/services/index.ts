@@ -15,6 +15,7 @@ import { SearchIndexer } from './search-index.js';
 import { SignInThrottle } from './sign-in-throttle.js';
 import { Snapshots } from './snapshots.js';
 import { Webhooks } from './webhooks.js';
+import { RecordCountFolder } from './record-counts.js';
 import type { Worker } from './worker.js';
 
 /** Domain services, created once per register. Routes and workers call these, never SQL directly. */
@@ -45,6 +46,8 @@ export interface Services {
   /** Moves records queued for the admin search into its trigram index, off the request path (also in `workers`). */
   searchIndexer: SearchIndexer;
   /** Background work (mail retries, webhook delivery, lifecycle sweeps, audit linking, search indexing), started after listen. */
+  /** Folds PostgreSQL's pending record-count changes into the counts (also in `workers`; idle on SQLite). */
+  recordCounts: RecordCountFolder;
   workers: Worker[];
 }
 
@@ -72,6 +75,7 @@ export function createServices(reg: Register): Services {
   });
   const auditLinker = new AuditLinker(reg.audit, reg.tx, reg.config.auditLinkIntervalMs);
   const searchIndexer = new SearchIndexer(reg.sqlite, reg.tx, reg.config.searchIndexIntervalMs);
+  const recordCounts = new RecordCountFolder(reg.store, reg.config.recordCountFoldIntervalMs);
   const services: Services = {
     accounts,
     identities,
@@ -88,8 +92,9 @@ export function createServices(reg: Register): Services {
     sandboxClock,
     auditLinker,
     searchIndexer,
+    recordCounts,
     signInThrottle: new SignInThrottle(reg),
-    workers: [sweeper, delivery, mail.worker, auditLinker, searchIndexer],
+    workers: [sweeper, delivery, mail.worker, auditLinker, searchIndexer, recordCounts],
   };
   return services;
 }

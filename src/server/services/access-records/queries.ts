@@ -158,12 +158,25 @@ export class AccessRecordQueries {
         .limit(sql.placeholder('limit') as unknown as number),
     );
     const p = (name: string) => sql.placeholder(name);
-    this.countsOf = reg.store.prepare('access-records.counts-of', (db, { accessRecordCounts }) =>
-      db
-        .select({ state: accessRecordCounts.state, n: accessRecordCounts.n })
-        .from(accessRecordCounts)
-        .where(eq(accessRecordCounts.duid, p('duid'))),
-    );
+    // The counts plus the changes not folded into them yet (PostgreSQL; always none on SQLite):
+    // services/record-counts.ts.
+    this.countsOf = reg.store.prepare('access-records.counts-of', (db, { accessRecordCounts: c, accessRecordCountDeltas: d }) => {
+      const both = db
+        .select({ state: c.state, n: c.n })
+        .from(c)
+        .where(eq(c.duid, p('duid')))
+        .unionAll(
+          db
+            .select({ state: d.state, n: d.n })
+            .from(d)
+            .where(eq(d.duid, p('duid'))),
+        )
+        .as('both');
+      return db
+        .select({ state: both.state, n: sql<number>`cast(sum(${both.n}) as bigint)`.mapWith(Number) })
+        .from(both)
+        .groupBy(both.state);
+    });
     // ACTIVE past expiry but not swept yet: a handful at most (the sweeper runs every few
     // seconds), found through the (state, expires_at) index.
     this.lapsedOf = reg.store.prepare('access-records.lapsed-of', (db, { accessRecords }) =>
