@@ -1,14 +1,14 @@
 /**
- * GET /v1/admin/audit/verify while the linker links (PostgreSQL, where every node links): the
- * check reads the anchor, the chain and the unlinked events in several statements, and a
- * linker run committing between them made an intact chain read as broken ("the chain anchor
- * is older than the chain"). The check now holds the linker's job lock (AuditLog.verify).
- * SQLite is not covered here: its verify is unchanged (docs/security.md "The audit chain").
+ * GET /v1/admin/audit/verify while events are appended and linked, on either engine: the check
+ * reads the anchor, the chain and the unlinked events in several statements, and a link run or
+ * a new event between them made an intact chain read as broken ("the chain anchor is older
+ * than the chain", "the newest events are missing"). The check now keeps this process's linker
+ * out, and (PostgreSQL) other nodes' by the linker's job lock (AuditLog.verify).
  */
 import { describe, expect, it } from 'vitest';
-import { TEST_ENGINE, testRegister } from './support/register.js';
+import { testRegister } from './support/register.js';
 
-describe.skipIf(TEST_ENGINE !== 'postgres')('audit verify while events are appended and linked (PostgreSQL)', () => {
+describe('audit verify while events are appended and linked', () => {
   it('never reports an intact chain as broken', async () => {
     const r = await testRegister();
     let stop = false;
@@ -21,6 +21,10 @@ describe.skipIf(TEST_ENGINE !== 'postgres')('audit verify while events are appen
           await r.reg.tx(() => r.reg.audit.append({ actor: 'register', eventType: 'test.event', detail: { n: appended } }));
           appended++;
           if (appended % 2 === 0) await r.reg.tx(() => r.reg.audit.linkPending());
+          // Now and then, let the checks' requests in: on SQLite a unit can settle without
+          // leaving the microtask queue (a real writer is a request, which waits for I/O), and
+          // in between the writer runs between the check's own awaits, as requests do.
+          if (appended % 4 === 0) await new Promise((resolve) => setImmediate(resolve));
         }
       })();
       const faults: string[] = [];

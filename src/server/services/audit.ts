@@ -81,6 +81,10 @@ const LINKER_WAIT_MS = 5000;
  * is then read and written.
  */
 export class AuditLog {
+  /** Checks (verify) in progress in this process; the linker waits them out. */
+  private verifying = 0;
+  /** The link run in progress in this process, which a check lets finish first. */
+  private linking: Promise<number> | null = null;
   private readonly nextSeq;
   private readonly highSeq;
   private readonly insert;
@@ -253,6 +257,19 @@ export class AuditLog {
    * the lock or the anchor is missing or forged (verify reports that; linking on would hide it).
    */
   async linkPending(max = 2000): Promise<number> {
+    // A check in progress in this process reads the chain in several statements: linking
+    // meanwhile would make an intact chain read as broken. The linker tries again next pass.
+    if (this.verifying > 0) return 0;
+    const run = this.linkOnce(max);
+    this.linking = run;
+    try {
+      return await run;
+    } finally {
+      if (this.linking === run) this.linking = null;
+    }
+  }
+
+  private async linkOnce(max: number): Promise<number> {
     // The job lock, first: on SQLite the transaction is already the only writer on the file
     // (BEGIN IMMEDIATE), whichever process or node runs it; on PostgreSQL false means another
     // node is linking.
@@ -312,12 +329,20 @@ export class AuditLog {
    * left as it was: there a transaction is the one writer's and would hold up every write.
    */
   async verify(): Promise<VerifyResult> {
-    if (this.store.engine !== 'postgres') return this.check();
-    return this.store.tx(async () => {
-      const until = Date.now() + LINKER_WAIT_MS;
-      while (!(await this.store.tryJobLock('audit-linker')) && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
-      return this.check();
-    });
+    // This process's linker stays out until the check ends (linkPending), once a run already
+    // started has finished; other nodes' linkers (PostgreSQL) by the job lock below.
+    this.verifying++;
+    try {
+      await this.linking?.catch(() => undefined);
+      if (this.store.engine !== 'postgres') return await this.check();
+      return await this.store.tx(async () => {
+        const until = Date.now() + LINKER_WAIT_MS;
+        while (!(await this.store.tryJobLock('audit-linker')) && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
+        return this.check();
+      });
+    } finally {
+      this.verifying--;
+    }
   }
 
   private async check(): Promise<VerifyResult> {
@@ -372,6 +397,9 @@ export class AuditLog {
     // 3. Events not linked yet: their own HMAC, and (SQLite) no hole in the ids after the tip.
     // SQLite's counter is gapless (a rolled-back insert gives its id back), so a missing id was
     // deleted. (PostgreSQL sequences skip values on rollback: there this check cannot apply.)
+    // The highest id handed out, read before the pages: events written while they are read
+    // can only add to what the pages find.
+    const high = this.gaplessIds ? await this.sequenceHigh() : 0;
     let expected = tip.seq + 1;
     for (let after = 0; ;) {
       const rows = await this.unlinkedPage.execute({ after });
@@ -385,7 +413,6 @@ export class AuditLog {
       }
     }
     if (this.gaplessIds) {
-      const high = await this.sequenceHigh();
       if (high > expected - 1) return fail(high, `the newest events are missing: the database handed out ids up to ${high}, the newest present is ${expected - 1}`);
     }
     return { intact: true, checked, linked, unlinked: checked - linked, 'first-broken-id': null, reason: null };
