@@ -5,7 +5,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeNewKeyFile } from '../src/server/lib/keys.js';
 import { postgresAvailable, testDatabase, type TestDatabase } from './support/postgres.js';
-import { consentBody, testRegister, type TestRegister } from './support/register.js';
+import { createNamedRecord, testRegister, type TestRegister } from './support/register.js';
 
 /**
  * The admin search on PostgreSQL (services/access-records/queries.ts scanSearch; drizzle-pg
@@ -18,15 +18,7 @@ describe.skipIf(!postgresAvailable())('admin search on PostgreSQL', () => {
   let pgr: TestRegister;
   const made: { lite: string[]; pg: string[] } = { lite: [], pg: [] };
 
-  const create = async (r: TestRegister, purpose: string, lead: string) => {
-    const ir = (await r.call('bright_energy', 'POST', '/v1/identity-records', { 'pii-principal': { mpxn: '1200012345678', 'move-in-date': '2021-01-01' }, 'expressed-by': 'data-subject' })).body.ir;
-    const body = consentBody(ir);
-    body.processing.purpose = purpose;
-    body['record-metadata']['controller-arrangement'].controllers = [{ name: lead, role: 'sole', 'contact-url': 'https://lead.example/contact' }];
-    const res = await r.call('bright_energy', 'POST', '/v1/access-records', body);
-    expect(res.status, JSON.stringify(res.body)).toBe(201);
-    return res.body['access-token'].key as string;
-  };
+  const create = async (r: TestRegister, purpose: string, lead: string) => (await createNamedRecord(r, purpose, lead)).ak;
   /** The search's answer as indexes into `made` (access keys differ between the registers). */
   const search = async (r: TestRegister, mine: string[], q: string) => {
     const res = await r.call('admin_ops', 'GET', `/v1/admin/records?q=${encodeURIComponent(q)}&limit=500`);

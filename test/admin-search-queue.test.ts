@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { SearchIndexer } from '../src/server/services/search-index.js';
-import { consentBody, testRegister, type TestRegister } from './support/register.js';
+import { createNamedRecord, testRegister, type TestRegister } from './support/register.js';
 
 /**
  * The admin search's trigram index off the create path (docs/performance.md "Creates"): a write
@@ -30,15 +30,7 @@ const search = async (r: TestRegister, q: string, extra = '') => {
   expect(res.status, JSON.stringify(res.body)).toBe(200);
   return (res.body.records as { ak: string }[]).map((x) => x.ak).sort();
 };
-const create = async (r: TestRegister, purpose: string, lead = 'Test Energy Ltd') => {
-  const ir = (await r.call('bright_energy', 'POST', '/v1/identity-records', { 'pii-principal': { mpxn: '1200012345678', 'move-in-date': '2021-01-01' }, 'expressed-by': 'data-subject' })).body.ir;
-  const body = consentBody(ir);
-  body.processing.purpose = purpose;
-  body['record-metadata']['controller-arrangement'].controllers = [{ name: lead, role: 'sole', 'contact-url': 'https://lead.example/contact' }];
-  const res = await r.call('bright_energy', 'POST', '/v1/access-records', body);
-  expect(res.status, JSON.stringify(res.body)).toBe(201);
-  return { ak: res.body['access-token'].key as string, body };
-};
+const create = createNamedRecord;
 
 describe('admin search queue (docs/performance.md "Creates")', () => {
   it('a create only queues the record; search finds it before the indexer ran and after, exactly once', async () => {

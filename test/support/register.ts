@@ -6,7 +6,7 @@ import { writeNewKeyFile } from '../../src/server/lib/keys.js';
 import { testDatabase } from './postgres.js';
 import { createRegister, type RunningRegister } from '../../src/server/start.js';
 import { DEMO_ACCOUNTS, seedDemo } from '../../src/server/seed/demo.js';
-import { afterAll, beforeAll } from 'vitest';
+import { afterAll, beforeAll, expect } from 'vitest';
 import { DbProbe } from './db-probe.js';
 import { startSmtpSink, type SmtpSink } from './smtp-sink.js';
 
@@ -115,6 +115,21 @@ export function discoveredBody(mpxn: string, patch: Record<string, unknown> = {}
 }
 
 /** A valid sole/uk-consent record body for tests; override parts as needed. */
+/**
+ * bright_energy creates a consent record with this purpose and sole lead controller, on an
+ * identity record of its own made for it (what the admin search finds a record by).
+ * Returns the access key and the body sent; fails the test unless the register answered 201.
+ */
+export async function createNamedRecord(r: TestRegister, purpose: string, lead = 'Test Energy Ltd'): Promise<{ ak: string; body: any }> {
+  const ir = (await r.call('bright_energy', 'POST', '/v1/identity-records', { 'pii-principal': { mpxn: '1200012345678', 'move-in-date': '2021-01-01' }, 'expressed-by': 'data-subject' })).body.ir;
+  const body = consentBody(ir);
+  body.processing.purpose = purpose;
+  body['record-metadata']['controller-arrangement'].controllers = [{ name: lead, role: 'sole', 'contact-url': 'https://lead.example/contact' }];
+  const res = await r.call('bright_energy', 'POST', '/v1/access-records', body);
+  expect(res.status, JSON.stringify(res.body)).toBe(201);
+  return { ak: res.body['access-token'].key as string, body };
+}
+
 export function consentBody(ir: string | null, patch: Record<string, unknown> = {}): any {
   return {
     'record-metadata': {

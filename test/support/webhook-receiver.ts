@@ -25,8 +25,12 @@ export interface Receiver {
   close(): Promise<void>;
 }
 
-/** A real HTTP server on 127.0.0.1, port 0, recording every request. */
-export async function startReceiver(behaviour: Behaviour = () => 200, path = '/hooks/dar'): Promise<Receiver> {
+/**
+ * A real HTTP server on 127.0.0.1, port 0, recording every request (when it has arrived
+ * whole). `answerAfterMs` holds every answer that long, so deliveries stay in flight; it is
+ * read per request, so a caller may change it on the object it passed.
+ */
+export async function startReceiver(behaviour: Behaviour = () => 200, path = '/hooks/dar', opts: { answerAfterMs?: number } = {}): Promise<Receiver> {
   const received: Received[] = [];
   const hanging: ServerResponse[] = [];
   const waiters: { count: number; resolve: () => void }[] = [];
@@ -49,7 +53,9 @@ export async function startReceiver(behaviour: Behaviour = () => 200, path = '/h
         hanging.push(res);
         return;
       }
-      res.writeHead(outcome, { 'content-type': 'text/plain' }).end(outcome < 300 ? 'ok' : 'nope');
+      const answer = () => res.writeHead(outcome, { 'content-type': 'text/plain' }).end(outcome < 300 ? 'ok' : 'nope');
+      if (opts.answerAfterMs) setTimeout(answer, opts.answerAfterMs);
+      else answer();
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
