@@ -1,9 +1,5 @@
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { writeNewKeyFile } from '../src/server/lib/keys.js';
 import { postgresAvailable, testDatabase, type TestDatabase } from './support/postgres.js';
 import { createNamedRecord, testRegister, type TestRegister } from './support/register.js';
 
@@ -37,10 +33,8 @@ describe.skipIf(!postgresAvailable())('admin search on PostgreSQL', () => {
     await admin.connect();
     await admin.query(`alter database ${pg.escapeIdentifier(d.name)} set enable_seqscan = off`);
     await admin.end();
-    const keysFile = join(mkdtempSync(join(tmpdir(), 'dar-search-')), 'register.keys.json');
-    writeNewKeyFile(keysFile);
     lite = await testRegister({ databaseUrl: null });
-    pgr = await testRegister({ databaseUrl: d.url, keysFile });
+    pgr = await testRegister({ databaseUrl: d.url });
     const records: [string, string][] = [
       ['Quasar heat-pump telemetry', 'Zyxwv Grid plc'],
       ['Tariff 100% green_check', 'Northern Lights Energy'],

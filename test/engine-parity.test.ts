@@ -6,12 +6,8 @@
  * one listed in step 5" still has to hold on both.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { writeNewKeyFile } from '../src/server/lib/keys.js';
 import { postgresAvailable, testDatabase, type TestDatabase } from './support/postgres.js';
 import { consentBody, testRegister, type TestRegister } from './support/register.js';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 
 type Step = { as: string | null; method: string; url: string | ((ctx: Record<string, string>) => string); body?: unknown | ((ctx: Record<string, string>) => unknown); keep?: (body: any) => Record<string, string> };
 
@@ -78,10 +74,8 @@ describe.skipIf(!postgresAvailable())('the same API on SQLite and PostgreSQL', (
   let d: TestDatabase;
   beforeAll(async () => {
     d = await testDatabase('engine_parity');
-    const keysFile = join(mkdtempSync(join(tmpdir(), 'dar-parity-')), 'register.keys.json');
-    writeNewKeyFile(keysFile);
     lite = await testRegister({ databaseUrl: null });
-    pg = await testRegister({ databaseUrl: d.url, keysFile });
+    pg = await testRegister({ databaseUrl: d.url });
   });
   afterAll(async () => {
     await lite?.close();

@@ -13,15 +13,11 @@
  *   has passed rather than hanging.
  * - Faults of the query itself (a duplicate key, bad SQL) and SQLite's errors are not "unavailable".
  */
-import { mkdtempSync } from 'node:fs';
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CONNECT_TIMEOUT_MS, databaseUnavailable, PostgresStore } from '../src/server/db/postgres-store.js';
-import { writeNewKeyFile } from '../src/server/lib/keys.js';
 import { connect, PG_HOST, PG_PORT, postgresAvailable, testDatabase, type TestDatabase } from './support/postgres.js';
 import { consentBody, testRegister, type TestRegister } from './support/register.js';
 
@@ -186,9 +182,7 @@ describe.skipIf(!postgresAvailable())('PostgreSQL unreachable', () => {
     let ir: string;
     beforeAll(async () => {
       gate = await startGate();
-      const keysFile = join(mkdtempSync(join(tmpdir(), 'dar-test-keys-')), 'register.keys.json');
-      writeNewKeyFile(keysFile);
-      r = await testRegister({ databaseUrl: `postgres://postgres@${PG_HOST}:${gate.port}/${d.name}`, keysFile });
+      r = await testRegister({ databaseUrl: `postgres://postgres@${PG_HOST}:${gate.port}/${d.name}` });
       const res = await r.call('bright_energy', 'POST', '/v1/identity-records', {
         'pii-principal': { mpxn: '1912345678905', 'move-in-date': '2024-01-01', address: { addressLine1: '1 Gate Road', townCity: 'Leeds', postcode: 'LS1 1AA' } },
         email: 'gate@example.com',

@@ -1,9 +1,5 @@
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { writeNewKeyFile } from '../src/server/lib/keys.js';
 import { connect, postgresAvailable, testDatabase, type TestDatabase } from './support/postgres.js';
 import { consentBody, testRegister, type TestRegister } from './support/register.js';
 
@@ -29,9 +25,7 @@ describe.skipIf(!postgresAvailable())('record counts on PostgreSQL', () => {
 
   beforeAll(async () => {
     d = await testDatabase('record_counts');
-    const keysFile = join(mkdtempSync(join(tmpdir(), 'dar-counts-')), 'register.keys.json');
-    writeNewKeyFile(keysFile);
-    r = await testRegister({ databaseUrl: d.url, keysFile });
+    r = await testRegister({ databaseUrl: d.url });
     a = await connect(d.name);
     b = await connect(d.name);
   });

@@ -25,17 +25,24 @@ export const DEMO_SECRETS: Record<string, string> = Object.fromEntries(DEMO_ACCO
 /** The engine the tests run on: DAR_TEST_DB=postgres, or SQLite (the default). */
 export const TEST_ENGINE: 'sqlite' | 'postgres' = process.env.DAR_TEST_DB === 'postgres' ? 'postgres' : 'sqlite';
 
+/** A new key file in a temporary folder of its own, as each node of a deployment is given one. */
+function newKeyFile(): string {
+  const keysFile = join(mkdtempSync(join(tmpdir(), 'dar-test-keys-')), 'register.keys.json');
+  writeNewKeyFile(keysFile);
+  return keysFile;
+}
+
 /**
  * On PostgreSQL (DAR_TEST_DB=postgres) every test register gets a database of its own, cloned
  * from the migrated template (test/support/postgres.ts), and a key file, as a node would; a test
- * that asks for a data folder (a SQLite file), or names its database, keeps what it asked for.
+ * that asks for a data folder (a SQLite file) keeps it. A test that names its database gets a
+ * key file too, unless it gives one.
  */
 async function engineOverrides(overrides: Partial<RegisterConfig>): Promise<Partial<RegisterConfig> & { dropDatabase?: () => Promise<void> }> {
-  if (TEST_ENGINE !== 'postgres' || overrides.dataDir || 'databaseUrl' in overrides) return {};
+  if ('databaseUrl' in overrides) return overrides.databaseUrl && !overrides.keysFile ? { keysFile: newKeyFile() } : {};
+  if (TEST_ENGINE !== 'postgres' || overrides.dataDir) return {};
   const d = await testDatabase('register');
-  const keysFile = join(mkdtempSync(join(tmpdir(), 'dar-test-keys-')), 'register.keys.json');
-  writeNewKeyFile(keysFile);
-  return { databaseUrl: d.url, keysFile, dropDatabase: () => d.drop() };
+  return { databaseUrl: d.url, keysFile: newKeyFile(), dropDatabase: () => d.drop() };
 }
 
 /**
