@@ -98,3 +98,17 @@ export function affectedRows(result: unknown): number {
   const r = result as { changes?: number; rowCount?: number | null };
   return r.changes ?? r.rowCount ?? 0;
 }
+
+/**
+ * Takes the job lock `name` (Store.tryJobLock) inside the current unit of work, trying again
+ * every 20 ms while another node holds it, for up to `waitMs` milliseconds. Resolves to whether
+ * it was taken. For work asked for now (a check, a catch-up) that should follow another node's
+ * run rather than skip; periodic passes call tryJobLock once and skip.
+ */
+export async function waitForJobLock(store: Pick<Store, 'tryJobLock'>, name: string, waitMs: number): Promise<boolean> {
+  for (const until = Date.now() + waitMs; ;) {
+    if (await store.tryJobLock(name)) return true;
+    if (Date.now() >= until) return false;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}

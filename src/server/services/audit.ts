@@ -1,5 +1,5 @@
 import { and, count, desc, eq, gt, isNotNull, isNull, ne, sql } from 'drizzle-orm';
-import type { Store } from '../db/store.js';
+import { waitForJobLock, type Store } from '../db/store.js';
 import { ONE_ROW } from '../lib/sql.js';
 import { hmacHex } from '../lib/crypto.js';
 import type { Clock } from '../lib/clock.js';
@@ -323,10 +323,11 @@ export class AuditLog {
    * The check reads the anchor, then the chain, then the events not linked yet, in several
    * statements: a linker run committing in between moves the anchor past the chain already
    * read, and an intact chain was reported broken ("the chain anchor is older than the chain").
-   * On PostgreSQL, where every node links, the check therefore runs in a transaction holding the
-   * linker's job lock, so no link is written until it is done (a linker run in progress is
-   * waited for, up to LINKER_WAIT_MS; after that the check runs unlocked, as before). SQLite is
-   * left as it was: there a transaction is the one writer's and would hold up every write.
+   * So this process's linker skips its runs while a check is in progress (one already running
+   * is let finish first), and on PostgreSQL, where every node links, the check also runs in a
+   * transaction holding the linker's job lock (waited for up to LINKER_WAIT_MS; after that it
+   * runs unlocked). On SQLite the check stays outside a transaction: there a transaction is the
+   * one writer's and would hold up every write.
    */
   async verify(): Promise<VerifyResult> {
     // This process's linker stays out until the check ends (linkPending), once a run already
@@ -336,8 +337,7 @@ export class AuditLog {
       await this.linking?.catch(() => undefined);
       if (this.store.engine !== 'postgres') return await this.check();
       return await this.store.tx(async () => {
-        const until = Date.now() + LINKER_WAIT_MS;
-        while (!(await this.store.tryJobLock('audit-linker')) && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
+        await waitForJobLock(this.store, 'audit-linker', LINKER_WAIT_MS);
         return this.check();
       });
     } finally {

@@ -1,5 +1,6 @@
 import { and, asc, eq, gt, inArray, isNull, lte, sql } from 'drizzle-orm';
 import type { Register } from '../context.js';
+import { waitForJobLock } from '../db/store.js';
 import { apiTime } from '../lib/clock.js';
 import { ONE_ROW } from '../lib/sql.js';
 import { CONSENT_BASES } from '../../shared/vocabulary.js';
@@ -103,14 +104,8 @@ export class Sweeper extends PeriodicWorker<void> {
    * batch to end instead, up to JOB_WAIT_MS: skipping left the expiries to a later periodic
    * sweep, up to a minute later. SQLite: the job is always free (one writer on the file).
    */
-  private async takeJob(): Promise<boolean> {
-    if (await this.reg.store.tryJobLock('sweeper')) return true;
-    if (!this.waitForJob) return false;
-    for (const until = Date.now() + JOB_WAIT_MS; Date.now() < until;) {
-      await new Promise((r) => setTimeout(r, 20));
-      if (await this.reg.store.tryJobLock('sweeper')) return true;
-    }
-    return false;
+  private takeJob(): Promise<boolean> {
+    return this.waitForJob ? waitForJobLock(this.reg.store, 'sweeper', JOB_WAIT_MS) : this.reg.store.tryJobLock('sweeper');
   }
 
   /**
