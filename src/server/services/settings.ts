@@ -9,6 +9,9 @@ const KEY_FINGERPRINT = 'key-fingerprint';
 /** How often a register re-reads the sandbox clock offset another node may have moved. */
 export const CLOCK_FOLLOW_MS = 500;
 
+/** Per register: when it last wrote the offset itself (the row's updatedAt), for followClockOffset. */
+const ownWrites = new WeakMap<Register, string>();
+
 /** The stored offset row (value and when it was written), or null. */
 async function storedOffset(reg: Register): Promise<{ value: string; updatedAt: string } | null> {
   const { settings } = reg.store.tables;
@@ -40,10 +43,15 @@ export async function followClockOffset(reg: Register): Promise<() => void> {
   let last = seen(await storedOffset(reg));
   let stopped = false;
   const follow = async () => {
-    const now = seen(await storedOffset(reg));
+    const row = await storedOffset(reg);
+    const now = seen(row);
     if (now === last || stopped) return;
     last = now;
-    await loadSettings(reg);
+    // A row older than this register's own last write was read before that write committed
+    // (PostgreSQL's other connections see it only then): applying it would take the clock back
+    // over the change this register just made. The next read finds the new row.
+    if (row && row.updatedAt < (ownWrites.get(reg) ?? '')) return;
+    reg.clock.setOffset(row ? Number(row.value) || 0 : 0);
   };
   const timer = setInterval(() => {
     // SQLite: the file is closed (the register is stopping). PostgreSQL: a failed read is caught below.
@@ -64,6 +72,7 @@ export async function saveClockOffset(reg: Register, offsetMs: number): Promise<
   reg.clock.setOffset(offsetMs);
   const { settings } = reg.store.tables;
   const now = new Date().toISOString();
+  ownWrites.set(reg, now);
   await reg.db
     .insert(settings)
     .values({ key: CLOCK_OFFSET, value: String(offsetMs), updatedAt: now })
