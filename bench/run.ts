@@ -129,6 +129,13 @@ interface SizeResult {
   rssPeakFileMb: number;
   loadavgBefore: number[];
   loadavgAfter: number[];
+  /**
+   * What the request log costs a verify: the register's CPU µs per verify with the log on (the
+   * main run and one more) and with `--log-level silent` (two runs), alternated on restarted
+   * registers, and the relative cost of the means. null when verify was not run or the run
+   * already had its own register flags.
+   */
+  logCost: { onUs: number[]; offUs: number[]; cost: number } | null;
   endpoints: Record<
     string,
     { label: string; pending?: string; register?: Measured; single?: Measured; ceiling?: Measured; ratio?: number; bodyBytes?: number; rssPeakMb?: number; rssPeakAnonMb?: number; rssPeakFileMb?: number; dbCpuUsPerReq?: number }
@@ -267,6 +274,14 @@ async function runSize(size: number, opts: Options, compiled: string): Promise<S
       ceiling.child.kill('SIGTERM');
     }
     const rss = rssOf(reg.child.pid!);
+    const logCost = await measureLogCost(
+      reg,
+      list,
+      endpoints,
+      opts,
+      () => startRegister(compiledCommand, dir, dbArgs),
+      () => startRegister(compiledCommand, dir, ['--log-level', 'silent', ...dbArgs]),
+    );
     return {
       size,
       counts: fixture.counts,
@@ -283,6 +298,7 @@ async function runSize(size: number, opts: Options, compiled: string): Promise<S
       rssPeakFileMb: round(peak.fileMb, 1),
       loadavgBefore: loadavgBefore.map((x) => round(x)),
       loadavgAfter: loadavg().map((x) => round(x)),
+      logCost,
       endpoints,
     };
   } finally {
@@ -290,6 +306,47 @@ async function runSize(size: number, opts: Options, compiled: string): Promise<S
     await reg.stop();
     if (!opts.keep && !opts.data) rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/**
+ * The request log's cost (target: at most 10 % of a verify, docs/performance.md "Request logging").
+ * The log is on by default, so the main run measured verify with it; this stops that register
+ * and drives verify on restarted ones, off, on, off, each after the same settling pause and
+ * warm-up as the main run, so both sides see the same weather. Register CPU µs per request.
+ */
+async function measureLogCost(
+  reg: Awaited<ReturnType<typeof startRegister>>,
+  list: ReturnType<typeof scenarios>,
+  endpoints: SizeResult['endpoints'],
+  opts: Options,
+  logOn: () => ReturnType<typeof startRegister>,
+  logOff: () => ReturnType<typeof startRegister>,
+): Promise<SizeResult['logCost']> {
+  const verify = list.find((s) => s.name === 'verify' && !s.pending);
+  const main = endpoints.verify?.register?.cpuUsPerReq;
+  if (!verify || main === undefined || opts.registerArgs.length > 0 || opts.profile) return null;
+  await reg.stop();
+  const on = [main];
+  const off: number[] = [];
+  for (const [side, start] of [
+    ['off', logOff],
+    ['on', logOn],
+    ['off', logOff],
+  ] as const) {
+    const r = await start();
+    try {
+      await sleep(3000);
+      await drive(r.base, verify.next, 1, opts.connections);
+      const m = await driveRegister(r.child.pid!, r.base, verify.next, opts.duration, opts.connections);
+      (side === 'on' ? on : off).push(m.cpuUsPerReq!);
+    } finally {
+      await r.stop();
+    }
+  }
+  const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+  const cost = mean(on) / mean(off) - 1;
+  process.stderr.write(`  request log       verify CPU ${on.join(', ')} µs/req with the log, ${off.join(', ')} without: ${(100 * cost).toFixed(0)} % (means)\n`);
+  return { onUs: on, offUs: off, cost: round(cost, 3) };
 }
 
 // ---------------------------------------------------------------- report
@@ -306,6 +363,8 @@ const TARGETS = {
   hotRatio: 0.5,
   p99Ms: 5,
   startMs: 1000,
+  /** The request log's share of a verify's CPU (log on against off). */
+  logCost: 0.1,
   /** Anonymous memory (RssAnon); file-backed pages are the OS's cache. */
   rssAnonMb: 200,
 };
@@ -353,6 +412,7 @@ function report(results: SizeResult[], opts: Options): { table: string; verdicts
         .map(([n, e]) => `${n} ${e.dbCpuUsPerReq}`)
         .join(', '),
     );
+  row('request log: verify CPU with / without it (µs per request, alternated runs) → cost', (r) => (r.logCost ? `${r.logCost.onUs.join(', ')} / ${r.logCost.offUs.join(', ')} → ${(100 * r.logCost.cost).toFixed(0)} %` : '–'));
   row(opts.db ? 'database size (MB; pg_database_size)' : 'database size (MB)', (r) => r.dbMb.toFixed(0));
   row('rows: access records + DISCOVERED', (r) => `${r.counts['access-records']} + ${r.counts.discovered}`);
   row('rows: identity records / audit events', (r) => `${r.counts['identity-records']} / ${r.counts['audit-events']}`);
@@ -403,6 +463,13 @@ function report(results: SizeResult[], opts: Options): { table: string; verdicts
       detail: per.map((x) => `${fmtSize(x.size)} ${x.e.register!.p99.toFixed(2)} ms (1 connection: ${x.e.single!.p99.toFixed(2)} ms)`).join(', '),
     });
   }
+  const logged = results.filter((r) => r.logCost);
+  if (logged.length > 0)
+    verdicts.push({
+      target: `request log ≤ ${100 * TARGETS.logCost} % of a verify's register CPU at every size (log on against --log-level silent, alternated)`,
+      met: logged.every((r) => r.logCost!.cost <= TARGETS.logCost),
+      detail: logged.map((r) => `${fmtSize(r.size)} ${(100 * r.logCost!.cost).toFixed(0)} % (${r.logCost!.onUs.join(', ')} against ${r.logCost!.offUs.join(', ')} µs)`).join(', '),
+    });
   const biggest = results[results.length - 1];
   verdicts.push({ target: `register start ≤ ${TARGETS.startMs} ms at ${fmtSize(biggest.size)} (compiled)`, met: biggest.startMs <= TARGETS.startMs, detail: `${biggest.startMs} ms (tsx: ${biggest.startMsTsx} ms)` });
   verdicts.push({
