@@ -73,6 +73,12 @@ export interface Dialect {
    */
   asText(expr: AnyColumn | SQL): SQL;
   /**
+   * An aggregate: the texts of `expr` over the group joined with `separator`, in the order
+   * `orderBy` gives (SQL NULL for no rows). SQLite: group_concat(… order by …) (3.44+);
+   * PostgreSQL: string_agg.
+   */
+  joinText(expr: AnyColumn | SQL, separator: string, orderBy: SQL): SQL;
+  /**
    * NULLs placed as SQLite places them (first when ascending, last when descending), for a sort
    * whose keyset cursor assumes that: nothing on SQLite, `nulls first` / `nulls last` on
    * PostgreSQL, whose default is the reverse. null when nothing needs writing.

@@ -3,6 +3,7 @@ import { and, count, getTableColumns, gte, lt, lte, or, sql, type SQL } from 'dr
 import type { SQLiteColumn, SQLiteTable } from 'drizzle-orm/sqlite-core';
 import type { Db } from '../db/open.js';
 import { invalid } from './errors.js';
+import { literalLimit } from './sql.js';
 
 /**
  * Sorted, filtered, paged admin lists (docs/api.md "Admin lists").
@@ -113,7 +114,7 @@ export async function sortedPage<T extends SQLiteTable & { seq: SQLiteColumn }, 
     .from(table as SQLiteTable)
     .where(conditions.length ? and(...conditions) : undefined)
     .orderBy(...order)
-    .limit(page.limit + 1)
+    .limit(literalLimit(page.limit + 1))
     .$dynamic();
   if (page.offset) q = q.offset(page.offset);
   const fetched = (await q) as unknown as (T['$inferSelect'] & { [K in keyof E]: E[K] extends SQL<infer V> ? V : never } & { seq: number; __sort: SortValue })[];

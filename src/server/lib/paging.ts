@@ -1,6 +1,7 @@
 import { and, count, desc, getTableColumns, lt, type SQL } from 'drizzle-orm';
 import type { SQLiteColumn, SQLiteTable } from 'drizzle-orm/sqlite-core';
 import type { Db } from '../db/open.js';
+import { literalLimit } from './sql.js';
 
 /**
  * Keyset paging on the `seq` column: queries fetch `limit + 1` rows newest first; the extra
@@ -34,6 +35,6 @@ export async function newestFirstPage<T extends SQLiteTable & { seq: SQLiteColum
     .from(table as SQLiteTable)
     .where(page.cursor ? and(where, lt(table.seq, page.cursor)) : where)
     .orderBy(desc(table.seq))
-    .limit(page.limit + 1)) as (T['$inferSelect'] & { [K in keyof E]: E[K] extends SQL<infer V> ? V : never } & { seq: number })[];
+    .limit(literalLimit(page.limit + 1))) as (T['$inferSelect'] & { [K in keyof E]: E[K] extends SQL<infer V> ? V : never } & { seq: number })[];
   return { ...takePage(fetched, page.limit), total };
 }

@@ -1,6 +1,6 @@
 import { and, count, desc, eq, gt, isNotNull, isNull, ne, sql } from 'drizzle-orm';
 import { waitForJobLock, type Store } from '../db/store.js';
-import { ONE_ROW } from '../lib/sql.js';
+import { LimitedStatements, ONE_ROW, literalLimit } from '../lib/sql.js';
 import { hmacHex } from '../lib/crypto.js';
 import type { Clock } from '../lib/clock.js';
 import { errorForLog } from '../http/log-redaction.js';
@@ -122,14 +122,11 @@ export class AuditLog {
         .values({ key: p('key'), value: p('value'), updatedAt: p('updatedAt') })
         .onConflictDoUpdate({ target: settings.key, set: { value: sql`excluded.value`, updatedAt: sql`excluded.updated_at` } }),
     );
-    this.unlinkedRows = store.prepare('audit.unlinked', (db, { auditEvents: a }) =>
-      db
-        .select({ seq: a.seq, eventHash: a.eventHash })
-        .from(a)
-        .where(isNull(a.linkSeq))
-        .orderBy(a.seq)
-        .limit(p('max') as unknown as number),
-    );
+    // Asked with two limits (1 to see whether any waits, the linker's batch): each its own
+    // statement, the limit written in (lib/sql.ts literalLimit: a bound LIMIT is prepared again on every run).
+    const unlinked = new LimitedStatements(store, 'audit', 4);
+    this.unlinkedRows = (max: number) =>
+      unlinked.execute<{ seq: number; eventHash: string }[]>('unlinked', max, (db, { auditEvents: a }, limit) => db.select({ seq: a.seq, eventHash: a.eventHash }).from(a).where(isNull(a.linkSeq)).orderBy(a.seq).limit(limit), {});
     this.linkRow = store.prepare('audit.link', (db, { auditEvents: a }) =>
       db
         .update(a)
@@ -152,7 +149,7 @@ export class AuditLog {
         .from(a)
         .where(and(isNotNull(a.linkSeq), gt(a.linkSeq, p('after'))))
         .orderBy(a.linkSeq)
-        .limit(VERIFY_PAGE),
+        .limit(literalLimit(VERIFY_PAGE)),
     );
     this.unlinkedPage = store.prepare('audit.unlinked-page', (db, { auditEvents: a }) =>
       db
@@ -160,7 +157,7 @@ export class AuditLog {
         .from(a)
         .where(and(isNull(a.linkSeq), gt(a.seq, p('after'))))
         .orderBy(a.seq)
-        .limit(VERIFY_PAGE),
+        .limit(literalLimit(VERIFY_PAGE)),
     );
     this.unlinkedTotal = store.prepare('audit.unlinked-count', (db, { auditEvents: a }) => db.select({ n: count() }).from(a).where(isNull(a.linkSeq)));
     // The id is read before the insert so the event's own HMAC can bind it (moving an event to
@@ -248,7 +245,7 @@ export class AuditLog {
 
   /** Whether any event waits to be linked: a read outside any transaction, so an idle linker takes no write lock. */
   async hasPending(): Promise<boolean> {
-    return (await this.unlinkedRows.execute({ max: 1 })).length > 0;
+    return (await this.unlinkedRows(1)).length > 0;
   }
 
   /**
@@ -296,7 +293,7 @@ export class AuditLog {
       anchor = { base: 0, link: 0, seq: 0, hash: GENESIS };
       contiguous = false;
     }
-    const rows = await this.unlinkedRows.execute({ max });
+    const rows = await this.unlinkedRows(max);
     if (rows.length === 0) return 0;
     let { link, hash } = anchor;
     let seq = anchor.seq;

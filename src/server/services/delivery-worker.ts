@@ -17,7 +17,7 @@ import { webhookUndeliveredEmail } from './mail/templates.js';
 import type { WebhookRow, Webhooks } from './webhooks.js';
 import type { DeliveryStatus, TestEventType, WebhookEventType } from '../../shared/vocabulary.js';
 import { errorForLog } from '../http/log-redaction.js';
-import { ONE_ROW } from '../lib/sql.js';
+import { ONE_ROW, literalLimit } from '../lib/sql.js';
 
 export const DELIVERY_SORTS = ['created', 'next-attempt', 'status'] as const;
 type DeliverySort = (typeof DELIVERY_SORTS)[number];
@@ -278,7 +278,7 @@ export class DeliveryWorker implements Worker {
           .from(webhookDeliveries)
           .where(and(...filters))
           .orderBy(asc(webhookDeliveries.nextAttemptAt))
-          .limit(Math.min(limit, CLAIM_BATCH)),
+          .limit(literalLimit(Math.min(limit, CLAIM_BATCH))),
         { skipLocked: true },
       );
       if (due.length === 0) return [];
@@ -651,7 +651,7 @@ export class DeliveryWorker implements Worker {
         .from(webhookDeliveries)
         .where(and(...filters))
         .orderBy(asc(webhookDeliveries.seq))
-        .limit(MAX_BULK_REDELIVER);
+        .limit(literalLimit(MAX_BULK_REDELIVER));
       if (rows.length === 0) return { queued: 0, eventIds: [] };
       await this.reg.db
         .update(webhookDeliveries)

@@ -1,7 +1,7 @@
 import { and, desc, eq, gt, inArray, isNotNull, isNull, lt, lte, not, or, sql, type SQL } from 'drizzle-orm';
 import { dateRange, listSort, prefixOf, sortedChunks, sortedPage, type Sort, type SortDir } from '../lib/listing.js';
 import type { Register } from '../context.js';
-import { ONE_ROW, rowByKey } from '../lib/sql.js';
+import { ONE_ROW, literalLimit, rowByKey } from '../lib/sql.js';
 import type * as schema from '../db/schema.js';
 import { affectedRows } from '../db/store.js';
 import { apiTime } from '../lib/clock.js';
@@ -156,7 +156,7 @@ export class ReidTokens {
 
   async forIdentity(ir: string): Promise<TokenRow[]> {
     const { reidTokens } = this.reg.store.tables;
-    return this.reg.db.select().from(reidTokens).where(eq(reidTokens.ir, ir)).orderBy(desc(reidTokens.seq)).limit(200);
+    return this.reg.db.select().from(reidTokens).where(eq(reidTokens.ir, ir)).orderBy(desc(reidTokens.seq)).limit(literalLimit(200));
   }
 
   /** The operator's view of a token (never the magic link secret). */
@@ -295,7 +295,7 @@ export class ReidTokens {
       .from(reidTokens)
       .where(and(eq(reidTokens.initiatorAccountId, accountId), eq(reidTokens.mpxn, mpxn), inArray(reidTokens.method, methods)))
       .orderBy(desc(reidTokens.seq))
-      .limit(max);
+      .limit(literalLimit(max));
     if (recent.length < max) return 0;
     const freeAt = new Date(recent[max - 1].createdAt).getTime() + windowMs;
     const wait = freeAt - this.reg.clock.now().getTime();

@@ -2,7 +2,7 @@ import { and, asc, eq, gt, inArray, isNull, lte, sql } from 'drizzle-orm';
 import type { Register } from '../context.js';
 import { waitForJobLock } from '../db/store.js';
 import { apiTime } from '../lib/clock.js';
-import { ONE_ROW } from '../lib/sql.js';
+import { ONE_ROW, literalLimit } from '../lib/sql.js';
 import { CONSENT_BASES } from '../../shared/vocabulary.js';
 import type { EventPublisher } from './events.js';
 import { PeriodicWorker } from './worker.js';
@@ -160,7 +160,7 @@ export class Sweeper extends PeriodicWorker<void> {
       .from(accessRecords)
       .where(and(eq(accessRecords.state, 'ACTIVE'), lte(accessRecords.expiresAt, now)))
       .orderBy(asc(accessRecords.expiresAt))
-      .limit(BATCH);
+      .limit(literalLimit(BATCH));
     for (const r of due) {
       await this.reg.db
         .update(accessRecords)
@@ -184,7 +184,7 @@ export class Sweeper extends PeriodicWorker<void> {
       .from(accessRecords)
       .where(and(eq(accessRecords.state, 'DISCOVERED'), sql`${this.reg.store.dialect.isoInstant(sql`coalesce(${accessRecords.lastSeen}, ${accessRecords.firstSeen})`)} < ${cutoff}`))
       .orderBy(asc(accessRecords.seq))
-      .limit(BATCH);
+      .limit(literalLimit(BATCH));
     for (const r of due) {
       await this.reg.db.update(accessRecords).set({ state: 'EXPIRED', expiredAt: now, updatedAt: now }).where(eq(accessRecords.seq, r.seq));
       await this.reg.audit.append({
@@ -245,7 +245,7 @@ export class Sweeper extends PeriodicWorker<void> {
         ),
       )
       .orderBy(asc(accessRecords.expiresAt))
-      .limit(BATCH);
+      .limit(literalLimit(BATCH));
     let queued = 0;
     for (const r of due) {
       const daysRemaining = Math.floor((new Date(r.expiresAt!).getTime() - nowDate.getTime()) / DAY_MS);

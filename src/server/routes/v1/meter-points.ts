@@ -4,13 +4,15 @@ import { sendRawJson } from '../../http/raw-json.js';
 import { seqPage } from '../../http/paging.js';
 import type { RouteModule } from '../../http/types.js';
 import { forbidden } from '../../lib/errors.js';
-import { takePage } from '../../lib/paging.js';
 import { AccessRecordSummary } from '../../../shared/schemas/access-record.js';
 import { LEGAL_BASES, RECORD_STATES } from '../../../shared/vocabulary.js';
 import { Id, Mpxn, NextCursor, Ok } from '../../../shared/schemas/common.js';
 import { canonicalMpxn } from '../../../shared/values.js';
 
 const NOT_LISTABLE = 'You hold no access record on this meter point that is or has been ACTIVE';
+
+/** The MPxN a Data User's request was found allowed to list in onRequest, so the handler does not look again. */
+const allowedMpxn = new WeakMap<object, string>();
 
 /** GET /v1/meter-points/{mpxn}/access-records (contract §5, §7). */
 const meterPoints: RouteModule = (app, { reg, svc }) => {
@@ -23,7 +25,9 @@ const meterPoints: RouteModule = (app, { reg, svc }) => {
       // validation will, so every spelling of a meter point gets the same answer.
       onRequest: async (req) => {
         const mpxn = canonicalMpxn((req.params as { mpxn?: string }).mpxn ?? '');
-        if (mpxn && req.account.role === 'data_user' && !(await svc.records.mayListMeterPoint(req.account.duid, mpxn))) throw forbidden(NOT_LISTABLE);
+        if (!mpxn || req.account.role !== 'data_user') return;
+        if (!(await svc.records.mayListMeterPoint(req.account.duid, mpxn))) throw forbidden(NOT_LISTABLE);
+        allowedMpxn.set(req, mpxn);
       },
       schema: {
         tags: ['access-records'],
@@ -63,23 +67,23 @@ const meterPoints: RouteModule = (app, { reg, svc }) => {
           await svc.records.recordView(account, mpxn, 'api');
         });
       } else {
-        if (!(await svc.records.mayListMeterPoint(account.duid, mpxn))) throw forbidden(NOT_LISTABLE);
+        // Already checked in onRequest for this same MPxN (one lookup less per listing).
+        if (allowedMpxn.get(req) !== mpxn && !(await svc.records.mayListMeterPoint(account.duid, mpxn))) throw forbidden(NOT_LISTABLE);
         // Audited in the group commit like any write (contract §5): one insert per listing.
         await reg.tx(() => svc.records.recordView(account, mpxn, 'api'));
       }
       // A meter point's listing is one page of up to 1000 by default (its schema's default).
       const { limit, cursor } = seqPage(req.query, 1000);
       // Summaries written by the database (services/record-json.ts, docs/performance.md).
-      const page = await svc.records.meterPointSummaries(mpxn, {
+      const page = await svc.records.meterPointPage(mpxn, {
         // A Data User is not shown other Data Users' access keys; a portal acts for the customer.
         viewerDuid: account.role === 'data_user' ? account.duid : undefined,
         state: req.query.state,
         legalBasis: req.query['legal-basis'],
-        limit: limit + 1,
+        limit,
         cursor,
       });
-      const { rows, nextCursor } = takePage(page, limit);
-      return sendRawJson(reply, { response: envelope(req, reg.clock.now()), mpxn, 'next-cursor': nextCursor }, { 'access-records': `[${rows.map((r) => r.json).join(',')}]` });
+      return sendRawJson(reply, { response: envelope(req, reg.clock.now()), mpxn, 'next-cursor': page.nextCursor }, { 'access-records': page.json });
     },
   );
 };

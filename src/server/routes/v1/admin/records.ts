@@ -7,6 +7,7 @@ import { adminListResponse, dataUserNameOf, DateQuery } from './lists.js';
 import type { RouteModule } from '../../../http/types.js';
 import { apiTime } from '../../../lib/clock.js';
 import { notFound } from '../../../lib/errors.js';
+import { literalLimit } from '../../../lib/sql.js';
 import { AdminRecord, AdminRecordDetail } from '../../../../shared/schemas/admin.js';
 import { LEGAL_BASES, RECORD_STATES, REVOKE_REASONS, STAFF_ROLES, type LegalBasis } from '../../../../shared/vocabulary.js';
 import { AdminPagingQuery, Id, Ok } from '../../../../shared/schemas/common.js';
@@ -135,7 +136,7 @@ const adminRecords: RouteModule = (app, { reg, svc }) => {
       const nowIso = reg.clock.iso();
       const owner = r.duid ? await svc.accounts.findByDuid(r.duid) : undefined;
       const { auditEvents } = reg.store.tables;
-      const events = await reg.db.select().from(auditEvents).where(eq(auditEvents.ak, r.ak)).orderBy(desc(auditEvents.seq)).limit(200);
+      const events = await reg.db.select().from(auditEvents).where(eq(auditEvents.ak, r.ak)).orderBy(desc(auditEvents.seq)).limit(literalLimit(200));
       const timeline = events.reverse().map((e) => ({ at: apiTime(e.at)!, 'event-type': e.eventType, actor: e.actor, detail: e.detail }));
       if (svc.records.effectiveState(r, nowIso) === 'EXPIRED' && r.state === 'ACTIVE') timeline.push({ at: apiTime(r.expiresAt)!, 'event-type': 'access-record.expired', actor: 'register', detail: { note: 'expiry passed' } });
       return {
