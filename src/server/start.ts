@@ -122,6 +122,7 @@ function openSqlite(config: RegisterConfig, current: () => Durability): OpenedSt
       // Commit the open batch (its requests, if any, were answered only after a durable() that
       // committed it; this catches background writes of the last turn).
       current().endBatch();
+      durability.close();
       sqlite.close();
     },
   };
