@@ -5,6 +5,9 @@ import { migrate } from 'drizzle-orm/better-sqlite3/migrator';
 import * as schema from './schema.js';
 import { compareSchema, newerSchemaMessage, readJournal, SchemaVersionError, sqliteAppliedMigrations } from './schema-version.js';
 
+/** How much of the database file SQLite reads through a memory map (its compiled-in maximum). */
+export const MMAP_BYTES = 2147418112;
+
 /** drizzle's handle; `$client` is the better-sqlite3 connection underneath (as `drizzle()` returns it). */
 export type Db = BetterSQLite3Database<typeof schema> & { $client: Database.Database };
 
@@ -31,6 +34,12 @@ export function openDatabase(file: string, migrationsFolder: string): OpenedData
   sqlite.pragma('synchronous = FULL');
   sqlite.pragma('foreign_keys = ON');
   sqlite.pragma('busy_timeout = 5000');
+  // Reads come straight from the OS's pages of the file instead of a pread() copy per page
+  // outside SQLite's own 16 MB cache: measured at 100k records, verify ~7 % less CPU per
+  // request (docs/performance.md "Memory and `mmap_size`"). The mapped pages are file-backed,
+  // which the OS may drop at any time, so they are not part of the anonymous-memory budget.
+  // SQLite's build caps the map at 2 GiB; a larger file is read by pread() beyond that.
+  sqlite.pragma(`mmap_size = ${MMAP_BYTES}`);
   const db = drizzle(sqlite, { schema });
   // A file a newer register migrated would otherwise be served as if current (drizzle applies
   // only migrations newer than the last one recorded): refuse it instead.
