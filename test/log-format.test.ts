@@ -1,7 +1,12 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { Writable } from 'node:stream';
+import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseArgs, UsageError, type RegisterConfig } from '../src/server/config.js';
-import { formatLogRecord, LOG_BATCH_BYTES, LOG_FLUSH_MS, prettyDestination, stdoutLogDestination } from '../src/server/http/log-format.js';
+import { batchedDestination, formatLogRecord, LOG_BATCH_BYTES, LOG_FLUSH_MS, prettyDestination } from '../src/server/http/log-format.js';
 import { testRegister, type TestRegister } from './support/register.js';
 
 /** Collects what the register's real logger (pino) writes. */
@@ -158,18 +163,50 @@ describe('formatLogRecord', () => {
 });
 
 describe('stdout destination', () => {
-  it('JSON goes to an asynchronous writer, so a request does not wait for the write', () => {
-    const dest = stdoutLogDestination('json') as unknown as { sync: boolean; fd: number };
-    expect(dest.fd).toBe(1);
-    expect(dest.sync).toBe(false);
+  const line = (i: number) => `{"level":30,"n":${i},"msg":"${'x'.repeat(200)}"}\n`;
+
+  it('gathers lines and hands them on in batches, in order, nothing lost', () => {
+    const writes: string[] = [];
+    const dest = batchedDestination({ write: (t) => writes.push(t) });
+    const lines = Array.from({ length: Math.ceil((1.5 * LOG_BATCH_BYTES) / line(0).length) }, (_, i) => line(i));
+    for (const l of lines) dest.write(l);
+    // One and a half batches written: one batch has gone, the rest waits for the next batch or the timer.
+    expect(writes).toHaveLength(1);
+    expect(writes[0].length).toBeGreaterThanOrEqual(LOG_BATCH_BYTES);
+    expect(LOG_BATCH_BYTES).toBeGreaterThanOrEqual(4096);
+    dest.flush();
+    expect(writes).toHaveLength(2);
+    expect(writes.join('')).toBe(lines.join(''));
   });
 
-  it('writes in batches (one write for many request lines), flushed at the latest after a second', () => {
-    const dest = stdoutLogDestination('json') as unknown as { minLength: number; _periodicFlush: number };
-    expect(dest.minLength).toBe(LOG_BATCH_BYTES);
-    expect(LOG_BATCH_BYTES).toBeGreaterThanOrEqual(4096);
-    expect(dest._periodicFlush).toBe(LOG_FLUSH_MS);
+  it('writes a lone line at the latest after the flush interval', async () => {
+    const writes: string[] = [];
+    const dest = batchedDestination({ write: (t) => writes.push(t) }, LOG_BATCH_BYTES, 20);
+    dest.write(line(1));
+    expect(writes).toEqual([]);
+    await new Promise((r) => setTimeout(r, 80));
+    expect(writes).toEqual([line(1)]);
     expect(LOG_FLUSH_MS).toBeLessThanOrEqual(1000);
+  });
+
+  it('what is gathered when the process exits is written before it ends', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'dar-log-exit-'));
+    const script = join(dir, 'exit.mts');
+    const module = pathToFileURL(resolve('src/server/http/log-format.ts')).href;
+    writeFileSync(
+      script,
+      `import { stdoutLogDestination } from ${JSON.stringify(module)};
+       const dest = stdoutLogDestination('json');
+       dest.write('{"n":1}\\n');
+       dest.write('{"n":2}\\n');
+       process.exit(0);`,
+    );
+    try {
+      const out = execFileSync(process.execPath, ['--import', 'tsx', script], { encoding: 'utf8' });
+      expect(out).toBe('{"n":1}\n{"n":2}\n');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 
