@@ -3,7 +3,7 @@ import formbody from '@fastify/formbody';
 import swagger from '@fastify/swagger';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { sql } from 'drizzle-orm';
-import Fastify, { type FastifyServerOptions } from 'fastify';
+import Fastify, { type FastifyServerOptions, type preValidationHookHandler } from 'fastify';
 import type { Register } from './context.js';
 import { ErrorBodySchema } from '../shared/schemas/common.js';
 import { frameworkErrorHandler, installErrorHandler } from './http/error-handler.js';
@@ -15,7 +15,7 @@ import { OneRecordPerRequest, redactingLogger } from './http/log-redaction.js';
 import { helmetHeaders } from './http/static-headers.js';
 import type { App } from './http/types.js';
 import { newId } from './lib/ids.js';
-import { canonicalise, valueKeywords } from './lib/values.js';
+import { canonicaliser, valueKeywords } from './lib/values.js';
 import { registerV1 } from './routes/index.js';
 import { registerPages } from './pages/index.js';
 import { describeDeviations } from './schemas/deviations.js';
@@ -52,14 +52,23 @@ export async function buildApp(reg: Register, logger: FastifyServerOptions['logg
   }).withTypeProvider<TypeBoxTypeProvider>();
   // One canonical form for every value (contract §1): fields marked `x-canonical` are
   // rewritten before validation, so handlers, services and storage see only that form.
-  app.addHook('preValidation', (req, _reply, done) => {
-    const schema = req.routeOptions.schema;
-    if (schema) {
-      if (schema.body && req.body) canonicalise(schema.body, req.body);
-      if (schema.querystring && req.query) canonicalise(schema.querystring, req.query);
-      if (schema.params && req.params) canonicalise(schema.params, req.params);
-    }
-    done();
+  // Which parts of a route hold such fields is decided once per route, and only those routes
+  // get the hook (as their first own preValidation hook): the others, verify among them,
+  // skip it (docs/performance.md).
+  app.addHook('onRoute', (route) => {
+    const schema = route.schema;
+    if (!schema) return;
+    const [body, query, params] = [canonicaliser(schema.body), canonicaliser(schema.querystring), canonicaliser(schema.params)];
+    if (!body && !query && !params) return;
+    const canonical: preValidationHookHandler = (req, _reply, done) => {
+      if (body && req.body) body(req.body);
+      if (query && req.query) query(req.query);
+      if (params && req.params) params(req.params);
+      done();
+    };
+    const own = route.preValidation === undefined ? [] : Array.isArray(route.preValidation) ? route.preValidation : [route.preValidation];
+    // A new array: a GET route's HEAD twin was copied from the same options before this hook.
+    route.preValidation = [canonical, ...own];
   });
 
   // PostgreSQL unreachable (restarting, failing over): 503 SRV001 + Retry-After, not 500 (docs/deploying.md).

@@ -129,6 +129,11 @@ export function canonicalise<T>(schema: unknown, data: T): T {
   return fix ? (fix(data) as T) : data;
 }
 
+/** The function `canonicalise` would apply for `schema`, or null when nothing in it is canonical. */
+export function canonicaliser(schema: unknown): ((data: unknown) => unknown) | null {
+  return compile(schema);
+}
+
 /**
  * Ajv plugin: the `x-canonical` keyword validates what `canonicalise` could not make
  * canonical, with one message per field. In production mode a 13-digit MPAN core must also

@@ -1,4 +1,4 @@
-import { bearer } from '../http/auth.js';
+import { guardRoutes } from '../http/auth.js';
 import type { App, Deps, RouteModule } from '../http/types.js';
 import { ROLES, type Role } from '../../shared/vocabulary.js';
 import accessRecords from './v1/access-records.js';
@@ -29,8 +29,8 @@ import webhooks from './v1/webhooks.js';
 
 /**
  * Every /v1 route module, grouped by who may call it. Files mirror the URL they serve. Each
- * group is one Fastify scope with one `onRequest` auth hook (http/auth.ts `bearer`): it
- * answers 401/403 before the body or query is even parsed, so a caller who may not use a
+ * group is one Fastify scope whose routes each get the `onRequest` auth hook (http/auth.ts
+ * `guardRoutes`): it answers 401/403 before the body or query is even parsed, so a caller who may not use a
  * route learns nothing about its input rules. A route that admits other roles than its
  * scope says so in its own `config.roles` ('public' for none). The scope also states each
  * route's OpenAPI security (and, for /v1/admin, its tag), so route modules do not repeat them.
@@ -55,7 +55,7 @@ export function registerV1(app: App, deps: Deps): void {
   for (const { roles, tag, modules } of scopes) {
     void app.register(async (scope: App) => {
       if (roles) {
-        scope.addHook('onRequest', bearer(deps.reg, deps.svc.accounts, roles));
+        guardRoutes(scope, deps.reg, deps.svc.accounts, roles);
         // The OpenAPI document states each route's authentication from the same source.
         scope.addHook('onRoute', (route) => {
           if (!route.schema || route.schema.hide) return;
