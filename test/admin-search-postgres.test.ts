@@ -55,9 +55,14 @@ describe.skipIf(!postgresAvailable())('admin search on PostgreSQL', () => {
 
   it('finds what SQLite finds: case, wildcards and backslashes literal, never across two names', async () => {
     const terms = ['QUASAR', 'quasar', 'eat-pum', 'xwv gr', '100%', '100', 'n_ch', 'green_check', '0% g', 'k\\s', 'ack\\sl', 'telemetryzyx', 'metry', 'plc', 'ersand &', '12000123', 'Ltd', 'nothing-like-it'];
+    // Access keys are random and differ between the two registers, so a term may also be a
+    // fragment of a record's key on one engine only ("100" in a key): a record whose key holds
+    // the term on either engine is left out of both answers here (fragments are compared on
+    // their own below).
     for (const q of terms) {
-      const a = await search(lite, made.lite, q);
-      const b = await search(pgr, made.pg, q);
+      const inKey = (i: number) => [made.lite[i], made.pg[i]].some((ak) => ak.toLowerCase().includes(q.toLowerCase()));
+      const a = (await search(lite, made.lite, q)).filter((i) => !inKey(i));
+      const b = (await search(pgr, made.pg, q)).filter((i) => !inKey(i));
       expect(b, q).toEqual(a);
     }
     // A few that must find something, so the comparison above is not of empty answers.
