@@ -5,15 +5,7 @@ import type { Preparable, Prepared, Store } from '../db/store.js';
 import type * as schema from '../db/schema.js';
 
 /**
- * `.limit(ONE_ROW)`: at most one row, written into the statement as the literal `limit 1`.
- * drizzle binds a numeric limit as a parameter, and SQLite (built with STAT4, as
- * better-sqlite3 is) re-plans a statement whose LIMIT is a parameter on every run: a
- * primary-key lookup measured 27 µs instead of 11 (docs/performance.md).
- */
-export const ONE_ROW = sql.raw('1') as unknown as number;
-
-/**
- * `.limit(literalLimit(n))`: a LIMIT written into the SQL text, never bound (see ONE_ROW).
+ * `.limit(literalLimit(n))`: a LIMIT written into the SQL text, never bound.
  * SQLite reads the value of a bound LIMIT while planning, so it marks the statement to be
  * prepared again whenever that parameter is bound: every run of a prepared statement, and a
  * second preparation of a statement built for one call (docs/performance.md, "A bound LIMIT").
@@ -23,6 +15,9 @@ export function literalLimit(n: number): number {
   if (!Number.isSafeInteger(n) || n < 0) throw new RangeError(`LIMIT must be a non-negative integer, not ${String(n)}`);
   return sql.raw(String(n)) as unknown as number;
 }
+
+/** `.limit(ONE_ROW)`: at most one row, as the literal `limit 1` (see literalLimit). */
+export const ONE_ROW = literalLimit(1);
 
 /** How many statements a LimitedStatements keeps by default (least recently used dropped). */
 const LIMITED_STATEMENTS_KEPT = 32;
