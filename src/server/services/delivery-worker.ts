@@ -74,7 +74,7 @@ const MAX_CONCURRENT = 8;
 /** Rows claimed per query. */
 const CLAIM_BATCH = 50;
 /** A claimed row is leased for the request timeout plus this margin; a crash mid-delivery makes it due again afterwards. */
-const LEASE_MARGIN_MS = 60_000;
+export const LEASE_MARGIN_MS = 60_000;
 const USER_AGENT = 'DAR-Webhooks/1.0';
 
 const eventId8 = () => newId('evt').slice(4, 12).toUpperCase();
