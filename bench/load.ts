@@ -173,8 +173,8 @@ function openSqliteSink(dataDir: string): LoadSink {
   const insCred = sqlite.prepare(`insert into passkey_credentials (credential_id, ir, webauthn_id, public_key, counter, transports, device_type, backed_up, registered_at) values (?, ?, ?, ?, 0, ?, 'multiDevice', 1, ?)`);
   const insRecord = sqlite.prepare(
     `insert into access_records (ak, kind, duid, ir, mpxn, state, legal_basis, arrangement_type, lead_controller_name, controller_count, purpose, data_types,
-       expiry, expires_at, registered_at, body, created_at, updated_at, revoked_at, revoke_reason, revoked_by, expired_at, activated_at)
-     values (?, 'record', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+       expiry, expires_at, registered_at, body, record_metadata, created_at, updated_at, revoked_at, revoke_reason, revoked_by, expired_at, activated_at)
+     values (?, 'record', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
   );
   const insDiscovered = sqlite.prepare(
     `insert into access_records (ak, kind, mpxn, state, data_types, controller_count, created_at, updated_at, organisation_name, organisation_reference, first_seen, last_seen, source_reference)
@@ -379,6 +379,8 @@ export async function bulkLoad(opts: LoadOptions): Promise<Fixture> {
       expiresAt,
       registeredAt,
       JSON.stringify(body),
+      // As AccessRecords stores it (recordColumns): the section's own text beside the body.
+      JSON.stringify(body['record-metadata']),
       when,
       revokedAt ?? when,
       revokedAt,

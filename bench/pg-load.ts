@@ -276,6 +276,7 @@ export async function openPostgresSink(url: string): Promise<LoadSink> {
     'expires_at',
     'registered_at',
     'body',
+    'record_metadata',
     'created_at',
     'updated_at',
     'revoked_at',

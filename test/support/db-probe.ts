@@ -154,9 +154,26 @@ export class DbProbe {
     await this.db.update(this.t.accessRecords).set({ activatedAt: null });
   }
 
-  /** Runs a statement taken from a migration file. */
+  /** Runs a statement taken from a migration file (the engine's own: drizzle/ or drizzle-pg/). */
   async runMigrationStatement(statement: string): Promise<void> {
-    this.lite.exec(statement);
+    if (this.pgStore) await this.pgStore.execute(sql.raw(statement));
+    else this.lite.exec(statement);
+  }
+
+  /**
+   * Each full record's `record_metadata` column beside the engine's own extraction of the same
+   * section from `body` (what the listings read before the column existed, and what the
+   * migrations backfill with), by ak.
+   */
+  async recordMetadataBesideBody(): Promise<{ ak: string; column: string | null; fromBody: string | null }[]> {
+    const t = this.t.accessRecords;
+    const fromBody = this.pgStore ? sql<string | null>`(${t.body} -> 'record-metadata')::text` : sql<string | null>`${t.body} -> '$."record-metadata"'`;
+    return this.db.select({ ak: t.ak, column: t.recordMetadata, fromBody }).from(t).where(eq(t.kind, 'record')).orderBy(asc(t.seq));
+  }
+
+  /** Empties every record's `record_metadata`, as a register from before that column has it. */
+  async forgetRecordMetadata(): Promise<void> {
+    await this.db.update(this.t.accessRecords).set({ recordMetadata: null });
   }
 
   /** Stages records straight into the table (bulk fixtures the API would take minutes to make). */

@@ -57,16 +57,18 @@ export function recordJsonOf(tables: typeof schema, d: Dialect) {
    * front. `identityRef` is the SQL for the ir it shows (see ownersIrSql and summaryJsonSql).
    *
    * Written by joining text rather than with json_set (docs/performance.md): json_set parses its input and
-   * renders it again, which made it the larger part of a listed record's cost. `->` extracts
-   * the stored section as minified JSON (SQLite parses a row's body once per statement), and
-   * json_quote makes each column a JSON value ('null' for NULL). The stored section is never
-   * empty (it always has schema-version), so its text after `{` continues the object.
+   * renders it again, which made it the larger part of a listed record's cost. The section's
+   * text is kept in its own column (`record_metadata`, the text `body` holds for it): reading
+   * it out of `body` with `->` made SQLite parse every listed record's whole body, about a fifth
+   * of a listing's statement (docs/performance.md, "1 December: listings"). json_quote makes
+   * each column a JSON value ('null' for NULL). The stored section is never empty (it always
+   * has schema-version), so its text after `{` continues the object.
    */
   function recordMetadataJson(identityRef: SQL, ak: SQL | AnyColumn = t.ak): SQL {
     return sql`'{"record-identifier":' || ${d.jsonQuote(ak)}
     || ',"created-at":' || ${d.jsonQuote(apiTimeSql(t.createdAt))}
     || ',"identity-record-ref":' || ${d.jsonQuote(identityRef)}
-    || ',' || substr(${d.jsonMember(t.body, 'record-metadata')}, 2)`;
+    || ',' || substr(${t.recordMetadata}, 2)`;
   }
 
   /**

@@ -123,6 +123,7 @@ export const RECORD_COLUMNS = [
   'expiresAt',
   'registeredAt',
   'body',
+  'recordMetadata',
   'createdAt',
   'updatedAt',
   'revokedAt',
@@ -164,6 +165,8 @@ export function recordColumns(duid: string, identity: Pick<IdentityRow, 'ir' | '
     expiresAt,
     registeredAt: ev['registered-at'],
     body: stored as unknown as Record<string, unknown>,
+    // The same section's text, which is what `body` holds for it (the column's comment, db/schema.ts).
+    recordMetadata: JSON.stringify(stored['record-metadata']),
     createdAt: now,
     updatedAt: now,
     revokedAt: ev.state === 'REVOKED' ? now : null,
