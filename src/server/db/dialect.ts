@@ -67,6 +67,13 @@ export interface Dialect {
   /** The member `key` of the object in a JSON column, as minified JSON text (SQL NULL when absent). */
   jsonMember(column: AnyColumn | SQL, key: string): SQL;
   /**
+   * Texts joined into one, in order, none of them SQL NULL (the JSON the database writes,
+   * services/record-json.ts). SQLite: one concat(…) call, which sizes the result once, where a
+   * chain of `||` copies everything joined so far at every step (docs/performance.md,
+   * "1 December: listings"); PostgreSQL: `||`.
+   */
+  joinAll(parts: (AnyColumn | SQL)[]): SQL;
+  /**
    * An expression as text where the engine will not convert by itself (a jsonObject joined with
    * `||` or next to text in a CASE, a number in a CASE with text). SQLite converts by itself:
    * the expression unchanged.

@@ -31,6 +31,7 @@ export const postgresDialect: Dialect = {
   // the member's text as stored.
   jsonMember: (column: AnyColumn | SQL, key: string): SQL => sql`(${column} -> ${sql.raw(`'${key.replace(/'/g, "''")}'`)})::text`,
   asText: (expr: AnyColumn | SQL): SQL => sql`(${expr})::text`,
+  joinAll: (parts: (AnyColumn | SQL)[]): SQL => sql`(${sql.join(parts, sql` || `)})`,
   joinText: (expr: AnyColumn | SQL, separator: string, orderBy: SQL): SQL => sql`string_agg(${expr}, ${separator}::text order by ${orderBy})`,
   nullsAsSqlite: (dir: 'asc' | 'desc') => (dir === 'asc' ? sql`nulls first` : sql`nulls last`),
   // The count triggers append changes (drizzle-pg/0006_record_count_deltas.sql); this sums the

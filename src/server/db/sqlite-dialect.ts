@@ -23,6 +23,8 @@ export const sqliteDialect: Dialect = {
   // `->` gives the member minified; a key that is not a plain name is quoted in the path.
   jsonMember: (column: AnyColumn | SQL, key: string): SQL => sql`${column} -> ${sql.raw(`'$.${/^[a-z]+$/.test(key) ? key : `"${key}"`}'`)}`,
   asText: (expr: AnyColumn | SQL): SQL => sql`${expr}`,
+  // concat (3.44+) reads NULL as '': the callers pass no NULLs, as `||` would have made all of it NULL.
+  joinAll: (parts: (AnyColumn | SQL)[]): SQL => sql`concat(${sql.join(parts, sql`, `)})`,
   joinText: (expr: AnyColumn | SQL, separator: string, orderBy: SQL): SQL => sql`group_concat(${expr}, ${separator} order by ${orderBy})`,
   nullsAsSqlite: () => undefined,
   // One writer: the count triggers update access_record_counts themselves (drizzle/0003_record_counts.sql).

@@ -65,10 +65,18 @@ export function recordJsonOf(tables: typeof schema, d: Dialect) {
    * has schema-version), so its text after `{` continues the object.
    */
   function recordMetadataJson(identityRef: SQL, ak: SQL | AnyColumn = t.ak): SQL {
-    return sql`'{"record-identifier":' || ${d.jsonQuote(ak)}
-    || ',"created-at":' || ${d.jsonQuote(apiTimeSql(t.createdAt))}
-    || ',"identity-record-ref":' || ${d.jsonQuote(identityRef)}
-    || ',' || substr(${t.recordMetadata}, 2)`;
+    return d.joinAll([
+      sql`'{"record-identifier":'`,
+      d.jsonQuote(ak),
+      sql`',"created-at":'`,
+      d.jsonQuote(apiTimeSql(t.createdAt)),
+      sql`',"identity-record-ref":'`,
+      d.jsonQuote(identityRef),
+      sql`','`,
+      // The section without its opening `{` (an object's text has exactly one there). ltrim
+      // looks at that one byte; substr(…, 2) counted the characters of the whole section.
+      sql`ltrim(${t.recordMetadata}, '{')`,
+    ]);
   }
 
   /**
@@ -93,12 +101,20 @@ export function recordJsonOf(tables: typeof schema, d: Dialect) {
       'processing', null,
       'access-event', ${d.jsonObject}('state', ${state}, 'registered-at', null, 'expiry', null, 'consent', null),
       'discovered-access', ${discoveredJsonOf(sql`null`)})`)}
-    else '{"record-metadata":' || ${recordMetadataJson(ownersIrSql)}
-      || ',"notice":' || coalesce(${d.jsonMember(t.body, 'notice')}, 'null')
-      || ',"processing":{"jurisdiction":"GB",' || substr(${d.jsonMember(t.body, 'processing')}, 2)
-      || ',"access-event":{"state":' || ${d.jsonQuote(state)} || case when ${t.revokedAt} is null then '' else ',"revoked-at":' || ${d.jsonQuote(apiTimeSql(t.revokedAt))} end
-      || ',' || substr(${d.jsonMember(t.body, 'access-event')}, 2)
-      || '}' end`;
+    else ${d.joinAll([
+      sql`'{"record-metadata":'`,
+      recordMetadataJson(ownersIrSql),
+      sql`',"notice":'`,
+      sql`coalesce(${d.jsonMember(t.body, 'notice')}, 'null')`,
+      sql`',"processing":{"jurisdiction":"GB",'`,
+      sql`substr(${d.jsonMember(t.body, 'processing')}, 2)`,
+      sql`',"access-event":{"state":'`,
+      d.jsonQuote(state),
+      sql`case when ${t.revokedAt} is null then '' else ',"revoked-at":' || ${d.jsonQuote(apiTimeSql(t.revokedAt))} end`,
+      sql`','`,
+      sql`substr(${d.jsonMember(t.body, 'access-event')}, 2)`,
+      sql`'}'`,
+    ])} end`;
   }
 
   /**
@@ -116,18 +132,31 @@ export function recordJsonOf(tables: typeof schema, d: Dialect) {
   function summaryJsonSql(now: Placeholder, identityRef: SQL = sql`null`, viewerDuid?: Placeholder): SQL<string> {
     const ak = viewerDuid ? sql`case when ${t.kind} = 'discovered' or ${t.duid} = ${viewerDuid} then ${t.ak} end` : t.ak;
     const supersededBy = viewerDuid ? sql`case when ${t.supersededBy} is not null and exists (select 1 from ${t} as mine where mine.ak = ${t.supersededBy} and mine.duid = ${viewerDuid}) then ${t.supersededBy} end` : t.supersededBy;
-    return sql<string>`'{"ak":' || ${d.jsonQuote(ak)}
-    || ',"lead-controller-name":' || case when ${t.kind} = 'discovered' then 'null' else ${d.jsonQuote(t.leadControllerName)} end
-    || ',"arrangement-type":' || ${d.jsonQuote(t.arrangementType)}
-    || ',"controller-count":' || case when ${t.kind} = 'discovered' then 'null' else ${d.asText(sql`coalesce(${t.controllerCount}, 0)`)} end
-    || ',"record-metadata":' || case when ${t.kind} = 'discovered' then 'null' else ${recordMetadataJson(identityRef, ak)} end
-    || ',"legal-basis":' || ${d.jsonQuote(t.legalBasis)}
-    || ',"purpose":' || ${d.jsonQuote(t.purpose)}
-    || ',"data-types":' || ${d.json(t.dataTypes)}
-    || ',"state":' || ${d.jsonQuote(effectiveStateSql(now))}
-    || ',"expiry":' || ${d.jsonQuote(t.expiry)}
-    || ',"discovered-access":' || coalesce(${d.asText(discoveredJsonOf(supersededBy))}, 'null')
-    || '}'`;
+    return d.joinAll([
+      sql`'{"ak":'`,
+      d.jsonQuote(ak),
+      sql`',"lead-controller-name":'`,
+      sql`case when ${t.kind} = 'discovered' then 'null' else ${d.jsonQuote(t.leadControllerName)} end`,
+      sql`',"arrangement-type":'`,
+      d.jsonQuote(t.arrangementType),
+      sql`',"controller-count":'`,
+      sql`case when ${t.kind} = 'discovered' then 'null' else ${d.asText(sql`coalesce(${t.controllerCount}, 0)`)} end`,
+      sql`',"record-metadata":'`,
+      sql`case when ${t.kind} = 'discovered' then 'null' else ${recordMetadataJson(identityRef, ak)} end`,
+      sql`',"legal-basis":'`,
+      d.jsonQuote(t.legalBasis),
+      sql`',"purpose":'`,
+      d.jsonQuote(t.purpose),
+      sql`',"data-types":'`,
+      d.json(t.dataTypes),
+      sql`',"state":'`,
+      d.jsonQuote(effectiveStateSql(now)),
+      sql`',"expiry":'`,
+      d.jsonQuote(t.expiry),
+      sql`',"discovered-access":'`,
+      sql`coalesce(${d.asText(discoveredJsonOf(supersededBy))}, 'null')`,
+      sql`'}'`,
+    ]) as SQL<string>;
   }
 
   return {
