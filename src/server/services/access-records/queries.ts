@@ -323,7 +323,7 @@ export class AccessRecordQueries {
 
   /**
    * One page of the listing (GET /meter-points/{mpxn}/access-records): the summaries, joined with
-   * commas (the inside of a JSON array: text, or its UTF-8 bytes), and the next cursor. The database
+   * commas, as the UTF-8 bytes of the inside of a JSON array, and the next cursor. The database
    * joins the page into one text (dialect.joinText): one row and one string instead of one per
    * record, which made a 300-record listing's statement about a third cheaper and a 2–3-record
    * one about a quarter (in-process at 100k, docs/performance.md). On SQLite it comes as bytes
@@ -332,13 +332,13 @@ export class AccessRecordQueries {
    * listings"). It reads one row more than the page to tell whether another page follows; only
    * then are the records read again one by one, to leave that row out and name the cursor.
    */
-  async meterPointPage(mpxn: string, f: MeterPointFilters & { limit: number }): Promise<{ items: Buffer | string; nextCursor: string | null }> {
+  async meterPointPage(mpxn: string, f: MeterPointFilters & { limit: number }): Promise<{ items: Buffer; nextCursor: string | null }> {
     const [joined] = await this.meterPointRun('joined', mpxn, { ...f, limit: f.limit + 1 });
     const { n, json } = joined as { n: number | string; json: Buffer | string | null };
-    // PostgreSQL's count is a bigint, which arrives as a string; its text too (dialect.bytesOfText).
-    if (Number(n) <= f.limit) return { items: json ?? '', nextCursor: null };
+    // PostgreSQL's count is a bigint, which arrives as a string; its text, as a string.
+    if (Number(n) <= f.limit) return { items: json === null ? Buffer.alloc(0) : typeof json === 'string' ? Buffer.from(json) : json, nextCursor: null };
     const { rows, nextCursor } = takePage(await this.meterPointSummaries(mpxn, { ...f, limit: f.limit + 1 }), f.limit);
-    return { items: rows.map((r) => r.json).join(','), nextCursor };
+    return { items: Buffer.from(rows.map((r) => r.json).join(',')), nextCursor };
   }
 
   /**
