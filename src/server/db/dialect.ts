@@ -86,13 +86,6 @@ export interface Dialect {
    */
   joinText(expr: AnyColumn | SQL, separator: string, orderBy: SQL): SQL;
   /**
-   * A large text read to be sent as it is (a whole listing): SQLite gives its UTF-8 bytes as a
-   * blob, which better-sqlite3 hands over as a Buffer without building a JavaScript string
-   * (docs/performance.md, "1 December: listings"); PostgreSQL's driver reads text as strings
-   * whatever the type, so there the text is left as it is. The caller takes either.
-   */
-  bytesOfText(expr: AnyColumn | SQL): SQL;
-  /**
    * NULLs placed as SQLite places them (first when ascending, last when descending), for a sort
    * whose keyset cursor assumes that: nothing on SQLite, `nulls first` / `nulls last` on
    * PostgreSQL, whose default is the reverse. null when nothing needs writing.

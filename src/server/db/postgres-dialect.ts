@@ -33,7 +33,6 @@ export const postgresDialect: Dialect = {
   asText: (expr: AnyColumn | SQL): SQL => sql`(${expr})::text`,
   joinAll: (parts: (AnyColumn | SQL)[]): SQL => sql`(${sql.join(parts, sql` || `)})`,
   joinText: (expr: AnyColumn | SQL, separator: string, orderBy: SQL): SQL => sql`string_agg(${expr}, ${separator}::text order by ${orderBy})`,
-  bytesOfText: (expr: AnyColumn | SQL): SQL => sql`${expr}`,
   nullsAsSqlite: (dir: 'asc' | 'desc') => (dir === 'asc' ? sql`nulls first` : sql`nulls last`),
   // The count triggers append changes (drizzle-pg/0006_record_count_deltas.sql); this sums the
   // ones committed so far into the counts and removes exactly those rows.

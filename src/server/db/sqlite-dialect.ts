@@ -26,8 +26,6 @@ export const sqliteDialect: Dialect = {
   // concat (3.44+) reads NULL as '': the callers pass no NULLs, as `||` would have made all of it NULL.
   joinAll: (parts: (AnyColumn | SQL)[]): SQL => sql`concat(${sql.join(parts, sql`, `)})`,
   joinText: (expr: AnyColumn | SQL, separator: string, orderBy: SQL): SQL => sql`group_concat(${expr}, ${separator} order by ${orderBy})`,
-  // The database's text is UTF-8 (the register creates it), so the blob holds the text's bytes.
-  bytesOfText: (expr: AnyColumn | SQL): SQL => sql`cast(${expr} as blob)`,
   nullsAsSqlite: () => undefined,
   // One writer: the count triggers update access_record_counts themselves (drizzle/0003_record_counts.sql).
   foldRecordCountDeltas: null,

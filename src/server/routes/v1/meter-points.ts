@@ -1,6 +1,6 @@
-import type { FastifyReply } from 'fastify';
 import { Type } from 'typebox';
 import { envelope } from '../../http/envelope.js';
+import { sendRawJson } from '../../http/raw-json.js';
 import { seqPage } from '../../http/paging.js';
 import type { RouteModule } from '../../http/types.js';
 import { forbidden } from '../../lib/errors.js';
@@ -10,9 +10,6 @@ import { Id, Mpxn, NextCursor, Ok } from '../../../shared/schemas/common.js';
 import { canonicalMpxn } from '../../../shared/values.js';
 
 const NOT_LISTABLE = 'You hold no access record on this meter point that is or has been ACTIVE';
-
-/** What follows the listed records in a listing's body: the end of the array and of the body. */
-const CLOSE_LISTING = Buffer.from(']}');
 
 /** The MPxN a Data User's request was found allowed to list in onRequest, so the handler does not look again. */
 const allowedMpxn = new WeakMap<object, string>();
@@ -86,12 +83,7 @@ const meterPoints: RouteModule = (app, { reg, svc }) => {
         limit,
         cursor,
       });
-      // The body as bytes around the page's own (services/access-records/queries.ts
-      // meterPointPage): the same text sendRawJson writes (http/raw-json.ts), without a
-      // JavaScript string of the whole listing (docs/performance.md, "1 December: listings").
-      const head = JSON.stringify({ response: envelope(req, reg.clock.now()), mpxn, 'next-cursor': page.nextCursor });
-      // (A body written here rather than serialised: the response schema documents it, as for sendRawJson.)
-      return (reply as FastifyReply).type('application/json; charset=utf-8').send(Buffer.concat([Buffer.from(`${head.slice(0, -1)},"access-records":[`), page.items, CLOSE_LISTING]));
+      return sendRawJson(reply, { response: envelope(req, reg.clock.now()), mpxn, 'next-cursor': page.nextCursor }, { 'access-records': page.json });
     },
   );
 };

@@ -322,23 +322,21 @@ export class AccessRecordQueries {
   }
 
   /**
-   * One page of the listing (GET /meter-points/{mpxn}/access-records): the summaries, joined with
-   * commas, as the UTF-8 bytes of the inside of a JSON array, and the next cursor. The database
-   * joins the page into one text (dialect.joinText): one row and one string instead of one per
-   * record, which made a 300-record listing's statement about a third cheaper and a 2–3-record
-   * one about a quarter (in-process at 100k, docs/performance.md). On SQLite it comes as bytes
-   * (dialect.bytesOfText), which the route sends without a JavaScript string of 225 KB ever
-   * being built, measured, flattened and encoded again (docs/performance.md, "1 December:
-   * listings"). It reads one row more than the page to tell whether another page follows; only
-   * then are the records read again one by one, to leave that row out and name the cursor.
+   * One page of the listing (GET /meter-points/{mpxn}/access-records): the summaries as the text
+   * of a JSON array, and the next cursor. The database joins the page into one text
+   * (dialect.joinText): one row and one string instead of one per record, which made a
+   * 300-record listing's statement about a third cheaper and a 2–3-record one about a quarter
+   * (in-process at 100k, docs/performance.md). It reads one row more than the page to tell
+   * whether another page follows; only then are the records read again one by one, to leave
+   * that row out and name the cursor.
    */
-  async meterPointPage(mpxn: string, f: MeterPointFilters & { limit: number }): Promise<{ items: Buffer; nextCursor: string | null }> {
+  async meterPointPage(mpxn: string, f: MeterPointFilters & { limit: number }): Promise<{ json: string; nextCursor: string | null }> {
     const [joined] = await this.meterPointRun('joined', mpxn, { ...f, limit: f.limit + 1 });
-    const { n, json } = joined as { n: number | string; json: Buffer | string | null };
-    // PostgreSQL's count is a bigint, which arrives as a string; its text, as a string.
-    if (Number(n) <= f.limit) return { items: json === null ? Buffer.alloc(0) : typeof json === 'string' ? Buffer.from(json) : json, nextCursor: null };
+    const { n, json } = joined as { n: number | string; json: string | null };
+    // PostgreSQL's count is a bigint, which arrives as a string.
+    if (Number(n) <= f.limit) return { json: `[${json ?? ''}]`, nextCursor: null };
     const { rows, nextCursor } = takePage(await this.meterPointSummaries(mpxn, { ...f, limit: f.limit + 1 }), f.limit);
-    return { items: Buffer.from(rows.map((r) => r.json).join(',')), nextCursor };
+    return { json: `[${rows.map((r) => r.json).join(',')}]`, nextCursor };
   }
 
   /**
@@ -364,8 +362,7 @@ export class AccessRecordQueries {
         f.limit,
         (db, tables, limit) => {
           const page = this.summariesSelect(db, tables, undefined, viewerDuid).from(tables.accessRecords).where(where(tables)).orderBy(desc(tables.accessRecords.seq)).limit(limit).as('page');
-          const d = this.reg.store.dialect;
-          return db.select({ n: sql<number>`count(*)`, json: sql<Buffer | string | null>`${d.bytesOfText(d.joinText(sql`${page.json}`, ',', sql`${page.seq} desc`))}` }).from(page);
+          return db.select({ n: sql<number>`count(*)`, json: sql<string | null>`${this.reg.store.dialect.joinText(sql`${page.json}`, ',', sql`${page.seq} desc`)}` }).from(page);
         },
         params,
       );
