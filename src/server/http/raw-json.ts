@@ -12,6 +12,20 @@ export function sendRawJson(reply: FastifyReply, plain: Record<string, unknown>,
   const members = Object.keys(raw)
     .map((key) => `${JSON.stringify(key)}:${raw[key]}`)
     .join(',');
-  const body = members === '' ? head : `${head.slice(0, -1)}${head.length > 2 ? ',' : ''}${members}}`;
+  return sendJsonText(reply, members === '' ? head : `${head.slice(0, -1)}${head.length > 2 ? ',' : ''}${members}}`);
+}
+
+/**
+ * The text of a JSON body around one last member that is already JSON text, written by the
+ * database (sendRawJson's body, with that member between `before` and `after`). `plain` is
+ * serialised here and must be an object.
+ */
+export function aroundRawJson(plain: Record<string, unknown>, key: string): { before: string; after: string } {
+  const head = JSON.stringify(plain);
+  return { before: `${head.slice(0, -1)}${head.length > 2 ? ',' : ''}${JSON.stringify(key)}:`, after: '}' };
+}
+
+/** Sends a whole JSON body that is already text (see sendRawJson). */
+export function sendJsonText(reply: FastifyReply, body: string): FastifyReply {
   return reply.type('application/json; charset=utf-8').send(body);
 }

@@ -1,6 +1,6 @@
 import { Type } from 'typebox';
 import { envelope } from '../../http/envelope.js';
-import { sendRawJson } from '../../http/raw-json.js';
+import { aroundRawJson, sendJsonText } from '../../http/raw-json.js';
 import { seqPage } from '../../http/paging.js';
 import type { RouteModule } from '../../http/types.js';
 import { forbidden } from '../../lib/errors.js';
@@ -74,16 +74,26 @@ const meterPoints: RouteModule = (app, { reg, svc }) => {
       }
       // A meter point's listing is one page of up to 1000 by default (its schema's default).
       const { limit, cursor } = seqPage(req.query, 1000);
-      // Summaries written by the database (services/record-json.ts, docs/performance.md).
-      const page = await svc.records.meterPointPage(mpxn, {
-        // A Data User is not shown other Data Users' access keys; a portal acts for the customer.
-        viewerDuid: account.role === 'data_user' ? account.duid : undefined,
-        state: req.query.state,
-        legalBasis: req.query['legal-basis'],
-        limit,
-        cursor,
-      });
-      return sendRawJson(reply, { response: envelope(req, reg.clock.now()), mpxn, 'next-cursor': page.nextCursor }, { 'access-records': page.json });
+      // Summaries written by the database (services/record-json.ts, docs/performance.md), and
+      // the whole body with them, around the page (queries.ts meterPointPage).
+      const response = envelope(req, reg.clock.now());
+      const around = (nextCursor: string | null) => {
+        const { before, after } = aroundRawJson({ response, mpxn, 'next-cursor': nextCursor }, 'access-records');
+        return { before: `${before}[`, after: `]${after}` };
+      };
+      const body = await svc.records.meterPointPage(
+        mpxn,
+        {
+          // A Data User is not shown other Data Users' access keys; a portal acts for the customer.
+          viewerDuid: account.role === 'data_user' ? account.duid : undefined,
+          state: req.query.state,
+          legalBasis: req.query['legal-basis'],
+          limit,
+          cursor,
+        },
+        around,
+      );
+      return sendJsonText(reply, body);
     },
   );
 };

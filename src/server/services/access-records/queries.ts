@@ -322,31 +322,37 @@ export class AccessRecordQueries {
   }
 
   /**
-   * One page of the listing (GET /meter-points/{mpxn}/access-records): the summaries as the text
-   * of a JSON array, and the next cursor. The database joins the page into one text
-   * (dialect.joinText): one row and one string instead of one per record, which made a
-   * 300-record listing's statement about a third cheaper and a 2–3-record one about a quarter
-   * (in-process at 100k, docs/performance.md). It reads one row more than the page to tell
-   * whether another page follows; only then are the records read again one by one, to leave
-   * that row out and name the cursor.
+   * One page of the listing (GET /meter-points/{mpxn}/access-records) as the answer's whole body:
+   * `around(nextCursor)` gives the text before and after the summaries, which are joined with
+   * commas inside it. The database joins the page into one text (dialect.joinText): one row and
+   * one string instead of one per record, which made a 300-record listing's statement about a
+   * third cheaper and a 2–3-record one about a quarter (in-process at 100k, docs/performance.md).
+   * It writes the text around the page too, so the answer is one flat string as the driver
+   * made it: spliced in JavaScript, a 225 KB listing was copied again to flatten it for its
+   * Content-Length (docs/performance.md, "30 November, night: listings"). It reads one row
+   * more than the page to tell whether another page follows; only then are the records read
+   * again one by one, to leave that row out and name the cursor.
    */
-  async meterPointPage(mpxn: string, f: MeterPointFilters & { limit: number }): Promise<{ json: string; nextCursor: string | null }> {
-    const [joined] = await this.meterPointRun('joined', mpxn, { ...f, limit: f.limit + 1 });
-    const { n, json } = joined as { n: number | string; json: string | null };
+  async meterPointPage(mpxn: string, f: MeterPointFilters & { limit: number }, around: (nextCursor: string | null) => { before: string; after: string }): Promise<string> {
+    const last = around(null);
+    const [joined] = await this.meterPointRun('joined', mpxn, { ...f, limit: f.limit + 1 }, last);
+    const { n, json } = joined as { n: number | string; json: string };
     // PostgreSQL's count is a bigint, which arrives as a string.
-    if (Number(n) <= f.limit) return { json: `[${json ?? ''}]`, nextCursor: null };
+    if (Number(n) <= f.limit) return json;
     const { rows, nextCursor } = takePage(await this.meterPointSummaries(mpxn, { ...f, limit: f.limit + 1 }), f.limit);
-    return { json: `[${rows.map((r) => r.json).join(',')}]`, nextCursor };
+    const { before, after } = around(nextCursor);
+    return `${before}${rows.map((r) => r.json).join(',')}${after}`;
   }
 
   /**
    * A meter point's listing of one shape; with a limit, through `limited` (never a bound LIMIT).
-   * `joined`: the summaries of that many records as one text and how many there were.
+   * `joined`: the summaries of that many records as one text, between `around`'s two texts,
+   * and how many there were.
    */
-  private meterPointRun(output: 'rows' | 'summaries' | 'joined', mpxn: string, f: MeterPointFilters): Promise<unknown[]> {
+  private meterPointRun(output: 'rows' | 'summaries' | 'joined', mpxn: string, f: MeterPointFilters, around?: { before: string; after: string }): Promise<unknown[]> {
     const viewer = output !== 'rows' && f.viewerDuid !== undefined;
     const shape = `mpxn|${output}|${f.state ?? ''}|${f.legalBasis ? 'b' : ''}|${f.cursor ? 'c' : ''}|${viewer ? 'v' : ''}`;
-    const params = { mpxn, now: this.reg.clock.iso(), viewerDuid: f.viewerDuid, legalBasis: f.legalBasis, cursor: f.cursor };
+    const params = { mpxn, now: this.reg.clock.iso(), viewerDuid: f.viewerDuid, legalBasis: f.legalBasis, cursor: f.cursor, before: around?.before, after: around?.after };
     const where = ({ accessRecords }: typeof schema) => {
       const filters: SQL[] = [eq(accessRecords.mpxn, sql.placeholder('mpxn'))];
       if (f.state) filters.push(this.stateFilter(f.state, sql.placeholder('now') as unknown as string));
@@ -362,7 +368,11 @@ export class AccessRecordQueries {
         f.limit,
         (db, tables, limit) => {
           const page = this.summariesSelect(db, tables, undefined, viewerDuid).from(tables.accessRecords).where(where(tables)).orderBy(desc(tables.accessRecords.seq)).limit(limit).as('page');
-          return db.select({ n: sql<number>`count(*)`, json: sql<string | null>`${this.reg.store.dialect.joinText(sql`${page.json}`, ',', sql`${page.seq} desc`)}` }).from(page);
+          const d = this.reg.store.dialect;
+          const text = (name: string) => sql`cast(${sql.placeholder(name)} as text)`;
+          // No summaries (a filter that matches none): no joined text, an empty array.
+          const json = d.joinAll([text('before'), sql`coalesce(${d.joinText(sql`${page.json}`, ',', sql`${page.seq} desc`)}, '')`, text('after')]);
+          return db.select({ n: sql<number>`count(*)`, json: sql<string>`${json}` }).from(page);
         },
         params,
       );
