@@ -5,7 +5,7 @@ import { consentBody, TEST_ENGINE, testRegister, type TestRegister } from './sup
 /**
  * The listings splice each record's record-metadata section from its own column
  * (`record_metadata`, db/schema.ts) instead of extracting it from `body` per listed row
- * (docs/performance.md, "1 December: listings"). The column must hold exactly the text the
+ * (docs/performance.md, "30 November, night: listings"). The column must hold exactly the text the
  * engine extracts from `body`: for records written by the register (create and replace) and
  * for records the migration backfills, on either engine, so that no listing changes by a byte.
  */

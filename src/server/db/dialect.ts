@@ -70,7 +70,7 @@ export interface Dialect {
    * Texts joined into one, in order, none of them SQL NULL (the JSON the database writes,
    * services/record-json.ts). SQLite: one concat(…) call, which sizes the result once, where a
    * chain of `||` copies everything joined so far at every step (docs/performance.md,
-   * "1 December: listings"); PostgreSQL: `||`.
+   * "30 November, night: listings"); PostgreSQL: `||`.
    */
   joinAll(parts: (AnyColumn | SQL)[]): SQL;
   /**

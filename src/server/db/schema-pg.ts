@@ -201,7 +201,7 @@ export const accessRecords = pgTable(
      * A full record's record-metadata section, the text `body` holds for it (null for
      * DISCOVERED rows). Listings splice it into each summary as it is: taking it out of `body`
      * made the database parse the whole body of every listed record (docs/performance.md,
-     * "1 December: listings"). Written with `body`, by recordColumns only.
+     * "30 November, night: listings"). Written with `body`, by recordColumns only.
      */
     recordMetadata: text('record_metadata'),
     createdAt: text('created_at').notNull(),

@@ -60,7 +60,7 @@ export function recordJsonOf(tables: typeof schema, d: Dialect) {
    * renders it again, which made it the larger part of a listed record's cost. The section's
    * text is kept in its own column (`record_metadata`, the text `body` holds for it): reading
    * it out of `body` with `->` made SQLite parse every listed record's whole body, about a fifth
-   * of a listing's statement (docs/performance.md, "1 December: listings"). json_quote makes
+   * of a listing's statement (docs/performance.md, "30 November, night: listings"). json_quote makes
    * each column a JSON value ('null' for NULL). The stored section is never empty (it always
    * has schema-version), so its text after `{` continues the object.
    */
