@@ -415,7 +415,9 @@ function report(results: SizeResult[], opts: Options): { table: string; verdicts
         .map(([n, e]) => `${n} ${e.dbCpuUsPerReq}`)
         .join(', '),
     );
-  row('request log: verify CPU with / without it (µs per request, restarted registers, alternated) → cost of the medians', (r) => (r.logCost ? `${r.logCost.onUs.join(', ')} / ${r.logCost.offUs.join(', ')} → ${(100 * r.logCost.cost).toFixed(0)} %` : '–'));
+  row('request log: verify CPU with / without it (µs per request, restarted registers, alternated) → cost of the medians', (r) =>
+    r.logCost ? `${r.logCost.onUs.join(', ')} / ${r.logCost.offUs.join(', ')} → ${(100 * r.logCost.cost).toFixed(0)} %` : '–',
+  );
   row(opts.db ? 'database size (MB; pg_database_size)' : 'database size (MB)', (r) => r.dbMb.toFixed(0));
   row('rows: access records + DISCOVERED', (r) => `${r.counts['access-records']} + ${r.counts.discovered}`);
   row('rows: identity records / audit events', (r) => `${r.counts['identity-records']} / ${r.counts['audit-events']}`);
