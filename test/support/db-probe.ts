@@ -6,6 +6,7 @@ import type { SQLiteTable } from 'drizzle-orm/sqlite-core';
 import * as schema from '../../src/server/db/schema.js';
 import type { Db } from '../../src/server/db/open.js';
 import type { Store } from '../../src/server/db/store.js';
+import { sqliteDialect } from '../../src/server/db/sqlite-dialect.js';
 
 /**
  * The one place test code reads or changes the register's database directly: named, typed
@@ -167,7 +168,7 @@ export class DbProbe {
    */
   async recordMetadataBesideBody(): Promise<{ ak: string; column: string | null; fromBody: string | null }[]> {
     const t = this.t.accessRecords;
-    const fromBody = this.pgStore ? sql<string | null>`(${t.body} -> 'record-metadata')::text` : sql<string | null>`${t.body} -> '$."record-metadata"'`;
+    const fromBody = (this.pgStore?.dialect ?? sqliteDialect).jsonMember(t.body, 'record-metadata') as SQL<string | null>;
     return this.db.select({ ak: t.ak, column: t.recordMetadata, fromBody }).from(t).where(eq(t.kind, 'record')).orderBy(asc(t.seq));
   }
 
