@@ -54,6 +54,20 @@ describe('admin lists, more: audit export, accounts, identity records (docs/api.
     expect((await csv('admin_ops', '/v1/admin/audit/export.csv?limit=5')).statusCode).toBe(400);
   });
 
+  it("audit: the ak and ir indexes hold only events that name one; a record's events are still found through its index", async () => {
+    const ak = (await r.call('octopusflux', 'GET', '/v1/records?limit=1')).body.records[0]['record-metadata']['record-identifier'] as string;
+    // The record's timeline (admin record view) and the audit filter by ak (docs/api.md "Admin lists").
+    const timeline = await r.probe.planOf('record-timeline', ak);
+    expect(timeline, timeline).toMatch(/audit_events_ak_idx/);
+    // An event without a record has no entry in the index: asking for those cannot use it.
+    const without = await r.probe.planOf('events-without-record');
+    expect(without, without).not.toMatch(/audit_events_ak_idx/);
+    const filtered = await r.call('admin_ops', 'GET', `/v1/admin/audit?ak=${ak}`);
+    expect(filtered.status).toBe(200);
+    expect(filtered.body.events.length).toBeGreaterThan(0);
+    expect(filtered.body.events.every((e: { ak: string }) => e.ak === ak)).toBe(true);
+  });
+
   it('audit: an export larger than one chunk comes out whole, in order', async () => {
     const total = Number((await csv('admin_ops', '/v1/admin/audit/export.csv')).headers['x-total-count']);
     // Appended through the audit log itself (the routes that write events are covered elsewhere).

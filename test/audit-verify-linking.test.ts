@@ -6,6 +6,7 @@
  * out, and (PostgreSQL) other nodes' by the linker's job lock (AuditLog.verify).
  */
 import { describe, expect, it } from 'vitest';
+import { LINKER_BATCH } from '../src/server/services/audit.js';
 import { testRegister } from './support/register.js';
 
 describe('audit verify while events are appended and linked', () => {
@@ -43,6 +44,46 @@ describe('audit verify while events are appended and linked', () => {
     } finally {
       stop = true;
       await writer;
+      await r.close();
+    }
+  });
+
+  it('links a backlog in batches of at most LINKER_BATCH events, letting other work run between them', async () => {
+    const r = await testRegister();
+    try {
+      await r.svc.auditLinker.runOnce();
+      const backlog = LINKER_BATCH * 2 + 17;
+      for (let i = 0; i < backlog; i += 50) {
+        await r.reg.tx(async () => {
+          for (let j = i; j < Math.min(i + 50, backlog); j++) await r.reg.audit.append({ actor: 'register', eventType: 'test.event', detail: { n: j } });
+        });
+      }
+      const linkPending = r.reg.audit.linkPending.bind(r.reg.audit);
+      const batches: { max: number | undefined; linked: number; turnsBefore: number }[] = [];
+      // Another task that runs once per turn of the event loop while the linker works: a request.
+      let turns = 0;
+      let running = true;
+      const other = () => {
+        turns++;
+        if (running) setImmediate(other);
+      };
+      setImmediate(other);
+      r.reg.audit.linkPending = async (max?: number) => {
+        const turnsBefore = turns;
+        const linked = await linkPending(max);
+        batches.push({ max, linked, turnsBefore });
+        return linked;
+      };
+      const linked = await r.svc.auditLinker.runOnce();
+      running = false;
+      expect(linked).toBe(backlog);
+      expect(batches.map((b) => b.linked)).toEqual([LINKER_BATCH, LINKER_BATCH, 17]);
+      expect(batches.every((b) => b.max === LINKER_BATCH)).toBe(true);
+      // The other task ran between every two batches.
+      for (let i = 1; i < batches.length; i++) expect(batches[i].turnsBefore).toBeGreaterThan(batches[i - 1].turnsBefore);
+      expect(await r.reg.audit.hasPending()).toBe(false);
+      expect((await r.call('admin_ops', 'GET', '/v1/admin/audit/verify')).body).toMatchObject({ intact: true });
+    } finally {
       await r.close();
     }
   });

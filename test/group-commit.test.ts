@@ -377,6 +377,48 @@ describe('group commit: asynchronous units', () => {
     expect(committed(sqlite.name)).toEqual([1, 3]);
   });
 
+  it('tells units apart the same way in every batch (the async marker is off between batches and on again for the next unit)', async () => {
+    const { sqlite, wal } = fileDb();
+    const gc = new GroupCommit(sqlite, wal);
+    const insert = sqlite.prepare('insert into t values (?)');
+    const order: string[] = [];
+    for (let round = 0; round < 3; round++) {
+      let scheduled: Promise<unknown> = Promise.resolve();
+      let open = () => {};
+      const gate = new Promise<void>((resolve) => (open = resolve));
+      await gc.tx(async () => {
+        insert.run(round * 10 + 1);
+        // Work this unit schedules, run after its batch has committed, while the next unit
+        // below is paused: it must queue behind that unit, not join it.
+        void gate.then(() => {
+          scheduled = gc.tx(() => {
+            order.push(`scheduled ${round}`);
+            insert.run(round * 10 + 2);
+          });
+        });
+      });
+      await gc.durable();
+      expect(sqlite.inTransaction).toBe(false);
+      await gc.tx(async () => {
+        order.push(`paused ${round}`);
+        open();
+        await sleep(5);
+        // Still this unit's own: it nests, and its caught failure rolls back its row only.
+        await expect(
+          gc.tx(() => {
+            insert.run(round * 10 + 3);
+            throw new Error('inner failed');
+          }),
+        ).rejects.toThrow('inner failed');
+        order.push(`resumed ${round}`);
+      });
+      await scheduled;
+      await gc.durable();
+    }
+    expect(order).toEqual(['paused 0', 'resumed 0', 'scheduled 0', 'paused 1', 'resumed 1', 'scheduled 1', 'paused 2', 'resumed 2', 'scheduled 2']);
+    expect(committed(sqlite.name)).toEqual([1, 2, 11, 12, 21, 22]);
+  });
+
   it('afterUnit: runs once the unit has succeeded, never after a rollback, and outside the unit even while another is paused', async () => {
     const { sqlite, wal } = fileDb();
     const gc = new GroupCommit(sqlite, wal);

@@ -120,7 +120,6 @@ export async function buildApp(reg: Register, logger: FastifyServerOptions['logg
       (err: Error) => done(err),
     );
   });
-  await app.register(cookie, { secret: reg.keys.signingKey.toString('base64') });
   await app.register(formbody, { bodyLimit: 16 * 1024 });
 
   await app.register(swagger, {
@@ -168,6 +167,12 @@ export async function buildApp(reg: Register, logger: FastifyServerOptions['logg
     await sub.register(swaggerUi, { routePrefix: '/docs', staticCSP: true, uiConfig: { docExpansion: 'list', deepLinking: true } });
   });
   readinessRoutes(app, reg.clock, onPostgres ? () => reg.store.rows(sql`select 1`) : undefined);
-  await registerPages(app, { reg, svc });
+  // The pages, in a scope of their own: only they read or set cookies, so the cookie plugin's
+  // hooks (and the console's CSP hook) do not run for every API request (docs/performance.md,
+  // "Per-request hooks").
+  await app.register(async (pages) => {
+    await pages.register(cookie, { secret: reg.keys.signingKey.toString('base64') });
+    await registerPages(pages as App, { reg, svc });
+  });
   return { app, svc, readiness };
 }

@@ -94,6 +94,8 @@ export class PostgresStore implements Store {
    * their own, never savepoints on a connection already handed back.
    */
   private readonly unit = new AsyncLocalStorage<{ tx: PgDb; after: (() => void)[]; live: boolean }>();
+  /** Outermost units running now (on their own connections). */
+  private liveUnits = 0;
   private readonly channels = new EventEmitter();
   private listener: pg.Client | null = null;
   private listening = new Set<string>();
@@ -148,11 +150,16 @@ export class PostgresStore implements Store {
     const after: (() => void)[] = [];
     const result = await this.root.transaction(async (tx) => {
       const unit = { tx, after, live: true };
+      this.liveUnits++;
       try {
         return await this.unit.run(unit, async () => fn());
       } finally {
         // Ended before COMMIT is sent: nothing scheduled from it can join it from now on.
         unit.live = false;
+        // With no unit running, no call chain needs its marker until the next unit's `run`
+        // turns the storage on again; while it is on, Node calls a hook for every promise the
+        // process creates (docs/performance.md "Asynchronous context between units").
+        if (--this.liveUnits === 0) this.unit.disable();
       }
     });
     for (const f of after) this.unit.exit(f);

@@ -457,8 +457,14 @@ export const auditEvents = pgTable(
   (t) => [
     index('audit_events_actor_idx').on(t.actor, t.seq),
     index('audit_events_type_idx').on(t.eventType, t.seq),
-    index('audit_events_ak_idx').on(t.ak, t.seq),
-    index('audit_events_ir_idx').on(t.ir, t.seq),
+    // Partial, like the subject's (docs/performance.md "Audit indexes"): most events name no
+    // record or no identity record, and every lookup by one (`ak = ?`) implies it is not null.
+    index('audit_events_ak_idx')
+      .on(t.ak, t.seq)
+      .where(sql`${t.ak} is not null`),
+    index('audit_events_ir_idx')
+      .on(t.ir, t.seq)
+      .where(sql`${t.ir} is not null`),
     // Partial (docs/performance.md): most events have no subject.
     index('audit_events_subject_idx')
       .on(t.subject, t.seq)

@@ -51,6 +51,14 @@ export interface VerifyResult {
 
 /** Events per page when verify reads the chain. */
 const VERIFY_PAGE = 5000;
+/**
+ * Events the background linker links in one unit of work. Linking runs on the event loop, about
+ * 5–8 µs an event (an UPDATE and an HMAC): 2,000 at a time held every request for 10–30 ms once
+ * a second under a steady read load, the longest stalls in a meter-point run (docs/performance.md
+ * "The audit linker's batches"). 250 keep a batch to a millisecond or two, and the linker
+ * lets requests in between batches.
+ */
+export const LINKER_BATCH = 250;
 /** How long verify waits for another node's linker run to finish (PostgreSQL; see verify). */
 const LINKER_WAIT_MS = 5000;
 
@@ -450,10 +458,10 @@ export class AuditLinker extends PeriodicWorker<number> {
     let total = 0;
     try {
       while (await this.audit.hasPending()) {
-        const n = await this.tx(() => this.audit.linkPending());
+        const n = await this.tx(() => this.audit.linkPending(LINKER_BATCH));
         total += n;
         if (n === 0 || this.stopped) break;
-        // A backlog (after a restart) is linked without keeping requests waiting.
+        // A backlog (a busy second, or a restart) is linked without keeping requests waiting.
         await new Promise((resolve) => setImmediate(resolve));
       }
       this.reported = false;
