@@ -52,13 +52,13 @@ export interface VerifyResult {
 /** Events per page when verify reads the chain. */
 const VERIFY_PAGE = 5000;
 /**
- * Events the background linker links in one unit of work. Linking runs on the event loop, about
- * 5–8 µs an event (an UPDATE and an HMAC): 2,000 at a time held every request for 10–30 ms once
- * a second under a steady read load, the longest stalls in a meter-point run (docs/performance.md
- * "The audit linker's batches"). 250 keep a batch to a millisecond or two, and the linker
- * lets requests in between batches.
+ * Events the background linker links in one unit of work; it lets requests in between units.
+ * Linking runs on the event loop, about 5–8 µs an event (an UPDATE and an HMAC). 2,000 at a time
+ * held every request for 10–30 ms once a second under a steady read load, the longest stalls in
+ * a meter-point run; 250 (~2 ms each) spread the stalls into the listings' p99; 50 keep each
+ * under half a millisecond (docs/performance.md "The audit linker's batches").
  */
-export const LINKER_BATCH = 250;
+export const LINKER_BATCH = 50;
 /** How long verify waits for another node's linker run to finish (PostgreSQL; see verify). */
 const LINKER_WAIT_MS = 5000;
 
