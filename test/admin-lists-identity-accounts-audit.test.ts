@@ -62,6 +62,11 @@ describe('admin lists, more: audit export, accounts, identity records (docs/api.
     // An event without a record has no entry in the index: asking for those cannot use it.
     const without = await r.probe.planOf('events-without-record');
     expect(without, without).not.toMatch(/audit_events_ak_idx/);
+    // The same for identity records' events.
+    const identity = await r.probe.planOf('identity-events', 'ir_000000000000000000000000');
+    expect(identity, identity).toMatch(/audit_events_ir_idx/);
+    const withoutIdentity = await r.probe.planOf('events-without-identity');
+    expect(withoutIdentity, withoutIdentity).not.toMatch(/audit_events_ir_idx/);
     const filtered = await r.call('admin_ops', 'GET', `/v1/admin/audit?ak=${ak}`);
     expect(filtered.status).toBe(200);
     expect(filtered.body.events.length).toBeGreaterThan(0);

@@ -393,7 +393,7 @@ export class DbProbe {
    * prefers for the query on this data, or still scans the table when it has none. Where several
    * indexes could serve, the test needs enough rows for the intended one to be clearly cheaper.
    */
-  async planOf(read: 'meter-point-views' | 'listing-right' | 'expiry-sweep' | 'record-timeline' | 'events-without-record', ...params: unknown[]): Promise<string> {
+  async planOf(read: 'meter-point-views' | 'listing-right' | 'expiry-sweep' | 'record-timeline' | 'events-without-record' | 'identity-events' | 'events-without-identity', ...params: unknown[]): Promise<string> {
     if (this.pgStore) {
       const s = this.pgStore;
       const [a, b] = params;
@@ -403,8 +403,18 @@ export class DbProbe {
         'expiry-sweep': sql`select seq from access_records where state = 'ACTIVE' and expires_at <= ${a} order by expires_at limit 500`,
         'record-timeline': sql`select seq from audit_events where ak = ${a} order by seq desc limit 200`,
         'events-without-record': sql`select seq from audit_events where ak is null order by ak, seq desc limit 10`,
+        'identity-events': sql`select seq from audit_events where ir = ${a} order by seq desc limit 200`,
+        'events-without-identity': sql`select seq from audit_events where ir is null order by ir, seq desc limit 10`,
       };
-      const tables = { 'meter-point-views': sql`audit_events, accounts`, 'listing-right': sql`access_records`, 'expiry-sweep': sql`access_records`, 'record-timeline': sql`audit_events`, 'events-without-record': sql`audit_events` };
+      const tables = {
+        'meter-point-views': sql`audit_events, accounts`,
+        'listing-right': sql`access_records`,
+        'expiry-sweep': sql`access_records`,
+        'record-timeline': sql`audit_events`,
+        'events-without-record': sql`audit_events`,
+        'identity-events': sql`audit_events`,
+        'events-without-identity': sql`audit_events`,
+      };
       return s.tx(async () => {
         // Statistics as they stand now (autovacuum would gather them in time), so the planner
         // weighs the indexes on this data rather than on its defaults for a table never analysed.
@@ -420,6 +430,8 @@ export class DbProbe {
       'expiry-sweep': "select seq from access_records where state = 'ACTIVE' and expires_at <= ? order by expires_at limit 500",
       'record-timeline': 'select seq from audit_events where ak = ? order by seq desc limit 200',
       'events-without-record': 'select seq from audit_events where ak is null order by ak, seq desc limit 10',
+      'identity-events': 'select seq from audit_events where ir = ? order by seq desc limit 200',
+      'events-without-identity': 'select seq from audit_events where ir is null order by ir, seq desc limit 10',
     };
     return (this.lite.prepare(`explain query plan ${statements[read]}`).all(...params) as { detail: string }[]).map((p) => p.detail).join('\n');
   }
