@@ -17,7 +17,8 @@ import { postgresDialect } from './postgres-dialect.js';
 import type { Db } from './open.js';
 import type * as schema from './schema.js';
 import * as pgSchema from './schema-pg.js';
-import type { Durability, Preparable, Prepared, Store } from './store.js';
+import type { Durability, Preparable, Prepared, PreparedValue, Store, ValueQuery } from './store.js';
+import { onlyField } from './value-query.js';
 
 type PgDb = NodePgDatabase<typeof pgSchema>;
 
@@ -185,6 +186,17 @@ export class PostgresStore implements Store {
         if (this.current()) return prepareOn(this.db).execute(placeholders);
         pooled ??= prepareOn(this.root as unknown as Db);
         return pooled.execute(placeholders);
+      },
+    };
+  }
+
+  prepareValue<T>(name: string, build: (db: Db, tables: typeof schema) => ValueQuery<T>): PreparedValue<T> {
+    const { key } = onlyField(build(this.root as unknown as Db, this.tables), name);
+    const query = this.prepare(name, build);
+    return {
+      execute: async (placeholders) => {
+        const [row] = await query.execute(placeholders);
+        return row?.[key];
       },
     };
   }

@@ -4,12 +4,13 @@
  * per-key and job locks are already held by whoever writes; notifications stay in this process.
  */
 import { EventEmitter } from 'node:events';
-import type { SQL } from 'drizzle-orm';
+import { fillPlaceholders, type SQL } from 'drizzle-orm';
 import type { GroupCommit } from './group-commit.js';
 import { sqliteDialect } from './sqlite-dialect.js';
 import type { Db } from './open.js';
 import * as schema from './schema.js';
-import type { Preparable, Prepared, Store } from './store.js';
+import type { Preparable, Prepared, PreparedValue, Store, ValueQuery } from './store.js';
+import { onlyField } from './value-query.js';
 
 export class SqliteStore implements Store {
   readonly engine = 'sqlite' as const;
@@ -45,6 +46,28 @@ export class SqliteStore implements Store {
       execute: (placeholders) => {
         try {
           return Promise.resolve(q.execute(placeholders).sync());
+        } catch (err) {
+          return Promise.reject(err as Error);
+        }
+      },
+    };
+  }
+
+  prepareValue<T>(name: string, build: (db: Db, tables: typeof schema) => ValueQuery<T>): PreparedValue<T> {
+    const query = build(this.db, schema);
+    const { decoder } = onlyField(query, name);
+    const { sql: text, params } = query.toSQL();
+    // drizzle's SQL and placeholders, run by better-sqlite3 itself: `pluck().get()` hands over
+    // the first row's first column, with no row array or mapped object per call. In the running
+    // register drizzle's mapping of a one-row result cost about as much as the lookup
+    // (docs/performance.md, "1 December").
+    const stmt = this.db.$client.prepare(text).pluck();
+    return {
+      execute: (placeholders) => {
+        try {
+          const value: unknown = stmt.get(...fillPlaceholders(params, placeholders ?? {}));
+          // As drizzle maps a row: NULL stays null, anything else goes through the field's decoder.
+          return Promise.resolve((value === undefined || value === null ? value : decoder.mapFromDriverValue(value)) as T | undefined);
         } catch (err) {
           return Promise.reject(err as Error);
         }

@@ -33,6 +33,16 @@ export interface Prepared<R> {
   execute(placeholders?: Record<string, unknown>): Promise<R>;
 }
 
+/** A select of exactly one field, e.g. `db.select({ json: … }).from(…).where(…)`. */
+export interface ValueQuery<T> extends Preparable<Record<string, T>[]> {
+  toSQL(): { sql: string; params: unknown[] };
+}
+
+/** A prepared one-value query: `execute` resolves to the first row's value, or undefined when no row matches. */
+export interface PreparedValue<T> {
+  execute(placeholders?: Record<string, unknown>): Promise<T | undefined>;
+}
+
 export type Engine = 'sqlite' | 'postgres';
 
 export interface Store {
@@ -62,6 +72,14 @@ export interface Store {
    * unique per query (PostgreSQL names its prepared statements).
    */
   prepare<R>(name: string, build: (db: Db, tables: typeof schema) => Preparable<R>): Prepared<R>;
+  /**
+   * `prepare` for a select of one field where only the first row counts (a lookup by key, an
+   * existence check): resolves to that row's value (decoded as drizzle would), or undefined
+   * when no row matches. On SQLite it skips drizzle's row mapping, which in the running register
+   * cost about as much as the lookup itself (docs/performance.md, "1 December"). Throws at
+   * prepare time if the query selects other than exactly one field.
+   */
+  prepareValue<T>(name: string, build: (db: Db, tables: typeof schema) => ValueQuery<T>): PreparedValue<T>;
   /** Rows of a raw statement (drizzle `sql` template; placeholders per engine). */
   rows<T>(query: SQL): Promise<T[]>;
   /** Runs a raw statement; resolves to the number of rows it changed. */

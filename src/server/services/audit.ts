@@ -172,7 +172,7 @@ export class AuditLog {
     // another id breaks it). SQLite: its counter plus one, which cannot move under us inside
     // the writing transaction. PostgreSQL: `nextval`, which takes no lock either (the id is
     // then this unit's; a rollback leaves a hole). Prepared once (docs/performance.md).
-    this.nextSeq = store.prepare('audit.next-seq', (db) => db.select({ id: sql<number>`${d.nextId('audit_events', 'seq')}` }).from(oneRow));
+    this.nextSeq = store.prepareValue('audit.next-seq', (db) => db.select({ id: sql<number>`${d.nextId('audit_events', 'seq')}` }).from(oneRow));
     this.highSeq = store.prepare('audit.high-seq', (db) => db.select({ id: sql<number>`${d.highestId('audit_events', 'seq')}` }).from(oneRow));
     // Prepared once (docs/performance.md): every write appends an event. (drizzle applies the json
     // column's encoder to placeholder values too, so `detail` is passed as an object.)
@@ -202,7 +202,7 @@ export class AuditLog {
 
   /** Call inside the transaction that makes the change being audited. */
   async append(input: AuditInput): Promise<void> {
-    const [{ id: seq }] = await this.nextSeq.execute();
+    const seq = (await this.nextSeq.execute())!;
     const row = {
       at: this.clock.iso(),
       actor: input.actor,

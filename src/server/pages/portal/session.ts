@@ -45,7 +45,7 @@ export class PortalCookies {
   private readonly ended;
 
   constructor(private readonly reg: Register) {
-    this.ended = reg.store.prepare('portal.ended-session', (db, { endedPortalSessions }) =>
+    this.ended = reg.store.prepareValue('portal.ended-session', (db, { endedPortalSessions }) =>
       db
         .select({ seq: endedPortalSessions.seq })
         .from(endedPortalSessions)
@@ -90,7 +90,7 @@ export class PortalCookies {
   /** The confirmed session, unless it expired or was signed out of (on any copy of the cookie). */
   async session(req: FastifyRequest): Promise<Session | null> {
     const session = this.read<Session>(req, SESSION);
-    if (!session || typeof session.sid !== 'string' || (await this.ended.execute({ sid: session.sid })).length > 0) return null;
+    if (!session || typeof session.sid !== 'string' || (await this.ended.execute({ sid: session.sid })) !== undefined) return null;
     return session;
   }
 

@@ -110,7 +110,7 @@ export class AccessRecordQueries {
     const { accessRecords } = reg.store.tables;
     this.limited = new LimitedStatements(reg.store, 'access-records');
     this.byAk = rowByKey(reg.store, 'access-records.by-ak', accessRecords, accessRecords.ak, 'ak');
-    this.recordJsonByAk = reg.store.prepare('access-records.record-json-by-ak', (db, t) =>
+    this.recordJsonByAk = reg.store.prepareValue('access-records.record-json-by-ak', (db, t) =>
       db
         .select({ json: recordJsonOf(t, d).recordJsonSql(sql.placeholder('now')) })
         .from(t.accessRecords)
@@ -132,7 +132,7 @@ export class AccessRecordQueries {
         .where(eq(t.accessRecords.mpxn, sql.placeholder('mpxn')))
         .orderBy(desc(t.accessRecords.seq));
     });
-    this.ownsOnMpxn = reg.store.prepare('access-records.owns-on-mpxn', (db, { accessRecords }) =>
+    this.ownsOnMpxn = reg.store.prepareValue('access-records.owns-on-mpxn', (db, { accessRecords }) =>
       db
         .select({ seq: accessRecords.seq })
         .from(accessRecords)
@@ -140,7 +140,7 @@ export class AccessRecordQueries {
         .limit(ONE_ROW),
     );
     // Answered from the partial (mpxn, duid) index alone: it holds only activated records.
-    this.activatedOnMpxn = reg.store.prepare('access-records.activated-on-mpxn', (db, { accessRecords }) =>
+    this.activatedOnMpxn = reg.store.prepareValue('access-records.activated-on-mpxn', (db, { accessRecords }) =>
       db
         .select({ seq: accessRecords.seq })
         .from(accessRecords)
@@ -228,7 +228,7 @@ export class AccessRecordQueries {
    * (see record-json.ts), or undefined for an unknown ak.
    */
   async recordJson(ak: string, nowIso = this.reg.clock.iso()): Promise<string | undefined> {
-    return (await this.recordJsonByAk.execute({ ak, now: nowIso }))[0]?.json;
+    return this.recordJsonByAk.execute({ ak, now: nowIso });
   }
 
   /** The same record as an object, for pages and admin views that use its parts. */
@@ -273,7 +273,7 @@ export class AccessRecordQueries {
 
   /** Any record of this Data User on the MPxN, whatever its state (the demo seed's idempotence). */
   async callerHasRecordOn(duid: string, mpxn: string): Promise<boolean> {
-    return (await this.ownsOnMpxn.execute({ mpxn, duid })).length > 0;
+    return (await this.ownsOnMpxn.execute({ mpxn, duid })) !== undefined;
   }
 
   /**
@@ -282,7 +282,7 @@ export class AccessRecordQueries {
    * was ACTIVE and has since been revoked or expired still does.
    */
   async mayListMeterPoint(duid: string, mpxn: string): Promise<boolean> {
-    return (await this.activatedOnMpxn.execute({ mpxn, duid })).length > 0;
+    return (await this.activatedOnMpxn.execute({ mpxn, duid })) !== undefined;
   }
   /** The newest `limit` views of a meter point, newest first: when, and which organisation. */
   meterPointViews(mpxn: string, limit: number): Promise<MeterPointView[]> {
