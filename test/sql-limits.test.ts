@@ -34,7 +34,11 @@ describe.skipIf(TEST_ENGINE !== 'sqlite')('statements on request paths write the
 
   it('the meter-point listing, /records, the admin lists, portal views and the audit linker bind no LIMIT', async () => {
     const mpxn = r.demo!.mpxn;
-    prepared.length = 0;
+    // What the register prepared while starting (its services' statements, prepareValue's
+    // included) is checked as well as what the requests below prepare.
+    const atStart = prepared.splice(0);
+    expect(atStart.length).toBeGreaterThan(20);
+    expect(atStart.filter((s) => BOUND_LIMIT.test(s))).toEqual([]);
     for (const query of ['', '?limit=1', '?limit=1', '?limit=2&state=ACTIVE', '?legal-basis=uk-consent']) {
       const res = await r.call('bright_energy', 'GET', `/v1/meter-points/${mpxn}/access-records${query}`);
       expect(res.status, JSON.stringify(res.body)).toBe(200);

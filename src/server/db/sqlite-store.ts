@@ -59,8 +59,9 @@ export class SqliteStore implements Store {
     const { sql: text, params } = query.toSQL();
     // drizzle's SQL and placeholders, run by better-sqlite3 itself: `pluck().get()` hands over
     // the first row's first column, with no row array or mapped object per call. In the running
-    // register drizzle's mapping of a one-row result cost about as much as the lookup
-    // (docs/performance.md, "1 December").
+    // register drizzle's mapping of a one-row result cost about half as much as the lookup itself
+    // (docs/performance.md, "1 December"). drizzle's query logger and cache are bypassed too;
+    // the register configures neither (db/open.ts).
     const stmt = this.db.$client.prepare(text).pluck();
     return {
       execute: (placeholders) => {

@@ -76,7 +76,7 @@ export interface Store {
    * `prepare` for a select of one field where only the first row counts (a lookup by key, an
    * existence check): resolves to that row's value (decoded as drizzle would), or undefined
    * when no row matches. On SQLite it skips drizzle's row mapping, which in the running register
-   * cost about as much as the lookup itself (docs/performance.md, "1 December"). Throws at
+   * cost about half as much as the lookup itself (docs/performance.md, "1 December"). Throws at
    * prepare time if the query selects other than exactly one field.
    */
   prepareValue<T>(name: string, build: (db: Db, tables: typeof schema) => ValueQuery<T>): PreparedValue<T>;

@@ -202,7 +202,9 @@ export class AuditLog {
 
   /** Call inside the transaction that makes the change being audited. */
   async append(input: AuditInput): Promise<void> {
-    const seq = (await this.nextSeq.execute())!;
+    const seq = await this.nextSeq.execute();
+    // The statement reads from a one-row table, so it always has a row; say so if that breaks.
+    if (seq === undefined) throw new Error('audit.next-seq returned no row');
     const row = {
       at: this.clock.iso(),
       actor: input.actor,
