@@ -1,7 +1,7 @@
 /**
- * SQL that the two engines write differently, one function per need (docs/architecture.md
- * "Storage"). Services build queries with drizzle, which writes most SQL for either engine; what
- * drizzle cannot express portably (case-insensitive matching on an index, JSON built inside the
+ * SQL that the two engines write differently, one function per need (docs/deploying.md "The
+ * storage layer"). Services build queries with drizzle, which writes most SQL for either engine;
+ * what drizzle cannot express portably (case-insensitive matching on an index, JSON built inside the
  * database, engine functions) comes from `reg.store.dialect`. Each engine's version lives in its
  * own file (sqlite-dialect.ts, postgres-dialect.ts), never behind an `if`.
  */

@@ -1,7 +1,7 @@
 /**
  * The register's storage interface: what services need from a database engine, whichever it is
- * (docs/architecture.md "Storage"). SQLite (the embedded default) implements it with group commit
- * on one connection (sqlite-store.ts); PostgreSQL for deployments of several nodes.
+ * (docs/deploying.md "The storage layer"). SQLite (the embedded default) implements it with group
+ * commit on one connection (sqlite-store.ts); PostgreSQL for deployments of several nodes.
  *
  * Queries themselves are drizzle builders over `store.db` and `store.tables`, awaited: the two
  * engines' schemas have identical table and column names and row types (schema-parity.ts), so
