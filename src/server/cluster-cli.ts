@@ -14,10 +14,10 @@
  * - Ctrl-C (or SIGTERM) stops the proxy and every node.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import http from 'node:http';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { PROJECT_ROOT } from './config.js';
 import { writeNewKeyFile } from './lib/keys.js';
 
@@ -87,7 +87,10 @@ export interface RunningCluster {
   /** Stops one node (SIGKILL: as a crash) or starts it again, for failure tests. */
   kill(index: number): void;
   restart(index: number): Promise<void>;
+  /** Stops the proxy and every node; removes the key file if the cluster made it. */
   stop(): Promise<void>;
+  /** The key file every node uses: `keysFile` as given, or one made in a temporary folder. */
+  keysFile: string;
 }
 
 async function answers(url: string, deadline: number): Promise<void> {
@@ -107,8 +110,18 @@ async function answers(url: string, deadline: number): Promise<void> {
 export async function startCluster(o: ClusterOptions, log: (line: string) => void = (l) => process.stdout.write(`${l}\n`)): Promise<RunningCluster> {
   const keysFile = o.keysFile ?? join(mkdtempSync(join(tmpdir(), 'dar-cluster-')), 'register.keys.json');
   if (!o.keysFile) writeNewKeyFile(keysFile);
+  // A key file made here holds secrets for this run only: it goes when the cluster stops or
+  // fails to start, rather than staying in the temporary folder (docs/deploying.md).
+  const removeOwnKeys = () => {
+    if (!o.keysFile) rmSync(dirname(keysFile), { recursive: true, force: true });
+  };
   const origin = `http://localhost:${o.port}`;
   const nodes: { port: number; process: ChildProcess }[] = [];
+  // A start that fails stops the nodes already started and leaves nothing behind.
+  const abandon = () => {
+    for (const n of nodes) if (n && n.process.exitCode === null && n.process.signalCode === null) n.process.kill('SIGKILL');
+    removeOwnKeys();
+  };
   const spawnNode = (index: number) => {
     const port = o.port + 1 + index;
     // The proxy is the only client the nodes see: they believe its X-Forwarded-For (sign-in
@@ -145,8 +158,8 @@ export async function startCluster(o: ClusterOptions, log: (line: string) => voi
     for (let i = 1; i < o.nodes; i++) spawnNode(i);
     await Promise.all(nodes.slice(1).map((n) => answers(`http://127.0.0.1:${n.port}`, Date.now() + 60_000)));
   } catch (err) {
-    // A node that never became ready: stop the ones already started, leave nothing running.
-    for (const n of nodes) if (n && n.process.exitCode === null && n.process.signalCode === null) n.process.kill('SIGKILL');
+    // A node that never became ready.
+    abandon();
     throw err;
   }
 
@@ -184,14 +197,21 @@ export async function startCluster(o: ClusterOptions, log: (line: string) => voi
       tryNode(0);
     });
   });
-  await new Promise<void>((resolveListen, reject) => {
-    proxy.once('error', reject);
-    proxy.listen(o.port, '127.0.0.1', () => resolveListen());
-  });
+  try {
+    await new Promise<void>((resolveListen, reject) => {
+      proxy.once('error', reject);
+      proxy.listen(o.port, '127.0.0.1', () => resolveListen());
+    });
+  } catch (err) {
+    // The proxy's port is taken.
+    abandon();
+    throw err;
+  }
   log(`cluster: ${o.nodes} node(s) on ports ${o.port + 1}–${o.port + o.nodes}, proxy on ${origin}; key file ${keysFile}`);
   return {
     url: origin,
     nodes,
+    keysFile,
     kill(index) {
       nodes[index].process.kill('SIGKILL');
     },
@@ -211,6 +231,7 @@ export async function startCluster(o: ClusterOptions, log: (line: string) => voi
             }),
         ),
       );
+      removeOwnKeys();
     },
   };
 }

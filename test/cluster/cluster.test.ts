@@ -21,6 +21,8 @@
  *   notice per record whose window opened.
  */
 import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startCluster, type RunningCluster } from '../../src/server/cluster-cli.js';
 import { WEBHOOK_TIMEOUT_MS } from '../../src/server/config.js';
@@ -544,11 +546,14 @@ describe.skipIf(!postgresAvailable())(`three register nodes on one PostgreSQL ($
     expect(verify.body).toMatchObject({ intact: true, unlinked: 0 });
   });
 
-  it('leaves no node process behind once stopped', async () => {
-    const nodes = cluster!.nodes;
+  it('leaves no node process, and not the key file it made, behind once stopped', async () => {
+    const { nodes, keysFile } = cluster!;
+    expect(existsSync(keysFile)).toBe(true);
     await cluster!.stop();
     cluster = undefined;
     expect(nodes.every((n) => n.process.exitCode !== null || n.process.signalCode !== null)).toBe(true);
     expect(nodeProcesses(d!.url)).toBe('');
+    // It held this run's secrets (no --keys-file was given): gone with the cluster.
+    expect(existsSync(dirname(keysFile))).toBe(false);
   });
 });
