@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Fastify from 'fastify';
@@ -13,13 +13,18 @@ import { testRegister, type TestRegister } from './support/register.js';
 // /docs and /console/* are served by plugins loaded on first use (start-up time, docs/performance.md).
 describe('documentation and console files, loaded on first use', () => {
   let r: TestRegister;
+  let made = '';
   beforeAll(async () => {
     const dir = mkdtempSync(join(tmpdir(), 'dar-console-'));
+    made = dir;
     writeFileSync(join(dir, 'index.html'), '<!doctype html><title>DAR Console</title>');
     writeFileSync(join(dir, 'app.js'), 'console.log(1)');
     r = await testRegister({ consoleDir: dir }, { seed: false });
   });
-  afterAll(() => r.close());
+  afterAll(async () => {
+    await r.close();
+    rmSync(made, { recursive: true, force: true });
+  });
 
   it('serves the API documentation with its CSP and the register security headers', async () => {
     const page = await r.app.inject({ method: 'GET', url: '/docs/' });

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testRegister, type TestRegister } from './support/register.js';
+import { tempDir } from './support/temp-files.js';
 
 describe('register smoke', () => {
   let r: TestRegister;
@@ -29,10 +30,9 @@ describe('register smoke', () => {
 
 describe('console hosting', () => {
   it('serves the built console at /console and /console/ without a redirect loop', async () => {
-    const { mkdtempSync, writeFileSync } = await import('node:fs');
+    const { writeFileSync } = await import('node:fs');
     const { join } = await import('node:path');
-    const { tmpdir } = await import('node:os');
-    const dir = mkdtempSync(join(tmpdir(), 'dar-console-'));
+    const dir = tempDir('dar-console-');
     writeFileSync(join(dir, 'index.html'), '<!doctype html><title>DAR Console</title>');
     writeFileSync(join(dir, 'app.js'), 'console.log(1)');
     const r = await testRegister({ consoleDir: dir }, { seed: false });

@@ -1,4 +1,4 @@
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { defaultConfig, type RegisterConfig } from '../../src/server/config.js';
@@ -25,11 +25,15 @@ export const DEMO_SECRETS: Record<string, string> = Object.fromEntries(DEMO_ACCO
 /** The engine the tests run on: DAR_TEST_DB=postgres, or SQLite (the default). */
 export const TEST_ENGINE: 'sqlite' | 'postgres' = process.env.DAR_TEST_DB === 'postgres' ? 'postgres' : 'sqlite';
 
-/** A new key file in a temporary folder of its own, as each node of a deployment is given one. */
-function newKeyFile(): string {
-  const keysFile = join(mkdtempSync(join(tmpdir(), 'dar-test-keys-')), 'register.keys.json');
+/**
+ * A new key file in a temporary folder of its own, as each node of a deployment is given one;
+ * `remove` deletes the folder (when the test register closes).
+ */
+function newKeyFile(): { keysFile: string; remove: () => void } {
+  const dir = mkdtempSync(join(tmpdir(), 'dar-test-keys-'));
+  const keysFile = join(dir, 'register.keys.json');
   writeNewKeyFile(keysFile);
-  return keysFile;
+  return { keysFile, remove: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
 /**
@@ -38,11 +42,23 @@ function newKeyFile(): string {
  * that asks for a data folder (a SQLite file) keeps it. A test that names its database gets a
  * key file too, unless it gives one.
  */
-async function engineOverrides(overrides: Partial<RegisterConfig>): Promise<Partial<RegisterConfig> & { dropDatabase?: () => Promise<void> }> {
-  if ('databaseUrl' in overrides) return overrides.databaseUrl && !overrides.keysFile ? { keysFile: newKeyFile() } : {};
+async function engineOverrides(overrides: Partial<RegisterConfig>): Promise<Partial<RegisterConfig> & { cleanUp?: () => Promise<void> }> {
+  if ('databaseUrl' in overrides) {
+    if (!overrides.databaseUrl || overrides.keysFile) return {};
+    const keys = newKeyFile();
+    return { keysFile: keys.keysFile, cleanUp: async () => keys.remove() };
+  }
   if (TEST_ENGINE !== 'postgres' || overrides.dataDir) return {};
   const d = await testDatabase('register');
-  return { databaseUrl: d.url, keysFile: newKeyFile(), dropDatabase: () => d.drop() };
+  const keys = newKeyFile();
+  return {
+    databaseUrl: d.url,
+    keysFile: keys.keysFile,
+    cleanUp: async () => {
+      keys.remove();
+      await d.drop();
+    },
+  };
 }
 
 /**
@@ -50,13 +66,20 @@ async function engineOverrides(overrides: Partial<RegisterConfig>): Promise<Part
  * (tests use inject) and no background workers unless asked. Seeds the demo data by default.
  */
 export async function testRegister(overrides: Partial<RegisterConfig> = {}, opts: { seed?: boolean; logger?: object } = {}): Promise<TestRegister> {
-  const { dropDatabase, ...engine } = await engineOverrides(overrides);
+  const { cleanUp, ...engine } = await engineOverrides(overrides);
   const config = defaultConfig({ dataDir: null, port: 5001, workers: false, consoleDir: null, ...overrides, ...engine });
-  const running = (await createRegister(config, opts.logger ?? false)) as TestRegister;
+  let running: TestRegister;
+  try {
+    running = (await createRegister(config, opts.logger ?? false)) as TestRegister;
+  } catch (err) {
+    // A register that refuses to start (a test of that) leaves no database or key file behind.
+    await cleanUp?.();
+    throw err;
+  }
   const close = running.close.bind(running);
   running.close = async () => {
     await close();
-    await dropDatabase?.();
+    await cleanUp?.();
   };
   if (opts.seed !== false) running.demo = await seedDemo(running.reg, running.svc);
   // Read through the register's current handle each time.
