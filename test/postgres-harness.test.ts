@@ -5,7 +5,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { readFileSync, statSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { createServer, type AddressInfo } from 'node:net';
 import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { alive, connect, ensureServer, PG_ROOT, postgresAvailable, testDatabase, type TestDatabase } from './support/postgres.js';
@@ -18,6 +18,22 @@ const SUPPORT = resolve(import.meta.dirname, 'support', 'postgres.ts');
  * `start` leaves the server running, `crash` then kills that process (SIGKILL, no clean-up),
  * `stop` stops it. Prints the server timings as JSON.
  */
+/**
+ * A port nothing listens on now, as the system hands them out. A fixed port in the system's
+ * range of such ports (32768–60999 here) can be held by some other socket, e.g. of a test suite
+ * running alongside.
+ */
+async function freePort(): Promise<number> {
+  const probe = createServer();
+  await new Promise<void>((r, reject) => {
+    probe.once('error', reject);
+    probe.listen(0, '127.0.0.1', () => r());
+  });
+  const { port } = probe.address() as AddressInfo;
+  await new Promise<void>((r) => probe.close(() => r()));
+  return port;
+}
+
 function harness(port: number, mode: 'start' | 'crash' | 'stop') {
   const script = join(tempDir('dar-pg-harness-'), 'run.mts');
   writeFileSync(
@@ -66,8 +82,8 @@ describe.skipIf(!postgresAvailable())('the PostgreSQL test server', () => {
     console.log(`[postgres] clone from template: ${Math.round(a.cloneMs)} ms, ${Math.round(b.cloneMs)} ms`);
   });
 
-  it('after a crashed run (server left running, then a stale PID file), the next run stops it and starts afresh', () => {
-    const port = 55400 + (process.pid % 20);
+  it('after a crashed run (server left running, then a stale PID file), the next run stops it and starts afresh', async () => {
+    const port = await freePort();
     const crashed = harness(port, 'crash');
     expect(crashed.signal).toBe('SIGKILL');
     expect(crashed.timings?.startMs).toBeGreaterThan(0);
@@ -94,9 +110,13 @@ describe.skipIf(!postgresAvailable())('the PostgreSQL test server', () => {
   }, 120_000);
 
   it('refuses, with a clear message, a port some other process holds', async () => {
+    // A port the system hands out, so the blocker surely gets it (see freePort).
     const blocker = createServer();
-    const port = 55420 + (process.pid % 20);
-    await new Promise<void>((r) => blocker.listen(port, '127.0.0.1', () => r()));
+    await new Promise<void>((r, reject) => {
+      blocker.once('error', reject);
+      blocker.listen(0, '127.0.0.1', () => r());
+    });
+    const { port } = blocker.address() as AddressInfo;
     try {
       const res = harness(port, 'stop');
       expect(res.status).not.toBe(0);
