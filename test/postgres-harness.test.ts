@@ -10,6 +10,9 @@ import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { alive, connect, ensureServer, PG_ROOT, postgresAvailable, testDatabase, type TestDatabase } from './support/postgres.js';
 import { tempDir } from './support/temp-files.js';
+// A port the system hands out, not a fixed one: in its range of such ports (32768–60999 here) a
+// fixed port can be held by some other socket, e.g. of a test suite running alongside.
+import { freePort } from '../e2e/support/register.js';
 
 const SUPPORT = resolve(import.meta.dirname, 'support', 'postgres.ts');
 
@@ -18,22 +21,6 @@ const SUPPORT = resolve(import.meta.dirname, 'support', 'postgres.ts');
  * `start` leaves the server running, `crash` then kills that process (SIGKILL, no clean-up),
  * `stop` stops it. Prints the server timings as JSON.
  */
-/**
- * A port nothing listens on now, as the system hands them out. A fixed port in the system's
- * range of such ports (32768–60999 here) can be held by some other socket, e.g. of a test suite
- * running alongside.
- */
-async function freePort(): Promise<number> {
-  const probe = createServer();
-  await new Promise<void>((r, reject) => {
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => r());
-  });
-  const { port } = probe.address() as AddressInfo;
-  await new Promise<void>((r) => probe.close(() => r()));
-  return port;
-}
-
 function harness(port: number, mode: 'start' | 'crash' | 'stop') {
   const script = join(tempDir('dar-pg-harness-'), 'run.mts');
   writeFileSync(
@@ -110,7 +97,7 @@ describe.skipIf(!postgresAvailable())('the PostgreSQL test server', () => {
   }, 120_000);
 
   it('refuses, with a clear message, a port some other process holds', async () => {
-    // A port the system hands out, so the blocker surely gets it (see freePort).
+    // A port the system hands out, so the blocker surely gets it (see freePort above).
     const blocker = createServer();
     await new Promise<void>((r, reject) => {
       blocker.once('error', reject);
