@@ -2,12 +2,7 @@
  * Regression tests for the performance work (docs/performance.md): behaviour must be the same as
  * before, only cheaper (see docs/performance.md).
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { defaultConfig } from '../src/server/config.js';
-import { MMAP_BYTES, openDatabase } from '../src/server/db/open.js';
 import { nullableUnions } from '../src/server/http/schema-compilers.js';
 import { newId } from '../src/server/lib/ids.js';
 import { consentBody, testRegister, type TestRegister } from './support/register.js';
@@ -57,19 +52,6 @@ describe('response serialisation of nullable fields', () => {
     const listed = (await r.call('bright_energy', 'GET', '/v1/records?limit=500')).body;
     expect(listed.total).toBe(listed.records.length);
     expect(listed.records.find((x: any) => x.ak === ak)['record-metadata']['identity-record-ref']).toBe(ir);
-  });
-});
-
-describe('SQLite reads through a memory map', () => {
-  it('the register opens its database file with mmap_size set', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'dar-mmap-'));
-    try {
-      const { sqlite } = openDatabase(join(dir, 'register.sqlite'), defaultConfig().migrationsFolder);
-      expect(sqlite.pragma('mmap_size', { simple: true })).toBe(MMAP_BYTES);
-      sqlite.close();
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
   });
 });
 

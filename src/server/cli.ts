@@ -82,6 +82,7 @@ async function main(): Promise<void> {
       `  Console    ${url}/console/`,
       `  Portal     ${url}/portal`,
       `  Data       ${config.dataDir ?? '(in memory)'}`,
+      ...(running.storageNote ? [`             ${running.storageNote}`] : []),
       `  E-mail     ${config.smtpUrl ? `captured in the outbox and sent via ${new URL(config.smtpUrl).host}` : 'captured in the outbox (GET /v1/admin/outbox)'}`,
     ];
     if (running.demo) {

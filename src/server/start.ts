@@ -7,6 +7,7 @@ import type { Register } from './context.js';
 import { startCheckpointer, type Checkpointer } from './db/checkpointer.js';
 import { GroupCommit } from './db/group-commit.js';
 import { openDatabase } from './db/open.js';
+import { MAX_READ_AHEAD_KB_FOR_MMAP } from './db/read-ahead.js';
 import { assertPostgresSchemaKnown } from './db/migrate-pg.js';
 import { displayUrl } from './migrate-cli.js';
 import { PostgresStore } from './db/postgres-store.js';
@@ -28,6 +29,8 @@ export interface RunningRegister {
   /** Base URL once listening, e.g. http://localhost:5001. */
   url: string | null;
   demo: DemoSummary | null;
+  /** Said once at start about how the database is read, when it is not the usual way (see OpenedStore). */
+  storageNote: string | null;
   /** Whether requests are served yet (GET /ready); see http/readiness.ts. */
   readiness: Readiness;
   listen(): Promise<string>;
@@ -45,6 +48,8 @@ interface OpenedStore {
   keys: RegisterKeys;
   /** Names the database in errors ("/data/register.sqlite", "postgres://host/db"). */
   label: string;
+  /** SQLite without its memory map (db/read-ahead.ts), and why; null otherwise. */
+  storageNote: string | null;
   /** Started once listening (SQLite's WAL checkpoints). */
   startBackground(): void;
   close(): Promise<void>;
@@ -92,7 +97,7 @@ function openSqlite(config: RegisterConfig, current: () => Durability): OpenedSt
   } catch (err) {
     throw new StartupError(`database ${dbFile} could not be opened or migrated: ${(err as Error).message}`);
   }
-  const { sqlite, db } = opened;
+  const { sqlite, db, reads } = opened;
   if (keyFileMissing) {
     sqlite.close();
     throw new StartupError(keyFileMissing);
@@ -109,6 +114,8 @@ function openSqlite(config: RegisterConfig, current: () => Durability): OpenedSt
     durability,
     keys,
     label: dbFile,
+    storageNote:
+      dbFile !== ':memory:' && reads.mmapBytes === 0 ? `memory-mapped reads off: this disk reads ahead ${reads.readAheadKb} KiB around each page fault (over ${MAX_READ_AHEAD_KB_FOR_MMAP}; docs/performance.md "Memory and mmap_size")` : null,
     startBackground() {
       if (dbFile === ':memory:' || checkpointer) return;
       checkpointer = startCheckpointer(sqlite, dbFile, 100, (message) => {
@@ -150,7 +157,7 @@ async function openPostgres(config: RegisterConfig, url: string): Promise<Opened
     await store.close().catch(() => undefined);
     throw new StartupError(`database ${label}: ${(err as Error).message}`);
   }
-  return { store, sqlite: null, durability: store.durability, keys, label, startBackground: () => undefined, close: () => store.close() };
+  return { store, sqlite: null, durability: store.durability, keys, label, storageNote: null, startBackground: () => undefined, close: () => store.close() };
 }
 
 /** Opens the data folder and database, migrates (SQLite), seeds, builds the app. Does not listen yet. */
@@ -190,6 +197,7 @@ export async function createRegister(config: RegisterConfig, logger: boolean | o
     svc,
     url: null,
     demo: null,
+    storageNote: opened.storageNote,
     readiness,
     async listen() {
       // The demo's return URLs name the port, which `--port 0` only fixes once listening:

@@ -3,10 +3,8 @@ import Database from 'better-sqlite3';
 import { drizzle, type BetterSQLite3Database } from 'drizzle-orm/better-sqlite3';
 import { migrate } from 'drizzle-orm/better-sqlite3/migrator';
 import * as schema from './schema.js';
+import { mmapBytesFor, readAheadKb } from './read-ahead.js';
 import { compareSchema, newerSchemaMessage, readJournal, SchemaVersionError, sqliteAppliedMigrations } from './schema-version.js';
-
-/** How much of the database file SQLite reads through a memory map (its compiled-in maximum). */
-export const MMAP_BYTES = 2147418112;
 
 /** drizzle's handle; `$client` is the better-sqlite3 connection underneath (as `drizzle()` returns it). */
 export type Db = BetterSQLite3Database<typeof schema> & { $client: Database.Database };
@@ -16,6 +14,11 @@ export interface OpenedDatabase {
   sqlite: Database.Database;
   /** The drizzle handle every service uses. */
   db: Db;
+  /**
+   * How the file is read: through a memory map of `mmapBytes` (0: none, every page by pread()),
+   * chosen from its disk's read-ahead in KiB (null: unknown, or an in-memory database).
+   */
+  reads: { mmapBytes: number; readAheadKb: number | null };
 }
 
 /**
@@ -35,11 +38,15 @@ export function openDatabase(file: string, migrationsFolder: string): OpenedData
   sqlite.pragma('foreign_keys = ON');
   sqlite.pragma('busy_timeout = 5000');
   // Reads come straight from the OS's pages of the file instead of a pread() copy per page
-  // outside SQLite's own 16 MB cache: measured at 100k records, verify ~7 % less CPU per
+  // outside SQLite's own 16 MB cache: measured at 100k records, verify 7–25 % less CPU per
   // request (docs/performance.md "Memory and `mmap_size`"). The mapped pages are file-backed,
   // which the OS may drop at any time, so they are not part of the anonymous-memory budget.
-  // SQLite's build caps the map at 2 GiB; a larger file is read by pread() beyond that.
-  sqlite.pragma(`mmap_size = ${MMAP_BYTES}`);
+  // SQLite's build caps the map at 2 GiB; a larger file is read by pread() beyond that. Not on
+  // a disk that reads far ahead around each page fault: there a cold page costs megabytes of
+  // reading (db/read-ahead.ts).
+  const ahead = file === ':memory:' ? null : readAheadKb(file);
+  const reads = { mmapBytes: file === ':memory:' ? 0 : mmapBytesFor(ahead), readAheadKb: ahead };
+  sqlite.pragma(`mmap_size = ${reads.mmapBytes}`);
   const db = drizzle(sqlite, { schema });
   // A file a newer register migrated would otherwise be served as if current (drizzle applies
   // only migrations newer than the last one recorded): refuse it instead.
@@ -55,7 +62,7 @@ export function openDatabase(file: string, migrationsFolder: string): OpenedData
   // approximate one that reads a bounded number of rows per index, as SQLite recommends.
   sqlite.pragma('analysis_limit = 1000');
   sqlite.pragma('optimize = 0x10002');
-  return { sqlite, db };
+  return { sqlite, db, reads };
 }
 
 /**
