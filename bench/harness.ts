@@ -4,7 +4,7 @@
  * from /proc, and the endpoint scenarios themselves.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, existsSync, openSync, readFileSync, statSync } from 'node:fs';
+import { closeSync, existsSync, fdatasyncSync, openSync, readFileSync, rmSync, statSync, writeSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import autocannon from 'autocannon';
@@ -52,6 +52,34 @@ export function ioOf(pid: number): { readBytes: number; writeBytes: number } {
   const io = readFileSync(`/proc/${pid}/io`, 'utf8');
   const value = (key: string) => Number(new RegExp(`^${key}: (\\d+)`, 'm').exec(io)?.[1] ?? 0);
   return { readBytes: value('read_bytes'), writeBytes: value('write_bytes') };
+}
+
+/**
+ * How long the disk under `dir` takes to make a small write durable: `count` appends of 4 KiB to
+ * a scratch file there, each followed by an fdatasync, as the group commit syncs the WAL
+ * (src/server/db/group-commit.ts). Every durable write and every audited listing waits for at
+ * least one such sync before it is answered, so this is the floor under their latency on this
+ * machine; it differs a lot between machines (docs/performance.md "Latest numbers").
+ * Returns milliseconds: median, 99th percentile and the slowest.
+ */
+export function diskSyncMs(dir: string, count = 200): { p50: number; p99: number; max: number } {
+  const file = join(dir, `disk-sync-probe-${process.pid}`);
+  const fd = openSync(file, 'w');
+  const page = Buffer.alloc(4096, 0x61);
+  const times = new Float64Array(count);
+  try {
+    for (let i = 0; i < count; i++) {
+      writeSync(fd, page);
+      const t0 = performance.now();
+      fdatasyncSync(fd);
+      times[i] = performance.now() - t0;
+    }
+  } finally {
+    closeSync(fd);
+    rmSync(file, { force: true });
+  }
+  times.sort();
+  return { p50: round(percentile(times, 50)), p99: round(percentile(times, 99)), max: round(times[count - 1]) };
 }
 
 export function fileMb(path: string): number {
