@@ -4,7 +4,7 @@
  * from /proc, and the endpoint scenarios themselves.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, existsSync, fdatasyncSync, openSync, readFileSync, rmSync, statSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fdatasyncSync, fsyncSync, openSync, readFileSync, rmSync, statSync, writeSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import autocannon from 'autocannon';
@@ -55,12 +55,13 @@ export function ioOf(pid: number): { readBytes: number; writeBytes: number } {
 }
 
 /**
- * How long the disk under `dir` takes to make a small write durable: `count` appends of 4 KiB to
- * a scratch file there, each followed by an fdatasync, as the group commit syncs the WAL
- * (src/server/db/group-commit.ts). Every durable write and every audited listing waits for at
- * least one such sync before it is answered, so this is the floor under their latency on this
- * machine; it differs a lot between machines (docs/performance.md "Latest numbers").
- * Returns milliseconds: median, 99th percentile and the slowest.
+ * How long the disk under `dir` takes to make a small write durable: a scratch file of `count`
+ * 4 KiB pages is written and synced once, then each page is written over and fdatasynced, as
+ * the group commit syncs the WAL (src/server/db/group-commit.ts), which SQLite writes over in
+ * place after each reset instead of growing it. Every durable write and every audited listing
+ * waits for at least one such sync before it is answered, so this is about the least their
+ * latency can be on this disk; it differs a lot between machines (docs/performance.md "Latest
+ * numbers"). Returns milliseconds: median, 99th percentile and the slowest.
  */
 export function diskSyncMs(dir: string, count = 200): { p50: number; p99: number; max: number } {
   const file = join(dir, `disk-sync-probe-${process.pid}`);
@@ -68,8 +69,10 @@ export function diskSyncMs(dir: string, count = 200): { p50: number; p99: number
   const page = Buffer.alloc(4096, 0x61);
   const times = new Float64Array(count);
   try {
+    for (let i = 0; i < count; i++) writeSync(fd, page);
+    fsyncSync(fd);
     for (let i = 0; i < count; i++) {
-      writeSync(fd, page);
+      writeSync(fd, page, 0, page.length, i * page.length);
       const t0 = performance.now();
       fdatasyncSync(fd);
       times[i] = performance.now() - t0;

@@ -21,7 +21,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import { compileRegister, diskSyncMs, drive, driveRegister, fileMb, login, ROOT, round, rssOf, scenarios, sleep, startCeiling, startRegister, sweptBacklog, type Measured } from './harness.js';
-import { mmapBytesFor, readAheadKb } from '../src/server/db/read-ahead.js';
+import { readPlan } from '../src/server/db/read-ahead.js';
 import { bulkLoad, type Fixture } from './load.js';
 import { databaseMb, displayDb, newKeyFile, resetBenchDatabase, serverCpuMs, serverProcesses, serverVersion, sweptBacklogPg } from './pg-load.js';
 
@@ -130,8 +130,8 @@ interface SizeResult {
   rssPeakFileMb: number;
   loadavgBefore: number[];
   loadavgAfter: number[];
-  /** The data folder's disk: an fdatasync after a 4 KiB append, ms (harness.ts diskSyncMs). */
-  diskSyncMs: { p50: number; p99: number; max: number };
+  /** The data folder's disk: an fdatasync after a 4 KiB write, ms (harness.ts diskSyncMs); null on PostgreSQL, whose WAL is synced by the server. */
+  diskSyncMs: { p50: number; p99: number; max: number } | null;
   /**
    * What the request log costs a verify: the register's CPU µs per verify with the log on (the
    * main run and one more) and with `--log-level silent` (two runs), alternated on restarted
@@ -183,8 +183,8 @@ async function runSize(size: number, opts: Options, compiled: string): Promise<S
   const dbMb = opts.db ? await databaseMb(opts.db) : fileMb(dbFile) + fileMb(`${dbFile}-wal`);
   // Measured while nothing else writes, before the register starts: the floor under every
   // durable answer's latency here, reported beside the listing's and the creates' targets.
-  const diskSync = diskSyncMs(dir);
-  process.stderr.write(`  the data folder's disk: fdatasync after a 4 KiB append p50 ${diskSync.p50} ms, p99 ${diskSync.p99} ms, slowest ${diskSync.max} ms (200 syncs)\n`);
+  const diskSync = opts.db ? null : diskSyncMs(dir);
+  if (diskSync) process.stderr.write(`  the data folder's disk: fdatasync after a 4 KiB write p50 ${diskSync.p50} ms, p99 ${diskSync.p99} ms, slowest ${diskSync.max} ms (200 syncs)\n`);
   // Then a restart under tsx (what `npm run register` does), then compiled restarts: one start
   // is too noisy on a shared 2-core machine (0.6–1.5 s for the same build), so several are
   // measured and the median reported; the last one is the register the benchmark runs against.
@@ -381,7 +381,7 @@ const TARGETS = {
 };
 
 /** Each listing and create waits for an fdatasync of the WAL before it is answered (db/group-commit.ts). */
-const diskNote = (r: SizeResult) => `the disk's fdatasync p50 ${r.diskSyncMs.p50} ms, p99 ${r.diskSyncMs.p99} ms`;
+const diskNote = (r: SizeResult) => (r.diskSyncMs ? `; the disk's fdatasync p50 ${r.diskSyncMs.p50} ms, p99 ${r.diskSyncMs.p99} ms` : '');
 
 function fmtSize(n: number) {
   return n >= 1e6 ? `${n / 1e6}M` : n >= 1e3 ? `${n / 1e3}k` : String(n);
@@ -442,7 +442,7 @@ function report(results: SizeResult[], opts: Options): { table: string; verdicts
   row('rows: identity records / audit events', (r) => `${r.counts['identity-records']} / ${r.counts['audit-events']}`);
   row('bulk load (s)', (r) => r.loadSeconds.toFixed(1));
   row('load average (1 min) before → after', (r) => `${r.loadavgBefore[0].toFixed(2)} → ${r.loadavgAfter[0].toFixed(2)}`);
-  row("the data folder's disk: fdatasync after a 4 KiB append (ms; p50 / p99 / slowest of 200, before the register starts)", (r) => `${r.diskSyncMs.p50} / ${r.diskSyncMs.p99} / ${r.diskSyncMs.max}`);
+  if (!opts.db) row("the data folder's disk: fdatasync after a 4 KiB write (ms; p50 / p99 / slowest of 200, before the register starts)", (r) => (r.diskSyncMs ? `${r.diskSyncMs.p50} / ${r.diskSyncMs.p99} / ${r.diskSyncMs.max}` : '–'));
 
   const verdicts: { target: string; met: boolean; detail: string }[] = [];
   const at100k = results.find((r) => r.size === 100_000) ?? results[results.length - 1];
@@ -461,14 +461,14 @@ function report(results: SizeResult[], opts: Options): { table: string; verdicts
   for (const r of results) {
     const c = r.endpoints.create?.register;
     const goal = TARGETS.createRps[r.size];
-    if (c && goal) verdicts.push({ target: `create ≥ ${goal} durable writes/s at ${fmtSize(r.size)}`, met: c.rps >= goal, detail: `${c.rps.toFixed(0)}/s (${c.cpuUsPerReq} µs CPU each; ${diskNote(r)})` });
+    if (c && goal) verdicts.push({ target: `create ≥ ${goal} durable writes/s at ${fmtSize(r.size)}`, met: c.rps >= goal, detail: `${c.rps.toFixed(0)}/s (${c.cpuUsPerReq} µs CPU each${diskNote(r)})` });
     const m = r.endpoints['meter-point']?.register;
     const p99 = TARGETS.meterPointP99Ms[r.size];
     if (m && p99)
       verdicts.push({
         target: `meter-point p99 ≤ ${p99} ms at ${fmtSize(r.size)} (${opts.connections} connections)`,
         met: m.p99 <= p99,
-        detail: `${m.p99.toFixed(2)} ms (1 connection: ${r.endpoints['meter-point'].single!.p99.toFixed(2)} ms; ${diskNote(r)})`,
+        detail: `${m.p99.toFixed(2)} ms (1 connection: ${r.endpoints['meter-point'].single!.p99.toFixed(2)} ms${diskNote(r)})`,
       });
   }
   const hot = results.map((r) => ({ size: r.size, e: r.endpoints['meter-point-hot'] })).filter((x) => x.e?.register);
@@ -519,9 +519,10 @@ async function main() {
     platform: `${process.platform} ${process.arch}`,
     loadavgAtStart: loadavg().map((x) => round(x)),
     // Decides whether the register maps its SQLite file (src/server/db/read-ahead.ts).
-    readAheadKb: opts.db ? null : readAheadKb(opts.data ?? tmpdir()),
+    sqliteReads: opts.db ? null : readPlan(opts.data ?? tmpdir()),
   };
-  const reads = opts.db ? '' : `; disk read-ahead ${machine.readAheadKb ?? 'unknown'} KiB, so SQLite reads ${mmapBytesFor(machine.readAheadKb) > 0 ? 'through a memory map' : 'without a memory map (pread)'}`;
+  const plan = machine.sqliteReads;
+  const reads = plan ? `; disk read-ahead ${plan.readAheadKb === null ? 'not shown' : `${plan.readAheadKb} KiB`}, so SQLite reads ${plan.mmapBytes > 0 ? 'through a memory map' : 'without a memory map (pread)'}` : '';
   process.stderr.write(
     `DAR register benchmark: sizes ${opts.sizes.map(fmtSize).join(', ')}, ${opts.duration} s per endpoint, ${opts.connections} connections\n` +
       `machine: ${machine.cpus} × ${machine.cpuModel}, ${machine.memGb} GiB, Node ${machine.node}, load average ${machine.loadavgAtStart.join(' ')}${reads}\n`,

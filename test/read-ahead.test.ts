@@ -2,13 +2,13 @@
  * Whether the register reads its SQLite file through a memory map, decided from its disk's
  * read-ahead (src/server/db/read-ahead.ts; docs/performance.md "Memory and `mmap_size`").
  */
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statfsSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { defaultConfig } from '../src/server/config.js';
 import { openDatabase } from '../src/server/db/open.js';
-import { deviceNumbers, MAX_READ_AHEAD_KB_FOR_MMAP, MMAP_BYTES, mmapBytesFor, readAheadKb } from '../src/server/db/read-ahead.js';
+import { deviceNumbers, MAX_READ_AHEAD_KB_FOR_MMAP, MMAP_BYTES, readAheadKb, readPlan } from '../src/server/db/read-ahead.js';
 import { createRegister } from '../src/server/start.js';
 
 const linux = process.platform === 'linux';
@@ -48,9 +48,11 @@ describe('device numbers', () => {
     expect(deviceNumbers(65024n)).toEqual({ major: 254n, minor: 0n });
   });
 
-  it.runIf(linux)('gives the major:minor the kernel names for the filesystem holding a file', () => {
+  it.runIf(linux)('gives the major:minor the kernel names for the filesystem holding a file', (ctx) => {
     const file = join(folder(), 'f');
     writeFileSync(file, 'x');
+    // A btrfs subvolume or an overlay reports a device number of its own, not its mount's.
+    if ([0x9123683e, 0x794c7630].includes(statfsSync(file).type)) ctx.skip();
     // /proc/self/mountinfo: "id parent major:minor root mountpoint …"; the file's filesystem is
     // one of the mounts with that device.
     const devices = readFileSync('/proc/self/mountinfo', 'utf8')
@@ -102,53 +104,89 @@ describe.runIf(linux)('the read-ahead of a file’s disk, from sysfs', () => {
     expect(readAheadKb(f, sysfs(f, 'bdi', 'max\n'))).toBeNull();
     expect(readAheadKb(join(folder(), 'missing'), '/sys')).toBeNull();
   });
-
-  it('on this machine, agrees with /sys when the file’s device is listed there', () => {
-    const f = file();
-    const listed = join('/sys/class/bdi', deviceOf(f), 'read_ahead_kb');
-    // A filesystem without a backing device of its own (tmpfs, overlay) has nothing to compare.
-    if (!existsSync(listed)) return;
-    expect(readAheadKb(f)).toBe(Number(readFileSync(listed, 'utf8').trim()));
-  });
 });
 
-describe('the memory map', () => {
-  it('is used up to the kernel’s default read-ahead and not above, and kept when unknown', () => {
+describe('the read plan', () => {
+  const dataFile = () => {
+    const f = join(folder(), 'register.sqlite');
+    writeFileSync(f, '');
+    return f;
+  };
+  /** A fake sysfs giving `file`'s device a read-ahead (or nothing, for `null`). */
+  const sysfsWith = (file: string, kb: number | null) => {
+    const root = join(folder(), 'sys');
+    mkdirSync(root, { recursive: true });
+    if (kb === null) return root;
+    const bdi = join(root, 'class', 'bdi', deviceOf(file));
+    mkdirSync(bdi, { recursive: true });
+    writeFileSync(join(bdi, 'read_ahead_kb'), `${kb}\n`);
+    return root;
+  };
+
+  it.runIf(linux)('maps the file up to the kernel’s default read-ahead, not above, and says why', () => {
     expect(MAX_READ_AHEAD_KB_FOR_MMAP).toBe(128);
-    expect(mmapBytesFor(null)).toBe(MMAP_BYTES);
-    expect(mmapBytesFor(0)).toBe(MMAP_BYTES);
-    expect(mmapBytesFor(128)).toBe(MMAP_BYTES);
-    expect(mmapBytesFor(129)).toBe(0);
-    expect(mmapBytesFor(8192)).toBe(0);
+    const f = dataFile();
+    expect(readPlan(f, sysfsWith(f, 128))).toEqual({ mmapBytes: MMAP_BYTES, readAheadKb: 128, note: null });
+    expect(readPlan(f, sysfsWith(f, 0))).toEqual({ mmapBytes: MMAP_BYTES, readAheadKb: 0, note: null });
+    const off = readPlan(f, sysfsWith(f, 129));
+    expect(off).toMatchObject({ mmapBytes: 0, readAheadKb: 129 });
+    expect(off.note).toBe('memory-mapped reads off: this disk reads ahead 129 KiB around each page fault, more than the 128 KiB the map is used with (docs/performance.md "Memory and mmap_size")');
+    expect(readPlan(f, sysfsWith(f, 8192)).mmapBytes).toBe(0);
   });
 
-  it('the register opens its database file with the map its disk allows, and says so when it is off', async () => {
-    const dir = folder();
-    const file = join(dir, 'register.sqlite');
-    const { sqlite, reads } = openDatabase(file, defaultConfig().migrationsFolder);
-    try {
-      expect(reads.readAheadKb).toBe(readAheadKb(file));
-      expect(reads.mmapBytes).toBe(mmapBytesFor(reads.readAheadKb));
-      expect(sqlite.pragma('mmap_size', { simple: true })).toBe(reads.mmapBytes);
-    } finally {
-      sqlite.close();
+  it.runIf(linux)('on Linux without a read-ahead to read, maps a file held in memory only', (ctx) => {
+    const f = dataFile();
+    // The test's temporary folder is on a disk on most machines; a tmpfs one is checked below.
+    if (statfsSync(f).type === 0x01021994) ctx.skip();
+    const plan = readPlan(f, sysfsWith(f, null));
+    expect(plan).toMatchObject({ mmapBytes: 0, readAheadKb: null });
+    expect(plan.note).toContain('does not show its disk');
+  });
+
+  it.runIf(linux && existsSync('/dev/shm') && statfsSync('/dev/shm').type === 0x01021994)('a file on tmpfs keeps the map: no disk to read ahead', () => {
+    const dir = mkdtempSync('/dev/shm/dar-read-ahead-');
+    folders.push(dir);
+    const f = join(dir, 'register.sqlite');
+    writeFileSync(f, '');
+    expect(readPlan(f, sysfsWith(f, null))).toEqual({ mmapBytes: MMAP_BYTES, readAheadKb: null, note: null });
+  });
+
+  it('keeps the map on macOS and Windows, where the limit was not measured', () => {
+    const f = dataFile();
+    expect(readPlan(f, '/nonexistent', 'darwin')).toEqual({ mmapBytes: MMAP_BYTES, readAheadKb: null, note: null });
+    expect(readPlan(f, '/nonexistent', 'win32')).toEqual({ mmapBytes: MMAP_BYTES, readAheadKb: null, note: null });
+  });
+
+  it('the database is opened with the plan’s map, either way', () => {
+    for (const plan of [
+      { mmapBytes: 0, readAheadKb: 8192, note: 'off' },
+      { mmapBytes: MMAP_BYTES, readAheadKb: 128, note: null },
+    ]) {
+      const file = join(folder(), 'register.sqlite');
+      const { sqlite, reads } = openDatabase(file, defaultConfig().migrationsFolder, () => plan);
+      try {
+        expect(reads).toEqual(plan);
+        expect(sqlite.pragma('mmap_size', { simple: true })).toBe(plan.mmapBytes);
+      } finally {
+        sqlite.close();
+      }
     }
-    // The register itself, on a data folder of its own.
-    const other = folder();
-    const running = await createRegister({ ...defaultConfig(), dataDir: other, port: 0, workers: false });
+    const { sqlite, reads } = openDatabase(':memory:', defaultConfig().migrationsFolder, () => {
+      throw new Error('an in-memory database has no disk to plan for');
+    });
+    expect(reads).toEqual({ mmapBytes: 0, readAheadKb: null, note: null });
+    sqlite.close();
+  });
+
+  it('the register reads its file as this machine’s disk allows, and its start-up note says so', async () => {
+    const dir = folder();
+    const running = await createRegister({ ...defaultConfig(), dataDir: dir, port: 0, workers: false });
     try {
-      const expected = mmapBytesFor(readAheadKb(join(other, 'register.sqlite')));
-      expect(running.reg.sqlite!.pragma('mmap_size', { simple: true })).toBe(expected);
-      if (expected > 0) expect(running.storageNote).toBeNull();
-      else expect(running.storageNote).toContain(`reads ahead ${readAheadKb(join(other, 'register.sqlite'))} KiB around each page fault`);
+      const plan = readPlan(join(dir, 'register.sqlite'));
+      expect(running.reg.sqlite!.pragma('mmap_size', { simple: true })).toBe(plan.mmapBytes);
+      expect(running.storageNote).toBe(plan.note);
     } finally {
       await running.close();
     }
-  });
-
-  it('an in-memory database has none', () => {
-    const { sqlite, reads } = openDatabase(':memory:', defaultConfig().migrationsFolder);
-    expect(reads).toEqual({ mmapBytes: 0, readAheadKb: null });
-    sqlite.close();
   });
 });

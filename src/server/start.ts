@@ -7,7 +7,6 @@ import type { Register } from './context.js';
 import { startCheckpointer, type Checkpointer } from './db/checkpointer.js';
 import { GroupCommit } from './db/group-commit.js';
 import { openDatabase } from './db/open.js';
-import { MAX_READ_AHEAD_KB_FOR_MMAP } from './db/read-ahead.js';
 import { assertPostgresSchemaKnown } from './db/migrate-pg.js';
 import { displayUrl } from './migrate-cli.js';
 import { PostgresStore } from './db/postgres-store.js';
@@ -114,8 +113,7 @@ function openSqlite(config: RegisterConfig, current: () => Durability): OpenedSt
     durability,
     keys,
     label: dbFile,
-    storageNote:
-      dbFile !== ':memory:' && reads.mmapBytes === 0 ? `memory-mapped reads off: this disk reads ahead ${reads.readAheadKb} KiB around each page fault (over ${MAX_READ_AHEAD_KB_FOR_MMAP}; docs/performance.md "Memory and mmap_size")` : null,
+    storageNote: reads.note,
     startBackground() {
       if (dbFile === ':memory:' || checkpointer) return;
       checkpointer = startCheckpointer(sqlite, dbFile, 100, (message) => {

@@ -3,7 +3,7 @@ import Database from 'better-sqlite3';
 import { drizzle, type BetterSQLite3Database } from 'drizzle-orm/better-sqlite3';
 import { migrate } from 'drizzle-orm/better-sqlite3/migrator';
 import * as schema from './schema.js';
-import { mmapBytesFor, readAheadKb } from './read-ahead.js';
+import { readPlan, type ReadPlan } from './read-ahead.js';
 import { compareSchema, newerSchemaMessage, readJournal, SchemaVersionError, sqliteAppliedMigrations } from './schema-version.js';
 
 /** drizzle's handle; `$client` is the better-sqlite3 connection underneath (as `drizzle()` returns it). */
@@ -14,11 +14,8 @@ export interface OpenedDatabase {
   sqlite: Database.Database;
   /** The drizzle handle every service uses. */
   db: Db;
-  /**
-   * How the file is read: through a memory map of `mmapBytes` (0: none, every page by pread()),
-   * chosen from its disk's read-ahead in KiB (null: unknown, or an in-memory database).
-   */
-  reads: { mmapBytes: number; readAheadKb: number | null };
+  /** How the file is read: through a memory map or by pread(), from its disk's read-ahead (db/read-ahead.ts). */
+  reads: ReadPlan;
 }
 
 /**
@@ -26,7 +23,7 @@ export interface OpenedDatabase {
  * `file` may be ':memory:' for fast tests. The handle is created once by the caller
  * and passed down; there is no global connection.
  */
-export function openDatabase(file: string, migrationsFolder: string): OpenedDatabase {
+export function openDatabase(file: string, migrationsFolder: string, plan: (file: string) => ReadPlan = readPlan): OpenedDatabase {
   if (file !== ':memory:') restrictToOwner(file);
   const sqlite = new Database(file);
   // WAL lets readers proceed during writes; FULL makes every commit durable across power loss
@@ -44,8 +41,7 @@ export function openDatabase(file: string, migrationsFolder: string): OpenedData
   // SQLite's build caps the map at 2 GiB; a larger file is read by pread() beyond that. Not on
   // a disk that reads far ahead around each page fault: there a cold page costs megabytes of
   // reading (db/read-ahead.ts).
-  const ahead = file === ':memory:' ? null : readAheadKb(file);
-  const reads = { mmapBytes: file === ':memory:' ? 0 : mmapBytesFor(ahead), readAheadKb: ahead };
+  const reads = file === ':memory:' ? { mmapBytes: 0, readAheadKb: null, note: null } : plan(file);
   sqlite.pragma(`mmap_size = ${reads.mmapBytes}`);
   const db = drizzle(sqlite, { schema });
   // A file a newer register migrated would otherwise be served as if current (drizzle applies

@@ -1,4 +1,4 @@
-import { readFileSync, statSync } from 'node:fs';
+import { readFileSync, statfsSync, statSync } from 'node:fs';
 
 /** How much of the database file SQLite reads through a memory map (its compiled-in maximum). */
 export const MMAP_BYTES = 2147418112;
@@ -7,29 +7,76 @@ export const MMAP_BYTES = 2147418112;
  * The largest read-ahead (KiB) of the database's disk at which the register still reads its
  * SQLite file through a memory map: the Linux kernel's default.
  *
- * Why there is a limit (docs/performance.md "Memory and `mmap_size`"): when a mapped page is not
- * in the page cache, the page fault makes Linux read about `read_ahead_kb` around it, where a
- * `pread()` of a random page reads that page alone. With 128 KiB the map is the faster of the
- * two, warm or cold (a 1M-record register started with an empty page cache answered 581
- * verifies a second with the map, 200 without, in its first five seconds). On a disk set to
- * 8,192 KiB, the same start read 15–17 MB from the disk per verify and answered 9–13 verifies a
- * second with the map, 173–569 without; at 1,024 KiB it read 614 KiB per verify.
+ * Why there is a limit (docs/performance.md "the map on a cold page cache"): when a mapped page
+ * is not in the page cache, the page fault makes Linux read about `read_ahead_kb` around it,
+ * where a `pread()` of a random page reads that page alone. Warm, the map saves about a quarter
+ * of a verify's CPU. Cold, on a disk reading ahead 8,192 KiB whose reads were capped at 30 MB/s
+ * (a cloud disk's baseline), a 1M-record register read 22–33 MB per verify through the map and
+ * answered one verify a second, against 798–849 without it.
  */
 export const MAX_READ_AHEAD_KB_FOR_MMAP = 128;
 
+/** statfs(2) `f_type` of the filesystems that keep files in memory: no disk, nothing read ahead. */
+const MEMORY_FILESYSTEMS = new Set([0x01021994 /* tmpfs */, 0x858458f6 /* ramfs */]);
+
+/** How the register reads its SQLite file, and why. */
+export interface ReadPlan {
+  /** `PRAGMA mmap_size`: MMAP_BYTES, or 0 (every page by pread()). */
+  mmapBytes: number;
+  /** The read-ahead of the file's disk in KiB; null when it cannot be told. */
+  readAheadKb: number | null;
+  /** Said at start when the map is off (the start-up lines); null when it is on. */
+  note: string | null;
+}
+
+/**
+ * The read plan for the database `file`:
+ * - a known read-ahead: the map up to MAX_READ_AHEAD_KB_FOR_MMAP, none above;
+ * - not Linux (macOS and Windows, where the desktop app also runs): the map, as the limit is about
+ *   Linux's read-around, which is what was measured;
+ * - Linux, read-ahead unknown: the map only on a filesystem held in memory (tmpfs, ramfs). btrfs
+ *   (its own read-ahead is at least 4 MiB) and a container's overlay layer do not show their
+ *   disk's read-ahead under the file's device number, so they read without the map.
+ * `sysfs` is for tests (a tree laid out like /sys).
+ */
+export function readPlan(file: string, sysfs = '/sys', platform: NodeJS.Platform = process.platform): ReadPlan {
+  if (platform !== 'linux') return { mmapBytes: MMAP_BYTES, readAheadKb: null, note: null };
+  const readAhead = readAheadKb(file, sysfs);
+  if (readAhead !== null) {
+    if (readAhead <= MAX_READ_AHEAD_KB_FOR_MMAP) return { mmapBytes: MMAP_BYTES, readAheadKb: readAhead, note: null };
+    return {
+      mmapBytes: 0,
+      readAheadKb: readAhead,
+      note: `memory-mapped reads off: this disk reads ahead ${readAhead} KiB around each page fault, more than the ${MAX_READ_AHEAD_KB_FOR_MMAP} KiB the map is used with (docs/performance.md "Memory and mmap_size")`,
+    };
+  }
+  if (inMemory(file)) return { mmapBytes: MMAP_BYTES, readAheadKb: null, note: null };
+  return {
+    mmapBytes: 0,
+    readAheadKb: null,
+    note: `memory-mapped reads off: this filesystem does not show its disk's read-ahead (btrfs, a container's overlay?), so it may read far ahead around each page fault (docs/performance.md "Memory and mmap_size")`,
+  };
+}
+
+function inMemory(file: string): boolean {
+  try {
+    return MEMORY_FILESYSTEMS.has(statfsSync(file).type);
+  } catch {
+    return false;
+  }
+}
+
 /**
  * How far Linux reads ahead on the disk holding `file`, in KiB, from sysfs; null when that cannot
- * be told (not Linux, no sysfs, a filesystem without a block device of its own). Looked up, in
- * this order, for the file's device `major:minor`:
+ * be told (no sysfs, a filesystem without a block device of its own). Looked up, in this order,
+ * for the file's device `major:minor`:
  * - `/sys/class/bdi/<major:minor>/read_ahead_kb`: the filesystem's backing device (a whole
  *   disk, a device-mapper or md volume, or a filesystem such as NFS with a device of its own);
  * - `/sys/dev/block/<major:minor>/queue/read_ahead_kb`: the block device's queue;
- * - `/sys/dev/block/<major:minor>/../queue/read_ahead_kb`: a partition's disk.
- *
- * `sysfs` is for tests (a tree laid out like /sys).
+ * - `/sys/dev/block/<major:minor>/../queue/read_ahead_kb`: a partition's disk (the kernel
+ *   resolves `..` after following the link to the partition's folder inside its disk's).
  */
 export function readAheadKb(file: string, sysfs = '/sys'): number | null {
-  if (process.platform !== 'linux') return null;
   let dev: bigint;
   try {
     dev = statSync(file, { bigint: true }).dev;
@@ -56,14 +103,4 @@ export function deviceNumbers(dev: bigint): { major: bigint; minor: bigint } {
     major: ((dev & 0x00000000000fff00n) >> 8n) | ((dev & 0xfffff00000000000n) >> 32n),
     minor: (dev & 0x00000000000000ffn) | ((dev & 0x00000ffffff00000n) >> 12n),
   };
-}
-
-/**
- * `PRAGMA mmap_size` for a database on a disk reading ahead `readAheadKb`: the map (MMAP_BYTES)
- * up to MAX_READ_AHEAD_KB_FOR_MMAP, none above it. Where the read-ahead is unknown (macOS and
- * Windows, where the desktop app also runs) the map is kept: the limit is about Linux's
- * read-around, which is what was measured.
- */
-export function mmapBytesFor(readAheadKb: number | null): number {
-  return readAheadKb === null || readAheadKb <= MAX_READ_AHEAD_KB_FOR_MMAP ? MMAP_BYTES : 0;
 }
