@@ -17,7 +17,7 @@ export const MMAP_BYTES = 2147418112;
 export const MAX_READ_AHEAD_KB_FOR_MMAP = 128;
 
 /** statfs(2) `f_type` of the filesystems that keep files in memory: no disk, nothing read ahead. */
-const MEMORY_FILESYSTEMS = new Set([0x01021994 /* tmpfs */, 0x858458f6 /* ramfs */]);
+const MEMORY_FILESYSTEMS = new Set([0x01021994n /* tmpfs */, 0x858458f6n /* ramfs */]);
 
 /** How the register reads its SQLite file, and why. */
 export interface ReadPlan {
@@ -37,9 +37,11 @@ export interface ReadPlan {
  * - Linux, read-ahead unknown: the map only on a filesystem held in memory (tmpfs, ramfs). btrfs
  *   (its own read-ahead is at least 4 MiB) and a container's overlay layer do not show their
  *   disk's read-ahead under the file's device number, so they read without the map.
- * `sysfs` is for tests (a tree laid out like /sys).
+ * The options are for tests: a tree laid out like /sys, another platform, another answer to
+ * "is this file held in memory".
  */
-export function readPlan(file: string, sysfs = '/sys', platform: NodeJS.Platform = process.platform): ReadPlan {
+export function readPlan(file: string, options: { sysfs?: string; platform?: NodeJS.Platform; inMemory?: (file: string) => boolean } = {}): ReadPlan {
+  const { sysfs = '/sys', platform = process.platform, inMemory = heldInMemory } = options;
   if (platform !== 'linux') return { mmapBytes: MMAP_BYTES, readAheadKb: null, note: null };
   const readAhead = readAheadKb(file, sysfs);
   if (readAhead !== null) {
@@ -58,9 +60,10 @@ export function readPlan(file: string, sysfs = '/sys', platform: NodeJS.Platform
   };
 }
 
-function inMemory(file: string): boolean {
+/** Whether `file` is on tmpfs or ramfs. `f_type` as 32 bits: a signed C int on 32-bit Linux. */
+export function heldInMemory(file: string): boolean {
   try {
-    return MEMORY_FILESYSTEMS.has(statfsSync(file).type);
+    return MEMORY_FILESYSTEMS.has(BigInt.asUintN(32, statfsSync(file, { bigint: true }).type));
   } catch {
     return false;
   }
