@@ -31,6 +31,34 @@ const deviceOf = (file: string) => {
   return `${major}:${minor}`;
 };
 
+/** A fake sysfs for `file`'s device; returns its root. */
+const fakeSysfs = (file: string, layout: 'bdi' | 'queue' | 'partition' | 'none', value = '8192\n') => {
+  const root = join(folder(), 'sys');
+  const id = deviceOf(file);
+  if (layout === 'bdi') {
+    mkdirSync(join(root, 'class', 'bdi', id), { recursive: true });
+    writeFileSync(join(root, 'class', 'bdi', id, 'read_ahead_kb'), value);
+  } else if (layout === 'queue') {
+    mkdirSync(join(root, 'dev', 'block', id, 'queue'), { recursive: true });
+    writeFileSync(join(root, 'dev', 'block', id, 'queue', 'read_ahead_kb'), value);
+  } else if (layout === 'partition') {
+    // /sys/dev/block/<partition> links to the partition's folder inside its disk's.
+    mkdirSync(join(root, 'devices', 'vdb', 'queue'), { recursive: true });
+    mkdirSync(join(root, 'devices', 'vdb', 'vdb1'), { recursive: true });
+    writeFileSync(join(root, 'devices', 'vdb', 'queue', 'read_ahead_kb'), value);
+    mkdirSync(join(root, 'dev', 'block'), { recursive: true });
+    symlinkSync('../../devices/vdb/vdb1', join(root, 'dev', 'block', id));
+  } else mkdirSync(root, { recursive: true });
+  return root;
+};
+
+/** An empty database file in a folder of its own. */
+const dataFile = () => {
+  const f = join(folder(), 'register.sqlite');
+  writeFileSync(f, '');
+  return f;
+};
+
 describe('device numbers', () => {
   it('splits a dev_t as glibc does, large majors and minors included', () => {
     for (const [major, minor] of [
@@ -64,64 +92,24 @@ describe('device numbers', () => {
 });
 
 describe.runIf(linux)('the read-ahead of a file’s disk, from sysfs', () => {
-  /** A fake sysfs for `file`'s device; returns its root. */
-  const sysfs = (file: string, layout: 'bdi' | 'queue' | 'partition' | 'none', value = '8192\n') => {
-    const root = join(folder(), 'sys');
-    const id = deviceOf(file);
-    if (layout === 'bdi') {
-      mkdirSync(join(root, 'class', 'bdi', id), { recursive: true });
-      writeFileSync(join(root, 'class', 'bdi', id, 'read_ahead_kb'), value);
-    } else if (layout === 'queue') {
-      mkdirSync(join(root, 'dev', 'block', id, 'queue'), { recursive: true });
-      writeFileSync(join(root, 'dev', 'block', id, 'queue', 'read_ahead_kb'), value);
-    } else if (layout === 'partition') {
-      // /sys/dev/block/<partition> links to the partition's folder inside its disk's.
-      mkdirSync(join(root, 'devices', 'vdb', 'queue'), { recursive: true });
-      mkdirSync(join(root, 'devices', 'vdb', 'vdb1'), { recursive: true });
-      writeFileSync(join(root, 'devices', 'vdb', 'queue', 'read_ahead_kb'), value);
-      mkdirSync(join(root, 'dev', 'block'), { recursive: true });
-      symlinkSync('../../devices/vdb/vdb1', join(root, 'dev', 'block', id));
-    } else mkdirSync(root, { recursive: true });
-    return root;
-  };
-
-  const file = () => {
-    const f = join(folder(), 'register.sqlite');
-    writeFileSync(f, '');
-    return f;
-  };
-
   it('reads the backing device, the block queue, or a partition’s disk', () => {
-    const f = file();
-    expect(readAheadKb(f, sysfs(f, 'bdi'))).toBe(8192);
-    expect(readAheadKb(f, sysfs(f, 'queue', '128\n'))).toBe(128);
-    expect(readAheadKb(f, sysfs(f, 'partition', '4096\n'))).toBe(4096);
+    const f = dataFile();
+    expect(readAheadKb(f, fakeSysfs(f, 'bdi'))).toBe(8192);
+    expect(readAheadKb(f, fakeSysfs(f, 'queue', '128\n'))).toBe(128);
+    expect(readAheadKb(f, fakeSysfs(f, 'partition', '4096\n'))).toBe(4096);
   });
 
   it('is null when sysfs does not tell, or tells something else than a number', () => {
-    const f = file();
-    expect(readAheadKb(f, sysfs(f, 'none'))).toBeNull();
-    expect(readAheadKb(f, sysfs(f, 'bdi', 'max\n'))).toBeNull();
+    const f = dataFile();
+    expect(readAheadKb(f, fakeSysfs(f, 'none'))).toBeNull();
+    expect(readAheadKb(f, fakeSysfs(f, 'bdi', 'max\n'))).toBeNull();
     expect(readAheadKb(join(folder(), 'missing'), '/sys')).toBeNull();
   });
 });
 
 describe('the read plan', () => {
-  const dataFile = () => {
-    const f = join(folder(), 'register.sqlite');
-    writeFileSync(f, '');
-    return f;
-  };
   /** A fake sysfs giving `file`'s device a read-ahead (or nothing, for `null`). */
-  const sysfsWith = (file: string, kb: number | null) => {
-    const root = join(folder(), 'sys');
-    mkdirSync(root, { recursive: true });
-    if (kb === null) return root;
-    const bdi = join(root, 'class', 'bdi', deviceOf(file));
-    mkdirSync(bdi, { recursive: true });
-    writeFileSync(join(bdi, 'read_ahead_kb'), `${kb}\n`);
-    return root;
-  };
+  const sysfsWith = (file: string, kb: number | null) => (kb === null ? fakeSysfs(file, 'none') : fakeSysfs(file, 'bdi', `${kb}\n`));
 
   const onDisk = { inMemory: () => false };
 

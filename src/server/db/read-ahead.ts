@@ -42,23 +42,18 @@ export interface ReadPlan {
  */
 export function readPlan(file: string, options: { sysfs?: string; platform?: NodeJS.Platform; inMemory?: (file: string) => boolean } = {}): ReadPlan {
   const { sysfs = '/sys', platform = process.platform, inMemory = heldInMemory } = options;
-  if (platform !== 'linux') return { mmapBytes: MMAP_BYTES, readAheadKb: null, note: null };
+  if (platform !== 'linux') return withMap(null);
   const readAhead = readAheadKb(file, sysfs);
   if (readAhead !== null) {
-    if (readAhead <= MAX_READ_AHEAD_KB_FOR_MMAP) return { mmapBytes: MMAP_BYTES, readAheadKb: readAhead, note: null };
-    return {
-      mmapBytes: 0,
-      readAheadKb: readAhead,
-      note: `memory-mapped reads off: this disk reads ahead ${readAhead} KiB around each page fault, more than the ${MAX_READ_AHEAD_KB_FOR_MMAP} KiB the map is used with (docs/performance.md "Memory and mmap_size")`,
-    };
+    if (readAhead <= MAX_READ_AHEAD_KB_FOR_MMAP) return withMap(readAhead);
+    return withoutMap(readAhead, `this disk reads ahead ${readAhead} KiB around each page fault, more than the ${MAX_READ_AHEAD_KB_FOR_MMAP} KiB the map is used with`);
   }
-  if (inMemory(file)) return { mmapBytes: MMAP_BYTES, readAheadKb: null, note: null };
-  return {
-    mmapBytes: 0,
-    readAheadKb: null,
-    note: `memory-mapped reads off: this filesystem does not show its disk's read-ahead (btrfs, a container's overlay?), so it may read far ahead around each page fault (docs/performance.md "Memory and mmap_size")`,
-  };
+  if (inMemory(file)) return withMap(null);
+  return withoutMap(null, "this filesystem does not show its disk's read-ahead (btrfs, a container's overlay?), so it may read far ahead around each page fault");
 }
+
+const withMap = (readAheadKb: number | null): ReadPlan => ({ mmapBytes: MMAP_BYTES, readAheadKb, note: null });
+const withoutMap = (readAheadKb: number | null, why: string): ReadPlan => ({ mmapBytes: 0, readAheadKb, note: `memory-mapped reads off: ${why} (docs/performance.md "Memory and mmap_size")` });
 
 /** Whether `file` is on tmpfs or ramfs. `f_type` as 32 bits: a signed C int on 32-bit Linux. */
 export function heldInMemory(file: string): boolean {
