@@ -181,8 +181,8 @@ async function runSize(size: number, opts: Options, compiled: string): Promise<S
     await first.stop();
   }
   const dbMb = opts.db ? await databaseMb(opts.db) : fileMb(dbFile) + fileMb(`${dbFile}-wal`);
-  // Measured while nothing else writes, before the register starts: the floor under every
-  // durable answer's latency here, reported beside the listing's and the creates' targets.
+  // Measured while nothing else writes, before the register starts: about the least a durable
+  // answer can wait here, reported beside the listing's and the creates' targets.
   const diskSync = opts.db ? null : diskSyncMs(dir);
   if (diskSync) process.stderr.write(`  the data folder's disk: fdatasync after a 4 KiB write p50 ${diskSync.p50} ms, p99 ${diskSync.p99} ms, slowest ${diskSync.max} ms (200 syncs)\n`);
   // Then a restart under tsx (what `npm run register` does), then compiled restarts: one start
